@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds release, debug
+# (ASan+UBSan) and tsan, then runs every suite. Prints one line per suite
+# and a closing "N passed, M failed"; exits non-zero if any suite failed.
+# Usage: ci/test.sh            (from anywhere; needs root or sudo for apt)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash ci/build.sh release debug tsan || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+logs="$top/build/test-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+passed=0
+failed=0
+failed_names=()
+
+# run NAME CMD...: runs one suite with its output in build/test-logs/NAME.log
+run() {
+    local name=$1
+    shift
+    local start=${EPOCHREALTIME/./} us
+    if "$@" >"$logs/$name.log" 2>&1; then
+        passed=$((passed + 1))
+        us=$((${EPOCHREALTIME/./} - start))
+        printf 'ok    %-28s %4d.%01ds\n' "$name" $((us / 1000000)) $((us / 100000 % 10))
+    else
+        failed=$((failed + 1))
+        failed_names+=("$name")
+        printf 'FAIL  %-28s (log: build/test-logs/%s.log)\n' "$name" "$name"
+        tail -n 40 "$logs/$name.log" | sed 's/^/      /'
+    fi
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+run unit/release            build/release/unit_tests
+run unit/asan               build/debug/unit_tests
+run integration/release     build/release/integration_tests
+run integration/asan        build/debug/integration_tests
+run integration/tsan        env MOCKAPI_TEST_FILTER="${MOCKAPI_TSAN_FILTER:-*concurren*}" build/tsan/integration_tests
+run integration/valgrind    env MOCKAPI_TEST_FILTER="${MOCKAPI_VALGRIND_FILTER:-*}" MOCKAPI_TEST_SLOW=1 \
+                            valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+                            build/release/integration_tests
+run smoke/binary            bash tests/smoke.sh build/release/mockapi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

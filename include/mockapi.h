@@ -1,0 +1,215 @@
+/* mockapi.h: libmockapi, an in-process test double of the node-agent
+ * control plane (the "Central API" of plexd's end-to-end tests).
+ *
+ * A test creates an instance from a config, starts it (port 0 is fine: read
+ * the bound port back), points the agent under test at mockapi_base_url(),
+ * then reads counters and captured request bodies through this API. Every
+ * instance has its own state; many may run in one process.
+ *
+ * Conventions
+ *  - Errors: functions return 0 (MOCKAPI_OK) or a negative MOCKAPI_E* code;
+ *    mockapi_strerror() names it. Set-up calls take an optional error buffer
+ *    (errbuf may be NULL) that receives a one-line reason. A failing call
+ *    leaves its inputs and the instance unchanged.
+ *  - Ownership: pointers passed in are borrowed for the duration of the
+ *    call unless stated. Buffers handed out are owned by the caller and are
+ *    released with mockapi_free_buf().
+ *  - Thread-safety: unless stated otherwise, functions that take a started
+ *    instance may be called from any thread at the same time as requests are
+ *    being served. create/start/stop/free of one instance must not race with
+ *    each other or with other calls on that instance.
+ */
+#ifndef MOCKAPI_H
+#define MOCKAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------- */
+
+enum {
+    MOCKAPI_OK = 0,
+    MOCKAPI_EINVAL = -1,    /* invalid argument or configuration value */
+    MOCKAPI_ENOMEM = -2,    /* out of memory */
+    MOCKAPI_ELISTEN = -3,   /* a listener could not be bound */
+    MOCKAPI_ESTATE = -4,    /* wrong lifecycle state (start twice, not started, ...) */
+    MOCKAPI_ENOTFOUND = -5, /* no such counter, capture key or listener */
+    MOCKAPI_EIO = -6,       /* reading or writing a file failed */
+    MOCKAPI_EJSON = -7,     /* the JSON is not a valid value of the expected type */
+    MOCKAPI_ECRYPTO = -8,   /* a key or crypto operation failed */
+};
+
+/* A static, human-readable name for an error code; never NULL. */
+const char *mockapi_strerror(int err);
+
+/* ---- configuration ------------------------------------------------------ */
+
+typedef struct mockapi_config {
+    /* Plain-HTTP listener, "host:port", "[v6]:port" or ":port" (all
+     * interfaces, dual-stack). Port 0 picks a free port.
+     * Default "127.0.0.1:0". */
+    const char *addr;
+    /* TLS listener in the same forms, or NULL for none. Default NULL. The
+     * mockapi binary defaults it to ":8443" like the reference. */
+    const char *tls_addr;
+    /* Directory whose *.json files override the embedded fixtures of the
+     * same name (register.json, heartbeat.json, state.json, metadata.json,
+     * key_rotate.json, endpoint.json; artifact.bin). NULL: embedded only. */
+    const char *fixtures_dir;
+    /* File holding the 32-byte Ed25519 seed. If it exists it is used, so the
+     * signing key survives restarts; if not, a fresh seed is written there
+     * (mode 0600). NULL: a fresh key on every start, like the reference. */
+    const char *signing_key_file;
+    /* Largest request body accepted as sent on the wire; larger gets 413.
+     * Default 1 MiB (1048576). */
+    size_t max_body_bytes;
+    /* Largest body after gzip decoding; a larger result (a gzip bomb) gets
+     * 413. Default 8 MiB. */
+    size_t max_decoded_bytes;
+    /* Largest request head (request line + headers); default 16384. */
+    size_t max_header_bytes;
+    /* A client that stays silent this long while sending a request, or
+     * between keep-alive requests, is disconnected. Default 10000 ms. */
+    unsigned request_timeout_ms;
+    /* Worker threads, one per open connection. Default 128. */
+    unsigned threads;
+    /* SSE keep-alive comment interval; default 15000 ms. */
+    unsigned sse_keepalive_ms;
+    /* Log sink for one line at a time (no newline). NULL: stderr. Called
+     * from server threads; must be thread-safe. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
+} mockapi_config;
+
+/* Fills cfg with the defaults above. */
+void mockapi_config_init(mockapi_config *cfg);
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+typedef struct mockapi mockapi; /* opaque */
+
+/* Creates an instance: validates cfg, loads fixtures, creates the signing
+ * key. Nothing is bound yet. cfg (and its strings) is copied.
+ * Errors: EINVAL (bad cfg; errbuf says which field), EJSON (a fixture file is
+ * invalid; errbuf gives file and offset), EIO, ENOMEM, ECRYPTO. */
+int mockapi_create(const mockapi_config *cfg, mockapi **out, char *errbuf, size_t errlen);
+
+/* Binds the listeners and starts serving. Returns once the ports are bound
+ * and accepting. Errors: ESTATE (already started), ELISTEN, ENOMEM. */
+int mockapi_start(mockapi *m, char *errbuf, size_t errlen);
+
+/* Stops serving: closes listeners and every connection (open SSE streams
+ * included) and waits for the worker threads. Takes tens of milliseconds.
+ * Counters, captures and fixtures are kept. NULL or not started: no-op. */
+void mockapi_stop(mockapi *m);
+
+/* Stops if needed and releases everything. NULL is fine. */
+void mockapi_free(mockapi *m);
+
+/* ---- addresses ---------------------------------------------------------- */
+
+typedef enum mockapi_listener_kind {
+    MOCKAPI_LISTENER_HTTP = 0,
+    MOCKAPI_LISTENER_TLS = 1,
+} mockapi_listener_kind;
+
+/* The bound port of the first listener of that kind; 0 when there is none
+ * or the instance is not started. */
+int mockapi_port(const mockapi *m, mockapi_listener_kind kind);
+
+/* Writes "host:port" of the first listener of that kind as the reference
+ * prints it in MOCKAPI_ADDR ("127.0.0.1:41234", "[::]:41234").
+ * Returns the length, or a negative code (ENOTFOUND, EINVAL if too small). */
+int mockapi_addr(const mockapi *m, mockapi_listener_kind kind, char *buf, size_t len);
+
+/* Writes a URL a client on this machine can use, e.g.
+ * "http://127.0.0.1:41234" or "https://localhost:8443" (a wildcard host is
+ * given as the loopback address). Returns the length or a negative code. */
+int mockapi_base_url(const mockapi *m, mockapi_listener_kind kind, char *buf, size_t len);
+
+/* ---- counters ----------------------------------------------------------- */
+
+typedef enum mockapi_counter {
+    MOCKAPI_REGISTRATION_COUNT, MOCKAPI_HEARTBEAT_COUNT, MOCKAPI_STATE_COUNT,
+    MOCKAPI_METADATA_COUNT, MOCKAPI_DEREGISTER_COUNT, MOCKAPI_KEY_ROTATE_COUNT,
+    MOCKAPI_CAPABILITIES_COUNT, MOCKAPI_ENDPOINT_COUNT, MOCKAPI_DRIFT_COUNT,
+    MOCKAPI_SECRETS_COUNT, MOCKAPI_REPORT_COUNT, MOCKAPI_EXECUTION_ACK_COUNT,
+    MOCKAPI_EXECUTION_RESULT_COUNT, MOCKAPI_METRICS_COUNT, MOCKAPI_LOGS_COUNT,
+    MOCKAPI_AUDIT_COUNT, MOCKAPI_ARTIFACT_COUNT, MOCKAPI_TUNNEL_READY_COUNT,
+    MOCKAPI_TUNNEL_CLOSED_COUNT, MOCKAPI_INTEGRITY_VIOLATION_COUNT,
+    MOCKAPI_INJECT_EVENT_COUNT, MOCKAPI_LOCAL_METRICS_COUNT, MOCKAPI_LOCAL_LOGS_COUNT,
+    MOCKAPI_LOCAL_AUDIT_COUNT,
+    MOCKAPI_COUNTER_COUNT /* 24 */
+} mockapi_counter;
+
+/* The wire name ("heartbeat_count"), or NULL for an invalid id. */
+const char *mockapi_counter_name(mockapi_counter c);
+/* Looks a wire name up; returns the id or ENOTFOUND. */
+int mockapi_counter_by_name(const char *name);
+/* The counter's current value (0 for an invalid id). Lock-free. */
+int64_t mockapi_counter_get(const mockapi *m, mockapi_counter c);
+
+/* ---- captures ----------------------------------------------------------- */
+
+/* Copies the last body captured under key ("register", "heartbeat", ...;
+ * see the README for the 22 keys) into a new buffer: *body (NUL-terminated
+ * for convenience, free with mockapi_free_buf) and *len. A captured empty
+ * body gives *len == 0 and a non-NULL *body.
+ * Errors: ENOTFOUND (nothing captured under key), ENOMEM, EINVAL. */
+int mockapi_last_request(mockapi *m, const char *key, char **body, size_t *len);
+
+void mockapi_free_buf(void *p);
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+/* Replaces the state fixture, exactly as PUT /test/state does: the JSON is
+ * decoded as the reference's StateResponse (unknown fields dropped, missing
+ * ones zero). Readers see either the old or the new state, never a mix.
+ * Does not touch captures. Errors: EJSON (errbuf says where), ENOMEM. */
+int mockapi_set_state(mockapi *m, const char *json, size_t len, char *errbuf, size_t errlen);
+
+/* Copies the state as GET /v1/nodes/{id}/state would return it (including the
+ * trailing newline). Free *json with mockapi_free_buf. Errors: ENOMEM. */
+int mockapi_get_state(mockapi *m, char **json, size_t *len);
+
+/* Sets the heartbeat response, as POST /test/configure-heartbeat does. */
+int mockapi_set_heartbeat(mockapi *m, bool reconcile, bool rotate_keys);
+
+/* ---- credentials -------------------------------------------------------- */
+
+/* The node secret key register hands out: 32 ASCII bytes, NUL-terminated.
+ * Static storage; valid for the life of m. */
+const char *mockapi_nsk(const mockapi *m);
+/* The bearer token the TLS local endpoints expect ("e2e-local-bearer-token"). */
+const char *mockapi_bearer_token(const mockapi *m);
+/* The Ed25519 public key as register and state show it: base64 (standard,
+ * padded), 44 chars + NUL. Valid for the life of m. */
+const char *mockapi_signing_public_key(const mockapi *m);
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+/* The PEM of the throwaway CA that signed the TLS listener's certificate
+ * (made at create, valid now-1h .. now+24h), for clients that verify; NULL
+ * when no TLS listener is configured. Valid for the life of m. */
+const char *mockapi_tls_ca_pem(const mockapi *m);
+/* Writes that PEM to path. Errors: ENOTFOUND (no TLS listener), EIO. */
+int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_t errlen);
+
+/* ---- health check ------------------------------------------------------ */
+
+/* GETs url ("http://host:port/path"; https is accepted and not verified)
+ * and stores the status in *status. Returns 0 when a response arrived within
+ * timeout_ms, else a negative code (EINVAL for a URL it cannot parse,
+ * ELISTEN when the connection fails or times out) with the reason in errbuf.
+ * Thread-safe; needs no instance. */
+int mockapi_check(const char *url, unsigned timeout_ms, int *status, char *errbuf, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,132 @@
+-- premake5.lua: mockapi's build. Runs under premake5 and under Debian's
+-- premake4 (`premake4 --file=premake5.lua gmake`), so it keeps to the subset
+-- both understand; `when()` bridges premake5's filter and premake4's
+-- configuration. ci/build.sh is the usual way in.
+--
+-- Configurations: release (-O2), debug (ASan+UBSan), tsan (ThreadSanitizer).
+-- civetweb is compiled from Debian's source package, fetched by ci/setup.sh
+-- into build/third_party/civetweb (never committed), with mbedTLS as its TLS
+-- engine and IPv6 on.
+
+local top = os.getcwd()
+local civet = top .. "/build/third_party/civetweb"
+
+local function when(cfgname)
+  if filter then filter("configurations:" .. cfgname) else configuration(cfgname) end
+end
+local function always()
+  if filter then filter({}) else configuration({}) end
+end
+local function debug_symbols()
+  if symbols then symbols("On") else flags({"Symbols"}) end
+end
+
+-- pkg-config at generate time; civetweb and mbedTLS have no .pc on Debian.
+local function pkg(what, names)
+  local f = io.popen("pkg-config " .. what .. " " .. names .. " 2>/dev/null")
+  local out = f:read("*a") or ""
+  f:close()
+  local r = {}
+  for w in out:gmatch("%S+") do table.insert(r, w) end
+  return r
+end
+local function pkg_libs(names)
+  local r = {}
+  for _, w in ipairs(pkg("--libs-only-l", names)) do table.insert(r, (w:gsub("^%-l", ""))) end
+  return r
+end
+
+local deps = "libsodium jansson zlib"
+local sys_links = pkg_libs(deps)
+for _, l in ipairs({"mbedtls", "mbedx509", "mbedcrypto", "pthread", "m"}) do table.insert(sys_links, l) end
+
+local strict = {"-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes",
+                "-Wmissing-prototypes", "-Wformat=2", "-Wvla", "-Wpointer-arith", "-D_GNU_SOURCE"}
+
+local function common_configs()
+  when("release")
+    buildoptions({"-O2", "-g"})
+    debug_symbols()
+  when("debug")
+    buildoptions({"-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                  "-fno-sanitize-recover=undefined"})
+    linkoptions({"-fsanitize=address,undefined"})
+    debug_symbols()
+  when("tsan")
+    buildoptions({"-O1", "-g", "-fsanitize=thread"})
+    linkoptions({"-fsanitize=thread"})
+    debug_symbols()
+  always()
+end
+
+solution("mockapi")
+  configurations({"release", "debug", "tsan"})
+  location("build")
+  language("C")
+  when("release")
+    targetdir("build/release")
+    objdir("build/obj/release")
+  when("debug")
+    targetdir("build/debug")
+    objdir("build/obj/debug")
+  when("tsan")
+    targetdir("build/tsan")
+    objdir("build/obj/tsan")
+  always()
+
+-- civetweb, third-party: relaxed warnings, never -Werror.
+project("civetweb")
+  kind("StaticLib")
+  files({civet .. "/src/civetweb.c"})
+  includedirs({civet .. "/include"})
+  defines({"USE_MBEDTLS", "USE_IPV6", "NO_SSL_DL", "NO_CGI", "NO_FILES", "NO_CACHING",
+           "NO_NONCE_CHECK",
+           -- mg_stop and idle keep-alive workers notice the stop flag once
+           -- per quantum; 2 s by default, 20 ms lets stop finish in ~tens of ms.
+           "SOCKET_TIMEOUT_QUANTUM=20"})
+  buildoptions({"-std=gnu11", "-w"})
+  common_configs()
+
+-- libmockapi: the server core and its modules.
+project("libmockapi")
+  kind("StaticLib")
+  targetname("mockapi")
+  files({"src/*.c", "src/*.h", "include/*.h"})
+  includedirs({"include", "src", civet .. "/include"})
+  buildoptions(strict)
+  buildoptions(pkg("--cflags", deps))
+  -- fixtures/*.json are embedded with the assembler's .incbin (fixtures.c).
+  buildoptions({"-Wa,-I" .. top .. "/fixtures"})
+  common_configs()
+
+project("mockapi")
+  kind("ConsoleApp")
+  files({"src/cli/*.c"})
+  includedirs({"include"})
+  buildoptions(strict)
+  links({"libmockapi", "civetweb"})
+  links(sys_links)
+  common_configs()
+
+project("unit_tests")
+  kind("ConsoleApp")
+  files({"tests/unit/*.c"})
+  includedirs({"include", "src"})
+  buildoptions(strict)
+  buildoptions(pkg("--cflags", "cmocka"))
+  links({"libmockapi", "civetweb"})
+  links(sys_links)
+  links(pkg_libs("cmocka"))
+  common_configs()
+
+project("integration_tests")
+  kind("ConsoleApp")
+  files({"tests/integration/*.c", "tests/integration/*.h"})
+  includedirs({"include", "src", "tests/integration"})
+  buildoptions(strict)
+  buildoptions(pkg("--cflags", "libcurl cmocka"))
+  defines({"MOCKAPI_TOP=\\\"" .. top .. "\\\""})
+  links({"libmockapi", "civetweb"})
+  links(sys_links)
+  links(pkg_libs("libcurl cmocka"))
+  common_configs()

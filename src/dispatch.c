@@ -1,0 +1,512 @@
+/* dispatch.c: the one request path; see dispatch.h.
+ *
+ * Order of events per request, following the reference (SPEC 4):
+ *   match -> [auth] -> [gunzip -> capture -> typed decode] -> count -> respond
+ * with the body steps driven by the route's body rule, never by per-route
+ * code. Responses are built whole in resp->out (headers and body) so the
+ * transport writes them with one call. No locks are held here: the state
+ * object hands out references to immutable blobs. */
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gojson.h"
+#include "gotype.h"
+#include "gzip.h"
+
+#define CT_JSON "application/json"
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_OCTET "application/octet-stream"
+#define CT_HTML "text/html; charset=utf-8"
+
+static const char invalid_body[] = "{\"error\":\"invalid request body\"}\n";
+
+const char *mk_req_header(const mk_request *r, const char *name)
+{
+    for (int i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Request Entity Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* "Date: Mon, 02 Jan 2006 15:04:05 GMT", formatted once a second per thread. */
+static void put_date(mk_buf *out)
+{
+    static _Thread_local time_t last;
+    static _Thread_local char line[64];
+    time_t now = time(NULL);
+    if (now != last) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        last = now;
+    }
+    mk_buf_puts(out, line);
+}
+
+/* Header values we echo must not carry CR/LF (response splitting). */
+static void put_header(mk_buf *out, const char *name, const char *value)
+{
+    mk_buf_puts(out, name);
+    mk_buf_puts(out, ": ");
+    for (const char *p = value; *p; p++)
+        mk_buf_putc(out, (*p == '\r' || *p == '\n') ? ' ' : *p);
+    mk_buf_puts(out, "\r\n");
+}
+
+typedef struct reply {
+    int status;
+    const char *ctype;       /* NULL: no Content-Type */
+    const char *body;
+    size_t len;
+    bool no_length;          /* 204: neither Content-Length nor a body */
+    const char *extra[3][2]; /* extra headers, NULL-terminated */
+} reply;
+
+static void respond(const mk_request *req, mk_response *resp, const reply *r)
+{
+    mk_buf *out = &resp->out;
+    resp->status = r->status;
+    mk_buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, status_text(r->status));
+    if (r->ctype)
+        put_header(out, "Content-Type", r->ctype);
+    for (int i = 0; i < 3 && r->extra[i][0]; i++)
+        put_header(out, r->extra[i][0], r->extra[i][1]);
+    put_date(out);
+    if (resp->close)
+        mk_buf_puts(out, "Connection: close\r\n");
+    if (!r->no_length)
+        mk_buf_printf(out, "Content-Length: %zu\r\n", r->len);
+    mk_buf_puts(out, "\r\n");
+    if (!r->no_length && strcmp(req->method, "HEAD") != 0)
+        mk_buf_append(out, r->body, r->len);
+}
+
+static void respond_json(const mk_request *req, mk_response *resp, int status, const char *body,
+                         size_t len)
+{
+    respond(req, resp, &(reply){.status = status, .ctype = CT_JSON, .body = body, .len = len});
+}
+
+static void respond_error(const mk_request *req, mk_response *resp, int status, const char *json)
+{
+    respond_json(req, resp, status, json, strlen(json));
+}
+
+static void respond_blob(const mk_request *req, mk_response *resp, const char *ctype, mk_blob *b)
+{
+    respond(req, resp, &(reply){.status = 200, .ctype = ctype, .body = b->data, .len = b->len});
+}
+
+static void respond_no_content(const mk_request *req, mk_response *resp)
+{
+    respond(req, resp, &(reply){.status = 204, .no_length = true});
+}
+
+/* 400 invalid request body, with the decoder's reason in a header for people
+ * (the body stays the reference's). */
+static void respond_invalid(const mk_request *req, mk_response *resp, const char *why)
+{
+    reply r = {.status = 400, .ctype = CT_JSON, .body = invalid_body, .len = sizeof invalid_body - 1};
+    if (why && *why) {
+        r.extra[0][0] = "X-Mockapi-Error";
+        r.extra[0][1] = why;
+    }
+    respond(req, resp, &r);
+}
+
+/* ---- responders --------------------------------------------------------- */
+
+static void respond_assertions(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    char body[1024];
+    size_t w = 0;
+    body[w++] = '{';
+    for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++) {
+        int n = snprintf(body + w, sizeof body - w, "%s\"%s\":%lld", i ? "," : "",
+                         mockapi_counter_name((mockapi_counter)i),
+                         (long long)mk_state_counter(&m->state, i));
+        if (n < 0 || (size_t)n >= sizeof body - w - 3)
+            break;
+        w += (size_t)n;
+    }
+    body[w++] = '}';
+    body[w++] = '\n';
+    respond_json(req, resp, 200, body, w);
+}
+
+static void respond_secret(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_puts(&b, "{\"key\":");
+    gj_write_string(&b, mt->params[1].s, mt->params[1].len);
+    mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n",
+                  m->keys.secret_ct_b64);
+    if (b.err)
+        respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+    else
+        respond_json(req, resp, 200, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+static void respond_last_request(mockapi *m, const mk_request *req, mk_response *resp,
+                                 const mk_match *mt)
+{
+    mk_capture key = mk_capture_by_name(mt->params[0].s, mt->params[0].len);
+    mk_blob *b = mk_state_last(&m->state, key);
+    if (!b) {
+        respond_error(req, resp, 404, "{\"error\":\"no captured request for endpoint\"}\n");
+        return;
+    }
+    respond_blob(req, resp, CT_OCTET, b);
+    mk_blob_unref(b);
+}
+
+/* Builds the SSE data JSON of a signed envelope: the canonical five fields
+ * (Go's json.Marshal of event_type, event_id, issued_at, nonce, payload) are
+ * signed, then ',"signature":"…"}' closes the object (SPEC 7). */
+static int render_event(const mockapi *m, const char *type, size_t tlen, const char *id,
+                        size_t idlen, const gj_time *at, const char *nonce, size_t nlen,
+                        const char *payload, size_t plen, mk_buf *out)
+{
+    mk_buf_puts(out, "{\"event_type\":");
+    gj_write_string(out, type, tlen);
+    mk_buf_puts(out, ",\"event_id\":");
+    gj_write_string(out, id, idlen);
+    mk_buf_puts(out, ",\"issued_at\":");
+    if (gj_time_write(out, at) != 0)
+        return -1;
+    mk_buf_puts(out, ",\"nonce\":");
+    gj_write_string(out, nonce, nlen);
+    mk_buf_puts(out, ",\"payload\":");
+    if (!payload)
+        mk_buf_puts(out, "null");
+    else if (gj_write_raw(out, payload, plen) != 0)
+        return -1;
+    mk_buf_putc(out, '}');
+    if (out->err)
+        return -1;
+    char sig[89];
+    mk_sign_b64(&m->keys, out->data, out->len, sig);
+    out->len--; /* reopen the object for the signature */
+    mk_buf_printf(out, ",\"signature\":\"%s\"}", sig);
+    return out->err ? -1 : 0;
+}
+
+/* One SSE frame: id, event, data lines and the blank line. */
+static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char *type, size_t tlen,
+                          const mk_buf *data)
+{
+    mk_buf_puts(out, "id: ");
+    mk_buf_append(out, id, idlen);
+    mk_buf_puts(out, "\nevent: ");
+    mk_buf_append(out, type, tlen);
+    mk_buf_puts(out, "\ndata: ");
+    mk_buf_append(out, data->data, data->len);
+    mk_buf_puts(out, "\n\n");
+}
+
+static void respond_events(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
+{
+    /* Initial node_state_updated event (SPEC 5.2). The reference builds the
+     * payload with Go's %q, which breaks JSON for control bytes and then
+     * panics; we always emit valid JSON. */
+    mk_buf payload, data;
+    mk_buf_init(&payload, 0);
+    mk_buf_init(&data, 0);
+    mk_buf_puts(&payload, "{\"node_id\":");
+    gj_write_string(&payload, mt->params[0].s, mt->params[0].len);
+    mk_buf_putc(&payload, '}');
+    gj_time now = gj_time_now();
+    char nonce[48];
+    int nlen = snprintf(nonce, sizeof nonce, "mock-nonce-%lld%09d", (long long)now.sec, (int)now.nsec);
+    static const char type[] = "node_state_updated", id[] = "evt-mock-001";
+    if (payload.err ||
+        render_event(m, type, sizeof type - 1, id, sizeof id - 1, &now, nonce, (size_t)nlen,
+                     payload.data, payload.len, &data) != 0) {
+        respond_error(req, resp, 500, "{\"error\":\"cannot render event\"}\n");
+        goto out;
+    }
+    mk_buf *o = &resp->out;
+    resp->status = 200;
+    resp->stream = strcmp(req->method, "HEAD") != 0;
+    mk_buf_puts(o, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                   "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
+    put_date(o);
+    if (!resp->stream) {
+        /* HEAD: the reference hangs until the client leaves; we answer the
+         * head and end the response. */
+        mk_buf_puts(o, "Content-Length: 0\r\n\r\n");
+        goto out;
+    }
+    /* The stream's length is unknown: close-delimited, so no framing layer
+     * can hold events back. */
+    resp->close = true;
+    mk_buf_puts(o, "\r\n");
+    put_sse_frame(o, id, sizeof id - 1, type, sizeof type - 1, &data);
+out:
+    mk_buf_free(&payload);
+    mk_buf_free(&data);
+}
+
+void mk_sse_keepalive(mk_buf *out)
+{
+    mk_buf_puts(out, ": keep-alive\n");
+}
+
+/* inject-event: re-stamp issued_at, re-sign, count (SPEC 5.3). Delivery to
+ * stream clients belongs to the SSE hub. */
+static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp, gt_value *env,
+                           int counter)
+{
+    const char *type = "", *id = "", *nonce = "", *payload = NULL;
+    size_t tlen = 0, idlen = 0, nlen = 0, plen = 0;
+    gt_get_string(env, "event_type", &type, &tlen);
+    gt_get_string(env, "event_id", &id, &idlen);
+    gt_get_string(env, "nonce", &nonce, &nlen);
+    gt_get_raw(env, "payload", &payload, &plen);
+    gj_time now = gj_time_now();
+    mk_buf data;
+    mk_buf_init(&data, 0);
+    if (render_event(m, type, tlen, id, idlen, &now, nonce, nlen, payload, plen, &data) != 0) {
+        mk_buf_free(&data);
+        respond_error(req, resp, 500, "{\"error\":\"cannot render event\"}\n");
+        return;
+    }
+    mk_state_count(&m->state, counter);
+    mk_buf_free(&data);
+    respond_no_content(req, resp);
+}
+
+/* ---- the request path --------------------------------------------------- */
+
+/* Content-Encoding names gzip exactly (one token, any case), as Go checks. */
+static bool is_gzip(const mk_request *req)
+{
+    const char *ce = mk_req_header(req, "Content-Encoding");
+    return ce && strcasecmp(ce, "gzip") == 0;
+}
+
+static bool local_auth_ok(const mk_request *req)
+{
+    const char *a = mk_req_header(req, "Authorization");
+    static const char want[] = "Bearer " MK_BEARER_TOKEN;
+    return a && strcmp(a, want) == 0;
+}
+
+void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    mk_match mt;
+    mk_buf decoded;
+    mk_buf_init(&decoded, 0);
+    gt_value *val = NULL;
+
+    switch (mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt)) {
+    case MK_MATCH:
+        break;
+    case MK_NOT_FOUND:
+        respond(req, resp, &(reply){.status = 404, .ctype = CT_TEXT, .body = "404 page not found\n",
+                                    .len = 19, .extra = {{"X-Content-Type-Options", "nosniff"}}});
+        goto out;
+    case MK_NOT_ALLOWED:
+        respond(req, resp, &(reply){.status = 405, .ctype = CT_TEXT, .body = "Method Not Allowed\n",
+                                    .len = 19,
+                                    .extra = {{"Allow", mt.allow}, {"X-Content-Type-Options", "nosniff"}}});
+        goto out;
+    case MK_REDIRECT: {
+        /* http.Redirect: an HTML body for GET only, Content-Type for GET/HEAD */
+        bool get = strcmp(req->method, "GET") == 0, head = strcmp(req->method, "HEAD") == 0;
+        mk_buf html;
+        mk_buf_init(&html, 0);
+        if (get || head) {
+            mk_buf_puts(&html, "<a href=\"");
+            for (const char *p = mt.location; *p; p++) {
+                switch (*p) {
+                case '&': mk_buf_puts(&html, "&amp;"); break;
+                case '<': mk_buf_puts(&html, "&lt;"); break;
+                case '>': mk_buf_puts(&html, "&gt;"); break;
+                case '"': mk_buf_puts(&html, "&#34;"); break;
+                case '\'': mk_buf_puts(&html, "&#39;"); break;
+                default: mk_buf_putc(&html, *p);
+                }
+            }
+            mk_buf_puts(&html, "\">Moved Permanently</a>.\n\n");
+        }
+        respond(req, resp, &(reply){.status = 301, .ctype = (get || head) ? CT_HTML : NULL,
+                                    .body = html.data, .len = get ? html.len : 0,
+                                    .extra = {{"Location", mt.location}}});
+        mk_buf_free(&html);
+        free(mt.location);
+        goto out;
+    }
+    case MK_BAD_REQUEST:
+        resp->close = true;
+        respond(req, resp, &(reply){.status = 400, .ctype = CT_TEXT, .body = "400 Bad Request",
+                                    .len = 15});
+        goto out;
+    }
+
+    const mk_route *rt = mt.route;
+
+    /* Body rules: auth, then gunzip + capture, then typed decode. */
+    if (rt->body == MK_BODY_LOCAL && !local_auth_ok(req)) {
+        respond(req, resp, &(reply){.status = 401});
+        goto out;
+    }
+    if (rt->body != MK_BODY_NONE) {
+        if (req->body_status == MK_BODY_TOO_LARGE) {
+            resp->close = true; /* the rest of the body is never read */
+            char msg[96];
+            snprintf(msg, sizeof msg, "{\"error\":\"request body larger than %zu bytes\"}\n",
+                     m->cfg.max_body_bytes);
+            respond_error(req, resp, 413, msg);
+            goto out;
+        }
+        if (req->body_status == MK_BODY_READ_FAIL) {
+            resp->close = true;
+            respond_invalid(req, resp, "the request body could not be read");
+            goto out;
+        }
+        const char *body = req->body ? req->body : "";
+        size_t blen = req->body_len;
+        if (is_gzip(req)) {
+            int gz = mk_gunzip(body, blen, m->cfg.max_decoded_bytes, &decoded);
+            if (gz == MK_GZ_TOO_BIG) {
+                char msg[96];
+                snprintf(msg, sizeof msg,
+                         "{\"error\":\"decoded request body larger than %zu bytes\"}\n",
+                         m->cfg.max_decoded_bytes);
+                respond_error(req, resp, 413, msg);
+                goto out;
+            }
+            if (gz != MK_GZ_OK) {
+                respond_invalid(req, resp, gz == MK_GZ_BAD ? "malformed gzip body" : "out of memory");
+                goto out;
+            }
+            body = decoded.data ? decoded.data : "";
+            blen = decoded.len;
+        }
+        /* The reference captures before validating (SPEC 2.3). */
+        if (mk_state_capture(&m->state, rt->capture, body, blen) != 0) {
+            respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+            goto out;
+        }
+        if (rt->body == MK_BODY_TYPED) {
+            char why[256];
+            if (gt_decode(rt->type, body, blen, &val, why, sizeof why) != 0) {
+                respond_invalid(req, resp, why);
+                goto out;
+            }
+        }
+    }
+
+    /* Counter timing: body routes count after a successful body step, GET
+     * routes before answering; inject counts once the event is signed. */
+    if (rt->counter >= 0 && rt->responder != MK_R_INJECT)
+        mk_state_count(&m->state, rt->counter);
+
+    mk_blob *b = NULL;
+    switch (rt->responder) {
+    case MK_R_PING:
+        respond_json(req, resp, 200, "{}\n", 3);
+        break;
+    case MK_R_REGISTER:
+        respond_blob(req, resp, CT_JSON, m->fx.register_body);
+        break;
+    case MK_R_HEARTBEAT:
+        b = mk_state_get_heartbeat(&m->state);
+        respond_blob(req, resp, CT_JSON, b);
+        break;
+    case MK_R_STATE:
+        b = mk_state_get_state(&m->state);
+        respond_blob(req, resp, CT_JSON, b);
+        break;
+    case MK_R_METADATA:
+        respond_blob(req, resp, CT_JSON, m->fx.metadata_body);
+        break;
+    case MK_R_KEY_ROTATE:
+        respond_blob(req, resp, CT_JSON, m->fx.key_rotate_body);
+        break;
+    case MK_R_ENDPOINT:
+        respond_blob(req, resp, CT_JSON, m->fx.endpoint_body);
+        break;
+    case MK_R_ARTIFACT:
+        respond_blob(req, resp, CT_OCTET, m->fx.artifact_body);
+        break;
+    case MK_R_SECRETS:
+        respond_secret(m, req, resp, &mt);
+        break;
+    case MK_R_ASSERTIONS:
+        respond_assertions(m, req, resp);
+        break;
+    case MK_R_LAST_REQUEST:
+        respond_last_request(m, req, resp, &mt);
+        break;
+    case MK_R_NO_CONTENT:
+        respond_no_content(req, resp);
+        break;
+    case MK_R_EVENTS:
+        respond_events(m, req, resp, &mt);
+        break;
+    case MK_R_SET_STATE:
+    case MK_R_SET_HEARTBEAT: {
+        const gt_type *t = rt->responder == MK_R_SET_STATE ? &gt_StateResponse : &gt_HeartbeatResponse;
+        mk_buf enc;
+        mk_buf_init(&enc, 0);
+        if (gt_encode(t, val, &enc) != 0 || mk_buf_putc(&enc, '\n') != 0 ||
+            !(b = mk_blob_new(enc.data, enc.len))) {
+            mk_buf_free(&enc);
+            /* Go's json.Encoder fails the same way on GET later; we refuse now */
+            respond_invalid(req, resp, "the value cannot be encoded back (time outside years 0-9999?)");
+            break;
+        }
+        mk_buf_free(&enc);
+        if (rt->responder == MK_R_SET_STATE)
+            mk_state_set_state(&m->state, b);
+        else
+            mk_state_set_heartbeat(&m->state, b);
+        b = NULL; /* ownership moved to the state object */
+        respond_no_content(req, resp);
+        break;
+    }
+    case MK_R_INJECT:
+        respond_inject(m, req, resp, val, rt->counter);
+        break;
+    case MK_R_METHOD_NOT_ALLOWED_JSON:
+        respond_error(req, resp, 405, "{\"error\":\"method not allowed\"}\n");
+        break;
+    }
+    mk_blob_unref(b);
+out:
+    gt_value_free(val);
+    mk_buf_free(&decoded);
+    if (resp->out.err) {
+        /* out of memory while building: a minimal, fixed answer */
+        mk_buf_free(&resp->out);
+        mk_buf_init(&resp->out, 0);
+        resp->status = 500;
+        resp->close = true;
+        resp->stream = false;
+    }
+}

@@ -1,0 +1,60 @@
+/* dispatch.h: the one request path.
+ *
+ * Every request on every listener goes through mk_dispatch: route match,
+ * body rule (auth, gunzip, capture, typed decode), counter, response. The
+ * transport (http.c) only reads bytes in and writes the finished response
+ * out in one call. No sockets here, so the whole contract can be driven from
+ * unit tests. Later hooks (journal, faults, sessions) belong here too. */
+#ifndef MK_DISPATCH_H
+#define MK_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "router.h"
+#include "server.h"
+
+typedef struct mk_header_kv {
+    const char *name;
+    const char *value;
+} mk_header_kv;
+
+typedef enum mk_body_status {
+    MK_BODY_COMPLETE,  /* body holds the whole request body */
+    MK_BODY_TOO_LARGE, /* over cfg.max_body_bytes; not read */
+    MK_BODY_READ_FAIL, /* the client went away or sent a broken chunked body */
+} mk_body_status;
+
+typedef struct mk_request {
+    mk_listener_kind kind;
+    int listener;             /* index into m->listeners */
+    const char *method;
+    const char *path;         /* raw, percent-encoded; no query */
+    size_t path_len;
+    const char *query;        /* raw, NULL if none */
+    const mk_header_kv *headers;
+    int nheaders;
+    const char *body;
+    size_t body_len;
+    mk_body_status body_status;
+} mk_request;
+
+typedef struct mk_response {
+    mk_buf out;      /* the complete response: status line, headers, body */
+    int status;
+    bool close;      /* close the connection after writing */
+    bool stream;     /* an SSE stream: keep writing after `out` (http.c) */
+} mk_response;
+
+/* First value of a request header (case-insensitive name), or NULL. */
+const char *mk_req_header(const mk_request *r, const char *name);
+
+/* Handles req against m and fills resp (resp->out initialised by the caller).
+ * Never fails: internal errors become a 500 response. */
+void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp);
+
+/* Appends an SSE keep-alive comment (": keep-alive\n", as the reference). */
+void mk_sse_keepalive(mk_buf *out);
+
+#endif

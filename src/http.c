@@ -1,0 +1,360 @@
+/* http.c: the civetweb adapter, and the only file that includes civetweb.h.
+ *
+ * civetweb gives us threads, sockets, TLS (mbedTLS) and HTTP/1.1 parsing.
+ * We hand each request to mk_dispatch and write the finished response with
+ * one mg_write (two writes per response trip Nagle + delayed ACK and cost
+ * 70x in throughput). One civetweb context serves every listener; the
+ * listener a request came in on is found by its local port.
+ *
+ * Threads: civetweb runs one worker per connection (cfg.threads). Nothing
+ * here is shared between requests except `m` (see server.h). */
+#include <civetweb.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "server.h"
+
+struct mk_http {
+    struct mg_context *ctx;
+    atomic_int stopping; /* read by stream loops; set before mg_stop */
+};
+
+static int find_listener(const mockapi *m, int local_port)
+{
+    for (int i = 0; i < m->nlisteners; i++)
+        if (m->listeners[i].port == local_port)
+            return i;
+    return -1;
+}
+
+/* Reads the whole body under the cap. Returns the status and fills body. */
+static mk_body_status read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+                                size_t cap, mk_buf *body)
+{
+    if (ri->content_length > 0 && (unsigned long long)ri->content_length > cap)
+        return MK_BODY_TOO_LARGE;
+    const char *te = mg_get_header(conn, "Transfer-Encoding");
+    if (ri->content_length <= 0 && !te)
+        return MK_BODY_COMPLETE;
+
+    /* A client that waits for 100-continue gets it only for a body we take.
+     * civetweb sends it only for its own file handlers. */
+    const char *expect = mg_get_header(conn, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && strcmp(ri->http_version, "1.1") == 0)
+        mg_write(conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+
+    char chunk[16384];
+    for (;;) {
+        int n = mg_read(conn, chunk, sizeof chunk);
+        if (n == 0)
+            break;
+        if (n < 0)
+            return MK_BODY_READ_FAIL;
+        if (body->len + (size_t)n > cap)
+            return MK_BODY_TOO_LARGE;
+        if (mk_buf_append(body, chunk, (size_t)n) != 0)
+            return MK_BODY_READ_FAIL;
+    }
+    if (ri->content_length > 0 && body->len != (size_t)ri->content_length)
+        return MK_BODY_READ_FAIL;
+    return MK_BODY_COMPLETE;
+}
+
+static int write_all(struct mg_connection *conn, const char *p, size_t n)
+{
+    while (n > 0) {
+        int w = mg_write(conn, p, n);
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Holds an SSE stream open with keep-alive comments until the client goes
+ * away or the server stops. */
+static void stream_loop(mockapi *m, struct mg_connection *conn)
+{
+    mk_buf ka;
+    mk_buf_init(&ka, 0);
+    mk_sse_keepalive(&ka);
+    unsigned interval = m->cfg.sse_keepalive_ms ? m->cfg.sse_keepalive_ms : 15000;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    for (;;) {
+        next.tv_sec += interval / 1000;
+        next.tv_nsec += (long)(interval % 1000) * 1000000L;
+        if (next.tv_nsec >= 1000000000L) {
+            next.tv_sec++;
+            next.tv_nsec -= 1000000000L;
+        }
+        /* sleep in short steps so a stop is noticed quickly */
+        for (;;) {
+            if (atomic_load(&m->http->stopping))
+                goto out;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long left_ms = (next.tv_sec - now.tv_sec) * 1000LL + (next.tv_nsec - now.tv_nsec) / 1000000L;
+            if (left_ms <= 0)
+                break;
+            struct timespec step = {0, (left_ms > 20 ? 20 : left_ms) * 1000000L};
+            nanosleep(&step, NULL);
+        }
+        if (write_all(conn, ka.data, ka.len) != 0)
+            break;
+    }
+out:
+    mk_buf_free(&ka);
+}
+
+static int on_request(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    mockapi *m = ri->user_data;
+    const char *raw = ri->local_uri_raw;
+    if (!raw) {
+        static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                  "Connection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request";
+        mg_disable_keep_alive(conn);
+        write_all(conn, bad, sizeof bad - 1);
+        return 400;
+    }
+
+    int li = find_listener(m, ri->server_port);
+    mk_listener_kind kind = li >= 0 ? m->listeners[li].kind : (ri->is_ssl ? MK_LISTEN_TLS : MK_LISTEN_HTTP);
+
+    mk_header_kv hdrs[64];
+    int nh = ri->num_headers < 64 ? ri->num_headers : 64;
+    for (int i = 0; i < nh; i++) {
+        hdrs[i].name = ri->http_headers[i].name;
+        hdrs[i].value = ri->http_headers[i].value;
+    }
+
+    mk_buf body;
+    mk_buf_init(&body, 0);
+    mk_request req = {
+        .kind = kind,
+        .listener = li,
+        .method = ri->request_method,
+        .path = raw,
+        .path_len = strlen(raw),
+        .query = ri->query_string,
+        .headers = hdrs,
+        .nheaders = nh,
+    };
+    req.body_status = read_body(conn, ri, m->cfg.max_body_bytes, &body);
+    req.body = body.data;
+    req.body_len = body.len;
+
+    mk_response resp = {0};
+    mk_buf_init(&resp.out, 0);
+    const char *ch = mg_get_header(conn, "Connection");
+    if ((ch && strcasecmp(ch, "close") == 0) || strcmp(ri->http_version, "1.1") != 0)
+        resp.close = true; /* say so in the response, as Go does */
+    mk_dispatch(m, &req, &resp);
+    mk_buf_free(&body);
+
+    if (resp.close || req.body_status != MK_BODY_COMPLETE)
+        mg_disable_keep_alive(conn);
+    if (resp.out.len == 0) {
+        static const char oom[] = "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
+                                  "Content-Length: 0\r\n\r\n";
+        write_all(conn, oom, sizeof oom - 1);
+    } else if (write_all(conn, resp.out.data, resp.out.len) == 0 && resp.stream) {
+        stream_loop(m, conn);
+    }
+    int status = resp.status ? resp.status : 500;
+    mk_buf_free(&resp.out);
+    return status;
+}
+
+/* civetweb logs every client disconnect as an error under mbedTLS; keep only
+ * what a person needs to see. */
+static int on_log(const struct mg_connection *conn, const char *msg)
+{
+    const struct mg_request_info *ri = conn ? mg_get_request_info(conn) : NULL;
+    const mockapi *m = ri ? ri->user_data : NULL;
+    if (strstr(msg, "SSL read") || strstr(msg, "recv") || strstr(msg, "send") ||
+        strstr(msg, "timeout") || strstr(msg, "closed"))
+        return 1;
+    if (m)
+        mk_log(m, "civetweb: %s", msg);
+    return 1;
+}
+
+int mk_http_start(mockapi *m, char *err, size_t errlen)
+{
+    mk_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return MOCKAPI_ENOMEM;
+    }
+    char ports[MK_MAX_LISTENERS * 130] = "";
+    for (int i = 0; i < m->nlisteners; i++) {
+        if (i)
+            strcat(ports, ",");
+        strcat(ports, m->listeners[i].spec);
+    }
+    char threads[16], timeout[16], header_max[24];
+    snprintf(threads, sizeof threads, "%u", m->cfg.threads);
+    snprintf(timeout, sizeof timeout, "%u", m->cfg.request_timeout_ms);
+    snprintf(header_max, sizeof header_max, "%zu", m->cfg.max_header_bytes);
+    const char *opts[32];
+    int o = 0;
+    opts[o++] = "listening_ports"; opts[o++] = ports;
+    opts[o++] = "num_threads"; opts[o++] = threads;
+    opts[o++] = "enable_keep_alive"; opts[o++] = "yes";
+    opts[o++] = "keep_alive_timeout_ms"; opts[o++] = timeout;
+    opts[o++] = "request_timeout_ms"; opts[o++] = timeout;
+    opts[o++] = "max_request_size"; opts[o++] = header_max;
+    opts[o++] = "decode_url"; opts[o++] = "no";
+    opts[o++] = "tcp_nodelay"; opts[o++] = "1";
+    opts[o] = NULL;
+
+    /* civetweb (mbedTLS) loads key and chain from a file: write it private,
+     * hand the path over, remove it as soon as civetweb has read it. */
+    char pem_path[64] = "";
+    if (m->tls.chain_pem) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(pem_path, sizeof pem_path, "%s/mockapi-tls-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+        int fd = mkstemp(pem_path); /* mode 0600 */
+        size_t len = strlen(m->tls.chain_pem);
+        if (fd < 0 || write(fd, m->tls.chain_pem, len) != (ssize_t)len) {
+            char eb[128];
+            snprintf(err, errlen, "cannot write the TLS key file %s: %s", pem_path, strerror_r(errno, eb, sizeof eb));
+            if (fd >= 0) {
+                close(fd);
+                unlink(pem_path);
+            }
+            free(h);
+            return MOCKAPI_EIO;
+        }
+        close(fd);
+        opts[o++] = "ssl_certificate";
+        opts[o++] = pem_path;
+        opts[o] = NULL;
+    }
+
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.begin_request = on_request;
+    cb.log_message = on_log;
+
+    struct mg_init_data init = {.callbacks = &cb, .user_data = m, .configuration_options = opts};
+    struct mg_error_data ed = {0};
+    char ebuf[256] = "";
+    ed.text = ebuf;
+    ed.text_buffer_size = sizeof ebuf;
+    m->http = h;
+    h->ctx = mg_start2(&init, &ed);
+    if (pem_path[0])
+        unlink(pem_path);
+    if (!h->ctx) {
+        m->http = NULL;
+        free(h);
+        snprintf(err, errlen, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "bind failed");
+        return MOCKAPI_ELISTEN;
+    }
+    struct mg_server_port sp[MK_MAX_LISTENERS];
+    int n = mg_get_server_ports(h->ctx, MK_MAX_LISTENERS, sp);
+    for (int i = 0; i < n && i < m->nlisteners; i++)
+        m->listeners[i].port = sp[i].port;
+    return MOCKAPI_OK;
+}
+
+void mk_http_stop(mockapi *m)
+{
+    mk_http *h = m->http;
+    if (!h)
+        return;
+    atomic_store(&h->stopping, 1);
+    mg_stop(h->ctx);
+    m->http = NULL;
+    for (int i = 0; i < m->nlisteners; i++)
+        m->listeners[i].port = 0;
+    free(h);
+}
+
+int mockapi_check(const char *url, unsigned timeout_ms, int *status, char *errbuf, size_t errlen)
+{
+    char dummy[1];
+    if (!errbuf || !errlen) {
+        errbuf = dummy;
+        errlen = sizeof dummy;
+    }
+    errbuf[0] = '\0';
+    if (!url || !status) {
+        snprintf(errbuf, errlen, "NULL argument");
+        return MOCKAPI_EINVAL;
+    }
+    int ssl = 0;
+    const char *p;
+    if (strncmp(url, "http://", 7) == 0) {
+        p = url + 7;
+    } else if (strncmp(url, "https://", 8) == 0) {
+        p = url + 8;
+        ssl = 1;
+    } else {
+        snprintf(errbuf, errlen, "URL must start with http:// or https://");
+        return MOCKAPI_EINVAL;
+    }
+    const char *slash = strchr(p, '/');
+    const char *path = slash ? slash : "/";
+    size_t hplen = slash ? (size_t)(slash - p) : strlen(p);
+    char host[256];
+    if (hplen == 0 || hplen >= sizeof host) {
+        snprintf(errbuf, errlen, "URL has no usable host");
+        return MOCKAPI_EINVAL;
+    }
+    memcpy(host, p, hplen);
+    host[hplen] = '\0';
+    long port = ssl ? 443 : 80;
+    char *colon = strrchr(host, ':');
+    if (colon && (host[0] != '[' || colon > strchr(host, ']'))) {
+        char *end = NULL;
+        port = strtol(colon + 1, &end, 10);
+        if (*end || port <= 0 || port > 65535) {
+            snprintf(errbuf, errlen, "bad port in URL");
+            return MOCKAPI_EINVAL;
+        }
+        *colon = '\0';
+    }
+    if (host[0] == '[') { /* civetweb wants the bare IPv6 literal */
+        size_t l = strlen(host);
+        if (l < 3 || host[l - 1] != ']') {
+            snprintf(errbuf, errlen, "bad IPv6 host in URL");
+            return MOCKAPI_EINVAL;
+        }
+        memmove(host, host + 1, l - 2);
+        host[l - 2] = '\0';
+    }
+    char ebuf[256] = "";
+    struct mg_client_options co = {.host = host, .port = (int)port};
+    struct mg_connection *c = ssl ? mg_connect_client_secure(&co, ebuf, sizeof ebuf)
+                                  : mg_connect_client(host, (int)port, 0, ebuf, sizeof ebuf);
+    if (!c) {
+        snprintf(errbuf, errlen, "%s", ebuf[0] ? ebuf : "cannot connect");
+        return MOCKAPI_ELISTEN;
+    }
+    mg_printf(c, "GET %s HTTP/1.1\r\nHost: %s:%ld\r\nConnection: close\r\nUser-Agent: mockapi-check\r\n\r\n",
+              path, host, port);
+    int rc = mg_get_response(c, ebuf, sizeof ebuf, (int)timeout_ms);
+    if (rc < 0) {
+        snprintf(errbuf, errlen, "%s", ebuf[0] ? ebuf : "no response");
+        mg_close_connection(c);
+        return MOCKAPI_ELISTEN;
+    }
+    const struct mg_response_info *ri = mg_get_response_info(c);
+    *status = ri ? ri->status_code : 0;
+    mg_close_connection(c);
+    return MOCKAPI_OK;
+}

@@ -1,0 +1,440 @@
+/* mockapi.c: the public API (include/mockapi.h): configuration, lifecycle,
+ * addresses and the accessors over the state object. */
+#include "mockapi.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "gotype.h"
+#include "server.h"
+
+static const char *const counter_names[MOCKAPI_COUNTER_COUNT] = {
+    "registration_count", "heartbeat_count", "state_count", "metadata_count",
+    "deregister_count", "key_rotate_count", "capabilities_count", "endpoint_count",
+    "drift_count", "secrets_count", "report_count", "execution_ack_count",
+    "execution_result_count", "metrics_count", "logs_count", "audit_count",
+    "artifact_count", "tunnel_ready_count", "tunnel_closed_count",
+    "integrity_violation_count", "inject_event_count", "local_metrics_count",
+    "local_logs_count", "local_audit_count",
+};
+
+const char *mockapi_strerror(int err)
+{
+    switch (err) {
+    case MOCKAPI_OK: return "success";
+    case MOCKAPI_EINVAL: return "invalid argument";
+    case MOCKAPI_ENOMEM: return "out of memory";
+    case MOCKAPI_ELISTEN: return "cannot listen";
+    case MOCKAPI_ESTATE: return "wrong state for this call";
+    case MOCKAPI_ENOTFOUND: return "not found";
+    case MOCKAPI_EIO: return "file I/O error";
+    case MOCKAPI_EJSON: return "invalid JSON for the expected type";
+    case MOCKAPI_ECRYPTO: return "crypto failure";
+    default: return "unknown error";
+    }
+}
+
+void mockapi_config_init(mockapi_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->addr = "127.0.0.1:0";
+    cfg->max_body_bytes = 1u << 20;
+    cfg->max_decoded_bytes = 8u << 20;
+    cfg->max_header_bytes = 16384;
+    cfg->request_timeout_ms = 10000;
+    cfg->threads = 128;
+    cfg->sse_keepalive_ms = 15000;
+}
+
+void mk_log(const mockapi *m, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (m && m->cfg.log)
+        m->cfg.log(m->cfg.log_user, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (!errbuf || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+/* Parses "host:port", "[v6]:port" or ":port" into a listener. civetweb takes
+ * numeric addresses only; "localhost" is mapped to 127.0.0.1. */
+static int parse_addr(const char *what, const char *addr, mk_listener_kind kind, mk_listener *l,
+                      char *errbuf, size_t errlen)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    const char *colon = strrchr(addr, ':');
+    if (!colon) {
+        set_err(errbuf, errlen, "%s \"%s\": expected host:port, [ipv6]:port or :port", what, addr);
+        return MOCKAPI_EINVAL;
+    }
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        set_err(errbuf, errlen, "%s \"%s\": port must be a number from 0 to 65535", what, addr);
+        return MOCKAPI_EINVAL;
+    }
+    size_t hlen = (size_t)(colon - addr);
+    char host[64];
+    if (hlen >= sizeof host) {
+        set_err(errbuf, errlen, "%s \"%s\": host too long", what, addr);
+        return MOCKAPI_EINVAL;
+    }
+    memcpy(host, addr, hlen);
+    host[hlen] = '\0';
+    const char *ssl = kind == MK_LISTEN_TLS ? "s" : "";
+    if (hlen == 0) {
+        /* all interfaces, dual-stack, printed as Go prints it: [::]:port */
+        snprintf(l->spec, sizeof l->spec, "+%ld%s", port, ssl);
+        snprintf(l->host, sizeof l->host, "[::]");
+        l->wildcard = true;
+    } else if (host[0] == '[') {
+        if (hlen < 3 || host[hlen - 1] != ']') {
+            set_err(errbuf, errlen, "%s \"%s\": unbalanced brackets", what, addr);
+            return MOCKAPI_EINVAL;
+        }
+        snprintf(l->spec, sizeof l->spec, "%s:%ld%s", host, port, ssl);
+        snprintf(l->host, sizeof l->host, "%s", host);
+        l->wildcard = strcmp(host, "[::]") == 0;
+    } else {
+        if (strcmp(host, "localhost") == 0)
+            strcpy(host, "127.0.0.1");
+        unsigned a, b, c, d;
+        char tail;
+        if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
+            c > 255 || d > 255) {
+            set_err(errbuf, errlen, "%s \"%s\": host must be an IP address or localhost", what, addr);
+            return MOCKAPI_EINVAL;
+        }
+        snprintf(l->spec, sizeof l->spec, "%s:%ld%s", host, port, ssl);
+        snprintf(l->host, sizeof l->host, "%s", host);
+        l->wildcard = strcmp(host, "0.0.0.0") == 0;
+    }
+    return MOCKAPI_OK;
+}
+
+int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, size_t errlen)
+{
+    if (!out) {
+        set_err(errbuf, errlen, "out must not be NULL");
+        return MOCKAPI_EINVAL;
+    }
+    mockapi_config cfg;
+    if (cfg_in)
+        cfg = *cfg_in;
+    else
+        mockapi_config_init(&cfg);
+    if (!cfg.addr || !*cfg.addr)
+        cfg.addr = "127.0.0.1:0";
+    if (cfg.max_body_bytes == 0 || cfg.max_decoded_bytes == 0 || cfg.max_header_bytes < 1024 ||
+        cfg.request_timeout_ms == 0 || cfg.threads == 0 || cfg.threads > 10000) {
+        set_err(errbuf, errlen, "config: max_body_bytes, max_decoded_bytes and request_timeout_ms "
+                                "must be > 0, max_header_bytes >= 1024, threads 1..10000");
+        return MOCKAPI_EINVAL;
+    }
+    if (cfg.sse_keepalive_ms == 0)
+        cfg.sse_keepalive_ms = 15000;
+
+    mockapi *m = calloc(1, sizeof *m);
+    if (!m) {
+        set_err(errbuf, errlen, "out of memory");
+        return MOCKAPI_ENOMEM;
+    }
+    char err[512] = "";
+    int rc = parse_addr("addr", cfg.addr, MK_LISTEN_HTTP, &m->listeners[0], err, sizeof err);
+    m->nlisteners = 1;
+    if (rc == MOCKAPI_OK && cfg.tls_addr && *cfg.tls_addr) {
+        rc = parse_addr("tls_addr", cfg.tls_addr, MK_LISTEN_TLS, &m->listeners[1], err, sizeof err);
+        m->nlisteners = 2;
+    }
+    if (rc != MOCKAPI_OK)
+        goto fail_early;
+
+    int oom = 0;
+    m->addr = dup_or_null(cfg.addr, &oom);
+    m->tls_addr = dup_or_null(cfg.tls_addr, &oom);
+    m->fixtures_dir = dup_or_null(cfg.fixtures_dir, &oom);
+    m->key_file = dup_or_null(cfg.signing_key_file, &oom);
+    if (oom) {
+        rc = MOCKAPI_ENOMEM;
+        snprintf(err, sizeof err, "out of memory");
+        goto fail_early;
+    }
+    m->cfg = cfg;
+    m->cfg.addr = m->addr;
+    m->cfg.tls_addr = m->tls_addr;
+    m->cfg.fixtures_dir = m->fixtures_dir;
+    m->cfg.signing_key_file = m->key_file;
+
+    rc = mk_keys_init(&m->keys, m->key_file, err, sizeof err);
+    if (rc != MOCKAPI_OK)
+        goto fail_early;
+    if (m->tls_addr) {
+        rc = mk_tls_make(&m->tls, err, sizeof err);
+        if (rc != MOCKAPI_OK)
+            goto fail_early;
+    }
+    rc = mk_fixtures_load(&m->fx, m->fixtures_dir, m->keys.pk_b64, err, sizeof err);
+    if (rc != MOCKAPI_OK)
+        goto fail_early;
+    if (mk_state_init(&m->state, mk_blob_ref(m->fx.state_default),
+                      mk_blob_ref(m->fx.heartbeat_default)) != 0) {
+        mk_fixtures_dispose(&m->fx);
+        rc = MOCKAPI_ENOMEM;
+        snprintf(err, sizeof err, "cannot initialise locks");
+        goto fail_early;
+    }
+    *out = m;
+    return MOCKAPI_OK;
+
+fail_early:
+    set_err(errbuf, errlen, "%s", err);
+    mk_tls_dispose(&m->tls);
+    free(m->addr);
+    free(m->tls_addr);
+    free(m->fixtures_dir);
+    free(m->key_file);
+    free(m);
+    return rc;
+}
+
+int mockapi_start(mockapi *m, char *errbuf, size_t errlen)
+{
+    if (!m) {
+        set_err(errbuf, errlen, "NULL instance");
+        return MOCKAPI_EINVAL;
+    }
+    if (m->http) {
+        set_err(errbuf, errlen, "already started");
+        return MOCKAPI_ESTATE;
+    }
+    char err[512] = "";
+    int rc = mk_http_start(m, err, sizeof err);
+    if (rc != MOCKAPI_OK)
+        set_err(errbuf, errlen, "%s", err);
+    return rc;
+}
+
+void mockapi_stop(mockapi *m)
+{
+    if (m)
+        mk_http_stop(m);
+}
+
+void mockapi_free(mockapi *m)
+{
+    if (!m)
+        return;
+    mockapi_stop(m);
+    mk_state_dispose(&m->state);
+    mk_fixtures_dispose(&m->fx);
+    mk_tls_dispose(&m->tls);
+    free(m->addr);
+    free(m->tls_addr);
+    free(m->fixtures_dir);
+    free(m->key_file);
+    free(m);
+}
+
+const char *mockapi_tls_ca_pem(const mockapi *m)
+{
+    return m ? m->tls.ca_pem : NULL;
+}
+
+int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_t errlen)
+{
+    if (!m || !path) {
+        set_err(errbuf, errlen, "NULL argument");
+        return MOCKAPI_EINVAL;
+    }
+    if (!m->tls.ca_pem) {
+        set_err(errbuf, errlen, "no TLS listener is configured");
+        return MOCKAPI_ENOTFOUND;
+    }
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        char eb[128];
+        set_err(errbuf, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof eb));
+        return MOCKAPI_EIO;
+    }
+    int bad = fputs(m->tls.ca_pem, fp) < 0;
+    bad |= fclose(fp) != 0;
+    if (bad) {
+        set_err(errbuf, errlen, "%s: write failed", path);
+        return MOCKAPI_EIO;
+    }
+    return MOCKAPI_OK;
+}
+
+static const mk_listener *first_of(const mockapi *m, mockapi_listener_kind kind)
+{
+    if (!m)
+        return NULL;
+    for (int i = 0; i < m->nlisteners; i++)
+        if ((int)m->listeners[i].kind == (int)kind && m->listeners[i].port > 0)
+            return &m->listeners[i];
+    return NULL;
+}
+
+int mockapi_port(const mockapi *m, mockapi_listener_kind kind)
+{
+    const mk_listener *l = first_of(m, kind);
+    return l ? l->port : 0;
+}
+
+int mockapi_addr(const mockapi *m, mockapi_listener_kind kind, char *buf, size_t len)
+{
+    const mk_listener *l = first_of(m, kind);
+    if (!l)
+        return MOCKAPI_ENOTFOUND;
+    int n = snprintf(buf, len, "%s:%d", l->host, l->port);
+    return (n < 0 || (size_t)n >= len) ? MOCKAPI_EINVAL : n;
+}
+
+int mockapi_base_url(const mockapi *m, mockapi_listener_kind kind, char *buf, size_t len)
+{
+    const mk_listener *l = first_of(m, kind);
+    if (!l)
+        return MOCKAPI_ENOTFOUND;
+    const char *host = l->host;
+    if (l->wildcard)
+        host = "127.0.0.1";
+    int n = snprintf(buf, len, "%s://%s:%d", kind == MOCKAPI_LISTENER_TLS ? "https" : "http", host,
+                     l->port);
+    return (n < 0 || (size_t)n >= len) ? MOCKAPI_EINVAL : n;
+}
+
+const char *mockapi_counter_name(mockapi_counter c)
+{
+    return ((int)c >= 0 && c < MOCKAPI_COUNTER_COUNT) ? counter_names[c] : NULL;
+}
+
+int mockapi_counter_by_name(const char *name)
+{
+    if (name)
+        for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
+            if (strcmp(counter_names[i], name) == 0)
+                return i;
+    return MOCKAPI_ENOTFOUND;
+}
+
+int64_t mockapi_counter_get(const mockapi *m, mockapi_counter c)
+{
+    return m ? mk_state_counter(&m->state, (int)c) : 0;
+}
+
+static int copy_blob(mk_blob *b, char **out, size_t *len)
+{
+    char *p = malloc(b->len + 1);
+    if (!p)
+        return MOCKAPI_ENOMEM;
+    memcpy(p, b->data, b->len + 1);
+    *out = p;
+    if (len)
+        *len = b->len;
+    return MOCKAPI_OK;
+}
+
+int mockapi_last_request(mockapi *m, const char *key, char **body, size_t *len)
+{
+    if (!m || !key || !body)
+        return MOCKAPI_EINVAL;
+    mk_blob *b = mk_state_last(&m->state, mk_capture_by_name(key, strlen(key)));
+    if (!b)
+        return MOCKAPI_ENOTFOUND;
+    int rc = copy_blob(b, body, len);
+    mk_blob_unref(b);
+    return rc;
+}
+
+void mockapi_free_buf(void *p)
+{
+    free(p);
+}
+
+int mockapi_set_state(mockapi *m, const char *json, size_t len, char *errbuf, size_t errlen)
+{
+    if (!m || !json) {
+        set_err(errbuf, errlen, "NULL argument");
+        return MOCKAPI_EINVAL;
+    }
+    mk_blob *b = NULL;
+    char why[256] = "";
+    int rc = mk_fixture_render(&gt_StateResponse, json, len, &b, why, sizeof why);
+    if (rc != MOCKAPI_OK) {
+        set_err(errbuf, errlen, "state: %s", why);
+        return rc;
+    }
+    mk_state_set_state(&m->state, b);
+    return MOCKAPI_OK;
+}
+
+int mockapi_get_state(mockapi *m, char **json, size_t *len)
+{
+    if (!m || !json)
+        return MOCKAPI_EINVAL;
+    mk_blob *b = mk_state_get_state(&m->state);
+    int rc = copy_blob(b, json, len);
+    mk_blob_unref(b);
+    return rc;
+}
+
+int mockapi_set_heartbeat(mockapi *m, bool reconcile, bool rotate_keys)
+{
+    if (!m)
+        return MOCKAPI_EINVAL;
+    char body[64];
+    int n = snprintf(body, sizeof body, "{\"reconcile\":%s,\"rotate_keys\":%s}\n",
+                     reconcile ? "true" : "false", rotate_keys ? "true" : "false");
+    mk_blob *b = mk_blob_new(body, (size_t)n);
+    if (!b)
+        return MOCKAPI_ENOMEM;
+    mk_state_set_heartbeat(&m->state, b);
+    return MOCKAPI_OK;
+}
+
+const char *mockapi_nsk(const mockapi *m)
+{
+    (void)m;
+    return MK_NSK;
+}
+
+const char *mockapi_bearer_token(const mockapi *m)
+{
+    (void)m;
+    return MK_BEARER_TOKEN;
+}
+
+const char *mockapi_signing_public_key(const mockapi *m)
+{
+    return m ? m->keys.pk_b64 : NULL;
+}

@@ -1,0 +1,91 @@
+/* router.h: the route table and Go 1.22 ServeMux matching, as pure functions.
+ *
+ * The table says, per route, everything the one request path (dispatch.c)
+ * needs: which listener serves it, the method, the body rule (typed decode,
+ * any bytes, none), the counter and when it moves, the capture key and the
+ * responder. Adding a route is adding a row; no per-route counting or
+ * capturing code exists anywhere. */
+#ifndef MK_ROUTER_H
+#define MK_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gotype.h"
+
+typedef enum mk_listener_kind { MK_LISTEN_HTTP = 0, MK_LISTEN_TLS = 1 } mk_listener_kind;
+
+/* How a route treats the request body, and so when its counter moves (SPEC 4). */
+typedef enum mk_body_rule {
+    MK_BODY_NONE,      /* body ignored; counter (if any) moves first */
+    MK_BODY_TYPED,     /* capture, typed decode (400), then count */
+    MK_BODY_ANY,       /* capture any bytes (400 only on gzip/read error), then count */
+    MK_BODY_LOCAL,     /* bearer auth (401, no capture), then as MK_BODY_ANY */
+} mk_body_rule;
+
+typedef enum mk_responder {
+    MK_R_PING, MK_R_REGISTER, MK_R_HEARTBEAT, MK_R_STATE, MK_R_METADATA, MK_R_EVENTS,
+    MK_R_ASSERTIONS, MK_R_NO_CONTENT, MK_R_KEY_ROTATE, MK_R_ENDPOINT, MK_R_SECRETS,
+    MK_R_ARTIFACT, MK_R_SET_STATE, MK_R_SET_HEARTBEAT, MK_R_INJECT, MK_R_LAST_REQUEST,
+    MK_R_METHOD_NOT_ALLOWED_JSON, /* the method-less fallbacks */
+} mk_responder;
+
+/* The 22 capture keys of SPEC 9, in that order. */
+typedef enum mk_capture {
+    MK_CAP_NONE = -1,
+    MK_CAP_REGISTER, MK_CAP_HEARTBEAT, MK_CAP_DEREGISTER, MK_CAP_KEY_ROTATE,
+    MK_CAP_CAPABILITIES, MK_CAP_ENDPOINT, MK_CAP_DRIFT, MK_CAP_REPORT,
+    MK_CAP_EXECUTION_ACK, MK_CAP_EXECUTION_RESULT, MK_CAP_METRICS, MK_CAP_LOGS,
+    MK_CAP_AUDIT, MK_CAP_TUNNEL_READY, MK_CAP_TUNNEL_CLOSED, MK_CAP_INTEGRITY_VIOLATION,
+    MK_CAP_CONFIGURE_STATE, MK_CAP_CONFIGURE_HEARTBEAT, MK_CAP_INJECT_EVENT,
+    MK_CAP_LOCAL_METRICS, MK_CAP_LOCAL_LOGS, MK_CAP_LOCAL_AUDIT,
+    MK_CAP_COUNT
+} mk_capture;
+
+const char *mk_capture_name(mk_capture c);
+mk_capture mk_capture_by_name(const char *s, size_t n); /* MK_CAP_NONE if unknown */
+
+typedef struct mk_route {
+    mk_listener_kind listener;
+    const char *method;      /* NULL: method-less fallback (answers any other method) */
+    const char *pattern;     /* "/v1/nodes/{id}/heartbeat"; {x} = one non-empty segment */
+    mk_body_rule body;
+    const gt_type *type;     /* for MK_BODY_TYPED */
+    int counter;             /* mockapi_counter, or -1 */
+    mk_capture capture;
+    mk_responder responder;
+} mk_route;
+
+enum { MK_MAX_PARAMS = 4, MK_MAX_SEGMENTS = 16 };
+
+typedef enum mk_verdict {
+    MK_MATCH,        /* route set */
+    MK_NOT_FOUND,    /* 404 text */
+    MK_NOT_ALLOWED,  /* 405 text; allow holds "GET, HEAD" etc. */
+    MK_REDIRECT,     /* 301; location holds the cleaned path (+ query) */
+    MK_BAD_REQUEST,  /* malformed percent-escape: 400 */
+} mk_verdict;
+
+typedef struct mk_match {
+    mk_verdict verdict;
+    const mk_route *route;
+    int nparams;
+    /* Unescaped path parameters, in pattern order. Each points into
+     * `scratch` and is NUL-terminated; len excludes the NUL. */
+    struct { const char *s; size_t len; } params[MK_MAX_PARAMS];
+    char allow[64];
+    char *location;          /* MK_REDIRECT: owned, free() it */
+    char scratch[1024];      /* param storage; longer paths give 404 */
+} mk_match;
+
+/* Matches method + raw (still percent-encoded) path and optional raw query
+ * against the table for one listener kind. Returns the verdict (also stored
+ * in m->verdict). Pure; reentrant. MK_REDIRECT allocates m->location (NULL on
+ * out-of-memory, then the verdict is MK_NOT_FOUND). */
+mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char *path,
+                          size_t path_len, const char *query, mk_match *m);
+
+/* The table, for tests and docs. */
+const mk_route *mk_routes(size_t *count);
+
+#endif

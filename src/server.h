@@ -1,0 +1,49 @@
+/* server.h: the mockapi instance as the modules see it (internal).
+ *
+ * One struct lists all shared state and what protects it:
+ *  - cfg, strings, keys, tls, fx, listeners[].spec: immutable after create.
+ *  - state: the per-test state object; its own locks (state.h).
+ *  - listeners[].port/.family, http: written by start/stop only, which the
+ *    public API says must not race with other calls on the instance. */
+#ifndef MK_SERVER_H
+#define MK_SERVER_H
+
+#include "crypto.h"
+#include "fixtures.h"
+#include "mockapi.h"
+#include "router.h"
+#include "state.h"
+#include "tls.h"
+
+enum { MK_MAX_LISTENERS = 8 };
+
+typedef struct mk_listener {
+    mk_listener_kind kind;
+    char spec[128];    /* civetweb listening_ports entry, e.g. "127.0.0.1:0" */
+    char host[64];     /* as printed: "127.0.0.1", "[::1]", "[::]" */
+    bool wildcard;     /* bound to every interface */
+    int port;          /* bound port once started, else 0 */
+} mk_listener;
+
+typedef struct mk_http mk_http; /* the civetweb adapter (http.c) */
+
+struct mockapi {
+    mockapi_config cfg; /* string fields point at the owned copies below */
+    char *addr, *tls_addr, *fixtures_dir, *key_file;
+    mk_keys keys;
+    mk_tls tls; /* certificates, when a TLS listener is configured */
+    mk_fixtures fx;
+    mk_state state;
+    mk_listener listeners[MK_MAX_LISTENERS];
+    int nlisteners;
+    mk_http *http; /* NULL when not started */
+};
+
+/* http.c: start/stop the listeners of m (civetweb). */
+int mk_http_start(mockapi *m, char *err, size_t errlen);
+void mk_http_stop(mockapi *m);
+
+/* Logs one line through cfg.log (or stderr). printf-style. */
+void mk_log(const mockapi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

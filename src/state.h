@@ -1,0 +1,70 @@
+/* state.h: all per-test state of one server, in one object.
+ *
+ * Counters, captured bodies and the mutable fixtures (state, heartbeat) live
+ * here and nowhere else, so that later a session id can select one such
+ * object per test without touching the request path.
+ *
+ * Protection:
+ *  - counters[]: C11 atomics, relaxed (statistics; each is independent, as in
+ *    the reference).
+ *  - captures[], state_body, heartbeat_body: `lock`. Values are immutable
+ *    refcounted blobs: writers build a blob outside the lock and swap the
+ *    pointer inside it; readers take a reference inside and use it outside,
+ *    so no lock is ever held across I/O and no reader sees a half-written
+ *    fixture.
+ *  - version + changed: bumped/broadcast under `lock` on every change, for
+ *    waiters (a server-side long poll) that must not poll. A counter bump
+ *    only takes the lock when `waiters` > 0: a waiter increments it (seq_cst)
+ *    before checking its condition under `lock`, so a bump it could miss
+ *    always sees it and broadcasts. */
+#ifndef MK_STATE_H
+#define MK_STATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mockapi.h"
+#include "router.h"
+
+typedef struct mk_blob {
+    atomic_int refs;
+    size_t len;
+    char data[]; /* len bytes, then a NUL */
+} mk_blob;
+
+mk_blob *mk_blob_new(const void *p, size_t n); /* refs = 1; NULL on OOM */
+mk_blob *mk_blob_ref(mk_blob *b);
+void mk_blob_unref(mk_blob *b); /* NULL ok */
+
+typedef struct mk_state {
+    atomic_int_fast64_t counters[MOCKAPI_COUNTER_COUNT];
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    uint64_t version;
+    atomic_int waiters;
+    mk_blob *captures[MK_CAP_COUNT]; /* NULL: nothing captured */
+    mk_blob *state_body;             /* GET state response body, with "\n" */
+    mk_blob *heartbeat_body;         /* heartbeat response body, with "\n" */
+} mk_state;
+
+/* Takes ownership of both blobs (even on failure). Returns 0 or -1. */
+int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body);
+void mk_state_dispose(mk_state *s);
+
+void mk_state_count(mk_state *s, int counter);
+int64_t mk_state_counter(const mk_state *s, int counter);
+
+/* Replaces the capture for key with a copy of body. Returns 0 or -1 (OOM). */
+int mk_state_capture(mk_state *s, mk_capture key, const void *body, size_t n);
+/* A reference to the last capture (unref it), or NULL. */
+mk_blob *mk_state_last(mk_state *s, mk_capture key);
+
+/* Swap in a new fixture body (ownership taken); a reference to the current one. */
+void mk_state_set_state(mk_state *s, mk_blob *body);
+mk_blob *mk_state_get_state(mk_state *s);
+void mk_state_set_heartbeat(mk_state *s, mk_blob *body);
+mk_blob *mk_state_get_heartbeat(mk_state *s);
+
+#endif

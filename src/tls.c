@@ -1,0 +1,174 @@
+/* tls.c: throwaway CA and server certificate with mbedTLS 2.28; see tls.h.
+ * mbedTLS 2.28 has no setter for subjectAltName or extendedKeyUsage, so
+ * those extensions are written as raw DER. */
+#include "tls.h"
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/x509_crt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mockapi.h"
+
+/* SEQUENCE { dNSName "mock-api", dNSName "localhost", iPAddress 127.0.0.1,
+ * iPAddress ::1 } */
+static const unsigned char san_der[] = {
+    0x30, 0x2d,
+    0x82, 0x08, 'm', 'o', 'c', 'k', '-', 'a', 'p', 'i',
+    0x82, 0x09, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't',
+    0x87, 0x04, 127, 0, 0, 1,
+    0x87, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+};
+/* SEQUENCE { id-kp-serverAuth } */
+static const unsigned char eku_server_der[] = {0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01,
+                                               0x05, 0x05, 0x07, 0x03, 0x01};
+
+typedef struct gen {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+} gen;
+
+static int new_key(gen *g, mbedtls_pk_context *k)
+{
+    mbedtls_pk_init(k);
+    if (mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
+        return -1;
+    return mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k), mbedtls_ctr_drbg_random,
+                               &g->drbg);
+}
+
+static void validity(char nb[16], char na[16])
+{
+    time_t now = time(NULL), a = now - 3600, b = now + 24 * 3600;
+    struct tm tm;
+    gmtime_r(&a, &tm);
+    strftime(nb, 16, "%Y%m%d%H%M%S", &tm);
+    gmtime_r(&b, &tm);
+    strftime(na, 16, "%Y%m%d%H%M%S", &tm);
+}
+
+/* Writes one certificate as PEM into out (cap bytes). */
+static int make_cert(gen *g, mbedtls_pk_context *subject_key, mbedtls_pk_context *issuer_key,
+                     const char *subject, const char *issuer, int is_ca, char *out, size_t cap)
+{
+    mbedtls_x509write_cert c;
+    mbedtls_mpi serial;
+    mbedtls_x509write_crt_init(&c);
+    mbedtls_mpi_init(&serial);
+    unsigned char sb[16];
+    char nb[16], na[16];
+    int rc = mbedtls_ctr_drbg_random(&g->drbg, sb, sizeof sb);
+    sb[0] &= 0x7f; /* a positive serial of up to 127 bits */
+    if (rc == 0)
+        rc = mbedtls_mpi_read_binary(&serial, sb, sizeof sb);
+    validity(nb, na);
+    mbedtls_x509write_crt_set_version(&c, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&c, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(&c, subject_key);
+    mbedtls_x509write_crt_set_issuer_key(&c, issuer_key);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_subject_name(&c, subject);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_issuer_name(&c, issuer);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_serial(&c, &serial);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_validity(&c, nb, na);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_basic_constraints(&c, is_ca, is_ca ? 0 : -1);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_subject_key_identifier(&c);
+    if (rc == 0) rc = mbedtls_x509write_crt_set_authority_key_identifier(&c);
+    if (is_ca) {
+        if (rc == 0)
+            rc = mbedtls_x509write_crt_set_key_usage(&c, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
+    } else {
+        if (rc == 0)
+            rc = mbedtls_x509write_crt_set_key_usage(&c, MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_ENCIPHERMENT);
+        if (rc == 0)
+            rc = mbedtls_x509write_crt_set_extension(&c, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                                                     MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
+                                                     san_der, sizeof san_der);
+        if (rc == 0)
+            rc = mbedtls_x509write_crt_set_extension(&c, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                                                     MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+                                                     eku_server_der, sizeof eku_server_der);
+    }
+    if (rc == 0)
+        rc = mbedtls_x509write_crt_pem(&c, (unsigned char *)out, cap, mbedtls_ctr_drbg_random, &g->drbg);
+    mbedtls_mpi_free(&serial);
+    mbedtls_x509write_crt_free(&c);
+    return rc;
+}
+
+int mk_tls_make(mk_tls *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    gen g;
+    mbedtls_pk_context ca_key, leaf_key;
+    mbedtls_entropy_init(&g.entropy);
+    mbedtls_ctr_drbg_init(&g.drbg);
+    mbedtls_pk_init(&ca_key);
+    mbedtls_pk_init(&leaf_key);
+    enum { CAP = 4096 };
+    char *ca = calloc(1, CAP), *leaf = calloc(1, CAP), *key = calloc(1, CAP);
+    int rc = (!ca || !leaf || !key) ? -1 : 0;
+    const char *step = "memory";
+    if (rc == 0) {
+        step = "random seed";
+        rc = mbedtls_ctr_drbg_seed(&g.drbg, mbedtls_entropy_func, &g.entropy,
+                                   (const unsigned char *)"mockapi-tls", 11);
+    }
+    if (rc == 0) { step = "CA key"; rc = new_key(&g, &ca_key); }
+    if (rc == 0) { step = "server key"; rc = new_key(&g, &leaf_key); }
+    if (rc == 0) {
+        step = "CA certificate";
+        rc = make_cert(&g, &ca_key, &ca_key, "CN=mockapi throwaway CA,O=plexd-e2e-mock",
+                       "CN=mockapi throwaway CA,O=plexd-e2e-mock", 1, ca, CAP);
+    }
+    if (rc == 0) {
+        step = "server certificate";
+        rc = make_cert(&g, &leaf_key, &ca_key, "O=plexd-e2e-mock",
+                       "CN=mockapi throwaway CA,O=plexd-e2e-mock", 0, leaf, CAP);
+    }
+    if (rc == 0) {
+        step = "server key PEM";
+        rc = mbedtls_pk_write_key_pem(&leaf_key, (unsigned char *)key, CAP);
+    }
+    if (rc == 0) {
+        size_t n = strlen(key) + strlen(leaf) + strlen(ca) + 1;
+        t->chain_pem = malloc(n);
+        t->ca_pem = strdup(ca);
+        if (!t->chain_pem || !t->ca_pem) {
+            step = "memory";
+            rc = -1;
+        } else {
+            snprintf(t->chain_pem, n, "%s%s%s", key, leaf, ca);
+        }
+    }
+    if (key)
+        mbedtls_platform_zeroize(key, CAP);
+    free(ca);
+    free(leaf);
+    free(key);
+    mbedtls_pk_free(&ca_key);
+    mbedtls_pk_free(&leaf_key);
+    mbedtls_ctr_drbg_free(&g.drbg);
+    mbedtls_entropy_free(&g.entropy);
+    if (rc != 0) {
+        mk_tls_dispose(t);
+        snprintf(err, errlen, "TLS %s generation failed (mbedTLS -0x%04x)", step, (unsigned)-rc);
+        return MOCKAPI_ECRYPTO;
+    }
+    return MOCKAPI_OK;
+}
+
+void mk_tls_dispose(mk_tls *t)
+{
+    if (t->chain_pem)
+        mbedtls_platform_zeroize(t->chain_pem, strlen(t->chain_pem));
+    free(t->chain_pem);
+    free(t->ca_pem);
+    t->chain_pem = t->ca_pem = NULL;
+}

@@ -1,0 +1,22 @@
+/* tls.h: the TLS listener's certificates, made with mbedTLS at start.
+ *
+ * The reference self-signs one ECDSA P-256 certificate (O=plexd-e2e-mock,
+ * SANs mock-api and localhost) and clients skip verification. We sign the
+ * same leaf with a throwaway CA made at the same moment, add IP SANs
+ * 127.0.0.1 and ::1, and hand the CA out so clients can verify. Both are
+ * valid from now-1h to now+24h, like the reference. */
+#ifndef MK_TLS_H
+#define MK_TLS_H
+
+#include <stddef.h>
+
+typedef struct mk_tls {
+    char *ca_pem;    /* the CA certificate (PEM), owned */
+    char *chain_pem; /* leaf key + leaf certificate + CA certificate (PEM), owned */
+} mk_tls;
+
+/* Generates a fresh CA and leaf. Returns a MOCKAPI_E* code (reason in err). */
+int mk_tls_make(mk_tls *t, char *err, size_t errlen);
+void mk_tls_dispose(mk_tls *t);
+
+#endif

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# smoke.sh: the mockapi binary as a user runs it. Each check prints one line;
+# the last line is "N passed, M failed". Usage: tests/smoke.sh path/to/mockapi
+set -uo pipefail
+bin=${1:?usage: smoke.sh path/to/mockapi}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+pass=0
+fail=0
+check() { # check NAME CONDITION-EXIT-STATUS
+    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); echo "ok   $1"; else fail=$((fail + 1)); echo "FAIL $1"; fi
+}
+curl_() { curl --noproxy '*' -sS --max-time 5 "$@"; }
+
+# wait_line FILE PREFIX: waits (deadline 10 s) for a line starting with PREFIX
+wait_line() {
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        grep -q "^$2" "$1" 2>/dev/null && { grep "^$2" "$1" | head -n1 | cut -d= -f2; return 0; }
+        read -r -t 0.02 <> <(:) || true
+    done
+    return 1
+}
+
+# 1. start on port 0 with TLS on port 0; both addresses printed on stdout
+"$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 >"$work/out" 2>"$work/err" &
+pid=$!
+addr=$(wait_line "$work/out" MOCKAPI_ADDR=)
+check "prints MOCKAPI_ADDR" $?
+tls=$(wait_line "$work/out" MOCKAPI_TLS_ADDR=)
+check "prints MOCKAPI_TLS_ADDR" $?
+[ "$(sed -n 1p "$work/out" | cut -d= -f1)" = MOCKAPI_ADDR ]
+check "MOCKAPI_ADDR is the first stdout line" $?
+
+body=$(curl_ "http://$addr/v1/ping")
+[ "$body" = "{}" ]
+check "GET /v1/ping answers {}" $?
+
+code=$(curl_ -k -o /dev/null -w '%{http_code}' -X POST "https://$tls/local/metrics" \
+       -H 'Authorization: Bearer e2e-local-bearer-token' -d '{}')
+[ "$code" = 204 ]
+check "TLS POST /local/metrics with the bearer token gives 204" $?
+
+"$bin" -check "http://$addr/v1/ping"
+check "-check on a healthy URL exits 0" $?
+"$bin" -check "http://$addr/nope"
+[ $? -eq 1 ]
+check "-check on a 404 exits 1" $?
+
+kill -TERM "$pid"
+wait "$pid"
+check "SIGTERM stops with exit status 0" $?
+
+"$bin" -check "http://$addr/v1/ping" 2>/dev/null
+[ $? -eq 1 ]
+check "-check on a closed port exits 1" $?
+
+# 2. flags, environment, help and errors
+"$bin" --help | grep -q -- "-tls-addr"
+check "--help documents the flags" $?
+"$bin" -no-such-flag >/dev/null 2>&1
+[ $? -eq 2 ]
+check "an unknown flag exits 2" $?
+"$bin" -addr nonsense >/dev/null 2>"$work/err2"
+[ $? -eq 2 ] && grep -q "addr" "$work/err2"
+check "a bad -addr exits 2 with a reason" $?
+MOCKAPI_LISTEN_ADDR=127.0.0.1:0 MOCKAPI_TLS_LISTEN_ADDR=off "$bin" >"$work/out3" 2>/dev/null &
+pid=$!
+addr=$(wait_line "$work/out3" MOCKAPI_ADDR=)
+check "environment variables configure the listeners" $?
+! grep -q MOCKAPI_TLS_ADDR "$work/out3"
+check "MOCKAPI_TLS_LISTEN_ADDR=off disables TLS" $?
+kill -INT "$pid"
+wait "$pid"
+check "SIGINT stops with exit status 0" $?
+
+# 3. fixtures override from a directory, and a broken fixture is refused
+mkdir -p "$work/fx"
+printf '{ "reconcile": false, "rotate_keys": true, "extra": 1 }' >"$work/fx/heartbeat.json"
+"$bin" -addr 127.0.0.1:0 -tls-addr off -fixtures "$work/fx" >"$work/out4" 2>/dev/null &
+pid=$!
+addr=$(wait_line "$work/out4" MOCKAPI_ADDR=)
+body=$(curl_ -X POST "http://$addr/v1/nodes/n/heartbeat" -d '{}')
+[ "$body" = '{"reconcile":false,"rotate_keys":true}' ]
+check "a fixtures directory overrides the embedded heartbeat" $?
+kill "$pid"; wait "$pid"
+printf '{ "reconcile": "nope" }' >"$work/fx/heartbeat.json"
+"$bin" -addr 127.0.0.1:0 -tls-addr off -fixtures "$work/fx" >/dev/null 2>"$work/err5"
+rc=$?
+[ $rc -ne 0 ] && grep -q "heartbeat.json" "$work/err5"
+check "an invalid fixture stops start-up and names the file" $?
+
+# 4. the signing key survives a restart with -signing-key-file
+key1=$("$bin" -addr 127.0.0.1:0 -tls-addr off -signing-key-file "$work/key" >"$work/o6" 2>/dev/null & p=$!;
+       a=$(wait_line "$work/o6" MOCKAPI_ADDR=); curl_ -X POST "http://$a/v1/register" -d '{}'; kill $p; wait $p)
+key2=$("$bin" -addr 127.0.0.1:0 -tls-addr off -signing-key-file "$work/key" >"$work/o7" 2>/dev/null & p=$!;
+       a=$(wait_line "$work/o7" MOCKAPI_ADDR=); curl_ -X POST "http://$a/v1/register" -d '{}'; kill $p; wait $p)
+[ -n "$key1" ] && [ "$key1" = "$key2" ]
+check "-signing-key-file keeps the key across restarts" $?
+[ "$(stat -c %a "$work/key")" = 600 ]
+check "the key file is private (0600)" $?
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

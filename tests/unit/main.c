@@ -1,0 +1,12 @@
+/* main.c: runs every unit-test group; exit status is the number of failures. */
+#include "unit.h"
+
+int main(void)
+{
+    int failed = 0;
+    failed += run_gojson_tests();
+    failed += run_gotype_tests();
+    failed += run_router_tests();
+    failed += run_gzip_tests();
+    return failed ? 1 : 0;
+}

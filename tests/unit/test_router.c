@@ -1,0 +1,167 @@
+/* test_router.c: Go 1.22 ServeMux behaviour of the route table (SPEC 2.1). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mockapi.h"
+#include "router.h"
+#include "unit.h"
+
+static mk_verdict match(mk_listener_kind k, const char *method, const char *path, const char *query,
+                        mk_match *m)
+{
+    return mk_route_match(k, method, path, strlen(path), query, m);
+}
+
+static void test_exact_routes(void **st)
+{
+    (void)st;
+    mk_match m;
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/ping", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_PING);
+    assert_int_equal(match(MK_LISTEN_HTTP, "POST", "/v1/nodes/n1/heartbeat", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->counter, MOCKAPI_HEARTBEAT_COUNT);
+    assert_int_equal(m.nparams, 1);
+    assert_string_equal(m.params[0].s, "n1");
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/artifacts/plexd/1.2/linux/amd64", NULL, &m), MK_MATCH);
+    assert_int_equal(m.nparams, 3);
+    assert_string_equal(m.params[2].s, "amd64");
+}
+
+static void test_params_are_unescaped_per_segment(void **st)
+{
+    (void)st;
+    mk_match m;
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/nodes/n/secrets/a%2Fb", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_SECRETS);
+    assert_string_equal(m.params[1].s, "a/b");
+    /* a literal segment matches its unescaped spelling too */
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/p%69ng", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_PING);
+    /* control bytes are just bytes */
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/nodes/%00%01/state", NULL, &m), MK_MATCH);
+    assert_int_equal(m.params[0].len, 2);
+}
+
+static void test_method_precedence_and_405(void **st)
+{
+    (void)st;
+    mk_match m;
+    /* HEAD is served by the GET pattern */
+    assert_int_equal(match(MK_LISTEN_HTTP, "HEAD", "/v1/nodes/x/state", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_STATE);
+    /* no fallback: text 405 with Allow */
+    assert_int_equal(match(MK_LISTEN_HTTP, "POST", "/v1/nodes/x/state", NULL, &m), MK_NOT_ALLOWED);
+    assert_string_equal(m.allow, "GET, HEAD");
+    /* fallback: the JSON 405 responder */
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/register", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_METHOD_NOT_ALLOWED_JSON);
+    assert_int_equal(match(MK_LISTEN_HTTP, "POST", "/v1/ping", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_METHOD_NOT_ALLOWED_JSON);
+    /* PUT and POST on the two state aliases */
+    assert_int_equal(match(MK_LISTEN_HTTP, "PUT", "/test/state", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_SET_STATE);
+    assert_int_equal(match(MK_LISTEN_HTTP, "POST", "/test/state", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_METHOD_NOT_ALLOWED_JSON);
+    /* the TLS mux has no fallbacks */
+    assert_int_equal(match(MK_LISTEN_TLS, "GET", "/local/metrics", NULL, &m), MK_NOT_ALLOWED);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(match(MK_LISTEN_TLS, "POST", "/test/assertions", NULL, &m), MK_NOT_ALLOWED);
+    assert_string_equal(m.allow, "GET, HEAD");
+}
+
+static void test_not_found(void **st)
+{
+    (void)st;
+    mk_match m;
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/ping/", NULL, &m), MK_NOT_FOUND);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/", NULL, &m), MK_NOT_FOUND);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/nodes/x/unknown", NULL, &m), MK_NOT_FOUND);
+    /* the plain listener does not serve /local, the TLS one not /v1 */
+    assert_int_equal(match(MK_LISTEN_HTTP, "POST", "/local/metrics", NULL, &m), MK_NOT_FOUND);
+    assert_int_equal(match(MK_LISTEN_TLS, "GET", "/v1/ping", NULL, &m), MK_NOT_FOUND);
+}
+
+static void test_redirects(void **st)
+{
+    (void)st;
+    mk_match m;
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "//v1/ping", NULL, &m), MK_REDIRECT);
+    assert_string_equal(m.location, "/v1/ping");
+    free(m.location);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/./ping", "a=1&b", &m), MK_REDIRECT);
+    assert_string_equal(m.location, "/v1/ping?a=1&b");
+    free(m.location);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/x/../ping", NULL, &m), MK_REDIRECT);
+    assert_string_equal(m.location, "/v1/ping");
+    free(m.location);
+    /* the trailing slash is kept through cleaning */
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1//ping/", NULL, &m), MK_REDIRECT);
+    assert_string_equal(m.location, "/v1/ping/");
+    free(m.location);
+    /* cleaning runs on the decoded path; the location is re-escaped */
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/a%20b/../ping", NULL, &m), MK_REDIRECT);
+    assert_string_equal(m.location, "/v1/ping");
+    free(m.location);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/../../a b", NULL, &m), MK_REDIRECT);
+    assert_string_equal(m.location, "/a%20b");
+    free(m.location);
+}
+
+static void test_bad_input(void **st)
+{
+    (void)st;
+    mk_match m;
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/nodes/%zz/state", NULL, &m), MK_BAD_REQUEST);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "/v1/nodes/%4", NULL, &m), MK_BAD_REQUEST);
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", "v1/ping", NULL, &m), MK_BAD_REQUEST);
+    /* very long and very deep paths are refused, not overflowed */
+    char *big = malloc(20000);
+    memset(big, 'a', 19999);
+    big[0] = '/';
+    big[19999] = '\0';
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", big, NULL, &m), MK_NOT_FOUND);
+    for (int i = 0; i < 19998; i += 2) {
+        big[i] = '/';
+        big[i + 1] = 'a';
+    }
+    big[4000] = '\0';
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", big, NULL, &m), MK_NOT_FOUND);
+    /* a 2000-byte id does not fit the parameter scratch: 404, no overflow */
+    memcpy(big, "/v1/nodes/", 10);
+    memset(big + 10, 'x', 2000);
+    strcpy(big + 2010, "/state");
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", big, NULL, &m), MK_NOT_FOUND);
+    free(big);
+}
+
+static void test_capture_names(void **st)
+{
+    (void)st;
+    assert_int_equal(MK_CAP_COUNT, 22);
+    for (int i = 0; i < MK_CAP_COUNT; i++) {
+        const char *n = mk_capture_name((mk_capture)i);
+        assert_non_null(n);
+        assert_int_equal(mk_capture_by_name(n, strlen(n)), i);
+    }
+    assert_int_equal(mk_capture_by_name("nope", 4), MK_CAP_NONE);
+    /* every counted body route captures under a key */
+    size_t n;
+    const mk_route *r = mk_routes(&n);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].body != MK_BODY_NONE)
+            assert_true(r[i].capture != MK_CAP_NONE);
+}
+
+int run_router_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_routes),
+        cmocka_unit_test(test_params_are_unescaped_per_segment),
+        cmocka_unit_test(test_method_precedence_and_405),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_capture_names),
+    };
+    return cmocka_run_group_tests_name("router", tests, NULL, NULL);
+}

@@ -1,0 +1,16 @@
+/* unit.h: the unit-test groups; each tests/unit/test_*.c defines one. */
+#ifndef MK_UNIT_H
+#define MK_UNIT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+int run_gojson_tests(void);
+int run_gotype_tests(void);
+int run_router_tests(void);
+int run_gzip_tests(void);
+
+#endif
