@@ -76,7 +76,8 @@ typedef struct mockapi_config {
     /* A client that stays silent this long while sending a request, or
      * between keep-alive requests, is disconnected. Default 10000 ms. */
     unsigned request_timeout_ms;
-    /* Worker threads, one per open connection. Default 128. */
+    /* Worker threads, one per open connection (a keep-alive client holds
+     * one while connected). Default 64. */
     unsigned threads;
     /* SSE keep-alive comment interval; default 15000 ms. */
     unsigned sse_keepalive_ms;

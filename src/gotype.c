@@ -637,7 +637,12 @@ static int dec_map(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
             if (take_string(c, vs, ve, &pr->v, &pr->vn) != 0)
                 return -1;
         } else if (vk != GJ_NULL) { /* null stores "" for the key */
-            size_t old = path_push(c, "[%.*s]", (int)(pr->kn > 32 ? 32 : pr->kn), pr->k ? pr->k : "");
+            char shown[33]; /* the key, kept to one printable line */
+            size_t sn = pr->kn < 32 ? pr->kn : 32;
+            for (size_t i = 0; i < sn; i++)
+                shown[i] = (unsigned char)pr->k[i] < 0x20 || pr->k[i] == 0x7f ? '?' : pr->k[i];
+            shown[sn] = '\0';
+            size_t old = path_push(c, "[%s]", shown);
             mismatch(c, t->elem, vk, vs, ve);
             path_pop(c, old);
             return -1;
@@ -647,6 +652,8 @@ static int dec_map(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
         return fail(c, it.pos, "malformed object");
     /* Sort by key then arrival and keep each key's last value: duplicate
      * keys and keys merged from an earlier duplicate field end as Go's. */
+    if (m->len == 0)
+        return 0;
     for (size_t i = 0; i < m->len; i++)
         m->kv[i].ord = i;
     qsort(m->kv, m->len, sizeof *m->kv, pair_cmp);

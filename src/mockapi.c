@@ -46,7 +46,7 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->max_decoded_bytes = 8u << 20;
     cfg->max_header_bytes = 16384;
     cfg->request_timeout_ms = 10000;
-    cfg->threads = 128;
+    cfg->threads = 64;
     cfg->sse_keepalive_ms = 15000;
 }
 

@@ -40,7 +40,7 @@ static const char usage[] =
     "  -request-timeout-ms N  drop a client silent this long mid-request or idle\n"
     "                                                    [MOCKAPI_REQUEST_TIMEOUT_MS] (default 10000)\n"
     "  -threads N             worker threads = concurrent connections\n"
-    "                                                    [MOCKAPI_THREADS] (default 128)\n"
+    "                                                    [MOCKAPI_THREADS] (default 64)\n"
     "  -sse-keepalive-ms N    SSE keep-alive interval    [MOCKAPI_SSE_KEEPALIVE_MS] (default 15000)\n"
     "  -h, --help             this text\n";
 
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
     int rc = mockapi_create(&cfg, &m, err, sizeof err);
     if (rc != MOCKAPI_OK) {
         fprintf(stderr, "mockapi: %s\n", err);
-        return rc == MOCKAPI_EINVAL ? 2 : 1;
+        return (rc == MOCKAPI_EINVAL || rc == MOCKAPI_EJSON) ? 2 : 1;
     }
     rc = mockapi_start(m, err, sizeof err);
     if (rc != MOCKAPI_OK) {
