@@ -77,8 +77,9 @@ solution("mockapi")
 -- civetweb, third-party: relaxed warnings, never -Werror.
 project("civetweb")
   kind("StaticLib")
-  files({civet .. "/src/civetweb.c"})
-  includedirs({civet .. "/include"})
+  -- civetweb.c is compiled through src/civet/civetweb_build.c (see there)
+  files({"src/civet/civetweb_build.c"})
+  includedirs({civet .. "/include", civet .. "/src", "src/civet"})
   defines({"USE_MBEDTLS", "USE_IPV6", "NO_SSL_DL", "NO_CGI", "NO_FILES", "NO_CACHING",
            "NO_NONCE_CHECK",
            -- mg_stop and idle keep-alive workers notice the stop flag once
@@ -92,7 +93,7 @@ project("libmockapi")
   kind("StaticLib")
   targetname("mockapi")
   files({"src/*.c", "src/*.h", "include/*.h"})
-  includedirs({"include", "src", civet .. "/include"})
+  includedirs({"include", "src", "src/civet", civet .. "/include"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", deps))
   -- fixtures/*.json are embedded with the assembler's .incbin (fixtures.c).

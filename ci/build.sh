@@ -30,7 +30,7 @@ fi
 # .incbin'd fixtures are invisible to make's dependency tracking: rebuild the
 # embedding object whenever a fixture is newer than it.
 for c in "${configs[@]}"; do
-    obj=$(find "build/obj/$c" -path '*libmockapi*' -name fixtures.o 2>/dev/null | head -n 1)
+    obj=$(find "build/obj/$c" -path '*libmockapi*' -name fixtures.o 2>/dev/null | head -n 1 || true)
     if [ -n "$obj" ] && [ -n "$(find fixtures -newer "$obj" -print -quit)" ]; then
         rm -f "$obj"
     fi

@@ -21,6 +21,7 @@ run() {
     local name=$1
     shift
     local start=${EPOCHREALTIME/./} us
+    mkdir -p "$(dirname "$logs/$name.log")"
     if "$@" >"$logs/$name.log" 2>&1; then
         passed=$((passed + 1))
         us=$((${EPOCHREALTIME/./} - start))
@@ -35,16 +36,15 @@ run() {
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$top/ci/tsan.supp"
 
 run unit/release            build/release/unit_tests
 run unit/asan               build/debug/unit_tests
 run integration/release     build/release/integration_tests
 run integration/asan        build/debug/integration_tests
-run integration/tsan        env MOCKAPI_TEST_FILTER="${MOCKAPI_TSAN_FILTER:-*concurren*}" build/tsan/integration_tests
-run integration/valgrind    env MOCKAPI_TEST_FILTER="${MOCKAPI_VALGRIND_FILTER:-*}" MOCKAPI_TEST_SLOW=1 \
-                            valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-                            build/release/integration_tests
+run integration/tsan        build/tsan/integration_tests 'conc_*'
+run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
+                            --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
 
 echo

@@ -81,6 +81,14 @@ typedef struct mockapi_config {
     unsigned threads;
     /* SSE keep-alive comment interval; default 15000 ms. */
     unsigned sse_keepalive_ms;
+    /* Events queued per stream client before newer ones are dropped (and
+     * counted); default 16, as the reference. */
+    unsigned sse_queue_max;
+    /* Events kept for Last-Event-ID replay; default 64. */
+    unsigned sse_history;
+    /* Open event streams allowed; more get 503. Streams do not hold worker
+     * threads. Default 1024 (each needs a file descriptor). */
+    unsigned sse_max_clients;
     /* Log sink for one line at a time (no newline). NULL: stderr. Called
      * from server threads; must be thread-safe. */
     void (*log)(void *user, const char *line);

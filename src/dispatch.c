@@ -17,6 +17,10 @@
 #include "gojson.h"
 #include "gotype.h"
 #include "gzip.h"
+#include "sse.h"
+
+/* length of SSE_FULL_BODY, checked by a static assertion below */
+#define MK_SSE_FULL_BODY_LEN 44
 
 #define CT_JSON "application/json"
 #define CT_TEXT "text/plain; charset=utf-8"
@@ -43,6 +47,7 @@ static const char *status_text(int status)
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Request Entity Too Large";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
@@ -227,11 +232,24 @@ static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char 
     mk_buf_puts(out, "\n\n");
 }
 
+#define SSE_FULL_BODY "{\"error\":\"too many event streams are open\"}\n"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+const char mk_sse_full_response[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    "Content-Length: " STR(MK_SSE_FULL_BODY_LEN) "\r\n\r\n" SSE_FULL_BODY;
+_Static_assert(sizeof SSE_FULL_BODY - 1 == MK_SSE_FULL_BODY_LEN, "fix MK_SSE_FULL_BODY_LEN");
+
 static void respond_events(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
 {
     /* Initial node_state_updated event (SPEC 5.2). The reference builds the
      * payload with Go's %q, which breaks JSON for control bytes and then
      * panics; we always emit valid JSON. */
+    if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse) >= (int)m->cfg.sse_max_clients) {
+        resp->close = true;
+        respond_error(req, resp, 503, SSE_FULL_BODY);
+        return;
+    }
     mk_buf payload, data;
     mk_buf_init(&payload, 0);
     mk_buf_init(&data, 0);
@@ -239,11 +257,14 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     gj_write_string(&payload, mt->params[0].s, mt->params[0].len);
     mk_buf_putc(&payload, '}');
     gj_time now = gj_time_now();
-    char nonce[48];
+    char nonce[48], id[32];
     int nlen = snprintf(nonce, sizeof nonce, "mock-nonce-%lld%09d", (long long)now.sec, (int)now.nsec);
-    static const char type[] = "node_state_updated", id[] = "evt-mock-001";
+    /* The reference sends the constant evt-mock-001 on every connection; the
+     * first stream still gets that, later ones evt-mock-002, ... */
+    int idlen = snprintf(id, sizeof id, "evt-mock-%03llu", (unsigned long long)mk_sse_next_seq(m->sse));
+    static const char type[] = "node_state_updated";
     if (payload.err ||
-        render_event(m, type, sizeof type - 1, id, sizeof id - 1, &now, nonce, (size_t)nlen,
+        render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
                      payload.data, payload.len, &data) != 0) {
         respond_error(req, resp, 500, "{\"error\":\"cannot render event\"}\n");
         goto out;
@@ -260,19 +281,15 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
         mk_buf_puts(o, "Content-Length: 0\r\n\r\n");
         goto out;
     }
-    /* The stream's length is unknown: close-delimited, so no framing layer
-     * can hold events back. */
+    /* The stream has no length: it is close-delimited (the reference uses
+     * chunked framing; the event bytes are the same). */
     resp->close = true;
     mk_buf_puts(o, "\r\n");
-    put_sse_frame(o, id, sizeof id - 1, type, sizeof type - 1, &data);
+    put_sse_frame(o, id, (size_t)idlen, type, sizeof type - 1, &data);
+    snprintf(resp->stream_node, sizeof resp->stream_node, "%.*s", (int)mt->params[0].len, mt->params[0].s);
 out:
     mk_buf_free(&payload);
     mk_buf_free(&data);
-}
-
-void mk_sse_keepalive(mk_buf *out)
-{
-    mk_buf_puts(out, ": keep-alive\n");
 }
 
 /* inject-event: re-stamp issued_at, re-sign, count (SPEC 5.3). Delivery to
@@ -295,8 +312,69 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
         return;
     }
     mk_state_count(&m->state, counter);
+    /* An empty event_id would give an id line a client cannot resume from;
+     * the frame then carries a generated one (the envelope is unchanged). */
+    char gen[32];
+    const char *sse_id = id;
+    size_t sse_idlen = idlen;
+    uint64_t seq = mk_sse_next_seq(m->sse);
+    if (idlen == 0) {
+        sse_idlen = (size_t)snprintf(gen, sizeof gen, "evt-%llu", (unsigned long long)seq);
+        sse_id = gen;
+    }
+    mk_buf frame;
+    mk_buf_init(&frame, 0);
+    put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
+    if (!frame.err)
+        mk_sse_publish(m->sse, sse_id, sse_idlen, frame.data, frame.len);
+    mk_buf_free(&frame);
     mk_buf_free(&data);
     respond_no_content(req, resp);
+}
+
+/* Reads name=<unsigned> from a raw query string; def when absent or bad. */
+static unsigned long query_num(const char *q, const char *name, unsigned long def, unsigned long max)
+{
+    size_t nl = strlen(name);
+    for (const char *p = q; p && *p;) {
+        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            char *end = NULL;
+            unsigned long v = strtoul(p + nl + 1, &end, 10);
+            if (end != p + nl + 1 && (*end == '\0' || *end == '&'))
+                return v > max ? max : v;
+            return def;
+        }
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return def;
+}
+
+static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_sse_status(m->sse, &b);
+    if (b.err)
+        respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+    else
+        respond_json(req, resp, 200, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+/* GET /test/sse/wait?clients=N&timeout_ms=T: a server-side wait, so a test
+ * can inject only once its streams are listening. 200 when reached, 408
+ * when the deadline passed first; the body says how many are connected. */
+static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    unsigned long want = query_num(req->query, "clients", 1, 1000000);
+    unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
+    int got = mk_sse_wait_clients(m->sse, (int)want, (unsigned)ms);
+    char body[96];
+    int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lu,\"reached\":%s}\n", got,
+                     want, got >= (int)want ? "true" : "false");
+    respond_json(req, resp, got >= (int)want ? 200 : 408, body, (size_t)n);
 }
 
 /* ---- the request path --------------------------------------------------- */
@@ -468,6 +546,12 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         break;
     case MK_R_EVENTS:
         respond_events(m, req, resp, &mt);
+        break;
+    case MK_R_SSE_STATUS:
+        respond_sse_status(m, req, resp);
+        break;
+    case MK_R_SSE_WAIT:
+        respond_sse_wait(m, req, resp);
         break;
     case MK_R_SET_STATE:
     case MK_R_SET_HEARTBEAT: {

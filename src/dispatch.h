@@ -44,7 +44,8 @@ typedef struct mk_response {
     mk_buf out;      /* the complete response: status line, headers, body */
     int status;
     bool close;      /* close the connection after writing */
-    bool stream;     /* an SSE stream: keep writing after `out` (http.c) */
+    bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
+    char stream_node[96]; /* the stream's node id, a label for /test/sse */
 } mk_response;
 
 /* First value of a request header (case-insensitive name), or NULL. */
@@ -54,7 +55,8 @@ const char *mk_req_header(const mk_request *r, const char *name);
  * Never fails: internal errors become a 500 response. */
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp);
 
-/* Appends an SSE keep-alive comment (": keep-alive\n", as the reference). */
-void mk_sse_keepalive(mk_buf *out);
+/* The 503 for a stream over the cap, whole (for http.c when the hub fills
+ * between the check here and the hand-over). */
+extern const char mk_sse_full_response[];
 
 #endif

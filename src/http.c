@@ -16,15 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "civet_detach.h"
 #include "dispatch.h"
+#include "sse.h"
 #include "server.h"
 
 struct mk_http {
     struct mg_context *ctx;
-    atomic_int stopping; /* read by stream loops; set before mg_stop */
 };
 
 static int find_listener(const mockapi *m, int local_port)
@@ -35,10 +37,21 @@ static int find_listener(const mockapi *m, int local_port)
     return -1;
 }
 
-/* Reads the whole body under the cap. Returns the status and fills body. */
-static mk_body_status read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-                                size_t cap, mk_buf *body)
+static int64_t mono_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the whole body under the cap and one deadline. civetweb applies the
+ * request timeout to each read (and its first read also waits to fill the
+ * buffer), so a trickling client could otherwise hold a worker for many
+ * timeouts. Returns the status and fills body. */
+static mk_body_status read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+                                size_t cap, unsigned timeout_ms, mk_buf *body)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
     if (ri->content_length > 0 && (unsigned long long)ri->content_length > cap)
         return MK_BODY_TOO_LARGE;
     const char *te = mg_get_header(conn, "Transfer-Encoding");
@@ -62,6 +75,9 @@ static mk_body_status read_body(struct mg_connection *conn, const struct mg_requ
             return MK_BODY_TOO_LARGE;
         if (mk_buf_append(body, chunk, (size_t)n) != 0)
             return MK_BODY_READ_FAIL;
+        if (mono_ms() >= deadline &&
+            (ri->content_length <= 0 || body->len < (size_t)ri->content_length))
+            return MK_BODY_READ_FAIL;
     }
     if (ri->content_length > 0 && body->len != (size_t)ri->content_length)
         return MK_BODY_READ_FAIL;
@@ -80,40 +96,37 @@ static int write_all(struct mg_connection *conn, const char *p, size_t n)
     return 0;
 }
 
-/* Holds an SSE stream open with keep-alive comments until the client goes
- * away or the server stops. */
-static void stream_loop(mockapi *m, struct mg_connection *conn)
+/* Gives an event stream's socket to the SSE hub, which writes `resp->out`
+ * (head and initial event) first. The worker returns to the pool at once. */
+static void hand_over_stream(mockapi *m, struct mg_connection *conn,
+                             const struct mg_request_info *ri, const mk_response *resp)
 {
-    mk_buf ka;
-    mk_buf_init(&ka, 0);
-    mk_sse_keepalive(&ka);
-    unsigned interval = m->cfg.sse_keepalive_ms ? m->cfg.sse_keepalive_ms : 15000;
-    struct timespec next;
-    clock_gettime(CLOCK_MONOTONIC, &next);
-    for (;;) {
-        next.tv_sec += interval / 1000;
-        next.tv_nsec += (long)(interval % 1000) * 1000000L;
-        if (next.tv_nsec >= 1000000000L) {
-            next.tv_sec++;
-            next.tv_nsec -= 1000000000L;
-        }
-        /* sleep in short steps so a stop is noticed quickly */
-        for (;;) {
-            if (atomic_load(&m->http->stopping))
-                goto out;
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            long long left_ms = (next.tv_sec - now.tv_sec) * 1000LL + (next.tv_nsec - now.tv_nsec) / 1000000L;
-            if (left_ms <= 0)
-                break;
-            struct timespec step = {0, (left_ms > 20 ? 20 : left_ms) * 1000000L};
-            nanosleep(&step, NULL);
-        }
-        if (write_all(conn, ka.data, ka.len) != 0)
-            break;
+    int fd = mk_civet_detach(conn);
+    if (fd < 0) { /* a TLS connection: no streams there; answer the head only */
+        write_all(conn, resp->out.data, resp->out.len);
+        return;
     }
-out:
-    mk_buf_free(&ka);
+    char peer[64];
+    snprintf(peer, sizeof peer, "%s:%d", ri->remote_addr, ri->remote_port);
+    mk_sse_attach_rc rc = mk_sse_attach(m->sse, fd, resp->out.data, resp->out.len,
+                                        mg_get_header(conn, "Last-Event-ID"), resp->stream_node,
+                                        peer, NULL);
+    if (rc != MK_SSE_ATTACHED) {
+        /* the hub filled up (or failed) since dispatch looked: say so */
+        ssize_t w = send(fd, mk_sse_full_response, strlen(mk_sse_full_response), MSG_NOSIGNAL);
+        (void)w;
+        close(fd);
+    }
+}
+
+/* Go's server answer to a request it cannot frame, and the end of it. */
+static int bad_request(struct mg_connection *conn)
+{
+    static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                              "Connection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request";
+    mg_disable_keep_alive(conn);
+    write_all(conn, bad, sizeof bad - 1);
+    return 400;
 }
 
 static int on_request(struct mg_connection *conn)
@@ -122,11 +135,7 @@ static int on_request(struct mg_connection *conn)
     mockapi *m = ri->user_data;
     const char *raw = ri->local_uri_raw;
     if (!raw) {
-        static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                                  "Connection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request";
-        mg_disable_keep_alive(conn);
-        write_all(conn, bad, sizeof bad - 1);
-        return 400;
+        return bad_request(conn);
     }
 
     int li = find_listener(m, ri->server_port);
@@ -151,7 +160,18 @@ static int on_request(struct mg_connection *conn)
         .headers = hdrs,
         .nheaders = nh,
     };
-    req.body_status = read_body(conn, ri, m->cfg.max_body_bytes, &body);
+    /* Two different Content-Length values make the body's end ambiguous
+     * (request smuggling); Go's server refuses them with 400, so do we. */
+    const char *cl = NULL;
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "Content-Length") != 0)
+            continue;
+        if (cl && strcmp(cl, ri->http_headers[i].value) != 0) {
+            return bad_request(conn);
+        }
+        cl = ri->http_headers[i].value;
+    }
+    req.body_status = read_body(conn, ri, m->cfg.max_body_bytes, m->cfg.request_timeout_ms, &body);
     req.body = body.data;
     req.body_len = body.len;
 
@@ -169,8 +189,10 @@ static int on_request(struct mg_connection *conn)
         static const char oom[] = "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
                                   "Content-Length: 0\r\n\r\n";
         write_all(conn, oom, sizeof oom - 1);
-    } else if (write_all(conn, resp.out.data, resp.out.len) == 0 && resp.stream) {
-        stream_loop(m, conn);
+    } else if (resp.stream) {
+        hand_over_stream(m, conn, ri, &resp);
+    } else {
+        write_all(conn, resp.out.data, resp.out.len);
     }
     int status = resp.status ? resp.status : 500;
     mk_buf_free(&resp.out);
@@ -254,12 +276,22 @@ int mk_http_start(mockapi *m, char *err, size_t errlen)
     char ebuf[256] = "";
     ed.text = ebuf;
     ed.text_buffer_size = sizeof ebuf;
+    mk_sse_config sc = {.keepalive_ms = m->cfg.sse_keepalive_ms, .queue_max = m->cfg.sse_queue_max,
+                        .history = m->cfg.sse_history, .max_clients = m->cfg.sse_max_clients};
+    if (mk_sse_start(&m->sse, &sc, err, errlen) != 0) {
+        if (pem_path[0])
+            unlink(pem_path);
+        free(h);
+        return MOCKAPI_ENOMEM;
+    }
     m->http = h;
     h->ctx = mg_start2(&init, &ed);
     if (pem_path[0])
         unlink(pem_path);
     if (!h->ctx) {
         m->http = NULL;
+        mk_sse_stop(m->sse);
+        m->sse = NULL;
         free(h);
         snprintf(err, errlen, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "bind failed");
         return MOCKAPI_ELISTEN;
@@ -276,8 +308,10 @@ void mk_http_stop(mockapi *m)
     mk_http *h = m->http;
     if (!h)
         return;
-    atomic_store(&h->stopping, 1);
+    mk_sse_interrupt(m->sse); /* workers waiting on streams return now */
     mg_stop(h->ctx);
+    mk_sse_stop(m->sse);      /* no worker can reach the hub any more */
+    m->sse = NULL;
     m->http = NULL;
     for (int i = 0; i < m->nlisteners; i++)
         m->listeners[i].port = 0;

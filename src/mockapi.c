@@ -48,6 +48,9 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->request_timeout_ms = 10000;
     cfg->threads = 64;
     cfg->sse_keepalive_ms = 15000;
+    cfg->sse_queue_max = 16;
+    cfg->sse_history = 64;
+    cfg->sse_max_clients = 1024;
 }
 
 void mk_log(const mockapi *m, const char *fmt, ...)
@@ -163,6 +166,10 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     }
     if (cfg.sse_keepalive_ms == 0)
         cfg.sse_keepalive_ms = 15000;
+    if (cfg.sse_queue_max == 0)
+        cfg.sse_queue_max = 16;
+    if (cfg.sse_max_clients == 0)
+        cfg.sse_max_clients = 1024;
 
     mockapi *m = calloc(1, sizeof *m);
     if (!m) {

@@ -50,6 +50,9 @@ static const mk_route routes[] = {
     {MK_LISTEN_HTTP, "POST", "/test/configure-heartbeat", MK_BODY_TYPED, &gt_HeartbeatResponse, -1, MK_CAP_CONFIGURE_HEARTBEAT, MK_R_SET_HEARTBEAT},
     {MK_LISTEN_HTTP, "POST", "/test/inject-event", MK_BODY_TYPED, &gt_SignedEnvelope, C(INJECT_EVENT), MK_CAP_INJECT_EVENT, MK_R_INJECT},
     {MK_LISTEN_HTTP, "GET", "/test/last-request/{endpoint}", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_LAST_REQUEST},
+    /* beyond the reference: event-stream clients, and waiting for them */
+    {MK_LISTEN_HTTP, "GET", "/test/sse", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_SSE_STATUS},
+    {MK_LISTEN_HTTP, "GET", "/test/sse/wait", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_SSE_WAIT},
 
     /* method-less fallbacks: JSON 405 for any other method (SPEC 2.1) */
 #define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON}

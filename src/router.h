@@ -27,7 +27,8 @@ typedef enum mk_responder {
     MK_R_PING, MK_R_REGISTER, MK_R_HEARTBEAT, MK_R_STATE, MK_R_METADATA, MK_R_EVENTS,
     MK_R_ASSERTIONS, MK_R_NO_CONTENT, MK_R_KEY_ROTATE, MK_R_ENDPOINT, MK_R_SECRETS,
     MK_R_ARTIFACT, MK_R_SET_STATE, MK_R_SET_HEARTBEAT, MK_R_INJECT, MK_R_LAST_REQUEST,
-    MK_R_METHOD_NOT_ALLOWED_JSON, /* the method-less fallbacks */
+    MK_R_SSE_STATUS, MK_R_SSE_WAIT, /* beyond the reference */
+    MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
 /* The 22 capture keys of SPEC 9, in that order. */

@@ -3,7 +3,7 @@
  * One struct lists all shared state and what protects it:
  *  - cfg, strings, keys, tls, fx, listeners[].spec: immutable after create.
  *  - state: the per-test state object; its own locks (state.h).
- *  - listeners[].port/.family, http: written by start/stop only, which the
+ *  - listeners[].port/.family, http, sse: written by start/stop only, which the
  *    public API says must not race with other calls on the instance. */
 #ifndef MK_SERVER_H
 #define MK_SERVER_H
@@ -26,6 +26,7 @@ typedef struct mk_listener {
 } mk_listener;
 
 typedef struct mk_http mk_http; /* the civetweb adapter (http.c) */
+typedef struct mk_sse_hub mk_sse_hub;
 
 struct mockapi {
     mockapi_config cfg; /* string fields point at the owned copies below */
@@ -36,7 +37,8 @@ struct mockapi {
     mk_state state;
     mk_listener listeners[MK_MAX_LISTENERS];
     int nlisteners;
-    mk_http *http; /* NULL when not started */
+    mk_http *http;    /* NULL when not started */
+    mk_sse_hub *sse;  /* event streams; set while started */
 };
 
 /* http.c: start/stop the listeners of m (civetweb). */

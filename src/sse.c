@@ -1,0 +1,544 @@
+/* sse.c: the Server-Sent Events hub; see sse.h for the guarantees.
+ *
+ * Threads: publishers and attachers (civetweb workers) touch only the
+ * structures below `lock`; the hub thread is the only one that writes to or
+ * reads from stream sockets, arms EPOLLOUT, and frees clients. A client is
+ * added to the epoll set before it joins the list, and removed from both by
+ * the hub thread alone, so an epoll event never names a freed client. */
+#include "sse.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state.h"
+
+enum { MAX_IOV = 16, MAX_EVENTS = 256 };
+
+typedef struct client {
+    struct client *next, *prev;
+    int fd;
+    uint64_t id;
+    char node[96];
+    char peer[64];
+    int64_t connected_ns;
+    /* queue: a ring of frame references; the first `pinned` entries (head,
+     * replay) are exempt from the drop limit. Guarded by hub->lock. */
+    mk_blob **q;
+    unsigned cap, head, len, pinned;
+    size_t off; /* bytes of q[head] already written */
+    uint64_t delivered, dropped, replayed, keepalives;
+    int64_t next_ka_ns;
+    /* hub thread only */
+    bool blocked; /* socket full: waiting for EPOLLOUT */
+    bool dead;
+} client;
+
+typedef struct hist {
+    uint64_t seq;
+    char *id;
+    mk_blob *frame;
+} hist;
+
+struct mk_sse_hub {
+    mk_sse_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t attached; /* broadcast when a stream attaches or leaves */
+    client *clients;         /* list, guarded by lock */
+    int nclients;
+    hist *ring; /* history, cfg.history slots, guarded by lock */
+    unsigned ring_head, ring_len;
+    uint64_t seq;
+    uint64_t next_client_id;
+    uint64_t published, delivered, dropped, attached_total, refused, closed;
+    mk_blob *keepalive; /* shared ": keep-alive\n" */
+    int epfd, evfd;
+    atomic_int stop;
+    pthread_t thread;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void wake(mk_sse_hub *h)
+{
+    uint64_t one = 1;
+    ssize_t w = write(h->evfd, &one, sizeof one);
+    (void)w; /* a full counter means the hub is awake anyway */
+}
+
+static int push(client *c, mk_blob *b)
+{
+    if (c->len == c->cap)
+        return -1;
+    c->q[(c->head + c->len) % c->cap] = mk_blob_ref(b);
+    c->len++;
+    return 0;
+}
+
+static void client_free(client *c)
+{
+    for (unsigned i = 0; i < c->len; i++)
+        mk_blob_unref(c->q[(c->head + i) % c->cap]);
+    free(c->q);
+    free(c);
+}
+
+mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
+                               const char *last_event_id, const char *node_id, const char *peer,
+                               uint64_t *client_id)
+{
+    client *c = calloc(1, sizeof *c);
+    mk_blob *hb = mk_blob_new(head, head_len);
+    if (!c || !hb) {
+        free(c);
+        mk_blob_unref(hb);
+        return MK_SSE_ERROR;
+    }
+    c->fd = fd;
+    snprintf(c->node, sizeof c->node, "%s", node_id ? node_id : "");
+    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
+    c->connected_ns = now_ns();
+    c->next_ka_ns = c->connected_ns + (int64_t)h->cfg.keepalive_ms * 1000000LL;
+    c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1;
+    c->q = calloc(c->cap, sizeof *c->q);
+    if (!c->q) {
+        free(c);
+        mk_blob_unref(hb);
+        return MK_SSE_ERROR;
+    }
+    /* The hub learns of the socket before the client is listed, so that
+     * events for it always find a live struct (see the top comment). */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        free(c->q);
+        free(c);
+        mk_blob_unref(hb);
+        return MK_SSE_ERROR;
+    }
+
+    pthread_mutex_lock(&h->lock);
+    if (h->nclients >= (int)h->cfg.max_clients) {
+        h->refused++;
+        pthread_mutex_unlock(&h->lock);
+        epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+        free(c->q);
+        free(c);
+        mk_blob_unref(hb);
+        return MK_SSE_FULL;
+    }
+    push(c, hb);
+    c->pinned = 1;
+    if (last_event_id) {
+        /* replay what came after the newest event with that id */
+        int from = -1;
+        for (unsigned i = 0; i < h->ring_len; i++) {
+            hist *e = &h->ring[(h->ring_head + i) % h->cfg.history];
+            if (strcmp(e->id, last_event_id) == 0)
+                from = (int)i;
+        }
+        for (unsigned i = (unsigned)(from + 1); from >= 0 && i < h->ring_len; i++) {
+            push(c, h->ring[(h->ring_head + i) % h->cfg.history].frame);
+            c->pinned++;
+            c->replayed++;
+        }
+    }
+    c->id = ++h->next_client_id;
+    c->next = h->clients;
+    if (h->clients)
+        h->clients->prev = c;
+    h->clients = c;
+    h->nclients++;
+    h->attached_total++;
+    pthread_cond_broadcast(&h->attached);
+    pthread_mutex_unlock(&h->lock);
+    mk_blob_unref(hb);
+    if (client_id)
+        *client_id = c->id;
+    wake(h);
+    return MK_SSE_ATTACHED;
+}
+
+uint64_t mk_sse_next_seq(mk_sse_hub *h)
+{
+    pthread_mutex_lock(&h->lock);
+    uint64_t s = ++h->seq;
+    pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char *frame,
+                   size_t frame_len)
+{
+    mk_blob *b = mk_blob_new(frame, frame_len);
+    char *id = malloc(id_len + 1);
+    if (!b || !id) {
+        mk_blob_unref(b);
+        free(id);
+        return 0;
+    }
+    memcpy(id, sse_id, id_len);
+    id[id_len] = '\0';
+    int queued = 0;
+    hist old = {0};
+    pthread_mutex_lock(&h->lock);
+    if (h->cfg.history > 0) {
+        if (h->ring_len == h->cfg.history) {
+            old = h->ring[h->ring_head];
+            h->ring_head = (h->ring_head + 1) % h->cfg.history;
+            h->ring_len--;
+        }
+        hist *e = &h->ring[(h->ring_head + h->ring_len) % h->cfg.history];
+        e->seq = h->seq;
+        e->id = id;
+        e->frame = mk_blob_ref(b);
+        h->ring_len++;
+        id = NULL;
+    }
+    h->published++;
+    for (client *c = h->clients; c; c = c->next) {
+        /* drop-newest: the client keeps a gap-free prefix */
+        if (c->len - c->pinned >= h->cfg.queue_max || push(c, b) != 0) {
+            c->dropped++;
+            h->dropped++;
+        } else {
+            queued++;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    free(id);
+    free(old.id);
+    mk_blob_unref(old.frame);
+    mk_blob_unref(b);
+    wake(h);
+    return queued;
+}
+
+void mk_sse_status(mk_sse_hub *h, mk_buf *out)
+{
+    int64_t now = now_ns();
+    pthread_mutex_lock(&h->lock);
+    mk_buf_printf(out,
+                  "{\"connected\":%d,\"max_clients\":%u,\"queue_max\":%u,\"history\":%u,"
+                  "\"history_len\":%u,\"published\":%llu,\"delivered\":%llu,\"dropped\":%llu,"
+                  "\"attached\":%llu,\"refused\":%llu,\"closed\":%llu,\"drop_policy\":\"newest\","
+                  "\"clients\":[",
+                  h->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history, h->ring_len,
+                  (unsigned long long)h->published, (unsigned long long)h->delivered,
+                  (unsigned long long)h->dropped, (unsigned long long)h->attached_total,
+                  (unsigned long long)h->refused, (unsigned long long)h->closed);
+    /* oldest first: the list is newest first */
+    client *last = h->clients;
+    while (last && last->next)
+        last = last->next;
+    for (client *c = last; c; c = c->prev) {
+        mk_buf_printf(out,
+                      "%s{\"id\":%llu,\"node_id\":\"", c == last ? "" : ",", (unsigned long long)c->id);
+        for (const char *p = c->node; *p; p++) /* labels are ids from a path: keep JSON valid */
+            mk_buf_printf(out, (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? "\\u%04x" : "%c",
+                          (unsigned char)*p);
+        mk_buf_printf(out,
+                      "\",\"peer\":\"%s\",\"connected_ms\":%lld,\"queued\":%u,\"delivered\":%llu,"
+                      "\"dropped\":%llu,\"replayed\":%llu,\"keepalives\":%llu}",
+                      c->peer, (long long)((now - c->connected_ns) / 1000000), c->len - c->pinned,
+                      (unsigned long long)c->delivered, (unsigned long long)c->dropped,
+                      (unsigned long long)c->replayed, (unsigned long long)c->keepalives);
+    }
+    pthread_mutex_unlock(&h->lock);
+    mk_buf_puts(out, "]}\n");
+}
+
+int mk_sse_count(mk_sse_hub *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->nclients;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+int mk_sse_wait_clients(mk_sse_hub *h, int n, unsigned timeout_ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&h->lock);
+    while (h->nclients < n && !atomic_load(&h->stop))
+        if (pthread_cond_timedwait(&h->attached, &h->lock, &dl) == ETIMEDOUT)
+            break;
+    int got = h->nclients;
+    pthread_mutex_unlock(&h->lock);
+    return got;
+}
+
+/* ---- the hub thread ----------------------------------------------------- */
+
+typedef struct work {
+    client *c;
+    int n;
+    mk_blob *frames[MAX_IOV];
+    size_t off;
+    ssize_t wrote; /* result */
+    int err;
+} work;
+
+/* Removes c from the list (under lock) and counts it. */
+static void unlink_locked(mk_sse_hub *h, client *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    h->nclients--;
+    h->closed++;
+    pthread_cond_broadcast(&h->attached);
+}
+
+static void *hub_main(void *arg)
+{
+    mk_sse_hub *h = arg;
+    struct epoll_event evs[MAX_EVENTS];
+    work *wl = NULL;
+    size_t wcap = 0;
+    for (;;) {
+        /* sleep until the nearest keep-alive is due, or an event */
+        int64_t now = now_ns(), due = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
+        pthread_mutex_lock(&h->lock);
+        for (client *c = h->clients; c; c = c->next)
+            if (c->next_ka_ns < due)
+                due = c->next_ka_ns;
+        pthread_mutex_unlock(&h->lock);
+        int timeout = due <= now ? 0 : (int)((due - now) / 1000000LL) + 1;
+        int ne = epoll_wait(h->epfd, evs, MAX_EVENTS, timeout);
+        if (atomic_load(&h->stop))
+            break;
+        for (int i = 0; i < ne; i++) {
+            if (evs[i].data.ptr == NULL) { /* the eventfd */
+                uint64_t v;
+                ssize_t r = read(h->evfd, &v, sizeof v);
+                (void)r;
+                continue;
+            }
+            client *c = evs[i].data.ptr;
+            if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+                c->dead = true;
+            } else if (evs[i].events & EPOLLIN) {
+                /* a stream client has nothing to say: EOF means it left */
+                char junk[512];
+                ssize_t r = recv(c->fd, junk, sizeof junk, MSG_DONTWAIT);
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+                    c->dead = true;
+            }
+            if (evs[i].events & EPOLLOUT)
+                c->blocked = false;
+        }
+
+        /* collect what to write, under the lock; write outside it */
+        now = now_ns();
+        size_t nw = 0;
+        pthread_mutex_lock(&h->lock);
+        if ((size_t)h->nclients > wcap) {
+            size_t ncap = (size_t)h->nclients * 2;
+            work *p = realloc(wl, ncap * sizeof *wl);
+            if (p) {
+                wl = p;
+                wcap = ncap;
+            }
+        }
+        for (client *c = h->clients; c && nw < wcap; c = c->next) {
+            if (c->dead)
+                continue;
+            if (now >= c->next_ka_ns) {
+                if (c->len == 0) { /* an idle stream gets a keep-alive */
+                    push(c, h->keepalive);
+                    c->keepalives++;
+                }
+                c->next_ka_ns = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
+            }
+            if (c->blocked || c->len == 0)
+                continue;
+            work *w = &wl[nw++];
+            w->c = c;
+            w->off = c->off;
+            w->n = 0;
+            for (unsigned k = 0; k < c->len && k < MAX_IOV; k++)
+                w->frames[w->n++] = mk_blob_ref(c->q[(c->head + k) % c->cap]);
+        }
+        pthread_mutex_unlock(&h->lock);
+
+        for (size_t i = 0; i < nw; i++) {
+            work *w = &wl[i];
+            struct iovec iov[MAX_IOV];
+            for (int k = 0; k < w->n; k++) {
+                size_t skip = k == 0 ? w->off : 0;
+                iov[k].iov_base = w->frames[k]->data + skip;
+                iov[k].iov_len = w->frames[k]->len - skip;
+            }
+            struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)w->n};
+            w->wrote = sendmsg(w->c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+            w->err = w->wrote < 0 ? errno : 0;
+        }
+
+        /* account for what went out; drop the dead */
+        client *dead = NULL;
+        pthread_mutex_lock(&h->lock);
+        for (size_t i = 0; i < nw; i++) {
+            work *w = &wl[i];
+            client *c = w->c;
+            if (w->wrote < 0) {
+                if (w->err == EAGAIN || w->err == EWOULDBLOCK)
+                    c->blocked = true;
+                else if (w->err != EINTR)
+                    c->dead = true;
+                continue;
+            }
+            size_t left = (size_t)w->wrote + c->off;
+            while (c->len > 0 && left >= c->q[c->head]->len) {
+                mk_blob *f = c->q[c->head];
+                left -= f->len;
+                if (c->pinned > 0)
+                    c->pinned--;
+                else if (f != h->keepalive) {
+                    c->delivered++;
+                    h->delivered++;
+                }
+                mk_blob_unref(f);
+                c->head = (c->head + 1) % c->cap;
+                c->len--;
+            }
+            c->off = c->len > 0 ? left : 0;
+            if (c->len > 0)
+                c->blocked = true; /* short write: the socket is full */
+        }
+        for (client *c = h->clients, *nx; c; c = nx) {
+            nx = c->next;
+            if (c->dead) {
+                unlink_locked(h, c);
+                c->next = dead;
+                dead = c;
+            }
+        }
+        pthread_mutex_unlock(&h->lock);
+
+        for (size_t i = 0; i < nw; i++) {
+            for (int k = 0; k < wl[i].n; k++)
+                mk_blob_unref(wl[i].frames[k]);
+            client *c = wl[i].c;
+            if (!c->dead) {
+                struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (c->blocked ? EPOLLOUT : 0),
+                                         .data.ptr = c};
+                epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+            }
+        }
+        while (dead) {
+            client *c = dead;
+            dead = c->next;
+            epoll_ctl(h->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+            client_free(c);
+        }
+    }
+    free(wl);
+    return NULL;
+}
+
+int mk_sse_start(mk_sse_hub **out, const mk_sse_config *cfg, char *err, size_t errlen)
+{
+    mk_sse_hub *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    h->cfg = *cfg;
+    if (h->cfg.queue_max == 0)
+        h->cfg.queue_max = 16;
+    if (h->cfg.keepalive_ms == 0)
+        h->cfg.keepalive_ms = 15000;
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    h->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    h->ring = h->cfg.history ? calloc(h->cfg.history, sizeof *h->ring) : NULL;
+    h->keepalive = mk_blob_new(": keep-alive\n", 13);
+    atomic_init(&h->stop, 0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (h->epfd < 0 || h->evfd < 0 || (h->cfg.history && !h->ring) || !h->keepalive ||
+        epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev) != 0) {
+        char eb[128];
+        snprintf(err, errlen, "cannot set up the event-stream hub: %s", strerror_r(errno, eb, sizeof eb));
+        goto fail;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->attached, NULL);
+    if (pthread_create(&h->thread, NULL, hub_main, h) != 0) {
+        pthread_cond_destroy(&h->attached);
+        pthread_mutex_destroy(&h->lock);
+        snprintf(err, errlen, "cannot start the event-stream thread");
+        goto fail;
+    }
+    *out = h;
+    return 0;
+fail:
+    if (h->epfd >= 0)
+        close(h->epfd);
+    if (h->evfd >= 0)
+        close(h->evfd);
+    free(h->ring);
+    mk_blob_unref(h->keepalive);
+    free(h);
+    return -1;
+}
+
+void mk_sse_interrupt(mk_sse_hub *h)
+{
+    if (!h)
+        return;
+    atomic_store(&h->stop, 1);
+    pthread_mutex_lock(&h->lock);
+    pthread_cond_broadcast(&h->attached); /* release waiters */
+    pthread_mutex_unlock(&h->lock);
+    wake(h);
+}
+
+void mk_sse_stop(mk_sse_hub *h)
+{
+    if (!h)
+        return;
+    mk_sse_interrupt(h);
+    pthread_join(h->thread, NULL);
+    /* the reference cuts open streams on Close(); so do we */
+    for (client *c = h->clients, *nx; c; c = nx) {
+        nx = c->next;
+        close(c->fd);
+        client_free(c);
+    }
+    for (unsigned i = 0; i < h->ring_len; i++) {
+        hist *e = &h->ring[(h->ring_head + i) % h->cfg.history];
+        free(e->id);
+        mk_blob_unref(e->frame);
+    }
+    free(h->ring);
+    mk_blob_unref(h->keepalive);
+    close(h->epfd);
+    close(h->evfd);
+    pthread_cond_destroy(&h->attached);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}

@@ -1,0 +1,86 @@
+/* sse.h: the Server-Sent Events hub.
+ *
+ * One thread with one epoll set owns every event-stream socket; civetweb's
+ * workers only parse the request and hand the socket over (civet_detach.h),
+ * so a thousand streams cost a thousand small structs, not a thousand
+ * threads, and ordinary requests never wait behind streams.
+ *
+ * Guarantees (each one a gap of the reference, SPEC 13.4):
+ *  - A stream is registered, under the hub lock, before its first byte is
+ *    written: every event published after mk_sse_attach returns reaches it.
+ *  - A bounded history ring replays events after a Last-Event-ID.
+ *  - Each client has a bounded queue (cfg.queue_max frames). When it is full
+ *    the NEWEST frame is dropped for that client (so what a client receives
+ *    is always a gap-free prefix it can resume from with Last-Event-ID), and
+ *    every drop is counted per client and in total.
+ *  - A publisher never blocks on a client: publish only appends references
+ *    to shared, immutable frames.
+ *  - Clients that close, or whose socket errors, are removed at once.
+ *
+ * Locking: `lock` guards the client list, every queue and counter, and the
+ * history ring. The hub thread never writes to a socket while holding it:
+ * it takes references to the frames to send, unlocks, writes, and relocks
+ * to account for what went out. */
+#ifndef MK_SSE_H
+#define MK_SSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct mk_sse_hub mk_sse_hub;
+
+typedef struct mk_sse_config {
+    unsigned keepalive_ms; /* ": keep-alive\n" interval per client */
+    unsigned queue_max;    /* frames queued per client before drops */
+    unsigned history;      /* events kept for Last-Event-ID replay */
+    unsigned max_clients;  /* streams past this are refused */
+} mk_sse_config;
+
+/* Starts the hub thread. Returns 0 or -1 (reason in err). */
+int mk_sse_start(mk_sse_hub **out, const mk_sse_config *cfg, char *err, size_t errlen);
+/* Makes waiters return and the hub thread wind down; the hub stays valid.
+ * Call before stopping the threads that may wait on it. NULL is fine. */
+void mk_sse_interrupt(mk_sse_hub *h);
+/* Interrupts, closes every stream, joins the thread, frees. NULL is fine.
+ * No other thread may use h any more. */
+void mk_sse_stop(mk_sse_hub *h);
+
+typedef enum mk_sse_attach_rc {
+    MK_SSE_ATTACHED = 0,
+    MK_SSE_FULL = -1,  /* max_clients reached: answer 503 */
+    MK_SSE_ERROR = -2, /* out of memory or epoll failure */
+} mk_sse_attach_rc;
+
+/* Registers a stream on socket fd (ownership passes to the hub on success;
+ * on failure the caller still owns fd). `head` (the HTTP response head and
+ * the initial event) is written first, then replayed history after
+ * last_event_id (may be NULL: no replay), then live events. node_id and peer
+ * are labels for mk_sse_status. *client_id receives the stream's id. */
+mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
+                               const char *last_event_id, const char *node_id, const char *peer,
+                               uint64_t *client_id);
+
+/* Reserves the next event sequence number (1, 2, ...). */
+uint64_t mk_sse_next_seq(mk_sse_hub *h);
+
+/* Publishes one SSE frame to every stream and keeps it in the history ring
+ * under `sse_id` (the value of its id: line). Returns the number of streams
+ * it was queued for (drops excluded). */
+int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char *frame,
+                   size_t frame_len);
+
+/* Appends a JSON object describing the hub: totals and one entry per stream
+ * (id, node, peer, connected_ms, queued, delivered, dropped). */
+void mk_sse_status(mk_sse_hub *h, mk_buf *out);
+
+/* The number of open streams. */
+int mk_sse_count(mk_sse_hub *h);
+
+/* Waits until at least n streams are connected or timeout_ms passes.
+ * Returns the number connected at return. */
+int mk_sse_wait_clients(mk_sse_hub *h, int n, unsigned timeout_ms);
+
+#endif

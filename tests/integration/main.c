@@ -1,0 +1,34 @@
+/* main.c: the integration suite. Runs every group (data-driven cases, C API,
+ * concurrency, robustness); each prints cmocka's own summary. Usage:
+ *   integration_tests [PATTERN]
+ * PATTERN (cmocka's test filter, '*' and '?' wildcards) selects tests by
+ * name, e.g. 'gzip*.case' or 'stop_*'. Environment: MOCKAPI_IT_LOG=1 shows
+ * server logs, MOCKAPI_IT_ROUNDS=N sets the concurrency rounds per thread.
+ * Exit status: 0 when every test passed, 1 otherwise. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+int main(int argc, char **argv)
+{
+    int failed = 0;
+
+    if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+        fprintf(stderr, "curl_global_init failed\n");
+        return 1;
+    }
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    failed += mt_run_case_tests();
+    failed += mt_run_api_tests();
+    failed += mt_run_concurrency_tests();
+    failed += mt_run_robustness_tests();
+    curl_global_cleanup();
+    printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
+    return failed ? 1 : 0;
+}
