@@ -209,6 +209,18 @@ const char *mockapi_tls_ca_pem(const mockapi *m);
 /* Writes that PEM to path. Errors: ENOTFOUND (no TLS listener), EIO. */
 int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_t errlen);
 
+/* ---- the agent's side of the credential chain -------------------------- */
+
+/* Decrypts a secret the way the agent does (nodeapi.DecryptSecret): nsk is
+ * the 32-byte node secret key, ciphertext and nonce the base64 (standard,
+ * padded) fields of GET /v1/nodes/{id}/secrets/{key}; AES-256-GCM, no AAD,
+ * tag appended. On success *plaintext (NUL-terminated, free with
+ * mockapi_free_buf) and *len hold the secret. Like the agent, every failure
+ * (key length, base64, nonce length, authentication) is one error:
+ * ECRYPTO. EINVAL for NULL arguments, ENOMEM. Thread-safe. */
+int mockapi_decrypt_secret(const void *nsk, size_t nsk_len, const char *ciphertext_b64,
+                           const char *nonce_b64, char **plaintext, size_t *len);
+
 /* ---- health check ------------------------------------------------------ */
 
 /* GETs url ("http://host:port/path"; https is accepted and not verified)

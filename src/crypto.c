@@ -119,10 +119,17 @@ void mk_sign_b64(const mk_keys *k, const void *msg, size_t n, char out[89])
     mk_b64_encode(sig, sizeof sig, out);
 }
 
+/* libsodium's AES-GCM needs AES-NI (and sodium_init, which is idempotent and
+ * thread-safe, to have probed for it); mbedTLS is the bit-identical fallback. */
+static int sodium_aes(void)
+{
+    return sodium_init() >= 0 && crypto_aead_aes256gcm_is_available();
+}
+
 int mk_gcm_seal(const unsigned char key[32], const void *pt, size_t n, unsigned char *ct)
 {
     static const unsigned char zero_nonce[12];
-    if (crypto_aead_aes256gcm_is_available()) {
+    if (sodium_aes()) {
         unsigned long long clen = 0;
         return crypto_aead_aes256gcm_encrypt(ct, &clen, pt, n, NULL, 0, NULL, zero_nonce, key);
     }
@@ -141,7 +148,7 @@ int mk_gcm_open(const unsigned char key[32], const unsigned char nonce[12], cons
 {
     if (n < 16)
         return -1;
-    if (crypto_aead_aes256gcm_is_available()) {
+    if (sodium_aes()) {
         unsigned long long plen = 0;
         return crypto_aead_aes256gcm_decrypt(pt, &plen, NULL, ct, n, NULL, 0, nonce, key) == 0 ? 0 : -1;
     }

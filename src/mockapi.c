@@ -272,6 +272,40 @@ void mockapi_free(mockapi *m)
     free(m);
 }
 
+int mockapi_decrypt_secret(const void *nsk, size_t nsk_len, const char *ciphertext_b64,
+                           const char *nonce_b64, char **plaintext, size_t *len)
+{
+    if (!nsk || !ciphertext_b64 || !nonce_b64 || !plaintext)
+        return MOCKAPI_EINVAL;
+    size_t clen = strlen(ciphertext_b64), nlen = strlen(nonce_b64);
+    unsigned char *ct = malloc(clen / 4 * 3 + 3), nonce[16];
+    char *pt = NULL;
+    int rc = MOCKAPI_ECRYPTO;
+    if (!ct)
+        return MOCKAPI_ENOMEM;
+    long ctn = mk_b64_decode(ciphertext_b64, clen, ct);
+    long nn = nlen <= 16 ? mk_b64_decode(nonce_b64, nlen, nonce) : -1;
+    if (nsk_len != 32 || ctn < 16 || nn != 12)
+        goto out;
+    pt = malloc((size_t)ctn - 16 + 1);
+    if (!pt) {
+        rc = MOCKAPI_ENOMEM;
+        goto out;
+    }
+    if (mk_gcm_open(nsk, nonce, ct, (size_t)ctn, (unsigned char *)pt) != 0)
+        goto out;
+    pt[ctn - 16] = '\0';
+    *plaintext = pt;
+    if (len)
+        *len = (size_t)ctn - 16;
+    pt = NULL;
+    rc = MOCKAPI_OK;
+out:
+    free(pt);
+    free(ct);
+    return rc;
+}
+
 const char *mockapi_tls_ca_pem(const mockapi *m)
 {
     return m ? m->tls.ca_pem : NULL;

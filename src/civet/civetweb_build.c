@@ -9,7 +9,29 @@
  * out of civetweb and hand it to our own epoll loop (src/sse.c); the worker
  * returns to the pool at once. civetweb then closes an invalid descriptor,
  * which is harmless, and never touches the stream's socket again. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* civetweb 1.15 prints "SSL read failed" to stderr, unconditionally, every
+ * time a TLS client closes its connection (mbedTLS reports the peer's
+ * close_notify as a read error). Its other fprintf calls pass through. */
+static int mk_civet_fprintf(FILE *fp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
+{
+    if (fp == stderr && strncmp(fmt, "SSL read failed", 15) == 0)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vfprintf(fp, fmt, ap);
+    va_end(ap);
+    return n;
+}
+#define fprintf mk_civet_fprintf
+
 #include "civetweb.c"
+
+#undef fprintf
 
 #include "civet_detach.h"
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "mockapi.h"
 
@@ -42,6 +43,15 @@ static const char usage[] =
     "  -threads N             worker threads = concurrent connections\n"
     "                                                    [MOCKAPI_THREADS] (default 64)\n"
     "  -sse-keepalive-ms N    SSE keep-alive interval    [MOCKAPI_SSE_KEEPALIVE_MS] (default 15000)\n"
+    "  -sse-queue N           events queued per slow stream before the newest are\n"
+    "                         dropped (and counted)      [MOCKAPI_SSE_QUEUE] (default 16)\n"
+    "  -sse-history N         events kept for Last-Event-ID replay\n"
+    "                                                    [MOCKAPI_SSE_HISTORY] (default 64)\n"
+    "  -sse-max-clients N     open event streams; more get 503\n"
+    "                                                    [MOCKAPI_SSE_MAX_CLIENTS] (default 1024)\n"
+    "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
+    "                         (PEM) before printing the addresses, so clients can\n"
+    "                         verify                     [MOCKAPI_TLS_CA_OUT]\n"
     "  -h, --help             this text\n";
 
 typedef struct opt {
@@ -51,7 +61,7 @@ typedef struct opt {
 } opt;
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
-       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_COUNT };
+       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_COUNT };
 
 static int parse_size(const char *name, const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -87,6 +97,10 @@ int main(int argc, char **argv)
         [O_TIMEOUT] = {"request-timeout-ms", "MOCKAPI_REQUEST_TIMEOUT_MS", NULL},
         [O_THREADS] = {"threads", "MOCKAPI_THREADS", NULL},
         [O_KEEPALIVE] = {"sse-keepalive-ms", "MOCKAPI_SSE_KEEPALIVE_MS", NULL},
+        [O_SSEQ] = {"sse-queue", "MOCKAPI_SSE_QUEUE", NULL},
+        [O_SSEHIST] = {"sse-history", "MOCKAPI_SSE_HISTORY", NULL},
+        [O_SSEMAX] = {"sse-max-clients", "MOCKAPI_SSE_MAX_CLIENTS", NULL},
+        [O_CAOUT] = {"tls-ca-out", "MOCKAPI_TLS_CA_OUT", NULL},
     };
     for (int i = 0; i < O_COUNT; i++)
         if (o[i].env && getenv(o[i].env))
@@ -157,6 +171,8 @@ int main(int argc, char **argv)
         {O_MAXBODY, "-max-body-bytes", 1ULL << 40}, {O_MAXDEC, "-max-decoded-bytes", 1ULL << 40},
         {O_MAXHDR, "-max-header-bytes", 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 86400000},
         {O_THREADS, "-threads", 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 86400000},
+        {O_SSEQ, "-sse-queue", 1000000}, {O_SSEHIST, "-sse-history", 1000000},
+        {O_SSEMAX, "-sse-max-clients", 1000000},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!o[nums[i].k].value)
@@ -170,6 +186,9 @@ int main(int argc, char **argv)
         case O_TIMEOUT: cfg.request_timeout_ms = (unsigned)n; break;
         case O_THREADS: cfg.threads = (unsigned)n; break;
         case O_KEEPALIVE: cfg.sse_keepalive_ms = (unsigned)n; break;
+        case O_SSEQ: cfg.sse_queue_max = (unsigned)n; break;
+        case O_SSEHIST: cfg.sse_history = (unsigned)n; break;
+        case O_SSEMAX: cfg.sse_max_clients = (unsigned)n; break;
         }
     }
     cfg.log = log_stderr;
@@ -190,6 +209,18 @@ int main(int argc, char **argv)
     if (rc != MOCKAPI_OK) {
         fprintf(stderr, "mockapi: %s\n", err);
         return (rc == MOCKAPI_EINVAL || rc == MOCKAPI_EJSON) ? 2 : 1;
+    }
+    /* Every event stream holds a descriptor: lift the soft limit to the hard
+     * one (commonly 1024 -> 1048576) so the stream cap, not the limit, rules. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (o[O_CAOUT].value && mockapi_write_tls_ca(m, o[O_CAOUT].value, err, sizeof err) != MOCKAPI_OK) {
+        fprintf(stderr, "mockapi: -tls-ca-out: %s\n", err);
+        mockapi_free(m);
+        return 2;
     }
     rc = mockapi_start(m, err, sizeof err);
     if (rc != MOCKAPI_OK) {

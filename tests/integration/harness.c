@@ -4,6 +4,11 @@
  * threads on distinct handles. */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -570,4 +575,11 @@ int mt_read_until_close(int fd, int64_t deadline_ms, unsigned char **buf, size_t
             *buf = nb;
         }
     }
+}
+
+void mt_timing_test(void)
+{
+    const char *e = getenv("MOCKAPI_IT_NO_TIMING");
+    if (e && *e && strcmp(e, "0") != 0)
+        skip();
 }

@@ -128,4 +128,9 @@ int mt_send_all(int fd, const void *p, size_t n);
  * Returns 1 on close, 0 on deadline, -1 on another error. */
 int mt_read_until_close(int fd, int64_t deadline_ms, unsigned char **buf, size_t *len);
 
+/* Tests whose assertions bound wall-clock time call this first: it skips
+ * them when MOCKAPI_IT_NO_TIMING is set (the valgrind run, where everything
+ * is 20-50x slower; the release, ASan and TSan runs enforce the bounds). */
+void mt_timing_test(void);
+
 #endif

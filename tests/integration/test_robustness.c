@@ -87,6 +87,7 @@ static void ping_ok(CURL *h, const char *base)
  * pings on another connection meanwhile. */
 static void silent_client(const char *what, const char *first_request, const char *prefix)
 {
+    mt_timing_test();
     mockapi_config cfg;
     mt_server s;
     CURL *h = curl_easy_init();
@@ -368,6 +369,7 @@ static void rb_junk_requests(void **state)
 
 static void rb_stop_fast_idle_keepalive(void **state)
 {
+    mt_timing_test();
     enum { NCONN = 8 };
     mt_server s;
     CURL *h[NCONN];
@@ -409,6 +411,7 @@ static void rb_stop_fast_idle_keepalive(void **state)
  * those clients sees its connection end */
 static void stop_with_open_client(const char *what, const char *req, const char *wait_for)
 {
+    mt_timing_test();
     mt_server s;
     unsigned char *got = NULL;
     size_t n = 0;
