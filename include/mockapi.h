@@ -42,6 +42,7 @@ enum {
     MOCKAPI_EIO = -6,       /* reading or writing a file failed */
     MOCKAPI_EJSON = -7,     /* the JSON is not a valid value of the expected type */
     MOCKAPI_ECRYPTO = -8,   /* a key or crypto operation failed */
+    MOCKAPI_ETIMEDOUT = -9, /* a wait ended before its condition held */
 };
 
 /* A static, human-readable name for an error code; never NULL. */
@@ -89,6 +90,10 @@ typedef struct mockapi_config {
     /* Open event streams allowed; more get 503. Streams do not hold worker
      * threads. Default 1024 (each needs a file descriptor). */
     unsigned sse_max_clients;
+    /* Request journal bounds: entries (0 turns the journal off; default
+     * 10000) and bytes (default 64 MiB). The oldest go first, counted. */
+    size_t journal_max_entries;
+    size_t journal_max_bytes;
     /* Log sink for one line at a time (no newline). NULL: stderr. Called
      * from server threads; must be thread-safe. */
     void (*log)(void *user, const char *line);
@@ -173,6 +178,25 @@ int64_t mockapi_counter_get(const mockapi *m, mockapi_counter c);
 int mockapi_last_request(mockapi *m, const char *key, char **body, size_t *len);
 
 void mockapi_free_buf(void *p);
+
+/* ---- the journal, reset and waiting -------------------------------------- */
+
+/* Renders GET /test/requests with the given filter (the same query syntax:
+ * "method=POST&route=heartbeat&since=10&limit=50"; NULL for none) into a new
+ * buffer (free with mockapi_free_buf). Errors: EINVAL (a malformed filter),
+ * ENOMEM. */
+int mockapi_requests(mockapi *m, const char *filter, char **json, size_t *len);
+
+/* POST /test/reset: counters, captures, journal, state and heartbeat
+ * fixtures back to their start values. */
+int mockapi_reset(mockapi *m);
+
+/* GET /test/wait without HTTP: blocks until the condition holds or
+ * timeout_ms pass. condition: "counter=heartbeat_count&op=gte&value=3" or a
+ * journal filter with op and value ("route=heartbeat&value=2"). *value (may
+ * be NULL) receives the last value compared. Returns 0 when it held,
+ * ETIMEDOUT when not, EINVAL for a malformed condition. */
+int mockapi_wait(mockapi *m, const char *condition, unsigned timeout_ms, int64_t *value);
 
 /* ---- fixtures ----------------------------------------------------------- */
 

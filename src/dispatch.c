@@ -377,6 +377,175 @@ static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *res
     respond_json(req, resp, got >= (int)want ? 200 : 408, body, (size_t)n);
 }
 
+/* ---- journal, waiting, reset -------------------------------------------- */
+
+int mk_wait_cond_parse(const char *q, mk_wait_cond *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->counter = -1;
+    c->op = MK_OP_GTE;
+    c->value = 1;
+    if (mk_jfilter_parse(q, &c->filter, err, errlen) != 0)
+        return -1;
+    for (const char *p = q; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        char kv[128];
+        snprintf(kv, sizeof kv, "%.*s", (int)(len < sizeof kv ? len : sizeof kv - 1), p);
+        char *eq = strchr(kv, '=');
+        if (eq) {
+            *eq = '\0';
+            const char *v = eq + 1;
+            if (strcmp(kv, "counter") == 0) {
+                c->counter = mockapi_counter_by_name(v);
+                if (c->counter < 0) {
+                    snprintf(err, errlen, "unknown counter \"%.60s\"", v);
+                    return -1;
+                }
+            } else if (strcmp(kv, "op") == 0) {
+                static const char *const ops[] = {"eq", "ne", "gt", "gte", "lt", "lte"};
+                int k = -1;
+                for (int i = 0; i < 6; i++)
+                    if (strcmp(v, ops[i]) == 0)
+                        k = i;
+                if (k < 0) {
+                    snprintf(err, errlen, "op must be one of eq ne gt gte lt lte, not \"%.20s\"", v);
+                    return -1;
+                }
+                c->op = (mk_wait_op)k;
+            } else if (strcmp(kv, "value") == 0) {
+                char *end = NULL;
+                long long x = strtoll(v, &end, 10);
+                if (!*v || *end) {
+                    snprintf(err, errlen, "value must be an integer, not \"%.40s\"", v);
+                    return -1;
+                }
+                c->value = x;
+            }
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+static bool compare(mk_wait_op op, int64_t a, int64_t b)
+{
+    switch (op) {
+    case MK_OP_EQ: return a == b;
+    case MK_OP_NE: return a != b;
+    case MK_OP_GT: return a > b;
+    case MK_OP_GTE: return a >= b;
+    case MK_OP_LT: return a < b;
+    case MK_OP_LTE: return a <= b;
+    }
+    return false;
+}
+
+static bool wait_pred(mk_state *s, void *arg, int64_t *value)
+{
+    const mk_wait_cond *c = arg;
+    *value = c->counter >= 0 ? mk_state_counter(s, c->counter)
+                             : mk_state_journal_count_locked(s, &c->filter);
+    return compare(c->op, *value, c->value);
+}
+
+bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
+                      int64_t *waited_ms)
+{
+    return mk_state_wait(&m->state, wait_pred, (void *)c, timeout_ms, value, waited_ms);
+}
+
+void mk_server_reset(mockapi *m)
+{
+    mk_state_reset(&m->state, mk_blob_ref(m->fx.state_default), mk_blob_ref(m->fx.heartbeat_default));
+    mk_sse_clear_history(m->sse);
+}
+
+static void respond_requests(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    mk_jfilter f;
+    char err[160];
+    if (mk_jfilter_parse(req->query, &f, err, sizeof err) != 0) {
+        mk_buf b;
+        mk_buf_init(&b, 0);
+        mk_buf_puts(&b, "{\"error\":");
+        gj_write_string(&b, err, strlen(err));
+        mk_buf_puts(&b, "}\n");
+        respond_json(req, resp, 400, b.data, b.len);
+        mk_buf_free(&b);
+        return;
+    }
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_state_journal_query(&m->state, &f, &b);
+    if (b.err)
+        respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+    else
+        respond_json(req, resp, 200, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+/* GET /test/wait: a server-side long poll (no client sleeps). */
+static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    mk_wait_cond c;
+    char err[160];
+    if (mk_wait_cond_parse(req->query, &c, err, sizeof err) != 0) {
+        mk_buf b;
+        mk_buf_init(&b, 0);
+        mk_buf_puts(&b, "{\"error\":");
+        gj_write_string(&b, err, strlen(err));
+        mk_buf_puts(&b, "}\n");
+        respond_json(req, resp, 400, b.data, b.len);
+        mk_buf_free(&b);
+        return;
+    }
+    unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
+    int64_t value = 0, waited = 0;
+    bool met = mk_wait_cond_run(m, &c, (unsigned)ms, &value, &waited);
+    char body[128];
+    int n = snprintf(body, sizeof body, "{\"met\":%s,\"value\":%lld,\"waited_ms\":%lld}\n",
+                     met ? "true" : "false", (long long)value, (long long)waited);
+    respond_json(req, resp, met ? 200 : 408, body, (size_t)n);
+}
+
+/* Records the finished exchange, before the transport writes it. */
+static void journal(mockapi *m, const mk_request *req, const mk_response *resp, const mk_route *rt,
+                    const char *body, size_t blen, bool gzipped)
+{
+    if (m->cfg.journal_max_entries == 0)
+        return;
+    const char *names[64], *values[64];
+    int nh = req->nheaders < 64 ? req->nheaders : 64;
+    for (int i = 0; i < nh; i++) {
+        names[i] = req->headers[i].name;
+        values[i] = req->headers[i].value;
+    }
+    char path[8192];
+    snprintf(path, sizeof path, "%.*s", (int)(req->path_len < sizeof path ? req->path_len : sizeof path - 1),
+             req->path);
+    mk_jentry_in in = {
+        .listener = req->listener,
+        .tls = req->kind == MK_LISTEN_TLS,
+        .gzipped = gzipped,
+        .status = resp->status,
+        .counter = (rt && rt->counter >= 0 && resp->status < 400) ? rt->counter : -1,
+        .route = mk_route_name(rt),
+        .method = req->method,
+        .path = path,
+        .query = req->query,
+        .nheaders = nh,
+        .hname = names,
+        .hvalue = values,
+        .body = body,
+        .body_len = blen,
+        .raw_size = req->body_len,
+    };
+    mk_jentry *e = mk_jentry_new(&in);
+    if (e)
+        mk_state_journal_append(&m->state, e);
+}
+
 /* ---- the request path --------------------------------------------------- */
 
 /* Content-Encoding names gzip exactly (one token, any case), as Go checks. */
@@ -396,9 +565,13 @@ static bool local_auth_ok(const mk_request *req)
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_match mt;
+    mt.route = NULL;
     mk_buf decoded;
     mk_buf_init(&decoded, 0);
     gt_value *val = NULL;
+    const char *jbody = req->body ? req->body : ""; /* what the journal records */
+    size_t jlen = req->body_len;
+    bool gzipped = false;
 
     switch (mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt)) {
     case MK_MATCH:
@@ -484,6 +657,9 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
             }
             body = decoded.data ? decoded.data : "";
             blen = decoded.len;
+            jbody = body;
+            jlen = blen;
+            gzipped = true;
         }
         /* The reference captures before validating (SPEC 2.3). */
         if (mk_state_capture(&m->state, rt->capture, body, blen) != 0) {
@@ -553,6 +729,16 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     case MK_R_SSE_WAIT:
         respond_sse_wait(m, req, resp);
         break;
+    case MK_R_REQUESTS:
+        respond_requests(m, req, resp);
+        break;
+    case MK_R_RESET:
+        mk_server_reset(m);
+        respond_no_content(req, resp);
+        break;
+    case MK_R_WAIT:
+        respond_wait(m, req, resp);
+        break;
     case MK_R_SET_STATE:
     case MK_R_SET_HEARTBEAT: {
         const gt_type *t = rt->responder == MK_R_SET_STATE ? &gt_StateResponse : &gt_HeartbeatResponse;
@@ -583,6 +769,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     }
     mk_blob_unref(b);
 out:
+    journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped);
     gt_value_free(val);
     mk_buf_free(&decoded);
     if (resp->out.err) {

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "journal.h"
 #include "router.h"
 #include "server.h"
 
@@ -47,6 +48,23 @@ typedef struct mk_response {
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
     char stream_node[96]; /* the stream's node id, a label for /test/sse */
 } mk_response;
+
+/* A /test/wait condition: a counter, or the number of journal entries that
+ * match a filter, compared with a value. Shared by HTTP and the C API. */
+typedef enum mk_wait_op { MK_OP_EQ, MK_OP_NE, MK_OP_GT, MK_OP_GTE, MK_OP_LT, MK_OP_LTE } mk_wait_op;
+typedef struct mk_wait_cond {
+    int counter; /* >= 0: that counter; -1: journal entries matching filter */
+    mk_jfilter filter;
+    mk_wait_op op;
+    int64_t value;
+} mk_wait_cond;
+
+int mk_wait_cond_parse(const char *query, mk_wait_cond *c, char *err, size_t errlen);
+bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
+                      int64_t *waited_ms);
+
+/* Counters, captures, journal, fixtures and event history back to start. */
+void mk_server_reset(mockapi *m);
 
 /* First value of a request header (case-insensitive name), or NULL. */
 const char *mk_req_header(const mk_request *r, const char *name);

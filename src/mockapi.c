@@ -34,6 +34,7 @@ const char *mockapi_strerror(int err)
     case MOCKAPI_EIO: return "file I/O error";
     case MOCKAPI_EJSON: return "invalid JSON for the expected type";
     case MOCKAPI_ECRYPTO: return "crypto failure";
+    case MOCKAPI_ETIMEDOUT: return "timed out";
     default: return "unknown error";
     }
 }
@@ -51,6 +52,8 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->sse_queue_max = 16;
     cfg->sse_history = 64;
     cfg->sse_max_clients = 1024;
+    cfg->journal_max_entries = 10000;
+    cfg->journal_max_bytes = 64u << 20;
 }
 
 void mk_log(const mockapi *m, const char *fmt, ...)
@@ -214,7 +217,8 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     if (rc != MOCKAPI_OK)
         goto fail_early;
     if (mk_state_init(&m->state, mk_blob_ref(m->fx.state_default),
-                      mk_blob_ref(m->fx.heartbeat_default)) != 0) {
+                      mk_blob_ref(m->fx.heartbeat_default), m->cfg.journal_max_entries,
+                      m->cfg.journal_max_bytes ? m->cfg.journal_max_bytes : (64u << 20)) != 0) {
         mk_fixtures_dispose(&m->fx);
         rc = MOCKAPI_ENOMEM;
         snprintf(err, sizeof err, "cannot initialise locks");
@@ -415,6 +419,50 @@ int mockapi_last_request(mockapi *m, const char *key, char **body, size_t *len)
     int rc = copy_blob(b, body, len);
     mk_blob_unref(b);
     return rc;
+}
+
+int mockapi_requests(mockapi *m, const char *filter, char **json, size_t *len)
+{
+    if (!m || !json)
+        return MOCKAPI_EINVAL;
+    mk_jfilter f;
+    char err[128];
+    if (mk_jfilter_parse(filter, &f, err, sizeof err) != 0)
+        return MOCKAPI_EINVAL;
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_state_journal_query(&m->state, &f, &b);
+    if (b.err) {
+        mk_buf_free(&b);
+        return MOCKAPI_ENOMEM;
+    }
+    if (!b.data && mk_buf_putc(&b, '\0') != 0)
+        return MOCKAPI_ENOMEM;
+    *json = mk_buf_steal(&b, len);
+    return MOCKAPI_OK;
+}
+
+int mockapi_reset(mockapi *m)
+{
+    if (!m)
+        return MOCKAPI_EINVAL;
+    mk_server_reset(m);
+    return MOCKAPI_OK;
+}
+
+int mockapi_wait(mockapi *m, const char *condition, unsigned timeout_ms, int64_t *value)
+{
+    if (!m || !condition)
+        return MOCKAPI_EINVAL;
+    mk_wait_cond c;
+    char err[128];
+    if (mk_wait_cond_parse(condition, &c, err, sizeof err) != 0)
+        return MOCKAPI_EINVAL;
+    int64_t v = 0;
+    bool met = mk_wait_cond_run(m, &c, timeout_ms, &v, NULL);
+    if (value)
+        *value = v;
+    return met ? MOCKAPI_OK : MOCKAPI_ETIMEDOUT;
 }
 
 void mockapi_free_buf(void *p)

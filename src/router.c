@@ -53,6 +53,10 @@ static const mk_route routes[] = {
     /* beyond the reference: event-stream clients, and waiting for them */
     {MK_LISTEN_HTTP, "GET", "/test/sse", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_SSE_STATUS},
     {MK_LISTEN_HTTP, "GET", "/test/sse/wait", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_SSE_WAIT},
+    /* beyond the reference: the request journal */
+    {MK_LISTEN_HTTP, "GET", "/test/requests", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_REQUESTS},
+    {MK_LISTEN_HTTP, "POST", "/test/reset", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_RESET},
+    {MK_LISTEN_HTTP, "GET", "/test/wait", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_WAIT},
 
     /* method-less fallbacks: JSON 405 for any other method (SPEC 2.1) */
 #define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON}
@@ -97,6 +101,30 @@ mk_capture mk_capture_by_name(const char *s, size_t n)
         if (strlen(capture_names[i]) == n && memcmp(capture_names[i], s, n) == 0)
             return (mk_capture)i;
     return MK_CAP_NONE;
+}
+
+const char *mk_route_name(const mk_route *r)
+{
+    if (!r)
+        return NULL;
+    if (r->capture != MK_CAP_NONE)
+        return capture_names[r->capture];
+    switch (r->responder) {
+    case MK_R_PING: return "ping";
+    case MK_R_STATE: return "state";
+    case MK_R_METADATA: return "metadata";
+    case MK_R_EVENTS: return "events";
+    case MK_R_ASSERTIONS: return "assertions";
+    case MK_R_SECRETS: return "secrets";
+    case MK_R_ARTIFACT: return "artifact";
+    case MK_R_LAST_REQUEST: return "last_request";
+    case MK_R_SSE_STATUS: return "sse";
+    case MK_R_SSE_WAIT: return "sse_wait";
+    case MK_R_REQUESTS: return "requests";
+    case MK_R_RESET: return "reset";
+    case MK_R_WAIT: return "wait";
+    default: return NULL;
+    }
 }
 
 const mk_route *mk_routes(size_t *count)

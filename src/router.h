@@ -28,6 +28,7 @@ typedef enum mk_responder {
     MK_R_ASSERTIONS, MK_R_NO_CONTENT, MK_R_KEY_ROTATE, MK_R_ENDPOINT, MK_R_SECRETS,
     MK_R_ARTIFACT, MK_R_SET_STATE, MK_R_SET_HEARTBEAT, MK_R_INJECT, MK_R_LAST_REQUEST,
     MK_R_SSE_STATUS, MK_R_SSE_WAIT, /* beyond the reference */
+    MK_R_REQUESTS, MK_R_RESET, MK_R_WAIT,
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
@@ -85,6 +86,10 @@ typedef struct mk_match {
  * out-of-memory, then the verdict is MK_NOT_FOUND). */
 mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char *path,
                           size_t path_len, const char *query, mk_match *m);
+
+/* The journal's name for a route: its capture key, or its own name
+ * ("ping", "state", ...); NULL for the JSON 405 fallbacks. */
+const char *mk_route_name(const mk_route *r);
 
 /* The table, for tests and docs. */
 const mk_route *mk_routes(size_t *count);

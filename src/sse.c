@@ -261,6 +261,30 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
     mk_buf_puts(out, "]}\n");
 }
 
+void mk_sse_clear_history(mk_sse_hub *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->lock);
+    unsigned n = h->ring_len, head = h->ring_head;
+    hist *old = NULL;
+    if (n) {
+        old = malloc(n * sizeof *old);
+        for (unsigned i = 0; old && i < n; i++)
+            old[i] = h->ring[(head + i) % h->cfg.history];
+    }
+    if (!n || old) { /* on out-of-memory keep the history rather than leak it */
+        h->ring_len = 0;
+        h->ring_head = 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    for (unsigned i = 0; old && i < n; i++) {
+        free(old[i].id);
+        mk_blob_unref(old[i].frame);
+    }
+    free(old);
+}
+
 int mk_sse_count(mk_sse_hub *h)
 {
     pthread_mutex_lock(&h->lock);

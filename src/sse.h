@@ -76,6 +76,9 @@ int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char 
  * (id, node, peer, connected_ms, queued, delivered, dropped). */
 void mk_sse_status(mk_sse_hub *h, mk_buf *out);
 
+/* Forgets the event history (streams stay open). */
+void mk_sse_clear_history(mk_sse_hub *h);
+
 /* The number of open streams. */
 int mk_sse_count(mk_sse_hub *h);
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 mk_blob *mk_blob_new(const void *p, size_t n)
 {
@@ -31,9 +32,11 @@ void mk_blob_unref(mk_blob *b)
         free(b);
 }
 
-int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
+int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body,
+                  size_t journal_entries, size_t journal_bytes)
 {
     memset(s, 0, sizeof *s);
+    mk_journal_init(&s->journal, journal_entries, journal_bytes);
     for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
         atomic_init(&s->counters[i], 0);
     atomic_init(&s->waiters, 0);
@@ -55,6 +58,11 @@ fail:
 
 void mk_state_dispose(mk_state *s)
 {
+    mk_jentry **dropped = NULL;
+    mk_journal_clear(&s->journal, &dropped);
+    for (size_t i = 0; dropped && dropped[i]; i++)
+        mk_jentry_unref(dropped[i]);
+    free(dropped);
     for (int i = 0; i < MK_CAP_COUNT; i++)
         mk_blob_unref(s->captures[i]);
     mk_blob_unref(s->state_body);
@@ -134,3 +142,137 @@ void mk_state_set_state(mk_state *s, mk_blob *body) { set_locked(s, &s->state_bo
 mk_blob *mk_state_get_state(mk_state *s) { return get_locked(s, &s->state_body); }
 void mk_state_set_heartbeat(mk_state *s, mk_blob *body) { set_locked(s, &s->heartbeat_body, body); }
 mk_blob *mk_state_get_heartbeat(mk_state *s) { return get_locked(s, &s->heartbeat_body); }
+
+/* ---- journal, waiting, reset -------------------------------------------- */
+
+void mk_state_journal_append(mk_state *s, mk_jentry *e)
+{
+    mk_jentry *evicted[64];
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    mk_journal_append(&s->journal, e, evicted, sizeof evicted / sizeof evicted[0], &n);
+    if (atomic_load(&s->waiters) > 0)
+        changed_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) /* freed outside the lock */
+        mk_jentry_unref(evicted[i]);
+}
+
+void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
+{
+    mk_jentry **hits = NULL;
+    size_t nh = 0, cap = 0;
+    uint64_t next_seq, oldest, evicted, evicted_bytes;
+    size_t max_entries, max_bytes;
+    pthread_mutex_lock(&s->lock);
+    mk_journal *j = &s->journal;
+    for (size_t i = 0; i < j->len && nh < f->limit; i++) {
+        mk_jentry *e = mk_journal_at(j, i);
+        if (!mk_jfilter_match(f, e))
+            continue;
+        if (nh == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            mk_jentry **p = realloc(hits, ncap * sizeof *p);
+            if (!p) {
+                out->err = MK_BUF_ENOMEM;
+                break;
+            }
+            hits = p;
+            cap = ncap;
+        }
+        hits[nh++] = mk_jentry_ref(e);
+    }
+    next_seq = j->next_seq;
+    oldest = j->len ? mk_journal_at(j, 0)->seq : j->next_seq;
+    evicted = j->evicted;
+    evicted_bytes = j->evicted_bytes;
+    max_entries = j->max_entries;
+    max_bytes = j->max_bytes;
+    pthread_mutex_unlock(&s->lock);
+
+    /* rendering happens outside the lock, on references */
+    mk_buf_puts(out, "{\"entries\":[");
+    for (size_t i = 0; i < nh; i++) {
+        if (i)
+            mk_buf_putc(out, ',');
+        mk_jentry_json(hits[i], out);
+        mk_jentry_unref(hits[i]);
+    }
+    free(hits);
+    mk_buf_printf(out,
+                  "],\"next_seq\":%llu,\"oldest_seq\":%llu,\"evicted\":%llu,\"evicted_bytes\":%llu,"
+                  "\"max_entries\":%zu,\"max_bytes\":%zu}\n",
+                  (unsigned long long)next_seq, (unsigned long long)oldest,
+                  (unsigned long long)evicted, (unsigned long long)evicted_bytes, max_entries,
+                  max_bytes);
+}
+
+int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < s->journal.len; i++)
+        if (mk_jfilter_match(f, mk_journal_at(&s->journal, i)))
+            n++;
+    return n;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
+                   int64_t *waited_ms)
+{
+    int64_t start = mono_ms();
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    /* Announce the waiter before the first check: a counter bump after the
+     * check then sees waiters > 0 and broadcasts under the lock (state.h). */
+    atomic_fetch_add(&s->waiters, 1);
+    pthread_mutex_lock(&s->lock);
+    bool met;
+    while (!(met = pred(s, arg, value)))
+        if (pthread_cond_timedwait(&s->changed, &s->lock, &dl) != 0)
+            break;
+    if (!met)
+        met = pred(s, arg, value);
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_sub(&s->waiters, 1);
+    if (waited_ms)
+        *waited_ms = mono_ms() - start;
+    return met;
+}
+
+void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
+{
+    mk_blob *old[MK_CAP_COUNT + 2];
+    mk_jentry **dropped = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
+        atomic_store(&s->counters[i], 0);
+    for (int i = 0; i < MK_CAP_COUNT; i++) {
+        old[i] = s->captures[i];
+        s->captures[i] = NULL;
+    }
+    old[MK_CAP_COUNT] = s->state_body;
+    old[MK_CAP_COUNT + 1] = s->heartbeat_body;
+    s->state_body = state_body;
+    s->heartbeat_body = heartbeat_body;
+    mk_journal_clear(&s->journal, &dropped);
+    changed_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < MK_CAP_COUNT + 2; i++)
+        mk_blob_unref(old[i]);
+    for (size_t i = 0; dropped && dropped[i]; i++)
+        mk_jentry_unref(dropped[i]);
+    free(dropped);
+}

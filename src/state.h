@@ -7,7 +7,7 @@
  * Protection:
  *  - counters[]: C11 atomics, relaxed (statistics; each is independent, as in
  *    the reference).
- *  - captures[], state_body, heartbeat_body: `lock`. Values are immutable
+ *  - captures[], state_body, heartbeat_body, journal: `lock`. Values are immutable
  *    refcounted blobs: writers build a blob outside the lock and swap the
  *    pointer inside it; readers take a reference inside and use it outside,
  *    so no lock is ever held across I/O and no reader sees a half-written
@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+#include "journal.h"
 #include "mockapi.h"
 #include "router.h"
 
@@ -47,10 +49,12 @@ typedef struct mk_state {
     mk_blob *captures[MK_CAP_COUNT]; /* NULL: nothing captured */
     mk_blob *state_body;             /* GET state response body, with "\n" */
     mk_blob *heartbeat_body;         /* heartbeat response body, with "\n" */
+    mk_journal journal;              /* every request, bounded */
 } mk_state;
 
 /* Takes ownership of both blobs (even on failure). Returns 0 or -1. */
-int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body);
+int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body,
+                  size_t journal_entries, size_t journal_bytes);
 void mk_state_dispose(mk_state *s);
 
 void mk_state_count(mk_state *s, int counter);
@@ -66,5 +70,25 @@ void mk_state_set_state(mk_state *s, mk_blob *body);
 mk_blob *mk_state_get_state(mk_state *s);
 void mk_state_set_heartbeat(mk_state *s, mk_blob *body);
 mk_blob *mk_state_get_heartbeat(mk_state *s);
+
+/* Appends a journal entry (ownership taken) and wakes waiters. */
+void mk_state_journal_append(mk_state *s, mk_jentry *e);
+
+/* Renders GET /test/requests for filter f into out. */
+void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
+
+/* A condition for mk_state_wait, evaluated under the state lock: returns
+ * whether it holds and stores the value it compared in *value. */
+typedef bool (*mk_state_pred)(mk_state *s, void *arg, int64_t *value);
+/* Waits, without polling, until pred holds or timeout_ms pass. Returns
+ * whether it held; *value is the last value compared, *waited_ms the time. */
+bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
+                   int64_t *waited_ms);
+/* The number of journal entries matching f (call only from a predicate). */
+int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f);
+
+/* Back to the start: counters 0, no captures, empty journal (seq from 1,
+ * evictions 0), the given fixtures (ownership taken). */
+void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body);
 
 #endif

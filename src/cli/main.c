@@ -49,6 +49,9 @@ static const char usage[] =
     "                                                    [MOCKAPI_SSE_HISTORY] (default 64)\n"
     "  -sse-max-clients N     open event streams; more get 503\n"
     "                                                    [MOCKAPI_SSE_MAX_CLIENTS] (default 1024)\n"
+    "  -journal-entries N     requests kept in the journal; 0 turns it off\n"
+    "                                                    [MOCKAPI_JOURNAL_ENTRIES] (default 10000)\n"
+    "  -journal-bytes N       bytes kept in the journal  [MOCKAPI_JOURNAL_BYTES] (default 67108864)\n"
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
     "                         (PEM) before printing the addresses, so clients can\n"
     "                         verify                     [MOCKAPI_TLS_CA_OUT]\n"
@@ -61,7 +64,7 @@ typedef struct opt {
 } opt;
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
-       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_COUNT };
+       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES, O_COUNT };
 
 static int parse_size(const char *name, const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -101,6 +104,8 @@ int main(int argc, char **argv)
         [O_SSEHIST] = {"sse-history", "MOCKAPI_SSE_HISTORY", NULL},
         [O_SSEMAX] = {"sse-max-clients", "MOCKAPI_SSE_MAX_CLIENTS", NULL},
         [O_CAOUT] = {"tls-ca-out", "MOCKAPI_TLS_CA_OUT", NULL},
+        [O_JENT] = {"journal-entries", "MOCKAPI_JOURNAL_ENTRIES", NULL},
+        [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
     };
     for (int i = 0; i < O_COUNT; i++)
         if (o[i].env && getenv(o[i].env))
@@ -172,8 +177,19 @@ int main(int argc, char **argv)
         {O_MAXHDR, "-max-header-bytes", 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 86400000},
         {O_THREADS, "-threads", 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 86400000},
         {O_SSEQ, "-sse-queue", 1000000}, {O_SSEHIST, "-sse-history", 1000000},
-        {O_SSEMAX, "-sse-max-clients", 1000000},
+        {O_SSEMAX, "-sse-max-clients", 1000000}, {O_JBYTES, "-journal-bytes", 1ULL << 40},
     };
+    if (o[O_JENT].value) { /* 0 is allowed here: it turns the journal off */
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(o[O_JENT].value, &end, 10);
+        if (!*o[O_JENT].value || *end || errno || v > 100000000ULL || o[O_JENT].value[0] == '-') {
+            fprintf(stderr, "mockapi: -journal-entries: \"%s\" is not a whole number from 0 to 100000000\n",
+                    o[O_JENT].value);
+            return 2;
+        }
+        cfg.journal_max_entries = (size_t)v;
+    }
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!o[nums[i].k].value)
             continue;
@@ -189,6 +205,7 @@ int main(int argc, char **argv)
         case O_SSEQ: cfg.sse_queue_max = (unsigned)n; break;
         case O_SSEHIST: cfg.sse_history = (unsigned)n; break;
         case O_SSEMAX: cfg.sse_max_clients = (unsigned)n; break;
+        case O_JBYTES: cfg.journal_max_bytes = (size_t)n; break;
         }
     }
     cfg.log = log_stderr;

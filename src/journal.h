@@ -1,0 +1,103 @@
+/* journal.h: the bounded request journal (pure data structure; no locks).
+ *
+ * An entry is one immutable allocation, refcounted so that readers can take
+ * references under the state lock and render after releasing it. The ring
+ * is bounded by entry count and by bytes; the oldest entries are evicted
+ * first and every eviction is counted. The owner (mk_state) serialises all
+ * calls on one journal with its lock. */
+#ifndef MK_JOURNAL_H
+#define MK_JOURNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "gojson.h"
+
+typedef struct mk_jentry {
+    atomic_int refs;
+    uint64_t seq;
+    gj_time time;
+    int listener;
+    bool tls;
+    bool gzipped;
+    bool test; /* a request under /test/ */
+    int status;
+    int counter;       /* mockapi_counter moved, or -1 */
+    const char *route; /* static name, or NULL when nothing matched */
+    const char *method, *path, *query; /* NUL-terminated, inside the entry */
+    int nheaders;
+    const char **hname, **hvalue;
+    const char *body; /* decoded body */
+    size_t body_len;
+    size_t raw_size;  /* body size on the wire */
+    size_t bytes;     /* this entry's allocation, for the byte bound */
+} mk_jentry;
+
+typedef struct mk_jentry_in {
+    int listener;
+    bool tls, gzipped;
+    int status, counter;
+    const char *route;
+    const char *method, *path, *query;
+    int nheaders;
+    const char *const *hname, *const *hvalue;
+    const char *body;
+    size_t body_len, raw_size;
+} mk_jentry_in;
+
+/* Builds an entry (refs = 1, seq 0 until appended); secrets in headers are
+ * replaced by a short fingerprint. NULL on out-of-memory. */
+mk_jentry *mk_jentry_new(const mk_jentry_in *in);
+mk_jentry *mk_jentry_ref(mk_jentry *e);
+void mk_jentry_unref(mk_jentry *e);
+
+typedef struct mk_journal {
+    size_t max_entries; /* 0: journal off */
+    size_t max_bytes;
+    mk_jentry **ring;
+    size_t cap, head, len;
+    size_t bytes;
+    uint64_t next_seq; /* seq of the next entry, from 1 */
+    uint64_t evicted, evicted_bytes;
+} mk_journal;
+
+void mk_journal_init(mk_journal *j, size_t max_entries, size_t max_bytes);
+/* Drops every entry and the eviction counts; seq starts over at 1. Entries
+ * go to *dropped (a NULL-terminated array to unref outside the lock; NULL if
+ * nothing or out of memory, in which case they are unrefed here). */
+void mk_journal_clear(mk_journal *j, mk_jentry ***dropped);
+/* Appends e (ownership taken) and evicts to stay within the bounds. Evicted
+ * entries are stored in out_evicted (room for `room`), *n_evicted set; the
+ * caller unrefs them after unlocking. Returns the seq given to e, or 0 when
+ * the journal is off (e is then released through out_evicted too). */
+uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **out_evicted, size_t room,
+                           size_t *n_evicted);
+
+/* A filter, parsed from a query string (method, path, route, status, since,
+ * limit, include_test). Strings point into `storage`. */
+typedef struct mk_jfilter {
+    const char *method, *path, *route;
+    int status;         /* 0: any */
+    uint64_t since;     /* seq > since */
+    size_t limit;
+    bool include_test;
+    char storage[1024];
+} mk_jfilter;
+
+/* Parses a raw query string (NULL = no filter). Returns 0, or -1 with a
+ * reason in err for a malformed value. */
+int mk_jfilter_parse(const char *query, mk_jfilter *f, char *err, size_t errlen);
+bool mk_jfilter_match(const mk_jfilter *f, const mk_jentry *e);
+/* Glob: '*' within one path segment, '**' across segments, else literal. */
+bool mk_path_glob(const char *pattern, const char *path);
+
+/* Iteration from the oldest entry: i in [0, len). */
+mk_jentry *mk_journal_at(const mk_journal *j, size_t i);
+
+/* Renders one entry as the JSON object of GET /test/requests. */
+void mk_jentry_json(const mk_jentry *e, mk_buf *out);
+
+#endif
