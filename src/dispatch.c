@@ -521,9 +521,6 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         names[i] = req->headers[i].name;
         values[i] = req->headers[i].value;
     }
-    char path[8192];
-    snprintf(path, sizeof path, "%.*s", (int)(req->path_len < sizeof path ? req->path_len : sizeof path - 1),
-             req->path);
     mk_jentry_in in = {
         .listener = req->listener,
         .tls = req->kind == MK_LISTEN_TLS,
@@ -532,7 +529,8 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .counter = (rt && rt->counter >= 0 && resp->status < 400) ? rt->counter : -1,
         .route = mk_route_name(rt),
         .method = req->method,
-        .path = path,
+        .path = req->path,
+        .path_len = req->path_len,
         .query = req->query,
         .nheaders = nh,
         .hname = names,

@@ -45,8 +45,9 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
 {
     const char *method = in->method ? in->method : "";
     const char *path = in->path ? in->path : "";
+    size_t path_len = in->path ? in->path_len : 0;
     const char *query = in->query ? in->query : "";
-    size_t need = sizeof(mk_jentry) + strlen(method) + strlen(path) + strlen(query) + 3 +
+    size_t need = sizeof(mk_jentry) + strlen(method) + path_len + strlen(query) + 3 +
                   in->body_len + 1 + (size_t)in->nheaders * 2 * sizeof(char *);
     for (int i = 0; i < in->nheaders; i++)
         need += strlen(in->hname[i]) + 1 +
@@ -70,7 +71,7 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     e->hvalue = e->hname + in->nheaders;
     char *w = (char *)(e->hvalue + in->nheaders);
     e->method = put(&w, method, strlen(method));
-    e->path = put(&w, path, strlen(path));
+    e->path = put(&w, path, path_len);
     e->query = put(&w, query, strlen(query));
     e->body = put(&w, in->body ? in->body : "", in->body_len);
     e->body_len = in->body_len;

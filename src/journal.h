@@ -42,6 +42,7 @@ typedef struct mk_jentry_in {
     int status, counter;
     const char *route;
     const char *method, *path, *query;
+    size_t path_len;
     int nheaders;
     const char *const *hname, *const *hvalue;
     const char *body;

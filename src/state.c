@@ -42,9 +42,21 @@ int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body,
     atomic_init(&s->waiters, 0);
     s->state_body = state_body;
     s->heartbeat_body = heartbeat_body;
-    if (pthread_mutex_init(&s->lock, NULL) != 0)
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    if (pthread_mutex_init(&s->lock, &ma) != 0) {
+        pthread_mutexattr_destroy(&ma);
         goto fail;
+    }
+    if (pthread_mutex_init(&s->jlock, &ma) != 0) {
+        pthread_mutexattr_destroy(&ma);
+        pthread_mutex_destroy(&s->lock);
+        goto fail;
+    }
+    pthread_mutexattr_destroy(&ma);
     if (pthread_cond_init(&s->changed, NULL) != 0) {
+        pthread_mutex_destroy(&s->jlock);
         pthread_mutex_destroy(&s->lock);
         goto fail;
     }
@@ -68,13 +80,14 @@ void mk_state_dispose(mk_state *s)
     mk_blob_unref(s->state_body);
     mk_blob_unref(s->heartbeat_body);
     pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->jlock);
     pthread_mutex_destroy(&s->lock);
     memset(s, 0, sizeof *s);
 }
 
+/* Wakes waiters; call with jlock held. */
 static void changed_locked(mk_state *s)
 {
-    s->version++;
     pthread_cond_broadcast(&s->changed);
 }
 
@@ -84,9 +97,9 @@ void mk_state_count(mk_state *s, int counter)
         return;
     atomic_fetch_add(&s->counters[counter], 1); /* seq_cst: ordered before the waiters load */
     if (atomic_load(&s->waiters) > 0) {
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->jlock);
         changed_locked(s);
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->jlock);
     }
 }
 
@@ -107,7 +120,6 @@ int mk_state_capture(mk_state *s, mk_capture key, const void *body, size_t n)
     pthread_mutex_lock(&s->lock);
     mk_blob *old = s->captures[key];
     s->captures[key] = b;
-    changed_locked(s);
     pthread_mutex_unlock(&s->lock);
     mk_blob_unref(old);
     return 0;
@@ -126,7 +138,6 @@ static void set_locked(mk_state *s, mk_blob **slot, mk_blob *b)
     pthread_mutex_lock(&s->lock);
     mk_blob *old = *slot;
     *slot = b;
-    changed_locked(s);
     pthread_mutex_unlock(&s->lock);
     mk_blob_unref(old);
 }
@@ -149,11 +160,11 @@ void mk_state_journal_append(mk_state *s, mk_jentry *e)
 {
     mk_jentry *evicted[64];
     size_t n = 0;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->jlock);
     mk_journal_append(&s->journal, e, evicted, sizeof evicted / sizeof evicted[0], &n);
     if (atomic_load(&s->waiters) > 0)
         changed_locked(s);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->jlock);
     for (size_t i = 0; i < n; i++) /* freed outside the lock */
         mk_jentry_unref(evicted[i]);
 }
@@ -164,7 +175,7 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
     size_t nh = 0, cap = 0;
     uint64_t next_seq, oldest, evicted, evicted_bytes;
     size_t max_entries, max_bytes;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->jlock);
     mk_journal *j = &s->journal;
     for (size_t i = 0; i < j->len && nh < f->limit; i++) {
         mk_jentry *e = mk_journal_at(j, i);
@@ -188,7 +199,7 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
     evicted_bytes = j->evicted_bytes;
     max_entries = j->max_entries;
     max_bytes = j->max_bytes;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->jlock);
 
     /* rendering happens outside the lock, on references */
     mk_buf_puts(out, "{\"entries\":[");
@@ -238,14 +249,14 @@ bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_
     /* Announce the waiter before the first check: a counter bump after the
      * check then sees waiters > 0 and broadcasts under the lock (state.h). */
     atomic_fetch_add(&s->waiters, 1);
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->jlock);
     bool met;
     while (!(met = pred(s, arg, value)))
-        if (pthread_cond_timedwait(&s->changed, &s->lock, &dl) != 0)
+        if (pthread_cond_timedwait(&s->changed, &s->jlock, &dl) != 0)
             break;
     if (!met)
         met = pred(s, arg, value);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->jlock);
     atomic_fetch_sub(&s->waiters, 1);
     if (waited_ms)
         *waited_ms = mono_ms() - start;
@@ -267,9 +278,11 @@ void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
     old[MK_CAP_COUNT + 1] = s->heartbeat_body;
     s->state_body = state_body;
     s->heartbeat_body = heartbeat_body;
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->jlock);
     mk_journal_clear(&s->journal, &dropped);
     changed_locked(s);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->jlock);
     for (int i = 0; i < MK_CAP_COUNT + 2; i++)
         mk_blob_unref(old[i]);
     for (size_t i = 0; dropped && dropped[i]; i++)

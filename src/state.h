@@ -7,16 +7,20 @@
  * Protection:
  *  - counters[]: C11 atomics, relaxed (statistics; each is independent, as in
  *    the reference).
- *  - captures[], state_body, heartbeat_body, journal: `lock`. Values are immutable
+ *  - captures[], state_body, heartbeat_body: `lock`. Values are immutable
  *    refcounted blobs: writers build a blob outside the lock and swap the
  *    pointer inside it; readers take a reference inside and use it outside,
  *    so no lock is ever held across I/O and no reader sees a half-written
  *    fixture.
- *  - version + changed: bumped/broadcast under `lock` on every change, for
- *    waiters (a server-side long poll) that must not poll. A counter bump
- *    only takes the lock when `waiters` > 0: a waiter increments it (seq_cst)
- *    before checking its condition under `lock`, so a bump it could miss
- *    always sees it and broadcasts. */
+ *  - journal, changed: `jlock`, a lock of its own so that appending (every
+ *    request) does not contend with fixture reads. `changed` is broadcast
+ *    under `jlock` when a counter moves or the journal grows, for waiters (a
+ *    server-side long poll) that must not poll. Only when `waiters` > 0,
+ *    though: a waiter increments it (seq_cst) before checking its condition
+ *    under `jlock`, so a change it could miss always sees it and broadcasts.
+ *  Both locks are adaptive (spin briefly before sleeping): critical sections
+ *  are a few pointer moves, and a sleeping waiter costs two context switches
+ *  on a machine where civetweb already runs one thread per connection. */
 #ifndef MK_STATE_H
 #define MK_STATE_H
 
@@ -43,8 +47,8 @@ void mk_blob_unref(mk_blob *b); /* NULL ok */
 typedef struct mk_state {
     atomic_int_fast64_t counters[MOCKAPI_COUNTER_COUNT];
     pthread_mutex_t lock;
+    pthread_mutex_t jlock;
     pthread_cond_t changed;
-    uint64_t version;
     atomic_int waiters;
     mk_blob *captures[MK_CAP_COUNT]; /* NULL: nothing captured */
     mk_blob *state_body;             /* GET state response body, with "\n" */

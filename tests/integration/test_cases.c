@@ -228,6 +228,10 @@ static int parse_line(case_file *cf, char *line, int lno)
             cf->cfg.request_timeout_ms = (unsigned)v;
         else if (strcmp(rest, "threads") == 0)
             cf->cfg.threads = (unsigned)v;
+        else if (strcmp(rest, "journal_max_entries") == 0)
+            cf->cfg.journal_max_entries = (size_t)v;
+        else if (strcmp(rest, "journal_max_bytes") == 0)
+            cf->cfg.journal_max_bytes = (size_t)v;
         else
             PERR("unknown config field '%s'", rest);
         return 0;
