@@ -246,6 +246,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
      * payload with Go's %q, which breaks JSON for control bytes and then
      * panics; we always emit valid JSON. */
     if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse) >= (int)m->cfg.sse_max_clients) {
+        mk_sse_count_refused(m->sse);
         resp->close = true;
         respond_error(req, resp, 503, SSE_FULL_BODY);
         return;
@@ -261,7 +262,9 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     int nlen = snprintf(nonce, sizeof nonce, "mock-nonce-%lld%09d", (long long)now.sec, (int)now.nsec);
     /* The reference sends the constant evt-mock-001 on every connection; the
      * first stream still gets that, later ones evt-mock-002, ... */
-    int idlen = snprintf(id, sizeof id, "evt-mock-%03llu", (unsigned long long)mk_sse_next_seq(m->sse));
+    bool head = strcmp(req->method, "HEAD") == 0; /* a HEAD opens no stream: no number */
+    int idlen = snprintf(id, sizeof id, "evt-mock-%03llu",
+                         head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse));
     static const char type[] = "node_state_updated";
     if (payload.err ||
         render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
@@ -286,7 +289,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     resp->close = true;
     mk_buf_puts(o, "\r\n");
     put_sse_frame(o, id, (size_t)idlen, type, sizeof type - 1, &data);
-    snprintf(resp->stream_node, sizeof resp->stream_node, "%.*s", (int)mt->params[0].len, mt->params[0].s);
+    resp->stream_node = strndup(mt->params[0].s, mt->params[0].len); /* NULL: no label */
 out:
     mk_buf_free(&payload);
     mk_buf_free(&data);

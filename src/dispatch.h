@@ -46,7 +46,7 @@ typedef struct mk_response {
     int status;
     bool close;      /* close the connection after writing */
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
-    char stream_node[96]; /* the stream's node id, a label for /test/sse */
+    char *stream_node; /* the stream's node id (owned; free()), a label for /test/sse */
 } mk_response;
 
 /* A /test/wait condition: a counter, or the number of journal entries that

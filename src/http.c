@@ -206,6 +206,7 @@ static int on_request(struct mg_connection *conn)
     }
     int status = resp.status ? resp.status : 500;
     mk_buf_free(&resp.out);
+    free(resp.stream_node);
     return status;
 }
 

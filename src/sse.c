@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gojson.h"
 #include "state.h"
 
 enum { MAX_IOV = 16, MAX_EVENTS = 256 };
@@ -28,7 +29,7 @@ typedef struct client {
     struct client *next, *prev;
     int fd;
     uint64_t id;
-    char node[96];
+    char *node; /* owned */
     char peer[64];
     int64_t connected_ns;
     /* queue: a ring of frame references; the first `pinned` entries (head,
@@ -37,6 +38,7 @@ typedef struct client {
     unsigned cap, head, len, pinned;
     size_t off; /* bytes of q[head] already written */
     uint64_t delivered, dropped, replayed, keepalives;
+    bool overflowed; /* dropped an event: end the stream once the queue drains */
     int64_t next_ka_ns;
     /* hub thread only */
     bool blocked; /* socket full: waiting for EPOLLOUT */
@@ -58,6 +60,7 @@ struct mk_sse_hub {
     hist *ring; /* history, cfg.history slots, guarded by lock */
     unsigned ring_head, ring_len;
     uint64_t seq;
+    uint64_t streams; /* initial-event numbering */
     uint64_t next_client_id;
     uint64_t published, delivered, dropped, attached_total, refused, closed;
     mk_blob *keepalive; /* shared ": keep-alive\n" */
@@ -91,6 +94,7 @@ static int push(client *c, mk_blob *b)
 
 static void client_free(client *c)
 {
+    free(c->node);
     for (unsigned i = 0; i < c->len; i++)
         mk_blob_unref(c->q[(c->head + i) % c->cap]);
     free(c->q);
@@ -109,13 +113,15 @@ mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t h
         return MK_SSE_ERROR;
     }
     c->fd = fd;
-    snprintf(c->node, sizeof c->node, "%s", node_id ? node_id : "");
+    c->node = strdup(node_id ? node_id : "");
     snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
     c->connected_ns = now_ns();
     c->next_ka_ns = c->connected_ns + (int64_t)h->cfg.keepalive_ms * 1000000LL;
     c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1;
     c->q = calloc(c->cap, sizeof *c->q);
-    if (!c->q) {
+    if (!c->q || !c->node) {
+        free(c->q);
+        free(c->node);
         free(c);
         mk_blob_unref(hb);
         return MK_SSE_ERROR;
@@ -125,6 +131,7 @@ mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t h
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
     if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         free(c->q);
+        free(c->node);
         free(c);
         mk_blob_unref(hb);
         return MK_SSE_ERROR;
@@ -136,6 +143,7 @@ mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t h
         pthread_mutex_unlock(&h->lock);
         epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
         free(c->q);
+        free(c->node);
         free(c);
         mk_blob_unref(hb);
         return MK_SSE_FULL;
@@ -170,6 +178,21 @@ mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t h
         *client_id = c->id;
     wake(h);
     return MK_SSE_ATTACHED;
+}
+
+uint64_t mk_sse_next_stream(mk_sse_hub *h)
+{
+    pthread_mutex_lock(&h->lock);
+    uint64_t s = ++h->streams;
+    pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+void mk_sse_count_refused(mk_sse_hub *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->refused++;
+    pthread_mutex_unlock(&h->lock);
 }
 
 uint64_t mk_sse_next_seq(mk_sse_hub *h)
@@ -211,9 +234,10 @@ int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char 
     h->published++;
     for (client *c = h->clients; c; c = c->next) {
         /* drop-newest: the client keeps a gap-free prefix */
-        if (c->len - c->pinned >= h->cfg.queue_max || push(c, b) != 0) {
+        if (c->overflowed || c->len - c->pinned >= h->cfg.queue_max || push(c, b) != 0) {
             c->dropped++;
             h->dropped++;
+            c->overflowed = true;
         } else {
             queued++;
         }
@@ -245,17 +269,17 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
     while (last && last->next)
         last = last->next;
     for (client *c = last; c; c = c->prev) {
+        mk_buf_printf(out, "%s{\"id\":%llu,\"node_id\":", c == last ? "" : ",", (unsigned long long)c->id);
+        gj_write_string(out, c->node, strlen(c->node)); /* any bytes from a path: valid JSON */
+        mk_buf_puts(out, ",\"peer\":");
+        gj_write_string(out, c->peer, strlen(c->peer));
         mk_buf_printf(out,
-                      "%s{\"id\":%llu,\"node_id\":\"", c == last ? "" : ",", (unsigned long long)c->id);
-        for (const char *p = c->node; *p; p++) /* labels are ids from a path: keep JSON valid */
-            mk_buf_printf(out, (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? "\\u%04x" : "%c",
-                          (unsigned char)*p);
-        mk_buf_printf(out,
-                      "\",\"peer\":\"%s\",\"connected_ms\":%lld,\"queued\":%u,\"delivered\":%llu,"
-                      "\"dropped\":%llu,\"replayed\":%llu,\"keepalives\":%llu}",
-                      c->peer, (long long)((now - c->connected_ns) / 1000000), c->len - c->pinned,
+                      ",\"connected_ms\":%lld,\"queued\":%u,\"delivered\":%llu,"
+                      "\"dropped\":%llu,\"replayed\":%llu,\"keepalives\":%llu,\"overflowed\":%s}",
+                      (long long)((now - c->connected_ns) / 1000000), c->len - c->pinned,
                       (unsigned long long)c->delivered, (unsigned long long)c->dropped,
-                      (unsigned long long)c->replayed, (unsigned long long)c->keepalives);
+                      (unsigned long long)c->replayed, (unsigned long long)c->keepalives,
+                      c->overflowed ? "true" : "false");
     }
     pthread_mutex_unlock(&h->lock);
     mk_buf_puts(out, "]}\n");
@@ -452,6 +476,8 @@ static void *hub_main(void *arg)
             c->off = c->len > 0 ? left : 0;
             if (c->len > 0)
                 c->blocked = true; /* short write: the socket is full */
+            else if (c->overflowed)
+                c->dead = true; /* the gap-free prefix is out: end it (sse.h) */
         }
         for (client *c = h->clients, *nx; c; c = nx) {
             nx = c->next;

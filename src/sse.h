@@ -10,9 +10,11 @@
  *    written: every event published after mk_sse_attach returns reaches it.
  *  - A bounded history ring replays events after a Last-Event-ID.
  *  - Each client has a bounded queue (cfg.queue_max frames). When it is full
- *    the NEWEST frame is dropped for that client (so what a client receives
- *    is always a gap-free prefix it can resume from with Last-Event-ID), and
- *    every drop is counted per client and in total.
+ *    the NEWEST frame is dropped for that client and counted (per client and
+ *    in total), and the stream is ended as soon as what was queued before the
+ *    drop has been written: what a client receives is always a gap-free
+ *    prefix, and it resumes with Last-Event-ID from the history ring, as SSE
+ *    clients do when a stream ends.
  *  - A publisher never blocks on a client: publish only appends references
  *    to shared, immutable frames.
  *  - Clients that close, or whose socket errors, are removed at once.
@@ -65,6 +67,10 @@ mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t h
 
 /* Reserves the next event sequence number (1, 2, ...). */
 uint64_t mk_sse_next_seq(mk_sse_hub *h);
+/* Reserves the next stream number (1, 2, ...), for initial event ids. */
+uint64_t mk_sse_next_stream(mk_sse_hub *h);
+/* Counts a stream refused before it reached the hub (the cap). */
+void mk_sse_count_refused(mk_sse_hub *h);
 
 /* Publishes one SSE frame to every stream and keeps it in the history ring
  * under `sse_id` (the value of its id: line). Returns the number of streams
