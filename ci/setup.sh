@@ -11,12 +11,19 @@
 # private Dir::Etc / Dir::State paths, so the system's apt setup is untouched
 # and no package-server host name is ever written into this repository.
 #
-# Usage: ci/setup.sh [--bench]   (run as root; idempotent)
+# Usage: ci/setup.sh [--bench]       (run as root; idempotent)
+#        ci/setup.sh --print-sources  (print the derived deb-src list; no changes)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 want_bench=0
-[ "${1:-}" = "--bench" ] && want_bench=1
+print_sources=0
+case "${1:-}" in
+    --bench) want_bench=1 ;;
+    --print-sources) print_sources=1 ;;
+    "") ;;
+    *) echo "usage: ci/setup.sh [--bench | --print-sources]" >&2; exit 2 ;;
+esac
 
 pkgs=(build-essential pkg-config premake4 dpkg-dev
       libmbedtls-dev libsodium-dev libjansson-dev libfyaml-dev zlib1g-dev
@@ -26,6 +33,7 @@ pkgs=(build-essential pkg-config premake4 dpkg-dev
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
+[ "$print_sources" = 1 ] && pkgs=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
@@ -36,7 +44,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 dest="$top/build/third_party"
-if [ -f "$dest/civetweb/src/civetweb.c" ] && [ -f "$dest/civetweb/include/civetweb.h" ]; then
+if [ "$print_sources" = 0 ] && [ -f "$dest/civetweb/src/civetweb.c" ] && [ -f "$dest/civetweb/include/civetweb.h" ]; then
     exit 0
 fi
 
@@ -50,10 +58,12 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 # codename-security, ...); third-party repositories publish no sources.
 suite_ok() { case "$1" in "$codename"|"$codename"-*) return 0;; *) return 1;; esac; }
 
+# MOCKAPI_APT_ETC lets tests point the derivation at another apt directory.
+etc=${MOCKAPI_APT_ETC:-/etc/apt}
 list="$work/sources.list"
 : > "$list"
 # One-line format: "deb [opts] URI suite comp..."
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+for f in "$etc/sources.list" "$etc"/sources.list.d/*.list; do
     [ -f "$f" ] || continue
     while read -r type rest; do
         [ "$type" = deb ] || continue
@@ -64,7 +74,7 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     done < <(sed -e 's/#.*//' "$f")
 done
 # deb822 format: stanzas separated by blank lines.
-for f in /etc/apt/sources.list.d/*.sources; do
+for f in "$etc"/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
     awk -v RS= '{print; print "\x1e"}' "$f" | awk -v RS='\x1e' '
         {
@@ -94,6 +104,11 @@ done | while IFS=$'\t' read -r uri suite comps signed; do
 done
 
 [ -s "$list" ] || { echo "setup: found no Debian '$codename' apt source to derive deb-src from" >&2; exit 1; }
+if [ "$print_sources" = 1 ]; then
+    cat "$list"
+    rm -rf "$work"
+    exit 0
+fi
 
 aptopts=(-o "Dir::Etc::SourceList=$list" -o "Dir::Etc::SourceParts=$work/parts"
          -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::archives=$work/dl" -q)
