@@ -46,6 +46,7 @@ run integration/tsan        build/tsan/integration_tests 'conc_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
+run setup/apt-sources       bash tests/setup_sources.sh
 
 echo
 echo "$passed passed, $failed failed"
