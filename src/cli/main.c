@@ -5,6 +5,7 @@
  * failure or an unhealthy -check; 2 usage error. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -209,6 +210,13 @@ int main(int argc, char **argv)
         }
     }
     cfg.log = log_stderr;
+
+    /* Two malloc arenas instead of glibc's 8 per core: with 64 workers the
+     * per-thread arenas kept ~0.2 MiB more after a load (measured with
+     * bench/run.sh's memory run: +1.10 MiB -> +0.93 MiB) at no measurable
+     * cost in throughput. Process policy, so it lives here, not in the
+     * library; it must run before any thread exists. */
+    mallopt(M_ARENA_MAX, 2);
 
     /* Block the stop signals before any thread exists, so every server
      * thread inherits the mask and sigwait below is the one place that
