@@ -39,7 +39,7 @@
 #   BENCH_MEM_TIME_LIMIT=90 seconds the memory load may take at most
 #   BENCH_SSE_EVENTS=20     events injected per stream count (5)
 #   BENCH_SSE_PINGS=100     timed GET /v1/ping per batch (5)
-#   BENCH_SECTIONS="tput startup mem sse tls journal"  the sections to run (default all)
+#   BENCH_SECTIONS="tput startup mem sse tls journal assert"  the sections to run (default all)
 #   BENCH_NO_BUILD=1        use build/release/mockapi as it is
 #   BENCH_WAIT_IDLE=0       seconds to wait for other load to stop before starting
 #   BENCH_KEEP=1            keep the scratch directory (wrk outputs, logs)
@@ -56,7 +56,7 @@ MEM_REQUESTS=${BENCH_MEM_REQUESTS:-1000000}
 MEM_TIME_LIMIT=${BENCH_MEM_TIME_LIMIT:-90}
 SSE_EVENTS=${BENCH_SSE_EVENTS:-20}
 SSE_PINGS=${BENCH_SSE_PINGS:-100}
-SECTIONS=" ${BENCH_SECTIONS:-tput startup mem sse tls journal} "
+SECTIONS=" ${BENCH_SECTIONS:-tput startup mem sse tls journal assert} "
 MK=${MOCKAPI_BIN:-$top/build/release/mockapi}
 OUT=$top/build/bench
 
@@ -64,7 +64,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 on() { case "$SECTIONS" in *" $1 "*) return 0 ;; esac; return 1; } # section $1 selected?
 for s in $SECTIONS; do
-    case "$s" in tput | startup | mem | sse | tls | journal) ;; *) die "unknown section '$s' in BENCH_SECTIONS (tput startup mem sse tls journal)" ;; esac
+    case "$s" in tput | startup | mem | sse | tls | journal | assert) ;; *) die "unknown section '$s' in BENCH_SECTIONS (tput startup mem sse tls journal assert)" ;; esac
 done
 
 # ---- tools -----------------------------------------------------------------
@@ -83,7 +83,7 @@ done
 # ---- build -----------------------------------------------------------------
 if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ -z "${MOCKAPI_BIN:-}" ]; then
     say "bench: building mockapi (ci/build.sh release -- mockapi)"
-    if ! bash ci/build.sh release -- civetweb libmockapi mockapi; then
+    if ! bash ci/build.sh release -- civetweb libmockapi mockapi mockassert; then
         # the tree may be mid-edit by someone else: measure the last good binary
         [ -x "$MK" ] || die "the mockapi build failed and there is no $MK"
         say "bench: WARNING: the mockapi build failed; measuring the existing $MK"
@@ -469,6 +469,17 @@ if on mem; then
     say ""
 fi
 
+# ---- 8: mockassert ----------------------------------------------------------------
+if on assert; then
+    say "== 8. mockassert: 1,000 expectations against a local server (bench/assert_bench.sh)"
+    bash bench/assert_bench.sh "$MK" build/release/mockassert >"$RUN/assert.txt" 2>&1 ||
+        die "assert_bench failed: $(tail -n 3 "$RUN/assert.txt")"
+    sed 's/^/  /' "$RUN/assert.txt"
+    A_MED=$(sed -n 's/^1,000 expectations evaluated in \([0-9]*\) ms.*/\1/p' "$RUN/assert.txt")
+    V_A=$(verdict "$A_MED" "<" 200)
+    say ""
+fi
+
 # ---- 7: journal -------------------------------------------------------------------
 if on journal; then
     say "== 7. journal: 100,000 entries filtered (bench/journal_bench.c, in-process)"
@@ -686,6 +697,9 @@ if on sse; then
     say "| GET /v1/ping p99, 5,000 streams open ($SSE_PINGS on a fresh connection) | $(fmt_ms "${S5_PS99:-0}") | no streams $(fmt_ms "${S5_PI99:-0}") | $(ratio "${S5_PS99:-0}" "${S5_PI99:-0}")x | ~ms (report) | – |"
     say "| GET /v1/ping p99 during a 5,000-stream fan-out (${S5_PFN:-0} samples) | $(fmt_ms "${S5_PF99:-0}") | no streams $(fmt_ms "${S5_PI99:-0}") | $(ratio "${S5_PF99:-0}" "${S5_PI99:-0}")x | (report) | – |"
     say "| stream 101 with -sse-max-clients 100 | ${CAP_STATUS:-?} | – | – | 503 | $V_CAP |"
+fi
+if on assert; then
+    say "| mockassert, 1,000 expectations (median of 7) | ${A_MED} ms | – | – | < 200 ms | $V_A |"
 fi
 if on journal; then
     say "| journal of 100,000 entries, slowest filtered query | ${J_WORST} ms | – | – | < 50 ms | $V_J |"

@@ -27,7 +27,7 @@ esac
 
 pkgs=(build-essential pkg-config premake4 dpkg-dev
       libmbedtls-dev libsodium-dev libjansson-dev libfyaml-dev zlib1g-dev
-      libcmocka-dev libcurl4-openssl-dev curl ca-certificates valgrind)
+      libcmocka-dev libcurl4-openssl-dev curl ca-certificates valgrind python3)
 [ "$want_bench" = 1 ] && pkgs+=(wrk nginx)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

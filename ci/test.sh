@@ -46,6 +46,10 @@ run integration/tsan        build/tsan/integration_tests 'conc_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
+run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert
+run assert/asan             bash tests/assert/run.sh build/release/mockapi build/debug/mockassert
+run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+                            bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 
 echo

@@ -1,0 +1,153 @@
+/* client.c: libcurl adapter (see client.h). The only file that includes
+ * curl.h. */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAX_BODY (512u << 20)
+
+struct ma_client {
+    CURL *h;
+    char *base;
+    long timeout_ms;
+};
+
+char *ma_server_url(const char *in, const char **why)
+{
+    if (!in || !*in) {
+        *why = "empty server address";
+        return NULL;
+    }
+    ma_buf b = {0};
+    if (strncmp(in, "http://", 7) == 0 || strncmp(in, "https://", 8) == 0) {
+        ma_buf_puts(&b, in);
+    } else if (strstr(in, "://")) {
+        *why = "only http:// and https:// servers are supported";
+        return NULL;
+    } else {
+        /* the MOCKAPI_ADDR form: host:port, [v6]:port or :port */
+        const char *colon = strrchr(in, ':');
+        if (!colon || !colon[1] || strchr(in, '/')) {
+            *why = "expected a URL (http://host:port) or host:port";
+            return NULL;
+        }
+        for (const char *p = colon + 1; *p; p++) {
+            if (*p < '0' || *p > '9') {
+                *why = "the port must be a number";
+                return NULL;
+            }
+        }
+        ma_buf_printf(&b, "http://%s%s", colon == in ? "127.0.0.1" : "", in);
+    }
+    while (b.len > 0 && b.p[b.len - 1] == '/')
+        b.p[--b.len] = '\0';
+    return ma_buf_steal(&b);
+}
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    ma_buf *b = user;
+    size_t n = size * nmemb;
+    if (b->len + n > MAX_BODY)
+        return 0; /* aborts the transfer */
+    ma_buf_add(b, ptr, n);
+    return n;
+}
+
+ma_client *ma_client_new(const ma_client_opts *opts, char *err, size_t errlen)
+{
+    static int inited;
+    if (!inited) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            snprintf(err, errlen, "libcurl initialisation failed");
+            return NULL;
+        }
+        inited = 1;
+    }
+    ma_client *c = ma_xcalloc(1, sizeof *c);
+    c->h = curl_easy_init();
+    if (!c->h) {
+        snprintf(err, errlen, "libcurl initialisation failed");
+        free(c);
+        return NULL;
+    }
+    c->base = ma_xstrdup(opts->base_url);
+    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                                                                                  \
+    do {                                                                                                               \
+        if (rc == CURLE_OK)                                                                                            \
+            rc = curl_easy_setopt(c->h, opt, val);                                                                     \
+    } while (0)
+    SET(CURLOPT_NOPROXY, "*");
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_USERAGENT, "mockassert");
+    SET(CURLOPT_ACCEPT_ENCODING, "");
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_WRITEFUNCTION, on_data);
+    if (opts->cacert)
+        SET(CURLOPT_CAINFO, opts->cacert);
+    if (opts->insecure) {
+        SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+#undef SET
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
+        ma_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void ma_client_free(ma_client *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->h);
+    free(c->base);
+    free(c);
+}
+
+const char *ma_client_url(const ma_client *c)
+{
+    return c->base;
+}
+
+int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long *status, char **body, size_t *len,
+                  char *err, size_t errlen)
+{
+    ma_buf url = {0}, data = {0};
+    char curlerr[CURL_ERROR_SIZE] = "";
+    ma_buf_printf(&url, "%s%s", c->base, path_and_query);
+    CURLcode rc = curl_easy_setopt(c->h, CURLOPT_URL, ma_buf_str(&url));
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &data);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, curlerr);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms + (extra_ms > 0 ? extra_ms : 0));
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(c->h);
+    curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "GET %s: %s", ma_buf_str(&url), curlerr[0] ? curlerr : curl_easy_strerror(rc));
+        ma_buf_free(&url);
+        ma_buf_free(&data);
+        return -1;
+    }
+    long code = 0;
+    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+    *status = code;
+    *len = data.len;
+    *body = ma_buf_steal(&data);
+    ma_buf_free(&url);
+    return 0;
+}

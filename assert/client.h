@@ -1,0 +1,37 @@
+/* client.h: the HTTP(S) edge of mockassert (libcurl). One handle, reused
+ * so every request rides the same keep-alive connection. Proxies are never
+ * used (CURLOPT_NOPROXY "*"): the server is local. Not thread-safe. */
+#ifndef MA_CLIENT_H
+#define MA_CLIENT_H
+
+#include <stddef.h>
+
+typedef struct ma_client ma_client;
+
+typedef struct {
+    const char *base_url; /* "http://127.0.0.1:8080" (no trailing slash) */
+    const char *cacert;   /* PEM CA for https, or NULL (system CAs) */
+    int insecure;         /* 1: do not verify the server's certificate */
+    long timeout_ms;      /* per request (long polls add their own wait) */
+} ma_client_opts;
+
+/* Normalises a --server value: "host:port" and ":port" become
+ * "http://host:port"; a trailing '/' is dropped. Returns a new string, or
+ * NULL with *why set when it is not a URL. */
+char *ma_server_url(const char *in, const char **why);
+
+/* Creates a client. Returns NULL with err filled on failure. opts' strings
+ * are copied. */
+ma_client *ma_client_new(const ma_client_opts *opts, char *err, size_t errlen);
+void ma_client_free(ma_client *c);
+
+/* GET base_url + path_and_query. extra_ms widens the timeout (long polls).
+ * On a transport failure returns -1 with err filled (connection refused,
+ * TLS failure, timeout). Otherwise 0 with *status and *body (owned,
+ * NUL-terminated, *len bytes before the NUL). Bodies are capped at 512 MiB. */
+int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long *status, char **body, size_t *len,
+                  char *err, size_t errlen);
+/* The base URL in use (borrowed). */
+const char *ma_client_url(const ma_client *c);
+
+#endif

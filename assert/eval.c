@@ -1,0 +1,967 @@
+/* eval.c: see eval.h. One expectation at a time, in file order. `within`
+ * never sleeps: it asks the server to hold a GET /test/wait until the
+ * condition (or a new matching request) arrives, then re-evaluates. */
+#include "eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "requests.h"
+
+#define WAIT_CHUNK_MS 60000 /* the server's largest timeout_ms */
+#define PAGE_LIMIT 100000   /* the server's largest limit */
+
+typedef struct {
+    char *key;
+    int found;
+    char *body;
+    size_t len;
+} capture;
+
+struct ma_evaluator {
+    ma_eval_opts o;
+    char *down;         /* set once the server could not be reached */
+    json_t *counters;   /* cached /test/assertions, or NULL */
+    ma_journal journal; /* cached journal */
+    int journal_loaded;
+    int journal_fresh;  /* nothing waited for since the last fetch */
+    capture *caps;
+    size_t ncaps;
+};
+
+int64_t ma_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+ma_evaluator *ma_eval_new(const ma_eval_opts *o)
+{
+    ma_evaluator *ev = ma_xcalloc(1, sizeof *ev);
+    ev->o = *o;
+    return ev;
+}
+
+static void drop_caches(ma_evaluator *ev)
+{
+    json_decref(ev->counters);
+    ev->counters = NULL;
+    for (size_t i = 0; i < ev->ncaps; i++) {
+        free(ev->caps[i].key);
+        free(ev->caps[i].body);
+    }
+    free(ev->caps);
+    ev->caps = NULL;
+    ev->ncaps = 0;
+    ev->journal_fresh = 0;
+}
+
+void ma_eval_free(ma_evaluator *ev)
+{
+    if (!ev)
+        return;
+    drop_caches(ev);
+    ma_journal_free(&ev->journal);
+    free(ev->down);
+    free(ev);
+}
+
+void ma_result_free(ma_result *r)
+{
+    free(r->actual);
+    free(r->reason);
+    free(r->near_title);
+    ma_failures_free(&r->failures);
+    for (size_t i = 0; i < r->nnear; i++) {
+        json_decref(r->near[i].entry);
+        ma_failures_free(&r->near[i].why);
+    }
+    free(r->near);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- talking to the server ---- */
+
+/* GET; on success 0 with status/body. -1: unreachable (ev->down set and
+ * *why pointing at it). */
+static int get(ma_evaluator *ev, const char *pq, long extra_ms, long *status, char **body, size_t *len,
+               const char **why)
+{
+    if (ev->down) {
+        *why = ev->down;
+        return -1;
+    }
+    char err[512];
+    if (ev->o.src.get(ev->o.src.ctx, pq, extra_ms, status, body, len, err, sizeof err) < 0) {
+        ev->down = ma_xasprintf("server unreachable: %s", err);
+        *why = ev->down;
+        return -1;
+    }
+    return 0;
+}
+
+/* GET returning JSON for a 200 (or the statuses in ok2). -1 with *why
+ * (owned by the caller: free) on any problem. */
+static json_t *get_json(ma_evaluator *ev, const char *pq, long extra_ms, long ok2, long *status, char **why)
+{
+    char *body = NULL;
+    size_t len = 0;
+    const char *w;
+    long st = 0;
+    if (get(ev, pq, extra_ms, &st, &body, &len, &w) < 0) {
+        *why = ma_xstrdup(w);
+        return NULL;
+    }
+    if (status)
+        *status = st;
+    if (st != 200 && st != ok2) {
+        *why = ma_xasprintf("GET %s answered HTTP %ld%s", pq, st,
+                            st == 404 ? " (does this mockapi have the request journal?)" : "");
+        free(body);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(body, len, JSON_DECODE_ANY, &je);
+    free(body);
+    if (!v)
+        *why = ma_xasprintf("GET %s: the answer is not JSON (%s)", pq, je.text);
+    return v;
+}
+
+static json_t *counters(ma_evaluator *ev, char **why)
+{
+    if (!ev->counters) {
+        json_t *v = get_json(ev, "/test/assertions", 0, 0, NULL, why);
+        if (!v)
+            return NULL;
+        if (!json_is_object(v)) {
+            json_decref(v);
+            *why = ma_xstrdup("GET /test/assertions: not a JSON object");
+            return NULL;
+        }
+        ev->counters = v;
+    }
+    return ev->counters;
+}
+
+/* Brings the journal up to date. 0, or -1 with *why (caller frees). */
+static int journal(ma_evaluator *ev, char **why)
+{
+    if (ev->journal_loaded && ev->journal_fresh)
+        return 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        long long since = ev->journal_loaded ? ma_journal_last_seq(&ev->journal) : 0;
+        for (;;) {
+            char pq[128];
+            snprintf(pq, sizeof pq, "/test/requests?include_test=1&limit=%d&since=%lld", PAGE_LIMIT, since);
+            json_t *page = get_json(ev, pq, 0, 0, NULL, why);
+            if (!page)
+                return -1;
+            long long next = json_integer_value(json_object_get(page, "next_seq"));
+            if (ev->journal_loaded && since > 0 && next > 0 && next <= since) {
+                /* seqs went back: the journal was reset; start over */
+                json_decref(page);
+                ma_journal_free(&ev->journal);
+                ev->journal_loaded = 0;
+                break;
+            }
+            const char *w = NULL;
+            long n = ma_journal_add_page(&ev->journal, page, &w);
+            json_decref(page);
+            if (n < 0) {
+                *why = ma_xasprintf("GET /test/requests: %s", w);
+                return -1;
+            }
+            ev->journal_loaded = 1;
+            if (n < PAGE_LIMIT)
+                break;
+            since = ma_journal_last_seq(&ev->journal);
+        }
+        if (ev->journal_loaded) {
+            ev->journal_fresh = 1;
+            return 0;
+        }
+    }
+    *why = ma_xstrdup("the journal kept being reset while it was read");
+    return -1;
+}
+
+/* The capture under key: 0 with *c, or -1 with *why (caller frees). */
+static int last_request(ma_evaluator *ev, const char *key, capture **out, char **why)
+{
+    for (size_t i = 0; i < ev->ncaps; i++) {
+        if (strcmp(ev->caps[i].key, key) == 0) {
+            *out = &ev->caps[i];
+            return 0;
+        }
+    }
+    char pq[128];
+    snprintf(pq, sizeof pq, "/test/last-request/%s", key);
+    char *body = NULL;
+    size_t len = 0;
+    long st = 0;
+    const char *w;
+    if (get(ev, pq, 0, &st, &body, &len, &w) < 0) {
+        *why = ma_xstrdup(w);
+        return -1;
+    }
+    if (st != 200 && st != 404) {
+        *why = ma_xasprintf("GET %s answered HTTP %ld", pq, st);
+        free(body);
+        return -1;
+    }
+    ev->caps = ma_xrealloc(ev->caps, (ev->ncaps + 1) * sizeof *ev->caps);
+    capture *c = &ev->caps[ev->ncaps++];
+    c->key = ma_xstrdup(key);
+    c->found = st == 200;
+    c->body = body;
+    c->len = len;
+    *out = c;
+    return 0;
+}
+
+/* Holds GET /test/wait?query until it is met or the deadline passes.
+ * 1 met, 0 not met by the deadline, -1 error (*why, caller frees). The
+ * caches are dropped either way: the server has moved on. */
+static int wait_for(ma_evaluator *ev, const char *query, int64_t deadline_ns, char **why)
+{
+    for (;;) {
+        int64_t left_ms = (deadline_ns - ma_now_ns()) / 1000000;
+        if (left_ms <= 0)
+            return 0;
+        long t = left_ms > WAIT_CHUNK_MS ? WAIT_CHUNK_MS : (long)left_ms;
+        char *pq = ma_xasprintf("/test/wait?%s&timeout_ms=%ld", query, t);
+        long st = 0;
+        json_t *v = get_json(ev, pq, t, 408, &st, why);
+        free(pq);
+        drop_caches(ev);
+        if (!v)
+            return -1;
+        int met = json_is_true(json_object_get(v, "met"));
+        json_decref(v);
+        if (st == 200 && met)
+            return 1;
+        if (st != 408 && st != 200) {
+            *why = ma_xasprintf("GET /test/wait answered HTTP %ld", st);
+            return -1;
+        }
+    }
+}
+
+/* ---- results ---- */
+
+static void untrusted(ma_result *r, char *why)
+{
+    r->status = MA_UNTRUSTED;
+    free(r->reason);
+    r->reason = why;
+}
+
+/* Renames the root path "$" of failures on a number to name. */
+static void rename_root(ma_failures *f, size_t from, const char *name)
+{
+    for (size_t i = from; i < f->n; i++) {
+        if (strcmp(f->v[i].path, "$") == 0) {
+            free(f->v[i].path);
+            f->v[i].path = ma_xstrdup(name);
+        }
+    }
+}
+
+static void add_near(ma_result *r, json_t *entry, ma_failures *why)
+{
+    r->near = ma_xrealloc(r->near, (r->nnear + 1) * sizeof *r->near);
+    r->near[r->nnear].entry = json_incref(entry);
+    if (why) {
+        r->near[r->nnear].why = *why;
+        memset(why, 0, sizeof *why);
+    } else
+        memset(&r->near[r->nnear].why, 0, sizeof r->near[r->nnear].why);
+    r->nnear++;
+}
+
+typedef struct {
+    const ma_entry *e;
+    int score;
+} ranked;
+
+static int by_score_then_recent(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return y->score - x->score;
+    return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
+}
+
+/* Fills r->near with the entries most similar to f, then most recent. */
+static void nearest_to_filter(ma_evaluator *ev, ma_result *r, const ma_filter *f, const char *title)
+{
+    char *why = NULL;
+    if (journal(ev, &why) < 0) {
+        free(why);
+        return;
+    }
+    const ma_journal *j = &ev->journal;
+    ranked *v = ma_xcalloc(j->n ? j->n : 1, sizeof *v);
+    size_t n = 0;
+    int want_test = ma_filter_wants_test(f);
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->v[i].test && !want_test)
+            continue;
+        v[n].e = &j->v[i];
+        v[n].score = ma_filter_similarity(f, &j->v[i]);
+        n++;
+    }
+    qsort(v, n, sizeof *v, by_score_then_recent);
+    for (size_t i = 0; i < n && i < ev->o.max_nearest; i++)
+        add_near(r, v[i].e->entry, NULL);
+    if (r->nnear) {
+        free(r->near_title);
+        r->near_title = ma_xstrdup(title ? title : "requests that did arrive, most similar first, then most recent");
+    }
+    free(v);
+}
+
+/* ---- counters ---- */
+
+static const char *counter_route(const char *counter, char *buf, size_t n)
+{
+    if (strcmp(counter, "registration_count") == 0)
+        return "register";
+    size_t len = strlen(counter);
+    if (len > 6 && strcmp(counter + len - 6, "_count") == 0 && len - 6 < n) {
+        memcpy(buf, counter, len - 6);
+        buf[len - 6] = '\0';
+        return buf;
+    }
+    return NULL;
+}
+
+/* Collects the OP checks of a (possibly AND) count check. */
+static void flatten(const ma_check *c, const ma_check **out, size_t *n, size_t cap)
+{
+    if (c->kind == MA_CHECK_OP) {
+        if (*n < cap)
+            out[(*n)++] = c;
+        return;
+    }
+    if (c->kind == MA_CHECK_AND)
+        for (size_t i = 0; i < c->nkids; i++)
+            flatten(c->kids[i], out, n, cap);
+}
+
+/* What a count needs at least (from atLeast, greaterThan, equals, between);
+ * -1 if nothing. */
+static long long lower_bound(const ma_check *count)
+{
+    const ma_check *ops[16];
+    size_t n = 0;
+    long long lb = -1;
+    flatten(count, ops, &n, 16);
+    for (size_t i = 0; i < n; i++) {
+        long long v = -1;
+        const json_t *x = ops[i]->value;
+        switch (ops[i]->op) {
+        case MA_OP_AT_LEAST:
+        case MA_OP_EQUALS:
+            v = json_integer_value(x);
+            break;
+        case MA_OP_GREATER_THAN:
+            v = json_integer_value(x) + 1;
+            break;
+        case MA_OP_BETWEEN:
+            v = json_integer_value(json_array_get(x, 0));
+            break;
+        default:
+            break;
+        }
+        if (v > lb)
+            lb = v;
+    }
+    return lb;
+}
+
+/* 1 if every operator of the count only bounds it from below (more
+ * entries cannot turn a pass into a failure). */
+static int only_lower_bounds(const ma_check *count)
+{
+    const ma_check *ops[16];
+    size_t n = 0;
+    flatten(count, ops, &n, 16);
+    for (size_t i = 0; i < n; i++)
+        if (ops[i]->op != MA_OP_AT_LEAST && ops[i]->op != MA_OP_GREATER_THAN)
+            return 0;
+    return n > 0;
+}
+
+/* 1 if every operator only bounds it from above (more entries cannot turn
+ * a failure into a pass). */
+static int only_upper_bounds(const ma_check *count)
+{
+    const ma_check *ops[16];
+    size_t n = 0;
+    flatten(count, ops, &n, 16);
+    for (size_t i = 0; i < n; i++)
+        if (ops[i]->op != MA_OP_AT_MOST && ops[i]->op != MA_OP_LESS_THAN)
+            return 0;
+    return n > 0;
+}
+
+/* 1 if the count check, failing at n, holds for some larger count (counts
+ * only grow, so otherwise waiting cannot help). */
+static int count_can_hold_later(const ma_check *count, long long n)
+{
+    const ma_check *ops[16];
+    size_t nops = 0;
+    long long top = n + 1;
+    flatten(count, ops, &nops, 16);
+    for (size_t i = 0; i < nops; i++) {
+        const json_t *x = ops[i]->value;
+        long long v = json_is_array(x) ? json_integer_value(json_array_get(x, 1)) : json_integer_value(x);
+        if (v + 1 > top)
+            top = v + 1;
+    }
+    if (top > n + 100000)
+        top = n + 100000;
+    for (long long k = n + 1; k <= top; k++) {
+        json_t *jk = json_integer(k);
+        int ok = ma_check_eval(count, jk, NULL);
+        json_decref(jk);
+        if (ok)
+            return 1;
+    }
+    return 0;
+}
+
+static int eval_counter_once(ma_evaluator *ev, const ma_expectation *e, ma_result *r, long long *value)
+{
+    char *why = NULL;
+    json_t *c = counters(ev, &why);
+    if (!c) {
+        untrusted(r, why);
+        return -1;
+    }
+    json_t *v = json_object_get(c, e->counter);
+    if (!json_is_integer(v)) {
+        untrusted(r, ma_xasprintf("the server did not report %s", e->counter));
+        return -1;
+    }
+    *value = json_integer_value(v);
+    return ma_check_eval(e->count, v, NULL);
+}
+
+static void eval_counter(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
+{
+    long long value = 0;
+    int ok = eval_counter_once(ev, e, r, &value);
+    if (ok < 0)
+        return;
+    if (!ok && e->within_ns) {
+        int64_t deadline = ev->o.start_ns + e->within_ns;
+        const ma_check *ops[16];
+        size_t n = 0;
+        flatten(e->count, ops, &n, 16);
+        for (size_t i = 0; i < n; i++) {
+            const char *sop = NULL;
+            long long val = 0;
+            switch (ops[i]->op) {
+            case MA_OP_EQUALS:
+            case MA_OP_AT_LEAST:
+                sop = "gte";
+                val = json_integer_value(ops[i]->value);
+                break;
+            case MA_OP_NOT_EQUALS:
+                sop = "ne";
+                val = json_integer_value(ops[i]->value);
+                break;
+            case MA_OP_GREATER_THAN:
+                sop = "gt";
+                val = json_integer_value(ops[i]->value);
+                break;
+            case MA_OP_BETWEEN:
+                sop = "gte";
+                val = json_integer_value(json_array_get(ops[i]->value, 0));
+                break;
+            default: /* lessThan, atMost: a counter only grows, waiting cannot help */
+                break;
+            }
+            if (!sop)
+                continue;
+            char *q = ma_xasprintf("counter=%s&op=%s&value=%lld", e->counter, sop, val);
+            char *why = NULL;
+            int w = wait_for(ev, q, deadline, &why);
+            free(q);
+            if (w < 0) {
+                untrusted(r, why);
+                return;
+            }
+            if (w == 0)
+                break;
+        }
+        ok = eval_counter_once(ev, e, r, &value);
+        if (ok < 0)
+            return;
+    }
+    r->actual = ma_xasprintf("%s is %lld", e->counter, value);
+    if (ok) {
+        r->status = MA_PASS;
+        return;
+    }
+    r->status = MA_FAIL;
+    json_t *jv = json_integer(value);
+    ma_check_eval(e->count, jv, &r->failures);
+    json_decref(jv);
+    char *name = ma_xasprintf("$.%s", e->counter);
+    rename_root(&r->failures, 0, name);
+    free(name);
+    char buf[64];
+    const char *route = counter_route(e->counter, buf, sizeof buf);
+    if (route) {
+        ma_filter f = {0};
+        f.route = (char *)route;
+        nearest_to_filter(ev, r, &f, "requests that did arrive, most similar to the counted route first, then most recent");
+    }
+}
+
+/* ---- last request ---- */
+
+static void eval_last(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
+{
+    int64_t deadline = ev->o.start_ns + e->within_ns;
+    for (;;) {
+        char *why = NULL;
+        long long since = 0;
+        if (e->within_ns) {
+            /* the journal first: a request arriving after this point wakes the wait below */
+            if (journal(ev, &why) < 0) {
+                untrusted(r, why);
+                return;
+            }
+            since = ma_journal_last_seq(&ev->journal);
+        }
+        capture *c = NULL;
+        if (last_request(ev, e->key, &c, &why) < 0) {
+            untrusted(r, why);
+            return;
+        }
+        int ok = 0;
+        json_t *doc = NULL;
+        if (c->found) {
+            doc = ma_json_from_body(c->body, c->len);
+            ok = !e->body || ma_check_eval(e->body, doc, NULL);
+        }
+        if (ok || !e->within_ns || ma_now_ns() >= deadline) {
+            if (ok) {
+                r->status = MA_PASS;
+            } else if (!c->found) {
+                r->status = MA_FAIL;
+                r->actual = ma_xasprintf("nothing was captured under %s", e->key);
+                ma_failures_add(&r->failures, e->mark, 0, "", "a captured request", NULL, NULL, 0);
+                ma_filter f = {0};
+                f.route = e->key;
+                nearest_to_filter(ev, r, &f, NULL);
+            } else {
+                r->status = MA_FAIL;
+                if (!doc)
+                    r->actual = ma_xasprintf("the last %s body (%zu bytes) is not UTF-8", e->key, c->len);
+                ma_check_eval(e->body, doc, &r->failures);
+            }
+            json_decref(doc);
+            return;
+        }
+        json_decref(doc);
+        char *q = ma_xasprintf("route=%s&since=%lld&op=gte&value=1%s", e->key, since,
+                               ma_filter_wants_test(&(ma_filter){.route = e->key}) ? "&include_test=1" : "");
+        int w = wait_for(ev, q, deadline, &why);
+        free(q);
+        if (w < 0) {
+            untrusted(r, why);
+            return;
+        }
+    }
+}
+
+/* ---- journal expectations ---- */
+
+typedef struct {
+    const ma_entry **v;
+    size_t n;
+} matched;
+
+static matched select_entries(const ma_journal *j, const ma_filter *f)
+{
+    matched m = {ma_xcalloc(j->n ? j->n : 1, sizeof *m.v), 0};
+    for (size_t i = 0; i < j->n; i++)
+        if (ma_filter_match(f, &j->v[i]))
+            m.v[m.n++] = &j->v[i];
+    return m;
+}
+
+static char *evicted_reason(const ma_journal *j)
+{
+    return ma_xasprintf("the journal evicted %lld entr%s (oldest kept: #%lld); this expectation needs the full "
+                        "history (start mockapi with a larger -journal-entries / -journal-bytes)",
+                        j->evicted, j->evicted == 1 ? "y" : "ies", j->oldest_seq);
+}
+
+typedef struct {
+    int ok;
+    int count_ok, each_ok, any_ok, none_ok;
+    size_t count;
+} req_verdict;
+
+static req_verdict judge_requests(const ma_expectation *e, const matched *m)
+{
+    req_verdict v = {0, 1, 1, 1, 1, m->n};
+    json_t *n = json_integer((json_int_t)m->n);
+    v.count_ok = ma_check_eval(e->count, n, NULL);
+    json_decref(n);
+    if (e->each)
+        for (size_t i = 0; i < m->n && v.each_ok; i++)
+            v.each_ok = ma_check_eval(e->each, m->v[i]->body, NULL);
+    if (e->any) {
+        v.any_ok = 0;
+        for (size_t i = 0; i < m->n && !v.any_ok; i++)
+            v.any_ok = ma_check_eval(e->any, m->v[i]->body, NULL);
+    }
+    if (e->none)
+        for (size_t i = 0; i < m->n && v.none_ok; i++)
+            v.none_ok = !ma_check_eval(e->none, m->v[i]->body, NULL);
+    v.ok = v.count_ok && v.each_ok && v.any_ok && v.none_ok;
+    return v;
+}
+
+typedef struct {
+    const ma_entry *e;
+    size_t nfail;
+} by_fail;
+
+static int fewest_failures_then_recent(const void *a, const void *b)
+{
+    const by_fail *x = a, *y = b;
+    if (x->nfail != y->nfail)
+        return x->nfail < y->nfail ? -1 : 1;
+    return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
+}
+
+static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const matched *m, const req_verdict *v,
+                             ma_result *r)
+{
+    if (!v->count_ok) {
+        size_t from = r->failures.n;
+        json_t *n = json_integer((json_int_t)m->n);
+        ma_check_eval(e->count, n, &r->failures);
+        json_decref(n);
+        rename_root(&r->failures, from, "count");
+        nearest_to_filter(ev, r, &e->filter, NULL);
+        return;
+    }
+    const ma_check *chk = !v->each_ok ? e->each : !v->any_ok ? e->any : e->none;
+    const char *word = !v->each_ok ? "each" : !v->any_ok ? "any" : "none";
+    by_fail *list = ma_xcalloc(m->n ? m->n : 1, sizeof *list);
+    size_t nl = 0, bad = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        ma_failures f = {0};
+        int holds = ma_check_eval(chk, m->v[i]->body, &f);
+        ma_failures_free(&f);
+        if (chk == e->none ? holds : !holds)
+            bad++;
+        if (chk == e->any || (chk == e->none ? holds : !holds)) {
+            list[nl].e = m->v[i];
+            ma_failures g = {0};
+            ma_check_eval(chk, m->v[i]->body, &g);
+            list[nl].nfail = g.n;
+            ma_failures_free(&g);
+            nl++;
+        }
+    }
+    char *what;
+    if (chk == e->each)
+        what = ma_xasprintf("each: %zu of %zu matching requests fail the check", bad, m->n);
+    else if (chk == e->any)
+        what = ma_xasprintf("any: none of the %zu matching requests passes the check", m->n);
+    else
+        what = ma_xasprintf("none: %zu of %zu matching requests pass the check", bad, m->n);
+    ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
+    free(what);
+    qsort(list, nl, sizeof *list, fewest_failures_then_recent);
+    for (size_t i = 0; i < nl && i < ev->o.max_nearest; i++) {
+        ma_failures f = {0};
+        if (chk != e->none)
+            ma_check_eval(chk, list[i].e->body, &f);
+        add_near(r, list[i].e->entry, &f);
+        ma_failures_free(&f);
+    }
+    free(r->near_title);
+    r->near_title = ma_xasprintf(chk == e->any ? "matching requests, fewest failed checks first, then most recent"
+                                               : "matching requests that break \"%s\", most recent first",
+                                 word);
+    free(list);
+}
+
+static int wait_journal(ma_evaluator *ev, const ma_filter *f, long long need, int64_t deadline, char **why)
+{
+    char *fq = ma_filter_query(f);
+    char *q;
+    if (need > 0)
+        q = ma_xasprintf("%s%sop=gte&value=%lld", fq, *fq ? "&" : "", need);
+    else
+        q = ma_xasprintf("%s%ssince=%lld&op=gte&value=1", fq, *fq ? "&" : "", ma_journal_last_seq(&ev->journal));
+    int w = wait_for(ev, q, deadline, why);
+    free(q);
+    free(fq);
+    return w;
+}
+
+static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
+{
+    int64_t deadline = ev->o.start_ns + e->within_ns;
+    for (;;) {
+        char *why = NULL;
+        if (journal(ev, &why) < 0) {
+            untrusted(r, why);
+            return;
+        }
+        matched m = select_entries(&ev->journal, &e->filter);
+        req_verdict v = judge_requests(e, &m);
+        /* more entries cannot lower a count that is already too high, nor
+         * undo an each/none that a kept entry broke */
+        int hopeless = (!v.count_ok && !count_can_hold_later(e->count, (long long)m.n)) || !v.each_ok || !v.none_ok;
+        if (v.ok || hopeless || !e->within_ns || ma_now_ns() >= deadline) {
+            r->actual = ma_xasprintf("%zu matching request%s", m.n, m.n == 1 ? "" : "s");
+            if (ev->journal.evicted > 0) {
+                int robust_pass = v.ok && only_lower_bounds(e->count) && !e->each && !e->none;
+                int robust_fail = !v.ok && ((e->each && !v.each_ok) || (e->none && !v.none_ok) ||
+                                            (!v.count_ok && only_upper_bounds(e->count)));
+                if (!robust_pass && !robust_fail) {
+                    untrusted(r, evicted_reason(&ev->journal));
+                    free(m.v);
+                    return;
+                }
+            }
+            r->status = v.ok ? MA_PASS : MA_FAIL;
+            if (!v.ok)
+                explain_requests(ev, e, &m, &v, r);
+            free(m.v);
+            return;
+        }
+        long long lb = lower_bound(e->count);
+        long long need = !v.count_ok && lb > (long long)m.n ? lb : 0;
+        free(m.v);
+        if (wait_journal(ev, &e->filter, need, deadline, &why) < 0) {
+            untrusted(r, why);
+            return;
+        }
+    }
+}
+
+static void describe_filter(ma_buf *b, const ma_filter *f)
+{
+    const char *sep = "";
+    if (f->method) {
+        ma_buf_printf(b, "%s", f->method);
+        sep = " ";
+    }
+    if (f->path) {
+        ma_buf_printf(b, "%s%s", sep, f->path);
+        sep = " ";
+    }
+    if (f->route) {
+        ma_buf_printf(b, "%s%s%s", sep, *sep ? "route=" : "", f->route);
+        sep = " ";
+    }
+    if (f->status)
+        ma_buf_printf(b, "%sstatus=%d", sep, f->status);
+}
+
+static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
+{
+    int64_t deadline = ev->o.start_ns + e->within_ns;
+    const ma_entry **first = ma_xcalloc(e->nsteps, sizeof *first);
+    for (;;) {
+        char *why = NULL;
+        if (journal(ev, &why) < 0) {
+            untrusted(r, why);
+            break;
+        }
+        const ma_journal *j = &ev->journal;
+        int ok = 1;
+        for (size_t s = 0; s < e->nsteps; s++) {
+            first[s] = NULL;
+            for (size_t i = 0; i < j->n && !first[s]; i++)
+                if (ma_filter_match(&e->steps[s], &j->v[i]))
+                    first[s] = &j->v[i];
+            if (!first[s] || (s > 0 && first[s - 1] && first[s]->seq < first[s - 1]->seq))
+                ok = 0;
+        }
+        /* every step seen but in the wrong order: later requests cannot fix it */
+        int all_seen = 1;
+        for (size_t k = 0; k < e->nsteps; k++)
+            all_seen &= first[k] != NULL;
+        if (ok || all_seen || !e->within_ns || ma_now_ns() >= deadline) {
+            if (j->evicted > 0) {
+                untrusted(r, evicted_reason(j));
+                break;
+            }
+            r->status = ok ? MA_PASS : MA_FAIL;
+            if (ok)
+                break;
+            for (size_t s = 0; s < e->nsteps; s++) {
+                ma_buf d = {0};
+                describe_filter(&d, &e->steps[s]);
+                if (!first[s]) {
+                    char *what = ma_xasprintf("no request matched %s", ma_buf_str(&d));
+                    ma_failures_add(&r->failures, e->steps[s].mark, 0, "", what, NULL, NULL, 0);
+                    free(what);
+                } else if (s > 0 && first[s - 1] && first[s]->seq < first[s - 1]->seq) {
+                    ma_buf p = {0};
+                    describe_filter(&p, &e->steps[s - 1]);
+                    char *what = ma_xasprintf("the first %s (#%lld) came before the first %s (#%lld)",
+                                              ma_buf_str(&d), first[s]->seq, ma_buf_str(&p), first[s - 1]->seq);
+                    ma_failures_add(&r->failures, e->steps[s].mark, 0, "", what, NULL, NULL, 0);
+                    free(what);
+                    ma_buf_free(&p);
+                }
+                ma_buf_free(&d);
+            }
+            for (size_t s = 0; s < e->nsteps; s++)
+                if (first[s] && r->nnear < ev->o.max_nearest)
+                    add_near(r, first[s]->entry, NULL);
+            if (r->nnear)
+                r->near_title = ma_xstrdup("the first request of each step, in the expected order");
+            break;
+        }
+        ma_filter any = {0};
+        if (wait_journal(ev, &any, 0, deadline, &why) < 0) {
+            untrusted(r, why);
+            break;
+        }
+    }
+    free(first);
+}
+
+static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
+{
+    int64_t deadline = ev->o.start_ns + e->within_ns;
+    for (;;) {
+        char *why = NULL;
+        if (journal(ev, &why) < 0) {
+            untrusted(r, why);
+            return;
+        }
+        matched m = select_entries(&ev->journal, &e->filter);
+        json_t *n = json_integer((json_int_t)m.n);
+        int count_ok = ma_check_eval(e->count, n, NULL);
+        json_decref(n);
+        int gaps_ok = 1, times_ok = 1;
+        for (size_t i = 0; i < m.n; i++)
+            times_ok &= m.v[i]->time_ns != 0;
+        for (size_t i = 1; i < m.n && times_ok; i++) {
+            int64_t gap = m.v[i]->time_ns - m.v[i - 1]->time_ns;
+            int64_t off = gap - e->every_ns;
+            if (off < 0)
+                off = -off;
+            if (off > e->tolerance_ns)
+                gaps_ok = 0;
+        }
+        int ok = count_ok && gaps_ok && times_ok;
+        /* a gap that is off stays off */
+        if (ok || !gaps_ok || !times_ok || !e->within_ns || ma_now_ns() >= deadline) {
+            r->actual = ma_xasprintf("%zu matching request%s", m.n, m.n == 1 ? "" : "s");
+            if (!times_ok) {
+                untrusted(r, ma_xstrdup("a journal entry has no readable time"));
+            } else if (ev->journal.evicted > 0 && gaps_ok) {
+                /* a bad gap among kept entries is real (eviction is oldest
+                 * first, so kept entries are consecutive); a pass is not */
+                untrusted(r, evicted_reason(&ev->journal));
+            } else {
+                r->status = ok ? MA_PASS : MA_FAIL;
+            }
+            if (r->status == MA_FAIL) {
+                if (!count_ok) {
+                    size_t from = r->failures.n;
+                    json_t *cn = json_integer((json_int_t)m.n);
+                    ma_check_eval(e->count, cn, &r->failures);
+                    json_decref(cn);
+                    rename_root(&r->failures, from, "count");
+                }
+                ma_buf want = {0};
+                ma_format_duration(&want, e->every_ns);
+                ma_buf_puts(&want, " +/- ");
+                ma_format_duration(&want, e->tolerance_ns);
+                json_t *jwant = json_string(ma_buf_str(&want));
+                int shown = 0;
+                for (size_t i = 1; i < m.n; i++) {
+                    int64_t gap = m.v[i]->time_ns - m.v[i - 1]->time_ns;
+                    int64_t off = gap - e->every_ns;
+                    if ((off < 0 ? -off : off) <= e->tolerance_ns)
+                        continue;
+                    ma_buf got = {0};
+                    ma_format_duration(&got, gap);
+                    json_t *jgot = json_string(ma_buf_str(&got));
+                    char *path = ma_xasprintf("gap #%lld -> #%lld", m.v[i - 1]->seq, m.v[i]->seq);
+                    ma_failures_add(&r->failures, e->mark, 0, path, "interval", jwant, jgot, 1);
+                    free(path);
+                    json_decref(jgot);
+                    ma_buf_free(&got);
+                    if (shown < (int)ev->o.max_nearest) {
+                        if (!r->nnear || r->near[r->nnear - 1].entry != m.v[i - 1]->entry) {
+                            add_near(r, m.v[i - 1]->entry, NULL);
+                            shown++;
+                        }
+                        add_near(r, m.v[i]->entry, NULL);
+                        shown++;
+                    }
+                }
+                json_decref(jwant);
+                ma_buf_free(&want);
+                if (r->nnear)
+                    r->near_title = ma_xstrdup("the requests on each side of the gaps that were off");
+                else if (!count_ok)
+                    nearest_to_filter(ev, r, &e->filter, NULL);
+            }
+            free(m.v);
+            return;
+        }
+        long long lb = lower_bound(e->count);
+        long long need = !count_ok && lb > (long long)m.n ? lb : 0;
+        free(m.v);
+        if (wait_journal(ev, &e->filter, need, deadline, &why) < 0) {
+            untrusted(r, why);
+            return;
+        }
+    }
+}
+
+void ma_eval_run(ma_evaluator *ev, const ma_expectation *e, const char *file, ma_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->exp = e;
+    r->file = file;
+    int64_t t0 = ma_now_ns();
+    if (ev->down) {
+        untrusted(r, ma_xstrdup(ev->down));
+    } else {
+        switch (e->kind) {
+        case MA_EXP_COUNTER:
+            eval_counter(ev, e, r);
+            break;
+        case MA_EXP_LAST:
+            eval_last(ev, e, r);
+            break;
+        case MA_EXP_REQUESTS:
+            eval_requests(ev, e, r);
+            break;
+        case MA_EXP_ORDER:
+            eval_order(ev, e, r);
+            break;
+        case MA_EXP_INTERVAL:
+            eval_interval(ev, e, r);
+            break;
+        }
+    }
+    r->elapsed_ns = ma_now_ns() - t0;
+}

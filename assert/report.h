@@ -1,0 +1,32 @@
+/* report.h: presenting results: text for people (colour optional), one
+ * JSON document for programs, JUnit XML for CI. Everything written goes
+ * through ma_mask first, so the mock's secrets (the NSK and the local
+ * bearer token) are never printed, whatever a body holds. */
+#ifndef MA_REPORT_H
+#define MA_REPORT_H
+
+#include <stdio.h>
+
+#include "eval.h"
+
+typedef struct {
+    int color; /* ANSI colours (text only) */
+    int quiet; /* text: leave passing expectations out */
+    const char *server; /* shown in the JSON document */
+} ma_report_opts;
+
+/* Replaces every secret in s with "[masked]". Returns a new string. */
+char *ma_mask(const char *s);
+
+/* The counts: passed, and failed (which includes untrusted). */
+void ma_report_counts(const ma_result *rs, size_t n, size_t *passed, size_t *failed, size_t *untrusted);
+
+/* Text: one line per expectation, details under failures, and the closing
+ * "N passed, M failed" line. */
+void ma_report_text(FILE *out, const ma_result *rs, size_t n, const ma_report_opts *o);
+/* JSON: one document (see assert/README.md). */
+void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, const ma_report_opts *o);
+/* JUnit XML to path. 0, or -1 with err filled. */
+int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1029 @@
+/* spec.c: expectation files -> ma_spec (see spec.h and assert/README.md).
+ * Every error names the node it is about; unknown keys get a "did you
+ * mean" from the keys allowed at that place. */
+#include "spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const ma_counter_names[MA_NCOUNTERS] = {
+    "registration_count", "heartbeat_count", "state_count", "metadata_count",
+    "deregister_count", "key_rotate_count", "capabilities_count", "endpoint_count",
+    "drift_count", "secrets_count", "report_count", "execution_ack_count",
+    "execution_result_count", "metrics_count", "logs_count", "audit_count",
+    "artifact_count", "tunnel_ready_count", "tunnel_closed_count", "integrity_violation_count",
+    "inject_event_count", "local_metrics_count", "local_logs_count", "local_audit_count",
+};
+
+const char *const ma_capture_keys[MA_NKEYS] = {
+    "register", "heartbeat", "deregister", "key_rotate", "capabilities", "endpoint",
+    "drift", "report", "execution_ack", "execution_result", "metrics", "logs",
+    "audit", "tunnel_ready", "tunnel_closed", "integrity_violation", "configure_state",
+    "configure_heartbeat", "inject_event", "local_metrics", "local_logs", "local_audit",
+};
+
+/* routes without a capture key, as the journal names them */
+static const char *const other_routes[] = {
+    "ping", "state", "metadata", "events", "secrets", "artifact", "assertions",
+    "last_request", "sse", "sse_wait", "requests", "reset", "wait",
+};
+#define NOTHER (sizeof other_routes / sizeof other_routes[0])
+
+static int in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int ma_is_route(const char *name)
+{
+    return in_list(name, ma_capture_keys, MA_NKEYS) || in_list(name, other_routes, NOTHER);
+}
+
+/* ---- errors ---- */
+
+typedef struct {
+    const char *file;
+    ma_error *err;
+} ctx;
+
+__attribute__((format(printf, 3, 4))) static int fail(ctx *c, const ma_ynode *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err->msg, sizeof c->err->msg, fmt, ap);
+    va_end(ap);
+    c->err->mark.file = c->file;
+    c->err->mark.line = at ? at->mark.line : 0;
+    c->err->mark.col = at ? at->mark.col : 0;
+    return -1;
+}
+
+/* "unknown X "y" [in WHERE]" plus a suggestion from the allowed list */
+static int fail_unknown_in(ctx *c, const ma_ynode *at, const char *what, const char *word, const char *where,
+                           const char *const *allowed, size_t n)
+{
+    char in[80] = "";
+    if (where)
+        snprintf(in, sizeof in, " in %s", where);
+    const char *s = ma_suggest(word, allowed, n);
+    if (s)
+        return fail(c, at, "unknown %s \"%s\"%s (did you mean %s?)", what, word, in, s);
+    ma_buf list = {0};
+    for (size_t i = 0; i < n && i < 30; i++) {
+        if (i)
+            ma_buf_puts(&list, ", ");
+        ma_buf_puts(&list, allowed[i]);
+    }
+    if (n > 30)
+        ma_buf_puts(&list, ", ...");
+    int r = fail(c, at, "unknown %s \"%s\"%s (expected one of: %s)", what, word, in, ma_buf_str(&list));
+    ma_buf_free(&list);
+    return r;
+}
+
+static int fail_unknown(ctx *c, const ma_ynode *at, const char *what, const char *word,
+                        const char *const *allowed, size_t n)
+{
+    return fail_unknown_in(c, at, what, word, NULL, allowed, n);
+}
+
+void ma_error_print(FILE *f, const ma_error *e)
+{
+    const char *file = e->mark.file ? e->mark.file : "mockassert";
+    if (e->mark.line > 0)
+        fprintf(f, "%s:%d:%d: error: %s\n", file, e->mark.line, e->mark.col, e->msg);
+    else
+        fprintf(f, "%s: error: %s\n", file, e->msg);
+    if (e->mark.line <= 0 || !e->source[0])
+        return;
+    fprintf(f, "%5d | %s\n      | ", e->mark.line, e->source);
+    int width = (int)strlen(e->source);
+    for (int i = 1; i < e->mark.col && i <= width; i++)
+        fputc(e->source[i - 1] == '\t' ? '\t' : ' ', f);
+    fputs("^\n", f);
+}
+
+/* Copies line `line` (1-based) of text into err->source. */
+static void remember_source(ma_error *err, const char *text, size_t len)
+{
+    err->source[0] = '\0';
+    if (err->mark.line <= 0)
+        return;
+    const char *p = text, *end = text + len;
+    for (int l = 1; l < err->mark.line; l++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return;
+        p = nl + 1;
+    }
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (!eol)
+        eol = end;
+    if (eol > p && eol[-1] == '\r')
+        eol--;
+    size_t n = (size_t)(eol - p);
+    if (n >= sizeof err->source)
+        n = sizeof err->source - 1;
+    memcpy(err->source, p, n);
+    err->source[n] = '\0';
+}
+
+/* ---- YAML -> JSON ---- */
+
+static int all_digits(const char *s, int (*ok)(int))
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!ok((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+static int is_octal(int c)
+{
+    return c >= '0' && c <= '7';
+}
+
+static json_t *scalar_to_json(const ma_ynode *n)
+{
+    const char *t = n->text;
+    if (!n->plain || n->str_tag)
+        return json_stringn(t, n->len);
+    if (!strcmp(t, "") || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL"))
+        return json_null();
+    if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE"))
+        return json_true();
+    if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE"))
+        return json_false();
+    const char *d = t + (*t == '-' || *t == '+');
+    if (all_digits(d, isdigit)) {
+        errno = 0;
+        long long v = strtoll(t, NULL, 10);
+        if (errno == ERANGE)
+            return json_real(strtod(t, NULL));
+        return json_integer(v);
+    }
+    if (t[0] == '0' && t[1] == 'x' && all_digits(t + 2, isxdigit)) {
+        errno = 0;
+        long long v = strtoll(t + 2, NULL, 16);
+        if (errno != ERANGE)
+            return json_integer(v);
+    }
+    if (t[0] == '0' && t[1] == 'o' && all_digits(t + 2, is_octal)) {
+        errno = 0;
+        long long v = strtoll(t + 2, NULL, 8);
+        if (errno != ERANGE)
+            return json_integer(v);
+    }
+    /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
+    const char *p = d;
+    int mant = 0;
+    while (isdigit((unsigned char)*p)) {
+        p++;
+        mant++;
+    }
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p)) {
+            p++;
+            mant++;
+        }
+    }
+    if (mant && (*p == 'e' || *p == 'E')) {
+        const char *q = p + 1;
+        if (*q == '-' || *q == '+')
+            q++;
+        if (isdigit((unsigned char)*q)) {
+            while (isdigit((unsigned char)*q))
+                q++;
+            p = q;
+        }
+    }
+    if (mant && *p == '\0')
+        return json_real(strtod(t, NULL));
+    return json_stringn(t, n->len);
+}
+
+json_t *ma_yaml_to_json(const ma_ynode *n, ma_error *err)
+{
+    json_t *v = NULL;
+    switch (n->type) {
+    case MA_Y_SCALAR:
+        v = scalar_to_json(n);
+        if (!v) {
+            snprintf(err->msg, sizeof err->msg, "this text is not valid UTF-8");
+            err->mark = n->mark;
+        }
+        return v;
+    case MA_Y_SEQ:
+        v = json_array();
+        if (!v)
+            ma_oom();
+        for (size_t i = 0; i < n->nkids; i++) {
+            json_t *k = ma_yaml_to_json(n->kids[i], err);
+            if (!k) {
+                json_decref(v);
+                return NULL;
+            }
+            if (json_array_append_new(v, k))
+                ma_oom();
+        }
+        return v;
+    case MA_Y_MAP:
+        v = json_object();
+        if (!v)
+            ma_oom();
+        for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+            json_t *k = ma_yaml_to_json(n->kids[i + 1], err);
+            if (!k) {
+                json_decref(v);
+                return NULL;
+            }
+            if (json_object_setn_new(v, n->kids[i]->text, n->kids[i]->len, k)) {
+                json_decref(v);
+                snprintf(err->msg, sizeof err->msg, "this key is not valid UTF-8");
+                err->mark = n->kids[i]->mark;
+                return NULL;
+            }
+        }
+        return v;
+    }
+    return NULL;
+}
+
+/* ---- small readers ---- */
+
+static int want_scalar(ctx *c, const ma_ynode *n, const char *what)
+{
+    if (!n || n->type != MA_Y_SCALAR)
+        return fail(c, n, "%s must be a single value, not %s", what, ma_ytype_name(n));
+    if (strlen(n->text) != n->len)
+        return fail(c, n, "%s must not contain NUL bytes", what);
+    return 0;
+}
+
+static int want_map(ctx *c, const ma_ynode *n, const char *what)
+{
+    if (!n || n->type != MA_Y_MAP)
+        return fail(c, n, "%s must be a mapping (key: value lines), not %s", what, ma_ytype_name(n));
+    return 0;
+}
+
+/* Every key of map must be in allowed (plus operators when ops is set). */
+static int check_keys(ctx *c, const ma_ynode *map, const char *what, const char *const *allowed, size_t n,
+                      int ops)
+{
+    for (size_t i = 0; i < map->nkids; i += 2) {
+        const char *k = map->kids[i]->text;
+        ma_op op;
+        if (in_list(k, allowed, n) || (ops && ma_op_by_name(k, &op) == 0))
+            continue;
+        const char *all[64];
+        size_t m = 0;
+        for (size_t j = 0; j < n && m < 64; j++)
+            all[m++] = allowed[j];
+        for (int j = 0; ops && j < MA_OP_COUNT_ && m < 64; j++)
+            all[m++] = ma_op_names[j];
+        return fail_unknown_in(c, map->kids[i], "key", k, what, all, m);
+    }
+    return 0;
+}
+
+static int read_duration(ctx *c, const ma_ynode *n, const char *what, int64_t *ns)
+{
+    if (want_scalar(c, n, what) < 0)
+        return -1;
+    const char *why;
+    if (ma_parse_duration(n->text, ns, &why) < 0)
+        return fail(c, n, "%s: %s", what, why);
+    return 0;
+}
+
+static char *read_string(ctx *c, const ma_ynode *n, const char *what)
+{
+    if (want_scalar(c, n, what) < 0)
+        return NULL;
+    if (n->len == 0) {
+        fail(c, n, "%s must not be empty", what);
+        return NULL;
+    }
+    return ma_xstrndup(n->text, n->len);
+}
+
+/* ---- checks ---- */
+
+static const char *const check_keys_allowed[] = {"path", "and", "or", "not"};
+
+static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path);
+
+static ma_path *parse_path(ctx *c, const ma_ynode *n)
+{
+    if (want_scalar(c, n, "path") < 0)
+        return NULL;
+    size_t pos = 0;
+    const char *why = NULL;
+    ma_path *p = ma_path_parse(n->text, &pos, &why);
+    if (!p) {
+        ma_ynode at = *n;
+        /* point at the offending character when the scalar is on one line */
+        if (n->plain && !strchr(n->text, '\n'))
+            at.mark.col += (int)pos;
+        fail(c, &at, "bad JSON path \"%s\": %s", n->text, why);
+    }
+    return p;
+}
+
+/* A list of checks (an AND). */
+static ma_check *parse_check_list(ctx *c, const ma_ynode *n, int need_path, ma_check_kind kind)
+{
+    if (n->nkids == 0) {
+        fail(c, n, "an empty list of checks");
+        return NULL;
+    }
+    ma_check *g = ma_check_group(kind, n->mark);
+    for (size_t i = 0; i < n->nkids; i++) {
+        ma_check *k = parse_check(c, n->kids[i], need_path);
+        if (!k) {
+            ma_check_free(g);
+            return NULL;
+        }
+        ma_check_add(g, k);
+    }
+    return g;
+}
+
+/* Operators of one mapping (sharing its path). ops_allowed NULL: all. */
+static int parse_ops(ctx *c, const ma_ynode *map, const ma_ynode *pathnode, ma_check *group,
+                     const ma_op *ops_allowed, size_t nallowed, const char *what)
+{
+    int found = 0;
+    for (size_t i = 0; i < map->nkids; i += 2) {
+        const ma_ynode *k = map->kids[i], *v = map->kids[i + 1];
+        ma_op op;
+        if (ma_op_by_name(k->text, &op) < 0)
+            continue;
+        if (ops_allowed) {
+            int ok = 0;
+            for (size_t j = 0; j < nallowed; j++)
+                ok |= ops_allowed[j] == op;
+            if (!ok) {
+                ma_buf list = {0};
+                for (size_t j = 0; j < nallowed; j++) {
+                    if (j)
+                        ma_buf_puts(&list, ", ");
+                    ma_buf_puts(&list, ma_op_name(ops_allowed[j]));
+                }
+                int r = fail(c, k, "operator %s does not apply to %s (use %s)", k->text, what, ma_buf_str(&list));
+                ma_buf_free(&list);
+                return r;
+            }
+        }
+        json_t *val = ma_yaml_to_json(v, c->err);
+        if (!val) {
+            c->err->mark.file = c->file;
+            return -1;
+        }
+        ma_path *p = NULL;
+        if (pathnode && !(p = parse_path(c, pathnode))) {
+            json_decref(val);
+            return -1;
+        }
+        char why[300];
+        ma_check *chk = ma_check_op(k->mark, p, op, val, why, sizeof why);
+        if (!chk)
+            return fail(c, v, "%s", why);
+        ma_check_add(group, chk);
+        found++;
+    }
+    return found;
+}
+
+static ma_check *simplify(ma_check *g)
+{
+    if (g->kind == MA_CHECK_AND && g->nkids == 1) {
+        ma_check *k = g->kids[0];
+        g->nkids = 0;
+        ma_check_free(g);
+        return k;
+    }
+    return g;
+}
+
+static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
+{
+    if (n->type == MA_Y_SEQ)
+        return parse_check_list(c, n, need_path, MA_CHECK_AND);
+    if (n->type != MA_Y_MAP) {
+        fail(c, n, "a check is a mapping such as {path: $.status, equals: ok}, not %s", ma_ytype_name(n));
+        return NULL;
+    }
+    if (check_keys(c, n, "a check", check_keys_allowed, 4, 1) < 0)
+        return NULL;
+    const ma_ynode *pathnode = ma_ymap_get(n, "path");
+    const ma_ynode *andn = ma_ymap_get(n, "and"), *orn = ma_ymap_get(n, "or"), *notn = ma_ymap_get(n, "not");
+    ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
+    int nops = parse_ops(c, n, pathnode, g, NULL, 0, NULL);
+    if (nops < 0)
+        goto fail;
+    if (nops == 0 && pathnode) {
+        fail(c, pathnode, "path needs an operator beside it, e.g. exists: true or equals: VALUE");
+        goto fail;
+    }
+    if (nops > 0 && !pathnode && need_path) {
+        fail(c, n, "each check here needs a path (e.g. path: $.status)");
+        goto fail;
+    }
+    const ma_ynode *groups[2] = {andn, orn};
+    for (int i = 0; i < 2; i++) {
+        if (!groups[i])
+            continue;
+        if (groups[i]->type != MA_Y_SEQ) {
+            fail(c, groups[i], "%s takes a list of checks", i ? "or" : "and");
+            goto fail;
+        }
+        ma_check *k = parse_check_list(c, groups[i], 0, i ? MA_CHECK_OR : MA_CHECK_AND);
+        if (!k)
+            goto fail;
+        k->mark = groups[i]->mark;
+        /* the mark of an and/or is its key, where a person looks */
+        for (size_t j = 0; j < n->nkids; j += 2)
+            if (n->kids[j + 1] == groups[i])
+                k->mark = n->kids[j]->mark;
+        ma_check_add(g, k);
+    }
+    if (notn) {
+        ma_check *inner = parse_check(c, notn, 0);
+        if (!inner)
+            goto fail;
+        ma_check *k = ma_check_group(MA_CHECK_NOT, notn->mark);
+        for (size_t j = 0; j < n->nkids; j += 2)
+            if (n->kids[j + 1] == notn)
+                k->mark = n->kids[j]->mark;
+        ma_check_add(k, inner);
+        ma_check_add(g, k);
+    }
+    if (g->nkids == 0) {
+        fail(c, n, "an empty check: give an operator (equals, subset, exists, ...) or and/or/not");
+        goto fail;
+    }
+    return simplify(g);
+fail:
+    ma_check_free(g);
+    return NULL;
+}
+
+/* Counter and count conditions: the numeric operators only. */
+static const ma_op number_ops[] = {MA_OP_EQUALS,  MA_OP_NOT_EQUALS, MA_OP_GREATER_THAN, MA_OP_LESS_THAN,
+                                   MA_OP_AT_LEAST, MA_OP_AT_MOST,    MA_OP_BETWEEN};
+#define NNUMBER_OPS (sizeof number_ops / sizeof number_ops[0])
+
+static int number_operands_ok(ctx *c, const ma_ynode *map)
+{
+    for (size_t i = 0; i < map->nkids; i += 2) {
+        ma_op op;
+        const ma_ynode *v = map->kids[i + 1];
+        if (ma_op_by_name(map->kids[i]->text, &op) < 0)
+            continue;
+        int numeric = 0;
+        for (size_t k = 0; k < NNUMBER_OPS; k++)
+            numeric |= number_ops[k] == op;
+        if (!numeric)
+            continue; /* parse_ops says which operators apply */
+        json_t *j = ma_yaml_to_json(v, c->err);
+        if (!j)
+            return -1;
+        int ok = json_is_integer(j);
+        if (op == MA_OP_BETWEEN)
+            ok = json_is_array(j) && json_array_size(j) == 2 && json_is_integer(json_array_get(j, 0)) &&
+                 json_is_integer(json_array_get(j, 1));
+        json_decref(j);
+        if (!ok)
+            return fail(c, v, "%s needs %s", map->kids[i]->text,
+                        op == MA_OP_BETWEEN ? "[low, high], two whole numbers" : "a whole number");
+    }
+    return 0;
+}
+
+/* count: N | {operator: N, ...} */
+static ma_check *parse_count(ctx *c, const ma_ynode *n)
+{
+    if (n->type == MA_Y_SCALAR) {
+        json_t *j = ma_yaml_to_json(n, c->err);
+        if (!j || !json_is_integer(j) || json_integer_value(j) < 0) {
+            json_decref(j);
+            fail(c, n, "count must be a whole number or a mapping such as {atLeast: 1}");
+            return NULL;
+        }
+        char why[200];
+        return ma_check_op(n->mark, NULL, MA_OP_EQUALS, j, why, sizeof why);
+    }
+    if (want_map(c, n, "count") < 0 || check_keys(c, n, "count", NULL, 0, 1) < 0 || number_operands_ok(c, n) < 0)
+        return NULL;
+    ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
+    int r = parse_ops(c, n, NULL, g, number_ops, NNUMBER_OPS, "a count");
+    if (r <= 0) {
+        if (r == 0)
+            fail(c, n, "count needs an operator, e.g. atLeast: 1");
+        ma_check_free(g);
+        return NULL;
+    }
+    return simplify(g);
+}
+
+static ma_check *default_count(ma_mark mark, long long atleast)
+{
+    char why[100];
+    return ma_check_op(mark, NULL, MA_OP_AT_LEAST, json_integer(atleast), why, sizeof why);
+}
+
+/* ---- filters ---- */
+
+static const char *const filter_keys[] = {"method", "path", "route", "status"};
+
+static int parse_filter_fields(ctx *c, const ma_ynode *map, ma_filter *f)
+{
+    f->mark = map->mark;
+    const ma_ynode *m = ma_ymap_get(map, "method"), *p = ma_ymap_get(map, "path"), *r = ma_ymap_get(map, "route"),
+                   *s = ma_ymap_get(map, "status");
+    if (m) {
+        if (!(f->method = read_string(c, m, "method")))
+            return -1;
+        for (char *q = f->method; *q; q++) {
+            if (!isalpha((unsigned char)*q))
+                return fail(c, m, "method must be a word such as GET or POST");
+            *q = (char)toupper((unsigned char)*q);
+        }
+    }
+    if (p) {
+        if (!(f->path = read_string(c, p, "path")))
+            return -1;
+        if (f->path[0] != '/')
+            return fail(c, p, "path must start with / (a glob: * within a segment, ** across)");
+    }
+    if (r) {
+        if (!(f->route = read_string(c, r, "route")))
+            return -1;
+        if (!ma_is_route(f->route)) {
+            const char *all[MA_NKEYS + NOTHER];
+            for (size_t i = 0; i < MA_NKEYS; i++)
+                all[i] = ma_capture_keys[i];
+            for (size_t i = 0; i < NOTHER; i++)
+                all[MA_NKEYS + i] = other_routes[i];
+            return fail_unknown(c, r, "route", f->route, all, MA_NKEYS + NOTHER);
+        }
+    }
+    if (s) {
+        json_t *j = ma_yaml_to_json(s, c->err);
+        int ok = j && json_is_integer(j) && json_integer_value(j) >= 100 && json_integer_value(j) <= 599;
+        if (ok)
+            f->status = (int)json_integer_value(j);
+        json_decref(j);
+        if (!ok)
+            return fail(c, s, "status must be an HTTP status code (100 to 599)");
+    }
+    return 0;
+}
+
+/* A filter: a route name, or a mapping of method/path/route/status. */
+static int parse_filter(ctx *c, const ma_ynode *n, ma_filter *f, const char *what)
+{
+    memset(f, 0, sizeof *f);
+    if (n->type == MA_Y_SCALAR) {
+        ma_ynode fake = {0};
+        fake.type = MA_Y_MAP;
+        fake.mark = n->mark;
+        ma_ynode key = {0};
+        key.type = MA_Y_SCALAR;
+        key.text = (char *)"route";
+        key.len = 5;
+        ma_ynode *kids[2] = {&key, (ma_ynode *)n};
+        fake.kids = kids;
+        fake.nkids = 2;
+        return parse_filter_fields(c, &fake, f);
+    }
+    if (want_map(c, n, what) < 0 || check_keys(c, n, what, filter_keys, 4, 0) < 0)
+        return -1;
+    if (n->nkids == 0)
+        return fail(c, n, "%s needs at least one of method, path, route, status", what);
+    return parse_filter_fields(c, n, f);
+}
+
+static void filter_free(ma_filter *f)
+{
+    free(f->method);
+    free(f->path);
+    free(f->route);
+}
+
+static void filter_describe(ma_buf *b, const ma_filter *f)
+{
+    int any = 0;
+    if (f->method) {
+        ma_buf_printf(b, "%s", f->method);
+        any = 1;
+    }
+    if (f->path) {
+        ma_buf_printf(b, "%s%s", any ? " " : "", f->path);
+        any = 1;
+    }
+    if (f->route) {
+        ma_buf_printf(b, "%s%s%s", any ? " " : "", f->path || f->method ? "route=" : "", f->route);
+        any = 1;
+    }
+    if (f->status)
+        ma_buf_printf(b, "%sstatus=%d", any ? " " : "", f->status);
+}
+
+/* ---- expectations ---- */
+
+static void describe_ops(ma_buf *b, const ma_check *g)
+{
+    if (g->kind == MA_CHECK_OP) {
+        char *v = ma_json_show(g->value);
+        ma_buf_printf(b, "%s %s", ma_op_name(g->op), v);
+        free(v);
+        return;
+    }
+    for (size_t i = 0; i < g->nkids; i++) {
+        if (i)
+            ma_buf_puts(b, ", ");
+        describe_ops(b, g->kids[i]);
+    }
+}
+
+static const char *const common_keys[] = {"name", "within"};
+
+static int keys_for(ctx *c, const ma_ynode *map, const char *what, const char *const *extra, size_t n, int ops)
+{
+    const char *all[16];
+    size_t m = 0;
+    all[m++] = common_keys[0];
+    all[m++] = common_keys[1];
+    for (size_t i = 0; i < n; i++)
+        all[m++] = extra[i];
+    return check_keys(c, map, what, all, m, ops);
+}
+
+static int parse_counter(ctx *c, const ma_ynode *n, ma_expectation *e)
+{
+    static const char *const keys[] = {"counter"};
+    const ma_ynode *cn = ma_ymap_get(n, "counter");
+    if (keys_for(c, n, "a counter expectation", keys, 1, 1) < 0)
+        return -1;
+    if (!(e->counter = read_string(c, cn, "counter")))
+        return -1;
+    if (!in_list(e->counter, ma_counter_names, MA_NCOUNTERS))
+        return fail_unknown(c, cn, "counter", e->counter, ma_counter_names, MA_NCOUNTERS);
+    if (number_operands_ok(c, n) < 0)
+        return -1;
+    ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
+    int r = parse_ops(c, n, NULL, g, number_ops, NNUMBER_OPS, "a counter");
+    if (r <= 0) {
+        ma_check_free(g);
+        return r == 0 ? fail(c, cn, "counter %s needs an operator, e.g. equals: 1 or atLeast: 3", e->counter) : -1;
+    }
+    e->count = simplify(g);
+    return 0;
+}
+
+static int parse_last(ctx *c, const ma_ynode *n, ma_expectation *e)
+{
+    static const char *const keys[] = {"lastRequest", "body", "json"};
+    if (keys_for(c, n, "a lastRequest expectation", keys, 3, 0) < 0)
+        return -1;
+    const ma_ynode *kn = ma_ymap_get(n, "lastRequest");
+    if (!(e->key = read_string(c, kn, "lastRequest")))
+        return -1;
+    if (!in_list(e->key, ma_capture_keys, MA_NKEYS))
+        return fail_unknown(c, kn, "capture key", e->key, ma_capture_keys, MA_NKEYS);
+    const ma_ynode *body = ma_ymap_get(n, "body"), *js = ma_ymap_get(n, "json");
+    ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
+    if (body) {
+        ma_check *k = parse_check(c, body, 0);
+        if (!k)
+            goto fail;
+        ma_check_add(g, k);
+    }
+    if (js) {
+        if (js->type != MA_Y_SEQ && js->type != MA_Y_MAP) {
+            fail(c, js, "json takes a list of checks such as - {path: $.status, equals: ok}");
+            goto fail;
+        }
+        ma_check *k = parse_check(c, js, 1);
+        if (!k)
+            goto fail;
+        ma_check_add(g, k);
+    }
+    if (g->nkids == 0) {
+        ma_check_free(g);
+        return 0;
+    }
+    e->body = simplify(g);
+    return 0;
+fail:
+    ma_check_free(g);
+    return -1;
+}
+
+static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
+{
+    static const char *const keys[] = {"requests", "count", "each", "any", "none"};
+    if (keys_for(c, n, "a requests expectation", keys, 5, 0) < 0)
+        return -1;
+    if (parse_filter(c, ma_ymap_get(n, "requests"), &e->filter, "requests") < 0)
+        return -1;
+    const ma_ynode *cn = ma_ymap_get(n, "count");
+    if (cn) {
+        if (!(e->count = parse_count(c, cn)))
+            return -1;
+    } else
+        e->count = default_count(n->mark, 1);
+    const char *names[3] = {"each", "any", "none"};
+    ma_check **slots[3] = {&e->each, &e->any, &e->none};
+    for (int i = 0; i < 3; i++) {
+        const ma_ynode *k = ma_ymap_get(n, names[i]);
+        if (k && !(*slots[i] = parse_check(c, k, 0)))
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_order(ctx *c, const ma_ynode *n, ma_expectation *e)
+{
+    static const char *const keys[] = {"order"};
+    if (keys_for(c, n, "an order expectation", keys, 1, 0) < 0)
+        return -1;
+    const ma_ynode *o = ma_ymap_get(n, "order");
+    if (o->type != MA_Y_SEQ || o->nkids < 2)
+        return fail(c, o, "order takes a list of at least two routes or filters, e.g. [register, heartbeat]");
+    e->steps = ma_xcalloc(o->nkids, sizeof *e->steps);
+    for (size_t i = 0; i < o->nkids; i++) {
+        e->nsteps = i + 1;
+        if (parse_filter(c, o->kids[i], &e->steps[i], "an order step") < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_interval(ctx *c, const ma_ynode *n, ma_expectation *e)
+{
+    static const char *const keys[] = {"interval"};
+    static const char *const ikeys[] = {"method", "path", "route", "status", "count", "every", "tolerance"};
+    if (keys_for(c, n, "an interval expectation", keys, 1, 0) < 0)
+        return -1;
+    const ma_ynode *iv = ma_ymap_get(n, "interval");
+    if (want_map(c, iv, "interval") < 0 || check_keys(c, iv, "interval", ikeys, 7, 0) < 0)
+        return -1;
+    if (parse_filter_fields(c, iv, &e->filter) < 0)
+        return -1;
+    if (!e->filter.method && !e->filter.path && !e->filter.route && !e->filter.status)
+        return fail(c, iv, "interval needs route (or method/path/status) to say which requests");
+    const ma_ynode *every = ma_ymap_get(iv, "every"), *tol = ma_ymap_get(iv, "tolerance"),
+                   *cn = ma_ymap_get(iv, "count");
+    if (!every)
+        return fail(c, iv, "interval needs every: (the expected gap, e.g. 1s)");
+    if (read_duration(c, every, "every", &e->every_ns) < 0)
+        return -1;
+    if (e->every_ns <= 0)
+        return fail(c, every, "every must be more than zero");
+    if (tol) {
+        if (read_duration(c, tol, "tolerance", &e->tolerance_ns) < 0)
+            return -1;
+    } else
+        e->tolerance_ns = e->every_ns / 10;
+    if (cn) {
+        if (!(e->count = parse_count(c, cn)))
+            return -1;
+    } else
+        e->count = default_count(iv->mark, 2);
+    return 0;
+}
+
+static void make_name(ma_expectation *e)
+{
+    ma_buf b = {0};
+    switch (e->kind) {
+    case MA_EXP_COUNTER:
+        ma_buf_printf(&b, "%s ", e->counter);
+        describe_ops(&b, e->count);
+        break;
+    case MA_EXP_LAST:
+        ma_buf_printf(&b, "last %s request", e->key);
+        break;
+    case MA_EXP_REQUESTS:
+        ma_buf_puts(&b, "requests ");
+        filter_describe(&b, &e->filter);
+        break;
+    case MA_EXP_ORDER:
+        ma_buf_puts(&b, "order ");
+        for (size_t i = 0; i < e->nsteps; i++) {
+            if (i)
+                ma_buf_puts(&b, " < ");
+            filter_describe(&b, &e->steps[i]);
+        }
+        break;
+    case MA_EXP_INTERVAL:
+        ma_buf_puts(&b, "interval ");
+        filter_describe(&b, &e->filter);
+        ma_buf_puts(&b, " every ");
+        ma_format_duration(&b, e->every_ns);
+        ma_buf_puts(&b, " +/- ");
+        ma_format_duration(&b, e->tolerance_ns);
+        break;
+    }
+    e->name = ma_buf_steal(&b);
+}
+
+static void expectation_free(ma_expectation *e)
+{
+    free(e->name);
+    free(e->counter);
+    free(e->key);
+    ma_check_free(e->count);
+    ma_check_free(e->body);
+    ma_check_free(e->each);
+    ma_check_free(e->any);
+    ma_check_free(e->none);
+    filter_free(&e->filter);
+    for (size_t i = 0; i < e->nsteps; i++)
+        filter_free(&e->steps[i]);
+    free(e->steps);
+}
+
+static const char *const kind_keys[] = {"counter", "lastRequest", "requests", "order", "interval"};
+
+static int parse_expectation(ctx *c, const ma_ynode *n, ma_expectation *e)
+{
+    memset(e, 0, sizeof *e);
+    if (want_map(c, n, "an expectation") < 0)
+        return -1;
+    e->mark = n->mark;
+    int kinds = 0;
+    const ma_ynode *first = NULL;
+    for (int i = 0; i < 5; i++) {
+        const ma_ynode *k = ma_ymap_get(n, kind_keys[i]);
+        if (!k)
+            continue;
+        if (kinds++) {
+            return fail(c, k, "an expectation has exactly one of counter, lastRequest, requests, order, interval "
+                              "(this one also has %s)", first->text);
+        }
+        e->kind = (ma_exp_kind)i;
+        for (size_t j = 0; j < n->nkids; j += 2)
+            if (n->kids[j + 1] == k)
+                first = n->kids[j];
+    }
+    if (!kinds) {
+        /* a misspelt kind gets its suggestion, anything else the list */
+        for (size_t j = 0; j < n->nkids; j += 2) {
+            const char *k = n->kids[j]->text;
+            if (!in_list(k, common_keys, 2) && ma_suggest(k, kind_keys, 5))
+                return fail_unknown(c, n->kids[j], "key", k, kind_keys, 5);
+        }
+        return fail(c, n, "an expectation needs one of counter, lastRequest, requests, order, interval");
+    }
+    const ma_ynode *name = ma_ymap_get(n, "name"), *within = ma_ymap_get(n, "within");
+    if (name) {
+        if (want_scalar(c, name, "name") < 0)
+            return -1;
+        e->name = ma_xstrndup(name->text, name->len);
+    }
+    if (within && read_duration(c, within, "within", &e->within_ns) < 0)
+        return -1;
+    int r;
+    switch (e->kind) {
+    case MA_EXP_COUNTER:
+        r = parse_counter(c, n, e);
+        break;
+    case MA_EXP_LAST:
+        r = parse_last(c, n, e);
+        break;
+    case MA_EXP_REQUESTS:
+        r = parse_requests(c, n, e);
+        break;
+    case MA_EXP_ORDER:
+        r = parse_order(c, n, e);
+        break;
+    default:
+        r = parse_interval(c, n, e);
+        break;
+    }
+    if (r < 0)
+        return -1;
+    if (!e->name)
+        make_name(e);
+    return 0;
+}
+
+void ma_spec_free(ma_spec *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        expectation_free(&s->v[i]);
+    free(s->v);
+    free(s->server);
+    free(s->text);
+    free(s->file);
+    free(s);
+}
+
+int ma_spec_parse(const char *file, const char *text, size_t len, ma_spec **out, ma_error *err)
+{
+    *out = NULL;
+    ma_spec *s = ma_xcalloc(1, sizeof *s);
+    s->file = ma_xstrdup(file);
+    s->text = ma_xstrndup(text, len);
+    s->len = len;
+    ma_ynode *root = NULL;
+    ctx c = {s->file, err};
+    memset(err, 0, sizeof *err);
+    if (ma_yaml_parse(s->file, s->text, s->len, &root, err) < 0)
+        goto fail;
+    const ma_ynode *list = root;
+    if (!root) {
+        fail(&c, NULL, "the file is empty: it needs expectations:");
+        goto fail;
+    }
+    if (root->type == MA_Y_MAP) {
+        static const char *const top[] = {"server", "expectations"};
+        if (check_keys(&c, root, "the top level", top, 2, 0) < 0)
+            goto fail;
+        const ma_ynode *srv = ma_ymap_get(root, "server");
+        if (srv && !(s->server = read_string(&c, srv, "server")))
+            goto fail;
+        list = ma_ymap_get(root, "expectations");
+        if (!list) {
+            fail(&c, root, "no expectations: list");
+            goto fail;
+        }
+    }
+    if (list->type != MA_Y_SEQ) {
+        fail(&c, list, "expectations must be a list (lines starting with -), not %s", ma_ytype_name(list));
+        goto fail;
+    }
+    if (list->nkids == 0) {
+        fail(&c, list, "the expectations list is empty");
+        goto fail;
+    }
+    s->v = ma_xcalloc(list->nkids, sizeof *s->v);
+    for (size_t i = 0; i < list->nkids; i++) {
+        s->n = i + 1;
+        if (parse_expectation(&c, list->kids[i], &s->v[i]) < 0)
+            goto fail;
+    }
+    ma_ynode_free(root);
+    *out = s;
+    return 0;
+fail:
+    /* the marks point into s, which is freed: re-point at the caller's name */
+    err->mark.file = file;
+    remember_source(err, text, len);
+    ma_ynode_free(root);
+    ma_spec_free(s);
+    return -1;
+}
+
+int ma_spec_load(const char *file, ma_spec **out, ma_error *err)
+{
+    memset(err, 0, sizeof *err);
+    *out = NULL;
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!f) {
+        err->mark.file = file;
+        snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    ma_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        ma_buf_add(&b, chunk, n);
+        if (b.len > 64u << 20) {
+            err->mark.file = file;
+            snprintf(err->msg, sizeof err->msg, "larger than 64 MiB");
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        err->mark.file = file;
+        snprintf(err->msg, sizeof err->msg, "read error");
+        rc = -1;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (rc == 0)
+        rc = ma_spec_parse(file, ma_buf_str(&b), b.len, out, err);
+    ma_buf_free(&b);
+    return rc;
+}

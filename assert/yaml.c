@@ -1,0 +1,307 @@
+/* yaml.c: builds ma_ynode trees from libfyaml events (see yaml.h). libfyaml
+ * event marks are 0-based; its collected diagnostics are 1-based; the tree
+ * stores 1-based marks. Depth is bounded so hostile input cannot exhaust
+ * the stack. */
+#include "yaml.h"
+
+#include <libfyaml.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 200
+
+typedef struct {
+    char *name;
+    ma_ynode *node; /* borrowed from the tree */
+} anchor;
+
+typedef struct {
+    struct fy_parser *p;
+    const char *file;
+    anchor *anchors;
+    size_t nanchors;
+    ma_error *err;
+} builder;
+
+static void seterr(ma_error *err, const char *file, int line, int col, const char *msg)
+{
+    err->mark.file = file;
+    err->mark.line = line;
+    err->mark.col = col;
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+}
+
+static ma_ynode *node_new(ma_ytype t, const char *file, const struct fy_mark *m)
+{
+    ma_ynode *n = ma_xcalloc(1, sizeof *n);
+    n->type = t;
+    n->mark.file = file;
+    n->mark.line = m ? m->line + 1 : 0;
+    n->mark.col = m ? m->column + 1 : 0;
+    return n;
+}
+
+static void add_kid(ma_ynode *parent, ma_ynode *kid)
+{
+    parent->kids = ma_xrealloc(parent->kids, (parent->nkids + 1) * sizeof *parent->kids);
+    parent->kids[parent->nkids++] = kid;
+}
+
+void ma_ynode_free(ma_ynode *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->nkids; i++)
+        ma_ynode_free(n->kids[i]);
+    free(n->kids);
+    free(n->text);
+    free(n);
+}
+
+static ma_ynode *node_copy(const ma_ynode *n, ma_mark at)
+{
+    ma_ynode *c = ma_xcalloc(1, sizeof *c);
+    *c = *n;
+    c->mark = at.line ? at : n->mark;
+    c->text = n->text ? ma_xstrndup(n->text, n->len) : NULL;
+    c->kids = NULL;
+    c->nkids = 0;
+    for (size_t i = 0; i < n->nkids; i++)
+        add_kid(c, node_copy(n->kids[i], n->kids[i]->mark));
+    return c;
+}
+
+static void remember_anchor(builder *b, struct fy_token *tok, ma_ynode *n)
+{
+    if (!tok)
+        return;
+    size_t len;
+    const char *name = fy_token_get_text(tok, &len);
+    if (!name)
+        return;
+    b->anchors = ma_xrealloc(b->anchors, (b->nanchors + 1) * sizeof *b->anchors);
+    b->anchors[b->nanchors].name = ma_xstrndup(name, len);
+    b->anchors[b->nanchors].node = n;
+    b->nanchors++;
+}
+
+static ma_ynode *build(builder *b, struct fy_event *ev, int depth);
+
+/* Builds the children of a collection until its end event. */
+static int build_kids(builder *b, ma_ynode *n, enum fy_event_type end, int depth)
+{
+    for (;;) {
+        struct fy_event *ev = fy_parser_parse(b->p);
+        if (!ev)
+            return -1; /* a syntax error: ma_yaml_parse reads the diagnostic */
+        if (ev->type == end) {
+            fy_parser_event_free(b->p, ev);
+            return 0;
+        }
+        ma_ynode *kid = build(b, ev, depth + 1);
+        if (!kid)
+            return -1;
+        if (n->type == MA_Y_MAP && n->nkids % 2 == 0) {
+            if (kid->type != MA_Y_SCALAR) {
+                seterr(b->err, b->file, kid->mark.line, kid->mark.col, "mapping keys must be plain scalars");
+                ma_ynode_free(kid);
+                return -1;
+            }
+            for (size_t i = 0; i < n->nkids; i += 2) {
+                ma_ynode *k = n->kids[i];
+                if (k->len == kid->len && memcmp(k->text, kid->text, k->len) == 0) {
+                    char msg[300];
+                    snprintf(msg, sizeof msg, "duplicate key \"%.200s\" (first at line %d)", kid->text,
+                             k->mark.line);
+                    seterr(b->err, b->file, kid->mark.line, kid->mark.col, msg);
+                    ma_ynode_free(kid);
+                    return -1;
+                }
+            }
+        }
+        add_kid(n, kid);
+    }
+}
+
+/* Takes ownership of ev. Returns the node or NULL with b->err set. */
+static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
+{
+    const struct fy_mark *m = fy_event_start_mark(ev);
+    ma_ynode *n = NULL;
+    if (depth > MAX_DEPTH) {
+        seterr(b->err, b->file, m ? m->line + 1 : 0, m ? m->column + 1 : 0, "nesting too deep");
+        fy_parser_event_free(b->p, ev);
+        return NULL;
+    }
+    switch (ev->type) {
+    case FYET_SCALAR: {
+        n = node_new(MA_Y_SCALAR, b->file, m);
+        size_t len = 0;
+        const char *t = fy_token_get_text(ev->scalar.value, &len);
+        n->text = ma_xstrndup(t ? t : "", t ? len : 0);
+        n->len = t ? len : 0;
+        n->plain = fy_token_scalar_style(ev->scalar.value) == FYSS_PLAIN;
+        if (ev->scalar.tag) {
+            const char *tag = fy_token_get_text0(ev->scalar.tag);
+            if (tag && (strcmp(tag, "tag:yaml.org,2002:str") == 0 || strcmp(tag, "!!str") == 0))
+                n->str_tag = 1;
+        }
+        remember_anchor(b, ev->scalar.anchor, n);
+        fy_parser_event_free(b->p, ev);
+        return n;
+    }
+    case FYET_SEQUENCE_START:
+    case FYET_MAPPING_START: {
+        int seq = ev->type == FYET_SEQUENCE_START;
+        n = node_new(seq ? MA_Y_SEQ : MA_Y_MAP, b->file, m);
+        struct fy_token *anc = seq ? ev->sequence_start.anchor : ev->mapping_start.anchor;
+        fy_parser_event_free(b->p, ev);
+        if (build_kids(b, n, seq ? FYET_SEQUENCE_END : FYET_MAPPING_END, depth) < 0) {
+            ma_ynode_free(n);
+            return NULL;
+        }
+        /* registered after the node is complete: an alias inside its own
+         * anchor's node is not allowed (it would be infinite) */
+        remember_anchor(b, anc, n);
+        return n;
+    }
+    case FYET_ALIAS: {
+        size_t len = 0;
+        const char *name = fy_token_get_text(ev->alias.anchor, &len);
+        ma_mark at = {b->file, m ? m->line + 1 : 0, m ? m->column + 1 : 0};
+        for (size_t i = b->nanchors; name && i-- > 0;) {
+            if (strlen(b->anchors[i].name) == len && memcmp(b->anchors[i].name, name, len) == 0) {
+                fy_parser_event_free(b->p, ev);
+                return node_copy(b->anchors[i].node, at);
+            }
+        }
+        char msg[200];
+        snprintf(msg, sizeof msg, "unknown alias *%.*s", (int)(len > 100 ? 100 : len), name ? name : "");
+        seterr(b->err, b->file, at.line, at.col, msg);
+        fy_parser_event_free(b->p, ev);
+        return NULL;
+    }
+    default:
+        seterr(b->err, b->file, m ? m->line + 1 : 0, m ? m->column + 1 : 0, "unexpected YAML event");
+        fy_parser_event_free(b->p, ev);
+        return NULL;
+    }
+}
+
+int ma_yaml_parse(const char *file, const char *text, size_t len, ma_ynode **root, ma_error *err)
+{
+    *root = NULL;
+    memset(err, 0, sizeof *err);
+    int rc = -1;
+    struct fy_diag_cfg dc;
+    fy_diag_cfg_default(&dc);
+    dc.fp = NULL;
+    dc.output_fn = NULL;
+    struct fy_diag *diag = fy_diag_create(&dc);
+    struct fy_parser *p = NULL;
+    builder b = {0};
+    if (!diag)
+        ma_oom();
+    fy_diag_set_collect_errors(diag, true);
+    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2,
+                               .diag = diag};
+    p = fy_parser_create(&cfg);
+    if (!p)
+        ma_oom();
+    if (fy_parser_set_string(p, text, len) != 0) {
+        seterr(err, file, 0, 0, "cannot read the YAML input");
+        goto out;
+    }
+    b.p = p;
+    b.file = file;
+    b.err = err;
+    ma_ynode *doc = NULL;
+    int in_doc = 0;
+    struct fy_event *ev;
+    while ((ev = fy_parser_parse(p)) != NULL) {
+        enum fy_event_type t = ev->type;
+        if (t == FYET_DOCUMENT_START) {
+            if (doc || in_doc > 0) {
+                const struct fy_mark *m = fy_event_start_mark(ev);
+                seterr(err, file, m ? m->line + 1 : 0, m ? m->column + 1 : 0,
+                       "a second YAML document: one file holds one document (one expectations: list)");
+                fy_parser_event_free(p, ev);
+                ma_ynode_free(doc);
+                goto out;
+            }
+            fy_parser_event_free(p, ev);
+            in_doc = 1;
+            continue;
+        }
+        if (t == FYET_STREAM_START || t == FYET_STREAM_END || t == FYET_DOCUMENT_END) {
+            fy_parser_event_free(p, ev);
+            if (t == FYET_DOCUMENT_END)
+                in_doc = 2;
+            continue;
+        }
+        if (doc) {
+            fy_parser_event_free(p, ev);
+            continue;
+        }
+        doc = build(&b, ev, 0);
+        if (!doc)
+            goto out;
+    }
+    if (fy_parser_get_stream_error(p)) {
+        ma_ynode_free(doc);
+        doc = NULL;
+        void *it = NULL;
+        struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
+        if (de)
+            seterr(err, file, de->line, de->column, de->msg ? de->msg : "YAML syntax error");
+        else
+            seterr(err, file, 0, 0, "YAML syntax error");
+        goto out;
+    }
+    *root = doc;
+    rc = 0;
+out:
+    if (rc < 0 && err->msg[0] == '\0') {
+        /* build() stopped on a NULL event: a syntax error */
+        void *it = NULL;
+        struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
+        if (de)
+            seterr(err, file, de->line, de->column, de->msg ? de->msg : "YAML syntax error");
+        else
+            seterr(err, file, 0, 0, "YAML syntax error");
+    }
+    for (size_t i = 0; i < b.nanchors; i++)
+        free(b.anchors[i].name);
+    free(b.anchors);
+    fy_parser_destroy(p);
+    fy_diag_destroy(diag);
+    return rc;
+}
+
+ma_ynode *ma_ymap_get(const ma_ynode *map, const char *key)
+{
+    if (!map || map->type != MA_Y_MAP)
+        return NULL;
+    size_t klen = strlen(key);
+    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+        const ma_ynode *k = map->kids[i];
+        if (k->len == klen && memcmp(k->text, key, klen) == 0)
+            return map->kids[i + 1];
+    }
+    return NULL;
+}
+
+const char *ma_ytype_name(const ma_ynode *n)
+{
+    if (!n)
+        return "nothing";
+    switch (n->type) {
+    case MA_Y_SCALAR:
+        return "a scalar";
+    case MA_Y_SEQ:
+        return "a list";
+    default:
+        return "a mapping";
+    }
+}

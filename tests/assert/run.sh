@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# run.sh: mockassert's corpus. Each directory under tests/assert/cases/ is one
+# case, run against a fresh mockapi:
+#   server   (optional) extra mockapi flags, one line; "none": no server is
+#            started and ADDR is a port nothing listens on
+#   replay   (optional) requests sent before mockassert runs, one a line:
+#              METHOD PATH [BODY]            plain listener
+#              tls METHOD PATH [BODY]        TLS listener, with the bearer token
+#              gzip METHOD PATH [BODY]       body sent gzip-compressed
+#              repeat N METHOD PATH [BODY]   N times
+#              pause MS                      wait MS milliseconds
+#              paced MS N METHOD PATH [BODY] N requests MS ms apart, paced by
+#                                            one curl (--rate), for timing cases
+#              after MS METHOD PATH [BODY]   sent by a background job MS ms
+#                                            after mockassert starts
+#   cmd      mockassert's arguments, one line (default: expect.yaml)
+#   no-url   (optional, empty) do not export MOCKAPI_URL
+#   stdout   expected stdout;   stderr (optional) expected stderr
+#   exit     expected exit status
+#   check    (optional) bash run afterwards in the work directory; must exit 0
+#            (.stdout, .stderr and .elapsed, mockassert's wall time in ms, are there)
+#   normalize (optional) sed script applied to stdout and stderr before comparing
+# Case files are copied to a work directory where @ADDR@ (host:port), @URL@,
+# @TLSURL@ and @CA@ are replaced; mockassert runs there with NO_COLOR=1 and,
+# unless no-url, MOCKAPI_URL=@URL@. In stdout/stderr the address is
+# normalised to ADDR (and the TLS one to TLSADDR) before comparing.
+# Usage: tests/assert/run.sh path/to/mockapi path/to/mockassert [CASE...]
+# Prints one line per case and "N passed, M failed"; exits 1 if any failed.
+# MA_BLESS=1 records the actual stdout (stderr if the case has one) and exit
+# status as the expectation: a development aid, review what it writes.
+# MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full" runs mockassert
+# under a wrapper.
+set -uo pipefail
+unset MOCKAPI_URL # cases choose their own server
+mockapi=$(realpath "${1:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}")
+mockassert=$(realpath "${2:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}")
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+server_pid=
+bg_pid=
+cleanup() {
+    [ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+
+# wait_line FILE PREFIX: the value of the first PREFIX=... line (deadline 10 s)
+wait_line() {
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        if grep -q "^$2=" "$1" 2>/dev/null; then
+            grep "^$2=" "$1" | head -n1 | cut -d= -f2-
+            return 0
+        fi
+        read -r -t 0.01 <> <(:) || true
+    done
+    return 1
+}
+
+# send [tls|gzip] METHOD PATH [BODY]; with PACE_MS and PACE_N set, sends it
+# PACE_N times, PACE_MS apart, from one curl process
+send() {
+    local mode=plain
+    case "$1" in tls | gzip) mode=$1; shift ;; esac
+    local method=$1 path=$2
+    shift 2
+    local body="$*"
+    local args=(--noproxy '*' -sS -o /dev/null --max-time 10 -X "$method")
+    local url="http://$addr$path"
+    if [ "$mode" = tls ]; then
+        url="https://$tls$path"
+        args+=(--cacert "$cdir/ca.pem" -H 'Authorization: Bearer e2e-local-bearer-token')
+    fi
+    if [ -n "$body" ]; then
+        args+=(-H 'Content-Type: application/json')
+        if [ "$mode" = gzip ]; then
+            printf '%s' "$body" | gzip -c >"$cdir/.gz"
+            args+=(-H 'Content-Encoding: gzip' --data-binary "@$cdir/.gz")
+        else
+            args+=(--data-binary "$body")
+        fi
+    fi
+    if [ -n "${PACE_N:-}" ]; then
+        local urls=() i
+        for ((i = 0; i < PACE_N; i++)); do urls+=("$url"); args+=(-o /dev/null); done
+        curl --rate "$((3600000 / PACE_MS))/h" "${args[@]}" "${urls[@]}"
+        return
+    fi
+    curl "${args[@]}" "$url"
+}
+
+replay_line() { # one replay line (not "after")
+    set -f
+    # shellcheck disable=SC2086
+    set -- $1
+    set +f
+    case "$1" in
+    pause) read -r -t "$(awk "BEGIN{print $2/1000}")" <> <(:) || true ;;
+    paced)
+        local ms=$2 n=$3
+        shift 3
+        PACE_MS=$ms PACE_N=$n send "$@"
+        ;;
+    repeat)
+        local n=$2 i
+        shift 2
+        for ((i = 0; i < n; i++)); do send "$@"; done
+        ;;
+    *) send "$@" ;;
+    esac
+}
+
+normalise() { # normalise FILE
+    local f=$1
+    [ -n "${addr:-}" ] && sed -i "s#$addr#ADDR#g" "$f"
+    [ -n "${tls:-}" ] && sed -i "s#$tls#TLSADDR#g" "$f"
+    [ -f "$cdir/normalize" ] && sed -i -f "$cdir/normalize" "$f"
+    return 0
+}
+
+run_case_inner() {
+    local name=$1 src=$here/cases/$1
+    cdir=$work/$name
+    rm -rf "$cdir"
+    cp -r "$src" "$cdir"
+    addr= tls= server_pid= bg_pid=
+    local sflags=""
+    [ -f "$src/server" ] && sflags=$(cat "$src/server")
+    if [ "$sflags" = none ]; then
+        # a port nothing listens on: one a mockapi had, after it stopped
+        "$mockapi" -addr 127.0.0.1:0 -tls-addr off >"$cdir/.server.out" 2>/dev/null &
+        local p=$!
+        addr=$(wait_line "$cdir/.server.out" MOCKAPI_ADDR) || { echo "server did not start"; return 1; }
+        kill "$p"
+        wait "$p" 2>/dev/null
+    else
+        sflags=${sflags//@CA@/$cdir/ca.pem}
+        # shellcheck disable=SC2086
+        "$mockapi" -addr 127.0.0.1:0 -tls-addr off $sflags >"$cdir/.server.out" 2>"$cdir/.server.err" &
+        server_pid=$!
+        addr=$(wait_line "$cdir/.server.out" MOCKAPI_ADDR) || { echo "server did not start: $(cat "$cdir/.server.err")"; return 1; }
+        if [[ "$sflags" == *-tls-addr* ]]; then
+            tls=$(wait_line "$cdir/.server.out" MOCKAPI_TLS_ADDR) || { echo "no TLS address"; return 1; }
+        fi
+    fi
+    local url=http://$addr
+    for f in "$cdir"/*; do
+        [ -f "$f" ] && sed -i "s#@ADDR@#$addr#g; s#@URL@#$url#g; s#@TLSURL@#https://$tls#g; s#@CA@#$cdir/ca.pem#g" "$f"
+    done
+    if [ -f "$cdir/replay" ]; then
+        local afters=()
+        while IFS= read -r line || [ -n "$line" ]; do
+            case "$line" in '' | '#'*) continue ;; after\ *) afters+=("$line"); continue ;; esac
+            replay_line "$line" || { echo "replay failed: $line"; return 1; }
+        done <"$cdir/replay"
+        if [ ${#afters[@]} -gt 0 ]; then
+            (
+                for line in "${afters[@]}"; do
+                    set -f
+                    # shellcheck disable=SC2086
+                    set -- $line
+                    set +f
+                    read -r -t "$(awk "BEGIN{print $2/1000}")" <> <(:) || true
+                    shift 2
+                    replay_line "$*"
+                done
+            ) &
+            bg_pid=$!
+        fi
+    fi
+    local cmd="expect.yaml"
+    [ -f "$cdir/cmd" ] && cmd=$(cat "$cdir/cmd")
+    local envs=(NO_COLOR=1)
+    [ -f "$cdir/no-url" ] || envs+=("MOCKAPI_URL=$url")
+    local rc t0=${EPOCHREALTIME/./}
+    (
+        cd "$cdir" || exit 99
+        set -f
+        # shellcheck disable=SC2086
+        env -u MOCKAPI_URL "${envs[@]}" MA="$mockassert" ${MA_WRAP:-} "$mockassert" $cmd >"$cdir/.stdout" 2>"$cdir/.stderr"
+    )
+    rc=$?
+    echo $(((${EPOCHREALTIME/./} - t0) / 1000)) >"$cdir/.elapsed" # ms, for check scripts
+    [ -n "$bg_pid" ] && { wait "$bg_pid" 2>/dev/null; bg_pid=; }
+    normalise "$cdir/.stdout"
+    normalise "$cdir/.stderr"
+    if [ -n "${MA_BLESS:-}" ]; then
+        # development aid: record what happened as the expectation (review it!)
+        cp "$cdir/.stdout" "$src/stdout"
+        echo "$rc" >"$src/exit"
+        [ -f "$src/stderr" ] && cp "$cdir/.stderr" "$src/stderr"
+    fi
+    local ok=1 why=""
+    local want_rc=0
+    [ -f "$src/exit" ] && want_rc=$(cat "$src/exit")
+    if [ "$rc" != "$want_rc" ]; then ok=0; why="exit $rc, expected $want_rc"; fi
+    if [ -f "$src/stdout" ] && ! diff -u "$src/stdout" "$cdir/.stdout" >"$cdir/.diff"; then
+        ok=0; why="${why:+$why; }stdout differs"
+    fi
+    if [ -f "$src/stderr" ] && ! diff -u "$src/stderr" "$cdir/.stderr" >>"$cdir/.diff"; then
+        ok=0; why="${why:+$why; }stderr differs"
+    fi
+    if [ $ok = 1 ] && [ -f "$cdir/check" ]; then
+        if ! (cd "$cdir" && MA="$mockassert" URL="$url" ADDR="$addr" TLS="$tls" bash ./check >"$cdir/.check" 2>&1); then
+            ok=0; why="check failed: $(tail -n 5 "$cdir/.check")"
+        fi
+    fi
+    if [ $ok = 1 ]; then
+        return 0
+    fi
+    echo "$why"
+    [ -s "$cdir/.diff" ] && head -n 60 "$cdir/.diff"
+    [ -s "$cdir/.stderr" ] && { echo "--- stderr:"; head -n 20 "$cdir/.stderr"; }
+    return 1
+}
+
+# run_case NAME: runs one case in a subshell; always stops its server
+run_case() {
+    run_case_inner "$1"
+    local r=$?
+    [ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+    return $r
+}
+
+cases=("$@")
+if [ ${#cases[@]} -eq 0 ]; then
+    for d in "$here"/cases/*/; do cases+=("$(basename "$d")"); done
+fi
+for c in "${cases[@]}"; do
+    start=${EPOCHREALTIME/./}
+    if out=$(run_case "$c"); then
+        pass=$((pass + 1))
+        us=$((${EPOCHREALTIME/./} - start))
+        printf 'ok    %-32s %4d ms\n' "$c" $((us / 1000))
+    else
+        fail=$((fail + 1))
+        printf 'FAIL  %s\n' "$c"
+        printf '%s\n' "$out" | sed 's/^/      /'
+    fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
