@@ -464,18 +464,24 @@ void mk_server_reset(mockapi *m)
     mk_sse_clear_history(m->sse);
 }
 
+/* 400 with the reason a query parameter was refused, as JSON. */
+static void respond_bad_query(const mk_request *req, mk_response *resp, const char *why)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_puts(&b, "{\"error\":");
+    gj_write_string(&b, why, strlen(why));
+    mk_buf_puts(&b, "}\n");
+    respond_json(req, resp, 400, b.data, b.len);
+    mk_buf_free(&b);
+}
+
 static void respond_requests(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_jfilter f;
     char err[160];
     if (mk_jfilter_parse(req->query, &f, err, sizeof err) != 0) {
-        mk_buf b;
-        mk_buf_init(&b, 0);
-        mk_buf_puts(&b, "{\"error\":");
-        gj_write_string(&b, err, strlen(err));
-        mk_buf_puts(&b, "}\n");
-        respond_json(req, resp, 400, b.data, b.len);
-        mk_buf_free(&b);
+        respond_bad_query(req, resp, err);
         return;
     }
     mk_buf b;
@@ -494,13 +500,7 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     mk_wait_cond c;
     char err[160];
     if (mk_wait_cond_parse(req->query, &c, err, sizeof err) != 0) {
-        mk_buf b;
-        mk_buf_init(&b, 0);
-        mk_buf_puts(&b, "{\"error\":");
-        gj_write_string(&b, err, strlen(err));
-        mk_buf_puts(&b, "}\n");
-        respond_json(req, resp, 400, b.data, b.len);
-        mk_buf_free(&b);
+        respond_bad_query(req, resp, err);
         return;
     }
     unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -793,6 +794,93 @@ static void api_golden_copies_current(void **state)
     assert_true(compared >= 17);
 }
 
+
+/* The journal's C API: mockapi_requests, mockapi_wait, mockapi_reset. */
+typedef struct late_post {
+    const char *base;
+} late_post;
+
+static void *post_heartbeat_later(void *arg)
+{
+    late_post *lp = arg;
+    mt_response r;
+    /* the waiter is already blocked when this runs, or not: either way the
+     * wait must end as soon as the condition holds */
+    mt_send(NULL, lp->base, "POST", "/v1/nodes/n/heartbeat", "{}", &r);
+    mt_response_free(&r);
+    return NULL;
+}
+
+static void api_journal(void **state)
+{
+    mt_server s;
+    mt_response r;
+    char *json = NULL;
+    size_t len = 0;
+    int64_t v = -1;
+    (void)state;
+
+    assert_int_equal(mt_server_start(&s, NULL), 0);
+    {
+        static const char *const auth[] = {"Authorization: Bearer e2e-local-bearer-token"};
+        static const char body[] = "{\"hostname\":\"a\"}";
+        mt_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = "POST";
+        rq.path = "/v1/register";
+        rq.body = body;
+        rq.body_len = sizeof body - 1;
+        rq.send_body = true;
+        rq.headers = auth;
+        rq.nheaders = 1;
+        assert_int_equal(mt_perform(NULL, s.base, &rq, &r), 0);
+        assert_int_equal(r.status, 200);
+        mt_response_free(&r);
+    }
+    assert_int_equal(mockapi_requests(s.m, "route=register", &json, &len), MOCKAPI_OK);
+    assert_int_equal(strlen(json), len);
+    assert_non_null(strstr(json, "\"route\":\"register\",\"counter\":\"registration_count\""));
+    assert_non_null(strstr(json, "\"Authorization\",\"redacted sha256:05aefd98\""));
+    assert_null(strstr(json, "e2e-local-bearer-token"));
+    mockapi_free_buf(json);
+    assert_int_equal(mockapi_requests(s.m, "limit=x", &json, &len), MOCKAPI_EINVAL);
+    assert_int_equal(mockapi_wait(s.m, "counter=nope", 10, &v), MOCKAPI_EINVAL);
+
+    /* already true: at once */
+    assert_int_equal(mockapi_wait(s.m, "counter=registration_count&op=eq&value=1", 1000, &v), MOCKAPI_OK);
+    assert_int_equal(v, 1);
+    /* never true: ETIMEDOUT after the deadline, with the last value */
+    int64_t t0 = mt_now_ms();
+    assert_int_equal(mockapi_wait(s.m, "counter=heartbeat_count&op=gte&value=5", 60, &v), MOCKAPI_ETIMEDOUT);
+    assert_true(mt_now_ms() - t0 >= 50);
+    assert_int_equal(v, 0);
+    /* becomes true while waiting: woken, not polled (ends long before 10 s) */
+    {
+        pthread_t tid;
+        late_post lp = {s.base};
+        assert_int_equal(pthread_create(&tid, NULL, post_heartbeat_later, &lp), 0);
+        t0 = mt_now_ms();
+        assert_int_equal(mockapi_wait(s.m, "route=heartbeat&op=eq&value=1", 10000, &v), MOCKAPI_OK);
+        assert_true(mt_now_ms() - t0 < 5000);
+        assert_int_equal(v, 1);
+        pthread_join(tid, NULL);
+    }
+
+    assert_int_equal(mockapi_reset(s.m), MOCKAPI_OK);
+    assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_REGISTRATION_COUNT), 0);
+    assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 0);
+    {
+        char *b = NULL;
+        size_t n = 0;
+        assert_int_equal(mockapi_last_request(s.m, "register", &b, &n), MOCKAPI_ENOTFOUND);
+    }
+    assert_int_equal(mockapi_requests(s.m, NULL, &json, &len), MOCKAPI_OK);
+    assert_non_null(strstr(json, "{\"entries\":[],\"next_seq\":1,"));
+    mockapi_free_buf(json);
+    assert_int_equal(mockapi_reset(NULL), MOCKAPI_EINVAL);
+    mt_server_free(&s);
+}
+
 int mt_run_api_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -811,6 +899,7 @@ int mt_run_api_tests(void)
         cmocka_unit_test(api_signing_key_file),
         cmocka_unit_test(api_fixtures_dir),
         cmocka_unit_test(api_two_instances_isolated),
+        cmocka_unit_test(api_journal),
         cmocka_unit_test(api_tls_ca_verified),
         cmocka_unit_test(api_golden_copies_current),
     };
