@@ -3,7 +3,7 @@
  * One struct lists all shared state and what protects it:
  *  - cfg, strings, keys, tls, fx, listeners[].spec: immutable after create.
  *  - state: the per-test state object; its own locks (state.h).
- *  - listeners[].port/.family, http, sse: written by start/stop only, which the
+ *  - listeners[].port, http, sse: written by start/stop only, which the
  *    public API says must not race with other calls on the instance. */
 #ifndef MK_SERVER_H
 #define MK_SERVER_H
