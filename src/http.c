@@ -1,10 +1,13 @@
-/* http.c: the civetweb adapter, and the only file that includes civetweb.h.
+/* http.c: the civetweb adapter, the one module that uses civetweb's API
+ * (src/civet/civetweb_build.c compiles civetweb itself).
  *
  * civetweb gives us threads, sockets, TLS (mbedTLS) and HTTP/1.1 parsing.
  * We hand each request to mk_dispatch and write the finished response with
  * one mg_write (two writes per response trip Nagle + delayed ACK and cost
  * 70x in throughput). One civetweb context serves every listener; the
- * listener a request came in on is found by its local port.
+ * listener a request came in on is found by its local port. An event
+ * stream's socket is detached after its head is built and handed to the
+ * SSE hub (sse.c), so streams never hold a worker.
  *
  * Threads: civetweb runs one worker per connection (cfg.threads). Nothing
  * here is shared between requests except `m` (see server.h). */
