@@ -8,6 +8,7 @@ int main(void)
     failed += run_gotype_tests();
     failed += run_router_tests();
     failed += run_gzip_tests();
+    failed += run_mutate_tests();
     failed += run_match_tests();
     return failed ? 1 : 0;
 }

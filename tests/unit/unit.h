@@ -12,6 +12,7 @@ int run_gojson_tests(void);
 int run_gotype_tests(void);
 int run_router_tests(void);
 int run_gzip_tests(void);
+int run_mutate_tests(void);
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
 
 #endif
