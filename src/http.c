@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "civet_detach.h"
+#include "clock.h"
 #include "dispatch.h"
 #include "sse.h"
 #include "server.h"
@@ -42,13 +43,6 @@ static int find_listener(const mockapi *m, int local_port)
     return -1;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the whole body under the cap and one deadline. civetweb applies the
  * request timeout to each read (and its first read also waits to fill the
  * buffer), so a trickling client could otherwise hold a worker for many
@@ -56,7 +50,7 @@ static int64_t mono_ms(void)
 static mk_body_status read_body(struct mg_connection *conn, const struct mg_request_info *ri,
                                 size_t cap, unsigned timeout_ms, mk_buf *body)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = mk_mono_ms() + timeout_ms;
     if (ri->content_length > 0 && (unsigned long long)ri->content_length > cap)
         return MK_BODY_TOO_LARGE;
     const char *te = mg_get_header(conn, "Transfer-Encoding");
@@ -88,7 +82,7 @@ static mk_body_status read_body(struct mg_connection *conn, const struct mg_requ
             return MK_BODY_TOO_LARGE;
         body->len += (size_t)n;
         body->data[body->len] = '\0';
-        if (mono_ms() >= deadline &&
+        if (mk_mono_ms() >= deadline &&
             (ri->content_length <= 0 || body->len < (size_t)ri->content_length))
             return MK_BODY_READ_FAIL;
     }
@@ -221,7 +215,7 @@ static int on_request(struct mg_connection *conn)
 static void release_stack(void)
 {
     static _Thread_local int64_t last;
-    int64_t now = mono_ms();
+    int64_t now = mk_mono_ms();
     if (now - last < 100)
         return;
     last = now;

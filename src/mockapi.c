@@ -148,6 +148,17 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
     return MOCKAPI_OK;
 }
 
+/* Frees what create set up before the state object, and m itself. */
+static void release_config(mockapi *m)
+{
+    mk_tls_dispose(&m->tls);
+    free(m->addr);
+    free(m->tls_addr);
+    free(m->fixtures_dir);
+    free(m->key_file);
+    free(m);
+}
+
 int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, size_t errlen)
 {
     if (!out) {
@@ -229,12 +240,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
 
 fail_early:
     set_err(errbuf, errlen, "%s", err);
-    mk_tls_dispose(&m->tls);
-    free(m->addr);
-    free(m->tls_addr);
-    free(m->fixtures_dir);
-    free(m->key_file);
-    free(m);
+    release_config(m);
     return rc;
 }
 
@@ -268,12 +274,7 @@ void mockapi_free(mockapi *m)
     mockapi_stop(m);
     mk_state_dispose(&m->state);
     mk_fixtures_dispose(&m->fx);
-    mk_tls_dispose(&m->tls);
-    free(m->addr);
-    free(m->tls_addr);
-    free(m->fixtures_dir);
-    free(m->key_file);
-    free(m);
+    release_config(m);
 }
 
 int mockapi_decrypt_secret(const void *nsk, size_t nsk_len, const char *ciphertext_b64,

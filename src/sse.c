@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gojson.h"
 #include "state.h"
 
@@ -319,14 +320,7 @@ int mk_sse_count(mk_sse_hub *h)
 
 int mk_sse_wait_clients(mk_sse_hub *h, int n, unsigned timeout_ms)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = mk_deadline(timeout_ms);
     pthread_mutex_lock(&h->lock);
     while (h->nclients < n && !atomic_load(&h->stop))
         if (pthread_cond_timedwait(&h->attached, &h->lock, &dl) == ETIMEDOUT)

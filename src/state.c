@@ -1,6 +1,8 @@
 /* state.c: the per-test state object; see state.h for what guards what. */
 #include "state.h"
 
+#include "clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -227,25 +229,11 @@ int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f)
     return n;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
                    int64_t *waited_ms)
 {
-    int64_t start = mono_ms();
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    int64_t start = mk_mono_ms();
+    struct timespec dl = mk_deadline(timeout_ms);
     /* Announce the waiter before the first check: a counter bump after the
      * check then sees waiters > 0 and broadcasts under the lock (state.h). */
     atomic_fetch_add(&s->waiters, 1);
@@ -259,7 +247,7 @@ bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_
     pthread_mutex_unlock(&s->jlock);
     atomic_fetch_sub(&s->waiters, 1);
     if (waited_ms)
-        *waited_ms = mono_ms() - start;
+        *waited_ms = mk_mono_ms() - start;
     return met;
 }
 
