@@ -189,6 +189,7 @@ static int journal(ma_evaluator *ev, char **why)
     return -1;
 }
 
+
 /* The capture under key: 0 with *c, or -1 with *why (caller frees). */
 static int last_request(ma_evaluator *ev, const char *key, capture **out, char **why)
 {
@@ -258,6 +259,18 @@ static void untrusted(ma_result *r, char *why)
     r->status = MA_UNTRUSTED;
     free(r->reason);
     r->reason = why;
+}
+
+/* Brings the local copy of the journal up to date; on failure the result
+ * becomes untrusted (exit 3) and -1 tells the caller to stop. */
+static int refresh(ma_evaluator *ev, ma_result *r)
+{
+    char *why = NULL;
+    if (journal(ev, &why) < 0) {
+        untrusted(r, why);
+        return -1;
+    }
+    return 0;
 }
 
 /* Renames the root path "$" of failures on a number to name. */
@@ -536,10 +549,8 @@ static void eval_last(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
         long long since = 0;
         if (e->within_ns) {
             /* the journal first: a request arriving after this point wakes the wait below */
-            if (journal(ev, &why) < 0) {
-                untrusted(r, why);
+            if (refresh(ev, r) < 0)
                 return;
-            }
             since = ma_journal_last_seq(&ev->journal);
         }
         capture *c = NULL;
@@ -716,15 +727,24 @@ static int wait_journal(ma_evaluator *ev, const ma_filter *f, long long need, in
     return w;
 }
 
+/* wait_journal, with the same failure handling as refresh. */
+static int wait_more(ma_evaluator *ev, ma_result *r, const ma_filter *f, long long need,
+                     int64_t deadline)
+{
+    char *why = NULL;
+    if (wait_journal(ev, f, need, deadline, &why) < 0) {
+        untrusted(r, why);
+        return -1;
+    }
+    return 0;
+}
+
 static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
 {
     int64_t deadline = ev->o.start_ns + e->within_ns;
     for (;;) {
-        char *why = NULL;
-        if (journal(ev, &why) < 0) {
-            untrusted(r, why);
+        if (refresh(ev, r) < 0)
             return;
-        }
         matched m = select_entries(&ev->journal, &e->filter);
         req_verdict v = judge_requests(e, &m);
         /* more entries cannot lower a count that is already too high, nor
@@ -751,10 +771,8 @@ static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *
         long long lb = lower_bound(e->count);
         long long need = !v.count_ok && lb > (long long)m.n ? lb : 0;
         free(m.v);
-        if (wait_journal(ev, &e->filter, need, deadline, &why) < 0) {
-            untrusted(r, why);
+        if (wait_more(ev, r, &e->filter, need, deadline) < 0)
             return;
-        }
     }
 }
 
@@ -782,11 +800,8 @@ static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
     int64_t deadline = ev->o.start_ns + e->within_ns;
     const ma_entry **first = ma_xcalloc(e->nsteps, sizeof *first);
     for (;;) {
-        char *why = NULL;
-        if (journal(ev, &why) < 0) {
-            untrusted(r, why);
+        if (refresh(ev, r) < 0)
             break;
-        }
         const ma_journal *j = &ev->journal;
         int ok = 1;
         for (size_t s = 0; s < e->nsteps; s++) {
@@ -835,10 +850,8 @@ static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
             break;
         }
         ma_filter any = {0};
-        if (wait_journal(ev, &any, 0, deadline, &why) < 0) {
-            untrusted(r, why);
+        if (wait_more(ev, r, &any, 0, deadline) < 0)
             break;
-        }
     }
     free(first);
 }
@@ -847,11 +860,8 @@ static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *
 {
     int64_t deadline = ev->o.start_ns + e->within_ns;
     for (;;) {
-        char *why = NULL;
-        if (journal(ev, &why) < 0) {
-            untrusted(r, why);
+        if (refresh(ev, r) < 0)
             return;
-        }
         matched m = select_entries(&ev->journal, &e->filter);
         json_t *n = json_integer((json_int_t)m.n);
         int count_ok = ma_check_eval(e->count, n, NULL);
@@ -929,10 +939,8 @@ static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *
         long long lb = lower_bound(e->count);
         long long need = !count_ok && lb > (long long)m.n ? lb : 0;
         free(m.v);
-        if (wait_journal(ev, &e->filter, need, deadline, &why) < 0) {
-            untrusted(r, why);
+        if (wait_more(ev, r, &e->filter, need, deadline) < 0)
             return;
-        }
     }
 }
 

@@ -518,12 +518,6 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
 {
     if (m->cfg.journal_max_entries == 0)
         return;
-    const char *names[64], *values[64];
-    int nh = req->nheaders < 64 ? req->nheaders : 64;
-    for (int i = 0; i < nh; i++) {
-        names[i] = req->headers[i].name;
-        values[i] = req->headers[i].value;
-    }
     mk_jentry_in in = {
         .listener = req->listener,
         .tls = req->kind == MK_LISTEN_TLS,
@@ -535,9 +529,8 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .path = req->path,
         .path_len = req->path_len,
         .query = req->query,
-        .nheaders = nh,
-        .hname = names,
-        .hvalue = values,
+        .nheaders = req->nheaders,
+        .headers = req->headers,
         .body = body,
         .body_len = blen,
         .raw_size = req->body_len,

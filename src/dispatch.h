@@ -16,11 +16,6 @@
 #include "router.h"
 #include "server.h"
 
-typedef struct mk_header_kv {
-    const char *name;
-    const char *value;
-} mk_header_kv;
-
 typedef enum mk_body_status {
     MK_BODY_COMPLETE,  /* body holds the whole request body */
     MK_BODY_TOO_LARGE, /* over cfg.max_body_bytes; not read */

@@ -50,8 +50,8 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     size_t need = sizeof(mk_jentry) + strlen(method) + path_len + strlen(query) + 3 +
                   in->body_len + 1 + (size_t)in->nheaders * 2 * sizeof(char *);
     for (int i = 0; i < in->nheaders; i++)
-        need += strlen(in->hname[i]) + 1 +
-                (is_secret_header(in->hname[i]) ? FP_LEN : strlen(in->hvalue[i])) + 1;
+        need += strlen(in->headers[i].name) + 1 +
+                (is_secret_header(in->headers[i].name) ? FP_LEN : strlen(in->headers[i].value)) + 1;
     mk_jentry *e = malloc(need);
     if (!e)
         return NULL;
@@ -76,13 +76,13 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     e->body = put(&w, in->body ? in->body : "", in->body_len);
     e->body_len = in->body_len;
     for (int i = 0; i < in->nheaders; i++) {
-        e->hname[i] = put(&w, in->hname[i], strlen(in->hname[i]));
-        if (is_secret_header(in->hname[i])) {
+        e->hname[i] = put(&w, in->headers[i].name, strlen(in->headers[i].name));
+        if (is_secret_header(in->headers[i].name)) {
             char fp[FP_LEN + 1];
-            fingerprint(in->hvalue[i], fp);
+            fingerprint(in->headers[i].value, fp);
             e->hvalue[i] = put(&w, fp, FP_LEN);
         } else {
-            e->hvalue[i] = put(&w, in->hvalue[i], strlen(in->hvalue[i]));
+            e->hvalue[i] = put(&w, in->headers[i].value, strlen(in->headers[i].value));
         }
     }
     e->test = strncmp(e->path, "/test/", 6) == 0;

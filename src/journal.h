@@ -36,6 +36,12 @@ typedef struct mk_jentry {
     size_t bytes;     /* this entry's allocation, for the byte bound */
 } mk_jentry;
 
+/* One request header as the transport hands it over. */
+typedef struct mk_header_kv {
+    const char *name;
+    const char *value;
+} mk_header_kv;
+
 typedef struct mk_jentry_in {
     int listener;
     bool tls, gzipped;
@@ -44,7 +50,7 @@ typedef struct mk_jentry_in {
     const char *method, *path, *query;
     size_t path_len;
     int nheaders;
-    const char *const *hname, *const *hvalue;
+    const mk_header_kv *headers;
     const char *body;
     size_t body_len, raw_size;
 } mk_jentry_in;

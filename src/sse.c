@@ -47,7 +47,6 @@ typedef struct client {
 } client;
 
 typedef struct hist {
-    uint64_t seq;
     char *id;
     mk_blob *frame;
 } hist;
@@ -226,7 +225,6 @@ int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char 
             h->ring_len--;
         }
         hist *e = &h->ring[(h->ring_head + h->ring_len) % h->cfg.history];
-        e->seq = h->seq;
         e->id = id;
         e->frame = mk_blob_ref(b);
         h->ring_len++;

@@ -22,6 +22,16 @@ wait_line() {
     return 1
 }
 
+# wait_for_number FILE: waits (deadline 10 s) for a line holding a number
+wait_for_number() {
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        grep -qE '^[0-9]+$' "$1" 2>/dev/null && { head -n1 "$1"; return 0; }
+        read -r -t 0.02 <> <(:) || true
+    done
+    return 1
+}
+
 # 1. start on port 0 with TLS on port 0; both addresses printed on stdout
 "$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 pid=$!
@@ -55,6 +65,22 @@ check "SIGTERM stops with exit status 0" $?
 [ $? -eq 1 ]
 check "-check on a closed port exits 1" $?
 
+# -check gives up after -check-timeout on a server that never answers: a
+# listener that takes the connection (backlog) but never reads or replies,
+# alive at most 10 s
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(10)' >"$work/mute" &
+mute=$!
+mport=$(wait_for_number "$work/mute")
+t0=${EPOCHREALTIME/./}
+"$bin" -check "http://127.0.0.1:$mport/v1/ping" -check-timeout 300 2>/dev/null
+rc=$?
+ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+kill "$mute" 2>/dev/null
+[ $rc -eq 1 ] && [ $ms -ge 250 ] && [ $ms -lt 3000 ]
+check "-check-timeout 300 ends a check against a mute server with exit 1 ($ms ms)" $?
+
 # 2. flags, environment, help and errors
 "$bin" --help | grep -q -- "-tls-addr"
 check "--help documents the flags" $?
@@ -87,8 +113,8 @@ kill "$pid"; wait "$pid"
 printf '{ "reconcile": "nope" }' >"$work/fx/heartbeat.json"
 "$bin" -addr 127.0.0.1:0 -tls-addr off -fixtures "$work/fx" >/dev/null 2>"$work/err5"
 rc=$?
-[ $rc -ne 0 ] && grep -q "heartbeat.json" "$work/err5"
-check "an invalid fixture stops start-up and names the file" $?
+[ $rc -eq 2 ] && grep -q "heartbeat.json" "$work/err5"
+check "an invalid fixture stops start-up (exit 2) and names the file" $?
 
 # 4. the signing key survives a restart with -signing-key-file
 key1=$("$bin" -addr 127.0.0.1:0 -tls-addr off -signing-key-file "$work/key" >"$work/o6" 2>/dev/null & p=$!;

@@ -503,11 +503,20 @@ int64_t mt_now_ms(void)
 
 int mt_connect(int port)
 {
+    return mt_connect_rcvbuf(port, 0);
+}
+
+int mt_connect_rcvbuf(int port, int rcvbuf)
+{
     struct sockaddr_in sa;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         return -1;
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) {
+        close(fd);
+        return -1;
+    }
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);

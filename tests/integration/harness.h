@@ -122,6 +122,9 @@ int64_t mt_now_ms(void);
 
 /* A blocking TCP connection to 127.0.0.1:port; -1 on failure. */
 int mt_connect(int port);
+/* The same with SO_RCVBUF set to rcvbuf before connecting (0: the default);
+ * set before connect, it also bounds the TCP window the peer sees. */
+int mt_connect_rcvbuf(int port, int rcvbuf);
 /* Writes all of p; 0 or -1. */
 int mt_send_all(int fd, const void *p, size_t n);
 /* Reads until the peer closes (EOF or reset) or deadline_ms (mt_now_ms()

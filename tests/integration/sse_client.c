@@ -2,6 +2,8 @@
  * sse_client.h. */
 #include "sse_client.h"
 
+#include "harness.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,27 +19,10 @@
 
 int sse_connect(sse_client *c, int port, int rcvbuf)
 {
-    struct sockaddr_in sa;
-    int fd;
-
     memset(c, 0, sizeof *c);
-    c->fd = -1;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    c->fd = mt_connect_rcvbuf(port, rcvbuf);
+    if (c->fd < 0)
         return -1;
-    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) {
-        close(fd);
-        return -1;
-    }
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    c->fd = fd;
     c->open = true;
     return 0;
 }
