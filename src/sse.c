@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -39,7 +41,7 @@ typedef struct client {
     unsigned cap, head, len, pinned;
     size_t off; /* bytes of q[head] already written */
     uint64_t delivered, dropped, replayed, keepalives;
-    bool overflowed; /* dropped an event: end the stream once the queue drains */
+    bool overflowed; /* dropped an event: end the stream once the client has the prefix */
     int64_t next_ka_ns;
     /* hub thread only */
     bool blocked; /* socket full: waiting for EPOLLOUT */
@@ -332,11 +334,12 @@ int mk_sse_wait_clients(mk_sse_hub *h, int n, unsigned timeout_ms)
 
 typedef struct work {
     client *c;
-    int n;
+    int n;              /* 0: no frames, only the drain check below */
     mk_blob *frames[MAX_IOV];
     size_t off;
-    ssize_t wrote; /* result */
+    ssize_t wrote;      /* result */
     int err;
+    int unacked;        /* drain check: bytes the client has not acknowledged yet */
 } work;
 
 /* Removes c from the list (under lock) and counts it. */
@@ -359,6 +362,7 @@ static void *hub_main(void *arg)
     struct epoll_event evs[MAX_EVENTS];
     work *wl = NULL;
     size_t wcap = 0;
+    bool draining = false; /* an overflowed client's prefix is still in flight */
     for (;;) {
         /* sleep until the nearest keep-alive is due, or an event */
         int64_t now = now_ns(), due = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
@@ -368,6 +372,8 @@ static void *hub_main(void *arg)
                 due = c->next_ka_ns;
         pthread_mutex_unlock(&h->lock);
         int timeout = due <= now ? 0 : (int)((due - now) / 1000000LL) + 1;
+        if (draining && timeout > 50)
+            timeout = 50; /* the kernel has no event for "the peer read it all" */
         int ne = epoll_wait(h->epfd, evs, MAX_EVENTS, timeout);
         if (atomic_load(&h->stop))
             break;
@@ -408,18 +414,22 @@ static void *hub_main(void *arg)
             if (c->dead)
                 continue;
             if (now >= c->next_ka_ns) {
-                if (c->len == 0) { /* an idle stream gets a keep-alive */
+                if (c->len == 0 && !c->overflowed) { /* an idle stream gets a keep-alive */
                     push(c, h->keepalive);
                     c->keepalives++;
                 }
                 c->next_ka_ns = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
             }
-            if (c->blocked || c->len == 0)
+            bool drain_check = c->overflowed && c->len == 0;
+            if (!drain_check && (c->blocked || c->len == 0))
                 continue;
             work *w = &wl[nw++];
             w->c = c;
             w->off = c->off;
             w->n = 0;
+            w->unacked = 0;
+            if (drain_check)
+                continue;
             for (unsigned k = 0; k < c->len && k < MAX_IOV; k++)
                 w->frames[w->n++] = mk_blob_ref(c->q[(c->head + k) % c->cap]);
         }
@@ -427,6 +437,15 @@ static void *hub_main(void *arg)
 
         for (size_t i = 0; i < nw; i++) {
             work *w = &wl[i];
+            if (w->n == 0) {
+                /* everything queued was written; has the client received it
+                 * (the send queue holds what is unsent or unacknowledged)? */
+                if (ioctl(w->c->fd, SIOCOUTQ, &w->unacked) != 0)
+                    w->unacked = 0;
+                w->wrote = 0;
+                w->err = 0;
+                continue;
+            }
             struct iovec iov[MAX_IOV];
             for (int k = 0; k < w->n; k++) {
                 size_t skip = k == 0 ? w->off : 0;
@@ -440,10 +459,19 @@ static void *hub_main(void *arg)
 
         /* account for what went out; drop the dead */
         client *dead = NULL;
+        draining = false;
         pthread_mutex_lock(&h->lock);
         for (size_t i = 0; i < nw; i++) {
             work *w = &wl[i];
             client *c = w->c;
+            if (w->n == 0) {
+                /* the gap-free prefix has reached the client: end it (sse.h) */
+                if (w->unacked == 0)
+                    c->dead = true;
+                else
+                    draining = true;
+                continue;
+            }
             if (w->wrote < 0) {
                 if (w->err == EAGAIN || w->err == EWOULDBLOCK)
                     c->blocked = true;
@@ -469,7 +497,7 @@ static void *hub_main(void *arg)
             if (c->len > 0)
                 c->blocked = true; /* short write: the socket is full */
             else if (c->overflowed)
-                c->dead = true; /* the gap-free prefix is out: end it (sse.h) */
+                draining = true; /* checked for delivery on the next pass */
         }
         for (client *c = h->clients, *nx; c; c = nx) {
             nx = c->next;

@@ -11,10 +11,12 @@
  *  - A bounded history ring replays events after a Last-Event-ID.
  *  - Each client has a bounded queue (cfg.queue_max frames). When it is full
  *    the NEWEST frame is dropped for that client and counted (per client and
- *    in total), and the stream is ended as soon as what was queued before the
- *    drop has been written: what a client receives is always a gap-free
- *    prefix, and it resumes with Last-Event-ID from the history ring, as SSE
- *    clients do when a stream ends.
+ *    in total), as is every later event for it; the stream is ended once
+ *    what was queued before the first drop has reached the client (its
+ *    socket's send queue is empty, checked every 50 ms): what a client
+ *    receives is always a gap-free prefix, it stays visible with its counts
+ *    until then, and it resumes with Last-Event-ID from the history ring, as
+ *    SSE clients do when a stream ends.
  *  - A publisher never blocks on a client: publish only appends references
  *    to shared, immutable frames.
  *  - Clients that close, or whose socket errors, are removed at once.
