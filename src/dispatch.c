@@ -556,6 +556,18 @@ static bool local_auth_ok(const mk_request *req)
     return a && strcmp(a, want) == 0;
 }
 
+bool mk_dispatch_may_block(const mk_request *req)
+{
+    if (req->path_len < 6 || memcmp(req->path, "/test/", 6) != 0)
+        return false; /* every route that waits lives under /test/ */
+    mk_match mt;
+    mk_verdict v = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
+    if (v == MK_REDIRECT)
+        free(mt.location);
+    return v == MK_MATCH &&
+           (mt.route->responder == MK_R_WAIT || mt.route->responder == MK_R_SSE_WAIT);
+}
+
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_match mt;

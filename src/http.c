@@ -7,7 +7,9 @@
  * 70x in throughput). One civetweb context serves every listener; the
  * listener a request came in on is found by its local port. An event
  * stream's socket is detached after its head is built and handed to the
- * SSE hub (sse.c), so streams never hold a worker.
+ * SSE hub (sse.c), so streams never hold a worker. A plain keep-alive
+ * connection whose response is written moves to the keep-alive loop
+ * (loop.c) the same way, and comes back for what the loop leaves to us.
  *
  * Threads: civetweb runs one worker per connection (cfg.threads). Nothing
  * here is shared between requests except `m` (see server.h). */
@@ -28,11 +30,13 @@
 #include "civet_detach.h"
 #include "clock.h"
 #include "dispatch.h"
+#include "loop.h"
 #include "sse.h"
 #include "server.h"
 
 struct mk_http {
     struct mg_context *ctx;
+    mk_loop *loop;
 };
 
 static int find_listener(const mockapi *m, int local_port)
@@ -126,6 +130,22 @@ static void hand_over_stream(mockapi *m, struct mg_connection *conn,
     }
 }
 
+/* Moves an answered plain keep-alive connection to the keep-alive loop,
+ * unless civetweb must keep it (see mk_civet_detach_idle). */
+static void park(mockapi *m, struct mg_connection *conn, int listener)
+{
+    mk_civet_sock sock;
+    char *rest = NULL;
+    size_t rest_len = 0;
+    int fd = mk_civet_detach_idle(conn, &sock, &rest, &rest_len);
+    if (fd < 0)
+        return;
+    if (mk_loop_adopt(m->http->loop, fd, listener, &sock, rest, rest_len) != 0) {
+        close(fd); /* stopping (or out of memory): the client reconnects */
+        free(rest);
+    }
+}
+
 /* Go's server answer to a request it cannot frame, and the end of it. */
 static int bad_request(struct mg_connection *conn)
 {
@@ -198,8 +218,9 @@ static int on_request(struct mg_connection *conn)
         write_all(conn, oom, sizeof oom - 1);
     } else if (resp.stream) {
         hand_over_stream(m, conn, ri, &resp);
-    } else {
-        write_all(conn, resp.out.data, resp.out.len);
+    } else if (write_all(conn, resp.out.data, resp.out.len) == 0 && !resp.close &&
+               req.body_status == MK_BODY_COMPLETE && kind == MK_LISTEN_HTTP) {
+        park(m, conn, li);
     }
     int status = resp.status ? resp.status : 500;
     mk_buf_free(&resp.out);
@@ -315,6 +336,7 @@ int mk_http_start(mockapi *m, char *err, size_t errlen)
     cb.begin_request = on_request;
     cb.log_message = on_log;
     cb.connection_close = on_connection_close;
+    cb.init_connection = mk_civet_init_connection;
 
     struct mg_init_data init = {.callbacks = &cb, .user_data = m, .configuration_options = opts};
     struct mg_error_data ed = {0};
@@ -329,12 +351,22 @@ int mk_http_start(mockapi *m, char *err, size_t errlen)
         free(h);
         return MOCKAPI_ENOMEM;
     }
+    if (mk_loop_start(&h->loop, m, err, errlen) != 0) {
+        mk_sse_stop(m->sse);
+        m->sse = NULL;
+        if (pem_path[0])
+            unlink(pem_path);
+        free(h);
+        return MOCKAPI_ENOMEM;
+    }
     m->http = h;
     h->ctx = mg_start2(&init, &ed);
     if (pem_path[0])
         unlink(pem_path);
     if (!h->ctx) {
         m->http = NULL;
+        mk_loop_stop(h->loop);
+        mk_loop_free(h->loop);
         mk_sse_stop(m->sse);
         m->sse = NULL;
         free(h);
@@ -353,8 +385,11 @@ void mk_http_stop(mockapi *m)
     mk_http *h = m->http;
     if (!h)
         return;
+    mk_loop_stop(h->loop);    /* first: the loop hands requests to civetweb */
     mk_sse_interrupt(m->sse); /* workers waiting on streams return now */
     mg_stop(h->ctx);
+    mk_civet_forget(h->ctx);  /* hand-backs no worker took */
+    mk_loop_free(h->loop);
     mk_sse_stop(m->sse);      /* no worker can reach the hub any more */
     m->sse = NULL;
     m->http = NULL;

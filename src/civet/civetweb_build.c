@@ -8,8 +8,17 @@
  * open). Instead, once the stream's request is parsed, we take its socket
  * out of civetweb and hand it to our own epoll loop (src/sse.c); the worker
  * returns to the pool at once. civetweb then closes an invalid descriptor,
- * which is harmless, and never touches the stream's socket again. */
+ * which is harmless, and never touches the stream's socket again.
+ *
+ * The same move serves idle keep-alive connections: civetweb's
+ * thread-per-connection model costs a context switch per request, so once a
+ * plain connection's first request is answered it goes to the keep-alive
+ * loop (src/loop.c). What the loop does not serve itself returns here, with
+ * the bytes it read, through civetweb's own socket queue; the init_connection
+ * callback below puts those bytes where civetweb's reader expects pipelined
+ * data, so civetweb parses, answers or refuses the request itself. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +41,10 @@ static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
 #include "civetweb.c"
 
 #undef fprintf
+/* civetweb poisons the allocator names for its own code; what we allocate
+ * here is freed by our modules with free() */
+#undef malloc
+#undef free
 
 #include "civet_detach.h"
 
@@ -43,4 +56,157 @@ int mk_civet_detach(struct mg_connection *conn)
     conn->client.sock = INVALID_SOCKET;
     conn->must_close = 1;
     return fd;
+}
+
+_Static_assert(sizeof(struct socket) <= sizeof(mk_civet_sock), "mk_civet_sock too small");
+
+int mk_civet_detach_idle(struct mg_connection *conn, mk_civet_sock *sock, char **rest,
+                         size_t *rest_len)
+{
+    *rest = NULL;
+    *rest_len = 0;
+    if (!conn || conn->ssl || conn->client.is_ssl || conn->client.sock == INVALID_SOCKET)
+        return -1;
+    if (!STOP_FLAG_IS_ZERO(&conn->phys_ctx->stop_flag))
+        return -1;
+    /* the rule civetweb's own keep-alive loop applies, plus a fully read body */
+    if (!should_keep_alive(conn) || conn->is_chunked || conn->content_len < 0 ||
+        conn->request_len <= 0 || conn->consumed_content != conn->content_len ||
+        conn->protocol_type != PROTOCOL_TYPE_HTTP1)
+        return -1;
+    long long end = (long long)conn->request_len + conn->content_len;
+    if (end < conn->data_len) {
+        *rest_len = (size_t)(conn->data_len - end);
+        *rest = malloc(*rest_len);
+        if (!*rest) {
+            *rest_len = 0;
+            return -1;
+        }
+        memcpy(*rest, conn->buf + end, *rest_len);
+    }
+    memset(sock, 0, sizeof *sock);
+    sock->ctx = conn->phys_ctx;
+    memcpy(sock->opaque, &conn->client, sizeof conn->client);
+    int fd = (int)conn->client.sock;
+    conn->client.sock = INVALID_SOCKET;
+    conn->must_close = 1;
+    return fd;
+}
+
+/* Bytes waiting for the worker that takes their socket from the queue. A
+ * list: hand-backs are the rare path (chunked bodies, waits, odd heads). */
+typedef struct mk_stash {
+    struct mk_stash *next;
+    struct mg_context *ctx;
+    int fd;
+    size_t len;
+    char bytes[];
+} mk_stash;
+
+static pthread_mutex_t stash_lock = PTHREAD_MUTEX_INITIALIZER;
+static mk_stash *stash;
+static atomic_int stash_count; /* lets init_connection skip the lock */
+
+static mk_stash *stash_take(struct mg_context *ctx, int fd)
+{
+    mk_stash *found = NULL;
+    pthread_mutex_lock(&stash_lock);
+    for (mk_stash **pp = &stash; *pp; pp = &(*pp)->next) {
+        if ((*pp)->ctx == ctx && (fd < 0 || (*pp)->fd == fd)) {
+            found = *pp;
+            *pp = found->next;
+            atomic_fetch_sub(&stash_count, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&stash_lock);
+    return found;
+}
+
+int mk_civet_return(int fd, const mk_civet_sock *sock, const char *pre, size_t len)
+{
+    struct mg_context *ctx = sock->ctx;
+    if (!ctx || fd < 0 || len > ctx->max_request_size)
+        return -1;
+    struct socket so;
+    memcpy(&so, sock->opaque, sizeof so);
+    so.sock = fd;
+    so.in_use = 0;
+    if (len > 0) {
+        mk_stash *s = malloc(sizeof *s + len);
+        if (!s)
+            return -1;
+        s->ctx = ctx;
+        s->fd = fd;
+        s->len = len;
+        memcpy(s->bytes, pre, len);
+        /* listed before the socket is queued: a worker may take it at once */
+        pthread_mutex_lock(&stash_lock);
+        s->next = stash;
+        stash = s;
+        atomic_fetch_add(&stash_count, 1);
+        pthread_mutex_unlock(&stash_lock);
+    }
+    /* produce_socket, minus its wait for room: the loop must never block */
+    int queued = 0;
+    pthread_mutex_lock(&ctx->thread_mutex);
+    if (STOP_FLAG_IS_ZERO(&ctx->stop_flag) && ctx->sq_head - ctx->sq_tail < ctx->sq_size) {
+        ctx->squeue[ctx->sq_head % ctx->sq_size] = so;
+        ctx->sq_head++;
+        pthread_cond_signal(&ctx->sq_full);
+        queued = 1;
+    }
+    pthread_mutex_unlock(&ctx->thread_mutex);
+    if (!queued && len > 0)
+        free(stash_take(ctx, fd));
+    return queued ? 0 : -1;
+}
+
+int mk_civet_init_connection(const struct mg_connection *cconn, void **conn_data)
+{
+    (void)conn_data;
+    if (atomic_load(&stash_count) == 0)
+        return 0;
+    /* init_connection has just emptied the buffer; the callback hands us
+     * the connection read-only, but filling that buffer is its purpose here */
+    struct mg_connection *conn = (struct mg_connection *)cconn;
+    mk_stash *s = stash_take(conn->phys_ctx, (int)conn->client.sock);
+    if (s) {
+        memcpy(conn->buf, s->bytes, s->len);
+        conn->data_len = (int)s->len;
+        free(s);
+    }
+    return 0;
+}
+
+void mk_civet_forget(struct mg_context *ctx)
+{
+    mk_stash *s;
+    while ((s = stash_take(ctx, -1)) != NULL) {
+        close(s->fd);
+        free(s);
+    }
+}
+
+int mk_civet_head_len(const char *buf, int len)
+{
+    return get_http_header_len(buf, len);
+}
+
+int mk_civet_parse_head(char *buf, int len, mk_civet_head *out)
+{
+    struct mg_request_info ri;
+    memset(&ri, 0, sizeof ri);
+    int n = parse_http_request(buf, len, &ri);
+    if (n <= 0)
+        return n;
+    out->method = ri.request_method;
+    out->uri = ri.request_uri;
+    out->version = ri.http_version;
+    out->nheaders = ri.num_headers;
+    for (int i = 0; i < ri.num_headers && i < 64; i++) {
+        out->headers[i].name = ri.http_headers[i].name;
+        out->headers[i].value = ri.http_headers[i].value;
+    }
+    return n;
 }
