@@ -108,14 +108,28 @@ void mockapi_config_init(mockapi_config *cfg);
 typedef struct mockapi mockapi; /* opaque */
 
 /* Creates an instance: validates cfg, loads fixtures, creates the signing
- * key. Nothing is bound yet. cfg (and its strings) is copied.
+ * key. Nothing is bound yet. cfg (and its strings) is copied. With a TLS
+ * address, the TLS keys are made on a thread of their own (a few ms);
+ * whatever needs them (start, mockapi_tls_ca_pem) waits for them.
  * Errors: EINVAL (bad cfg; errbuf says which field), EJSON (a fixture file is
- * invalid; errbuf gives file and offset), EIO, ENOMEM, ECRYPTO. */
+ * invalid; errbuf gives file and offset), EIO, ENOMEM. */
 int mockapi_create(const mockapi_config *cfg, mockapi **out, char *errbuf, size_t errlen);
 
 /* Binds the listeners and starts serving. Returns once the ports are bound
- * and accepting. Errors: ESTATE (already started), ELISTEN, ENOMEM. */
+ * and accepting. Errors: ESTATE (already started), ELISTEN, ENOMEM, ECRYPTO
+ * (the TLS keys could not be made). On error nothing keeps running. */
 int mockapi_start(mockapi *m, char *errbuf, size_t errlen);
+
+/* Like mockapi_start, but returns as soon as the plain listeners accept;
+ * the TLS listeners start in the background (they wait for their keys).
+ * Call mockapi_wait_started before using a TLS port. The mockapi binary
+ * starts this way, so it can print MOCKAPI_ADDR sooner. */
+int mockapi_start_async(mockapi *m, char *errbuf, size_t errlen);
+
+/* Waits until the listeners of mockapi_start_async are all up. Returns
+ * MOCKAPI_OK, or the TLS listeners' error (ELISTEN, ECRYPTO, EIO); the
+ * plain listeners keep serving then. ESTATE when not started. */
+int mockapi_wait_started(mockapi *m, char *errbuf, size_t errlen);
 
 /* Stops serving: closes listeners and every connection (open SSE streams
  * included) and waits for the worker threads. Takes tens of milliseconds.

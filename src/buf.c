@@ -103,3 +103,13 @@ char *mk_buf_steal(mk_buf *b, size_t *len)
     b->len = b->cap = 0;
     return p;
 }
+
+int mk_buf_putu(mk_buf *b, unsigned long long v)
+{
+    char num[24];
+    size_t k = sizeof num;
+    do
+        num[--k] = (char)('0' + v % 10);
+    while (v /= 10);
+    return mk_buf_append(b, num + k, sizeof num - k);
+}

@@ -27,6 +27,7 @@ int mk_buf_reserve(mk_buf *b, size_t extra);
 int mk_buf_append(mk_buf *b, const void *p, size_t n);
 int mk_buf_puts(mk_buf *b, const char *s);
 int mk_buf_putc(mk_buf *b, char c);
+int mk_buf_putu(mk_buf *b, unsigned long long v); /* decimal */
 int mk_buf_printf(mk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the bytes to the caller (free() them) and leaves b empty. */
 char *mk_buf_steal(mk_buf *b, size_t *len);

@@ -14,6 +14,8 @@
  * Nothing here allocates except through the caller's mk_buf. */
 #include "gojson.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -430,9 +432,29 @@ static int hexval(char c)
 
 /* Validates the string literal at p[i] == '"'. Returns the index after
  * the closing quote, or sets *err to the offending offset and returns 0. */
+/* Whether any of the 8 bytes in v is '"', '\\' or below 0x20: the bytes a
+ * string scan must stop at. Bit tricks on a word at a time (bytes >= 0x80
+ * may raise false alarms, which the byte loop then settles). */
+static inline bool word_has_special(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | (v - ones * 0x20)) & ~v & highs;
+}
+
 static size_t scan_string(const char *p, size_t n, size_t i, size_t *err)
 {
     for (i++; i < n; i++) {
+        /* skip plain text eight bytes at a time: most of a body is strings */
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            if (word_has_special(v))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)p[i];
         if (c == '"')
             return i + 1;

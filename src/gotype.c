@@ -406,18 +406,16 @@ static int fail(dctx *c, size_t off, const char *fmt, ...)
     return -1;
 }
 
-static size_t path_push(dctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t path_push(dctx *c, const char *fmt, ...)
+/* Appends pre, s and post to the path (truncated to fit) and returns the old
+ * length for path_pop. No printf: this runs for every field of every body. */
+static size_t path_push(dctx *c, const char *pre, const char *s, const char *post)
 {
     size_t old = c->plen;
-    if (old + 1 < sizeof c->path) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(c->path + old, sizeof c->path - old, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-            c->plen = old + (size_t)n < sizeof c->path ? old + (size_t)n : sizeof c->path - 1;
-    }
+    const char *parts[3] = {pre, s, post};
+    for (int k = 0; k < 3; k++)
+        for (const char *q = parts[k]; *q && c->plen + 1 < sizeof c->path; q++)
+            c->path[c->plen++] = *q;
+    c->path[c->plen] = '\0';
     return old;
 }
 
@@ -549,7 +547,7 @@ static int dec_struct(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
         int fi = find_field(t, c->key.data ? c->key.data : "", c->key.len);
         if (fi < 0)
             continue; /* unknown fields are ignored */
-        size_t old = path_push(c, ".%s", t->fields[fi].name);
+        size_t old = path_push(c, ".", t->fields[fi].name, "");
         if (dec(c, t->fields[fi].type, &s->u.sub[fi], vk, vs, ve) != 0)
             return -1;
         path_pop(c, old);
@@ -579,7 +577,12 @@ static int dec_slice(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
             }
             memset(&v->items[v->nmat++], 0, sizeof(gt_slot));
         }
-        size_t old = path_push(c, "[%zu]", i);
+        char num[24];
+        size_t k = sizeof num - 1;
+        num[k] = '\0';
+        for (size_t x = i; k == sizeof num - 1 || x; x /= 10)
+            num[--k] = (char)('0' + x % 10);
+        size_t old = path_push(c, "[", num + k, "]");
         if (dec(c, t->elem, &v->items[i], vk, vs, ve) != 0)
             return -1;
         path_pop(c, old);
@@ -642,7 +645,7 @@ static int dec_map(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
             for (size_t i = 0; i < sn; i++)
                 shown[i] = (unsigned char)pr->k[i] < 0x20 || pr->k[i] == 0x7f ? '?' : pr->k[i];
             shown[sn] = '\0';
-            size_t old = path_push(c, "[%s]", shown);
+            size_t old = path_push(c, "[", shown, "]");
             mismatch(c, t->elem, vk, vs, ve);
             path_pop(c, old);
             return -1;
@@ -753,7 +756,7 @@ int gt_decode(const gt_type *t, const char *body, size_t len, gt_value **out,
     mk_buf_init(&c.key, 0);
     if (err && errlen)
         err[0] = '\0';
-    path_push(&c, "%s", t->name);
+    path_push(&c, "", t->name, "");
 
     size_t pos = 0, a = 0, b = 0;
     gj_kind k;

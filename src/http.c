@@ -35,14 +35,20 @@
 #include "server.h"
 
 struct mk_http {
-    struct mg_context *ctx;
+    struct mg_context *ctx[2];          /* by mk_listener_kind; NULL: none */
+    mk_civet_spawner *spawner[2];
     mk_loop *loop;
+    /* a TLS context started in the background (mockapi_start_async) */
+    pthread_t tls_thread;
+    bool tls_pending; /* started, not joined; start/wait/stop only */
+    int tls_rc;
+    char tls_err[256];
 };
 
-static int find_listener(const mockapi *m, int local_port)
+static int find_listener(const mockapi *m, mk_listener_kind kind, int local_port)
 {
     for (int i = 0; i < m->nlisteners; i++)
-        if (m->listeners[i].port == local_port)
+        if (m->listeners[i].kind == kind && atomic_load(&m->listeners[i].port) == local_port)
             return i;
     return -1;
 }
@@ -165,8 +171,8 @@ static int on_request(struct mg_connection *conn)
         return bad_request(conn);
     }
 
-    int li = find_listener(m, ri->server_port);
-    mk_listener_kind kind = li >= 0 ? m->listeners[li].kind : (ri->is_ssl ? MK_LISTEN_TLS : MK_LISTEN_HTTP);
+    mk_listener_kind kind = ri->is_ssl ? MK_LISTEN_TLS : MK_LISTEN_HTTP;
+    int li = find_listener(m, kind, ri->server_port);
 
     mk_header_kv hdrs[64];
     int nh = ri->num_headers < 64 ? ri->num_headers : 64;
@@ -260,7 +266,7 @@ static void release_stack(void)
 
 static void on_connection_close(const struct mg_connection *conn)
 {
-    (void)conn;
+    mk_civet_connection_closed(conn);
     release_stack();
 }
 
@@ -278,19 +284,22 @@ static int on_log(const struct mg_connection *conn, const char *msg)
     return 1;
 }
 
-int mk_http_start(mockapi *m, char *err, size_t errlen)
+/* Starts the civetweb context that serves m's listeners of one kind (a
+ * context has one TLS certificate or none, so plain and TLS listeners get one
+ * each) and reads their bound ports back. No listener of that kind: no
+ * context, MOCKAPI_OK. */
+static int start_ctx(mockapi *m, mk_http *h, mk_listener_kind kind, char *err, size_t errlen)
 {
-    mk_http *h = calloc(1, sizeof *h);
-    if (!h) {
-        snprintf(err, errlen, "out of memory");
-        return MOCKAPI_ENOMEM;
-    }
     char ports[MK_MAX_LISTENERS * 130] = "";
     for (int i = 0; i < m->nlisteners; i++) {
-        if (i)
+        if (m->listeners[i].kind != kind)
+            continue;
+        if (ports[0])
             strcat(ports, ",");
         strcat(ports, m->listeners[i].spec);
     }
+    if (!ports[0])
+        return MOCKAPI_OK;
     char threads[16], timeout[16], header_max[24];
     snprintf(threads, sizeof threads, "%u", m->cfg.threads);
     snprintf(timeout, sizeof timeout, "%u", m->cfg.request_timeout_ms);
@@ -310,19 +319,24 @@ int mk_http_start(mockapi *m, char *err, size_t errlen)
     /* civetweb (mbedTLS) loads key and chain from a file: write it private,
      * hand the path over, remove it as soon as civetweb has read it. */
     char pem_path[64] = "";
-    if (m->tls.chain_pem) {
+    if (kind == MK_LISTEN_TLS) {
+        char why[256] = "";
+        const mk_tls *tls = m->tls_job ? mk_tls_job_wait(m->tls_job, why, sizeof why) : NULL;
+        if (!tls) {
+            snprintf(err, errlen, "TLS certificates: %s", why[0] ? why : "not configured");
+            return MOCKAPI_ECRYPTO;
+        }
         const char *tmp = getenv("TMPDIR");
         snprintf(pem_path, sizeof pem_path, "%s/mockapi-tls-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
         int fd = mkstemp(pem_path); /* mode 0600 */
-        size_t len = strlen(m->tls.chain_pem);
-        if (fd < 0 || write(fd, m->tls.chain_pem, len) != (ssize_t)len) {
+        size_t len = strlen(tls->chain_pem);
+        if (fd < 0 || write(fd, tls->chain_pem, len) != (ssize_t)len) {
             char eb[128];
             snprintf(err, errlen, "cannot write the TLS key file %s: %s", pem_path, strerror_r(errno, eb, sizeof eb));
             if (fd >= 0) {
                 close(fd);
                 unlink(pem_path);
             }
-            free(h);
             return MOCKAPI_EIO;
         }
         close(fd);
@@ -343,41 +357,73 @@ int mk_http_start(mockapi *m, char *err, size_t errlen)
     char ebuf[256] = "";
     ed.text = ebuf;
     ed.text_buffer_size = sizeof ebuf;
+    struct mg_context *ctx = mg_start2(&init, &ed);
+    if (pem_path[0])
+        unlink(pem_path);
+    if (!ctx) {
+        snprintf(err, errlen, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "bind failed");
+        return MOCKAPI_ELISTEN;
+    }
+    struct mg_server_port sp[MK_MAX_LISTENERS];
+    int n = mg_get_server_ports(ctx, MK_MAX_LISTENERS, sp);
+    for (int i = 0, k = 0; i < m->nlisteners && k < n; i++)
+        if (m->listeners[i].kind == kind)
+            atomic_store(&m->listeners[i].port, sp[k++].port);
+    h->spawner[kind] = mk_civet_spawn_rest(ctx);
+    h->ctx[kind] = ctx;
+    return MOCKAPI_OK;
+}
+
+static void *tls_starter(void *arg)
+{
+    mockapi *m = arg;
+    mk_http *h = m->http;
+    h->tls_rc = start_ctx(m, h, MK_LISTEN_TLS, h->tls_err, sizeof h->tls_err);
+    return NULL;
+}
+
+int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
+{
+    mk_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return MOCKAPI_ENOMEM;
+    }
     mk_sse_config sc = {.keepalive_ms = m->cfg.sse_keepalive_ms, .queue_max = m->cfg.sse_queue_max,
                         .history = m->cfg.sse_history, .max_clients = m->cfg.sse_max_clients};
     if (mk_sse_start(&m->sse, &sc, err, errlen) != 0) {
-        if (pem_path[0])
-            unlink(pem_path);
         free(h);
         return MOCKAPI_ENOMEM;
     }
     if (mk_loop_start(&h->loop, m, err, errlen) != 0) {
         mk_sse_stop(m->sse);
         m->sse = NULL;
-        if (pem_path[0])
-            unlink(pem_path);
         free(h);
         return MOCKAPI_ENOMEM;
     }
     m->http = h;
-    h->ctx = mg_start2(&init, &ed);
-    if (pem_path[0])
-        unlink(pem_path);
-    if (!h->ctx) {
-        m->http = NULL;
-        mk_loop_stop(h->loop);
-        mk_loop_free(h->loop);
-        mk_sse_stop(m->sse);
-        m->sse = NULL;
-        free(h);
-        snprintf(err, errlen, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "bind failed");
-        return MOCKAPI_ELISTEN;
+    int rc = start_ctx(m, h, MK_LISTEN_HTTP, err, errlen);
+    if (rc == MOCKAPI_OK) {
+        if (tls_background && pthread_create(&h->tls_thread, NULL, tls_starter, m) == 0)
+            h->tls_pending = true;
+        else
+            rc = start_ctx(m, h, MK_LISTEN_TLS, err, errlen);
     }
-    struct mg_server_port sp[MK_MAX_LISTENERS];
-    int n = mg_get_server_ports(h->ctx, MK_MAX_LISTENERS, sp);
-    for (int i = 0; i < n && i < m->nlisteners; i++)
-        m->listeners[i].port = sp[i].port;
-    return MOCKAPI_OK;
+    if (rc != MOCKAPI_OK)
+        mk_http_stop(m);
+    return rc;
+}
+
+int mk_http_wait_tls(mockapi *m, char *err, size_t errlen)
+{
+    mk_http *h = m->http;
+    if (!h || !h->tls_pending)
+        return MOCKAPI_OK;
+    pthread_join(h->tls_thread, NULL);
+    h->tls_pending = false;
+    if (h->tls_rc != MOCKAPI_OK)
+        snprintf(err, errlen, "%s", h->tls_err);
+    return h->tls_rc;
 }
 
 void mk_http_stop(mockapi *m)
@@ -385,16 +431,23 @@ void mk_http_stop(mockapi *m)
     mk_http *h = m->http;
     if (!h)
         return;
+    char ignored[8];
+    mk_http_wait_tls(m, ignored, sizeof ignored);
     mk_loop_stop(h->loop);    /* first: the loop hands requests to civetweb */
     mk_sse_interrupt(m->sse); /* workers waiting on streams return now */
-    mg_stop(h->ctx);
-    mk_civet_forget(h->ctx);  /* hand-backs no worker took */
+    for (int k = 0; k < 2; k++) {
+        mk_civet_spawn_stop(h->spawner[k]);
+        if (h->ctx[k]) {
+            mg_stop(h->ctx[k]);
+            mk_civet_forget(h->ctx[k]); /* hand-backs no worker took */
+        }
+    }
     mk_loop_free(h->loop);
     mk_sse_stop(m->sse);      /* no worker can reach the hub any more */
     m->sse = NULL;
     m->http = NULL;
     for (int i = 0; i < m->nlisteners; i++)
-        m->listeners[i].port = 0;
+        atomic_store(&m->listeners[i].port, 0);
     free(h);
 }
 

@@ -39,6 +39,7 @@ typedef struct conn {
     bool started;   /* the pending request's first byte has arrived */
     bool closing;   /* close once the pending response is written */
     bool eof;       /* the client shut its side */
+    bool out_armed; /* watching EPOLLOUT instead of EPOLLIN */
     size_t need;    /* head + body length once the head is parsed, else 0 */
     char *in;       /* bytes read, from the start of the next request */
     size_t in_len, in_cap;
@@ -136,8 +137,14 @@ static bool flush_out(lthread *t, conn *c)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return watch(t, c, EPOLL_CTL_MOD, EPOLLOUT) == 0 ? true : (close_conn(t, c), false);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!c->out_armed && watch(t, c, EPOLL_CTL_MOD, EPOLLOUT) != 0) {
+                close_conn(t, c);
+                return false;
+            }
+            c->out_armed = true;
+            return true;
+        }
         close_conn(t, c);
         return false;
     }
@@ -148,10 +155,12 @@ static bool flush_out(lthread *t, conn *c)
         close_conn(t, c);
         return false;
     }
-    if (watch(t, c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP) != 0) {
+    /* the common case, a response taken whole, costs no epoll_ctl */
+    if (c->out_armed && watch(t, c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP) != 0) {
         close_conn(t, c);
         return false;
     }
+    c->out_armed = false;
     return true;
 }
 
@@ -239,7 +248,11 @@ static head_verdict parse_head(lthread *t, conn *c, parsed *p)
 {
     size_t hdr_max = t->l->m->cfg.max_header_bytes;
     size_t scan = c->in_len < hdr_max ? c->in_len : hdr_max;
-    int hl = mk_civet_head_len(c->in, (int)scan);
+    /* Find the blank line fast; civetweb's parser checks every byte below
+     * anyway. Only a head without CRLFCRLF takes civetweb's slower scan
+     * (it also accepts bare LFs, and says whether more may still come). */
+    const char *blank = memmem(c->in, scan, "\r\n\r\n", 4);
+    int hl = blank ? (int)(blank - c->in) + 4 : mk_civet_head_len(c->in, (int)scan);
     if (hl < 0)
         return HEAD_CIVETWEB;
     if (hl == 0)

@@ -151,7 +151,7 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
 /* Frees what create set up before the state object, and m itself. */
 static void release_config(mockapi *m)
 {
-    mk_tls_dispose(&m->tls);
+    mk_tls_job_free(m->tls_job);
     free(m->addr);
     free(m->tls_addr);
     free(m->fixtures_dir);
@@ -216,14 +216,14 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.fixtures_dir = m->fixtures_dir;
     m->cfg.signing_key_file = m->key_file;
 
+    /* first, so the TLS keys are made on another CPU while the rest is set up */
+    if (m->tls_addr && (rc = mk_tls_job_start(&m->tls_job)) != MOCKAPI_OK) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail_early;
+    }
     rc = mk_keys_init(&m->keys, m->key_file, err, sizeof err);
     if (rc != MOCKAPI_OK)
         goto fail_early;
-    if (m->tls_addr) {
-        rc = mk_tls_make(&m->tls, err, sizeof err);
-        if (rc != MOCKAPI_OK)
-            goto fail_early;
-    }
     rc = mk_fixtures_load(&m->fx, m->fixtures_dir, m->keys.pk_b64, err, sizeof err);
     if (rc != MOCKAPI_OK)
         goto fail_early;
@@ -244,7 +244,7 @@ fail_early:
     return rc;
 }
 
-int mockapi_start(mockapi *m, char *errbuf, size_t errlen)
+static int start(mockapi *m, bool tls_background, char *errbuf, size_t errlen)
 {
     if (!m) {
         set_err(errbuf, errlen, "NULL instance");
@@ -255,7 +255,34 @@ int mockapi_start(mockapi *m, char *errbuf, size_t errlen)
         return MOCKAPI_ESTATE;
     }
     char err[512] = "";
-    int rc = mk_http_start(m, err, sizeof err);
+    int rc = mk_http_start(m, tls_background, err, sizeof err);
+    if (rc != MOCKAPI_OK)
+        set_err(errbuf, errlen, "%s", err);
+    return rc;
+}
+
+int mockapi_start(mockapi *m, char *errbuf, size_t errlen)
+{
+    return start(m, false, errbuf, errlen);
+}
+
+int mockapi_start_async(mockapi *m, char *errbuf, size_t errlen)
+{
+    return start(m, true, errbuf, errlen);
+}
+
+int mockapi_wait_started(mockapi *m, char *errbuf, size_t errlen)
+{
+    if (!m) {
+        set_err(errbuf, errlen, "NULL instance");
+        return MOCKAPI_EINVAL;
+    }
+    if (!m->http) {
+        set_err(errbuf, errlen, "not started");
+        return MOCKAPI_ESTATE;
+    }
+    char err[512] = "";
+    int rc = mk_http_wait_tls(m, err, sizeof err);
     if (rc != MOCKAPI_OK)
         set_err(errbuf, errlen, "%s", err);
     return rc;
@@ -311,9 +338,16 @@ out:
     return rc;
 }
 
+/* The certificates, waiting for them if they are still being made. */
+static const mk_tls *tls_of(const mockapi *m, char *err, size_t errlen)
+{
+    return m && m->tls_job ? mk_tls_job_wait(m->tls_job, err, errlen) : NULL;
+}
+
 const char *mockapi_tls_ca_pem(const mockapi *m)
 {
-    return m ? m->tls.ca_pem : NULL;
+    const mk_tls *t = tls_of(m, NULL, 0);
+    return t ? t->ca_pem : NULL;
 }
 
 int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_t errlen)
@@ -322,9 +356,15 @@ int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_
         set_err(errbuf, errlen, "NULL argument");
         return MOCKAPI_EINVAL;
     }
-    if (!m->tls.ca_pem) {
+    if (!m->tls_job) {
         set_err(errbuf, errlen, "no TLS listener is configured");
         return MOCKAPI_ENOTFOUND;
+    }
+    char why[256] = "";
+    const mk_tls *t = tls_of(m, why, sizeof why);
+    if (!t) {
+        set_err(errbuf, errlen, "TLS certificates: %s", why);
+        return MOCKAPI_ECRYPTO;
     }
     FILE *fp = fopen(path, "w");
     if (!fp) {
@@ -332,7 +372,7 @@ int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_
         set_err(errbuf, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof eb));
         return MOCKAPI_EIO;
     }
-    int bad = fputs(m->tls.ca_pem, fp) < 0;
+    int bad = fputs(t->ca_pem, fp) < 0;
     bad |= fclose(fp) != 0;
     if (bad) {
         set_err(errbuf, errlen, "%s: write failed", path);

@@ -8,6 +8,9 @@
 #ifndef MK_SERVER_H
 #define MK_SERVER_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "crypto.h"
 #include "fixtures.h"
 #include "mockapi.h"
@@ -22,7 +25,8 @@ typedef struct mk_listener {
     char spec[128];    /* civetweb listening_ports entry, e.g. "127.0.0.1:0" */
     char host[64];     /* as printed: "127.0.0.1", "[::1]", "[::]" */
     bool wildcard;     /* bound to every interface */
-    int port;          /* bound port once started, else 0 */
+    atomic_int port;   /* bound port once started, else 0 (a TLS port may be
+                        * set by a background start while requests run) */
 } mk_listener;
 
 typedef struct mk_http mk_http; /* the civetweb adapter (http.c) */
@@ -32,7 +36,7 @@ struct mockapi {
     mockapi_config cfg; /* string fields point at the owned copies below */
     char *addr, *tls_addr, *fixtures_dir, *key_file;
     mk_keys keys;
-    mk_tls tls; /* certificates, when a TLS listener is configured */
+    mk_tls_job *tls_job; /* certificates, being made or made, when a TLS listener is configured */
     mk_fixtures fx;
     mk_state state;
     mk_listener listeners[MK_MAX_LISTENERS];
@@ -41,8 +45,11 @@ struct mockapi {
     mk_sse_hub *sse;  /* event streams; set while started */
 };
 
-/* http.c: start/stop the listeners of m (civetweb). */
-int mk_http_start(mockapi *m, char *err, size_t errlen);
+/* http.c: start/stop the listeners of m (civetweb). With tls_background the
+ * TLS listeners start on another thread (they wait for their certificates);
+ * mk_http_wait_tls waits for them and returns their result. */
+int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen);
+int mk_http_wait_tls(mockapi *m, char *err, size_t errlen);
 void mk_http_stop(mockapi *m);
 
 /* Logs one line through cfg.log (or stderr). printf-style. */

@@ -10,6 +10,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,4 +172,60 @@ void mk_tls_dispose(mk_tls *t)
     free(t->chain_pem);
     free(t->ca_pem);
     t->chain_pem = t->ca_pem = NULL;
+}
+
+struct mk_tls_job {
+    mk_tls tls;
+    pthread_mutex_t lock; /* guards the join */
+    pthread_t tid;
+    bool joinable;
+    int rc;
+    char err[256];
+};
+
+static void *job_run(void *arg)
+{
+    mk_tls_job *j = arg;
+    j->rc = mk_tls_make(&j->tls, j->err, sizeof j->err);
+    return NULL;
+}
+
+int mk_tls_job_start(mk_tls_job **out)
+{
+    mk_tls_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return MOCKAPI_ENOMEM;
+    pthread_mutex_init(&j->lock, NULL);
+    if (pthread_create(&j->tid, NULL, job_run, j) == 0)
+        j->joinable = true;
+    else
+        job_run(j); /* no thread to be had: make them here */
+    *out = j;
+    return MOCKAPI_OK;
+}
+
+const mk_tls *mk_tls_job_wait(mk_tls_job *j, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->joinable) {
+        pthread_join(j->tid, NULL);
+        j->joinable = false;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (j->rc != MOCKAPI_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", j->err);
+        return NULL;
+    }
+    return &j->tls;
+}
+
+void mk_tls_job_free(mk_tls_job *j)
+{
+    if (!j)
+        return;
+    mk_tls_job_wait(j, NULL, 0);
+    mk_tls_dispose(&j->tls);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
 }

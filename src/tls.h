@@ -8,6 +8,8 @@
 #ifndef MK_TLS_H
 #define MK_TLS_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct mk_tls {
@@ -18,5 +20,17 @@ typedef struct mk_tls {
 /* Generates a fresh CA and leaf. Returns a MOCKAPI_E* code (reason in err). */
 int mk_tls_make(mk_tls *t, char *err, size_t errlen);
 void mk_tls_dispose(mk_tls *t);
+
+/* The same, on a thread of its own: key generation takes a few
+ * milliseconds, which need not delay the plain listener's start. */
+typedef struct mk_tls_job mk_tls_job;
+
+/* Starts making the certificates; *out is freed with mk_tls_job_free.
+ * Returns MOCKAPI_OK or MOCKAPI_ENOMEM. */
+int mk_tls_job_start(mk_tls_job **out);
+/* Waits for the certificates (any thread, any number of times) and returns
+ * them, or NULL with the reason in err. */
+const mk_tls *mk_tls_job_wait(mk_tls_job *j, char *err, size_t errlen);
+void mk_tls_job_free(mk_tls_job *j);
 
 #endif

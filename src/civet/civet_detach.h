@@ -46,12 +46,26 @@ int mk_civet_detach_idle(struct mg_connection *conn, mk_civet_sock *sock, char *
  * fd then). */
 int mk_civet_return(int fd, const mk_civet_sock *sock, const char *pre, size_t len);
 
-/* The init_connection callback that loads those bytes; http.c installs it. */
+/* The init_connection callback: counts the connection in (see the spawner)
+ * and loads the bytes given back with it. http.c installs it. */
 int mk_civet_init_connection(const struct mg_connection *conn, void **conn_data);
 
 /* After mg_stop(ctx): closes the sockets given back to ctx that no worker
  * took any more, and frees their bytes. */
 void mk_civet_forget(struct mg_context *ctx);
+
+/* Starts the worker threads civetweb left for later (all but the first
+ * two) when they are needed: a spawner thread keeps two workers idle, up to
+ * the configured number. Needs mk_civet_init_connection and
+ * mk_civet_connection_closed installed. Returns a handle for
+ * mk_civet_spawn_stop, or NULL when there is nothing to spawn (or no thread
+ * for the spawner: the eager workers serve alone). */
+typedef struct mk_civet_spawner mk_civet_spawner;
+mk_civet_spawner *mk_civet_spawn_rest(struct mg_context *ctx);
+/* Stops starting workers and waits for the spawner; call before mg_stop. */
+void mk_civet_spawn_stop(mk_civet_spawner *s);
+/* For the connection_close callback: counts the connection out. */
+void mk_civet_connection_closed(const struct mg_connection *conn);
 
 /* civetweb's HTTP head parsing, for the keep-alive loop. Length of the
  * request head in buf (through the blank line), 0 if incomplete, -1 if

@@ -19,6 +19,7 @@
  * data, so civetweb parses, answers or refuses the request itself. */
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,15 +39,174 @@ static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
 }
 #define fprintf mk_civet_fprintf
 
+/* civetweb starts every worker thread inside mg_start, ~20 us each: most of
+ * a server's start-up time, and each idle worker keeps ~20 KB resident. Its
+ * calls to pthread_create come here instead: the first MK_EAGER_WORKERS
+ * workers start at once, the rest on demand (see mk_civet_spawner below). A
+ * worker not started has thread id 0, which civetweb's shutdown skips. */
+#include <pthread.h>
+enum { MK_EAGER_WORKERS = 2 };
+static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *),
+                                  void *arg);
+#define pthread_create mk_civet_thread_create
+
 #include "civetweb.c"
+
+#undef pthread_create
 
 #undef fprintf
 /* civetweb poisons the allocator names for its own code; what we allocate
  * here is freed by our modules with free() */
 #undef malloc
 #undef free
+#undef calloc
 
 #include "civet_detach.h"
+
+static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *),
+                                  void *arg)
+{
+    if (fn == worker_thread) {
+        struct mg_connection *wc = arg;
+        if (wc - wc->phys_ctx->worker_connections >= MK_EAGER_WORKERS) {
+            memset(tid, 0, sizeof *tid);
+            return 0;
+        }
+    }
+    return pthread_create(tid, attr, fn, arg);
+}
+
+/* Starts workers when the running ones get busy: init_connection counts a
+ * connection in, connection_close counts it out, and when fewer than
+ * MK_SPARE_WORKERS workers are left idle the spawner thread starts a batch.
+ * Spawners are found by context through a short list (a lookup per
+ * connection, not per request). */
+enum { MK_SPARE_WORKERS = 2, MK_SPAWN_BATCH = 8 };
+
+struct mk_civet_spawner {
+    struct mk_civet_spawner *next; /* registry, under registry_lock */
+    struct mg_context *ctx;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    unsigned started, busy, max; /* workers started, connections in service */
+    bool stop;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static mk_civet_spawner *registry;
+
+static bool want_more(const mk_civet_spawner *s)
+{
+    return s->started < s->max && s->busy + MK_SPARE_WORKERS > s->started;
+}
+
+static void *spawn_run(void *arg)
+{
+    mk_civet_spawner *s = arg;
+    struct mg_context *ctx = s->ctx;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->stop && !want_more(s))
+            pthread_cond_wait(&s->wake, &s->lock);
+        if (s->stop)
+            break;
+        unsigned from = s->started, to = from + MK_SPAWN_BATCH < s->max ? from + MK_SPAWN_BATCH : s->max;
+        pthread_mutex_unlock(&s->lock);
+        unsigned i = from;
+        for (; i < to; i++) {
+            int rc = pthread_create(&ctx->worker_threadids[i], NULL, worker_thread,
+                                    &ctx->worker_connections[i]);
+            if (rc != 0) {
+                memset(&ctx->worker_threadids[i], 0, sizeof ctx->worker_threadids[i]);
+                mg_cry_ctx_internal(ctx, "Cannot start worker thread %u: error %d", i + 1, rc);
+                break;
+            }
+        }
+        pthread_mutex_lock(&s->lock);
+        s->started = i;
+        if (i < to)
+            s->max = i; /* out of threads: serve with what runs */
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+mk_civet_spawner *mk_civet_spawn_rest(struct mg_context *ctx)
+{
+    if (!ctx || ctx->cfg_worker_threads <= MK_EAGER_WORKERS)
+        return NULL;
+    mk_civet_spawner *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->ctx = ctx;
+    s->started = MK_EAGER_WORKERS;
+    s->max = ctx->cfg_worker_threads;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (pthread_create(&s->tid, NULL, spawn_run, s) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->wake);
+        free(s);
+        return NULL; /* serve with the eager workers */
+    }
+    pthread_mutex_lock(&registry_lock);
+    s->next = registry;
+    registry = s;
+    pthread_mutex_unlock(&registry_lock);
+    return s;
+}
+
+void mk_civet_spawn_stop(mk_civet_spawner *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    for (mk_civet_spawner **pp = &registry; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    pthread_mutex_unlock(&registry_lock);
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->tid, NULL);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}
+
+/* Counts a connection in (+1) or out (-1) of service on ctx. */
+static void count_busy(struct mg_context *ctx, int delta)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (mk_civet_spawner *s = registry; s; s = s->next) {
+        if (s->ctx != ctx)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        s->busy += (unsigned)delta;
+        if (want_more(s))
+            pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->lock);
+        break;
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* marks a connection that count_busy counted in */
+static char counted_mark;
+
+void mk_civet_connection_closed(const struct mg_connection *conn)
+{
+    if (conn->request_info.conn_data == &counted_mark) {
+        count_busy(conn->phys_ctx, -1);
+        /* cleared, so a later connection on this worker that never reaches
+         * init_connection (a failed TLS handshake) is not counted out twice */
+        ((struct mg_connection *)conn)->request_info.conn_data = NULL;
+    }
+}
 
 int mk_civet_detach(struct mg_connection *conn)
 {
@@ -164,7 +324,8 @@ int mk_civet_return(int fd, const mk_civet_sock *sock, const char *pre, size_t l
 
 int mk_civet_init_connection(const struct mg_connection *cconn, void **conn_data)
 {
-    (void)conn_data;
+    count_busy(cconn->phys_ctx, +1);
+    *conn_data = &counted_mark;
     if (atomic_load(&stash_count) == 0)
         return 0;
     /* init_connection has just emptied the buffer; the callback hands us

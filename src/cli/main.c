@@ -242,12 +242,9 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (o[O_CAOUT].value && mockapi_write_tls_ca(m, o[O_CAOUT].value, err, sizeof err) != MOCKAPI_OK) {
-        fprintf(stderr, "mockapi: -tls-ca-out: %s\n", err);
-        mockapi_free(m);
-        return 2;
-    }
-    rc = mockapi_start(m, err, sizeof err);
+    /* The plain listener first, announced at once; the TLS listener follows
+     * when its keys are made (on another CPU meanwhile). */
+    rc = mockapi_start_async(m, err, sizeof err);
     if (rc != MOCKAPI_OK) {
         fprintf(stderr, "level=ERROR msg=\"listen failed\" error=\"%s\"\n", err);
         mockapi_free(m);
@@ -256,6 +253,18 @@ int main(int argc, char **argv)
     char addr[128];
     mockapi_addr(m, MOCKAPI_LISTENER_HTTP, addr, sizeof addr);
     printf("MOCKAPI_ADDR=%s\n", addr);
+    fflush(stdout);
+    rc = mockapi_wait_started(m, err, sizeof err);
+    if (rc != MOCKAPI_OK) {
+        fprintf(stderr, "level=ERROR msg=\"TLS listen failed\" error=\"%s\"\n", err);
+        mockapi_free(m);
+        return 1;
+    }
+    if (o[O_CAOUT].value && mockapi_write_tls_ca(m, o[O_CAOUT].value, err, sizeof err) != MOCKAPI_OK) {
+        fprintf(stderr, "mockapi: -tls-ca-out: %s\n", err);
+        mockapi_free(m);
+        return 2;
+    }
     if (mockapi_addr(m, MOCKAPI_LISTENER_TLS, addr, sizeof addr) > 0) {
         printf("MOCKAPI_TLS_ADDR=%s\n", addr);
         fprintf(stderr, "level=INFO msg=\"TLS server started\" addr=%s\n", addr);
