@@ -321,7 +321,7 @@ static int start_ctx(mockapi *m, mk_http *h, mk_listener_kind kind, char *err, s
     char pem_path[64] = "";
     if (kind == MK_LISTEN_TLS) {
         char why[256] = "";
-        const mk_tls *tls = m->tls_job ? mk_tls_job_wait(m->tls_job, why, sizeof why) : NULL;
+        const mk_tls *tls = m->tls_job ? mk_tls_job_get(m->tls_job, why, sizeof why) : NULL;
         if (!tls) {
             snprintf(err, errlen, "TLS certificates: %s", why[0] ? why : "not configured");
             return MOCKAPI_ECRYPTO;
@@ -378,6 +378,10 @@ static void *tls_starter(void *arg)
 {
     mockapi *m = arg;
     mk_http *h = m->http;
+    /* the keys first, at the lowest CPU priority: requests on the plain
+     * listener, already being served, must not wait for them */
+    if (m->tls_job)
+        mk_tls_job_get_low(m->tls_job);
     h->tls_rc = start_ctx(m, h, MK_LISTEN_TLS, h->tls_err, sizeof h->tls_err);
     return NULL;
 }

@@ -133,6 +133,8 @@ static bool flush_out(lthread *t, conn *c)
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
+            if (c->out_off < c->out_len)
+                set_deadline(t, c); /* a slow reader that reads is not idle */
             continue;
         }
         if (n < 0 && errno == EINTR)

@@ -216,8 +216,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.fixtures_dir = m->fixtures_dir;
     m->cfg.signing_key_file = m->key_file;
 
-    /* first, so the TLS keys are made on another CPU while the rest is set up */
-    if (m->tls_addr && (rc = mk_tls_job_start(&m->tls_job)) != MOCKAPI_OK) {
+    if (m->tls_addr && (rc = mk_tls_job_new(&m->tls_job)) != MOCKAPI_OK) {
         snprintf(err, sizeof err, "out of memory");
         goto fail_early;
     }
@@ -341,7 +340,7 @@ out:
 /* The certificates, waiting for them if they are still being made. */
 static const mk_tls *tls_of(const mockapi *m, char *err, size_t errlen)
 {
-    return m && m->tls_job ? mk_tls_job_wait(m->tls_job, err, errlen) : NULL;
+    return m && m->tls_job ? mk_tls_job_get(m->tls_job, err, errlen) : NULL;
 }
 
 const char *mockapi_tls_ca_pem(const mockapi *m)

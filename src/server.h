@@ -36,7 +36,7 @@ struct mockapi {
     mockapi_config cfg; /* string fields point at the owned copies below */
     char *addr, *tls_addr, *fixtures_dir, *key_file;
     mk_keys keys;
-    mk_tls_job *tls_job; /* certificates, being made or made, when a TLS listener is configured */
+    mk_tls_job *tls_job; /* certificates (made when first needed) when a TLS listener is configured */
     mk_fixtures fx;
     mk_state state;
     mk_listener listeners[MK_MAX_LISTENERS];

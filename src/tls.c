@@ -11,6 +11,8 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,22 @@ static int new_key(gen *g, mbedtls_pk_context *k)
         return -1;
     return mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k), mbedtls_ctr_drbg_random,
                                &g->drbg);
+}
+
+/* A second key on the same curve, computed with the group of `like`: the
+ * group caches its precomputed multiples of the generator, which a fresh
+ * group would compute again (a large part of the cost of a key). */
+static int new_key_like(gen *g, mbedtls_pk_context *k, mbedtls_pk_context *like)
+{
+    mbedtls_pk_init(k);
+    if (mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
+        return -1;
+    mbedtls_ecp_keypair *kp = mbedtls_pk_ec(*k);
+    int rc = mbedtls_ecp_group_load(&kp->grp, MBEDTLS_ECP_DP_SECP256R1);
+    if (rc == 0)
+        rc = mbedtls_ecp_gen_keypair(&mbedtls_pk_ec(*like)->grp, &kp->d, &kp->Q,
+                                     mbedtls_ctr_drbg_random, &g->drbg);
+    return rc;
 }
 
 static void validity(char nb[16], char na[16])
@@ -122,7 +140,7 @@ int mk_tls_make(mk_tls *t, char *err, size_t errlen)
                                    (const unsigned char *)"mockapi-tls", 11);
     }
     if (rc == 0) { step = "CA key"; rc = new_key(&g, &ca_key); }
-    if (rc == 0) { step = "server key"; rc = new_key(&g, &leaf_key); }
+    if (rc == 0) { step = "server key"; rc = new_key_like(&g, &leaf_key, &ca_key); }
     if (rc == 0) {
         step = "CA certificate";
         rc = make_cert(&g, &ca_key, &ca_key, "CN=mockapi throwaway CA,O=plexd-e2e-mock",
@@ -175,41 +193,29 @@ void mk_tls_dispose(mk_tls *t)
 }
 
 struct mk_tls_job {
-    mk_tls tls;
-    pthread_mutex_t lock; /* guards the join */
-    pthread_t tid;
-    bool joinable;
+    pthread_mutex_t lock; /* held while the certificates are made */
+    bool done;
     int rc;
     char err[256];
+    mk_tls tls;
 };
 
-static void *job_run(void *arg)
-{
-    mk_tls_job *j = arg;
-    j->rc = mk_tls_make(&j->tls, j->err, sizeof j->err);
-    return NULL;
-}
-
-int mk_tls_job_start(mk_tls_job **out)
+int mk_tls_job_new(mk_tls_job **out)
 {
     mk_tls_job *j = calloc(1, sizeof *j);
     if (!j)
         return MOCKAPI_ENOMEM;
     pthread_mutex_init(&j->lock, NULL);
-    if (pthread_create(&j->tid, NULL, job_run, j) == 0)
-        j->joinable = true;
-    else
-        job_run(j); /* no thread to be had: make them here */
     *out = j;
     return MOCKAPI_OK;
 }
 
-const mk_tls *mk_tls_job_wait(mk_tls_job *j, char *err, size_t errlen)
+const mk_tls *mk_tls_job_get(mk_tls_job *j, char *err, size_t errlen)
 {
     pthread_mutex_lock(&j->lock);
-    if (j->joinable) {
-        pthread_join(j->tid, NULL);
-        j->joinable = false;
+    if (!j->done) {
+        j->rc = mk_tls_make(&j->tls, j->err, sizeof j->err);
+        j->done = true;
     }
     pthread_mutex_unlock(&j->lock);
     if (j->rc != MOCKAPI_OK) {
@@ -220,11 +226,26 @@ const mk_tls *mk_tls_job_wait(mk_tls_job *j, char *err, size_t errlen)
     return &j->tls;
 }
 
+static void *low_run(void *arg)
+{
+    /* nice 19 for this thread only (Linux: the nice value is per thread);
+     * a thread that exits takes it along */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    mk_tls_job_get(arg, NULL, 0);
+    return NULL;
+}
+
+void mk_tls_job_get_low(mk_tls_job *j)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, low_run, j) == 0)
+        pthread_join(t, NULL);
+}
+
 void mk_tls_job_free(mk_tls_job *j)
 {
     if (!j)
         return;
-    mk_tls_job_wait(j, NULL, 0);
     mk_tls_dispose(&j->tls);
     pthread_mutex_destroy(&j->lock);
     free(j);

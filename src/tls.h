@@ -21,16 +21,20 @@ typedef struct mk_tls {
 int mk_tls_make(mk_tls *t, char *err, size_t errlen);
 void mk_tls_dispose(mk_tls *t);
 
-/* The same, on a thread of its own: key generation takes a few
- * milliseconds, which need not delay the plain listener's start. */
+/* The same, made once, when first needed: key generation takes about 2 ms
+ * of CPU, which should not delay the plain listener. A background start
+ * makes them on the thread that starts the TLS listener. */
 typedef struct mk_tls_job mk_tls_job;
 
-/* Starts making the certificates; *out is freed with mk_tls_job_free.
- * Returns MOCKAPI_OK or MOCKAPI_ENOMEM. */
-int mk_tls_job_start(mk_tls_job **out);
-/* Waits for the certificates (any thread, any number of times) and returns
- * them, or NULL with the reason in err. */
-const mk_tls *mk_tls_job_wait(mk_tls_job *j, char *err, size_t errlen);
+/* A job with nothing made yet; free it with mk_tls_job_free. Returns
+ * MOCKAPI_OK or MOCKAPI_ENOMEM. */
+int mk_tls_job_new(mk_tls_job **out);
+/* Makes the certificates on first call (others wait meanwhile) and returns
+ * them, or NULL with the reason in err. Any thread. */
+const mk_tls *mk_tls_job_get(mk_tls_job *j, char *err, size_t errlen);
+/* Makes them (if not made yet) on a thread of its own at nice 19 and waits:
+ * for a background start, where the plain listener is already serving. */
+void mk_tls_job_get_low(mk_tls_job *j);
 void mk_tls_job_free(mk_tls_job *j);
 
 #endif

@@ -23,6 +23,7 @@ int mt_run_case_tests(void);
 int mt_run_api_tests(void);
 int mt_run_concurrency_tests(void);
 int mt_run_robustness_tests(void);
+int mt_run_keepalive_tests(void);
 int mt_run_stream_tests(void);
 
 /* ---- instances ---------------------------------------------------------- */

@@ -28,6 +28,7 @@ int main(int argc, char **argv)
     failed += mt_run_api_tests();
     failed += mt_run_concurrency_tests();
     failed += mt_run_robustness_tests();
+    failed += mt_run_keepalive_tests();
     failed += mt_run_stream_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
