@@ -151,10 +151,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # start_mockapi NAME ARGS...: starts mockapi, waits (10 s deadline) for its
-# MOCKAPI_ADDR line; sets MK_PID and MK_ADDR.
+# MOCKAPI_ADDR line and, when ARGS turn TLS on, for its MOCKAPI_TLS_ADDR line
+# too (the TLS listener starts in the background), so that the server is
+# whole when measured; sets MK_PID and MK_ADDR.
 start_mockapi() {
-    local name=$1
+    local name=$1 want=MOCKAPI_ADDR prev="" a
     shift
+    for a in "$@"; do
+        [ "$prev" = -tls-addr ] && [ "$a" != off ] && [ -n "$a" ] && want=MOCKAPI_TLS_ADDR
+        prev=$a
+    done
     : >"$RUN/$name.out"
     "$MK" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err" &
     MK_PID=$!
@@ -163,12 +169,12 @@ start_mockapi() {
     MK_ADDR=""
     while [ "$SECONDS" -le "$deadline" ]; do
         MK_ADDR=$(sed -n 's/^MOCKAPI_ADDR=//p' "$RUN/$name.out" 2>/dev/null)
-        [ -n "$MK_ADDR" ] && return 0
+        [ -n "$MK_ADDR" ] && grep -q "^$want=" "$RUN/$name.out" && return 0
         is_gone "$MK_PID" && break
         sleep 0.01
     done
     cat "$RUN/$name.err" >&2
-    die "mockapi ($name) did not print MOCKAPI_ADDR within 10 s"
+    die "mockapi ($name) did not print $want within 10 s"
 }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
