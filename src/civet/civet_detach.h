@@ -55,7 +55,7 @@ int mk_civet_init_connection(const struct mg_connection *conn, void **conn_data)
 void mk_civet_forget(struct mg_context *ctx);
 
 /* Starts the worker threads civetweb left for later (all but the first
- * two) when they are needed: a spawner thread keeps two workers idle, up to
+ * two) when they are needed: a spawner thread keeps one worker idle, up to
  * the configured number. Needs mk_civet_init_connection and
  * mk_civet_connection_closed installed. Returns a handle for
  * mk_civet_spawn_stop, or NULL when there is nothing to spawn (or no thread

@@ -77,11 +77,13 @@ static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, vo
 }
 
 /* Starts workers when the running ones get busy: init_connection counts a
- * connection in, connection_close counts it out, and when fewer than
- * MK_SPARE_WORKERS workers are left idle the spawner thread starts a batch.
- * Spawners are found by context through a short list (a lookup per
- * connection, not per request). */
-enum { MK_SPARE_WORKERS = 2, MK_SPAWN_BATCH = 8 };
+ * connection in, connection_close counts it out, and when no worker is left
+ * idle the spawner thread starts one more. One at a time: a burst of short
+ * connections (each leaves for the keep-alive loop after its first request)
+ * needs few, and every worker started stays, with its ~30 KB. Spawners are
+ * found by context through a short list (a lookup per connection, not per
+ * request). */
+enum { MK_SPARE_WORKERS = 1, MK_SPAWN_BATCH = 1 };
 
 struct mk_civet_spawner {
     struct mk_civet_spawner *next; /* registry, under registry_lock */
