@@ -77,8 +77,12 @@ typedef struct mockapi_config {
     /* A client that stays silent this long while sending a request, or
      * between keep-alive requests, is disconnected. Default 10000 ms. */
     unsigned request_timeout_ms;
-    /* Worker threads, one per open connection (a keep-alive client holds
-     * one while connected). Default 64. */
+    /* civetweb worker threads per listener kind (plain, TLS), started on
+     * demand (two at start). A worker serves a new connection's first
+     * request, a TLS connection for as long as it is open, a request the
+     * keep-alive loop hands back (chunked body, Expect, an unusual head) and
+     * a /test/wait for as long as it waits. Idle plain keep-alive
+     * connections hold none. Default 64. */
     unsigned threads;
     /* SSE keep-alive comment interval; default 15000 ms. */
     unsigned sse_keepalive_ms;
@@ -241,10 +245,13 @@ const char *mockapi_signing_public_key(const mockapi *m);
 /* ---- TLS ---------------------------------------------------------------- */
 
 /* The PEM of the throwaway CA that signed the TLS listener's certificate
- * (made at create, valid now-1h .. now+24h), for clients that verify; NULL
- * when no TLS listener is configured. Valid for the life of m. */
+ * (made when first needed: by the start, or by this call, which then waits
+ * ~2 ms for it; valid now-1h .. now+24h), for clients that verify; NULL
+ * when no TLS listener is configured or the keys could not be made. Valid
+ * for the life of m. */
 const char *mockapi_tls_ca_pem(const mockapi *m);
-/* Writes that PEM to path. Errors: ENOTFOUND (no TLS listener), EIO. */
+/* Writes that PEM to path. Errors: ENOTFOUND (no TLS listener), ECRYPTO,
+ * EIO. */
 int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_t errlen);
 
 /* ---- the agent's side of the credential chain -------------------------- */
