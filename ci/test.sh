@@ -46,6 +46,7 @@ run integration/tsan        build/tsan/integration_tests 'conc_*'
 run integration/tsan-sse    build/tsan/integration_tests 'sse_*'
 run integration/tsan-wait   build/tsan/integration_tests 'api_journal'
 run integration/tsan-ka     build/tsan/integration_tests 'ka_*'
+run integration/tsan-start  build/tsan/integration_tests 'api_start_async'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi

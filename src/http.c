@@ -361,7 +361,13 @@ static int start_ctx(mockapi *m, mk_http *h, mk_listener_kind kind, char *err, s
     if (pem_path[0])
         unlink(pem_path);
     if (!ctx) {
-        snprintf(err, errlen, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "bind failed");
+        char shown[sizeof ports]; /* without civetweb's "s" marks of TLS ports */
+        size_t k = 0;
+        for (const char *p = ports; *p; p++)
+            if (!(*p == 's' && (p[1] == ',' || p[1] == '\0')))
+                shown[k++] = *p;
+        shown[k] = '\0';
+        snprintf(err, errlen, "cannot listen on %s: %s", shown, ebuf[0] ? ebuf : "bind failed");
         return MOCKAPI_ELISTEN;
     }
     struct mg_server_port sp[MK_MAX_LISTENERS];

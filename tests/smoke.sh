@@ -126,5 +126,26 @@ check "-signing-key-file keeps the key across restarts" $?
 [ "$(stat -c %a "$work/key")" = 600 ]
 check "the key file is private (0600)" $?
 
+# 5. the TLS listener starts after MOCKAPI_ADDR: a taken TLS port is reported
+#    after that line, and the process exits 1 (the CA file is written only
+#    for a TLS listener that came up)
+"$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 >"$work/o8" 2>/dev/null &
+p=$!
+busy=$(wait_line "$work/o8" MOCKAPI_TLS_ADDR=)
+"$bin" -addr 127.0.0.1:0 -tls-addr "$busy" -tls-ca-out "$work/ca.pem" >"$work/o9" 2>"$work/e9"
+rc=$?
+kill "$p"; wait "$p"
+[ $rc -eq 1 ] && grep -q '^MOCKAPI_ADDR=' "$work/o9" && ! grep -q MOCKAPI_TLS_ADDR "$work/o9" &&
+    grep -q 'TLS listen failed' "$work/e9" && [ ! -e "$work/ca.pem" ]
+check "a taken TLS port: MOCKAPI_ADDR first, then exit 1 with the reason" $?
+"$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/ca2.pem" >"$work/o10" 2>/dev/null &
+p=$!
+tls=$(wait_line "$work/o10" MOCKAPI_TLS_ADDR=)
+code=$(curl_ --cacert "$work/ca2.pem" -o /dev/null -w '%{http_code}' -X POST "https://$tls/local/metrics" \
+       -H 'Authorization: Bearer e2e-local-bearer-token' -d '{}')
+[ "$code" = 204 ]
+check "-tls-ca-out is written by the time MOCKAPI_TLS_ADDR is printed (curl verifies with it)" $?
+kill "$p"; wait "$p"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

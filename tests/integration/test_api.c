@@ -3,6 +3,7 @@
  * lifecycle and addresses, captures, state and heartbeat setters,
  * credentials, the signing key file, fixture overrides, and isolation of two
  * instances side by side. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -756,6 +759,139 @@ static void api_tls_ca_verified(void **state)
     mt_server_free(&s);
 }
 
+/* ---- async start ------------------------------------------------------------ */
+
+/* A port of 127.0.0.1 that is taken while the returned socket stays open. */
+static int taken_port(int *fd_out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *fd_out = fd;
+    return ntohs(sa.sin_port);
+}
+
+static void api_start_async(void **state)
+{
+    mockapi_config cfg;
+    mockapi *m = NULL;
+    char err[256], base[128], tls_addr[64];
+    mt_response r;
+    int busy_fd, busy;
+    (void)state;
+
+    /* not started yet: nothing to wait for */
+    mt_config_init(&cfg);
+    cfg.tls_addr = "127.0.0.1:0";
+    assert_int_equal(mockapi_create(&cfg, &m, err, sizeof err), MOCKAPI_OK);
+    assert_int_equal(mockapi_wait_started(m, err, sizeof err), MOCKAPI_ESTATE);
+
+    /* the plain listener serves as soon as start_async returns */
+    assert_int_equal(mockapi_start_async(m, err, sizeof err), MOCKAPI_OK);
+    assert_true(mockapi_port(m, MOCKAPI_LISTENER_HTTP) > 0);
+    assert_true(mockapi_base_url(m, MOCKAPI_LISTENER_HTTP, base, sizeof base) > 0);
+    mt_get(NULL, base, "/v1/ping", &r);
+    assert_int_equal(r.status, 200);
+    mt_response_free(&r);
+
+    /* after the wait the TLS listener is up and verifiable */
+    assert_int_equal(mockapi_wait_started(m, err, sizeof err), MOCKAPI_OK);
+    assert_int_equal(mockapi_wait_started(m, err, sizeof err), MOCKAPI_OK); /* again: same */
+    assert_true(mockapi_port(m, MOCKAPI_LISTENER_TLS) > 0);
+    assert_true(mockapi_base_url(m, MOCKAPI_LISTENER_TLS, base, sizeof base) > 0);
+    {
+        mt_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = "GET";
+        rq.path = "/test/assertions"; /* a route the TLS listener has */
+        rq.ca_pem = mockapi_tls_ca_pem(m);
+        assert_non_null(rq.ca_pem);
+        mt_perform(NULL, base, &rq, &r);
+        assert_int_equal(r.status, 200);
+        mt_response_free(&r);
+    }
+    assert_int_equal(mockapi_start_async(m, err, sizeof err), MOCKAPI_ESTATE);
+    mockapi_free(m);
+
+    /* the TLS port is taken: the wait says so, the plain listener keeps serving */
+    busy = taken_port(&busy_fd);
+    snprintf(tls_addr, sizeof tls_addr, "127.0.0.1:%d", busy);
+    mt_config_init(&cfg);
+    cfg.tls_addr = tls_addr;
+    m = NULL;
+    assert_int_equal(mockapi_create(&cfg, &m, err, sizeof err), MOCKAPI_OK);
+    assert_int_equal(mockapi_start_async(m, err, sizeof err), MOCKAPI_OK);
+    err[0] = '\0';
+    assert_int_equal(mockapi_wait_started(m, err, sizeof err), MOCKAPI_ELISTEN);
+    print_message("TLS port taken: %s\n", err);
+    assert_non_null(strstr(err, tls_addr));
+    assert_int_equal(mockapi_port(m, MOCKAPI_LISTENER_TLS), 0);
+    assert_true(mockapi_base_url(m, MOCKAPI_LISTENER_HTTP, base, sizeof base) > 0);
+    mt_get(NULL, base, "/v1/ping", &r);
+    assert_int_equal(r.status, 200);
+    mt_response_free(&r);
+    mockapi_free(m);
+
+    /* the same with the blocking start: an error, and nothing keeps running */
+    m = NULL;
+    assert_int_equal(mockapi_create(&cfg, &m, err, sizeof err), MOCKAPI_OK);
+    assert_int_equal(mockapi_start(m, err, sizeof err), MOCKAPI_ELISTEN);
+    assert_int_equal(mockapi_port(m, MOCKAPI_LISTENER_HTTP), 0);
+    mockapi_free(m);
+    close(busy_fd);
+}
+
+/* ---- workers on demand ------------------------------------------------------ */
+
+/* Two workers start with the server; each waiting /test/wait holds one. The
+ * waits are sent first, so with no new workers they would fill the two and
+ * queue the rest ahead of the pings, which would then wait the full 10 s: the
+ * pings get through quickly only because the spawner starts workers as the
+ * running ones fill up. */
+static void api_workers_on_demand(void **state)
+{
+    enum { N = 12 };
+    static const char req[] = "GET /test/wait?counter=heartbeat_count&op=gte&value=1&timeout_ms=10000 "
+                              "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    mt_server s;
+    int fd[N];
+    mt_response r;
+    (void)state;
+
+    assert_int_equal(mt_server_start(&s, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        fd[i] = mt_connect(mockapi_port(s.m, MOCKAPI_LISTENER_HTTP));
+        assert_true(fd[i] >= 0);
+        assert_int_equal(mt_send_all(fd[i], req, sizeof req - 1), 0);
+    }
+    int64_t t0 = mt_now_ms();
+    for (int i = 0; i < 20; i++) {
+        mt_get(NULL, s.base, "/v1/ping", &r); /* a new connection each: a worker each */
+        assert_int_equal(r.status, 200);
+        mt_response_free(&r);
+    }
+    int64_t pings_ms = mt_now_ms() - t0;
+    print_message("%d waits held: 20 pings on new connections took %lld ms\n", N, (long long)pings_ms);
+    assert_true(pings_ms < 8000); /* not the waits' 10 s */
+    mt_send(NULL, s.base, "POST", "/v1/nodes/n1/heartbeat", "{}", &r);
+    assert_int_equal(r.status, 200);
+    mt_response_free(&r);
+    for (int i = 0; i < N; i++) {
+        unsigned char *got = NULL;
+        size_t n = 0;
+        assert_int_equal(mt_read_until_close(fd[i], mt_now_ms() + 10000, &got, &n), 1);
+        close(fd[i]);
+        if (!got || strncmp((char *)got, "HTTP/1.1 200", 12) != 0 || !strstr((char *)got, "\"met\":true"))
+            fail_msg("wait %d answered: %s", i, got ? (char *)got : "(nothing)");
+        free(got);
+    }
+    mt_server_free(&s);
+}
+
 /* ---- the golden copies -------------------------------------------------- */
 
 static void api_golden_copies_current(void **state)
@@ -901,6 +1037,8 @@ int mt_run_api_tests(void)
         cmocka_unit_test(api_two_instances_isolated),
         cmocka_unit_test(api_journal),
         cmocka_unit_test(api_tls_ca_verified),
+        cmocka_unit_test(api_start_async),
+        cmocka_unit_test(api_workers_on_demand),
         cmocka_unit_test(api_golden_copies_current),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
