@@ -96,6 +96,37 @@ void mt_server_free(mt_server *s)
     memset(s, 0, sizeof *s);
 }
 
+#define MT_MAX_TRACKED 8
+static mockapi *tracked[MT_MAX_TRACKED];
+
+int mt_server_start_tracked(mt_server *s, const mockapi_config *cfg)
+{
+    int rc = mt_server_start(s, cfg);
+    if (rc == 0)
+        for (int i = 0; i < MT_MAX_TRACKED; i++)
+            if (!tracked[i]) {
+                tracked[i] = s->m;
+                break;
+            }
+    return rc;
+}
+
+void mt_server_untrack_free(mt_server *s)
+{
+    for (int i = 0; i < MT_MAX_TRACKED; i++)
+        if (s->m && tracked[i] == s->m)
+            tracked[i] = NULL;
+    mt_server_free(s);
+}
+
+void mt_server_free_tracked_all(void)
+{
+    for (int i = 0; i < MT_MAX_TRACKED; i++) {
+        mockapi_free(tracked[i]);
+        tracked[i] = NULL;
+    }
+}
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *user)

@@ -46,6 +46,14 @@ int mt_server_start(mt_server *s, const mockapi_config *cfg);
 /* Stops and frees; s may be zeroed or already freed. */
 void mt_server_free(mt_server *s);
 
+/* The same, registered so that mt_server_free_tracked_all (a teardown) still
+ * stops it when a test fails half-way (cmocka longjmps out of the test): a
+ * failure then leaves no worker threads and sockets behind to disturb the
+ * tests after it. Up to 8 at a time; mt_server_untrack_free ends one. */
+int mt_server_start_tracked(mt_server *s, const mockapi_config *cfg);
+void mt_server_untrack_free(mt_server *s);
+void mt_server_free_tracked_all(void);
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 typedef struct mt_header {

@@ -54,11 +54,8 @@
 
 /* ---- instances and connections, released even when a test fails -------- */
 
-/* cmocka longjmps out of a failing test; the teardown then stops what the
- * test left running, so a failure does not leave worker threads and sockets
- * behind to disturb the tests after it. */
-#define MAX_LIVE 4
-static mockapi *live[MAX_LIVE];
+/* Instances are started with mt_server_start_tracked (harness.h), so a
+ * failed test's teardown still stops them. */
 
 typedef struct ka_conn {
     int fd;             /* -1 when closed */
@@ -72,25 +69,7 @@ typedef struct ka_conn {
 static ka_conn conns[MAX_CONNS];
 static sse_client stream; /* ka_sse_second's; zeroed is fine for sse_close */
 
-static int srv_start(mt_server *s, const mockapi_config *cfg)
-{
-    int rc = mt_server_start(s, cfg);
-    if (rc == 0)
-        for (int i = 0; i < MAX_LIVE; i++)
-            if (!live[i]) {
-                live[i] = s->m;
-                break;
-            }
-    return rc;
-}
 
-static void srv_free(mt_server *s)
-{
-    for (int i = 0; i < MAX_LIVE; i++)
-        if (s->m && live[i] == s->m)
-            live[i] = NULL;
-    mt_server_free(s);
-}
 
 static int http_port(const mt_server *s)
 {
@@ -114,10 +93,7 @@ static int teardown(void **state)
     for (int i = 0; i < MAX_CONNS; i++)
         conn_close(&conns[i]);
     sse_close(&stream);
-    for (int i = 0; i < MAX_LIVE; i++) {
-        mockapi_free(live[i]);
-        live[i] = NULL;
-    }
+    mt_server_free_tracked_all();
     return 0;
 }
 
@@ -426,6 +402,17 @@ static void healthy(mt_server *s, const char *what)
     conn_close(c);
 }
 
+/* The server ended c after what it was sent (`after`), and a new connection
+ * is served. */
+static void ended_then_healthy(ka_conn *c, mt_server *s, const char *after)
+{
+    char what[128];
+    expect_closed(c, after);
+    conn_close(c);
+    snprintf(what, sizeof what, "new connection %s", after);
+    healthy(s, what);
+}
+
 static int64_t counter_via_http(ka_conn *c, const char *name)
 {
     ka_resp r;
@@ -480,7 +467,7 @@ static void ka_many_sequential(void **state)
     size_t gn = 0;
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     assert_int_equal(mt_golden("heartbeat", s.key, &g, &gn), 0);
     c = conn_open(http_port(&s), 0);
     for (int i = 0; i < NREQ; i++) {
@@ -501,7 +488,7 @@ static void ka_many_sequential(void **state)
     expect_capture_len(&s, "heartbeat", HB_BODY, strlen(HB_BODY));
     assert_int_equal(c->len, 0); /* no stray bytes after the last response */
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 2. pipelining ----------------------------------------------------------- */
@@ -515,7 +502,7 @@ static void ka_pipelined(void **state)
     size_t n;
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
     {
         char *a = fmt_request("GET", "/v1/ping", NULL, NULL);
@@ -539,7 +526,7 @@ static void ka_pipelined(void **state)
     assert_int_equal(counter_via_http(c, "heartbeat_count"), 1);
     expect_capture_len(&s, "heartbeat", hb, strlen(hb));
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 3. a chunked body --------------------------------------------------------- */
@@ -554,7 +541,7 @@ static void ka_chunked_second(void **state)
     char part[256];
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
 
     /* second request: the body in two chunks, in two writes */
@@ -586,7 +573,7 @@ static void ka_chunked_second(void **state)
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_REGISTRATION_COUNT), 2);
     ping(c, "after the chunked request");
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 4. Expect: 100-continue --------------------------------------------------- */
@@ -599,7 +586,7 @@ static void ka_expect_continue(void **state)
     char head[256];
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
     snprintf(head, sizeof head,
              "POST /v1/nodes/n1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -618,7 +605,7 @@ static void ka_expect_continue(void **state)
     expect_capture_len(&s, "heartbeat", HB_BODY, strlen(HB_BODY));
     ping(c, "after the 100-continue request");
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 5. a head over max_header_bytes ------------------------------------------ */
@@ -637,7 +624,7 @@ static void ka_big_headers(void **state)
 
     mt_config_init(&cfg);
     cfg.max_header_bytes = MAXH;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
 
     /* the limit is per request, not per connection: three heads of ~3 KB
      * each (9 KB in all) on one connection are all fine */
@@ -688,10 +675,8 @@ static void ka_big_headers(void **state)
         fail_msg("oversized head: status %d, want a 4xx or a close", st);
     /* the rest of the oversized head cannot be told from a next request:
      * the connection must end */
-    expect_closed(c, "after the oversized head");
-    conn_close(c);
-    healthy(&s, "new connection after the oversized head");
-    srv_free(&s);
+    ended_then_healthy(c, &s, "after the oversized head");
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 6. malformed Content-Length ------------------------------------------------ */
@@ -704,7 +689,7 @@ static void ka_bad_content_length(void **state)
     char v[64];
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
 
     /* not a number: the body cannot be framed, and the connection ends.
      * Pinned to what the current server answers: 411 Length Required,
@@ -722,9 +707,7 @@ static void ka_bad_content_length(void **state)
             fail_msg("Content-Length: abc: status %d, want 411", st);
         resp_free(&r);
     }
-    expect_closed(c, "after Content-Length: abc");
-    conn_close(c);
-    healthy(&s, "new connection after Content-Length: abc");
+    ended_then_healthy(c, &s, "after Content-Length: abc");
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 0);
 
     /* two different values: which one ends the body is ambiguous (request
@@ -736,9 +719,7 @@ static void ka_bad_content_length(void **state)
     assert_non_null(head_get(r.head, "Connection", v, sizeof v));
     assert_string_equal(v, "close");
     resp_free(&r);
-    expect_closed(c, "after two different Content-Length values");
-    conn_close(c);
-    healthy(&s, "new connection after conflicting Content-Length");
+    ended_then_healthy(c, &s, "after two different Content-Length values");
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 0);
     expect_no_capture(&s, "heartbeat");
 
@@ -751,7 +732,7 @@ static void ka_bad_content_length(void **state)
     ping(c, "after the same Content-Length twice");
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 1);
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 7, 8. the connection ends after this request ------------------------------- */
@@ -764,7 +745,7 @@ static void ka_http10(void **state)
     char v[64];
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
     send_str(c, "GET /v1/ping HTTP/1.0\r\nHost: x\r\n\r\n");
     expect_status(c, &r, 200, "GET /v1/ping HTTP/1.0");
@@ -782,7 +763,7 @@ static void ka_http10(void **state)
     assert_int_equal(c->len, 0); /* nothing after the response */
     conn_close(c);
     healthy(&s, "new connection after HTTP/1.0");
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 static void ka_connection_close(void **state)
@@ -793,7 +774,7 @@ static void ka_connection_close(void **state)
     char v[64];
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
     send_request(c, "POST", "/v1/nodes/n1/heartbeat", "Connection: close\r\n", HB_BODY);
     expect_status(c, &r, 200, "heartbeat with Connection: close");
@@ -805,7 +786,7 @@ static void ka_connection_close(void **state)
     conn_close(c);
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 1);
     healthy(&s, "new connection after Connection: close");
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 9. a head in pieces ------------------------------------------------------- */
@@ -817,7 +798,7 @@ static void ka_split_head(void **state)
     char tail[512];
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
     /* three pieces cut mid-token, mid-line and between CR and LF; after
      * each, the server has an incomplete head and must say nothing */
@@ -837,7 +818,7 @@ static void ka_split_head(void **state)
     expect_capture_len(&s, "heartbeat", HB_BODY, strlen(HB_BODY));
     ping(c, "after the head sent in pieces");
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 10, 11. large bodies ------------------------------------------------------ */
@@ -859,7 +840,7 @@ static void ka_large_body(void **state)
     memset(body + strlen(pre), 'x', PAD);
     memcpy(body + strlen(pre) + PAD, post, strlen(post) + 1);
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     c = conn_open(http_port(&s), 0);
     snprintf(head, sizeof head,
              "POST /v1/nodes/n1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -879,7 +860,7 @@ static void ka_large_body(void **state)
     free(body);
     ping(c, "after the 300 KB body");
     conn_close(c);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 static void ka_too_large_body(void **state)
@@ -894,7 +875,7 @@ static void ka_too_large_body(void **state)
 
     mt_config_init(&cfg);
     cfg.max_body_bytes = 1024;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     c = conn_open(http_port(&s), 0);
     /* only the head: the announced length alone is over the limit, and the
      * server answers without reading the body (sending it would race the
@@ -909,12 +890,10 @@ static void ka_too_large_body(void **state)
     assert_memory_equal(r.body, want, strlen(want));
     resp_free(&r);
     /* README: the connection is closed without reading the rest */
-    expect_closed(c, "after the 413");
-    conn_close(c);
-    healthy(&s, "new connection after the 413");
+    ended_then_healthy(c, &s, "after the 413");
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 0);
     expect_no_capture(&s, "heartbeat");
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 12. a held /test/wait blocks no one else ------------------------------------ */
@@ -929,7 +908,7 @@ static void ka_wait_does_not_block(void **state)
     int64_t t0, t_pings, t_trigger, t_answer;
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     a = conn_open(http_port(&s), 0);
     for (int i = 0; i < NOTHER; i++)
         other[i] = conn_open(http_port(&s), 0);
@@ -960,7 +939,7 @@ static void ka_wait_does_not_block(void **state)
     for (int i = 0; i < NOTHER; i++)
         conn_close(other[i]);
     conn_close(a);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
     assert_true(t_pings < 1000);
     /* prompt: well inside the 2 s timeout (met:true already says it came
      * before the timeout) */
@@ -981,7 +960,7 @@ static void ka_sse_second(void **state)
     json_error_t je;
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     assert_int_equal(sse_connect(&stream, http_port(&s), 0), 0);
     /* the first request, a ping, read with our reader over the stream's
      * socket; it is read completely, so nothing of it is left for the SSE
@@ -1053,7 +1032,7 @@ static void ka_sse_second(void **state)
     ping(q, "after the stream");
     conn_close(q);
     sse_close(&stream);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 14. a large response to a slow reader ---------------------------------------- */
@@ -1079,7 +1058,7 @@ static void ka_big_response_slow_reader(void **state)
      * TSan or valgrind reading those can take longer than the default 10 s */
     mt_config_init(&cfg);
     cfg.request_timeout_ms = 60000;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     assert_int_equal(mt_golden("heartbeat", s.key, &g, &gn), 0);
 
     /* fill the journal: NFILL heartbeats with ~3 KB bodies, pipelined in
@@ -1164,7 +1143,7 @@ static void ka_big_response_slow_reader(void **state)
     ping(slow, "the slow reader's connection after the large response");
     conn_close(p);
     conn_close(slow);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 15. stop with idle keep-alive connections ------------------------------------- */
@@ -1178,12 +1157,12 @@ static void ka_stop_with_idle(void **state)
     int64_t t0, t_stop;
     (void)state;
 
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     for (int i = 0; i < NCONN; i++)
         c[i] = conn_open(http_port(&s), 0);
     t0 = mt_now_ms();
     mockapi_stop(s.m);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
     t_stop = mt_now_ms() - t0;
     print_message("mockapi_stop + free with %d idle keep-alive connections: %lld ms\n", NCONN,
                   (long long)t_stop);
@@ -1212,7 +1191,7 @@ static void ka_peer_reset_mid_body(void **state)
      * after the server has handled the cut-off request */
     mt_config_init(&cfg);
     cfg.threads = 1;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
 
     /* RST: SO_LINGER 0 then close */
     c = conn_open(http_port(&s), 0);
@@ -1240,7 +1219,7 @@ static void ka_peer_reset_mid_body(void **state)
     conn_close(c);
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 0);
     expect_no_capture(&s, "heartbeat");
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 int mt_run_keepalive_tests(void)

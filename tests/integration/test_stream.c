@@ -58,39 +58,15 @@
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* Instances started by a test are registered, so that the teardown of a
- * failed test (cmocka longjmps out of it) still stops them: a failure does
- * not leave 64 worker threads behind to skew the figures of later tests. */
-#define MAX_LIVE 8
-static mockapi *live[MAX_LIVE];
+/* Instances are started with mt_server_start_tracked (harness.h), so a
+ * failed test's teardown still stops them. */
 
-static int srv_start(mt_server *s, const mockapi_config *cfg)
-{
-    int rc = mt_server_start(s, cfg);
-    if (rc == 0)
-        for (int i = 0; i < MAX_LIVE; i++)
-            if (!live[i]) {
-                live[i] = s->m;
-                break;
-            }
-    return rc;
-}
 
-static void srv_free(mt_server *s)
-{
-    for (int i = 0; i < MAX_LIVE; i++)
-        if (s->m && live[i] == s->m)
-            live[i] = NULL;
-    mt_server_free(s);
-}
 
 static int teardown_servers(void **state)
 {
     (void)state;
-    for (int i = 0; i < MAX_LIVE; i++) {
-        mockapi_free(live[i]);
-        live[i] = NULL;
-    }
+    mt_server_free_tracked_all();
     return 0;
 }
 
@@ -437,7 +413,7 @@ static void sse_head_and_initial_event(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     register_key(h, s.base, pk);
 
     open_stream(&a, http_port(&s), "/v1/nodes/node-1/events", NULL, 0, &ea);
@@ -490,7 +466,7 @@ static void sse_head_and_initial_event(void **state)
     sse_close(&a);
     sse_close(&b);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* The initial ids number the streams of an instance: a HEAD and injected
@@ -507,7 +483,7 @@ static void sse_initial_ids_count_streams(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     memset(&rq, 0, sizeof rq);
     rq.method = "HEAD";
     rq.path = "/v1/nodes/n/events";
@@ -529,7 +505,7 @@ static void sse_initial_ids_count_streams(void **state)
     sse_close(&a);
     sse_close(&b);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* Node ids with control bytes, quotes, backslashes, newlines, HTML and
@@ -555,7 +531,7 @@ static void sse_node_id_escaping(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     register_key(h, s.base, pk);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sse_client c;
@@ -588,7 +564,7 @@ static void sse_node_id_escaping(void **state)
         mt_response_free(&r);
     }
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* GET /test/sse stays valid JSON (UTF-8, escaped) whatever a stream's node
@@ -624,7 +600,7 @@ static void sse_status_json_node_id(void **state)
     CURL *h = curl_easy_init();
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     open_stream(&plain, http_port(&s), "/v1/nodes/plain/events", NULL, 0, &ev);
     sse_event_free(&ev);
     open_stream(&odd, http_port(&s), tc->path, NULL, 0, &ev);
@@ -648,7 +624,7 @@ static void sse_status_json_node_id(void **state)
     sse_close(&plain);
     sse_close(&odd);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 2. signatures, verified independently --------------------------------- */
@@ -692,7 +668,7 @@ static void sse_signatures_independent(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     register_key(h, s.base, pk);
     {
         unsigned char api[32];
@@ -730,7 +706,7 @@ static void sse_signatures_independent(void **state)
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_INJECT_EVENT_COUNT), N);
     sse_close(&c);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 3. fan-out ---------------------------------------------------------------- */
@@ -772,7 +748,7 @@ static void sse_fanout_three_streams(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     register_key(h, s.base, pk);
     for (int i = 0; i < NS; i++) {
         open_stream(&c[i], http_port(&s), "/v1/nodes/fan/events", NULL, 0, &ev);
@@ -822,7 +798,7 @@ static void sse_fanout_three_streams(void **state)
     for (int i = 0; i < NS; i++)
         sse_close(&c[i]);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 4. no loss between the response head and the first event -------------- */
@@ -835,7 +811,7 @@ static void sse_no_loss_after_head(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     for (int i = 0; i < ROUNDS; i++) {
         sse_client c;
         sse_event ev;
@@ -856,7 +832,7 @@ static void sse_no_loss_after_head(void **state)
     }
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_INJECT_EVENT_COUNT), ROUNDS);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 5. Last-Event-ID replay ---------------------------------------------- */
@@ -879,7 +855,7 @@ static void sse_last_event_id_replay(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     register_key(h, s.base, pk);
     for (int i = 1; i <= 5; i++) {
         char id[16];
@@ -976,7 +952,7 @@ static void sse_last_event_id_replay(void **state)
     sse_close(&g);
     sse_close(&z);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* History of 3: only the newest three events can be resumed after. */
@@ -996,7 +972,7 @@ static void sse_replay_history_bound(void **state)
     assert_non_null(h);
     mt_config_init(&cfg);
     cfg.sse_history = 3;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     for (int i = 1; i <= 5; i++) {
         char id[16];
         snprintf(id, sizeof id, "h%d", i);
@@ -1033,7 +1009,7 @@ static void sse_replay_history_bound(void **state)
     sse_close(&b);
     sse_close(&c);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 6. a slow client never blocks the injector ----------------------------- */
@@ -1112,7 +1088,7 @@ static void sse_slow_client_drops_newest(void **state)
     assert_non_null(h);
     mt_config_init(&cfg);
     cfg.sse_keepalive_ms = 60000; /* no keep-alives in the queues */
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
 
     open_stream(&fast, http_port(&s), "/v1/nodes/fast/events", NULL, 0, &ev);
     sse_event_free(&ev);
@@ -1229,7 +1205,7 @@ static void sse_slow_client_drops_newest(void **state)
     sse_close(&slow);
     sse_close(&fast);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* Drop-newest keeps what a client received a gap-free prefix only while it
@@ -1261,7 +1237,7 @@ static void sse_drop_then_recover_no_silent_gap(void **state)
     cfg.sse_keepalive_ms = 60000;
     cfg.sse_queue_max = 4;
     cfg.sse_history = 512; /* every event stays resumable */
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     assert_int_equal(sse_connect(&slow, http_port(&s), 4096), 0);
     assert_int_equal(sse_send_request(&slow, "GET", "/v1/nodes/gap/events", NULL, 0), 0);
     wait_clients(h, s.base, 1);
@@ -1335,7 +1311,7 @@ static void sse_drop_then_recover_no_silent_gap(void **state)
     }
     sse_close(&slow);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 7. keep-alive ----------------------------------------------------------- */
@@ -1355,7 +1331,7 @@ static void sse_keepalive_comments(void **state)
     assert_non_null(h);
     mt_config_init(&cfg);
     cfg.sse_keepalive_ms = 100;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     t0 = mt_now_ms();
     open_stream(&c, http_port(&s), "/v1/nodes/ka/events", NULL, 0, &ev);
     sse_event_free(&ev);
@@ -1377,7 +1353,7 @@ static void sse_keepalive_comments(void **state)
     json_decref(st);
     sse_close(&c);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 8. disconnect cleanup over 1,000 cycles -------------------------------- */
@@ -1438,7 +1414,7 @@ static void sse_disconnect_cycles(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     connect_cycles(http_port(&s), WARM, mt_now_ms() + 60000);
     wait_connected(h, s.base, 0);
     thr0 = proc_status_value("Threads");
@@ -1471,7 +1447,7 @@ static void sse_disconnect_cycles(void **state)
     assert_true(rss1 - rss0 < (RUNNING_ON_VALGRIND ? 64 * 1024 : 4 * 1024));
 #endif
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 9. the stream cap ------------------------------------------------------ */
@@ -1493,7 +1469,7 @@ static void sse_max_clients_cap(void **state)
     assert_non_null(h);
     mt_config_init(&cfg);
     cfg.sse_max_clients = 2;
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     open_stream(&a, http_port(&s), "/v1/nodes/cap/events", NULL, 0, &ev);
     sse_event_free(&ev);
     open_stream(&b, http_port(&s), "/v1/nodes/cap/events", NULL, 0, &ev);
@@ -1545,7 +1521,7 @@ static void sse_max_clients_cap(void **state)
     sse_close(&b);
     sse_close(&d);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 10. HEAD ends ------------------------------------------------------------ */
@@ -1567,7 +1543,7 @@ static void sse_head_ends(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     memset(&rq, 0, sizeof rq);
     rq.method = "HEAD";
     rq.path = "/v1/nodes/x/events";
@@ -1614,7 +1590,7 @@ static void sse_head_ends(void **state)
     assert_int_equal(jint(st, "attached"), 0);
     json_decref(st);
     curl_easy_cleanup(h);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 11. stop with streams open ------------------------------------------ */
@@ -1632,7 +1608,7 @@ static void sse_stop_with_streams(void **state)
     (void)state;
 
     assert_non_null(h);
-    assert_int_equal(srv_start(&s, NULL), 0);
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     for (int i = 0; i < NS; i++) {
         open_stream(&c[i], http_port(&s), "/v1/nodes/stop/events", NULL, 0, &ev);
         sse_event_free(&ev);
@@ -1671,7 +1647,7 @@ static void sse_stop_with_streams(void **state)
         free(rest);
         sse_close(&slow);
     }
-    srv_free(&s);
+    mt_server_untrack_free(&s);
     assert_true(took < 500);
 }
 
@@ -1902,7 +1878,7 @@ static void tls_verified_and_certificate(void **state)
 
     mt_config_init(&cfg);
     cfg.tls_addr = "127.0.0.1:0";
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     port = mockapi_port(s.m, MOCKAPI_LISTENER_TLS);
     assert_true(port > 0);
     ca = mockapi_tls_ca_pem(s.m);
@@ -2026,7 +2002,7 @@ static void tls_verified_and_certificate(void **state)
 
     unlink(path);
     rmdir(dir);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 static void tls_bearer_rules(void **state)
@@ -2059,7 +2035,7 @@ static void tls_bearer_rules(void **state)
 
     mt_config_init(&cfg);
     cfg.tls_addr = "127.0.0.1:0";
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     ca = mockapi_tls_ca_pem(s.m);
     assert_non_null(ca);
     assert_string_equal(mockapi_bearer_token(s.m), BEARER);
@@ -2164,7 +2140,7 @@ static void tls_bearer_rules(void **state)
             mt_response_free(&r);
         }
     }
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 /* ---- 13. the credential chain ------------------------------------------------ */
@@ -2223,7 +2199,7 @@ static void chain_register_to_local_metrics(void **state)
 
     mt_config_init(&cfg);
     cfg.tls_addr = "127.0.0.1:0";
-    assert_int_equal(srv_start(&s, &cfg), 0);
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     ca = mockapi_tls_ca_pem(s.m);
     assert_non_null(ca);
 
@@ -2302,7 +2278,7 @@ static void chain_register_to_local_metrics(void **state)
 
     json_decref(reg);
     json_decref(sec);
-    srv_free(&s);
+    mt_server_untrack_free(&s);
 }
 
 static void chain_decrypt_errors(void **state)
