@@ -1020,6 +1020,8 @@ static void sse_replay_history_bound(void **state)
 typedef struct reader_arg {
     sse_client *c;
     int64_t deadline;
+    pthread_mutex_t lock; /* guards got; `more` is signalled when it grows */
+    pthread_cond_t more;
     int got;
     int bad;           /* events out of order or malformed */
     char first_bad[96];
@@ -1040,10 +1042,37 @@ static void *reader_main(void *p)
                 snprintf(a->first_bad, sizeof a->first_bad, "event %d: id %s, %zu data bytes",
                          a->got, ev.id ? ev.id : "(none)", ev.data ? strlen(ev.data) : 0);
         }
+        pthread_mutex_lock(&a->lock);
         a->got++;
+        pthread_cond_broadcast(&a->more);
+        pthread_mutex_unlock(&a->lock);
         sse_event_free(&ev);
     }
+    pthread_mutex_lock(&a->lock);
+    a->deadline = 0; /* done: the injector need not wait for it any more */
+    pthread_cond_broadcast(&a->more);
+    pthread_mutex_unlock(&a->lock);
     return NULL;
+}
+
+/* Waits (until the reader's deadline) until the reading client has at least
+ * `want` events. The injector keeps within half a queue of it: the reading
+ * client must never drop, however fast the server takes injections and
+ * however slow this build makes the reader. */
+static void reader_wait(reader_arg *a, int want)
+{
+    pthread_mutex_lock(&a->lock);
+    while (a->got < want && a->deadline > mt_now_ms()) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_nsec += 50 * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->more, &a->lock, &dl);
+    }
+    pthread_mutex_unlock(&a->lock);
 }
 
 /* The largest send buffer the kernel autotunes to (what a never-reading
@@ -1099,6 +1128,8 @@ static void sse_slow_client_drops_newest(void **state)
     local_peer(fast.fd, fast_peer, sizeof fast_peer);
 
     memset(&ra, 0, sizeof ra);
+    pthread_mutex_init(&ra.lock, NULL);
+    pthread_cond_init(&ra.more, NULL);
     ra.c = &fast;
     ra.deadline = mt_now_ms() + (RUNNING_ON_VALGRIND ? 300000 : 30000);
     body = malloc(cap);
@@ -1112,8 +1143,10 @@ static void sse_slow_client_drops_newest(void **state)
                          "{\"event_type\":\"bulk\",\"event_id\":\"f%03d\",\"nonce\":\"bulk-%d\","
                          "\"payload\":{\"i\":%d,\"pad\":\"",
                          i, i, i);
-        int64_t t1 = mt_now_ms(), dt;
+        int64_t t1, dt;
         mt_response r;
+        reader_wait(&ra, i - 8); /* the server's queue per client is 16 */
+        t1 = mt_now_ms();
         memset(body + n, 'a' + i % 26, SLOW_PAD);
         snprintf(body + n + SLOW_PAD, cap - (size_t)n - SLOW_PAD, "\"}}");
         mt_send(h, s.base, "POST", "/test/inject-event", body, &r);
@@ -1137,6 +1170,8 @@ static void sse_slow_client_drops_newest(void **state)
     pthread_join(tid, NULL);
     if (bad_at >= 0)
         fail_msg("inject %d: status %ld, want 204", bad_at, bad_status);
+    pthread_mutex_destroy(&ra.lock);
+    pthread_cond_destroy(&ra.more);
     if (ra.got != SLOW_EVENTS || ra.bad != 0)
         fail_msg("reading client got %d of %d events, %d bad (%s)", ra.got, SLOW_EVENTS, ra.bad,
                  ra.first_bad);
