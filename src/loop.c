@@ -103,7 +103,8 @@ static void close_conn(lthread *t, conn *c)
     unlink_conn(c);
     char sink[4096];
     shutdown(c->fd, SHUT_WR);
-    while (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+    /* bounded: a client that keeps sending must not keep this thread here */
+    for (int i = 0; i < 16 && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
         ;
     close(c->fd); /* also leaves the epoll set */
     free_conn(c);
@@ -399,7 +400,9 @@ static bool serve(lthread *t, conn *c)
 }
 
 /* Makes room for reading: up to the current request's end plus one more
- * head, so that what is left after it always fits civetweb's head buffer. */
+ * head, so that what is left after it always fits civetweb's head buffer.
+ * Returns how much to read: 0 when the buffer is at that limit, SIZE_MAX
+ * when memory is short. */
 static size_t read_room(lthread *t, conn *c)
 {
     size_t hdr_max = t->l->m->cfg.max_header_bytes;
@@ -415,7 +418,7 @@ static size_t read_room(lthread *t, conn *c)
             cap *= 2;
         char *p = realloc(c->in, cap);
         if (!p)
-            return 0;
+            return SIZE_MAX;
         c->in = p;
         c->in_cap = cap;
     }
@@ -428,6 +431,10 @@ static void on_readable(lthread *t, conn *c)
         size_t want = read_room(t, c);
         if (want == 0)
             break; /* full: serve decides (civetweb answers an oversized head) */
+        if (want == SIZE_MAX) {
+            close_conn(t, c); /* leaving it unread would wake this loop forever */
+            return;
+        }
         ssize_t n = recv(c->fd, c->in + c->in_len, want, 0);
         if (n > 0) {
             if (!c->started) {
@@ -517,7 +524,7 @@ static void *run(void *arg)
                 take_inbox(t);
                 continue;
             }
-            if (ev[i].events & EPOLLOUT) {
+            if (c->out) { /* watching EPOLLOUT (or told of an error): write first */
                 if (!flush_out(t, c))
                     continue;
                 if (!serve(t, c)) /* requests that arrived while it was writing */
