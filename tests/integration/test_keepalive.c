@@ -24,6 +24,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1177,6 +1178,90 @@ static void ka_stop_with_idle(void **state)
 
 /* ---- 16. the client vanishes mid-body ------------------------------------------- */
 
+/* ---- 17. hostile bytes as the second request ------------------------------------ */
+
+/* xorshift: the same sequence on every machine, so a failure names its
+ * iteration and can be replayed */
+static uint32_t rnd_next(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+/* Seeded mutations of valid requests (bytes flipped, replaced by CR, LF,
+ * NUL, ':', ' ' or high bytes, inserted, cut; whole lines duplicated),
+ * each sent as the second request of a fresh connection, whose sender then
+ * shuts its side. Whatever the loop or civetweb makes of it: an answer or a
+ * close within the deadline, never a crash, and the server stays healthy.
+ * MOCKAPI_KA_MUTATIONS sets the count (default 300). */
+static void ka_mutated_second(void **state)
+{
+    static const char *const seeds[] = {
+        "POST /v1/nodes/n1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\n\r\n{}",
+        "GET /v1/nodes/n%2F1/state?x=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+        "POST /v1/register HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        "PUT /test/state HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}",
+        "GET /test/wait?counter=heartbeat_count&op=gte&value=0&timeout_ms=100 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    static const char repl[] = {'\r', '\n', '\0', ':', ' ', '\t', (char)0xff, (char)0x80, '?', '%'};
+    const char *env = getenv("MOCKAPI_KA_MUTATIONS");
+    int iters = env ? atoi(env) : 300, answered = 0, closed = 0;
+    uint32_t x = 0x9e3779b9u;
+    mt_server s;
+    (void)state;
+
+    assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
+    for (int it = 0; it < iters; it++) {
+        const char *seed = seeds[rnd_next(&x) % (sizeof seeds / sizeof seeds[0])];
+        char buf[512];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        for (int k = 1 + (int)(rnd_next(&x) % 4); k > 0; k--) {
+            size_t at = rnd_next(&x) % n;
+            switch (rnd_next(&x) % 4) {
+            case 0: /* replace */
+                buf[at] = repl[rnd_next(&x) % sizeof repl];
+                break;
+            case 1: /* insert */
+                if (n + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    buf[at] = repl[rnd_next(&x) % sizeof repl];
+                    n++;
+                }
+                break;
+            case 2: /* cut the tail */
+                n = at + 1;
+                break;
+            default: /* flip a bit */
+                buf[at] = (char)(buf[at] ^ (1 << (rnd_next(&x) % 8)));
+            }
+        }
+        ka_conn *c = conn_open(http_port(&s), 0);
+        if (mt_send_all(c->fd, buf, n) != 0 && errno != EPIPE && errno != ECONNRESET)
+            fail_msg("iteration %d: send: %s", it, strerror(errno));
+        shutdown(c->fd, SHUT_WR);
+        int rc = mt_read_until_close(c->fd, mt_now_ms() + WAIT_MS, &c->buf, &c->len);
+        if (c->buf)
+            c->cap = c->len + 1;
+        if (rc != 1)
+            fail_msg("iteration %d: no close within %d ms after %s", it, WAIT_MS,
+                     mt_show(buf, n));
+        if (c->len >= 12 && memcmp(c->buf, "HTTP/1.", 7) == 0)
+            answered++;
+        else
+            closed++;
+        conn_close(c);
+    }
+    print_message("%d mutated second requests: %d answered, %d closed without an answer\n", iters,
+                  answered, closed);
+    healthy(&s, "after the mutated requests");
+    mt_server_untrack_free(&s);
+}
+
 static void ka_peer_reset_mid_body(void **state)
 {
     static const char head[] = "POST /v1/nodes/n1/heartbeat HTTP/1.1\r\nHost: x\r\n"
@@ -1241,6 +1326,7 @@ int mt_run_keepalive_tests(void)
         cmocka_unit_test_teardown(ka_big_response_slow_reader, teardown),
         cmocka_unit_test_teardown(ka_stop_with_idle, teardown),
         cmocka_unit_test_teardown(ka_peer_reset_mid_body, teardown),
+        cmocka_unit_test_teardown(ka_mutated_second, teardown),
     };
     return cmocka_run_group_tests_name("keepalive", tests, NULL, NULL);
 }
