@@ -525,6 +525,19 @@ static size_t scan_literal(const char *p, size_t n, size_t i, const char *lit, s
     return i;
 }
 
+static gj_kind kind_of(char c)
+{
+    switch (c) {
+    case '{': return GJ_OBJECT;
+    case '[': return GJ_ARRAY;
+    case '"': return GJ_STRING;
+    case 't': return GJ_TRUE;
+    case 'f': return GJ_FALSE;
+    case 'n': return GJ_NULL;
+    default: return GJ_NUMBER;
+    }
+}
+
 int gj_scan_value(const char *p, size_t n, size_t *pos, gj_kind *kind, size_t *start, size_t *end)
 {
     /* One bit per open container: 1 = object, 0 = array. */
@@ -626,15 +639,7 @@ int gj_scan_value(const char *p, size_t n, size_t *pos, gj_kind *kind, size_t *s
     }
 
 done:
-    switch (p[first]) {
-    case '{': *kind = GJ_OBJECT; break;
-    case '[': *kind = GJ_ARRAY; break;
-    case '"': *kind = GJ_STRING; break;
-    case 't': *kind = GJ_TRUE; break;
-    case 'f': *kind = GJ_FALSE; break;
-    case 'n': *kind = GJ_NULL; break;
-    default: *kind = GJ_NUMBER; break;
-    }
+    *kind = kind_of(p[first]);
     *start = first;
     *end = i;
     *pos = i;
@@ -735,6 +740,54 @@ void gj_iter_init(gj_iter *it, const char *p, size_t start, size_t end)
     it->first = true;
 }
 
+/* The index after the string literal at p[i] == '"', in valid JSON: the
+ * first quote not escaped, found with memchr. */
+static size_t skip_string(const char *p, size_t n, size_t i)
+{
+    size_t body = i + 1;
+    for (i = body; i < n;) {
+        const char *q = memchr(p + i, '"', n - i);
+        if (!q)
+            return n;
+        size_t j = (size_t)(q - p), k = j;
+        while (k > body && p[k - 1] == '\\')
+            k--;
+        if ((j - k) % 2 == 0)
+            return j + 1;
+        i = j + 1;
+    }
+    return n;
+}
+
+/* The index after the value at p[i], in valid JSON: no second validation,
+ * which made decoding rescan every nested byte once per level. */
+static size_t skip_valid(const char *p, size_t n, size_t i)
+{
+    char c = p[i];
+    if (c == '"')
+        return skip_string(p, n, i);
+    if (c == '{' || c == '[') {
+        size_t depth = 0;
+        while (i < n) {
+            c = p[i];
+            if (c == '"') {
+                i = skip_string(p, n, i);
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                depth++;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                return i + 1;
+            }
+            i++;
+        }
+        return n;
+    }
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ':' && !is_ws(p[i]))
+        i++;
+    return i;
+}
+
 int gj_iter_next(gj_iter *it, size_t *key_start, size_t *key_end,
                  gj_kind *kind, size_t *val_start, size_t *val_end)
 {
@@ -749,24 +802,28 @@ int gj_iter_next(gj_iter *it, size_t *key_start, size_t *key_end,
     if (!it->first) {
         if (p[i] != ',')
             return -1;
-        i++;
+        i = skip_ws(p, it->end, i + 1);
     }
     if (it->object) {
-        gj_kind kk;
-        size_t ks, ke;
-        if (gj_scan_value(p, it->end, &i, &kk, &ks, &ke) != 0 || kk != GJ_STRING)
+        if (i >= it->end || p[i] != '"')
             return -1;
-        i = skip_ws(p, it->end, i);
-        if (i >= it->end || p[i] != ':')
-            return -1;
-        i++;
+        size_t ks = i;
+        i = skip_string(p, it->end, i);
         if (key_start)
             *key_start = ks;
         if (key_end)
-            *key_end = ke;
+            *key_end = i;
+        i = skip_ws(p, it->end, i);
+        if (i >= it->end || p[i] != ':')
+            return -1;
+        i = skip_ws(p, it->end, i + 1);
     }
-    if (gj_scan_value(p, it->end, &i, kind, val_start, val_end) != 0)
+    if (i >= it->end || p[i] == ',' || p[i] == '}' || p[i] == ']' || p[i] == ':')
         return -1;
+    *kind = kind_of(p[i]);
+    *val_start = i;
+    i = skip_valid(p, it->end, i);
+    *val_end = i;
     it->pos = i;
     it->first = false;
     return 1;

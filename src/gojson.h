@@ -82,7 +82,9 @@ int gj_string_decode(const char *lit, size_t n, mk_buf *out);
 /* Iteration over a validated container span (from gj_scan_value).
  * For objects each step yields the key literal span and the value span; for
  * arrays only the value span. Returns 1 while there is an element, 0 at the
- * end, -1 on malformed input. */
+ * end, -1 where the structure between elements is wrong. Values are not
+ * validated again: on input gj_scan_value did not accept, the spans are
+ * unspecified (but within the container). */
 typedef struct gj_iter {
     const char *p;
     size_t end;

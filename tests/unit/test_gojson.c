@@ -408,6 +408,58 @@ static void test_iter(void **state)
     assert_int_equal(gj_iter_next(&it, NULL, NULL, &vk, &vs, &ve), -1);
 }
 
+/* Walks every container of a valid document with gj_iter and checks each
+ * element's span and kind against gj_scan_value run on it: the iterator's
+ * fast skipping must agree with full scanning on valid input. */
+static void iter_agrees(const char *p, size_t s, size_t e, int *checked)
+{
+    gj_iter it;
+    gj_kind vk, k2;
+    size_t ks = 0, ke = 0, vs = 0, ve = 0, pos, s2, e2;
+    int r;
+    gj_iter_init(&it, p, s, e);
+    while ((r = gj_iter_next(&it, p[s] == '{' ? &ks : NULL, p[s] == '{' ? &ke : NULL, &vk, &vs, &ve)) == 1) {
+        if (p[s] == '{') {
+            pos = ks;
+            assert_int_equal(gj_scan_value(p, e, &pos, &k2, &s2, &e2), 0);
+            assert_int_equal(k2, GJ_STRING);
+            assert_int_equal(s2, ks);
+            assert_int_equal(e2, ke);
+        }
+        pos = vs;
+        assert_int_equal(gj_scan_value(p, e, &pos, &k2, &s2, &e2), 0);
+        assert_int_equal(k2, vk);
+        assert_int_equal(s2, vs);
+        assert_int_equal(e2, ve);
+        (*checked)++;
+        if (vk == GJ_OBJECT || vk == GJ_ARRAY)
+            iter_agrees(p, vs, ve, checked);
+    }
+    assert_int_equal(r, 0);
+}
+
+static void test_iter_fast_skip(void **state)
+{
+    static const char *const docs[] = {
+        "{\"a\":\"x\\\"]}\\\\\",\"b\":[\"\\\\\",\"\\\\\\\"\",{\"c\":\"}\"}],\"d\":-1.5e+3,\"e\":true,"
+        "\"f\":false,\"g\":null,\"h\":{},\"i\":[],\"\\u0022k\\\"\":[[[[1]]]]}",
+        " [ 1 , \"two\" , { \"3\" : [ 4 , { } ] } , null , 0 , -0.0 , 1E9 ] ",
+        "{\"node_id\":\"n1\",\"timestamp\":\"2025-01-01T00:00:00Z\",\"mesh\":{\"interface\":\"wg0\","
+        "\"peer_count\":2},\"nat\":{\"public_endpoint\":\"198.51.100.1:51820\"},\"x\":\"\\u00e9\\n\"}",
+        "[\"\\\\\\\\\",\"a\\\\\\\\\\\"b\",\"\\\"\\\"\",\"\"]",
+    };
+    (void)state;
+    for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+        const char *p = docs[d];
+        size_t pos = 0, s, e;
+        gj_kind k;
+        int checked = 0;
+        assert_int_equal(gj_scan_value(p, strlen(p), &pos, &k, &s, &e), 0);
+        iter_agrees(p, s, e, &checked);
+        assert_true(checked > 3);
+    }
+}
+
 int run_gojson_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +475,7 @@ int run_gojson_tests(void)
         cmocka_unit_test(test_string_decode),
         cmocka_unit_test(test_write_raw),
         cmocka_unit_test(test_iter),
+        cmocka_unit_test(test_iter_fast_skip),
     };
     return cmocka_run_group_tests_name("gojson", tests, NULL, NULL);
 }
