@@ -382,11 +382,22 @@ void gt_value_free(gt_value *v)
 
 /* ---- decoding ----------------------------------------------------------- */
 
+/* One step of the path to the value being decoded: ".name", "[key]" or
+ * "[index]" (name NULL). Kept as references and rendered only for a
+ * message: most bodies decode without one. */
+typedef struct seg {
+    const char *pre, *name, *post;
+    size_t index;
+} seg;
+
+enum { MAX_SEGS = 64 };
+
 typedef struct dctx {
     const char *p;
     mk_buf key;     /* scratch for object keys */
-    char path[160]; /* "StateResponse.policies[0].rules[1].port", for messages */
-    size_t plen;
+    seg segs[MAX_SEGS];
+    size_t nsegs;   /* may exceed MAX_SEGS; deeper steps are not shown */
+    char path[160]; /* "StateResponse.policies[0].rules[1].port", rendered */
     char *err;
     size_t errlen;
 } dctx;
@@ -406,23 +417,46 @@ static int fail(dctx *c, size_t off, const char *fmt, ...)
     return -1;
 }
 
-/* Appends pre, s and post to the path (truncated to fit) and returns the old
- * length for path_pop. No printf: this runs for every field of every body. */
-static size_t path_push(dctx *c, const char *pre, const char *s, const char *post)
+/* Adds a step (name NULL: the index) and returns the depth for path_pop.
+ * The strings must live until the step is popped. */
+static size_t path_push(dctx *c, const char *pre, const char *name, const char *post, size_t index)
 {
-    size_t old = c->plen;
-    const char *parts[3] = {pre, s, post};
-    for (int k = 0; k < 3; k++)
-        for (const char *q = parts[k]; *q && c->plen + 1 < sizeof c->path; q++)
-            c->path[c->plen++] = *q;
-    c->path[c->plen] = '\0';
+    size_t old = c->nsegs;
+    if (c->nsegs < MAX_SEGS)
+        c->segs[c->nsegs] = (seg){pre, name, post, index};
+    c->nsegs++;
     return old;
 }
 
 static void path_pop(dctx *c, size_t old)
 {
-    c->plen = old;
-    c->path[old] = '\0';
+    c->nsegs = old;
+}
+
+/* The path as text in c->path (truncated to fit), for a message. */
+static const char *path_text(dctx *c)
+{
+    size_t len = 0, cap = sizeof c->path;
+    for (size_t i = 0; i < c->nsegs && i < MAX_SEGS; i++) {
+        const seg *g = &c->segs[i];
+        char num[24];
+        const char *name = g->name;
+        if (!name) {
+            size_t k = sizeof num - 1;
+            num[k] = '\0';
+            size_t x = g->index;
+            do
+                num[--k] = (char)('0' + x % 10);
+            while (x /= 10);
+            name = num + k;
+        }
+        const char *parts[3] = {g->pre, name, g->post};
+        for (int p = 0; p < 3; p++)
+            for (const char *q = parts[p]; *q && len + 1 < cap; q++)
+                c->path[len++] = *q;
+    }
+    c->path[len] = '\0';
+    return c->path;
 }
 
 static const char *kind_desc(gj_kind k)
@@ -442,8 +476,8 @@ static int mismatch(dctx *c, const gt_type *t, gj_kind k, size_t a, size_t b)
 {
     if (k == GJ_NUMBER) /* numbers are short ASCII; showing 443.0 helps */
         return fail(c, a, "cannot put number %.*s into %s (%s)", (int)(b - a > 40 ? 40 : b - a),
-                    c->p + a, c->path, t->name);
-    return fail(c, a, "cannot put %s into %s (%s)", kind_desc(k), c->path, t->name);
+                    c->p + a, path_text(c), t->name);
+    return fail(c, a, "cannot put %s into %s (%s)", kind_desc(k), path_text(c), t->name);
 }
 
 static int oom(dctx *c, size_t off)
@@ -547,7 +581,7 @@ static int dec_struct(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
         int fi = find_field(t, c->key.data ? c->key.data : "", c->key.len);
         if (fi < 0)
             continue; /* unknown fields are ignored */
-        size_t old = path_push(c, ".", t->fields[fi].name, "");
+        size_t old = path_push(c, ".", t->fields[fi].name, "", 0);
         if (dec(c, t->fields[fi].type, &s->u.sub[fi], vk, vs, ve) != 0)
             return -1;
         path_pop(c, old);
@@ -577,12 +611,7 @@ static int dec_slice(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
             }
             memset(&v->items[v->nmat++], 0, sizeof(gt_slot));
         }
-        char num[24];
-        size_t k = sizeof num - 1;
-        num[k] = '\0';
-        for (size_t x = i; k == sizeof num - 1 || x; x /= 10)
-            num[--k] = (char)('0' + x % 10);
-        size_t old = path_push(c, "[", num + k, "]");
+        size_t old = path_push(c, "[", NULL, "]", i);
         if (dec(c, t->elem, &v->items[i], vk, vs, ve) != 0)
             return -1;
         path_pop(c, old);
@@ -645,7 +674,7 @@ static int dec_map(dctx *c, const gt_type *t, gt_slot *s, size_t a, size_t b)
             for (size_t i = 0; i < sn; i++)
                 shown[i] = (unsigned char)pr->k[i] < 0x20 || pr->k[i] == 0x7f ? '?' : pr->k[i];
             shown[sn] = '\0';
-            size_t old = path_push(c, "[", shown, "]");
+            size_t old = path_push(c, "[", shown, "]", 0);
             mismatch(c, t->elem, vk, vs, ve);
             path_pop(c, old);
             return -1;
@@ -710,7 +739,7 @@ static int dec(dctx *c, const gt_type *t, gt_slot *s, gj_kind k, size_t a, size_
             return mismatch(c, t, k, a, b);
         gj_time tm;
         if (gj_time_parse(c->p + a + 1, b - a - 2, &tm) != 0)
-            return fail(c, a, "cannot parse the string as RFC 3339 for %s (%s)", c->path, t->name);
+            return fail(c, a, "cannot parse the string as RFC 3339 for %s (%s)", path_text(c), t->name);
         s->u.tm.t = tm;
         s->u.tm.set = true;
         return 0;
@@ -756,7 +785,7 @@ int gt_decode(const gt_type *t, const char *body, size_t len, gt_value **out,
     mk_buf_init(&c.key, 0);
     if (err && errlen)
         err[0] = '\0';
-    path_push(&c, "", t->name, "");
+    path_push(&c, "", t->name, "", 0);
 
     size_t pos = 0, a = 0, b = 0;
     gj_kind k;
