@@ -225,27 +225,36 @@ static json_t *find_client(const json_t *st, const char *peer)
 static void open_stream(sse_client *c, int port, const char *path, const char *const *hdrs,
                         size_t nh, sse_event *ev)
 {
+    sse_event own;
+    sse_event *e = ev ? ev : &own; /* NULL: check the initial event, then drop it */
     int st = sse_open(c, port, path, hdrs, nh, mt_now_ms() + WAIT_MS);
     if (st != 200)
         fail_msg("GET %s: status %d, head %s", path, st, c->head ? c->head : "(none)");
-    if (sse_next(c, ev, mt_now_ms() + WAIT_MS) != 1)
+    if (sse_next(c, e, mt_now_ms() + WAIT_MS) != 1)
         fail_msg("GET %s: no initial event (eof=%d)", path, (int)c->eof);
-    assert_non_null(ev->event);
-    assert_string_equal(ev->event, "node_state_updated");
+    assert_non_null(e->event);
+    assert_string_equal(e->event, "node_state_updated");
+    if (!ev)
+        sse_event_free(&own);
 }
 
-/* The next frame, or a failure naming what was expected. */
+/* The next frame, or a failure naming what was expected. ev NULL: checked,
+ * then dropped. */
 static void next_event(sse_client *c, sse_event *ev, const char *want_id)
 {
-    int r = sse_next(c, ev, mt_now_ms() + WAIT_MS);
+    sse_event own;
+    sse_event *e = ev ? ev : &own;
+    int r = sse_next(c, e, mt_now_ms() + WAIT_MS);
     if (r != 1)
         fail_msg("waiting for event %s: %s", want_id ? want_id : "(any)",
                  r == 0 ? "deadline passed" : "stream ended");
     if (want_id) {
-        if (!ev->id || strcmp(ev->id, want_id) != 0)
-            fail_msg("expected event id %s, got %s (frame %s)", want_id, ev->id ? ev->id : "(none)",
-                     ev->raw ? ev->raw : "");
+        if (!e->id || strcmp(e->id, want_id) != 0)
+            fail_msg("expected event id %s, got %s (frame %s)", want_id, e->id ? e->id : "(none)",
+                     e->raw ? e->raw : "");
     }
+    if (!ev)
+        sse_event_free(&own);
 }
 
 /* ---- signature and timestamp checks ---------------------------------------- */
@@ -594,17 +603,14 @@ static void sse_status_json_node_id(void **state)
     const status_case *tc = *state;
     mt_server s;
     sse_client plain, odd;
-    sse_event ev;
     mt_response r;
     json_t *st, *cl;
     CURL *h = curl_easy_init();
 
     assert_non_null(h);
     assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
-    open_stream(&plain, http_port(&s), "/v1/nodes/plain/events", NULL, 0, &ev);
-    sse_event_free(&ev);
-    open_stream(&odd, http_port(&s), tc->path, NULL, 0, &ev);
-    sse_event_free(&ev);
+    open_stream(&plain, http_port(&s), "/v1/nodes/plain/events", NULL, 0, NULL);
+    open_stream(&odd, http_port(&s), tc->path, NULL, 0, NULL);
     wait_clients(h, s.base, 2);
     mt_get(h, s.base, "/test/sse", &r);
     assert_int_equal(r.status, 200);
@@ -751,8 +757,7 @@ static void sse_fanout_three_streams(void **state)
     assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     register_key(h, s.base, pk);
     for (int i = 0; i < NS; i++) {
-        open_stream(&c[i], http_port(&s), "/v1/nodes/fan/events", NULL, 0, &ev);
-        sse_event_free(&ev);
+        open_stream(&c[i], http_port(&s), "/v1/nodes/fan/events", NULL, 0, NULL);
     }
     wait_clients(h, s.base, NS);
     for (int e = 1; e <= NE; e++) {
@@ -826,8 +831,7 @@ static void sse_no_loss_after_head(void **state)
         assert_int_equal(sse_next(&c, &ev, mt_now_ms() + WAIT_MS), 1);
         assert_string_equal(ev.event, "node_state_updated");
         sse_event_free(&ev);
-        next_event(&c, &ev, id);
-        sse_event_free(&ev);
+        next_event(&c, NULL, id);
         sse_close(&c);
     }
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_INJECT_EVENT_COUNT), ROUNDS);
@@ -864,8 +868,7 @@ static void sse_last_event_id_replay(void **state)
     }
 
     /* after e2: e3, e4, e5, then live events */
-    open_stream(&a, http_port(&s), "/v1/nodes/re/events", h_e2, 1, &ev);
-    sse_event_free(&ev);
+    open_stream(&a, http_port(&s), "/v1/nodes/re/events", h_e2, 1, NULL);
     for (int i = 3; i <= 5; i++) {
         char id[16];
         json_t *j;
@@ -878,27 +881,21 @@ static void sse_last_event_id_replay(void **state)
         sse_event_free(&ev);
     }
     inject_id(h, s.base, "live-1", 6);
-    next_event(&a, &ev, "live-1");
-    sse_event_free(&ev);
+    next_event(&a, NULL, "live-1");
 
     /* an unknown id replays nothing: the first event after the initial one is live */
-    open_stream(&b, http_port(&s), "/v1/nodes/re/events", h_unknown, 1, &ev);
-    sse_event_free(&ev);
+    open_stream(&b, http_port(&s), "/v1/nodes/re/events", h_unknown, 1, NULL);
     inject_id(h, s.base, "live-2", 7);
-    next_event(&b, &ev, "live-2");
-    sse_event_free(&ev);
-    next_event(&a, &ev, "live-2");
-    sse_event_free(&ev);
+    next_event(&b, NULL, "live-2");
+    next_event(&a, NULL, "live-2");
 
     /* the newest event with a duplicated id is the resume point */
     inject_id(h, s.base, "dup", 8);
     inject_id(h, s.base, "m1", 9);
     inject_id(h, s.base, "dup", 10);
     inject_id(h, s.base, "m2", 11);
-    open_stream(&d, http_port(&s), "/v1/nodes/re/events", h_dup, 1, &ev);
-    sse_event_free(&ev);
-    next_event(&d, &ev, "m2");
-    sse_event_free(&ev);
+    open_stream(&d, http_port(&s), "/v1/nodes/re/events", h_dup, 1, NULL);
+    next_event(&d, NULL, "m2");
 
     /* a generated id (empty event_id) is a resume point too */
     inject(h, s.base, "{\"event_type\":\"test_event\",\"event_id\":\"\",\"nonce\":\"g\"}");
@@ -914,20 +911,15 @@ static void sse_last_event_id_replay(void **state)
     }
     inject_id(h, s.base, "after-gen", 12);
     snprintf(gen_hdr, sizeof gen_hdr, "Last-Event-ID: %s", gen);
-    open_stream(&g, http_port(&s), "/v1/nodes/re/events", h_gen, 1, &ev);
-    sse_event_free(&ev);
-    next_event(&g, &ev, "after-gen");
-    sse_event_free(&ev);
+    open_stream(&g, http_port(&s), "/v1/nodes/re/events", h_gen, 1, NULL);
+    next_event(&g, NULL, "after-gen");
     inject_id(h, s.base, "live-3", 13);
-    next_event(&g, &ev, "live-3");
-    sse_event_free(&ev);
+    next_event(&g, NULL, "live-3");
 
     /* no Last-Event-ID: nothing replayed */
-    open_stream(&z, http_port(&s), "/v1/nodes/re/events", NULL, 0, &ev);
-    sse_event_free(&ev);
+    open_stream(&z, http_port(&s), "/v1/nodes/re/events", NULL, 0, NULL);
     inject_id(h, s.base, "live-4", 14);
-    next_event(&z, &ev, "live-4");
-    sse_event_free(&ev);
+    next_event(&z, NULL, "live-4");
 
     /* /test/sse counts what was replayed per client */
     st = sse_status(h, s.base);
@@ -984,24 +976,18 @@ static void sse_replay_history_bound(void **state)
     assert_int_equal(jint(st, "published"), 5);
     json_decref(st);
 
-    open_stream(&a, http_port(&s), "/v1/nodes/hb/events", h3, 1, &ev);
-    sse_event_free(&ev);
+    open_stream(&a, http_port(&s), "/v1/nodes/hb/events", h3, 1, NULL);
     open_stream(&b, http_port(&s), "/v1/nodes/hb/events", h2, 1, &ev); /* evicted: unknown */
     sse_event_free(&ev);
     open_stream(&c, http_port(&s), "/v1/nodes/hb/events", h5, 1, &ev); /* newest: nothing */
     sse_event_free(&ev);
     wait_clients(h, s.base, 3);
     inject_id(h, s.base, "live", 6);
-    next_event(&a, &ev, "h4");
-    sse_event_free(&ev);
-    next_event(&a, &ev, "h5");
-    sse_event_free(&ev);
-    next_event(&a, &ev, "live");
-    sse_event_free(&ev);
-    next_event(&b, &ev, "live");
-    sse_event_free(&ev);
-    next_event(&c, &ev, "live");
-    sse_event_free(&ev);
+    next_event(&a, NULL, "h4");
+    next_event(&a, NULL, "h5");
+    next_event(&a, NULL, "live");
+    next_event(&b, NULL, "live");
+    next_event(&c, NULL, "live");
     st = sse_status(h, s.base);
     assert_int_equal(jint(st, "history_len"), 3);
     json_decref(st);
@@ -1119,8 +1105,7 @@ static void sse_slow_client_drops_newest(void **state)
     cfg.sse_keepalive_ms = 60000; /* no keep-alives in the queues */
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
 
-    open_stream(&fast, http_port(&s), "/v1/nodes/fast/events", NULL, 0, &ev);
-    sse_event_free(&ev);
+    open_stream(&fast, http_port(&s), "/v1/nodes/fast/events", NULL, 0, NULL);
     assert_int_equal(sse_connect(&slow, http_port(&s), 4096), 0);
     assert_int_equal(sse_send_request(&slow, "GET", "/v1/nodes/slow/events", NULL, 0), 0);
     wait_clients(h, s.base, 2);
@@ -1309,8 +1294,7 @@ static void sse_drop_then_recover_no_silent_gap(void **state)
     sse_event_free(&ev);
     for (int64_t i = 0; i < d + q; i++) {
         snprintf(id, sizeof id, "p%03d", (int)i);
-        next_event(&slow, &ev, id);
-        sse_event_free(&ev);
+        next_event(&slow, NULL, id);
     }
     snprintf(last, sizeof last, "p%03d", (int)(d + q - 1));
 
@@ -1334,15 +1318,12 @@ static void sse_drop_then_recover_no_silent_gap(void **state)
         snprintf(hl, sizeof hl, "Last-Event-ID: %s", last);
         hdr[0] = hl;
         sse_close(&slow);
-        open_stream(&slow, http_port(&s), "/v1/nodes/gap/events", hdr, 1, &ev);
-        sse_event_free(&ev);
+        open_stream(&slow, http_port(&s), "/v1/nodes/gap/events", hdr, 1, NULL);
         for (int64_t i = d + q; i < NE; i++) {
             snprintf(id, sizeof id, "p%03d", (int)i);
-            next_event(&slow, &ev, id);
-            sse_event_free(&ev);
+            next_event(&slow, NULL, id);
         }
-        next_event(&slow, &ev, "after");
-        sse_event_free(&ev);
+        next_event(&slow, NULL, "after");
     }
     sse_close(&slow);
     curl_easy_cleanup(h);
@@ -1356,7 +1337,6 @@ static void sse_keepalive_comments(void **state)
     mockapi_config cfg;
     mt_server s;
     sse_client c;
-    sse_event ev;
     int64_t t0, took;
     json_t *st;
     char peer[64];
@@ -1368,8 +1348,7 @@ static void sse_keepalive_comments(void **state)
     cfg.sse_keepalive_ms = 100;
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     t0 = mt_now_ms();
-    open_stream(&c, http_port(&s), "/v1/nodes/ka/events", NULL, 0, &ev);
-    sse_event_free(&ev);
+    open_stream(&c, http_port(&s), "/v1/nodes/ka/events", NULL, 0, NULL);
     assert_int_equal(sse_drain(&c, t0 + 2000, 2), 0);
     took = mt_now_ms() - t0;
     print_message("keep-alive: %zu comments in %lld ms (interval 100 ms)\n", c.keepalives,
@@ -1428,11 +1407,9 @@ static void connect_cycles(int port, int n, int64_t deadline)
 {
     for (int i = 0; i < n; i++) {
         sse_client c;
-        sse_event ev;
         if (mt_now_ms() > deadline)
             fail_msg("connect/disconnect cycle %d of %d: deadline passed", i, n);
-        open_stream(&c, port, "/v1/nodes/cyc/events", NULL, 0, &ev);
-        sse_event_free(&ev);
+        open_stream(&c, port, "/v1/nodes/cyc/events", NULL, 0, NULL);
         sse_close(&c);
     }
 }
@@ -1493,7 +1470,6 @@ static void sse_max_clients_cap(void **state)
     mockapi_config cfg;
     mt_server s;
     sse_client a, b, c, d;
-    sse_event ev;
     unsigned char *rest = NULL;
     size_t restn = 0;
     char cl[16];
@@ -1505,10 +1481,8 @@ static void sse_max_clients_cap(void **state)
     mt_config_init(&cfg);
     cfg.sse_max_clients = 2;
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
-    open_stream(&a, http_port(&s), "/v1/nodes/cap/events", NULL, 0, &ev);
-    sse_event_free(&ev);
-    open_stream(&b, http_port(&s), "/v1/nodes/cap/events", NULL, 0, &ev);
-    sse_event_free(&ev);
+    open_stream(&a, http_port(&s), "/v1/nodes/cap/events", NULL, 0, NULL);
+    open_stream(&b, http_port(&s), "/v1/nodes/cap/events", NULL, 0, NULL);
     wait_clients(h, s.base, 2);
 
     assert_int_equal(sse_open(&c, http_port(&s), "/v1/nodes/cap/events", NULL, 0,
@@ -1538,8 +1512,7 @@ static void sse_max_clients_cap(void **state)
     /* one leaves, a new one gets in */
     sse_close(&a);
     wait_connected(h, s.base, 1);
-    open_stream(&d, http_port(&s), "/v1/nodes/cap/events", NULL, 0, &ev);
-    sse_event_free(&ev);
+    open_stream(&d, http_port(&s), "/v1/nodes/cap/events", NULL, 0, NULL);
     wait_clients(h, s.base, 2);
     st = sse_status(h, s.base);
     assert_int_equal(jint(st, "connected"), 2);
@@ -1635,7 +1608,6 @@ static void sse_stop_with_streams(void **state)
     enum { NS = 3 };
     mt_server s;
     sse_client c[NS], slow;
-    sse_event ev;
     int64_t t0, took;
     char *body;
     size_t cap = SLOW_PAD + 256;
@@ -1645,8 +1617,7 @@ static void sse_stop_with_streams(void **state)
     assert_non_null(h);
     assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     for (int i = 0; i < NS; i++) {
-        open_stream(&c[i], http_port(&s), "/v1/nodes/stop/events", NULL, 0, &ev);
-        sse_event_free(&ev);
+        open_stream(&c[i], http_port(&s), "/v1/nodes/stop/events", NULL, 0, NULL);
     }
     /* one that never reads, with its socket and queue full */
     assert_int_equal(sse_connect(&slow, http_port(&s), 4096), 0);
