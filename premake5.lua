@@ -145,8 +145,8 @@ project("integration_tests")
 -- mockassert: the pipeline CLI (libcurl client, libfyaml, jansson).
 project("mockassert")
   kind("ConsoleApp")
-  files({"assert/*.c", "assert/*.h"})
-  includedirs({"assert"})
+  files({"assert/*.c", "assert/*.h", "src/glob.c"}) -- the server's path glob
+  includedirs({"assert", "src"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", "libcurl libfyaml jansson"))
   links(pkg_libs("libcurl libfyaml jansson"))

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "crypto.h"
+#include "glob.h"
 #include "mockapi.h"
 
 /* Headers whose values are credentials: kept only as a fingerprint. */
@@ -183,38 +184,6 @@ uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **out_evicted,
 }
 
 /* ---- filters ------------------------------------------------------------ */
-
-bool mk_path_glob(const char *p, const char *s)
-{
-    /* iterative matcher with one backtrack point per star kind */
-    const char *star_p = NULL, *star_s = NULL;
-    bool deep = false;
-    while (*s) {
-        if (p[0] == '*' && p[1] == '*') {
-            star_p = p += 2;
-            star_s = s;
-            deep = true;
-        } else if (*p == '*') {
-            star_p = ++p;
-            star_s = s;
-            deep = false;
-        } else if (*p == *s) {
-            p++;
-            s++;
-        } else if (star_p && (deep || *star_s != '/')) {
-            /* let the star swallow one more character */
-            p = star_p;
-            s = ++star_s;
-            if (!deep && star_s[-1] == '/')
-                return false;
-        } else {
-            return false;
-        }
-    }
-    while (*p == '*')
-        p++;
-    return *p == '\0';
-}
 
 static int hexv(char c)
 {

@@ -98,8 +98,6 @@ typedef struct mk_jfilter {
  * reason in err for a malformed value. */
 int mk_jfilter_parse(const char *query, mk_jfilter *f, char *err, size_t errlen);
 bool mk_jfilter_match(const mk_jfilter *f, const mk_jentry *e);
-/* Glob: '*' within one path segment, '**' across segments, else literal. */
-bool mk_path_glob(const char *pattern, const char *path);
 
 /* Iteration from the oldest entry: i in [0, len). */
 mk_jentry *mk_journal_at(const mk_journal *j, size_t i);

@@ -80,15 +80,18 @@ static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, vo
  * connection in, connection_close counts it out, and when no worker is left
  * idle the spawner thread starts one more. One at a time: a burst of short
  * connections (each leaves for the keep-alive loop after its first request)
- * needs few, and every worker started stays, with its ~30 KB. Spawners are
- * found by context through a short list (a lookup per connection, not per
- * request). */
-enum { MK_SPARE_WORKERS = 1, MK_SPAWN_BATCH = 1 };
+ * needs few, and every worker started stays, with its ~30 KB. The count of a
+ * context is found through a short list (a lookup per connection, not per
+ * request) and is created by whichever comes first, the first connection or
+ * mk_civet_spawn_rest: civetweb accepts before mg_start2 returns, and a
+ * connection it serves meanwhile must be counted like any other. */
+enum { MK_SPARE_WORKERS = 1 };
 
 struct mk_civet_spawner {
     struct mk_civet_spawner *next; /* registry, under registry_lock */
     struct mg_context *ctx;
     pthread_t tid;
+    bool has_thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     unsigned started, busy, max; /* workers started, connections in service */
@@ -113,48 +116,53 @@ static void *spawn_run(void *arg)
             pthread_cond_wait(&s->wake, &s->lock);
         if (s->stop)
             break;
-        unsigned from = s->started, to = from + MK_SPAWN_BATCH < s->max ? from + MK_SPAWN_BATCH : s->max;
+        unsigned i = s->started;
         pthread_mutex_unlock(&s->lock);
-        unsigned i = from;
-        for (; i < to; i++) {
-            int rc = pthread_create(&ctx->worker_threadids[i], NULL, worker_thread,
-                                    &ctx->worker_connections[i]);
-            if (rc != 0) {
-                memset(&ctx->worker_threadids[i], 0, sizeof ctx->worker_threadids[i]);
-                mg_cry_ctx_internal(ctx, "Cannot start worker thread %u: error %d", i + 1, rc);
-                break;
-            }
+        int rc = pthread_create(&ctx->worker_threadids[i], NULL, worker_thread,
+                                &ctx->worker_connections[i]);
+        if (rc != 0) {
+            memset(&ctx->worker_threadids[i], 0, sizeof ctx->worker_threadids[i]);
+            mg_cry_ctx_internal(ctx, "Cannot start worker thread %u: error %d", i + 1, rc);
         }
         pthread_mutex_lock(&s->lock);
-        s->started = i;
-        if (i < to)
+        if (rc == 0)
+            s->started = i + 1;
+        else
             s->max = i; /* out of threads: serve with what runs */
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
 }
 
-mk_civet_spawner *mk_civet_spawn_rest(struct mg_context *ctx)
+/* The count of ctx, created if needed; NULL on ENOMEM. Call under
+ * registry_lock. */
+static mk_civet_spawner *spawner_of(struct mg_context *ctx)
 {
-    if (!ctx || ctx->cfg_worker_threads <= MK_EAGER_WORKERS)
-        return NULL;
+    for (mk_civet_spawner *s = registry; s; s = s->next)
+        if (s->ctx == ctx)
+            return s;
     mk_civet_spawner *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->ctx = ctx;
-    s->started = MK_EAGER_WORKERS;
+    s->started = ctx->cfg_worker_threads < MK_EAGER_WORKERS ? ctx->cfg_worker_threads : MK_EAGER_WORKERS;
     s->max = ctx->cfg_worker_threads;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
-    if (pthread_create(&s->tid, NULL, spawn_run, s) != 0) {
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->wake);
-        free(s);
-        return NULL; /* serve with the eager workers */
-    }
-    pthread_mutex_lock(&registry_lock);
     s->next = registry;
     registry = s;
+    return s;
+}
+
+mk_civet_spawner *mk_civet_spawn_rest(struct mg_context *ctx)
+{
+    if (!ctx)
+        return NULL;
+    pthread_mutex_lock(&registry_lock);
+    mk_civet_spawner *s = spawner_of(ctx);
+    if (s && s->max > s->started &&
+        pthread_create(&s->tid, NULL, spawn_run, s) == 0) /* else: the eager workers serve */
+        s->has_thread = true;
     pthread_mutex_unlock(&registry_lock);
     return s;
 }
@@ -174,40 +182,38 @@ void mk_civet_spawn_stop(mk_civet_spawner *s)
     s->stop = true;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
-    pthread_join(s->tid, NULL);
+    if (s->has_thread)
+        pthread_join(s->tid, NULL);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     free(s);
 }
 
-/* Counts a connection in (+1) or out (-1) of service on ctx. */
-static void count_busy(struct mg_context *ctx, int delta)
+/* Counts a connection in (+1) or out (-1) of service on ctx; false when it
+ * could not be counted (out of memory). */
+static bool count_busy(struct mg_context *ctx, int delta)
 {
     pthread_mutex_lock(&registry_lock);
-    for (mk_civet_spawner *s = registry; s; s = s->next) {
-        if (s->ctx != ctx)
-            continue;
+    mk_civet_spawner *s = spawner_of(ctx);
+    if (s) {
         pthread_mutex_lock(&s->lock);
         s->busy += (unsigned)delta;
         if (want_more(s))
             pthread_cond_signal(&s->wake);
         pthread_mutex_unlock(&s->lock);
-        break;
     }
     pthread_mutex_unlock(&registry_lock);
+    return s != NULL;
 }
 
-/* marks a connection that count_busy counted in */
+/* marks a connection that count_busy counted in (civetweb clears the
+ * connection's data when it closes and when the next one starts) */
 static char counted_mark;
 
 void mk_civet_connection_closed(const struct mg_connection *conn)
 {
-    if (conn->request_info.conn_data == &counted_mark) {
+    if (conn->request_info.conn_data == &counted_mark)
         count_busy(conn->phys_ctx, -1);
-        /* cleared, so a later connection on this worker that never reaches
-         * init_connection (a failed TLS handshake) is not counted out twice */
-        ((struct mg_connection *)conn)->request_info.conn_data = NULL;
-    }
 }
 
 int mk_civet_detach(struct mg_connection *conn)
@@ -326,8 +332,8 @@ int mk_civet_return(int fd, const mk_civet_sock *sock, const char *pre, size_t l
 
 int mk_civet_init_connection(const struct mg_connection *cconn, void **conn_data)
 {
-    count_busy(cconn->phys_ctx, +1);
-    *conn_data = &counted_mark;
+    if (count_busy(cconn->phys_ctx, +1))
+        *conn_data = &counted_mark;
     if (atomic_load(&stash_count) == 0)
         return 0;
     /* init_connection has just emptied the buffer; the callback hands us
