@@ -445,6 +445,7 @@ void mk_http_stop(mockapi *m)
     mk_http_wait_tls(m, ignored, sizeof ignored);
     mk_loop_stop(h->loop);    /* first: the loop hands requests to civetweb */
     mk_sse_interrupt(m->sse); /* workers waiting on streams return now */
+    mk_state_interrupt(&m->state, true); /* and those in /test/wait */
     for (int k = 0; k < 2; k++) {
         mk_civet_spawn_stop(h->spawner[k]);
         if (h->ctx[k]) {
@@ -454,6 +455,7 @@ void mk_http_stop(mockapi *m)
     }
     mk_loop_free(h->loop);
     mk_sse_stop(m->sse);      /* no worker can reach the hub any more */
+    mk_state_interrupt(&m->state, false);
     m->sse = NULL;
     m->http = NULL;
     for (int i = 0; i < m->nlisteners; i++)

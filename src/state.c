@@ -239,7 +239,7 @@ bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_
     atomic_fetch_add(&s->waiters, 1);
     pthread_mutex_lock(&s->jlock);
     bool met;
-    while (!(met = pred(s, arg, value)))
+    while (!(met = pred(s, arg, value)) && !s->interrupted)
         if (pthread_cond_timedwait(&s->changed, &s->jlock, &dl) != 0)
             break;
     if (!met)
@@ -249,6 +249,14 @@ bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_
     if (waited_ms)
         *waited_ms = mk_mono_ms() - start;
     return met;
+}
+
+void mk_state_interrupt(mk_state *s, bool on)
+{
+    pthread_mutex_lock(&s->jlock);
+    s->interrupted = on;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->jlock);
 }
 
 void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)

@@ -50,6 +50,7 @@ typedef struct mk_state {
     pthread_mutex_t jlock;
     pthread_cond_t changed;
     atomic_int waiters;
+    bool interrupted; /* under jlock: waits return at once (the server is stopping) */
     mk_blob *captures[MK_CAP_COUNT]; /* NULL: nothing captured */
     mk_blob *state_body;             /* GET state response body, with "\n" */
     mk_blob *heartbeat_body;         /* heartbeat response body, with "\n" */
@@ -86,6 +87,9 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
 typedef bool (*mk_state_pred)(mk_state *s, void *arg, int64_t *value);
 /* Waits, without polling, until pred holds or timeout_ms pass. Returns
  * whether it held; *value is the last value compared, *waited_ms the time. */
+/* Sets or clears `interrupted` and wakes every waiter: stop must not wait
+ * out a long poll. */
+void mk_state_interrupt(mk_state *s, bool on);
 bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
                    int64_t *waited_ms);
 /* The number of journal entries matching f (call only from a predicate). */

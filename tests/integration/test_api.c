@@ -892,6 +892,41 @@ static void api_workers_on_demand(void **state)
     mt_server_free(&s);
 }
 
+/* A /test/wait that would wait 20 s does not hold up stop: the README
+ * promises tens of milliseconds. */
+static void api_stop_during_wait(void **state)
+{
+    static const char req[] = "GET /test/wait?counter=heartbeat_count&op=gte&value=1&timeout_ms=20000 "
+                              "HTTP/1.1\r\nHost: x\r\n\r\n";
+    mt_server s;
+    mt_response r;
+    int fd;
+    (void)state;
+
+    mt_timing_test();
+    assert_int_equal(mt_server_start(&s, NULL), 0);
+    fd = mt_connect(mockapi_port(s.m, MOCKAPI_LISTENER_HTTP));
+    assert_true(fd >= 0);
+    assert_int_equal(mt_send_all(fd, req, sizeof req - 1), 0);
+    /* the wait's connection was accepted, and its socket queued for a worker,
+     * before the ping's: once the ping is answered, the wait is being served */
+    mt_get(NULL, s.base, "/v1/ping", &r);
+    assert_int_equal(r.status, 200);
+    mt_response_free(&r);
+    int64_t t0 = mt_now_ms();
+    mockapi_stop(s.m);
+    int64_t took = mt_now_ms() - t0;
+    print_message("stop with a 20 s /test/wait open: %lld ms\n", (long long)took);
+    assert_true(took < 1000);
+    close(fd);
+    /* the instance starts again and its waits work */
+    char err[256];
+    assert_int_equal(mockapi_start(s.m, err, sizeof err), MOCKAPI_OK);
+    int64_t v = 0;
+    assert_int_equal(mockapi_wait(s.m, "counter=heartbeat_count&op=eq&value=0", 100, &v), MOCKAPI_OK);
+    mt_server_free(&s);
+}
+
 /* ---- the golden copies -------------------------------------------------- */
 
 static void api_golden_copies_current(void **state)
@@ -1039,6 +1074,7 @@ int mt_run_api_tests(void)
         cmocka_unit_test(api_tls_ca_verified),
         cmocka_unit_test(api_start_async),
         cmocka_unit_test(api_workers_on_demand),
+        cmocka_unit_test(api_stop_during_wait),
         cmocka_unit_test(api_golden_copies_current),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
