@@ -116,19 +116,28 @@ mk_jentry *mk_journal_at(const mk_journal *j, size_t i)
     return j->ring[(j->head + i) % j->cap];
 }
 
-void mk_journal_clear(mk_journal *j, mk_jentry ***dropped)
+static void bury(mk_jentry **dead, mk_jentry *e)
 {
-    mk_jentry **out = j->len ? calloc(j->len + 1, sizeof *out) : NULL;
-    for (size_t i = 0; i < j->len; i++) {
-        if (out)
-            out[i] = mk_journal_at(j, i);
-        else
-            mk_jentry_unref(mk_journal_at(j, i));
+    e->dead_next = *dead;
+    *dead = e;
+}
+
+void mk_jentry_release_list(mk_jentry *dead)
+{
+    while (dead) {
+        mk_jentry *next = dead->dead_next;
+        mk_jentry_unref(dead);
+        dead = next;
     }
+}
+
+void mk_journal_clear(mk_journal *j, mk_jentry **dead)
+{
+    for (size_t i = 0; i < j->len; i++)
+        bury(dead, mk_journal_at(j, i));
     free(j->ring);
     size_t me = j->max_entries, mb = j->max_bytes;
     mk_journal_init(j, me, mb);
-    *dropped = out;
 }
 
 static mk_jentry *pop_oldest(mk_journal *j)
@@ -142,12 +151,10 @@ static mk_jentry *pop_oldest(mk_journal *j)
     return e;
 }
 
-uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **out_evicted, size_t room,
-                           size_t *n_evicted)
+uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **dead)
 {
-    *n_evicted = 0;
     if (j->max_entries == 0) {
-        out_evicted[(*n_evicted)++] = e;
+        bury(dead, e);
         return 0;
     }
     if (j->len == j->cap && j->cap < j->max_entries) {
@@ -166,17 +173,15 @@ uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **out_evicted,
         }
     }
     /* make room: by count, then by bytes (keeping at least the new entry) */
-    while (j->len > 0 && (j->len >= j->cap || j->bytes + e->bytes > j->max_bytes) &&
-           *n_evicted < room)
-        out_evicted[(*n_evicted)++] = pop_oldest(j);
+    while (j->len > 0 && (j->len >= j->cap || j->bytes + e->bytes > j->max_bytes))
+        bury(dead, pop_oldest(j));
+    e->seq = j->next_seq++;
     if (j->len >= j->cap) { /* no ring (out of memory): the entry is lost, and counted */
         j->evicted++;
         j->evicted_bytes += e->bytes;
-        e->seq = j->next_seq++;
-        out_evicted[(*n_evicted)++] = e;
+        bury(dead, e);
         return e->seq;
     }
-    e->seq = j->next_seq++;
     j->ring[(j->head + j->len) % j->cap] = e;
     j->len++;
     j->bytes += e->bytes;

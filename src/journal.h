@@ -34,6 +34,7 @@ typedef struct mk_jentry {
     size_t body_len;
     size_t raw_size;  /* body size on the wire */
     size_t bytes;     /* this entry's allocation, for the byte bound */
+    struct mk_jentry *dead_next; /* once out of the journal: the list to release */
 } mk_jentry;
 
 /* One request header as the transport hands it over. */
@@ -72,16 +73,18 @@ typedef struct mk_journal {
 } mk_journal;
 
 void mk_journal_init(mk_journal *j, size_t max_entries, size_t max_bytes);
-/* Drops every entry and the eviction counts; seq starts over at 1. Entries
- * go to *dropped (a NULL-terminated array to unref outside the lock; NULL if
- * nothing or out of memory, in which case they are unrefed here). */
-void mk_journal_clear(mk_journal *j, mk_jentry ***dropped);
-/* Appends e (ownership taken) and evicts to stay within the bounds. Evicted
- * entries are stored in out_evicted (room for `room`), *n_evicted set; the
- * caller unrefs them after unlocking. Returns the seq given to e, or 0 when
- * the journal is off (e is then released through out_evicted too). */
-uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **out_evicted, size_t room,
-                           size_t *n_evicted);
+/* Entries leaving the journal are chained onto a caller's list (*dead,
+ * through dead_next) for mk_jentry_release_list after the caller unlocks:
+ * however many go, nothing is freed under the lock and nothing is lost. */
+
+/* Drops every entry and the eviction counts; seq starts over at 1. */
+void mk_journal_clear(mk_journal *j, mk_jentry **dead);
+/* Appends e (ownership taken) and evicts the oldest until both bounds hold.
+ * Returns the seq given to e, or 0 when the journal is off (e then goes to
+ * *dead too). */
+uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **dead);
+/* Unrefs every entry of a dead list. */
+void mk_jentry_release_list(mk_jentry *dead);
 
 /* A filter, parsed from a query string (method, path, route, status, since,
  * limit, include_test). Strings point into `storage`. */

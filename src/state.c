@@ -72,11 +72,9 @@ fail:
 
 void mk_state_dispose(mk_state *s)
 {
-    mk_jentry **dropped = NULL;
-    mk_journal_clear(&s->journal, &dropped);
-    for (size_t i = 0; dropped && dropped[i]; i++)
-        mk_jentry_unref(dropped[i]);
-    free(dropped);
+    mk_jentry *dead = NULL;
+    mk_journal_clear(&s->journal, &dead);
+    mk_jentry_release_list(dead);
     for (int i = 0; i < MK_CAP_COUNT; i++)
         mk_blob_unref(s->captures[i]);
     mk_blob_unref(s->state_body);
@@ -160,15 +158,13 @@ mk_blob *mk_state_get_heartbeat(mk_state *s) { return get_locked(s, &s->heartbea
 
 void mk_state_journal_append(mk_state *s, mk_jentry *e)
 {
-    mk_jentry *evicted[64];
-    size_t n = 0;
+    mk_jentry *dead = NULL;
     pthread_mutex_lock(&s->jlock);
-    mk_journal_append(&s->journal, e, evicted, sizeof evicted / sizeof evicted[0], &n);
+    mk_journal_append(&s->journal, e, &dead);
     if (atomic_load(&s->waiters) > 0)
         changed_locked(s);
     pthread_mutex_unlock(&s->jlock);
-    for (size_t i = 0; i < n; i++) /* freed outside the lock */
-        mk_jentry_unref(evicted[i]);
+    mk_jentry_release_list(dead); /* freed outside the lock */
 }
 
 void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
@@ -262,7 +258,7 @@ void mk_state_interrupt(mk_state *s, bool on)
 void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
 {
     mk_blob *old[MK_CAP_COUNT + 2];
-    mk_jentry **dropped = NULL;
+    mk_jentry *dead = NULL;
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
         atomic_store(&s->counters[i], 0);
@@ -276,12 +272,10 @@ void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
     s->heartbeat_body = heartbeat_body;
     pthread_mutex_unlock(&s->lock);
     pthread_mutex_lock(&s->jlock);
-    mk_journal_clear(&s->journal, &dropped);
+    mk_journal_clear(&s->journal, &dead);
     changed_locked(s);
     pthread_mutex_unlock(&s->jlock);
     for (int i = 0; i < MK_CAP_COUNT + 2; i++)
         mk_blob_unref(old[i]);
-    for (size_t i = 0; dropped && dropped[i]; i++)
-        mk_jentry_unref(dropped[i]);
-    free(dropped);
+    mk_jentry_release_list(dead);
 }
