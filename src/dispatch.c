@@ -19,8 +19,6 @@
 #include "gzip.h"
 #include "sse.h"
 
-/* length of SSE_FULL_BODY, checked by a static assertion below */
-#define MK_SSE_FULL_BODY_LEN 44
 
 #define CT_JSON "application/json"
 #define CT_TEXT "text/plain; charset=utf-8"
@@ -240,13 +238,6 @@ static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char 
     mk_buf_puts(out, "\n\n");
 }
 
-#define SSE_FULL_BODY "{\"error\":\"too many event streams are open\"}\n"
-#define STR_(x) #x
-#define STR(x) STR_(x)
-const char mk_sse_full_response[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-    "Content-Length: " STR(MK_SSE_FULL_BODY_LEN) "\r\n\r\n" SSE_FULL_BODY;
-_Static_assert(sizeof SSE_FULL_BODY - 1 == MK_SSE_FULL_BODY_LEN, "fix MK_SSE_FULL_BODY_LEN");
 
 static void respond_events(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
 {
@@ -256,7 +247,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse) >= (int)m->cfg.sse_max_clients) {
         mk_sse_count_refused(m->sse);
         resp->close = true;
-        respond_error(req, resp, 503, SSE_FULL_BODY);
+        respond_error(req, resp, 503, MK_SSE_FULL_BODY);
         return;
     }
     mk_buf payload, data;

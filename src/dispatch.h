@@ -72,8 +72,5 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp);
  * keep-alive loop leaves those to a thread of their own. */
 bool mk_dispatch_may_block(const mk_request *req);
 
-/* The 503 for a stream over the cap, whole (for http.c when the hub fills
- * between the check here and the hand-over). */
-extern const char mk_sse_full_response[];
 
 #endif

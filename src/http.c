@@ -125,15 +125,8 @@ static void hand_over_stream(mockapi *m, struct mg_connection *conn,
     }
     char peer[64];
     snprintf(peer, sizeof peer, "%s:%d", ri->remote_addr, ri->remote_port);
-    mk_sse_attach_rc rc = mk_sse_attach(m->sse, fd, resp->out.data, resp->out.len,
-                                        mg_get_header(conn, "Last-Event-ID"), resp->stream_node,
-                                        peer, NULL);
-    if (rc != MK_SSE_ATTACHED) {
-        /* the hub filled up (or failed) since dispatch looked: say so */
-        ssize_t w = send(fd, mk_sse_full_response, strlen(mk_sse_full_response), MSG_NOSIGNAL);
-        (void)w;
-        close(fd);
-    }
+    mk_sse_attach(m->sse, fd, resp->out.data, resp->out.len, mg_get_header(conn, "Last-Event-ID"),
+                  resp->stream_node, peer);
 }
 
 /* Moves an answered plain keep-alive connection to the keep-alive loop,

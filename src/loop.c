@@ -206,12 +206,7 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     }
     int fd = c->fd;
     release_conn(t, c);
-    if (mk_sse_attach(m->sse, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
-                      peer, NULL) != MK_SSE_ATTACHED) {
-        ssize_t w = send(fd, mk_sse_full_response, strlen(mk_sse_full_response), MSG_NOSIGNAL);
-        (void)w;
-        close(fd);
-    }
+    mk_sse_attach(m->sse, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node, peer);
 }
 
 /* The request goes back to civetweb with everything read so far. */

@@ -59,6 +59,7 @@ struct mk_sse_hub {
     pthread_cond_t attached; /* broadcast when a stream attaches or leaves */
     client *clients;         /* list, guarded by lock */
     int nclients;
+    int pending; /* slots taken by attaches not yet listed */
     hist *ring; /* history, cfg.history slots, guarded by lock */
     unsigned ring_head, ring_len;
     uint64_t seq;
@@ -103,53 +104,63 @@ static void client_free(client *c)
     free(c);
 }
 
-mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
-                               const char *last_event_id, const char *node_id, const char *peer,
-                               uint64_t *client_id)
+static const char full_response[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    "Content-Length: 44\r\n\r\n" MK_SSE_FULL_BODY;
+_Static_assert(sizeof MK_SSE_FULL_BODY - 1 == 44, "fix the Content-Length of full_response");
+
+static void refuse(int fd)
 {
+    ssize_t w = send(fd, full_response, sizeof full_response - 1, MSG_NOSIGNAL);
+    (void)w;
+    close(fd);
+}
+
+void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
+                   const char *last_event_id, const char *node_id, const char *peer)
+{
+    /* The slot is taken before the hub can see the socket: once it is in
+     * the epoll set, only the hub thread may remove it (see the top). */
+    pthread_mutex_lock(&h->lock);
+    if (h->nclients + h->pending >= (int)h->cfg.max_clients) {
+        h->refused++;
+        pthread_mutex_unlock(&h->lock);
+        refuse(fd);
+        return;
+    }
+    h->pending++;
+    pthread_mutex_unlock(&h->lock);
+
     client *c = calloc(1, sizeof *c);
     mk_blob *hb = mk_blob_new(head, head_len);
-    if (!c || !hb) {
-        free(c);
-        mk_blob_unref(hb);
-        return MK_SSE_ERROR;
-    }
-    c->fd = fd;
-    c->node = strdup(node_id ? node_id : "");
-    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
-    c->connected_ns = now_ns();
-    c->next_ka_ns = c->connected_ns + (int64_t)h->cfg.keepalive_ms * 1000000LL;
-    c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1;
-    c->q = calloc(c->cap, sizeof *c->q);
-    if (!c->q || !c->node) {
-        free(c->q);
-        free(c->node);
-        free(c);
-        mk_blob_unref(hb);
-        return MK_SSE_ERROR;
+    if (c) {
+        c->fd = fd;
+        c->node = strdup(node_id ? node_id : "");
+        snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
+        c->connected_ns = now_ns();
+        c->next_ka_ns = c->connected_ns + (int64_t)h->cfg.keepalive_ms * 1000000LL;
+        c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1;
+        c->q = calloc(c->cap, sizeof *c->q);
     }
     /* The hub learns of the socket before the client is listed, so that
      * events for it always find a live struct (see the top comment). */
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        free(c->q);
-        free(c->node);
-        free(c);
+    if (!c || !hb || !c->q || !c->node || epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (c) {
+            free(c->q);
+            free(c->node);
+            free(c);
+        }
         mk_blob_unref(hb);
-        return MK_SSE_ERROR;
+        pthread_mutex_lock(&h->lock);
+        h->pending--;
+        pthread_mutex_unlock(&h->lock);
+        refuse(fd);
+        return;
     }
 
     pthread_mutex_lock(&h->lock);
-    if (h->nclients >= (int)h->cfg.max_clients) {
-        h->refused++;
-        pthread_mutex_unlock(&h->lock);
-        epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
-        free(c->q);
-        free(c->node);
-        free(c);
-        mk_blob_unref(hb);
-        return MK_SSE_FULL;
-    }
+    h->pending--;
     push(c, hb);
     c->pinned = 1;
     if (last_event_id) {
@@ -176,10 +187,7 @@ mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t h
     pthread_cond_broadcast(&h->attached);
     pthread_mutex_unlock(&h->lock);
     mk_blob_unref(hb);
-    if (client_id)
-        *client_id = c->id;
     wake(h);
-    return MK_SSE_ATTACHED;
 }
 
 uint64_t mk_sse_next_stream(mk_sse_hub *h)

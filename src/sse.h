@@ -52,20 +52,17 @@ void mk_sse_interrupt(mk_sse_hub *h);
  * No other thread may use h any more. */
 void mk_sse_stop(mk_sse_hub *h);
 
-typedef enum mk_sse_attach_rc {
-    MK_SSE_ATTACHED = 0,
-    MK_SSE_FULL = -1,  /* max_clients reached: answer 503 */
-    MK_SSE_ERROR = -2, /* out of memory or epoll failure */
-} mk_sse_attach_rc;
+/* The body of the 503 for a stream over max_clients. */
+#define MK_SSE_FULL_BODY "{\"error\":\"too many event streams are open\"}\n"
 
-/* Registers a stream on socket fd (ownership passes to the hub on success;
- * on failure the caller still owns fd). `head` (the HTTP response head and
- * the initial event) is written first, then replayed history after
- * last_event_id (may be NULL: no replay), then live events. node_id and peer
- * are labels for mk_sse_status. *client_id receives the stream's id. */
-mk_sse_attach_rc mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
-                               const char *last_event_id, const char *node_id, const char *peer,
-                               uint64_t *client_id);
+/* Takes socket fd (always) and registers a stream on it. `head` (the HTTP
+ * response head and the initial event) is written first, then replayed
+ * history after last_event_id (may be NULL: no replay), then live events.
+ * node_id and peer are labels for mk_sse_status. When the hub is full (it
+ * filled since dispatch looked) or out of memory, the client gets the 503
+ * with MK_SSE_FULL_BODY instead and fd is closed. */
+void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
+                   const char *last_event_id, const char *node_id, const char *peer);
 
 /* Reserves the next event sequence number (1, 2, ...). */
 uint64_t mk_sse_next_seq(mk_sse_hub *h);
