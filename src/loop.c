@@ -36,7 +36,6 @@ typedef struct conn {
     struct conn *prev, *next; /* the owner's deadline list; `next` alone in the inbox */
     int fd, listener;
     int64_t deadline;
-    bool started;   /* the pending request's first byte has arrived */
     bool closing;   /* close once the pending response is written */
     bool eof;       /* the client shut its side */
     bool out_armed; /* watching EPOLLOUT instead of EPOLLIN */
@@ -52,6 +51,7 @@ typedef struct lthread {
     mk_loop *l;
     pthread_t tid;
     bool running;
+    int64_t now; /* mk_mono_ms() after the latest epoll_wait: one clock read a batch */
     int epfd, wakefd;
     conn list; /* sentinel of the deadline list */
     pthread_mutex_t inbox_lock;
@@ -81,7 +81,7 @@ static void unlink_conn(conn *c)
 static void set_deadline(lthread *t, conn *c)
 {
     unlink_conn(c);
-    c->deadline = mk_mono_ms() + t->l->m->cfg.request_timeout_ms;
+    c->deadline = t->now + t->l->m->cfg.request_timeout_ms;
     c->prev = t->list.prev;
     c->next = &t->list;
     t->list.prev->next = c;
@@ -186,27 +186,12 @@ static bool send_response(lthread *t, conn *c, mk_buf *out, bool close_after)
 /* An event stream: the socket goes to the SSE hub with the head. */
 static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last_event_id)
 {
-    mockapi *m = t->l->m;
-    char peer[64] = "";
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
-        char ip[INET6_ADDRSTRLEN] = "";
-        int port = 0;
-        if (ss.ss_family == AF_INET6) {
-            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-            port = ntohs(s6->sin6_port);
-        } else {
-            const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-            port = ntohs(s4->sin_port);
-        }
-        snprintf(peer, sizeof peer, "%s:%d", ip, port);
-    }
+    char peer[64];
+    mk_civet_sock_peer(&c->sock, peer, sizeof peer);
     int fd = c->fd;
     release_conn(t, c);
-    mk_sse_attach(m->sse, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node, peer);
+    mk_sse_attach(t->l->m->sse, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
+                  peer);
 }
 
 /* The request goes back to civetweb with everything read so far. */
@@ -238,7 +223,6 @@ typedef struct parsed {
     mk_request req;
     size_t head_len, body_len;
     bool close; /* the client asked for it */
-    const char *last_event_id;
 } parsed;
 
 /* Parses the head at the start of c->in into t->scratch, or says why not. */
@@ -264,7 +248,6 @@ static head_verdict parse_head(lthread *t, conn *c, parsed *p)
 
     const char *cl = NULL;
     p->close = false;
-    p->last_event_id = NULL;
     for (int i = 0; i < p->h.nheaders; i++) {
         const char *n = p->h.headers[i].name, *v = p->h.headers[i].value;
         p->kv[i].name = n;
@@ -282,8 +265,6 @@ static head_verdict parse_head(lthread *t, conn *c, parsed *p)
                 p->close = true;
             else if (strcasecmp(v, "keep-alive") != 0)
                 return HEAD_CIVETWEB;
-        } else if (strcasecmp(n, "Last-Event-ID") == 0 && !p->last_event_id) {
-            p->last_event_id = v;
         }
     }
     size_t body = 0;
@@ -351,12 +332,11 @@ static bool run_request(lthread *t, conn *c, parsed *p)
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
     c->need = 0;
-    c->started = c->in_len > 0;
-    set_deadline(t, c);
+    set_deadline(t, c); /* idle from now, or the next request's clock if it has begun */
 
     bool alive;
     if (resp.stream && resp.out.len > 0) {
-        hand_to_hub(t, c, &resp, p->last_event_id);
+        hand_to_hub(t, c, &resp, mk_req_header(&p->req, "Last-Event-ID"));
         alive = false;
     } else {
         alive = send_response(t, c, &resp.out, close_after);
@@ -370,6 +350,8 @@ static bool run_request(lthread *t, conn *c, parsed *p)
 static bool serve(lthread *t, conn *c)
 {
     while (c->in_len > 0 && !c->out) {
+        if (c->need > c->in_len)
+            return true; /* the head is parsed; the body is still coming */
         parsed p;
         switch (parse_head(t, c, &p)) {
         case HEAD_WAIT:
@@ -394,30 +376,29 @@ static bool serve(lthread *t, conn *c)
     return true;
 }
 
-/* Makes room for reading: up to the current request's end plus one more
- * head, so that what is left after it always fits civetweb's head buffer.
- * Returns how much to read: 0 when the buffer is at that limit, SIZE_MAX
- * when memory is short. */
+/* How much to read next: up to the current request's end plus one more
+ * head (so that what is left after it always fits civetweb's head buffer),
+ * and no more than the buffer holds; it doubles only when full, so an idle
+ * connection keeps its first 4 KB. Returns 0 at that limit, SIZE_MAX when
+ * memory is short. One byte stays free for the NUL run_request puts past a
+ * body. */
 static size_t read_room(lthread *t, conn *c)
 {
-    size_t hdr_max = t->l->m->cfg.max_header_bytes;
-    size_t limit = c->need + hdr_max;
+    size_t limit = c->need + t->l->m->cfg.max_header_bytes;
     if (c->in_len >= limit)
         return 0;
-    size_t want = limit - c->in_len;
-    if (want > READ_MAX)
-        want = READ_MAX;
-    if (c->in_cap < c->in_len + want + 1) { /* +1: the NUL run_request puts past a body */
-        size_t cap = c->in_cap ? c->in_cap : IN_MIN;
-        while (cap < c->in_len + want + 1)
-            cap *= 2;
+    if (c->in_cap < c->in_len + 2) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : IN_MIN;
         char *p = realloc(c->in, cap);
         if (!p)
             return SIZE_MAX;
         c->in = p;
         c->in_cap = cap;
     }
-    return want;
+    size_t want = limit - c->in_len, avail = c->in_cap - c->in_len - 1;
+    if (want > avail)
+        want = avail;
+    return want < READ_MAX ? want : READ_MAX;
 }
 
 static void on_readable(lthread *t, conn *c)
@@ -432,10 +413,8 @@ static void on_readable(lthread *t, conn *c)
         }
         ssize_t n = recv(c->fd, c->in + c->in_len, want, 0);
         if (n > 0) {
-            if (!c->started) {
-                c->started = true;
+            if (c->in_len == 0)
                 set_deadline(t, c); /* the request's clock starts at its first byte */
-            }
             c->in_len += (size_t)n;
             if ((size_t)n < want)
                 break;
@@ -490,7 +469,6 @@ static void take_inbox(lthread *t)
     while (c) {
         conn *next = c->next;
         c->next = NULL;
-        c->started = c->in_len > 0;
         set_deadline(t, c);
         if (watch(t, c, EPOLL_CTL_ADD, EPOLLIN | EPOLLRDHUP) != 0)
             close_conn(t, c);
@@ -507,12 +485,13 @@ static void *run(void *arg)
     while (!atomic_load(&t->l->stopping)) {
         int timeout = -1;
         if (t->list.next != &t->list) {
-            int64_t d = t->list.next->deadline - mk_mono_ms();
+            int64_t d = t->list.next->deadline - t->now;
             timeout = d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
         }
         int n = epoll_wait(t->epfd, ev, MAX_EVENTS, timeout);
         if (n < 0 && errno != EINTR)
             break;
+        t->now = mk_mono_ms();
         for (int i = 0; i < n; i++) {
             conn *c = ev[i].data.ptr;
             if (!c) {
@@ -528,8 +507,7 @@ static void *run(void *arg)
                 on_readable(t, c);
             }
         }
-        int64_t now = mk_mono_ms();
-        while (t->list.next != &t->list && t->list.next->deadline <= now)
+        while (t->list.next != &t->list && t->list.next->deadline <= t->now)
             expire(t, t->list.next);
     }
     return NULL;

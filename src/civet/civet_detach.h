@@ -67,6 +67,10 @@ void mk_civet_spawn_stop(mk_civet_spawner *s);
 /* For the connection_close callback: counts the connection out. */
 void mk_civet_connection_closed(const struct mg_connection *conn);
 
+/* The remote address of a socket record as "ip:port", the way civetweb
+ * shows it for a connection it serves. */
+void mk_civet_sock_peer(const mk_civet_sock *sock, char *out, size_t len);
+
 /* civetweb's HTTP head parsing, for the keep-alive loop. Length of the
  * request head in buf (through the blank line), 0 if incomplete, -1 if
  * malformed. */

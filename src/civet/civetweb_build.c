@@ -60,6 +60,7 @@ static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, vo
 #undef malloc
 #undef free
 #undef calloc
+#undef snprintf
 
 #include "civet_detach.h"
 
@@ -355,6 +356,15 @@ void mk_civet_forget(struct mg_context *ctx)
         close(s->fd);
         free(s);
     }
+}
+
+void mk_civet_sock_peer(const mk_civet_sock *sock, char *out, size_t len)
+{
+    struct socket so;
+    char ip[IP_ADDR_STR_LEN];
+    memcpy(&so, sock->opaque, sizeof so);
+    sockaddr_to_string(ip, sizeof ip, &so.rsa);
+    snprintf(out, len, "%s:%d", ip, (int)ntohs(USA_IN_PORT_UNSAFE(&so.rsa)));
 }
 
 int mk_civet_head_len(const char *buf, int len)
