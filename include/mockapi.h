@@ -112,9 +112,10 @@ void mockapi_config_init(mockapi_config *cfg);
 typedef struct mockapi mockapi; /* opaque */
 
 /* Creates an instance: validates cfg, loads fixtures, creates the signing
- * key. Nothing is bound yet. cfg (and its strings) is copied. With a TLS
- * address, the TLS keys are made on a thread of their own (a few ms);
- * whatever needs them (start, mockapi_tls_ca_pem) waits for them.
+ * key. Nothing is bound yet. cfg (and its strings) is copied. The TLS keys
+ * (with a TLS address; ~2 ms of CPU) are made later, by whatever needs them
+ * first: mockapi_start, the background of mockapi_start_async, or
+ * mockapi_tls_ca_pem / mockapi_write_tls_ca.
  * Errors: EINVAL (bad cfg; errbuf says which field), EJSON (a fixture file is
  * invalid; errbuf gives file and offset), EIO, ENOMEM. */
 int mockapi_create(const mockapi_config *cfg, mockapi **out, char *errbuf, size_t errlen);

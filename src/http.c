@@ -4,14 +4,16 @@
  * civetweb gives us threads, sockets, TLS (mbedTLS) and HTTP/1.1 parsing.
  * We hand each request to mk_dispatch and write the finished response with
  * one mg_write (two writes per response trip Nagle + delayed ACK and cost
- * 70x in throughput). One civetweb context serves every listener; the
- * listener a request came in on is found by its local port. An event
+ * 70x in throughput). One civetweb context serves the plain listeners and
+ * one the TLS listeners (a context has one certificate or none); the
+ * listener a request came in on is found by its kind and local port. An event
  * stream's socket is detached after its head is built and handed to the
  * SSE hub (sse.c), so streams never hold a worker. A plain keep-alive
  * connection whose response is written moves to the keep-alive loop
  * (loop.c) the same way, and comes back for what the loop leaves to us.
  *
- * Threads: civetweb runs one worker per connection (cfg.threads). Nothing
+ * Threads: civetweb runs one worker per connection it serves (up to
+ * cfg.threads per context, started on demand). Nothing
  * here is shared between requests except `m` (see server.h). */
 #include <civetweb.h>
 #include <errno.h>
@@ -406,7 +408,7 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
     }
     m->http = h;
     int rc = start_ctx(m, h, MK_LISTEN_HTTP, err, errlen);
-    if (rc == MOCKAPI_OK) {
+    if (rc == MOCKAPI_OK && m->tls_job) { /* a TLS listener is configured */
         if (tls_background && pthread_create(&h->tls_thread, NULL, tls_starter, m) == 0)
             h->tls_pending = true;
         else

@@ -532,10 +532,12 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
         t->scratch = malloc(m->cfg.max_header_bytes + 1);
         pthread_mutex_init(&t->inbox_lock, NULL);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-        if (t->epfd < 0 || t->wakefd < 0 || !t->scratch ||
-            epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) != 0 ||
-            pthread_create(&t->tid, NULL, run, t) != 0) {
-            snprintf(err, errlen, "cannot start the keep-alive loop: %s", strerror(errno));
+        int rc = t->epfd < 0 || t->wakefd < 0 || !t->scratch ||
+                         epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) != 0
+                     ? errno
+                     : pthread_create(&t->tid, NULL, run, t); /* returns its error */
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start the keep-alive loop: %s", strerror(rc));
             l->nthreads = i + 1;
             mk_loop_stop(l);
             mk_loop_free(l);

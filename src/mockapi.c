@@ -184,6 +184,8 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         cfg.sse_queue_max = 16;
     if (cfg.sse_max_clients == 0)
         cfg.sse_max_clients = 1024;
+    if (cfg.journal_max_bytes == 0)
+        cfg.journal_max_bytes = 64u << 20;
 
     mockapi *m = calloc(1, sizeof *m);
     if (!m) {
@@ -228,7 +230,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         goto fail_early;
     if (mk_state_init(&m->state, mk_blob_ref(m->fx.state_default),
                       mk_blob_ref(m->fx.heartbeat_default), m->cfg.journal_max_entries,
-                      m->cfg.journal_max_bytes ? m->cfg.journal_max_bytes : (64u << 20)) != 0) {
+                      m->cfg.journal_max_bytes) != 0) {
         mk_fixtures_dispose(&m->fx);
         rc = MOCKAPI_ENOMEM;
         snprintf(err, sizeof err, "cannot initialise locks");

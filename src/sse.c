@@ -546,11 +546,7 @@ int mk_sse_start(mk_sse_hub **out, const mk_sse_config *cfg, char *err, size_t e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    h->cfg = *cfg;
-    if (h->cfg.queue_max == 0)
-        h->cfg.queue_max = 16;
-    if (h->cfg.keepalive_ms == 0)
-        h->cfg.keepalive_ms = 15000;
+    h->cfg = *cfg; /* defaults were applied by mockapi_create */
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     h->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     h->ring = h->cfg.history ? calloc(h->cfg.history, sizeof *h->ring) : NULL;

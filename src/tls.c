@@ -11,12 +11,13 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mockapi.h"
 
@@ -121,7 +122,10 @@ static int make_cert(gen *g, mbedtls_pk_context *subject_key, mbedtls_pk_context
     return rc;
 }
 
-int mk_tls_make(mk_tls *t, char *err, size_t errlen)
+static void mk_tls_dispose(mk_tls *t);
+
+/* Generates a fresh CA and leaf. Returns a MOCKAPI_E* code (reason in err). */
+static int mk_tls_make(mk_tls *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     gen g;
@@ -183,7 +187,7 @@ int mk_tls_make(mk_tls *t, char *err, size_t errlen)
     return MOCKAPI_OK;
 }
 
-void mk_tls_dispose(mk_tls *t)
+static void mk_tls_dispose(mk_tls *t)
 {
     if (t->chain_pem)
         mbedtls_platform_zeroize(t->chain_pem, strlen(t->chain_pem));

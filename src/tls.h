@@ -8,8 +8,6 @@
 #ifndef MK_TLS_H
 #define MK_TLS_H
 
-#include <pthread.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct mk_tls {
@@ -17,13 +15,10 @@ typedef struct mk_tls {
     char *chain_pem; /* leaf key + leaf certificate + CA certificate (PEM), owned */
 } mk_tls;
 
-/* Generates a fresh CA and leaf. Returns a MOCKAPI_E* code (reason in err). */
-int mk_tls_make(mk_tls *t, char *err, size_t errlen);
-void mk_tls_dispose(mk_tls *t);
-
-/* The same, made once, when first needed: key generation takes about 2 ms
- * of CPU, which should not delay the plain listener. A background start
- * makes them on the thread that starts the TLS listener. */
+/* The certificates are made once, when first needed: key generation takes
+ * about 2 ms of CPU, which should not delay the plain listener. A
+ * background start makes them on a thread of their own at nice 19 (see
+ * mk_tls_job_get_low). */
 typedef struct mk_tls_job mk_tls_job;
 
 /* A job with nothing made yet; free it with mk_tls_job_free. Returns

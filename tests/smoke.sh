@@ -94,11 +94,28 @@ MOCKAPI_LISTEN_ADDR=127.0.0.1:0 MOCKAPI_TLS_LISTEN_ADDR=off "$bin" >"$work/out3"
 pid=$!
 addr=$(wait_line "$work/out3" MOCKAPI_ADDR=)
 check "environment variables configure the listeners" $?
-! grep -q MOCKAPI_TLS_ADDR "$work/out3"
-check "MOCKAPI_TLS_LISTEN_ADDR=off disables TLS" $?
 kill -INT "$pid"
 wait "$pid"
 check "SIGINT stops with exit status 0" $?
+# stdout is complete only now: the TLS line would come after MOCKAPI_ADDR
+! grep -q MOCKAPI_TLS_ADDR "$work/out3"
+check "MOCKAPI_TLS_LISTEN_ADDR=off disables TLS" $?
+
+# flag forms, precedence over the environment, and number checks
+MOCKAPI_LISTEN_ADDR=nonsense "$bin" --addr=127.0.0.1:0 --tls-addr=off -journal-entries 0 \
+    >"$work/out3b" 2>/dev/null &
+pid=$!
+addr=$(wait_line "$work/out3b" MOCKAPI_ADDR=)
+check "--addr=X and --tls-addr=off work, and a flag wins over its environment variable" $?
+[ "$(curl_ "http://$addr/test/requests" | head -c 12)" = '{"entries":[' ]
+check "-journal-entries 0 is accepted (journal off)" $?
+kill -INT "$pid"; wait "$pid"
+"$bin" -addr 127.0.0.1:0 -tls-addr off -max-body-bytes x >/dev/null 2>"$work/err3c"
+[ $? -eq 2 ] && grep -q -- "-max-body-bytes" "$work/err3c"
+check "a bad number exits 2 naming the flag" $?
+"$bin" -addr 127.0.0.1:0 -tls-addr off -tls-ca-out "$work/none.pem" >"$work/out3d" 2>"$work/err3d"
+[ $? -eq 2 ] && [ ! -s "$work/out3d" ] && grep -q -- "-tls-ca-out" "$work/err3d"
+check "-tls-ca-out without a TLS listener exits 2 before serving" $?
 
 # 3. fixtures override from a directory, and a broken fixture is refused
 mkdir -p "$work/fx"

@@ -1,14 +1,15 @@
 /* civetweb_build.c: compiles civetweb (Debian's source package, fetched into
  * build/third_party by ci/setup.sh; never committed) as part of this
- * translation unit, so that we can add the one operation its API lacks.
+ * translation unit, so that we can add what its API lacks (civet_detach.h):
+ * taking a socket out, giving one back with bytes already read, workers
+ * started on demand, and its head parser for the keep-alive loop.
  *
- * Why: civetweb keeps one pre-spawned worker thread per open connection. An
+ * Why: civetweb serves each connection from a worker thread of its own. An
  * SSE stream lives for minutes, so a thousand streams would need a thousand
- * idle workers (~26 KB RSS each, all pre-spawned even when no stream is
- * open). Instead, once the stream's request is parsed, we take its socket
- * out of civetweb and hand it to our own epoll loop (src/sse.c); the worker
- * returns to the pool at once. civetweb then closes an invalid descriptor,
- * which is harmless, and never touches the stream's socket again.
+ * idle workers (~26 KB RSS each). Instead, once the stream's request is
+ * parsed, we take its socket out of civetweb and hand it to our own epoll
+ * loop (src/sse.c); the worker returns to the pool at once. civetweb skips
+ * the descriptor it no longer has when it ends the connection.
  *
  * The same move serves idle keep-alive connections: civetweb's
  * thread-per-connection model costs a context switch per request, so once a

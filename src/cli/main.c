@@ -55,8 +55,8 @@ static const char usage[] =
     "                                                    [MOCKAPI_JOURNAL_ENTRIES] (default 10000)\n"
     "  -journal-bytes N       bytes kept in the journal  [MOCKAPI_JOURNAL_BYTES] (default 67108864)\n"
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
-    "                         (PEM) before printing the addresses, so clients can\n"
-    "                         verify                     [MOCKAPI_TLS_CA_OUT]\n"
+    "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
+    "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
     "  -h, --help             this text\n";
 
 typedef struct opt {
@@ -68,13 +68,15 @@ typedef struct opt {
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES, O_COUNT };
 
-static int parse_size(const char *name, const char *s, unsigned long long max, unsigned long long *out)
+static int parse_size(const char *name, const char *s, unsigned long long min, unsigned long long max,
+                      unsigned long long *out)
 {
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || v == 0 || v > max || s[0] == '-') {
-        fprintf(stderr, "mockapi: %s: \"%s\" is not a whole number from 1 to %llu\n", name, s, max);
+    if (!*s || *end || errno || v < min || v > max || s[0] == '-') {
+        fprintf(stderr, "mockapi: %s: \"%s\" is not a whole number from %llu to %llu\n", name, s, min,
+                max);
         return -1;
     }
     *out = v;
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
     if (o[O_CHECK].value) {
         unsigned timeout = 5000;
         if (o[O_CHECK_TIMEOUT].value) {
-            if (parse_size("-check-timeout", o[O_CHECK_TIMEOUT].value, 3600000, &n) != 0)
+            if (parse_size("-check-timeout", o[O_CHECK_TIMEOUT].value, 1, 3600000, &n) != 0)
                 return 2;
             timeout = (unsigned)n;
         }
@@ -172,30 +174,24 @@ int main(int argc, char **argv)
     cfg.tls_addr = o[O_TLS].value ? o[O_TLS].value : ":8443";
     if (strcmp(cfg.tls_addr, "") == 0 || strcmp(cfg.tls_addr, "off") == 0)
         cfg.tls_addr = NULL;
+    if (o[O_CAOUT].value && !cfg.tls_addr) { /* refused before anything is served */
+        fprintf(stderr, "mockapi: -tls-ca-out needs a TLS listener (-tls-addr is off)\n");
+        return 2;
+    }
     cfg.fixtures_dir = o[O_FIXTURES].value;
     cfg.signing_key_file = o[O_KEYFILE].value;
-    struct { int k; const char *name; unsigned long long max; } nums[] = {
-        {O_MAXBODY, "-max-body-bytes", 1ULL << 40}, {O_MAXDEC, "-max-decoded-bytes", 1ULL << 40},
-        {O_MAXHDR, "-max-header-bytes", 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 86400000},
-        {O_THREADS, "-threads", 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 86400000},
-        {O_SSEQ, "-sse-queue", 1000000}, {O_SSEHIST, "-sse-history", 1000000},
-        {O_SSEMAX, "-sse-max-clients", 1000000}, {O_JBYTES, "-journal-bytes", 1ULL << 40},
+    struct { int k; const char *name; unsigned long long min, max; } nums[] = {
+        {O_MAXBODY, "-max-body-bytes", 1, 1ULL << 40}, {O_MAXDEC, "-max-decoded-bytes", 1, 1ULL << 40},
+        {O_MAXHDR, "-max-header-bytes", 1, 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 1, 86400000},
+        {O_THREADS, "-threads", 1, 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 1, 86400000},
+        {O_SSEQ, "-sse-queue", 1, 1000000}, {O_SSEHIST, "-sse-history", 1, 1000000},
+        {O_SSEMAX, "-sse-max-clients", 1, 1000000}, {O_JBYTES, "-journal-bytes", 1, 1ULL << 40},
+        {O_JENT, "-journal-entries", 0, 100000000}, /* 0 turns the journal off */
     };
-    if (o[O_JENT].value) { /* 0 is allowed here: it turns the journal off */
-        char *end = NULL;
-        errno = 0;
-        unsigned long long v = strtoull(o[O_JENT].value, &end, 10);
-        if (!*o[O_JENT].value || *end || errno || v > 100000000ULL || o[O_JENT].value[0] == '-') {
-            fprintf(stderr, "mockapi: -journal-entries: \"%s\" is not a whole number from 0 to 100000000\n",
-                    o[O_JENT].value);
-            return 2;
-        }
-        cfg.journal_max_entries = (size_t)v;
-    }
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!o[nums[i].k].value)
             continue;
-        if (parse_size(nums[i].name, o[nums[i].k].value, nums[i].max, &n) != 0)
+        if (parse_size(nums[i].name, o[nums[i].k].value, nums[i].min, nums[i].max, &n) != 0)
             return 2;
         switch (nums[i].k) {
         case O_MAXBODY: cfg.max_body_bytes = (size_t)n; break;
@@ -208,6 +204,7 @@ int main(int argc, char **argv)
         case O_SSEHIST: cfg.sse_history = (unsigned)n; break;
         case O_SSEMAX: cfg.sse_max_clients = (unsigned)n; break;
         case O_JBYTES: cfg.journal_max_bytes = (size_t)n; break;
+        case O_JENT: cfg.journal_max_entries = (size_t)n; break;
         }
     }
     cfg.log = log_stderr;
