@@ -647,7 +647,8 @@ static req_verdict judge_requests(const ma_expectation *e, const matched *m)
 
 typedef struct {
     const ma_entry *e;
-    size_t nfail;
+    size_t nfail;    /* the sort key: failed checks (any), else 0: recency alone */
+    ma_failures f;   /* what the check said about e */
 } by_fail;
 
 static int fewest_failures_then_recent(const void *a, const void *b)
@@ -676,17 +677,16 @@ static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const ma
     size_t nl = 0, bad = 0;
     for (size_t i = 0; i < m->n; i++) {
         ma_failures f = {0};
-        int holds = ma_check_eval(chk, m->v[i]->body, &f);
-        ma_failures_free(&f);
-        if (chk == e->none ? holds : !holds)
-            bad++;
-        if (chk == e->any || (chk == e->none ? holds : !holds)) {
+        int holds = ma_check_eval(chk, m->v[i]->body, &f); /* once per entry */
+        int breaks = chk == e->none ? holds : !holds;
+        bad += (size_t)breaks;
+        if (chk == e->any || breaks) {
             list[nl].e = m->v[i];
-            ma_failures g = {0};
-            ma_check_eval(chk, m->v[i]->body, &g);
-            list[nl].nfail = g.n;
-            ma_failures_free(&g);
+            list[nl].nfail = chk == e->any ? f.n : 0;
+            list[nl].f = f;
             nl++;
+        } else {
+            ma_failures_free(&f);
         }
     }
     char *what;
@@ -699,12 +699,13 @@ static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const ma
     ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
     free(what);
     qsort(list, nl, sizeof *list, fewest_failures_then_recent);
-    for (size_t i = 0; i < nl && i < ev->o.max_nearest; i++) {
-        ma_failures f = {0};
-        if (chk != e->none)
-            ma_check_eval(chk, list[i].e->body, &f);
-        add_near(r, list[i].e->entry, &f);
-        ma_failures_free(&f);
+    for (size_t i = 0; i < nl; i++) {
+        if (i < ev->o.max_nearest) {
+            ma_failures none = {0};
+            /* a "none" entry passed its check: nothing failed to show */
+            add_near(r, list[i].e->entry, chk == e->none ? &none : &list[i].f);
+        }
+        ma_failures_free(&list[i].f);
     }
     free(r->near_title);
     r->near_title = ma_xasprintf(chk == e->any ? "matching requests, fewest failed checks first, then most recent"
@@ -878,8 +879,9 @@ static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *
                 gaps_ok = 0;
         }
         int ok = count_ok && gaps_ok && times_ok;
-        /* a gap that is off stays off */
-        if (ok || !gaps_ok || !times_ok || !e->within_ns || ma_now_ns() >= deadline) {
+        /* a gap that is off stays off, and so does a count already too high */
+        if (ok || !gaps_ok || !times_ok || !e->within_ns || ma_now_ns() >= deadline ||
+            (!count_ok && !count_can_hold_later(e->count, m.n))) {
             r->actual = ma_xasprintf("%zu matching request%s", m.n, m.n == 1 ? "" : "s");
             if (!times_ok) {
                 untrusted(r, ma_xstrdup("a journal entry has no readable time"));

@@ -347,11 +347,8 @@ static int cmd_run(const options *o)
     size_t passed, failed, untrusted;
     ma_report_counts(results, nres, &passed, &failed, &untrusted);
     rc = untrusted ? EXIT_UNTRUSTED : failed ? EXIT_FAILED : EXIT_OK;
-    ma_report_opts ro = {want_color(o), o->quiet, url};
-    if (o->json)
-        ma_report_json(stdout, results, nres, rc, &ro);
-    else
-        ma_report_text(stdout, results, nres, &ro);
+    /* the JUnit file first: its failure changes the exit status, which the
+     * JSON report states */
     if (o->junit) {
         char err[300];
         if (ma_report_junit(o->junit, results, nres, (double)(ma_now_ns() - t0) / 1e9, err, sizeof err) < 0) {
@@ -360,6 +357,11 @@ static int cmd_run(const options *o)
                 rc = EXIT_USAGE;
         }
     }
+    ma_report_opts ro = {want_color(o), o->quiet, url};
+    if (o->json)
+        ma_report_json(stdout, results, nres, rc, &ro);
+    else
+        ma_report_text(stdout, results, nres, &ro);
     if (fflush(stdout) != 0 && rc == EXIT_OK)
         rc = EXIT_USAGE;
 out:
