@@ -1,10 +1,11 @@
 -- mixed.lua: wrk script alternating GET /v1/nodes/x/state and
--- POST /v1/nodes/x/heartbeat (the realistic body in heartbeat.json), for the
+-- POST /v1/nodes/x/heartbeat (the realistic body of tests/cases/heartbeat.case), for the
 -- memory-after-load run. The URL's path is ignored.
--- the body lives in heartbeat.json next to this script (one copy for every script)
+-- the body is the first request body of tests/cases/heartbeat.case, the
+-- integration test's realistic heartbeat: one copy, which the tests check
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local f = assert(io.open(dir .. "heartbeat.json", "r"))
-local body = f:read("*a"):gsub("%s+$", "")
+local f = assert(io.open(dir .. "../tests/cases/heartbeat.case", "r"))
+local body = assert(f:read("*a"):match("\nbody ([^\n]*)"), "no body line in heartbeat.case")
 f:close()
 
 local reqs

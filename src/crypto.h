@@ -36,7 +36,7 @@ int mk_gcm_open(const unsigned char key[32], const unsigned char nonce[12], cons
 
 /* Base64 std with padding; out needs 4*ceil(n/3)+1 bytes. */
 void mk_b64_encode(const void *in, size_t n, char *out);
-/* Strict base64 std decode; returns the length or -1. out needs 3*n/4 bytes. */
+/* Strict base64 std decode; returns the length or -1. out needs n/4*3+3 bytes. */
 long mk_b64_decode(const char *in, size_t n, unsigned char *out);
 
 #endif

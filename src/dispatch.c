@@ -96,8 +96,11 @@ static void respond(const mk_request *req, mk_response *resp, const reply *r)
     mk_buf_putc(out, ' ');
     mk_buf_puts(out, status_text(r->status));
     mk_buf_puts(out, "\r\n");
-    if (r->ctype)
-        put_header(out, "Content-Type", r->ctype);
+    if (r->ctype) { /* a constant of ours: no CR/LF to strip */
+        mk_buf_puts(out, "Content-Type: ");
+        mk_buf_puts(out, r->ctype);
+        mk_buf_puts(out, "\r\n");
+    }
     for (int i = 0; i < 3 && r->extra[i][0]; i++)
         put_header(out, r->extra[i][0], r->extra[i][1]);
     put_date(out);
@@ -774,15 +777,16 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     }
     mk_blob_unref(b);
 out:
-    journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped);
-    gt_value_free(val);
-    mk_buf_free(&decoded);
     if (resp->out.err) {
-        /* out of memory while building: a minimal, fixed answer */
+        /* out of memory while building: a minimal, fixed answer (the
+         * transport's), journaled as what the client gets */
         mk_buf_free(&resp->out);
         mk_buf_init(&resp->out, 0);
         resp->status = 500;
         resp->close = true;
         resp->stream = false;
     }
+    journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped);
+    gt_value_free(val);
+    mk_buf_free(&decoded);
 }

@@ -4,7 +4,8 @@
  * body rule (auth, gunzip, capture, typed decode), counter, response. The
  * transport (http.c) only reads bytes in and writes the finished response
  * out in one call. No sockets here, so the whole contract can be driven from
- * unit tests. Later hooks (journal, faults, sessions) belong here too. */
+ * unit tests. The journal hooks in here; later ones (faults, sessions)
+ * belong here too. */
 #ifndef MK_DISPATCH_H
 #define MK_DISPATCH_H
 

@@ -5,8 +5,8 @@
  * object per test without touching the request path.
  *
  * Protection:
- *  - counters[]: C11 atomics, relaxed (statistics; each is independent, as in
- *    the reference).
+ *  - counters[]: C11 atomics (sequentially consistent increments, so a
+ *    waiter that announced itself cannot miss a move; see `waiters`).
  *  - captures[], state_body, heartbeat_body: `lock`. Values are immutable
  *    refcounted blobs: writers build a blob outside the lock and swap the
  *    pointer inside it; readers take a reference inside and use it outside,
@@ -82,7 +82,7 @@ void mk_state_journal_append(mk_state *s, mk_jentry *e);
 /* Renders GET /test/requests for filter f into out. */
 void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
 
-/* A condition for mk_state_wait, evaluated under the state lock: returns
+/* A condition for mk_state_wait, evaluated under `jlock`: returns
  * whether it holds and stores the value it compared in *value. */
 typedef bool (*mk_state_pred)(mk_state *s, void *arg, int64_t *value);
 /* Waits, without polling, until pred holds or timeout_ms pass. Returns

@@ -617,9 +617,14 @@ int mt_read_until_close(int fd, int64_t deadline_ms, unsigned char **buf, size_t
     }
 }
 
-void mt_timing_test(void)
+bool mt_timing_on(void)
 {
     const char *e = getenv("MOCKAPI_IT_NO_TIMING");
-    if (e && *e && strcmp(e, "0") != 0)
+    return !(e && *e && strcmp(e, "0") != 0);
+}
+
+void mt_timing_test(void)
+{
+    if (!mt_timing_on())
         skip();
 }

@@ -145,5 +145,8 @@ int mt_read_until_close(int fd, int64_t deadline_ms, unsigned char **buf, size_t
  * them when MOCKAPI_IT_NO_TIMING is set (the valgrind run, where everything
  * is 20-50x slower; the release, ASan and TSan runs enforce the bounds). */
 void mt_timing_test(void);
+/* Whether wall-clock bounds are enforced (false in the valgrind run): for a
+ * test whose other assertions hold everywhere. */
+bool mt_timing_on(void);
 
 #endif

@@ -45,8 +45,8 @@
 
 #define PING "GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
 
-/* A valid heartbeat (tests/cases/heartbeat.case): 200 with the heartbeat
- * fixture, heartbeat_count + 1. */
+/* A valid heartbeat (a shorter form of the one in tests/cases/heartbeat.case):
+ * 200 with the heartbeat fixture, heartbeat_count + 1. */
 #define HB_BODY                                                                                    \
     "{\"node_id\":\"n1\",\"timestamp\":\"2025-01-01T00:00:00Z\",\"status\":\"healthy\","           \
     "\"binary_checksum\":\"abc\",\"mesh\":{\"interface\":\"wg0\",\"peer_count\":2,"                \
@@ -1271,9 +1271,10 @@ static void ka_peer_reset_mid_body(void **state)
     ka_conn *c;
     (void)state;
 
-    /* one worker: each new connection's first request is served only after
-     * the server is done with the one before, so the checks below come
-     * after the server has handled the cut-off request */
+    /* one worker, which keeps new connections in order; the cut-off request
+     * itself is a second request, served by the keep-alive loop, so nothing
+     * orders the checks below after it: they show that a reset leaves the
+     * server healthy and counts nothing, not when it noticed */
     mt_config_init(&cfg);
     cfg.threads = 1;
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);

@@ -359,7 +359,7 @@ static void rb_junk_requests(void **state)
         free(j);
         /* a 4xx/5xx reply or a plain close, never a success for junk that
          * no server could parse, and never a crash */
-        assert_true(st == 0 || (st >= 400 && st < 600) || (i == 1 || i == 2));
+        assert_true(st == 0 || (st >= 400 && st < 600));
         ping_ok(NULL, s.base);
     }
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_REGISTRATION_COUNT), 0);
@@ -446,7 +446,7 @@ static void stop_with_open_client(const char *what, const char *req, const char 
         assert_non_null(got);
         assert_non_null(strstr((char *)got, wait_for));
     } else {
-        ping_ok(NULL, s.base); /* the half request has reached the server by now */
+        ping_ok(NULL, s.base); /* most likely in the server by now; nothing can tell */
     }
     t0 = mt_now_ms();
     mockapi_stop(s.m);

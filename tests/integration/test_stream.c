@@ -1567,7 +1567,8 @@ static void sse_head_ends(void **state)
     assert_string_equal(mt_header_get(&r, "Cache-Control"), "no-cache");
     assert_non_null(mt_header_get(&r, "Content-Length"));
     assert_string_equal(mt_header_get(&r, "Content-Length"), "0");
-    assert_true(took < 1000);
+    if (mt_timing_on())
+        assert_true(took < 1000);
     mt_response_free(&r);
     /* the same connection goes on */
     mt_get(h, s.base, "/v1/ping", &r);
@@ -1654,7 +1655,8 @@ static void sse_stop_with_streams(void **state)
         sse_close(&slow);
     }
     mt_server_untrack_free(&s);
-    assert_true(took < 500);
+    if (mt_timing_on())
+        assert_true(took < 500);
 }
 
 /* ---- 12. TLS: verification, certificate, bearer rules ------------------------- */
