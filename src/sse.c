@@ -45,6 +45,7 @@ typedef struct client {
     int64_t next_ka_ns;
     /* hub thread only */
     bool blocked; /* socket full: waiting for EPOLLOUT */
+    bool armed_out; /* EPOLLOUT is in the epoll interest (follows blocked) */
     bool dead;
 } client;
 
@@ -521,10 +522,11 @@ static void *hub_main(void *arg)
             for (int k = 0; k < wl[i].n; k++)
                 mk_blob_unref(wl[i].frames[k]);
             client *c = wl[i].c;
-            if (!c->dead) {
+            if (!c->dead && c->blocked != c->armed_out) { /* only a change costs a call */
                 struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (c->blocked ? EPOLLOUT : 0),
                                          .data.ptr = c};
                 epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+                c->armed_out = c->blocked;
             }
         }
         while (dead) {
