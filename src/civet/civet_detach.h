@@ -55,11 +55,11 @@ int mk_civet_init_connection(const struct mg_connection *conn, void **conn_data)
 void mk_civet_forget(struct mg_context *ctx);
 
 /* Starts the worker threads civetweb left for later (all but the first
- * two) when they are needed: a spawner thread keeps one worker idle, up to
- * the configured number. Needs mk_civet_init_connection and
- * mk_civet_connection_closed installed. Returns a handle for
- * mk_civet_spawn_stop, or NULL when there is nothing to spawn (or no thread
- * for the spawner: the eager workers serve alone). */
+ * two) when they are needed: when no worker has been idle for 2 ms, a
+ * spawner thread starts one more, up to the configured number. Needs
+ * mk_civet_init_connection and mk_civet_connection_closed installed.
+ * Returns a handle for mk_civet_spawn_stop; NULL only when out of memory
+ * (without a handle, or a thread for it, the eager workers serve alone). */
 typedef struct mk_civet_spawner mk_civet_spawner;
 mk_civet_spawner *mk_civet_spawn_rest(struct mg_context *ctx);
 /* Stops starting workers and waits for the spawner; call before mg_stop. */

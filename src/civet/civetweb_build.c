@@ -64,6 +64,7 @@ static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, vo
 #undef snprintf
 
 #include "civet_detach.h"
+#include "../clock.h"
 
 static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *),
                                   void *arg)
@@ -80,14 +81,15 @@ static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, vo
 
 /* Starts workers when the running ones get busy: init_connection counts a
  * connection in, connection_close counts it out, and when no worker is left
- * idle the spawner thread starts one more. One at a time: a burst of short
- * connections (each leaves for the keep-alive loop after its first request)
- * needs few, and every worker started stays, with its ~30 KB. The count of a
+ * idle for MK_SPAWN_GRACE_MS the spawner thread starts one more. One at a
+ * time and only for a lasting shortage: a burst of new connections (each
+ * leaves for the keep-alive loop after its first request) frees its workers
+ * within microseconds, and every worker started stays, with its ~30 KB. The count of a
  * context is found through a short list (a lookup per connection, not per
  * request) and is created by whichever comes first, the first connection or
  * mk_civet_spawn_rest: civetweb accepts before mg_start2 returns, and a
  * connection it serves meanwhile must be counted like any other. */
-enum { MK_SPARE_WORKERS = 1 };
+enum { MK_SPARE_WORKERS = 1, MK_SPAWN_GRACE_MS = 2 };
 
 struct mk_civet_spawner {
     struct mk_civet_spawner *next; /* registry, under registry_lock */
@@ -116,8 +118,18 @@ static void *spawn_run(void *arg)
     for (;;) {
         while (!s->stop && !want_more(s))
             pthread_cond_wait(&s->wake, &s->lock);
+        /* A short grace before spawning: a burst of new connections, each
+         * done with its worker within microseconds (it moves to the
+         * keep-alive loop), frees the workers again by itself, and every
+         * worker started stays. Only a shortage that lasts starts one. */
+        struct timespec dl = mk_deadline(MK_SPAWN_GRACE_MS);
+        while (!s->stop && want_more(s))
+            if (pthread_cond_timedwait(&s->wake, &s->lock, &dl) != 0)
+                break;
         if (s->stop)
             break;
+        if (!want_more(s))
+            continue;
         unsigned i = s->started;
         pthread_mutex_unlock(&s->lock);
         int rc = pthread_create(&ctx->worker_threadids[i], NULL, worker_thread,
