@@ -40,6 +40,10 @@ local deps = "libsodium jansson zlib"
 local sys_links = pkg_libs(deps)
 for _, l in ipairs({"mbedtls", "mbedx509", "mbedcrypto", "pthread", "m"}) do table.insert(sys_links, l) end
 
+-- The layers of src/, lowest first; each may include only from those before
+-- it (ci/check_layers.sh enforces it). Every folder is on the include path.
+local src_dirs = {"include", "src/common", "src/core", "src/transport", "src/transport/civet", "src/api"}
+
 local strict = {"-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes",
                 "-Wmissing-prototypes", "-Wformat=2", "-Wvla", "-Wpointer-arith", "-D_GNU_SOURCE"}
 
@@ -77,9 +81,9 @@ solution("mockapi")
 -- civetweb, third-party: relaxed warnings, never -Werror.
 project("civetweb")
   kind("StaticLib")
-  -- civetweb.c is compiled through src/civet/civetweb_build.c (see there)
-  files({"src/civet/civetweb_build.c"})
-  includedirs({civet .. "/include", civet .. "/src", "src/civet"})
+  -- civetweb.c is compiled through src/transport/civet/civetweb_build.c (see there)
+  files({"src/transport/civet/civetweb_build.c"})
+  includedirs({civet .. "/include", civet .. "/src", "src/transport/civet", "src/common"})
   defines({"USE_MBEDTLS", "USE_IPV6", "NO_SSL_DL", "NO_CGI", "NO_FILES", "NO_CACHING",
            "NO_NONCE_CHECK",
            -- mg_stop and idle keep-alive workers notice the stop flag once
@@ -92,8 +96,10 @@ project("civetweb")
 project("libmockapi")
   kind("StaticLib")
   targetname("mockapi")
-  files({"src/*.c", "src/*.h", "include/*.h"})
-  includedirs({"include", "src", "src/civet", civet .. "/include"})
+  files({"src/common/*.c", "src/core/*.c", "src/transport/*.c", "src/api/*.c", "src/*/*.h",
+         "include/*.h"})
+  includedirs(src_dirs)
+  includedirs({civet .. "/include"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", deps))
   -- fixtures/*.json are embedded with the assembler's .incbin (fixtures.c).
@@ -122,7 +128,8 @@ project("unit_tests")
   kind("ConsoleApp")
   -- mockassert's pure cores are unit-tested here too
   files({"tests/unit/*.c", "assert/match.c", "assert/jpath.c", "assert/requests.c", "assert/util.c"})
-  includedirs({"include", "src", "assert"})
+  includedirs(src_dirs)
+  includedirs({"assert"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", "cmocka jansson"))
   links({"libmockapi", "civetweb"})
@@ -133,7 +140,8 @@ project("unit_tests")
 project("integration_tests")
   kind("ConsoleApp")
   files({"tests/integration/*.c", "tests/integration/*.h"})
-  includedirs({"include", "src", "tests/integration"})
+  includedirs(src_dirs)
+  includedirs({"tests/integration"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", "libcurl cmocka"))
   defines({"MOCKAPI_TOP=\\\"" .. top .. "\\\""})
@@ -145,8 +153,8 @@ project("integration_tests")
 -- mockassert: the pipeline CLI (libcurl client, libfyaml, jansson).
 project("mockassert")
   kind("ConsoleApp")
-  files({"assert/*.c", "assert/*.h", "src/glob.c"}) -- the server's path glob
-  includedirs({"assert", "src"})
+  files({"assert/*.c", "assert/*.h", "src/common/glob.c"}) -- the server's path glob
+  includedirs({"assert", "src/common"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", "libcurl libfyaml jansson"))
   links(pkg_libs("libcurl libfyaml jansson"))

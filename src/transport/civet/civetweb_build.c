@@ -64,7 +64,7 @@ static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, vo
 #undef snprintf
 
 #include "civet_detach.h"
-#include "../clock.h"
+#include "clock.h"
 
 static int mk_civet_thread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *),
                                   void *arg)

@@ -16,7 +16,7 @@
 #include "mockapi.h"
 #include "router.h"
 #include "state.h"
-#include "tls.h"
+#include "certs.h"
 
 enum { MK_MAX_LISTENERS = 8 };
 
@@ -44,13 +44,6 @@ struct mockapi {
     mk_http *http;    /* NULL when not started */
     mk_sse_hub *sse;  /* event streams; set while started */
 };
-
-/* http.c: start/stop the listeners of m (civetweb). With tls_background the
- * TLS listeners start on another thread (they wait for their certificates);
- * mk_http_wait_tls waits for them and returns their result. */
-int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen);
-int mk_http_wait_tls(mockapi *m, char *err, size_t errlen);
-void mk_http_stop(mockapi *m);
 
 /* Logs one line through cfg.log (or stderr). printf-style. */
 void mk_log(const mockapi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,7 +1,7 @@
-/* tls.c: throwaway CA and server certificate with mbedTLS 2.28; see tls.h.
+/* certs.c: throwaway CA and server certificate with mbedTLS 2.28; see certs.h.
  * mbedTLS 2.28 has no setter for subjectAltName or extendedKeyUsage, so
  * those extensions are written as raw DER. */
-#include "tls.h"
+#include "certs.h"
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>

@@ -1,4 +1,4 @@
-/* tls.h: the TLS listener's certificates, made with mbedTLS at start.
+/* certs.h: the TLS listener's certificates, made with mbedTLS at start.
  *
  * The reference self-signs one ECDSA P-256 certificate (O=plexd-e2e-mock,
  * SANs mock-api and localhost) and clients skip verification. We sign the

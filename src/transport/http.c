@@ -34,6 +34,7 @@
 #include "dispatch.h"
 #include "loop.h"
 #include "sse.h"
+#include "http.h"
 #include "server.h"
 
 struct mk_http {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "http.h"
 #include "gotype.h"
 #include "server.h"
 
@@ -54,19 +55,6 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->sse_max_clients = 1024;
     cfg->journal_max_entries = 10000;
     cfg->journal_max_bytes = 64u << 20;
-}
-
-void mk_log(const mockapi *m, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (m && m->cfg.log)
-        m->cfg.log(m->cfg.log_user, line);
-    else
-        fprintf(stderr, "%s\n", line);
 }
 
 static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
