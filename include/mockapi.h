@@ -77,12 +77,10 @@ typedef struct mockapi_config {
     /* A client that stays silent this long while sending a request, or
      * between keep-alive requests, is disconnected. Default 10000 ms. */
     unsigned request_timeout_ms;
-    /* civetweb worker threads per listener kind (plain, TLS), started on
-     * demand (two at start). A worker serves a new connection's first
-     * request, a TLS connection for as long as it is open, a request the
-     * keep-alive loop hands back (chunked body, Expect, an unusual head) and
-     * a /test/wait for as long as it waits. Idle plain keep-alive
-     * connections hold none. Default 64. */
+    /* At most this many event-loop threads, which serve every connection
+     * (plain and TLS) from accept on; no connection holds a thread of its
+     * own. The loop uses one thread per CPU, at most 4, and fewer when this
+     * says so. Default 64 (no further limit); 1..10000. */
     unsigned threads;
     /* SSE keep-alive comment interval; default 15000 ms. */
     unsigned sse_keepalive_ms;

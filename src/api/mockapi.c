@@ -2,7 +2,9 @@
  * addresses and the accessors over the state object. */
 #include "mockapi.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +81,8 @@ static char *dup_or_null(const char *s, int *oom)
     return d;
 }
 
-/* Parses "host:port", "[v6]:port" or ":port" into a listener. civetweb takes
- * numeric addresses only; "localhost" is mapped to 127.0.0.1. */
+/* Parses "host:port", "[v6]:port" or ":port" into a listener (numeric
+ * addresses only; "localhost" is mapped to 127.0.0.1). */
 static int parse_addr(const char *what, const char *addr, mk_listener_kind kind, mk_listener *l,
                       char *errbuf, size_t errlen)
 {
@@ -105,18 +107,31 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
     }
     memcpy(host, addr, hlen);
     host[hlen] = '\0';
-    const char *ssl = kind == MK_LISTEN_TLS ? "s" : "";
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&l->sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&l->sa;
     if (hlen == 0) {
         /* all interfaces, dual-stack, printed as Go prints it: [::]:port */
-        snprintf(l->spec, sizeof l->spec, "+%ld%s", port, ssl);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_addr = in6addr_any;
+        v6->sin6_port = htons((uint16_t)port);
+        l->salen = sizeof *v6;
+        l->dual_stack = true;
         snprintf(l->host, sizeof l->host, "[::]");
         l->wildcard = true;
     } else if (host[0] == '[') {
+        char bare[64];
         if (hlen < 3 || host[hlen - 1] != ']') {
             set_err(errbuf, errlen, "%s \"%s\": unbalanced brackets", what, addr);
             return MOCKAPI_EINVAL;
         }
-        snprintf(l->spec, sizeof l->spec, "%s:%ld%s", host, port, ssl);
+        snprintf(bare, sizeof bare, "%.*s", (int)(hlen - 2), host + 1);
+        if (inet_pton(AF_INET6, bare, &v6->sin6_addr) != 1) {
+            set_err(errbuf, errlen, "%s \"%s\": not an IPv6 address", what, addr);
+            return MOCKAPI_EINVAL;
+        }
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        l->salen = sizeof *v6;
         snprintf(l->host, sizeof l->host, "%s", host);
         l->wildcard = strcmp(host, "[::]") == 0;
     } else {
@@ -125,14 +140,17 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
         unsigned a, b, c, d;
         char tail;
         if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
-            c > 255 || d > 255) {
+            c > 255 || d > 255 || inet_pton(AF_INET, host, &v4->sin_addr) != 1) {
             set_err(errbuf, errlen, "%s \"%s\": host must be an IP address or localhost", what, addr);
             return MOCKAPI_EINVAL;
         }
-        snprintf(l->spec, sizeof l->spec, "%s:%ld%s", host, port, ssl);
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        l->salen = sizeof *v4;
         snprintf(l->host, sizeof l->host, "%s", host);
         l->wildcard = strcmp(host, "0.0.0.0") == 0;
     }
+    snprintf(l->shown, sizeof l->shown, "%s:%ld", l->host, port);
     return MOCKAPI_OK;
 }
 

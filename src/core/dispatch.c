@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gojson.h"
 #include "gotype.h"
 #include "gzip.h"
@@ -375,7 +376,17 @@ static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *res
 {
     unsigned long want = query_num(req->query, "clients", 1, 1000000);
     unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
-    int got = mk_sse_wait_clients(m->sse, (int)want, (unsigned)ms);
+    int got;
+    if (req->no_wait) {
+        got = mk_sse_count(m->sse);
+        if (got < (int)want && mk_mono_ms() < req->wait_started_ms + (int64_t)ms) {
+            resp->pending = true;
+            resp->wait_until_ms = req->wait_started_ms + (int64_t)ms;
+            return;
+        }
+    } else {
+        got = mk_sse_wait_clients(m->sse, (int)want, (unsigned)ms);
+    }
     char body[96];
     int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lu,\"reached\":%s}\n", got,
                      want, got >= (int)want ? "true" : "false");
@@ -507,7 +518,19 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     }
     unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
     int64_t value = 0, waited = 0;
-    bool met = mk_wait_cond_run(m, &c, (unsigned)ms, &value, &waited);
+    bool met;
+    if (req->no_wait) {
+        met = mk_state_check(&m->state, wait_pred, &c, &value);
+        int64_t now = mk_mono_ms(), until = req->wait_started_ms + (int64_t)ms;
+        if (!met && now < until) {
+            resp->pending = true;
+            resp->wait_until_ms = until;
+            return;
+        }
+        waited = now - req->wait_started_ms;
+    } else {
+        met = mk_wait_cond_run(m, &c, (unsigned)ms, &value, &waited);
+    }
     char body[128];
     int n = snprintf(body, sizeof body, "{\"met\":%s,\"value\":%lld,\"waited_ms\":%lld}\n",
                      met ? "true" : "false", (long long)value, (long long)waited);
@@ -786,7 +809,8 @@ out:
         resp->close = true;
         resp->stream = false;
     }
-    journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped);
+    if (!resp->pending) /* journaled once, when it is answered */
+        journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped);
     gt_value_free(val);
     mk_buf_free(&decoded);
 }

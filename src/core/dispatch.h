@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "journal.h"
@@ -35,6 +36,12 @@ typedef struct mk_request {
     const char *body;
     size_t body_len;
     mk_body_status body_status;
+    /* Waiting routes (/test/wait, /test/sse/wait) with no_wait set check
+     * their condition once instead of blocking: met or past the deadline
+     * (wait_started_ms + timeout_ms), they answer; otherwise the response
+     * is `pending` and the transport asks again on a change. */
+    bool no_wait;
+    int64_t wait_started_ms; /* mk_mono_ms() when the wait began */
 } mk_request;
 
 typedef struct mk_response {
@@ -43,6 +50,8 @@ typedef struct mk_response {
     bool close;      /* close the connection after writing */
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
     char *stream_node; /* the stream's node id (owned; free()), a label for /test/sse */
+    bool pending;      /* a no_wait request not answered yet: `out` is empty, nothing journaled */
+    int64_t wait_until_ms; /* with pending: when the wait times out (mk_mono_ms scale) */
 } mk_response;
 
 /* A /test/wait condition: a counter, or the number of journal entries that
@@ -70,7 +79,7 @@ const char *mk_req_header(const mk_request *r, const char *name);
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp);
 
 /* Whether req may wait inside mk_dispatch (/test/wait, /test/sse/wait): the
- * keep-alive loop leaves those to a thread of their own. */
+ * transport sends those with no_wait and parks them while pending. */
 bool mk_dispatch_may_block(const mk_request *req);
 
 

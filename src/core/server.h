@@ -1,7 +1,7 @@
 /* server.h: the mockapi instance as the modules see it (internal).
  *
  * One struct lists all shared state and what protects it:
- *  - cfg, strings, keys, tls, fx, listeners[].spec: immutable after create.
+ *  - cfg, strings, keys, tls, fx, listeners[] but .port: immutable after create.
  *  - state: the per-test state object; its own locks (state.h).
  *  - listeners[].port, http, sse: written by start/stop only, which the
  *    public API says must not race with other calls on the instance. */
@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "crypto.h"
 #include "fixtures.h"
@@ -22,14 +23,17 @@ enum { MK_MAX_LISTENERS = 8 };
 
 typedef struct mk_listener {
     mk_listener_kind kind;
-    char spec[128];    /* civetweb listening_ports entry, e.g. "127.0.0.1:0" */
+    struct sockaddr_storage sa; /* the address to bind (port 0: any free port) */
+    socklen_t salen;
+    bool dual_stack;   /* an IPv6 wildcard that also takes IPv4 (":port") */
     char host[64];     /* as printed: "127.0.0.1", "[::1]", "[::]" */
+    char shown[80];    /* the address as the user gave it, for messages */
     bool wildcard;     /* bound to every interface */
     atomic_int port;   /* bound port once started, else 0 (a TLS port may be
                         * set by a background start while requests run) */
 } mk_listener;
 
-typedef struct mk_http mk_http; /* the civetweb adapter (http.c) */
+typedef struct mk_http mk_http; /* the transport (src/transport/http.c) */
 typedef struct mk_sse_hub mk_sse_hub;
 
 struct mockapi {

@@ -1,6 +1,6 @@
 /* sse.c: the Server-Sent Events hub; see sse.h for the guarantees.
  *
- * Threads: publishers and attachers (civetweb workers) touch only the
+ * Threads: publishers and attachers (event-loop threads) touch only the
  * structures below `lock`; the hub thread is the only one that writes to or
  * reads from stream sockets, arms EPOLLOUT, and frees clients. A client is
  * added to the epoll set before it joins the list, and removed from both by
@@ -186,6 +186,8 @@ void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
     h->nclients++;
     h->attached_total++;
     pthread_cond_broadcast(&h->attached);
+    if (h->cfg.notify)
+        h->cfg.notify(h->cfg.notify_arg);
     pthread_mutex_unlock(&h->lock);
     mk_blob_unref(hb);
     wake(h);
@@ -363,6 +365,8 @@ static void unlink_locked(mk_sse_hub *h, client *c)
     h->nclients--;
     h->closed++;
     pthread_cond_broadcast(&h->attached);
+    if (h->cfg.notify)
+        h->cfg.notify(h->cfg.notify_arg);
 }
 
 static void *hub_main(void *arg)

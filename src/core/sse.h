@@ -1,7 +1,7 @@
 /* sse.h: the Server-Sent Events hub.
  *
- * One thread with one epoll set owns every event-stream socket; civetweb's
- * workers only parse the request and hand the socket over (civet_detach.h),
+ * One thread with one epoll set owns every event-stream socket; the event
+ * loop (transport) only builds the response head and hands the socket over,
  * so a thousand streams cost a thousand small structs, not a thousand
  * threads, and ordinary requests never wait behind streams.
  *
@@ -41,6 +41,10 @@ typedef struct mk_sse_config {
     unsigned queue_max;    /* frames queued per client before drops */
     unsigned history;      /* events kept for Last-Event-ID replay */
     unsigned max_clients;  /* streams past this are refused */
+    /* Called (under the hub lock) when a stream attaches or leaves, for
+     * /test/sse/wait requests that wait without a thread. May be NULL. */
+    void (*notify)(void *arg);
+    void *notify_arg;
 } mk_sse_config;
 
 /* Starts the hub thread. Returns 0 or -1 (reason in err). */

@@ -89,6 +89,8 @@ void mk_state_dispose(mk_state *s)
 static void changed_locked(mk_state *s)
 {
     pthread_cond_broadcast(&s->changed);
+    if (s->notify)
+        s->notify(s->notify_arg);
 }
 
 void mk_state_count(mk_state *s, int counter)
@@ -244,6 +246,14 @@ bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_
     atomic_fetch_sub(&s->waiters, 1);
     if (waited_ms)
         *waited_ms = mk_mono_ms() - start;
+    return met;
+}
+
+bool mk_state_check(mk_state *s, mk_state_pred pred, void *arg, int64_t *value)
+{
+    pthread_mutex_lock(&s->jlock);
+    bool met = pred(s, arg, value);
+    pthread_mutex_unlock(&s->jlock);
     return met;
 }
 

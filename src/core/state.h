@@ -20,7 +20,7 @@
  *    under `jlock`, so a change it could miss always sees it and broadcasts.
  *  Both locks are adaptive (spin briefly before sleeping): critical sections
  *  are a few pointer moves, and a sleeping waiter costs two context switches
- *  on a machine where civetweb already runs one thread per connection. */
+ *  on a machine where the event loop already has one thread per CPU. */
 #ifndef MK_STATE_H
 #define MK_STATE_H
 
@@ -51,6 +51,12 @@ typedef struct mk_state {
     pthread_cond_t changed;
     atomic_int waiters;
     bool interrupted; /* under jlock: waits return at once (the server is stopping) */
+    /* Called under jlock whenever waiters are woken: how waiters that hold
+     * no thread (the transport's parked /test/wait requests) learn of a
+     * change. Set while the transport runs; they count themselves in
+     * `waiters` like a blocking waiter does. */
+    void (*notify)(void *arg);
+    void *notify_arg;
     mk_blob *captures[MK_CAP_COUNT]; /* NULL: nothing captured */
     mk_blob *state_body;             /* GET state response body, with "\n" */
     mk_blob *heartbeat_body;         /* heartbeat response body, with "\n" */
@@ -92,6 +98,8 @@ typedef bool (*mk_state_pred)(mk_state *s, void *arg, int64_t *value);
 void mk_state_interrupt(mk_state *s, bool on);
 bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
                    int64_t *waited_ms);
+/* Evaluates pred once under `jlock` (for a waiter that holds no thread). */
+bool mk_state_check(mk_state *s, mk_state_pred pred, void *arg, int64_t *value);
 /* The number of journal entries matching f (call only from a predicate). */
 int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f);
 

@@ -1,16 +1,21 @@
-/* loop.c: the keep-alive loop; see loop.h for what it serves and why.
+/* loop.c: the event loop; see loop.h for what it does and why.
  *
- * Each loop thread owns an epoll set and a list of its connections ordered
- * by deadline (every deadline is "now + request_timeout_ms" when set, so
- * moving a connection to the tail keeps the list sorted and the next expiry
- * is always at the head). Adopted connections arrive through a locked inbox
- * and an eventfd; from then on only the owning thread touches them. A
- * connection is level-triggered on EPOLLIN while it has no response pending
- * and on EPOLLOUT only while one is, so a client that does not read its
- * responses is not read from either. */
+ * Each thread owns an epoll set, the connections it accepted and two lists:
+ * the deadline list (every deadline there is "now + request_timeout_ms" when
+ * set, so appending keeps it sorted and the next expiry is at the head) and
+ * the parked list (connections whose /test/wait is pending, each with its
+ * own deadline; few, so scanned). Listening sockets are in every thread's
+ * set with EPOLLEXCLUSIVE. A connection's epoll interest follows its phase:
+ * reading (EPOLLIN), writing a response (EPOLLOUT), handshaking (what TLS
+ * wants), parked (EPOLLRDHUP only: a client that stops waiting is noticed,
+ * nothing is read). So a client that does not read its responses is not
+ * read from either, and no phase spins. */
 #include "loop.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -18,56 +23,88 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "dispatch.h"
+#include "http1.h"
+#include "refusal.h"
 #include "sse.h"
 
-enum { MAX_THREADS = 4, MAX_EVENTS = 128, IN_MIN = 4096, READ_MAX = 65536 };
+enum {
+    MAX_THREADS = 4,
+    MAX_EVENTS = 128,
+    IN_MIN = 4096,
+    READ_MAX = 65536,
+    ACCEPT_BATCH = 64,
+    ACCEPT_PAUSE_MS = 100,
+};
+
+enum { TAG_CONN = 1, TAG_LISTEN = 2 };
+
+typedef struct lsock {
+    int tag; /* TAG_LISTEN; first, as in conn: epoll's data.ptr names either */
+    int fd, listener;
+    mk_tls_server *tls;
+} lsock;
 
 typedef struct conn {
-    struct conn *prev, *next; /* the owner's deadline list; `next` alone in the inbox */
+    int tag;                  /* TAG_CONN */
+    struct conn *prev, *next; /* the deadline list or the parked list */
     int fd, listener;
+    mk_tls_session *tls;      /* NULL: plain */
+    bool handshaking;
+    bool parked;
+    bool closing;             /* close once the pending response is written */
+    bool eof;                 /* the client shut its side */
+    bool resume;              /* after the pending output (a 100 Continue), serve again */
+    uint32_t interest;        /* epoll events asked for */
     int64_t deadline;
-    bool closing;   /* close once the pending response is written */
-    bool eof;       /* the client shut its side */
-    bool out_armed; /* watching EPOLLOUT instead of EPOLLIN */
-    size_t need;    /* head + body length once the head is parsed, else 0 */
-    char *in;       /* bytes read, from the start of the next request */
+    int64_t wait_started, wait_until;
+    int64_t trimmed_at;       /* TLS: when its idle buffers were last given back */
+    /* the request being read */
+    bool framed;              /* its head is parsed: the fields below are valid */
+    bool chunked, expect, close_req;
+    size_t head_len;
+    uint64_t content_length;
+    mk_chunked ch;
+    char *in;
     size_t in_len, in_cap;
-    char *out;      /* the part of a response the socket did not take yet */
+    char *out;                /* the part of a response not written yet */
     size_t out_len, out_off;
-    mk_civet_sock sock;
+    bool out_static;          /* out points at static storage (a refusal) */
 } conn;
 
 typedef struct lthread {
     mk_loop *l;
     pthread_t tid;
     bool running;
-    int64_t now; /* mk_mono_ms() after the latest epoll_wait: one clock read a batch */
+    int64_t now; /* mk_mono_ms() after the latest epoll_wait */
     int epfd, wakefd;
-    conn list; /* sentinel of the deadline list */
-    pthread_mutex_t inbox_lock;
-    conn *inbox;
-    char *scratch; /* a parsed copy of the current head (civetweb writes NULs) */
+    conn list;   /* sentinel of the deadline list */
+    conn parked; /* sentinel of the parked list */
+    atomic_int nparked;
+    atomic_bool recheck;
+    int nlisten;              /* listening sockets added to this thread's set */
+    int64_t accept_paused_until; /* 0: accepting */
+    char *scratch;            /* a parsed copy of the current head */
 } lthread;
 
 struct mk_loop {
     mockapi *m;
     int nthreads;
-    atomic_uint next;
     atomic_bool stopping;
+    pthread_mutex_t lock;     /* guards ls[] and nls */
+    lsock ls[MK_MAX_LISTENERS];
+    atomic_int nls;
+    atomic_llong last_emfile_log;
     lthread th[MAX_THREADS];
 };
 
-/* ---- connection bookkeeping --------------------------------------------- */
+/* ---- bookkeeping -------------------------------------------------------- */
 
 static void unlink_conn(conn *c)
 {
@@ -78,234 +115,257 @@ static void unlink_conn(conn *c)
     c->prev = c->next = NULL;
 }
 
+static void append(conn *head, conn *c)
+{
+    c->prev = head->prev;
+    c->next = head;
+    head->prev->next = c;
+    head->prev = c;
+}
+
 static void set_deadline(lthread *t, conn *c)
 {
     unlink_conn(c);
     c->deadline = t->now + t->l->m->cfg.request_timeout_ms;
-    c->prev = t->list.prev;
-    c->next = &t->list;
-    t->list.prev->next = c;
-    t->list.prev = c;
+    append(&t->list, c);
+}
+
+static void interest(lthread *t, conn *c, uint32_t ev)
+{
+    if (c->interest == ev)
+        return;
+    struct epoll_event e = {.events = ev, .data.ptr = c};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
+        c->interest = ev;
 }
 
 static void free_conn(conn *c)
 {
     free(c->in);
-    free(c->out);
+    if (!c->out_static)
+        free(c->out);
     free(c);
 }
 
-/* Ends the connection. Unread input is drained first: closing a socket with
- * unread bytes sends a reset, which can destroy a response still in flight. */
+/* Counts a parked wait in or out: the state then wakes this thread on every
+ * change (state.h `waiters`), before the wait's first check. */
+static void wait_begin(lthread *t)
+{
+    atomic_fetch_add(&t->nparked, 1);
+    atomic_fetch_add(&t->l->m->state.waiters, 1);
+}
+
+static void wait_end(lthread *t)
+{
+    atomic_fetch_sub(&t->l->m->state.waiters, 1);
+    atomic_fetch_sub(&t->nparked, 1);
+}
+
+/* Ends the connection. Unread input is drained first (bounded): closing a
+ * socket with unread bytes sends a reset, which can destroy a response
+ * still in flight. */
 static void close_conn(lthread *t, conn *c)
 {
-    (void)t;
     unlink_conn(c);
-    char sink[4096];
+    if (c->parked)
+        wait_end(t);
+    mk_tls_session_free(c->tls);
     shutdown(c->fd, SHUT_WR);
-    /* bounded: a client that keeps sending must not keep this thread here */
+    char sink[4096];
     for (int i = 0; i < 16 && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
         ;
     close(c->fd); /* also leaves the epoll set */
     free_conn(c);
 }
 
-/* Takes c out of the loop without closing its socket. */
-static void release_conn(lthread *t, conn *c)
+/* ---- bytes in and out (plain or TLS) ------------------------------------- */
+
+enum { IO_AGAIN_READ = -2, IO_AGAIN_WRITE = -3, IO_FAIL = -1 };
+
+static long io_recv(conn *c, char *p, size_t n)
 {
-    epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    unlink_conn(c);
-    free_conn(c);
+    if (c->tls) {
+        long r = mk_tls_read(c->tls, p, n);
+        return r == MK_TLS_WANT_READ ? IO_AGAIN_READ : r == MK_TLS_WANT_WRITE ? IO_AGAIN_WRITE : r;
+    }
+    for (;;) {
+        ssize_t r = recv(c->fd, p, n, 0);
+        if (r >= 0)
+            return (long)r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IO_AGAIN_READ : IO_FAIL;
+    }
 }
 
-static int watch(lthread *t, conn *c, int op, uint32_t events)
+static long io_send(conn *c, const char *p, size_t n)
 {
-    struct epoll_event ev = {.events = events, .data.ptr = c};
-    return epoll_ctl(t->epfd, op, c->fd, &ev);
+    if (c->tls) {
+        long r = mk_tls_write(c->tls, p, n);
+        return r == MK_TLS_WANT_READ ? IO_AGAIN_READ : r == MK_TLS_WANT_WRITE ? IO_AGAIN_WRITE : r;
+    }
+    for (;;) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0)
+            return (long)r;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IO_AGAIN_WRITE : IO_FAIL;
+    }
 }
 
-/* ---- responses ---------------------------------------------------------- */
+/* An idle TLS connection keeps its record buffers' pages only while busy
+ * (5,000 idle TLS clients would otherwise hold ~170 MB): given back when
+ * it goes idle, at most once a second, so a busy one pays nothing per
+ * request. */
+static void idle_trim(lthread *t, conn *c)
+{
+    if (c->tls && c->in_len == 0 && !c->out && t->now - c->trimmed_at >= 1000) {
+        mk_tls_trim(c->tls);
+        c->trimmed_at = t->now;
+    }
+}
 
-/* Writes what the socket takes; the rest waits for EPOLLOUT. Returns false
- * when c is gone. */
+/* ---- the one response writer -------------------------------------------- */
+
+static bool serve(lthread *t, conn *c);
+
+/* Writes what the socket takes; the rest waits for the socket. Returns
+ * false when c is gone. */
 static bool flush_out(lthread *t, conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        long n = io_send(c, c->out + c->out_off, c->out_len - c->out_off);
         if (n > 0) {
             c->out_off += (size_t)n;
             if (c->out_off < c->out_len)
                 set_deadline(t, c); /* a slow reader that reads is not idle */
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!c->out_armed && watch(t, c, EPOLL_CTL_MOD, EPOLLOUT) != 0) {
-                close_conn(t, c);
-                return false;
-            }
-            c->out_armed = true;
+        if (n == IO_AGAIN_WRITE || n == IO_AGAIN_READ) {
+            interest(t, c, n == IO_AGAIN_WRITE ? EPOLLOUT : EPOLLIN);
             return true;
         }
         close_conn(t, c);
         return false;
     }
-    free(c->out);
+    if (!c->out_static)
+        free(c->out);
     c->out = NULL;
+    c->out_static = false;
     c->out_len = c->out_off = 0;
-    if (c->closing || c->eof) {
+    if (c->closing || (c->eof && !c->resume)) {
         close_conn(t, c);
         return false;
     }
-    /* the common case, a response taken whole, costs no epoll_ctl */
-    if (c->out_armed && watch(t, c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP) != 0) {
-        close_conn(t, c);
-        return false;
+    interest(t, c, EPOLLIN | EPOLLRDHUP);
+    idle_trim(t, c);
+    if (c->resume) { /* a 100 Continue went out: the body comes next */
+        c->resume = false;
+        return serve(t, c);
     }
-    c->out_armed = false;
     return true;
 }
 
-static bool send_response(lthread *t, conn *c, mk_buf *out, bool close_after)
+/* Queues bytes (owned: freed when written; or static) and writes. */
+static bool write_out(lthread *t, conn *c, char *data, size_t len, bool is_static, bool close_after)
 {
-    c->closing = close_after;
-    c->out = mk_buf_steal(out, &c->out_len);
+    c->closing = c->closing || close_after;
+    c->out = data;
+    c->out_len = len;
     c->out_off = 0;
-    if (!c->out) { /* dispatch ran out of memory */
-        static const char oom[] = "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
-                                  "Content-Length: 0\r\n\r\n";
-        ssize_t w = send(c->fd, oom, sizeof oom - 1, MSG_NOSIGNAL);
-        (void)w;
-        close_conn(t, c);
-        return false;
-    }
+    c->out_static = is_static;
     return flush_out(t, c);
+}
+
+static bool write_static(lthread *t, conn *c, const char *s, size_t len, bool close_after)
+{
+    return write_out(t, c, (char *)s, len, true, close_after);
+}
+
+/* A request refused before it reached the request path: Go's answer, then
+ * the connection ends (what follows cannot be told from a request). */
+static bool refuse(lthread *t, conn *c, int status)
+{
+    size_t len;
+    const char *r = mk_refusal(status, &len);
+    c->in_len = 0;
+    c->framed = false;
+    return write_static(t, c, r, len, true);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* The peer's address as "ip:port", the label /test/sse shows. */
+static void peer_of(int fd, char *out, size_t len)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0) {
+        if (sa.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&sa;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            port = ntohs(a->sin_port);
+        } else if (sa.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&sa;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(out, len, "%s:%d", ip, port);
 }
 
 /* An event stream: the socket goes to the SSE hub with the head. */
 static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last_event_id)
 {
     char peer[64];
-    mk_civet_sock_peer(&c->sock, peer, sizeof peer);
+    peer_of(c->fd, peer, sizeof peer);
     int fd = c->fd;
-    release_conn(t, c);
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    unlink_conn(c);
+    free_conn(c);
     mk_sse_attach(t->l->m->sse, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
                   peer);
 }
 
-/* The request goes back to civetweb with everything read so far. */
-static void give_back(lthread *t, conn *c)
+/* Runs the request at the start of c->in, framed and complete (or with a
+ * body status saying why not), and writes or parks its answer. body_len is
+ * the decoded body's length; the request's bytes end at head_len +
+ * body_len. Returns false when c is gone. */
+static bool run_request(lthread *t, conn *c, mk_body_status bs, size_t body_len)
 {
-    int fd = c->fd;
-    epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
-    if (mk_civet_return(fd, &c->sock, c->in, c->in_len) == 0) {
-        unlink_conn(c);
-        free_conn(c);
-        return;
-    }
-    /* the pool's queue is full or the server is stopping */
-    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
-                               "charset=utf-8\r\nConnection: close\r\nContent-Length: 20\r\n\r\n"
-                               "503 server too busy\n";
-    ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL);
-    (void)w;
-    close_conn(t, c);
-}
-
-/* ---- requests ----------------------------------------------------------- */
-
-typedef enum { HEAD_WAIT, HEAD_OK, HEAD_CIVETWEB } head_verdict;
-
-typedef struct parsed {
-    mk_civet_head h;
+    mockapi *m = t->l->m;
+    mk_h1_head hd;
+    /* parsed again: the scratch copy may have served other connections
+     * while this body arrived (the head was accepted before, so it is again) */
+    if (mk_h1_parse(c->in, c->in_len, m->cfg.max_header_bytes, t->scratch, &hd) != MK_H1_OK)
+        return refuse(t, c, 400);
     mk_header_kv kv[64];
-    mk_request req;
-    size_t head_len, body_len;
-    bool close; /* the client asked for it */
-} parsed;
-
-/* Parses the head at the start of c->in into t->scratch, or says why not. */
-static head_verdict parse_head(lthread *t, conn *c, parsed *p)
-{
-    size_t hdr_max = t->l->m->cfg.max_header_bytes;
-    size_t scan = c->in_len < hdr_max ? c->in_len : hdr_max;
-    /* Find the blank line fast; civetweb's parser checks every byte below
-     * anyway. Only a head without CRLFCRLF takes civetweb's slower scan
-     * (it also accepts bare LFs, and says whether more may still come). */
-    const char *blank = memmem(c->in, scan, "\r\n\r\n", 4);
-    int hl = blank ? (int)(blank - c->in) + 4 : mk_civet_head_len(c->in, (int)scan);
-    if (hl < 0)
-        return HEAD_CIVETWEB;
-    if (hl == 0)
-        return scan >= hdr_max ? HEAD_CIVETWEB : HEAD_WAIT;
-    memcpy(t->scratch, c->in, (size_t)hl);
-    t->scratch[hl] = '\0';
-    if (mk_civet_parse_head(t->scratch, hl, &p->h) != hl)
-        return HEAD_CIVETWEB;
-    if (strcmp(p->h.version, "1.1") != 0 || p->h.uri[0] != '/')
-        return HEAD_CIVETWEB;
-
-    const char *cl = NULL;
-    p->close = false;
-    for (int i = 0; i < p->h.nheaders; i++) {
-        const char *n = p->h.headers[i].name, *v = p->h.headers[i].value;
-        p->kv[i].name = n;
-        p->kv[i].value = v;
-        if (strcasecmp(n, "Content-Length") == 0) {
-            if (cl && strcmp(cl, v) != 0)
-                return HEAD_CIVETWEB; /* conflicting lengths: http.c refuses them */
-            cl = v;
-        } else if (strcasecmp(n, "Transfer-Encoding") == 0 || strcasecmp(n, "Expect") == 0 ||
-                   strcasecmp(n, "Upgrade") == 0) {
-            return HEAD_CIVETWEB;
-        } else if (strcasecmp(n, "Connection") == 0) {
-            /* civetweb keeps a connection alive only for "keep-alive" */
-            if (strcasecmp(v, "close") == 0)
-                p->close = true;
-            else if (strcasecmp(v, "keep-alive") != 0)
-                return HEAD_CIVETWEB;
-        }
+    for (int i = 0; i < hd.h.nheaders; i++) {
+        kv[i].name = hd.h.headers[i].name;
+        kv[i].value = hd.h.headers[i].value;
     }
-    size_t body = 0;
-    if (cl) {
-        if (!*cl || strlen(cl) > 18 || cl[strspn(cl, "0123456789")] != '\0')
-            return HEAD_CIVETWEB; /* civetweb's strtoll rules and errors */
-        body = (size_t)strtoull(cl, NULL, 10);
-    }
-
-    char *uri = (char *)p->h.uri;
+    char *uri = (char *)hd.h.uri;
     char *q = strchr(uri, '?');
     if (q)
         *q++ = '\0';
-    p->req = (mk_request){
-        .kind = MK_LISTEN_HTTP,
+    size_t end = c->head_len + (bs == MK_BODY_COMPLETE ? body_len : 0);
+    mk_request req = {
+        .kind = m->listeners[c->listener].kind,
         .listener = c->listener,
-        .method = p->h.method,
+        .method = hd.h.method,
         .path = uri,
         .path_len = strlen(uri),
         .query = q,
-        .headers = p->kv,
-        .nheaders = p->h.nheaders,
-        .body_status = MK_BODY_COMPLETE,
+        .headers = kv,
+        .nheaders = hd.h.nheaders,
+        .body_status = bs,
     };
-    p->head_len = (size_t)hl;
-    p->body_len = body;
-    if (mk_dispatch_may_block(&p->req))
-        return HEAD_CIVETWEB;
-    return HEAD_OK;
-}
-
-/* Runs one parsed request and writes its response. Returns false when c is
- * gone (closed, handed on). */
-static bool run_request(lthread *t, conn *c, parsed *p)
-{
-    mockapi *m = t->l->m;
-    size_t end = p->head_len;
     char saved = 0;
-    if (p->req.body_status == MK_BODY_COMPLETE) {
-        end += p->body_len;
-        if (c->in_cap <= end) { /* bytes civetweb passed on fill their buffer exactly */
+    if (bs == MK_BODY_COMPLETE) {
+        if (c->in_cap <= end) {
             char *grown = realloc(c->in, end + 1);
             if (!grown) {
                 close_conn(t, c);
@@ -314,32 +374,64 @@ static bool run_request(lthread *t, conn *c, parsed *p)
             c->in = grown;
             c->in_cap = end + 1;
         }
-        p->req.body = c->in + p->head_len;
-        p->req.body_len = p->body_len;
+        req.body = c->in + c->head_len;
+        req.body_len = body_len;
         saved = c->in[end]; /* dispatch may treat the body as a C string */
         c->in[end] = '\0';
     }
+    bool waits = mk_dispatch_may_block(&req);
+    if (waits) {
+        req.no_wait = true;
+        req.wait_started_ms = c->parked ? c->wait_started : t->now;
+        if (!c->parked)
+            wait_begin(t); /* before the first check; see wait_begin */
+    }
     mk_response resp = {0};
     mk_buf_init(&resp.out, 0);
-    resp.close = p->close; /* said in the response, as Go does */
-    mk_dispatch(m, &p->req, &resp);
-    if (p->req.body_status == MK_BODY_COMPLETE)
+    resp.close = hd.close || c->eof; /* said in the response, as Go does */
+    mk_dispatch(m, &req, &resp);
+    if (bs == MK_BODY_COMPLETE)
         c->in[end] = saved;
-    bool close_after = resp.close || p->req.body_status != MK_BODY_COMPLETE;
 
+    if (resp.pending) {
+        if (!c->parked) {
+            c->parked = true;
+            c->wait_started = req.wait_started_ms;
+            unlink_conn(c);
+            append(&t->parked, c);
+            interest(t, c, EPOLLRDHUP);
+        }
+        c->wait_until = resp.wait_until_ms;
+        mk_buf_free(&resp.out);
+        return true;
+    }
+    if (c->parked) {
+        c->parked = false;
+        unlink_conn(c);
+    }
+    if (waits)
+        wait_end(t);
+
+    bool close_after = resp.close || bs != MK_BODY_COMPLETE;
     /* drop the request's bytes; what follows is the next request */
     size_t used = end < c->in_len ? end : c->in_len;
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
-    c->need = 0;
+    c->framed = false;
     set_deadline(t, c); /* idle from now, or the next request's clock if it has begun */
 
     bool alive;
-    if (resp.stream && resp.out.len > 0) {
-        hand_to_hub(t, c, &resp, mk_req_header(&p->req, "Last-Event-ID"));
+    if (resp.stream && resp.out.len > 0 && !c->tls) {
+        hand_to_hub(t, c, &resp, mk_req_header(&req, "Last-Event-ID"));
         alive = false;
+    } else if (resp.out.len == 0 || resp.out.err) {
+        size_t len;
+        const char *r = mk_refusal(500, &len);
+        alive = write_static(t, c, r, len, true);
     } else {
-        alive = send_response(t, c, &resp.out, close_after);
+        size_t len;
+        char *data = mk_buf_steal(&resp.out, &len);
+        alive = write_out(t, c, data, len, false, close_after || resp.stream);
     }
     mk_buf_free(&resp.out);
     free(resp.stream_node);
@@ -349,42 +441,72 @@ static bool run_request(lthread *t, conn *c, parsed *p)
 /* Serves every complete request in c->in. Returns false when c is gone. */
 static bool serve(lthread *t, conn *c)
 {
-    while (c->in_len > 0 && !c->out) {
-        if (c->need > c->in_len)
-            return true; /* the head is parsed; the body is still coming */
-        parsed p;
-        switch (parse_head(t, c, &p)) {
-        case HEAD_WAIT:
-            return true;
-        case HEAD_CIVETWEB:
-            give_back(t, c);
-            return false;
-        case HEAD_OK:
-            break;
+    mockapi *m = t->l->m;
+    while (c->in_len > 0 && !c->out && !c->parked) {
+        if (!c->framed) {
+            mk_h1_head hd;
+            switch (mk_h1_parse(c->in, c->in_len, m->cfg.max_header_bytes, t->scratch, &hd)) {
+            case MK_H1_INCOMPLETE:
+                return true;
+            case MK_H1_REFUSE:
+                return refuse(t, c, hd.refuse_status);
+            case MK_H1_OK:
+                break;
+            }
+            c->framed = true;
+            c->head_len = hd.head_len;
+            c->chunked = hd.chunked;
+            c->content_length = hd.content_length;
+            c->close_req = hd.close;
+            c->expect = hd.expect_continue;
+            memset(&c->ch, 0, sizeof c->ch);
+            if (!c->chunked && c->content_length > m->cfg.max_body_bytes)
+                return run_request(t, c, MK_BODY_TOO_LARGE, 0); /* answered unread */
+            bool body_here = c->chunked ? false : c->in_len >= c->head_len + c->content_length;
+            bool has_body = c->chunked || c->content_length > 0;
+            if (c->expect && has_body && !body_here) {
+                /* the client waits for this before it sends the body */
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                c->resume = true;
+                return write_static(t, c, cont, sizeof cont - 1, false);
+            }
         }
-        if (p.body_len > t->l->m->cfg.max_body_bytes) {
-            p.req.body_status = MK_BODY_TOO_LARGE; /* answered without reading it */
-            return run_request(t, c, &p);
+        if (c->chunked) {
+            char *body = c->in + c->head_len;
+            size_t blen = c->in_len - c->head_len;
+            int r = mk_chunked_step(&c->ch, body, blen, m->cfg.max_body_bytes,
+                                    m->cfg.max_header_bytes);
+            mk_chunked_compact(&c->ch, body, &blen);
+            c->in_len = c->head_len + blen;
+            if (r == MK_CHUNKED_MORE)
+                return true;
+            if (r == MK_CHUNKED_BAD)
+                return run_request(t, c, MK_BODY_READ_FAIL, 0);
+            if (r == MK_CHUNKED_TOO_LARGE)
+                return run_request(t, c, MK_BODY_TOO_LARGE, 0);
+            if (!run_request(t, c, MK_BODY_COMPLETE, c->ch.out))
+                return false;
+        } else {
+            if (c->in_len < c->head_len + c->content_length)
+                return true;
+            if (!run_request(t, c, MK_BODY_COMPLETE, (size_t)c->content_length))
+                return false;
         }
-        if (c->in_len < p.head_len + p.body_len) {
-            c->need = p.head_len + p.body_len;
-            return true;
-        }
-        if (!run_request(t, c, &p))
-            return false;
     }
     return true;
 }
 
-/* How much to read next: up to the current request's end plus one more
- * head (so that what is left after it always fits civetweb's head buffer),
- * and no more than the buffer holds; it doubles only when full, so an idle
- * connection keeps its first 4 KB. Returns 0 at that limit, SIZE_MAX when
- * memory is short. One byte stays free for the NUL run_request puts past a
- * body. */
+/* How much to read next: the current request's framed length (or a head)
+ * plus one more head, within what the buffer holds; it doubles only when
+ * full, so an idle connection keeps its first 4 KB. 0 at that limit,
+ * SIZE_MAX when memory is short. One byte stays free for the NUL
+ * run_request puts past a body. */
 static size_t read_room(lthread *t, conn *c)
 {
-    size_t limit = c->need + t->l->m->cfg.max_header_bytes;
+    mockapi *m = t->l->m;
+    size_t limit = m->cfg.max_header_bytes;
+    if (c->framed)
+        limit += c->head_len + (c->chunked ? c->ch.out + READ_MAX : (size_t)c->content_length);
     if (c->in_len >= limit)
         return 0;
     if (c->in_cap < c->in_len + 2) {
@@ -406,17 +528,17 @@ static void on_readable(lthread *t, conn *c)
     for (;;) {
         size_t want = read_room(t, c);
         if (want == 0)
-            break; /* full: serve decides (civetweb answers an oversized head) */
+            break; /* full: serve decides (an oversized head is refused) */
         if (want == SIZE_MAX) {
             close_conn(t, c); /* leaving it unread would wake this loop forever */
             return;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, want, 0);
+        long n = io_recv(c, c->in + c->in_len, want);
         if (n > 0) {
             if (c->in_len == 0)
                 set_deadline(t, c); /* the request's clock starts at its first byte */
             c->in_len += (size_t)n;
-            if ((size_t)n < want)
+            if ((size_t)n < want && !(c->tls && mk_tls_pending(c->tls) > 0))
                 break;
             continue;
         }
@@ -424,93 +546,252 @@ static void on_readable(lthread *t, conn *c)
             c->eof = true;
             break;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (n == IO_AGAIN_READ)
             break;
+        if (n == IO_AGAIN_WRITE) { /* TLS wants to write before it reads */
+            interest(t, c, EPOLLOUT);
+            break;
+        }
         close_conn(t, c);
         return;
     }
     if (!serve(t, c))
         return;
-    if (c->eof && !c->out)
+    if (c->eof && !c->out && !c->parked)
         close_conn(t, c); /* nothing more can arrive; a partial request is void */
     else if (c->in_len == 0 && c->in_cap > 4 * IN_MIN) {
         free(c->in); /* an idle connection keeps no large buffer */
         c->in = NULL;
         c->in_cap = 0;
+    } else {
+        idle_trim(t, c);
     }
 }
 
-/* A deadline passed: an idle connection or an incomplete head is closed, an
- * incomplete body is answered as unreadable (and closed), as civetweb does. */
+static void on_handshake(lthread *t, conn *c)
+{
+    int r = mk_tls_handshake(c->tls);
+    if (r == MK_TLS_WANT_READ) {
+        interest(t, c, EPOLLIN | EPOLLRDHUP);
+        return;
+    }
+    if (r == MK_TLS_WANT_WRITE) {
+        interest(t, c, EPOLLOUT);
+        return;
+    }
+    if (r != 1) {
+        close_conn(t, c);
+        return;
+    }
+    c->handshaking = false;
+    set_deadline(t, c); /* idle until its first request */
+    interest(t, c, EPOLLIN | EPOLLRDHUP);
+    on_readable(t, c); /* the request may have come with the last flight */
+}
+
+/* Checks parked waits again: all of them after a change, or only those
+ * whose deadline passed. */
+static void recheck_parked(lthread *t, bool all)
+{
+    /* detach the list first: run_request may park a connection again */
+    conn head = {.tag = 0};
+    head.prev = head.next = &head;
+    if (t->parked.next == &t->parked)
+        return;
+    head.next = t->parked.next;
+    head.prev = t->parked.prev;
+    head.next->prev = &head;
+    head.prev->next = &head;
+    t->parked.next = t->parked.prev = &t->parked;
+    while (head.next != &head) {
+        conn *c = head.next;
+        unlink_conn(c);
+        append(&t->parked, c);
+        if (!all && c->wait_until > t->now)
+            continue;
+        size_t body_len = c->chunked ? c->ch.out : (size_t)c->content_length;
+        if (run_request(t, c, MK_BODY_COMPLETE, body_len) && !c->parked && !c->out)
+            serve(t, c); /* requests that came behind the wait */
+    }
+}
+
+/* A deadline passed: a handshake or an incomplete head is closed, an
+ * incomplete body answered as unreadable (and closed), an idle connection
+ * or a reader that took nothing closed. */
 static void expire(lthread *t, conn *c)
 {
-    parsed p;
-    if (c->need && !c->out && parse_head(t, c, &p) == HEAD_OK) {
-        p.req.body_status = MK_BODY_READ_FAIL;
-        run_request(t, c, &p);
+    if (!c->handshaking && !c->out && c->framed) {
+        run_request(t, c, MK_BODY_READ_FAIL, 0);
         return;
     }
     close_conn(t, c);
 }
 
+/* ---- accepting ---------------------------------------------------------- */
+
+static void listen_add(lthread *t, lsock *s)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = s};
+    epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+}
+
+/* Adds listening sockets published since this thread last looked. */
+static void take_listeners(lthread *t)
+{
+    int n = atomic_load(&t->l->nls);
+    for (; t->nlisten < n; t->nlisten++)
+        if (!t->accept_paused_until)
+            listen_add(t, &t->l->ls[t->nlisten]);
+}
+
+/* Out of descriptors: stop accepting on this thread for a while (the
+ * pending connections wait in the kernel's backlog) instead of waking for
+ * them again at once. */
+static void accept_pause(lthread *t, int err)
+{
+    for (int i = 0; i < t->nlisten; i++)
+        epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->l->ls[i].fd, NULL);
+    t->accept_paused_until = t->now + ACCEPT_PAUSE_MS;
+    long long last = atomic_load(&t->l->last_emfile_log);
+    if (t->now - last >= 1000 && atomic_compare_exchange_strong(&t->l->last_emfile_log, &last, t->now))
+        mk_log(t->l->m, "accept: %s; new connections wait %d ms", strerror(err), ACCEPT_PAUSE_MS);
+}
+
+static void accept_resume(lthread *t)
+{
+    t->accept_paused_until = 0;
+    for (int i = 0; i < t->nlisten; i++)
+        listen_add(t, &t->l->ls[i]);
+}
+
+static void on_accept(lthread *t, lsock *s)
+{
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_pause(t, errno);
+            return; /* EAGAIN: another thread took it, or nothing is left */
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        conn *c = calloc(1, sizeof *c);
+        if (c) {
+            c->tag = TAG_CONN;
+            c->fd = fd;
+            c->listener = s->listener;
+            if (s->tls) {
+                c->tls = mk_tls_session_new(s->tls, fd);
+                c->handshaking = true;
+            }
+        }
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        if (!c || (s->tls && !c->tls) || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            if (c) {
+                mk_tls_session_free(c->tls);
+                free(c);
+            }
+            close(fd); /* out of memory: the client may try again */
+            continue;
+        }
+        c->interest = ev.events;
+        set_deadline(t, c); /* a handshake, or a first request, must come in time */
+    }
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
-static void take_inbox(lthread *t)
+static int next_timeout(lthread *t)
 {
-    uint64_t v;
-    ssize_t r = read(t->wakefd, &v, sizeof v);
-    (void)r;
-    pthread_mutex_lock(&t->inbox_lock);
-    conn *c = t->inbox;
-    t->inbox = NULL;
-    pthread_mutex_unlock(&t->inbox_lock);
-    while (c) {
-        conn *next = c->next;
-        c->next = NULL;
-        set_deadline(t, c);
-        if (watch(t, c, EPOLL_CTL_ADD, EPOLLIN | EPOLLRDHUP) != 0)
-            close_conn(t, c);
-        else if (c->in_len > 0)
-            serve(t, c); /* a pipelined request civetweb had read already */
-        c = next;
+    int64_t next = INT64_MAX;
+    if (t->list.next != &t->list)
+        next = t->list.next->deadline;
+    for (conn *c = t->parked.next; c != &t->parked; c = c->next)
+        if (c->wait_until < next)
+            next = c->wait_until;
+    if (t->accept_paused_until && t->accept_paused_until < next)
+        next = t->accept_paused_until;
+    if (next == INT64_MAX)
+        return -1;
+    int64_t d = next - mk_mono_ms();
+    return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
+}
+
+static void on_event(lthread *t, conn *c, uint32_t ev)
+{
+    if (c->parked) {
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            close_conn(t, c); /* the waiting client left */
+        return;
     }
+    if (c->handshaking) {
+        on_handshake(t, c);
+        return;
+    }
+    if (c->out) { /* writing (or TLS asked for the other direction) */
+        if (!flush_out(t, c))
+            return;
+        if (!c->out && !c->parked && serve(t, c) && c->tls && !c->out &&
+            mk_tls_pending(c->tls) > 0)
+            on_readable(t, c); /* decrypted bytes epoll cannot see */
+        return;
+    }
+    on_readable(t, c);
 }
 
 static void *run(void *arg)
 {
     lthread *t = arg;
     struct epoll_event ev[MAX_EVENTS];
+    t->now = mk_mono_ms();
+    take_listeners(t);
     while (!atomic_load(&t->l->stopping)) {
-        int timeout = -1;
-        if (t->list.next != &t->list) {
-            int64_t d = t->list.next->deadline - t->now;
-            timeout = d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
-        }
-        int n = epoll_wait(t->epfd, ev, MAX_EVENTS, timeout);
+        int n = epoll_wait(t->epfd, ev, MAX_EVENTS, next_timeout(t));
         if (n < 0 && errno != EINTR)
             break;
         t->now = mk_mono_ms();
         for (int i = 0; i < n; i++) {
-            conn *c = ev[i].data.ptr;
-            if (!c) {
-                take_inbox(t);
-                continue;
-            }
-            if (c->out) { /* watching EPOLLOUT (or told of an error): write first */
-                if (!flush_out(t, c))
-                    continue;
-                if (!serve(t, c)) /* requests that arrived while it was writing */
-                    continue;
+            int *tag = ev[i].data.ptr;
+            if (!tag) {
+                uint64_t v;
+                ssize_t r = read(t->wakefd, &v, sizeof v);
+                (void)r;
+                take_listeners(t);
+            } else if (*tag == TAG_LISTEN) {
+                on_accept(t, (lsock *)tag);
             } else {
-                on_readable(t, c);
+                on_event(t, (conn *)tag, ev[i].events);
             }
         }
+        if (t->accept_paused_until && t->accept_paused_until <= t->now)
+            accept_resume(t);
+        bool all = atomic_exchange(&t->recheck, false);
+        recheck_parked(t, all);
         while (t->list.next != &t->list && t->list.next->deadline <= t->now)
             expire(t, t->list.next);
     }
     return NULL;
+}
+
+static void wake(lthread *t)
+{
+    uint64_t one = 1;
+    ssize_t w = write(t->wakefd, &one, sizeof one);
+    (void)w;
+}
+
+void mk_loop_notify(void *loop)
+{
+    mk_loop *l = loop;
+    for (int i = 0; i < l->nthreads; i++) {
+        lthread *t = &l->th[i];
+        if (atomic_load(&t->nparked) > 0) {
+            atomic_store(&t->recheck, true);
+            wake(t);
+        }
+    }
 }
 
 int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
@@ -521,23 +802,26 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
         return -1;
     }
     l->m = m;
+    pthread_mutex_init(&l->lock, NULL);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     l->nthreads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    if (m->cfg.threads > 0 && (unsigned)l->nthreads > m->cfg.threads)
+        l->nthreads = (int)m->cfg.threads;
     for (int i = 0; i < l->nthreads; i++) {
         lthread *t = &l->th[i];
         t->l = l;
         t->list.prev = t->list.next = &t->list;
+        t->parked.prev = t->parked.next = &t->parked;
         t->epfd = epoll_create1(EPOLL_CLOEXEC);
         t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         t->scratch = malloc(m->cfg.max_header_bytes + 1);
-        pthread_mutex_init(&t->inbox_lock, NULL);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
         int rc = t->epfd < 0 || t->wakefd < 0 || !t->scratch ||
                          epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) != 0
                      ? errno
                      : pthread_create(&t->tid, NULL, run, t); /* returns its error */
         if (rc != 0) {
-            snprintf(err, errlen, "cannot start the keep-alive loop: %s", strerror(rc));
+            snprintf(err, errlen, "cannot start the event loop: %s", strerror(rc));
             l->nthreads = i + 1;
             mk_loop_stop(l);
             mk_loop_free(l);
@@ -549,32 +833,20 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
     return 0;
 }
 
-int mk_loop_adopt(mk_loop *l, int fd, int listener, const mk_civet_sock *sock, char *rest,
-                  size_t rest_len)
+int mk_loop_listen(mk_loop *l, int listener, int fd, mk_tls_server *tls)
 {
-    if (!l || atomic_load(&l->stopping))
-        return -1;
-    conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return -1;
-    c->fd = fd;
-    c->listener = listener;
-    c->sock = *sock;
-    lthread *t = &l->th[atomic_fetch_add(&l->next, 1) % (unsigned)l->nthreads];
-    pthread_mutex_lock(&t->inbox_lock);
-    if (atomic_load(&l->stopping)) { /* checked under the lock mk_loop_stop takes */
-        pthread_mutex_unlock(&t->inbox_lock);
-        free(c);
+    pthread_mutex_lock(&l->lock);
+    int n = atomic_load(&l->nls);
+    if (atomic_load(&l->stopping) || n >= MK_MAX_LISTENERS) {
+        pthread_mutex_unlock(&l->lock);
+        close(fd);
         return -1;
     }
-    c->in = rest;
-    c->in_len = c->in_cap = rest_len;
-    c->next = t->inbox;
-    t->inbox = c;
-    pthread_mutex_unlock(&t->inbox_lock);
-    uint64_t one = 1;
-    ssize_t w = write(t->wakefd, &one, sizeof one);
-    (void)w;
+    l->ls[n] = (lsock){.tag = TAG_LISTEN, .fd = fd, .listener = listener, .tls = tls};
+    atomic_store(&l->nls, n + 1); /* published after the slot is written */
+    pthread_mutex_unlock(&l->lock);
+    for (int i = 0; i < l->nthreads; i++)
+        wake(&l->th[i]);
     return 0;
 }
 
@@ -585,13 +857,8 @@ void mk_loop_stop(mk_loop *l)
     atomic_store(&l->stopping, true);
     for (int i = 0; i < l->nthreads; i++) {
         lthread *t = &l->th[i];
-        /* after this, no adopter can still be between its check and its push */
-        pthread_mutex_lock(&t->inbox_lock);
-        pthread_mutex_unlock(&t->inbox_lock);
         if (t->running) {
-            uint64_t one = 1;
-            ssize_t w = write(t->wakefd, &one, sizeof one);
-            (void)w;
+            wake(t);
             pthread_join(t->tid, NULL);
             t->running = false;
         }
@@ -606,17 +873,16 @@ void mk_loop_free(mk_loop *l)
         lthread *t = &l->th[i];
         while (t->list.next && t->list.next != &t->list)
             close_conn(t, t->list.next);
-        for (conn *c = t->inbox, *next; c; c = next) {
-            next = c->next;
-            close(c->fd);
-            free_conn(c);
-        }
+        while (t->parked.next && t->parked.next != &t->parked)
+            close_conn(t, t->parked.next);
         if (t->epfd >= 0)
             close(t->epfd);
         if (t->wakefd >= 0)
             close(t->wakefd);
         free(t->scratch);
-        pthread_mutex_destroy(&t->inbox_lock);
     }
+    for (int i = 0; i < atomic_load(&l->nls); i++)
+        close(l->ls[i].fd);
+    pthread_mutex_destroy(&l->lock);
     free(l);
 }

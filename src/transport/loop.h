@@ -1,55 +1,59 @@
-/* loop.h: the keep-alive loop, which serves idle plain-HTTP connections.
+/* loop.h: the event loop that owns every connection, plain and TLS, from
+ * accept to close.
  *
- * civetweb runs one thread per connection, so every request on a keep-alive
- * connection costs a thread wake-up and a context switch. Once a plain
- * connection's request has been answered, http.c moves the connection here:
- * a few epoll threads (one per CPU, at most 4) read its next requests, parse
- * them with civetweb's own head parser, run them through mk_dispatch (the
- * same single request path) and write the complete response in one send.
+ * A few threads (one per CPU, at most 4), each with an epoll set, accept
+ * from every listening socket (EPOLLEXCLUSIVE: one thread wakes per
+ * connection), run TLS handshakes without blocking, frame requests with
+ * http1.c, run them through mk_dispatch (the one request path) and write the
+ * complete response. No connection ever holds a thread: an idle, slow,
+ * handshaking or waiting connection is a small struct and its buffers.
  *
- * The loop serves only requests it can frame without doubt: HTTP/1.1, a
- * relative URI, no Transfer-Encoding, no Expect, no Upgrade, one
- * Content-Length (or none). Anything else, and every route that waits
- * (/test/wait, /test/sse/wait), goes back to civetweb's worker pool with the
- * bytes already read (civet_detach.h), so civetweb answers it exactly as it
- * answers a new connection, errors included. An event stream goes straight
- * to the SSE hub.
+ * Deadlines (cfg.request_timeout_ms): a TLS handshake must finish within
+ * it from accept; a request (head and body, chunked included) within it from
+ * its first byte, or it is answered as unreadable (a body) or closed (a
+ * head); an idle keep-alive connection, or a reader that takes nothing of
+ * its response, is closed after it.
  *
- * Timeouts match civetweb's settings: a connection idle for
- * request_timeout_ms after a response is closed; a request not complete
- * request_timeout_ms after its first byte is closed (a head) or answered as
- * an unreadable body (mk_dispatch's 400).
+ * Waits: /test/wait and /test/sse/wait run with no_wait; a pending one
+ * parks its connection (no reads, no thread) until the state or the SSE hub
+ * reports a change (mk_loop_notify) or its own deadline passes.
  *
- * Threads: mk_loop_adopt may be called from any thread; everything else
- * about a connection happens on the loop thread that owns it. */
+ * Accept backs off for 100 ms when the process is out of descriptors
+ * (EMFILE and kin) instead of spinning, and logs it at most once a second.
+ *
+ * Event streams leave the loop for the SSE hub once their head is built.
+ *
+ * Threads: mk_loop_listen and mk_loop_notify may be called from any
+ * thread; everything about a connection happens on the thread that
+ * accepted it. */
 #ifndef MK_LOOP_H
 #define MK_LOOP_H
 
 #include <stddef.h>
 
-#include "civet_detach.h"
 #include "server.h"
+#include "tls_session.h"
 
 typedef struct mk_loop mk_loop;
 
-/* Starts the loop threads for m. Returns 0, or -1 with err set. */
+/* Starts the loop threads for m (no listeners yet). 0, or -1 with err. */
 int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen);
 
-/* Hands a connection to the loop: fd (non-blocking, owned by the loop on
- * success), its listener index, civetweb's socket record, and `rest`: bytes
- * already read that start the next request (ownership passes, may be NULL).
- * What the loop cannot serve goes back to the pool named in sock. Returns 0,
- * or -1 when the loop is closed or out of memory (the caller still owns fd
- * and rest then). */
-int mk_loop_adopt(mk_loop *l, int fd, int listener, const mk_civet_sock *sock, char *rest,
-                  size_t rest_len);
+/* Starts accepting on fd, a bound, listening, non-blocking socket of
+ * m->listeners[listener] (the loop owns it from now on). tls: the TLS
+ * configuration for a TLS listener, NULL for plain (not owned; must outlive
+ * the loop). 0, or -1 when stopping (fd is closed then). */
+int mk_loop_listen(mk_loop *l, int listener, int fd, mk_tls_server *tls);
 
-/* Stops taking connections and joins the threads; connections stay open
- * until mk_loop_free. Call before civetweb's context is stopped, since the
- * loop hands requests back to it. */
+/* Something a parked wait may be waiting for changed: threads with parked
+ * waits check them again. For mk_state.notify and the SSE hub's notify. */
+void mk_loop_notify(void *loop);
+
+/* Stops accepting and serving and joins the threads; connections stay open
+ * until mk_loop_free. */
 void mk_loop_stop(mk_loop *l);
 
-/* Closes every connection and frees l (after mk_loop_stop). */
+/* Closes every connection and listening socket and frees l. NULL ok. */
 void mk_loop_free(mk_loop *l);
 
 #endif

@@ -13,6 +13,7 @@ int run_gotype_tests(void);
 int run_router_tests(void);
 int run_gzip_tests(void);
 int run_mutate_tests(void);
+int run_http1_tests(void); /* HTTP/1.x framing and refusals (transport/http1.c, core/refusal.c) */
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
 
 #endif
