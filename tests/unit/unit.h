@@ -14,5 +14,6 @@ int run_router_tests(void);
 int run_gzip_tests(void);
 int run_mutate_tests(void);
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
+int run_names_tests(void); /* the name lists and every consumer of them, mockassert's lint included */
 
 #endif
