@@ -340,19 +340,6 @@ static void nearest_to_filter(ma_evaluator *ev, ma_result *r, const ma_filter *f
 
 /* ---- counters ---- */
 
-static const char *counter_route(const char *counter, char *buf, size_t n)
-{
-    if (strcmp(counter, "registration_count") == 0)
-        return "register";
-    size_t len = strlen(counter);
-    if (len > 6 && strcmp(counter + len - 6, "_count") == 0 && len - 6 < n) {
-        memcpy(buf, counter, len - 6);
-        buf[len - 6] = '\0';
-        return buf;
-    }
-    return NULL;
-}
-
 /* Collects the OP checks of a (possibly AND) count check. */
 static void flatten(const ma_check *c, const ma_check **out, size_t *n, size_t cap)
 {
@@ -530,8 +517,7 @@ static void eval_counter(ma_evaluator *ev, const ma_expectation *e, ma_result *r
     char *name = ma_xasprintf("$.%s", e->counter);
     rename_root(&r->failures, 0, name);
     free(name);
-    char buf[64];
-    const char *route = counter_route(e->counter, buf, sizeof buf);
+    const char *route = ma_counter_route(e->counter);
     if (route) {
         ma_filter f = {0};
         f.route = (char *)route;

@@ -11,27 +11,15 @@
 #include <string.h>
 
 const char *const ma_counter_names[MA_NCOUNTERS] = {
-    "registration_count", "heartbeat_count", "state_count", "metadata_count",
-    "deregister_count", "key_rotate_count", "capabilities_count", "endpoint_count",
-    "drift_count", "secrets_count", "report_count", "execution_ack_count",
-    "execution_result_count", "metrics_count", "logs_count", "audit_count",
-    "artifact_count", "tunnel_ready_count", "tunnel_closed_count", "integrity_violation_count",
-    "inject_event_count", "local_metrics_count", "local_logs_count", "local_audit_count",
+#define NAME2_(id, name) name,
+    MOCKAPI_COUNTERS(NAME2_)
+#undef NAME2_
 };
 
-const char *const ma_capture_keys[MA_NKEYS] = {
-    "register", "heartbeat", "deregister", "key_rotate", "capabilities", "endpoint",
-    "drift", "report", "execution_ack", "execution_result", "metrics", "logs",
-    "audit", "tunnel_ready", "tunnel_closed", "integrity_violation", "configure_state",
-    "configure_heartbeat", "inject_event", "local_metrics", "local_logs", "local_audit",
-};
-
-/* routes without a capture key, as the journal names them */
-static const char *const other_routes[] = {
-    "ping", "state", "metadata", "events", "secrets", "artifact", "assertions",
-    "last_request", "sse", "sse_wait", "requests", "reset", "wait",
-};
-#define NOTHER (sizeof other_routes / sizeof other_routes[0])
+#define NAME3_(id, name, counter) name,
+const char *const ma_capture_keys[MA_NKEYS] = {MK_CAPTURE_ROUTES(NAME3_)};
+const char *const ma_route_names[MA_NROUTES] = {MK_ROUTE_NAMES(NAME3_)};
+#undef NAME3_
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {
@@ -43,7 +31,27 @@ static int in_list(const char *s, const char *const *list, size_t n)
 
 int ma_is_route(const char *name)
 {
-    return in_list(name, ma_capture_keys, MA_NKEYS) || in_list(name, other_routes, NOTHER);
+    return in_list(name, ma_route_names, MA_NROUTES);
+}
+
+const char *ma_counter_route(const char *counter)
+{
+    /* each route's counter as an index into ma_counter_names, -1 for none */
+    enum {
+        CTR_NONE = -1,
+#define CTR_(id, name) CTR_##id = MOCKAPI_##id,
+        MOCKAPI_COUNTERS(CTR_)
+#undef CTR_
+    };
+    static const int route_counter[MA_NROUTES] = {
+#define COUNTER_(id, name, counter) CTR_##counter,
+        MK_ROUTE_NAMES(COUNTER_)
+#undef COUNTER_
+    };
+    for (size_t i = 0; counter && i < MA_NROUTES; i++)
+        if (route_counter[i] >= 0 && strcmp(ma_counter_names[route_counter[i]], counter) == 0)
+            return ma_route_names[i];
+    return NULL;
 }
 
 /* ---- errors ---- */
@@ -571,14 +579,8 @@ static int parse_filter_fields(ctx *c, const ma_ynode *map, ma_filter *f)
     if (r) {
         if (!(f->route = read_string(c, r, "route")))
             return -1;
-        if (!ma_is_route(f->route)) {
-            const char *all[MA_NKEYS + NOTHER];
-            for (size_t i = 0; i < MA_NKEYS; i++)
-                all[i] = ma_capture_keys[i];
-            for (size_t i = 0; i < NOTHER; i++)
-                all[MA_NKEYS + i] = other_routes[i];
-            return fail_unknown(c, r, "route", f->route, all, MA_NKEYS + NOTHER);
-        }
+        if (!ma_is_route(f->route))
+            return fail_unknown(c, r, "route", f->route, ma_route_names, MA_NROUTES);
     }
     if (s) {
         json_t *j = ma_yaml_to_json(s, c->err);

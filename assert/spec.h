@@ -10,12 +10,24 @@
 #include <stdio.h>
 
 #include "match.h"
+#include "mockapi.h" /* MOCKAPI_COUNTERS: the server's counter list (macros only) */
+#include "names.h"   /* the server's route names and capture keys */
 #include "yaml.h"
 
-#define MA_NCOUNTERS 24
-#define MA_NKEYS 22
+/* The names lint knows, expanded from the server's own lists so they cannot
+ * drift apart: counters in /test/assertions order, capture keys in SPEC 9
+ * order, and every route name (capture keys first, then the routes that
+ * capture nothing). */
+#define MA_COUNT1_(id, name, counter) +1
+enum {
+    MA_NCOUNTERS = MOCKAPI_COUNTER_COUNT,
+    MA_NKEYS = 0 MK_CAPTURE_ROUTES(MA_COUNT1_),
+    MA_NROUTES = 0 MK_ROUTE_NAMES(MA_COUNT1_),
+};
+#undef MA_COUNT1_
 extern const char *const ma_counter_names[MA_NCOUNTERS];
 extern const char *const ma_capture_keys[MA_NKEYS];
+extern const char *const ma_route_names[MA_NROUTES];
 
 /* Which journal entries an expectation is about (all fields optional,
  * combined with AND; the same meaning as GET /test/requests' filters). */
@@ -82,5 +94,9 @@ json_t *ma_yaml_to_json(const ma_ynode *n, ma_error *err);
 /* 1 if name is a route the journal can report (capture keys and the
  * route names of routes without one). */
 int ma_is_route(const char *name);
+
+/* The route whose requests move counter (a name in ma_counter_names), or
+ * NULL when no route moves it or the name is unknown. */
+const char *ma_counter_route(const char *counter);
 
 #endif

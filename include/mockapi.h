@@ -165,18 +165,45 @@ int mockapi_base_url(const mockapi *m, mockapi_listener_kind kind, char *buf, si
 
 /* ---- counters ----------------------------------------------------------- */
 
+/* The counters, in their one order: the enum's values, GET /test/assertions
+ * and every other listing follow it. X(ID, "wire_name") per counter; expand
+ * it with a macro of your own to build a table (an X-macro). New counters go
+ * at the end: the values are part of the ABI. */
+#define MOCKAPI_COUNTERS(X) \
+    X(REGISTRATION_COUNT, "registration_count") \
+    X(HEARTBEAT_COUNT, "heartbeat_count") \
+    X(STATE_COUNT, "state_count") \
+    X(METADATA_COUNT, "metadata_count") \
+    X(DEREGISTER_COUNT, "deregister_count") \
+    X(KEY_ROTATE_COUNT, "key_rotate_count") \
+    X(CAPABILITIES_COUNT, "capabilities_count") \
+    X(ENDPOINT_COUNT, "endpoint_count") \
+    X(DRIFT_COUNT, "drift_count") \
+    X(SECRETS_COUNT, "secrets_count") \
+    X(REPORT_COUNT, "report_count") \
+    X(EXECUTION_ACK_COUNT, "execution_ack_count") \
+    X(EXECUTION_RESULT_COUNT, "execution_result_count") \
+    X(METRICS_COUNT, "metrics_count") \
+    X(LOGS_COUNT, "logs_count") \
+    X(AUDIT_COUNT, "audit_count") \
+    X(ARTIFACT_COUNT, "artifact_count") \
+    X(TUNNEL_READY_COUNT, "tunnel_ready_count") \
+    X(TUNNEL_CLOSED_COUNT, "tunnel_closed_count") \
+    X(INTEGRITY_VIOLATION_COUNT, "integrity_violation_count") \
+    X(INJECT_EVENT_COUNT, "inject_event_count") \
+    X(LOCAL_METRICS_COUNT, "local_metrics_count") \
+    X(LOCAL_LOGS_COUNT, "local_logs_count") \
+    X(LOCAL_AUDIT_COUNT, "local_audit_count")
+
 typedef enum mockapi_counter {
-    MOCKAPI_REGISTRATION_COUNT, MOCKAPI_HEARTBEAT_COUNT, MOCKAPI_STATE_COUNT,
-    MOCKAPI_METADATA_COUNT, MOCKAPI_DEREGISTER_COUNT, MOCKAPI_KEY_ROTATE_COUNT,
-    MOCKAPI_CAPABILITIES_COUNT, MOCKAPI_ENDPOINT_COUNT, MOCKAPI_DRIFT_COUNT,
-    MOCKAPI_SECRETS_COUNT, MOCKAPI_REPORT_COUNT, MOCKAPI_EXECUTION_ACK_COUNT,
-    MOCKAPI_EXECUTION_RESULT_COUNT, MOCKAPI_METRICS_COUNT, MOCKAPI_LOGS_COUNT,
-    MOCKAPI_AUDIT_COUNT, MOCKAPI_ARTIFACT_COUNT, MOCKAPI_TUNNEL_READY_COUNT,
-    MOCKAPI_TUNNEL_CLOSED_COUNT, MOCKAPI_INTEGRITY_VIOLATION_COUNT,
-    MOCKAPI_INJECT_EVENT_COUNT, MOCKAPI_LOCAL_METRICS_COUNT, MOCKAPI_LOCAL_LOGS_COUNT,
-    MOCKAPI_LOCAL_AUDIT_COUNT,
+#define MOCKAPI_COUNTER_ENUM_(id, name) MOCKAPI_##id,
+    MOCKAPI_COUNTERS(MOCKAPI_COUNTER_ENUM_)
+#undef MOCKAPI_COUNTER_ENUM_
     MOCKAPI_COUNTER_COUNT /* 24 */
 } mockapi_counter;
+
+/* The wire names by id, from MOCKAPI_COUNTERS. */
+extern const char *const mockapi_counter_names[MOCKAPI_COUNTER_COUNT];
 
 /* The wire name ("heartbeat_count"), or NULL for an invalid id. */
 const char *mockapi_counter_name(mockapi_counter c);

@@ -15,15 +15,15 @@
 #include "gotype.h"
 #include "server.h"
 
-static const char *const counter_names[MOCKAPI_COUNTER_COUNT] = {
-    "registration_count", "heartbeat_count", "state_count", "metadata_count",
-    "deregister_count", "key_rotate_count", "capabilities_count", "endpoint_count",
-    "drift_count", "secrets_count", "report_count", "execution_ack_count",
-    "execution_result_count", "metrics_count", "logs_count", "audit_count",
-    "artifact_count", "tunnel_ready_count", "tunnel_closed_count",
-    "integrity_violation_count", "inject_event_count", "local_metrics_count",
-    "local_logs_count", "local_audit_count",
+const char *const mockapi_counter_names[MOCKAPI_COUNTER_COUNT] = {
+#define NAME_(id, name) name,
+    MOCKAPI_COUNTERS(NAME_)
+#undef NAME_
 };
+
+/* The ids are ABI: the list may only grow at its end (inserting or removing
+ * an entry anywhere earlier moves the last one). */
+_Static_assert(MOCKAPI_LOCAL_AUDIT_COUNT == 23, "mockapi_counter values changed");
 
 const char *mockapi_strerror(int err)
 {
@@ -428,14 +428,14 @@ int mockapi_base_url(const mockapi *m, mockapi_listener_kind kind, char *buf, si
 
 const char *mockapi_counter_name(mockapi_counter c)
 {
-    return ((int)c >= 0 && c < MOCKAPI_COUNTER_COUNT) ? counter_names[c] : NULL;
+    return ((int)c >= 0 && c < MOCKAPI_COUNTER_COUNT) ? mockapi_counter_names[c] : NULL;
 }
 
 int mockapi_counter_by_name(const char *name)
 {
     if (name)
         for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
-            if (strcmp(counter_names[i], name) == 0)
+            if (strcmp(mockapi_counter_names[i], name) == 0)
                 return i;
     return MOCKAPI_ENOTFOUND;
 }

@@ -323,7 +323,9 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     char gen[32];
     const char *sse_id = id;
     size_t sse_idlen = idlen;
-    uint64_t seq = mk_sse_next_seq(m->sse);
+    /* No hub on an instance that was never started (tests drive dispatch
+     * without a transport): nobody to deliver to, nothing to replay. */
+    uint64_t seq = m->sse ? mk_sse_next_seq(m->sse) : 0;
     if (idlen == 0) {
         sse_idlen = (size_t)snprintf(gen, sizeof gen, "evt-%llu", (unsigned long long)seq);
         sse_id = gen;
@@ -331,7 +333,7 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     mk_buf frame;
     mk_buf_init(&frame, 0);
     put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
-    if (!frame.err)
+    if (!frame.err && m->sse)
         mk_sse_publish(m->sse, sse_id, sse_idlen, frame.data, frame.len);
     mk_buf_free(&frame);
     mk_buf_free(&data);

@@ -18,48 +18,68 @@
 
 #include "mockapi.h"
 
-#define C(x) MOCKAPI_##x##_COUNT
+/* A route's counter and capture key follow from its name (names.h); a row
+ * names the route and never repeats them. */
+enum {
+    CTR_NONE = -1,
+#define CTR_(id, name) CTR_##id = MOCKAPI_##id,
+    MOCKAPI_COUNTERS(CTR_)
+#undef CTR_
+};
+enum {
+#define CAPTURING_(id, name, counter) COUNTER_OF_##id = CTR_##counter, CAPTURE_OF_##id = MK_CAP_##id,
+#define PLAIN_(id, name, counter) COUNTER_OF_##id = CTR_##counter, CAPTURE_OF_##id = MK_CAP_NONE,
+    MK_CAPTURE_ROUTES(CAPTURING_)
+    MK_PLAIN_ROUTES(PLAIN_)
+#undef CAPTURING_
+#undef PLAIN_
+};
+
+/* R(listener, method, pattern, body rule, type, name, responder) */
+#define R(lis, method, pattern, body, type, name, responder)                                  \
+    {MK_LISTEN_##lis, method, pattern, MK_BODY_##body, type, COUNTER_OF_##name,                 \
+     (mk_capture)CAPTURE_OF_##name, responder, MK_ROUTE_##name}
 
 static const mk_route routes[] = {
     /* plain listener (SPEC 3) */
-    {MK_LISTEN_HTTP, "GET", "/v1/ping", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_PING},
-    {MK_LISTEN_HTTP, "POST", "/v1/register", MK_BODY_TYPED, &gt_RegisterRequest, C(REGISTRATION), MK_CAP_REGISTER, MK_R_REGISTER},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/heartbeat", MK_BODY_TYPED, &gt_HeartbeatRequest, C(HEARTBEAT), MK_CAP_HEARTBEAT, MK_R_HEARTBEAT},
-    {MK_LISTEN_HTTP, "GET", "/v1/nodes/{id}/state", MK_BODY_NONE, NULL, C(STATE), MK_CAP_NONE, MK_R_STATE},
-    {MK_LISTEN_HTTP, "GET", "/v1/nodes/{id}/metadata", MK_BODY_NONE, NULL, C(METADATA), MK_CAP_NONE, MK_R_METADATA},
-    {MK_LISTEN_HTTP, "GET", "/v1/nodes/{id}/events", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_EVENTS},
-    {MK_LISTEN_HTTP, "GET", "/test/assertions", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_ASSERTIONS},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/deregister", MK_BODY_ANY, NULL, C(DEREGISTER), MK_CAP_DEREGISTER, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/keys/rotate", MK_BODY_TYPED, &gt_KeyRotateRequest, C(KEY_ROTATE), MK_CAP_KEY_ROTATE, MK_R_KEY_ROTATE},
-    {MK_LISTEN_HTTP, "PUT", "/v1/nodes/{id}/capabilities", MK_BODY_TYPED, &gt_CapabilitiesPayload, C(CAPABILITIES), MK_CAP_CAPABILITIES, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "PUT", "/v1/nodes/{id}/endpoint", MK_BODY_TYPED, &gt_EndpointReport, C(ENDPOINT), MK_CAP_ENDPOINT, MK_R_ENDPOINT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/drift", MK_BODY_TYPED, &gt_DriftReport, C(DRIFT), MK_CAP_DRIFT, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "GET", "/v1/nodes/{id}/secrets/{key}", MK_BODY_NONE, NULL, C(SECRETS), MK_CAP_NONE, MK_R_SECRETS},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/report", MK_BODY_TYPED, &gt_ReportSyncRequest, C(REPORT), MK_CAP_REPORT, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/executions/{eid}/ack", MK_BODY_TYPED, &gt_ExecutionAck, C(EXECUTION_ACK), MK_CAP_EXECUTION_ACK, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/executions/{eid}/result", MK_BODY_TYPED, &gt_ExecutionResult, C(EXECUTION_RESULT), MK_CAP_EXECUTION_RESULT, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/metrics", MK_BODY_TYPED, &gt_MetricBatch, C(METRICS), MK_CAP_METRICS, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/logs", MK_BODY_TYPED, &gt_LogBatch, C(LOGS), MK_CAP_LOGS, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/audit", MK_BODY_TYPED, &gt_AuditBatch, C(AUDIT), MK_CAP_AUDIT, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "GET", "/v1/artifacts/plexd/{version}/{os}/{arch}", MK_BODY_NONE, NULL, C(ARTIFACT), MK_CAP_NONE, MK_R_ARTIFACT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/ready", MK_BODY_TYPED, &gt_TunnelReadyRequest, C(TUNNEL_READY), MK_CAP_TUNNEL_READY, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/closed", MK_BODY_TYPED, &gt_TunnelClosedRequest, C(TUNNEL_CLOSED), MK_CAP_TUNNEL_CLOSED, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "POST", "/v1/nodes/{id}/integrity/violations", MK_BODY_TYPED, &gt_IntegrityViolationReport, C(INTEGRITY_VIOLATION), MK_CAP_INTEGRITY_VIOLATION, MK_R_NO_CONTENT},
-    {MK_LISTEN_HTTP, "PUT", "/test/state", MK_BODY_TYPED, &gt_StateResponse, -1, MK_CAP_CONFIGURE_STATE, MK_R_SET_STATE},
-    {MK_LISTEN_HTTP, "POST", "/test/configure-state", MK_BODY_TYPED, &gt_StateResponse, -1, MK_CAP_CONFIGURE_STATE, MK_R_SET_STATE},
-    {MK_LISTEN_HTTP, "POST", "/test/configure-heartbeat", MK_BODY_TYPED, &gt_HeartbeatResponse, -1, MK_CAP_CONFIGURE_HEARTBEAT, MK_R_SET_HEARTBEAT},
-    {MK_LISTEN_HTTP, "POST", "/test/inject-event", MK_BODY_TYPED, &gt_SignedEnvelope, C(INJECT_EVENT), MK_CAP_INJECT_EVENT, MK_R_INJECT},
-    {MK_LISTEN_HTTP, "GET", "/test/last-request/{endpoint}", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_LAST_REQUEST},
+    R(HTTP, "GET", "/v1/ping", NONE, NULL, PING, MK_R_PING),
+    R(HTTP, "POST", "/v1/register", TYPED, &gt_RegisterRequest, REGISTER, MK_R_REGISTER),
+    R(HTTP, "POST", "/v1/nodes/{id}/heartbeat", TYPED, &gt_HeartbeatRequest, HEARTBEAT, MK_R_HEARTBEAT),
+    R(HTTP, "GET", "/v1/nodes/{id}/state", NONE, NULL, STATE, MK_R_STATE),
+    R(HTTP, "GET", "/v1/nodes/{id}/metadata", NONE, NULL, METADATA, MK_R_METADATA),
+    R(HTTP, "GET", "/v1/nodes/{id}/events", NONE, NULL, EVENTS, MK_R_EVENTS),
+    R(HTTP, "GET", "/test/assertions", NONE, NULL, ASSERTIONS, MK_R_ASSERTIONS),
+    R(HTTP, "POST", "/v1/nodes/{id}/deregister", ANY, NULL, DEREGISTER, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/keys/rotate", TYPED, &gt_KeyRotateRequest, KEY_ROTATE, MK_R_KEY_ROTATE),
+    R(HTTP, "PUT", "/v1/nodes/{id}/capabilities", TYPED, &gt_CapabilitiesPayload, CAPABILITIES, MK_R_NO_CONTENT),
+    R(HTTP, "PUT", "/v1/nodes/{id}/endpoint", TYPED, &gt_EndpointReport, ENDPOINT, MK_R_ENDPOINT),
+    R(HTTP, "POST", "/v1/nodes/{id}/drift", TYPED, &gt_DriftReport, DRIFT, MK_R_NO_CONTENT),
+    R(HTTP, "GET", "/v1/nodes/{id}/secrets/{key}", NONE, NULL, SECRETS, MK_R_SECRETS),
+    R(HTTP, "POST", "/v1/nodes/{id}/report", TYPED, &gt_ReportSyncRequest, REPORT, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/executions/{eid}/ack", TYPED, &gt_ExecutionAck, EXECUTION_ACK, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/executions/{eid}/result", TYPED, &gt_ExecutionResult, EXECUTION_RESULT, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/metrics", TYPED, &gt_MetricBatch, METRICS, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/logs", TYPED, &gt_LogBatch, LOGS, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/audit", TYPED, &gt_AuditBatch, AUDIT, MK_R_NO_CONTENT),
+    R(HTTP, "GET", "/v1/artifacts/plexd/{version}/{os}/{arch}", NONE, NULL, ARTIFACT, MK_R_ARTIFACT),
+    R(HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/ready", TYPED, &gt_TunnelReadyRequest, TUNNEL_READY, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/closed", TYPED, &gt_TunnelClosedRequest, TUNNEL_CLOSED, MK_R_NO_CONTENT),
+    R(HTTP, "POST", "/v1/nodes/{id}/integrity/violations", TYPED, &gt_IntegrityViolationReport, INTEGRITY_VIOLATION, MK_R_NO_CONTENT),
+    R(HTTP, "PUT", "/test/state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
+    R(HTTP, "POST", "/test/configure-state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
+    R(HTTP, "POST", "/test/configure-heartbeat", TYPED, &gt_HeartbeatResponse, CONFIGURE_HEARTBEAT, MK_R_SET_HEARTBEAT),
+    R(HTTP, "POST", "/test/inject-event", TYPED, &gt_SignedEnvelope, INJECT_EVENT, MK_R_INJECT),
+    R(HTTP, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
     /* beyond the reference: event-stream clients, and waiting for them */
-    {MK_LISTEN_HTTP, "GET", "/test/sse", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_SSE_STATUS},
-    {MK_LISTEN_HTTP, "GET", "/test/sse/wait", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_SSE_WAIT},
+    R(HTTP, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),
+    R(HTTP, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),
     /* beyond the reference: the request journal */
-    {MK_LISTEN_HTTP, "GET", "/test/requests", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_REQUESTS},
-    {MK_LISTEN_HTTP, "POST", "/test/reset", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_RESET},
-    {MK_LISTEN_HTTP, "GET", "/test/wait", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_WAIT},
+    R(HTTP, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),
+    R(HTTP, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),
+    R(HTTP, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),
 
     /* method-less fallbacks: JSON 405 for any other method (SPEC 2.1) */
-#define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON}
+#define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE}
     FALLBACK("/v1/ping"), FALLBACK("/v1/register"), FALLBACK("/v1/nodes/{id}/heartbeat"),
     FALLBACK("/v1/nodes/{id}/deregister"), FALLBACK("/v1/keys/rotate"),
     FALLBACK("/v1/nodes/{id}/capabilities"), FALLBACK("/v1/nodes/{id}/endpoint"),
@@ -75,56 +95,42 @@ static const mk_route routes[] = {
 #undef FALLBACK
 
     /* TLS listener (SPEC 8): no fallbacks */
-    {MK_LISTEN_TLS, "POST", "/local/metrics", MK_BODY_LOCAL, NULL, C(LOCAL_METRICS), MK_CAP_LOCAL_METRICS, MK_R_NO_CONTENT},
-    {MK_LISTEN_TLS, "POST", "/local/logs", MK_BODY_LOCAL, NULL, C(LOCAL_LOGS), MK_CAP_LOCAL_LOGS, MK_R_NO_CONTENT},
-    {MK_LISTEN_TLS, "POST", "/local/audit", MK_BODY_LOCAL, NULL, C(LOCAL_AUDIT), MK_CAP_LOCAL_AUDIT, MK_R_NO_CONTENT},
-    {MK_LISTEN_TLS, "GET", "/test/assertions", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_ASSERTIONS},
-    {MK_LISTEN_TLS, "GET", "/test/last-request/{endpoint}", MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_LAST_REQUEST},
+    R(TLS, "POST", "/local/metrics", LOCAL, NULL, LOCAL_METRICS, MK_R_NO_CONTENT),
+    R(TLS, "POST", "/local/logs", LOCAL, NULL, LOCAL_LOGS, MK_R_NO_CONTENT),
+    R(TLS, "POST", "/local/audit", LOCAL, NULL, LOCAL_AUDIT, MK_R_NO_CONTENT),
+    R(TLS, "GET", "/test/assertions", NONE, NULL, ASSERTIONS, MK_R_ASSERTIONS),
+    R(TLS, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
 };
-#undef C
+#undef R
 
-static const char *const capture_names[MK_CAP_COUNT] = {
-    "register", "heartbeat", "deregister", "key_rotate", "capabilities", "endpoint",
-    "drift", "report", "execution_ack", "execution_result", "metrics", "logs", "audit",
-    "tunnel_ready", "tunnel_closed", "integrity_violation", "configure_state",
-    "configure_heartbeat", "inject_event", "local_metrics", "local_logs", "local_audit",
+static const char *const route_names[MK_ROUTE_COUNT] = {
+#define NAME_(id, name, counter) name,
+    MK_ROUTE_NAMES(NAME_)
+#undef NAME_
 };
 
+/* names.h lists capture routes first, so a capture's id is its route's id. */
 const char *mk_capture_name(mk_capture c)
 {
-    return (c >= 0 && c < MK_CAP_COUNT) ? capture_names[c] : NULL;
+    return (c >= 0 && c < MK_CAP_COUNT) ? route_names[c] : NULL;
 }
 
 mk_capture mk_capture_by_name(const char *s, size_t n)
 {
     for (int i = 0; i < MK_CAP_COUNT; i++)
-        if (strlen(capture_names[i]) == n && memcmp(capture_names[i], s, n) == 0)
+        if (strlen(route_names[i]) == n && memcmp(route_names[i], s, n) == 0)
             return (mk_capture)i;
     return MK_CAP_NONE;
 }
 
+const char *mk_route_id_name(mk_route_id id)
+{
+    return (id >= 0 && id < MK_ROUTE_COUNT) ? route_names[id] : NULL;
+}
+
 const char *mk_route_name(const mk_route *r)
 {
-    if (!r)
-        return NULL;
-    if (r->capture != MK_CAP_NONE)
-        return capture_names[r->capture];
-    switch (r->responder) {
-    case MK_R_PING: return "ping";
-    case MK_R_STATE: return "state";
-    case MK_R_METADATA: return "metadata";
-    case MK_R_EVENTS: return "events";
-    case MK_R_ASSERTIONS: return "assertions";
-    case MK_R_SECRETS: return "secrets";
-    case MK_R_ARTIFACT: return "artifact";
-    case MK_R_LAST_REQUEST: return "last_request";
-    case MK_R_SSE_STATUS: return "sse";
-    case MK_R_SSE_WAIT: return "sse_wait";
-    case MK_R_REQUESTS: return "requests";
-    case MK_R_RESET: return "reset";
-    case MK_R_WAIT: return "wait";
-    default: return NULL;
-    }
+    return r ? mk_route_id_name(r->name) : NULL;
 }
 
 const mk_route *mk_routes(size_t *count)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "gotype.h"
+#include "names.h"
 
 typedef enum mk_listener_kind { MK_LISTEN_HTTP = 0, MK_LISTEN_TLS = 1 } mk_listener_kind;
 
@@ -32,17 +33,23 @@ typedef enum mk_responder {
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
-/* The 22 capture keys of SPEC 9, in that order. */
+/* The 22 capture keys of SPEC 9, in that order (names.h). */
 typedef enum mk_capture {
     MK_CAP_NONE = -1,
-    MK_CAP_REGISTER, MK_CAP_HEARTBEAT, MK_CAP_DEREGISTER, MK_CAP_KEY_ROTATE,
-    MK_CAP_CAPABILITIES, MK_CAP_ENDPOINT, MK_CAP_DRIFT, MK_CAP_REPORT,
-    MK_CAP_EXECUTION_ACK, MK_CAP_EXECUTION_RESULT, MK_CAP_METRICS, MK_CAP_LOGS,
-    MK_CAP_AUDIT, MK_CAP_TUNNEL_READY, MK_CAP_TUNNEL_CLOSED, MK_CAP_INTEGRITY_VIOLATION,
-    MK_CAP_CONFIGURE_STATE, MK_CAP_CONFIGURE_HEARTBEAT, MK_CAP_INJECT_EVENT,
-    MK_CAP_LOCAL_METRICS, MK_CAP_LOCAL_LOGS, MK_CAP_LOCAL_AUDIT,
+#define MK_CAP_ENUM_(id, name, counter) MK_CAP_##id,
+    MK_CAPTURE_ROUTES(MK_CAP_ENUM_)
+#undef MK_CAP_ENUM_
     MK_CAP_COUNT
 } mk_capture;
+
+/* Route names (names.h): capture routes first, with their capture's value. */
+typedef enum mk_route_id {
+    MK_ROUTE_NONE = -1, /* the method-less fallbacks have no name */
+#define MK_ROUTE_ENUM_(id, name, counter) MK_ROUTE_##id,
+    MK_ROUTE_NAMES(MK_ROUTE_ENUM_)
+#undef MK_ROUTE_ENUM_
+    MK_ROUTE_COUNT
+} mk_route_id;
 
 const char *mk_capture_name(mk_capture c);
 mk_capture mk_capture_by_name(const char *s, size_t n); /* MK_CAP_NONE if unknown */
@@ -53,9 +60,10 @@ typedef struct mk_route {
     const char *pattern;     /* "/v1/nodes/{id}/heartbeat"; {x} = one non-empty segment */
     mk_body_rule body;
     const gt_type *type;     /* for MK_BODY_TYPED */
-    int counter;             /* mockapi_counter, or -1 */
-    mk_capture capture;
+    int counter;             /* mockapi_counter or -1, as names.h lists for `name` */
+    mk_capture capture;      /* as names.h lists for `name`: MK_CAP_NONE for plain routes */
     mk_responder responder;
+    mk_route_id name;        /* MK_ROUTE_NONE for the method-less fallbacks */
 } mk_route;
 
 enum { MK_MAX_PARAMS = 4, MK_MAX_SEGMENTS = 16 };
@@ -90,6 +98,8 @@ mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char 
 /* The journal's name for a route: its capture key, or its own name
  * ("ping", "state", ...); NULL for the JSON 405 fallbacks. */
 const char *mk_route_name(const mk_route *r);
+/* The name of a route id; NULL for MK_ROUTE_NONE or out of range. */
+const char *mk_route_id_name(mk_route_id id);
 
 /* The table, for tests and docs. */
 const mk_route *mk_routes(size_t *count);

@@ -20,6 +20,7 @@
 /* ---- test groups (one per tests/integration/test_*.c) ------------------- */
 
 int mt_run_case_tests(void);
+int mt_run_direct_case_tests(void); /* the same cases through mk_dispatch, no sockets */
 int mt_run_api_tests(void);
 int mt_run_concurrency_tests(void);
 int mt_run_robustness_tests(void);

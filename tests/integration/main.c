@@ -25,6 +25,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
     failed += mt_run_case_tests();
+    failed += mt_run_direct_case_tests();
     failed += mt_run_api_tests();
     failed += mt_run_concurrency_tests();
     failed += mt_run_robustness_tests();

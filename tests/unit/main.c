@@ -11,5 +11,6 @@ int main(void)
     failed += run_mutate_tests();
     failed += run_match_tests();
     failed += run_http1_tests();
+    failed += run_names_tests();
     return failed ? 1 : 0;
 }
