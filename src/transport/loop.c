@@ -523,7 +523,9 @@ static size_t read_room(lthread *t, conn *c)
     return want < READ_MAX ? want : READ_MAX;
 }
 
-static void on_readable(lthread *t, conn *c)
+/* Reads what there is room for, then serves it. Returns false when c is
+ * gone. */
+static bool read_some(lthread *t, conn *c)
 {
     for (;;) {
         size_t want = read_room(t, c);
@@ -531,7 +533,7 @@ static void on_readable(lthread *t, conn *c)
             break; /* full: serve decides (an oversized head is refused) */
         if (want == SIZE_MAX) {
             close_conn(t, c); /* leaving it unread would wake this loop forever */
-            return;
+            return false;
         }
         long n = io_recv(c, c->in + c->in_len, want);
         if (n > 0) {
@@ -553,10 +555,22 @@ static void on_readable(lthread *t, conn *c)
             break;
         }
         close_conn(t, c);
-        return;
+        return false;
     }
-    if (!serve(t, c))
-        return;
+    return serve(t, c);
+}
+
+static void on_readable(lthread *t, conn *c)
+{
+    /* Bytes TLS decrypted beyond the buffer's room stay inside mbedTLS,
+     * where epoll cannot see them: read again once serving made room
+     * (bounded, so one connection cannot keep the thread). */
+    for (int round = 0;; round++) {
+        if (!read_some(t, c))
+            return;
+        if (round == 8 || !c->tls || c->out || c->parked || c->eof || !mk_tls_pending(c->tls))
+            break;
+    }
     if (c->eof && !c->out && !c->parked)
         close_conn(t, c); /* nothing more can arrive; a partial request is void */
     else if (c->in_len == 0 && c->in_cap > 4 * IN_MIN) {
