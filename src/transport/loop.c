@@ -334,14 +334,21 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
  * body status saying why not), and writes or parks its answer. body_len is
  * the decoded body's length; the request's bytes end at head_len +
  * body_len. Returns false when c is gone. */
-static bool run_request(lthread *t, conn *c, mk_body_status bs, size_t body_len)
+static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_status bs,
+                        size_t body_len)
 {
     mockapi *m = t->l->m;
-    mk_h1_head hd;
-    /* parsed again: the scratch copy may have served other connections
-     * while this body arrived (the head was accepted before, so it is again) */
-    if (mk_h1_parse(c->in, c->in_len, m->cfg.max_header_bytes, t->scratch, &hd) != MK_H1_OK)
-        return refuse(t, c, 400);
+    mk_h1_head again;
+    /* parsed is the head as serve parsed it into the scratch copy just now;
+     * NULL when the body arrived later (the scratch copy may have served
+     * other connections meanwhile): parsed again then, and accepted again */
+    if (!parsed) {
+        if (mk_h1_parse(c->in, c->in_len, m->cfg.max_header_bytes, t->scratch, &again) != MK_H1_OK)
+            return refuse(t, c, 400);
+        parsed = &again;
+    }
+    const mk_h1_head *hdp = parsed;
+#define hd (*hdp)
     mk_header_kv kv[64];
     for (int i = 0; i < hd.h.nheaders; i++) {
         kv[i].name = hd.h.headers[i].name;
@@ -436,6 +443,7 @@ static bool run_request(lthread *t, conn *c, mk_body_status bs, size_t body_len)
     mk_buf_free(&resp.out);
     free(resp.stream_node);
     return alive;
+#undef hd
 }
 
 /* Serves every complete request in c->in. Returns false when c is gone. */
@@ -443,8 +451,9 @@ static bool serve(lthread *t, conn *c)
 {
     mockapi *m = t->l->m;
     while (c->in_len > 0 && !c->out && !c->parked) {
+        mk_h1_head hd;
+        const mk_h1_head *now = NULL; /* the head, when parsed in this round */
         if (!c->framed) {
-            mk_h1_head hd;
             switch (mk_h1_parse(c->in, c->in_len, m->cfg.max_header_bytes, t->scratch, &hd)) {
             case MK_H1_INCOMPLETE:
                 return true;
@@ -453,6 +462,7 @@ static bool serve(lthread *t, conn *c)
             case MK_H1_OK:
                 break;
             }
+            now = &hd;
             c->framed = true;
             c->head_len = hd.head_len;
             c->chunked = hd.chunked;
@@ -461,7 +471,7 @@ static bool serve(lthread *t, conn *c)
             c->expect = hd.expect_continue;
             memset(&c->ch, 0, sizeof c->ch);
             if (!c->chunked && c->content_length > m->cfg.max_body_bytes)
-                return run_request(t, c, MK_BODY_TOO_LARGE, 0); /* answered unread */
+                return run_request(t, c, now, MK_BODY_TOO_LARGE, 0); /* answered unread */
             bool body_here = c->chunked ? false : c->in_len >= c->head_len + c->content_length;
             bool has_body = c->chunked || c->content_length > 0;
             if (c->expect && has_body && !body_here) {
@@ -481,15 +491,15 @@ static bool serve(lthread *t, conn *c)
             if (r == MK_CHUNKED_MORE)
                 return true;
             if (r == MK_CHUNKED_BAD)
-                return run_request(t, c, MK_BODY_READ_FAIL, 0);
+                return run_request(t, c, now, MK_BODY_READ_FAIL, 0);
             if (r == MK_CHUNKED_TOO_LARGE)
-                return run_request(t, c, MK_BODY_TOO_LARGE, 0);
-            if (!run_request(t, c, MK_BODY_COMPLETE, c->ch.out))
+                return run_request(t, c, now, MK_BODY_TOO_LARGE, 0);
+            if (!run_request(t, c, now, MK_BODY_COMPLETE, c->ch.out))
                 return false;
         } else {
             if (c->in_len < c->head_len + c->content_length)
                 return true;
-            if (!run_request(t, c, MK_BODY_COMPLETE, (size_t)c->content_length))
+            if (!run_request(t, c, now, MK_BODY_COMPLETE, (size_t)c->content_length))
                 return false;
         }
     }
@@ -624,7 +634,7 @@ static void recheck_parked(lthread *t, bool all)
         if (!all && c->wait_until > t->now)
             continue;
         size_t body_len = c->chunked ? c->ch.out : (size_t)c->content_length;
-        if (run_request(t, c, MK_BODY_COMPLETE, body_len) && !c->parked && !c->out)
+        if (run_request(t, c, NULL, MK_BODY_COMPLETE, body_len) && !c->parked && !c->out)
             serve(t, c); /* requests that came behind the wait */
     }
 }
@@ -635,7 +645,7 @@ static void recheck_parked(lthread *t, bool all)
 static void expire(lthread *t, conn *c)
 {
     if (!c->handshaking && !c->out && c->framed) {
-        run_request(t, c, MK_BODY_READ_FAIL, 0);
+        run_request(t, c, NULL, MK_BODY_READ_FAIL, 0);
         return;
     }
     close_conn(t, c);
