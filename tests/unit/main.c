@@ -10,5 +10,6 @@ int main(void)
     failed += run_gzip_tests();
     failed += run_mutate_tests();
     failed += run_match_tests();
+    failed += run_tls_session_tests();
     return failed ? 1 : 0;
 }

@@ -13,6 +13,7 @@ int run_gotype_tests(void);
 int run_router_tests(void);
 int run_gzip_tests(void);
 int run_mutate_tests(void);
+int run_tls_session_tests(void); /* tls_session.c with certs.c's certificates */
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
 
 #endif
