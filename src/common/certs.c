@@ -1,8 +1,10 @@
-/* certs.c: throwaway CA and server certificate with mbedTLS 2.28; see certs.h.
- * mbedTLS 2.28 has no setter for subjectAltName or extendedKeyUsage, so
- * those extensions are written as raw DER. */
+/* certs.c: throwaway CA and server certificate with mbedTLS 2.28 or 3.6;
+ * see certs.h. mbedTLS 2.28 has no setter for subjectAltName or
+ * extendedKeyUsage, so those extensions are written as raw DER (on 3.6 too,
+ * so both write the same certificates). */
 #include "certs.h"
 
+#include <mbedtls/version.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
@@ -10,6 +12,9 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <psa/crypto.h>
+#endif
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,11 +53,17 @@ static int new_key(gen *g, mbedtls_pk_context *k)
                                &g->drbg);
 }
 
-/* A second key on the same curve, computed with the group of `like`: the
- * group caches its precomputed multiples of the generator, which a fresh
- * group would compute again (a large part of the cost of a key). */
+/* A second key on the same curve, computed with the group of `like`: on
+ * mbedTLS 2.28 the group caches its precomputed multiples of the generator,
+ * which a fresh group would compute again (a large part of the cost of a
+ * key). mbedTLS 3 ships that table as static data and makes the group a
+ * private field, so there a fresh key is as cheap. */
 static int new_key_like(gen *g, mbedtls_pk_context *k, mbedtls_pk_context *like)
 {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    (void)like;
+    return new_key(g, k);
+#else
     mbedtls_pk_init(k);
     if (mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
         return -1;
@@ -62,6 +73,7 @@ static int new_key_like(gen *g, mbedtls_pk_context *k, mbedtls_pk_context *like)
         rc = mbedtls_ecp_gen_keypair(&mbedtls_pk_ec(*like)->grp, &kp->d, &kp->Q,
                                      mbedtls_ctr_drbg_random, &g->drbg);
     return rc;
+#endif
 }
 
 static void validity(char nb[16], char na[16])
@@ -79,15 +91,17 @@ static int make_cert(gen *g, mbedtls_pk_context *subject_key, mbedtls_pk_context
                      const char *subject, const char *issuer, int is_ca, char *out, size_t cap)
 {
     mbedtls_x509write_cert c;
-    mbedtls_mpi serial;
     mbedtls_x509write_crt_init(&c);
-    mbedtls_mpi_init(&serial);
     unsigned char sb[16];
     char nb[16], na[16];
     int rc = mbedtls_ctr_drbg_random(&g->drbg, sb, sizeof sb);
     sb[0] &= 0x7f; /* a positive serial of up to 127 bits */
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+    mbedtls_mpi serial;
+    mbedtls_mpi_init(&serial);
     if (rc == 0)
         rc = mbedtls_mpi_read_binary(&serial, sb, sizeof sb);
+#endif
     validity(nb, na);
     mbedtls_x509write_crt_set_version(&c, MBEDTLS_X509_CRT_VERSION_3);
     mbedtls_x509write_crt_set_md_alg(&c, MBEDTLS_MD_SHA256);
@@ -95,7 +109,17 @@ static int make_cert(gen *g, mbedtls_pk_context *subject_key, mbedtls_pk_context
     mbedtls_x509write_crt_set_issuer_key(&c, issuer_key);
     if (rc == 0) rc = mbedtls_x509write_crt_set_subject_name(&c, subject);
     if (rc == 0) rc = mbedtls_x509write_crt_set_issuer_name(&c, issuer);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    /* set_serial (an mpi) is deprecated in 3.x. set_serial_raw writes the
+     * bytes as given (plus a 0x00 if the first has its top bit set), so drop
+     * the leading zero bytes an mpi would not write: the same DER INTEGER. */
+    size_t skip = 0;
+    while (skip + 1 < sizeof sb && sb[skip] == 0)
+        skip++;
+    if (rc == 0) rc = mbedtls_x509write_crt_set_serial_raw(&c, sb + skip, sizeof sb - skip);
+#else
     if (rc == 0) rc = mbedtls_x509write_crt_set_serial(&c, &serial);
+#endif
     if (rc == 0) rc = mbedtls_x509write_crt_set_validity(&c, nb, na);
     if (rc == 0) rc = mbedtls_x509write_crt_set_basic_constraints(&c, is_ca, is_ca ? 0 : -1);
     if (rc == 0) rc = mbedtls_x509write_crt_set_subject_key_identifier(&c);
@@ -117,7 +141,9 @@ static int make_cert(gen *g, mbedtls_pk_context *subject_key, mbedtls_pk_context
     }
     if (rc == 0)
         rc = mbedtls_x509write_crt_pem(&c, (unsigned char *)out, cap, mbedtls_ctr_drbg_random, &g->drbg);
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
     mbedtls_mpi_free(&serial);
+#endif
     mbedtls_x509write_crt_free(&c);
     return rc;
 }
@@ -138,6 +164,10 @@ static int mk_tls_make(mk_tls *t, char *err, size_t errlen)
     char *ca = calloc(1, CAP), *leaf = calloc(1, CAP), *key = calloc(1, CAP);
     int rc = (!ca || !leaf || !key) ? -1 : 0;
     const char *step = "memory";
+    if (rc == 0 && mk_tls_crypto_init() != 0) {
+        step = "PSA crypto initialisation";
+        rc = -1;
+    }
     if (rc == 0) {
         step = "random seed";
         rc = mbedtls_ctr_drbg_seed(&g.drbg, mbedtls_entropy_func, &g.entropy,
@@ -254,3 +284,24 @@ void mk_tls_job_free(mk_tls_job *j)
     pthread_mutex_destroy(&j->lock);
     free(j);
 }
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+static pthread_once_t psa_once = PTHREAD_ONCE_INIT;
+static int psa_status = -1; /* written once inside psa_once, read after it */
+
+static void psa_start(void)
+{
+    psa_status = psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+}
+
+int mk_tls_crypto_init(void)
+{
+    pthread_once(&psa_once, psa_start);
+    return psa_status;
+}
+#else
+int mk_tls_crypto_init(void)
+{
+    return 0;
+}
+#endif

@@ -32,4 +32,10 @@ const mk_tls *mk_tls_job_get(mk_tls_job *j, char *err, size_t errlen);
 void mk_tls_job_get_low(mk_tls_job *j);
 void mk_tls_job_free(mk_tls_job *j);
 
+/* mbedTLS 3 runs TLS 1.3 (and, depending on its build, hashes and
+ * signatures) through PSA Crypto, which must be initialised once per
+ * process before use. Does that on mbedTLS 3 (once; any thread); nothing
+ * on 2.28. Returns 0, or -1 if PSA Crypto could not start. */
+int mk_tls_crypto_init(void);
+
 #endif

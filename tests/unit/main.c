@@ -12,5 +12,6 @@ int main(void)
     failed += run_match_tests();
     failed += run_http1_tests();
     failed += run_names_tests();
+    failed += run_tls_session_tests();
     return failed ? 1 : 0;
 }
