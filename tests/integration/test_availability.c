@@ -1016,7 +1016,9 @@ static void avail_stop_under_attack(void **state)
 
     print_message("stop under attack: mockapi_stop returned after %lld ms%s\n",
                   (long long)(stop_ms >= 0 ? stop_ms : released_ms),
-                  stop_ms >= 0 ? "" : returned ? " (only once the clients had closed)" : " (never)");
+                  stop_ms >= 0 ? ""
+                  : returned   ? " (only once the clients had closed)"
+                               : " (never)");
     if (!returned)
         vfail(&v, "mockapi_stop did not return even %lld ms after the clients closed; the "
               "instance is leaked", (long long)released_ms);
