@@ -697,7 +697,7 @@ static void avail_slowloris(void **state)
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     first = pool_open(http_port(&s), count(300), mt_now_ms() + span(3000), &conn);
     t0 = mt_now_ms();
-    for (int k = 0; k < steps; k++) {
+    for (int k = 0; k < steps && pool_closed(first, npool) < conn; k++) {
         pool_pump_until(first, npool, t0 + k * step_ms);
         pool_send_range(first, npool, head + k, 1);
     }
