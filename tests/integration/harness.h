@@ -26,6 +26,7 @@ int mt_run_concurrency_tests(void);
 int mt_run_robustness_tests(void);
 int mt_run_keepalive_tests(void);
 int mt_run_stream_tests(void);
+int mt_run_availability_tests(void);
 
 /* ---- instances ---------------------------------------------------------- */
 
