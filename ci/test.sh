@@ -51,9 +51,11 @@ run integration/tsan-ka     build/tsan/integration_tests 'ka_*'
 run integration/tsan-start  build/tsan/integration_tests 'api_start_async'
 run integration/tsan-tls    build/tsan/integration_tests 'tls_*'
 run integration/tsan-chain  build/tsan/integration_tests 'chain_*'
+run integration/tsan-avail  build/tsan/integration_tests 'avail_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
+run smoke/fd-limit          bash tests/availability.sh build/release/mockapi
 run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/asan             bash tests/assert/run.sh build/release/mockapi build/debug/mockassert
 run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \

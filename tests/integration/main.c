@@ -4,9 +4,8 @@
  * PATTERN (cmocka's test filter, '*' and '?' wildcards) selects tests by
  * name, e.g. 'gzip*.case' or 'stop_*'. Environment: MOCKAPI_IT_LOG=1 shows
  * server logs, MOCKAPI_IT_ROUNDS=N sets the concurrency rounds per thread.
- * The availability group (avail_*) runs only when a PATTERN is given: it
- * describes the event-driven transport and fails on the worker-pool one, so
- * a bare run (ci/test.sh's) leaves it out until the transport passes it.
+ * The availability group (avail_*) attacks the server with idle, slow,
+ * silent-TLS and waiting connections while good clients must be served.
  * Exit status: 0 when every test passed, 1 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,8 +33,7 @@ int main(int argc, char **argv)
     failed += mt_run_robustness_tests();
     failed += mt_run_keepalive_tests();
     failed += mt_run_stream_tests();
-    if (argc > 1)
-        failed += mt_run_availability_tests();
+    failed += mt_run_availability_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
