@@ -15,7 +15,7 @@
 #include "yaml.h"
 
 /* The names lint knows, expanded from the server's own lists so they cannot
- * drift apart: counters in /test/assertions order, capture keys in SPEC 9
+ * drift apart: counters in /test/assertions order, capture keys in docs/contract.md §9
  * order, and every route name (capture keys first, then the routes that
  * capture nothing). */
 #define MA_COUNT1_(id, name, counter) +1

@@ -117,6 +117,25 @@ check "a bad number exits 2 naming the flag" $?
 [ $? -eq 2 ] && [ ! -s "$work/out3d" ] && grep -q -- "-tls-ca-out" "$work/err3d"
 check "-tls-ca-out without a TLS listener exits 2 before serving" $?
 
+# sub-commands: a known first word runs it; an unknown one is still an
+# unexpected argument of the default command, as before sub-commands existed
+"$bin" help >"$work/help" 2>/dev/null && grep -q '^  serve ' "$work/help" && grep -q -- "-tls-addr" "$work/help"
+check "help exits 0 and lists the sub-commands and the flags" $?
+"$bin" -h | grep -q '^  help '
+check "-h lists the sub-commands" $?
+"$bin" help nope >/dev/null 2>"$work/errh"
+[ $? -eq 2 ] && grep -q 'unknown command "nope"' "$work/errh"
+check "help on an unknown command exits 2 naming it" $?
+"$bin" nope -addr 127.0.0.1:0 >"$work/outu" 2>"$work/erru"
+[ $? -eq 2 ] && [ ! -s "$work/outu" ] && grep -q 'unexpected argument "nope"' "$work/erru"
+check "an unknown first word is an unexpected argument (exit 2), not a sub-command" $?
+"$bin" serve -addr 127.0.0.1:0 -tls-addr off >"$work/outs" 2>/dev/null &
+pid=$!
+addr=$(wait_line "$work/outs" MOCKAPI_ADDR=) && [ "$(curl_ "http://$addr/v1/ping")" = "{}" ]
+check "serve FLAGS serves like the bare flags" $?
+kill -TERM "$pid"; wait "$pid"
+check "serve stops on SIGTERM with exit status 0" $?
+
 # 3. fixtures override from a directory, and a broken fixture is refused
 mkdir -p "$work/fx"
 printf '{ "reconcile": false, "rotate_keys": true, "extra": 1 }' >"$work/fx/heartbeat.json"

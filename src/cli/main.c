@@ -1,277 +1,68 @@
-/* main.c: the mockapi binary. A thin shell over libmockapi: flags and
- * environment to a config, start, print the addresses, wait for a signal.
+/* main.c: the mockapi binary's entry point: dispatch on the first argument.
  *
- * Exit codes: 0 clean stop (SIGINT/SIGTERM) or a healthy -check; 1 start-up
- * failure or an unhealthy -check; 2 usage error. */
-#include <errno.h>
-#include <limits.h>
-#include <malloc.h>
-#include <pthread.h>
-#include <signal.h>
+ * A first argument that names a sub-command runs it with the arguments after
+ * it. Anything else (no argument, a flag, an unknown word) runs the default
+ * command, `serve`, over the whole argument list, so every invocation written
+ * before sub-commands existed behaves as it did: `mockapi foo` is still
+ * "unexpected argument" with exit 2.
+ *
+ * Exit codes (all commands): 0 success, 1 failure, 2 usage error; see
+ * flags.h and README "Using the binary". */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
-#include "mockapi.h"
+#include "flags.h"
+#include "serve.h"
 
-static const char usage[] =
-    "usage: mockapi [flags]\n"
-    "\n"
-    "A mock of the node-agent control plane (the plexd Central API).\n"
-    "Prints MOCKAPI_ADDR=<host:port> (and MOCKAPI_TLS_ADDR=<host:port>) on stdout\n"
-    "once it is serving; SIGINT or SIGTERM stop it with exit status 0.\n"
-    "\n"
-    "flags (each also read from the environment variable shown; a flag wins):\n"
-    "  -addr ADDR             plain HTTP listener, host:port, [v6]:port or :port\n"
-    "                         (:port = all interfaces)   [MOCKAPI_LISTEN_ADDR] (default :0)\n"
-    "  -tls-addr ADDR         TLS listener, same forms; \"\" or \"off\" disables it\n"
-    "                                                    [MOCKAPI_TLS_LISTEN_ADDR] (default :8443)\n"
-    "  -check URL             health-check mode: GET URL, exit 0 if the status is below\n"
-    "                         400, else 1; starts no server\n"
-    "  -check-timeout MS      timeout of -check          [MOCKAPI_CHECK_TIMEOUT_MS] (default 5000)\n"
-    "  -fixtures DIR          override embedded fixtures with DIR/*.json\n"
-    "                                                    [MOCKAPI_FIXTURES_DIR]\n"
-    "  -signing-key-file F    keep the Ed25519 signing key in F (created if missing),\n"
-    "                         so it survives restarts    [MOCKAPI_SIGNING_KEY_FILE]\n"
-    "  -max-body-bytes N      largest request body (413 beyond)\n"
-    "                                                    [MOCKAPI_MAX_BODY_BYTES] (default 1048576)\n"
-    "  -max-decoded-bytes N   largest gunzipped body (413 beyond)\n"
-    "                                                    [MOCKAPI_MAX_DECODED_BYTES] (default 8388608)\n"
-    "  -max-header-bytes N    largest request head       [MOCKAPI_MAX_HEADER_BYTES] (default 16384)\n"
-    "  -request-timeout-ms N  drop a client silent this long mid-request or idle\n"
-    "                                                    [MOCKAPI_REQUEST_TIMEOUT_MS] (default 10000)\n"
-    "  -threads N             worker threads per listener kind (TLS connections and\n"
-    "                         waits hold one each; idle keep-alive clients none)\n"
-    "                                                    [MOCKAPI_THREADS] (default 64)\n"
-    "  -sse-keepalive-ms N    SSE keep-alive interval    [MOCKAPI_SSE_KEEPALIVE_MS] (default 15000)\n"
-    "  -sse-queue N           events queued per slow stream before the newest are\n"
-    "                         dropped (and counted)      [MOCKAPI_SSE_QUEUE] (default 16)\n"
-    "  -sse-history N         events kept for Last-Event-ID replay\n"
-    "                                                    [MOCKAPI_SSE_HISTORY] (default 64)\n"
-    "  -sse-max-clients N     open event streams; more get 503\n"
-    "                                                    [MOCKAPI_SSE_MAX_CLIENTS] (default 1024)\n"
-    "  -journal-entries N     requests kept in the journal; 0 turns it off\n"
-    "                                                    [MOCKAPI_JOURNAL_ENTRIES] (default 10000)\n"
-    "  -journal-bytes N       bytes kept in the journal  [MOCKAPI_JOURNAL_BYTES] (default 67108864)\n"
-    "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
-    "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
-    "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
-    "  -h, --help             this text\n";
+static int help_main(int argc, char **argv, int first);
 
-typedef struct opt {
-    const char *flag;
-    const char *env;
-    const char *value; /* NULL: not given */
-} opt;
+static const struct command {
+    const char *name;
+    const char *synopsis; /* column 1 of the command list */
+    const char *summary;  /* column 2 */
+    int (*run)(int argc, char **argv, int first); /* returns the exit status */
+    cli_usage_fn usage;
+} commands[] = {
+    {"serve", "serve [flags]", "run the server, or the -check probe (the default)", serve_main, serve_usage},
+    {"help", "help [COMMAND]", "this text, or COMMAND's", help_main, serve_usage},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
-enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
-       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES, O_COUNT };
-
-static int parse_size(const char *name, const char *s, unsigned long long min, unsigned long long max,
-                      unsigned long long *out)
+static const struct command *find_command(const char *name)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max || s[0] == '-') {
-        fprintf(stderr, "mockapi: %s: \"%s\" is not a whole number from %llu to %llu\n", name, s, min,
-                max);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
 }
 
-static void log_stderr(void *user, const char *line)
+void cli_print_commands(FILE *f)
 {
-    (void)user;
-    fprintf(stderr, "level=INFO msg=\"%s\"\n", line);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-22s %s\n", commands[i].synopsis, commands[i].summary);
+}
+
+static int help_main(int argc, char **argv, int first)
+{
+    if (argc - first > 1) {
+        fprintf(stderr, "mockapi: help: unexpected argument \"%s\"\n", argv[first + 1]);
+        serve_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const struct command *c = argc > first ? find_command(argv[first]) : find_command("serve");
+    if (!c) {
+        fprintf(stderr, "mockapi: help: unknown command \"%s\"\n", argv[first]);
+        serve_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    c->usage(stdout);
+    return CLI_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-    opt o[O_COUNT] = {
-        [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
-        [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
-        [O_CHECK] = {"check", NULL, NULL},
-        [O_CHECK_TIMEOUT] = {"check-timeout", "MOCKAPI_CHECK_TIMEOUT_MS", NULL},
-        [O_FIXTURES] = {"fixtures", "MOCKAPI_FIXTURES_DIR", NULL},
-        [O_KEYFILE] = {"signing-key-file", "MOCKAPI_SIGNING_KEY_FILE", NULL},
-        [O_MAXBODY] = {"max-body-bytes", "MOCKAPI_MAX_BODY_BYTES", NULL},
-        [O_MAXDEC] = {"max-decoded-bytes", "MOCKAPI_MAX_DECODED_BYTES", NULL},
-        [O_MAXHDR] = {"max-header-bytes", "MOCKAPI_MAX_HEADER_BYTES", NULL},
-        [O_TIMEOUT] = {"request-timeout-ms", "MOCKAPI_REQUEST_TIMEOUT_MS", NULL},
-        [O_THREADS] = {"threads", "MOCKAPI_THREADS", NULL},
-        [O_KEEPALIVE] = {"sse-keepalive-ms", "MOCKAPI_SSE_KEEPALIVE_MS", NULL},
-        [O_SSEQ] = {"sse-queue", "MOCKAPI_SSE_QUEUE", NULL},
-        [O_SSEHIST] = {"sse-history", "MOCKAPI_SSE_HISTORY", NULL},
-        [O_SSEMAX] = {"sse-max-clients", "MOCKAPI_SSE_MAX_CLIENTS", NULL},
-        [O_CAOUT] = {"tls-ca-out", "MOCKAPI_TLS_CA_OUT", NULL},
-        [O_JENT] = {"journal-entries", "MOCKAPI_JOURNAL_ENTRIES", NULL},
-        [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
-    };
-    for (int i = 0; i < O_COUNT; i++)
-        if (o[i].env && getenv(o[i].env))
-            o[i].value = getenv(o[i].env);
-
-    /* Go's flag syntax: -name value, -name=value, and the same with "--". */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            fprintf(stderr, "mockapi: unexpected argument \"%s\"\n%s", a, usage);
-            return 2;
-        }
-        a += a[1] == '-' ? 2 : 1;
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        int k = -1;
-        for (int j = 0; j < O_COUNT; j++)
-            if (strlen(o[j].flag) == nlen && strncmp(o[j].flag, a, nlen) == 0)
-                k = j;
-        if (k < 0) {
-            fprintf(stderr, "mockapi: flag provided but not defined: %s\n%s", argv[i], usage);
-            return 2;
-        }
-        if (eq) {
-            o[k].value = eq + 1;
-        } else if (i + 1 < argc) {
-            o[k].value = argv[++i];
-        } else {
-            fprintf(stderr, "mockapi: flag needs an argument: -%s\n%s", o[k].flag, usage);
-            return 2;
-        }
-    }
-
-    unsigned long long n;
-    if (o[O_CHECK].value) {
-        unsigned timeout = 5000;
-        if (o[O_CHECK_TIMEOUT].value) {
-            if (parse_size("-check-timeout", o[O_CHECK_TIMEOUT].value, 1, 3600000, &n) != 0)
-                return 2;
-            timeout = (unsigned)n;
-        }
-        int status = 0;
-        char err[256] = "";
-        if (mockapi_check(o[O_CHECK].value, timeout, &status, err, sizeof err) != 0) {
-            fprintf(stderr, "mockapi: check %s: %s\n", o[O_CHECK].value, err);
-            return 1;
-        }
-        if (status >= 400) {
-            fprintf(stderr, "mockapi: check %s: status %d\n", o[O_CHECK].value, status);
-            return 1;
-        }
-        return 0;
-    }
-
-    mockapi_config cfg;
-    mockapi_config_init(&cfg);
-    cfg.addr = o[O_ADDR].value ? o[O_ADDR].value : ":0";
-    cfg.tls_addr = o[O_TLS].value ? o[O_TLS].value : ":8443";
-    if (strcmp(cfg.tls_addr, "") == 0 || strcmp(cfg.tls_addr, "off") == 0)
-        cfg.tls_addr = NULL;
-    if (o[O_CAOUT].value && !cfg.tls_addr) { /* refused before anything is served */
-        fprintf(stderr, "mockapi: -tls-ca-out needs a TLS listener (-tls-addr is off)\n");
-        return 2;
-    }
-    cfg.fixtures_dir = o[O_FIXTURES].value;
-    cfg.signing_key_file = o[O_KEYFILE].value;
-    struct { int k; const char *name; unsigned long long min, max; } nums[] = {
-        {O_MAXBODY, "-max-body-bytes", 1, 1ULL << 40}, {O_MAXDEC, "-max-decoded-bytes", 1, 1ULL << 40},
-        {O_MAXHDR, "-max-header-bytes", 1, 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 1, 86400000},
-        {O_THREADS, "-threads", 1, 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 1, 86400000},
-        {O_SSEQ, "-sse-queue", 1, 1000000}, {O_SSEHIST, "-sse-history", 1, 1000000},
-        {O_SSEMAX, "-sse-max-clients", 1, 1000000}, {O_JBYTES, "-journal-bytes", 1, 1ULL << 40},
-        {O_JENT, "-journal-entries", 0, 100000000}, /* 0 turns the journal off */
-    };
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        if (!o[nums[i].k].value)
-            continue;
-        if (parse_size(nums[i].name, o[nums[i].k].value, nums[i].min, nums[i].max, &n) != 0)
-            return 2;
-        switch (nums[i].k) {
-        case O_MAXBODY: cfg.max_body_bytes = (size_t)n; break;
-        case O_MAXDEC: cfg.max_decoded_bytes = (size_t)n; break;
-        case O_MAXHDR: cfg.max_header_bytes = (size_t)n; break;
-        case O_TIMEOUT: cfg.request_timeout_ms = (unsigned)n; break;
-        case O_THREADS: cfg.threads = (unsigned)n; break;
-        case O_KEEPALIVE: cfg.sse_keepalive_ms = (unsigned)n; break;
-        case O_SSEQ: cfg.sse_queue_max = (unsigned)n; break;
-        case O_SSEHIST: cfg.sse_history = (unsigned)n; break;
-        case O_SSEMAX: cfg.sse_max_clients = (unsigned)n; break;
-        case O_JBYTES: cfg.journal_max_bytes = (size_t)n; break;
-        case O_JENT: cfg.journal_max_entries = (size_t)n; break;
-        }
-    }
-    cfg.log = log_stderr;
-
-    /* Two malloc arenas instead of glibc's 8 per core: with 64 workers the
-     * per-thread arenas kept ~0.2 MiB more after a load (measured with
-     * bench/run.sh's memory run: +1.10 MiB -> +0.93 MiB) at no measurable
-     * cost in throughput. Process policy, so it lives here, not in the
-     * library; it must run before any thread exists. */
-    mallopt(M_ARENA_MAX, 2);
-
-    /* Block the stop signals before any thread exists, so every server
-     * thread inherits the mask and sigwait below is the one place that
-     * receives them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    mockapi *m = NULL;
-    char err[512] = "";
-    int rc = mockapi_create(&cfg, &m, err, sizeof err);
-    if (rc != MOCKAPI_OK) {
-        fprintf(stderr, "mockapi: %s\n", err);
-        return (rc == MOCKAPI_EINVAL || rc == MOCKAPI_EJSON) ? 2 : 1;
-    }
-    /* Every event stream holds a descriptor: lift the soft limit to the hard
-     * one (commonly 1024 -> 1048576) so the stream cap, not the limit, rules. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    /* The plain listener first, announced at once; the TLS listener follows
-     * when its keys are made (on another CPU meanwhile). */
-    rc = mockapi_start_async(m, err, sizeof err);
-    if (rc != MOCKAPI_OK) {
-        fprintf(stderr, "level=ERROR msg=\"listen failed\" error=\"%s\"\n", err);
-        mockapi_free(m);
-        return 1;
-    }
-    char addr[128];
-    mockapi_addr(m, MOCKAPI_LISTENER_HTTP, addr, sizeof addr);
-    printf("MOCKAPI_ADDR=%s\n", addr);
-    fflush(stdout);
-    rc = mockapi_wait_started(m, err, sizeof err);
-    if (rc != MOCKAPI_OK) {
-        fprintf(stderr, "level=ERROR msg=\"TLS listen failed\" error=\"%s\"\n", err);
-        mockapi_free(m);
-        return 1;
-    }
-    if (o[O_CAOUT].value && mockapi_write_tls_ca(m, o[O_CAOUT].value, err, sizeof err) != MOCKAPI_OK) {
-        fprintf(stderr, "mockapi: -tls-ca-out: %s\n", err);
-        mockapi_free(m);
-        return 2;
-    }
-    if (mockapi_addr(m, MOCKAPI_LISTENER_TLS, addr, sizeof addr) > 0) {
-        printf("MOCKAPI_TLS_ADDR=%s\n", addr);
-        fprintf(stderr, "level=INFO msg=\"TLS server started\" addr=%s\n", addr);
-    }
-    fflush(stdout);
-
-    int sig = 0;
-    sigwait(&stop, &sig);
-    fprintf(stderr, "level=INFO msg=\"shutting down\" signal=%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    mockapi_free(m);
-    return 0;
+    const struct command *c = argc > 1 ? find_command(argv[1]) : NULL;
+    if (c)
+        return c->run(argc, argv, 2);
+    return serve_main(argc, argv, 1);
 }

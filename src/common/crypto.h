@@ -1,5 +1,5 @@
 /* crypto.h: the server's keys and the two crypto operations of the
- * credential chain (SPEC 6, 7).
+ * credential chain (docs/contract.md §6, 7).
  *  - Ed25519 event signing (libsodium; mbedTLS 2.28 has no Ed25519).
  *  - AES-256-GCM secret encryption with the NSK, zero nonce, no AAD, Go's
  *    Seal layout ct||tag (libsodium where the CPU has AES-NI, else mbedTLS

@@ -97,7 +97,7 @@ static const gt_slot zero_slot;
 /* time.Time{} as Unix seconds. */
 #define GO_ZERO_TIME_SEC (-62135596800LL)
 
-/* ---- type tables (SPEC section 11, 3b5af214) ------------------------------ */
+/* ---- type tables (docs/contract.md §11, 3b5af214) ------------------ */
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 #define STRUCT_T(nm, f) {nm, K_STRUCT, NULL, f, N_(f)}

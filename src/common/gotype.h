@@ -5,7 +5,7 @@
  * into typed Go structs, and stores configured state as the decoded struct
  * (unknown fields dropped, zero values filled in, times re-formatted). A
  * schema table per type plus one generic decoder/encoder reproduces that
- * without per-route code. Decode rules (SPEC 2.3): first JSON value only,
+ * without per-route code. Decode rules (docs/contract.md §2.3): first JSON value only,
  * trailing bytes ignored, empty body is an error, unknown fields ignored,
  * field names match case-insensitively (ASCII fold; exact match preferred),
  * last duplicate wins, null leaves the zero value, a JSON type that does not

@@ -16,7 +16,7 @@
 #define MK_NAMES_H
 
 /* Routes that capture their body: the name is the capture key. These are the
- * 22 capture keys of SPEC 9, in that order (it is mk_capture's order). */
+ * 22 capture keys of docs/contract.md §9, in that order (it is mk_capture's order). */
 #define MK_CAPTURE_ROUTES(X)                                      \
     X(REGISTER, "register", REGISTRATION_COUNT)                   \
     X(HEARTBEAT, "heartbeat", HEARTBEAT_COUNT)                    \

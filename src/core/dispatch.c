@@ -1,6 +1,6 @@
 /* dispatch.c: the one request path; see dispatch.h.
  *
- * Order of events per request, following the reference (SPEC 4):
+ * Order of events per request, following the reference (docs/contract.md §4):
  *   match -> [auth] -> [gunzip -> capture -> typed decode] -> count -> respond
  * with the body steps driven by the route's body rule, never by per-route
  * code. Responses are built whole in resp->out (headers and body) so the
@@ -200,7 +200,7 @@ static void respond_last_request(mockapi *m, const mk_request *req, mk_response 
 
 /* Builds the SSE data JSON of a signed envelope: the canonical five fields
  * (Go's json.Marshal of event_type, event_id, issued_at, nonce, payload) are
- * signed, then ',"signature":"…"}' closes the object (SPEC 7). */
+ * signed, then ',"signature":"…"}' closes the object (docs/contract.md §7). */
 static int render_event(const mockapi *m, const char *type, size_t tlen, const char *id,
                         size_t idlen, const gj_time *at, const char *nonce, size_t nlen,
                         const char *payload, size_t plen, mk_buf *out)
@@ -245,7 +245,7 @@ static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char 
 
 static void respond_events(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
 {
-    /* Initial node_state_updated event (SPEC 5.2). The reference builds the
+    /* Initial node_state_updated event (docs/contract.md §5.2). The reference builds the
      * payload with Go's %q, which breaks JSON for control bytes and then
      * panics; we always emit valid JSON. */
     if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse) >= (int)m->cfg.sse_max_clients) {
@@ -298,7 +298,7 @@ out:
     mk_buf_free(&data);
 }
 
-/* inject-event: re-stamp issued_at, re-sign, count (SPEC 5.3). Delivery to
+/* inject-event: re-stamp issued_at, re-sign, count (docs/contract.md §5.3). Delivery to
  * stream clients belongs to the SSE hub. */
 static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp, gt_value *env,
                            int counter)
@@ -694,7 +694,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
             jlen = blen;
             gzipped = true;
         }
-        /* The reference captures before validating (SPEC 2.3). */
+        /* The reference captures before validating (docs/contract.md §2.3). */
         if (mk_state_capture(&m->state, rt->capture, body, blen) != 0) {
             respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
             goto out;

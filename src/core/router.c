@@ -1,6 +1,6 @@
 /* router.c: the route table and Go 1.22 net/http ServeMux matching.
  *
- * What the reference's mux does, and so what we do (SPEC 2.1):
+ * What the reference's mux does, and so what we do (docs/contract.md §2.1):
  *  1. The percent-decoded path is cleaned (path.Clean, trailing slash kept);
  *     if that changes it, the answer is 301 to the cleaned path, query kept.
  *  2. Patterns match the *escaped* path segment by segment, each segment
@@ -41,7 +41,7 @@ enum {
      (mk_capture)CAPTURE_OF_##name, responder, MK_ROUTE_##name}
 
 static const mk_route routes[] = {
-    /* plain listener (SPEC 3) */
+    /* plain listener (docs/contract.md §3) */
     R(HTTP, "GET", "/v1/ping", NONE, NULL, PING, MK_R_PING),
     R(HTTP, "POST", "/v1/register", TYPED, &gt_RegisterRequest, REGISTER, MK_R_REGISTER),
     R(HTTP, "POST", "/v1/nodes/{id}/heartbeat", TYPED, &gt_HeartbeatRequest, HEARTBEAT, MK_R_HEARTBEAT),
@@ -78,7 +78,7 @@ static const mk_route routes[] = {
     R(HTTP, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),
     R(HTTP, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),
 
-    /* method-less fallbacks: JSON 405 for any other method (SPEC 2.1) */
+    /* method-less fallbacks: JSON 405 for any other method (docs/contract.md §2.1) */
 #define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE}
     FALLBACK("/v1/ping"), FALLBACK("/v1/register"), FALLBACK("/v1/nodes/{id}/heartbeat"),
     FALLBACK("/v1/nodes/{id}/deregister"), FALLBACK("/v1/keys/rotate"),
@@ -94,7 +94,7 @@ static const mk_route routes[] = {
     FALLBACK("/test/inject-event"),
 #undef FALLBACK
 
-    /* TLS listener (SPEC 8): no fallbacks */
+    /* TLS listener (docs/contract.md §8): no fallbacks */
     R(TLS, "POST", "/local/metrics", LOCAL, NULL, LOCAL_METRICS, MK_R_NO_CONTENT),
     R(TLS, "POST", "/local/logs", LOCAL, NULL, LOCAL_LOGS, MK_R_NO_CONTENT),
     R(TLS, "POST", "/local/audit", LOCAL, NULL, LOCAL_AUDIT, MK_R_NO_CONTENT),

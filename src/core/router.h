@@ -16,7 +16,7 @@
 
 typedef enum mk_listener_kind { MK_LISTEN_HTTP = 0, MK_LISTEN_TLS = 1 } mk_listener_kind;
 
-/* How a route treats the request body, and so when its counter moves (SPEC 4). */
+/* How a route treats the request body, and so when its counter moves (docs/contract.md §4). */
 typedef enum mk_body_rule {
     MK_BODY_NONE,      /* body ignored; counter (if any) moves first */
     MK_BODY_TYPED,     /* capture, typed decode (400), then count */
@@ -33,7 +33,7 @@ typedef enum mk_responder {
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
-/* The 22 capture keys of SPEC 9, in that order (names.h). */
+/* The 22 capture keys of docs/contract.md §9, in that order (names.h). */
 typedef enum mk_capture {
     MK_CAP_NONE = -1,
 #define MK_CAP_ENUM_(id, name, counter) MK_CAP_##id,

@@ -5,7 +5,7 @@
  * so a thousand streams cost a thousand small structs, not a thousand
  * threads, and ordinary requests never wait behind streams.
  *
- * Guarantees (each one a gap of the reference, SPEC 13.4):
+ * Guarantees (each one a gap of the reference, docs/contract.md §13.4):
  *  - A stream is registered, under the hub lock, before its first byte is
  *    written: every event published after mk_sse_attach returns reaches it.
  *  - A bounded history ring replays events after a Last-Event-ID.

@@ -28,7 +28,7 @@ typedef struct route {
     long status;
 } route;
 
-/* Every counted route of the plain listener (SPEC 3), with a valid body. */
+/* Every counted route of the plain listener (docs/contract.md §3), with a valid body. */
 static const route routes[] = {
     {"POST", "/v1/register", "{}", MOCKAPI_REGISTRATION_COUNT, 200},
     {"POST", "/v1/nodes/n/heartbeat", "{}", MOCKAPI_HEARTBEAT_COUNT, 200},

@@ -261,7 +261,7 @@ static void rb_pipelined_requests(void **state)
 }
 
 /* A body announced as 100 bytes, 10 sent, then the client closes: the read
- * fails, so nothing is captured or counted (SPEC 2.3). */
+ * fails, so nothing is captured or counted (docs/contract.md §2.3). */
 static void rb_body_cut_short(void **state)
 {
     static const char req[] = "POST /v1/nodes/n/deregister HTTP/1.1\r\nHost: x\r\n"

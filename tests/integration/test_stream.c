@@ -1,5 +1,5 @@
 /* test_stream.c: event streams, signatures, TLS and the credential chain,
- * seen by real clients (SPEC 5, 6, 7, 8, 13.4).
+ * seen by real clients (docs/contract.md §5, 6, 7, 8, 13.4).
  *
  *  - Streams are read with sse_client (a raw socket, parsed as bytes
  *    arrive); injections go through libcurl; the server's /test/sse and

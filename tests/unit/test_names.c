@@ -71,7 +71,7 @@ static void test_counter_names_round_trip(void **st)
 static void test_capture_keys_are_the_first_route_names(void **st)
 {
     (void)st;
-    assert_int_equal(MK_CAP_COUNT, 22); /* SPEC 9 */
+    assert_int_equal(MK_CAP_COUNT, 22); /* docs/contract.md §9 */
     assert_int_equal(MK_ROUTE_COUNT, (int)NLIST);
     for (int i = 0; i < MK_ROUTE_COUNT; i++) {
         const char *n = mk_route_id_name((mk_route_id)i);

@@ -1,4 +1,4 @@
-/* test_router.c: Go 1.22 ServeMux behaviour of the route table (SPEC 2.1). */
+/* test_router.c: Go 1.22 ServeMux behaviour of the route table (docs/contract.md §2.1). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,215 @@
+/* flags.c: Go-style flag parsing with environment fallbacks, and the flag
+ * table of the default `serve` command.
+ *
+ * The syntax is Go's flag package's, which the reference mock's users type:
+ * `-name value`, `-name=value`, `--name value`, `--name=value`. Unlike Go,
+ * every flag takes a value (there are no booleans yet) and no positional
+ * argument is accepted. No state outlives a call. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flags.h"
+
+cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, int first, cli_usage_fn usage)
+{
+    for (int i = 0; i < n; i++)
+        if (flags[i].env && getenv(flags[i].env))
+            flags[i].value = getenv(flags[i].env);
+
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return CLI_HELP;
+        }
+        if (a[0] != '-') {
+            fprintf(stderr, "mockapi: unexpected argument \"%s\"\n", a);
+            usage(stderr);
+            return CLI_BAD_USAGE;
+        }
+        a += a[1] == '-' ? 2 : 1;
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        int k = -1;
+        for (int j = 0; j < n; j++)
+            if (strlen(flags[j].name) == nlen && strncmp(flags[j].name, a, nlen) == 0)
+                k = j;
+        if (k < 0) {
+            fprintf(stderr, "mockapi: flag provided but not defined: %s\n", argv[i]);
+            usage(stderr);
+            return CLI_BAD_USAGE;
+        }
+        if (eq) {
+            flags[k].value = eq + 1;
+        } else if (i + 1 < argc) {
+            flags[k].value = argv[++i];
+        } else {
+            fprintf(stderr, "mockapi: flag needs an argument: -%s\n", flags[k].name);
+            usage(stderr);
+            return CLI_BAD_USAGE;
+        }
+    }
+    return CLI_PARSED;
+}
+
+int cli_parse_number(const char *flag, const char *s, unsigned long long min, unsigned long long max,
+                     unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    /* strtoull accepts "-1" (as a huge value) and leading blanks; a number
+     * here is digits only, within its range. */
+    if (!*s || *end || errno || v < min || v > max || s[0] == '-') {
+        fprintf(stderr, "mockapi: %s: \"%s\" is not a whole number from %llu to %llu\n", flag, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- the serve command ---------------------------------------------------- */
+
+static const char serve_usage_head[] =
+    "usage: mockapi [flags]\n"
+    "       mockapi COMMAND [arguments]\n"
+    "\n"
+    "A mock of the node-agent control plane (the plexd Central API).\n"
+    "Prints MOCKAPI_ADDR=<host:port> (and MOCKAPI_TLS_ADDR=<host:port>) on stdout\n"
+    "once it is serving; SIGINT or SIGTERM stop it with exit status 0.\n"
+    "\n"
+    "commands (without one, mockapi serves):\n";
+
+static const char serve_usage_flags[] =
+    "\n"
+    "flags (each also read from the environment variable shown; a flag wins):\n"
+    "  -addr ADDR             plain HTTP listener, host:port, [v6]:port or :port\n"
+    "                         (:port = all interfaces)   [MOCKAPI_LISTEN_ADDR] (default :0)\n"
+    "  -tls-addr ADDR         TLS listener, same forms; \"\" or \"off\" disables it\n"
+    "                                                    [MOCKAPI_TLS_LISTEN_ADDR] (default :8443)\n"
+    "  -check URL             health-check mode: GET URL, exit 0 if the status is below\n"
+    "                         400, else 1; starts no server\n"
+    "  -check-timeout MS      timeout of -check          [MOCKAPI_CHECK_TIMEOUT_MS] (default 5000)\n"
+    "  -fixtures DIR          override embedded fixtures with DIR/*.json\n"
+    "                                                    [MOCKAPI_FIXTURES_DIR]\n"
+    "  -signing-key-file F    keep the Ed25519 signing key in F (created if missing),\n"
+    "                         so it survives restarts    [MOCKAPI_SIGNING_KEY_FILE]\n"
+    "  -max-body-bytes N      largest request body (413 beyond)\n"
+    "                                                    [MOCKAPI_MAX_BODY_BYTES] (default 1048576)\n"
+    "  -max-decoded-bytes N   largest gunzipped body (413 beyond)\n"
+    "                                                    [MOCKAPI_MAX_DECODED_BYTES] (default 8388608)\n"
+    "  -max-header-bytes N    largest request head       [MOCKAPI_MAX_HEADER_BYTES] (default 16384)\n"
+    "  -request-timeout-ms N  drop a client silent this long mid-request or idle\n"
+    "                                                    [MOCKAPI_REQUEST_TIMEOUT_MS] (default 10000)\n"
+    "  -threads N             at most N event-loop threads (the loop uses one per\n"
+    "                         CPU, at most 4; no connection holds a thread)\n"
+    "                                                    [MOCKAPI_THREADS] (default 64)\n"
+    "  -sse-keepalive-ms N    SSE keep-alive interval    [MOCKAPI_SSE_KEEPALIVE_MS] (default 15000)\n"
+    "  -sse-queue N           events queued per slow stream before the newest are\n"
+    "                         dropped (and counted)      [MOCKAPI_SSE_QUEUE] (default 16)\n"
+    "  -sse-history N         events kept for Last-Event-ID replay\n"
+    "                                                    [MOCKAPI_SSE_HISTORY] (default 64)\n"
+    "  -sse-max-clients N     open event streams; more get 503\n"
+    "                                                    [MOCKAPI_SSE_MAX_CLIENTS] (default 1024)\n"
+    "  -journal-entries N     requests kept in the journal; 0 turns it off\n"
+    "                                                    [MOCKAPI_JOURNAL_ENTRIES] (default 10000)\n"
+    "  -journal-bytes N       bytes kept in the journal  [MOCKAPI_JOURNAL_BYTES] (default 67108864)\n"
+    "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
+    "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
+    "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
+    "  -h, --help             this text\n";
+
+void serve_usage(FILE *f)
+{
+    fputs(serve_usage_head, f);
+    cli_print_commands(f);
+    fputs(serve_usage_flags, f);
+}
+
+enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
+       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES, O_COUNT };
+
+int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
+{
+    cli_flag o[O_COUNT] = {
+        [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
+        [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
+        [O_CHECK] = {"check", NULL, NULL},
+        [O_CHECK_TIMEOUT] = {"check-timeout", "MOCKAPI_CHECK_TIMEOUT_MS", NULL},
+        [O_FIXTURES] = {"fixtures", "MOCKAPI_FIXTURES_DIR", NULL},
+        [O_KEYFILE] = {"signing-key-file", "MOCKAPI_SIGNING_KEY_FILE", NULL},
+        [O_MAXBODY] = {"max-body-bytes", "MOCKAPI_MAX_BODY_BYTES", NULL},
+        [O_MAXDEC] = {"max-decoded-bytes", "MOCKAPI_MAX_DECODED_BYTES", NULL},
+        [O_MAXHDR] = {"max-header-bytes", "MOCKAPI_MAX_HEADER_BYTES", NULL},
+        [O_TIMEOUT] = {"request-timeout-ms", "MOCKAPI_REQUEST_TIMEOUT_MS", NULL},
+        [O_THREADS] = {"threads", "MOCKAPI_THREADS", NULL},
+        [O_KEEPALIVE] = {"sse-keepalive-ms", "MOCKAPI_SSE_KEEPALIVE_MS", NULL},
+        [O_SSEQ] = {"sse-queue", "MOCKAPI_SSE_QUEUE", NULL},
+        [O_SSEHIST] = {"sse-history", "MOCKAPI_SSE_HISTORY", NULL},
+        [O_SSEMAX] = {"sse-max-clients", "MOCKAPI_SSE_MAX_CLIENTS", NULL},
+        [O_CAOUT] = {"tls-ca-out", "MOCKAPI_TLS_CA_OUT", NULL},
+        [O_JENT] = {"journal-entries", "MOCKAPI_JOURNAL_ENTRIES", NULL},
+        [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
+    };
+    switch (cli_parse_flags(o, O_COUNT, argc, argv, first, serve_usage)) {
+    case CLI_PARSED: break;
+    case CLI_HELP: return CLI_EXIT_OK;
+    case CLI_BAD_USAGE: return CLI_EXIT_USAGE;
+    }
+
+    memset(so, 0, sizeof *so);
+    unsigned long long n;
+    if (o[O_CHECK].value) {
+        so->check_url = o[O_CHECK].value;
+        so->check_timeout = 5000;
+        if (o[O_CHECK_TIMEOUT].value) {
+            if (cli_parse_number("-check-timeout", o[O_CHECK_TIMEOUT].value, 1, 3600000, &n) != 0)
+                return CLI_EXIT_USAGE;
+            so->check_timeout = (unsigned)n;
+        }
+        return -1;
+    }
+
+    mockapi_config *cfg = &so->cfg;
+    mockapi_config_init(cfg);
+    cfg->addr = o[O_ADDR].value ? o[O_ADDR].value : ":0";
+    cfg->tls_addr = o[O_TLS].value ? o[O_TLS].value : ":8443";
+    if (strcmp(cfg->tls_addr, "") == 0 || strcmp(cfg->tls_addr, "off") == 0)
+        cfg->tls_addr = NULL;
+    so->tls_ca_out = o[O_CAOUT].value;
+    if (so->tls_ca_out && !cfg->tls_addr) { /* refused before anything is served */
+        fprintf(stderr, "mockapi: -tls-ca-out needs a TLS listener (-tls-addr is off)\n");
+        return CLI_EXIT_USAGE;
+    }
+    cfg->fixtures_dir = o[O_FIXTURES].value;
+    cfg->signing_key_file = o[O_KEYFILE].value;
+    struct { int k; const char *name; unsigned long long min, max; } nums[] = {
+        {O_MAXBODY, "-max-body-bytes", 1, 1ULL << 40}, {O_MAXDEC, "-max-decoded-bytes", 1, 1ULL << 40},
+        {O_MAXHDR, "-max-header-bytes", 1, 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 1, 86400000},
+        {O_THREADS, "-threads", 1, 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 1, 86400000},
+        {O_SSEQ, "-sse-queue", 1, 1000000}, {O_SSEHIST, "-sse-history", 1, 1000000},
+        {O_SSEMAX, "-sse-max-clients", 1, 1000000}, {O_JBYTES, "-journal-bytes", 1, 1ULL << 40},
+        {O_JENT, "-journal-entries", 0, 100000000}, /* 0 turns the journal off */
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!o[nums[i].k].value)
+            continue;
+        if (cli_parse_number(nums[i].name, o[nums[i].k].value, nums[i].min, nums[i].max, &n) != 0)
+            return CLI_EXIT_USAGE;
+        switch (nums[i].k) {
+        case O_MAXBODY: cfg->max_body_bytes = (size_t)n; break;
+        case O_MAXDEC: cfg->max_decoded_bytes = (size_t)n; break;
+        case O_MAXHDR: cfg->max_header_bytes = (size_t)n; break;
+        case O_TIMEOUT: cfg->request_timeout_ms = (unsigned)n; break;
+        case O_THREADS: cfg->threads = (unsigned)n; break;
+        case O_KEEPALIVE: cfg->sse_keepalive_ms = (unsigned)n; break;
+        case O_SSEQ: cfg->sse_queue_max = (unsigned)n; break;
+        case O_SSEHIST: cfg->sse_history = (unsigned)n; break;
+        case O_SSEMAX: cfg->sse_max_clients = (unsigned)n; break;
+        case O_JBYTES: cfg->journal_max_bytes = (size_t)n; break;
+        case O_JENT: cfg->journal_max_entries = (size_t)n; break;
+        }
+    }
+    return -1;
+}

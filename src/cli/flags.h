@@ -1,0 +1,75 @@
+/* flags.h: command-line flags of the mockapi binary.
+ *
+ * A small generic parser in Go's flag syntax (`-name value`, `-name=value`,
+ * and the same with `--`), with an environment variable as each flag's
+ * fallback, shared by every sub-command; and the flag table of the default
+ * command, `serve`, turned into a mockapi_config.
+ *
+ * Parsing prints its own diagnostics on stderr (help on stdout) and tells
+ * the caller which exit status to use; nothing here exits the process. */
+#ifndef MOCKAPI_CLI_FLAGS_H
+#define MOCKAPI_CLI_FLAGS_H
+
+#include <stdio.h>
+
+#include "mockapi.h"
+
+/* Exit statuses of the binary, documented in README ("Using the binary"). */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+/* One flag: its name without dashes, the environment variable read when the
+ * flag is absent (NULL: none), and after parsing the value (NULL: neither
+ * given). The value borrows argv or the environment. */
+typedef struct cli_flag {
+    const char *name;
+    const char *env;
+    const char *value;
+} cli_flag;
+
+/* Prints a command's complete usage text to f. */
+typedef void (*cli_usage_fn)(FILE *f);
+
+/* Outcome of cli_parse_flags. */
+typedef enum { CLI_PARSED, CLI_HELP, CLI_BAD_USAGE } cli_parse_result;
+
+/* Fills flags[0..n) from the environment, then from argv[first..argc): a
+ * flag given on the command line wins over its environment variable, and a
+ * flag given twice keeps the last value. `-h`, `-help` and `--help` print
+ * usage to stdout and give CLI_HELP. An unknown flag, a flag without its
+ * value, or any argument that is not a flag prints the reason and the usage
+ * to stderr and gives CLI_BAD_USAGE (exit 2). Arguments are taken in order:
+ * a value may itself start with '-' (`-addr -h` sets addr to "-h"). */
+cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, int first, cli_usage_fn usage);
+
+/* Parses s as a whole decimal number in [min, max] into *out. On failure
+ * prints `mockapi: FLAG: "s" is not a whole number from MIN to MAX` to
+ * stderr, leaves *out unchanged and returns -1; 0 on success. */
+int cli_parse_number(const char *flag, const char *s, unsigned long long min, unsigned long long max,
+                     unsigned long long *out);
+
+/* What `mockapi [serve] [flags]` was asked to do. Strings borrow argv or
+ * the environment. */
+typedef struct serve_options {
+    mockapi_config cfg;     /* addresses, limits, fixtures; cfg.log left NULL */
+    const char *check_url;  /* -check: probe this URL instead of serving (NULL: serve) */
+    unsigned check_timeout; /* -check-timeout, milliseconds */
+    const char *tls_ca_out; /* -tls-ca-out: where to write the CA (NULL: nowhere) */
+} serve_options;
+
+/* Parses the serve flags in argv[first..argc) and their environment
+ * variables into *o. Returns -1 when the caller should go on (probe or
+ * serve), otherwise the exit status to return at once: CLI_EXIT_OK after
+ * -h (usage printed), CLI_EXIT_USAGE after a usage error or an invalid
+ * value (reason printed, naming the flag). With -check only -check-timeout
+ * is validated, as before the split: the other flags do not apply. */
+int serve_parse_flags(int argc, char **argv, int first, serve_options *o);
+
+/* The usage text of the default command: the synopsis, the sub-commands
+ * (cli_print_commands) and every serve flag with its environment variable. */
+void serve_usage(FILE *f);
+
+/* Prints one line per sub-command; defined in main.c next to the dispatch
+ * table, so the list cannot drift from what main() accepts. */
+void cli_print_commands(FILE *f);
+
+#endif

@@ -1,0 +1,115 @@
+/* serve.c: the `serve` command, what `mockapi [flags]` does. A thin shell
+ * over libmockapi: start, print the addresses on stdout, wait for a stop
+ * signal; or, with -check, probe a URL and exit.
+ *
+ * Exit codes: 0 clean stop (SIGINT/SIGTERM) or a healthy -check; 1 start-up
+ * failure or an unhealthy -check; 2 usage error or invalid configuration. */
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "flags.h"
+#include "serve.h"
+
+static void log_stderr(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "level=INFO msg=\"%s\"\n", line);
+}
+
+static int check(const serve_options *o)
+{
+    int status = 0;
+    char err[256] = "";
+    if (mockapi_check(o->check_url, o->check_timeout, &status, err, sizeof err) != 0) {
+        fprintf(stderr, "mockapi: check %s: %s\n", o->check_url, err);
+        return CLI_EXIT_FAIL;
+    }
+    if (status >= 400) {
+        fprintf(stderr, "mockapi: check %s: status %d\n", o->check_url, status);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int serve(serve_options *o)
+{
+    o->cfg.log = log_stderr;
+
+    /* Two malloc arenas instead of glibc's 8 per core: with 64 workers the
+     * per-thread arenas kept ~0.2 MiB more after a load (measured with
+     * bench/run.sh's memory run: +1.10 MiB -> +0.93 MiB) at no measurable
+     * cost in throughput. Process policy, so it lives here, not in the
+     * library; it must run before any thread exists. */
+    mallopt(M_ARENA_MAX, 2);
+
+    /* Block the stop signals before any thread exists, so every server
+     * thread inherits the mask and sigwait below is the one place that
+     * receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    mockapi *m = NULL;
+    char err[512] = "";
+    int rc = mockapi_create(&o->cfg, &m, err, sizeof err);
+    if (rc != MOCKAPI_OK) {
+        fprintf(stderr, "mockapi: %s\n", err);
+        return (rc == MOCKAPI_EINVAL || rc == MOCKAPI_EJSON) ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
+    /* Every event stream holds a descriptor: lift the soft limit to the hard
+     * one (commonly 1024 -> 1048576) so the stream cap, not the limit, rules. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* The plain listener first, announced at once; the TLS listener follows
+     * when its keys are made (on another CPU meanwhile). */
+    rc = mockapi_start_async(m, err, sizeof err);
+    if (rc != MOCKAPI_OK) {
+        fprintf(stderr, "level=ERROR msg=\"listen failed\" error=\"%s\"\n", err);
+        mockapi_free(m);
+        return CLI_EXIT_FAIL;
+    }
+    char addr[128];
+    mockapi_addr(m, MOCKAPI_LISTENER_HTTP, addr, sizeof addr);
+    printf("MOCKAPI_ADDR=%s\n", addr);
+    fflush(stdout);
+    rc = mockapi_wait_started(m, err, sizeof err);
+    if (rc != MOCKAPI_OK) {
+        fprintf(stderr, "level=ERROR msg=\"TLS listen failed\" error=\"%s\"\n", err);
+        mockapi_free(m);
+        return CLI_EXIT_FAIL;
+    }
+    if (o->tls_ca_out && mockapi_write_tls_ca(m, o->tls_ca_out, err, sizeof err) != MOCKAPI_OK) {
+        fprintf(stderr, "mockapi: -tls-ca-out: %s\n", err);
+        mockapi_free(m);
+        return CLI_EXIT_USAGE;
+    }
+    if (mockapi_addr(m, MOCKAPI_LISTENER_TLS, addr, sizeof addr) > 0) {
+        printf("MOCKAPI_TLS_ADDR=%s\n", addr);
+        fprintf(stderr, "level=INFO msg=\"TLS server started\" addr=%s\n", addr);
+    }
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "level=INFO msg=\"shutting down\" signal=%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mockapi_free(m);
+    return CLI_EXIT_OK;
+}
+
+int serve_main(int argc, char **argv, int first)
+{
+    serve_options o;
+    int rc = serve_parse_flags(argc, argv, first, &o);
+    if (rc >= 0)
+        return rc;
+    return o.check_url ? check(&o) : serve(&o);
+}
