@@ -56,6 +56,11 @@ check "-check on a healthy URL exits 0" $?
 "$bin" -check "http://$addr/nope"
 [ $? -eq 1 ]
 check "-check on a 404 exits 1" $?
+"$bin" -check "https://$tls/test/assertions"
+check "-check over https (the TLS listener) exits 0" $?
+"$bin" -check "https://$addr/v1/ping" 2>/dev/null
+[ $? -eq 1 ]
+check "-check https:// against the plain port exits 1" $?
 
 kill -TERM "$pid"
 wait "$pid"

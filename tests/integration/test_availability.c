@@ -541,7 +541,8 @@ static const char *const tls_garbage[] = {
 
 static void tls_attack(const char *what, const void *prefix, size_t plen, bool garbage)
 {
-    const unsigned timeout_ms = 300;
+    /* under valgrind a real handshake alone can take longer than 300 ms */
+    const unsigned timeout_ms = mt_timing_on() ? 300 : 3000;
     verdict v;
     mockapi_config cfg;
     mt_server s;
@@ -584,7 +585,7 @@ static void tls_attack(const char *what, const void *prefix, size_t plen, bool g
             vfail(&v, "%s x%d: the process used %lld ms of CPU in an idle %d ms window (max %d)",
                   what, gfirst, (long long)cpu, CPU_WINDOW_MS, CPU_MAX_MS);
         /* the window above measured nothing if they were already gone */
-        if (pool_closed(0, gfirst) > 0)
+        if (mt_timing_on() && pool_closed(0, gfirst) > 0) /* valgrind: 5 s may have passed */
             vfail(&v, "%s x%d: %d closed long before request_timeout_ms (5000) passed", what,
                   gfirst, pool_closed(0, gfirst));
         if (gfirst < npool) {
