@@ -34,5 +34,8 @@ for c in "${configs[@]}"; do
     if [ -n "$obj" ] && [ -n "$(find fixtures -newer "$obj" -print -quit)" ]; then
         rm -f "$obj"
     fi
+    # premake's makefiles archive with "ar -rcs", which keeps the members of
+    # source files that were removed since: start each archive afresh
+    rm -f "build/$c"/lib*.a
     make -C build -j"$(nproc)" config="$c" "${targets[@]}" >/dev/null
 done

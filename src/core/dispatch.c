@@ -17,16 +17,11 @@
 #include "clock.h"
 #include "gojson.h"
 #include "gotype.h"
+#include "errors.h"
 #include "gzip.h"
+#include "respond.h"
 #include "sse.h"
 
-
-#define CT_JSON "application/json"
-#define CT_TEXT "text/plain; charset=utf-8"
-#define CT_OCTET "application/octet-stream"
-#define CT_HTML "text/html; charset=utf-8"
-
-static const char invalid_body[] = "{\"error\":\"invalid request body\"}\n";
 
 const char *mk_req_header(const mk_request *r, const char *name)
 {
@@ -36,119 +31,6 @@ const char *mk_req_header(const mk_request *r, const char *name)
     return NULL;
 }
 
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Request Entity Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-    }
-}
-
-/* "Date: Mon, 02 Jan 2006 15:04:05 GMT", formatted once a second per thread. */
-static void put_date(mk_buf *out)
-{
-    static _Thread_local time_t last;
-    static _Thread_local char line[64];
-    time_t now = time(NULL);
-    if (now != last) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-        last = now;
-    }
-    mk_buf_puts(out, line);
-}
-
-/* Header values we echo must not carry CR/LF (response splitting). */
-static void put_header(mk_buf *out, const char *name, const char *value)
-{
-    mk_buf_puts(out, name);
-    mk_buf_puts(out, ": ");
-    for (const char *p = value; *p; p++)
-        mk_buf_putc(out, (*p == '\r' || *p == '\n') ? ' ' : *p);
-    mk_buf_puts(out, "\r\n");
-}
-
-typedef struct reply {
-    int status;
-    const char *ctype;       /* NULL: no Content-Type */
-    const char *body;
-    size_t len;
-    bool no_length;          /* 204: neither Content-Length nor a body */
-    const char *extra[3][2]; /* extra headers, NULL-terminated */
-} reply;
-
-static void respond(const mk_request *req, mk_response *resp, const reply *r)
-{
-    mk_buf *out = &resp->out;
-    resp->status = r->status;
-    /* no printf here: its cost showed in every request's profile */
-    mk_buf_puts(out, "HTTP/1.1 ");
-    mk_buf_putu(out, (unsigned long long)r->status);
-    mk_buf_putc(out, ' ');
-    mk_buf_puts(out, status_text(r->status));
-    mk_buf_puts(out, "\r\n");
-    if (r->ctype) { /* a constant of ours: no CR/LF to strip */
-        mk_buf_puts(out, "Content-Type: ");
-        mk_buf_puts(out, r->ctype);
-        mk_buf_puts(out, "\r\n");
-    }
-    for (int i = 0; i < 3 && r->extra[i][0]; i++)
-        put_header(out, r->extra[i][0], r->extra[i][1]);
-    put_date(out);
-    if (resp->close)
-        mk_buf_puts(out, "Connection: close\r\n");
-    if (!r->no_length) {
-        mk_buf_puts(out, "Content-Length: ");
-        mk_buf_putu(out, r->len);
-        mk_buf_puts(out, "\r\n");
-    }
-    mk_buf_puts(out, "\r\n");
-    if (!r->no_length && strcmp(req->method, "HEAD") != 0)
-        mk_buf_append(out, r->body, r->len);
-}
-
-static void respond_json(const mk_request *req, mk_response *resp, int status, const char *body,
-                         size_t len)
-{
-    respond(req, resp, &(reply){.status = status, .ctype = CT_JSON, .body = body, .len = len});
-}
-
-static void respond_error(const mk_request *req, mk_response *resp, int status, const char *json)
-{
-    respond_json(req, resp, status, json, strlen(json));
-}
-
-static void respond_blob(const mk_request *req, mk_response *resp, const char *ctype, mk_blob *b)
-{
-    respond(req, resp, &(reply){.status = 200, .ctype = ctype, .body = b->data, .len = b->len});
-}
-
-static void respond_no_content(const mk_request *req, mk_response *resp)
-{
-    respond(req, resp, &(reply){.status = 204, .no_length = true});
-}
-
-/* 400 invalid request body, with the decoder's reason in a header for people
- * (the body stays the reference's). */
-static void respond_invalid(const mk_request *req, mk_response *resp, const char *why)
-{
-    reply r = {.status = 400, .ctype = CT_JSON, .body = invalid_body, .len = sizeof invalid_body - 1};
-    if (why && *why) {
-        r.extra[0][0] = "X-Mockapi-Error";
-        r.extra[0][1] = why;
-    }
-    respond(req, resp, &r);
-}
 
 /* ---- responders --------------------------------------------------------- */
 
@@ -167,7 +49,7 @@ static void respond_assertions(mockapi *m, const mk_request *req, mk_response *r
     }
     body[w++] = '}';
     body[w++] = '\n';
-    respond_json(req, resp, 200, body, w);
+    mk_respond_json(req, resp, 200, body, w);
 }
 
 static void respond_secret(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
@@ -179,9 +61,9 @@ static void respond_secret(mockapi *m, const mk_request *req, mk_response *resp,
     mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n",
                   m->keys.secret_ct_b64);
     if (b.err)
-        respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+        mk_err_internal(req, resp, "out of memory");
     else
-        respond_json(req, resp, 200, b.data, b.len);
+        mk_respond_json(req, resp, 200, b.data, b.len);
     mk_buf_free(&b);
 }
 
@@ -191,10 +73,10 @@ static void respond_last_request(mockapi *m, const mk_request *req, mk_response 
     mk_capture key = mk_capture_by_name(mt->params[0].s, mt->params[0].len);
     mk_blob *b = mk_state_last(&m->state, key);
     if (!b) {
-        respond_error(req, resp, 404, "{\"error\":\"no captured request for endpoint\"}\n");
+        mk_err_no_capture(req, resp);
         return;
     }
-    respond_blob(req, resp, CT_OCTET, b);
+    mk_respond_blob(req, resp, MK_CT_OCTET, b);
     mk_blob_unref(b);
 }
 
@@ -251,7 +133,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse) >= (int)m->cfg.sse_max_clients) {
         mk_sse_count_refused(m->sse);
         resp->close = true;
-        respond_error(req, resp, 503, MK_SSE_FULL_BODY);
+        mk_err_streams_full(req, resp);
         return;
     }
     mk_buf payload, data;
@@ -272,7 +154,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     if (payload.err ||
         render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
                      payload.data, payload.len, &data) != 0) {
-        respond_error(req, resp, 500, "{\"error\":\"cannot render event\"}\n");
+        mk_err_internal(req, resp, "cannot render event");
         goto out;
     }
     mk_buf *o = &resp->out;
@@ -280,7 +162,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     resp->stream = strcmp(req->method, "HEAD") != 0;
     mk_buf_puts(o, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
-    put_date(o);
+    mk_put_date(o);
     if (!resp->stream) {
         /* HEAD: the reference hangs until the client leaves; we answer the
          * head and end the response. */
@@ -314,7 +196,7 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     mk_buf_init(&data, 0);
     if (render_event(m, type, tlen, id, idlen, &now, nonce, nlen, payload, plen, &data) != 0) {
         mk_buf_free(&data);
-        respond_error(req, resp, 500, "{\"error\":\"cannot render event\"}\n");
+        mk_err_internal(req, resp, "cannot render event");
         return;
     }
     mk_state_count(&m->state, counter);
@@ -337,7 +219,7 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
         mk_sse_publish(m->sse, sse_id, sse_idlen, frame.data, frame.len);
     mk_buf_free(&frame);
     mk_buf_free(&data);
-    respond_no_content(req, resp);
+    mk_respond_no_content(req, resp);
 }
 
 /* Reads name=<unsigned> from a raw query string; def when absent or bad. */
@@ -365,9 +247,9 @@ static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *r
     mk_buf_init(&b, 0);
     mk_sse_status(m->sse, &b);
     if (b.err)
-        respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+        mk_err_internal(req, resp, "out of memory");
     else
-        respond_json(req, resp, 200, b.data, b.len);
+        mk_respond_json(req, resp, 200, b.data, b.len);
     mk_buf_free(&b);
 }
 
@@ -392,7 +274,7 @@ static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *res
     char body[96];
     int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lu,\"reached\":%s}\n", got,
                      want, got >= (int)want ? "true" : "false");
-    respond_json(req, resp, got >= (int)want ? 200 : 408, body, (size_t)n);
+    mk_respond_json(req, resp, got >= (int)want ? 200 : 408, body, (size_t)n);
 }
 
 /* ---- journal, waiting, reset -------------------------------------------- */
@@ -479,33 +361,21 @@ void mk_server_reset(mockapi *m)
     mk_sse_clear_history(m->sse);
 }
 
-/* 400 with the reason a query parameter was refused, as JSON. */
-static void respond_bad_query(const mk_request *req, mk_response *resp, const char *why)
-{
-    mk_buf b;
-    mk_buf_init(&b, 0);
-    mk_buf_puts(&b, "{\"error\":");
-    gj_write_string(&b, why, strlen(why));
-    mk_buf_puts(&b, "}\n");
-    respond_json(req, resp, 400, b.data, b.len);
-    mk_buf_free(&b);
-}
-
 static void respond_requests(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_jfilter f;
     char err[160];
     if (mk_jfilter_parse(req->query, &f, err, sizeof err) != 0) {
-        respond_bad_query(req, resp, err);
+        mk_err_bad_query(req, resp, err);
         return;
     }
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_state_journal_query(&m->state, &f, &b);
     if (b.err)
-        respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+        mk_err_internal(req, resp, "out of memory");
     else
-        respond_json(req, resp, 200, b.data, b.len);
+        mk_respond_json(req, resp, 200, b.data, b.len);
     mk_buf_free(&b);
 }
 
@@ -515,7 +385,7 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     mk_wait_cond c;
     char err[160];
     if (mk_wait_cond_parse(req->query, &c, err, sizeof err) != 0) {
-        respond_bad_query(req, resp, err);
+        mk_err_bad_query(req, resp, err);
         return;
     }
     unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
@@ -536,7 +406,7 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     char body[128];
     int n = snprintf(body, sizeof body, "{\"met\":%s,\"value\":%lld,\"waited_ms\":%lld}\n",
                      met ? "true" : "false", (long long)value, (long long)waited);
-    respond_json(req, resp, met ? 200 : 408, body, (size_t)n);
+    mk_respond_json(req, resp, met ? 200 : 408, body, (size_t)n);
 }
 
 /* Records the finished exchange, before the transport writes it. */
@@ -610,13 +480,10 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     case MK_MATCH:
         break;
     case MK_NOT_FOUND:
-        respond(req, resp, &(reply){.status = 404, .ctype = CT_TEXT, .body = "404 page not found\n",
-                                    .len = 19, .extra = {{"X-Content-Type-Options", "nosniff"}}});
+        mk_err_not_found(req, resp);
         goto out;
     case MK_NOT_ALLOWED:
-        respond(req, resp, &(reply){.status = 405, .ctype = CT_TEXT, .body = "Method Not Allowed\n",
-                                    .len = 19,
-                                    .extra = {{"Allow", mt.allow}, {"X-Content-Type-Options", "nosniff"}}});
+        mk_err_method_not_allowed(req, resp, mt.allow);
         goto out;
     case MK_REDIRECT: {
         /* http.Redirect: an HTML body for GET only, Content-Type for GET/HEAD */
@@ -637,7 +504,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
             }
             mk_buf_puts(&html, "\">Moved Permanently</a>.\n\n");
         }
-        respond(req, resp, &(reply){.status = 301, .ctype = (get || head) ? CT_HTML : NULL,
+        mk_respond(req, resp, &(mk_reply){.status = 301, .ctype = (get || head) ? MK_CT_HTML : NULL,
                                     .body = html.data, .len = get ? html.len : 0,
                                     .extra = {{"Location", mt.location}}});
         mk_buf_free(&html);
@@ -645,9 +512,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         goto out;
     }
     case MK_BAD_REQUEST:
-        resp->close = true;
-        respond(req, resp, &(reply){.status = 400, .ctype = CT_TEXT, .body = "400 Bad Request",
-                                    .len = 15});
+        mk_err_bad_request(req, resp);
         goto out;
     }
 
@@ -655,21 +520,17 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
 
     /* Body rules: auth, then gunzip + capture, then typed decode. */
     if (rt->body == MK_BODY_LOCAL && !local_auth_ok(req)) {
-        respond(req, resp, &(reply){.status = 401});
+        mk_err_unauthorized(req, resp);
         goto out;
     }
     if (rt->body != MK_BODY_NONE) {
         if (req->body_status == MK_BODY_TOO_LARGE) {
-            resp->close = true; /* the rest of the body is never read */
-            char msg[96];
-            snprintf(msg, sizeof msg, "{\"error\":\"request body larger than %zu bytes\"}\n",
-                     m->cfg.max_body_bytes);
-            respond_error(req, resp, 413, msg);
+            mk_err_body_too_large(req, resp, m->cfg.max_body_bytes, false);
             goto out;
         }
         if (req->body_status == MK_BODY_READ_FAIL) {
             resp->close = true;
-            respond_invalid(req, resp, "the request body could not be read");
+            mk_err_invalid_body(req, resp, "the request body could not be read");
             goto out;
         }
         const char *body = req->body ? req->body : "";
@@ -677,15 +538,11 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         if (is_gzip(req)) {
             int gz = mk_gunzip(body, blen, m->cfg.max_decoded_bytes, &decoded);
             if (gz == MK_GZ_TOO_BIG) {
-                char msg[96];
-                snprintf(msg, sizeof msg,
-                         "{\"error\":\"decoded request body larger than %zu bytes\"}\n",
-                         m->cfg.max_decoded_bytes);
-                respond_error(req, resp, 413, msg);
+                mk_err_body_too_large(req, resp, m->cfg.max_decoded_bytes, true);
                 goto out;
             }
             if (gz != MK_GZ_OK) {
-                respond_invalid(req, resp, gz == MK_GZ_BAD ? "malformed gzip body" : "out of memory");
+                mk_err_invalid_body(req, resp, gz == MK_GZ_BAD ? "malformed gzip body" : "out of memory");
                 goto out;
             }
             body = decoded.data ? decoded.data : "";
@@ -696,13 +553,13 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         }
         /* The reference captures before validating (docs/contract.md §2.3). */
         if (mk_state_capture(&m->state, rt->capture, body, blen) != 0) {
-            respond_error(req, resp, 500, "{\"error\":\"out of memory\"}\n");
+            mk_err_internal(req, resp, "out of memory");
             goto out;
         }
         if (rt->body == MK_BODY_TYPED) {
             char why[256];
             if (gt_decode(rt->type, body, blen, &val, why, sizeof why) != 0) {
-                respond_invalid(req, resp, why);
+                mk_err_invalid_body(req, resp, why);
                 goto out;
             }
         }
@@ -716,30 +573,30 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     mk_blob *b = NULL;
     switch (rt->responder) {
     case MK_R_PING:
-        respond_json(req, resp, 200, "{}\n", 3);
+        mk_respond_json(req, resp, 200, "{}\n", 3);
         break;
     case MK_R_REGISTER:
-        respond_blob(req, resp, CT_JSON, m->fx.register_body);
+        mk_respond_blob(req, resp, MK_CT_JSON, m->fx.register_body);
         break;
     case MK_R_HEARTBEAT:
         b = mk_state_get_heartbeat(&m->state);
-        respond_blob(req, resp, CT_JSON, b);
+        mk_respond_blob(req, resp, MK_CT_JSON, b);
         break;
     case MK_R_STATE:
         b = mk_state_get_state(&m->state);
-        respond_blob(req, resp, CT_JSON, b);
+        mk_respond_blob(req, resp, MK_CT_JSON, b);
         break;
     case MK_R_METADATA:
-        respond_blob(req, resp, CT_JSON, m->fx.metadata_body);
+        mk_respond_blob(req, resp, MK_CT_JSON, m->fx.metadata_body);
         break;
     case MK_R_KEY_ROTATE:
-        respond_blob(req, resp, CT_JSON, m->fx.key_rotate_body);
+        mk_respond_blob(req, resp, MK_CT_JSON, m->fx.key_rotate_body);
         break;
     case MK_R_ENDPOINT:
-        respond_blob(req, resp, CT_JSON, m->fx.endpoint_body);
+        mk_respond_blob(req, resp, MK_CT_JSON, m->fx.endpoint_body);
         break;
     case MK_R_ARTIFACT:
-        respond_blob(req, resp, CT_OCTET, m->fx.artifact_body);
+        mk_respond_blob(req, resp, MK_CT_OCTET, m->fx.artifact_body);
         break;
     case MK_R_SECRETS:
         respond_secret(m, req, resp, &mt);
@@ -751,7 +608,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         respond_last_request(m, req, resp, &mt);
         break;
     case MK_R_NO_CONTENT:
-        respond_no_content(req, resp);
+        mk_respond_no_content(req, resp);
         break;
     case MK_R_EVENTS:
         respond_events(m, req, resp, &mt);
@@ -767,7 +624,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         break;
     case MK_R_RESET:
         mk_server_reset(m);
-        respond_no_content(req, resp);
+        mk_respond_no_content(req, resp);
         break;
     case MK_R_WAIT:
         respond_wait(m, req, resp);
@@ -781,7 +638,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
             !(b = mk_blob_new(enc.data, enc.len))) {
             mk_buf_free(&enc);
             /* Go's json.Encoder fails the same way on GET later; we refuse now */
-            respond_invalid(req, resp, "the value cannot be encoded back (time outside years 0-9999?)");
+            mk_err_invalid_body(req, resp, "the value cannot be encoded back (time outside years 0-9999?)");
             break;
         }
         mk_buf_free(&enc);
@@ -790,14 +647,14 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         else
             mk_state_set_heartbeat(&m->state, b);
         b = NULL; /* ownership moved to the state object */
-        respond_no_content(req, resp);
+        mk_respond_no_content(req, resp);
         break;
     }
     case MK_R_INJECT:
         respond_inject(m, req, resp, val, rt->counter);
         break;
     case MK_R_METHOD_NOT_ALLOWED_JSON:
-        respond_error(req, resp, 405, "{\"error\":\"method not allowed\"}\n");
+        mk_err_method_not_allowed_json(req, resp);
         break;
     }
     mk_blob_unref(b);

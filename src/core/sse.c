@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "gojson.h"
 #include "state.h"
 
@@ -105,14 +106,11 @@ static void client_free(client *c)
     free(c);
 }
 
-static const char full_response[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-    "Content-Length: 44\r\n\r\n" MK_SSE_FULL_BODY;
-_Static_assert(sizeof MK_SSE_FULL_BODY - 1 == 44, "fix the Content-Length of full_response");
-
 static void refuse(int fd)
 {
-    ssize_t w = send(fd, full_response, sizeof full_response - 1, MSG_NOSIGNAL);
+    size_t len;
+    const char *full = mk_refusal(503, &len);
+    ssize_t w = send(fd, full, len, MSG_NOSIGNAL);
     (void)w;
     close(fd);
 }

@@ -56,15 +56,12 @@ void mk_sse_interrupt(mk_sse_hub *h);
  * No other thread may use h any more. */
 void mk_sse_stop(mk_sse_hub *h);
 
-/* The body of the 503 for a stream over max_clients. */
-#define MK_SSE_FULL_BODY "{\"error\":\"too many event streams are open\"}\n"
-
 /* Takes socket fd (always) and registers a stream on it. `head` (the HTTP
  * response head and the initial event) is written first, then replayed
  * history after last_event_id (may be NULL: no replay), then live events.
  * node_id and peer are labels for mk_sse_status. When the hub is full (it
  * filled since dispatch looked) or out of memory, the client gets the 503
- * with MK_SSE_FULL_BODY instead and fd is closed. */
+ * with mk_refusal(503) instead and fd is closed. */
 void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
                    const char *last_event_id, const char *node_id, const char *peer);
 

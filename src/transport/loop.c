@@ -31,7 +31,7 @@
 #include "clock.h"
 #include "dispatch.h"
 #include "http1.h"
-#include "refusal.h"
+#include "errors.h"
 #include "sse.h"
 
 enum {

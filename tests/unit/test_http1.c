@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "http1.h"
-#include "refusal.h"
+#include "errors.h"
 #include "unit.h"
 
 enum { MAXH = 1024 };
@@ -209,7 +209,7 @@ static void h1_chunked_random(void **state)
 static void h1_refusals(void **state)
 {
     (void)state;
-    static const int codes[] = {400, 431, 500, 501, 505};
+    static const int codes[] = {400, 431, 500, 501, 503, 505};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         size_t len;
         const char *r = mk_refusal(codes[i], &len);

@@ -1,0 +1,131 @@
+/* errors.c: see errors.h. */
+#include "errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "gojson.h"
+#include "respond.h"
+
+static const char invalid_body[] = "{\"error\":\"invalid request body\"}\n";
+
+static void json_error(const mk_request *req, mk_response *resp, int status, const char *json)
+{
+    mk_respond_json(req, resp, status, json, strlen(json));
+}
+
+void mk_err_not_found(const mk_request *req, mk_response *resp)
+{
+    mk_respond(req, resp, &(mk_reply){.status = 404, .ctype = MK_CT_TEXT, .body = "404 page not found\n",
+                                      .len = 19, .extra = {{"X-Content-Type-Options", "nosniff"}}});
+}
+
+void mk_err_method_not_allowed(const mk_request *req, mk_response *resp, const char *allow)
+{
+    mk_respond(req, resp,
+               &(mk_reply){.status = 405, .ctype = MK_CT_TEXT, .body = "Method Not Allowed\n", .len = 19,
+                           .extra = {{"Allow", allow}, {"X-Content-Type-Options", "nosniff"}}});
+}
+
+void mk_err_method_not_allowed_json(const mk_request *req, mk_response *resp)
+{
+    json_error(req, resp, 405, "{\"error\":\"method not allowed\"}\n");
+}
+
+void mk_err_bad_request(const mk_request *req, mk_response *resp)
+{
+    resp->close = true; /* as Go: what follows cannot be trusted */
+    mk_respond(req, resp, &(mk_reply){.status = 400, .ctype = MK_CT_TEXT, .body = "400 Bad Request",
+                                      .len = 15});
+}
+
+void mk_err_unauthorized(const mk_request *req, mk_response *resp)
+{
+    mk_respond(req, resp, &(mk_reply){.status = 401});
+}
+
+void mk_err_body_too_large(const mk_request *req, mk_response *resp, size_t cap, bool decoded)
+{
+    char msg[96];
+    if (!decoded)
+        resp->close = true; /* the rest of the body is never read */
+    snprintf(msg, sizeof msg, "{\"error\":\"%srequest body larger than %zu bytes\"}\n",
+             decoded ? "decoded " : "", cap);
+    json_error(req, resp, 413, msg);
+}
+
+void mk_err_invalid_body(const mk_request *req, mk_response *resp, const char *why)
+{
+    mk_reply r = {.status = 400, .ctype = MK_CT_JSON, .body = invalid_body,
+                  .len = sizeof invalid_body - 1};
+    if (why && *why) { /* the body stays the reference's; the reason is for people */
+        r.extra[0][0] = "X-Mockapi-Error";
+        r.extra[0][1] = why;
+    }
+    mk_respond(req, resp, &r);
+}
+
+void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_puts(&b, "{\"error\":");
+    gj_write_string(&b, why, strlen(why));
+    mk_buf_puts(&b, "}\n");
+    mk_respond_json(req, resp, 400, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+void mk_err_no_capture(const mk_request *req, mk_response *resp)
+{
+    json_error(req, resp, 404, "{\"error\":\"no captured request for endpoint\"}\n");
+}
+
+void mk_err_streams_full(const mk_request *req, mk_response *resp)
+{
+    resp->close = true;
+    json_error(req, resp, 503, MK_STREAMS_FULL_BODY);
+}
+
+void mk_err_internal(const mk_request *req, mk_response *resp, const char *what)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "{\"error\":\"%s\"}\n", what);
+    json_error(req, resp, 500, msg);
+}
+
+/* ---- refusals ------------------------------------------------------------ */
+
+typedef struct refusal {
+    int status;
+    const char *text;
+} refusal;
+
+/* Content-Length is checked against each body by a unit test. */
+static const refusal refusals[] = {
+    {400, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request"},
+    {431, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; "
+          "charset=utf-8\r\nConnection: close\r\nContent-Length: 35\r\n\r\n"
+          "431 Request Header Fields Too Large"},
+    {500, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\nContent-Length: 25\r\n\r\n500 Internal Server Error"},
+    {501, "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\nContent-Length: 19\r\n\r\n501 Not Implemented"},
+    /* the event-stream cap, when the hub refuses a stream dispatch let through */
+    {503, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: 44\r\n\r\n" MK_STREAMS_FULL_BODY},
+    {505, "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\nContent-Length: 30\r\n\r\n505 HTTP Version Not Supported"},
+};
+
+const char *mk_refusal(int status, size_t *len)
+{
+    const refusal *r = &refusals[0];
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+        if (refusals[i].status == status)
+            r = &refusals[i];
+    *len = strlen(r->text);
+    return r->text;
+}
