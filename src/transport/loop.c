@@ -55,7 +55,8 @@ typedef struct conn {
     int tag;                  /* TAG_CONN */
     struct conn *prev, *next; /* the deadline list or the parked list */
     int fd, listener;
-    mk_tls_session *tls;      /* NULL: plain */
+    mk_tls_session *tls;      /* NULL: plain, or a handshake that has not begun */
+    mk_tls_server *tls_srv;   /* a TLS listener's connection: its configuration */
     bool handshaking;
     bool parked;
     bool closing;             /* close once the pending response is written */
@@ -214,13 +215,19 @@ static long io_send(conn *c, const char *p, size_t n)
     }
 }
 
-/* An idle TLS connection keeps its record buffers' pages only while busy
- * (5,000 idle TLS clients would otherwise hold ~170 MB): given back when
- * it goes idle, at most once a second, so a busy one pays nothing per
- * request. */
-static void idle_trim(lthread *t, conn *c)
+/* An idle connection holds no buffer: its input buffer is freed (a
+ * keep-alive client between requests costs its struct only), and a TLS
+ * connection gives its record buffers' pages back (5,000 idle TLS clients
+ * would otherwise hold ~170 MB), at most once a second, so a busy one pays
+ * for it rarely. */
+static void idle_release(lthread *t, conn *c)
 {
-    if (c->tls && c->in_len == 0 && !c->out && t->now - c->trimmed_at >= 1000) {
+    if (c->in_len != 0 || c->out || c->parked)
+        return;
+    free(c->in);
+    c->in = NULL;
+    c->in_cap = 0;
+    if (c->tls && t->now - c->trimmed_at >= 1000) {
         mk_tls_trim(c->tls);
         c->trimmed_at = t->now;
     }
@@ -259,7 +266,7 @@ static bool flush_out(lthread *t, conn *c)
         return false;
     }
     interest(t, c, EPOLLIN | EPOLLRDHUP);
-    idle_trim(t, c);
+    idle_release(t, c);
     if (c->resume) { /* a 100 Continue went out: the body comes next */
         c->resume = false;
         return serve(t, c);
@@ -583,17 +590,21 @@ static void on_readable(lthread *t, conn *c)
     }
     if (c->eof && !c->out && !c->parked)
         close_conn(t, c); /* nothing more can arrive; a partial request is void */
-    else if (c->in_len == 0 && c->in_cap > 4 * IN_MIN) {
-        free(c->in); /* an idle connection keeps no large buffer */
-        c->in = NULL;
-        c->in_cap = 0;
-    } else {
-        idle_trim(t, c);
-    }
+    else
+        idle_release(t, c);
 }
 
 static void on_handshake(lthread *t, conn *c)
 {
+    if (!c->tls) {
+        /* made at the first byte, not at accept: a TCP connection that never
+         * starts a handshake costs no TLS buffers (~34 KB) */
+        c->tls = mk_tls_session_new(c->tls_srv, c->fd);
+        if (!c->tls) {
+            close_conn(t, c);
+            return;
+        }
+    }
     int r = mk_tls_handshake(c->tls);
     if (r == MK_TLS_WANT_READ) {
         interest(t, c, EPOLLIN | EPOLLRDHUP);
@@ -706,17 +717,12 @@ static void on_accept(lthread *t, lsock *s)
             c->tag = TAG_CONN;
             c->fd = fd;
             c->listener = s->listener;
-            if (s->tls) {
-                c->tls = mk_tls_session_new(s->tls, fd);
-                c->handshaking = true;
-            }
+            c->tls_srv = s->tls;
+            c->handshaking = s->tls != NULL;
         }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-        if (!c || (s->tls && !c->tls) || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            if (c) {
-                mk_tls_session_free(c->tls);
-                free(c);
-            }
+        if (!c || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            free(c);
             close(fd); /* out of memory: the client may try again */
             continue;
         }
