@@ -89,8 +89,8 @@ typedef struct mockapi_config {
     unsigned sse_queue_max;
     /* Events kept for Last-Event-ID replay; default 64. */
     unsigned sse_history;
-    /* Open event streams allowed; more get 503. Streams do not hold worker
-     * threads. Default 1024 (each needs a file descriptor). */
+    /* Open event streams allowed; more get 503. Streams hold no thread
+     * each. Default 1024 (each needs a file descriptor). */
     unsigned sse_max_clients;
     /* Request journal bounds: entries (0 turns the journal off; default
      * 10000) and bytes (default 64 MiB). The oldest go first, counted. */
@@ -135,7 +135,7 @@ int mockapi_start_async(mockapi *m, char *errbuf, size_t errlen);
 int mockapi_wait_started(mockapi *m, char *errbuf, size_t errlen);
 
 /* Stops serving: closes listeners and every connection (open SSE streams
- * included) and waits for the worker threads. Takes tens of milliseconds.
+ * included) and waits for the server's threads. Takes tens of milliseconds.
  * Counters, captures and fixtures are kept. NULL or not started: no-op. */
 void mockapi_stop(mockapi *m);
 

@@ -38,10 +38,10 @@ static int serve(serve_options *o)
 {
     o->cfg.log = log_stderr;
 
-    /* Two malloc arenas instead of glibc's 8 per core: with 64 workers the
-     * per-thread arenas kept ~0.2 MiB more after a load (measured with
-     * bench/run.sh's memory run: +1.10 MiB -> +0.93 MiB) at no measurable
-     * cost in throughput. Process policy, so it lives here, not in the
+    /* Two malloc arenas instead of glibc's 8 per core: per-thread arenas
+     * keep freed memory resident after a load (measured with the former
+     * 64-worker transport in bench/run.sh's memory run: +1.10 MiB -> +0.93
+     * MiB) at no measurable cost in throughput. Process policy, so it lives here, not in the
      * library; it must run before any thread exists. */
     mallopt(M_ARENA_MAX, 2);
 
