@@ -12,16 +12,17 @@
 # private Dir::Etc / Dir::State paths, so the system's apt setup is untouched
 # and no package-server host name is ever written into this repository.
 #
-# The package names are the same on Debian 12 and 13 and Ubuntu 24.04 (there
-# several are in "universe", which must be enabled). civetweb 1.15 (Debian 12)
-# and 1.16 (Debian 13, Ubuntu 24.04) are supported; src/transport/civet/
-# civet_version.h refuses others at compile time too.
+# The package names are the same on Debian 12 and 13 (checked with apt-cache
+# in a trixie root) and on Ubuntu 24.04, where some, premake4 among them, are
+# in "universe". civetweb 1.15 (Debian 12) and 1.16 (Debian 13, Ubuntu 24.04)
+# are supported; src/transport/civet/civet_version.h refuses others at compile
+# time too.
 #
 # Usage: ci/setup.sh [--bench] [--civetweb-src DIR]   (run as root; idempotent)
 #        ci/setup.sh --print-sources  (print the derived deb-src list; no changes)
 #   --civetweb-src DIR (or MOCKAPI_CIVETWEB_SRC=DIR): copy this civetweb tree
 #        (an unpacked upstream release or Debian source package) instead of
-#        fetching one: for machines without deb-src access, e.g. Ubuntu.
+#        fetching one: for machines whose apt has no source packages.
 #        Copied again whenever it differs from what build/third_party holds.
 # Test hooks: MOCKAPI_APT_ETC (apt directory to derive deb-src from),
 # MOCKAPI_THIRD_PARTY_DIR (instead of build/third_party), MOCKAPI_SETUP_PACKAGES=0
@@ -79,7 +80,7 @@ check_civet() {
     }
     case "$v" in
         1.15|1.15.*|1.16|1.16.*) echo "setup: civetweb $v in $2 (supported)" >&2 ;;
-        *) echo "setup: civetweb $v in $2 is not supported: mockapi builds with civetweb 1.15 or 1.16" >&2
+        *) echo "setup: civetweb $v in $2 is not supported: mockapi builds with civetweb 1.15 or 1.16 (ci/setup.sh --civetweb-src DIR takes another tree)" >&2
            exit 1 ;;
     esac
 }
