@@ -54,6 +54,7 @@ static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable" /* 1.16 with GCC 14 */
 #include "civetweb.c"
 #pragma GCC diagnostic pop
 #include "civet_version.h"
