@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package mockapi needs and fetches civetweb's source
-# from Debian's own `civetweb` source package into build/third_party/.
+# Installs every Debian package mockapi needs and puts civetweb's source into
+# build/third_party/civetweb: by default from Debian's own `civetweb` source
+# package, or from a tree the user gives (--civetweb-src).
 #
 # Why the source and not libcivetweb-dev: Debian's binary library is built
 # against the OpenSSL 1.1 API, crashes on the first HTTPS connection under
@@ -11,29 +12,48 @@
 # private Dir::Etc / Dir::State paths, so the system's apt setup is untouched
 # and no package-server host name is ever written into this repository.
 #
-# Usage: ci/setup.sh [--bench]       (run as root; idempotent)
+# The package names are the same on Debian 12 and 13 (checked with apt-cache
+# in a trixie root) and on Ubuntu 24.04, where some, premake4 among them, are
+# in "universe". civetweb 1.15 (Debian 12) and 1.16 (Debian 13, Ubuntu 24.04)
+# are supported; src/transport/civet/civet_version.h refuses others at compile
+# time too.
+#
+# Usage: ci/setup.sh [--bench] [--civetweb-src DIR]   (run as root; idempotent)
 #        ci/setup.sh --print-sources  (print the derived deb-src list; no changes)
+#   --civetweb-src DIR (or MOCKAPI_CIVETWEB_SRC=DIR): copy this civetweb tree
+#        (an unpacked upstream release or Debian source package) instead of
+#        fetching one: for machines whose apt has no source packages.
+#        Copied again whenever it differs from what build/third_party holds.
+# Test hooks: MOCKAPI_APT_ETC (apt directory to derive deb-src from),
+# MOCKAPI_THIRD_PARTY_DIR (instead of build/third_party), MOCKAPI_SETUP_PACKAGES=0
+# (check and install no packages).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+usage="usage: ci/setup.sh [--bench] [--civetweb-src DIR] | --print-sources"
 want_bench=0
 print_sources=0
-case "${1:-}" in
-    --bench) want_bench=1 ;;
-    --print-sources) print_sources=1 ;;
-    "") ;;
-    *) echo "usage: ci/setup.sh [--bench | --print-sources]" >&2; exit 2 ;;
-esac
+civet_src=${MOCKAPI_CIVETWEB_SRC:-}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bench) want_bench=1 ;;
+        --print-sources) print_sources=1 ;;
+        --civetweb-src) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; civet_src=$2; shift ;;
+        --civetweb-src=*) civet_src=${1#*=} ;;
+        *) echo "$usage" >&2; exit 2 ;;
+    esac
+    shift
+done
 
 pkgs=(build-essential pkg-config premake4 dpkg-dev
       libmbedtls-dev libsodium-dev libjansson-dev libfyaml-dev zlib1g-dev
       libcmocka-dev libcurl4-openssl-dev curl ca-certificates valgrind python3)
 [ "$want_bench" = 1 ] && pkgs+=(wrk nginx)
+if [ "$print_sources" = 1 ] || [ "${MOCKAPI_SETUP_PACKAGES:-1}" = 0 ]; then pkgs=(); fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-[ "$print_sources" = 1 ] && pkgs=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
@@ -43,8 +63,50 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-dest="$top/build/third_party"
+# civet_version DIR: prints the CIVETWEB_VERSION ("1.16") that DIR's
+# include/civetweb.h defines; fails if DIR is no civetweb source tree.
+civet_version() {
+    local v
+    [ -f "$1/include/civetweb.h" ] && [ -f "$1/src/civetweb.c" ] || return 1
+    v=$(sed -n 's/^#define[ \t]*CIVETWEB_VERSION[ \t]*"\([^"]*\)".*/\1/p' "$1/include/civetweb.h" | head -n 1)
+    [ -n "$v" ] && echo "$v"
+}
+# check_civet DIR WHAT: says which version DIR holds; exits if none or unsupported
+check_civet() {
+    local v
+    v=$(civet_version "$1") || {
+        echo "setup: $2 is not a civetweb source tree (want include/civetweb.h defining CIVETWEB_VERSION, and src/civetweb.c)" >&2
+        exit 1
+    }
+    case "$v" in
+        1.15|1.15.*|1.16|1.16.*) echo "setup: civetweb $v in $2 (supported)" >&2 ;;
+        *) echo "setup: civetweb $v in $2 is not supported: mockapi builds with civetweb 1.15 or 1.16 (ci/setup.sh --civetweb-src DIR takes another tree)" >&2
+           exit 1 ;;
+    esac
+}
+
+dest=${MOCKAPI_THIRD_PARTY_DIR:-$top/build/third_party}
+if [ "$print_sources" = 0 ] && [ -n "$civet_src" ]; then
+    [ -d "$civet_src" ] || { echo "setup: --civetweb-src $civet_src: no such directory" >&2; exit 1; }
+    civet_src=$(cd "$civet_src" && pwd)
+    check_civet "$civet_src" "$civet_src"
+    if [ -f "$dest/civetweb/src/civetweb.c" ] && cmp -s "$civet_src/src/civetweb.c" "$dest/civetweb/src/civetweb.c" &&
+        cmp -s "$civet_src/include/civetweb.h" "$dest/civetweb/include/civetweb.h"; then
+        exit 0  # already there: keep its files (and their times) so make rebuilds nothing
+    fi
+    mkdir -p "$dest"
+    rm -rf "$dest/civetweb.new"
+    mkdir "$dest/civetweb.new"
+    # a copy, not a link: the build must not change when the user's tree does
+    tar -C "$civet_src" --exclude=.git -cf - . | tar -C "$dest/civetweb.new" -xf -
+    rm -rf "$dest/civetweb"
+    mv "$dest/civetweb.new" "$dest/civetweb"
+    echo "setup: civetweb source copied into ${dest#"$top"/}/civetweb" >&2
+    exit 0
+fi
+
 if [ "$print_sources" = 0 ] && [ -f "$dest/civetweb/src/civetweb.c" ] && [ -f "$dest/civetweb/include/civetweb.h" ]; then
+    check_civet "$dest/civetweb" "${dest#"$top"/}/civetweb"
     exit 0
 fi
 
@@ -114,13 +176,35 @@ aptopts=(-o "Dir::Etc::SourceList=$list" -o "Dir::Etc::SourceParts=$work/parts"
          -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::archives=$work/dl" -q)
 echo "setup: fetching the civetweb source package" >&2
 apt-get "${aptopts[@]}" update >/dev/null
-( cd "$work" && apt-get "${aptopts[@]}" source civetweb >/dev/null 2>"$work/source.log" ) || {
-    cat "$work/source.log" >&2; exit 1; }
+if ! ( cd "$work" && apt-get "${aptopts[@]}" source civetweb >/dev/null 2>"$work/source.log" ); then
+    # Some mirrors serve a source package's tarballs but not its .dsc (seen
+    # for trixie's civetweb). apt has still fetched and hash-checked the
+    # tarballs the signed index names: unpack them as dpkg-source would
+    # (the upstream tree, debian/ over it, the series of patches).
+    orig=$(find "$work" -maxdepth 1 -name 'civetweb_*.orig.tar.*' ! -name '*.asc' | head -n 1)
+    deb=$(find "$work" -maxdepth 1 -name 'civetweb_*.debian.tar.*' ! -name '*.asc' | head -n 1)
+    [ -n "$orig" ] && [ -n "$deb" ] || { cat "$work/source.log" >&2; exit 1; }
+    echo "setup: apt-get source failed (no .dsc?); unpacking $(basename "$orig") and $(basename "$deb")" >&2
+    mkdir "$work/unpack"
+    tar -C "$work/unpack" -xf "$orig"
+    up=$(find "$work/unpack" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+    [ -n "$up" ] || { echo "setup: $(basename "$orig") holds no folder" >&2; exit 1; }
+    tar -C "$up" -xf "$deb"
+    if [ -f "$up/debian/patches/series" ]; then
+        sed -e 's/#.*//' "$up/debian/patches/series" | while read -r patch_name _; do
+            [ -n "$patch_name" ] || continue
+            patch -d "$up" -p1 -s -N <"$up/debian/patches/$patch_name" >/dev/null ||
+                { echo "setup: Debian patch $patch_name does not apply" >&2; exit 1; }
+        done
+    fi
+    mv "$up" "$work/civetweb-unpacked"
+fi
 
 srcdir=$(find "$work" -maxdepth 1 -type d -name 'civetweb-*' | head -n 1)
 [ -n "$srcdir" ] && [ -f "$srcdir/src/civetweb.c" ] || { echo "setup: civetweb source not found after apt-get source" >&2; exit 1; }
+check_civet "$srcdir" "Debian's civetweb source package"
 mkdir -p "$dest"
 rm -rf "$dest/civetweb"
 mv "$srcdir" "$dest/civetweb"
 rm -rf "$work"
-echo "setup: civetweb source ready in build/third_party/civetweb" >&2
+echo "setup: civetweb source ready in ${dest#"$top"/}/civetweb" >&2

@@ -4,6 +4,11 @@
 # installed systems have), keeps only this Debian release's suites, honours
 # Enabled: no and drops third-party repositories. Fake apt directories are
 # built here; the URIs are placeholders and nothing is fetched.
+# Then --civetweb-src: a fake civetweb tree is copied and its version named,
+# a folder that is no civetweb and an unsupported version are refused
+# clearly and change nothing. Those runs install no package
+# (MOCKAPI_SETUP_PACKAGES=0) and write only under a temporary
+# MOCKAPI_THIRD_PARTY_DIR, never the real build/third_party.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
@@ -81,6 +86,54 @@ out=$(derive "$work/c")
 rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "found no Debian"
 check "no Debian source: a clear error" $?
+
+# --civetweb-src (the option is under test here, not the caller's choice)
+unset MOCKAPI_CIVETWEB_SRC
+# fake_civet DIR VERSION: the two files setup checks, nothing else
+fake_civet() {
+    mkdir -p "$1/include" "$1/src"
+    printf '#define CIVETWEB_VERSION "%s"\n#define CIVETWEB_VERSION_MAJOR (1)\n' "$2" >"$1/include/civetweb.h"
+    echo "/* $2 */" >"$1/src/civetweb.c"
+}
+civet() { MOCKAPI_SETUP_PACKAGES=0 MOCKAPI_THIRD_PARTY_DIR="$work/tp" bash "$top/ci/setup.sh" "$@" 2>&1; }
+fake_civet "$work/civet116" 1.16
+mkdir -p "$work/civet116/.git" && echo x >"$work/civet116/.git/HEAD"
+out=$(civet --civetweb-src "$work/civet116")
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$work/civet116/src/civetweb.c" "$work/tp/civetweb/src/civetweb.c" &&
+    cmp -s "$work/civet116/include/civetweb.h" "$work/tp/civetweb/include/civetweb.h"
+check "--civetweb-src: the tree is copied into third_party/civetweb" $?
+echo "$out" | grep -q "civetweb 1.16 .*(supported)"
+check "--civetweb-src: the version found is named as supported" $?
+[ ! -e "$work/tp/civetweb/.git" ]
+check "--civetweb-src: a .git folder is not copied" $?
+out=$(civet --civetweb-src "$work/civet116")
+[ $? -eq 0 ] && ! echo "$out" | grep -q copied
+check "--civetweb-src: the same tree again is not copied again" $?
+fake_civet "$work/civet115" 1.15
+out=$(MOCKAPI_CIVETWEB_SRC="$work/civet115" civet)
+[ $? -eq 0 ] && grep -q '"1.15"' "$work/tp/civetweb/include/civetweb.h" && echo "$out" | grep -q "civetweb 1.15 "
+check "MOCKAPI_CIVETWEB_SRC: another tree replaces the one there" $?
+out=$(civet)
+[ $? -eq 0 ] && echo "$out" | grep -qF "civetweb 1.15 in $work/tp/civetweb (supported)"
+check "without the option: the tree there is kept and its version named" $?
+
+mkdir -p "$work/notcivet/src" && echo "int x;" >"$work/notcivet/src/main.c"
+out=$(civet --civetweb-src "$work/notcivet")
+rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "is not a civetweb source tree" && grep -q '"1.15"' "$work/tp/civetweb/include/civetweb.h"
+check "--civetweb-src: a folder that is no civetweb is refused clearly, nothing replaced" $?
+out=$(civet --civetweb-src "$work/does-not-exist")
+[ $? -ne 0 ] && echo "$out" | grep -q "no such directory"
+check "--civetweb-src: a missing folder is refused clearly" $?
+fake_civet "$work/civet114" 1.14
+out=$(civet --civetweb-src "$work/civet114")
+rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "civetweb 1.14 .* not supported.*1.15 or 1.16" && grep -q '"1.15"' "$work/tp/civetweb/include/civetweb.h"
+check "--civetweb-src: an unsupported version is refused, naming the supported ones" $?
+out=$(civet --civetweb-src)
+[ $? -eq 2 ] && echo "$out" | grep -q usage
+check "--civetweb-src without a folder: a usage error" $?
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

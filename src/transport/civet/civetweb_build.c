@@ -9,6 +9,14 @@
  *    headers, with civetweb's rules for what is well-formed.
  * Both exist with these signatures in civetweb 1.15 and 1.16. Everything
  * else of civetweb is used through its public API (the -check client). */
+
+/* Before the first system header: civetweb.c defines _GNU_SOURCE itself, but
+ * headers read before it would hide pthread_setname_np from civetweb, and
+ * GCC 14 makes that implicit declaration an error. premake5.lua passes
+ * -D_GNU_SOURCE too; this keeps the file right without that flag. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,8 +54,10 @@ static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable" /* 1.16 with GCC 14 */
 #include "civetweb.c"
 #pragma GCC diagnostic pop
+#include "civet_version.h"
 
 #undef fprintf
 
