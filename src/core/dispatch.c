@@ -130,7 +130,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     /* Initial node_state_updated event (docs/contract.md §5.2). The reference builds the
      * payload with Go's %q, which breaks JSON for control bytes and then
      * panics; we always emit valid JSON. */
-    if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse) >= (int)m->cfg.sse_max_clients) {
+    if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse, -1) >= (int)m->cfg.sse_max_clients) {
         mk_sse_count_refused(m->sse);
         resp->close = true;
         mk_err_streams_full(req, resp);
@@ -160,6 +160,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     mk_buf *o = &resp->out;
     resp->status = 200;
     resp->stream = strcmp(req->method, "HEAD") != 0;
+    resp->stream_topic = MK_TOPIC_NODE;
     mk_buf_puts(o, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
     mk_put_date(o);
@@ -216,7 +217,7 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     mk_buf_init(&frame, 0);
     put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
     if (!frame.err && m->sse)
-        mk_sse_publish(m->sse, sse_id, sse_idlen, frame.data, frame.len);
+        mk_sse_publish(m->sse, MK_TOPIC_NODE, sse_id, sse_idlen, frame.data, frame.len);
     mk_buf_free(&frame);
     mk_buf_free(&data);
     mk_respond_no_content(req, resp);
@@ -262,14 +263,14 @@ static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *res
     unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
     int got;
     if (req->no_wait) {
-        got = mk_sse_count(m->sse);
+        got = mk_sse_count(m->sse, MK_TOPIC_NODE);
         if (got < (int)want && mk_mono_ms() < req->wait_started_ms + (int64_t)ms) {
             resp->pending = true;
             resp->wait_until_ms = req->wait_started_ms + (int64_t)ms;
             return;
         }
     } else {
-        got = mk_sse_wait_clients(m->sse, (int)want, (unsigned)ms);
+        got = mk_sse_wait_clients(m->sse, MK_TOPIC_NODE, (int)want, (unsigned)ms);
     }
     char body[96];
     int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lu,\"reached\":%s}\n", got,

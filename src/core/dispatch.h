@@ -49,6 +49,7 @@ typedef struct mk_response {
     int status;
     bool close;      /* close the connection after writing */
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
+    int stream_topic; /* with stream: the hub topic it subscribes to (mk_topic) */
     char *stream_node; /* the stream's node id (owned; free()), a label for /test/sse */
     bool pending;      /* a no_wait request not answered yet: `out` is empty, nothing journaled */
     int64_t wait_until_ms; /* with pending: when the wait times out (mk_mono_ms scale) */

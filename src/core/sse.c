@@ -32,6 +32,7 @@ enum { MAX_IOV = 16, MAX_EVENTS = 256 };
 typedef struct client {
     struct client *next, *prev;
     int fd;
+    mk_topic topic;
     uint64_t id;
     char *node; /* owned */
     char peer[64];
@@ -62,8 +63,11 @@ struct mk_sse_hub {
     client *clients;         /* list, guarded by lock */
     int nclients;
     int pending; /* slots taken by attaches not yet listed */
-    hist *ring; /* history, cfg.history slots, guarded by lock */
-    unsigned ring_head, ring_len;
+    struct topic {
+        hist *ring; /* history, cfg.history slots, guarded by lock */
+        unsigned ring_head, ring_len;
+        int nclients;
+    } topics[MK_TOPIC_COUNT];
     uint64_t seq;
     uint64_t streams; /* initial-event numbering */
     uint64_t next_client_id;
@@ -115,9 +119,10 @@ static void refuse(int fd)
     close(fd);
 }
 
-void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
+void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size_t head_len,
                    const char *last_event_id, const char *node_id, const char *peer)
 {
+    struct topic *tp = &h->topics[topic];
     /* The slot is taken before the hub can see the socket: once it is in
      * the epoll set, only the hub thread may remove it (see the top). */
     pthread_mutex_lock(&h->lock);
@@ -134,6 +139,7 @@ void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
     mk_blob *hb = mk_blob_new(head, head_len);
     if (c) {
         c->fd = fd;
+        c->topic = topic;
         c->node = strdup(node_id ? node_id : "");
         snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
         c->connected_ns = now_ns();
@@ -165,13 +171,13 @@ void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
     if (last_event_id) {
         /* replay what came after the newest event with that id */
         int from = -1;
-        for (unsigned i = 0; i < h->ring_len; i++) {
-            hist *e = &h->ring[(h->ring_head + i) % h->cfg.history];
+        for (unsigned i = 0; i < tp->ring_len; i++) {
+            hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
             if (strcmp(e->id, last_event_id) == 0)
                 from = (int)i;
         }
-        for (unsigned i = (unsigned)(from + 1); from >= 0 && i < h->ring_len; i++) {
-            push(c, h->ring[(h->ring_head + i) % h->cfg.history].frame);
+        for (unsigned i = (unsigned)(from + 1); from >= 0 && i < tp->ring_len; i++) {
+            push(c, tp->ring[(tp->ring_head + i) % h->cfg.history].frame);
             c->pinned++;
             c->replayed++;
         }
@@ -182,6 +188,7 @@ void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
         h->clients->prev = c;
     h->clients = c;
     h->nclients++;
+    tp->nclients++;
     h->attached_total++;
     pthread_cond_broadcast(&h->attached);
     if (h->cfg.notify)
@@ -214,9 +221,10 @@ uint64_t mk_sse_next_seq(mk_sse_hub *h)
     return s;
 }
 
-int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char *frame,
-                   size_t frame_len)
+int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *sse_id, size_t id_len,
+                   const char *frame, size_t frame_len)
 {
+    struct topic *tp = &h->topics[topic];
     mk_blob *b = mk_blob_new(frame, frame_len);
     char *id = malloc(id_len + 1);
     if (!b || !id) {
@@ -230,19 +238,21 @@ int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char 
     hist old = {0};
     pthread_mutex_lock(&h->lock);
     if (h->cfg.history > 0) {
-        if (h->ring_len == h->cfg.history) {
-            old = h->ring[h->ring_head];
-            h->ring_head = (h->ring_head + 1) % h->cfg.history;
-            h->ring_len--;
+        if (tp->ring_len == h->cfg.history) {
+            old = tp->ring[tp->ring_head];
+            tp->ring_head = (tp->ring_head + 1) % h->cfg.history;
+            tp->ring_len--;
         }
-        hist *e = &h->ring[(h->ring_head + h->ring_len) % h->cfg.history];
+        hist *e = &tp->ring[(tp->ring_head + tp->ring_len) % h->cfg.history];
         e->id = id;
         e->frame = mk_blob_ref(b);
-        h->ring_len++;
+        tp->ring_len++;
         id = NULL;
     }
     h->published++;
     for (client *c = h->clients; c; c = c->next) {
+        if (c->topic != topic)
+            continue;
         /* drop-newest: the client keeps a gap-free prefix */
         if (c->overflowed || c->len - c->pinned >= h->cfg.queue_max || push(c, b) != 0) {
             c->dropped++;
@@ -270,7 +280,8 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
                   "\"history_len\":%u,\"published\":%llu,\"delivered\":%llu,\"dropped\":%llu,"
                   "\"attached\":%llu,\"refused\":%llu,\"closed\":%llu,\"drop_policy\":\"newest\","
                   "\"clients\":[",
-                  h->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history, h->ring_len,
+                  h->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history,
+                  h->topics[MK_TOPIC_NODE].ring_len,
                   (unsigned long long)h->published, (unsigned long long)h->delivered,
                   (unsigned long long)h->dropped, (unsigned long long)h->attached_total,
                   (unsigned long long)h->refused, (unsigned long long)h->closed);
@@ -295,46 +306,61 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
     mk_buf_puts(out, "]}\n");
 }
 
+/* Empties one topic's history ring, under lock; the entries are moved to
+ * *out (malloc'd, *n of them) to be freed outside the lock. On
+ * out-of-memory the history is kept rather than leaked. */
+static void take_history_locked(mk_sse_hub *h, struct topic *tp, hist **out, unsigned *n)
+{
+    *n = tp->ring_len;
+    *out = NULL;
+    if (*n) {
+        *out = malloc(*n * sizeof **out);
+        for (unsigned i = 0; *out && i < *n; i++)
+            (*out)[i] = tp->ring[(tp->ring_head + i) % h->cfg.history];
+        if (!*out) {
+            *n = 0;
+            return;
+        }
+    }
+    tp->ring_len = 0;
+    tp->ring_head = 0;
+}
+
 void mk_sse_clear_history(mk_sse_hub *h)
 {
     if (!h)
         return;
+    hist *old[MK_TOPIC_COUNT];
+    unsigned n[MK_TOPIC_COUNT];
     pthread_mutex_lock(&h->lock);
-    unsigned n = h->ring_len, head = h->ring_head;
-    hist *old = NULL;
-    if (n) {
-        old = malloc(n * sizeof *old);
-        for (unsigned i = 0; old && i < n; i++)
-            old[i] = h->ring[(head + i) % h->cfg.history];
-    }
-    if (!n || old) { /* on out-of-memory keep the history rather than leak it */
-        h->ring_len = 0;
-        h->ring_head = 0;
-    }
+    for (int k = 0; k < MK_TOPIC_COUNT; k++)
+        take_history_locked(h, &h->topics[k], &old[k], &n[k]);
     pthread_mutex_unlock(&h->lock);
-    for (unsigned i = 0; old && i < n; i++) {
-        free(old[i].id);
-        mk_blob_unref(old[i].frame);
+    for (int k = 0; k < MK_TOPIC_COUNT; k++) {
+        for (unsigned i = 0; i < n[k]; i++) {
+            free(old[k][i].id);
+            mk_blob_unref(old[k][i].frame);
+        }
+        free(old[k]);
     }
-    free(old);
 }
 
-int mk_sse_count(mk_sse_hub *h)
+int mk_sse_count(mk_sse_hub *h, int topic)
 {
     pthread_mutex_lock(&h->lock);
-    int n = h->nclients;
+    int n = topic < 0 ? h->nclients : h->topics[topic].nclients;
     pthread_mutex_unlock(&h->lock);
     return n;
 }
 
-int mk_sse_wait_clients(mk_sse_hub *h, int n, unsigned timeout_ms)
+int mk_sse_wait_clients(mk_sse_hub *h, mk_topic topic, int n, unsigned timeout_ms)
 {
     struct timespec dl = mk_deadline(timeout_ms);
     pthread_mutex_lock(&h->lock);
-    while (h->nclients < n && !atomic_load(&h->stop))
+    while (h->topics[topic].nclients < n && !atomic_load(&h->stop))
         if (pthread_cond_timedwait(&h->attached, &h->lock, &dl) == ETIMEDOUT)
             break;
-    int got = h->nclients;
+    int got = h->topics[topic].nclients;
     pthread_mutex_unlock(&h->lock);
     return got;
 }
@@ -361,6 +387,7 @@ static void unlink_locked(mk_sse_hub *h, client *c)
     if (c->next)
         c->next->prev = c->prev;
     h->nclients--;
+    h->topics[c->topic].nclients--;
     h->closed++;
     pthread_cond_broadcast(&h->attached);
     if (h->cfg.notify)
@@ -553,11 +580,15 @@ int mk_sse_start(mk_sse_hub **out, const mk_sse_config *cfg, char *err, size_t e
     h->cfg = *cfg; /* defaults were applied by mockapi_create */
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     h->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    h->ring = h->cfg.history ? calloc(h->cfg.history, sizeof *h->ring) : NULL;
+    bool rings = true;
+    for (int k = 0; k < MK_TOPIC_COUNT && h->cfg.history; k++) {
+        h->topics[k].ring = calloc(h->cfg.history, sizeof *h->topics[k].ring);
+        rings = rings && h->topics[k].ring;
+    }
     h->keepalive = mk_blob_new(": keep-alive\n", 13);
     atomic_init(&h->stop, 0);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (h->epfd < 0 || h->evfd < 0 || (h->cfg.history && !h->ring) || !h->keepalive ||
+    if (h->epfd < 0 || h->evfd < 0 || !rings || !h->keepalive ||
         epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev) != 0) {
         char eb[128];
         snprintf(err, errlen, "cannot set up the event-stream hub: %s", strerror_r(errno, eb, sizeof eb));
@@ -578,7 +609,8 @@ fail:
         close(h->epfd);
     if (h->evfd >= 0)
         close(h->evfd);
-    free(h->ring);
+    for (int k = 0; k < MK_TOPIC_COUNT; k++)
+        free(h->topics[k].ring);
     mk_blob_unref(h->keepalive);
     free(h);
     return -1;
@@ -607,12 +639,15 @@ void mk_sse_stop(mk_sse_hub *h)
         close(c->fd);
         client_free(c);
     }
-    for (unsigned i = 0; i < h->ring_len; i++) {
-        hist *e = &h->ring[(h->ring_head + i) % h->cfg.history];
-        free(e->id);
-        mk_blob_unref(e->frame);
+    for (int k = 0; k < MK_TOPIC_COUNT; k++) {
+        struct topic *tp = &h->topics[k];
+        for (unsigned i = 0; i < tp->ring_len; i++) {
+            hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
+            free(e->id);
+            mk_blob_unref(e->frame);
+        }
+        free(tp->ring);
     }
-    free(h->ring);
     mk_blob_unref(h->keepalive);
     close(h->epfd);
     close(h->evfd);

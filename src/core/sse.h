@@ -36,6 +36,16 @@
 
 typedef struct mk_sse_hub mk_sse_hub;
 
+/* Streams are grouped by topic: a publish reaches the streams of its topic
+ * only, each topic keeps its own history for Last-Event-ID replay, and
+ * each counts its own streams. The queue, drop and keep-alive rules and the
+ * max_clients cap are the same for every stream. A feed of the journal for
+ * the live page is the next topic. */
+typedef enum mk_topic {
+    MK_TOPIC_NODE, /* GET /v1/nodes/{id}/events: the signed node events */
+    MK_TOPIC_COUNT
+} mk_topic;
+
 typedef struct mk_sse_config {
     unsigned keepalive_ms; /* ": keep-alive\n" interval per client */
     unsigned queue_max;    /* frames queued per client before drops */
@@ -62,7 +72,7 @@ void mk_sse_stop(mk_sse_hub *h);
  * node_id and peer are labels for mk_sse_status. When the hub is full (it
  * filled since dispatch looked) or out of memory, the client gets the 503
  * with mk_refusal(503) instead and fd is closed. */
-void mk_sse_attach(mk_sse_hub *h, int fd, const char *head, size_t head_len,
+void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size_t head_len,
                    const char *last_event_id, const char *node_id, const char *peer);
 
 /* Reserves the next event sequence number (1, 2, ...). */
@@ -72,24 +82,25 @@ uint64_t mk_sse_next_stream(mk_sse_hub *h);
 /* Counts a stream refused before it reached the hub (the cap). */
 void mk_sse_count_refused(mk_sse_hub *h);
 
-/* Publishes one SSE frame to every stream and keeps it in the history ring
- * under `sse_id` (the value of its id: line). Returns the number of streams
- * it was queued for (drops excluded). */
-int mk_sse_publish(mk_sse_hub *h, const char *sse_id, size_t id_len, const char *frame,
-                   size_t frame_len);
+/* Publishes one SSE frame to every stream of topic and keeps it in that
+ * topic's history ring under `sse_id` (the value of its id: line). Returns
+ * the number of streams it was queued for (drops excluded). */
+int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *sse_id, size_t id_len,
+                   const char *frame, size_t frame_len);
 
 /* Appends a JSON object describing the hub: totals and one entry per stream
  * (id, node, peer, connected_ms, queued, delivered, dropped). */
 void mk_sse_status(mk_sse_hub *h, mk_buf *out);
 
-/* Forgets the event history (streams stay open). */
+/* Forgets the event history of every topic (streams stay open). */
 void mk_sse_clear_history(mk_sse_hub *h);
 
-/* The number of open streams. */
-int mk_sse_count(mk_sse_hub *h);
+/* The number of open streams of topic (an mk_topic), or of all topics with
+ * topic -1 (what max_clients bounds). */
+int mk_sse_count(mk_sse_hub *h, int topic);
 
-/* Waits until at least n streams are connected or timeout_ms passes.
- * Returns the number connected at return. */
-int mk_sse_wait_clients(mk_sse_hub *h, int n, unsigned timeout_ms);
+/* Waits until at least n streams of topic are connected or timeout_ms
+ * passes. Returns the number connected at return. */
+int mk_sse_wait_clients(mk_sse_hub *h, mk_topic topic, int n, unsigned timeout_ms);
 
 #endif

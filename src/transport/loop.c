@@ -333,7 +333,7 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlink_conn(c);
     free_conn(c);
-    mk_sse_attach(t->l->m->sse, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
+    mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
                   peer);
 }
 
