@@ -13,6 +13,7 @@
  *   - string literal decoding with Go's unquote rules.
  * Nothing here allocates except through the caller's mk_buf. */
 #include "gojson.h"
+#include "hex.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -419,16 +420,6 @@ int gj_write_raw(mk_buf *b, const char *raw, size_t n)
 
 /* ---- scanning ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Validates the string literal at p[i] == '"'. Returns the index after
  * the closing quote, or sets *err to the offending offset and returns 0. */
@@ -469,7 +460,7 @@ static size_t scan_string(const char *p, size_t n, size_t i, size_t *err)
             break;
         case 'u':
             for (int k = 0; k < 4; k++)
-                if (++i >= n || hexval(p[i]) < 0)
+                if (++i >= n || mk_hexval(p[i]) < 0)
                     goto bad;
             break;
         default:
@@ -693,7 +684,7 @@ int gj_string_decode(const char *lit, size_t n, mk_buf *out)
         case 'u': {
             uint32_t r = 0;
             for (int k = 0; k < 4; k++) {
-                int h = i + (size_t)k < len ? hexval((char)s[i + (size_t)k]) : -1;
+                int h = i + (size_t)k < len ? mk_hexval((char)s[i + (size_t)k]) : -1;
                 if (h < 0)
                     return -1;
                 r = r << 4 | (uint32_t)h;
@@ -706,7 +697,7 @@ int gj_string_decode(const char *lit, size_t n, mk_buf *out)
                 uint32_t lo = 0;
                 bool pair = r < 0xDC00 && i + 6 <= len && s[i] == '\\' && s[i + 1] == 'u';
                 for (int k = 0; pair && k < 4; k++) {
-                    int h = hexval((char)s[i + 2 + (size_t)k]);
+                    int h = mk_hexval((char)s[i + 2 + (size_t)k]);
                     pair = h >= 0;
                     lo = lo << 4 | (uint32_t)(h < 0 ? 0 : h);
                 }

@@ -1,5 +1,6 @@
 /* journal.c: the bounded request journal; see journal.h. */
 #include "journal.h"
+#include "hex.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -190,13 +191,6 @@ uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **dead)
 
 /* ---- filters ------------------------------------------------------------ */
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes a query value (%XX and '+') into storage; returns it or NULL. */
 static const char *qvalue(const char *v, size_t n, char **w, const char *end)
@@ -206,8 +200,8 @@ static const char *qvalue(const char *v, size_t n, char **w, const char *end)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == '%' && i + 2 < n && hexv(v[i + 1]) >= 0 && hexv(v[i + 2]) >= 0) {
-            d[o++] = (char)(hexv(v[i + 1]) << 4 | hexv(v[i + 2]));
+        if (v[i] == '%' && i + 2 < n && mk_hexval(v[i + 1]) >= 0 && mk_hexval(v[i + 2]) >= 0) {
+            d[o++] = (char)(mk_hexval(v[i + 1]) << 4 | mk_hexval(v[i + 2]));
             i += 2;
         } else {
             d[o++] = v[i] == '+' ? ' ' : v[i];

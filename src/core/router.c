@@ -11,6 +11,7 @@
  * Everything here is pure: no state, no I/O, no allocation but the redirect
  * location. */
 #include "router.h"
+#include "hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,13 +140,6 @@ const mk_route *mk_routes(size_t *count)
     return routes;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes src[0..n) into dst (room for n bytes). Returns the decoded
  * length or -1 on a malformed escape, which Go's URL parser rejects. */
@@ -156,7 +150,7 @@ static long unescape(const char *src, size_t n, char *dst)
         if (src[i] == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            int hi = mk_hexval(src[i + 1]), lo = mk_hexval(src[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             dst[o++] = (char)(hi << 4 | lo);

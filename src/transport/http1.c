@@ -1,5 +1,6 @@
 /* http1.c: HTTP/1.x request framing; see http1.h. */
 #include "http1.h"
+#include "hex.h"
 
 #include <string.h>
 #include <strings.h>
@@ -95,16 +96,6 @@ mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scr
 
 enum { PH_SIZE, PH_EXT, PH_SIZE_LF, PH_DATA, PH_DATA_CR, PH_DATA_LF, PH_TRAILER, PH_DONE };
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 int mk_chunked_step(mk_chunked *c, char *buf, size_t len, uint64_t cap, size_t max_line)
 {
@@ -112,7 +103,7 @@ int mk_chunked_step(mk_chunked *c, char *buf, size_t len, uint64_t cap, size_t m
         char ch = buf[c->pos];
         switch (c->phase) {
         case PH_SIZE: {
-            int h = hexval(ch);
+            int h = mk_hexval(ch);
             if (h >= 0) {
                 if (c->left > (UINT64_MAX >> 4))
                     return MK_CHUNKED_BAD;

@@ -16,19 +16,10 @@
 #include <strings.h>
 
 #include <cmocka.h>
+#include "hex.h"
 
 /* ---- parsing ------------------------------------------------------------ */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* C-style escapes: \n \r \t \\ \0 \xHH. Returns 0 or -1 (bad escape). */
 static int unescape(const char *s, unsigned char **out, size_t *outn)
@@ -52,7 +43,7 @@ static int unescape(const char *s, unsigned char **out, size_t *outn)
         case '0': b[o++] = '\0'; break;
         case '\\': b[o++] = '\\'; break;
         case 'x': {
-            int h1 = i + 1 < n ? hexval(s[i + 1]) : -1, h2 = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int h1 = i + 1 < n ? mk_hexval(s[i + 1]) : -1, h2 = i + 2 < n ? mk_hexval(s[i + 2]) : -1;
             if (h1 < 0 || h2 < 0)
                 goto bad;
             b[o++] = (unsigned char)(h1 * 16 + h2);
