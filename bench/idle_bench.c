@@ -71,6 +71,9 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 
+#define BENCH_NAME "idle_bench"
+#include "bench_util.h"
+
 enum { K_PLAIN, K_TLS, K_RAW, K_COUNT };
 static const char *const kind_name[K_COUNT] = {"plain", "tls", "raw"};
 
@@ -99,39 +102,6 @@ static mbedtls_ctr_drbg_context g_drbg;
 static mbedtls_ssl_config g_conf;
 static int g_tls_err_logged;
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "idle_bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* nearest-rank percentile of a sorted array, in microseconds */
-static double pct_us(const int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return -1;
-    size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return (double)v[k - 1] / 1000.0;
-}
 
 /* ---- the server process, from /proc --------------------------------------- */
 

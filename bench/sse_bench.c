@@ -52,6 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "sse_bench"
+#include "bench_util.h"
+
 enum { LINE_KEEP = 96, ID_MAX = 48, MAX_EV = 512 };
 
 /* epoll tags for the non-stream connections (streams use their index) */
@@ -79,39 +82,6 @@ static double g_deadline_s = 30;
 static int g_verbose = 0;
 static int g_gap_ms = 10; /* pause between two injected events */
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "sse_bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* nearest-rank percentile of a sorted array, in microseconds */
-static double pct_us(const int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return -1;
-    size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return (double)v[k - 1] / 1000.0;
-}
 
 static double mean_us(const int64_t *v, size_t n)
 {
