@@ -64,6 +64,7 @@ typedef struct conn {
     uint32_t interest;        /* epoll events asked for */
     int64_t deadline;
     int64_t wait_started, wait_until;
+    mk_body_status wait_bs;   /* the parked request's body status, to run it again with */
     int64_t trimmed_at;       /* TLS: when its idle buffers were last given back */
     /* the request being read */
     bool framed;              /* its head is parsed: the fields below are valid */
@@ -404,6 +405,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
         if (!c->parked) {
             c->parked = true;
             c->wait_started = req.wait_started_ms;
+            c->wait_bs = bs;
             unlink_conn(c);
             append(&t->parked, c);
             interest(t, c, EPOLLRDHUP);
@@ -633,8 +635,12 @@ static void recheck_parked(lthread *t, bool all)
         append(&t->parked, c);
         if (!all && c->wait_until > t->now)
             continue;
-        size_t body_len = c->chunked ? c->ch.out : (size_t)c->content_length;
-        if (run_request(t, c, NULL, MK_BODY_COMPLETE, body_len) && !c->parked && !c->out)
+        /* as it was parked: a wait whose body failed (too large, or not in
+         * time; the route takes none) still ends its connection unread */
+        size_t body_len = c->wait_bs != MK_BODY_COMPLETE ? 0
+                          : c->chunked                   ? c->ch.out
+                                                         : (size_t)c->content_length;
+        if (run_request(t, c, NULL, c->wait_bs, body_len) && !c->parked && !c->out)
             serve(t, c); /* requests that came behind the wait */
     }
 }

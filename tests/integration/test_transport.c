@@ -594,6 +594,89 @@ static void capture_large(mt_server *s, size_t n)
         fail_msg("the server kept the capturing connection");
 }
 
+/* Every journal entry of route (include_test) has an empty body: a request
+ * whose body was never read must not be recorded with one. */
+static void expect_journal_bodies_empty(tconn *c, const char *route)
+{
+    char *req = fmt("GET /test/requests?include_test=1&route=%s HTTP/1.1\r\nHost: x\r\n\r\n", route);
+    tresp r;
+    tc_send(c, req);
+    free(req);
+    expect_status(c, &r, 200, "GET /test/requests");
+    int all = 0, empty = 0;
+    for (const char *p = (const char *)r.body; (p = strstr(p, "\"body_size\":")); p++) {
+        all++;
+        if (strncmp(p, "\"body_size\":0,", 14) == 0)
+            empty++;
+    }
+    if (all == 0 || all != empty) {
+        char *s = mt_show(r.body, r.body_len);
+        fail_msg("journal of %s: %d entries, %d with an empty body: %s", route, all, empty,
+                 s ? s : "?");
+    }
+    tresp_free(&r);
+}
+
+/* ---- waits whose body failed ------------------------------------------------ */
+
+/* /test/wait takes no body, so a body over max_body_bytes, or one that does
+ * not arrive in time, does not stop it from being answered; but the body
+ * was never read, so the connection must close after the answer (as for
+ * any other request whose body failed). Before the fix, a wait that parked
+ * was replayed later as if its whole body had arrived: the journal recorded
+ * Content-Length bytes of whatever the buffer held (a fresh allocation of
+ * that size when over the limit) and the connection stayed open, the
+ * unread body due to be parsed as the next request. */
+static void tr_wait_failed_body(void **state)
+{
+    mockapi_config cfg;
+    mt_server s;
+    tresp r;
+    (void)state;
+    mt_config_init(&cfg);
+    cfg.max_body_bytes = 1000;
+    start(&s, &cfg, false);
+
+    /* over the limit: parked unread, answered at its own deadline, then
+     * closed (long before the idle deadline, 10 s) */
+    tconn *c = tc_connect(http_port(&s), false);
+    tc_send(c, "GET /test/wait?route=ping&value=1&timeout_ms=100 HTTP/1.1\r\nHost: x\r\n"
+               "Content-Length: 5000\r\n\r\n");
+    expect_status(c, &r, 408, "wait with a body over the limit");
+    tresp_free(&r);
+    expect_closed(c, "after answering a wait whose body was not read");
+    tc_close(c);
+    c = tc_connect(http_port(&s), false);
+    expect_journal_bodies_empty(c, "wait");
+    tc_close(c);
+    mt_server_untrack_free(&s);
+
+    /* incomplete: the request deadline passes, the wait parks, a ping
+     * (journaled) releases it; then the connection closes, before its idle
+     * deadline */
+    cfg.request_timeout_ms = 1000;
+    start(&s, &cfg, false);
+    c = tc_connect(http_port(&s), false);
+    tc_send(c, "GET /test/wait?route=ping&value=1&timeout_ms=10000 HTTP/1.1\r\nHost: x\r\n"
+               "Content-Length: 10\r\n\r\nabc");
+    /* run (and parked) once the request deadline has passed */
+    if (!waiters_reach(&s, 1, mt_now_ms() + WAIT_MS))
+        fail_msg("the wait did not park after its request deadline");
+    healthy(&s, false, "the ping that releases the wait");
+    expect_status(c, &r, 200, "wait with an incomplete body, released");
+    tresp_free(&r);
+    int64_t answered = mt_now_ms();
+    expect_closed(c, "after answering a wait whose body did not arrive");
+    if (mt_timing_on() && mt_now_ms() - answered > 500)
+        fail_msg("closed %lld ms after the answer: at the idle deadline, not at once",
+                 (long long)(mt_now_ms() - answered));
+    tc_close(c);
+    assert_true(waiters_reach(&s, 0, mt_now_ms() + WAIT_MS));
+    c = tc_connect(http_port(&s), false);
+    expect_journal_bodies_empty(c, "wait");
+    tc_close(c);
+}
+
 /* ---- pipelined requests ------------------------------------------------------- */
 
 /* n pings (plain or TLS ones) in one string; free() it. */
@@ -1448,6 +1531,7 @@ static void tr_stop_with_everything(void **state)
 int mt_run_transport_tests(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(tr_wait_failed_body, teardown),
         cmocka_unit_test_teardown(tr_pipelined_behind_wait, teardown),
         cmocka_unit_test_teardown(tr_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_tls_split_every_byte, teardown),
