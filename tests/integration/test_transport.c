@@ -711,6 +711,28 @@ static void expect_pings(tconn *c, int n, const char *what)
     }
 }
 
+/* One TLS record of pipelined pings, many times what the loop reads at once
+ * (max_header_bytes 1024 here): what is left decrypted inside mbedTLS is
+ * invisible to epoll, and no more bytes come on the socket to wake it.
+ * Before the fix, the loop read it for 9 rounds and then forgot it: the
+ * client waited for the last ~200 answers until the idle deadline. */
+static void tr_tls_pipelined_record(void **state)
+{
+    mockapi_config cfg;
+    mt_server s;
+    (void)state;
+    mt_config_init(&cfg);
+    cfg.max_header_bytes = 1024;
+    start(&s, &cfg, true);
+    tconn *c = tc_connect(tls_port(&s), true);
+    int n = 16384 / (int)strlen(TLS_PING); /* one full record */
+    char *p = pings_for(true, n);
+    tc_send(c, p);
+    free(p);
+    expect_pings(c, n, "one record of pipelined pings");
+    ping(c, "after them");
+}
+
 /* Pipelined requests behind a parked /test/wait are answered after it, in
  * order, and not run while it is parked (more of them than the loop's
  * buffer holds: max_header_bytes 1024). The TLS listener has no waits. */
@@ -1532,6 +1554,7 @@ int mt_run_transport_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(tr_wait_failed_body, teardown),
+        cmocka_unit_test_teardown(tr_tls_pipelined_record, teardown),
         cmocka_unit_test_teardown(tr_pipelined_behind_wait, teardown),
         cmocka_unit_test_teardown(tr_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_tls_split_every_byte, teardown),
