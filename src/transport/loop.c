@@ -282,7 +282,8 @@ static bool flush_out(lthread *t, conn *c)
     c->out = NULL;
     c->out_static = false;
     c->out_len = c->out_off = 0;
-    if (c->closing || (c->eof && !c->resume)) {
+    /* a client that shut its side is closed once nothing it sent is left */
+    if (c->closing || (c->eof && !c->resume && c->in_len == 0)) {
         close_conn(t, c);
         return false;
     }
@@ -423,7 +424,9 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     }
     mk_response resp = {0};
     mk_buf_init(&resp.out, 0);
-    resp.close = hd.close || c->eof; /* said in the response, as Go does */
+    /* said in the response, as Go does; after the client shut its side,
+     * by the last request it sent (all of them are answered) */
+    resp.close = hd.close || (c->eof && c->in_len <= end);
     mk_dispatch(m, &req, &resp);
     if (bs == MK_BODY_COMPLETE)
         c->in[end] = saved;

@@ -769,6 +769,63 @@ static void tr_pipelined_behind_wait(void **state)
     assert_int_equal(waiters(&s), 0);
 }
 
+/* ---- a half-close right behind pipelined requests --------------------------- */
+
+/* The client pipelines requests, then shuts its side (SHUT_WR): every one of
+ * them is answered, in order, then the connection closes. The requests and
+ * the FIN are made to arrive while the server is not reading: an 8 MiB
+ * response (more than any socket buffer here) is stuck in front of them
+ * until the client reads it, so the server then reads them in one go. The
+ * totals are the sizes at which that read fills the connection's buffer
+ * exactly, so that the next read in the same pass sees the FIN. Before the
+ * fix, the server closed after the first answer then, as if nothing else
+ * were buffered. */
+static void tr_half_close_pipelined(void **state)
+{
+    mockapi_config cfg;
+    mt_server s;
+    (void)state;
+    mt_config_init(&cfg);
+    const size_t big = 8u << 20;
+    cfg.max_body_bytes = big + 1024;
+    start(&s, &cfg, false);
+    capture_large(&s, big);
+    const size_t totals[] = {4095, 8191, 4096, 3000};
+    for (size_t k = 0; k < sizeof totals / sizeof totals[0]; k++) {
+        size_t total = totals[k];
+        tconn *c = tc_connect_with(http_port(&s), false, NULL, 4096);
+        tresp r;
+        char what[96];
+        tc_send(c, "GET /test/last-request/heartbeat HTTP/1.1\r\nHost: x\r\n\r\n");
+        /* the answer has begun: the GET was read alone, the rest is stuck */
+        if (!wait_fd(c->fd, POLLIN, mt_now_ms() + WAIT_MS))
+            fail_msg("no answer to GET /test/last-request/heartbeat");
+        /* n pings, the last padded with a header to make the total exact */
+        int n = (int)(total / PING_LEN) - 1;
+        char *p = pings(n);
+        size_t pad = total - (size_t)n * PING_LEN - (PING_LEN + 5);
+        char *last = fmt("GET /v1/ping HTTP/1.1\r\nHost: x\r\nX: %*s\r\n\r\n", (int)pad, "");
+        assert_int_equal(strlen(p) + strlen(last), total);
+        tc_send(c, p);
+        tc_send(c, last);
+        free(p);
+        free(last);
+        shutdown(c->fd, SHUT_WR);
+        /* now the 8 MiB may come faster (within the window scale that the
+         * small buffer set at connect allows) */
+        int rcv = 1 << 20;
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        snprintf(what, sizeof what, "%zu bytes pipelined, then SHUT_WR", total);
+        expect_status(c, &r, 200, what);
+        assert_int_equal(r.body_len, big);
+        tresp_free(&r);
+        expect_pings(c, n + 1, what);
+        expect_closed(c, what);
+        assert_int_equal(c->len, 0);
+        tc_close(c);
+    }
+}
+
 /* ---- requests split at every byte ------------------------------------------- */
 
 /* A POST of HB_BODY framed by chunks, with an extension, a bare-LF data
@@ -1556,6 +1613,7 @@ int mt_run_transport_tests(void)
         cmocka_unit_test_teardown(tr_wait_failed_body, teardown),
         cmocka_unit_test_teardown(tr_tls_pipelined_record, teardown),
         cmocka_unit_test_teardown(tr_pipelined_behind_wait, teardown),
+        cmocka_unit_test_teardown(tr_half_close_pipelined, teardown),
         cmocka_unit_test_teardown(tr_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_tls_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_wait_client_leaves, teardown),
