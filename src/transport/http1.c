@@ -33,14 +33,25 @@ mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scr
 {
     memset(out, 0, sizeof *out);
     size_t scan = len < max_head ? len : max_head;
-    /* The blank line, fast; only a head with bare LFs takes civetweb's
-     * slower scan (it accepts them, as Go does). */
-    const char *blank = memmem(in, scan, "\r\n\r\n", 4);
-    int hl = blank ? (int)(blank - in) + 4 : mk_civet_head_len(in, (int)scan);
+    /* civetweb's parser skips white space (blank lines) before the request
+     * line; the head's end is looked for after it, by civetweb's rule: the
+     * first blank line, CRLF or bare LF. CRLFCRLF is found fast; only when
+     * a bare-LF blank line may come first (it belongs to the head then, and
+     * a CRLFCRLF further on to a pipelined request or to the body) does
+     * civetweb's slower scan decide. */
+    size_t lead = 0;
+    while (lead < scan && (in[lead] == ' ' || (in[lead] >= '\t' && in[lead] <= '\r')))
+        lead++;
+    const char *h = in + lead;
+    size_t hscan = scan - lead;
+    const char *blank = memmem(h, hscan, "\r\n\r\n", 4);
+    size_t upto = blank ? (size_t)(blank - h) + 4 : hscan;
+    int hl = blank && !memmem(h, upto, "\n\n", 2) ? (int)upto : mk_civet_head_len(h, (int)hscan);
     if (hl < 0)
         return refuse(out, 400);
     if (hl == 0)
         return scan >= max_head ? refuse(out, 431) : MK_H1_INCOMPLETE;
+    hl += (int)lead;
     memcpy(scratch, in, (size_t)hl);
     scratch[hl] = '\0';
     if (mk_civet_parse_head(scratch, hl, &out->h) != hl)

@@ -826,6 +826,32 @@ static void tr_half_close_pipelined(void **state)
     }
 }
 
+/* A head that ends with a bare-LF blank line ends there (civetweb's rule,
+ * and Go's), even when a CRLFCRLF comes later: that one belongs to a
+ * pipelined request, or to the body. Before the fix the head was taken to
+ * run to the CRLFCRLF, civetweb's parser disagreed, and the request was
+ * refused with 400. */
+static void tr_head_bare_lf(void **state)
+{
+    mockapi_config cfg;
+    mt_server s;
+    tresp r;
+    (void)state;
+    mt_config_init(&cfg);
+    start(&s, &cfg, false);
+    tconn *c = tc_connect(http_port(&s), false);
+    tc_send(c, "GET /v1/ping HTTP/1.1\nHost: x\n\n" PING);
+    expect_exact(c, 200, "{}\n", "a bare-LF head, pipelined");
+    expect_exact(c, 200, "{}\n", "the CRLF request behind it");
+    char *lf = fmt("POST " HB_PATH " HTTP/1.1\nHost: x\nContent-Length: %zu\n\n%s",
+                   strlen(HB_BODY) + 4, HB_BODY "\r\n\r\n");
+    tc_send(c, lf);
+    free(lf);
+    expect_status(c, &r, 200, "a bare-LF head, a body with CRLFCRLF in it");
+    tresp_free(&r);
+    ping(c, "after them");
+}
+
 /* ---- requests split at every byte ------------------------------------------- */
 
 /* A POST of HB_BODY framed by chunks, with an extension, a bare-LF data
@@ -1614,6 +1640,7 @@ int mt_run_transport_tests(void)
         cmocka_unit_test_teardown(tr_tls_pipelined_record, teardown),
         cmocka_unit_test_teardown(tr_pipelined_behind_wait, teardown),
         cmocka_unit_test_teardown(tr_half_close_pipelined, teardown),
+        cmocka_unit_test_teardown(tr_head_bare_lf, teardown),
         cmocka_unit_test_teardown(tr_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_tls_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_wait_client_leaves, teardown),
