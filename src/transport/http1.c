@@ -57,6 +57,19 @@ mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scr
     if (mk_civet_parse_head(scratch, hl, &out->h) != hl)
         return refuse(out, 400);
     out->head_len = (size_t)hl;
+    /* civetweb returns at most 64 fields and stops, silently, at a line
+     * that begins with white space (obs-fold): a Content-Length or
+     * Transfer-Encoding after that point would go unseen and the body be
+     * taken for the next request. Every line between the request line and
+     * the blank line must be one of the fields it returned. */
+    int lines = 0;
+    for (const char *p = h; p < in + hl; p++)
+        lines += *p == '\n';
+    if (lines - 2 != out->h.nheaders)
+        return refuse(out, out->h.nheaders >= (int)(sizeof out->h.headers /
+                                                     sizeof out->h.headers[0])
+                               ? 431
+                               : 400);
 
     const char *ver = out->h.version;
     bool v1 = ver[0] == '1' && ver[1] == '.' && ver[2] >= '0' && ver[2] <= '9' && ver[3] == '\0';

@@ -826,6 +826,64 @@ static void tr_half_close_pipelined(void **state)
     }
 }
 
+/* ---- header lines the head parser does not return --------------------------- */
+
+/* req is refused with status and nothing else is answered on the
+ * connection (no part of it is taken for a next request). */
+static void expect_refused_alone(mt_server *s, const char *req, int status, const char *what)
+{
+    tconn *c = tc_connect(http_port(s), false);
+    tresp r;
+    tc_send(c, req);
+    expect_status(c, &r, status, what);
+    tresp_free(&r);
+    expect_closed(c, what);
+    if (c->len != 0) {
+        char *shown = mt_show(c->buf, c->len);
+        fail_msg("%s: more came after the refusal: %s", what, shown ? shown : "?");
+    }
+    tc_close(c);
+}
+
+/* civetweb's parser returns at most 64 header fields and stops at a line
+ * that begins with white space (obs-fold), silently: a Transfer-Encoding or
+ * Content-Length after that point was not seen, and the body was taken for
+ * the next request (two answers to one request, as a smuggling front end
+ * would exploit). Both are refused now: 431 for too many fields, 400 for a
+ * folded line (RFC 9112 §5.2 allows either rejecting or unfolding). */
+static void tr_head_fields_unseen(void **state)
+{
+    mockapi_config cfg;
+    mt_server s;
+    (void)state;
+    mt_config_init(&cfg);
+    start(&s, &cfg, false);
+    const char *chunked = "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+
+    char many[4096] = "POST " HB_PATH " HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 70; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "X-%d: y\r\n", i);
+    strcat(many, chunked);
+    expect_refused_alone(&s, many, 431, "70 header fields, then Transfer-Encoding: chunked");
+
+    char *folded = fmt("POST " HB_PATH " HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n%s", chunked);
+    expect_refused_alone(&s, folded, 400, "a folded line, then Transfer-Encoding: chunked");
+    free(folded);
+
+    /* 64 fields is what the parser holds: still served; so are blank lines
+     * before a request line */
+    tconn *c = tc_connect(http_port(&s), false);
+    char full[4096] = "GET /v1/ping HTTP/1.1\r\n";
+    for (int i = 0; i < 63; i++)
+        snprintf(full + strlen(full), sizeof full - strlen(full), "X-%d: y\r\n", i);
+    strcat(full, "Host: x\r\n\r\n");
+    tc_send(c, full);
+    expect_exact(c, 200, "{}\n", "64 header fields");
+    tc_send(c, "\r\n" PING);
+    expect_exact(c, 200, "{}\n", "a blank line before the request line");
+    ping(c, "after them");
+}
+
 /* A head that ends with a bare-LF blank line ends there (civetweb's rule,
  * and Go's), even when a CRLFCRLF comes later: that one belongs to a
  * pipelined request, or to the body. Before the fix the head was taken to
@@ -1640,6 +1698,7 @@ int mt_run_transport_tests(void)
         cmocka_unit_test_teardown(tr_tls_pipelined_record, teardown),
         cmocka_unit_test_teardown(tr_pipelined_behind_wait, teardown),
         cmocka_unit_test_teardown(tr_half_close_pipelined, teardown),
+        cmocka_unit_test_teardown(tr_head_fields_unseen, teardown),
         cmocka_unit_test_teardown(tr_head_bare_lf, teardown),
         cmocka_unit_test_teardown(tr_split_every_byte, teardown),
         cmocka_unit_test_teardown(tr_tls_split_every_byte, teardown),
