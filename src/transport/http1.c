@@ -138,10 +138,9 @@ int mk_chunked_step(mk_chunked *c, char *buf, size_t len, uint64_t cap, size_t m
         case PH_SIZE: {
             int h = hexval(ch);
             if (h >= 0) {
-                if (c->left > (UINT64_MAX >> 4))
-                    return MK_CHUNKED_BAD;
+                if (c->left > (UINT64_MAX >> 4) || ++c->line > max_line)
+                    return MK_CHUNKED_BAD; /* too large, or endless leading zeros */
                 c->left = c->left * 16 + (uint64_t)h;
-                c->line++;
             } else if (c->line == 0) {
                 return MK_CHUNKED_BAD; /* a size line starts with a digit */
             } else if (ch == ';' || ch == ' ' || ch == '\t') {

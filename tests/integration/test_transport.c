@@ -1133,13 +1133,18 @@ static void tr_chunked_limits(void **state)
     free(full);
     free(over);
 
-    /* endless extensions and trailers: refused at the line limit
+    /* endless size lines, extensions and trailers: refused at the line limit
      * (max_header_bytes, 16384), not at the deadline */
     size_t n = 20000;
     char *zeros = malloc(n + 1);
     assert_non_null(zeros);
     memset(zeros, '0', n);
     zeros[n] = '\0';
+    /* before the fix, leading zeros were not counted: a size line of any
+     * length was accepted and this heartbeat answered 200 */
+    b = fmt("%s%zx\r\n%s\r\n0\r\n\r\n", zeros, strlen(HB_BODY), HB_BODY);
+    assert_int_equal(chunked_answer(&s, b, true, "a size line of 20000 zeros"), 400);
+    free(b);
     memset(zeros, 'a', n);
     b = fmt("5;%s\r\nhello\r\n0\r\n\r\n", zeros);
     assert_int_equal(chunked_answer(&s, b, true, "a 20000-byte chunk extension"), 400);
