@@ -34,19 +34,43 @@ mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scr
 {
     memset(out, 0, sizeof *out);
     size_t scan = len < max_head ? len : max_head;
-    /* The blank line, fast; only a head with bare LFs takes civetweb's
-     * slower scan (it accepts them, as Go does). */
-    const char *blank = memmem(in, scan, "\r\n\r\n", 4);
-    int hl = blank ? (int)(blank - in) + 4 : mk_civet_head_len(in, (int)scan);
+    /* civetweb's parser skips white space (blank lines) before the request
+     * line; the head's end is looked for after it, by civetweb's rule: the
+     * first blank line, CRLF or bare LF. CRLFCRLF is found fast; only when
+     * a bare-LF blank line may come first (it belongs to the head then, and
+     * a CRLFCRLF further on to a pipelined request or to the body) does
+     * civetweb's slower scan decide. */
+    size_t lead = 0;
+    while (lead < scan && (in[lead] == ' ' || (in[lead] >= '\t' && in[lead] <= '\r')))
+        lead++;
+    const char *h = in + lead;
+    size_t hscan = scan - lead;
+    const char *blank = memmem(h, hscan, "\r\n\r\n", 4);
+    size_t upto = blank ? (size_t)(blank - h) + 4 : hscan;
+    int hl = blank && !memmem(h, upto, "\n\n", 2) ? (int)upto : mk_civet_head_len(h, (int)hscan);
     if (hl < 0)
         return refuse(out, 400);
     if (hl == 0)
         return scan >= max_head ? refuse(out, 431) : MK_H1_INCOMPLETE;
+    hl += (int)lead;
     memcpy(scratch, in, (size_t)hl);
     scratch[hl] = '\0';
     if (mk_civet_parse_head(scratch, hl, &out->h) != hl)
         return refuse(out, 400);
     out->head_len = (size_t)hl;
+    /* civetweb returns at most 64 fields and stops, silently, at a line
+     * that begins with white space (obs-fold): a Content-Length or
+     * Transfer-Encoding after that point would go unseen and the body be
+     * taken for the next request. Every line between the request line and
+     * the blank line must be one of the fields it returned. */
+    int lines = 0;
+    for (const char *p = h; p < in + hl; p++)
+        lines += *p == '\n';
+    if (lines - 2 != out->h.nheaders)
+        return refuse(out, out->h.nheaders >= (int)(sizeof out->h.headers /
+                                                     sizeof out->h.headers[0])
+                               ? 431
+                               : 400);
 
     const char *ver = out->h.version;
     bool v1 = ver[0] == '1' && ver[1] == '.' && ver[2] >= '0' && ver[2] <= '9' && ver[3] == '\0';
@@ -105,10 +129,9 @@ int mk_chunked_step(mk_chunked *c, char *buf, size_t len, uint64_t cap, size_t m
         case PH_SIZE: {
             int h = mk_hexval(ch);
             if (h >= 0) {
-                if (c->left > (UINT64_MAX >> 4))
-                    return MK_CHUNKED_BAD;
+                if (c->left > (UINT64_MAX >> 4) || ++c->line > max_line)
+                    return MK_CHUNKED_BAD; /* too large, or endless leading zeros */
                 c->left = c->left * 16 + (uint64_t)h;
-                c->line++;
             } else if (c->line == 0) {
                 return MK_CHUNKED_BAD; /* a size line starts with a digit */
             } else if (ch == ';' || ch == ' ' || ch == '\t') {

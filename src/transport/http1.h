@@ -15,7 +15,10 @@
  *  - Transfer-Encoding: chunked wins over Content-Length, and a request
  *    that had both closes its connection after the response (§6.1); any
  *    other transfer coding is refused with 501.
- *  - A head over the configured limit is refused with 431. */
+ *  - A head over the configured limit is refused with 431, and so is one
+ *    with more than 64 fields (what civetweb's parser holds); a folded
+ *    field line (obs-fold) is refused with 400: a field the parser did not
+ *    return could be a Content-Length or Transfer-Encoding. */
 #ifndef MK_HTTP1_H
 #define MK_HTTP1_H
 

@@ -1,15 +1,16 @@
 /* loop.c: the event loop; see loop.h for what it does and why.
  *
- * Each thread owns an epoll set, the connections it accepted and two lists:
- * the deadline list (every deadline there is "now + request_timeout_ms" when
- * set, so appending keeps it sorted and the next expiry is at the head) and
+ * Each thread owns an epoll set, the connections it accepted and three
+ * lists: the deadline list (every deadline there is "now + request_timeout_ms"
+ * when set, so appending keeps it sorted and the next expiry is at the head),
  * the parked list (connections whose /test/wait is pending, each with its
- * own deadline; few, so scanned). Listening sockets are in every thread's
- * set with EPOLLEXCLUSIVE. A connection's epoll interest follows its phase:
- * reading (EPOLLIN), writing a response (EPOLLOUT), handshaking (what TLS
- * wants), parked (EPOLLRDHUP only: a client that stops waiting is noticed,
- * nothing is read). So a client that does not read its responses is not
- * read from either, and no phase spins. */
+ * own deadline; few, so scanned) and the again list (TLS connections with
+ * decrypted input epoll cannot report; see again_add). Listening sockets
+ * are in every thread's set with EPOLLEXCLUSIVE. A connection's epoll
+ * interest follows its phase: reading (EPOLLIN), writing a response
+ * (EPOLLOUT), handshaking (what TLS wants), parked (EPOLLRDHUP only: a
+ * client that stops waiting is noticed, nothing is read). So a client that
+ * does not read its responses is not read from either, and no phase spins. */
 #include "loop.h"
 
 #include <arpa/inet.h>
@@ -54,6 +55,7 @@ typedef struct lsock {
 typedef struct conn {
     int tag;                  /* TAG_CONN */
     struct conn *prev, *next; /* the deadline list or the parked list */
+    struct conn *aprev, *anext; /* the again list (TLS), or NULL */
     int fd, listener;
     mk_tls_session *tls;      /* NULL: plain, or a handshake that has not begun */
     mk_tls_server *tls_srv;   /* a TLS listener's connection: its configuration */
@@ -65,6 +67,7 @@ typedef struct conn {
     uint32_t interest;        /* epoll events asked for */
     int64_t deadline;
     int64_t wait_started, wait_until;
+    mk_body_status wait_bs;   /* the parked request's body status, to run it again with */
     int64_t trimmed_at;       /* TLS: when its idle buffers were last given back */
     /* the request being read */
     bool framed;              /* its head is parsed: the fields below are valid */
@@ -87,6 +90,7 @@ typedef struct lthread {
     int epfd, wakefd;
     conn list;   /* sentinel of the deadline list */
     conn parked; /* sentinel of the parked list */
+    conn again;  /* sentinel of the again list: TLS input left decrypted (aprev/anext) */
     atomic_int nparked;
     atomic_bool recheck;
     int nlisten;              /* listening sockets added to this thread's set */
@@ -122,6 +126,29 @@ static void append(conn *head, conn *c)
     c->next = head;
     head->prev->next = c;
     head->prev = c;
+}
+
+/* The again list: TLS connections that on_readable left with decrypted
+ * bytes inside mbedTLS (its round bound). epoll will not report those
+ * bytes, and the client may send nothing more until it has its answers, so
+ * the loop comes back to them itself after the next round of events. */
+static void again_unlink(conn *c)
+{
+    if (c->aprev) {
+        c->aprev->anext = c->anext;
+        c->anext->aprev = c->aprev;
+    }
+    c->aprev = c->anext = NULL;
+}
+
+static void again_add(lthread *t, conn *c)
+{
+    if (c->aprev)
+        return;
+    c->aprev = t->again.aprev;
+    c->anext = &t->again;
+    t->again.aprev->anext = c;
+    t->again.aprev = c;
 }
 
 static void set_deadline(lthread *t, conn *c)
@@ -168,6 +195,7 @@ static void wait_end(lthread *t)
 static void close_conn(lthread *t, conn *c)
 {
     unlink_conn(c);
+    again_unlink(c);
     if (c->parked)
         wait_end(t);
     mk_tls_session_free(c->tls);
@@ -261,7 +289,8 @@ static bool flush_out(lthread *t, conn *c)
     c->out = NULL;
     c->out_static = false;
     c->out_len = c->out_off = 0;
-    if (c->closing || (c->eof && !c->resume)) {
+    /* a client that shut its side is closed once nothing it sent is left */
+    if (c->closing || (c->eof && !c->resume && c->in_len == 0)) {
         close_conn(t, c);
         return false;
     }
@@ -402,7 +431,9 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     }
     mk_response resp = {0};
     mk_buf_init(&resp.out, 0);
-    resp.close = hd.close || c->eof; /* said in the response, as Go does */
+    /* said in the response, as Go does; after the client shut its side,
+     * by the last request it sent (all of them are answered) */
+    resp.close = hd.close || (c->eof && c->in_len <= end);
     mk_dispatch(m, &req, &resp);
     if (bs == MK_BODY_COMPLETE)
         c->in[end] = saved;
@@ -411,6 +442,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
         if (!c->parked) {
             c->parked = true;
             c->wait_started = req.wait_started_ms;
+            c->wait_bs = bs;
             unlink_conn(c);
             append(&t->parked, c);
             interest(t, c, EPOLLRDHUP);
@@ -581,12 +613,17 @@ static void on_readable(lthread *t, conn *c)
 {
     /* Bytes TLS decrypted beyond the buffer's room stay inside mbedTLS,
      * where epoll cannot see them: read again once serving made room
-     * (bounded, so one connection cannot keep the thread). */
+     * (bounded, so one connection cannot keep the thread; past the bound
+     * the again list brings the loop back for the rest). */
     for (int round = 0;; round++) {
         if (!read_some(t, c))
             return;
-        if (round == 8 || !c->tls || c->out || c->parked || c->eof || !mk_tls_pending(c->tls))
+        if (!c->tls || c->out || c->parked || c->eof || !mk_tls_pending(c->tls))
             break;
+        if (round == 8) {
+            again_add(t, c); /* the rest after the other connections' turn */
+            break;
+        }
     }
     if (c->eof && !c->out && !c->parked)
         close_conn(t, c); /* nothing more can arrive; a partial request is void */
@@ -644,9 +681,33 @@ static void recheck_parked(lthread *t, bool all)
         append(&t->parked, c);
         if (!all && c->wait_until > t->now)
             continue;
-        size_t body_len = c->chunked ? c->ch.out : (size_t)c->content_length;
-        if (run_request(t, c, NULL, MK_BODY_COMPLETE, body_len) && !c->parked && !c->out)
+        /* as it was parked: a wait whose body failed (too large, or not in
+         * time; the route takes none) still ends its connection unread */
+        size_t body_len = c->wait_bs != MK_BODY_COMPLETE ? 0
+                          : c->chunked                   ? c->ch.out
+                                                         : (size_t)c->content_length;
+        if (run_request(t, c, NULL, c->wait_bs, body_len) && !c->parked && !c->out)
             serve(t, c); /* requests that came behind the wait */
+    }
+}
+
+/* Reads on for the connections on the again list (detached first: one
+ * whose bound is hit again waits for the next round of events). */
+static void serve_again(lthread *t)
+{
+    conn head = {.tag = 0};
+    if (t->again.anext == &t->again)
+        return;
+    head.anext = t->again.anext;
+    head.aprev = t->again.aprev;
+    head.anext->aprev = &head;
+    head.aprev->anext = &head;
+    t->again.anext = t->again.aprev = &t->again;
+    while (head.anext != &head) {
+        conn *c = head.anext;
+        again_unlink(c);
+        if (!c->handshaking && !c->out && !c->parked)
+            on_readable(t, c);
     }
 }
 
@@ -738,6 +799,8 @@ static int next_timeout(lthread *t)
     int64_t next = INT64_MAX;
     if (t->list.next != &t->list)
         next = t->list.next->deadline;
+    if (t->again.anext != &t->again)
+        return 0; /* bytes are waiting inside mbedTLS */
     for (conn *c = t->parked.next; c != &t->parked; c = c->next)
         if (c->wait_until < next)
             next = c->wait_until;
@@ -797,6 +860,7 @@ static void *run(void *arg)
         }
         if (t->accept_paused_until && t->accept_paused_until <= t->now)
             accept_resume(t);
+        serve_again(t);
         bool all = atomic_exchange(&t->recheck, false);
         recheck_parked(t, all);
         while (t->list.next != &t->list && t->list.next->deadline <= t->now)
@@ -842,6 +906,7 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
         t->l = l;
         t->list.prev = t->list.next = &t->list;
         t->parked.prev = t->parked.next = &t->parked;
+        t->again.aprev = t->again.anext = &t->again;
         t->epfd = epoll_create1(EPOLL_CLOEXEC);
         t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         t->scratch = malloc(m->cfg.max_header_bytes + 1);

@@ -27,6 +27,7 @@ int mt_run_robustness_tests(void);
 int mt_run_keepalive_tests(void);
 int mt_run_stream_tests(void);
 int mt_run_availability_tests(void);
+int mt_run_transport_tests(void); /* attacks on the event-loop transport (tr_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

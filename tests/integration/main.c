@@ -6,6 +6,8 @@
  * server logs, MOCKAPI_IT_ROUNDS=N sets the concurrency rounds per thread.
  * The availability group (avail_*) attacks the server with idle, slow,
  * silent-TLS and waiting connections while good clients must be served.
+ * The transport group (tr_*) attacks the event loop's framing, waits, TLS
+ * sessions and stop over raw sockets (test_transport.c).
  * Exit status: 0 when every test passed, 1 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
     failed += mt_run_keepalive_tests();
     failed += mt_run_stream_tests();
     failed += mt_run_availability_tests();
+    failed += mt_run_transport_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
