@@ -47,7 +47,7 @@ common=(-std=c11 -g -O1 -D_GNU_SOURCE "${san[@]}")
 # is fenced by pragmas inside civetweb_build.c (as in the premake build)
 strict=(-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla)
 clang "${common[@]}" "${strict[@]}" -fsanitize=fuzzer-no-link \
-    -Isrc/transport -Isrc/transport/civet -c src/transport/http1.c -o "$out/obj/http1.o"
+    -Isrc/transport -Isrc/transport/civet -Isrc/common -c src/transport/http1.c -o "$out/obj/http1.o"
 # all of civetweb.c, through the glue: its parser is what the fuzzer
 # explores (it links mbedTLS, as in the real build)
 clang "${common[@]}" "${strict[@]}" -fsanitize=fuzzer-no-link \

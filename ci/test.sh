@@ -52,6 +52,7 @@ run integration/tsan-start  build/tsan/integration_tests 'api_start_async'
 run integration/tsan-tls    build/tsan/integration_tests 'tls_*'
 run integration/tsan-chain  build/tsan/integration_tests 'chain_*'
 run integration/tsan-avail  build/tsan/integration_tests 'avail_*'
+run integration/tsan-tr     build/tsan/integration_tests 'tr_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
@@ -63,6 +64,7 @@ run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
+run fuzz/http1              bash ci/fuzz.sh 20
 
 echo
 echo "$passed passed, $failed failed"

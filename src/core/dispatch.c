@@ -454,16 +454,14 @@ static bool local_auth_ok(const mk_request *req)
     return a && strcmp(a, want) == 0;
 }
 
-bool mk_dispatch_may_block(const mk_request *req)
+void mk_request_target(mk_request *req, char *target)
 {
-    if (req->path_len < 6 || memcmp(req->path, "/test/", 6) != 0)
-        return false; /* every route that waits lives under /test/ */
-    mk_match mt;
-    mk_verdict v = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
-    if (v == MK_REDIRECT)
-        free(mt.location);
-    return v == MK_MATCH &&
-           (mt.route->responder == MK_R_WAIT || mt.route->responder == MK_R_SSE_WAIT);
+    char *q = strchr(target, '?');
+    if (q)
+        *q++ = '\0';
+    req->path = target;
+    req->path_len = strlen(target);
+    req->query = q;
 }
 
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)

@@ -79,9 +79,10 @@ const char *mk_req_header(const mk_request *r, const char *name);
  * Never fails: internal errors become a 500 response. */
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp);
 
-/* Whether req may wait inside mk_dispatch (/test/wait, /test/sse/wait): the
- * transport sends those with no_wait and parks them while pending. */
-bool mk_dispatch_may_block(const mk_request *req);
+/* Resolves a request target ("/path?query", written into in place) into
+ * req->path, path_len and query. The one place a target is taken apart:
+ * where a session's path prefix will be stripped. */
+void mk_request_target(mk_request *req, char *target);
 
 
 #endif

@@ -390,22 +390,20 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
         kv[i].name = hd.h.headers[i].name;
         kv[i].value = hd.h.headers[i].value;
     }
-    char *uri = (char *)hd.h.uri;
-    char *q = strchr(uri, '?');
-    if (q)
-        *q++ = '\0';
     size_t end = c->head_len + (bs == MK_BODY_COMPLETE ? body_len : 0);
     mk_request req = {
         .kind = m->listeners[c->listener].kind,
         .listener = c->listener,
         .method = hd.h.method,
-        .path = uri,
-        .path_len = strlen(uri),
-        .query = q,
         .headers = kv,
         .nheaders = hd.h.nheaders,
         .body_status = bs,
+        /* a waiting route checks once and answers "pending" (parked below)
+         * instead of blocking this thread */
+        .no_wait = true,
+        .wait_started_ms = c->parked ? c->wait_started : t->now,
     };
+    mk_request_target(&req, (char *)hd.h.uri);
     char saved = 0;
     if (bs == MK_BODY_COMPLETE) {
         if (c->in_cap <= end) {
@@ -422,13 +420,6 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
         saved = c->in[end]; /* dispatch may treat the body as a C string */
         c->in[end] = '\0';
     }
-    bool waits = mk_dispatch_may_block(&req);
-    if (waits) {
-        req.no_wait = true;
-        req.wait_started_ms = c->parked ? c->wait_started : t->now;
-        if (!c->parked)
-            wait_begin(t); /* before the first check; see wait_begin */
-    }
     mk_response resp = {0};
     mk_buf_init(&resp.out, 0);
     /* said in the response, as Go does; after the client shut its side,
@@ -440,6 +431,11 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
 
     if (resp.pending) {
         if (!c->parked) {
+            /* counted in from now on, so every later change wakes this
+             * thread; one that came between the check above and this is
+             * caught by checking once more after this round of events */
+            wait_begin(t);
+            atomic_store(&t->recheck, true);
             c->parked = true;
             c->wait_started = req.wait_started_ms;
             c->wait_bs = bs;
@@ -454,9 +450,8 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     if (c->parked) {
         c->parked = false;
         unlink_conn(c);
-    }
-    if (waits)
         wait_end(t);
+    }
 
     bool close_after = resp.close || bs != MK_BODY_COMPLETE;
     /* drop the request's bytes; what follows is the next request */
