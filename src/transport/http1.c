@@ -64,8 +64,8 @@ mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scr
      * taken for the next request. Every line between the request line and
      * the blank line must be one of the fields it returned. */
     int lines = 0;
-    for (const char *p = h; p < in + hl; p++)
-        lines += *p == '\n';
+    for (const char *p = h, *end = in + hl; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        lines++;
     if (lines - 2 != out->h.nheaders)
         return refuse(out, out->h.nheaders >= (int)(sizeof out->h.headers /
                                                      sizeof out->h.headers[0])

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -42,6 +43,7 @@ enum {
     READ_MAX = 65536,
     ACCEPT_BATCH = 64,
     ACCEPT_PAUSE_MS = 100,
+    RELEASE_AFTER_MS = 100,
 };
 
 enum { TAG_CONN = 1, TAG_LISTEN = 2 };
@@ -56,6 +58,8 @@ typedef struct conn {
     int tag;                  /* TAG_CONN */
     struct conn *prev, *next; /* the deadline list or the parked list */
     struct conn *aprev, *anext; /* the again list (TLS), or NULL */
+    struct conn *rprev, *rnext; /* the release list, or NULL */
+    int64_t idle_at;          /* on the release list: when it went idle */
     int fd, listener;
     mk_tls_session *tls;      /* NULL: plain, or a handshake that has not begun */
     mk_tls_server *tls_srv;   /* a TLS listener's connection: its configuration */
@@ -68,15 +72,16 @@ typedef struct conn {
     int64_t deadline;
     int64_t wait_started, wait_until;
     mk_body_status wait_bs;   /* the parked request's body status, to run it again with */
-    int64_t trimmed_at;       /* TLS: when its idle buffers were last given back */
     /* the request being read */
     bool framed;              /* its head is parsed: the fields below are valid */
     bool chunked, expect, close_req;
     size_t head_len;
     uint64_t content_length;
     mk_chunked ch;
-    char *in;
+    char *in;                 /* bytes read: the thread's read buffer while
+                               * in_borrowed (during one read), else owned */
     size_t in_len, in_cap;
+    bool in_borrowed;
     char *out;                /* the part of a response not written yet */
     size_t out_len, out_off;
     bool out_static;          /* out points at static storage (a refusal) */
@@ -91,11 +96,15 @@ typedef struct lthread {
     conn list;   /* sentinel of the deadline list */
     conn parked; /* sentinel of the parked list */
     conn again;  /* sentinel of the again list: TLS input left decrypted (aprev/anext) */
+    conn release; /* sentinel of the release list: gone idle, oldest first (rprev/rnext) */
     atomic_int nparked;
     atomic_bool recheck;
     int nlisten;              /* listening sockets added to this thread's set */
     int64_t accept_paused_until; /* 0: accepting */
+    int64_t heap_trimmed_at;  /* release_idle's last malloc_trim */
     char *scratch;            /* a parsed copy of the current head */
+    char *rbuf;               /* the read buffer connections borrow (see keep_input) */
+    size_t rcap;
 } lthread;
 
 struct mk_loop {
@@ -151,6 +160,16 @@ static void again_add(lthread *t, conn *c)
     t->again.aprev = c;
 }
 
+/* Off the release list (see went_idle). */
+static void release_unlink(conn *c)
+{
+    if (c->rprev) {
+        c->rprev->rnext = c->rnext;
+        c->rnext->rprev = c->rprev;
+    }
+    c->rprev = c->rnext = NULL;
+}
+
 static void set_deadline(lthread *t, conn *c)
 {
     unlink_conn(c);
@@ -169,7 +188,8 @@ static void interest(lthread *t, conn *c, uint32_t ev)
 
 static void free_conn(conn *c)
 {
-    free(c->in);
+    if (!c->in_borrowed)
+        free(c->in);
     if (!c->out_static)
         free(c->out);
     free(c);
@@ -196,6 +216,7 @@ static void close_conn(lthread *t, conn *c)
 {
     unlink_conn(c);
     again_unlink(c);
+    release_unlink(c);
     if (c->parked)
         wait_end(t);
     mk_tls_session_free(c->tls);
@@ -243,21 +264,48 @@ static long io_send(conn *c, const char *p, size_t n)
     }
 }
 
-/* An idle connection holds no buffer: its input buffer is freed (a
- * keep-alive client between requests costs its struct only), and a TLS
- * connection gives its record buffers' pages back (5,000 idle TLS clients
- * would otherwise hold ~170 MB), at most once a second, so a busy one pays
- * for it rarely. */
-static void idle_release(lthread *t, conn *c)
+/* An idle connection holds no buffer: once it has been idle for
+ * RELEASE_AFTER_MS its input buffer is freed (a keep-alive client between
+ * requests costs its struct only) and a TLS connection gives its record
+ * buffers' pages back (5,000 idle TLS clients would otherwise hold ~170 MB).
+ * Not at once: a busy connection would pay a malloc and a free (and for TLS
+ * two system calls) per request. Connections that go idle join the release
+ * list, oldest first; the loop releases from its head (release_idle). */
+static void went_idle(lthread *t, conn *c)
 {
-    if (c->in_len != 0 || c->out || c->parked)
+    if (c->in_len != 0 || c->out || c->parked || (!c->tls && !c->in))
         return;
-    free(c->in);
-    c->in = NULL;
-    c->in_cap = 0;
-    if (c->tls && t->now - c->trimmed_at >= 1000) {
-        mk_tls_trim(c->tls);
-        c->trimmed_at = t->now;
+    release_unlink(c); /* to the tail: the list stays ordered by idle_at */
+    c->idle_at = t->now;
+    c->rprev = t->release.rprev;
+    c->rnext = &t->release;
+    t->release.rprev->rnext = c;
+    t->release.rprev = c;
+}
+
+static void release_idle(lthread *t)
+{
+    int freed = 0;
+    while (t->release.rnext != &t->release && t->release.rnext->idle_at + RELEASE_AFTER_MS <= t->now) {
+        conn *c = t->release.rnext;
+        release_unlink(c);
+        if (c->in_len != 0 || c->out || c->parked || c->handshaking)
+            continue; /* busy again since */
+        if (!c->in_borrowed) {
+            freed += c->in != NULL;
+            free(c->in);
+            c->in = NULL;
+            c->in_cap = 0;
+        }
+        if (c->tls)
+            mk_tls_trim(c->tls);
+    }
+    /* After many clients went idle together, their freed buffers lie all
+     * over the heap, where malloc keeps them resident: give those pages
+     * back too (a walk of the heap, so only for a crowd, once a second). */
+    if (freed >= 64 && t->now - t->heap_trimmed_at >= 1000) {
+        malloc_trim(0);
+        t->heap_trimmed_at = t->now;
     }
 }
 
@@ -295,7 +343,7 @@ static bool flush_out(lthread *t, conn *c)
         return false;
     }
     interest(t, c, EPOLLIN | EPOLLRDHUP);
-    idle_release(t, c);
+    went_idle(t, c);
     if (c->resume) { /* a 100 Continue went out: the body comes next */
         c->resume = false;
         return serve(t, c);
@@ -361,9 +409,57 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     int fd = c->fd;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlink_conn(c);
+    again_unlink(c);
+    release_unlink(c);
     free_conn(c);
     mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
                   peer);
+}
+
+/* Makes c->in hold at least cap bytes, in a buffer of c's own. 0, or -1
+ * when memory is short (c->in unchanged then). */
+static int in_reserve(conn *c, size_t cap)
+{
+    if (!c->in_borrowed) {
+        char *p = realloc(c->in, cap);
+        if (!p)
+            return -1;
+        c->in = p;
+        c->in_cap = cap;
+        return 0;
+    }
+    char *p = malloc(cap > c->in_cap ? cap : c->in_cap);
+    if (!p)
+        return -1;
+    memcpy(p, c->in, c->in_len);
+    c->in = p;
+    c->in_cap = cap > c->in_cap ? cap : c->in_cap;
+    c->in_borrowed = false;
+    return 0;
+}
+
+/* At the end of a read: what is left of the input (a request not complete
+ * yet, pipelined bytes behind a response being written, a parked wait)
+ * moves from the thread's read buffer into a buffer of c's own, just big
+ * enough; nothing left, no buffer. So a connection holds input memory only
+ * while a request of its own is in flight. 0, or -1 when memory is short. */
+static int keep_input(conn *c)
+{
+    if (!c->in_borrowed)
+        return 0;
+    char *rest = NULL;
+    size_t cap = 0;
+    if (c->in_len > 0) {
+        cap = c->in_len + 1 > IN_MIN ? c->in_len + 1 : IN_MIN;
+        rest = malloc(cap);
+        if (!rest)
+            return -1;
+        memcpy(rest, c->in, c->in_len);
+    }
+    c->in = rest;
+    c->in_cap = cap;
+    c->in_borrowed = false;
+    return 0;
 }
 
 /* Runs the request at the start of c->in, framed and complete (or with a
@@ -406,14 +502,9 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     mk_request_target(&req, (char *)hd.h.uri);
     char saved = 0;
     if (bs == MK_BODY_COMPLETE) {
-        if (c->in_cap <= end) {
-            char *grown = realloc(c->in, end + 1);
-            if (!grown) {
-                close_conn(t, c);
-                return false;
-            }
-            c->in = grown;
-            c->in_cap = end + 1;
+        if (c->in_cap <= end && in_reserve(c, end + 1) != 0) {
+            close_conn(t, c);
+            return false;
         }
         req.body = c->in + c->head_len;
         req.body_len = body_len;
@@ -553,14 +644,13 @@ static size_t read_room(lthread *t, conn *c)
         limit += c->head_len + (c->chunked ? c->ch.out + READ_MAX : (size_t)c->content_length);
     if (c->in_len >= limit)
         return 0;
-    if (c->in_cap < c->in_len + 2) {
-        size_t cap = c->in_cap ? c->in_cap * 2 : IN_MIN;
-        char *p = realloc(c->in, cap);
-        if (!p)
-            return SIZE_MAX;
-        c->in = p;
-        c->in_cap = cap;
+    if (!c->in) { /* nothing pending: read into the thread's buffer */
+        c->in = t->rbuf;
+        c->in_cap = t->rcap;
+        c->in_borrowed = true;
     }
+    if (c->in_cap < c->in_len + 2 && in_reserve(c, c->in_cap * 2) != 0)
+        return SIZE_MAX;
     size_t want = limit - c->in_len, avail = c->in_cap - c->in_len - 1;
     if (want > avail)
         want = avail;
@@ -622,8 +712,10 @@ static void on_readable(lthread *t, conn *c)
     }
     if (c->eof && !c->out && !c->parked)
         close_conn(t, c); /* nothing more can arrive; a partial request is void */
+    else if (keep_input(c) != 0)
+        close_conn(t, c); /* out of memory: the client may try again */
     else
-        idle_release(t, c);
+        went_idle(t, c);
 }
 
 static void on_handshake(lthread *t, conn *c)
@@ -796,6 +888,8 @@ static int next_timeout(lthread *t)
         next = t->list.next->deadline;
     if (t->again.anext != &t->again)
         return 0; /* bytes are waiting inside mbedTLS */
+    if (t->release.rnext != &t->release && t->release.rnext->idle_at + RELEASE_AFTER_MS < next)
+        next = t->release.rnext->idle_at + RELEASE_AFTER_MS;
     for (conn *c = t->parked.next; c != &t->parked; c = c->next)
         if (c->wait_until < next)
             next = c->wait_until;
@@ -856,6 +950,7 @@ static void *run(void *arg)
         if (t->accept_paused_until && t->accept_paused_until <= t->now)
             accept_resume(t);
         serve_again(t);
+        release_idle(t);
         bool all = atomic_exchange(&t->recheck, false);
         recheck_parked(t, all);
         while (t->list.next != &t->list && t->list.next->deadline <= t->now)
@@ -902,11 +997,15 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
         t->list.prev = t->list.next = &t->list;
         t->parked.prev = t->parked.next = &t->parked;
         t->again.aprev = t->again.anext = &t->again;
+        t->release.rprev = t->release.rnext = &t->release;
         t->epfd = epoll_create1(EPOLL_CLOEXEC);
         t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         t->scratch = malloc(m->cfg.max_header_bytes + 1);
+        /* a head and a read beyond it fit without growing */
+        t->rcap = m->cfg.max_header_bytes + READ_MAX + 1;
+        t->rbuf = malloc(t->rcap);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-        int rc = t->epfd < 0 || t->wakefd < 0 || !t->scratch ||
+        int rc = t->epfd < 0 || t->wakefd < 0 || !t->scratch || !t->rbuf ||
                          epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) != 0
                      ? errno
                      : pthread_create(&t->tid, NULL, run, t); /* returns its error */
@@ -970,6 +1069,7 @@ void mk_loop_free(mk_loop *l)
         if (t->wakefd >= 0)
             close(t->wakefd);
         free(t->scratch);
+        free(t->rbuf);
     }
     for (int i = 0; i < atomic_load(&l->nls); i++)
         close(l->ls[i].fd);
