@@ -888,6 +888,12 @@ static int next_timeout(lthread *t)
         next = t->list.next->deadline;
     if (t->again.anext != &t->again)
         return 0; /* bytes are waiting inside mbedTLS */
+    /* a wait parked after this round's recheck flag was taken (behind a
+     * released wait, or at expire): its second check is due now, not after
+     * the next event or a second of sleep (a change that came between its
+     * first check and wait_begin woke nobody) */
+    if (atomic_load(&t->recheck))
+        return 0;
     if (t->release.rnext != &t->release && t->release.rnext->idle_at + RELEASE_AFTER_MS < next)
         next = t->release.rnext->idle_at + RELEASE_AFTER_MS;
     for (conn *c = t->parked.next; c != &t->parked; c = c->next)

@@ -7,7 +7,8 @@
  * The availability group (avail_*) attacks the server with idle, slow,
  * silent-TLS and waiting connections while good clients must be served.
  * The transport group (tr_*) attacks the event loop's framing, waits, TLS
- * sessions and stop over raw sockets (test_transport.c).
+ * sessions and stop over raw sockets (test_transport.c); tr2_* its input
+ * buffers, idle release and parked waits (test_transport2.c).
  * Exit status: 0 when every test passed, 1 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
     failed += mt_run_stream_tests();
     failed += mt_run_availability_tests();
     failed += mt_run_transport_tests();
+    failed += mt_run_transport2_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
