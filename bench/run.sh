@@ -145,7 +145,7 @@ fi
 # journal_bench drives the library's request path in-process (no sockets)
 if on journal && { [ ! -x "$OUT/journal_bench" ] || [ "bench/journal_bench.c" -nt "$OUT/journal_bench" ] ||
     [ build/release/libmockapi.a -nt "$OUT/journal_bench" ]; }; then
-    gcc "${CFLAGS[@]}" -Iinclude -Isrc -Ibuild/third_party/civetweb/include -o "$OUT/journal_bench" \
+    gcc "${CFLAGS[@]}" -Iinclude -Isrc/common -Isrc/core -Isrc/transport -Isrc/transport/civet -Ibuild/third_party/civetweb/include -o "$OUT/journal_bench" \
         bench/journal_bench.c build/release/libmockapi.a build/release/libcivetweb.a \
         -lsodium -ljansson -lz -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm ||
         die "cannot compile bench/journal_bench.c"
