@@ -4,8 +4,10 @@
  * lists: the deadline list (every deadline there is "now + request_timeout_ms"
  * when set, so appending keeps it sorted and the next expiry is at the head),
  * the parked list (connections whose /test/wait is pending, each with its
- * own deadline; few, so scanned) and the again list (TLS connections with
- * decrypted input epoll cannot report; see again_add). Listening sockets
+ * own deadline; few, so scanned), the again list (TLS connections with
+ * decrypted input epoll cannot report; see again_add) and the release list
+ * (connections gone idle, oldest first; see went_idle). All four are one
+ * intrusive list type (lnode). Listening sockets
  * are in every thread's set with EPOLLEXCLUSIVE. A connection's epoll
  * interest follows its phase: reading (EPOLLIN), writing a response
  * (EPOLLOUT), handshaking (what TLS wants), parked (EPOLLRDHUP only: a
@@ -21,6 +23,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,56 @@ enum {
 
 enum { TAG_CONN = 1, TAG_LISTEN = 2 };
 
+/* A node of a circular, doubly linked list with a sentinel; a member not on
+ * any list has NULL links. */
+typedef struct lnode {
+    struct lnode *prev, *next;
+} lnode;
+
+static void ln_init(lnode *head)
+{
+    head->prev = head->next = head;
+}
+
+static bool ln_empty(const lnode *head)
+{
+    return head->next == head;
+}
+
+static void ln_del(lnode *n)
+{
+    if (n->next) {
+        n->prev->next = n->next;
+        n->next->prev = n->prev;
+    }
+    n->prev = n->next = NULL;
+}
+
+/* Appends n (taken off any list first). */
+static void ln_push(lnode *head, lnode *n)
+{
+    ln_del(n);
+    n->prev = head->prev;
+    n->next = head;
+    head->prev->next = n;
+    head->prev = n;
+}
+
+/* Moves every member of src to the empty list dst. */
+static void ln_take(lnode *dst, lnode *src)
+{
+    ln_init(dst);
+    if (ln_empty(src))
+        return;
+    dst->next = src->next;
+    dst->prev = src->prev;
+    dst->next->prev = dst;
+    dst->prev->next = dst;
+    ln_init(src);
+}
+
+#define CONN_OF(node, field) ((conn *)((char *)(node) - offsetof(conn, field)))
+
 typedef struct lsock {
     int tag; /* TAG_LISTEN; first, as in conn: epoll's data.ptr names either */
     int fd, listener;
@@ -56,9 +109,9 @@ typedef struct lsock {
 
 typedef struct conn {
     int tag;                  /* TAG_CONN */
-    struct conn *prev, *next; /* the deadline list or the parked list */
-    struct conn *aprev, *anext; /* the again list (TLS), or NULL */
-    struct conn *rprev, *rnext; /* the release list, or NULL */
+    lnode dl;                 /* on the deadline list or the parked list */
+    lnode al;                 /* on the again list (TLS) */
+    lnode rl;                 /* on the release list */
     int64_t idle_at;          /* on the release list: when it went idle */
     int fd, listener;
     mk_tls_session *tls;      /* NULL: plain, or a handshake that has not begun */
@@ -74,7 +127,7 @@ typedef struct conn {
     mk_body_status wait_bs;   /* the parked request's body status, to run it again with */
     /* the request being read */
     bool framed;              /* its head is parsed: the fields below are valid */
-    bool chunked, expect, close_req;
+    bool chunked;
     size_t head_len;
     uint64_t content_length;
     mk_chunked ch;
@@ -93,10 +146,10 @@ typedef struct lthread {
     bool running;
     int64_t now; /* mk_mono_ms() after the latest epoll_wait */
     int epfd, wakefd;
-    conn list;   /* sentinel of the deadline list */
-    conn parked; /* sentinel of the parked list */
-    conn again;  /* sentinel of the again list: TLS input left decrypted (aprev/anext) */
-    conn release; /* sentinel of the release list: gone idle, oldest first (rprev/rnext) */
+    lnode list;    /* the deadline list (conn.dl) */
+    lnode parked;  /* the parked list (conn.dl) */
+    lnode again;   /* the again list: TLS input left decrypted (conn.al) */
+    lnode release; /* the release list: gone idle, oldest first (conn.rl) */
     atomic_int nparked;
     atomic_bool recheck;
     int nlisten;              /* listening sockets added to this thread's set */
@@ -120,61 +173,28 @@ struct mk_loop {
 
 /* ---- bookkeeping -------------------------------------------------------- */
 
-static void unlink_conn(conn *c)
-{
-    if (c->prev) {
-        c->prev->next = c->next;
-        c->next->prev = c->prev;
-    }
-    c->prev = c->next = NULL;
-}
-
-static void append(conn *head, conn *c)
-{
-    c->prev = head->prev;
-    c->next = head;
-    head->prev->next = c;
-    head->prev = c;
-}
-
 /* The again list: TLS connections that on_readable left with decrypted
  * bytes inside mbedTLS (its round bound). epoll will not report those
  * bytes, and the client may send nothing more until it has its answers, so
  * the loop comes back to them itself after the next round of events. */
-static void again_unlink(conn *c)
-{
-    if (c->aprev) {
-        c->aprev->anext = c->anext;
-        c->anext->aprev = c->aprev;
-    }
-    c->aprev = c->anext = NULL;
-}
-
 static void again_add(lthread *t, conn *c)
 {
-    if (c->aprev)
-        return;
-    c->aprev = t->again.aprev;
-    c->anext = &t->again;
-    t->again.aprev->anext = c;
-    t->again.aprev = c;
+    if (!c->al.next)
+        ln_push(&t->again, &c->al);
 }
 
-/* Off the release list (see went_idle). */
-static void release_unlink(conn *c)
+/* Off every list: before c is freed or handed on. */
+static void unlist(conn *c)
 {
-    if (c->rprev) {
-        c->rprev->rnext = c->rnext;
-        c->rnext->rprev = c->rprev;
-    }
-    c->rprev = c->rnext = NULL;
+    ln_del(&c->dl);
+    ln_del(&c->al);
+    ln_del(&c->rl);
 }
 
 static void set_deadline(lthread *t, conn *c)
 {
-    unlink_conn(c);
     c->deadline = t->now + t->l->m->cfg.request_timeout_ms;
-    append(&t->list, c);
+    ln_push(&t->list, &c->dl);
 }
 
 static void interest(lthread *t, conn *c, uint32_t ev)
@@ -214,9 +234,7 @@ static void wait_end(lthread *t)
  * still in flight. */
 static void close_conn(lthread *t, conn *c)
 {
-    unlink_conn(c);
-    again_unlink(c);
-    release_unlink(c);
+    unlist(c);
     if (c->parked)
         wait_end(t);
     mk_tls_session_free(c->tls);
@@ -275,20 +293,17 @@ static void went_idle(lthread *t, conn *c)
 {
     if (c->in_len != 0 || c->out || c->parked || (!c->tls && !c->in))
         return;
-    release_unlink(c); /* to the tail: the list stays ordered by idle_at */
     c->idle_at = t->now;
-    c->rprev = t->release.rprev;
-    c->rnext = &t->release;
-    t->release.rprev->rnext = c;
-    t->release.rprev = c;
+    ln_push(&t->release, &c->rl); /* to the tail: the list stays ordered by idle_at */
 }
 
 static void release_idle(lthread *t)
 {
     int freed = 0;
-    while (t->release.rnext != &t->release && t->release.rnext->idle_at + RELEASE_AFTER_MS <= t->now) {
-        conn *c = t->release.rnext;
-        release_unlink(c);
+    while (!ln_empty(&t->release) &&
+           CONN_OF(t->release.next, rl)->idle_at + RELEASE_AFTER_MS <= t->now) {
+        conn *c = CONN_OF(t->release.next, rl);
+        ln_del(&c->rl);
         if (c->in_len != 0 || c->out || c->parked || c->handshaking)
             continue; /* busy again since */
         if (!c->in_borrowed) {
@@ -408,9 +423,7 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     peer_of(c->fd, peer, sizeof peer);
     int fd = c->fd;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
-    unlink_conn(c);
-    again_unlink(c);
-    release_unlink(c);
+    unlist(c);
     free_conn(c);
     mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
                   peer);
@@ -479,27 +492,26 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
             return refuse(t, c, 400);
         parsed = &again;
     }
-    const mk_h1_head *hdp = parsed;
-#define hd (*hdp)
+    const mk_h1_head *hd = parsed;
     mk_header_kv kv[64];
-    for (int i = 0; i < hd.h.nheaders; i++) {
-        kv[i].name = hd.h.headers[i].name;
-        kv[i].value = hd.h.headers[i].value;
+    for (int i = 0; i < hd->h.nheaders; i++) {
+        kv[i].name = hd->h.headers[i].name;
+        kv[i].value = hd->h.headers[i].value;
     }
     size_t end = c->head_len + (bs == MK_BODY_COMPLETE ? body_len : 0);
     mk_request req = {
         .kind = m->listeners[c->listener].kind,
         .listener = c->listener,
-        .method = hd.h.method,
+        .method = hd->h.method,
         .headers = kv,
-        .nheaders = hd.h.nheaders,
+        .nheaders = hd->h.nheaders,
         .body_status = bs,
         /* a waiting route checks once and answers "pending" (parked below)
          * instead of blocking this thread */
         .no_wait = true,
         .wait_started_ms = c->parked ? c->wait_started : t->now,
     };
-    mk_request_target(&req, (char *)hd.h.uri);
+    mk_request_target(&req, (char *)hd->h.uri);
     char saved = 0;
     if (bs == MK_BODY_COMPLETE) {
         if (c->in_cap <= end && in_reserve(c, end + 1) != 0) {
@@ -515,7 +527,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     mk_buf_init(&resp.out, 0);
     /* said in the response, as Go does; after the client shut its side,
      * by the last request it sent (all of them are answered) */
-    resp.close = hd.close || (c->eof && c->in_len <= end);
+    resp.close = hd->close || (c->eof && c->in_len <= end);
     mk_dispatch(m, &req, &resp);
     if (bs == MK_BODY_COMPLETE)
         c->in[end] = saved;
@@ -530,8 +542,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
             c->parked = true;
             c->wait_started = req.wait_started_ms;
             c->wait_bs = bs;
-            unlink_conn(c);
-            append(&t->parked, c);
+            ln_push(&t->parked, &c->dl);
             interest(t, c, EPOLLRDHUP);
         }
         c->wait_until = resp.wait_until_ms;
@@ -540,7 +551,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     }
     if (c->parked) {
         c->parked = false;
-        unlink_conn(c);
+        ln_del(&c->dl);
         wait_end(t);
     }
 
@@ -568,7 +579,6 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     mk_buf_free(&resp.out);
     free(resp.stream_node);
     return alive;
-#undef hd
 }
 
 /* Serves every complete request in c->in. Returns false when c is gone. */
@@ -592,14 +602,12 @@ static bool serve(lthread *t, conn *c)
             c->head_len = hd.head_len;
             c->chunked = hd.chunked;
             c->content_length = hd.content_length;
-            c->close_req = hd.close;
-            c->expect = hd.expect_continue;
             memset(&c->ch, 0, sizeof c->ch);
             if (!c->chunked && c->content_length > m->cfg.max_body_bytes)
                 return run_request(t, c, now, MK_BODY_TOO_LARGE, 0); /* answered unread */
             bool body_here = c->chunked ? false : c->in_len >= c->head_len + c->content_length;
             bool has_body = c->chunked || c->content_length > 0;
-            if (c->expect && has_body && !body_here) {
+            if (hd.expect_continue && has_body && !body_here) {
                 /* the client waits for this before it sends the body */
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
                 c->resume = true;
@@ -632,10 +640,10 @@ static bool serve(lthread *t, conn *c)
 }
 
 /* How much to read next: the current request's framed length (or a head)
- * plus one more head, within what the buffer holds; it doubles only when
- * full, so an idle connection keeps its first 4 KB. 0 at that limit,
- * SIZE_MAX when memory is short. One byte stays free for the NUL
- * run_request puts past a body. */
+ * plus one more head, within what the buffer holds. A connection with no
+ * input pending borrows the thread's read buffer (keep_input); a buffer of
+ * its own doubles when full. 0 at that limit, SIZE_MAX when memory is
+ * short. One byte stays free for the NUL run_request puts past a body. */
 static size_t read_room(lthread *t, conn *c)
 {
     mockapi *m = t->l->m;
@@ -753,19 +761,11 @@ static void on_handshake(lthread *t, conn *c)
 static void recheck_parked(lthread *t, bool all)
 {
     /* detach the list first: run_request may park a connection again */
-    conn head = {.tag = 0};
-    head.prev = head.next = &head;
-    if (t->parked.next == &t->parked)
-        return;
-    head.next = t->parked.next;
-    head.prev = t->parked.prev;
-    head.next->prev = &head;
-    head.prev->next = &head;
-    t->parked.next = t->parked.prev = &t->parked;
-    while (head.next != &head) {
-        conn *c = head.next;
-        unlink_conn(c);
-        append(&t->parked, c);
+    lnode head;
+    ln_take(&head, &t->parked);
+    while (!ln_empty(&head)) {
+        conn *c = CONN_OF(head.next, dl);
+        ln_push(&t->parked, &c->dl);
         if (!all && c->wait_until > t->now)
             continue;
         /* as it was parked: a wait whose body failed (too large, or not in
@@ -782,17 +782,11 @@ static void recheck_parked(lthread *t, bool all)
  * whose bound is hit again waits for the next round of events). */
 static void serve_again(lthread *t)
 {
-    conn head = {.tag = 0};
-    if (t->again.anext == &t->again)
-        return;
-    head.anext = t->again.anext;
-    head.aprev = t->again.aprev;
-    head.anext->aprev = &head;
-    head.aprev->anext = &head;
-    t->again.anext = t->again.aprev = &t->again;
-    while (head.anext != &head) {
-        conn *c = head.anext;
-        again_unlink(c);
+    lnode head;
+    ln_take(&head, &t->again);
+    while (!ln_empty(&head)) {
+        conn *c = CONN_OF(head.next, al);
+        ln_del(&c->al);
         if (!c->handshaking && !c->out && !c->parked)
             on_readable(t, c);
     }
@@ -884,9 +878,9 @@ static void on_accept(lthread *t, lsock *s)
 static int next_timeout(lthread *t)
 {
     int64_t next = INT64_MAX;
-    if (t->list.next != &t->list)
-        next = t->list.next->deadline;
-    if (t->again.anext != &t->again)
+    if (!ln_empty(&t->list))
+        next = CONN_OF(t->list.next, dl)->deadline;
+    if (!ln_empty(&t->again))
         return 0; /* bytes are waiting inside mbedTLS */
     /* a wait parked after this round's recheck flag was taken (behind a
      * released wait, or at expire): its second check is due now, not after
@@ -894,11 +888,11 @@ static int next_timeout(lthread *t)
      * first check and wait_begin woke nobody) */
     if (atomic_load(&t->recheck))
         return 0;
-    if (t->release.rnext != &t->release && t->release.rnext->idle_at + RELEASE_AFTER_MS < next)
-        next = t->release.rnext->idle_at + RELEASE_AFTER_MS;
-    for (conn *c = t->parked.next; c != &t->parked; c = c->next)
-        if (c->wait_until < next)
-            next = c->wait_until;
+    if (!ln_empty(&t->release) && CONN_OF(t->release.next, rl)->idle_at + RELEASE_AFTER_MS < next)
+        next = CONN_OF(t->release.next, rl)->idle_at + RELEASE_AFTER_MS;
+    for (lnode *n = t->parked.next; n != &t->parked; n = n->next)
+        if (CONN_OF(n, dl)->wait_until < next)
+            next = CONN_OF(n, dl)->wait_until;
     if (t->accept_paused_until && t->accept_paused_until < next)
         next = t->accept_paused_until;
     if (next == INT64_MAX)
@@ -915,6 +909,10 @@ static void on_event(lthread *t, conn *c, uint32_t ev)
         return;
     }
     if (c->handshaking) {
+        if (!c->tls && !(ev & EPOLLIN)) {
+            close_conn(t, c); /* gone before its first byte: no session to make */
+            return;
+        }
         on_handshake(t, c);
         return;
     }
@@ -959,8 +957,8 @@ static void *run(void *arg)
         release_idle(t);
         bool all = atomic_exchange(&t->recheck, false);
         recheck_parked(t, all);
-        while (t->list.next != &t->list && t->list.next->deadline <= t->now)
-            expire(t, t->list.next);
+        while (!ln_empty(&t->list) && CONN_OF(t->list.next, dl)->deadline <= t->now)
+            expire(t, CONN_OF(t->list.next, dl));
     }
     return NULL;
 }
@@ -1000,10 +998,10 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
     for (int i = 0; i < l->nthreads; i++) {
         lthread *t = &l->th[i];
         t->l = l;
-        t->list.prev = t->list.next = &t->list;
-        t->parked.prev = t->parked.next = &t->parked;
-        t->again.aprev = t->again.anext = &t->again;
-        t->release.rprev = t->release.rnext = &t->release;
+        ln_init(&t->list);
+        ln_init(&t->parked);
+        ln_init(&t->again);
+        ln_init(&t->release);
         t->epfd = epoll_create1(EPOLL_CLOEXEC);
         t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         t->scratch = malloc(m->cfg.max_header_bytes + 1);
@@ -1066,10 +1064,11 @@ void mk_loop_free(mk_loop *l)
         return;
     for (int i = 0; i < l->nthreads; i++) {
         lthread *t = &l->th[i];
-        while (t->list.next && t->list.next != &t->list)
-            close_conn(t, t->list.next);
-        while (t->parked.next && t->parked.next != &t->parked)
-            close_conn(t, t->parked.next);
+        /* every connection is on the deadline or the parked list */
+        while (t->list.next && !ln_empty(&t->list))
+            close_conn(t, CONN_OF(t->list.next, dl));
+        while (t->parked.next && !ln_empty(&t->parked))
+            close_conn(t, CONN_OF(t->parked.next, dl));
         if (t->epfd >= 0)
             close(t->epfd);
         if (t->wakefd >= 0)
