@@ -5,8 +5,8 @@
 --
 -- Configurations: release (-O2), debug (ASan+UBSan), tsan (ThreadSanitizer).
 -- civetweb is compiled from Debian's source package, fetched by ci/setup.sh
--- into build/third_party/civetweb (never committed), with mbedTLS as its TLS
--- engine and IPv6 on.
+-- into build/third_party/civetweb (never committed), for its request parser
+-- only: TLS off (NO_SSL), IPv6 on.
 
 local top = os.getcwd()
 local civet = top .. "/build/third_party/civetweb"
@@ -86,7 +86,7 @@ project("civetweb")
   -- civetweb.c is compiled through src/transport/civet/civetweb_build.c (see there)
   files({"src/transport/civet/civetweb_build.c"})
   includedirs({civet .. "/include", civet .. "/src", "src/transport/civet", "src/common"})
-  defines({"USE_MBEDTLS", "USE_IPV6", "NO_SSL_DL", "NO_CGI", "NO_FILES", "NO_CACHING",
+  defines({"NO_SSL", "USE_IPV6", "NO_CGI", "NO_FILES", "NO_CACHING",
            "NO_NONCE_CHECK"})
   buildoptions(strict)
   common_configs()

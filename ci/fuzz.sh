@@ -51,7 +51,7 @@ clang "${common[@]}" "${strict[@]}" -fsanitize=fuzzer-no-link \
 # all of civetweb.c, through the glue: its parser is what the fuzzer
 # explores (it links mbedTLS, as in the real build)
 clang "${common[@]}" "${strict[@]}" -fsanitize=fuzzer-no-link \
-    -DUSE_MBEDTLS -DUSE_IPV6 -DNO_SSL_DL -DNO_CGI -DNO_FILES -DNO_CACHING -DNO_NONCE_CHECK \
+    -DNO_SSL -DUSE_IPV6 -DNO_CGI -DNO_FILES -DNO_CACHING -DNO_NONCE_CHECK \
     -I"$civet/include" -I"$civet/src" -Isrc/transport/civet -Isrc/common \
     -c src/transport/civet/civetweb_build.c -o "$out/obj/civetweb_build.o"
 clang "${common[@]}" "${strict[@]}" -fsanitize=fuzzer -Isrc/transport -Isrc/transport/civet \

@@ -3,9 +3,9 @@
 # build/third_party/civetweb: by default from Debian's own `civetweb` source
 # package, or from a tree the user gives (--civetweb-src).
 #
-# Why the source and not libcivetweb-dev: Debian's binary library is built
-# against the OpenSSL 1.1 API, crashes on the first HTTPS connection under
-# OpenSSL 3 and has IPv6 off. We compile civetweb.c ourselves with mbedTLS.
+# Why the source and not libcivetweb-dev: the request parser mockapi uses is
+# internal to civetweb.c (static functions), so civetweb.c is compiled into
+# the project (src/transport/civet/civetweb_build.c).
 #
 # The deb-src list is derived from the machine's own apt configuration (both
 # the one-line sources.list format and deb822 .sources files) and used through

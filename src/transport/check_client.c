@@ -1,12 +1,13 @@
 /* check_client.c: the -check health probe (mockapi_check), a one-shot GET.
  * It uses no server state.
  *
- * http:// goes through civetweb's client. civetweb built with mbedTLS has
- * no TLS client (its mg_connect_client_secure then speaks plain HTTP to the
- * TLS port), so https:// is an mbedTLS client here: certificates are not
- * verified (the mock's own are throwaway), every read and the connect are
- * bounded by the timeout. */
-#include <civetweb.h>
+ * One small client for http:// and https://. civetweb's client cannot
+ * serve: built with mbedTLS it has no TLS client (mg_connect_client_secure
+ * speaks plain HTTP to a TLS port), so TLS is mbedTLS's, with certificates
+ * not verified (the mock's own are throwaway). The connect and every read
+ * are bounded by the timeout. */
+#include <stdbool.h>
+#include <sys/time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -71,9 +72,21 @@ static int connect_within(const char *host, long port, unsigned timeout_ms, char
     return fd;
 }
 
-/* GET path over TLS; the status into *status. */
-static int https_get(const char *host, long port, const char *path, unsigned timeout_ms, int *status,
-                     char *err, size_t errlen)
+/* The response's status code from its first bytes ("HTTP/1.x NNN"); -1
+ * when they are not an HTTP response. */
+static int status_of(const char *resp)
+{
+    int code = 0;
+    if (strncmp(resp, "HTTP/1.", 7) != 0 || sscanf(resp + 8, " %3d", &code) != 1)
+        return -1;
+    return code;
+}
+
+/* GET path on host:port, over TLS when tls; the status into *status. One
+ * blocking socket, its connect and every read bounded by timeout_ms (TLS:
+ * mbedTLS's read timeout; plain: SO_RCVTIMEO). */
+static int check_get(const char *host, long port, const char *hostport, const char *path, bool tls,
+                     unsigned timeout_ms, int *status, char *err, size_t errlen)
 {
     mbedtls_net_context net;
     mbedtls_ssl_context ssl;
@@ -88,57 +101,71 @@ static int https_get(const char *host, long port, const char *path, unsigned tim
     int rc = MOCKAPI_ELISTEN, r = 0;
     char req[1024], resp[64];
     const char *stage = "TLS set-up";
-    if (mk_tls_crypto_init() != 0 ||
-        (r = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0)) != 0 ||
-        (r = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                         MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
-        goto fail;
-    mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE); /* the mock's certificate is throwaway */
-    mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-    mbedtls_ssl_conf_read_timeout(&conf, timeout_ms);
-    if ((r = mbedtls_ssl_setup(&ssl, &conf)) != 0 || (r = mbedtls_ssl_set_hostname(&ssl, host)) != 0)
-        goto fail;
-    net.fd = connect_within(host, port, timeout_ms, err, errlen);
-    if (net.fd < 0)
-        goto out;
-    mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
-    stage = "TLS handshake";
-    while ((r = mbedtls_ssl_handshake(&ssl)) != 0)
-        if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
-            goto fail;
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s:%ld\r\nConnection: close\r\nUser-Agent: mockapi-check\r\n\r\n",
-                     path, host, port);
-    stage = "sending the request";
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: mockapi-check\r\n\r\n",
+                     path, hostport);
     if (n < 0 || (size_t)n >= sizeof req) {
         snprintf(err, errlen, "URL too long");
         rc = MOCKAPI_EINVAL;
         goto out;
     }
-    for (int off = 0; off < n;) {
-        r = mbedtls_ssl_write(&ssl, (const unsigned char *)req + off, (size_t)(n - off));
-        if (r < 0)
+    if (tls) {
+        if (mk_tls_crypto_init() != 0 ||
+            (r = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0)) != 0 ||
+            (r = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                             MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
             goto fail;
-        off += r;
+        mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE); /* the mock's certificate is throwaway */
+        mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+        mbedtls_ssl_conf_read_timeout(&conf, timeout_ms);
+        if ((r = mbedtls_ssl_setup(&ssl, &conf)) != 0 || (r = mbedtls_ssl_set_hostname(&ssl, host)) != 0)
+            goto fail;
     }
-    stage = "reading the response";
+    net.fd = connect_within(host, port, timeout_ms, err, errlen);
+    if (net.fd < 0)
+        goto out;
     size_t got = 0;
-    while (got < 12) { /* "HTTP/1.1 200" */
-        r = mbedtls_ssl_read(&ssl, (unsigned char *)resp + got, sizeof resp - 1 - got);
-        if (r <= 0) {
-            snprintf(err, errlen, "%s", r == MBEDTLS_ERR_SSL_TIMEOUT ? "timed out waiting for a response" : "no response");
+    if (tls) {
+        mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
+        stage = "TLS handshake";
+        while ((r = mbedtls_ssl_handshake(&ssl)) != 0)
+            if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
+                goto fail;
+        stage = "sending the request";
+        for (int off = 0; off < n; off += r)
+            if ((r = mbedtls_ssl_write(&ssl, (const unsigned char *)req + off, (size_t)(n - off))) < 0)
+                goto fail;
+        while (got < 12) { /* "HTTP/1.1 200" */
+            r = mbedtls_ssl_read(&ssl, (unsigned char *)resp + got, sizeof resp - 1 - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+    } else {
+        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+        setsockopt(net.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(net.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        if (send(net.fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+            snprintf(err, errlen, "sending the request: %s", strerror(errno));
             goto out;
         }
-        got += (size_t)r;
+        ssize_t k = 0;
+        while (got < 12 && (k = recv(net.fd, resp + got, sizeof resp - 1 - got, 0)) > 0)
+            got += (size_t)k;
+        r = k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? MBEDTLS_ERR_SSL_TIMEOUT : 0;
+    }
+    if (got < 12) {
+        snprintf(err, errlen, "%s", r == MBEDTLS_ERR_SSL_TIMEOUT ? "timed out waiting for a response"
+                                                                 : "no response");
+        goto out;
     }
     resp[got] = '\0';
-    int code = 0;
-    if (strncmp(resp, "HTTP/1.", 7) != 0 || sscanf(resp + 8, " %3d", &code) != 1) {
+    if ((*status = status_of(resp)) < 0) {
         snprintf(err, errlen, "not an HTTP response");
         goto out;
     }
-    *status = code;
-    mbedtls_ssl_close_notify(&ssl);
+    if (tls)
+        mbedtls_ssl_close_notify(&ssl);
     rc = MOCKAPI_OK;
     goto out;
 fail: {
@@ -188,6 +215,8 @@ int mockapi_check(const char *url, unsigned timeout_ms, int *status, char *errbu
     }
     memcpy(host, p, hplen);
     host[hplen] = '\0';
+    char hostport[256]; /* for the Host header, as the URL has it */
+    memcpy(hostport, host, hplen + 1);
     long port = ssl ? 443 : 80;
     char *colon = strrchr(host, ':');
     if (colon && (host[0] != '[' || colon > strchr(host, ']'))) {
@@ -199,7 +228,7 @@ int mockapi_check(const char *url, unsigned timeout_ms, int *status, char *errbu
         }
         *colon = '\0';
     }
-    if (host[0] == '[') { /* civetweb wants the bare IPv6 literal */
+    if (host[0] == '[') { /* getaddrinfo wants the bare IPv6 literal */
         size_t l = strlen(host);
         if (l < 3 || host[l - 1] != ']') {
             snprintf(errbuf, errlen, "bad IPv6 host in URL");
@@ -208,24 +237,5 @@ int mockapi_check(const char *url, unsigned timeout_ms, int *status, char *errbu
         memmove(host, host + 1, l - 2);
         host[l - 2] = '\0';
     }
-    if (ssl)
-        return https_get(host, port, path, timeout_ms, status, errbuf, errlen);
-    char ebuf[256] = "";
-    struct mg_connection *c = mg_connect_client(host, (int)port, 0, ebuf, sizeof ebuf);
-    if (!c) {
-        snprintf(errbuf, errlen, "%s", ebuf[0] ? ebuf : "cannot connect");
-        return MOCKAPI_ELISTEN;
-    }
-    mg_printf(c, "GET %s HTTP/1.1\r\nHost: %s:%ld\r\nConnection: close\r\nUser-Agent: mockapi-check\r\n\r\n",
-              path, host, port);
-    int rc = mg_get_response(c, ebuf, sizeof ebuf, (int)timeout_ms);
-    if (rc < 0) {
-        snprintf(errbuf, errlen, "%s", ebuf[0] ? ebuf : "no response");
-        mg_close_connection(c);
-        return MOCKAPI_ELISTEN;
-    }
-    const struct mg_response_info *ri = mg_get_response_info(c);
-    *status = ri ? ri->status_code : 0;
-    mg_close_connection(c);
-    return MOCKAPI_OK;
+    return check_get(host, port, hostport, path, ssl, timeout_ms, status, errbuf, errlen);
 }

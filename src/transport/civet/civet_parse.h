@@ -2,8 +2,7 @@
  *
  * civetweb is this project's HTTP library: its request-line and header
  * parser decides what a well-formed head is (the event loop in loop.c owns
- * the sockets and the framing; see http1.h), and its client serves the
- * -check probe (check_client.c). The parser functions are internal to
+ * the sockets and the framing; see http1.h). The parser functions are internal to
  * civetweb.c, so civetweb_build.c compiles civetweb.c into the same
  * translation unit and exposes them here. */
 #ifndef MK_CIVET_PARSE_H

@@ -7,8 +7,9 @@
  *  - get_http_header_len(): where a request head ends (bare LFs included);
  *  - parse_http_request() and struct mg_request_info: the request line and
  *    headers, with civetweb's rules for what is well-formed.
- * Both exist with these signatures in civetweb 1.15 and 1.16. Everything
- * else of civetweb is used through its public API (the -check client). */
+ * Both exist with these signatures in civetweb 1.15 and 1.16. Nothing else
+ * of civetweb is used, so it is built without TLS (NO_SSL) and without the
+ * features a server of files would need (premake5.lua). */
 
 /* Before the first system header: civetweb.c defines _GNU_SOURCE itself, but
  * headers read before it would hide pthread_setname_np from civetweb, and
@@ -17,26 +18,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-
-/* civetweb 1.15 prints "SSL read failed" to stderr, unconditionally, every
- * time a TLS peer closes its connection (mbedTLS reports the peer's
- * close_notify as a read error); the -check client over https would print
- * it. Its other fprintf calls pass through. */
-static int mk_civet_fprintf(FILE *fp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
-{
-    if (fp == stderr && strncmp(fmt, "SSL read failed", 15) == 0)
-        return 0;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vfprintf(fp, fmt, ap);
-    va_end(ap);
-    return n;
-}
-#define fprintf mk_civet_fprintf
 
 /* civetweb is third-party code: its warnings are not ours to fix. Ours
  * (this file's own functions) get the project's full set. */
@@ -58,8 +39,6 @@ static int mk_civet_fprintf(FILE *fp, const char *fmt, ...)
 #include "civetweb.c"
 #pragma GCC diagnostic pop
 #include "civet_version.h"
-
-#undef fprintf
 
 #include "civet_parse.h"
 
