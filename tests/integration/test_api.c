@@ -892,6 +892,45 @@ static void api_workers_on_demand(void **state)
     mt_server_free(&s);
 }
 
+/* The threads in this process (entries of /proc/self/task). */
+static int task_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* -threads N caps the event-loop threads (README: "at most N"): an
+ * instance with threads = 1 adds exactly two threads, its one loop thread
+ * and the event-stream hub; every connection is served by them. */
+static void api_threads_cap(void **state)
+{
+    mockapi_config cfg;
+    mt_server s;
+    mt_response r;
+    (void)state;
+    mt_config_init(&cfg);
+    cfg.threads = 1;
+    int before = task_count();
+    assert_true(before > 0);
+    assert_int_equal(mt_server_start(&s, &cfg), 0);
+    int during = task_count();
+    for (int i = 0; i < 5; i++) { /* new connections, all served */
+        mt_get(NULL, s.base, "/v1/ping", &r);
+        assert_int_equal(r.status, 200);
+        mt_response_free(&r);
+    }
+    mt_server_free(&s);
+    if (during - before != 2)
+        fail_msg("threads = 1: the instance added %d threads, want 2 (one loop, one hub)",
+                 during - before);
+}
+
 /* A /test/wait that would wait 20 s does not hold up stop: the README
  * promises tens of milliseconds. */
 static void api_stop_during_wait(void **state)
@@ -1116,6 +1155,7 @@ int mt_run_api_tests(void)
         cmocka_unit_test(api_tls_ca_verified),
         cmocka_unit_test(api_start_async),
         cmocka_unit_test(api_workers_on_demand),
+        cmocka_unit_test(api_threads_cap),
         cmocka_unit_test(api_stop_during_wait),
         cmocka_unit_test(api_journal_byte_bound),
         cmocka_unit_test(api_golden_copies_current),
