@@ -257,6 +257,19 @@ static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *r
 /* GET /test/sse/wait?clients=N&timeout_ms=T: a server-side wait, so a test
  * can inject only once its streams are listening. 200 when reached, 408
  * when the deadline passed first; the body says how many are connected. */
+/* For a no_wait request whose condition was just checked: not met and
+ * before its deadline, the answer is "pending" (resp says until when) and
+ * true is returned; otherwise the caller answers now. */
+static bool still_waiting(const mk_request *req, mk_response *resp, bool met, unsigned long ms)
+{
+    int64_t until = req->wait_started_ms + (int64_t)ms;
+    if (met || mk_mono_ms() >= until)
+        return false;
+    resp->pending = true;
+    resp->wait_until_ms = until;
+    return true;
+}
+
 static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *resp)
 {
     unsigned long want = query_num(req->query, "clients", 1, 1000000);
@@ -264,11 +277,8 @@ static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *res
     int got;
     if (req->no_wait) {
         got = mk_sse_count(m->sse, MK_TOPIC_NODE);
-        if (got < (int)want && mk_mono_ms() < req->wait_started_ms + (int64_t)ms) {
-            resp->pending = true;
-            resp->wait_until_ms = req->wait_started_ms + (int64_t)ms;
+        if (still_waiting(req, resp, got >= (int)want, ms))
             return;
-        }
     } else {
         got = mk_sse_wait_clients(m->sse, MK_TOPIC_NODE, (int)want, (unsigned)ms);
     }
@@ -394,13 +404,9 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     bool met;
     if (req->no_wait) {
         met = mk_state_check(&m->state, wait_pred, &c, &value);
-        int64_t now = mk_mono_ms(), until = req->wait_started_ms + (int64_t)ms;
-        if (!met && now < until) {
-            resp->pending = true;
-            resp->wait_until_ms = until;
+        if (still_waiting(req, resp, met, ms))
             return;
-        }
-        waited = now - req->wait_started_ms;
+        waited = mk_mono_ms() - req->wait_started_ms;
     } else {
         met = mk_wait_cond_run(m, &c, (unsigned)ms, &value, &waited);
     }

@@ -95,10 +95,8 @@ mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scr
                 return refuse(out, 400); /* one coding line is all we take */
             te = v;
         } else if (strcasecmp(n, "Connection") == 0) {
-            if (list_has(v, "close"))
+            if (list_has(v, "close")) /* 1.0 closes anyway: its keep-alive is not offered */
                 out->close = true;
-            else if (out->http10 && list_has(v, "keep-alive"))
-                out->close = true; /* 1.0 keep-alive is not offered (as before) */
         } else if (strcasecmp(n, "Expect") == 0) {
             out->expect_continue = !out->http10 && strcasecmp(v, "100-continue") == 0;
         }
