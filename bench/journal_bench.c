@@ -33,7 +33,7 @@ static void one(mockapi *m, const char *method, const char *path, const char *bo
     mk_response resp = {0};
     mk_buf_init(&resp.out, 0);
     mk_dispatch(m, &req, &resp);
-    mk_buf_free(&resp.out);
+    mk_response_dispose(&resp);
     free(resp.stream_node);
 }
 

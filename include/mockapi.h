@@ -96,6 +96,15 @@ typedef struct mockapi_config {
      * 10000) and bytes (default 64 MiB). The oldest go first, counted. */
     size_t journal_max_entries;
     size_t journal_max_bytes;
+    /* Bound on output held for writing, summed over every connection: the
+     * bytes a connection owns for a response its client has not taken yet
+     * (heads, bodies built per request, a journal listing's current piece)
+     * plus each shared body (a capture, a fixture) being written, counted
+     * once however many clients take it. Past it, a new response whose body
+     * is 64 KiB or more gets 503 (small answers still go out). A client
+     * whose pending output makes no progress for request_timeout_ms is
+     * disconnected, which frees its share. 0: the default, 64 MiB. */
+    size_t max_buffered_bytes;
     /* Log sink for one line at a time (no newline). NULL: stderr. Called
      * from server threads; must be thread-safe. */
     void (*log)(void *user, const char *line);

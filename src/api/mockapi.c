@@ -57,6 +57,7 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->sse_max_clients = 1024;
     cfg->journal_max_entries = 10000;
     cfg->journal_max_bytes = 64u << 20;
+    cfg->max_buffered_bytes = 64u << 20;
 }
 
 static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -192,6 +193,8 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         cfg.sse_max_clients = 1024;
     if (cfg.journal_max_bytes == 0)
         cfg.journal_max_bytes = 64u << 20;
+    if (cfg.max_buffered_bytes == 0)
+        cfg.max_buffered_bytes = 64u << 20;
 
     mockapi *m = calloc(1, sizeof *m);
     if (!m) {

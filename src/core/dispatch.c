@@ -76,7 +76,11 @@ static void respond_last_request(mockapi *m, const mk_request *req, mk_response 
         mk_err_no_capture(req, resp);
         return;
     }
-    mk_respond_blob(req, resp, MK_CT_OCTET, b);
+    /* written from the shared capture (by reference), unless the output
+     * held for slow clients is past its bound and this one adds to it */
+    if (b->len < MK_BY_REF_MIN || strcmp(req->method, "HEAD") == 0 ||
+        mk_out_admit(m, req, resp, mk_blob_cost(b)))
+        mk_respond_blob(req, resp, MK_CT_OCTET, b);
     mk_blob_unref(b);
 }
 
@@ -380,14 +384,16 @@ static void respond_requests(mockapi *m, const mk_request *req, mk_response *res
         mk_err_bad_query(req, resp, err);
         return;
     }
-    mk_buf b;
-    mk_buf_init(&b, 0);
-    mk_state_journal_query(&m->state, &f, &b);
-    if (b.err)
+    /* rendered as the client reads (respond.h mk_respond_entries) */
+    mk_jentry **hits = NULL;
+    size_t nh = 0;
+    mk_buf tail;
+    mk_buf_init(&tail, 0);
+    if (mk_state_journal_collect(&m->state, &f, &hits, &nh, &tail) != 0)
         mk_err_internal(req, resp, "out of memory");
     else
-        mk_respond_json(req, resp, 200, b.data, b.len);
-    mk_buf_free(&b);
+        mk_respond_entries(m, req, resp, hits, nh, tail.data, tail.len);
+    mk_buf_free(&tail);
 }
 
 /* GET /test/wait: a server-side long poll (no client sleeps). */
@@ -667,7 +673,7 @@ out:
     if (resp->out.err) {
         /* out of memory while building: a minimal, fixed answer (the
          * transport's), journaled as what the client gets */
-        mk_buf_free(&resp->out);
+        mk_response_dispose(resp);
         mk_buf_init(&resp->out, 0);
         resp->status = 500;
         resp->close = true;

@@ -44,8 +44,33 @@ typedef struct mk_request {
     int64_t wait_started_ms; /* mk_mono_ms() when the wait began */
 } mk_request;
 
+/* A response body made on demand: the transport calls fill each time the
+ * socket has taken what the previous call gave, so a large body (the
+ * journal listing) is never held whole. The head in mk_response.out has
+ * already announced its length (Content-Length), so fill must produce
+ * exactly that many bytes in all.
+ *  - fill writes at most cap bytes into p and returns how many (0 only at
+ *    the end), or -1 on failure (the transport then closes the connection:
+ *    the length announced can no longer be kept).
+ *  - held (may be NULL) says how many bytes arg holds now, for the global
+ *    bound on buffered output (mockapi_config.max_buffered_bytes).
+ *  - free releases arg; called once, when the body is done or the
+ *    connection ends, by whoever holds the producer then.
+ * Called from one thread at a time, never under a lock of the server. */
+typedef struct mk_producer {
+    long (*fill)(void *arg, char *p, size_t cap);
+    size_t (*held)(void *arg);
+    void (*free)(void *arg);
+    void *arg;
+} mk_producer;
+
 typedef struct mk_response {
-    mk_buf out;      /* the complete response: status line, headers, body */
+    mk_buf out;      /* the status line and headers, and the body unless
+                      * `body` or `prod` carries it (then the head only) */
+    /* The body, when it follows the head from elsewhere (at most one of
+     * these; out then ends with the head's blank line): */
+    struct mk_blob *body; /* a reference to shared immutable bytes (unref) */
+    mk_producer prod;     /* prod.fill set: made in bounded pieces */
     int status;
     bool close;      /* close the connection after writing */
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
@@ -78,6 +103,13 @@ const char *mk_req_header(const mk_request *r, const char *name);
 /* Handles req against m and fills resp (resp->out initialised by the caller).
  * Never fails: internal errors become a 500 response. */
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp);
+
+/* Appends the body that `body` or `prod` carries to resp->out and releases
+ * them, so out holds the whole response: for callers without a socket
+ * (tests, benchmarks). Sets out.err when memory runs short. */
+void mk_response_flatten(mk_response *resp);
+/* Releases what resp holds (out, body, prod; not stream_node). */
+void mk_response_dispose(mk_response *resp);
 
 /* Resolves a request target ("/path?query", written into in place) into
  * req->path, path_len and query. The one place a target is taken apart:

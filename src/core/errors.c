@@ -88,6 +88,19 @@ void mk_err_streams_full(const mk_request *req, mk_response *resp)
     json_error(req, resp, 503, MK_STREAMS_FULL_BODY);
 }
 
+void mk_err_output_full(const mk_request *req, mk_response *resp, size_t held, size_t want,
+                        size_t bound)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "{\"error\":\"server busy: %zu bytes of responses are waiting for clients that have "
+             "not read them; this response needs %zu more and the bound (max_buffered_bytes) is "
+             "%zu; try again later\"}\n",
+             held, want, bound);
+    mk_respond(req, resp, &(mk_reply){.status = 503, .ctype = MK_CT_JSON, .body = msg,
+                                      .len = strlen(msg), .extra = {{"Retry-After", "1"}}});
+}
+
 void mk_err_internal(const mk_request *req, mk_response *resp, const char *what)
 {
     char msg[128];

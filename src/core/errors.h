@@ -36,6 +36,11 @@ void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
 void mk_err_no_capture(const mk_request *req, mk_response *resp);
 /* 503: too many event streams are open. */
 void mk_err_streams_full(const mk_request *req, mk_response *resp);
+/* 503 with Retry-After: 1: a large response refused because the output
+ * held for slow clients (held bytes) plus this one's (want) would pass the
+ * bound (mockapi_config.max_buffered_bytes); the body says so in numbers. */
+void mk_err_output_full(const mk_request *req, mk_response *resp, size_t held, size_t want,
+                        size_t bound);
 /* 500 {"error":"<what>"}: out of memory, an event that cannot be rendered. */
 void mk_err_internal(const mk_request *req, mk_response *resp, const char *what);
 

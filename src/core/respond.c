@@ -1,10 +1,14 @@
-/* respond.c: see respond.h. */
+/* respond.c: see respond.h. Also the bound on buffered output as the
+ * request path sees it (mk_out_admit) and the journal listing's producer. */
 #include "respond.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
+#include "errors.h"
 
 static const char *status_text(int status)
 {
@@ -48,7 +52,9 @@ static void put_header(mk_buf *out, const char *name, const char *value)
     mk_buf_puts(out, "\r\n");
 }
 
-void mk_respond(const mk_request *req, mk_response *resp, const mk_reply *r)
+/* The status line and headers, with Content-Length r->len unless
+ * no_length, and the blank line. */
+static void put_head(mk_response *resp, const mk_reply *r)
 {
     mk_buf *out = &resp->out;
     resp->status = r->status;
@@ -74,8 +80,18 @@ void mk_respond(const mk_request *req, mk_response *resp, const mk_reply *r)
         mk_buf_puts(out, "\r\n");
     }
     mk_buf_puts(out, "\r\n");
-    if (!r->no_length && strcmp(req->method, "HEAD") != 0)
-        mk_buf_append(out, r->body, r->len);
+}
+
+static bool is_head(const mk_request *req)
+{
+    return strcmp(req->method, "HEAD") == 0;
+}
+
+void mk_respond(const mk_request *req, mk_response *resp, const mk_reply *r)
+{
+    put_head(resp, r);
+    if (!r->no_length && !is_head(req))
+        mk_buf_append(&resp->out, r->body, r->len);
 }
 
 void mk_respond_json(const mk_request *req, mk_response *resp, int status, const char *body,
@@ -86,7 +102,225 @@ void mk_respond_json(const mk_request *req, mk_response *resp, int status, const
 
 void mk_respond_blob(const mk_request *req, mk_response *resp, const char *ctype, mk_blob *b)
 {
-    mk_respond(req, resp, &(mk_reply){.status = 200, .ctype = ctype, .body = b->data, .len = b->len});
+    mk_reply r = {.status = 200, .ctype = ctype, .body = b->data, .len = b->len};
+    if (b->len < MK_BY_REF_MIN || is_head(req)) {
+        mk_respond(req, resp, &r);
+        return;
+    }
+    put_head(resp, &r);
+    resp->body = mk_blob_ref(b);
+}
+
+void mk_respond_produced(const mk_request *req, mk_response *resp, int status, const char *ctype,
+                         size_t len, mk_producer prod)
+{
+    put_head(resp, &(mk_reply){.status = status, .ctype = ctype, .len = len});
+    if (is_head(req) || len == 0) {
+        if (prod.free)
+            prod.free(prod.arg);
+        return;
+    }
+    resp->prod = prod;
+}
+
+/* ---- the bound on buffered output --------------------------------------- */
+
+size_t mk_blob_cost(mk_blob *b)
+{
+    return atomic_load_explicit(&b->writers, memory_order_relaxed) > 0 ? 0 : b->len;
+}
+
+bool mk_out_admit(mockapi *m, const mk_request *req, mk_response *resp, size_t want)
+{
+    size_t held = atomic_load_explicit(&m->out_held, memory_order_relaxed);
+    size_t bound = m->cfg.max_buffered_bytes;
+    if (want < MK_LARGE_BODY || held == 0 || (held < bound && want <= bound - held))
+        return true;
+    atomic_fetch_add_explicit(&m->out_refused, 1, memory_order_relaxed);
+    long long now = mk_mono_ms(), last = atomic_load(&m->out_refused_logged);
+    if (now - last >= 1000 && atomic_compare_exchange_strong(&m->out_refused_logged, &last, now))
+        mk_log(m, "busy: %zu bytes held for clients that do not read (bound %zu); a response of "
+                  "%zu bytes refused with 503 (%llu so far)",
+               held, bound, want, (unsigned long long)atomic_load(&m->out_refused));
+    mk_err_output_full(req, resp, held, want, bound);
+    return false;
+}
+
+/* ---- the journal listing, in pieces ------------------------------------- */
+
+typedef struct listing {
+    mk_jentry **hits; /* references not rendered yet: [next, n) */
+    size_t n, next;
+    bool opened;      /* the '{"entries":[' went out */
+    bool closed;      /* the tail went out */
+    mk_buf stage;     /* rendered bytes not handed out yet: [stage_off, len) */
+    size_t stage_off;
+    char *tail;
+    size_t tail_len;
+} listing;
+
+static const char entries_open[] = "{\"entries\":[";
+
+/* The part after the last: one entry (with its comma), or the tail. false
+ * when nothing is left. */
+static bool listing_stage(listing *l)
+{
+    /* one entry's text may be large (a body of megabytes, escaped): a big
+     * stage buffer is not kept for the next, smaller one */
+    if (l->stage.cap > 4 * MK_LARGE_BODY)
+        mk_buf_free(&l->stage);
+    mk_buf_reset(&l->stage);
+    l->stage_off = 0;
+    if (!l->opened) {
+        l->opened = true;
+        mk_buf_append(&l->stage, entries_open, sizeof entries_open - 1);
+    } else if (l->next < l->n) {
+        if (l->next > 0)
+            mk_buf_putc(&l->stage, ',');
+        mk_jentry_json(l->hits[l->next], &l->stage);
+        mk_jentry_unref(l->hits[l->next]); /* memory goes back as the client reads */
+        l->hits[l->next++] = NULL;
+    } else if (!l->closed) {
+        l->closed = true;
+        mk_buf_append(&l->stage, l->tail, l->tail_len);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static long listing_fill(void *arg, char *p, size_t cap)
+{
+    listing *l = arg;
+    size_t w = 0;
+    while (w < cap) {
+        if (l->stage_off == l->stage.len && !listing_stage(l))
+            break;
+        if (l->stage.err)
+            return -1;
+        size_t k = l->stage.len - l->stage_off;
+        if (k > cap - w)
+            k = cap - w;
+        memcpy(p + w, l->stage.data + l->stage_off, k);
+        l->stage_off += k;
+        w += k;
+    }
+    return (long)w;
+}
+
+static size_t listing_held(void *arg)
+{
+    return ((listing *)arg)->stage.cap;
+}
+
+static void listing_free(void *arg)
+{
+    listing *l = arg;
+    if (!l)
+        return;
+    for (size_t i = l->next; i < l->n; i++)
+        mk_jentry_unref(l->hits[i]);
+    free(l->hits);
+    free(l->tail);
+    mk_buf_free(&l->stage);
+    free(l);
+}
+
+void mk_respond_entries(mockapi *m, const mk_request *req, mk_response *resp, mk_jentry **hits,
+                        size_t n, const char *tail, size_t tail_len)
+{
+    /* first pass: the length; the text itself is kept only while small */
+    mk_buf b, one;
+    mk_buf_init(&b, 0);
+    mk_buf_init(&one, 0);
+    size_t len = sizeof entries_open - 1 + tail_len;
+    mk_buf_append(&b, entries_open, sizeof entries_open - 1);
+    bool whole = true;
+    for (size_t i = 0; i < n; i++) {
+        mk_buf *into = whole ? &b : &one;
+        if (!whole)
+            mk_buf_reset(&one);
+        size_t before = into->len;
+        if (i)
+            mk_buf_putc(into, ',');
+        mk_jentry_json(hits[i], into);
+        len += into->len - before;
+        if (whole && b.len >= MK_LARGE_BODY) {
+            whole = false;
+            mk_buf_free(&b);
+        }
+    }
+    listing *l = NULL;
+    if (b.err || one.err)
+        goto oom;
+    if (whole) {
+        mk_buf_append(&b, tail, tail_len);
+        if (b.err)
+            goto oom;
+        mk_respond_json(req, resp, 200, b.data, b.len);
+        goto out;
+    }
+    /* the producer holds one entry's text at a time, and the loop a piece */
+    if (!mk_out_admit(m, req, resp, MK_LARGE_BODY + one.cap))
+        goto out;
+    l = calloc(1, sizeof *l);
+    if (!l || !(l->tail = malloc(tail_len + 1)))
+        goto oom;
+    memcpy(l->tail, tail, tail_len);
+    l->tail_len = tail_len;
+    l->hits = hits;
+    l->n = n;
+    hits = NULL;
+    mk_buf_init(&l->stage, 0);
+    mk_respond_produced(req, resp, 200, MK_CT_JSON, len,
+                        (mk_producer){.fill = listing_fill, .held = listing_held,
+                                      .free = listing_free, .arg = l});
+    l = NULL;
+    goto out;
+oom:
+    mk_err_internal(req, resp, "out of memory");
+out:
+    free(l ? l->tail : NULL);
+    free(l);
+    if (hits) {
+        for (size_t i = 0; i < n; i++)
+            mk_jentry_unref(hits[i]);
+        free(hits);
+    }
+    mk_buf_free(&b);
+    mk_buf_free(&one);
+}
+
+/* ---- callers without a socket ------------------------------------------- */
+
+void mk_response_flatten(mk_response *resp)
+{
+    if (resp->body) {
+        mk_buf_append(&resp->out, resp->body->data, resp->body->len);
+        mk_blob_unref(resp->body);
+        resp->body = NULL;
+    }
+    if (resp->prod.fill) {
+        char piece[16384];
+        long k;
+        while ((k = resp->prod.fill(resp->prod.arg, piece, sizeof piece)) > 0)
+            mk_buf_append(&resp->out, piece, (size_t)k);
+        if (k < 0)
+            resp->out.err = MK_BUF_ENOMEM;
+    }
+    if (resp->prod.free)
+        resp->prod.free(resp->prod.arg);
+    resp->prod = (mk_producer){0};
+}
+
+void mk_response_dispose(mk_response *resp)
+{
+    mk_buf_free(&resp->out);
+    mk_blob_unref(resp->body);
+    resp->body = NULL;
+    if (resp->prod.free)
+        resp->prod.free(resp->prod.arg);
+    resp->prod = (mk_producer){0};
 }
 
 void mk_respond_no_content(const mk_request *req, mk_response *resp)

@@ -47,6 +47,13 @@ struct mockapi {
     int nlisteners;
     mk_http *http;    /* NULL when not started */
     mk_sse_hub *sse;  /* event streams; set while started */
+    /* The bound on buffered output (cfg.max_buffered_bytes): bytes held
+     * for writing now, over every connection (atomic; the transport adds
+     * and subtracts, the request path reads it to refuse large responses),
+     * and how many responses were refused for it (atomic, statistics). */
+    atomic_size_t out_held;
+    atomic_ullong out_refused;
+    atomic_llong out_refused_logged; /* mk_mono_ms of the last log line about it */
 };
 
 /* Logs one line through cfg.log (or stderr). printf-style. */

@@ -27,7 +27,14 @@
 #include "gojson.h"
 #include "state.h"
 
-enum { MAX_IOV = 16, MAX_EVENTS = 256 };
+enum {
+    MAX_IOV = 16,
+    MAX_EVENTS = 256,
+    /* A stream's kernel send buffer: events are small, and a client that
+     * does not read should fill it soon (sse.h, stalls), not after
+     * megabytes of autotuned buffer. */
+    SSE_SNDBUF = 65536,
+};
 
 typedef struct client {
     struct client *next, *prev;
@@ -45,7 +52,9 @@ typedef struct client {
     uint64_t delivered, dropped, replayed, keepalives;
     bool overflowed; /* dropped an event: end the stream once the client has the prefix */
     int64_t next_ka_ns;
+    int64_t progress_ns; /* last time its output moved, or it had none waiting */
     /* hub thread only */
+    int last_unacked;   /* an overflowed client's unacknowledged bytes at the last check */
     bool blocked; /* socket full: waiting for EPOLLOUT */
     bool armed_out; /* EPOLLOUT is in the epoll interest (follows blocked) */
     bool dead;
@@ -71,7 +80,7 @@ struct mk_sse_hub {
     uint64_t seq;
     uint64_t streams; /* initial-event numbering */
     uint64_t next_client_id;
-    uint64_t published, delivered, dropped, attached_total, refused, closed;
+    uint64_t published, delivered, dropped, attached_total, refused, closed, stalled;
     mk_blob *keepalive; /* shared ": keep-alive\n" */
     int epfd, evfd;
     atomic_int stop;
@@ -144,6 +153,9 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
         snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
         c->connected_ns = now_ns();
         c->next_ka_ns = c->connected_ns + (int64_t)h->cfg.keepalive_ms * 1000000LL;
+        c->progress_ns = c->connected_ns;
+        int sb = SSE_SNDBUF;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
         c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1;
         c->q = calloc(c->cap, sizeof *c->q);
     }
@@ -278,13 +290,14 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
     mk_buf_printf(out,
                   "{\"connected\":%d,\"max_clients\":%u,\"queue_max\":%u,\"history\":%u,"
                   "\"history_len\":%u,\"published\":%llu,\"delivered\":%llu,\"dropped\":%llu,"
-                  "\"attached\":%llu,\"refused\":%llu,\"closed\":%llu,\"drop_policy\":\"newest\","
-                  "\"clients\":[",
+                  "\"attached\":%llu,\"refused\":%llu,\"closed\":%llu,\"stalled\":%llu,"
+                  "\"stall_ms\":%u,\"drop_policy\":\"newest\",\"clients\":[",
                   h->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history,
                   h->topics[MK_TOPIC_NODE].ring_len,
                   (unsigned long long)h->published, (unsigned long long)h->delivered,
                   (unsigned long long)h->dropped, (unsigned long long)h->attached_total,
-                  (unsigned long long)h->refused, (unsigned long long)h->closed);
+                  (unsigned long long)h->refused, (unsigned long long)h->closed,
+                  (unsigned long long)h->stalled, h->cfg.stall_ms);
     /* oldest first: the list is newest first */
     client *last = h->clients;
     while (last && last->next)
@@ -405,9 +418,13 @@ static void *hub_main(void *arg)
         /* sleep until the nearest keep-alive is due, or an event */
         int64_t now = now_ns(), due = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
         pthread_mutex_lock(&h->lock);
-        for (client *c = h->clients; c; c = c->next)
+        int64_t stall_ns = (int64_t)h->cfg.stall_ms * 1000000LL;
+        for (client *c = h->clients; c; c = c->next) {
             if (c->next_ka_ns < due)
                 due = c->next_ka_ns;
+            if (stall_ns && (c->len > 0 || c->overflowed) && c->progress_ns + stall_ns < due)
+                due = c->progress_ns + stall_ns; /* when it counts as stalled */
+        }
         pthread_mutex_unlock(&h->lock);
         int timeout = due <= now ? 0 : (int)((due - now) / 1000000LL) + 1;
         if (draining && timeout > 50)
@@ -451,6 +468,14 @@ static void *hub_main(void *arg)
         for (client *c = h->clients; c && nw < wcap; c = c->next) {
             if (c->dead)
                 continue;
+            /* stuck output: end the stream so its slot frees up (sse.h) */
+            if (!(c->len > 0 || c->overflowed))
+                c->progress_ns = now;
+            else if (stall_ns && now - c->progress_ns >= stall_ns) {
+                c->dead = true;
+                h->stalled++;
+                continue;
+            }
             if (now >= c->next_ka_ns) {
                 if (c->len == 0 && !c->overflowed) { /* an idle stream gets a keep-alive */
                     push(c, h->keepalive);
@@ -503,6 +528,9 @@ static void *hub_main(void *arg)
             work *w = &wl[i];
             client *c = w->c;
             if (w->n == 0) {
+                if (w->unacked < c->last_unacked || c->last_unacked == 0)
+                    c->progress_ns = now; /* the client acknowledged more */
+                c->last_unacked = w->unacked;
                 /* the gap-free prefix has reached the client: end it (sse.h) */
                 if (w->unacked == 0)
                     c->dead = true;
@@ -517,6 +545,8 @@ static void *hub_main(void *arg)
                     c->dead = true;
                 continue;
             }
+            if (w->wrote > 0)
+                c->progress_ns = now;
             size_t left = (size_t)w->wrote + c->off;
             while (c->len > 0 && left >= c->q[c->head]->len) {
                 mk_blob *f = c->q[c->head];

@@ -20,6 +20,14 @@
  *  - A publisher never blocks on a client: publish only appends references
  *    to shared, immutable frames.
  *  - Clients that close, or whose socket errors, are removed at once.
+ *  - A client that stops reading is ended once its output has made no
+ *    progress for cfg.stall_ms (counted as "stalled"), so its slot under
+ *    max_clients frees up: non-reading streams cannot keep new subscribers
+ *    out for longer than that. Only a stream with something to send can
+ *    stall: the kernel's buffers (hundreds of KB on loopback) take the
+ *    keep-alives and events of a silent client until they are full, so a
+ *    non-reader is found once the bytes sent to it reach that much. The
+ *    socket's send buffer is capped (SSE_SNDBUF) so that is soon.
  *
  * Locking: `lock` guards the client list, every queue and counter, and the
  * history ring. The hub thread never writes to a socket while holding it:
@@ -51,6 +59,12 @@ typedef struct mk_sse_config {
     unsigned queue_max;    /* frames queued per client before drops */
     unsigned history;      /* events kept for Last-Event-ID replay */
     unsigned max_clients;  /* streams past this are refused */
+    /* A stream whose output is stuck this long is ended (0: never): it has
+     * bytes waiting (queued, or sent and not acknowledged while it
+     * overflowed) and none went out or were acknowledged meanwhile. The
+     * server passes request_timeout_ms, the deadline of every other
+     * writer. */
+    unsigned stall_ms;
     /* Called (under the hub lock) when a stream attaches or leaves, for
      * /test/sse/wait requests that wait without a thread. May be NULL. */
     void (*notify)(void *arg);

@@ -13,6 +13,7 @@ mk_blob *mk_blob_new(const void *p, size_t n)
     if (!b)
         return NULL;
     atomic_init(&b->refs, 1);
+    atomic_init(&b->writers, 0);
     b->len = n;
     if (n)
         memcpy(b->data, p, n);
@@ -169,12 +170,14 @@ void mk_state_journal_append(mk_state *s, mk_jentry *e)
     mk_jentry_release_list(dead); /* freed outside the lock */
 }
 
-void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
+int mk_state_journal_collect(mk_state *s, const mk_jfilter *f, mk_jentry ***out, size_t *n,
+                             mk_buf *tail)
 {
     mk_jentry **hits = NULL;
     size_t nh = 0, cap = 0;
     uint64_t next_seq, oldest, evicted, evicted_bytes;
     size_t max_entries, max_bytes;
+    int rc = 0;
     pthread_mutex_lock(&s->jlock);
     mk_journal *j = &s->journal;
     for (size_t i = 0; i < j->len && nh < f->limit; i++) {
@@ -185,7 +188,7 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
             size_t ncap = cap ? cap * 2 : 64;
             mk_jentry **p = realloc(hits, ncap * sizeof *p);
             if (!p) {
-                out->err = MK_BUF_ENOMEM;
+                rc = -1;
                 break;
             }
             hits = p;
@@ -201,6 +204,34 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
     max_bytes = j->max_bytes;
     pthread_mutex_unlock(&s->jlock);
 
+    mk_buf_printf(tail,
+                  "],\"next_seq\":%llu,\"oldest_seq\":%llu,\"evicted\":%llu,\"evicted_bytes\":%llu,"
+                  "\"max_entries\":%zu,\"max_bytes\":%zu}\n",
+                  (unsigned long long)next_seq, (unsigned long long)oldest,
+                  (unsigned long long)evicted, (unsigned long long)evicted_bytes, max_entries,
+                  max_bytes);
+    if (rc != 0 || tail->err) {
+        for (size_t i = 0; i < nh; i++)
+            mk_jentry_unref(hits[i]);
+        free(hits);
+        return -1;
+    }
+    *out = hits;
+    *n = nh;
+    return 0;
+}
+
+void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
+{
+    mk_jentry **hits = NULL;
+    size_t nh = 0;
+    mk_buf tail;
+    mk_buf_init(&tail, 0);
+    if (mk_state_journal_collect(s, f, &hits, &nh, &tail) != 0) {
+        out->err = MK_BUF_ENOMEM;
+        mk_buf_free(&tail);
+        return;
+    }
     /* rendering happens outside the lock, on references */
     mk_buf_puts(out, "{\"entries\":[");
     for (size_t i = 0; i < nh; i++) {
@@ -210,12 +241,8 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
         mk_jentry_unref(hits[i]);
     }
     free(hits);
-    mk_buf_printf(out,
-                  "],\"next_seq\":%llu,\"oldest_seq\":%llu,\"evicted\":%llu,\"evicted_bytes\":%llu,"
-                  "\"max_entries\":%zu,\"max_bytes\":%zu}\n",
-                  (unsigned long long)next_seq, (unsigned long long)oldest,
-                  (unsigned long long)evicted, (unsigned long long)evicted_bytes, max_entries,
-                  max_bytes);
+    mk_buf_append(out, tail.data, tail.len);
+    mk_buf_free(&tail);
 }
 
 int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f)

@@ -36,6 +36,10 @@
 
 typedef struct mk_blob {
     atomic_int refs;
+    /* Connections writing this blob now (the transport's count): the blob
+     * counts once toward the bound on buffered output while any writes it,
+     * however many do (mockapi_config.max_buffered_bytes). */
+    atomic_int writers;
     size_t len;
     char data[]; /* len bytes, then a NUL */
 } mk_blob;
@@ -87,6 +91,13 @@ void mk_state_journal_append(mk_state *s, mk_jentry *e);
 
 /* Renders GET /test/requests for filter f into out. */
 void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
+/* The entries matching f, oldest first, as references taken under the
+ * lock (*out: a malloc'd array of *n; unref each, free the array), and the
+ * listing's closing fields ('],"next_seq":…}\n') appended to tail, so the
+ * caller renders outside the lock and at its own pace. 0, or -1 when
+ * memory is short (nothing taken then). */
+int mk_state_journal_collect(mk_state *s, const mk_jfilter *f, mk_jentry ***out, size_t *n,
+                             mk_buf *tail);
 
 /* A condition for mk_state_wait, evaluated under `jlock`: returns
  * whether it holds and stores the value it compared in *value. */

@@ -118,6 +118,7 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
     }
     mk_sse_config sc = {.keepalive_ms = m->cfg.sse_keepalive_ms, .queue_max = m->cfg.sse_queue_max,
                         .history = m->cfg.sse_history, .max_clients = m->cfg.sse_max_clients,
+                        .stall_ms = m->cfg.request_timeout_ms,
                         .notify = mk_loop_notify, .notify_arg = h->loop};
     if (mk_sse_start(&m->sse, &sc, err, errlen) != 0) {
         mk_loop_stop(h->loop);

@@ -47,6 +47,9 @@ enum {
     ACCEPT_BATCH = 64,
     ACCEPT_PAUSE_MS = 100,
     RELEASE_AFTER_MS = 100,
+    PIECE = 65536,            /* a producer's piece (mk_producer), per connection */
+    MMAP_MIN = 131072,        /* allocations this large are mmap'd (see mk_loop_start) */
+    TRIM_AFTER = 16 << 20,    /* bytes freed by writers before the heap is trimmed */
 };
 
 enum { TAG_CONN = 1, TAG_LISTEN = 2 };
@@ -135,9 +138,17 @@ typedef struct conn {
                                * in_borrowed (during one read), else owned */
     size_t in_len, in_cap;
     bool in_borrowed;
-    char *out;                /* the part of a response not written yet */
+    char *out;                /* the response's head (and body, unless one of
+                               * the two below carries it); non-NULL until the
+                               * whole response is written */
     size_t out_len, out_off;
     bool out_static;          /* out points at static storage (a refusal) */
+    mk_blob *body;            /* after out: a shared body, by reference */
+    size_t body_off;
+    mk_producer prod;         /* after out: a body made piece by piece */
+    char *piece;              /* the producer's latest piece (PIECE bytes) */
+    size_t piece_len, piece_off;
+    size_t held;              /* bytes of c's own counted in m->out_held */
 } conn;
 
 typedef struct lthread {
@@ -155,6 +166,7 @@ typedef struct lthread {
     int nlisten;              /* listening sockets added to this thread's set */
     int64_t accept_paused_until; /* 0: accepting */
     int64_t heap_trimmed_at;  /* release_idle's last malloc_trim */
+    size_t freed;             /* bytes writers freed since the last trim */
     char *scratch;            /* a parsed copy of the current head */
     char *rbuf;               /* the read buffer connections borrow (see keep_input) */
     size_t rcap;
@@ -206,12 +218,70 @@ static void interest(lthread *t, conn *c, uint32_t ev)
         c->interest = ev;
 }
 
-static void free_conn(conn *c)
+/* ---- output held for writing: the global bound ------------------------- */
+
+/* Brings c's share of m->out_held up to date: the bytes it owns for the
+ * response being written (its head or whole response, the producer's
+ * piece and whatever the producer keeps). Shared bodies count apart
+ * (body_pin). The request path reads the sum to refuse large responses
+ * past mockapi_config.max_buffered_bytes (respond.h mk_out_admit). */
+static void account(lthread *t, conn *c)
+{
+    size_t now = 0;
+    if (c->out && !c->out_static)
+        now += c->out_len;
+    if (c->piece)
+        now += PIECE;
+    if (c->prod.held)
+        now += c->prod.held(c->prod.arg);
+    if (now == c->held)
+        return;
+    if (now > c->held)
+        atomic_fetch_add_explicit(&t->l->m->out_held, now - c->held, memory_order_relaxed);
+    else {
+        atomic_fetch_sub_explicit(&t->l->m->out_held, c->held - now, memory_order_relaxed);
+        t->freed += c->held - now;
+    }
+    c->held = now;
+}
+
+/* A shared body counts once while anyone writes it (state.h `writers`). */
+static void body_pin(lthread *t, conn *c, mk_blob *b)
+{
+    c->body = b;
+    c->body_off = 0;
+    if (atomic_fetch_add(&b->writers, 1) == 0)
+        atomic_fetch_add_explicit(&t->l->m->out_held, b->len, memory_order_relaxed);
+}
+
+/* Drops the body and the producer (the response is done, or c ends). */
+static void body_drop(lthread *t, conn *c)
+{
+    if (c->body) {
+        if (atomic_fetch_sub(&c->body->writers, 1) == 1) {
+            atomic_fetch_sub_explicit(&t->l->m->out_held, c->body->len, memory_order_relaxed);
+            t->freed += c->body->len; /* if this was the last reference */
+        }
+        mk_blob_unref(c->body);
+        c->body = NULL;
+    }
+    if (c->prod.free)
+        c->prod.free(c->prod.arg);
+    c->prod = (mk_producer){0};
+    free(c->piece);
+    c->piece = NULL;
+    c->piece_len = c->piece_off = 0;
+}
+
+static void free_conn(lthread *t, conn *c)
 {
     if (!c->in_borrowed)
         free(c->in);
+    body_drop(t, c);
     if (!c->out_static)
         free(c->out);
+    c->out = NULL;
+    account(t, c);
     free(c);
 }
 
@@ -243,7 +313,7 @@ static void close_conn(lthread *t, conn *c)
     for (int i = 0; i < 16 && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
         ;
     close(c->fd); /* also leaves the epoll set */
-    free_conn(c);
+    free_conn(t, c);
 }
 
 /* ---- bytes in and out (plain or TLS) ------------------------------------- */
@@ -266,14 +336,16 @@ static long io_recv(conn *c, char *p, size_t n)
     }
 }
 
-static long io_send(conn *c, const char *p, size_t n)
+/* more: further bytes follow at once (a head before its body): the kernel
+ * may wait for them to fill a packet. */
+static long io_send(conn *c, const char *p, size_t n, bool more)
 {
     if (c->tls) {
         long r = mk_tls_write(c->tls, p, n);
         return r == MK_TLS_WANT_READ ? IO_AGAIN_READ : r == MK_TLS_WANT_WRITE ? IO_AGAIN_WRITE : r;
     }
     for (;;) {
-        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (r >= 0)
             return (long)r;
         if (errno == EINTR)
@@ -324,20 +396,89 @@ static void release_idle(lthread *t)
     }
 }
 
+/* After a burst of large responses (their pieces, heads and shared bodies
+ * freed), give the freed pages back to the system: at most once a second
+ * per thread, and only once TRIM_AFTER bytes went (a walk of the heap).
+ * Allocations of MMAP_MIN or more go back by themselves (mk_loop_start). */
+static void trim_heap(lthread *t)
+{
+    if (t->freed < TRIM_AFTER || t->now - t->heap_trimmed_at < 1000)
+        return;
+    malloc_trim(0);
+    t->heap_trimmed_at = t->now;
+    t->freed = 0;
+}
+
 /* ---- the one response writer -------------------------------------------- */
 
 static bool serve(lthread *t, conn *c);
 
-/* Writes what the socket takes; the rest waits for the socket. Returns
+/* The bytes of c's response to write next: the rest of out, then of the
+ * shared body, then of the producer's piece (made here when the last one
+ * went out). false when the response is all written, or *fail when the
+ * producer failed (the length announced cannot be kept: close). */
+static bool next_bytes(lthread *t, conn *c, const char **p, size_t *n, bool *more, bool *fail)
+{
+    *more = false;
+    if (c->out_off < c->out_len) {
+        *p = c->out + c->out_off;
+        *n = c->out_len - c->out_off;
+        *more = c->body || c->prod.fill;
+        return true;
+    }
+    if (c->body && c->body_off < c->body->len) {
+        *p = c->body->data + c->body_off;
+        *n = c->body->len - c->body_off;
+        return true;
+    }
+    if (c->prod.fill && c->piece_off == c->piece_len) {
+        if (!c->piece && !(c->piece = malloc(PIECE))) {
+            *fail = true;
+            return false;
+        }
+        long k = c->prod.fill(c->prod.arg, c->piece, PIECE);
+        if (k < 0) {
+            *fail = true;
+            return false;
+        }
+        c->piece_len = (size_t)k;
+        c->piece_off = 0;
+        if (k == 0)
+            body_drop(t, c); /* the end: nothing kept for a keep-alive client */
+        account(t, c);
+    }
+    if (c->piece_off < c->piece_len) {
+        *p = c->piece + c->piece_off;
+        *n = c->piece_len - c->piece_off;
+        return true;
+    }
+    return false;
+}
+
+static void advance(conn *c, size_t k)
+{
+    if (c->out_off < c->out_len)
+        c->out_off += k;
+    else if (c->body && c->body_off < c->body->len)
+        c->body_off += k;
+    else
+        c->piece_off += k;
+}
+
+/* Writes what the socket takes; the rest waits for the socket. A client
+ * whose socket takes nothing for request_timeout_ms is closed by its
+ * deadline (expire): the deadline moves only when bytes go out. Returns
  * false when c is gone. */
 static bool flush_out(lthread *t, conn *c)
 {
-    while (c->out_off < c->out_len) {
-        long n = io_send(c, c->out + c->out_off, c->out_len - c->out_off);
+    const char *p;
+    size_t len;
+    bool more, fail = false;
+    while (next_bytes(t, c, &p, &len, &more, &fail)) {
+        long n = io_send(c, p, len, more);
         if (n > 0) {
-            c->out_off += (size_t)n;
-            if (c->out_off < c->out_len)
-                set_deadline(t, c); /* a slow reader that reads is not idle */
+            advance(c, (size_t)n);
+            set_deadline(t, c); /* a slow reader that reads is not idle */
             continue;
         }
         if (n == IO_AGAIN_WRITE || n == IO_AGAIN_READ) {
@@ -347,11 +488,17 @@ static bool flush_out(lthread *t, conn *c)
         close_conn(t, c);
         return false;
     }
+    if (fail) {
+        close_conn(t, c);
+        return false;
+    }
+    body_drop(t, c);
     if (!c->out_static)
         free(c->out);
     c->out = NULL;
     c->out_static = false;
     c->out_len = c->out_off = 0;
+    account(t, c);
     /* a client that shut its side is closed once nothing it sent is left */
     if (c->closing || (c->eof && !c->resume && c->in_len == 0)) {
         close_conn(t, c);
@@ -374,6 +521,7 @@ static bool write_out(lthread *t, conn *c, char *data, size_t len, bool is_stati
     c->out_len = len;
     c->out_off = 0;
     c->out_static = is_static;
+    account(t, c);
     return flush_out(t, c);
 }
 
@@ -424,7 +572,7 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     int fd = c->fd;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlist(c);
-    free_conn(c);
+    free_conn(t, c);
     mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
                   peer);
 }
@@ -546,7 +694,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
             interest(t, c, EPOLLRDHUP);
         }
         c->wait_until = resp.wait_until_ms;
-        mk_buf_free(&resp.out);
+        mk_response_dispose(&resp);
         return true;
     }
     if (c->parked) {
@@ -570,13 +718,20 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     } else if (resp.out.len == 0 || resp.out.err) {
         size_t len;
         const char *r = mk_refusal(500, &len);
+        mk_response_dispose(&resp);
         alive = write_static(t, c, r, len, true);
     } else {
+        /* the body, if it comes from elsewhere, follows the head */
+        if (resp.body)
+            body_pin(t, c, resp.body);
+        c->prod = resp.prod;
+        resp.body = NULL;
+        resp.prod = (mk_producer){0};
         size_t len;
         char *data = mk_buf_steal(&resp.out, &len);
         alive = write_out(t, c, data, len, false, close_after || resp.stream);
     }
-    mk_buf_free(&resp.out);
+    mk_response_dispose(&resp);
     free(resp.stream_node);
     return alive;
 }
@@ -895,6 +1050,8 @@ static int next_timeout(lthread *t)
             next = CONN_OF(n, dl)->wait_until;
     if (t->accept_paused_until && t->accept_paused_until < next)
         next = t->accept_paused_until;
+    if (t->freed >= TRIM_AFTER && t->heap_trimmed_at + 1000 < next)
+        next = t->heap_trimmed_at + 1000;
     if (next == INT64_MAX)
         return -1;
     int64_t d = next - mk_mono_ms();
@@ -959,6 +1116,7 @@ static void *run(void *arg)
         recheck_parked(t, all);
         while (!ln_empty(&t->list) && CONN_OF(t->list.next, dl)->deadline <= t->now)
             expire(t, CONN_OF(t->list.next, dl));
+        trim_heap(t);
     }
     return NULL;
 }
@@ -982,8 +1140,20 @@ void mk_loop_notify(void *loop)
     }
 }
 
+/* glibc raises its mmap threshold to the size of every mmap'd block freed
+ * (up to 32 MiB), after which large buffers (request bodies of megabytes,
+ * decoded gzip bodies, captures) come from the heap and stay resident once
+ * freed: 60 gzip bombs left 302 MB behind. A fixed threshold keeps them
+ * mmap'd, so each goes back to the system when freed. Process-wide, once. */
+static void heap_setup(void)
+{
+    mallopt(M_MMAP_THRESHOLD, MMAP_MIN);
+}
+
 int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, heap_setup);
     mk_loop *l = calloc(1, sizeof *l);
     if (!l) {
         snprintf(err, errlen, "out of memory");

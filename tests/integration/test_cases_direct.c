@@ -209,6 +209,7 @@ static const char *dispatch(mockapi *m, const direct_req *d, mt_response *r)
     mk_buf_init(&resp.out, 0);
     resp.close = d->close;
     mk_dispatch(m, &d->req, &resp);
+    mk_response_flatten(&resp); /* a large body comes by reference or in pieces */
     const char *why = NULL;
     if (resp.stream) {
         why = "dispatch opened an event stream, which needs a transport";
@@ -221,7 +222,7 @@ static const char *dispatch(mockapi *m, const direct_req *d, mt_response *r)
     } else {
         why = parse_response(resp.out.data, resp.out.len, strcmp(d->req.method, "HEAD") == 0, r);
     }
-    mk_buf_free(&resp.out);
+    mk_response_dispose(&resp);
     free(resp.stream_node);
     return why;
 }
