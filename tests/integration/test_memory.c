@@ -204,6 +204,8 @@ static void mem_output_bound_503(void **state)
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     capture(&s, "/v1/nodes/n/metrics", 8 * MIB, 'a');
     capture(&s, "/v1/nodes/n/drift", 8 * MIB, 'b');
+    /* the answers to the POSTs are accounted for just after they went out */
+    assert_true(wait_held(&s, true, 5000));
     int fd = nonreader(&s, "GET", "/test/last-request/metrics");
     assert_true(fd >= 0);
     assert_true(wait_held(&s, false, 5000));
