@@ -126,6 +126,7 @@ static void good_client(const mt_server *s, const char *cap, size_t len, char fi
 static void mem_capture_nonreaders(void **state)
 {
     (void)state;
+    mt_timing_test(); /* deadlines and RSS bounds: not under valgrind */
     enum { N = 300, LEN = 8 * MIB };
     mockapi_config cfg;
     mt_config_init(&cfg);
@@ -167,6 +168,7 @@ static void mem_capture_nonreaders(void **state)
 static void mem_write_deadline(void **state)
 {
     (void)state;
+    mt_timing_test(); /* deadlines and RSS bounds: not under valgrind */
     mockapi_config cfg;
     mt_config_init(&cfg);
     cfg.max_body_bytes = 9 * MIB;
@@ -297,6 +299,7 @@ static void status_line(int fd, int64_t ms, char *out, size_t n)
  * the cap refused gets in. */
 static void sse_stalled(int ns)
 {
+    mt_timing_test(); /* deadlines and RSS bounds: not under valgrind */
     mockapi_config cfg;
     mt_config_init(&cfg);
     cfg.sse_max_clients = (unsigned)ns;
