@@ -40,6 +40,10 @@
 #      <= 1% of a CPU; a fresh GET /v1/ping answered within 50 ms and a fresh
 #      TLS handshake + POST /local/metrics within 100 ms at every stage; no
 #      idle connection closed; kept ones still answer at the end.
+#  10. Slow readers (bench/slow_bench.c; a report, no target): server RSS
+#      idle, with BENCH_SLOW_CONNS (300) clients that ask for an 8 MiB
+#      capture and never read, and after they left; then after
+#      BENCH_SLOW_BOMBS (60) concurrent gzip bombs (8 MiB decoded each).
 #
 # Every address is 127.0.0.1, every port is picked at run time, every load
 # run is bounded in time, every wait has a deadline; a trap stops every
@@ -76,7 +80,7 @@ SSE_PINGS=${BENCH_SSE_PINGS:-100}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-5000}
 IDLE_PINGS=${BENCH_IDLE_PINGS:-20}
 IDLE_SIT=${BENCH_IDLE_SIT:-3}
-ALL_SECTIONS="tput startup mem sse tls journal assert idle"
+ALL_SECTIONS="tput startup mem sse tls journal assert idle slow"
 SECTIONS=" ${BENCH_SECTIONS:-$ALL_SECTIONS} "
 MK=${MOCKAPI_BIN:-$top/build/release/mockapi}
 OUT=$top/build/bench
@@ -85,7 +89,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 on() { case "$SECTIONS" in *" $1 "*) return 0 ;; esac; return 1; } # section $1 selected?
 for s in $SECTIONS; do
-    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
+    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
 done
 case "$IDLE_CONNS$IDLE_PINGS" in *[!0-9]*) die "BENCH_IDLE_CONNS and BENCH_IDLE_PINGS must be whole numbers" ;; esac
 
@@ -137,6 +141,9 @@ for p in startup floor_server freeport sse_bench; do
 done
 
 # idle_bench is a TLS client too (mbedTLS, the library the project builds with)
+if on slow && { [ ! -x "$OUT/slow_bench" ] || [ "bench/slow_bench.c" -nt "$OUT/slow_bench" ]; }; then
+    gcc "${CFLAGS[@]}" -o "$OUT/slow_bench" bench/slow_bench.c || die "cannot compile bench/slow_bench.c"
+fi
 if [ ! -x "$OUT/idle_bench" ] || [ "bench/idle_bench.c" -nt "$OUT/idle_bench" ]; then
     gcc "${CFLAGS[@]}" -o "$OUT/idle_bench" bench/idle_bench.c -lmbedtls -lmbedx509 -lmbedcrypto ||
         die "cannot compile bench/idle_bench.c"
@@ -831,6 +838,39 @@ if on idle; then
     say "  fresh TLS handshake + POST, worst max $(fmt_ms "$IDLE_TMAX") (target: all answered, <= $T_FRESH_TLS_MS ms): $V_IDLE_FRESH_TLS"
     say "  none closed, kept ones still served: $V_IDLE_KEPT (section took ${IDLE_SECS}s)"
     say ""
+fi
+
+# ---- 10: slow readers --------------------------------------------------------------
+if on slow; then
+    say "== 10. slow readers: ${BENCH_SLOW_CONNS:-300} non-readers of an 8 MiB capture; ${BENCH_SLOW_BOMBS:-60} gzip bombs"
+    start_mockapi slow -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0
+    SLOW_PID=$MK_PID
+    SLOW_URL="http://$MK_ADDR"
+    # 8 MiB of compressible bytes, sent gzipped (under the 1 MiB wire cap)
+    yes 'slow reader bench line' | head -c 8388000 | gzip -c >"$RUN/bomb.gz"
+    post_bomb() {
+        curl -s -o /dev/null --noproxy '*' -H 'Content-Encoding: gzip' --data-binary @"$RUN/bomb.gz" \
+            "$SLOW_URL/v1/nodes/bench/metrics"
+    }
+    post_bomb
+    SLOW_IDLE=$(rss_kb "$SLOW_PID")
+    say "  RSS with an 8 MiB capture, idle: $(fmt_mb "$SLOW_IDLE")"
+    "$OUT/slow_bench" "${MK_ADDR##*:}" /test/last-request/metrics "${BENCH_SLOW_CONNS:-300}" 3000 >"$RUN/slow.out" &
+    SB=$!
+    for ((i = 0; i < 1000; i++)); do grep -q opened "$RUN/slow.out" 2>/dev/null && break; sleep 0.01; done
+    sleep 1 # the server answers every request it was sent
+    SLOW_HELD=$(rss_kb "$SLOW_PID")
+    wait "$SB" || die "slow_bench failed"
+    sleep 2 # the loop notices the closes and trims
+    SLOW_AFTER=$(rss_kb "$SLOW_PID")
+    say "  RSS with ${BENCH_SLOW_CONNS:-300} non-readers: $(fmt_mb "$SLOW_HELD"); after they left: $(fmt_mb "$SLOW_AFTER")"
+    for ((i = 0; i < ${BENCH_SLOW_BOMBS:-60}; i++)); do post_bomb & done
+    wait_bombs=$(jobs -p | grep -v "^$SLOW_PID\$" || true)
+    for p in $wait_bombs; do [ "$p" = "$SLOW_PID" ] || wait "$p" 2>/dev/null || true; done
+    sleep 2
+    SLOW_BOMBS=$(rss_kb "$SLOW_PID")
+    say "  RSS after ${BENCH_SLOW_BOMBS:-60} concurrent gzip bombs: $(fmt_mb "$SLOW_BOMBS") (the journal keeps up to 64 MiB of bodies by design)"
+    stop_pid "$SLOW_PID"
 fi
 
 # ---- summary -------------------------------------------------------------------
