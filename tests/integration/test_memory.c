@@ -176,6 +176,7 @@ static void mem_write_deadline(void **state)
     mt_server s;
     assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
     capture(&s, "/v1/nodes/n/metrics", 8 * MIB, 'd');
+    assert_true(wait_held(&s, true, 5000)); /* the POST's answer accounted for */
     int64_t t0 = mt_now_ms();
     int fd = nonreader(&s, "GET", "/test/last-request/metrics");
     assert_true(fd >= 0);
