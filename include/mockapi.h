@@ -53,14 +53,26 @@ const char *mockapi_strerror(int err);
 typedef struct mockapi_config {
     /* Plain-HTTP listener, "host:port", "[v6]:port" or ":port" (all
      * interfaces, dual-stack). Port 0 picks a free port.
-     * Default "127.0.0.1:0". */
+     * Default "127.0.0.1:0" (loopback only). */
     const char *addr;
     /* TLS listener in the same forms, or NULL for none. Default NULL. The
-     * mockapi binary defaults it to ":8443" like the reference. */
+     * mockapi binary defaults it to "127.0.0.1:8443" (the reference: ":8443",
+     * every interface). */
     const char *tls_addr;
-    /* Directory whose *.json files override the embedded fixtures of the
-     * same name (register.json, heartbeat.json, state.json, metadata.json,
-     * key_rotate.json, endpoint.json; artifact.bin). NULL: embedded only. */
+    /* When set (1 to 1024 visible ASCII characters, no spaces), every
+     * /test/ route on every listener needs "Authorization: Bearer <token>"
+     * or "X-Mockapi-Admin-Token: <token>"; otherwise 401 with
+     * WWW-Authenticate. Compared in constant time, never logged; the
+     * journal keeps only a fingerprint of either header. NULL (default):
+     * /test/ routes are open on the plain listener, and on a TLS listener
+     * only when it is bound to loopback (403 on another address). */
+    const char *admin_token;
+    /* Directory whose files override the embedded fixtures of the same name
+     * (register.json, heartbeat.json, state.json, metadata.json,
+     * key_rotate.json, endpoint.json; artifact.bin). It must exist, and every
+     * file in it (dot-files aside) must have one of those names: anything
+     * else is refused at create (EINVAL, with the known names and the
+     * nearest one). NULL: embedded only. */
     const char *fixtures_dir;
     /* File holding the 32-byte Ed25519 seed. If it exists it is used, so the
      * signing key survives restarts; if not, a fresh seed is written there
@@ -122,25 +134,31 @@ typedef struct mockapi mockapi; /* opaque */
  * key. Nothing is bound yet. cfg (and its strings) is copied. The TLS keys
  * (with a TLS address; ~2 ms of CPU) are made later, by whatever needs them
  * first: mockapi_start, the background of mockapi_start_async, or
- * mockapi_tls_ca_pem / mockapi_write_tls_ca.
- * Errors: EINVAL (bad cfg; errbuf says which field), EJSON (a fixture file is
- * invalid; errbuf gives file and offset), EIO, ENOMEM. */
+ * mockapi_tls_ca_pem / mockapi_write_tls_ca. A listener not bound to
+ * loopback while no admin_token is set is logged as a warning (cfg.log).
+ * Errors: EINVAL (bad cfg, an unknown file in fixtures_dir; errbuf says
+ * which), EJSON (a fixture file is invalid; errbuf gives file and offset),
+ * EIO (fixtures_dir missing or unreadable, the key file; errbuf has the
+ * errno text), ENOMEM. */
 int mockapi_create(const mockapi_config *cfg, mockapi **out, char *errbuf, size_t errlen);
 
 /* Binds the listeners and starts serving. Returns once the ports are bound
- * and accepting. Errors: ESTATE (already started), ELISTEN, ENOMEM, ECRYPTO
+ * and accepting. Errors: ESTATE (already started), ELISTEN (errbuf: "cannot
+ * listen on ADDR (the plain|TLS listener): <errno text>"), ENOMEM, ECRYPTO
  * (the TLS keys could not be made). On error nothing keeps running. */
 int mockapi_start(mockapi *m, char *errbuf, size_t errlen);
 
 /* Like mockapi_start, but returns as soon as the plain listeners accept;
- * the TLS listeners start in the background (they wait for their keys).
- * Call mockapi_wait_started before using a TLS port. The mockapi binary
- * starts this way, so it can print MOCKAPI_ADDR sooner. */
+ * every listener, TLS included, is bound before it returns (so a taken
+ * port is its ELISTEN), and the TLS listeners start accepting in the
+ * background once their keys are made (connections made meanwhile wait in
+ * the backlog). Call mockapi_wait_started before using a TLS port. The
+ * mockapi binary starts this way, so it can print MOCKAPI_ADDR sooner. */
 int mockapi_start_async(mockapi *m, char *errbuf, size_t errlen);
 
 /* Waits until the listeners of mockapi_start_async are all up. Returns
- * MOCKAPI_OK, or the TLS listeners' error (ELISTEN, ECRYPTO, EIO); the
- * plain listeners keep serving then. ESTATE when not started. */
+ * MOCKAPI_OK, or the TLS listeners' error (ECRYPTO: the keys could not be
+ * made); the plain listeners keep serving then. ESTATE when not started. */
 int mockapi_wait_started(mockapi *m, char *errbuf, size_t errlen);
 
 /* Stops serving: closes listeners and every connection (open SSE streams

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "dispatch.h"
 #include "http.h"
 #include "gotype.h"
@@ -134,7 +136,9 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
         v6->sin6_port = htons((uint16_t)port);
         l->salen = sizeof *v6;
         snprintf(l->host, sizeof l->host, "%s", host);
-        l->wildcard = strcmp(host, "[::]") == 0;
+        l->wildcard = IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr);
+        l->loopback = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+                      (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127);
     } else {
         if (strcmp(host, "localhost") == 0)
             strcpy(host, "127.0.0.1");
@@ -150,6 +154,7 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
         l->salen = sizeof *v4;
         snprintf(l->host, sizeof l->host, "%s", host);
         l->wildcard = strcmp(host, "0.0.0.0") == 0;
+        l->loopback = a == 127;
     }
     snprintf(l->shown, sizeof l->shown, "%s:%ld", l->host, port);
     return MOCKAPI_OK;
@@ -210,6 +215,21 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     }
     if (rc != MOCKAPI_OK)
         goto fail_early;
+    if (cfg.admin_token) {
+        size_t tl = strlen(cfg.admin_token), ok = 0;
+        while (ok < tl && cfg.admin_token[ok] > 0x20 && cfg.admin_token[ok] < 0x7f)
+            ok++;
+        if (tl == 0 || tl > 1024 || ok != tl) {
+            rc = MOCKAPI_EINVAL;
+            snprintf(err, sizeof err, "admin_token: must be 1 to 1024 visible ASCII characters "
+                                      "(no spaces or control characters)");
+            goto fail_early;
+        }
+        /* only the hash is kept: the token itself never lives in m */
+        m->has_admin = true;
+        crypto_hash_sha256(m->admin_hash, (const unsigned char *)cfg.admin_token, tl);
+        cfg.admin_token = NULL;
+    }
 
     int oom = 0;
     m->addr = dup_or_null(cfg.addr, &oom);
@@ -244,6 +264,20 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         rc = MOCKAPI_ENOMEM;
         snprintf(err, sizeof err, "cannot initialise locks");
         goto fail_early;
+    }
+    for (int i = 0; i < m->nlisteners && !m->has_admin; i++) {
+        const mk_listener *l = &m->listeners[i];
+        if (l->loopback)
+            continue;
+        if (l->kind == MK_LISTEN_TLS)
+            mk_log(m, "warning: the TLS listener %s is not bound to loopback and no admin token is "
+                      "set: its /test/ routes are off (403); set an admin token (-admin-token) to use them",
+                   l->shown);
+        else
+            mk_log(m, "warning: the plain listener %s is not bound to loopback and no admin token is "
+                      "set: anyone who reaches it can reset the mock, inject signed events and read "
+                      "every captured request through /test/ (set -admin-token)",
+                   l->shown);
     }
     *out = m;
     return MOCKAPI_OK;

@@ -11,11 +11,63 @@
 
 #include "flags.h"
 
+/* Edit distance (insert, delete, substitute, swap of neighbours) between
+ * a[0..an) and b, capped: names longer than 63 are never close.
+ * TODO(integrator): fold into src/common/suggest.c (mk_suggest) once it
+ * exists; fixtures.c has the same helper. */
+static size_t edit_distance(const char *a, size_t an, const char *b)
+{
+    size_t bn = strlen(b);
+    if (an > 63 || bn > 63)
+        return (size_t)-1;
+    size_t d[64][64];
+    for (size_t i = 0; i <= an; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= bn; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= an; i++)
+        for (size_t j = 1; j <= bn; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[an][bn];
+}
+
+/* The known flag nearest to name[0..n) (underscores read as dashes, so
+ * Go-ish `-tls_addr` finds `-tls-addr`), or NULL when none is close: at
+ * most 2 edits, and fewer than the name's length. */
+static const char *nearest_flag(const cli_flag *flags, int nflags, const char *name, size_t n)
+{
+    char norm[64];
+    if (n == 0 || n >= sizeof norm)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        norm[i] = name[i] == '_' ? '-' : name[i];
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (int j = 0; j < nflags; j++) {
+        size_t d = edit_distance(norm, n, flags[j].name);
+        if (d < bestd && d < n) {
+            bestd = d;
+            best = flags[j].name;
+        }
+    }
+    return best;
+}
+
 cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, int first, cli_usage_fn usage)
 {
     for (int i = 0; i < n; i++)
-        if (flags[i].env && getenv(flags[i].env))
+        if (flags[i].env && getenv(flags[i].env)) {
             flags[i].value = getenv(flags[i].env);
+            flags[i].from_env = true;
+        }
 
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
@@ -24,11 +76,16 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             return CLI_HELP;
         }
         if (a[0] != '-') {
-            fprintf(stderr, "mockapi: unexpected argument \"%s\"\n", a);
+            fprintf(stderr, "mockapi: unexpected argument \"%s\" (every flag starts with -)\n", a);
             usage(stderr);
             return CLI_BAD_USAGE;
         }
         a += a[1] == '-' ? 2 : 1;
+        if (a[0] == '\0' || a[0] == '-' || a[0] == '=') { /* "-", "--", "---x", "-=x": Go's words */
+            fprintf(stderr, "mockapi: bad flag syntax: %s\n", argv[i]);
+            usage(stderr);
+            return CLI_BAD_USAGE;
+        }
         const char *eq = strchr(a, '=');
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         int k = -1;
@@ -36,7 +93,11 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             if (strlen(flags[j].name) == nlen && strncmp(flags[j].name, a, nlen) == 0)
                 k = j;
         if (k < 0) {
-            fprintf(stderr, "mockapi: flag provided but not defined: %s\n", argv[i]);
+            const char *near = nearest_flag(flags, n, a, nlen);
+            fprintf(stderr, "mockapi: flag provided but not defined: -%.*s", (int)nlen, a);
+            if (near)
+                fprintf(stderr, " (did you mean -%s?)", near);
+            fputc('\n', stderr);
             usage(stderr);
             return CLI_BAD_USAGE;
         }
@@ -49,20 +110,56 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             usage(stderr);
             return CLI_BAD_USAGE;
         }
+        flags[k].from_env = false;
     }
     return CLI_PARSED;
+}
+
+const char *cli_flag_label(const cli_flag *f, char *buf, size_t len)
+{
+    if (f->from_env && f->env)
+        snprintf(buf, len, "%s (-%s)", f->env, f->name);
+    else
+        snprintf(buf, len, "-%s", f->name);
+    return buf;
+}
+
+bool cli_flag_empty(const cli_flag *f, const char *what)
+{
+    if (!f->value || f->value[0] != '\0')
+        return false;
+    char lb[96];
+    fprintf(stderr, "mockapi: %s: empty value; give %s\n", cli_flag_label(f, lb, sizeof lb), what);
+    return true;
 }
 
 int cli_parse_number(const char *flag, const char *s, unsigned long long min, unsigned long long max,
                      unsigned long long *out)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    /* strtoull accepts "-1" (as a huge value) and leading blanks; a number
-     * here is digits only, within its range. */
-    if (!*s || *end || errno || v < min || v > max || s[0] == '-') {
-        fprintf(stderr, "mockapi: %s: \"%s\" is not a whole number from %llu to %llu\n", flag, s, min, max);
+    const char *why = NULL;
+    unsigned long long v = 0;
+    /* strtoull accepts "-1" (as a huge value), "+1" and leading blanks; a
+     * number here is digits only, within its range. */
+    size_t digits = strspn(s, "0123456789");
+    if (!*s) {
+        fprintf(stderr, "mockapi: %s: empty value; give a whole number from %llu to %llu\n", flag, min, max);
+        return -1;
+    }
+    if (s[0] == '-' && s[1] && strspn(s + 1, "0123456789") == strlen(s + 1))
+        why = "is negative";
+    else if (digits != strlen(s))
+        why = "is not a whole number";
+    else {
+        errno = 0;
+        v = strtoull(s, NULL, 10);
+        if (errno == ERANGE || v > max)
+            why = "is too large";
+        else if (v < min)
+            why = "is too small";
+    }
+    if (why) {
+        fprintf(stderr, "mockapi: %s: \"%s\" %s; give a whole number from %llu to %llu\n", flag, s, why,
+                min, max);
         return -1;
     }
     *out = v;
@@ -85,13 +182,20 @@ static const char serve_usage_flags[] =
     "\n"
     "flags (each also read from the environment variable shown; a flag wins):\n"
     "  -addr ADDR             plain HTTP listener, host:port, [v6]:port or :port\n"
-    "                         (:port = all interfaces)   [MOCKAPI_LISTEN_ADDR] (default :0)\n"
+    "                         (:port = all interfaces)   [MOCKAPI_LISTEN_ADDR]\n"
+    "                                                    (default 127.0.0.1:0)\n"
     "  -tls-addr ADDR         TLS listener, same forms; \"\" or \"off\" disables it\n"
-    "                                                    [MOCKAPI_TLS_LISTEN_ADDR] (default :8443)\n"
+    "                                                    [MOCKAPI_TLS_LISTEN_ADDR]\n"
+    "                                                    (default 127.0.0.1:8443)\n"
+    "  -admin-token T         every /test/* route (both listeners) needs\n"
+    "                         \"Authorization: Bearer T\" or \"X-Mockapi-Admin-Token: T\";\n"
+    "                         without it, a TLS listener off loopback serves no\n"
+    "                         /test/* route               [MOCKAPI_ADMIN_TOKEN]\n"
     "  -check URL             health-check mode: GET URL, exit 0 if the status is below\n"
     "                         400, else 1; starts no server\n"
     "  -check-timeout MS      timeout of -check          [MOCKAPI_CHECK_TIMEOUT_MS] (default 5000)\n"
-    "  -fixtures DIR          override embedded fixtures with DIR/*.json\n"
+    "  -fixtures DIR          override embedded fixtures with files of DIR; DIR\n"
+    "                         must exist and hold only fixture names\n"
     "                                                    [MOCKAPI_FIXTURES_DIR]\n"
     "  -signing-key-file F    keep the Ed25519 signing key in F (created if missing),\n"
     "                         so it survives restarts    [MOCKAPI_SIGNING_KEY_FILE]\n"
@@ -128,7 +232,8 @@ void serve_usage(FILE *f)
 }
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
-       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES, O_COUNT };
+       O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
+       O_ADMIN, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
@@ -151,6 +256,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_CAOUT] = {"tls-ca-out", "MOCKAPI_TLS_CA_OUT", NULL},
         [O_JENT] = {"journal-entries", "MOCKAPI_JOURNAL_ENTRIES", NULL},
         [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
+        [O_ADMIN] = {"admin-token", "MOCKAPI_ADMIN_TOKEN", NULL},
     };
     switch (cli_parse_flags(o, O_COUNT, argc, argv, first, serve_usage)) {
     case CLI_PARSED: break;
@@ -160,42 +266,63 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 
     memset(so, 0, sizeof *so);
     unsigned long long n;
+    char lb[96];
     if (o[O_CHECK].value) {
+        if (cli_flag_empty(&o[O_CHECK], "a URL, http://host:port/path or https://host:port/path"))
+            return CLI_EXIT_USAGE;
         so->check_url = o[O_CHECK].value;
         so->check_timeout = 5000;
         if (o[O_CHECK_TIMEOUT].value) {
-            if (cli_parse_number("-check-timeout", o[O_CHECK_TIMEOUT].value, 1, 3600000, &n) != 0)
+            if (cli_parse_number(cli_flag_label(&o[O_CHECK_TIMEOUT], lb, sizeof lb), o[O_CHECK_TIMEOUT].value,
+                                 1, 3600000, &n) != 0)
                 return CLI_EXIT_USAGE;
             so->check_timeout = (unsigned)n;
         }
         return -1;
     }
 
+    /* Empty values: an error for every flag but -tls-addr, where "" means off. */
+    static const struct { int k; const char *what; } texts[] = {
+        {O_ADDR, "host:port, [v6]:port or :port (e.g. 127.0.0.1:0)"},
+        {O_FIXTURES, "a folder of fixture files"},
+        {O_KEYFILE, "a file name for the signing key"},
+        {O_CAOUT, "a file name for the CA (PEM)"},
+        {O_ADMIN, "a token (visible ASCII, no spaces)"},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (cli_flag_empty(&o[texts[i].k], texts[i].what))
+            return CLI_EXIT_USAGE;
+
     mockapi_config *cfg = &so->cfg;
     mockapi_config_init(cfg);
-    cfg->addr = o[O_ADDR].value ? o[O_ADDR].value : ":0";
-    cfg->tls_addr = o[O_TLS].value ? o[O_TLS].value : ":8443";
+    /* Loopback unless told otherwise: a deliberate difference from the
+     * reference (":0" and ":8443", every interface); README says why. */
+    cfg->addr = o[O_ADDR].value ? o[O_ADDR].value : "127.0.0.1:0";
+    cfg->tls_addr = o[O_TLS].value ? o[O_TLS].value : "127.0.0.1:8443";
     if (strcmp(cfg->tls_addr, "") == 0 || strcmp(cfg->tls_addr, "off") == 0)
         cfg->tls_addr = NULL;
+    cfg->admin_token = o[O_ADMIN].value;
     so->tls_ca_out = o[O_CAOUT].value;
+    static char ca_label[96]; /* serve_options borrows it; one parse per process */
+    so->tls_ca_out_label = cli_flag_label(&o[O_CAOUT], ca_label, sizeof ca_label);
     if (so->tls_ca_out && !cfg->tls_addr) { /* refused before anything is served */
-        fprintf(stderr, "mockapi: -tls-ca-out needs a TLS listener (-tls-addr is off)\n");
+        fprintf(stderr, "mockapi: %s needs a TLS listener (-tls-addr is off)\n", so->tls_ca_out_label);
         return CLI_EXIT_USAGE;
     }
     cfg->fixtures_dir = o[O_FIXTURES].value;
     cfg->signing_key_file = o[O_KEYFILE].value;
-    struct { int k; const char *name; unsigned long long min, max; } nums[] = {
-        {O_MAXBODY, "-max-body-bytes", 1, 1ULL << 40}, {O_MAXDEC, "-max-decoded-bytes", 1, 1ULL << 40},
-        {O_MAXHDR, "-max-header-bytes", 1, 1ULL << 24}, {O_TIMEOUT, "-request-timeout-ms", 1, 86400000},
-        {O_THREADS, "-threads", 1, 10000}, {O_KEEPALIVE, "-sse-keepalive-ms", 1, 86400000},
-        {O_SSEQ, "-sse-queue", 1, 1000000}, {O_SSEHIST, "-sse-history", 1, 1000000},
-        {O_SSEMAX, "-sse-max-clients", 1, 1000000}, {O_JBYTES, "-journal-bytes", 1, 1ULL << 40},
-        {O_JENT, "-journal-entries", 0, 100000000}, /* 0 turns the journal off */
+    /* the library's own bounds, so a value is refused here, naming its flag */
+    struct { int k; unsigned long long min, max; } nums[] = {
+        {O_MAXBODY, 1, 1ULL << 40}, {O_MAXDEC, 1, 1ULL << 40}, {O_MAXHDR, 1024, 1ULL << 24},
+        {O_TIMEOUT, 1, 86400000}, {O_THREADS, 1, 10000}, {O_KEEPALIVE, 1, 86400000},
+        {O_SSEQ, 1, 1000000}, {O_SSEHIST, 1, 1000000}, {O_SSEMAX, 1, 1000000},
+        {O_JBYTES, 1, 1ULL << 40}, {O_JENT, 0, 100000000}, /* 0 turns the journal off */
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!o[nums[i].k].value)
             continue;
-        if (cli_parse_number(nums[i].name, o[nums[i].k].value, nums[i].min, nums[i].max, &n) != 0)
+        if (cli_parse_number(cli_flag_label(&o[nums[i].k], lb, sizeof lb), o[nums[i].k].value, nums[i].min,
+                             nums[i].max, &n) != 0)
             return CLI_EXIT_USAGE;
         switch (nums[i].k) {
         case O_MAXBODY: cfg->max_body_bytes = (size_t)n; break;

@@ -10,6 +10,7 @@
 #ifndef MOCKAPI_CLI_FLAGS_H
 #define MOCKAPI_CLI_FLAGS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "mockapi.h"
@@ -24,6 +25,7 @@ typedef struct cli_flag {
     const char *name;
     const char *env;
     const char *value;
+    bool from_env; /* value came from env, not argv (for messages) */
 } cli_flag;
 
 /* Prints a command's complete usage text to f. */
@@ -35,17 +37,29 @@ typedef enum { CLI_PARSED, CLI_HELP, CLI_BAD_USAGE } cli_parse_result;
 /* Fills flags[0..n) from the environment, then from argv[first..argc): a
  * flag given on the command line wins over its environment variable, and a
  * flag given twice keeps the last value. `-h`, `-help` and `--help` print
- * usage to stdout and give CLI_HELP. An unknown flag, a flag without its
- * value, or any argument that is not a flag prints the reason and the usage
- * to stderr and gives CLI_BAD_USAGE (exit 2). Arguments are taken in order:
- * a value may itself start with '-' (`-addr -h` sets addr to "-h"). */
+ * usage to stdout and give CLI_HELP. An unknown flag (with the nearest known
+ * name as a "did you mean"), a bad flag syntax (`-`, `---x`, `-=x`), a flag
+ * without its value, or any argument that is not a flag prints the reason
+ * and the usage to stderr and gives CLI_BAD_USAGE (exit 2). Arguments are
+ * taken in order: a value may itself start with '-' (`-addr -h` sets addr
+ * to "-h"). Empty values are the caller's to judge (cli_flag_empty). */
 cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, int first, cli_usage_fn usage);
 
 /* Parses s as a whole decimal number in [min, max] into *out. On failure
- * prints `mockapi: FLAG: "s" is not a whole number from MIN to MAX` to
- * stderr, leaves *out unchanged and returns -1; 0 on success. */
+ * prints `mockapi: FLAG: ...` to stderr saying which of empty, not a whole
+ * number, negative, too large or out of range it is, with the range, leaves
+ * *out unchanged and returns -1; 0 on success. flag is the label to print
+ * (cli_flag_label). */
 int cli_parse_number(const char *flag, const char *s, unsigned long long min, unsigned long long max,
                      unsigned long long *out);
+
+/* How messages name f: "-threads", or "MOCKAPI_THREADS (-threads)" when its
+ * value came from the environment. Writes into buf (len >= 96 is enough). */
+const char *cli_flag_label(const cli_flag *f, char *buf, size_t len);
+
+/* When f has an empty value: prints `mockapi: LABEL: empty value; give
+ * WHAT` and returns true. */
+bool cli_flag_empty(const cli_flag *f, const char *what);
 
 /* What `mockapi [serve] [flags]` was asked to do. Strings borrow argv or
  * the environment. */
@@ -54,6 +68,7 @@ typedef struct serve_options {
     const char *check_url;  /* -check: probe this URL instead of serving (NULL: serve) */
     unsigned check_timeout; /* -check-timeout, milliseconds */
     const char *tls_ca_out; /* -tls-ca-out: where to write the CA (NULL: nowhere) */
+    const char *tls_ca_out_label; /* how messages name it (flag or env) */
 } serve_options;
 
 /* Parses the serve flags in argv[first..argc) and their environment

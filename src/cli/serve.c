@@ -2,10 +2,20 @@
  * over libmockapi: start, print the addresses on stdout, wait for a stop
  * signal; or, with -check, probe a URL and exit.
  *
+ * Every start-up error is reported on stderr before MOCKAPI_ADDR= is
+ * printed: the addresses are bound, the fixtures read and the -tls-ca-out
+ * file opened first; only the TLS keys are made after that line.
+ *
  * Exit codes: 0 clean stop (SIGINT/SIGTERM) or a healthy -check; 1 start-up
- * failure or an unhealthy -check; 2 usage error or invalid configuration. */
+ * failure (a listener cannot be bound, out of memory, the TLS keys) or an
+ * unhealthy -check; 2 usage error or invalid configuration (a flag, the
+ * fixtures folder or a file in it, the key file, the -tls-ca-out path, a
+ * -check URL that cannot be parsed). */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <string.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -16,16 +26,20 @@
 static void log_stderr(void *user, const char *line)
 {
     (void)user;
-    fprintf(stderr, "level=INFO msg=\"%s\"\n", line);
+    if (strncmp(line, "warning: ", 9) == 0)
+        fprintf(stderr, "level=WARN msg=\"%s\"\n", line + 9);
+    else
+        fprintf(stderr, "level=INFO msg=\"%s\"\n", line);
 }
 
 static int check(const serve_options *o)
 {
     int status = 0;
     char err[256] = "";
-    if (mockapi_check(o->check_url, o->check_timeout, &status, err, sizeof err) != 0) {
+    int rc = mockapi_check(o->check_url, o->check_timeout, &status, err, sizeof err);
+    if (rc != 0) {
         fprintf(stderr, "mockapi: check %s: %s\n", o->check_url, err);
-        return CLI_EXIT_FAIL;
+        return rc == MOCKAPI_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
     if (status >= 400) {
         fprintf(stderr, "mockapi: check %s: status %d\n", o->check_url, status);
@@ -60,7 +74,7 @@ static int serve(serve_options *o)
     int rc = mockapi_create(&o->cfg, &m, err, sizeof err);
     if (rc != MOCKAPI_OK) {
         fprintf(stderr, "mockapi: %s\n", err);
-        return (rc == MOCKAPI_EINVAL || rc == MOCKAPI_EJSON) ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        return rc == MOCKAPI_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
     /* Every event stream holds a descriptor: lift the soft limit to the hard
      * one (commonly 1024 -> 1048576) so the stream cap, not the limit, rules. */
@@ -69,28 +83,50 @@ static int serve(serve_options *o)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    /* The plain listener first, announced at once; the TLS listener follows
-     * when its keys are made (on another CPU meanwhile). */
+    /* Every listener is bound here (a taken port fails now); the plain ones
+     * accept at once, the TLS ones once their keys are made (on another CPU
+     * meanwhile). */
     rc = mockapi_start_async(m, err, sizeof err);
     if (rc != MOCKAPI_OK) {
-        fprintf(stderr, "level=ERROR msg=\"listen failed\" error=\"%s\"\n", err);
+        fprintf(stderr, "mockapi: %s\n", err);
         mockapi_free(m);
         return CLI_EXIT_FAIL;
+    }
+    /* The CA file is opened before the first line, so a missing folder or
+     * an unwritable path is a start-up error; it is filled once the keys
+     * exist, before MOCKAPI_TLS_ADDR. */
+    FILE *ca = NULL;
+    if (o->tls_ca_out && !(ca = fopen(o->tls_ca_out, "w"))) {
+        char eb[128];
+        fprintf(stderr, "mockapi: %s: cannot write %s: %s\n", o->tls_ca_out_label, o->tls_ca_out,
+                strerror_r(errno, eb, sizeof eb));
+        mockapi_free(m);
+        return CLI_EXIT_USAGE;
     }
     char addr[128];
     mockapi_addr(m, MOCKAPI_LISTENER_HTTP, addr, sizeof addr);
     printf("MOCKAPI_ADDR=%s\n", addr);
     fflush(stdout);
     rc = mockapi_wait_started(m, err, sizeof err);
-    if (rc != MOCKAPI_OK) {
-        fprintf(stderr, "level=ERROR msg=\"TLS listen failed\" error=\"%s\"\n", err);
+    const char *pem = rc == MOCKAPI_OK && ca ? mockapi_tls_ca_pem(m) : NULL;
+    if (rc == MOCKAPI_OK && ca) {
+        int bad = !pem || fputs(pem, ca) < 0;
+        bad |= fclose(ca) != 0;
+        ca = NULL;
+        if (bad) {
+            snprintf(err, sizeof err, "%s: cannot write %s: %s", o->tls_ca_out_label, o->tls_ca_out,
+                     pem ? "write failed" : "no CA");
+            rc = MOCKAPI_EIO;
+        }
+    }
+    if (rc != MOCKAPI_OK) { /* after the first line: only the keys (or the CA write) can fail here */
+        fprintf(stderr, "mockapi: %s\n", err);
+        if (ca)
+            fclose(ca);
+        if (o->tls_ca_out)
+            unlink(o->tls_ca_out); /* no half-written or empty CA left behind */
         mockapi_free(m);
         return CLI_EXIT_FAIL;
-    }
-    if (o->tls_ca_out && mockapi_write_tls_ca(m, o->tls_ca_out, err, sizeof err) != MOCKAPI_OK) {
-        fprintf(stderr, "mockapi: -tls-ca-out: %s\n", err);
-        mockapi_free(m);
-        return CLI_EXIT_USAGE;
     }
     if (mockapi_addr(m, MOCKAPI_LISTENER_TLS, addr, sizeof addr) > 0) {
         printf("MOCKAPI_TLS_ADDR=%s\n", addr);

@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "clock.h"
 #include "gojson.h"
 #include "gotype.h"
@@ -196,6 +198,18 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     gt_get_string(env, "event_id", &id, &idlen);
     gt_get_string(env, "nonce", &nonce, &nlen);
     gt_get_raw(env, "payload", &payload, &plen);
+    /* id and type go into the stream's "id:" and "event:" lines as they are:
+     * a CR or LF there would end the line and let the rest forge fields. */
+    const char *bad = memchr(type, '\n', tlen) || memchr(type, '\r', tlen) ? "event_type"
+                      : memchr(id, '\n', idlen) || memchr(id, '\r', idlen) ? "event_id"
+                                                                            : NULL;
+    if (bad) {
+        char why[128];
+        snprintf(why, sizeof why, "%s must not contain CR or LF (it would break the event stream's framing)",
+                 bad);
+        mk_err_invalid_body(req, resp, why);
+        return;
+    }
     gj_time now = gj_time_now();
     mk_buf data;
     mk_buf_init(&data, 0);
@@ -466,6 +480,54 @@ static bool local_auth_ok(const mk_request *req)
     return a && strcmp(a, want) == 0;
 }
 
+/* Whether value (a header's) proves the admin token: compared as SHA-256
+ * digests with sodium_memcmp, so neither the bytes nor the length of the
+ * token leak through timing. */
+static bool admin_token_is(const mockapi *m, const char *value, size_t len)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)value, len);
+    return sodium_memcmp(h, m->admin_hash, sizeof h) == 0;
+}
+
+/* The /test/ family: the raw path says so, or the route it matched does
+ * (a percent-encoded "/%74est/..." matches the same routes). */
+static bool is_admin_route(const mk_request *req, const mk_match *mt)
+{
+    if (req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0)
+        return true;
+    return mt->verdict == MK_MATCH && strncmp(mt->route->pattern, "/test/", 6) == 0;
+}
+
+/* The one admin check (README "The admin token"): with a token, every
+ * /test/ route on every listener needs it (401); without one, a TLS
+ * listener serves /test/ only when bound to loopback (403). True: go on;
+ * false: resp holds the refusal. */
+static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *resp)
+{
+    if (m->has_admin) {
+        const char *a = mk_req_header(req, "Authorization");
+        if (a && strncasecmp(a, "Bearer", 6) == 0 && (a[6] == ' ' || a[6] == '\t')) {
+            a += 7;
+            while (*a == ' ' || *a == '\t')
+                a++;
+            if (admin_token_is(m, a, strlen(a)))
+                return true;
+        }
+        const char *x = mk_req_header(req, "X-Mockapi-Admin-Token");
+        if (x && admin_token_is(m, x, strlen(x)))
+            return true;
+        mk_err_admin_required(req, resp);
+        return false;
+    }
+    if (req->kind == MK_LISTEN_TLS &&
+        !(req->listener >= 0 && req->listener < m->nlisteners && m->listeners[req->listener].loopback)) {
+        mk_err_admin_off(req, resp);
+        return false;
+    }
+    return true;
+}
+
 void mk_request_target(mk_request *req, char *target)
 {
     char *q = strchr(target, '?');
@@ -487,7 +549,13 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     size_t jlen = req->body_len;
     bool gzipped = false;
 
-    switch (mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt)) {
+    mk_verdict verdict = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
+    if (is_admin_route(req, &mt) && !admin_allowed(m, req, resp)) {
+        if (verdict == MK_REDIRECT)
+            free(mt.location);
+        goto out;
+    }
+    switch (verdict) {
     case MK_MATCH:
         break;
     case MK_NOT_FOUND:

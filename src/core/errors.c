@@ -45,6 +45,22 @@ void mk_err_unauthorized(const mk_request *req, mk_response *resp)
     mk_respond(req, resp, &(mk_reply){.status = 401});
 }
 
+void mk_err_admin_required(const mk_request *req, mk_response *resp)
+{
+    static const char body[] = "{\"error\":\"the /test/ routes need the admin token: send "
+                               "'Authorization: Bearer <token>' or 'X-Mockapi-Admin-Token: <token>'\"}\n";
+    mk_respond(req, resp, &(mk_reply){.status = 401, .ctype = MK_CT_JSON, .body = body,
+                                      .len = sizeof body - 1,
+                                      .extra = {{"WWW-Authenticate", "Bearer realm=\"mockapi-test\""}}});
+}
+
+void mk_err_admin_off(const mk_request *req, mk_response *resp)
+{
+    json_error(req, resp, 403,
+               "{\"error\":\"the /test/ routes of a TLS listener not bound to loopback are off; "
+               "start mockapi with -admin-token (or bind -tls-addr to 127.0.0.1) to use them\"}\n");
+}
+
 void mk_err_body_too_large(const mk_request *req, mk_response *resp, size_t cap, bool decoded)
 {
     char msg[96];

@@ -26,6 +26,12 @@ void mk_err_method_not_allowed_json(const mk_request *req, mk_response *resp);
 void mk_err_bad_request(const mk_request *req, mk_response *resp);
 /* 401 with an empty body: a /local/ request without the bearer token. */
 void mk_err_unauthorized(const mk_request *req, mk_response *resp);
+/* 401 {"error":...} with WWW-Authenticate: Bearer realm="mockapi-test": a
+ * /test/ route without the admin token (or with a wrong one). */
+void mk_err_admin_required(const mk_request *req, mk_response *resp);
+/* 403 {"error":...}: /test/ on a TLS listener off loopback with no admin
+ * token configured; the body says to set -admin-token. */
+void mk_err_admin_off(const mk_request *req, mk_response *resp);
 /* 413: the body (as sent, or after gunzip) is over cap bytes. */
 void mk_err_body_too_large(const mk_request *req, mk_response *resp, size_t cap, bool decoded);
 /* 400 {"error":"invalid request body"} with the reason in X-Mockapi-Error. */

@@ -25,8 +25,11 @@ typedef struct mk_fixtures {
 } mk_fixtures;
 
 /* Loads every fixture: from dir/<name> when that file exists (dir may be
- * NULL), else the embedded copy. Returns 0, or a negative MOCKAPI_E* code
- * with the file name and reason in err. */
+ * NULL), else the embedded copy. dir must exist and hold only fixture
+ * names (dot-files aside). Returns 0, or a negative MOCKAPI_E* code with the
+ * file name and reason in err: EIO (dir missing, not a folder, unreadable;
+ * errno's text), EINVAL (an unknown file in dir, with the known names and
+ * the nearest one), EJSON, ENOMEM. */
 int mk_fixtures_load(mk_fixtures *f, const char *dir, const char *pubkey_b64, char *err,
                      size_t errlen);
 void mk_fixtures_dispose(mk_fixtures *f);

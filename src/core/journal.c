@@ -16,7 +16,7 @@
 static bool is_secret_header(const char *name)
 {
     static const char *const secret[] = {"Authorization", "Proxy-Authorization", "Cookie",
-                                         "Set-Cookie", "X-Api-Key"};
+                                         "Set-Cookie", "X-Api-Key", "X-Mockapi-Admin-Token"};
     for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
         if (strcasecmp(name, secret[i]) == 0)
             return true;

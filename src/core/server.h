@@ -29,6 +29,7 @@ typedef struct mk_listener {
     char host[64];     /* as printed: "127.0.0.1", "[::1]", "[::]" */
     char shown[80];    /* the address as the user gave it, for messages */
     bool wildcard;     /* bound to every interface */
+    bool loopback;     /* bound to a loopback address (127/8, ::1) */
     atomic_int port;   /* bound port once started, else 0 (a TLS port may be
                         * set by a background start while requests run) */
 } mk_listener;
@@ -45,6 +46,8 @@ struct mockapi {
     mk_state state;
     mk_listener listeners[MK_MAX_LISTENERS];
     int nlisteners;
+    bool has_admin;   /* cfg.admin_token set: /test/ routes need it */
+    unsigned char admin_hash[32]; /* SHA-256 of the token (compared, never the token) */
     mk_http *http;    /* NULL when not started */
     mk_sse_hub *sse;  /* event streams; set while started */
     /* The bound on buffered output (cfg.max_buffered_bytes): bytes held

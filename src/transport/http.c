@@ -1,12 +1,14 @@
 /* http.c: starting and stopping an instance's transport: the SSE hub, the
  * event loop (loop.c) and the listening sockets it accepts from.
  *
- * The plain listeners are bound before start returns. The TLS listeners
- * need certificates (two P-256 keys and two signatures, ~2 ms of CPU), so a
- * background start (mockapi_start_async) makes them on a thread of its own at
- * nice 19 after the plain listener is serving, then binds the TLS
- * listeners and hands them to the loop; mk_http_wait_tls reports how that
- * went. */
+ * Every listener, plain and TLS, is bound before start returns, so a taken
+ * port or a forbidden address is start's error, reported before anything is
+ * announced. The plain listeners are handed to the loop at once. The TLS
+ * listeners need certificates (two P-256 keys and two signatures, ~2 ms of
+ * CPU), so a background start (mockapi_start_async) makes them on a thread
+ * of its own at nice 19 after the plain listener is serving, then hands the
+ * already bound TLS sockets to the loop (a client that connects meanwhile
+ * waits in the backlog); mk_http_wait_tls reports how that went. */
 #include "http.h"
 
 #include <errno.h>
@@ -31,10 +33,16 @@ struct mk_http {
     bool tls_pending;   /* started, not joined; start/wait/stop only */
     int tls_rc;
     char tls_err[256];
+    /* Bound sockets not yet handed to the loop (-1: none), and their ports.
+     * Written by start, then by the TLS starter thread, then by stop after
+     * joining it: never two at once. */
+    int fd[MK_MAX_LISTENERS];
+    int port[MK_MAX_LISTENERS];
 };
 
-/* Binds listener i of m and hands it to the loop; sets its port. */
-static int open_listener(mockapi *m, int i, mk_tls_server *tls, char *err, size_t errlen)
+/* Binds and listens on listener i of m, keeping the socket in h->fd[i].
+ * The message names the address, the listener and errno's text. */
+static int bind_listener(mockapi *m, mk_http *h, int i, char *err, size_t errlen)
 {
     mk_listener *li = &m->listeners[i];
     int fd = socket(li->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -44,7 +52,9 @@ static int open_listener(mockapi *m, int i, mk_tls_server *tls, char *err, size_
     if (fd >= 0 && li->sa.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, li->dual_stack ? &zero : &one, sizeof one);
     if (fd < 0 || bind(fd, (struct sockaddr *)&li->sa, li->salen) != 0 || listen(fd, 4096) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", li->shown, strerror(errno));
+        char eb[128];
+        snprintf(err, errlen, "cannot listen on %s (the %s listener): %s", li->shown,
+                 li->kind == MK_LISTEN_TLS ? "TLS" : "plain", strerror_r(errno, eb, sizeof eb));
         if (fd >= 0)
             close(fd);
         return MOCKAPI_ELISTEN;
@@ -55,25 +65,38 @@ static int open_listener(mockapi *m, int i, mk_tls_server *tls, char *err, size_
     if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
         port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
                                                : ((struct sockaddr_in *)&sa)->sin_port);
-    if (mk_loop_listen(m->http->loop, i, fd, tls) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: the server is stopping", li->shown);
-        return MOCKAPI_ELISTEN;
-    }
-    atomic_store(&li->port, port);
+    h->fd[i] = fd;
+    h->port[i] = port;
     return MOCKAPI_OK;
 }
 
+/* Hands every bound socket of that kind to the loop, which owns it from
+ * then on, and publishes its port. */
 static int open_kind(mockapi *m, mk_listener_kind kind, mk_tls_server *tls, char *err,
                      size_t errlen)
 {
+    mk_http *h = m->http;
     for (int i = 0; i < m->nlisteners; i++) {
-        if (m->listeners[i].kind != kind)
+        if (m->listeners[i].kind != kind || h->fd[i] < 0)
             continue;
-        int rc = open_listener(m, i, tls, err, errlen);
-        if (rc != MOCKAPI_OK)
-            return rc;
+        int fd = h->fd[i];
+        h->fd[i] = -1; /* mk_loop_listen owns (or closes) it now */
+        if (mk_loop_listen(h->loop, i, fd, tls) != 0) {
+            snprintf(err, errlen, "cannot listen on %s: the server is stopping", m->listeners[i].shown);
+            return MOCKAPI_ELISTEN;
+        }
+        atomic_store(&m->listeners[i].port, h->port[i]);
     }
     return MOCKAPI_OK;
+}
+
+static void close_unopened(mk_http *h)
+{
+    for (int i = 0; i < MK_MAX_LISTENERS; i++)
+        if (h->fd[i] >= 0) {
+            close(h->fd[i]);
+            h->fd[i] = -1;
+        }
 }
 
 /* The TLS listeners: certificates, the TLS configuration, the sockets. */
@@ -112,7 +135,19 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return MOCKAPI_ENOMEM;
     }
+    for (int i = 0; i < MK_MAX_LISTENERS; i++)
+        h->fd[i] = -1;
+    /* every address first: a taken port fails the start before any thread runs */
+    for (int i = 0; i < m->nlisteners; i++) {
+        int rc = bind_listener(m, h, i, err, errlen);
+        if (rc != MOCKAPI_OK) {
+            close_unopened(h);
+            free(h);
+            return rc;
+        }
+    }
     if (mk_loop_start(&h->loop, m, err, errlen) != 0) {
+        close_unopened(h);
         free(h);
         return MOCKAPI_ENOMEM;
     }
@@ -123,6 +158,7 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
     if (mk_sse_start(&m->sse, &sc, err, errlen) != 0) {
         mk_loop_stop(h->loop);
         mk_loop_free(h->loop);
+        close_unopened(h);
         free(h);
         return MOCKAPI_ENOMEM;
     }
@@ -171,6 +207,7 @@ void mk_http_stop(mockapi *m)
     mk_sse_stop(m->sse);    /* may still notify the (stopped) loop */
     mk_loop_free(h->loop);  /* closes every connection and listener */
     mk_tls_server_free(h->tls);
+    close_unopened(h); /* TLS sockets whose keys never came */
     mk_state_interrupt(&m->state, false);
     m->sse = NULL;
     m->http = NULL;

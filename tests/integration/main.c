@@ -41,6 +41,7 @@ int main(int argc, char **argv)
     failed += mt_run_transport_tests();
     failed += mt_run_transport2_tests();
     failed += mt_run_memory_tests();
+    failed += mt_run_admin_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;

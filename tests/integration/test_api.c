@@ -817,23 +817,24 @@ static void api_start_async(void **state)
     assert_int_equal(mockapi_start_async(m, err, sizeof err), MOCKAPI_ESTATE);
     mockapi_free(m);
 
-    /* the TLS port is taken: the wait says so, the plain listener keeps serving */
+    /* the TLS port is taken: start_async itself says so (every listener is
+     * bound before it returns), naming the address and errno's text, and
+     * nothing keeps running */
     busy = taken_port(&busy_fd);
     snprintf(tls_addr, sizeof tls_addr, "127.0.0.1:%d", busy);
     mt_config_init(&cfg);
     cfg.tls_addr = tls_addr;
     m = NULL;
     assert_int_equal(mockapi_create(&cfg, &m, err, sizeof err), MOCKAPI_OK);
-    assert_int_equal(mockapi_start_async(m, err, sizeof err), MOCKAPI_OK);
     err[0] = '\0';
-    assert_int_equal(mockapi_wait_started(m, err, sizeof err), MOCKAPI_ELISTEN);
+    assert_int_equal(mockapi_start_async(m, err, sizeof err), MOCKAPI_ELISTEN);
     print_message("TLS port taken: %s\n", err);
     assert_non_null(strstr(err, tls_addr));
+    assert_non_null(strstr(err, "TLS listener"));
+    assert_non_null(strstr(err, "Address already in use"));
     assert_int_equal(mockapi_port(m, MOCKAPI_LISTENER_TLS), 0);
-    assert_true(mockapi_base_url(m, MOCKAPI_LISTENER_HTTP, base, sizeof base) > 0);
-    mt_get(NULL, base, "/v1/ping", &r);
-    assert_int_equal(r.status, 200);
-    mt_response_free(&r);
+    assert_int_equal(mockapi_port(m, MOCKAPI_LISTENER_HTTP), 0);
+    assert_int_equal(mockapi_wait_started(m, err, sizeof err), MOCKAPI_ESTATE);
     mockapi_free(m);
 
     /* the same with the blocking start: an error, and nothing keeps running */

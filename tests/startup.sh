@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# startup.sh: the mockapi binary's start-up guards. Every bad flag and every
+# start-up error gives its message on stderr, prints no MOCKAPI_ADDR line and
+# exits non-zero (2: usage or configuration, 1: the environment refused);
+# the default listeners are on loopback; -admin-token guards /test/ on both
+# listeners; -check speaks https to the binary's own TLS listener.
+# Each check prints one line; the last is "N passed, M failed".
+# Usage: tests/startup.sh path/to/mockapi      (needs bash, python3, curl)
+set -uo pipefail
+bin=${1:?usage: startup.sh path/to/mockapi}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+pass=0
+fail=0
+check() { # check NAME CONDITION-EXIT-STATUS
+    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); echo "ok   $1"; else fail=$((fail + 1)); echo "FAIL $1"; fi
+}
+curl_() { curl --noproxy '*' -sS --max-time 5 "$@"; }
+
+# wait_line FILE PREFIX: waits (deadline 10 s) for a line starting with PREFIX
+wait_line() {
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        grep -q "^$2" "$1" 2>/dev/null && { grep "^$2" "$1" | head -n1 | cut -d= -f2; return 0; }
+        read -r -t 0.02 <> <(:) || true
+    done
+    return 1
+}
+
+# refused WANT_RC MESSAGE NAME -- ARGS...: runs the binary (environment as
+# set by the caller) with a 10 s bound; it must exit WANT_RC, print nothing
+# on stdout and MESSAGE (a fixed string) on stderr
+refused() {
+    local want=$1 msg=$2 name=$3
+    shift 4
+    timeout 10 "$bin" "$@" >"$work/r.out" 2>"$work/r.err"
+    local rc=$?
+    if [ $rc -eq "$want" ] && [ ! -s "$work/r.out" ] && grep -qF -- "$msg" "$work/r.err"; then
+        check "$name (exit $want)" 0
+    else
+        check "$name (exit $want): got exit $rc, stdout [$(head -c 100 "$work/r.out")], stderr [$(head -n 1 "$work/r.err")]" 1
+    fi
+}
+
+# 1. flags
+refused 2 'flag provided but not defined: -adr (did you mean -addr?)' "a misspelt flag gets a did-you-mean" -- -adr 127.0.0.1:0
+refused 2 'flag provided but not defined: -tls_addr (did you mean -tls-addr?)' "Go-style underscores are suggested as dashes" -- --tls_addr off
+refused 2 'flag provided but not defined: -frobnicate' "an unknown flag far from every name" -- -frobnicate 1
+refused 2 'flag needs an argument: -threads' "a flag without its value" -- -threads
+refused 2 'bad flag syntax: ---addr' "three dashes" -- ---addr 127.0.0.1:0
+refused 2 'bad flag syntax: -' "a lone dash" -- -
+refused 2 'unexpected argument "serve2"' "a stray word" -- serve2
+refused 2 '-addr: empty value; give host:port' "an empty -addr" -- -addr ''
+refused 2 '-fixtures: empty value' "an empty -fixtures" -- -addr 127.0.0.1:0 -tls-addr off -fixtures=
+refused 2 '-admin-token: empty value' "an empty -admin-token" -- -addr 127.0.0.1:0 -tls-addr off -admin-token ''
+refused 2 '-tls-ca-out: empty value' "an empty -tls-ca-out" -- -addr 127.0.0.1:0 -tls-ca-out ''
+refused 2 '-threads: "-1" is negative; give a whole number from 1 to 10000' "a negative number" -- -tls-addr off -threads -1
+refused 2 '-max-body-bytes: "99999999999999999999999" is too large; give a whole number from 1 to' "an overflowing number" -- -tls-addr off -max-body-bytes 99999999999999999999999
+refused 2 '-sse-queue: "1x" is not a whole number' "a number with a tail" -- -tls-addr off -sse-queue 1x
+refused 2 '-sse-queue: " 1" is not a whole number' "a number with a blank" -- -tls-addr off -sse-queue ' 1'
+refused 2 '-threads: "0" is too small; give a whole number from 1 to 10000' "zero threads" -- -tls-addr off -threads 0
+refused 2 '-max-header-bytes: "100" is too small; give a whole number from 1024' "a head limit under 1024" -- -tls-addr off -max-header-bytes 100
+refused 2 '-threads: empty value; give a whole number' "an empty number" -- -tls-addr off -threads ''
+MOCKAPI_THREADS=abc refused 2 'MOCKAPI_THREADS (-threads): "abc" is not a whole number' \
+    "a bad environment value is named by its variable" -- -tls-addr off
+refused 2 'addr "1.2.3:80": host must be an IP address or localhost' "a malformed -addr" -- -addr 1.2.3:80
+refused 2 'tls_addr "127.0.0.1:70000": port must be a number from 0 to 65535' "a port over 65535" -- -tls-addr 127.0.0.1:70000
+refused 2 'admin_token: must be 1 to 1024 visible ASCII characters' "an admin token with a space" -- -tls-addr off -admin-token 'a b'
+refused 2 '-check: empty value; give a URL' "an empty -check" -- -check ''
+refused 2 'URL must start with http:// or https://' "a -check URL of another scheme" -- -check ftp://127.0.0.1/
+refused 2 '-check-timeout: "-5" is negative' "a negative -check-timeout" -- -check http://127.0.0.1:1/ -check-timeout -5
+
+# 2. start-up errors, all before MOCKAPI_ADDR
+# a port taken by a plain socket that is listening (port 0 first, then that port)
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$work/busy" &
+holder=$!
+deadline=$((SECONDS + 10))
+until grep -qE '^[0-9]+$' "$work/busy" 2>/dev/null || [ $SECONDS -ge $deadline ]; do read -r -t 0.02 <> <(:) || true; done
+busy=$(head -n1 "$work/busy")
+refused 1 "mockapi: cannot listen on 127.0.0.1:$busy (the plain listener): Address already in use" \
+    "a taken plain port" -- -addr "127.0.0.1:$busy" -tls-addr off
+refused 1 "mockapi: cannot listen on 127.0.0.1:$busy (the TLS listener): Address already in use" \
+    "a taken TLS port" -- -addr 127.0.0.1:0 -tls-addr "127.0.0.1:$busy" -tls-ca-out "$work/ca-never.pem"
+[ ! -e "$work/ca-never.pem" ]
+check "no CA file is left by a start that failed" $?
+refused 2 'mockapi: fixtures folder /nonexistent/fx: No such file or directory' "a missing fixtures folder" -- \
+    -addr 127.0.0.1:0 -tls-addr off -fixtures /nonexistent/fx
+: >"$work/plainfile"
+refused 2 "mockapi: fixtures folder $work/plainfile: Not a directory" "a fixtures 'folder' that is a file" -- \
+    -addr 127.0.0.1:0 -tls-addr off -fixtures "$work/plainfile"
+mkdir -p "$work/fx"
+printf '{}' >"$work/fx/hearbeat.json"
+refused 2 "mockapi: fixtures folder $work/fx: unknown file \"hearbeat.json\" (did you mean heartbeat.json?); the known names are register.json, heartbeat.json, state.json, metadata.json, key_rotate.json, endpoint.json and artifact.bin" \
+    "a misnamed fixture file" -- -addr 127.0.0.1:0 -tls-addr off -fixtures "$work/fx"
+rm "$work/fx/hearbeat.json"
+printf '{ "reconcile": true }' >"$work/fx/heartbeat.json"
+: >"$work/fx/.hidden"
+"$bin" -addr 127.0.0.1:0 -tls-addr off -fixtures "$work/fx" >"$work/fxo" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/fxo" MOCKAPI_ADDR=) &&
+    [ "$(curl_ -X POST "http://$addr/v1/nodes/n/heartbeat" -d '{}')" = '{"reconcile":true,"rotate_keys":false}' ]
+check "a folder of known names (and a dot-file) serves its override" $?
+kill "$p"; wait "$p" 2>/dev/null
+refused 2 "mockapi: -tls-ca-out: cannot write $work/no/such/ca.pem: No such file or directory" \
+    "-tls-ca-out into a missing folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/no/such/ca.pem"
+refused 2 "mockapi: -tls-ca-out: cannot write $work: Is a directory" \
+    "-tls-ca-out onto a folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work"
+MOCKAPI_TLS_CA_OUT="$work/no/ca.pem" refused 2 "mockapi: MOCKAPI_TLS_CA_OUT (-tls-ca-out): cannot write" \
+    "-tls-ca-out from the environment is named by its variable" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0
+
+# the warning for a listener off loopback without a token comes at once;
+# the port is taken on 127.0.0.1, so binding every interface fails and
+# nothing is ever exposed by this test
+refused 1 'level=WARN msg="the plain listener [::]:'"$busy"' is not bound to loopback and no admin token is set' \
+    "a plain listener on every interface without a token is warned about" -- -addr ":$busy" -tls-addr off
+refused 1 'level=WARN msg="the TLS listener 0.0.0.0:'"$busy"' is not bound to loopback and no admin token is set: its /test/ routes are off (403)' \
+    "a TLS listener on every interface without a token is warned about" -- -addr 127.0.0.1:0 -tls-addr "0.0.0.0:$busy"
+timeout 10 "$bin" -addr ":$busy" -tls-addr off -admin-token T >/dev/null 2>"$work/warn"
+! grep -q 'level=WARN' "$work/warn"
+check "no warning when an admin token is set" $?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+
+# 3. the default listeners are on loopback
+# /proc/net/tcp{,6}: is hex port $1 listening (state 0A) on local address $2?
+listening_on() {
+    awk -v p=":$1" -v a="$2" '$4 == "0A" && $2 == a p { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6
+}
+"$bin" -tls-addr off >"$work/d1" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/d1" MOCKAPI_ADDR=)
+port=${addr##*:}
+[[ "$addr" == 127.0.0.1:* ]] && listening_on "$(printf %04X "$port")" 0100007F
+check "the default plain listener is 127.0.0.1:0 (printed $addr; /proc/net/tcp agrees)" $?
+kill "$p"; wait "$p" 2>/dev/null
+# the default TLS listener is 127.0.0.1:8443 (a fixed port, as the default
+# is): either it starts there, or 8443 is taken and the error names it
+"$bin" >"$work/d2" 2>"$work/d2e" &
+p=$!
+deadline=$((SECONDS + 10))
+until grep -q MOCKAPI_TLS_ADDR "$work/d2" 2>/dev/null || ! kill -0 "$p" 2>/dev/null || [ $SECONDS -ge $deadline ]; do
+    read -r -t 0.02 <> <(:) || true
+done
+if grep -q '^MOCKAPI_TLS_ADDR=127.0.0.1:8443$' "$work/d2"; then
+    listening_on 20FB 0100007F
+    check "the default TLS listener is 127.0.0.1:8443 (/proc/net/tcp agrees)" $?
+else
+    grep -q 'cannot listen on 127.0.0.1:8443 (the TLS listener)' "$work/d2e"
+    check "the default TLS listener is 127.0.0.1:8443 (taken here: the error names it)" $?
+fi
+kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+"$bin" --help | grep -q '(default 127.0.0.1:8443)' && "$bin" --help | grep -q '(default 127.0.0.1:0)'
+check "--help states the loopback defaults" $?
+
+# 4. the admin token, on both listeners (and from the environment)
+MOCKAPI_ADMIN_TOKEN=tok-123 "$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 >"$work/a1" 2>"$work/a1e" &
+p=$!
+addr=$(wait_line "$work/a1" MOCKAPI_ADDR=)
+tls=$(wait_line "$work/a1" MOCKAPI_TLS_ADDR=)
+code() { curl_ -k -o "$work/body" -D "$work/head" -w '%{http_code}' "$@"; }
+[ "$(code "http://$addr/test/assertions")" = 401 ] && grep -qi '^WWW-Authenticate: Bearer realm="mockapi-test"' "$work/head" &&
+    grep -q '"error":' "$work/body"
+check "plain /test/ without the token: 401, WWW-Authenticate, JSON error" $?
+[ "$(code -H 'Authorization: Bearer nope' "http://$addr/test/assertions")" = 401 ]
+check "plain /test/ with a wrong token: 401" $?
+[ "$(code -H 'Authorization: Bearer tok-123' "http://$addr/test/assertions")" = 200 ]
+check "plain /test/ with Authorization: Bearer: 200" $?
+[ "$(code -H 'X-Mockapi-Admin-Token: tok-123' -X POST "http://$addr/test/reset")" = 204 ]
+check "plain /test/reset with X-Mockapi-Admin-Token: 204" $?
+[ "$(code "https://$tls/test/assertions")" = 401 ] && grep -qi '^WWW-Authenticate: Bearer' "$work/head"
+check "TLS /test/ without the token: 401" $?
+[ "$(code -H 'X-Mockapi-Admin-Token: tok-123' "https://$tls/test/last-request/metrics")" = 404 ] &&
+    [ "$(code -H 'Authorization: Bearer tok-123' "https://$tls/test/assertions")" = 200 ]
+check "TLS /test/ with the token: served" $?
+[ "$(code "http://$addr/v1/ping")" = 200 ] &&
+    [ "$(code -X POST -H 'Authorization: Bearer e2e-local-bearer-token' -d '{}' "https://$tls/local/metrics")" = 204 ]
+check "the agent's routes need no admin token" $?
+curl_ -H 'X-Mockapi-Admin-Token: tok-123' "http://$addr/test/requests?include_test=1" >"$work/journal"
+grep -q 'redacted sha256:' "$work/journal" && ! grep -q 'tok-123' "$work/journal" && ! grep -q 'tok-123' "$work/a1e"
+check "the token is in neither the journal nor the log" $?
+"$bin" -check "https://$tls/test/assertions" 2>/dev/null
+[ $? -eq 1 ]
+check "-check https on a guarded route: 401, exit 1" $?
+kill "$p"; wait "$p" 2>/dev/null
+
+# without a token, a TLS listener on loopback serves /test/
+"$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 >"$work/a2" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/a2" MOCKAPI_ADDR=)
+tls=$(wait_line "$work/a2" MOCKAPI_TLS_ADDR=)
+[ "$(code "https://$tls/test/assertions")" = 200 ] && [ "$(code "http://$addr/test/assertions")" = 200 ]
+check "no token, loopback listeners: /test/ served on both" $?
+
+# 5. -check over https against the binary's own TLS listener
+"$bin" -check "https://$tls/test/assertions"
+check "-check https://TLS/test/assertions exits 0" $?
+"$bin" -check "https://localhost:${tls##*:}/test/assertions"
+check "-check https by name (localhost) exits 0" $?
+"$bin" -check "https://$tls/no-such" 2>/dev/null
+[ $? -eq 1 ]
+check "-check https on a 404 exits 1" $?
+"$bin" -check "https://$addr/v1/ping" 2>"$work/c4"
+[ $? -eq 1 ] && grep -q 'TLS handshake' "$work/c4"
+check "-check https against the plain port exits 1 naming the handshake" $?
+kill "$p"; wait "$p" 2>/dev/null
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
