@@ -1566,8 +1566,10 @@ static void sse_head_ends(void **state)
     assert_int_equal(r.len, 0);
     assert_string_equal(mt_header_get(&r, "Content-Type"), "text/event-stream");
     assert_string_equal(mt_header_get(&r, "Cache-Control"), "no-cache");
-    assert_non_null(mt_header_get(&r, "Content-Length"));
-    assert_string_equal(mt_header_get(&r, "Content-Length"), "0");
+    /* GET's head: a stream has no length (Content-Length: 0 would say it
+     * is empty); the answer to HEAD ends at its blank line regardless */
+    assert_null(mt_header_get(&r, "Content-Length"));
+    assert_null(mt_header_get(&r, "Transfer-Encoding"));
     if (mt_timing_on())
         assert_true(took < 1000);
     mt_response_free(&r);
