@@ -66,6 +66,9 @@ seed chunked '\xff\x03\x40\x99POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n
 seed body '\x20\x00\x10\x37a\r\n0123456789\r\n0\r\n\r\n'
 seed lf '\xff\x03\x40\x01GET / HTTP/1.1\nHost: x\n\nGET / HTTP/1.1\r\n\r\n'
 seed tecl '\xff\x03\x40\xf0POST / HTTP/1.0\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+# and the seed files in tests/fuzz/corpus/http1 (same format: the strict
+# framing's lax and lawful forms, each named for what it tries)
+cp tests/fuzz/corpus/http1/* "$out/corpus/"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -171,9 +171,11 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
                    "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
     mk_put_date(o);
     if (!resp->stream) {
-        /* HEAD: the reference hangs until the client leaves; we answer the
-         * head and end the response. */
-        mk_buf_puts(o, "Content-Length: 0\r\n\r\n");
+        /* HEAD: the reference hangs until the client leaves; we answer
+         * GET's head (no length: a stream has none, and Content-Length: 0
+         * would say it is empty) and the response ends there, as every
+         * answer to HEAD does (RFC 9112 §6.3), so the connection goes on. */
+        mk_buf_puts(o, "\r\n");
         goto out;
     }
     /* The stream has no length: it is close-delimited (the reference uses
@@ -464,6 +466,12 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         mk_state_journal_append(&m->state, e);
 }
 
+void mk_journal_refused(mockapi *m, const mk_request *req, int status)
+{
+    mk_response resp = {.status = status};
+    journal(m, req, &resp, NULL, "", 0, false);
+}
+
 /* ---- the request path --------------------------------------------------- */
 
 /* Content-Encoding names gzip exactly (one token, any case), as Go checks. */
@@ -530,6 +538,19 @@ static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *
 
 void mk_request_target(mk_request *req, char *target)
 {
+    /* absolute-form ("http://host/p?q", RFC 9112 §3.2.2; http1.c let
+     * through only "scheme://"): routed by its path, as Go's server does;
+     * the authority plays no part, as Host plays none. An empty path is
+     * "/" (RFC 9110 §4.2.3), written over the authority's last byte. */
+    if (target[0] != '/' && target[0] != '*') {
+        char *a = strstr(target, "://");
+        if (a) {
+            char *p = a + 3 + strcspn(a + 3, "/?");
+            if (*p != '/')
+                *--p = '/';
+            target = p;
+        }
+    }
     char *q = strchr(target, '?');
     if (q)
         *q++ = '\0';
@@ -542,6 +563,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_match mt;
     mt.route = NULL;
+    mt.verdict = MK_NOT_FOUND;
     mk_buf decoded;
     mk_buf_init(&decoded, 0);
     gt_value *val = NULL;
@@ -549,6 +571,15 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     size_t jlen = req->body_len;
     bool gzipped = false;
 
+    if (req->path_len == 1 && req->path[0] == '*') {
+        /* asterisk-form: Go's server answers OPTIONS * itself (200, an
+         * empty body); any other method reaches its mux, which answers 400
+         * with no body and closes */
+        bool options = strcmp(req->method, "OPTIONS") == 0;
+        resp->close = resp->close || !options;
+        mk_respond(req, resp, &(mk_reply){.status = options ? 200 : 400});
+        goto out;
+    }
     mk_verdict verdict = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
     if (is_admin_route(req, &mt) && !admin_allowed(m, req, resp)) {
         if (verdict == MK_REDIRECT)

@@ -111,8 +111,16 @@ void mk_response_flatten(mk_response *resp);
 /* Releases what resp holds (out, body, prod; not stream_node). */
 void mk_response_dispose(mk_response *resp);
 
-/* Resolves a request target ("/path?query", written into in place) into
- * req->path, path_len and query. The one place a target is taken apart:
+/* Journals a request the transport's framing refused with status (400,
+ * 431, 501, 505) once its request line and fields were read (req: method,
+ * target resolved by mk_request_target, fields; no body), so that a test
+ * sees what its client sent and what it got. No route runs, nothing is
+ * counted. Thread-safe as mk_dispatch. */
+void mk_journal_refused(mockapi *m, const mk_request *req, int status);
+
+/* Resolves a request target ("/path?query", or absolute-form
+ * "http://host/path?query", written into in place) into req->path,
+ * path_len and query. The one place a target is taken apart:
  * where a session's path prefix will be stripped. */
 void mk_request_target(mk_request *req, char *target);
 

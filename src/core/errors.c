@@ -140,13 +140,17 @@ static const refusal refusals[] = {
           "431 Request Header Fields Too Large"},
     {500, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n"
           "Connection: close\r\nContent-Length: 25\r\n\r\n500 Internal Server Error"},
+    /* Go names no coding in its answer (no echo of the client's bytes) */
     {501, "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
-          "Connection: close\r\nContent-Length: 19\r\n\r\n501 Not Implemented"},
+          "Connection: close\r\nContent-Length: 29\r\n\r\nUnsupported transfer encoding"},
     /* the event-stream cap, when the hub refuses a stream dispatch let through */
     {503, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
           "Connection: close\r\nContent-Length: 44\r\n\r\n" MK_STREAMS_FULL_BODY},
-    {505, "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\n"
-          "Connection: close\r\nContent-Length: 30\r\n\r\n505 HTTP Version Not Supported"},
+    /* Go's statusError form, which names no version (the client's is
+     * not echoed) */
+    {505, "HTTP/1.1 505 HTTP Version Not Supported: unsupported protocol version\r\n"
+          "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 60\r\n\r\n"
+          "505 HTTP Version Not Supported: unsupported protocol version"},
 };
 
 const char *mk_refusal(int status, size_t *len)

@@ -7,18 +7,26 @@
  * before it reaches the request path. The chunked decoder works in place and
  * incrementally, so a body trickling in costs no copy and no thread.
  *
- * Framing rules (RFC 9112, and what Go's server does where it matters):
- *  - HTTP/1.0 closes after the response; any other HTTP/1.x is treated as
- *    1.1; another major version is refused with 505.
- *  - Content-Length must be digits only; several equal values are one
- *    value, different values are refused (request smuggling).
- *  - Transfer-Encoding: chunked wins over Content-Length, and a request
- *    that had both closes its connection after the response (§6.1); any
- *    other transfer coding is refused with 501.
+ * Framing rules (RFC 9112), as strict as Go's server and nginx: where Go
+ * refuses, its status; where Go is lax and nginx refuses, nginx's 400.
+ *  - The request line is method SP target SP "HTTP/" D "." D. HTTP/1.0
+ *    closes after the response; any other 1.x is treated as 1.1; another
+ *    major version is refused with 505.
+ *  - The target is origin-form ("/..."), absolute-form ("scheme://...",
+ *    routed by its path: mk_request_target) or asterisk-form ("*", which
+ *    dispatch answers); anything else (authority-form: CONNECT) is 400.
+ *  - A field name is a token with the colon right after it; no field line
+ *    begins with white space (obs-fold); a value may hold HTAB and
+ *    obs-text, no other control byte, and is trimmed of white space (as Go
+ *    does). Any of these broken: 400.
+ *  - Content-Length is what Go's strconv.ParseUint(v, 10, 63) takes; the
+ *    same value several times is one value; anything else is 400.
+ *  - Transfer-Encoding: one field, exactly "chunked" (any case), or 501 (as
+ *    Go); with Content-Length, or on HTTP/1.0, 400 (as nginx: the request
+ *    smuggling shapes).
  *  - A head over the configured limit is refused with 431, and so is one
- *    with more than 64 fields (what civetweb's parser holds); a folded
- *    field line (obs-fold) is refused with 400: a field the parser did not
- *    return could be a Content-Length or Transfer-Encoding. */
+ *    with more than 64 fields (what civetweb's parser holds): a field is
+ *    never dropped unseen. */
 #ifndef MK_HTTP1_H
 #define MK_HTTP1_H
 
@@ -42,12 +50,15 @@ typedef struct mk_h1_head {
     bool chunked;         /* the body is chunked */
     bool expect_continue; /* "Expect: 100-continue" on HTTP/1.1 */
     uint64_t content_length; /* without chunked; 0 when absent */
-    int refuse_status;    /* with MK_H1_REFUSE: 400, 431, 501 or 505 */
+    int refuse_status;    /* with MK_H1_REFUSE: 400, 431, 501 or 505; h.method
+                           * is set when the request line and fields were
+                           * read (the refusal can be journaled), else NULL */
 } mk_h1_head;
 
 /* Looks at the start of a connection's input (in, len): finds the end of
  * the head (searching at most max_head bytes), copies it into scratch
- * (max_head + 1 bytes; civetweb's parser writes NULs) and parses it there. */
+ * (max_head + 1 bytes; civetweb's parser writes NULs) and parses it there;
+ * out's strings point into scratch. Pure; reentrant with its own scratch. */
 mk_h1_verdict mk_h1_parse(const char *in, size_t len, size_t max_head, char *scratch,
                           mk_h1_head *out);
 

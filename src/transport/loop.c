@@ -541,6 +541,28 @@ static bool refuse(lthread *t, conn *c, int status)
     return write_static(t, c, r, len, true);
 }
 
+/* A head the framing refused: journaled when its request line and fields
+ * were read (a smuggling attempt or a lax client shows in /test/requests
+ * with the status it got), then refused. */
+static bool refuse_head(lthread *t, conn *c, const mk_h1_head *hd)
+{
+    if (hd->h.method) {
+        mk_header_kv kv[64];
+        for (int i = 0; i < hd->h.nheaders; i++) {
+            kv[i].name = hd->h.headers[i].name;
+            kv[i].value = hd->h.headers[i].value;
+        }
+        mk_request req = {.kind = t->l->m->listeners[c->listener].kind,
+                          .listener = c->listener,
+                          .method = hd->h.method,
+                          .headers = kv,
+                          .nheaders = hd->h.nheaders};
+        mk_request_target(&req, (char *)hd->h.uri);
+        mk_journal_refused(t->l->m, &req, hd->refuse_status);
+    }
+    return refuse(t, c, hd->refuse_status);
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 /* The peer's address as "ip:port", the label /test/sse shows. */
@@ -748,7 +770,7 @@ static bool serve(lthread *t, conn *c)
             case MK_H1_INCOMPLETE:
                 return true;
             case MK_H1_REFUSE:
-                return refuse(t, c, hd.refuse_status);
+                return refuse_head(t, c, &hd);
             case MK_H1_OK:
                 break;
             }

@@ -83,7 +83,9 @@ static void check_head(const uint8_t *p, size_t n, size_t max_head, uint8_t spli
         CHECK(hl > 0 && hl <= n && hl <= max_head);
         CHECK(p[hl - 1] == '\n');
         CHECK(!chunked || cl == 0);
-        CHECK(h.h.method && h.h.uri && h.h.version && h.h.uri[0] == '/');
+        /* a target form served (http1.c): origin, asterisk or absolute */
+        CHECK(h.h.method && h.h.uri && h.h.version &&
+              (h.h.uri[0] == '/' || strcmp(h.h.uri, "*") == 0 || strstr(h.h.uri, "://")));
         CHECK(h.h.nheaders >= 0 && h.h.nheaders <= 64);
         /* self-contained: its own bytes make the same head */
         CHECK(parse(p, hl, max_head, scratch, &again) == MK_H1_OK);

@@ -31,6 +31,7 @@ int mt_run_transport_tests(void); /* attacks on the event-loop transport (tr_*) 
 int mt_run_transport2_tests(void); /* its read buffer, idle release, waits (tr2_*) */
 int mt_run_memory_tests(void); /* bounded memory under non-reading clients (mem_*) */
 int mt_run_admin_tests(void); /* the admin token and start-up guards (adm_*) */
+int mt_run_framing_tests(void);    /* strict request framing (fr_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

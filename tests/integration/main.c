@@ -10,6 +10,8 @@
  * sessions and stop over raw sockets (test_transport.c); tr2_* its input
  * buffers, idle release and parked waits (test_transport2.c). The memory
  * group (mem_*) checks bounded memory under clients that do not read.
+ * buffers, idle release and parked waits (test_transport2.c); fr_* the
+ * strictness of the request framing (test_framing.c).
  * Exit status: 0 when every test passed, 1 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
     failed += mt_run_transport2_tests();
     failed += mt_run_memory_tests();
     failed += mt_run_admin_tests();
+    failed += mt_run_framing_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;

@@ -1566,8 +1566,10 @@ static void sse_head_ends(void **state)
     assert_int_equal(r.len, 0);
     assert_string_equal(mt_header_get(&r, "Content-Type"), "text/event-stream");
     assert_string_equal(mt_header_get(&r, "Cache-Control"), "no-cache");
-    assert_non_null(mt_header_get(&r, "Content-Length"));
-    assert_string_equal(mt_header_get(&r, "Content-Length"), "0");
+    /* GET's head: a stream has no length (Content-Length: 0 would say it
+     * is empty); the answer to HEAD ends at its blank line regardless */
+    assert_null(mt_header_get(&r, "Content-Length"));
+    assert_null(mt_header_get(&r, "Transfer-Encoding"));
     if (mt_timing_on())
         assert_true(took < 1000);
     mt_response_free(&r);
@@ -2073,7 +2075,6 @@ static void tls_bearer_rules(void **state)
         {"Authorization: BEARER " BEARER, NULL},
         {"Authorization: Bearer wrong-token", NULL},
         {"Authorization: Bearer " BEARER "x", NULL},
-        {"Authorization: Bearer " BEARER " ", NULL},               /* trailing space */
         {"Authorization: Bearer  " BEARER, NULL},                  /* two spaces */
         {"Authorization: Bearer", NULL},
         {"Authorization: Basic " BEARER, NULL},
@@ -2122,25 +2123,6 @@ static void tls_bearer_rules(void **state)
             mt_response_free(&r);
         }
         assert_int_equal(mockapi_counter_get(s.m, counters[rt]), 0);
-    }
-    /* the trailing space really went out on the wire */
-    {
-        probe pr;
-        probe_opts o;
-        char url[256];
-        const char *hdr[] = {"Authorization: Bearer " BEARER " "};
-        snprintf(url, sizeof url, "%s/local/metrics", s.tls_base);
-        memset(&o, 0, sizeof o);
-        o.url = url;
-        o.ca_pem = ca;
-        o.headers = hdr;
-        o.nheaders = 1;
-        o.body = "{}";
-        run_probe(&o, &pr);
-        assert_non_null(pr.sent);
-        assert_non_null(strstr(pr.sent, "\r\nAuthorization: Bearer " BEARER " \r\n"));
-        assert_int_equal(pr.status, 401);
-        probe_free(&pr);
     }
     for (size_t rt = 0; rt < 3; rt++) {
         char path[64];
@@ -2193,6 +2175,29 @@ static void tls_bearer_rules(void **state)
             assert_memory_equal(r.body, body, r.len);
             mt_response_free(&r);
         }
+    }
+    /* white space after the token is not part of the value: Go's header
+     * reader trims it around every field value (RFC 9112 §5: OWS), so the
+     * reference's plain comparison sees the token; the space really went
+     * out on the wire */
+    {
+        probe pr;
+        probe_opts o;
+        char url[256];
+        const char *hdr[] = {"Authorization: Bearer " BEARER " "};
+        snprintf(url, sizeof url, "%s/local/metrics", s.tls_base);
+        memset(&o, 0, sizeof o);
+        o.url = url;
+        o.ca_pem = ca;
+        o.headers = hdr;
+        o.nheaders = 1;
+        o.body = "{}";
+        run_probe(&o, &pr);
+        assert_non_null(pr.sent);
+        assert_non_null(strstr(pr.sent, "\r\nAuthorization: Bearer " BEARER " \r\n"));
+        assert_int_equal(pr.status, 204);
+        probe_free(&pr);
+        assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_LOCAL_METRICS_COUNT), 3);
     }
     mt_server_untrack_free(&s);
 }

@@ -41,13 +41,35 @@ static void h1_heads(void **state)
     assert_int_equal(h.refuse_status, 505);
     assert_int_equal(parse("GET /\r\n\r\n", &h), MK_H1_REFUSE);
     assert_int_equal(h.refuse_status, 400);
+    /* Go's version rule: one digit, a dot, one digit; a major other than 1
+     * is 505 (no echo of it: errors.c), anything else 400 */
+    static const struct {
+        const char *v;
+        int status;
+    } vers[] = {{"0.9", 505}, {"3.7", 505}, {"1.10", 400}, {"2.0x", 400}, {"1", 400}, {"x.1", 400}};
+    for (size_t i = 0; i < sizeof vers / sizeof vers[0]; i++) {
+        char req[64];
+        snprintf(req, sizeof req, "GET / HTTP/%s\r\n\r\n", vers[i].v);
+        if (parse(req, &h) != MK_H1_REFUSE || h.refuse_status != vers[i].status)
+            fail_msg("HTTP/%s was not refused with %d", vers[i].v, vers[i].status);
+    }
     /* Connection is a list */
     assert_int_equal(parse("GET / HTTP/1.1\r\nConnection: foo, Close\r\n\r\n", &h), MK_H1_OK);
     assert_true(h.close);
-    /* targets that are not a path */
-    assert_int_equal(parse("GET http://x/ HTTP/1.1\r\n\r\n", &h), MK_H1_REFUSE);
-    assert_int_equal(parse("OPTIONS * HTTP/1.1\r\n\r\n", &h), MK_H1_REFUSE);
-    assert_int_equal(h.refuse_status, 400);
+    /* the target forms served (RFC 9112 §3.2): origin, absolute, asterisk;
+     * authority-form (CONNECT's) and anything else is refused */
+    assert_int_equal(parse("GET http://x/v1/ping?a=1 HTTP/1.1\r\n\r\n", &h), MK_H1_OK);
+    assert_string_equal(h.h.uri, "http://x/v1/ping?a=1");
+    assert_int_equal(parse("GET HTTPS://x HTTP/1.1\r\n\r\n", &h), MK_H1_OK);
+    assert_int_equal(parse("OPTIONS * HTTP/1.1\r\n\r\n", &h), MK_H1_OK);
+    assert_string_equal(h.h.uri, "*");
+    static const char *const targets[] = {"x/y", "x:443", "**", "1http://x/", "http:/x/", "http//x"};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        char req[128];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n\r\n", targets[i]);
+        if (parse(req, &h) != MK_H1_REFUSE || h.refuse_status != 400)
+            fail_msg("target \"%s\" was not refused with 400", targets[i]);
+    }
     /* a head that does not end within the limit */
     char big[MAXH + 64];
     memset(big, 'a', sizeof big - 1);
@@ -64,33 +86,143 @@ static void h1_lengths(void **state)
     assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", &h), MK_H1_OK);
     assert_int_equal(h.content_length, 12);
     assert_false(h.chunked);
-    static const char *const bad[] = {"abc", "+2", "-2", "2abc", "2, 50", " ", "1234567890123456789"};
+    /* Go's strconv.ParseUint(v, 10, 63), optional white space trimmed */
+    static const char *const bad[] = {"abc", "+2", "-2", "-1", "2abc", "2, 50", " ", "", "0x10",
+                                      "2 2", "9223372036854775808", "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char req[128];
         snprintf(req, sizeof req, "POST / HTTP/1.1\r\nContent-Length: %s\r\n\r\n", bad[i]);
         if (parse(req, &h) != MK_H1_REFUSE || h.refuse_status != 400)
             fail_msg("Content-Length \"%s\" was not refused with 400", bad[i]);
     }
+    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", &h),
+                     MK_H1_OK); /* the largest Go takes (a body cap refuses it later) */
+    assert_true(h.content_length == 9223372036854775807ULL);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 007 \t\r\n\r\n", &h), MK_H1_OK);
+    assert_int_equal(h.content_length, 7);
     /* the same value twice is one value; two values are ambiguous */
     assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n", &h),
                      MK_H1_OK);
     assert_int_equal(h.content_length, 2);
     assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", &h),
                      MK_H1_REFUSE);
-    /* chunked wins over Content-Length, and the connection closes after */
-    assert_int_equal(
-        parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", &h),
-        MK_H1_OK);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 02\r\n\r\n", &h),
+                     MK_H1_REFUSE); /* compared as text, as Go does */
+    assert_int_equal(h.refuse_status, 400);
+    /* chunked, and only that */
+    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n", &h), MK_H1_OK);
     assert_true(h.chunked);
-    assert_true(h.close);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", &h), MK_H1_REFUSE);
-    assert_int_equal(h.refuse_status, 501);
+    assert_false(h.close);
+    assert_int_equal(h.content_length, 0);
+    static const struct {
+        const char *fields;
+        int status;
+    } te[] = {
+        /* both framings: the request-smuggling shape (nginx: 400) */
+        {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400},
+        {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", 400},
+        {"Content-Length: 0\r\nTransfer-Encoding: gzip\r\n", 400},
+        /* codings other than one "chunked" (Go: 501) */
+        {"Transfer-Encoding: gzip\r\n", 501},
+        {"Transfer-Encoding: gzip, chunked\r\n", 501},
+        {"Transfer-Encoding: chunked, chunked\r\n", 501},
+        {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 501},
+        {"Transfer-Encoding: \r\n", 501},
+        {"Transfer-Encoding: identity\r\n", 501},
+    };
+    for (size_t i = 0; i < sizeof te / sizeof te[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "POST / HTTP/1.1\r\n%s\r\n", te[i].fields);
+        if (parse(req, &h) != MK_H1_REFUSE || h.refuse_status != te[i].status)
+            fail_msg("\"%s\" was not refused with %d", te[i].fields, te[i].status);
+    }
+    /* HTTP/1.0 has no chunked coding (RFC 9112 §6.1; nginx: 400) */
+    assert_int_equal(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &h), MK_H1_REFUSE);
+    assert_int_equal(h.refuse_status, 400);
     assert_int_equal(parse("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", &h),
                      MK_H1_OK);
     assert_true(h.expect_continue);
     assert_int_equal(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", &h),
                      MK_H1_OK);
     assert_false(h.expect_continue);
+}
+
+/* Field lines: names are tokens with the colon right after them, no line
+ * begins with white space, TAB is white space in a value, values are
+ * trimmed; at most 64 fields (431 past that, never a silent drop). */
+static void h1_fields(void **state)
+{
+    (void)state;
+    mk_h1_head h;
+    static const char *const bad[] = {
+        "Authorization : Bearer x\r\n", /* white space before the colon */
+        "Authorization\t: Bearer x\r\n",
+        ": v\r\n",                       /* an empty name */
+        "X-A: a\r\n b\r\n",               /* obs-fold */
+        "X-A: a\r\n\tb\r\n",
+        " X-A: a\r\n",                   /* the first field line folded onto the request line */
+        "\tX-A: a\r\n",
+        "X(A): a\r\n",                   /* not a token */
+        "X\"A: a\r\n",
+        "X\x80" "A: a\r\n",
+        "X-A: a\x01" "b\r\n",              /* a control byte in a value */
+        "X-A: a\x7f\r\n",
+        "X-A: a\rb\r\n",                  /* a bare CR */
+        "X-A\r\n",                       /* no colon */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: x\r\n%s\r\n", bad[i]);
+        if (parse(req, &h) != MK_H1_REFUSE || h.refuse_status != 400)
+            fail_msg("field line \"%s\" was not refused with 400", bad[i]);
+        /* the bare-LF form goes through civetweb's own scan: the same */
+        char lf[256];
+        size_t w = 0;
+        for (const char *p = req; *p && w < sizeof lf - 1; p++)
+            if (!(p[0] == '\r' && p[1] == '\n'))
+                lf[w++] = *p;
+        lf[w] = '\0';
+        if (parse(lf, &h) != MK_H1_REFUSE || h.refuse_status != 400)
+            fail_msg("field line \"%s\" with bare LFs was not refused with 400", bad[i]);
+    }
+    /* the request line: single spaces, no TAB */
+    assert_int_equal(parse("GET  / HTTP/1.1\r\n\r\n", &h), MK_H1_REFUSE);
+    assert_int_equal(parse("GET / \r\nHTTP/1.1\r\n\r\n", &h), MK_H1_REFUSE);
+    assert_int_equal(parse("GET\t/ HTTP/1.1\r\n\r\n", &h), MK_H1_REFUSE);
+    assert_int_equal(parse("GET / HTTP/1.1\t\r\n\r\n", &h), MK_H1_REFUSE);
+    assert_int_equal(h.refuse_status, 400);
+
+    /* TAB in a value and around it (RFC 9112 §5: field-value allows HTAB) */
+    assert_int_equal(parse("GET / HTTP/1.1\r\nX-A:\ta\tb \t\r\nX-B: \x80\xff\r\n\r\n", &h),
+                     MK_H1_OK);
+    assert_int_equal(h.h.nheaders, 2);
+    assert_string_equal(h.h.headers[0].name, "X-A");
+    assert_string_equal(h.h.headers[0].value, "a\tb");
+    assert_string_equal(h.h.headers[1].value, "\x80\xff"); /* obs-text stays as it came */
+    assert_int_equal(parse("GET / HTTP/1.1\nX-A:\ta\tb\nX-B: c\n\n", &h), MK_H1_OK);
+    assert_string_equal(h.h.headers[0].value, "a\tb");
+    assert_string_equal(h.h.headers[1].value, "c");
+    assert_int_equal(parse("GET / HTTP/1.1\r\nX-Empty:\r\nX-Tabs: \t \r\n\r\n", &h), MK_H1_OK);
+    assert_string_equal(h.h.headers[0].value, "");
+    assert_string_equal(h.h.headers[1].value, "");
+
+    /* 64 fields are taken, 65 are 431 (before Authorization or not) */
+    char req[4096];
+    for (int n = 63; n <= 70; n++) {
+        size_t w = (size_t)snprintf(req, sizeof req, "GET / HTTP/1.1\r\n");
+        for (int i = 0; i < n; i++)
+            w += (size_t)snprintf(req + w, sizeof req - w, "X-%d: v\r\n", i);
+        snprintf(req + w, sizeof req - w, "Authorization: Bearer x\r\n\r\n");
+        static char scratch[sizeof req + 1];
+        mk_h1_verdict v = mk_h1_parse(req, strlen(req), sizeof req, scratch, &h);
+        if (n + 1 <= 64) {
+            assert_int_equal(v, MK_H1_OK);
+            assert_string_equal(h.h.headers[n].name, "Authorization");
+        } else {
+            assert_int_equal(v, MK_H1_REFUSE);
+            assert_int_equal(h.refuse_status, 431);
+        }
+    }
 }
 
 /* Decodes raw fed in pieces at the given split points. Returns the final
@@ -231,7 +363,7 @@ int run_http1_tests(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(h1_heads),         cmocka_unit_test(h1_lengths),
         cmocka_unit_test(h1_chunked_basic), cmocka_unit_test(h1_chunked_random),
-        cmocka_unit_test(h1_refusals),
+        cmocka_unit_test(h1_refusals),      cmocka_unit_test(h1_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
