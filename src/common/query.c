@@ -50,7 +50,9 @@ int mk_query_check(const char *query, const char *const *known, size_t n, char *
             char word[64];
             snprintf(word, sizeof word, "%.*s", (int)(klen < 63 ? klen : 63), k);
             const char *s = klen < 64 ? mk_suggest(word, known, n) : NULL;
-            if (s) {
+            if (n == 0) {
+                snprintf(err, errlen, "unknown query parameter \"%s\" (this route takes none)", word);
+            } else if (s) {
                 snprintf(err, errlen, "unknown query parameter \"%s\" (did you mean \"%s\"?)", word, s);
             } else {
                 int w = snprintf(err, errlen, "unknown query parameter \"%s\" (known:", word);

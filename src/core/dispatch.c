@@ -332,8 +332,7 @@ int mk_wait_cond_parse(const char *q, mk_wait_cond *c, char *err, size_t errlen)
             if (s)
                 snprintf(err, errlen, "unknown counter \"%.60s\" (did you mean \"%s\"?)", v, s);
             else
-                snprintf(err, errlen, "unknown counter \"%.60s\" (the counters are the keys of "
-                         "GET /test/assertions)", r > 0 ? v : "(too long)");
+                snprintf(err, errlen, "unknown counter \"%.60s\"", r > 0 ? v : "(too long)");
             return -1;
         }
         const mk_jfilter *f = &c->filter;

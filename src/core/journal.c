@@ -257,8 +257,7 @@ int mk_jfilter_parse_with(const char *q, mk_jfilter *f, const char *const *more,
             if (s)
                 snprintf(err, errlen, "unknown route \"%s\" (did you mean \"%s\"?)", f->route, s);
             else
-                snprintf(err, errlen, "unknown route \"%s\" (the route names are in README.md, "
-                         "The request journal)", f->route);
+                snprintf(err, errlen, "unknown route \"%s\"", f->route);
             return -1;
         }
     }
