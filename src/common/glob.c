@@ -10,7 +10,9 @@
  * i + 1. One step of that closure is enough because two star tokens are
  * never adjacent (a run of stars is one token). A path byte costs a few
  * word operations per 64 tokens, and the set dies (early exit) as soon as
- * no state is alive. */
+ * no state is alive. Before all that, the literal prefix and suffix of the
+ * pattern are compared with the path's ends, which settles most paths of
+ * most patterns at once. */
 #include "glob.h"
 
 #include <string.h>
@@ -69,6 +71,16 @@ int mk_glob_compile(mk_glob *g, const char *p, size_t len)
     }
     for (unsigned w = 0; w < MK_GLOB_WORDS; w++)
         g->anystar[w] = g->star[w] | g->dstar[w];
+    size_t pre = 0, suf = 0;
+    while (pre < len && p[pre] != '*')
+        pre++;
+    g->starless = pre == len;
+    while (!g->starless && suf < len && p[len - 1 - suf] != '*')
+        suf++;
+    memcpy(g->fixed, p, pre);
+    memcpy(g->fixed + pre, p + len - suf, suf);
+    g->prefix = (unsigned)pre;
+    g->suffix = (unsigned)suf;
     if (too_long) { /* no state at all: nothing matches, not even "" */
         g->ntok = MK_GLOB_MAX + 1; /* beyond every reachable bit */
         g->nwords = 0;
@@ -81,6 +93,25 @@ bool mk_glob_match(const mk_glob *g, const char *path, size_t len)
 {
     if (g->nwords == 0)
         return false;
+    /* the fixed ends first: most patterns are decided there in a few bytes */
+    if (len < g->prefix + g->suffix || memcmp(path, g->fixed, g->prefix) != 0 ||
+        memcmp(path + len - g->suffix, g->fixed + g->prefix, g->suffix) != 0)
+        return false;
+    if (g->starless)
+        return len == g->prefix;
+    if (g->nwords == 1) { /* up to 63 tokens: the state set in a register */
+        const uint64_t any = g->anystar[0], deep = g->dstar[0];
+        uint64_t s = 1 | ((1 & any) << 1);
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)path[i];
+            uint64_t adv = s & g->lit[g->cls[c]][0];
+            s = (adv << 1) | (s & (c == '/' ? deep : any));
+            if (!s)
+                return false;
+            s |= (s & any) << 1;
+        }
+        return (s >> g->ntok) & 1;
+    }
     uint64_t s[MK_GLOB_WORDS] = {1};
     closure(g, s);
     for (size_t i = 0; i < len; i++) {

@@ -31,6 +31,11 @@ typedef struct mk_glob {
     uint64_t dstar[MK_GLOB_WORDS];      /* token i is '**' */
     uint64_t anystar[MK_GLOB_WORDS];    /* star | dstar */
     uint64_t lit[MK_GLOB_MAX + 1][MK_GLOB_WORDS]; /* per class: token i is that byte */
+    /* the literal bytes before the first star and after the last one: a
+     * path that does not start and end with them is refused at once */
+    char fixed[MK_GLOB_MAX];
+    unsigned prefix, suffix; /* fixed[0..prefix), fixed[prefix..prefix+suffix) */
+    bool starless;           /* no star: the pattern is the prefix */
 } mk_glob;
 
 /* Compiles pattern[0..len). Returns 0, or -1 when len > MK_GLOB_MAX (g is

@@ -29,6 +29,7 @@ int mt_run_stream_tests(void);
 int mt_run_availability_tests(void);
 int mt_run_transport_tests(void); /* attacks on the event-loop transport (tr_*) */
 int mt_run_transport2_tests(void); /* its read buffer, idle release, waits (tr2_*) */
+int mt_run_journal_tests(void);    /* hostile journal filters and incremental waits (jr_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

@@ -8,7 +8,8 @@
  * silent-TLS and waiting connections while good clients must be served.
  * The transport group (tr_*) attacks the event loop's framing, waits, TLS
  * sessions and stop over raw sockets (test_transport.c); tr2_* its input
- * buffers, idle release and parked waits (test_transport2.c).
+ * buffers, idle release and parked waits (test_transport2.c); jr_* the
+ * journal under hostile filters and incremental waits (test_journal.c).
  * Exit status: 0 when every test passed, 1 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
     failed += mt_run_availability_tests();
     failed += mt_run_transport_tests();
     failed += mt_run_transport2_tests();
+    failed += mt_run_journal_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
