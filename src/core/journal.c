@@ -383,12 +383,40 @@ static void put_str(mk_buf *out, const char *s)
     gj_write_string(out, s, strlen(s));
 }
 
+/* Decimal digits without printf: rendering a large answer is mostly this. */
+static void put_num(mk_buf *out, long long v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        d[--i] = '-';
+    mk_buf_append(out, d + i, sizeof d - i);
+}
+
+static void put_unum(mk_buf *out, unsigned long long u)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    mk_buf_append(out, d + i, sizeof d - i);
+}
+
 void mk_jentry_json(const mk_jentry *e, mk_buf *out)
 {
-    mk_buf_printf(out, "{\"seq\":%llu,\"time\":", (unsigned long long)e->seq);
+    mk_buf_puts(out, "{\"seq\":");
+    put_unum(out, e->seq);
+    mk_buf_puts(out, ",\"time\":");
     gj_time_write(out, &e->time);
-    mk_buf_printf(out, ",\"listener\":%d,\"listener_kind\":\"%s\",\"method\":", e->listener,
-                  e->tls ? "tls" : "http");
+    mk_buf_puts(out, ",\"listener\":");
+    put_num(out, e->listener);
+    mk_buf_puts(out, e->tls ? ",\"listener_kind\":\"tls\",\"method\":"
+                            : ",\"listener_kind\":\"http\",\"method\":");
     put_str(out, e->method);
     mk_buf_puts(out, ",\"path\":");
     put_str(out, e->path);
@@ -418,8 +446,13 @@ void mk_jentry_json(const mk_jentry *e, mk_buf *out)
         }
         mk_buf_puts(out, ",\"body_encoding\":\"base64\"");
     }
-    mk_buf_printf(out, ",\"body_size\":%zu,\"raw_size\":%zu,\"gzipped\":%s,\"status\":%d,\"route\":",
-                  e->body_len, e->raw_size, e->gzipped ? "true" : "false", e->status);
+    mk_buf_puts(out, ",\"body_size\":");
+    put_unum(out, e->body_len);
+    mk_buf_puts(out, ",\"raw_size\":");
+    put_unum(out, e->raw_size);
+    mk_buf_puts(out, e->gzipped ? ",\"gzipped\":true,\"status\":" : ",\"gzipped\":false,\"status\":");
+    put_num(out, e->status);
+    mk_buf_puts(out, ",\"route\":");
     if (e->route)
         put_str(out, e->route);
     else
@@ -430,7 +463,7 @@ void mk_jentry_json(const mk_jentry *e, mk_buf *out)
         put_str(out, cn);
     else
         mk_buf_puts(out, "null");
-    mk_buf_printf(out, ",\"test\":%s}", e->test ? "true" : "false");
+    mk_buf_puts(out, e->test ? ",\"test\":true}" : ",\"test\":false}");
 }
 
 void mk_jresult_open(mk_buf *out)
