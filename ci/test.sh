@@ -53,6 +53,7 @@ run integration/tsan-tls    build/tsan/integration_tests 'tls_*'
 run integration/tsan-chain  build/tsan/integration_tests 'chain_*'
 run integration/tsan-avail  build/tsan/integration_tests 'avail_*'
 run integration/tsan-tr     build/tsan/integration_tests 'tr_*'
+run integration/tsan-jr     build/tsan/integration_tests 'jr_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
