@@ -8,6 +8,8 @@
  * object hands out references to immutable blobs. */
 #include "dispatch.h"
 
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +23,10 @@
 #include "gotype.h"
 #include "errors.h"
 #include "gzip.h"
+#include "query.h"
 #include "respond.h"
 #include "sse.h"
+#include "suggest.h"
 
 
 const char *mk_req_header(const mk_request *r, const char *name)
@@ -243,23 +247,29 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     mk_respond_no_content(req, resp);
 }
 
-/* Reads name=<unsigned> from a raw query string; def when absent or bad. */
-static unsigned long query_num(const char *q, const char *name, unsigned long def, unsigned long max)
+/* Reads an optional integer parameter of a /test route: 0 (absent: def
+ * kept, or the value), -1 with the message in err when malformed or out
+ * of [min, max]. */
+static int query_int(const char *q, const char *key, long long min, long long max, const char *what,
+                     long long *v, char *err, size_t errlen)
 {
-    size_t nl = strlen(name);
-    for (const char *p = q; p && *p;) {
-        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            char *end = NULL;
-            unsigned long v = strtoul(p + nl + 1, &end, 10);
-            if (end != p + nl + 1 && (*end == '\0' || *end == '&'))
-                return v > max ? max : v;
-            return def;
-        }
-        p = strchr(p, '&');
-        if (p)
-            p++;
-    }
-    return def;
+    char buf[48];
+    int r = mk_query_get(q, key, buf, sizeof buf);
+    if (r == 0)
+        return 0;
+    if (r < 0) /* too long to be a number: refused with the other malformed values */
+        snprintf(buf, sizeof buf, "(too long)");
+    return mk_query_int(key, buf, min, max, what, v, err, errlen);
+}
+
+/* A /test route that takes no parameters refuses any. */
+static bool no_query(const mk_request *req, mk_response *resp)
+{
+    char err[200];
+    if (mk_query_check(req->query, NULL, 0, err, sizeof err) == 0)
+        return true;
+    mk_err_bad_query(req, resp, err);
+    return false;
 }
 
 static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *resp)
@@ -292,70 +302,96 @@ static bool still_waiting(const mk_request *req, mk_response *resp, bool met, un
 
 static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *resp)
 {
-    unsigned long want = query_num(req->query, "clients", 1, 1000000);
-    unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
+    static const char *const keys[] = {"clients", "timeout_ms"};
+    char err[200];
+    long long want = 1, ms = 5000;
+    if (mk_query_check(req->query, keys, 2, err, sizeof err) != 0 ||
+        query_int(req->query, "clients", 0, 1000000, "a number of streams", &want, err, sizeof err) != 0 ||
+        query_int(req->query, "timeout_ms", 0, MK_WAIT_MAX_MS, "a number of milliseconds", &ms, err,
+                  sizeof err) != 0) {
+        mk_err_bad_query(req, resp, err);
+        return;
+    }
     int got;
     if (req->no_wait) {
         got = mk_sse_count(m->sse, MK_TOPIC_NODE);
-        if (still_waiting(req, resp, got >= (int)want, ms))
+        if (still_waiting(req, resp, got >= (int)want, (unsigned long)ms))
             return;
     } else {
         got = mk_sse_wait_clients(m->sse, MK_TOPIC_NODE, (int)want, (unsigned)ms);
     }
     char body[96];
-    int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lu,\"reached\":%s}\n", got,
+    int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lld,\"reached\":%s}\n", got,
                      want, got >= (int)want ? "true" : "false");
     mk_respond_json(req, resp, got >= (int)want ? 200 : 408, body, (size_t)n);
 }
 
 /* ---- journal, waiting, reset -------------------------------------------- */
 
+static const char *const wait_ops[] = {"eq", "ne", "gt", "gte", "lt", "lte"};
+
 int mk_wait_cond_parse(const char *q, mk_wait_cond *c, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof *c);
+    static const char *const keys[] = {"counter", "op", "value", "timeout_ms"};
+    memset(c, 0, offsetof(mk_wait_cond, filter));
     c->counter = -1;
     c->op = MK_OP_GTE;
     c->value = 1;
-    if (mk_jfilter_parse(q, &c->filter, err, errlen) != 0)
+    c->timeout_ms = 5000;
+    if (mk_jfilter_parse_with(q, &c->filter, keys, 4, err, errlen) != 0)
         return -1;
-    for (const char *p = q; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        char kv[128];
-        snprintf(kv, sizeof kv, "%.*s", (int)(len < sizeof kv ? len : sizeof kv - 1), p);
-        char *eq = strchr(kv, '=');
-        if (eq) {
-            *eq = '\0';
-            const char *v = eq + 1;
-            if (strcmp(kv, "counter") == 0) {
-                c->counter = mockapi_counter_by_name(v);
-                if (c->counter < 0) {
-                    snprintf(err, errlen, "unknown counter \"%.60s\"", v);
-                    return -1;
-                }
-            } else if (strcmp(kv, "op") == 0) {
-                static const char *const ops[] = {"eq", "ne", "gt", "gte", "lt", "lte"};
-                int k = -1;
-                for (int i = 0; i < 6; i++)
-                    if (strcmp(v, ops[i]) == 0)
-                        k = i;
-                if (k < 0) {
-                    snprintf(err, errlen, "op must be one of eq ne gt gte lt lte, not \"%.20s\"", v);
-                    return -1;
-                }
-                c->op = (mk_wait_op)k;
-            } else if (strcmp(kv, "value") == 0) {
-                char *end = NULL;
-                long long x = strtoll(v, &end, 10);
-                if (!*v || *end) {
-                    snprintf(err, errlen, "value must be an integer, not \"%.40s\"", v);
-                    return -1;
-                }
-                c->value = x;
-            }
+    char v[80];
+    int r = mk_query_get(q, "counter", v, sizeof v);
+    if (r != 0) {
+        c->counter = r > 0 ? mockapi_counter_by_name(v) : -1;
+        if (c->counter < 0) {
+            const char *names[MOCKAPI_COUNTER_COUNT];
+            for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
+                names[i] = mockapi_counter_name((mockapi_counter)i);
+            const char *s = r > 0 ? mk_suggest(v, names, MOCKAPI_COUNTER_COUNT) : NULL;
+            if (s)
+                snprintf(err, errlen, "unknown counter \"%.60s\" (did you mean \"%s\"?)", v, s);
+            else
+                snprintf(err, errlen, "unknown counter \"%.60s\"", r > 0 ? v : "(too long)");
+            return -1;
         }
-        p = amp ? amp + 1 : NULL;
+        const mk_jfilter *f = &c->filter;
+        if (f->method || f->path || f->route || f->status || f->since || f->include_test ||
+            mk_query_get(q, "limit", v, sizeof v) != 0) {
+            snprintf(err, errlen, "counter cannot be combined with journal filters (method, path, "
+                     "route, status, since, limit, include_test)");
+            return -1;
+        }
     }
+    r = mk_query_get(q, "op", v, sizeof v);
+    if (r != 0) {
+        int k = -1;
+        for (int i = 0; r > 0 && i < 6; i++)
+            if (strcmp(v, wait_ops[i]) == 0)
+                k = i;
+        if (k < 0) {
+            const char *s = r > 0 ? mk_suggest(v, wait_ops, 6) : NULL;
+            int n = snprintf(err, errlen, "op must be one of eq ne gt gte lt lte, not \"%.20s\"",
+                             r > 0 ? v : "(too long)");
+            if (s && n > 0 && (size_t)n < errlen)
+                snprintf(err + n, errlen - (size_t)n, " (did you mean \"%s\"?)", s);
+            return -1;
+        }
+        c->op = (mk_wait_op)k;
+    }
+    long long x;
+    r = mk_query_get(q, "value", v, sizeof v);
+    if (r != 0) {
+        if (r < 0 || mk_query_int("value", v, LLONG_MIN, LLONG_MAX, "", &x, err, errlen) != 0) {
+            snprintf(err, errlen, "value must be an integer, not \"%.40s\"", r > 0 ? v : "(too long)");
+            return -1;
+        }
+        c->value = x;
+    }
+    x = c->timeout_ms;
+    if (query_int(q, "timeout_ms", 0, MK_WAIT_MAX_MS, "a number of milliseconds", &x, err, errlen) != 0)
+        return -1;
+    c->timeout_ms = (unsigned)x;
     return 0;
 }
 
@@ -372,18 +408,41 @@ static bool compare(mk_wait_op op, int64_t a, int64_t b)
     return false;
 }
 
-static bool wait_pred(mk_state *s, void *arg, int64_t *value)
+/* Checks c once, with no lock held while matching: a counter is an atomic
+ * read; a journal count reads only the entries after p's last check. */
+static bool wait_check(mockapi *m, const mk_wait_cond *c, mk_jprogress *p, int64_t *value)
 {
-    const mk_wait_cond *c = arg;
-    *value = c->counter >= 0 ? mk_state_counter(s, c->counter)
-                             : mk_state_journal_count_locked(s, &c->filter);
+    if (c->counter >= 0) {
+        *value = mk_state_counter(&m->state, c->counter);
+    } else {
+        mk_state_journal_count(&m->state, &c->filter, p); /* out of memory: read again next time */
+        *value = p->count;
+    }
     return compare(c->op, *value, c->value);
 }
 
 bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
                       int64_t *waited_ms)
 {
-    return mk_state_wait(&m->state, wait_pred, (void *)c, timeout_ms, value, waited_ms);
+    mk_state *s = &m->state;
+    int64_t start = mk_mono_ms();
+    struct timespec dl = mk_deadline(timeout_ms);
+    mk_jprogress p = {0};
+    bool met;
+    mk_state_waiter_begin(s); /* before the first check (state.h) */
+    for (;;) {
+        uint64_t seen = mk_state_changes(s);
+        if ((met = wait_check(m, c, &p, value)))
+            break;
+        if (!mk_state_wait_change(s, seen, &dl)) {
+            met = wait_check(m, c, &p, value);
+            break;
+        }
+    }
+    mk_state_waiter_end(s);
+    if (waited_ms)
+        *waited_ms = mk_mono_ms() - start;
+    return met;
 }
 
 void mk_server_reset(mockapi *m)
@@ -395,20 +454,22 @@ void mk_server_reset(mockapi *m)
 static void respond_requests(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_jfilter f;
-    char err[160];
+    char err[320];
     if (mk_jfilter_parse(req->query, &f, err, sizeof err) != 0) {
         mk_err_bad_query(req, resp, err);
         return;
     }
-    /* rendered as the client reads (respond.h mk_respond_entries) */
-    mk_jentry **hits = NULL;
-    size_t nh = 0;
+    /* matched outside the lock (state.h), rendered as the client reads
+     * (respond.h mk_respond_entries, which takes the references) */
+    mk_jselect sel;
+    if (mk_state_journal_select(&m->state, &f, &sel) != 0) {
+        mk_err_internal(req, resp, "out of memory");
+        return;
+    }
     mk_buf tail;
     mk_buf_init(&tail, 0);
-    if (mk_state_journal_collect(&m->state, &f, &hits, &nh, &tail) != 0)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_entries(m, req, resp, hits, nh, tail.data, tail.len);
+    mk_jresult_close(&sel.st, &tail);
+    mk_respond_entries(m, req, resp, sel.e, sel.n, tail.data, tail.len);
     mk_buf_free(&tail);
 }
 
@@ -416,16 +477,18 @@ static void respond_requests(mockapi *m, const mk_request *req, mk_response *res
 static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
 {
     mk_wait_cond c;
-    char err[160];
+    char err[320];
     if (mk_wait_cond_parse(req->query, &c, err, sizeof err) != 0) {
         mk_err_bad_query(req, resp, err);
         return;
     }
-    unsigned long ms = query_num(req->query, "timeout_ms", 5000, 60000);
+    unsigned long ms = c.timeout_ms;
     int64_t value = 0, waited = 0;
     bool met;
     if (req->no_wait) {
-        met = mk_state_check(&m->state, wait_pred, &c, &value);
+        /* a parked wait keeps its progress in the transport's connection */
+        mk_jprogress fresh = {0};
+        met = wait_check(m, &c, req->wait_progress ? req->wait_progress : &fresh, &value);
         if (still_waiting(req, resp, met, ms))
             return;
         waited = mk_mono_ms() - req->wait_started_ms;
@@ -724,7 +787,8 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         respond_events(m, req, resp, &mt);
         break;
     case MK_R_SSE_STATUS:
-        respond_sse_status(m, req, resp);
+        if (no_query(req, resp))
+            respond_sse_status(m, req, resp);
         break;
     case MK_R_SSE_WAIT:
         respond_sse_wait(m, req, resp);
@@ -733,6 +797,8 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         respond_requests(m, req, resp);
         break;
     case MK_R_RESET:
+        if (!no_query(req, resp))
+            break;
         mk_server_reset(m);
         mk_respond_no_content(req, resp);
         break;

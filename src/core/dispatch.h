@@ -42,6 +42,11 @@ typedef struct mk_request {
      * is `pending` and the transport asks again on a change. */
     bool no_wait;
     int64_t wait_started_ms; /* mk_mono_ms() when the wait began */
+    /* With no_wait: where a journal wait keeps its progress between checks
+     * (zeroed by the caller when the wait begins, kept while it is
+     * pending), so each check reads only new entries. NULL: every check
+     * reads the whole journal. */
+    mk_jprogress *wait_progress;
 } mk_request;
 
 /* A response body made on demand: the transport calls fill each time the
@@ -88,9 +93,19 @@ typedef struct mk_wait_cond {
     mk_jfilter filter;
     mk_wait_op op;
     int64_t value;
+    unsigned timeout_ms; /* `timeout_ms`, default 5000, at most MK_WAIT_MAX_MS */
 } mk_wait_cond;
 
+#define MK_WAIT_MAX_MS 60000
+
+/* Parses a /test/wait query (the journal filter's keys, counter, op, value,
+ * timeout_ms), strictly: an unknown or repeated key, a malformed value, an
+ * unknown counter or op (with a "did you mean"), or a counter combined with
+ * journal filters is -1 with the message in err. */
 int mk_wait_cond_parse(const char *query, mk_wait_cond *c, char *err, size_t errlen);
+/* Blocks until c holds or timeout_ms pass (the journal read incrementally,
+ * never matched under a lock). Returns whether it held; *value is the last
+ * value compared, *waited_ms (may be NULL) the time spent. */
 bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
                       int64_t *waited_ms);
 

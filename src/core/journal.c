@@ -2,7 +2,10 @@
 #include "journal.h"
 #include "hex.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,9 @@
 #include "crypto.h"
 #include "glob.h"
 #include "mockapi.h"
+#include "names.h"
+#include "query.h"
+#include "suggest.h"
 
 /* Headers whose values are credentials: kept only as a fingerprint. */
 static bool is_secret_header(const char *name)
@@ -74,6 +80,7 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     char *w = (char *)(e->hvalue + in->nheaders);
     e->method = put(&w, method, strlen(method));
     e->path = put(&w, path, path_len);
+    e->path_len = path_len;
     e->query = put(&w, query, strlen(query));
     e->body = put(&w, in->body ? in->body : "", in->body_len);
     e->body_len = in->body_len;
@@ -138,7 +145,9 @@ void mk_journal_clear(mk_journal *j, mk_jentry **dead)
         bury(dead, mk_journal_at(j, i));
     free(j->ring);
     size_t me = j->max_entries, mb = j->max_bytes;
+    uint64_t epoch = j->epoch;
     mk_journal_init(j, me, mb);
+    j->epoch = epoch + 1; /* a waiter's progress from before is void */
 }
 
 static mk_jentry *pop_oldest(mk_journal *j)
@@ -191,82 +200,125 @@ uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **dead)
 
 /* ---- filters ------------------------------------------------------------ */
 
+static const char *const route_names[] = {
+#define NAME_(id, name, counter) name,
+    MK_ROUTE_NAMES(NAME_)
+#undef NAME_
+};
 
-/* Decodes a query value (%XX and '+') into storage; returns it or NULL. */
-static const char *qvalue(const char *v, size_t n, char **w, const char *end)
+static const char *const filter_keys[] = {MK_JFILTER_KEYS};
+enum { NFILTER_KEYS = sizeof filter_keys / sizeof filter_keys[0] };
+
+/* Reads key into buf (NULL when absent); -1 with a message when too long. */
+static int get_str(const char *q, const char *key, char *buf, size_t cap, const char **out,
+                   char *err, size_t errlen)
 {
-    char *d = *w;
-    if ((size_t)(end - d) < n + 1)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == '%' && i + 2 < n && mk_hexval(v[i + 1]) >= 0 && mk_hexval(v[i + 2]) >= 0) {
-            d[o++] = (char)(mk_hexval(v[i + 1]) << 4 | mk_hexval(v[i + 2]));
-            i += 2;
-        } else {
-            d[o++] = v[i] == '+' ? ' ' : v[i];
+    int r = mk_query_get(q, key, buf, cap);
+    if (r < 0) {
+        snprintf(err, errlen, "%s must be at most %zu bytes", key, cap - 1);
+        return -1;
+    }
+    *out = r ? buf : NULL;
+    return 0;
+}
+
+int mk_jfilter_parse_with(const char *q, mk_jfilter *f, const char *const *more, size_t nmore,
+                          char *err, size_t errlen)
+{
+    memset(f, 0, offsetof(mk_jfilter, glob));
+    f->limit = 1000;
+    const char *known[NFILTER_KEYS + 16];
+    if (nmore > 16)
+        nmore = 16;
+    memcpy(known, filter_keys, sizeof filter_keys);
+    for (size_t i = 0; i < nmore; i++)
+        known[NFILTER_KEYS + i] = more[i];
+    if (mk_query_check(q, known, NFILTER_KEYS + nmore, err, errlen) != 0)
+        return -1;
+    char v[48];
+    long long x;
+    if (get_str(q, "method", f->method_buf, sizeof f->method_buf, &f->method, err, errlen) != 0)
+        return -1;
+    if (f->method && !*f->method) {
+        snprintf(err, errlen, "method must not be empty");
+        return -1;
+    }
+    if (get_str(q, "route", f->route_buf, sizeof f->route_buf, &f->route, err, errlen) != 0) {
+        snprintf(err, errlen, "unknown route (route names are at most %zu bytes)",
+                 sizeof f->route_buf - 1);
+        return -1;
+    }
+    if (f->route) {
+        size_t i = 0, n = sizeof route_names / sizeof route_names[0];
+        while (i < n && strcmp(route_names[i], f->route) != 0)
+            i++;
+        if (i == n) {
+            const char *s = mk_suggest(f->route, route_names, n);
+            if (s)
+                snprintf(err, errlen, "unknown route \"%s\" (did you mean \"%s\"?)", f->route, s);
+            else
+                snprintf(err, errlen, "unknown route \"%s\"", f->route);
+            return -1;
         }
     }
-    d[o] = '\0';
-    *w += o + 1;
-    return d;
+    if (mk_query_get(q, "path", f->path_buf, sizeof f->path_buf) < 0) {
+        snprintf(err, errlen, "path pattern longer than %d bytes (the limit)", MK_GLOB_MAX);
+        return -1;
+    }
+    if (mk_query_get(q, "path", f->path_buf, sizeof f->path_buf) == 1) {
+        f->path = f->path_buf;
+        mk_glob_compile(&f->glob, f->path, strlen(f->path));
+    }
+    int r = mk_query_get(q, "status", v, sizeof v);
+    if (r != 0) {
+        if (r < 0 || mk_query_int("status", v, 100, 599, "", &x, err, errlen) != 0) {
+            snprintf(err, errlen, "status must be an HTTP status code, not \"%.40s\"", r < 0 ? "(too long)" : v);
+            return -1;
+        }
+        f->status = (int)x;
+    }
+    r = mk_query_get(q, "since", v, sizeof v);
+    if (r != 0) {
+        char *e = NULL;
+        errno = 0;
+        unsigned long long s = r > 0 ? strtoull(v, &e, 10) : 0;
+        if (r < 0 || !*v || *e || v[0] < '0' || v[0] > '9' || errno == ERANGE) {
+            snprintf(err, errlen, "since must be a sequence number, not \"%.40s\"", r < 0 ? "(too long)" : v);
+            return -1;
+        }
+        f->since = s;
+    }
+    r = mk_query_get(q, "limit", v, sizeof v);
+    if (r != 0) {
+        if (r < 0 || mk_query_int("limit", v, 1, LLONG_MAX, "", &x, err, errlen) != 0) {
+            snprintf(err, errlen, "limit must be a positive number, not \"%.40s\"", r < 0 ? "(too long)" : v);
+            return -1;
+        }
+        if (x > MK_JFILTER_MAX_LIMIT) {
+            snprintf(err, errlen, "limit must be at most %d, not \"%.40s\"", MK_JFILTER_MAX_LIMIT, v);
+            return -1;
+        }
+        f->limit = (size_t)x;
+    }
+    r = mk_query_get(q, "include_test", v, sizeof v);
+    if (r != 0) {
+        /* a bare `include_test` (or an empty value) asks for them too */
+        if (r > 0 && (!*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0)) {
+            f->include_test = true;
+        } else if (r > 0 && (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)) {
+            f->include_test = false;
+        } else {
+            snprintf(err, errlen, "include_test must be 1, true, 0 or false, not \"%.40s\"",
+                     r < 0 ? "(too long)" : v);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int mk_jfilter_parse(const char *q, mk_jfilter *f, char *err, size_t errlen)
 {
-    memset(f, 0, sizeof *f);
-    f->limit = 1000;
-    char *w = f->storage;
-    const char *end = f->storage + sizeof f->storage;
-    while (q && *q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        size_t klen = eq ? (size_t)(eq - q) : len;
-        const char *v = eq ? eq + 1 : q + len;
-        size_t vlen = eq ? len - klen - 1 : 0;
-        const char *val = qvalue(v, vlen, &w, end);
-        if (!val) {
-            snprintf(err, errlen, "query too long");
-            return -1;
-        }
-#define KEY(k) (klen == sizeof k - 1 && strncmp(q, k, klen) == 0)
-        char *e = NULL;
-        if (KEY("method")) {
-            f->method = val;
-        } else if (KEY("path")) {
-            f->path = val;
-        } else if (KEY("route")) {
-            f->route = val;
-        } else if (KEY("status")) {
-            long s = strtol(val, &e, 10);
-            if (!*val || *e || s < 100 || s > 599) {
-                snprintf(err, errlen, "status must be an HTTP status code, not \"%.40s\"", val);
-                return -1;
-            }
-            f->status = (int)s;
-        } else if (KEY("since")) {
-            unsigned long long s = strtoull(val, &e, 10);
-            if (!*val || *e || val[0] == '-') {
-                snprintf(err, errlen, "since must be a sequence number, not \"%.40s\"", val);
-                return -1;
-            }
-            f->since = s;
-        } else if (KEY("limit")) {
-            unsigned long long l = strtoull(val, &e, 10);
-            if (!*val || *e || val[0] == '-' || l == 0) {
-                snprintf(err, errlen, "limit must be a positive number, not \"%.40s\"", val);
-                return -1;
-            }
-            f->limit = l > 100000 ? 100000 : (size_t)l;
-        } else if (KEY("include_test")) {
-            f->include_test = strcmp(val, "0") != 0 && strcmp(val, "false") != 0;
-        }
-        /* other keys belong to the caller (e.g. /test/wait's op, value) */
-#undef KEY
-        q = amp ? amp + 1 : q + len;
-    }
-    return 0;
+    return mk_jfilter_parse_with(q, f, NULL, 0, err, errlen);
 }
 
 bool mk_jfilter_match(const mk_jfilter *f, const mk_jentry *e)
@@ -281,7 +333,7 @@ bool mk_jfilter_match(const mk_jfilter *f, const mk_jentry *e)
         return false;
     if (f->route && (!e->route || strcmp(f->route, e->route) != 0))
         return false;
-    if (f->path && !mk_path_glob(f->path, e->path))
+    if (f->path && !mk_glob_match(&f->glob, e->path, e->path_len))
         return false;
     return true;
 }
@@ -331,12 +383,40 @@ static void put_str(mk_buf *out, const char *s)
     gj_write_string(out, s, strlen(s));
 }
 
+/* Decimal digits without printf: rendering a large answer is mostly this. */
+static void put_num(mk_buf *out, long long v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        d[--i] = '-';
+    mk_buf_append(out, d + i, sizeof d - i);
+}
+
+static void put_unum(mk_buf *out, unsigned long long u)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    mk_buf_append(out, d + i, sizeof d - i);
+}
+
 void mk_jentry_json(const mk_jentry *e, mk_buf *out)
 {
-    mk_buf_printf(out, "{\"seq\":%llu,\"time\":", (unsigned long long)e->seq);
+    mk_buf_puts(out, "{\"seq\":");
+    put_unum(out, e->seq);
+    mk_buf_puts(out, ",\"time\":");
     gj_time_write(out, &e->time);
-    mk_buf_printf(out, ",\"listener\":%d,\"listener_kind\":\"%s\",\"method\":", e->listener,
-                  e->tls ? "tls" : "http");
+    mk_buf_puts(out, ",\"listener\":");
+    put_num(out, e->listener);
+    mk_buf_puts(out, e->tls ? ",\"listener_kind\":\"tls\",\"method\":"
+                            : ",\"listener_kind\":\"http\",\"method\":");
     put_str(out, e->method);
     mk_buf_puts(out, ",\"path\":");
     put_str(out, e->path);
@@ -366,8 +446,13 @@ void mk_jentry_json(const mk_jentry *e, mk_buf *out)
         }
         mk_buf_puts(out, ",\"body_encoding\":\"base64\"");
     }
-    mk_buf_printf(out, ",\"body_size\":%zu,\"raw_size\":%zu,\"gzipped\":%s,\"status\":%d,\"route\":",
-                  e->body_len, e->raw_size, e->gzipped ? "true" : "false", e->status);
+    mk_buf_puts(out, ",\"body_size\":");
+    put_unum(out, e->body_len);
+    mk_buf_puts(out, ",\"raw_size\":");
+    put_unum(out, e->raw_size);
+    mk_buf_puts(out, e->gzipped ? ",\"gzipped\":true,\"status\":" : ",\"gzipped\":false,\"status\":");
+    put_num(out, e->status);
+    mk_buf_puts(out, ",\"route\":");
     if (e->route)
         put_str(out, e->route);
     else
@@ -378,5 +463,20 @@ void mk_jentry_json(const mk_jentry *e, mk_buf *out)
         put_str(out, cn);
     else
         mk_buf_puts(out, "null");
-    mk_buf_printf(out, ",\"test\":%s}", e->test ? "true" : "false");
+    mk_buf_puts(out, e->test ? ",\"test\":true}" : ",\"test\":false}");
+}
+
+void mk_jresult_open(mk_buf *out)
+{
+    mk_buf_puts(out, MK_JRESULT_OPEN);
+}
+
+void mk_jresult_close(const mk_jstats *st, mk_buf *out)
+{
+    mk_buf_printf(out,
+                  "],\"next_seq\":%llu,\"oldest_seq\":%llu,\"evicted\":%llu,\"evicted_bytes\":%llu,"
+                  "\"max_entries\":%zu,\"max_bytes\":%zu}\n",
+                  (unsigned long long)st->next_seq, (unsigned long long)st->oldest_seq,
+                  (unsigned long long)st->evicted, (unsigned long long)st->evicted_bytes,
+                  st->max_entries, st->max_bytes);
 }

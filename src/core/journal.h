@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "glob.h"
 #include "gojson.h"
 
 typedef struct mk_jentry {
@@ -28,6 +29,7 @@ typedef struct mk_jentry {
     int counter;       /* mockapi_counter moved, or -1 */
     const char *route; /* static name, or NULL when nothing matched */
     const char *method, *path, *query; /* NUL-terminated, inside the entry */
+    size_t path_len;
     int nheaders;
     const char **hname, **hvalue;
     const char *body; /* decoded body */
@@ -69,6 +71,7 @@ typedef struct mk_journal {
     size_t cap, head, len;
     size_t bytes;
     uint64_t next_seq; /* seq of the next entry, from 1 */
+    uint64_t epoch;    /* how many times it was cleared: seqs restart at 1 then */
     uint64_t evicted, evicted_bytes;
 } mk_journal;
 
@@ -87,25 +90,64 @@ uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **dead);
 void mk_jentry_release_list(mk_jentry *dead);
 
 /* A filter, parsed from a query string (method, path, route, status, since,
- * limit, include_test). Strings point into `storage`. */
+ * limit, include_test). Strings point into the filter itself; the path glob
+ * is compiled once, here, so matching an entry costs one pass over its path
+ * (glob.h). Plain data: copyable, nothing to free. */
 typedef struct mk_jfilter {
-    const char *method, *path, *route;
+    const char *method, *path, *route; /* NULL: any */
     int status;         /* 0: any */
     uint64_t since;     /* seq > since */
     size_t limit;
     bool include_test;
-    char storage[1024];
+    mk_glob glob;       /* path, compiled */
+    char method_buf[32], route_buf[32], path_buf[MK_GLOB_MAX + 1];
 } mk_jfilter;
 
-/* Parses a raw query string (NULL = no filter). Returns 0, or -1 with a
- * reason in err for a malformed value. */
+#define MK_JFILTER_MAX_LIMIT 100000 /* `limit`: default 1000 */
+
+/* The query keys a filter reads, for the routes that add their own. */
+#define MK_JFILTER_KEYS "method", "path", "route", "status", "since", "limit", "include_test"
+
+/* Parses a raw query string (NULL = no filter). Strict: a key that is not a
+ * filter's, a key given twice or a malformed value is refused. Returns 0,
+ * or -1 with a message naming the parameter in err (query.h's forms, and
+ * for `route` the unknown route with a "did you mean"). */
 int mk_jfilter_parse(const char *query, mk_jfilter *f, char *err, size_t errlen);
+/* The same, with more[0..nmore) accepted as well and left to the caller
+ * (e.g. /test/wait's op, value, timeout_ms). */
+int mk_jfilter_parse_with(const char *query, mk_jfilter *f, const char *const *more, size_t nmore,
+                          char *err, size_t errlen);
+/* Whether e passes f. Pure: callers run it outside every lock, on entries
+ * they hold references to. */
 bool mk_jfilter_match(const mk_jfilter *f, const mk_jentry *e);
+
+/* A waiter's progress over the journal, so that each check reads only the
+ * entries that arrived since the previous one: entries up to last_seq were
+ * read (in epoch `epoch`), `count` of them matched. All zero: nothing read
+ * yet. An entry evicted after it was counted stays counted. */
+typedef struct mk_jprogress {
+    uint64_t epoch, last_seq;
+    int64_t count;
+} mk_jprogress;
 
 /* Iteration from the oldest entry: i in [0, len). */
 mk_jentry *mk_journal_at(const mk_journal *j, size_t i);
 
 /* Renders one entry as the JSON object of GET /test/requests. */
 void mk_jentry_json(const mk_jentry *e, mk_buf *out);
+
+/* The journal's figures a GET /test/requests answer ends with, taken with
+ * the entries (under the same lock). */
+typedef struct mk_jstats {
+    uint64_t next_seq, oldest_seq, evicted, evicted_bytes;
+    size_t max_entries, max_bytes;
+} mk_jstats;
+
+/* The answer is: mk_jresult_open, the entries separated by ',' (the first
+ * without), then mk_jresult_close, so a writer can stream it in pieces. */
+/* The listing's opening bytes (a constant so a streaming writer can count them). */
+#define MK_JRESULT_OPEN "{\"entries\":["
+void mk_jresult_open(mk_buf *out);
+void mk_jresult_close(const mk_jstats *st, mk_buf *out);
 
 #endif

@@ -159,7 +159,7 @@ typedef struct listing {
     size_t tail_len;
 } listing;
 
-static const char entries_open[] = "{\"entries\":[";
+static const char entries_open[] = MK_JRESULT_OPEN;
 
 /* The part after the last: one entry (with its comma), or the tail. false
  * when nothing is left. */

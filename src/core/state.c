@@ -89,6 +89,7 @@ void mk_state_dispose(mk_state *s)
 /* Wakes waiters; call with jlock held. */
 static void changed_locked(mk_state *s)
 {
+    s->changes++;
     pthread_cond_broadcast(&s->changed);
     if (s->notify)
         s->notify(s->notify_arg);
@@ -170,118 +171,157 @@ void mk_state_journal_append(mk_state *s, mk_jentry *e)
     mk_jentry_release_list(dead); /* freed outside the lock */
 }
 
-int mk_state_journal_collect(mk_state *s, const mk_jfilter *f, mk_jentry ***out, size_t *n,
-                             mk_buf *tail)
+/* First ring index with seq > after (the ring is in seq order). */
+static size_t first_after(const mk_journal *j, uint64_t after)
 {
-    mk_jentry **hits = NULL;
-    size_t nh = 0, cap = 0;
-    uint64_t next_seq, oldest, evicted, evicted_bytes;
-    size_t max_entries, max_bytes;
-    int rc = 0;
-    pthread_mutex_lock(&s->jlock);
-    mk_journal *j = &s->journal;
-    for (size_t i = 0; i < j->len && nh < f->limit; i++) {
-        mk_jentry *e = mk_journal_at(j, i);
-        if (!mk_jfilter_match(f, e))
-            continue;
-        if (nh == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            mk_jentry **p = realloc(hits, ncap * sizeof *p);
-            if (!p) {
-                rc = -1;
-                break;
-            }
-            hits = p;
-            cap = ncap;
-        }
-        hits[nh++] = mk_jentry_ref(e);
+    size_t lo = 0, hi = j->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (mk_journal_at(j, mid)->seq <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    next_seq = j->next_seq;
-    oldest = j->len ? mk_journal_at(j, 0)->seq : j->next_seq;
-    evicted = j->evicted;
-    evicted_bytes = j->evicted_bytes;
-    max_entries = j->max_entries;
-    max_bytes = j->max_bytes;
-    pthread_mutex_unlock(&s->jlock);
+    return lo;
+}
 
-    mk_buf_printf(tail,
-                  "],\"next_seq\":%llu,\"oldest_seq\":%llu,\"evicted\":%llu,\"evicted_bytes\":%llu,"
-                  "\"max_entries\":%zu,\"max_bytes\":%zu}\n",
-                  (unsigned long long)next_seq, (unsigned long long)oldest,
-                  (unsigned long long)evicted, (unsigned long long)evicted_bytes, max_entries,
-                  max_bytes);
-    if (rc != 0 || tail->err) {
-        for (size_t i = 0; i < nh; i++)
-            mk_jentry_unref(hits[i]);
-        free(hits);
-        return -1;
+/* References to the entries with seq > after, oldest first, into *out (n of
+ * them; free() the array). With epoch non-NULL: when the journal's epoch is
+ * not *epoch (it was cleared since), every entry, and *epoch updated. Under
+ * the lock only pointer copies and refcount increments happen; the array is
+ * sized outside it (again, if the journal grew in between). */
+static int collect(mk_state *s, uint64_t after, uint64_t *epoch, mk_jentry ***out, size_t *n,
+                   mk_jstats *st)
+{
+    mk_jentry **arr = NULL;
+    size_t cap = 0;
+    for (;;) {
+        pthread_mutex_lock(&s->jlock);
+        mk_journal *j = &s->journal;
+        uint64_t from = after;
+        if (epoch && *epoch != j->epoch)
+            from = 0;
+        size_t start = first_after(j, from), need = j->len - start;
+        if (need <= cap) {
+            for (size_t i = 0; i < need; i++)
+                arr[i] = mk_jentry_ref(mk_journal_at(j, start + i));
+            st->next_seq = j->next_seq;
+            st->oldest_seq = j->len ? mk_journal_at(j, 0)->seq : j->next_seq;
+            st->evicted = j->evicted;
+            st->evicted_bytes = j->evicted_bytes;
+            st->max_entries = j->max_entries;
+            st->max_bytes = j->max_bytes;
+            if (epoch)
+                *epoch = j->epoch;
+            pthread_mutex_unlock(&s->jlock);
+            *out = arr;
+            *n = need;
+            return 0;
+        }
+        pthread_mutex_unlock(&s->jlock);
+        free(arr);
+        cap = need + need / 8 + 16; /* room for what arrives meanwhile */
+        arr = malloc(cap * sizeof *arr);
+        if (!arr)
+            return -1;
     }
-    *out = hits;
-    *n = nh;
+}
+
+int mk_state_journal_select(mk_state *s, const mk_jfilter *f, mk_jselect *sel)
+{
+    memset(sel, 0, sizeof *sel);
+    mk_jentry **all;
+    size_t n;
+    if (collect(s, f->since, NULL, &all, &n, &sel->st) != 0)
+        return -1;
+    /* matched in place: hits move to the front, the rest are dropped */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k < f->limit && mk_jfilter_match(f, all[i]))
+            all[k++] = all[i];
+        else
+            mk_jentry_unref(all[i]);
+    }
+    sel->e = all;
+    sel->n = k;
     return 0;
+}
+
+void mk_jselect_release(mk_jselect *sel)
+{
+    for (size_t i = 0; i < sel->n; i++)
+        mk_jentry_unref(sel->e[i]);
+    free(sel->e);
+    sel->e = NULL;
+    sel->n = 0;
 }
 
 void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
 {
-    mk_jentry **hits = NULL;
-    size_t nh = 0;
-    mk_buf tail;
-    mk_buf_init(&tail, 0);
-    if (mk_state_journal_collect(s, f, &hits, &nh, &tail) != 0) {
+    mk_jselect sel;
+    if (mk_state_journal_select(s, f, &sel) != 0) {
         out->err = MK_BUF_ENOMEM;
-        mk_buf_free(&tail);
         return;
     }
-    /* rendering happens outside the lock, on references */
-    mk_buf_puts(out, "{\"entries\":[");
-    for (size_t i = 0; i < nh; i++) {
+    mk_jresult_open(out);
+    for (size_t i = 0; i < sel.n; i++) {
         if (i)
             mk_buf_putc(out, ',');
-        mk_jentry_json(hits[i], out);
-        mk_jentry_unref(hits[i]);
+        mk_jentry_json(sel.e[i], out);
     }
-    free(hits);
-    mk_buf_append(out, tail.data, tail.len);
-    mk_buf_free(&tail);
+    mk_jresult_close(&sel.st, out);
+    mk_jselect_release(&sel);
 }
 
-int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f)
+int mk_state_journal_count(mk_state *s, const mk_jfilter *f, mk_jprogress *p)
 {
-    int64_t n = 0;
-    for (size_t i = 0; i < s->journal.len; i++)
-        if (mk_jfilter_match(f, mk_journal_at(&s->journal, i)))
-            n++;
-    return n;
+    uint64_t epoch = p->epoch;
+    mk_jentry **fresh;
+    size_t n;
+    mk_jstats st;
+    if (collect(s, p->last_seq, &epoch, &fresh, &n, &st) != 0)
+        return -1;
+    if (epoch != p->epoch) { /* cleared since the last check: start over */
+        p->epoch = epoch;
+        p->count = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (mk_jfilter_match(f, fresh[i]))
+            p->count++;
+        mk_jentry_unref(fresh[i]);
+    }
+    free(fresh);
+    p->last_seq = st.next_seq - 1;
+    return 0;
 }
 
-bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
-                   int64_t *waited_ms)
+void mk_state_waiter_begin(mk_state *s)
 {
-    int64_t start = mk_mono_ms();
-    struct timespec dl = mk_deadline(timeout_ms);
-    /* Announce the waiter before the first check: a counter bump after the
-     * check then sees waiters > 0 and broadcasts under the lock (state.h). */
-    atomic_fetch_add(&s->waiters, 1);
-    pthread_mutex_lock(&s->jlock);
-    bool met;
-    while (!(met = pred(s, arg, value)) && !s->interrupted)
-        if (pthread_cond_timedwait(&s->changed, &s->jlock, &dl) != 0)
-            break;
-    if (!met)
-        met = pred(s, arg, value);
-    pthread_mutex_unlock(&s->jlock);
+    atomic_fetch_add(&s->waiters, 1); /* seq_cst: before the stamp is read (state.h) */
+}
+
+void mk_state_waiter_end(mk_state *s)
+{
     atomic_fetch_sub(&s->waiters, 1);
-    if (waited_ms)
-        *waited_ms = mk_mono_ms() - start;
-    return met;
 }
 
-bool mk_state_check(mk_state *s, mk_state_pred pred, void *arg, int64_t *value)
+uint64_t mk_state_changes(mk_state *s)
 {
     pthread_mutex_lock(&s->jlock);
-    bool met = pred(s, arg, value);
+    uint64_t c = s->changes;
     pthread_mutex_unlock(&s->jlock);
-    return met;
+    return c;
+}
+
+bool mk_state_wait_change(mk_state *s, uint64_t seen, const struct timespec *deadline)
+{
+    bool changed = false;
+    pthread_mutex_lock(&s->jlock);
+    while (!(changed = s->changes != seen) && !s->interrupted)
+        if (pthread_cond_timedwait(&s->changed, &s->jlock, deadline) != 0)
+            break;
+    pthread_mutex_unlock(&s->jlock);
+    return changed;
 }
 
 void mk_state_interrupt(mk_state *s, bool on)

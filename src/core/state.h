@@ -14,10 +14,12 @@
  *    fixture.
  *  - journal, changed: `jlock`, a lock of its own so that appending (every
  *    request) does not contend with fixture reads. `changed` is broadcast
- *    under `jlock` when a counter moves or the journal grows, for waiters (a
- *    server-side long poll) that must not poll. Only when `waiters` > 0,
- *    though: a waiter increments it (seq_cst) before checking its condition
- *    under `jlock`, so a change it could miss always sees it and broadcasts.
+ *    under `jlock` (and `changes` moved) when a counter moves or the journal
+ *    grows, for waiters (a server-side long poll) that must not poll. Only
+ *    when `waiters` > 0, though: a waiter increments it (seq_cst) before it
+ *    reads `changes` and checks its condition, so a change it could miss
+ *    always sees it and moves `changes`. Conditions are evaluated with no
+ *    lock held: under `jlock` readers only take entry references. 
  *  Both locks are adaptive (spin briefly before sleeping): critical sections
  *  are a few pointer moves, and a sleeping waiter costs two context switches
  *  on a machine where the event loop already has one thread per CPU. */
@@ -28,6 +30,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 #include "journal.h"
@@ -55,6 +58,7 @@ typedef struct mk_state {
     pthread_cond_t changed;
     atomic_int waiters;
     bool interrupted; /* under jlock: waits return at once (the server is stopping) */
+    uint64_t changes; /* under jlock: moves on every wake-up of waiters (the change stamp) */
     /* Called under jlock whenever waiters are woken: how waiters that hold
      * no thread (the transport's parked /test/wait requests) learn of a
      * change. Set while the transport runs; they count themselves in
@@ -89,30 +93,49 @@ mk_blob *mk_state_get_heartbeat(mk_state *s);
 /* Appends a journal entry (ownership taken) and wakes waiters. */
 void mk_state_journal_append(mk_state *s, mk_jentry *e);
 
-/* Renders GET /test/requests for filter f into out. */
-void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
-/* The entries matching f, oldest first, as references taken under the
- * lock (*out: a malloc'd array of *n; unref each, free the array), and the
- * listing's closing fields ('],"next_seq":…}\n') appended to tail, so the
- * caller renders outside the lock and at its own pace. 0, or -1 when
- * memory is short (nothing taken then). */
-int mk_state_journal_collect(mk_state *s, const mk_jfilter *f, mk_jentry ***out, size_t *n,
-                             mk_buf *tail);
+/* The entries a GET /test/requests answer lists: references, oldest first,
+ * with the journal's figures taken at the same moment. */
+typedef struct mk_jselect {
+    mk_jentry **e; /* n references; release with mk_jselect_release */
+    size_t n;
+    mk_jstats st;
+} mk_jselect;
 
-/* A condition for mk_state_wait, evaluated under `jlock`: returns
- * whether it holds and stores the value it compared in *value. */
-typedef bool (*mk_state_pred)(mk_state *s, void *arg, int64_t *value);
-/* Waits, without polling, until pred holds or timeout_ms pass. Returns
- * whether it held; *value is the last value compared, *waited_ms the time. */
+/* Selects the entries matching f (at most f->limit). Under `jlock` it only
+ * takes references to the entries after f->since (refcount increments,
+ * the array allocated outside the lock); the matching runs after the lock
+ * is released, so a slow filter never stops a request from appending.
+ * Returns 0, or -1 out of memory (sel then empty). */
+int mk_state_journal_select(mk_state *s, const mk_jfilter *f, mk_jselect *sel);
+/* Drops the references and the array; sel is then empty. */
+void mk_jselect_release(mk_jselect *sel);
+/* Renders GET /test/requests for filter f into out (select, then render;
+ * out->err set on out of memory). */
+void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
+/* Counts the entries matching f that arrived since p's previous call (on
+ * the first, every entry in the journal) into p->count, reading only those
+ * new entries, outside the lock as above. After a reset the count starts
+ * over. Returns 0, or -1 out of memory (p unchanged, to be tried again). */
+int mk_state_journal_count(mk_state *s, const mk_jfilter *f, mk_jprogress *p);
+
+/* Waiting without polling. A waiter counts itself in (waiter_begin) before
+ * its first check, reads the change stamp, checks its condition (with no
+ * lock held), and if not met sleeps until the stamp moves:
+ *   mk_state_waiter_begin(s);
+ *   for (;;) { seen = mk_state_changes(s); if (check()) break;
+ *              if (!mk_state_wait_change(s, seen, &deadline)) { check(); break; } }
+ *   mk_state_waiter_end(s);
+ * A change after `seen` was read moves the stamp (waiters > 0), so none is
+ * missed. */
+void mk_state_waiter_begin(mk_state *s);
+void mk_state_waiter_end(mk_state *s);
+uint64_t mk_state_changes(mk_state *s);
+/* Sleeps until the stamp differs from seen (true), or the deadline passes
+ * or the state is interrupted (false). */
+bool mk_state_wait_change(mk_state *s, uint64_t seen, const struct timespec *deadline);
 /* Sets or clears `interrupted` and wakes every waiter: stop must not wait
  * out a long poll. */
 void mk_state_interrupt(mk_state *s, bool on);
-bool mk_state_wait(mk_state *s, mk_state_pred pred, void *arg, unsigned timeout_ms, int64_t *value,
-                   int64_t *waited_ms);
-/* Evaluates pred once under `jlock` (for a waiter that holds no thread). */
-bool mk_state_check(mk_state *s, mk_state_pred pred, void *arg, int64_t *value);
-/* The number of journal entries matching f (call only from a predicate). */
-int64_t mk_state_journal_count_locked(mk_state *s, const mk_jfilter *f);
 
 /* Back to the start: counters 0, no captures, empty journal (seq from 1,
  * evictions 0), the given fixtures (ownership taken). */

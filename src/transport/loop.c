@@ -128,6 +128,7 @@ typedef struct conn {
     int64_t deadline;
     int64_t wait_started, wait_until;
     mk_body_status wait_bs;   /* the parked request's body status, to run it again with */
+    mk_jprogress wait_prog;   /* the parked wait's progress over the journal (dispatch.h) */
     /* the request being read */
     bool framed;              /* its head is parsed: the fields below are valid */
     bool chunked;
@@ -680,7 +681,10 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
          * instead of blocking this thread */
         .no_wait = true,
         .wait_started_ms = c->parked ? c->wait_started : t->now,
+        .wait_progress = &c->wait_prog,
     };
+    if (!c->parked) /* a new wait reads the journal from its start */
+        c->wait_prog = (mk_jprogress){0};
     mk_request_target(&req, (char *)hd->h.uri);
     char saved = 0;
     if (bs == MK_BODY_COMPLETE) {

@@ -12,6 +12,8 @@
  * group (mem_*) checks bounded memory under clients that do not read.
  * buffers, idle release and parked waits (test_transport2.c); fr_* the
  * strictness of the request framing (test_framing.c).
+ * buffers, idle release and parked waits (test_transport2.c); jr_* the
+ * journal under hostile filters and incremental waits (test_journal.c).
  * Exit status: 0 when every test passed, 1 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
     failed += mt_run_memory_tests();
     failed += mt_run_admin_tests();
     failed += mt_run_framing_tests();
+    failed += mt_run_journal_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
