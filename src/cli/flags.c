@@ -10,55 +10,23 @@
 #include <string.h>
 
 #include "flags.h"
-
-/* Edit distance (insert, delete, substitute, swap of neighbours) between
- * a[0..an) and b, capped: names longer than 63 are never close.
- * TODO(integrator): fold into src/common/suggest.c (mk_suggest) once it
- * exists; fixtures.c has the same helper. */
-static size_t edit_distance(const char *a, size_t an, const char *b)
-{
-    size_t bn = strlen(b);
-    if (an > 63 || bn > 63)
-        return (size_t)-1;
-    size_t d[64][64];
-    for (size_t i = 0; i <= an; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= bn; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= an; i++)
-        for (size_t j = 1; j <= bn; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[an][bn];
-}
+#include "suggest.h"
 
 /* The known flag nearest to name[0..n) (underscores read as dashes, so
- * Go-ish `-tls_addr` finds `-tls-addr`), or NULL when none is close: at
- * most 2 edits, and fewer than the name's length. */
+ * Go-ish `-tls_addr` finds `-tls-addr`), or NULL when none is close
+ * (suggest.h says how close). */
 static const char *nearest_flag(const cli_flag *flags, int nflags, const char *name, size_t n)
 {
     char norm[64];
-    if (n == 0 || n >= sizeof norm)
+    const char *names[64];
+    if (n == 0 || n >= sizeof norm || nflags > 64)
         return NULL;
     for (size_t i = 0; i < n; i++)
         norm[i] = name[i] == '_' ? '-' : name[i];
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (int j = 0; j < nflags; j++) {
-        size_t d = edit_distance(norm, n, flags[j].name);
-        if (d < bestd && d < n) {
-            bestd = d;
-            best = flags[j].name;
-        }
-    }
-    return best;
+    norm[n] = '\0';
+    for (int j = 0; j < nflags; j++)
+        names[j] = flags[j].name;
+    return mk_suggest(norm, names, (size_t)nflags);
 }
 
 cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, int first, cli_usage_fn usage)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mockapi.h"
+#include "suggest.h"
 
 #define EMBED(sym, file)                                                                          \
     __asm__(".section .rodata\n"                                                                  \
@@ -147,34 +148,6 @@ out:
     return rc;
 }
 
-/* Edit distance (insert, delete, substitute, swap of neighbours), for the
- * "did you mean" of an unknown file name; names over 63 bytes are never
- * close. TODO(integrator): fold into src/common/suggest.c (mk_suggest) once
- * it exists; src/cli/flags.c has the same helper. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t an = strlen(a), bn = strlen(b);
-    if (an > 63 || bn > 63)
-        return (size_t)-1;
-    size_t d[64][64];
-    for (size_t i = 0; i <= an; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= bn; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= an; i++)
-        for (size_t j = 1; j <= bn; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[an][bn];
-}
-
 /* The fixture files a folder may hold, in the order messages list them. */
 static const char *const fixture_names[] = {"register.json", "heartbeat.json", "state.json",
                                             "metadata.json", "key_rotate.json", "endpoint.json",
@@ -205,19 +178,12 @@ static int check_dir(const char *dir, char *err, size_t errlen)
     while (rc == MOCKAPI_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        const char *near = NULL;
-        size_t bestd = 4;
         bool known = false;
-        for (int i = 0; i < N_FIXTURE_NAMES && !known; i++) {
-            size_t dist = edit_distance(e->d_name, fixture_names[i]);
-            known = dist == 0;
-            if (dist < bestd) {
-                bestd = dist;
-                near = fixture_names[i];
-            }
-        }
+        for (int i = 0; i < N_FIXTURE_NAMES && !known; i++)
+            known = strcmp(e->d_name, fixture_names[i]) == 0;
         if (known)
             continue;
+        const char *near = mk_suggest(e->d_name, fixture_names, N_FIXTURE_NAMES);
         char hint[64] = "";
         if (near)
             snprintf(hint, sizeof hint, " (did you mean %s?)", near);
