@@ -60,6 +60,8 @@ refused 2 '-sse-queue: "1x" is not a whole number' "a number with a tail" -- -tl
 refused 2 '-sse-queue: " 1" is not a whole number' "a number with a blank" -- -tls-addr off -sse-queue ' 1'
 refused 2 '-threads: "0" is too small; give a whole number from 1 to 10000' "zero threads" -- -tls-addr off -threads 0
 refused 2 '-max-header-bytes: "100" is too small; give a whole number from 1024' "a head limit under 1024" -- -tls-addr off -max-header-bytes 100
+refused 2 '-max-buffered-bytes: "10" is too small; give a whole number from 65536' "an output bound under 64 KiB" -- -tls-addr off -max-buffered-bytes 10
+refused 2 '(did you mean -max-buffered-bytes?)' "a misspelt -max-buffered-bytes" -- -tls-addr off -max-bufered-bytes 100000
 refused 2 '-threads: empty value; give a whole number' "an empty number" -- -tls-addr off -threads ''
 MOCKAPI_THREADS=abc refused 2 'MOCKAPI_THREADS (-threads): "abc" is not a whole number' \
     "a bad environment value is named by its variable" -- -tls-addr off

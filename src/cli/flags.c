@@ -172,6 +172,8 @@ static const char serve_usage_flags[] =
     "  -max-decoded-bytes N   largest gunzipped body (413 beyond)\n"
     "                                                    [MOCKAPI_MAX_DECODED_BYTES] (default 8388608)\n"
     "  -max-header-bytes N    largest request head       [MOCKAPI_MAX_HEADER_BYTES] (default 16384)\n"
+    "  -max-buffered-bytes N  output held for slow clients, all together; past it\n"
+    "                         large responses get 503     [MOCKAPI_MAX_BUFFERED_BYTES] (default 67108864)\n"
     "  -request-timeout-ms N  drop a client silent this long mid-request or idle\n"
     "                                                    [MOCKAPI_REQUEST_TIMEOUT_MS] (default 10000)\n"
     "  -threads N             at most N event-loop threads (the loop uses one per\n"
@@ -201,7 +203,7 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
@@ -225,6 +227,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_JENT] = {"journal-entries", "MOCKAPI_JOURNAL_ENTRIES", NULL},
         [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
         [O_ADMIN] = {"admin-token", "MOCKAPI_ADMIN_TOKEN", NULL},
+        [O_MAXBUF] = {"max-buffered-bytes", "MOCKAPI_MAX_BUFFERED_BYTES", NULL},
     };
     switch (cli_parse_flags(o, O_COUNT, argc, argv, first, serve_usage)) {
     case CLI_PARSED: break;
@@ -281,7 +284,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     cfg->signing_key_file = o[O_KEYFILE].value;
     /* the library's own bounds, so a value is refused here, naming its flag */
     struct { int k; unsigned long long min, max; } nums[] = {
-        {O_MAXBODY, 1, 1ULL << 40}, {O_MAXDEC, 1, 1ULL << 40}, {O_MAXHDR, 1024, 1ULL << 24},
+        {O_MAXBODY, 1, 1ULL << 40}, {O_MAXDEC, 1, 1ULL << 40}, {O_MAXHDR, 1024, 1ULL << 24}, {O_MAXBUF, 65536, 1ULL << 40},
         {O_TIMEOUT, 1, 86400000}, {O_THREADS, 1, 10000}, {O_KEEPALIVE, 1, 86400000},
         {O_SSEQ, 1, 1000000}, {O_SSEHIST, 1, 1000000}, {O_SSEMAX, 1, 1000000},
         {O_JBYTES, 1, 1ULL << 40}, {O_JENT, 0, 100000000}, /* 0 turns the journal off */
@@ -296,6 +299,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         case O_MAXBODY: cfg->max_body_bytes = (size_t)n; break;
         case O_MAXDEC: cfg->max_decoded_bytes = (size_t)n; break;
         case O_MAXHDR: cfg->max_header_bytes = (size_t)n; break;
+        case O_MAXBUF: cfg->max_buffered_bytes = (size_t)n; break;
         case O_TIMEOUT: cfg->request_timeout_ms = (unsigned)n; break;
         case O_THREADS: cfg->threads = (unsigned)n; break;
         case O_KEEPALIVE: cfg->sse_keepalive_ms = (unsigned)n; break;
