@@ -72,16 +72,24 @@ static ma_ynode *node_copy(const ma_ynode *n, ma_mark at)
     return c;
 }
 
-static void remember_anchor(builder *b, struct fy_token *tok, ma_ynode *n)
+/* The anchor's name, copied (NULL if none): the token is freed with its
+ * event, and a collection's node is complete only events later. */
+static char *anchor_name(struct fy_token *tok)
 {
     if (!tok)
-        return;
+        return NULL;
     size_t len;
     const char *name = fy_token_get_text(tok, &len);
+    return name ? ma_xstrndup(name, len) : NULL;
+}
+
+/* Takes name (from anchor_name). */
+static void remember_anchor(builder *b, char *name, ma_ynode *n)
+{
     if (!name)
         return;
     b->anchors = ma_xrealloc(b->anchors, (b->nanchors + 1) * sizeof *b->anchors);
-    b->anchors[b->nanchors].name = ma_xstrndup(name, len);
+    b->anchors[b->nanchors].name = name;
     b->anchors[b->nanchors].node = n;
     b->nanchors++;
 }
@@ -147,7 +155,7 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
             if (tag && (strcmp(tag, "tag:yaml.org,2002:str") == 0 || strcmp(tag, "!!str") == 0))
                 n->str_tag = 1;
         }
-        remember_anchor(b, ev->scalar.anchor, n);
+        remember_anchor(b, anchor_name(ev->scalar.anchor), n);
         fy_parser_event_free(b->p, ev);
         return n;
     }
@@ -155,9 +163,10 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     case FYET_MAPPING_START: {
         int seq = ev->type == FYET_SEQUENCE_START;
         n = node_new(seq ? MA_Y_SEQ : MA_Y_MAP, b->file, m);
-        struct fy_token *anc = seq ? ev->sequence_start.anchor : ev->mapping_start.anchor;
+        char *anc = anchor_name(seq ? ev->sequence_start.anchor : ev->mapping_start.anchor);
         fy_parser_event_free(b->p, ev);
         if (build_kids(b, n, seq ? FYET_SEQUENCE_END : FYET_MAPPING_END, depth) < 0) {
+            free(anc);
             ma_ynode_free(n);
             return NULL;
         }
