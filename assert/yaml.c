@@ -198,10 +198,71 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     }
 }
 
+/* The offset of the first byte of text that is not part of well-formed
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF), or len if there is none. */
+static size_t utf8_invalid_at(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong */
+            if (c == 0xF4)
+                hi = 0x8F; /* past U+10FFFF */
+        } else {
+            return i;
+        }
+        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 int ma_yaml_parse(const char *file, const char *text, size_t len, ma_ynode **root, ma_error *err)
 {
     *root = NULL;
     memset(err, 0, sizeof *err);
+    /* Expectation files are UTF-8 text; refusing anything else here also
+     * keeps it from libfyaml 0.7.12, which loops forever on some invalid
+     * bytes (e.g. "%r\xec" in a directive). */
+    size_t bad = utf8_invalid_at(text, len);
+    if (bad < len) {
+        int line = 1, col = 1;
+        for (size_t i = 0; i < bad; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        char msg[100];
+        snprintf(msg, sizeof msg, "not UTF-8 text (byte 0x%02X): expectation files are UTF-8",
+                 (unsigned char)text[bad]);
+        seterr(err, file, line, col, msg);
+        return -1;
+    }
     int rc = -1;
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);
