@@ -10,6 +10,10 @@
 #include <string.h>
 
 #define MAX_DEPTH 200
+/* Aliases copy their anchor's node, so a few hundred bytes of nested
+ * aliases can stand for billions of nodes; the copies together stay under
+ * this (real expectation files have hundreds of nodes). */
+#define MAX_ALIAS_NODES 100000
 
 typedef struct {
     char *name;
@@ -21,6 +25,7 @@ typedef struct {
     const char *file;
     anchor *anchors;
     size_t nanchors;
+    size_t alias_nodes; /* nodes made by copying, so far */
     ma_error *err;
 } builder;
 
@@ -84,6 +89,15 @@ static char *anchor_name(struct fy_token *tok)
 }
 
 /* Takes name (from anchor_name). */
+/* The number of nodes in n's tree, counting no further than limit. */
+static size_t node_count(const ma_ynode *n, size_t limit)
+{
+    size_t c = 1;
+    for (size_t i = 0; i < n->nkids && c <= limit; i++)
+        c += node_count(n->kids[i], limit - c);
+    return c;
+}
+
 static void remember_anchor(builder *b, char *name, ma_ynode *n)
 {
     if (!name)
@@ -182,6 +196,16 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
         for (size_t i = b->nanchors; name && i-- > 0;) {
             if (strlen(b->anchors[i].name) == len && memcmp(b->anchors[i].name, name, len) == 0) {
                 fy_parser_event_free(b->p, ev);
+                size_t room = MAX_ALIAS_NODES - b->alias_nodes;
+                size_t c = node_count(b->anchors[i].node, room);
+                if (c > room) {
+                    char msg[200];
+                    snprintf(msg, sizeof msg, "aliases expand to more than %d nodes (*%.*s here)",
+                             MAX_ALIAS_NODES, (int)(len > 100 ? 100 : len), b->anchors[i].name);
+                    seterr(b->err, b->file, at.line, at.col, msg);
+                    return NULL;
+                }
+                b->alias_nodes += c;
                 return node_copy(b->anchors[i].node, at);
             }
         }
