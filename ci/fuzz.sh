@@ -139,6 +139,7 @@ echo "fuzz: built ${targets[*]} in $out/" >&2
 # ---- run ------------------------------------------------------------------
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$top/tests/fuzz/lsan.supp:print_suppressions=0"
 mkdir -p "$out/logs" "$out/crashes"
 
 max_len_of() { case "$1" in http1) echo 8192 ;; *) echo 4096 ;; esac; }
@@ -181,7 +182,7 @@ report() {
     echo "fuzz: $t FAILED (exit $rc, ${runs:-no} runs; log: $log)"
     if [ -n "$artifact" ]; then
         echo "fuzz: $t reproducer: $artifact"
-        echo "fuzz: $t replay with: $out/fuzz_$t $artifact"
+        echo "fuzz: $t replay with: LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp $out/fuzz_$t $artifact"
     fi
     grep -E -m 12 'ERROR: |check failed|SUMMARY|runtime error|==[0-9]+==' "$log" | sed "s/^/fuzz: $t: /" || true
     [ "${runs:-0}" -gt 0 ] || echo "fuzz: $t: libFuzzer reported no runs"
