@@ -893,11 +893,8 @@ static int parse_expectation(ctx *c, const ma_ynode *n, ma_expectation *e)
         return fail(c, n, "an expectation needs one of counter, lastRequest, requests, order, interval");
     }
     const ma_ynode *name = ma_ymap_get(n, "name"), *within = ma_ymap_get(n, "within");
-    if (name) {
-        if (want_scalar(c, name, "name") < 0)
-            return -1;
-        e->name = ma_xstrndup(name->text, name->len);
-    }
+    if (name && !(e->name = read_string(c, name, "name"))) /* an empty name reports as nothing */
+        return -1;
     if (within && read_duration(c, within, "within", &e->within_ns) < 0)
         return -1;
     int r;

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #define MAX_DEPTH 200
+/* Aliases copy their anchor's node, so a few hundred bytes of nested
+ * aliases can stand for billions of nodes; the copies together stay under
+ * this (real expectation files have hundreds of nodes). */
+#define MAX_ALIAS_NODES 100000
 
 typedef struct {
     char *name;
@@ -21,6 +25,7 @@ typedef struct {
     const char *file;
     anchor *anchors;
     size_t nanchors;
+    size_t alias_nodes; /* nodes made by copying, so far */
     ma_error *err;
 } builder;
 
@@ -72,16 +77,33 @@ static ma_ynode *node_copy(const ma_ynode *n, ma_mark at)
     return c;
 }
 
-static void remember_anchor(builder *b, struct fy_token *tok, ma_ynode *n)
+/* The anchor's name, copied (NULL if none): the token is freed with its
+ * event, and a collection's node is complete only events later. */
+static char *anchor_name(struct fy_token *tok)
 {
     if (!tok)
-        return;
+        return NULL;
     size_t len;
     const char *name = fy_token_get_text(tok, &len);
+    return name ? ma_xstrndup(name, len) : NULL;
+}
+
+/* Takes name (from anchor_name). */
+/* The number of nodes in n's tree, counting no further than limit. */
+static size_t node_count(const ma_ynode *n, size_t limit)
+{
+    size_t c = 1;
+    for (size_t i = 0; i < n->nkids && c <= limit; i++)
+        c += node_count(n->kids[i], limit - c);
+    return c;
+}
+
+static void remember_anchor(builder *b, char *name, ma_ynode *n)
+{
     if (!name)
         return;
     b->anchors = ma_xrealloc(b->anchors, (b->nanchors + 1) * sizeof *b->anchors);
-    b->anchors[b->nanchors].name = ma_xstrndup(name, len);
+    b->anchors[b->nanchors].name = name;
     b->anchors[b->nanchors].node = n;
     b->nanchors++;
 }
@@ -147,7 +169,7 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
             if (tag && (strcmp(tag, "tag:yaml.org,2002:str") == 0 || strcmp(tag, "!!str") == 0))
                 n->str_tag = 1;
         }
-        remember_anchor(b, ev->scalar.anchor, n);
+        remember_anchor(b, anchor_name(ev->scalar.anchor), n);
         fy_parser_event_free(b->p, ev);
         return n;
     }
@@ -155,9 +177,10 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     case FYET_MAPPING_START: {
         int seq = ev->type == FYET_SEQUENCE_START;
         n = node_new(seq ? MA_Y_SEQ : MA_Y_MAP, b->file, m);
-        struct fy_token *anc = seq ? ev->sequence_start.anchor : ev->mapping_start.anchor;
+        char *anc = anchor_name(seq ? ev->sequence_start.anchor : ev->mapping_start.anchor);
         fy_parser_event_free(b->p, ev);
         if (build_kids(b, n, seq ? FYET_SEQUENCE_END : FYET_MAPPING_END, depth) < 0) {
+            free(anc);
             ma_ynode_free(n);
             return NULL;
         }
@@ -173,6 +196,16 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
         for (size_t i = b->nanchors; name && i-- > 0;) {
             if (strlen(b->anchors[i].name) == len && memcmp(b->anchors[i].name, name, len) == 0) {
                 fy_parser_event_free(b->p, ev);
+                size_t room = MAX_ALIAS_NODES - b->alias_nodes;
+                size_t c = node_count(b->anchors[i].node, room);
+                if (c > room) {
+                    char msg[200];
+                    snprintf(msg, sizeof msg, "aliases expand to more than %d nodes (*%.*s here)",
+                             MAX_ALIAS_NODES, (int)(len > 100 ? 100 : len), b->anchors[i].name);
+                    seterr(b->err, b->file, at.line, at.col, msg);
+                    return NULL;
+                }
+                b->alias_nodes += c;
                 return node_copy(b->anchors[i].node, at);
             }
         }
@@ -189,10 +222,71 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     }
 }
 
+/* The offset of the first byte of text that is not part of well-formed
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF), or len if there is none. */
+static size_t utf8_invalid_at(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong */
+            if (c == 0xF4)
+                hi = 0x8F; /* past U+10FFFF */
+        } else {
+            return i;
+        }
+        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 int ma_yaml_parse(const char *file, const char *text, size_t len, ma_ynode **root, ma_error *err)
 {
     *root = NULL;
     memset(err, 0, sizeof *err);
+    /* Expectation files are UTF-8 text; refusing anything else here also
+     * keeps it from libfyaml 0.7.12, which loops forever on some invalid
+     * bytes (e.g. "%r\xec" in a directive). */
+    size_t bad = utf8_invalid_at(text, len);
+    if (bad < len) {
+        int line = 1, col = 1;
+        for (size_t i = 0; i < bad; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        char msg[100];
+        snprintf(msg, sizeof msg, "not UTF-8 text (byte 0x%02X): expectation files are UTF-8",
+                 (unsigned char)text[bad]);
+        seterr(err, file, line, col, msg);
+        return -1;
+    }
     int rc = -1;
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);

@@ -68,7 +68,7 @@ run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
-run fuzz/http1              bash ci/fuzz.sh 20
+run fuzz/all                bash ci/fuzz.sh 30
 
 echo
 echo "$passed passed, $failed failed"

@@ -1,7 +1,7 @@
 /* fuzz_http1.c: a libFuzzer target for the request framing (src/transport/
  * http1.c): mk_h1_parse on civetweb's own head parser, and the in-place,
  * incremental chunked decoder. Built and run by ci/fuzz.sh (clang,
- * -fsanitize=fuzzer,address,undefined); not part of ci/test.sh.
+ * -fsanitize=fuzzer,address,undefined); seeds in tests/fuzz/corpus/http1/.
  *
  * Input: 4 parameter bytes, then the payload.
  *   p[0..1]  the decoder's body cap (0..65535, small so that TOO_LARGE is
