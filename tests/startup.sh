@@ -107,6 +107,17 @@ refused 2 "mockapi: -tls-ca-out: cannot write $work/no/such/ca.pem: No such file
     "-tls-ca-out into a missing folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/no/such/ca.pem"
 refused 2 "mockapi: -tls-ca-out: cannot write $work: Is a directory" \
     "-tls-ca-out onto a folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work"
+# a CA path whose write fails late (a link to /dev/full): the error names
+# errno, and only a regular file is removed afterwards (this unlinked
+# /dev/full itself when the path named it and the binary ran as root)
+if [ -c /dev/full ]; then
+    ln -s /dev/full "$work/full.pem"
+    timeout 10 "$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/full.pem" >"$work/f.out" 2>"$work/f.err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -qF "mockapi: -tls-ca-out: cannot write $work/full.pem: No space left on device" "$work/f.err" &&
+        [ -L "$work/full.pem" ] && [ -c /dev/full ]
+    check "-tls-ca-out on a full device names errno and removes no device (exit 1; got $rc, $(head -n 1 "$work/f.err"))" $?
+fi
 MOCKAPI_TLS_CA_OUT="$work/no/ca.pem" refused 2 "mockapi: MOCKAPI_TLS_CA_OUT (-tls-ca-out): cannot write" \
     "-tls-ca-out from the environment is named by its variable" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0
 
