@@ -65,7 +65,9 @@ MOCKAPI_THREADS=abc refused 2 'MOCKAPI_THREADS (-threads): "abc" is not a whole 
     "a bad environment value is named by its variable" -- -tls-addr off
 refused 2 'addr "1.2.3:80": host must be an IP address or localhost' "a malformed -addr" -- -addr 1.2.3:80
 refused 2 'tls_addr "127.0.0.1:70000": port must be a number from 0 to 65535' "a port over 65535" -- -tls-addr 127.0.0.1:70000
-refused 2 'admin_token: must be 1 to 1024 visible ASCII characters' "an admin token with a space" -- -tls-addr off -admin-token 'a b'
+refused 2 'mockapi: -admin-token: must be 1 to 1024 visible ASCII characters' "an admin token with a space" -- -tls-addr off -admin-token 'a b'
+MOCKAPI_ADMIN_TOKEN='a b' refused 2 'mockapi: MOCKAPI_ADMIN_TOKEN (-admin-token): must be 1 to 1024 visible ASCII' \
+    "a bad admin token from the environment is named by its variable" -- -tls-addr off
 refused 2 '-check: empty value; give a URL' "an empty -check" -- -check ''
 refused 2 'URL must start with http:// or https://' "a -check URL of another scheme" -- -check ftp://127.0.0.1/
 refused 2 '-check-timeout: "-5" is negative' "a negative -check-timeout" -- -check http://127.0.0.1:1/ -check-timeout -5
