@@ -109,6 +109,8 @@ refused 2 "mockapi: -tls-ca-out: cannot write $work/no/such/ca.pem: No such file
     "-tls-ca-out into a missing folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/no/such/ca.pem"
 refused 2 "mockapi: -tls-ca-out: cannot write $work: Is a directory" \
     "-tls-ca-out onto a folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work"
+refused 2 "mockapi: signing key file $work: Is a directory" "-signing-key-file naming a folder says so" -- \
+    -addr 127.0.0.1:0 -tls-addr off -signing-key-file "$work"
 # a CA path whose write fails late (a link to /dev/full): the error names
 # errno, and only a regular file is removed afterwards (this unlinked
 # /dev/full itself when the path named it and the binary ran as root)
