@@ -67,7 +67,9 @@ MOCKAPI_THREADS=abc refused 2 'MOCKAPI_THREADS (-threads): "abc" is not a whole 
     "a bad environment value is named by its variable" -- -tls-addr off
 refused 2 'addr "1.2.3:80": host must be an IP address or localhost' "a malformed -addr" -- -addr 1.2.3:80
 refused 2 'tls_addr "127.0.0.1:70000": port must be a number from 0 to 65535' "a port over 65535" -- -tls-addr 127.0.0.1:70000
-refused 2 'admin_token: must be 1 to 1024 visible ASCII characters' "an admin token with a space" -- -tls-addr off -admin-token 'a b'
+refused 2 'mockapi: -admin-token: must be 1 to 1024 visible ASCII characters' "an admin token with a space" -- -tls-addr off -admin-token 'a b'
+MOCKAPI_ADMIN_TOKEN='a b' refused 2 'mockapi: MOCKAPI_ADMIN_TOKEN (-admin-token): must be 1 to 1024 visible ASCII' \
+    "a bad admin token from the environment is named by its variable" -- -tls-addr off
 refused 2 '-check: empty value; give a URL' "an empty -check" -- -check ''
 refused 2 'URL must start with http:// or https://' "a -check URL of another scheme" -- -check ftp://127.0.0.1/
 refused 2 '-check-timeout: "-5" is negative' "a negative -check-timeout" -- -check http://127.0.0.1:1/ -check-timeout -5
@@ -109,6 +111,19 @@ refused 2 "mockapi: -tls-ca-out: cannot write $work/no/such/ca.pem: No such file
     "-tls-ca-out into a missing folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/no/such/ca.pem"
 refused 2 "mockapi: -tls-ca-out: cannot write $work: Is a directory" \
     "-tls-ca-out onto a folder" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work"
+refused 2 "mockapi: signing key file $work: Is a directory" "-signing-key-file naming a folder says so" -- \
+    -addr 127.0.0.1:0 -tls-addr off -signing-key-file "$work"
+# a CA path whose write fails late (a link to /dev/full): the error names
+# errno, and only a regular file is removed afterwards (this unlinked
+# /dev/full itself when the path named it and the binary ran as root)
+if [ -c /dev/full ]; then
+    ln -s /dev/full "$work/full.pem"
+    timeout 10 "$bin" -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0 -tls-ca-out "$work/full.pem" >"$work/f.out" 2>"$work/f.err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -qF "mockapi: -tls-ca-out: cannot write $work/full.pem: No space left on device" "$work/f.err" &&
+        [ -L "$work/full.pem" ] && [ -c /dev/full ]
+    check "-tls-ca-out on a full device names errno and removes no device (exit 1; got $rc, $(head -n 1 "$work/f.err"))" $?
+fi
 MOCKAPI_TLS_CA_OUT="$work/no/ca.pem" refused 2 "mockapi: MOCKAPI_TLS_CA_OUT (-tls-ca-out): cannot write" \
     "-tls-ca-out from the environment is named by its variable" -- -addr 127.0.0.1:0 -tls-addr 127.0.0.1:0
 

@@ -417,9 +417,14 @@ int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_
         return MOCKAPI_EIO;
     }
     int bad = fputs(t->ca_pem, fp) < 0;
-    bad |= fclose(fp) != 0;
+    int werr = bad ? errno : 0;
+    if (fclose(fp) != 0 && !bad) { /* a full disk shows only here, when the buffer is flushed */
+        bad = 1;
+        werr = errno;
+    }
     if (bad) {
-        set_err(errbuf, errlen, "%s: write failed", path);
+        char eb[128];
+        set_err(errbuf, errlen, "%s: %s", path, werr ? strerror_r(werr, eb, sizeof eb) : "write failed");
         return MOCKAPI_EIO;
     }
     return MOCKAPI_OK;

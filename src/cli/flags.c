@@ -273,6 +273,16 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     if (strcmp(cfg->tls_addr, "") == 0 || strcmp(cfg->tls_addr, "off") == 0)
         cfg->tls_addr = NULL;
     cfg->admin_token = o[O_ADMIN].value;
+    if (cfg->admin_token) { /* the library's rule, checked here so the message names the flag or variable */
+        size_t tl = strlen(cfg->admin_token), ok = 0;
+        while (ok < tl && cfg->admin_token[ok] > 0x20 && cfg->admin_token[ok] < 0x7f)
+            ok++;
+        if (tl > 1024 || ok != tl) {
+            fprintf(stderr, "mockapi: %s: must be 1 to 1024 visible ASCII characters (no spaces or "
+                            "control characters)\n", cli_flag_label(&o[O_ADMIN], lb, sizeof lb));
+            return CLI_EXIT_USAGE;
+        }
+    }
     so->tls_ca_out = o[O_CAOUT].value;
     static char ca_label[96]; /* serve_options borrows it; one parse per process */
     so->tls_ca_out_label = cli_flag_label(&o[O_CAOUT], ca_label, sizeof ca_label);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "flags.h"
 #include "serve.h"
@@ -103,6 +104,11 @@ static int serve(serve_options *o)
         mockapi_free(m);
         return CLI_EXIT_USAGE;
     }
+    /* Only a regular file is removed if the write fails below: the path may
+     * name a device (/dev/full, /dev/stdout) or a link to one, which an
+     * unlink would delete from /dev when we run as root. */
+    struct stat ca_st;
+    bool ca_regular = ca && fstat(fileno(ca), &ca_st) == 0 && S_ISREG(ca_st.st_mode);
     char addr[128];
     mockapi_addr(m, MOCKAPI_LISTENER_HTTP, addr, sizeof addr);
     printf("MOCKAPI_ADDR=%s\n", addr);
@@ -111,11 +117,16 @@ static int serve(serve_options *o)
     const char *pem = rc == MOCKAPI_OK && ca ? mockapi_tls_ca_pem(m) : NULL;
     if (rc == MOCKAPI_OK && ca) {
         int bad = !pem || fputs(pem, ca) < 0;
-        bad |= fclose(ca) != 0;
+        int werr = bad ? errno : 0;
+        if (fclose(ca) != 0 && !bad) {
+            bad = 1;
+            werr = errno;
+        }
         ca = NULL;
         if (bad) {
+            char eb[128];
             snprintf(err, sizeof err, "%s: cannot write %s: %s", o->tls_ca_out_label, o->tls_ca_out,
-                     pem ? "write failed" : "no CA");
+                     !pem ? "no CA" : werr ? strerror_r(werr, eb, sizeof eb) : "write failed");
             rc = MOCKAPI_EIO;
         }
     }
@@ -123,7 +134,7 @@ static int serve(serve_options *o)
         fprintf(stderr, "mockapi: %s\n", err);
         if (ca)
             fclose(ca);
-        if (o->tls_ca_out)
+        if (o->tls_ca_out && ca_regular)
             unlink(o->tls_ca_out); /* no half-written or empty CA left behind */
         mockapi_free(m);
         return CLI_EXIT_FAIL;

@@ -40,10 +40,15 @@ static int read_seed(const char *path, unsigned char seed[32], char *err, size_t
     }
     unsigned char buf[33];
     ssize_t got = read(fd, buf, sizeof buf);
+    int rerr = errno;
     close(fd);
+    if (got < 0) { /* a folder (EISDIR) or an I/O error: say which */
+        snprintf(err, errlen, "signing key file %s: %s", path, strerror_r(rerr, eb, sizeof eb));
+        return MOCKAPI_EINVAL;
+    }
     if (got != 32) {
         snprintf(err, errlen, "signing key file %s: expected 32 bytes, found %s", path,
-                 got < 0 ? "a read error" : got > 32 ? "more" : "fewer");
+                 got > 32 ? "more" : "fewer");
         return MOCKAPI_EINVAL;
     }
     memcpy(seed, buf, 32);

@@ -31,6 +31,23 @@ static bool next_param(const char **q, const char **k, size_t *klen, const char 
     return false;
 }
 
+/* The offset of the first bad escape in [v, v + vlen): a '%' without two
+ * hex digits after it (Go's ParseQuery refuses it), or %00 (values are C
+ * strings: a NUL would cut the value short and match something else);
+ * vlen when there is none. */
+static size_t bad_escape(const char *v, size_t vlen)
+{
+    for (size_t i = 0; i < vlen; i++) {
+        if (v[i] != '%')
+            continue;
+        if (i + 2 >= vlen || mk_hexval(v[i + 1]) < 0 || mk_hexval(v[i + 2]) < 0 ||
+            (v[i + 1] == '0' && v[i + 2] == '0'))
+            return i;
+        i += 2;
+    }
+    return vlen;
+}
+
 static bool key_is(const char *k, size_t klen, const char *name)
 {
     return strlen(name) == klen && memcmp(k, name, klen) == 0;
@@ -61,6 +78,17 @@ int mk_query_check(const char *query, const char *const *known, size_t n, char *
                 if (w > 0 && (size_t)w < errlen)
                     snprintf(err + w, errlen - (size_t)w, ")");
             }
+            return -1;
+        }
+        size_t bad = bad_escape(v, vlen);
+        if (bad < vlen) {
+            size_t rest = vlen - bad;
+            if (rest >= 3 && v[bad + 1] == '0' && v[bad + 2] == '0')
+                snprintf(err, errlen, "query parameter \"%s\": %%00 (a NUL byte) is not allowed",
+                         known[i]);
+            else
+                snprintf(err, errlen, "query parameter \"%s\": malformed percent-escape \"%.*s\"",
+                         known[i], (int)(rest < 3 ? rest : 3), v + bad);
             return -1;
         }
         if (i < 64) {

@@ -12,8 +12,10 @@
 #include <stddef.h>
 
 /* 0 when every key of query (NULL: none) is one of known[0..n) and none is
- * repeated; else -1 with the message in err, e.g.
- * unknown query parameter "mehtod" (did you mean "method"?). */
+ * repeated, and no value holds a malformed percent-escape ('%' without two
+ * hex digits) or %00; else -1 with the message in err, e.g.
+ * unknown query parameter "mehtod" (did you mean "method"?), or
+ * query parameter "path": malformed percent-escape "%zz". */
 int mk_query_check(const char *query, const char *const *known, size_t n, char *err,
                    size_t errlen);
 

@@ -266,6 +266,10 @@ int mk_jfilter_parse_with(const char *q, mk_jfilter *f, const char *const *more,
         return -1;
     }
     if (mk_query_get(q, "path", f->path_buf, sizeof f->path_buf) == 1) {
+        if (!f->path_buf[0]) { /* would match no request at all, silently */
+            snprintf(err, errlen, "path must not be empty (a glob such as /v1/** or **)");
+            return -1;
+        }
         f->path = f->path_buf;
         mk_glob_compile(&f->glob, f->path, strlen(f->path));
     }
