@@ -80,7 +80,7 @@ SSE_PINGS=${BENCH_SSE_PINGS:-100}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-5000}
 IDLE_PINGS=${BENCH_IDLE_PINGS:-20}
 IDLE_SIT=${BENCH_IDLE_SIT:-3}
-ALL_SECTIONS="tput startup mem sse tls journal assert idle slow"
+ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits"
 SECTIONS=" ${BENCH_SECTIONS:-$ALL_SECTIONS} "
 MK=${MOCKAPI_BIN:-$top/build/release/mockapi}
 OUT=$top/build/bench
@@ -89,7 +89,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 on() { case "$SECTIONS" in *" $1 "*) return 0 ;; esac; return 1; } # section $1 selected?
 for s in $SECTIONS; do
-    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
+    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
 done
 case "$IDLE_CONNS$IDLE_PINGS" in *[!0-9]*) die "BENCH_IDLE_CONNS and BENCH_IDLE_PINGS must be whole numbers" ;; esac
 
@@ -873,6 +873,35 @@ if on slow; then
     stop_pid "$SLOW_PID"
 fi
 
+# ---- 11: parked waits ------------------------------------------------------------
+# A parked /test/wait is checked again after every round of requests; the
+# cost of that on everyone else, with waits that never come true.
+if on waits; then
+    NW=${BENCH_WAITS:-60}
+    say "== 11. parked waits: GET /v1/ping with $NW parked /test/wait clients vs none"
+    start_mockapi waits -addr 127.0.0.1:0 -tls-addr off
+    W_PID=$MK_PID
+    W_PORT=${MK_ADDR##*:}
+    run_wrk "$RUN/waits0.txt" "http://$MK_ADDR/v1/ping"
+    W0=$(wrk_parse "$RUN/waits0.txt" | awk '{print $1}')
+    for q in "route=heartbeat" "path=**a*a*b"; do
+        fds=()
+        for ((i = 0; i < NW; i++)); do
+            exec {fd}<>"/dev/tcp/127.0.0.1/$W_PORT"
+            printf 'GET /test/wait?%s&value=1000000&timeout_ms=60000 HTTP/1.1\r\nHost: b\r\n\r\n' "$q" >&"$fd"
+            fds+=("$fd")
+        done
+        run_wrk "$RUN/waits1.txt" "http://$MK_ADDR/v1/ping"
+        W1=$(wrk_parse "$RUN/waits1.txt" | awk '{print $1}')
+        for fd in "${fds[@]}"; do exec {fd}>&-; done
+        say "  $q: $(fmt_int "$W1") req/s with $NW parked vs $(fmt_int "$W0") with none: $(ratio "$W1" "$W0")x"
+    done
+    R_WAITS=$(ratio "$W1" "$W0")
+    V_WAITS=$(verdict "$R_WAITS" ">=" 0.70)
+    stop_pid "$W_PID"
+    say ""
+fi
+
 # ---- summary -------------------------------------------------------------------
 say "== summary ($(date -u +%Y-%m-%d), $(nproc) CPUs, loopback, wrk and server sharing the CPUs)"
 say ""
@@ -929,6 +958,9 @@ if on idle; then
     say "| idle: fresh GET /v1/ping, worst max over the stages | $(fmt_ms "$IDLE_PMAX") | none open $(fmt_ms "${IB_PMAX:-0}") | $(ratio "$IDLE_PMAX" "${IB_PMAX:-0}")x | <= $T_FRESH_MS ms | $V_IDLE_FRESH |"
     say "| idle: fresh TLS handshake + POST /local/metrics, worst max | $(fmt_ms "$IDLE_TMAX") | none open $(fmt_ms "${IB_TMAX:-0}") | $(ratio "$IDLE_TMAX" "${IB_TMAX:-0}")x | <= $T_FRESH_TLS_MS ms | $V_IDLE_FRESH_TLS |"
     say "| idle: connections closed by the server / kept ones served | ${IE_LOST:-?} / ${IE_RP:-?}+${IE_RT:-?} of ${IE_RPN:-?}+${IE_RTN:-?} | – | – | 0 / all | $V_IDLE_KEPT |"
+fi
+if on waits; then
+    say "| GET /v1/ping req/s with $NW parked glob waits vs none | $(fmt_int "$W1") | none $(fmt_int "$W0") | ${R_WAITS}x | >= 0.70x | $V_WAITS |"
 fi
 say ""
 notes=()

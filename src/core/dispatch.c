@@ -300,17 +300,52 @@ static bool still_waiting(const mk_request *req, mk_response *resp, bool met, un
     return true;
 }
 
+struct mk_wait_slot {
+    enum { SLOT_COND, SLOT_SSE } kind;
+    bool parsed;       /* the fields below hold the query's condition */
+    mk_wait_cond cond; /* SLOT_COND: parsed in place (its filter points into itself) */
+    mk_jprogress prog;
+    int sse_want;      /* SLOT_SSE: streams wanted, and the timeout */
+    long long sse_ms;
+};
+
+/* The slot a pending wait keeps, made on its first check (NULL when the
+ * transport keeps none, or memory is short: the wait then works from a
+ * fresh parse each time). */
+static mk_wait_slot *slot_of(const mk_request *req, int kind)
+{
+    if (!req->no_wait || !req->wait_slot)
+        return NULL;
+    if (!*req->wait_slot) {
+        mk_wait_slot *w = calloc(1, sizeof *w);
+        if (!w)
+            return NULL;
+        w->kind = kind;
+        *req->wait_slot = w;
+        return w;
+    }
+    return (int)(*req->wait_slot)->kind == kind ? *req->wait_slot : NULL;
+}
+
 static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *resp)
 {
     static const char *const keys[] = {"clients", "timeout_ms"};
     char err[200];
     long long want = 1, ms = 5000;
-    if (mk_query_check(req->query, keys, 2, err, sizeof err) != 0 ||
-        query_int(req->query, "clients", 0, 1000000, "a number of streams", &want, err, sizeof err) != 0 ||
-        query_int(req->query, "timeout_ms", 0, MK_WAIT_MAX_MS, "a number of milliseconds", &ms, err,
-                  sizeof err) != 0) {
+    mk_wait_slot *w = slot_of(req, SLOT_SSE);
+    if (w && w->parsed) { /* a parked wait parsed it at its first check */
+        want = w->sse_want;
+        ms = w->sse_ms;
+    } else if (mk_query_check(req->query, keys, 2, err, sizeof err) != 0 ||
+               query_int(req->query, "clients", 0, 1000000, "a number of streams", &want, err, sizeof err) != 0 ||
+               query_int(req->query, "timeout_ms", 0, MK_WAIT_MAX_MS, "a number of milliseconds", &ms, err,
+                         sizeof err) != 0) {
         mk_err_bad_query(req, resp, err);
         return;
+    } else if (w) {
+        w->parsed = true;
+        w->sse_want = (int)want;
+        w->sse_ms = ms;
     }
     int got;
     if (req->no_wait) {
@@ -421,6 +456,21 @@ static bool wait_check(mockapi *m, const mk_wait_cond *c, mk_jprogress *p, int64
     return compare(c->op, *value, c->value);
 }
 
+bool mk_wait_poll(mockapi *m, mk_wait_slot *w)
+{
+    int64_t value;
+    if (!w->parsed)
+        return true; /* nothing known: let the request say */
+    if (w->kind == SLOT_SSE)
+        return mk_sse_count(m->sse, MK_TOPIC_NODE) >= w->sse_want;
+    return wait_check(m, &w->cond, &w->prog, &value);
+}
+
+void mk_wait_slot_free(mk_wait_slot *w)
+{
+    free(w);
+}
+
 bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
                       int64_t *waited_ms)
 {
@@ -476,24 +526,29 @@ static void respond_requests(mockapi *m, const mk_request *req, mk_response *res
 /* GET /test/wait: a server-side long poll (no client sleeps). */
 static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
 {
-    mk_wait_cond c;
+    mk_wait_cond local;
+    mk_wait_slot *w = slot_of(req, SLOT_COND);
+    mk_wait_cond *c = w ? &w->cond : &local;
     char err[320];
-    if (mk_wait_cond_parse(req->query, &c, err, sizeof err) != 0) {
-        mk_err_bad_query(req, resp, err);
-        return;
+    if (!(w && w->parsed)) { /* a parked wait parsed it at its first check */
+        if (mk_wait_cond_parse(req->query, c, err, sizeof err) != 0) {
+            mk_err_bad_query(req, resp, err);
+            return;
+        }
+        if (w)
+            w->parsed = true;
     }
-    unsigned long ms = c.timeout_ms;
+    unsigned long ms = c->timeout_ms;
     int64_t value = 0, waited = 0;
     bool met;
     if (req->no_wait) {
-        /* a parked wait keeps its progress in the transport's connection */
-        mk_jprogress fresh = {0};
-        met = wait_check(m, &c, req->wait_progress ? req->wait_progress : &fresh, &value);
+        mk_jprogress scratch = {0};
+        met = wait_check(m, c, w ? &w->prog : &scratch, &value);
         if (still_waiting(req, resp, met, ms))
             return;
         waited = mk_mono_ms() - req->wait_started_ms;
     } else {
-        met = mk_wait_cond_run(m, &c, (unsigned)ms, &value, &waited);
+        met = mk_wait_cond_run(m, c, (unsigned)ms, &value, &waited);
     }
     char body[128];
     int n = snprintf(body, sizeof body, "{\"met\":%s,\"value\":%lld,\"waited_ms\":%lld}\n",
