@@ -103,7 +103,7 @@ int ma_glob_match(const char *glob, const char *path)
 
 static const char *const test_routes[] = {"configure_state", "configure_heartbeat", "inject_event", "assertions",
                                           "last_request",    "sse",                 "sse_wait",     "requests",
-                                          "reset",           "wait"};
+                                          "reset",           "wait",                "stats"};
 
 int ma_filter_wants_test(const ma_filter *f)
 {

@@ -55,7 +55,8 @@
     X(SSE_WAIT, "sse_wait", NONE)             \
     X(REQUESTS, "requests", NONE)             \
     X(RESET, "reset", NONE)                   \
-    X(WAIT, "wait", NONE)
+    X(WAIT, "wait", NONE)                     \
+    X(STATS, "stats", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

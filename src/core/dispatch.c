@@ -556,6 +556,30 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     mk_respond_json(req, resp, met ? 200 : 408, body, (size_t)n);
 }
 
+/* GET /test/stats: the transport statistics (server.h MK_TSTATS), the
+ * connections open now, and the output bound's figures. */
+static void respond_stats(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    char sep = '{';
+#define MK_TSTAT_JSON_(name, what)                                                           \
+    mk_buf_printf(&b, "%c\"" #name "\":%llu", sep,                                           \
+                  (unsigned long long)atomic_load_explicit(&m->tstats.name, memory_order_relaxed)); \
+    sep = ',';
+    MK_TSTATS(MK_TSTAT_JSON_)
+#undef MK_TSTAT_JSON_
+    unsigned long long acc = atomic_load(&m->tstats.accepted), gone = atomic_load(&m->tstats.closed) +
+                                                                    atomic_load(&m->tstats.streams);
+    mk_buf_printf(&b, ",\"open\":%llu,\"out_held_bytes\":%zu,\"out_bound_bytes\":%zu}\n",
+                  acc > gone ? acc - gone : 0, atomic_load(&m->out_held), m->cfg.max_buffered_bytes);
+    if (b.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, 200, b.data, b.len);
+    mk_buf_free(&b);
+}
+
 /* Records the finished exchange, before the transport writes it. */
 static void journal(mockapi *m, const mk_request *req, const mk_response *resp, const mk_route *rt,
                     const char *body, size_t blen, bool gzipped)
@@ -859,6 +883,10 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         break;
     case MK_R_WAIT:
         respond_wait(m, req, resp);
+        break;
+    case MK_R_STATS:
+        if (no_query(req, resp))
+            respond_stats(m, req, resp);
         break;
     case MK_R_SET_STATE:
     case MK_R_SET_HEARTBEAT: {

@@ -136,12 +136,12 @@ bool mk_out_admit(mockapi *m, const mk_request *req, mk_response *resp, size_t w
     size_t bound = m->cfg.max_buffered_bytes;
     if (want < MK_LARGE_BODY || held == 0 || (held < bound && want <= bound - held))
         return true;
-    atomic_fetch_add_explicit(&m->out_refused, 1, memory_order_relaxed);
+    mk_tstat_inc(m, out_refused);
     long long now = mk_mono_ms(), last = atomic_load(&m->out_refused_logged);
     if (now - last >= 1000 && atomic_compare_exchange_strong(&m->out_refused_logged, &last, now))
         mk_log(m, "busy: %zu bytes held for clients that do not read (bound %zu); a response of "
                   "%zu bytes refused with 503 (%llu so far)",
-               held, bound, want, (unsigned long long)atomic_load(&m->out_refused));
+               held, bound, want, (unsigned long long)atomic_load(&m->tstats.out_refused));
     mk_err_output_full(req, resp, held, want, bound);
     return false;
 }

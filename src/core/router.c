@@ -78,6 +78,8 @@ static const mk_route routes[] = {
     R(HTTP, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),
     R(HTTP, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),
     R(HTTP, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),
+    /* beyond the reference: what the transport did (refusals, deadlines) */
+    R(HTTP, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),
 
     /* method-less fallbacks: JSON 405 for any other method (docs/contract.md §2.1) */
 #define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE}

@@ -34,6 +34,23 @@ typedef struct mk_listener {
                         * set by a background start while requests run) */
 } mk_listener;
 
+/* The transport statistics, one list for the struct, GET /test/stats and
+ * the README: name, what it counts. */
+#define MK_TSTATS(X)                                                                         \
+    X(accepted, "connections accepted, plain and TLS")                                       \
+    X(closed, "connections closed, by either side")                                          \
+    X(streams, "connections handed to the event-stream hub (/test/sse counts them on)")     \
+    X(refused_400, "heads the framing refused with 400 (bad syntax, smuggling forms)")       \
+    X(refused_431, "heads refused with 431 (over -max-header-bytes or 64 fields)")           \
+    X(refused_501, "heads refused with 501 (a transfer coding other than chunked)")          \
+    X(refused_505, "heads refused with 505 (an HTTP version other than 1.x)")                \
+    X(timeout_handshake, "TLS handshakes not finished within -request-timeout-ms")           \
+    X(timeout_request, "requests (head or body) not finished within -request-timeout-ms")    \
+    X(timeout_idle, "idle connections closed after -request-timeout-ms")                     \
+    X(timeout_write, "clients that took none of their response for -request-timeout-ms")    \
+    X(out_refused, "responses refused with 503 over -max-buffered-bytes")                     \
+    X(accept_paused, "times accepting paused for 100 ms (out of file descriptors)")
+
 typedef struct mk_http mk_http; /* the transport (src/transport/http.c) */
 typedef struct mk_sse_hub mk_sse_hub;
 
@@ -55,9 +72,19 @@ struct mockapi {
      * and subtracts, the request path reads it to refuse large responses),
      * and how many responses were refused for it (atomic, statistics). */
     atomic_size_t out_held;
-    atomic_ullong out_refused;
     atomic_llong out_refused_logged; /* mk_mono_ms of the last log line about it */
+    /* What happened to connections that no counter of the contract shows
+     * (GET /test/stats): atomics, bumped by the transport and the request
+     * path, never reset (they describe the process, not a test). */
+    struct {
+#define MK_TSTAT_FIELD_(name, what) atomic_ullong name;
+        MK_TSTATS(MK_TSTAT_FIELD_)
+#undef MK_TSTAT_FIELD_
+    } tstats;
 };
+
+/* Bumps one of m->tstats. */
+#define mk_tstat_inc(m, name) atomic_fetch_add_explicit(&(m)->tstats.name, 1, memory_order_relaxed)
 
 /* Logs one line through cfg.log (or stderr). printf-style. */
 void mk_log(const mockapi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

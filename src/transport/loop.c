@@ -312,6 +312,7 @@ static void wait_end(lthread *t)
  * still in flight. */
 static void close_conn(lthread *t, conn *c)
 {
+    mk_tstat_inc(t->l->m, closed);
     unlist(c);
     if (c->parked)
         wait_end(t);
@@ -542,6 +543,13 @@ static bool write_static(lthread *t, conn *c, const char *s, size_t len, bool cl
  * the connection ends (what follows cannot be told from a request). */
 static bool refuse(lthread *t, conn *c, int status)
 {
+    mockapi *m = t->l->m;
+    switch (status) {
+    case 431: mk_tstat_inc(m, refused_431); break;
+    case 501: mk_tstat_inc(m, refused_501); break;
+    case 505: mk_tstat_inc(m, refused_505); break;
+    default: mk_tstat_inc(m, refused_400); break;
+    }
     size_t len;
     const char *r = mk_refusal(status, &len);
     c->in_len = 0;
@@ -603,6 +611,7 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlist(c);
     free_conn(t, c);
+    mk_tstat_inc(t->l->m, streams);
     mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
                   peer);
 }
@@ -991,9 +1000,21 @@ static void serve_again(lthread *t)
  * or a reader that took nothing closed. */
 static void expire(lthread *t, conn *c)
 {
-    if (!c->handshaking && !c->out && c->framed) {
+    mockapi *m = t->l->m;
+    if (c->handshaking) {
+        mk_tstat_inc(m, timeout_handshake);
+    } else if (c->out) {
+        mk_tstat_inc(m, timeout_write);
+    } else if (c->framed) {
+        mk_tstat_inc(m, timeout_request);
         run_request(t, c, NULL, MK_BODY_READ_FAIL, 0);
         return;
+    } else {
+        /* idle, or a head begun and not finished */
+        if (c->in_len)
+            mk_tstat_inc(m, timeout_request);
+        else
+            mk_tstat_inc(m, timeout_idle);
     }
     close_conn(t, c);
 }
@@ -1023,6 +1044,7 @@ static void accept_pause(lthread *t, int err)
     for (int i = 0; i < t->nlisten; i++)
         epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->l->ls[i].fd, NULL);
     t->accept_paused_until = t->now + ACCEPT_PAUSE_MS;
+    mk_tstat_inc(t->l->m, accept_paused);
     long long last = atomic_load(&t->l->last_emfile_log);
     if (t->now - last >= 1000 && atomic_compare_exchange_strong(&t->l->last_emfile_log, &last, t->now))
         mk_log(t->l->m, "accept: %s; new connections wait %d ms", strerror(err), ACCEPT_PAUSE_MS);
@@ -1048,6 +1070,7 @@ static void on_accept(lthread *t, lsock *s)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        mk_tstat_inc(t->l->m, accepted);
         conn *c = calloc(1, sizeof *c);
         if (c) {
             c->tag = TAG_CONN;
@@ -1060,6 +1083,7 @@ static void on_accept(lthread *t, lsock *s)
         if (!c || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             free(c);
             close(fd); /* out of memory: the client may try again */
+            mk_tstat_inc(t->l->m, closed);
             continue;
         }
         c->interest = ev.events;

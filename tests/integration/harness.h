@@ -32,6 +32,7 @@ int mt_run_transport2_tests(void); /* its read buffer, idle release, waits (tr2_
 int mt_run_memory_tests(void); /* bounded memory under non-reading clients (mem_*) */
 int mt_run_admin_tests(void); /* the admin token and start-up guards (adm_*) */
 int mt_run_framing_tests(void);    /* strict request framing (fr_*) */
+int mt_run_stats_tests(void);      /* GET /test/stats (st_*) */
 int mt_run_journal_tests(void);    /* hostile journal filters and incremental waits (jr_*) */
 
 /* ---- instances ---------------------------------------------------------- */

@@ -191,6 +191,12 @@ static void mem_write_deadline(void **state)
     free(buf);
     close(fd);
     good_client(&s, NULL, 0, 0);
+    /* and counted as such in GET /test/stats */
+    mt_response r;
+    mt_get(NULL, s.base, "/test/stats", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr((char *)r.body, "\"timeout_write\":1,"));
+    mt_response_free(&r);
     mt_server_untrack_free(&s);
 }
 
@@ -219,7 +225,7 @@ static void mem_output_bound_503(void **state)
     assert_non_null(strstr((char *)r.body, "not read"));
     assert_string_equal(mt_header_get(&r, "Retry-After"), "1");
     mt_response_free(&r);
-    assert_int_equal(atomic_load(&s.m->out_refused), 1);
+    assert_int_equal(atomic_load(&s.m->tstats.out_refused), 1);
     good_client(&s, NULL, 0, 0);
     /* the same capture the slow client takes is shared: no more memory */
     good_client(&s, "/test/last-request/metrics", 8 * MIB, 'a');
