@@ -466,6 +466,30 @@ bool mk_wait_poll(mockapi *m, mk_wait_slot *w)
     return wait_check(m, &w->cond, &w->prog, &value);
 }
 
+void mk_wait_poll_many(mockapi *m, mk_wait_slot *const *w, size_t n, bool *met)
+{
+    enum { BATCH = 64 };
+    const mk_jfilter *f[BATCH];
+    mk_jprogress *p[BATCH];
+    size_t at[BATCH];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        mk_wait_slot *s = w[i];
+        if (s->parsed && s->kind == SLOT_COND && s->cond.counter < 0 && k < BATCH) {
+            f[k] = &s->cond.filter;
+            p[k] = &s->prog;
+            at[k++] = i;
+            continue;
+        }
+        met[i] = mk_wait_poll(m, s); /* counters, streams, and any past the batch */
+    }
+    if (k == 0)
+        return;
+    bool read = mk_state_journal_count_many(&m->state, f, p, k) == 0;
+    for (size_t j = 0; j < k; j++) /* out of memory: let each request check on its own */
+        met[at[j]] = !read || compare(w[at[j]]->cond.op, p[j]->count, w[at[j]]->cond.value);
+}
+
 void mk_wait_slot_free(mk_wait_slot *w)
 {
     free(w);

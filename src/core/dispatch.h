@@ -114,6 +114,10 @@ int mk_wait_cond_parse(const char *query, mk_wait_cond *c, char *err, size_t err
 typedef struct mk_wait_slot mk_wait_slot;
 /* Whether the wait's condition holds now (progress kept). */
 bool mk_wait_poll(mockapi *m, mk_wait_slot *w);
+/* mk_wait_poll for n waits at once into met[i]: the journal waits among
+ * them read the new entries once between them (state.h
+ * mk_state_journal_count_many). */
+void mk_wait_poll_many(mockapi *m, mk_wait_slot *const *w, size_t n, bool *met);
 void mk_wait_slot_free(mk_wait_slot *w);
 /* Blocks until c holds or timeout_ms pass (the journal read incrementally,
  * never matched under a lock). Returns whether it held; *value is the last

@@ -273,26 +273,45 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out)
     mk_jselect_release(&sel);
 }
 
+int mk_state_journal_count_many(mk_state *s, const mk_jfilter *const *f, mk_jprogress *const *p,
+                                 size_t n)
+{
+    if (n == 0)
+        return 0;
+    /* one read for all: from the oldest progress among them, or from the
+     * start when they disagree on the epoch (one began before a reset) */
+    uint64_t after = p[0]->last_seq, epoch = p[0]->epoch;
+    for (size_t i = 1; i < n; i++) {
+        if (p[i]->epoch != epoch)
+            after = 0;
+        if (p[i]->last_seq < after)
+            after = p[i]->last_seq;
+    }
+    mk_jentry **fresh;
+    size_t k;
+    mk_jstats st;
+    if (collect(s, after, &epoch, &fresh, &k, &st) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i]->epoch != epoch) { /* cleared since its last check: start over */
+            p[i]->epoch = epoch;
+            p[i]->count = 0;
+            p[i]->last_seq = 0;
+        }
+        for (size_t e = 0; e < k; e++)
+            if (fresh[e]->seq > p[i]->last_seq && mk_jfilter_match(f[i], fresh[e]))
+                p[i]->count++;
+        p[i]->last_seq = st.next_seq - 1;
+    }
+    for (size_t e = 0; e < k; e++)
+        mk_jentry_unref(fresh[e]);
+    free(fresh);
+    return 0;
+}
+
 int mk_state_journal_count(mk_state *s, const mk_jfilter *f, mk_jprogress *p)
 {
-    uint64_t epoch = p->epoch;
-    mk_jentry **fresh;
-    size_t n;
-    mk_jstats st;
-    if (collect(s, p->last_seq, &epoch, &fresh, &n, &st) != 0)
-        return -1;
-    if (epoch != p->epoch) { /* cleared since the last check: start over */
-        p->epoch = epoch;
-        p->count = 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (mk_jfilter_match(f, fresh[i]))
-            p->count++;
-        mk_jentry_unref(fresh[i]);
-    }
-    free(fresh);
-    p->last_seq = st.next_seq - 1;
-    return 0;
+    return mk_state_journal_count_many(s, &f, &p, 1);
 }
 
 void mk_state_waiter_begin(mk_state *s)

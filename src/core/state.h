@@ -117,6 +117,11 @@ void mk_state_journal_query(mk_state *s, const mk_jfilter *f, mk_buf *out);
  * new entries, outside the lock as above. After a reset the count starts
  * over. Returns 0, or -1 out of memory (p unchanged, to be tried again). */
 int mk_state_journal_count(mk_state *s, const mk_jfilter *f, mk_jprogress *p);
+/* The same for n filters at once, each with its own progress, over one read
+ * of the new entries (one lock, one reference per entry): how the parked
+ * waits of a loop thread are checked together. */
+int mk_state_journal_count_many(mk_state *s, const mk_jfilter *const *f, mk_jprogress *const *p,
+                                 size_t n);
 
 /* Waiting without polling. A waiter counts itself in (waiter_begin) before
  * its first check, reads the change stamp, checks its condition (with no

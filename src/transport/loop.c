@@ -956,28 +956,42 @@ static void on_handshake(lthread *t, conn *c)
 }
 
 /* Checks parked waits again: all of them after a change, or only those
- * whose deadline passed. */
+ * whose deadline passed. Those still in time are polled together first
+ * (mk_wait_poll_many: one read of the journal for all of them); the whole
+ * request runs again only for a wait that is met or timed out. */
 static void recheck_parked(lthread *t, bool all)
 {
+    enum { BATCH = 64 };
     /* detach the list first: run_request may park a connection again */
     lnode head;
     ln_take(&head, &t->parked);
     while (!ln_empty(&head)) {
-        conn *c = CONN_OF(head.next, dl);
-        ln_push(&t->parked, &c->dl);
-        if (!all && c->wait_until > t->now)
-            continue;
-        /* the cheap check first: the whole request runs again only to
-         * answer (met, or timed out) */
-        if (c->wait_until > t->now && c->wait_slot && !mk_wait_poll(t->l->m, c->wait_slot))
-            continue;
-        /* as it was parked: a wait whose body failed (too large, or not in
-         * time; the route takes none) still ends its connection unread */
-        size_t body_len = c->wait_bs != MK_BODY_COMPLETE ? 0
-                          : c->chunked                   ? c->ch.out
-                                                         : (size_t)c->content_length;
-        if (run_request(t, c, NULL, c->wait_bs, body_len) && !c->parked && !c->out)
-            serve(t, c); /* requests that came behind the wait */
+        conn *batch[BATCH];
+        mk_wait_slot *slots[BATCH];
+        bool met[BATCH];
+        size_t nb = 0, ns = 0;
+        while (!ln_empty(&head) && nb < BATCH) {
+            conn *c = CONN_OF(head.next, dl);
+            ln_push(&t->parked, &c->dl);
+            if (!all && c->wait_until > t->now)
+                continue;
+            batch[nb++] = c;
+            if (c->wait_until > t->now && c->wait_slot)
+                slots[ns++] = c->wait_slot;
+        }
+        mk_wait_poll_many(t->l->m, slots, ns, met);
+        for (size_t i = 0, k = 0; i < nb; i++) {
+            conn *c = batch[i];
+            if (c->wait_until > t->now && c->wait_slot && !met[k++])
+                continue; /* not yet */
+            /* as it was parked: a wait whose body failed (too large, or not
+             * in time; the route takes none) still ends its connection unread */
+            size_t body_len = c->wait_bs != MK_BODY_COMPLETE ? 0
+                              : c->chunked                   ? c->ch.out
+                                                             : (size_t)c->content_length;
+            if (run_request(t, c, NULL, c->wait_bs, body_len) && !c->parked && !c->out)
+                serve(t, c); /* requests that came behind the wait */
+        }
     }
 }
 

@@ -217,18 +217,28 @@ static void jr_parked_wait_counts_and_resets(void **st)
     rc_send(g, "POST /test/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     rc_expect_status(g, &r, 204, "reset");
     rc_resp_free(&r);
+    /* a second wait, begun after the reset with a glob: the two are checked
+     * together (one read of the journal for both) though one began before
+     * the reset */
+    rc_conn *w2 = rc_connect(port, false);
+    rc_send(w2, "GET /test/wait?path=/v1/nodes/**&op=eq&value=3&timeout_ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n");
     for (int i = 0; i < 2; i++) {
         rc_send(g, req);
         rc_expect_status(g, &r, 200, "heartbeat after the reset");
         rc_resp_free(&r);
     }
     assert_int_equal(rc_read(w, mt_now_ms() + 50, &r), 0); /* 2 since the reset, not 4 */
+    assert_int_equal(rc_read(w2, mt_now_ms() + 50, &r), 0);
     rc_send(g, req);
     rc_expect_status(g, &r, 200, "heartbeat 3 after the reset");
     rc_resp_free(&r);
     rc_expect_status(w, &r, 200, "the wait");
     if (!strstr((const char *)r.body, "\"met\":true,\"value\":3,"))
         fail_msg("wait: %s", (const char *)r.body);
+    rc_resp_free(&r);
+    rc_expect_status(w2, &r, 200, "the wait begun after the reset");
+    if (!strstr((const char *)r.body, "\"met\":true,\"value\":3,"))
+        fail_msg("second wait: %s", (const char *)r.body);
     rc_resp_free(&r);
     mt_server_untrack_free(&s);
 }
