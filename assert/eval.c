@@ -22,7 +22,8 @@ typedef struct {
 
 struct ma_evaluator {
     ma_eval_opts o;
-    char *down;         /* set once the server could not be reached */
+    char *down;         /* set once the server could not be reached, or is not a mockapi */
+    int identified;     /* ma_identify ran (once per run) */
     json_t *counters;   /* cached /test/assertions, or NULL */
     ma_journal journal; /* cached journal */
     int journal_loaded;
@@ -84,6 +85,86 @@ void ma_result_free(ma_result *r)
 }
 
 /* ---- talking to the server ---- */
+
+/* What a server answered, for a reason: its status and the start of its
+ * body on one line, printable ASCII only. */
+static char *describe_answer(long status, const char *body, size_t len)
+{
+    ma_buf b = {0};
+    ma_buf_printf(&b, "HTTP %ld", status);
+    size_t n = 0;
+    while (n < len && n < 60 && (body[n] == '\t' || (body[n] >= ' ' && body[n] < 127)))
+        n++;
+    while (n > 0 && (body[n - 1] == ' ' || body[n - 1] == '\t'))
+        n--;
+    if (n)
+        ma_buf_printf(&b, " \"%.*s%s\"", (int)n, body, n < len ? "..." : "");
+    else if (len)
+        ma_buf_printf(&b, ", %zu bytes", len);
+    return ma_buf_steal(&b);
+}
+
+int ma_identify(const ma_source *src, const char *server, json_t **assertions, char **why)
+{
+    static const char *const names[] = {
+#define NAME_(id, name) name,
+        MOCKAPI_COUNTERS(NAME_)
+#undef NAME_
+    };
+    const char *who = server ? server : "the server";
+    char *body = NULL, err[512];
+    size_t len = 0;
+    long st = 0;
+    if (src->get(src->ctx, "/test/assertions", 0, &st, &body, &len, err, sizeof err) < 0) {
+        *why = ma_xasprintf("server unreachable: %s", err);
+        return -1;
+    }
+    char *what = NULL;
+    json_t *v = NULL;
+    if (st != 200) {
+        char *a = describe_answer(st, body, len);
+        what = ma_xasprintf("GET /test/assertions answered %s", a);
+        free(a);
+    } else {
+        json_error_t je;
+        v = json_loadb(body, len, JSON_DECODE_ANY, &je);
+        if (!json_is_object(v)) {
+            char *a = describe_answer(st, body, len);
+            what = ma_xasprintf("GET /test/assertions answered %s, not a JSON object", a);
+            free(a);
+        } else {
+            for (size_t i = 0; i < sizeof names / sizeof names[0] && !what; i++)
+                if (!json_is_integer(json_object_get(v, names[i])))
+                    what = ma_xasprintf("GET /test/assertions answered a JSON object without the counter %s",
+                                        names[i]);
+        }
+    }
+    free(body);
+    if (what) {
+        json_decref(v);
+        if (st == 401 || st == 403)
+            *why = ma_xasprintf("%s refused mockassert's identification (%s): is it a mockapi, and is the admin "
+                                "token right?", who, what);
+        else
+            *why = ma_xasprintf("%s is not a mockapi (%s)", who, what);
+        free(what);
+        return -1;
+    }
+    if (assertions)
+        *assertions = v;
+    else
+        json_decref(v);
+    return 0;
+}
+
+int ma_is_no_capture(const char *body, size_t len)
+{
+    json_t *v = json_loadb(body, len, 0, NULL);
+    const char *e = json_string_value(json_object_get(v, "error"));
+    int yes = json_is_object(v) && json_object_size(v) == 1 && e && strcmp(e, "no captured request for endpoint") == 0;
+    json_decref(v);
+    return yes;
+}
 
 /* GET; on success 0 with status/body. -1: unreachable (ev->down set and
  * *why pointing at it). */
@@ -209,8 +290,11 @@ static int last_request(ma_evaluator *ev, const char *key, capture **out, char *
         *why = ma_xstrdup(w);
         return -1;
     }
-    if (st != 200 && st != 404) {
-        *why = ma_xasprintf("GET %s answered HTTP %ld", pq, st);
+    if (st != 200 && !(st == 404 && ma_is_no_capture(body, len))) {
+        /* not mockapi's "nothing captured": what was captured is unknown */
+        char *a = describe_answer(st, body, len);
+        *why = ma_xasprintf("GET %s answered %s, not a capture nor mockapi's \"no captured request\"", pq, a);
+        free(a);
         free(body);
         return -1;
     }
@@ -271,6 +355,17 @@ static int refresh(ma_evaluator *ev, ma_result *r)
         return -1;
     }
     return 0;
+}
+
+/* The journal is off (-journal-entries 0): nothing can be counted or
+ * ordered, so a journal verdict cannot be known. -1 (r untrusted) then. */
+static int journal_off(ma_evaluator *ev, ma_result *r)
+{
+    if (!ev->journal.max_known || ev->journal.max_entries != 0)
+        return 0;
+    untrusted(r, ma_xstrdup("the journal is off on this server (-journal-entries 0): nothing it received was "
+                            "recorded (start mockapi with -journal-entries above 0)"));
+    return -1;
 }
 
 /* Renames the root path "$" of failures on a number to name. */
@@ -732,6 +827,8 @@ static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *
     for (;;) {
         if (refresh(ev, r) < 0)
             return;
+        if (journal_off(ev, r) < 0)
+            return;
         matched m = select_entries(&ev->journal, &e->filter);
         req_verdict v = judge_requests(e, &m);
         /* more entries cannot lower a count that is already too high, nor
@@ -787,7 +884,7 @@ static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
     int64_t deadline = ev->o.start_ns + e->within_ns;
     const ma_entry **first = ma_xcalloc(e->nsteps, sizeof *first);
     for (;;) {
-        if (refresh(ev, r) < 0)
+        if (refresh(ev, r) < 0 || journal_off(ev, r) < 0)
             break;
         const ma_journal *j = &ev->journal;
         int ok = 1;
@@ -848,6 +945,8 @@ static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *
     int64_t deadline = ev->o.start_ns + e->within_ns;
     for (;;) {
         if (refresh(ev, r) < 0)
+            return;
+        if (journal_off(ev, r) < 0)
             return;
         matched m = select_entries(&ev->journal, &e->filter);
         json_t *n = json_integer((json_int_t)m.n);
@@ -938,6 +1037,16 @@ void ma_eval_run(ma_evaluator *ev, const ma_expectation *e, const char *file, ma
     r->exp = e;
     r->file = file;
     int64_t t0 = ma_now_ns();
+    if (!ev->identified && !ev->down) {
+        /* once per run, before any verdict: its answer is the counters' cache */
+        ev->identified = 1;
+        json_t *a = NULL;
+        char *why = NULL;
+        if (ma_identify(&ev->o.src, ev->o.server, &a, &why) < 0)
+            ev->down = why;
+        else
+            ev->counters = a;
+    }
     if (ev->down) {
         untrusted(r, ma_xstrdup(ev->down));
     } else {

@@ -50,6 +50,7 @@ typedef struct {
     ma_source src;
     size_t max_nearest; /* entries to show per failure (0: none) */
     int64_t start_ns;   /* monotonic time the run started (within counts from it) */
+    const char *server; /* the URL, to name it in reasons (NULL: "the server") */
 } ma_eval_opts;
 
 typedef struct ma_evaluator ma_evaluator;
@@ -60,6 +61,17 @@ void ma_eval_free(ma_evaluator *ev);
  * problem with the server becomes an MA_UNTRUSTED result. */
 void ma_eval_run(ma_evaluator *ev, const ma_expectation *e, const char *file, ma_result *out);
 void ma_result_free(ma_result *r);
+
+/* Identifies the server positively as a mockapi: GET /test/assertions
+ * must answer 200 with a JSON object holding every counter of
+ * MOCKAPI_COUNTERS as an integer. 0 (with *assertions, the parsed answer,
+ * when assertions is not NULL: the caller owns it), or -1 with *why (the
+ * caller frees): unreachable, or not a mockapi and what it answered. Any
+ * verdict drawn from another server would be a guess (exit 3). */
+int ma_identify(const ma_source *src, const char *server, json_t **assertions, char **why);
+/* 1 if a 404 from /test/last-request/KEY is mockapi's own "nothing
+ * captured" answer (docs/contract.md, row 28), not some other 404. */
+int ma_is_no_capture(const char *body, size_t len);
 
 /* Monotonic clock in ns. */
 int64_t ma_now_ns(void);

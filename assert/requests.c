@@ -40,6 +40,7 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
     j->oldest_seq = int_field(page, "oldest_seq", j->oldest_seq);
     j->evicted = int_field(page, "evicted", j->evicted);
     j->max_entries = int_field(page, "max_entries", j->max_entries);
+    j->max_known |= json_is_integer(json_object_get(page, "max_entries"));
     size_t n = json_array_size(entries);
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(entries, i);

@@ -29,6 +29,7 @@ typedef struct {
     long long oldest_seq;
     long long evicted;    /* entries the server evicted */
     long long max_entries;
+    int max_known;        /* a page said max_entries (0 there: the journal is off) */
     json_t *raw;          /* array holding every entry object (owned) */
 } ma_journal;
 
