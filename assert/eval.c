@@ -92,13 +92,15 @@ static char *describe_answer(long status, const char *body, size_t len)
 {
     ma_buf b = {0};
     ma_buf_printf(&b, "HTTP %ld", status);
-    size_t n = 0;
+    size_t n = 0, rest;
     while (n < len && n < 60 && (body[n] == '\t' || (body[n] >= ' ' && body[n] < 127)))
         n++;
+    for (rest = n; rest < len && (body[rest] == '\r' || body[rest] == '\n' || body[rest] == ' '); rest++)
+        ;
     while (n > 0 && (body[n - 1] == ' ' || body[n - 1] == '\t'))
         n--;
     if (n)
-        ma_buf_printf(&b, " \"%.*s%s\"", (int)n, body, n < len ? "..." : "");
+        ma_buf_printf(&b, " \"%.*s%s\"", (int)n, body, rest < len ? "..." : "");
     else if (len)
         ma_buf_printf(&b, ", %zu bytes", len);
     return ma_buf_steal(&b);
