@@ -306,6 +306,12 @@ static ma_client *connect_client(const options *o, const char *url)
     return c;
 }
 
+static void print_error(const ma_error *e, void *arg)
+{
+    ma_error_print(arg, e);
+}
+
+/* Every file, and every error in each (not only the first). */
 static int load_all(const options *o, ma_spec ***specs_out)
 {
     ma_spec **specs = calloc(o->nargs, sizeof *specs);
@@ -313,11 +319,8 @@ static int load_all(const options *o, ma_spec ***specs_out)
         ma_oom();
     int bad = 0;
     for (size_t i = 0; i < o->nargs; i++) {
-        ma_error err;
-        if (ma_spec_load(o->args[i], &specs[i], &err) < 0) {
-            ma_error_print(stderr, &err);
+        if (ma_spec_load_each(o->args[i], &specs[i], print_error, stderr) < 0)
             bad = 1;
-        }
     }
     *specs_out = specs;
     return bad ? EXIT_USAGE : -1;
