@@ -15,6 +15,7 @@ struct ma_client {
     CURL *h;
     char *base;
     long timeout_ms;
+    struct curl_slist *headers;
 };
 
 char *ma_server_url(const char *in, const char **why)
@@ -98,6 +99,14 @@ ma_client *ma_client_new(const ma_client_opts *opts, char *err, size_t errlen)
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    if (opts->admin_token && *opts->admin_token) {
+        char *h = ma_xasprintf("Authorization: Bearer %s", opts->admin_token);
+        c->headers = curl_slist_append(NULL, h);
+        free(h);
+        if (!c->headers)
+            ma_oom();
+        SET(CURLOPT_HTTPHEADER, c->headers);
+    }
 #undef SET
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
@@ -112,6 +121,7 @@ void ma_client_free(ma_client *c)
     if (!c)
         return;
     curl_easy_cleanup(c->h);
+    curl_slist_free_all(c->headers);
     free(c->base);
     free(c);
 }
@@ -124,12 +134,24 @@ const char *ma_client_url(const ma_client *c)
 int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long *status, char **body, size_t *len,
                   char *err, size_t errlen)
 {
+    return ma_client_request(c, "GET", path_and_query, extra_ms, status, body, len, NULL, err, errlen);
+}
+
+int ma_client_request(ma_client *c, const char *method, const char *path_and_query, long extra_ms, long *status,
+                      char **body, size_t *len, int *retryable, char *err, size_t errlen)
+{
+    int post = strcmp(method, "POST") == 0;
     ma_buf url = {0}, data = {0};
     char curlerr[CURL_ERROR_SIZE] = "";
     ma_buf_printf(&url, "%s%s", c->base, path_and_query);
     CURLcode rc = curl_easy_setopt(c->h, CURLOPT_URL, ma_buf_str(&url));
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &data);
+    /* the handle is reused: every request states its method */
+    if (rc == CURLE_OK)
+        rc = post ? curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, 0L) : CURLE_OK;
+    if (rc == CURLE_OK)
+        rc = post ? curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, "") : curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, curlerr);
     if (rc == CURLE_OK)
@@ -138,7 +160,10 @@ int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long 
         rc = curl_easy_perform(c->h);
     curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
     if (rc != CURLE_OK) {
-        snprintf(err, errlen, "GET %s: %s", ma_buf_str(&url), curlerr[0] ? curlerr : curl_easy_strerror(rc));
+        if (retryable)
+            *retryable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+                         rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR;
+        snprintf(err, errlen, "%s %s: %s", method, ma_buf_str(&url), curlerr[0] ? curlerr : curl_easy_strerror(rc));
         ma_buf_free(&url);
         ma_buf_free(&data);
         return -1;

@@ -13,6 +13,7 @@ typedef struct {
     const char *cacert;   /* PEM CA for https, or NULL (system CAs) */
     int insecure;         /* 1: do not verify the server's certificate */
     long timeout_ms;      /* per request (long polls add their own wait) */
+    const char *admin_token; /* sent as "Authorization: Bearer T" on every request, or NULL */
 } ma_client_opts;
 
 /* Normalises a --server value: "host:port" and ":port" become
@@ -31,6 +32,12 @@ void ma_client_free(ma_client *c);
  * NUL-terminated, *len bytes before the NUL). Bodies are capped at 512 MiB. */
 int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long *status, char **body, size_t *len,
                   char *err, size_t errlen);
+/* The same with a method ("GET", "POST": an empty body). On a transport
+ * failure *retryable (when not NULL) says whether trying again may help:
+ * connection refused, reset or timed out, as while a server starts; not a
+ * TLS verification failure or a bad URL. */
+int ma_client_request(ma_client *c, const char *method, const char *path_and_query, long extra_ms, long *status,
+                      char **body, size_t *len, int *retryable, char *err, size_t errlen);
 /* The base URL in use (borrowed). */
 const char *ma_client_url(const ma_client *c);
 

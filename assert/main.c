@@ -1,5 +1,6 @@
-/* main.c: the mockassert command line: arguments, the three commands (run,
- * lint, snapshot) wired from the modules, and the documented exit codes:
+/* main.c: the mockassert command line: arguments, the commands (run, lint,
+ * snapshot, wait, reset) wired from the modules, and the documented exit
+ * codes:
  *   0 every expectation met (lint: the files are valid; snapshot: written)
  *   1 an expectation failed (snapshot: a key had nothing captured)
  *   2 usage error, an invalid expectation file (with line and column), or
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -29,19 +31,26 @@ static const char usage[] =
     "usage: mockassert [run] [options] FILE...     check expectation files against a running mockapi\n"
     "       mockassert lint FILE...                check expectation files without a server\n"
     "       mockassert snapshot [options] KEY...   write the captured bodies as a starting expectation file\n"
+    "       mockassert wait [options]              wait until the server answers GET /test/assertions\n"
+    "       mockassert reset [options]             POST /test/reset: counters, captures and journal cleared\n"
     "\n"
     "options:\n"
     "  --server URL        the mockapi to ask: http://host:port, https://host:port, or host:port (as\n"
-    "                      printed in MOCKAPI_ADDR=). Default: $MOCKAPI_URL, else the files' server: key\n"
+    "                      printed in MOCKAPI_ADDR=). Default: $MOCKAPI_URL, else $MOCKAPI_ADDR,\n"
+    "                      else the files' server: key\n"
     "  --cacert FILE       CA certificate (PEM) to verify an https server (mockapi -tls-ca-out FILE)\n"
     "  --insecure          do not verify the https server's certificate (not the default)\n"
-    "  --format FMT        text (default) or json: the results on stdout\n"
+    "  --admin-token T     sent as Authorization: Bearer T on every request (mockapi -admin-token).\n"
+    "                      Default: $MOCKAPI_ADMIN_TOKEN\n"
+    "  --format FMT        text (default), json, or github: GitHub Actions ::error annotations, one per\n"
+    "                      failed expectation, followed by the text report\n"
     "  --junit FILE        also write the results as JUnit XML to FILE\n"
     "  --color WHEN        auto (default: on a terminal unless NO_COLOR is set), always, never\n"
     "  --no-color          the same as --color=never\n"
     "  -q, --quiet         text: print only what failed, and the closing line\n"
     "  --nearest N         journal entries shown per failure (default 5; 0 shows none)\n"
-    "  --timeout MS        per HTTP request, waits aside (default 10000)\n"
+    "  --timeout T         per HTTP request, waits aside (default 10000 ms); wait: the whole wait\n"
+    "                      (default 30s). Milliseconds, or a duration such as 30s or 500ms\n"
     "  -o, --output FILE   snapshot: write to FILE instead of stdout\n"
     "  -h, --help          this text\n"
     "  --version           the version\n"
@@ -53,7 +62,7 @@ static const char usage[] =
     "  1  an expectation failed (snapshot: a key had nothing captured)\n"
     "  2  usage error, invalid expectation file (reported as file:line:col), or an unwritable output file\n"
     "  3  the verdict cannot be trusted: server unreachable or unexpected answer, or the journal\n"
-    "     evicted entries an expectation needed\n"
+    "     evicted entries an expectation needed (wait: timed out or refused; reset: not 204)\n"
     "\n"
     "The file format is described in assert/README.md.\n";
 
@@ -62,7 +71,10 @@ typedef struct {
     const char *server;
     const char *cacert;
     int insecure;
+    const char *admin_token;
     int json;
+    int github;
+    int timeout_given;
     const char *junit;
     int color; /* -1 auto, 0 never, 1 always */
     int quiet;
@@ -106,7 +118,8 @@ static int parse_args(int argc, char **argv, options *o)
     if (!o->args)
         ma_oom();
     int i = 1;
-    if (i < argc && (!strcmp(argv[i], "run") || !strcmp(argv[i], "lint") || !strcmp(argv[i], "snapshot")))
+    if (i < argc && (!strcmp(argv[i], "run") || !strcmp(argv[i], "lint") || !strcmp(argv[i], "snapshot") ||
+                     !strcmp(argv[i], "wait") || !strcmp(argv[i], "reset")))
         o->cmd = argv[i++];
     int only_args = 0;
     for (; i < argc; i++) {
@@ -161,13 +174,13 @@ static int parse_args(int argc, char **argv, options *o)
             o->cacert = val;
         else if (!strcmp(name, "--insecure"))
             o->insecure = 1;
+        else if (!strcmp(name, "--admin-token"))
+            o->admin_token = val;
         else if (!strcmp(name, "--format")) {
-            if (!strcmp(val, "json"))
-                o->json = 1;
-            else if (!strcmp(val, "text"))
-                o->json = 0;
-            else
-                return usage_error("--format is text or json, not %s", val);
+            o->json = !strcmp(val, "json");
+            o->github = !strcmp(val, "github");
+            if (!o->json && !o->github && strcmp(val, "text"))
+                return usage_error("--format is text, json or github, not %s", val);
         } else if (!strcmp(name, "--junit"))
             o->junit = val;
         else if (!strcmp(name, "--color")) {
@@ -187,12 +200,29 @@ static int parse_args(int argc, char **argv, options *o)
             if (parse_long(val, 0, 1000, &o->nearest) < 0)
                 return usage_error("--nearest needs a number from 0 to 1000, not %s", val);
         } else if (!strcmp(name, "--timeout")) {
-            if (parse_long(val, 1, 3600000, &o->timeout_ms) < 0)
-                return usage_error("--timeout needs milliseconds (1 to 3600000), not %s", val);
+            /* bare digits stay milliseconds (as before); a unit makes it a duration */
+            int64_t ns = 0;
+            const char *why;
+            if (parse_long(val, 1, 3600000, &o->timeout_ms) < 0) {
+                if (ma_parse_duration(val, &ns, &why) < 0 || ns < 1000000 || ns > 3600000LL * 1000000)
+                    return usage_error("--timeout needs milliseconds or a duration (1ms to 1h), not %s", val);
+                o->timeout_ms = (long)(ns / 1000000);
+            }
+            o->timeout_given = 1;
         } else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
             o->output = val;
         else
             return usage_error("unknown option %s", name);
+    }
+    if (!o->admin_token) {
+        const char *t = getenv("MOCKAPI_ADMIN_TOKEN");
+        if (t && *t)
+            o->admin_token = t;
+    }
+    if (!strcmp(o->cmd, "wait") || !strcmp(o->cmd, "reset")) {
+        if (o->nargs)
+            return usage_error("%s takes no FILE or KEY (%s)", o->cmd, o->args[0]);
+        return -1;
     }
     if (o->nargs == 0)
         return usage_error("%s", !strcmp(o->cmd, "snapshot") ? "snapshot needs at least one capture KEY"
@@ -213,8 +243,9 @@ static int want_color(const options *o)
     return isatty(STDOUT_FILENO);
 }
 
-/* The server URL: --server, $MOCKAPI_URL, the files' server: key (which
- * must then agree). -1 with *url set, or an exit status. */
+/* The server URL: --server, $MOCKAPI_URL, $MOCKAPI_ADDR (host:port, as the
+ * binary prints it), the files' server: key (which must then agree). -1
+ * with *url set, or an exit status. */
 static int resolve_server(const options *o, ma_spec **specs, size_t n, char **url)
 {
     const char *raw = o->server, *from = "--server";
@@ -222,6 +253,11 @@ static int resolve_server(const options *o, ma_spec **specs, size_t n, char **ur
     if (!raw && env && *env) {
         raw = env;
         from = "MOCKAPI_URL";
+    }
+    const char *addr = getenv("MOCKAPI_ADDR");
+    if (!raw && addr && *addr) {
+        raw = addr;
+        from = "MOCKAPI_ADDR";
     }
     if (!raw) {
         for (size_t i = 0; i < n; i++) {
@@ -238,7 +274,7 @@ static int resolve_server(const options *o, ma_spec **specs, size_t n, char **ur
         }
     }
     if (!raw) {
-        fputs("mockassert: no server: give --server URL, set MOCKAPI_URL, or put server: in the file\n", stderr);
+        fputs("mockassert: no server: give --server URL, set MOCKAPI_URL or MOCKAPI_ADDR, or put server: in the file\n", stderr);
         return EXIT_USAGE;
     }
     const char *why;
@@ -263,13 +299,19 @@ static ma_client *connect_client(const options *o, const char *url)
         fprintf(stderr, "mockassert: --cacert %s: cannot read the file\n", o->cacert);
         return NULL;
     }
-    ma_client_opts co = {url, o->cacert, o->insecure, o->timeout_ms};
+    ma_client_opts co = {url, o->cacert, o->insecure, o->timeout_ms, o->admin_token};
     ma_client *c = ma_client_new(&co, err, sizeof err);
     if (!c)
         fprintf(stderr, "mockassert: %s\n", err);
     return c;
 }
 
+static void print_error(const ma_error *e, void *arg)
+{
+    ma_error_print(arg, e);
+}
+
+/* Every file, and every error in each (not only the first). */
 static int load_all(const options *o, ma_spec ***specs_out)
 {
     ma_spec **specs = calloc(o->nargs, sizeof *specs);
@@ -277,11 +319,8 @@ static int load_all(const options *o, ma_spec ***specs_out)
         ma_oom();
     int bad = 0;
     for (size_t i = 0; i < o->nargs; i++) {
-        ma_error err;
-        if (ma_spec_load(o->args[i], &specs[i], &err) < 0) {
-            ma_error_print(stderr, &err);
+        if (ma_spec_load_each(o->args[i], &specs[i], print_error, stderr) < 0)
             bad = 1;
-        }
     }
     *specs_out = specs;
     return bad ? EXIT_USAGE : -1;
@@ -358,6 +397,8 @@ static int cmd_run(const options *o)
         }
     }
     ma_report_opts ro = {want_color(o), o->quiet, url};
+    if (o->github)
+        ma_report_github(stdout, results, nres);
     if (o->json)
         ma_report_json(stdout, results, nres, rc, &ro);
     else
@@ -456,6 +497,101 @@ static int cmd_snapshot(const options *o)
     return rc;
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* wait: GET /test/assertions until it answers 200 or the deadline passes.
+ * Only what a starting server does (refused, reset, timed out) is retried,
+ * with a doubling pause capped at 500 ms; any HTTP answer but 200 is final:
+ * waiting will not change a wrong URL or a missing admin token. */
+static int cmd_wait(const options *o)
+{
+    char *url = NULL;
+    int rc = resolve_server(o, NULL, 0, &url);
+    if (rc >= 0)
+        return rc;
+    long total_ms = o->timeout_given ? o->timeout_ms : 30000;
+    options per = *o;
+    per.timeout_ms = total_ms < 2000 ? total_ms : 2000; /* one attempt never eats the whole wait */
+    ma_client *client = connect_client(&per, url);
+    if (!client) {
+        free(url);
+        return o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
+    }
+    int64_t deadline = ma_now_ns() + (int64_t)total_ms * 1000000;
+    long pause = 20;
+    int attempts = 0;
+    char err[512] = "";
+    rc = EXIT_UNTRUSTED;
+    for (;;) {
+        long st = 0;
+        char *body = NULL;
+        size_t len = 0;
+        int retry = 0;
+        attempts++;
+        int r = ma_client_request(client, "GET", "/test/assertions", 0, &st, &body, &len, &retry, err, sizeof err);
+        free(body);
+        if (r == 0 && st == 200) {
+            rc = EXIT_OK;
+            break;
+        }
+        if (r == 0) {
+            fprintf(stderr, "mockassert: wait: GET %s/test/assertions answered HTTP %ld%s\n", url, st,
+                    st == 401 ? " (the server wants an admin token: --admin-token or MOCKAPI_ADMIN_TOKEN)" : "");
+            break;
+        }
+        if (!retry) {
+            fprintf(stderr, "mockassert: wait: %s\n", err);
+            break;
+        }
+        int64_t left_ms = (deadline - ma_now_ns()) / 1000000;
+        if (left_ms <= 0) {
+            fprintf(stderr, "mockassert: wait: no answer from %s after %ld ms (%d attempts); last: %s\n", url,
+                    total_ms, attempts, err);
+            break;
+        }
+        sleep_ms(pause < left_ms ? pause : (long)left_ms);
+        pause = pause * 2 > 500 ? 500 : pause * 2;
+    }
+    ma_client_free(client);
+    free(url);
+    return rc;
+}
+
+/* reset: POST /test/reset; 204 is the only success. */
+static int cmd_reset(const options *o)
+{
+    char *url = NULL;
+    int rc = resolve_server(o, NULL, 0, &url);
+    if (rc >= 0)
+        return rc;
+    ma_client *client = connect_client(o, url);
+    if (!client) {
+        free(url);
+        return o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
+    }
+    long st = 0;
+    char *body = NULL, err[512];
+    size_t len = 0;
+    if (ma_client_request(client, "POST", "/test/reset", 0, &st, &body, &len, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "mockassert: reset: server unreachable: %s\n", err);
+        rc = EXIT_UNTRUSTED;
+    } else if (st != 204) {
+        fprintf(stderr, "mockassert: reset: POST %s/test/reset answered HTTP %ld%s\n", url, st,
+                st == 401 ? " (the server wants an admin token: --admin-token or MOCKAPI_ADMIN_TOKEN)" : "");
+        rc = EXIT_UNTRUSTED;
+    } else
+        rc = EXIT_OK;
+    free(body);
+    ma_client_free(client);
+    free(url);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -465,6 +601,10 @@ int main(int argc, char **argv)
             rc = cmd_lint(&o);
         else if (!strcmp(o.cmd, "snapshot"))
             rc = cmd_snapshot(&o);
+        else if (!strcmp(o.cmd, "wait"))
+            rc = cmd_wait(&o);
+        else if (!strcmp(o.cmd, "reset"))
+            rc = cmd_reset(&o);
         else
             rc = cmd_run(&o);
     }

@@ -191,6 +191,53 @@ void ma_report_text(FILE *out, const ma_result *rs, size_t n, const ma_report_op
     fprintf(out, "%zu passed, %zu failed\n", passed, failed);
 }
 
+/* ---- GitHub Actions ---- */
+
+/* A workflow command's message: %, CR and LF encoded as the runner decodes
+ * them; a property value also encodes ':' and ','. */
+static void gh_escape(ma_buf *b, const char *s, int property)
+{
+    for (; *s; s++) {
+        if (*s == '%')
+            ma_buf_puts(b, "%25");
+        else if (*s == '\r')
+            ma_buf_puts(b, "%0D");
+        else if (*s == '\n')
+            ma_buf_puts(b, "%0A");
+        else if (property && *s == ':')
+            ma_buf_puts(b, "%3A");
+        else if (property && *s == ',')
+            ma_buf_puts(b, "%2C");
+        else
+            ma_buf_putc(b, *s);
+    }
+}
+
+void ma_report_github(FILE *out, const ma_result *rs, size_t n)
+{
+    colours none = {0};
+    for (size_t i = 0; i < n; i++) {
+        const ma_result *r = &rs[i];
+        if (r->status == MA_PASS)
+            continue;
+        ma_buf details = {0}, b = {0};
+        text_details(&details, r, &none, 0);
+        while (details.len && details.p[details.len - 1] == '\n')
+            details.p[--details.len] = '\0';
+        char *title = ma_xasprintf("%s: %s", r->status == MA_FAIL ? "FAIL" : "ERROR (untrusted)", r->exp->name);
+        ma_buf_puts(&b, "::error file=");
+        gh_escape(&b, r->file, 1);
+        ma_buf_printf(&b, ",line=%d,col=%d,title=", r->exp->mark.line, r->exp->mark.col);
+        gh_escape(&b, title, 1);
+        ma_buf_puts(&b, "::");
+        gh_escape(&b, details.len ? ma_buf_str(&details) : r->exp->name, 0);
+        ma_buf_putc(&b, '\n');
+        put_masked(out, &b);
+        free(title);
+        ma_buf_free(&details);
+    }
+}
+
 /* ---- JSON ---- */
 
 static void jset(json_t *o, const char *k, json_t *v)
@@ -358,6 +405,58 @@ static void xml_escape(ma_buf *b, const char *s)
     }
 }
 
+/* The failure message CI pages show in their list: the first difference
+ * with its expected and actual values, and how many more there are. */
+static char *junit_message(const ma_result *r)
+{
+    if (r->status == MA_UNTRUSTED)
+        return ma_xstrdup(r->reason ? r->reason : "untrusted");
+    if (!r->failures.n)
+        return ma_xstrdup(r->actual ? r->actual : "failed");
+    const ma_failure *f = &r->failures.v[0];
+    ma_buf b = {0};
+    ma_buf_printf(&b, "%s%s%s", f->path, f->path[0] ? ": " : "", f->what);
+    if (f->expected || f->actual_shown)
+        ma_buf_puts(&b, ":");
+    if (f->expected) {
+        char *e = ma_json_show(f->expected);
+        ma_buf_printf(&b, " expected %s", e);
+        free(e);
+    }
+    if (f->actual_shown) {
+        char *a = ma_json_show(f->actual);
+        ma_buf_printf(&b, "%s actual %s", f->expected ? "," : "", a);
+        free(a);
+    }
+    size_t more = 0;
+    for (size_t i = 1; i < r->failures.n; i++)
+        more += r->failures.v[i].depth == 0;
+    if (more)
+        ma_buf_printf(&b, " (and %zu more)", more);
+    return ma_buf_steal(&b);
+}
+
+/* Jenkins reads a classname as package.Class, so the file's dots must go:
+ * the path without a .yaml/.yml extension, any other '.' as '_' ("-" is
+ * "stdin"). */
+static char *junit_classname(const char *file)
+{
+    if (!strcmp(file, "-"))
+        return ma_xstrdup("stdin");
+    while (file[0] == '.' && file[1] == '/')
+        file += 2;
+    size_t l = strlen(file);
+    if (l > 5 && !strcmp(file + l - 5, ".yaml"))
+        l -= 5;
+    else if (l > 4 && !strcmp(file + l - 4, ".yml"))
+        l -= 4;
+    char *c = ma_xstrndup(file, l);
+    for (char *p = c; *p; p++)
+        if (*p == '.')
+            *p = '_';
+    return c;
+}
+
 int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, char *err, size_t errlen)
 {
     size_t passed, failed, untrusted;
@@ -385,7 +484,9 @@ int ma_report_junit(const char *path, const ma_result *rs, size_t n, double tota
             ma_buf_puts(&b, "    <testcase name=\"");
             xml_escape(&b, r->exp->name);
             ma_buf_puts(&b, "\" classname=\"");
-            xml_escape(&b, r->file);
+            char *cls = junit_classname(r->file);
+            xml_escape(&b, cls);
+            free(cls);
             ma_buf_puts(&b, "\" file=\"");
             xml_escape(&b, r->file);
             ma_buf_printf(&b, "\" line=\"%d\" time=\"%.3f\"", r->exp->mark.line, (double)r->elapsed_ns / 1e9);
@@ -397,14 +498,7 @@ int ma_report_junit(const char *path, const ma_result *rs, size_t n, double tota
             ma_buf_printf(&details, "%s:%d:%d: %s\n", r->file, r->exp->mark.line, r->exp->mark.col, r->exp->name);
             text_details(&details, r, &none, 2);
             const char *tag = r->status == MA_FAIL ? "failure" : "error";
-            char *msg = NULL;
-            if (r->status == MA_UNTRUSTED)
-                msg = ma_xstrdup(r->reason ? r->reason : "untrusted");
-            else if (r->failures.n) {
-                const ma_failure *f = &r->failures.v[0];
-                msg = ma_xasprintf("%s%s%s", f->path, f->path[0] ? ": " : "", f->what);
-            } else
-                msg = ma_xstrdup(r->actual ? r->actual : "failed");
+            char *msg = junit_message(r);
             ma_buf_printf(&b, ">\n      <%s message=\"", tag);
             xml_escape(&b, msg);
             ma_buf_printf(&b, "\" type=\"%s\">", r->status == MA_FAIL ? "expectation" : "untrusted");

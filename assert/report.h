@@ -26,6 +26,10 @@ void ma_report_counts(const ma_result *rs, size_t n, size_t *passed, size_t *fai
 void ma_report_text(FILE *out, const ma_result *rs, size_t n, const ma_report_opts *o);
 /* JSON: one document (see assert/README.md). */
 void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, const ma_report_opts *o);
+/* GitHub Actions: one "::error file=F,line=L,col=C,title=T::MESSAGE" line
+ * per failed or untrusted expectation (the message is the text report's
+ * details), nothing for passes. */
+void ma_report_github(FILE *out, const ma_result *rs, size_t n);
 /* JUnit XML to path. 0, or -1 with err filled. */
 int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, char *err, size_t errlen);
 

@@ -285,7 +285,18 @@ static int want_map(ctx *c, const ma_ynode *n, const char *what)
     return 0;
 }
 
-/* Every key of map must be in allowed (plus operators when ops is set). */
+/* Counter and count conditions: the numeric operators only. */
+static const ma_op number_ops[] = {MA_OP_EQUALS,  MA_OP_NOT_EQUALS, MA_OP_GREATER_THAN, MA_OP_LESS_THAN,
+                                   MA_OP_AT_LEAST, MA_OP_AT_MOST,    MA_OP_BETWEEN};
+#define NNUMBER_OPS (sizeof number_ops / sizeof number_ops[0])
+
+#define OPS_NONE 0
+#define OPS_ALL 1
+#define OPS_NUMBER 2 /* counters and counts */
+
+/* Every key of map must be in allowed (plus operators when ops is set: any
+ * operator name passes here, so parse_ops can say which ones apply, but an
+ * unknown key is only ever offered the operators the place accepts). */
 static int check_keys(ctx *c, const ma_ynode *map, const char *what, const char *const *allowed, size_t n,
                       int ops)
 {
@@ -298,8 +309,10 @@ static int check_keys(ctx *c, const ma_ynode *map, const char *what, const char 
         size_t m = 0;
         for (size_t j = 0; j < n && m < 64; j++)
             all[m++] = allowed[j];
-        for (int j = 0; ops && j < MA_OP_COUNT_ && m < 64; j++)
+        for (int j = 0; ops == OPS_ALL && j < MA_OP_COUNT_ && m < 64; j++)
             all[m++] = ma_op_names[j];
+        for (size_t j = 0; ops == OPS_NUMBER && j < NNUMBER_OPS && m < 64; j++)
+            all[m++] = ma_op_name(number_ops[j]);
         return fail_unknown_in(c, map->kids[i], "key", k, what, all, m);
     }
     return 0;
@@ -433,7 +446,7 @@ static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
         fail(c, n, "a check is a mapping such as {path: $.status, equals: ok}, not %s", ma_ytype_name(n));
         return NULL;
     }
-    if (check_keys(c, n, "a check", check_keys_allowed, 4, 1) < 0)
+    if (check_keys(c, n, "a check", check_keys_allowed, 4, OPS_ALL) < 0)
         return NULL;
     const ma_ynode *pathnode = ma_ymap_get(n, "path");
     const ma_ynode *andn = ma_ymap_get(n, "and"), *orn = ma_ymap_get(n, "or"), *notn = ma_ymap_get(n, "not");
@@ -488,10 +501,6 @@ fail:
     return NULL;
 }
 
-/* Counter and count conditions: the numeric operators only. */
-static const ma_op number_ops[] = {MA_OP_EQUALS,  MA_OP_NOT_EQUALS, MA_OP_GREATER_THAN, MA_OP_LESS_THAN,
-                                   MA_OP_AT_LEAST, MA_OP_AT_MOST,    MA_OP_BETWEEN};
-#define NNUMBER_OPS (sizeof number_ops / sizeof number_ops[0])
 
 static int number_operands_ok(ctx *c, const ma_ynode *map)
 {
@@ -533,7 +542,7 @@ static ma_check *parse_count(ctx *c, const ma_ynode *n)
         char why[200];
         return ma_check_op(n->mark, NULL, MA_OP_EQUALS, j, why, sizeof why);
     }
-    if (want_map(c, n, "count") < 0 || check_keys(c, n, "count", NULL, 0, 1) < 0 || number_operands_ok(c, n) < 0)
+    if (want_map(c, n, "count") < 0 || check_keys(c, n, "count", NULL, 0, OPS_NUMBER) < 0 || number_operands_ok(c, n) < 0)
         return NULL;
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
     int r = parse_ops(c, n, NULL, g, number_ops, NNUMBER_OPS, "a count");
@@ -678,7 +687,7 @@ static int parse_counter(ctx *c, const ma_ynode *n, ma_expectation *e)
 {
     static const char *const keys[] = {"counter"};
     const ma_ynode *cn = ma_ymap_get(n, "counter");
-    if (keys_for(c, n, "a counter expectation", keys, 1, 1) < 0)
+    if (keys_for(c, n, "a counter expectation", keys, 1, OPS_NUMBER) < 0)
         return -1;
     if (!(e->counter = read_string(c, cn, "counter")))
         return -1;
@@ -935,8 +944,13 @@ void ma_spec_free(ma_spec *s)
     free(s);
 }
 
-int ma_spec_parse(const char *file, const char *text, size_t len, ma_spec **out, ma_error *err)
+/* each: NULL stops at the first error (in err); otherwise every error is
+ * handed to each, and an error inside one expectation does not stop the
+ * next from being checked (the file still fails as a whole). */
+static int spec_parse(const char *file, const char *text, size_t len, ma_spec **out, ma_error *err,
+                      ma_error_fn each, void *arg)
 {
+    size_t nerr = 0;
     *out = NULL;
     ma_spec *s = ma_xcalloc(1, sizeof *s);
     s->file = ma_xstrdup(file);
@@ -976,8 +990,20 @@ int ma_spec_parse(const char *file, const char *text, size_t len, ma_spec **out,
     s->v = ma_xcalloc(list->nkids, sizeof *s->v);
     for (size_t i = 0; i < list->nkids; i++) {
         s->n = i + 1;
-        if (parse_expectation(&c, list->kids[i], &s->v[i]) < 0)
-            goto fail;
+        if (parse_expectation(&c, list->kids[i], &s->v[i]) < 0) {
+            if (!each)
+                goto fail;
+            err->mark.file = file;
+            remember_source(err, text, len);
+            each(err, arg);
+            nerr++;
+            memset(err, 0, sizeof *err);
+        }
+    }
+    if (nerr) {
+        ma_ynode_free(root);
+        ma_spec_free(s);
+        return -1;
     }
     ma_ynode_free(root);
     *out = s;
@@ -986,12 +1012,19 @@ fail:
     /* the marks point into s, which is freed: re-point at the caller's name */
     err->mark.file = file;
     remember_source(err, text, len);
+    if (each)
+        each(err, arg);
     ma_ynode_free(root);
     ma_spec_free(s);
     return -1;
 }
 
-int ma_spec_load(const char *file, ma_spec **out, ma_error *err)
+int ma_spec_parse(const char *file, const char *text, size_t len, ma_spec **out, ma_error *err)
+{
+    return spec_parse(file, text, len, out, err, NULL, NULL);
+}
+
+static int spec_load(const char *file, ma_spec **out, ma_error *err, ma_error_fn each, void *arg)
 {
     memset(err, 0, sizeof *err);
     *out = NULL;
@@ -999,6 +1032,8 @@ int ma_spec_load(const char *file, ma_spec **out, ma_error *err)
     if (!f) {
         err->mark.file = file;
         snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+        if (each)
+            each(err, arg);
         return -1;
     }
     ma_buf b = {0};
@@ -1022,7 +1057,20 @@ int ma_spec_load(const char *file, ma_spec **out, ma_error *err)
     if (f != stdin)
         fclose(f);
     if (rc == 0)
-        rc = ma_spec_parse(file, ma_buf_str(&b), b.len, out, err);
+        rc = spec_parse(file, ma_buf_str(&b), b.len, out, err, each, arg);
+    else if (each)
+        each(err, arg);
     ma_buf_free(&b);
     return rc;
+}
+
+int ma_spec_load(const char *file, ma_spec **out, ma_error *err)
+{
+    return spec_load(file, out, err, NULL, NULL);
+}
+
+int ma_spec_load_each(const char *file, ma_spec **out, ma_error_fn each, void *arg)
+{
+    ma_error err;
+    return spec_load(file, out, &err, each, arg);
 }

@@ -78,6 +78,12 @@ typedef struct {
 /* Reads and parses file. Returns 0 with *out set (free with ma_spec_free),
  * or -1 with err filled (a position when there is one). */
 int ma_spec_load(const char *file, ma_spec **out, ma_error *err);
+/* The same, going on after an error in one expectation to check the next:
+ * every error is handed to each (in file order; the ma_error is valid
+ * during the call). Returns 0 with *out set, or -1 after at least one
+ * call to each. */
+typedef void (*ma_error_fn)(const ma_error *e, void *arg);
+int ma_spec_load_each(const char *file, ma_spec **out, ma_error_fn each, void *arg);
 /* The same from text in memory (copied). */
 int ma_spec_parse(const char *file, const char *text, size_t len, ma_spec **out, ma_error *err);
 void ma_spec_free(ma_spec *s);

@@ -31,7 +31,7 @@
 # MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full" runs mockassert
 # under a wrapper.
 set -uo pipefail
-unset MOCKAPI_URL # cases choose their own server
+unset MOCKAPI_URL MOCKAPI_ADDR MOCKAPI_ADMIN_TOKEN # cases choose their own server
 mockapi=$(realpath "${1:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}")
 mockassert=$(realpath "${2:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}")
 shift 2
@@ -181,7 +181,7 @@ run_case_inner() {
         cd "$cdir" || exit 99
         set -f
         # shellcheck disable=SC2086
-        env -u MOCKAPI_URL "${envs[@]}" MA="$mockassert" ${MA_WRAP:-} "$mockassert" $cmd >"$cdir/.stdout" 2>"$cdir/.stderr"
+        env -u MOCKAPI_URL -u MOCKAPI_ADDR -u MOCKAPI_ADMIN_TOKEN "${envs[@]}" MA="$mockassert" ${MA_WRAP:-} "$mockassert" $cmd >"$cdir/.stdout" 2>"$cdir/.stderr"
     )
     rc=$?
     echo $(((${EPOCHREALTIME/./} - t0) / 1000)) >"$cdir/.elapsed" # ms, for check scripts
