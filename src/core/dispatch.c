@@ -625,9 +625,9 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         return;
     size_t hlen = head_end(rhead, rlen);
     size_t rbody = rlen - hlen;
-    if (resp && resp->body) {
+    if (resp->body) {
         rbody = resp->body->len;
-    } else if (resp && resp->prod.fill) { /* its length is the head's Content-Length */
+    } else if (resp->prod.fill) { /* its length is the head's Content-Length */
         for (size_t i = 0; i + 17 < hlen; i++)
             if ((i == 0 || rhead[i - 1] == '\n') && strncasecmp(rhead + i, "Content-Length:", 15) == 0) {
                 rbody = (size_t)strtoull(rhead + i + 15, NULL, 10);
@@ -638,7 +638,7 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .listener = req->listener,
         .tls = req->kind == MK_LISTEN_TLS,
         .gzipped = gzipped,
-        .status = resp ? resp->status : 0,
+        .status = resp->status,
         .counter = (rt && rt->counter >= 0 && resp->status < 400) ? rt->counter : -1,
         .route = mk_route_name(rt),
         .method = req->method,
