@@ -13,6 +13,14 @@ static inline int64_t mk_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Microseconds on the same clock (the journal's response durations). */
+static inline int64_t mk_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* The absolute CLOCK_REALTIME time timeout_ms from now, as
  * pthread_cond_timedwait wants it. */
 static inline struct timespec mk_deadline(unsigned timeout_ms)

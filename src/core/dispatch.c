@@ -604,12 +604,36 @@ static void respond_stats(mockapi *m, const mk_request *req, mk_response *resp)
     mk_buf_free(&b);
 }
 
-/* Records the finished exchange, before the transport writes it. */
+/* Where resp's head ends (past its blank line) in `out`, or out's length
+ * when there is none. */
+static size_t head_end(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 3 < n; i++)
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
+            return i + 4;
+    return n;
+}
+
+/* Records the finished exchange, before the transport writes it: the
+ * request, and the response as built (head, body size) with the time since
+ * t0_us (mk_mono_us). */
 static void journal(mockapi *m, const mk_request *req, const mk_response *resp, const mk_route *rt,
-                    const char *body, size_t blen, bool gzipped)
+                    const char *body, size_t blen, bool gzipped, const char *rhead, size_t rlen,
+                    int64_t t0_us)
 {
     if (m->cfg.journal_max_entries == 0)
         return;
+    size_t hlen = head_end(rhead, rlen);
+    size_t rbody = rlen - hlen;
+    if (resp->body) {
+        rbody = resp->body->len;
+    } else if (resp->prod.fill) { /* its length is the head's Content-Length */
+        for (size_t i = 0; i + 17 < hlen; i++)
+            if ((i == 0 || rhead[i - 1] == '\n') && strncasecmp(rhead + i, "Content-Length:", 15) == 0) {
+                rbody = (size_t)strtoull(rhead + i + 15, NULL, 10);
+                break;
+            }
+    }
     mk_jentry_in in = {
         .listener = req->listener,
         .tls = req->kind == MK_LISTEN_TLS,
@@ -625,7 +649,11 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .headers = req->headers,
         .body = body,
         .body_len = blen,
-        .raw_size = req->body_len,
+        .raw_size = req->body_status == MK_BODY_TOO_LARGE ? req->refused_size : req->body_len,
+        .rhead = rhead,
+        .rhead_len = hlen,
+        .rbody_size = rbody,
+        .duration_us = t0_us ? mk_mono_us() - t0_us : 0,
     };
     mk_jentry *e = mk_jentry_new(&in);
     if (e)
@@ -634,8 +662,11 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
 
 void mk_journal_refused(mockapi *m, const mk_request *req, int status)
 {
+    /* what the transport writes for it: the fixed refusal (errors.h) */
     mk_response resp = {.status = status};
-    journal(m, req, &resp, NULL, "", 0, false);
+    size_t len;
+    const char *r = mk_refusal(status, &len);
+    journal(m, req, &resp, NULL, "", 0, false, r, len, 0);
 }
 
 /* ---- the request path --------------------------------------------------- */
@@ -727,6 +758,7 @@ void mk_request_target(mk_request *req, char *target)
 
 void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
 {
+    int64_t t0_us = mk_mono_us(); /* the request's arrival, for the journal's duration */
     mk_match mt;
     mt.route = NULL;
     mt.verdict = MK_NOT_FOUND;
@@ -951,8 +983,20 @@ out:
         resp->close = true;
         resp->stream = false;
     }
-    if (!resp->pending) /* journaled once, when it is answered */
-        journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped);
+    if (!resp->pending) { /* journaled once, when it is answered */
+        const char *rh = resp->out.data ? resp->out.data : "";
+        size_t rl = resp->out.len;
+        if (rl == 0) /* nothing built (out of memory): the transport's fixed 500 */
+            rh = mk_refusal(resp->status, &rl);
+        /* a wait that was parked: its time counts from when it began */
+        int64_t t0 = t0_us;
+        if (req->no_wait && mt.verdict == MK_MATCH &&
+            (mt.route->responder == MK_R_WAIT || mt.route->responder == MK_R_SSE_WAIT) &&
+            req->wait_started_ms > 0 && req->wait_started_ms * 1000 < t0)
+            t0 = req->wait_started_ms * 1000;
+        journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped, rh, rl,
+                t0);
+    }
     gt_value_free(val);
     mk_buf_free(&decoded);
 }

@@ -36,6 +36,9 @@ typedef struct mk_request {
     const char *body;
     size_t body_len;
     mk_body_status body_status;
+    /* With MK_BODY_TOO_LARGE: the size refused (the declared Content-Length,
+     * or a chunked body's size as announced so far), journaled as raw_size. */
+    size_t refused_size;
     /* Waiting routes (/test/wait, /test/sse/wait) with no_wait set check
      * their condition once instead of blocking: met or past the deadline
      * (wait_started_ms + timeout_ms), they answer; otherwise the response

@@ -49,14 +49,59 @@ static const char *put(char **w, const char *s, size_t n)
     return d;
 }
 
+/* The response head's header lines: how many there are at most (one per
+ * line ending), for the arena's size. */
+static int head_lines(const char *h, size_t n)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += h[i] == '\n';
+    return k;
+}
+
+/* Splits the response head (after its status line) into the entry's
+ * response headers, leaving Date out; names and values are copied into the
+ * arena at *w (each line is at least as long as its two copies). */
+static void put_resp_headers(mk_jentry *e, const char *h, size_t n, char **w)
+{
+    const char *p = memchr(h, '\n', n), *end = h + n;
+    p = p ? p + 1 : end; /* past the status line */
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        const char *le = eol ? eol : end;
+        if (le > p && le[-1] == '\r')
+            le--;
+        const char *colon = memchr(p, ':', (size_t)(le - p));
+        if (le == p || !colon) /* the blank line ends the head */
+            break;
+        size_t nlen = (size_t)(colon - p);
+        const char *v = colon + 1;
+        while (v < le && (*v == ' ' || *v == '\t'))
+            v++;
+        if (!(nlen == 4 && strncasecmp(p, "Date", 4) == 0)) {
+            int i = e->rnheaders++;
+            e->rhname[i] = put(w, p, nlen);
+            e->rhvalue[i] = put(w, v, (size_t)(le - v));
+            if (strcasecmp(e->rhname[i], "X-Mockapi-Error") == 0)
+                e->error = e->rhvalue[i];
+        }
+        p = next;
+    }
+}
+
 mk_jentry *mk_jentry_new(const mk_jentry_in *in)
 {
     const char *method = in->method ? in->method : "";
     const char *path = in->path ? in->path : "";
     size_t path_len = in->path ? in->path_len : 0;
     const char *query = in->query ? in->query : "";
+    const char *rhead = in->rhead ? in->rhead : "";
+    size_t rhead_len = in->rhead ? in->rhead_len : 0;
+    int rlines = head_lines(rhead, rhead_len);
     size_t need = sizeof(mk_jentry) + strlen(method) + path_len + strlen(query) + 3 +
-                  in->body_len + 1 + (size_t)in->nheaders * 2 * sizeof(char *);
+                  in->body_len + 1 + (size_t)in->nheaders * 2 * sizeof(char *) +
+                  (size_t)rlines * 2 * sizeof(char *) + rhead_len + 2;
     for (int i = 0; i < in->nheaders; i++)
         need += strlen(in->headers[i].name) + 1 +
                 (is_secret_header(in->headers[i].name) ? FP_LEN : strlen(in->headers[i].value)) + 1;
@@ -77,7 +122,11 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     e->nheaders = in->nheaders;
     e->hname = (const char **)(void *)(e + 1);
     e->hvalue = e->hname + in->nheaders;
-    char *w = (char *)(e->hvalue + in->nheaders);
+    e->rhname = e->hvalue + in->nheaders;
+    e->rhvalue = e->rhname + rlines;
+    e->rbody_size = in->rbody_size;
+    e->duration_us = in->duration_us;
+    char *w = (char *)(e->rhvalue + rlines);
     e->method = put(&w, method, strlen(method));
     e->path = put(&w, path, path_len);
     e->path_len = path_len;
@@ -94,6 +143,7 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
             e->hvalue[i] = put(&w, in->headers[i].value, strlen(in->headers[i].value));
         }
     }
+    put_resp_headers(e, rhead, rhead_len, &w);
     e->test = strncmp(e->path, "/test/", 6) == 0;
     return e;
 }
@@ -293,6 +343,7 @@ int mk_jfilter_parse_with(const char *q, mk_jfilter *f, const char *const *more,
         f->since = s;
     }
     r = mk_query_get(q, "limit", v, sizeof v);
+    bool has_limit = r != 0;
     if (r != 0) {
         if (r < 0 || mk_query_int("limit", v, 1, LLONG_MAX, "", &x, err, errlen) != 0) {
             snprintf(err, errlen, "limit must be a positive number, not \"%.40s\"", r < 0 ? "(too long)" : v);
@@ -303,6 +354,24 @@ int mk_jfilter_parse_with(const char *q, mk_jfilter *f, const char *const *more,
             return -1;
         }
         f->limit = (size_t)x;
+    }
+    r = mk_query_get(q, "last", v, sizeof v);
+    if (r != 0) {
+        if (has_limit) {
+            snprintf(err, errlen, "last and limit cannot be combined (last=N: the newest N, "
+                                  "limit=N: the oldest N)");
+            return -1;
+        }
+        if (r < 0 || mk_query_int("last", v, 1, LLONG_MAX, "", &x, err, errlen) != 0) {
+            snprintf(err, errlen, "last must be a positive number, not \"%.40s\"", r < 0 ? "(too long)" : v);
+            return -1;
+        }
+        if (x > MK_JFILTER_MAX_LIMIT) {
+            snprintf(err, errlen, "last must be at most %d, not \"%.40s\"", MK_JFILTER_MAX_LIMIT, v);
+            return -1;
+        }
+        f->limit = (size_t)x;
+        f->last = true;
     }
     r = mk_query_get(q, "include_test", v, sizeof v);
     if (r != 0) {
@@ -467,7 +536,28 @@ void mk_jentry_json(const mk_jentry *e, mk_buf *out)
         put_str(out, cn);
     else
         mk_buf_puts(out, "null");
-    mk_buf_puts(out, e->test ? ",\"test\":true}" : ",\"test\":false}");
+    mk_buf_puts(out, e->test ? ",\"test\":true" : ",\"test\":false");
+    /* what the mock answered (the top-level status stays for older readers) */
+    mk_buf_puts(out, ",\"response\":{\"status\":");
+    put_num(out, e->status);
+    mk_buf_puts(out, ",\"headers\":[");
+    for (int i = 0; i < e->rnheaders; i++) {
+        mk_buf_puts(out, i ? ",[" : "[");
+        put_str(out, e->rhname[i]);
+        mk_buf_putc(out, ',');
+        put_str(out, e->rhvalue[i]);
+        mk_buf_putc(out, ']');
+    }
+    mk_buf_puts(out, "],\"body_size\":");
+    put_unum(out, e->rbody_size);
+    mk_buf_puts(out, ",\"duration_us\":");
+    put_num(out, e->duration_us);
+    mk_buf_puts(out, ",\"error\":");
+    if (e->error)
+        put_str(out, e->error);
+    else
+        mk_buf_puts(out, "null");
+    mk_buf_puts(out, "}}");
 }
 
 void mk_jresult_open(mk_buf *out)

@@ -34,7 +34,16 @@ typedef struct mk_jentry {
     const char **hname, **hvalue;
     const char *body; /* decoded body */
     size_t body_len;
-    size_t raw_size;  /* body size on the wire */
+    size_t raw_size;  /* body size on the wire (a refused body: as declared) */
+    /* what the mock answered: its header lines but Date (the time is
+     * e->time), its body's size, the time from the request's arrival in
+     * dispatch to the response being built, and the X-Mockapi-Error reason
+     * (NULL when there is none) */
+    int rnheaders;
+    const char **rhname, **rhvalue;
+    size_t rbody_size;
+    int64_t duration_us;
+    const char *error;
     size_t bytes;     /* this entry's allocation, for the byte bound */
     struct mk_jentry *dead_next; /* once out of the journal: the list to release */
 } mk_jentry;
@@ -56,6 +65,12 @@ typedef struct mk_jentry_in {
     const mk_header_kv *headers;
     const char *body;
     size_t body_len, raw_size;
+    /* the response: its head as written (status line, header lines; parsed
+     * here), the size of the body that follows it, and the duration */
+    const char *rhead;
+    size_t rhead_len;
+    size_t rbody_size;
+    int64_t duration_us;
 } mk_jentry_in;
 
 /* Builds an entry (refs = 1, seq 0 until appended); secrets in headers are
@@ -90,7 +105,7 @@ uint64_t mk_journal_append(mk_journal *j, mk_jentry *e, mk_jentry **dead);
 void mk_jentry_release_list(mk_jentry *dead);
 
 /* A filter, parsed from a query string (method, path, route, status, since,
- * limit, include_test). Strings point into the filter itself; the path glob
+ * limit or last, include_test). Strings point into the filter itself; the path glob
  * is compiled once, here, so matching an entry costs one pass over its path
  * (glob.h). Plain data: copyable, nothing to free. */
 typedef struct mk_jfilter {
@@ -98,15 +113,16 @@ typedef struct mk_jfilter {
     int status;         /* 0: any */
     uint64_t since;     /* seq > since */
     size_t limit;
+    bool last;          /* `last=N`: the newest `limit` matches, not the oldest */
     bool include_test;
     mk_glob glob;       /* path, compiled */
     char method_buf[32], route_buf[32], path_buf[MK_GLOB_MAX + 1];
 } mk_jfilter;
 
-#define MK_JFILTER_MAX_LIMIT 100000 /* `limit`: default 1000 */
+#define MK_JFILTER_MAX_LIMIT 100000 /* `limit` (default 1000) and `last` */
 
 /* The query keys a filter reads, for the routes that add their own. */
-#define MK_JFILTER_KEYS "method", "path", "route", "status", "since", "limit", "include_test"
+#define MK_JFILTER_KEYS "method", "path", "route", "status", "since", "limit", "last", "include_test"
 
 /* Parses a raw query string (NULL = no filter). Strict: a key that is not a
  * filter's, a key given twice or a malformed value is refused. Returns 0,

@@ -103,6 +103,20 @@ static const mk_route routes[] = {
     R(TLS, "POST", "/local/audit", LOCAL, NULL, LOCAL_AUDIT, MK_R_NO_CONTENT),
     R(TLS, "GET", "/test/assertions", NONE, NULL, ASSERTIONS, MK_R_ASSERTIONS),
     R(TLS, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
+    /* beyond the reference: every other /test/ route, with the same
+     * responders, so a test over https sees all the plain listener shows
+     * (issue 13); still no fallbacks: another method is the 405 text with
+     * Allow, as for the two above */
+    R(TLS, "PUT", "/test/state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
+    R(TLS, "POST", "/test/configure-state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
+    R(TLS, "POST", "/test/configure-heartbeat", TYPED, &gt_HeartbeatResponse, CONFIGURE_HEARTBEAT, MK_R_SET_HEARTBEAT),
+    R(TLS, "POST", "/test/inject-event", TYPED, &gt_SignedEnvelope, INJECT_EVENT, MK_R_INJECT),
+    R(TLS, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),
+    R(TLS, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),
+    R(TLS, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),
+    R(TLS, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),
+    R(TLS, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),
+    R(TLS, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),
 };
 #undef R
 

@@ -234,13 +234,28 @@ int mk_state_journal_select(mk_state *s, const mk_jfilter *f, mk_jselect *sel)
     size_t n;
     if (collect(s, f->since, NULL, &all, &n, &sel->st) != 0)
         return -1;
-    /* matched in place: hits move to the front, the rest are dropped */
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k < f->limit && mk_jfilter_match(f, all[i]))
-            all[k++] = all[i];
-        else
-            mk_jentry_unref(all[i]);
+    if (f->last) {
+        /* the newest `limit`: matched from the newest back, into the end
+         * of the array, then moved to its front (still oldest first) */
+        size_t at = n;
+        for (size_t i = n; i-- > 0;) {
+            if (n - at < f->limit && mk_jfilter_match(f, all[i]))
+                all[--at] = all[i];
+            else
+                mk_jentry_unref(all[i]);
+        }
+        k = n - at;
+        if (k && at)
+            memmove(all, all + at, k * sizeof *all);
+    } else {
+        /* matched in place: hits move to the front, the rest are dropped */
+        for (size_t i = 0; i < n; i++) {
+            if (k < f->limit && mk_jfilter_match(f, all[i]))
+                all[k++] = all[i];
+            else
+                mk_jentry_unref(all[i]);
+        }
     }
     sel->e = all;
     sel->n = k;

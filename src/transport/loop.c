@@ -693,6 +693,11 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
         .headers = kv,
         .nheaders = hd->h.nheaders,
         .body_status = bs,
+        /* a body refused unread: the size it declared (chunked: so far) */
+        .refused_size = bs != MK_BODY_TOO_LARGE ? 0
+                        : c->chunked ? (c->ch.left > SIZE_MAX - c->ch.out ? SIZE_MAX
+                                                                           : c->ch.out + (size_t)c->ch.left)
+                                     : (c->content_length > SIZE_MAX ? SIZE_MAX : (size_t)c->content_length),
         /* a waiting route checks once and answers "pending" (parked below)
          * instead of blocking this thread */
         .no_wait = true,

@@ -11,7 +11,10 @@
  *  - invalid tokens, a missing fixtures folder and an unknown fixture file
  *    are create's errors, with a message;
  *  - inject-event refuses event_id / event_type with CR or LF (400 naming
- *    the field), and counts nothing. */
+ *    the field), and counts nothing;
+ *  - every /test/ route is on the TLS listener too (issue 13): the journal
+ *    and a wait over https, a wrong method there is the TLS table's 405
+ *    text, and the admin policy covers them all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +96,10 @@ static void adm_token_both_listeners(void **state)
     }
     /* every route of the family, known or not, percent-encoded or not */
     expect_401(s.base, "/test/requests", NULL, false, m);
+    expect_401(s.tls_base, "/test/requests", NULL, true, m);
+    expect_401(s.tls_base, "/test/wait?counter=heartbeat_count&timeout_ms=1", NULL, true, m);
+    expect_401(s.tls_base, "/test/stats", NULL, true, m);
+    expect_status(s.tls_base, "/test/requests", "X-Mockapi-Admin-Token: " TOKEN, true, m, 200);
     expect_401(s.base, "/test/no-such-route", NULL, false, m);
     expect_401(s.base, "/%74est/assertions", NULL, false, m);
     expect_status(s.base, "/%74est/assertions", "X-Mockapi-Admin-Token: " TOKEN, false, m, 200);
@@ -194,6 +201,12 @@ static void adm_tls_off_loopback(void **state)
     assert_non_null(strstr(body, "-admin-token"));
     assert_int_equal(direct_get(m, MK_LISTEN_TLS, 1, "/test/last-request/register", NULL, NULL, body, sizeof body),
                      403);
+    /* the routes TLS gained in issue 13 are off there the same way */
+    static const char *const gained[] = {"/test/requests", "/test/wait?counter=heartbeat_count&timeout_ms=1",
+                                         "/test/stats", "/test/sse", "/test/sse/wait?timeout_ms=1"};
+    for (size_t i = 0; i < sizeof gained / sizeof gained[0]; i++)
+        if (direct_get(m, MK_LISTEN_TLS, 1, gained[i], NULL, NULL, body, sizeof body) != 403)
+            fail_msg("TLS %s off loopback without a token: not 403", gained[i]);
     /* the plain listener (loopback) still serves them */
     assert_int_equal(direct_get(m, MK_LISTEN_HTTP, 0, "/test/assertions", NULL, NULL, body, sizeof body), 200);
     mockapi_free(m);
@@ -329,6 +342,97 @@ static void adm_defaults_loopback(void **state)
     mt_server_untrack_free(&s);
 }
 
+/* Every /test/ route over https (no token, TLS on loopback): the journal
+ * lists what came in on TLS with what it answered, a wait sees it, the
+ * others answer, and a wrong method is the TLS table's 405 text. */
+static void adm_tls_test_routes(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.tls_addr = "127.0.0.1:0";
+    mt_server s;
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
+    const char *ca = mockapi_tls_ca_pem(s.m);
+    static const char *const auth[] = {"Authorization: Bearer e2e-local-bearer-token"};
+    mt_request rq;
+    mt_response r;
+
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.path = "/local/metrics";
+    rq.headers = auth;
+    rq.nheaders = 1;
+    rq.body = "[]";
+    rq.body_len = 2;
+    rq.send_body = true;
+    rq.ca_pem = ca;
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 204);
+    mt_response_free(&r);
+
+    /* the wait, then the journal, both over TLS */
+    memset(&rq, 0, sizeof rq);
+    rq.method = "GET";
+    rq.path = "/test/wait?path=/local/metrics&op=gte&value=1&timeout_ms=5000";
+    rq.ca_pem = ca;
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr((const char *)r.body, "\"met\":true,\"value\":1"));
+    mt_response_free(&r);
+    rq.path = "/test/requests?last=1";
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 200);
+    const char *b = (const char *)r.body;
+    assert_non_null(strstr(b, "\"listener_kind\":\"tls\",\"method\":\"POST\",\"path\":\"/local/metrics\""));
+    assert_non_null(strstr(b, "\"response\":{\"status\":204,\"headers\":[],\"body_size\":0,"));
+    assert_null(strstr(b, "e2e-local-bearer-token")); /* the credential as a fingerprint only */
+    mt_response_free(&r);
+    /* the /test/ requests made over TLS are journaled as TLS too */
+    rq.path = "/test/requests?route=wait&include_test=1";
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr((const char *)r.body, "\"listener_kind\":\"tls\",\"method\":\"GET\",\"path\":\"/test/wait\""));
+    mt_response_free(&r);
+
+    static const char *const gets[] = {"/test/stats", "/test/sse", "/test/assertions"};
+    for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
+        rq.path = gets[i];
+        assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+        if (r.status != 200)
+            fail_msg("GET %s over TLS: %ld", gets[i], r.status);
+        mt_response_free(&r);
+    }
+    rq.path = "/test/sse/wait?clients=0&timeout_ms=1000";
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 200);
+    mt_response_free(&r);
+
+    /* a wrong method: the TLS table's 405 (text, Allow), no JSON fallback */
+    rq.method = "POST";
+    rq.path = "/test/requests";
+    rq.send_body = true;
+    rq.body = "";
+    rq.body_len = 0;
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(mt_header_get(&r, "Allow"), "GET, HEAD");
+    assert_string_equal(mt_header_get(&r, "Content-Type"), "text/plain; charset=utf-8");
+    mt_response_free(&r);
+
+    /* reset over TLS empties the journal */
+    rq.path = "/test/reset";
+    assert_int_equal(mt_perform(NULL, s.tls_base, &rq, &r), 0);
+    assert_int_equal(r.status, 204);
+    mt_response_free(&r);
+    char *json = NULL;
+    size_t len = 0;
+    assert_int_equal(mockapi_requests(s.m, NULL, &json, &len), MOCKAPI_OK);
+    assert_non_null(strstr(json, "{\"entries\":[],"));
+    mockapi_free_buf(json);
+    mt_server_untrack_free(&s);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -345,6 +449,7 @@ int mt_run_admin_tests(void)
         cmocka_unit_test(adm_fixtures_errors),
         cmocka_unit_test_teardown(adm_inject_crlf, teardown),
         cmocka_unit_test_teardown(adm_defaults_loopback, teardown),
+        cmocka_unit_test_teardown(adm_tls_test_routes, teardown),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }

@@ -139,6 +139,7 @@ static int direct_req_build(direct_req *d, const mockapi_config *cfg, const exch
     /* the transport's verdict on the body: past the cap it is not read */
     if (e->has_body && wiren > cfg->max_body_bytes) {
         d->req.body_status = MK_BODY_TOO_LARGE;
+        d->req.refused_size = wiren; /* as the transport: the size declared */
     } else if (e->has_body) {
         d->req.body = (const char *)wire;
         d->req.body_len = wiren;

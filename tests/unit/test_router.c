@@ -67,6 +67,17 @@ static void test_method_precedence_and_405(void **st)
     assert_string_equal(m.allow, "POST");
     assert_int_equal(match(MK_LISTEN_TLS, "POST", "/test/assertions", NULL, &m), MK_NOT_ALLOWED);
     assert_string_equal(m.allow, "GET, HEAD");
+    /* every /test/ route is on TLS too (issue 13), still without fallbacks */
+    assert_int_equal(match(MK_LISTEN_TLS, "GET", "/test/requests", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_REQUESTS);
+    assert_int_equal(match(MK_LISTEN_TLS, "GET", "/test/wait", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_WAIT);
+    assert_int_equal(match(MK_LISTEN_TLS, "PUT", "/test/state", NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_SET_STATE);
+    assert_int_equal(match(MK_LISTEN_TLS, "POST", "/test/state", NULL, &m), MK_NOT_ALLOWED);
+    assert_string_equal(m.allow, "PUT");
+    assert_int_equal(match(MK_LISTEN_TLS, "GET", "/test/reset", NULL, &m), MK_NOT_ALLOWED);
+    assert_string_equal(m.allow, "POST");
 }
 
 static void test_not_found(void **st)
