@@ -41,6 +41,24 @@ enum {
     {MK_LISTEN_##lis, method, pattern, MK_BODY_##body, type, COUNTER_OF_##name,                 \
      (mk_capture)CAPTURE_OF_##name, responder, MK_ROUTE_##name}
 
+/* The test-control routes both listeners serve (the reference's
+ * configure and inject routes, and mockapi's own), one list for both. */
+#define TEST_CONTROL(L)                                                                                        \
+    R(L, "PUT", "/test/state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),                      \
+    R(L, "POST", "/test/configure-state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),           \
+    R(L, "POST", "/test/configure-heartbeat", TYPED, &gt_HeartbeatResponse, CONFIGURE_HEARTBEAT,                \
+      MK_R_SET_HEARTBEAT),                                                                                     \
+    R(L, "POST", "/test/inject-event", TYPED, &gt_SignedEnvelope, INJECT_EVENT, MK_R_INJECT),                   \
+    /* beyond the reference: event-stream clients, and waiting for them */                                     \
+    R(L, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),                                                 \
+    R(L, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),                                         \
+    /* beyond the reference: the request journal */                                                            \
+    R(L, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),                                         \
+    R(L, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),                                                 \
+    R(L, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),                                                     \
+    /* beyond the reference: what the transport did (refusals, deadlines) */                                   \
+    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS)
+
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */
     R(HTTP, "GET", "/v1/ping", NONE, NULL, PING, MK_R_PING),
@@ -66,21 +84,8 @@ static const mk_route routes[] = {
     R(HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/ready", TYPED, &gt_TunnelReadyRequest, TUNNEL_READY, MK_R_NO_CONTENT),
     R(HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/closed", TYPED, &gt_TunnelClosedRequest, TUNNEL_CLOSED, MK_R_NO_CONTENT),
     R(HTTP, "POST", "/v1/nodes/{id}/integrity/violations", TYPED, &gt_IntegrityViolationReport, INTEGRITY_VIOLATION, MK_R_NO_CONTENT),
-    R(HTTP, "PUT", "/test/state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
-    R(HTTP, "POST", "/test/configure-state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
-    R(HTTP, "POST", "/test/configure-heartbeat", TYPED, &gt_HeartbeatResponse, CONFIGURE_HEARTBEAT, MK_R_SET_HEARTBEAT),
-    R(HTTP, "POST", "/test/inject-event", TYPED, &gt_SignedEnvelope, INJECT_EVENT, MK_R_INJECT),
     R(HTTP, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
-    /* beyond the reference: event-stream clients, and waiting for them */
-    R(HTTP, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),
-    R(HTTP, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),
-    /* beyond the reference: the request journal */
-    R(HTTP, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),
-    R(HTTP, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),
-    R(HTTP, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),
-    /* beyond the reference: what the transport did (refusals, deadlines) */
-    R(HTTP, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),
-
+    TEST_CONTROL(HTTP),
     /* method-less fallbacks: JSON 405 for any other method (docs/contract.md §2.1) */
 #define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE}
     FALLBACK("/v1/ping"), FALLBACK("/v1/register"), FALLBACK("/v1/nodes/{id}/heartbeat"),
@@ -103,21 +108,13 @@ static const mk_route routes[] = {
     R(TLS, "POST", "/local/audit", LOCAL, NULL, LOCAL_AUDIT, MK_R_NO_CONTENT),
     R(TLS, "GET", "/test/assertions", NONE, NULL, ASSERTIONS, MK_R_ASSERTIONS),
     R(TLS, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
-    /* beyond the reference: every other /test/ route, with the same
-     * responders, so a test over https sees all the plain listener shows
-     * (issue 13); still no fallbacks: another method is the 405 text with
-     * Allow, as for the two above */
-    R(TLS, "PUT", "/test/state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
-    R(TLS, "POST", "/test/configure-state", TYPED, &gt_StateResponse, CONFIGURE_STATE, MK_R_SET_STATE),
-    R(TLS, "POST", "/test/configure-heartbeat", TYPED, &gt_HeartbeatResponse, CONFIGURE_HEARTBEAT, MK_R_SET_HEARTBEAT),
-    R(TLS, "POST", "/test/inject-event", TYPED, &gt_SignedEnvelope, INJECT_EVENT, MK_R_INJECT),
-    R(TLS, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),
-    R(TLS, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),
-    R(TLS, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),
-    R(TLS, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),
-    R(TLS, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),
-    R(TLS, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),
+    /* beyond the reference: every other /test/ route, the same list as on
+     * the plain listener, so a test over https sees all the plain listener
+     * shows (issue 13); still no fallbacks: another method is the 405 text
+     * with Allow, as for the two above */
+    TEST_CONTROL(TLS),
 };
+#undef TEST_CONTROL
 #undef R
 
 static const char *const route_names[MK_ROUTE_COUNT] = {
