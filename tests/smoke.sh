@@ -3,24 +3,7 @@
 # the last line is "N passed, M failed". Usage: tests/smoke.sh path/to/mockapi
 set -uo pipefail
 bin=${1:?usage: smoke.sh path/to/mockapi}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-pass=0
-fail=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); echo "ok   $1"; else fail=$((fail + 1)); echo "FAIL $1"; fi
-}
-curl_() { curl --noproxy '*' -sS --max-time 5 "$@"; }
-
-# wait_line FILE PREFIX: waits (deadline 10 s) for a line starting with PREFIX
-wait_line() {
-    local deadline=$((SECONDS + 10))
-    while [ $SECONDS -lt $deadline ]; do
-        grep -q "^$2" "$1" 2>/dev/null && { grep "^$2" "$1" | head -n1 | cut -d= -f2; return 0; }
-        read -r -t 0.02 <> <(:) || true
-    done
-    return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 # wait_for_number FILE: waits (deadline 10 s) for a line holding a number
 wait_for_number() {
