@@ -627,12 +627,8 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
     size_t rbody = rlen - hlen;
     if (resp->body) {
         rbody = resp->body->len;
-    } else if (resp->prod.fill) { /* its length is the head's Content-Length */
-        for (size_t i = 0; i + 17 < hlen; i++)
-            if ((i == 0 || rhead[i - 1] == '\n') && strncasecmp(rhead + i, "Content-Length:", 15) == 0) {
-                rbody = (size_t)strtoull(rhead + i + 15, NULL, 10);
-                break;
-            }
+    } else if (resp->prod.fill) {
+        rbody = resp->prod_len;
     }
     mk_jentry_in in = {
         .listener = req->listener,

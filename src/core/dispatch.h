@@ -78,6 +78,7 @@ typedef struct mk_response {
      * these; out then ends with the head's blank line): */
     struct mk_blob *body; /* a reference to shared immutable bytes (unref) */
     mk_producer prod;     /* prod.fill set: made in bounded pieces */
+    size_t prod_len;      /* with prod: the bytes it makes (the head's Content-Length) */
     int status;
     bool close;      /* close the connection after writing */
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */

@@ -121,6 +121,7 @@ void mk_respond_produced(const mk_request *req, mk_response *resp, int status, c
         return;
     }
     resp->prod = prod;
+    resp->prod_len = len;
 }
 
 /* ---- the bound on buffered output --------------------------------------- */

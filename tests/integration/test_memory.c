@@ -265,6 +265,16 @@ static void mem_requests_in_pieces(void **state)
     }
     assert_non_null(json_object_get(doc, "next_seq"));
     json_decref(doc);
+    size_t streamed = r.len;
+    mt_response_free(&r);
+    /* the journal says how large the streamed answer was */
+    mt_get(NULL, s.base, "/test/requests?path=/test/requests&include_test=1&limit=1", &r);
+    assert_int_equal(r.status, 200);
+    doc = json_loadb((const char *)r.body, r.len, 0, &je);
+    assert_non_null(doc);
+    json_t *resp = json_object_get(json_array_get(json_object_get(doc, "entries"), 0), "response");
+    assert_int_equal(json_integer_value(json_object_get(resp, "body_size")), (json_int_t)streamed);
+    json_decref(doc);
     mt_response_free(&r);
     /* a second listing on a keep-alive connection after it: framing intact */
     CURL *h = curl_easy_init();
