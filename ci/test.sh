@@ -63,6 +63,7 @@ run smoke/startup-asan      bash tests/startup.sh build/debug/mockapi
 run smoke/fd-limit          bash tests/availability.sh build/release/mockapi
 run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/asan             bash tests/assert/run.sh build/release/mockapi build/debug/mockassert
+run assert/tls              env MA_TRANSPORT=tls bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
                             bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh

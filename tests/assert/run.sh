@@ -20,33 +20,62 @@
 #   check    (optional) bash run afterwards in the work directory; must exit 0
 #            (.stdout, .stderr and .elapsed, mockassert's wall time in ms, are there)
 #   normalize (optional) sed script applied to stdout and stderr before comparing
+#   no-tls   (optional) why the case is skipped with MA_TRANSPORT=tls (one line)
 # Case files are copied to a work directory where @ADDR@ (host:port), @URL@,
 # @TLSURL@ and @CA@ are replaced; mockassert runs there with NO_COLOR=1 and,
 # unless no-url, MOCKAPI_URL=@URL@. In stdout/stderr the address is
 # normalised to ADDR (and the TLS one to TLSADDR) before comparing.
+#
+# MA_TRANSPORT=tls runs the same cases with mockassert talking to the TLS
+# listener of the same mockapi (the same expected stdout, stderr and exit):
+# the server gets -tls-addr 127.0.0.1:0 -tls-ca-out FILE unless its flags
+# already have a TLS listener; @URL@ and MOCKAPI_URL become https://TLSADDR;
+# mockassert gets --cacert FILE (after its command word), and so does $MA in
+# check scripts (a wrapper), whose $URL is the https one too. @ADDR@ and
+# $ADDR stay the plain host:port (that form means http://, by definition).
+# Replay lines keep their listener (plain unless "tls"). In the output,
+# https://TLSADDR is normalised to http://ADDR first, so the plain run's
+# expected files serve both. Skipped over TLS, each with its reason printed:
+# cases with "server: none" (no mockapi to reach) and cases with a no-tls file.
+#
 # Usage: tests/assert/run.sh path/to/mockapi path/to/mockassert [CASE...]
 # Prints one line per case and "N passed, M failed"; exits 1 if any failed.
 # MA_BLESS=1 records the actual stdout (stderr if the case has one) and exit
 # status as the expectation: a development aid, review what it writes.
 # MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full" runs mockassert
 # under a wrapper.
-set -uo pipefail
-unset MOCKAPI_URL MOCKAPI_ADDR MOCKAPI_ADMIN_TOKEN # cases choose their own server
-mockapi=$(realpath "${1:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}")
-mockassert=$(realpath "${2:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}")
-shift 2
-here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-server_pid=
-bg_pid=
-cleanup() {
-    [ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+# tests/assert/mutate.sh sources this file for its functions (ma_* below);
+# nothing runs unless it is executed.
+
+# ma_init MOCKAPI MOCKASSERT: the binaries, the transport and a scratch folder
+# (removed at exit with every server and job still running)
+ma_init() {
+    unset MOCKAPI_URL MOCKAPI_ADDR MOCKAPI_ADMIN_TOKEN # cases choose their own server
+    mockapi=$(realpath "${1:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}") || exit 2
+    mockassert=$(realpath "${2:?usage: run.sh MOCKAPI MOCKASSERT [CASE...]}") || exit 2
+    transport=${MA_TRANSPORT:-plain}
+    case "$transport" in plain | tls) ;; *) echo "MA_TRANSPORT is plain or tls, not $transport" >&2; exit 2 ;; esac
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    work=$(mktemp -d)
+    server_pid=
+    bg_pid=
+    trap ma_cleanup EXIT
+    # $MA in check scripts over TLS: mockassert with --cacert after its command word
+    cat >"$work/ma-tls" <<'EOF'
+#!/usr/bin/env bash
+case "${1:-}" in
+run | lint | snapshot | wait | reset) c=$1; shift; exec "$MA_REAL" "$c" --cacert "$MA_TLS_CACERT" "$@" ;;
+esac
+exec "$MA_REAL" --cacert "$MA_TLS_CACERT" "$@"
+EOF
+    chmod +x "$work/ma-tls"
+}
+
+ma_cleanup() {
+    [ -n "${bg_pid:-}" ] && kill "$bg_pid" 2>/dev/null
+    [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     rm -rf "$work"
 }
-trap cleanup EXIT
-pass=0
-fail=0
 
 # wait_line FILE PREFIX: the value of the first PREFIX=... line (deadline 10 s)
 wait_line() {
@@ -73,7 +102,7 @@ send() {
     local url="http://$addr$path"
     if [ "$mode" = tls ]; then
         url="https://$tls$path"
-        args+=(--cacert "$cdir/ca.pem" -H 'Authorization: Bearer e2e-local-bearer-token')
+        args+=(--cacert "$ca" -H 'Authorization: Bearer e2e-local-bearer-token')
     fi
     if [ -n "$body" ]; then
         args+=(-H 'Content-Type: application/json')
@@ -116,18 +145,35 @@ replay_line() { # one replay line (not "after")
 
 normalise() { # normalise FILE
     local f=$1
+    # over TLS the server mockassert names is the TLS listener: write it as
+    # the plain run does, so one expected file serves both
+    [ "$transport" = tls ] && [ -n "${tls:-}" ] && sed -i "s#https://$tls#http://ADDR#g" "$f"
     [ -n "${addr:-}" ] && sed -i "s#$addr#ADDR#g" "$f"
     [ -n "${tls:-}" ] && sed -i "s#$tls#TLSADDR#g" "$f"
     [ -f "$cdir/normalize" ] && sed -i -f "$cdir/normalize" "$f"
     return 0
 }
 
-run_case_inner() {
-    local name=$1 src=$here/cases/$1
-    cdir=$work/$name
+# ma_tls_skip SRC: prints why SRC is not run over TLS (status 1 if it is)
+ma_tls_skip() {
+    if [ -f "$1/server" ] && [ "$(cat "$1/server")" = none ]; then
+        echo "server: none (no mockapi to reach)"
+    elif [ -f "$1/no-tls" ]; then
+        head -n 1 "$1/no-tls"
+    else
+        return 1
+    fi
+}
+
+# ma_setup SRC CDIR [EXTRA-SERVER-FLAGS]: copies the case SRC to CDIR, starts
+# its mockapi (sets addr, tls, ca, url, ma_url, server_pid) and replaces the
+# placeholders in CDIR's files. The replay is ma_replay's job.
+ma_setup() {
+    local src=$1 extra=${3:-}
+    cdir=$2
     rm -rf "$cdir"
     cp -r "$src" "$cdir"
-    addr= tls= server_pid= bg_pid=
+    addr= tls= ca=$cdir/ca.pem server_pid= bg_pid=
     local sflags=""
     [ -f "$src/server" ] && sflags=$(cat "$src/server")
     if [ "$sflags" = none ]; then
@@ -139,6 +185,19 @@ run_case_inner() {
         wait "$p" 2>/dev/null
     else
         sflags=${sflags//@CA@/$cdir/ca.pem}
+        sflags="$sflags $extra"
+        if [ "$transport" = tls ] || [[ "$extra" == *-tls-addr* ]]; then
+            if [[ "$sflags" != *-tls-addr* ]]; then
+                sflags="$sflags -tls-addr 127.0.0.1:0"
+            fi
+            local re='-tls-ca-out[= ]+([^ ]+)'
+            if [[ "$sflags" =~ $re ]]; then
+                ca=${BASH_REMATCH[1]}
+            else
+                ca=$cdir/.tls-ca.pem
+                sflags="$sflags -tls-ca-out $ca"
+            fi
+        fi
         # shellcheck disable=SC2086
         "$mockapi" -addr 127.0.0.1:0 -tls-addr off $sflags >"$cdir/.server.out" 2>"$cdir/.server.err" &
         server_pid=$!
@@ -147,47 +206,117 @@ run_case_inner() {
             tls=$(wait_line "$cdir/.server.out" MOCKAPI_TLS_ADDR) || { echo "no TLS address"; return 1; }
         fi
     fi
-    local url=http://$addr
-    for f in "$cdir"/*; do
-        [ -f "$f" ] && sed -i "s#@ADDR@#$addr#g; s#@URL@#$url#g; s#@TLSURL@#https://$tls#g; s#@CA@#$cdir/ca.pem#g" "$f"
-    done
-    if [ -f "$cdir/replay" ]; then
-        local afters=()
-        while IFS= read -r line || [ -n "$line" ]; do
-            case "$line" in '' | '#'*) continue ;; after\ *) afters+=("$line"); continue ;; esac
-            replay_line "$line" || { echo "replay failed: $line"; return 1; }
-        done <"$cdir/replay"
-        if [ ${#afters[@]} -gt 0 ]; then
-            (
-                for line in "${afters[@]}"; do
-                    set -f
-                    # shellcheck disable=SC2086
-                    set -- $line
-                    set +f
-                    read -r -t "$(awk "BEGIN{print $2/1000}")" <> <(:) || true
-                    shift 2
-                    replay_line "$*"
-                done
-            ) &
-            bg_pid=$!
-        fi
+    url=http://$addr
+    ma_url=$url
+    [ "$transport" = tls ] && [ -n "$tls" ] && ma_url=https://$tls
+    local f
+    while IFS= read -r -d '' f; do
+        sed -i "s#@ADDR@#$addr#g; s#@URL@#$ma_url#g; s#@TLSURL@#https://$tls#g; s#@CA@#$cdir/ca.pem#g" "$f"
+    done < <(find "$cdir" -type f ! -name '.*' -print0)
+}
+
+# ma_replay [FILE]: sends the replay (default CDIR/replay); "after" lines go to
+# a background job (bg_pid) that starts now
+ma_replay() {
+    local file=${1:-$cdir/replay} line
+    [ -f "$file" ] || return 0
+    local afters=()
+    while IFS= read -r line || [ -n "$line" ]; do
+        case "$line" in '' | '#'*) continue ;; after\ *) afters+=("$line"); continue ;; esac
+        replay_line "$line" || { echo "replay failed: $line"; return 1; }
+    done <"$file"
+    if [ ${#afters[@]} -gt 0 ]; then
+        (
+            for line in "${afters[@]}"; do
+                set -f
+                # shellcheck disable=SC2086
+                set -- $line
+                set +f
+                read -r -t "$(awk "BEGIN{print $2/1000}")" <> <(:) || true
+                shift 2
+                replay_line "$*"
+            done
+        ) &
+        bg_pid=$!
     fi
-    local cmd="expect.yaml"
-    [ -f "$cdir/cmd" ] && cmd=$(cat "$cdir/cmd")
+}
+
+# ma_run [ARGS...]: runs mockassert in CDIR (default arguments: CDIR/cmd, else
+# expect.yaml) into .stdout/.stderr/.elapsed, normalised; sets rc. Over TLS,
+# --cacert goes after the command word.
+ma_run() {
+    local args=()
+    if [ $# -gt 0 ]; then
+        args=("$@")
+    else
+        local cmd="expect.yaml"
+        [ -f "$cdir/cmd" ] && cmd=$(cat "$cdir/cmd")
+        set -f
+        # shellcheck disable=SC2206
+        args=($cmd)
+        set +f
+    fi
+    if [ "$transport" = tls ] && [ -n "$tls" ]; then
+        case "${args[0]:-}" in
+        run | lint | snapshot | wait | reset) args=("${args[0]}" --cacert "$ca" "${args[@]:1}") ;;
+        *) args=(--cacert "$ca" "${args[@]}") ;;
+        esac
+    fi
     local envs=(NO_COLOR=1)
-    [ -f "$cdir/no-url" ] || envs+=("MOCKAPI_URL=$url")
-    local rc t0=${EPOCHREALTIME/./}
+    [ -f "$cdir/no-url" ] || envs+=("MOCKAPI_URL=$ma_url")
+    local t0=${EPOCHREALTIME/./}
     (
         cd "$cdir" || exit 99
-        set -f
         # shellcheck disable=SC2086
-        env -u MOCKAPI_URL -u MOCKAPI_ADDR -u MOCKAPI_ADMIN_TOKEN "${envs[@]}" MA="$mockassert" ${MA_WRAP:-} "$mockassert" $cmd >"$cdir/.stdout" 2>"$cdir/.stderr"
+        env -u MOCKAPI_URL -u MOCKAPI_ADDR -u MOCKAPI_ADMIN_TOKEN "${envs[@]}" MA="$mockassert" ${MA_WRAP:-} "$mockassert" "${args[@]}" >"$cdir/.stdout" 2>"$cdir/.stderr"
     )
     rc=$?
     echo $(((${EPOCHREALTIME/./} - t0) / 1000)) >"$cdir/.elapsed" # ms, for check scripts
     [ -n "$bg_pid" ] && { wait "$bg_pid" 2>/dev/null; bg_pid=; }
     normalise "$cdir/.stdout"
     normalise "$cdir/.stderr"
+}
+
+# ma_tls_guard: over TLS, fails if mockassert sent any request to the plain
+# listener (its User-Agent is "mockassert"), as a case naming its server in
+# the host:port form would; prints how many. A journal it cannot read (an
+# admin token, the journal off) proves nothing either way: passes.
+ma_tls_guard() {
+    [ "$transport" = tls ] && [ -n "$server_pid" ] || return 0
+    local j n
+    j=$(curl --noproxy '*' -s --max-time 10 -f "$url/test/requests?include_test=1&limit=100000") || return 0
+    n=$(printf '%s' "$j" | sed 's/{"seq":/\n&/g' | grep '"listener_kind":"http"' | grep -c '\["User-Agent","mockassert"\]')
+    [ "$n" -eq 0 ] || { echo "over TLS, mockassert sent $n requests to the plain listener"; return 1; }
+}
+
+# ma_check: runs CDIR/check, if any, with MA, URL, ADDR, TLS (status of it)
+ma_check() {
+    [ -f "$cdir/check" ] || return 0
+    local ma=$mockassert check_url=$url
+    if [ "$transport" = tls ] && [ -n "$tls" ]; then
+        ma=$work/ma-tls
+        check_url=https://$tls
+    fi
+    (cd "$cdir" && MA="$ma" MA_REAL="$mockassert" MA_TLS_CACERT="$ca" URL="$check_url" ADDR="$addr" TLS="$tls" \
+        bash ./check >"$cdir/.check" 2>&1)
+}
+
+# ma_stop: stops the case's background job and server
+ma_stop() {
+    [ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
+    bg_pid=
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+    server_pid=
+}
+
+run_case_inner() {
+    local name=$1 src=$here/cases/$1
+    ma_setup "$src" "$work/$name" || return 1
+    ma_replay || return 1
+    ma_run
     if [ -n "${MA_BLESS:-}" ]; then
         # development aid: record what happened as the expectation (review it!)
         cp "$cdir/.stdout" "$src/stdout"
@@ -204,10 +333,11 @@ run_case_inner() {
     if [ -f "$src/stderr" ] && ! diff -u "$src/stderr" "$cdir/.stderr" >>"$cdir/.diff"; then
         ok=0; why="${why:+$why; }stderr differs"
     fi
-    if [ $ok = 1 ] && [ -f "$cdir/check" ]; then
-        if ! (cd "$cdir" && MA="$mockassert" URL="$url" ADDR="$addr" TLS="$tls" bash ./check >"$cdir/.check" 2>&1); then
-            ok=0; why="check failed: $(tail -n 5 "$cdir/.check")"
-        fi
+    if [ $ok = 1 ] && ! why=$(ma_tls_guard); then
+        ok=0
+    fi
+    if [ $ok = 1 ] && ! ma_check; then
+        ok=0; why="check failed: $(tail -n 5 "$cdir/.check")"
     fi
     if [ $ok = 1 ]; then
         return 0
@@ -218,33 +348,45 @@ run_case_inner() {
     return 1
 }
 
-# run_case NAME: runs one case in a subshell; always stops its server
+# run_case NAME: runs one case; always stops its server
 run_case() {
     run_case_inner "$1"
     local r=$?
-    [ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
+    ma_stop
     return $r
 }
 
-cases=("$@")
-if [ ${#cases[@]} -eq 0 ]; then
-    for d in "$here"/cases/*/; do cases+=("$(basename "$d")"); done
-fi
-for c in "${cases[@]}"; do
-    start=${EPOCHREALTIME/./}
-    if out=$(run_case "$c"); then
-        pass=$((pass + 1))
-        us=$((${EPOCHREALTIME/./} - start))
-        printf 'ok    %-32s %4d ms\n' "$c" $((us / 1000))
-    else
-        fail=$((fail + 1))
-        printf 'FAIL  %s\n' "$c"
-        printf '%s\n' "$out" | sed 's/^/      /'
+ma_main() {
+    set -uo pipefail
+    ma_init "$@"
+    shift 2
+    local pass=0 fail=0 skip=0 c start us out why
+    local cases=("$@")
+    if [ ${#cases[@]} -eq 0 ]; then
+        for d in "$here"/cases/*/; do cases+=("$(basename "$d")"); done
     fi
-done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+    for c in "${cases[@]}"; do
+        if [ "$transport" = tls ] && why=$(ma_tls_skip "$here/cases/$c"); then
+            skip=$((skip + 1))
+            printf 'skip  %-32s over TLS: %s\n' "$c" "$why"
+            continue
+        fi
+        start=${EPOCHREALTIME/./}
+        if out=$(run_case "$c"); then
+            pass=$((pass + 1))
+            us=$((${EPOCHREALTIME/./} - start))
+            printf 'ok    %-32s %4d ms\n' "$c" $((us / 1000))
+        else
+            fail=$((fail + 1))
+            printf 'FAIL  %s\n' "$c"
+            printf '%s\n' "$out" | sed 's/^/      /'
+        fi
+    done
+    [ "$transport" = tls ] && echo "($skip skipped over TLS)"
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    ma_main "$@"
+fi
