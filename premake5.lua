@@ -161,3 +161,13 @@ project("mockassert")
   links(pkg_libs("libcurl libfyaml jansson"))
   links({"m"})
   common_configs()
+
+-- ma_mutants: the expectation-file walker behind tests/assert/mutate.sh (the
+-- seeded mutation run of the corpus); libfyaml only.
+project("ma_mutants")
+  kind("ConsoleApp")
+  files({"tests/assert/mutants.c"})
+  buildoptions(strict)
+  buildoptions(pkg("--cflags", "libfyaml"))
+  links(pkg_libs("libfyaml"))
+  common_configs()

@@ -66,6 +66,7 @@ run assert/asan             bash tests/assert/run.sh build/release/mockapi build
 run assert/tls              env MA_TRANSPORT=tls bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
                             bash tests/assert/run.sh build/release/mockapi build/release/mockassert
+run assert/mutate           bash tests/assert/mutate.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh

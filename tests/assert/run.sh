@@ -211,8 +211,13 @@ ma_setup() {
     [ "$transport" = tls ] && [ -n "$tls" ] && ma_url=https://$tls
     local f
     while IFS= read -r -d '' f; do
-        sed -i "s#@ADDR@#$addr#g; s#@URL@#$ma_url#g; s#@TLSURL@#https://$tls#g; s#@CA@#$cdir/ca.pem#g" "$f"
+        ma_subst "$f"
     done < <(find "$cdir" -type f ! -name '.*' -print0)
+}
+
+# ma_subst FILE: replaces the placeholders in FILE (after ma_setup)
+ma_subst() {
+    sed -i "s#@ADDR@#$addr#g; s#@URL@#$ma_url#g; s#@TLSURL@#https://$tls#g; s#@CA@#$cdir/ca.pem#g" "$1"
 }
 
 # ma_replay [FILE]: sends the replay (default CDIR/replay); "after" lines go to

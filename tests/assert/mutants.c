@@ -1,0 +1,1092 @@
+/* mutants.c: the expectation-file walker behind tests/assert/mutate.sh.
+ *
+ *   ma_mutants [--cap-within DUR] FILE OUTDIR
+ *
+ * reads one expectation file (libfyaml's event parser, keeping each node's
+ * byte range, line and column) and writes, into OUTDIR:
+ *   base.yaml   FILE with every `within:` longer than DUR written as DUR
+ *               (so a mutant that must fail does not wait out a long
+ *               deadline; mutate.sh checks that base.yaml still passes)
+ *   mNNN.yaml   base.yaml with one expected value changed so that the
+ *               expectation holding it must FAIL (the rules are below)
+ * and prints one tab-separated line per finding on stdout:
+ *   mutant ID OPLINE:OPCOL EXPLINE:EXPCOL OP PATHRE NEED DESCRIPTION
+ *       OPLINE:OPCOL is where the mutated operator (its key) is, which the
+ *       failure output must name; PATHRE a POSIX ERE the output must match
+ *       (the check's JSON path, concrete indexes for wildcards), or "-";
+ *       NEED another ERE the output must match (a counter's name), or "-"
+ *   skip OPLINE:OPCOL EXPLINE:EXPCOL OP REASON
+ *       an operator no mutation is made for, and why
+ *   read EXPLINE:EXPCOL WHAT ...   what an expectation reads from the server
+ *       (counter NAME | capture KEY | filter METHOD PATH ROUTE STATUS |
+ *       ordered | within | unknown KEY), for mutate.sh's irrelevance rule
+ * Only text is changed, at the operand's bytes: comments, anchors and the
+ * positions of everything before the operand stay as they were.
+ *
+ * Why each mutation must fail (the original passes, so every value the
+ * check selects satisfied it; M is the marker "\u00a7zz", U+00A7 then
+ * "zz", which mutate.sh checks appears in no request the corpus sends):
+ *   equals X        X' != X: a string gets M appended, an integer +1 (or a
+ *                   digit appended when that would overflow), a float a
+ *                   digit appended to its mantissa, a bool flipped, null
+ *                   becomes the string M, a mapping gets the member M: 1, a
+ *                   list the first element M. Under `any:` every scalar
+ *                   becomes a string holding M instead: there the new value
+ *                   must match no entry at all, not only differ from X.
+ *   subset, contains  the operand gains M (a member, an element, a suffix),
+ *                   which no value has
+ *   startsWith S / endsWith S   S+M / M+S
+ *   matches R       (R)M
+ *   in [..]         every element gets M: the value was one of the old ones
+ *   greaterThan / atLeast N   1e300 (counters and counts: 10^12);
+ *                   a string: "\U0010FFFF\U0010FFFF" M
+ *   lessThan / atMost N   -1e300 (counters and counts: lessThan 0,
+ *                   atMost -1); lessThan a string: ""
+ *   between [a, b]  [1e300, 1e301] (counters and counts: [10^12, 10^12+1])
+ *   exists / notExists B   !B: `exists: false` holds exactly when
+ *                   `exists: true` does not, so the flip must fail
+ *   count N         N+1 (count: {..} as a counter's operators)
+ *   order steps     a step becomes {path: "/M"}, which no request has
+ *   interval every  1h, when at least two entries are required (a gap of
+ *                   an hour less the tolerance cannot happen in a test)
+ * Not mutated (reported as skip): notEquals, notIn, notContains,
+ * notMatches (no value can be named that the actual one must equal);
+ * atMost a string (only "" is below every string, and a value may be "");
+ * anything under `not:` or `none:` (a mutation that fails inside passes
+ * outside) or under `or:` (another alternative may hold); filters, routes,
+ * capture keys and counter names (another one may hold too); tolerance;
+ * aliases, tagged, anchored and block-literal operands; operators this
+ * walker does not know. */
+#include <errno.h>
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MARK "\\u00a7zz" /* M, as a YAML double-quoted escape */
+#define MAX_DEPTH 100
+
+typedef enum { N_SCALAR, N_MAP, N_SEQ, N_ALIAS } ntype;
+typedef enum { K_NULL, K_BOOL, K_INT, K_FLOAT, K_STR } kind;
+
+typedef struct node {
+    ntype type;
+    size_t start, end; /* bytes; a quoted scalar's exclude its quotes */
+    int line, col;     /* 1-based */
+    char *text;        /* scalar content, decoded */
+    size_t len;
+    enum fy_scalar_style style;
+    int anchored, tagged, flow;
+    struct node **kids; /* a mapping's: key, value, key, value... */
+    size_t nkids;
+} node;
+
+typedef struct {
+    size_t off, len;
+    char *text;
+} edit;
+
+typedef struct {
+    edit *v;
+    size_t n;
+} edits;
+
+static const char *src;      /* the file's bytes */
+static size_t src_len;
+static const char *outdir;
+static edits base;           /* the within caps, in every output */
+static int nmutants;
+static int64_t cap_ns = -1;
+static const char *cap_text; /* as given: "2s" is no longer than any longer duration */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ma_mutants: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        die("out of memory");
+    return d;
+}
+
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        die("out of memory");
+    va_end(ap);
+    return s;
+}
+
+/* ---- the tree ---- */
+
+static node *build(struct fy_parser *p, struct fy_event *ev, int depth);
+
+static node *node_new(ntype t, const struct fy_event *ev)
+{
+    node *n = xcalloc(1, sizeof *n);
+    const struct fy_mark *m = fy_event_start_mark((struct fy_event *)ev);
+    const struct fy_mark *e = fy_event_end_mark((struct fy_event *)ev);
+    n->type = t;
+    n->start = m ? m->input_pos : 0;
+    n->end = e ? e->input_pos : n->start;
+    n->line = m ? m->line + 1 : 0;
+    n->col = m ? m->column + 1 : 0;
+    return n;
+}
+
+static node *build(struct fy_parser *p, struct fy_event *ev, int depth)
+{
+    if (depth > MAX_DEPTH)
+        die("nesting too deep");
+    node *n = NULL;
+    switch (ev->type) {
+    case FYET_SCALAR: {
+        n = node_new(N_SCALAR, ev);
+        size_t len = 0;
+        const char *t = fy_token_get_text(ev->scalar.value, &len);
+        n->text = xcalloc(1, len + 1);
+        if (t)
+            memcpy(n->text, t, len);
+        n->len = len;
+        n->style = fy_token_scalar_style(ev->scalar.value);
+        n->anchored = ev->scalar.anchor != NULL;
+        n->tagged = ev->scalar.tag != NULL;
+        break;
+    }
+    case FYET_ALIAS:
+        n = node_new(N_ALIAS, ev);
+        break;
+    case FYET_MAPPING_START:
+    case FYET_SEQUENCE_START: {
+        int seq = ev->type == FYET_SEQUENCE_START;
+        n = node_new(seq ? N_SEQ : N_MAP, ev);
+        n->anchored = (seq ? ev->sequence_start.anchor : ev->mapping_start.anchor) != NULL;
+        n->tagged = (seq ? ev->sequence_start.tag : ev->mapping_start.tag) != NULL;
+        n->flow = n->start < src_len && (src[n->start] == '{' || src[n->start] == '[');
+        enum fy_event_type end = seq ? FYET_SEQUENCE_END : FYET_MAPPING_END;
+        fy_parser_event_free(p, ev);
+        for (;;) {
+            struct fy_event *k = fy_parser_parse(p);
+            if (!k)
+                die("YAML syntax error (run mockassert lint on the file)");
+            if (k->type == end) {
+                const struct fy_mark *e = fy_event_end_mark(k);
+                if (e)
+                    n->end = e->input_pos;
+                fy_parser_event_free(p, k);
+                return n;
+            }
+            n->kids = xrealloc(n->kids, (n->nkids + 1) * sizeof *n->kids);
+            n->kids[n->nkids++] = build(p, k, depth + 1);
+        }
+    }
+    default:
+        die("unexpected YAML event %d", (int)ev->type);
+    }
+    fy_parser_event_free(p, ev);
+    return n;
+}
+
+static void node_free(node *n)
+{
+    for (size_t i = 0; i < n->nkids; i++)
+        node_free(n->kids[i]);
+    free(n->kids);
+    free(n->text);
+    free(n);
+}
+
+static const node *map_get(const node *m, const char *key)
+{
+    if (!m || m->type != N_MAP)
+        return NULL;
+    for (size_t i = 0; i + 1 < m->nkids; i += 2)
+        if (m->kids[i]->type == N_SCALAR && !strcmp(m->kids[i]->text, key))
+            return m->kids[i + 1];
+    return NULL;
+}
+
+static int quoted(const node *n)
+{
+    return n->style == FYSS_SINGLE_QUOTED || n->style == FYSS_DOUBLE_QUOTED;
+}
+
+static int all_digits(const char *s, const char *set)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!strchr(set, *s))
+            return 0;
+    return 1;
+}
+
+/* YAML 1.2 core schema, as mockassert reads operands */
+static kind kind_of(const node *n)
+{
+    if (quoted(n) || n->style != FYSS_PLAIN)
+        return K_STR;
+    const char *t = n->text;
+    if (!strcmp(t, "") || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL"))
+        return K_NULL;
+    if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE") || !strcmp(t, "false") ||
+        !strcmp(t, "False") || !strcmp(t, "FALSE"))
+        return K_BOOL;
+    const char *d = (*t == '-' || *t == '+') ? t + 1 : t;
+    if (all_digits(d, "0123456789") || (!strncmp(t, "0o", 2) && all_digits(t + 2, "01234567")) ||
+        (!strncmp(t, "0x", 2) && all_digits(t + 2, "0123456789abcdefABCDEF")))
+        return K_INT;
+    /* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+    const char *s = d;
+    size_t ip = strspn(s, "0123456789");
+    s += ip;
+    size_t fp = 0;
+    if (*s == '.') {
+        s++;
+        fp = strspn(s, "0123456789");
+        s += fp;
+    }
+    if (ip + fp > 0 && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (*s == '-' || *s == '+')
+            s++;
+        size_t ep = strspn(s, "0123456789");
+        s = ep ? s + ep : s - 1000000; /* no digits: not a float */
+    }
+    if (ip + fp > 0 && s >= d && !*s)
+        return K_FLOAT;
+    return K_STR; /* .inf/.nan too: never mutated as numbers */
+}
+
+/* ---- text ---- */
+
+/* a YAML double-quoted scalar: pre (already escaped) + s + post (escaped) */
+static char *dq(const char *pre, const char *s, size_t len, const char *post)
+{
+    size_t cap = strlen(pre) + strlen(post) + 4 * len + 3, o = 0;
+    char *r = xcalloc(1, cap + 1);
+    r[o++] = '"';
+    o += (size_t)sprintf(r + o, "%s", pre);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            r[o++] = '\\';
+            r[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)sprintf(r + o, "\\x%02x", c);
+        } else {
+            r[o++] = (char)c;
+        }
+    }
+    o += (size_t)sprintf(r + o, "%s", post);
+    r[o++] = '"';
+    r[o] = '\0';
+    return r;
+}
+
+/* the scalar's bytes in the file, quotes included */
+static void scalar_range(const node *n, size_t *off, size_t *len)
+{
+    size_t q = quoted(n) ? 1 : 0;
+    *off = n->start - q;
+    *len = n->end - n->start + 2 * q;
+}
+
+static void add_edit(edits *e, size_t off, size_t len, char *text)
+{
+    e->v = xrealloc(e->v, (e->n + 1) * sizeof *e->v);
+    e->v[e->n].off = off;
+    e->v[e->n].len = len;
+    e->v[e->n].text = text;
+    e->n++;
+}
+
+static int edit_cmp(const void *a, const void *b)
+{
+    const edit *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void write_file(const char *name, const edits *own)
+{
+    edits all = {0};
+    for (size_t i = 0; i < base.n; i++)
+        add_edit(&all, base.v[i].off, base.v[i].len, base.v[i].text);
+    for (size_t i = 0; own && i < own->n; i++)
+        add_edit(&all, own->v[i].off, own->v[i].len, own->v[i].text);
+    if (all.n)
+        qsort(all.v, all.n, sizeof *all.v, edit_cmp);
+    char *path = xasprintf("%s/%s", outdir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    size_t at = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        if (all.v[i].off < at)
+            die("overlapping edits at byte %zu", all.v[i].off);
+        fwrite(src + at, 1, all.v[i].off - at, f);
+        fputs(all.v[i].text, f);
+        at = all.v[i].off + all.v[i].len;
+    }
+    fwrite(src + at, 1, src_len - at, f);
+    if (fclose(f) != 0)
+        die("%s: %s", path, strerror(errno));
+    free(path);
+    free(all.v);
+}
+
+/* ---- findings ---- */
+
+typedef struct {
+    const node *exp;    /* the expectation mapping */
+    const char *path;   /* the check's JSON path, or NULL */
+    const char *need;   /* an ERE the output must match too, or NULL */
+    const char *skip;   /* why nothing here is mutated, or NULL */
+    int numbers;        /* counter / count: whole numbers */
+    int any;            /* under any: a new value must match no entry */
+} ctx;
+
+static void skip(const ctx *c, const node *key, const char *op, const char *why)
+{
+    printf("skip\t%d:%d\t%d:%d\t%s\t%s\n", key->line, key->col, c->exp->line, c->exp->col, op, why);
+}
+
+static void readf(const ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("read\t%d:%d\t", c->exp->line, c->exp->col);
+    vprintf(fmt, ap);
+    putchar('\n');
+    va_end(ap);
+}
+
+/* an ERE for the path as mockassert prints it: "$." prefixed when absent,
+ * wildcards and negative indexes as concrete ones */
+static char *path_re(const char *p)
+{
+    char *in = (*p == '$') ? xstrdup(p) : xasprintf("$.%s", p);
+    size_t cap = 32 * strlen(in) + 64, o = 0;
+    char *r = xcalloc(1, cap);
+    for (const char *s = in; *s;) {
+        if (!strncmp(s, "[*]", 3)) {
+            o += (size_t)sprintf(r + o, "\\[[0-9]+\\]");
+            s += 3;
+        } else if (!strncmp(s, ".*", 2)) {
+            o += (size_t)sprintf(r + o, "(\\.[^ :]+|\\[[^]]+\\])");
+            s += 2;
+        } else if (s[0] == '[' && (s[1] == '\'' || s[1] == '"') && strchr(s + 2, s[1])) {
+            /* ['name']: printed as .name, or bracketed when it must be */
+            char q = s[1];
+            const char *e = strchr(s + 2, q);
+            char *lit = xcalloc(1, 2 * (size_t)(e - s) + 1);
+            size_t l = 0;
+            for (const char *t = s + 2; t < e; t++) {
+                if (strchr(".[]()*+?{}|^$\\", *t))
+                    lit[l++] = '\\';
+                lit[l++] = *t;
+            }
+            o += (size_t)sprintf(r + o, "(\\.%s|\\[.%s.\\])", lit, lit);
+            free(lit);
+            s = e + 1;
+            if (*s == ']')
+                s++;
+        } else if (s[0] == '[' && s[1] == '-') {
+            o += (size_t)sprintf(r + o, "\\[[0-9]+\\]");
+            s = strchr(s, ']') ? strchr(s, ']') + 1 : s + strlen(s);
+        } else {
+            if (strchr(".[]()*+?{}|^$\\", *s))
+                r[o++] = '\\';
+            r[o++] = *s++;
+        }
+    }
+    free(in);
+    return r;
+}
+
+static void mutant(const ctx *c, const node *key, const char *op, edits *e, const char *desc)
+{
+    nmutants++;
+    char name[32];
+    snprintf(name, sizeof name, "m%03d.yaml", nmutants);
+    write_file(name, e);
+    char *pre = c->path ? path_re(c->path) : xstrdup("-");
+    printf("mutant\t%d\t%d:%d\t%d:%d\t%s\t%s\t%s\t%s\n", nmutants, key->line, key->col, c->exp->line, c->exp->col, op,
+           pre, c->need ? c->need : "-", desc);
+    free(pre);
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i].text);
+    free(e->v);
+    e->v = NULL;
+    e->n = 0;
+}
+
+/* the edit that replaces scalar n by text (takes text) */
+static void replace(edits *e, const node *n, char *text)
+{
+    size_t off, len;
+    scalar_range(n, &off, &len);
+    add_edit(e, off, len, text);
+}
+
+/* adds the member M: 1 to a mapping, or the element M first in a list */
+static const char *insert_marker(edits *e, const node *n)
+{
+    if (n->anchored || n->tagged)
+        return "anchored or tagged operand";
+    int map = n->type == N_MAP;
+    if (n->flow) {
+        const char *sep = n->nkids ? ", " : "";
+        add_edit(e, n->start + 1, 0, map ? xasprintf("\"" MARK "\": 1%s", sep) : xasprintf("\"" MARK "\"%s", sep));
+        return NULL;
+    }
+    /* block: a new first line at the collection's column */
+    char *pad = xcalloc(1, (size_t)n->col);
+    memset(pad, ' ', (size_t)n->col - 1);
+    add_edit(e, n->start, 0, map ? xasprintf("\"" MARK "\": 1\n%s", pad) : xasprintf("- \"" MARK "\"\n%s", pad));
+    free(pad);
+    return NULL;
+}
+
+/* a decimal integer of 16 or more digits, less one, exactly (as text):
+ * the neighbour a comparison through doubles cannot tell from it */
+static char *minus_one(const char *t)
+{
+    int neg = *t == '-';
+    const char *d = (*t == '-' || *t == '+') ? t + 1 : t;
+    size_t len = strlen(d);
+    char *r = xcalloc(1, len + 3), *m = r + 1; /* room for a carry and the sign */
+    memcpy(m, d, len);
+    if (neg) { /* -v - 1 = -(v + 1) */
+        size_t i = len;
+        while (i > 0 && m[i - 1] == '9')
+            m[--i] = '0';
+        if (i == 0) {
+            memmove(m + 1, m, len + 1);
+            m[0] = '1';
+        } else {
+            m[i - 1]++;
+        }
+    } else { /* v >= 10^15 > 0: borrows stop before the first digit */
+        size_t i = len;
+        while (i > 0 && m[i - 1] == '0')
+            m[--i] = '9';
+        m[i - 1]--;
+        while (m[0] == '0' && m[1])
+            memmove(m, m + 1, strlen(m));
+    }
+    if (neg)
+        *--m = '-';
+    char *out = xstrdup(m);
+    free(r);
+    return out;
+}
+
+/* a scalar that must differ from n's value (different = 1) or that no
+ * value in the corpus has (different = 0: holds M); NULL if none */
+static char *other_scalar(const node *n, int different, const char **why)
+{
+    kind k = kind_of(n);
+    if (k == K_STR)
+        return dq("", n->text, n->len, MARK);
+    if (!different)
+        return dq("", n->text, n->len, MARK); /* the same text, as a string holding M */
+    switch (k) {
+    case K_BOOL:
+        return xstrdup(n->text[0] == 't' || n->text[0] == 'T' ? "false" : "true");
+    case K_NULL:
+        return xstrdup("\"" MARK "\"");
+    case K_INT: {
+        const char *t = n->text;
+        const char *d = *t == '-' || *t == '+' ? t + 1 : t;
+        if (all_digits(d, "0123456789") && strlen(d) >= 16)
+            return minus_one(t); /* past 2^53: only exact integers tell v-1 from v */
+        if (all_digits(d, "0123456789")) {
+            errno = 0;
+            long long v = strtoll(t, NULL, 10);
+            if (errno == 0 && v < INT64_MAX)
+                return xasprintf("%lld", v + 1);
+        }
+        return xasprintf("%s1", t); /* 10v+1 (or 16v+1, 8v+1): never v */
+    }
+    case K_FLOAT: {
+        /* a digit appended to the mantissa: 12.5 -> 12.51, 1e3 -> 11e3 */
+        const char *t = n->text, *e = strpbrk(t, "eE");
+        size_t m = e ? (size_t)(e - t) : n->len;
+        size_t sig = 0;
+        for (size_t i = 0; i < m; i++)
+            sig += t[i] >= '0' && t[i] <= '9';
+        if (sig >= 15 || (e && labs(atol(e + 1)) > 300)) {
+            *why = "a float too long or too large to change by one digit";
+            return NULL;
+        }
+        return xasprintf("%.*s1%s", (int)m, t, e ? e : "");
+    }
+    default:
+        break;
+    }
+    *why = "operand of an unknown kind";
+    return NULL;
+}
+
+static int mutable_scalar(const node *n, const char **why)
+{
+    if (n->type == N_ALIAS)
+        *why = "an alias";
+    else if (n->type != N_SCALAR)
+        *why = "not a scalar";
+    else if (n->anchored || n->tagged)
+        *why = "anchored or tagged operand";
+    else if (n->style == FYSS_LITERAL || n->style == FYSS_FOLDED)
+        *why = "a block scalar";
+    else
+        return 1;
+    return 0;
+}
+
+/* equals / subset / contains: a value the check cannot pass with */
+static void op_value_change(const ctx *c, const node *key, const char *op, const node *v, int gains)
+{
+    edits e = {0};
+    const char *why = NULL;
+    char *desc;
+    if (v->type == N_MAP || v->type == N_SEQ) {
+        if ((why = insert_marker(&e, v))) {
+            skip(c, key, op, why);
+            return;
+        }
+        desc = xasprintf("%s: %s gains %s", op, v->type == N_MAP ? "the mapping" : "the list",
+                         v->type == N_MAP ? "the member \\u00a7zz" : "the first element \\u00a7zz");
+    } else {
+        if (!mutable_scalar(v, &why)) {
+            skip(c, key, op, why);
+            return;
+        }
+        /* contains/subset of a scalar, and anything under any:, must match
+         * nothing; equals elsewhere only has to differ */
+        char *t = other_scalar(v, !gains && !c->any, &why);
+        if (!t) {
+            skip(c, key, op, why);
+            return;
+        }
+        desc = xasprintf("%s: %s -> %s", op, v->text, t);
+        replace(&e, v, t);
+    }
+    mutant(c, key, op, &e, desc);
+    free(desc);
+}
+
+static void op_string(const ctx *c, const node *key, const char *op, const node *v, const char *pre, const char *post)
+{
+    const char *why = NULL;
+    if (!mutable_scalar(v, &why) || kind_of(v) != K_STR) {
+        skip(c, key, op, why ? why : "operand not a string");
+        return;
+    }
+    edits e = {0};
+    char *t = dq(pre, v->text, v->len, post);
+    char *desc = xasprintf("%s: %s -> %s", op, v->text, t);
+    replace(&e, v, t);
+    mutant(c, key, op, &e, desc);
+    free(desc);
+}
+
+/* greaterThan/atLeast (up = 1) and lessThan/atMost (up = 0) */
+static void op_bound(const ctx *c, const node *key, const char *op, const node *v, int up)
+{
+    const char *why = NULL;
+    if (!mutable_scalar(v, &why)) {
+        skip(c, key, op, why);
+        return;
+    }
+    kind k = kind_of(v);
+    char *t;
+    if (c->numbers)
+        t = xstrdup(up ? "1000000000000" : !strcmp(op, "lessThan") ? "0" : "-1");
+    else if (k == K_INT || k == K_FLOAT)
+        t = xstrdup(up ? "1e300" : "-1e300");
+    else if (k == K_STR && up)
+        t = xstrdup("\"\\U0010FFFF\\U0010FFFF" MARK "\"");
+    else if (k == K_STR && !strcmp(op, "lessThan"))
+        t = xstrdup("\"\"");
+    else {
+        skip(c, key, op, k == K_STR ? "atMost a string: only \"\" is below every string, and a value may be \"\""
+                                    : "operand neither a number nor a string");
+        return;
+    }
+    edits e = {0};
+    char *desc = xasprintf("%s: %s -> %s", op, v->text, t);
+    replace(&e, v, t);
+    mutant(c, key, op, &e, desc);
+    free(desc);
+}
+
+static void op_between(const ctx *c, const node *key, const node *v)
+{
+    const char *why = NULL;
+    if (v->type != N_SEQ || v->nkids != 2 || !mutable_scalar(v->kids[0], &why) || !mutable_scalar(v->kids[1], &why)) {
+        skip(c, key, "between", why ? why : "not a [low, high] list");
+        return;
+    }
+    kind k = kind_of(v->kids[0]);
+    const char *lo, *hi;
+    if (c->numbers) {
+        lo = "1000000000000";
+        hi = "1000000000001";
+    } else if (k == K_INT || k == K_FLOAT) {
+        lo = "1e300";
+        hi = "1e301";
+    } else if (k == K_STR) {
+        lo = hi = "\"\\U0010FFFF\\U0010FFFF" MARK "\"";
+    } else {
+        skip(c, key, "between", "operands neither numbers nor strings");
+        return;
+    }
+    edits e = {0};
+    replace(&e, v->kids[0], xstrdup(lo));
+    replace(&e, v->kids[1], xstrdup(hi));
+    char *desc = xasprintf("between: [%s, %s] -> [%s, %s]", v->kids[0]->text, v->kids[1]->text, lo, hi);
+    mutant(c, key, "between", &e, desc);
+    free(desc);
+}
+
+static void op_in(const ctx *c, const node *key, const node *v)
+{
+    const char *why = NULL;
+    if (v->type != N_SEQ || v->nkids == 0) {
+        skip(c, key, "in", "not a non-empty list");
+        return;
+    }
+    for (size_t i = 0; i < v->nkids; i++)
+        if (!mutable_scalar(v->kids[i], &why)) {
+            skip(c, key, "in", why);
+            return;
+        }
+    edits e = {0};
+    for (size_t i = 0; i < v->nkids; i++)
+        replace(&e, v->kids[i], dq("", v->kids[i]->text, v->kids[i]->len, MARK));
+    mutant(c, key, "in", &e, "in: every element gains \\u00a7zz");
+}
+
+static void op_flip(const ctx *c, const node *key, const char *op, const node *v)
+{
+    const char *why = NULL;
+    if (!mutable_scalar(v, &why) || kind_of(v) != K_BOOL) {
+        skip(c, key, op, why ? why : "operand not true or false");
+        return;
+    }
+    edits e = {0};
+    int t = v->text[0] == 't' || v->text[0] == 'T';
+    char *desc = xasprintf("%s: %s -> %s", op, v->text, t ? "false" : "true");
+    replace(&e, v, xstrdup(t ? "false" : "true"));
+    mutant(c, key, op, &e, desc);
+    free(desc);
+}
+
+static const char *const negative_ops[] = {"notEquals", "notIn", "notContains", "notMatches"};
+
+static int is_negative(const char *op)
+{
+    for (size_t i = 0; i < sizeof negative_ops / sizeof *negative_ops; i++)
+        if (!strcmp(op, negative_ops[i]))
+            return 1;
+    return 0;
+}
+
+/* one operator of a check, a counter or a count */
+static void op(const ctx *c, const node *key, const node *v)
+{
+    const char *o = key->text;
+    if (c->skip) {
+        skip(c, key, o, c->skip);
+        return;
+    }
+    if (is_negative(o)) {
+        skip(c, key, o, "a negative operator: no value can be named that the actual one must equal");
+        return;
+    }
+    if (c->numbers) {
+        if (!strcmp(o, "equals")) {
+            const char *why = NULL;
+            char *t;
+            if (!mutable_scalar(v, &why) || kind_of(v) != K_INT || !(t = other_scalar(v, 1, &why))) {
+                skip(c, key, o, why ? why : "not a whole number");
+                return;
+            }
+            edits e = {0};
+            char *desc = xasprintf("equals: %s -> %s", v->text, t);
+            replace(&e, v, t);
+            mutant(c, key, o, &e, desc);
+            free(desc);
+        } else if (!strcmp(o, "greaterThan") || !strcmp(o, "atLeast"))
+            op_bound(c, key, o, v, 1);
+        else if (!strcmp(o, "lessThan") || !strcmp(o, "atMost"))
+            op_bound(c, key, o, v, 0);
+        else if (!strcmp(o, "between"))
+            op_between(c, key, v);
+        else
+            skip(c, key, o, "not a counter operator this walker knows");
+        return;
+    }
+    if (!strcmp(o, "equals"))
+        op_value_change(c, key, o, v, 0);
+    else if (!strcmp(o, "subset") || !strcmp(o, "contains"))
+        op_value_change(c, key, o, v, 1);
+    else if (!strcmp(o, "startsWith"))
+        op_string(c, key, o, v, "", MARK);
+    else if (!strcmp(o, "endsWith"))
+        op_string(c, key, o, v, MARK, "");
+    else if (!strcmp(o, "matches"))
+        op_string(c, key, o, v, "(", ")" MARK);
+    else if (!strcmp(o, "greaterThan") || !strcmp(o, "atLeast"))
+        op_bound(c, key, o, v, 1);
+    else if (!strcmp(o, "lessThan") || !strcmp(o, "atMost"))
+        op_bound(c, key, o, v, 0);
+    else if (!strcmp(o, "between"))
+        op_between(c, key, v);
+    else if (!strcmp(o, "in"))
+        op_in(c, key, v);
+    else if (!strcmp(o, "exists") || !strcmp(o, "notExists"))
+        op_flip(c, key, o, v);
+    else
+        skip(c, key, o, "an operator this walker does not know");
+}
+
+/* a check: a mapping (path + operators, and/or/not) or a list of checks */
+static void check(ctx c, const node *n, int depth)
+{
+    if (depth > MAX_DEPTH)
+        die("checks nested too deep");
+    if (n->type == N_SEQ) {
+        for (size_t i = 0; i < n->nkids; i++)
+            check(c, n->kids[i], depth + 1);
+        return;
+    }
+    if (n->type != N_MAP)
+        return; /* an alias or a scalar: lint's business */
+    const node *p = map_get(n, "path");
+    if (p && p->type == N_SCALAR)
+        c.path = p->text;
+    for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+        const node *k = n->kids[i], *v = n->kids[i + 1];
+        if (k->type != N_SCALAR || !strcmp(k->text, "path"))
+            continue;
+        ctx sub = c;
+        sub.path = NULL;
+        if (!strcmp(k->text, "and")) {
+            check(sub, v, depth + 1);
+        } else if (!strcmp(k->text, "or")) {
+            if (!sub.skip)
+                sub.skip = "under or: (another alternative may hold)";
+            check(sub, v, depth + 1);
+        } else if (!strcmp(k->text, "not")) {
+            if (!sub.skip)
+                sub.skip = "under not: (a mutation that fails inside passes outside)";
+            check(sub, v, depth + 1);
+        } else {
+            op(&c, k, v);
+        }
+    }
+}
+
+/* count: N or count: {operators} */
+static void count(const ctx *c0, const node *key, const node *v)
+{
+    ctx c = *c0;
+    c.numbers = 1;
+    c.path = NULL;
+    if (v->type == N_MAP) {
+        for (size_t i = 0; i + 1 < v->nkids; i += 2)
+            op(&c, v->kids[i], v->kids[i + 1]);
+        return;
+    }
+    const char *why = NULL;
+    char *t;
+    if (!mutable_scalar(v, &why) || kind_of(v) != K_INT || !(t = other_scalar(v, 1, &why))) {
+        skip(&c, key, "count", why ? why : "not a whole number");
+        return;
+    }
+    edits e = {0};
+    char *desc = xasprintf("count: %s -> %s", v->text, t);
+    replace(&e, v, t);
+    mutant(&c, v, "count", &e, desc); /* count: N is an equals at N */
+    free(desc);
+}
+
+/* the smallest number of entries the count lets pass (default atLeast dflt) */
+static long long count_floor(const node *v, long long dflt)
+{
+    if (!v)
+        return dflt;
+    if (v->type == N_SCALAR)
+        return atoll(v->text);
+    long long lo = 0;
+    for (size_t i = 0; v->type == N_MAP && i + 1 < v->nkids; i += 2) {
+        const char *o = v->kids[i]->text;
+        const node *x = v->kids[i + 1];
+        long long n = x->type == N_SCALAR ? atoll(x->text) : 0;
+        if ((!strcmp(o, "equals") || !strcmp(o, "atLeast")) && n > lo)
+            lo = n;
+        else if (!strcmp(o, "greaterThan") && n + 1 > lo)
+            lo = n + 1;
+        else if (!strcmp(o, "between") && x->type == N_SEQ && x->nkids == 2 && atoll(x->kids[0]->text) > lo)
+            lo = atoll(x->kids[0]->text);
+    }
+    return lo;
+}
+
+static const char *scalar_or_dash(const node *m, const char *k)
+{
+    const node *v = map_get(m, k);
+    return v && v->type == N_SCALAR && v->len ? v->text : "-";
+}
+
+static void read_filter(const ctx *c, const node *f)
+{
+    if (f && f->type == N_SCALAR)
+        readf(c, "filter\t-\t-\t%s\t-", f->text);
+    else if (f && f->type == N_MAP)
+        readf(c, "filter\t%s\t%s\t%s\t%s", scalar_or_dash(f, "method"), scalar_or_dash(f, "path"),
+              scalar_or_dash(f, "route"), scalar_or_dash(f, "status"));
+    else
+        readf(c, "unknown\tfilter");
+}
+
+static int64_t duration_ns(const char *t)
+{
+    char *end;
+    double v = strtod(t, &end);
+    if (end == t)
+        return -1;
+    static const struct {
+        const char *u;
+        double ns;
+    } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (!strcmp(end, units[i].u))
+            return (int64_t)(v * units[i].ns);
+    return -1;
+}
+
+static const char *const filter_keys[] = {"method", "path", "route", "status"};
+
+static int is_filter_key(const char *k)
+{
+    for (size_t i = 0; i < 4; i++)
+        if (!strcmp(k, filter_keys[i]))
+            return 1;
+    return 0;
+}
+
+static void expectation(const node *x)
+{
+    if (x->type != N_MAP)
+        return;
+    ctx c = {.exp = x};
+    const node *w = map_get(x, "within");
+    if (w)
+        readf(&c, "within");
+    const node *kn;
+    if ((kn = map_get(x, "counter"))) {
+        readf(&c, "counter\t%s", kn->type == N_SCALAR ? kn->text : "-");
+        c.numbers = 1;
+        c.need = kn->type == N_SCALAR ? kn->text : NULL;
+    } else if ((kn = map_get(x, "lastRequest"))) {
+        readf(&c, "capture\t%s", kn->type == N_SCALAR ? kn->text : "-");
+    } else if ((kn = map_get(x, "requests"))) {
+        read_filter(&c, kn);
+    } else if ((kn = map_get(x, "order"))) {
+        readf(&c, "ordered");
+    } else if ((kn = map_get(x, "interval"))) {
+        readf(&c, "ordered");
+        read_filter(&c, kn);
+    }
+    for (size_t i = 0; i + 1 < x->nkids; i += 2) {
+        const node *k = x->kids[i], *v = x->kids[i + 1];
+        const char *key = k->type == N_SCALAR ? k->text : "";
+        ctx s = c;
+        if (!strcmp(key, "name") || !strcmp(key, "within") || !strcmp(key, "counter") ||
+            !strcmp(key, "lastRequest") || !strcmp(key, "requests"))
+            continue;
+        if (map_get(x, "counter")) {
+            op(&c, k, v);
+        } else if (!strcmp(key, "body")) {
+            check(s, v, 0);
+        } else if (!strcmp(key, "json")) {
+            check(s, v, 0); /* a list of checks: an and */
+        } else if (!strcmp(key, "count") && map_get(x, "requests")) {
+            count(&s, k, v);
+        } else if (!strcmp(key, "each")) {
+            check(s, v, 0);
+        } else if (!strcmp(key, "any")) {
+            s.any = 1;
+            check(s, v, 0);
+        } else if (!strcmp(key, "none")) {
+            s.skip = "under none: (a mutation that fails inside passes outside)";
+            check(s, v, 0);
+        } else if (!strcmp(key, "order") && v->type == N_SEQ) {
+            for (size_t j = 0; j < v->nkids; j++) {
+                const node *st = v->kids[j];
+                read_filter(&c, st);
+                if (st->type == N_ALIAS || st->anchored || st->tagged ||
+                    (st->type != N_SCALAR && !st->flow) || (st->type == N_SCALAR && quoted(st))) {
+                    skip(&c, st, "order", "a step that is an alias, anchored, or a block mapping");
+                    continue;
+                }
+                edits e = {0};
+                add_edit(&e, st->type == N_SCALAR ? st->start : st->start, st->end - st->start,
+                         xstrdup("{path: \"/" MARK "\"}"));
+                char *desc = xasprintf("order: step %zu -> {path: \"/\\u00a7zz\"}", j + 1);
+                mutant(&c, st, "order", &e, desc);
+                free(desc);
+            }
+        } else if (!strcmp(key, "interval") && v->type == N_MAP) {
+            for (size_t j = 0; j + 1 < v->nkids; j += 2) {
+                const node *ik = v->kids[j], *iv = v->kids[j + 1];
+                const char *ikey = ik->type == N_SCALAR ? ik->text : "";
+                if (is_filter_key(ikey))
+                    continue;
+                if (!strcmp(ikey, "count")) {
+                    count(&s, ik, iv);
+                } else if (!strcmp(ikey, "every")) {
+                    const node *tol = map_get(v, "tolerance");
+                    int64_t tn = tol && tol->type == N_SCALAR ? duration_ns(tol->text) : 0;
+                    const char *why = NULL;
+                    if (count_floor(map_get(v, "count"), 2) < 2)
+                        skip(&s, ik, "every", "the count lets fewer than two entries pass: no gap to be off");
+                    else if (tn < 0 || tn >= 1800 * 1000000000LL)
+                        skip(&s, ik, "every", "a tolerance of half an hour or more");
+                    else if (!mutable_scalar(iv, &why))
+                        skip(&s, ik, "every", why);
+                    else {
+                        edits e = {0};
+                        char *desc = xasprintf("every: %s -> 1h", iv->text);
+                        replace(&e, iv, xstrdup("1h"));
+                        mutant(&s, ik, "every", &e, desc);
+                        free(desc);
+                    }
+                } else if (!strcmp(ikey, "tolerance")) {
+                    skip(&s, ik, "tolerance", "no tolerance makes every gap off for sure");
+                } else {
+                    skip(&s, ik, ikey, "an interval key this walker does not know");
+                    readf(&c, "unknown\t%s", ikey);
+                }
+            }
+        } else {
+            skip(&s, k, key, "a key this walker does not know");
+            readf(&c, "unknown\t%s", key);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    if (i + 1 < argc && !strcmp(argv[i], "--cap-within")) {
+        cap_ns = duration_ns(argv[i + 1]);
+        cap_text = argv[i + 1];
+        if (cap_ns <= 0)
+            die("--cap-within needs a duration such as 2s");
+        i += 2;
+    }
+    if (argc - i != 2) {
+        fputs("usage: ma_mutants [--cap-within DUR] FILE OUTDIR\n", stderr);
+        return 2;
+    }
+    const char *file = argv[i];
+    outdir = argv[i + 1];
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        die("%s: %s", file, strerror(errno));
+    char *buf = NULL;
+    size_t cap = 0;
+    for (;;) {
+        buf = xrealloc(buf, cap + 65536 + 1);
+        size_t got = fread(buf + cap, 1, 65536, f);
+        cap += got;
+        if (got < 65536)
+            break;
+    }
+    fclose(f);
+    buf[cap] = '\0';
+    src = buf;
+    src_len = cap;
+
+    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET};
+    struct fy_parser *p = fy_parser_create(&cfg);
+    if (!p || fy_parser_set_string(p, buf, cap) != 0)
+        die("cannot start the YAML parser");
+    node *root = NULL;
+    struct fy_event *ev;
+    while ((ev = fy_parser_parse(p))) {
+        if (ev->type == FYET_MAPPING_START || ev->type == FYET_SEQUENCE_START || ev->type == FYET_SCALAR) {
+            root = build(p, ev, 0);
+            break;
+        }
+        fy_parser_event_free(p, ev);
+    }
+    if (!root)
+        die("%s: no YAML document", file);
+    const node *list = root->type == N_MAP ? map_get(root, "expectations") : root;
+    /* the within caps first (base.yaml), then the mutants, each written
+     * over them */
+    if (list && list->type == N_SEQ)
+        for (size_t k = 0; k < list->nkids; k++) {
+            const node *x = list->kids[k];
+            const node *w = map_get(x, "within");
+            int64_t ns = w && w->type == N_SCALAR ? duration_ns(w->text) : -1;
+            if (cap_ns > 0 && ns > cap_ns && !w->anchored && !w->tagged) {
+                size_t off, len;
+                scalar_range(w, &off, &len);
+                /* padded to the old length: no column after it moves */
+                char *t = xstrdup(cap_text);
+                if (strlen(t) < len) {
+                    t = xrealloc(t, len + 1);
+                    memset(t + strlen(t), ' ', len - strlen(t));
+                    t[len] = '\0';
+                }
+                add_edit(&base, off, len, t);
+            }
+        }
+    write_file("base.yaml", NULL);
+    if (list && list->type == N_SEQ)
+        for (size_t k = 0; k < list->nkids; k++)
+            expectation(list->kids[k]);
+    node_free(root);
+    for (size_t k = 0; k < base.n; k++)
+        free(base.v[k].text);
+    free(base.v);
+    fy_parser_destroy(p);
+    free(buf);
+    return 0;
+}
