@@ -995,6 +995,52 @@ static void group_check_failure(const ma_expectation *e, const ma_check *chk, co
     free(what);
 }
 
+static int by_seq(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Like nearest_to_filter, without the entries of groups that passed: they
+ * explain nothing, and with many groups they would crowd out the rest. */
+static void nearest_grouped(ma_evaluator *ev, const ma_expectation *e, const grouping *G, ma_result *r)
+{
+    size_t npass = 0;
+    for (size_t k = 0; G->groups_ok && k < G->ng; k++) /* a wrong number of groups: every group matters */
+        npass += G->gv[k].ok ? G->gm[k].n : 0;
+    if (!npass) {
+        nearest_to_filter(ev, r, &e->filter, NULL);
+        return;
+    }
+    long long *skip = ma_xcalloc(npass, sizeof *skip);
+    size_t ns = 0;
+    for (size_t k = 0; k < G->ng; k++)
+        for (size_t i = 0; G->gv[k].ok && i < G->gm[k].n; i++)
+            skip[ns++] = G->gm[k].v[i]->seq;
+    qsort(skip, ns, sizeof *skip, by_seq);
+    const ma_journal *j = &ev->journal;
+    ranked *v = ma_xcalloc(j->n ? j->n : 1, sizeof *v);
+    size_t n = 0;
+    int want_test = ma_filter_wants_test(&e->filter);
+    for (size_t i = 0; i < j->n; i++) {
+        if ((j->v[i].test && !want_test) || bsearch(&j->v[i].seq, skip, ns, sizeof *skip, by_seq))
+            continue;
+        v[n].e = &j->v[i];
+        v[n].score = ma_filter_similarity(&e->filter, &j->v[i]);
+        n++;
+    }
+    qsort(v, n, sizeof *v, by_score_then_recent);
+    for (size_t i = 0; i < n && i < ev->o.max_nearest; i++)
+        add_near(r, v[i].e->entry, NULL);
+    if (r->nnear) {
+        free(r->near_title);
+        r->near_title = ma_xstrdup("requests that did arrive, except those of groups that passed, most similar "
+                                   "first, then most recent");
+    }
+    free(v);
+    free(skip);
+}
+
 /* Names each failing group (at most MAX_GROUPS_SHOWN), in key order, with
  * its count or check; sure: only what eviction cannot change. */
 static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const grouping *G, int sure, ma_result *r)
@@ -1008,7 +1054,14 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
         rename_root(&r->failures, from, "groups");
         count_failed = 1;
     }
-    const ma_check *chk = NULL; /* the first of each/any/none that failed: its entries are shown */
+    /* whose entries are shown: each, else any, else none, as without groupBy */
+    const ma_check *chk = NULL;
+    for (size_t k = 0; k < G->ng; k++) {
+        const req_verdict *v = &G->gv[k];
+        const ma_check *c = !v->each_ok ? e->each : !v->any_ok && !sure ? e->any : !v->none_ok ? e->none : NULL;
+        if (c && (!chk || (chk != e->each && (c == e->each || (c == e->any && chk == e->none)))))
+            chk = c;
+    }
     matched shown = {ma_xcalloc(G->all.n ? G->all.n : 1, sizeof *shown.v), 0};
     size_t listed = 0, more = 0;
     for (size_t k = 0; k < G->ng; k++) {
@@ -1037,8 +1090,6 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
             if (!failed[i])
                 continue;
             group_check_failure(e, failed[i], &G->gm[k], key, r);
-            if (!chk)
-                chk = failed[i];
             if (chk == failed[i])
                 for (size_t x = 0; x < G->gm[k].n; x++)
                     shown.v[shown.n++] = G->gm[k].v[x];
@@ -1050,7 +1101,7 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
         free(what);
     }
     if (count_failed)
-        nearest_to_filter(ev, r, &e->filter, NULL);
+        nearest_grouped(ev, e, G, r);
     else if (chk)
         show_breakers(ev, e, chk, &shown, r);
     free(shown.v);

@@ -634,30 +634,35 @@ static int number_operands_ok(ctx *c, const ma_ynode *map)
     return 0;
 }
 
-/* count: N | {operator: N, ...} */
-static ma_check *parse_count(ctx *c, const ma_ynode *n)
+/* count: N | {operator: N, ...} (what: "count", or "groups" for groupBy's) */
+static ma_check *parse_count_of(ctx *c, const ma_ynode *n, const char *what)
 {
     if (n->type == MA_Y_SCALAR) {
         json_t *j = ma_yaml_to_json(n, c->err);
         if (!j || !json_is_integer(j) || json_integer_value(j) < 0) {
             json_decref(j);
-            fail(c, n, "count must be a whole number or a mapping such as {atLeast: 1}");
+            fail(c, n, "%s must be a whole number or a mapping such as {atLeast: 1}", what);
             return NULL;
         }
         char why[200];
         return ma_check_op(n->mark, NULL, MA_OP_EQUALS, j, why, sizeof why);
     }
-    if (want_map(c, n, "count") < 0 || check_keys(c, n, "count", NULL, 0, OPS_NUMBER) < 0 || number_operands_ok(c, n) < 0)
+    if (want_map(c, n, what) < 0 || check_keys(c, n, what, NULL, 0, OPS_NUMBER) < 0 || number_operands_ok(c, n) < 0)
         return NULL;
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
     int r = parse_ops(c, n, NULL, NULL, g, number_ops, NNUMBER_OPS, "a count");
     if (r <= 0) {
         if (r == 0)
-            fail(c, n, "count needs an operator, e.g. atLeast: 1");
+            fail(c, n, "%s needs an operator, e.g. atLeast: 1", what);
         ma_check_free(g);
         return NULL;
     }
     return simplify(g);
+}
+
+static ma_check *parse_count(ctx *c, const ma_ynode *n)
+{
+    return parse_count_of(c, n, "count");
 }
 
 static ma_check *default_count(ma_mark mark, long long atleast)
@@ -935,7 +940,7 @@ static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
         if (parse_groupby(c, gk, gb, e) < 0)
             return -1;
         /* zero requests make zero groups: by default that fails, not passes */
-        if (gn ? !(e->groups = parse_count(c, gn)) : !(e->groups = default_count(gk->mark, 1)))
+        if (gn ? !(e->groups = parse_count_of(c, gn, "groups")) : !(e->groups = default_count(gk->mark, 1)))
             return -1;
     }
     return 0;
