@@ -113,6 +113,10 @@ void ma_error_print(FILE *f, const ma_error *e)
         fprintf(f, "%s:%d:%d: error: %s\n", file, e->mark.line, e->mark.col, e->msg);
     else
         fprintf(f, "%s: error: %s\n", file, e->msg);
+    if (e->mark.line > 0 && e->hide_source) {
+        fprintf(f, "%5d | (not shown: this check holds a credential, compared by fingerprint only)\n", e->mark.line);
+        return;
+    }
     if (e->mark.line <= 0 || !e->source[0])
         return;
     fprintf(f, "%5d | %s\n      | ", e->mark.line, e->source);
@@ -536,7 +540,7 @@ static int find_subject(ctx *c, const ma_ynode *n, const ma_ynode **subj)
     return 0;
 }
 
-static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
+static ma_check *parse_check_(ctx *c, const ma_ynode *n, int need_path)
 {
     if (n->type == MA_Y_SEQ)
         return parse_check_list(c, n, need_path, MA_CHECK_AND);
@@ -604,6 +608,17 @@ static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
 fail:
     ma_check_free(g);
     return NULL;
+}
+
+/* A check mapping on a secret header holds a credential, on whichever of
+ * its lines an error points at: no error about it shows its source. */
+static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
+{
+    ma_check *k = parse_check_(c, n, need_path);
+    const ma_ynode *h = n->type == MA_Y_MAP ? ma_ymap_get(n, "header") : NULL;
+    if (!k && h && h->type == MA_Y_SCALAR && ma_is_secret_header(h->text))
+        c->err->hide_source = 1;
+    return k;
 }
 
 
