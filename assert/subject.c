@@ -127,17 +127,6 @@ void ma_subject_free(ma_subject *s)
     free(s);
 }
 
-ma_subject *ma_subject_dup(const ma_subject *s)
-{
-    if (!s)
-        return NULL;
-    ma_subject *d = ma_xcalloc(1, sizeof *d);
-    *d = *s;
-    d->name = ma_xstrdup(s->name);
-    d->text = ma_xstrdup(s->text);
-    return d;
-}
-
 /* ---- operators and operands ---- */
 
 static int number_valued(const ma_subject *s)

@@ -56,8 +56,6 @@ int ma_response_field(const char *name, ma_resp_field *field);
  * both valid UTF-8. */
 ma_subject *ma_subject_new(ma_subject_kind kind, const char *name, char *why, size_t whylen);
 void ma_subject_free(ma_subject *s);
-/* A deep copy. */
-ma_subject *ma_subject_dup(const ma_subject *s);
 
 /* 0 if operator op can check s; -1 with why (a secret header has only a
  * fingerprint; a number has no substrings). */
