@@ -18,11 +18,12 @@
 #include "query.h"
 #include "suggest.h"
 
-/* Headers whose values are credentials: kept only as a fingerprint. */
+/* Headers whose values are credentials (names.h): kept only as a fingerprint. */
 static bool is_secret_header(const char *name)
 {
-    static const char *const secret[] = {"Authorization", "Proxy-Authorization", "Cookie",
-                                         "Set-Cookie", "X-Api-Key", "X-Mockapi-Admin-Token"};
+#define SECRET_NAME_(name) name,
+    static const char *const secret[] = {MK_SECRET_HEADERS(SECRET_NAME_)};
+#undef SECRET_NAME_
     for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
         if (strcasecmp(name, secret[i]) == 0)
             return true;
