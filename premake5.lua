@@ -127,14 +127,14 @@ project("unit_tests")
   kind("ConsoleApp")
   -- mockassert's pure cores are unit-tested here too (spec.c + yaml.c: its lint)
   files({"tests/unit/*.c", "assert/match.c", "assert/jpath.c", "assert/requests.c", "assert/util.c",
-         "assert/spec.c", "assert/yaml.c"})
+         "assert/spec.c", "assert/yaml.c", "assert/subject.c", "assert/group.c"})
   includedirs(src_dirs)
   includedirs({"assert"})
   buildoptions(strict)
-  buildoptions(pkg("--cflags", "cmocka jansson libfyaml"))
+  buildoptions(pkg("--cflags", "cmocka jansson libfyaml libcurl"))
   links({"libmockapi", "civetweb"})
   links(sys_links)
-  links(pkg_libs("cmocka libfyaml"))
+  links(pkg_libs("cmocka libfyaml libcurl")) -- libcurl: subject.c decodes queries with it
   common_configs()
 
 project("integration_tests")
@@ -150,15 +150,16 @@ project("integration_tests")
   links(pkg_libs("libcurl cmocka"))
   common_configs()
 
--- mockassert: the pipeline CLI (libcurl client, libfyaml, jansson).
+-- mockassert: the pipeline CLI (libcurl client, libfyaml, jansson; libsodium for
+-- the fingerprints of secret headers, the journal's own sha256).
 project("mockassert")
   kind("ConsoleApp")
   files({"assert/*.c", "assert/*.h", "src/common/glob.c"}) -- the server's path glob
   -- include/ and src/common/ for the server's name lists (mockapi.h, names.h: macros only)
   includedirs({"assert", "include", "src/common"})
   buildoptions(strict)
-  buildoptions(pkg("--cflags", "libcurl libfyaml jansson"))
-  links(pkg_libs("libcurl libfyaml jansson"))
+  buildoptions(pkg("--cflags", "libcurl libfyaml jansson libsodium"))
+  links(pkg_libs("libcurl libfyaml jansson libsodium"))
   links({"m"})
   common_configs()
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "group.h"
 #include "requests.h"
 
 #define WAIT_CHUNK_MS 60000 /* the server's largest timeout_ms */
@@ -715,15 +716,15 @@ static req_verdict judge_requests(const ma_expectation *e, const matched *m)
     json_decref(n);
     if (e->each)
         for (size_t i = 0; i < m->n && v.each_ok; i++)
-            v.each_ok = ma_check_eval(e->each, m->v[i]->body, NULL);
+            v.each_ok = ma_check_eval_entry(e->each, m->v[i]->body, m->v[i]->entry, NULL);
     if (e->any) {
         v.any_ok = 0;
         for (size_t i = 0; i < m->n && !v.any_ok; i++)
-            v.any_ok = ma_check_eval(e->any, m->v[i]->body, NULL);
+            v.any_ok = ma_check_eval_entry(e->any, m->v[i]->body, m->v[i]->entry, NULL);
     }
     if (e->none)
         for (size_t i = 0; i < m->n && v.none_ok; i++)
-            v.none_ok = !ma_check_eval(e->none, m->v[i]->body, NULL);
+            v.none_ok = !ma_check_eval_entry(e->none, m->v[i]->body, m->v[i]->entry, NULL);
     v.ok = v.count_ok && v.each_ok && v.any_ok && v.none_ok;
     return v;
 }
@@ -742,25 +743,18 @@ static int fewest_failures_then_recent(const void *a, const void *b)
     return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
 }
 
-static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const matched *m, const req_verdict *v,
-                             ma_result *r)
+/* Fills r->near with the entries of m that show why chk (e's each, any or
+ * none) failed: for each/none those that break it, most recent first; for
+ * any every entry, fewest failed checks first. Returns how many break it. */
+static size_t show_breakers(ma_evaluator *ev, const ma_expectation *e, const ma_check *chk, const matched *m,
+                            ma_result *r)
 {
-    if (!v->count_ok) {
-        size_t from = r->failures.n;
-        json_t *n = json_integer((json_int_t)m->n);
-        ma_check_eval(e->count, n, &r->failures);
-        json_decref(n);
-        rename_root(&r->failures, from, "count");
-        nearest_to_filter(ev, r, &e->filter, NULL);
-        return;
-    }
-    const ma_check *chk = !v->each_ok ? e->each : !v->any_ok ? e->any : e->none;
-    const char *word = !v->each_ok ? "each" : !v->any_ok ? "any" : "none";
+    const char *word = chk == e->each ? "each" : chk == e->any ? "any" : "none";
     by_fail *list = ma_xcalloc(m->n ? m->n : 1, sizeof *list);
     size_t nl = 0, bad = 0;
     for (size_t i = 0; i < m->n; i++) {
         ma_failures f = {0};
-        int holds = ma_check_eval(chk, m->v[i]->body, &f); /* once per entry */
+        int holds = ma_check_eval_entry(chk, m->v[i]->body, m->v[i]->entry, &f); /* once per entry */
         int breaks = chk == e->none ? holds : !holds;
         bad += (size_t)breaks;
         if (chk == e->any || breaks) {
@@ -772,15 +766,6 @@ static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const ma
             ma_failures_free(&f);
         }
     }
-    char *what;
-    if (chk == e->each)
-        what = ma_xasprintf("each: %zu of %zu matching requests fail the check", bad, m->n);
-    else if (chk == e->any)
-        what = ma_xasprintf("any: none of the %zu matching requests passes the check", m->n);
-    else
-        what = ma_xasprintf("none: %zu of %zu matching requests pass the check", bad, m->n);
-    ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
-    free(what);
     qsort(list, nl, sizeof *list, fewest_failures_then_recent);
     for (size_t i = 0; i < nl; i++) {
         if (i < ev->o.max_nearest) {
@@ -795,6 +780,32 @@ static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const ma
                                                : "matching requests that break \"%s\", most recent first",
                                  word);
     free(list);
+    return bad;
+}
+
+static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const matched *m, const req_verdict *v,
+                             ma_result *r)
+{
+    if (!v->count_ok) {
+        size_t from = r->failures.n;
+        json_t *n = json_integer((json_int_t)m->n);
+        ma_check_eval(e->count, n, &r->failures);
+        json_decref(n);
+        rename_root(&r->failures, from, "count");
+        nearest_to_filter(ev, r, &e->filter, NULL);
+        return;
+    }
+    const ma_check *chk = !v->each_ok ? e->each : !v->any_ok ? e->any : e->none;
+    size_t bad = show_breakers(ev, e, chk, m, r);
+    char *what;
+    if (chk == e->each)
+        what = ma_xasprintf("each: %zu of %zu matching requests fail the check", bad, m->n);
+    else if (chk == e->any)
+        what = ma_xasprintf("any: none of the %zu matching requests passes the check", m->n);
+    else
+        what = ma_xasprintf("none: %zu of %zu matching requests pass the check", bad, m->n);
+    ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
+    free(what);
 }
 
 static int wait_journal(ma_evaluator *ev, const ma_filter *f, long long need, int64_t deadline, char **why)
@@ -823,8 +834,14 @@ static int wait_more(ma_evaluator *ev, ma_result *r, const ma_filter *f, long lo
     return 0;
 }
 
+static void eval_grouped(ma_evaluator *ev, const ma_expectation *e, ma_result *r);
+
 static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
 {
+    if (e->groupby) {
+        eval_grouped(ev, e, r);
+        return;
+    }
     int64_t deadline = ev->o.start_ns + e->within_ns;
     for (;;) {
         if (refresh(ev, r) < 0)
@@ -858,6 +875,262 @@ static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *
         long long need = !v.count_ok && lb > (long long)m.n ? lb : 0;
         free(m.v);
         if (wait_more(ev, r, &e->filter, need, deadline) < 0)
+            return;
+    }
+}
+
+/* ---- groupBy ---- */
+
+#define MAX_GROUPS_SHOWN 10 /* failing groups listed before "... and N more" */
+
+typedef struct {
+    matched all;          /* every matching entry */
+    const ma_entry **flat; /* the same, group after group (gm point into it) */
+    ma_group *g;          /* the groups, by key */
+    size_t ng;
+    matched *gm;          /* each group's entries */
+    req_verdict *gv;      /* each group's verdict on count, each, any, none */
+    int groups_ok;        /* the number of groups passes e->groups */
+    int ok;
+} grouping;
+
+static grouping judge_grouped(const ma_expectation *e, const ma_journal *j)
+{
+    grouping G = {0};
+    G.all = select_entries(j, &e->filter);
+    char **keys = ma_xcalloc(G.all.n ? G.all.n : 1, sizeof *keys);
+    for (size_t i = 0; i < G.all.n; i++)
+        keys[i] = ma_group_key(e->groupby, G.all.v[i]->entry, G.all.v[i]->body);
+    G.ng = ma_group_split(keys, G.all.n, &G.g);
+    for (size_t i = 0; i < G.all.n; i++)
+        free(keys[i]);
+    free(keys);
+    G.flat = ma_xcalloc(G.all.n ? G.all.n : 1, sizeof *G.flat);
+    G.gm = ma_xcalloc(G.ng ? G.ng : 1, sizeof *G.gm);
+    G.gv = ma_xcalloc(G.ng ? G.ng : 1, sizeof *G.gv);
+    G.ok = 1;
+    size_t at = 0;
+    for (size_t k = 0; k < G.ng; k++) {
+        G.gm[k].v = G.flat + at;
+        G.gm[k].n = G.g[k].n;
+        for (size_t i = 0; i < G.g[k].n; i++)
+            G.flat[at++] = G.all.v[G.g[k].idx[i]];
+        G.gv[k] = judge_requests(e, &G.gm[k]);
+        G.ok &= G.gv[k].ok;
+    }
+    json_t *n = json_integer((json_int_t)G.ng);
+    G.groups_ok = ma_check_eval(e->groups, n, NULL);
+    json_decref(n);
+    G.ok &= G.groups_ok;
+    return G;
+}
+
+static void grouping_free(grouping *G)
+{
+    free(G->all.v);
+    free(G->flat);
+    ma_groups_free(G->g, G->ng);
+    free(G->gm);
+    free(G->gv);
+}
+
+/* 1 if more entries cannot make it pass: groups and their counts only
+ * grow, and an each/none broken by an entry stays broken. */
+static int grouped_hopeless(const ma_expectation *e, const grouping *G)
+{
+    if (!G->groups_ok && !count_can_hold_later(e->groups, (long long)G->ng))
+        return 1;
+    for (size_t k = 0; k < G->ng; k++) {
+        const req_verdict *v = &G->gv[k];
+        if (!v->each_ok || !v->none_ok || (!v->count_ok && !count_can_hold_later(e->count, (long long)v->count)))
+            return 1;
+    }
+    return 0;
+}
+
+/* With entries evicted, the full history has every kept group (with at
+ * least its kept entries) and maybe groups of its own. What the kept
+ * entries show that cannot change with those: */
+static int group_fails_for_sure(const ma_expectation *e, const req_verdict *v)
+{
+    return !v->each_ok || !v->none_ok || (!v->count_ok && only_upper_bounds(e->count));
+}
+
+static int grouped_robust(const ma_expectation *e, const grouping *G)
+{
+    if (G->ok) {
+        /* a hidden group holds at least one entry: a count with lower
+         * bounds met by 1 passes there too; each/any/none cannot be known */
+        json_t *one = json_integer(1);
+        int one_ok = ma_check_eval(e->count, one, NULL);
+        json_decref(one);
+        return !e->each && !e->any && !e->none && only_lower_bounds(e->count) && one_ok &&
+               only_lower_bounds(e->groups);
+    }
+    if (!G->groups_ok && only_upper_bounds(e->groups))
+        return 1;
+    for (size_t k = 0; k < G->ng; k++)
+        if (group_fails_for_sure(e, &G->gv[k]))
+            return 1;
+    return 0;
+}
+
+/* "each: 2 of 3 matching requests in group "n1" fail the check" and the like */
+static void group_check_failure(const ma_expectation *e, const ma_check *chk, const matched *m, const char *key,
+                                ma_result *r)
+{
+    size_t bad = 0;
+    for (size_t i = 0; chk != e->any && i < m->n; i++) {
+        int holds = ma_check_eval_entry(chk, m->v[i]->body, m->v[i]->entry, NULL);
+        bad += (size_t)(chk == e->none ? holds : !holds);
+    }
+    char *what;
+    if (chk == e->each)
+        what = ma_xasprintf("each: %zu of %zu matching requests in group %s fail the check", bad, m->n, key);
+    else if (chk == e->any)
+        what = ma_xasprintf("any: none of the %zu matching requests in group %s passes the check", m->n, key);
+    else
+        what = ma_xasprintf("none: %zu of %zu matching requests in group %s pass the check", bad, m->n, key);
+    ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
+    free(what);
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Like nearest_to_filter, without the entries of groups that passed: they
+ * explain nothing, and with many groups they would crowd out the rest. */
+static void nearest_grouped(ma_evaluator *ev, const ma_expectation *e, const grouping *G, ma_result *r)
+{
+    size_t npass = 0;
+    for (size_t k = 0; G->groups_ok && k < G->ng; k++) /* a wrong number of groups: every group matters */
+        npass += G->gv[k].ok ? G->gm[k].n : 0;
+    if (!npass) {
+        nearest_to_filter(ev, r, &e->filter, NULL);
+        return;
+    }
+    long long *skip = ma_xcalloc(npass, sizeof *skip);
+    size_t ns = 0;
+    for (size_t k = 0; k < G->ng; k++)
+        for (size_t i = 0; G->gv[k].ok && i < G->gm[k].n; i++)
+            skip[ns++] = G->gm[k].v[i]->seq;
+    qsort(skip, ns, sizeof *skip, by_seq);
+    const ma_journal *j = &ev->journal;
+    ranked *v = ma_xcalloc(j->n ? j->n : 1, sizeof *v);
+    size_t n = 0;
+    int want_test = ma_filter_wants_test(&e->filter);
+    for (size_t i = 0; i < j->n; i++) {
+        if ((j->v[i].test && !want_test) || bsearch(&j->v[i].seq, skip, ns, sizeof *skip, by_seq))
+            continue;
+        v[n].e = &j->v[i];
+        v[n].score = ma_filter_similarity(&e->filter, &j->v[i]);
+        n++;
+    }
+    qsort(v, n, sizeof *v, by_score_then_recent);
+    for (size_t i = 0; i < n && i < ev->o.max_nearest; i++)
+        add_near(r, v[i].e->entry, NULL);
+    if (r->nnear) {
+        free(r->near_title);
+        r->near_title = ma_xstrdup("requests that did arrive, except those of groups that passed, most similar "
+                                   "first, then most recent");
+    }
+    free(v);
+    free(skip);
+}
+
+/* Names each failing group (at most MAX_GROUPS_SHOWN), in key order, with
+ * its count or check; sure: only what eviction cannot change. */
+static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const grouping *G, int sure, ma_result *r)
+{
+    int count_failed = 0;
+    if (!G->groups_ok && (!sure || only_upper_bounds(e->groups))) {
+        size_t from = r->failures.n;
+        json_t *n = json_integer((json_int_t)G->ng);
+        ma_check_eval(e->groups, n, &r->failures);
+        json_decref(n);
+        rename_root(&r->failures, from, "groups");
+        count_failed = 1;
+    }
+    /* whose entries are shown: each, else any, else none, as without groupBy */
+    const ma_check *chk = NULL;
+    for (size_t k = 0; k < G->ng; k++) {
+        const req_verdict *v = &G->gv[k];
+        const ma_check *c = !v->each_ok ? e->each : !v->any_ok && !sure ? e->any : !v->none_ok ? e->none : NULL;
+        if (c && (!chk || (chk != e->each && (c == e->each || (c == e->any && chk == e->none)))))
+            chk = c;
+    }
+    matched shown = {ma_xcalloc(G->all.n ? G->all.n : 1, sizeof *shown.v), 0};
+    size_t listed = 0, more = 0;
+    for (size_t k = 0; k < G->ng; k++) {
+        const req_verdict *v = &G->gv[k];
+        if (sure ? !group_fails_for_sure(e, v) : v->ok)
+            continue;
+        if (listed == MAX_GROUPS_SHOWN) {
+            more++;
+            continue;
+        }
+        listed++;
+        const char *key = ma_group_show(G->g[k].key);
+        if (!v->count_ok && (!sure || only_upper_bounds(e->count))) {
+            size_t from = r->failures.n;
+            json_t *n = json_integer((json_int_t)v->count);
+            ma_check_eval(e->count, n, &r->failures);
+            json_decref(n);
+            char *name = ma_xasprintf("count of group %s", key);
+            rename_root(&r->failures, from, name);
+            free(name);
+            count_failed = 1;
+        }
+        const ma_check *failed[3] = {v->each_ok ? NULL : e->each, v->any_ok || sure ? NULL : e->any,
+                                     v->none_ok ? NULL : e->none};
+        for (int i = 0; i < 3; i++) {
+            if (!failed[i])
+                continue;
+            group_check_failure(e, failed[i], &G->gm[k], key, r);
+            if (chk == failed[i])
+                for (size_t x = 0; x < G->gm[k].n; x++)
+                    shown.v[shown.n++] = G->gm[k].v[x];
+        }
+    }
+    if (more) {
+        char *what = ma_xasprintf("... and %zu more failing group%s", more, more == 1 ? "" : "s");
+        ma_failures_add(&r->failures, (ma_mark){0}, 0, "", what, NULL, NULL, 0);
+        free(what);
+    }
+    if (count_failed)
+        nearest_grouped(ev, e, G, r);
+    else if (chk)
+        show_breakers(ev, e, chk, &shown, r);
+    free(shown.v);
+}
+
+static void eval_grouped(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
+{
+    int64_t deadline = ev->o.start_ns + e->within_ns;
+    for (;;) {
+        if (refresh(ev, r) < 0 || journal_off(ev, r) < 0)
+            return;
+        grouping G = judge_grouped(e, &ev->journal);
+        if (G.ok || grouped_hopeless(e, &G) || !e->within_ns || ma_now_ns() >= deadline) {
+            r->actual = ma_xasprintf("%zu matching request%s in %zu group%s by %s", G.all.n,
+                                     G.all.n == 1 ? "" : "s", G.ng, G.ng == 1 ? "" : "s", e->groupby->text);
+            int evicted = ev->journal.evicted > 0;
+            if (evicted && !grouped_robust(e, &G)) {
+                untrusted(r, evicted_reason(&ev->journal));
+            } else {
+                r->status = G.ok ? MA_PASS : MA_FAIL;
+                if (!G.ok)
+                    explain_grouped(ev, e, &G, evicted, r);
+            }
+            grouping_free(&G);
+            return;
+        }
+        grouping_free(&G);
+        /* any new matching entry may change a group: re-evaluate after each */
+        if (wait_more(ev, r, &e->filter, 0, deadline) < 0)
             return;
     }
 }

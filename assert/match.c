@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "subject.h"
+
 const char *const ma_op_names[MA_OP_COUNT_] = {
     "equals",  "notEquals", "contains", "notContains", "startsWith", "endsWith",
     "greaterThan", "lessThan", "atLeast", "atMost", "between", "exists",
@@ -134,6 +136,7 @@ void ma_check_free(ma_check *c)
         ma_check_free(c->kids[i]);
     free(c->kids);
     ma_path_free(c->path);
+    ma_subject_free(c->subject);
     json_decref(c->value);
     if (c->re) {
         regfree(c->re);
@@ -467,11 +470,34 @@ static int op_holds(const ma_check *c, const json_t *v, const char **kind)
     }
 }
 
-static int eval_op(const ma_check *c, json_t *doc, ma_failures *out, int depth)
+/* The values c applies to: its subject's in entry, else doc's at its path. */
+static size_t select_values(const ma_check *c, json_t *doc, const json_t *entry, ma_hit **hits)
+{
+    if (c->subject) {
+        *hits = NULL;
+        return entry ? ma_subject_select(c->subject, entry, hits) : 0;
+    }
+    return ma_path_select(c->path, doc, hits);
+}
+
+static void free_values(const ma_check *c, ma_hit *hits, size_t n)
+{
+    if (c->subject)
+        ma_subject_hits_free(hits, n);
+    else
+        ma_hits_free(hits, n);
+}
+
+static const char *place_text(const ma_check *c)
+{
+    return c->subject ? c->subject->text : ma_path_text(c->path);
+}
+
+static int eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
 {
     ma_hit *hits = NULL;
-    size_t n = ma_path_select(c->path, doc, &hits);
-    const char *ptext = ma_path_text(c->path);
+    size_t n = select_values(c, doc, entry, &hits);
+    const char *ptext = place_text(c);
     int ok = 1;
     int want_present = -1; /* exists / notExists */
     if (c->op == MA_OP_EXISTS)
@@ -516,19 +542,19 @@ static int eval_op(const ma_check *c, json_t *doc, ma_failures *out, int depth)
             }
         }
     }
-    ma_hits_free(hits, n);
+    free_values(c, hits, n);
     return ok;
 }
 
-static int eval_rec(const ma_check *c, json_t *doc, ma_failures *out, int depth)
+static int eval_rec(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
 {
     switch (c->kind) {
     case MA_CHECK_OP:
-        return eval_op(c, doc, out, depth);
+        return eval_op(c, doc, entry, out, depth);
     case MA_CHECK_AND: {
         int ok = 1;
         for (size_t i = 0; i < c->nkids; i++) {
-            if (!eval_rec(c->kids[i], doc, out, depth)) {
+            if (!eval_rec(c->kids[i], doc, entry, out, depth)) {
                 ok = 0;
                 if (!out)
                     break;
@@ -539,7 +565,7 @@ static int eval_rec(const ma_check *c, json_t *doc, ma_failures *out, int depth)
     case MA_CHECK_OR: {
         ma_failures why = {0};
         for (size_t i = 0; i < c->nkids; i++) {
-            if (eval_rec(c->kids[i], doc, out ? &why : NULL, 0)) {
+            if (eval_rec(c->kids[i], doc, entry, out ? &why : NULL, 0)) {
                 ma_failures_free(&why);
                 return 1;
             }
@@ -554,18 +580,18 @@ static int eval_rec(const ma_check *c, json_t *doc, ma_failures *out, int depth)
     }
     case MA_CHECK_NOT: {
         const ma_check *k = c->nkids ? c->kids[0] : NULL;
-        if (!k || !eval_rec(k, doc, NULL, 0))
+        if (!k || !eval_rec(k, doc, entry, NULL, 0))
             return 1;
         if (out) {
             if (k->kind == MA_CHECK_OP) {
                 ma_hit *hits = NULL;
-                size_t n = ma_path_select(k->path, doc, &hits);
+                size_t n = select_values(k, doc, entry, &hits);
                 char *what = ma_xasprintf("not %s (it held)", ma_op_name(k->op));
                 int shows_operand = k->op != MA_OP_EXISTS && k->op != MA_OP_NOT_EXISTS;
-                ma_failures_add(out, c->mark, depth, n ? hits[0].path : ma_path_text(k->path), what,
+                ma_failures_add(out, c->mark, depth, n ? hits[0].path : place_text(k), what,
                                 shows_operand ? k->value : NULL, n ? hits[0].value : NULL, 1);
                 free(what);
-                ma_hits_free(hits, n);
+                free_values(k, hits, n);
             } else {
                 ma_failures_add(out, c->mark, depth, "", "not: the negated checks all held", NULL, NULL, 0);
             }
@@ -578,7 +604,12 @@ static int eval_rec(const ma_check *c, json_t *doc, ma_failures *out, int depth)
 
 int ma_check_eval(const ma_check *c, json_t *doc, ma_failures *out)
 {
-    return eval_rec(c, doc, out, 0);
+    return eval_rec(c, doc, NULL, out, 0);
+}
+
+int ma_check_eval_entry(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out)
+{
+    return eval_rec(c, doc, entry, out, 0);
 }
 
 /* ---- bodies and display ---- */

@@ -45,10 +45,14 @@ extern const char *const ma_op_names[MA_OP_COUNT_];
 
 typedef enum { MA_CHECK_OP, MA_CHECK_AND, MA_CHECK_OR, MA_CHECK_NOT } ma_check_kind;
 
+struct ma_subject; /* subject.h */
+
 typedef struct ma_check {
     ma_check_kind kind;
     ma_mark mark;            /* where the check is written */
     ma_path *path;           /* OP: the values it applies to; NULL is $ */
+    struct ma_subject *subject; /* OP: instead of path, a request header, query parameter or
+                                 * response field of the journal entry (owned; subject.h) */
     ma_op op;                /* OP */
     json_t *value;           /* OP: the operand (owned) */
     void *re;                /* OP matches/notMatches: compiled regex_t (owned) */
@@ -89,6 +93,10 @@ void ma_failures_free(ma_failures *f);
  * missing). Returns 1 if it holds, 0 if not; when out is non-NULL the
  * failures are appended to it. */
 int ma_check_eval(const ma_check *c, json_t *doc, ma_failures *out);
+/* The same for a journal entry (its object from GET /test/requests): doc
+ * is its body, entry what checks with a subject read. With entry NULL a
+ * subject selects nothing. */
+int ma_check_eval_entry(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out);
 
 /* Deep equality as described above. */
 int ma_json_equal(const json_t *a, const json_t *b);

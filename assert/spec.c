@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group.h"
+#include "subject.h"
+
 const char *const ma_counter_names[MA_NCOUNTERS] = {
 #define NAME2_(id, name) name,
     MOCKAPI_COUNTERS(NAME2_)
@@ -59,6 +62,7 @@ const char *ma_counter_route(const char *counter)
 typedef struct {
     const char *file;
     ma_error *err;
+    const char *last_key; /* reading a lastRequest's checks (the capture key): no subjects there */
 } ctx;
 
 __attribute__((format(printf, 3, 4))) static int fail(ctx *c, const ma_ynode *at, const char *fmt, ...)
@@ -109,6 +113,10 @@ void ma_error_print(FILE *f, const ma_error *e)
         fprintf(f, "%s:%d:%d: error: %s\n", file, e->mark.line, e->mark.col, e->msg);
     else
         fprintf(f, "%s: error: %s\n", file, e->msg);
+    if (e->mark.line > 0 && e->hide_source) {
+        fprintf(f, "%5d | (not shown: this check holds a credential, compared by fingerprint only)\n", e->mark.line);
+        return;
+    }
     if (e->mark.line <= 0 || !e->source[0])
         return;
     fprintf(f, "%5d | %s\n      | ", e->mark.line, e->source);
@@ -122,7 +130,7 @@ void ma_error_print(FILE *f, const ma_error *e)
 static void remember_source(ma_error *err, const char *text, size_t len)
 {
     err->source[0] = '\0';
-    if (err->mark.line <= 0)
+    if (err->mark.line <= 0 || err->hide_source)
         return;
     const char *p = text, *end = text + len;
     for (int l = 1; l < err->mark.line; l++) {
@@ -341,7 +349,10 @@ static char *read_string(ctx *c, const ma_ynode *n, const char *what)
 
 /* ---- checks ---- */
 
-static const char *const check_keys_allowed[] = {"path", "and", "or", "not"};
+/* path (the body) and the subject words (subject.h) are a check's subjects */
+static const char *const check_keys_allowed[] = {"path", "and", "or", "not",
+                                                 "header", "query", "response", "responseHeader"};
+#define NCHECK_KEYS (sizeof check_keys_allowed / sizeof check_keys_allowed[0])
 
 static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path);
 
@@ -381,9 +392,14 @@ static ma_check *parse_check_list(ctx *c, const ma_ynode *n, int need_path, ma_c
     return g;
 }
 
-/* Operators of one mapping (sharing its path). ops_allowed NULL: all. */
-static int parse_ops(ctx *c, const ma_ynode *map, const ma_ynode *pathnode, ma_check *group,
-                     const ma_op *ops_allowed, size_t nallowed, const char *what)
+static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *val);
+static int subject_op(ctx *c, const ma_subject *s, const ma_ynode *k, const ma_ynode *v, ma_op op, json_t **val);
+
+/* Operators of one mapping (sharing its path, or its subject: subjkey is
+ * the key of a header/query/response/responseHeader, else NULL).
+ * ops_allowed NULL: all. */
+static int parse_ops(ctx *c, const ma_ynode *map, const ma_ynode *pathnode, const ma_ynode *subjkey,
+                     ma_check *group, const ma_op *ops_allowed, size_t nallowed, const char *what)
 {
     int found = 0;
     for (size_t i = 0; i < map->nkids; i += 2) {
@@ -417,10 +433,28 @@ static int parse_ops(ctx *c, const ma_ynode *map, const ma_ynode *pathnode, ma_c
             json_decref(val);
             return -1;
         }
+        ma_subject *subj = NULL;
+        if (subjkey) {
+            if (!(subj = parse_subject(c, subjkey, ma_ymap_get(map, subjkey->text)))) {
+                json_decref(val);
+                return -1;
+            }
+            if (subject_op(c, subj, k, v, op, &val) < 0) {
+                ma_subject_free(subj);
+                json_decref(val);
+                return -1;
+            }
+        }
         char why[300];
         ma_check *chk = ma_check_op(k->mark, p, op, val, why, sizeof why);
-        if (!chk)
-            return fail(c, v, "%s", why);
+        if (!chk) {
+            int secret = subj && subj->secret;
+            ma_subject_free(subj);
+            fail(c, v, "%s", why);
+            c->err->hide_source = secret;
+            return -1;
+        }
+        chk->subject = subj;
         ma_check_add(group, chk);
         found++;
     }
@@ -438,7 +472,75 @@ static ma_check *simplify(ma_check *g)
     return g;
 }
 
-static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
+/* ---- subjects (subject.h) ---- */
+
+/* The subject of a header/query/response/responseHeader key whose value is
+ * val, or NULL after an error. */
+static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *val)
+{
+    ma_subject_kind kind;
+    ma_subject_word(key->text, &kind);
+    if (want_scalar(c, val, key->text) < 0)
+        return NULL;
+    if (kind == MA_SUBJ_RESPONSE) {
+        ma_resp_field f;
+        if (ma_response_field(val->text, &f) < 0) {
+            fail_unknown(c, val, "response field", val->text, ma_response_fields, MA_RESP_COUNT_);
+            return NULL;
+        }
+    }
+    char why[300];
+    ma_subject *s = ma_subject_new(kind, val->text, why, sizeof why);
+    if (!s)
+        fail(c, val, "%s", why);
+    return s;
+}
+
+/* Operator op (at key k, operand node v, operand *val) on subject s: does
+ * it apply, and does the operand fit (a secret's operand is replaced by its
+ * fingerprint here). The source line of an error about a secret is not
+ * shown: it holds the credential. */
+static int subject_op(ctx *c, const ma_subject *s, const ma_ynode *k, const ma_ynode *v, ma_op op, json_t **val)
+{
+    char why[400];
+    if (ma_subject_op_ok(s, op, why, sizeof why) < 0) {
+        fail(c, k, "%s", why);
+        c->err->hide_source = s->secret;
+        return -1;
+    }
+    if (ma_subject_operand(s, op, val, why, sizeof why) < 0) {
+        fail(c, v, "%s", why);
+        c->err->hide_source = s->secret;
+        return -1;
+    }
+    return 0;
+}
+
+/* The subject key of a check mapping (path or a subject word) in *subj, or
+ * NULL; -1 after an error: two subjects, or a subject where only the body
+ * can be seen. */
+static int find_subject(ctx *c, const ma_ynode *n, const ma_ynode **subj)
+{
+    *subj = NULL;
+    for (size_t i = 0; i < n->nkids; i += 2) {
+        const ma_ynode *k = n->kids[i];
+        ma_subject_kind kind;
+        int is_path = strcmp(k->text, "path") == 0;
+        if (!is_path && ma_subject_word(k->text, &kind) < 0)
+            continue;
+        if (*subj)
+            return fail(c, k, "a check has one subject, and this one has %s and %s: write two checks "
+                              "(a list, or and: [...])", (*subj)->text, k->text);
+        if (!is_path && c->last_key)
+            return fail(c, k, "lastRequest holds only the captured body, so %s cannot be checked here: use "
+                              "requests: %s with each: or any: (the journal keeps headers, query and response)",
+                        k->text, c->last_key);
+        *subj = k;
+    }
+    return 0;
+}
+
+static ma_check *parse_check_(ctx *c, const ma_ynode *n, int need_path)
 {
     if (n->type == MA_Y_SEQ)
         return parse_check_list(c, n, need_path, MA_CHECK_AND);
@@ -446,19 +548,26 @@ static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
         fail(c, n, "a check is a mapping such as {path: $.status, equals: ok}, not %s", ma_ytype_name(n));
         return NULL;
     }
-    if (check_keys(c, n, "a check", check_keys_allowed, 4, OPS_ALL) < 0)
+    if (check_keys(c, n, "a check", check_keys_allowed, NCHECK_KEYS, OPS_ALL) < 0)
+        return NULL;
+    const ma_ynode *subjkey = NULL;
+    if (find_subject(c, n, &subjkey) < 0)
         return NULL;
     const ma_ynode *pathnode = ma_ymap_get(n, "path");
+    if (pathnode)
+        subjkey = NULL; /* the body: parse_ops reads pathnode */
     const ma_ynode *andn = ma_ymap_get(n, "and"), *orn = ma_ymap_get(n, "or"), *notn = ma_ymap_get(n, "not");
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
-    int nops = parse_ops(c, n, pathnode, g, NULL, 0, NULL);
+    int nops = parse_ops(c, n, pathnode, subjkey, g, NULL, 0, NULL);
     if (nops < 0)
         goto fail;
-    if (nops == 0 && pathnode) {
-        fail(c, pathnode, "path needs an operator beside it, e.g. exists: true or equals: VALUE");
+    if (nops == 0 && (pathnode || subjkey)) {
+        const ma_ynode *at = pathnode ? pathnode : ma_ymap_get(n, subjkey->text);
+        fail(c, at, "%s needs an operator beside it, e.g. exists: true or equals: VALUE",
+             pathnode ? "path" : subjkey->text);
         goto fail;
     }
-    if (nops > 0 && !pathnode && need_path) {
+    if (nops > 0 && !pathnode && !subjkey && need_path) {
         fail(c, n, "each check here needs a path (e.g. path: $.status)");
         goto fail;
     }
@@ -501,6 +610,17 @@ fail:
     return NULL;
 }
 
+/* A check mapping on a secret header holds a credential, on whichever of
+ * its lines an error points at: no error about it shows its source. */
+static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
+{
+    ma_check *k = parse_check_(c, n, need_path);
+    const ma_ynode *h = n->type == MA_Y_MAP ? ma_ymap_get(n, "header") : NULL;
+    if (!k && h && h->type == MA_Y_SCALAR && ma_is_secret_header(h->text))
+        c->err->hide_source = 1;
+    return k;
+}
+
 
 static int number_operands_ok(ctx *c, const ma_ynode *map)
 {
@@ -529,30 +649,35 @@ static int number_operands_ok(ctx *c, const ma_ynode *map)
     return 0;
 }
 
-/* count: N | {operator: N, ...} */
-static ma_check *parse_count(ctx *c, const ma_ynode *n)
+/* count: N | {operator: N, ...} (what: "count", or "groups" for groupBy's) */
+static ma_check *parse_count_of(ctx *c, const ma_ynode *n, const char *what)
 {
     if (n->type == MA_Y_SCALAR) {
         json_t *j = ma_yaml_to_json(n, c->err);
         if (!j || !json_is_integer(j) || json_integer_value(j) < 0) {
             json_decref(j);
-            fail(c, n, "count must be a whole number or a mapping such as {atLeast: 1}");
+            fail(c, n, "%s must be a whole number or a mapping such as {atLeast: 1}", what);
             return NULL;
         }
         char why[200];
         return ma_check_op(n->mark, NULL, MA_OP_EQUALS, j, why, sizeof why);
     }
-    if (want_map(c, n, "count") < 0 || check_keys(c, n, "count", NULL, 0, OPS_NUMBER) < 0 || number_operands_ok(c, n) < 0)
+    if (want_map(c, n, what) < 0 || check_keys(c, n, what, NULL, 0, OPS_NUMBER) < 0 || number_operands_ok(c, n) < 0)
         return NULL;
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
-    int r = parse_ops(c, n, NULL, g, number_ops, NNUMBER_OPS, "a count");
+    int r = parse_ops(c, n, NULL, NULL, g, number_ops, NNUMBER_OPS, "a count");
     if (r <= 0) {
         if (r == 0)
-            fail(c, n, "count needs an operator, e.g. atLeast: 1");
+            fail(c, n, "%s needs an operator, e.g. atLeast: 1", what);
         ma_check_free(g);
         return NULL;
     }
     return simplify(g);
+}
+
+static ma_check *parse_count(ctx *c, const ma_ynode *n)
+{
+    return parse_count_of(c, n, "count");
 }
 
 static ma_check *default_count(ma_mark mark, long long atleast)
@@ -696,7 +821,7 @@ static int parse_counter(ctx *c, const ma_ynode *n, ma_expectation *e)
     if (number_operands_ok(c, n) < 0)
         return -1;
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
-    int r = parse_ops(c, n, NULL, g, number_ops, NNUMBER_OPS, "a counter");
+    int r = parse_ops(c, n, NULL, NULL, g, number_ops, NNUMBER_OPS, "a counter");
     if (r <= 0) {
         ma_check_free(g);
         return r == 0 ? fail(c, cn, "counter %s needs an operator, e.g. equals: 1 or atLeast: 3", e->counter) : -1;
@@ -717,6 +842,7 @@ static int parse_last(ctx *c, const ma_ynode *n, ma_expectation *e)
         return fail_unknown(c, kn, "capture key", e->key, ma_capture_keys, MA_NKEYS);
     const ma_ynode *body = ma_ymap_get(n, "body"), *js = ma_ymap_get(n, "json");
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
+    c->last_key = e->key; /* a capture is a body alone: subjects are errors */
     if (body) {
         ma_check *k = parse_check(c, body, 0);
         if (!k)
@@ -733,6 +859,7 @@ static int parse_last(ctx *c, const ma_ynode *n, ma_expectation *e)
             goto fail;
         ma_check_add(g, k);
     }
+    c->last_key = NULL;
     if (g->nkids == 0) {
         ma_check_free(g);
         return 0;
@@ -740,14 +867,69 @@ static int parse_last(ctx *c, const ma_ynode *n, ma_expectation *e)
     e->body = simplify(g);
     return 0;
 fail:
+    c->last_key = NULL;
     ma_check_free(g);
     return -1;
 }
 
+/* The key node of key in map, or NULL. */
+static const ma_ynode *key_node(const ma_ynode *map, const char *key)
+{
+    for (size_t i = 0; map && map->type == MA_Y_MAP && i < map->nkids; i += 2)
+        if (strcmp(map->kids[i]->text, key) == 0)
+            return map->kids[i];
+    return NULL;
+}
+
+/* groupBy: {segment: N | header: NAME | query: NAME | path: JSONPATH} */
+static int parse_groupby(ctx *c, const ma_ynode *key, const ma_ynode *n, ma_expectation *e)
+{
+    static const char *const gkeys[] = {"segment", "header", "query", "path"};
+    static const char *const one_of = "segment: N, header: NAME, query: NAME or path: JSONPATH";
+    if (n->type != MA_Y_MAP)
+        return fail(c, n, "groupBy takes one of %s, e.g. groupBy: {segment: 3}", one_of);
+    if (check_keys(c, n, "groupBy", gkeys, 4, 0) < 0)
+        return -1;
+    if (n->nkids == 0)
+        return fail(c, n, "groupBy needs one of %s", one_of);
+    if (n->nkids > 2)
+        return fail(c, n->kids[2], "groupBy takes one key, and this one has %s and %s", n->kids[0]->text,
+                    n->kids[2]->text);
+    const ma_ynode *k = n->kids[0], *v = n->kids[1];
+    if (strcmp(k->text, "segment") == 0) {
+        json_t *j = want_scalar(c, v, "segment") < 0 ? NULL : ma_yaml_to_json(v, c->err);
+        int ok = json_is_integer(j) && json_integer_value(j) >= -1000 && json_integer_value(j) <= 1000;
+        long long seg = ok ? (long long)json_integer_value(j) : 0;
+        json_decref(j);
+        if (!ok)
+            return fail(c, v, "segment needs a whole number: 3 is the path's third segment (1-based; -1 is the last)");
+        if (seg == 0)
+            return fail(c, v, "segment 0: segments count from 1 (/v1/nodes/n1/heartbeat: 3 is n1), or from the end "
+                              "with -1 for the last");
+        e->groupby = ma_groupby_segment(key->mark, (int)seg);
+    } else if (strcmp(k->text, "path") == 0) {
+        ma_path *p = parse_path(c, v);
+        if (!p)
+            return -1;
+        if (ma_path_is_multi(p)) {
+            ma_path_free(p);
+            return fail(c, v, "groupBy path must select one value per request, and %s may select several "
+                              "(no [*] or .*)", v->text);
+        }
+        e->groupby = ma_groupby_path(key->mark, p);
+    } else {
+        ma_subject *s = parse_subject(c, k, v);
+        if (!s)
+            return -1;
+        e->groupby = ma_groupby_subject(key->mark, s);
+    }
+    return 0;
+}
+
 static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
 {
-    static const char *const keys[] = {"requests", "count", "each", "any", "none"};
-    if (keys_for(c, n, "a requests expectation", keys, 5, 0) < 0)
+    static const char *const keys[] = {"requests", "count", "each", "any", "none", "groupBy", "groups"};
+    if (keys_for(c, n, "a requests expectation", keys, 7, 0) < 0)
         return -1;
     if (parse_filter(c, ma_ymap_get(n, "requests"), &e->filter, "requests") < 0)
         return -1;
@@ -762,6 +944,18 @@ static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
     for (int i = 0; i < 3; i++) {
         const ma_ynode *k = ma_ymap_get(n, names[i]);
         if (k && !(*slots[i] = parse_check(c, k, 0)))
+            return -1;
+    }
+    const ma_ynode *gb = ma_ymap_get(n, "groupBy"), *gn = ma_ymap_get(n, "groups");
+    if (gn && !gb)
+        return fail(c, key_node(n, "groups"), "groups counts the groups of a groupBy, and there is none: add "
+                                              "groupBy (e.g. groupBy: {segment: 3})");
+    if (gb) {
+        const ma_ynode *gk = key_node(n, "groupBy");
+        if (parse_groupby(c, gk, gb, e) < 0)
+            return -1;
+        /* zero requests make zero groups: by default that fails, not passes */
+        if (gn ? !(e->groups = parse_count_of(c, gn, "groups")) : !(e->groups = default_count(gk->mark, 1)))
             return -1;
     }
     return 0;
@@ -832,6 +1026,8 @@ static void make_name(ma_expectation *e)
     case MA_EXP_REQUESTS:
         ma_buf_puts(&b, "requests ");
         filter_describe(&b, &e->filter);
+        if (e->groupby)
+            ma_buf_printf(&b, " by %s", e->groupby->text);
         break;
     case MA_EXP_ORDER:
         ma_buf_puts(&b, "order ");
@@ -863,6 +1059,8 @@ static void expectation_free(ma_expectation *e)
     ma_check_free(e->each);
     ma_check_free(e->any);
     ma_check_free(e->none);
+    ma_groupby_free(e->groupby);
+    ma_check_free(e->groups);
     filter_free(&e->filter);
     for (size_t i = 0; i < e->nsteps; i++)
         filter_free(&e->steps[i]);
@@ -900,6 +1098,13 @@ static int parse_expectation(ctx *c, const ma_ynode *n, ma_expectation *e)
                 return fail_unknown(c, n->kids[j], "key", k, kind_keys, 5);
         }
         return fail(c, n, "an expectation needs one of counter, lastRequest, requests, order, interval");
+    }
+    for (int i = 0; i < 2 && e->kind != MA_EXP_REQUESTS; i++) {
+        static const char *const gkeys[] = {"groupBy", "groups"};
+        const ma_ynode *k = key_node(n, gkeys[i]);
+        if (k)
+            return fail(c, k, "%s applies to requests expectations only (e.g. - requests: heartbeat, "
+                              "groupBy: {segment: 3}, count: {atLeast: 3})", k->text);
     }
     const ma_ynode *name = ma_ymap_get(n, "name"), *within = ma_ymap_get(n, "within");
     if (name && !(e->name = read_string(c, name, "name"))) /* an empty name reports as nothing */
@@ -957,7 +1162,7 @@ static int spec_parse(const char *file, const char *text, size_t len, ma_spec **
     s->text = ma_xstrndup(text, len);
     s->len = len;
     ma_ynode *root = NULL;
-    ctx c = {s->file, err};
+    ctx c = {s->file, err, NULL};
     memset(err, 0, sizeof *err);
     if (ma_yaml_parse(s->file, s->text, s->len, &root, err) < 0)
         goto fail;

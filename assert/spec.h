@@ -59,6 +59,10 @@ typedef struct {
     ma_filter filter;
     /* MA_EXP_REQUESTS: checks on each matching entry's body (any may be NULL) */
     ma_check *each, *any, *none;
+    /* MA_EXP_REQUESTS: count, each, any and none hold per group of this key
+     * (group.h; NULL: no grouping), and groups on the number of groups */
+    struct ma_groupby *groupby;
+    ma_check *groups;
     /* MA_EXP_ORDER: the first entry of each must come in this order */
     ma_filter *steps;
     size_t nsteps;

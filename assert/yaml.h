@@ -27,6 +27,7 @@ typedef struct {
     ma_mark mark;
     char msg[512];
     char source[256]; /* the offending source line, when known ("" if not) */
+    int hide_source;  /* the line holds a secret (a credential compared by fingerprint): never show it */
 } ma_error;
 
 /* Parses the first document of text (len bytes) read from file (borrowed

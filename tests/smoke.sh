@@ -98,6 +98,17 @@ check "--addr=X and --tls-addr=off work, and a flag wins over its environment va
 [ "$(curl_ "http://$addr/test/requests" | head -c 12)" = '{"entries":[' ]
 check "-journal-entries 0 is accepted (journal off)" $?
 kill -INT "$pid"; wait "$pid"
+# the output bound reaches the transport, by flag and by variable (the 503
+# past it is tested in the integration suite, mem_)
+MOCKAPI_MAX_BUFFERED_BYTES=200000 "$bin" -addr 127.0.0.1:0 -tls-addr off >"$work/out3e" 2>/dev/null &
+pide=$!
+"$bin" -addr 127.0.0.1:0 -tls-addr off -max-buffered-bytes 100000 >"$work/out3f" 2>/dev/null &
+pidf=$!
+ae=$(wait_line "$work/out3e" MOCKAPI_ADDR=) && af=$(wait_line "$work/out3f" MOCKAPI_ADDR=) &&
+    curl_ "http://$ae/test/stats" | grep -q '"out_bound_bytes":200000[,}]' &&
+    curl_ "http://$af/test/stats" | grep -q '"out_bound_bytes":100000[,}]'
+check "-max-buffered-bytes and MOCKAPI_MAX_BUFFERED_BYTES set the transport's output bound" $?
+kill "$pide" "$pidf"; wait "$pide" "$pidf" 2>/dev/null
 "$bin" -addr 127.0.0.1:0 -tls-addr off -max-body-bytes x >/dev/null 2>"$work/err3c"
 [ $? -eq 2 ] && grep -q -- "-max-body-bytes" "$work/err3c"
 check "a bad number exits 2 naming the flag" $?

@@ -62,4 +62,18 @@
  * MK_CAP_COUNT is also its capture key's id. */
 #define MK_ROUTE_NAMES(X) MK_CAPTURE_ROUTES(X) MK_PLAIN_ROUTES(X)
 
+/* Request headers whose values are credentials: the journal keeps only a
+ * fingerprint of each ("redacted sha256:" and the first 8 hex digits of the
+ * SHA-256 of the whole value; core/journal.c), and mockassert turns a
+ * check's operand on them into the same form (assert/subject.c), so the two
+ * cannot disagree on which headers are secret. Entries are X("Name"),
+ * matched case-insensitively. */
+#define MK_SECRET_HEADERS(X)    \
+    X("Authorization")          \
+    X("Proxy-Authorization")    \
+    X("Cookie")                 \
+    X("Set-Cookie")             \
+    X("X-Api-Key")              \
+    X("X-Mockapi-Admin-Token")
+
 #endif

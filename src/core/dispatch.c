@@ -649,6 +649,8 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .rhead = rhead,
         .rhead_len = hlen,
         .rbody_size = rbody,
+        .rbody = resp->body || resp->prod.fill ? NULL : rhead + hlen,
+        .rbody_len = resp->body || resp->prod.fill ? 0 : rlen - hlen,
         .duration_us = t0_us ? mk_mono_us() - t0_us : 0,
     };
     mk_jentry *e = mk_jentry_new(&in);

@@ -12,17 +12,19 @@
 #include <strings.h>
 
 #include "crypto.h"
+#include "gojson.h"
 #include "glob.h"
 #include "mockapi.h"
 #include "names.h"
 #include "query.h"
 #include "suggest.h"
 
-/* Headers whose values are credentials: kept only as a fingerprint. */
+/* Headers whose values are credentials (names.h): kept only as a fingerprint. */
 static bool is_secret_header(const char *name)
 {
-    static const char *const secret[] = {"Authorization", "Proxy-Authorization", "Cookie",
-                                         "Set-Cookie", "X-Api-Key", "X-Mockapi-Admin-Token"};
+#define SECRET_NAME_(name) name,
+    static const char *const secret[] = {MK_SECRET_HEADERS(SECRET_NAME_)};
+#undef SECRET_NAME_
     for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
         if (strcasecmp(name, secret[i]) == 0)
             return true;
@@ -90,6 +92,39 @@ static void put_resp_headers(mk_jentry *e, const char *h, size_t n, char **w)
     }
 }
 
+/* Error bodies are short; a longer body is not an error text. */
+enum { ERROR_BODY_MAX = 512 };
+
+/* The reason an error answer's body gives, into the arena at *w: the
+ * "error" string of mockapi's {"error":"..."} bodies, or a short text body
+ * without its line end ("404 page not found"). NULL when the body is
+ * neither (empty, binary, other JSON). */
+static const char *error_from_body(const char *b, size_t n, char **w)
+{
+    static const char lead[] = "{\"error\":";
+    if (n == 0 || n > ERROR_BODY_MAX)
+        return NULL;
+    if (n > sizeof lead - 1 && memcmp(b, lead, sizeof lead - 1) == 0) {
+        size_t pos = sizeof lead - 1, start, end;
+        gj_kind kind;
+        if (gj_scan_value(b, n, &pos, &kind, &start, &end) < 0 || kind != GJ_STRING || pos >= n || b[pos] != '}')
+            return NULL;
+        mk_buf d;
+        mk_buf_init(&d, 0);
+        const char *r = NULL;
+        if (gj_string_decode(b + start, end - start, &d) == 0 && d.len < n)
+            r = put(w, d.len ? d.data : "", d.len);
+        mk_buf_free(&d);
+        return r;
+    }
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' '))
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)b[i] < 0x20 || (unsigned char)b[i] == 0x7f || b[i] == '{' || b[i] == '[')
+            return NULL; /* not a one-line text */
+    return n ? put(w, b, n) : NULL;
+}
+
 mk_jentry *mk_jentry_new(const mk_jentry_in *in)
 {
     const char *method = in->method ? in->method : "";
@@ -102,6 +137,8 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     size_t need = sizeof(mk_jentry) + strlen(method) + path_len + strlen(query) + 3 +
                   in->body_len + 1 + (size_t)in->nheaders * 2 * sizeof(char *) +
                   (size_t)rlines * 2 * sizeof(char *) + rhead_len + 2;
+    if (in->status >= 400 && in->rbody && in->rbody_len <= ERROR_BODY_MAX)
+        need += in->rbody_len + 1; /* room for error_from_body's copy */
     for (int i = 0; i < in->nheaders; i++)
         need += strlen(in->headers[i].name) + 1 +
                 (is_secret_header(in->headers[i].name) ? FP_LEN : strlen(in->headers[i].value)) + 1;
@@ -144,6 +181,8 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
         }
     }
     put_resp_headers(e, rhead, rhead_len, &w);
+    if (!e->error && e->status >= 400 && in->rbody && in->rbody_len <= ERROR_BODY_MAX)
+        e->error = error_from_body(in->rbody, in->rbody_len, &w);
     e->test = strncmp(e->path, "/test/", 6) == 0;
     return e;
 }

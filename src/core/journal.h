@@ -37,8 +37,9 @@ typedef struct mk_jentry {
     size_t raw_size;  /* body size on the wire (a refused body: as declared) */
     /* what the mock answered: its header lines but Date (the time is
      * e->time), its body's size, the time from the request's arrival in
-     * dispatch to the response being built, and the X-Mockapi-Error reason
-     * (NULL when there is none) */
+     * dispatch to the response being built, and the error reason of a 4xx
+     * or 5xx: its X-Mockapi-Error header, else the text of the error body
+     * (the "error" member of a JSON one); NULL when there is none */
     int rnheaders;
     const char **rhname, **rhvalue;
     size_t rbody_size;
@@ -70,6 +71,9 @@ typedef struct mk_jentry_in {
     const char *rhead;
     size_t rhead_len;
     size_t rbody_size;
+    /* the body when it was built inline (error answers are), else NULL */
+    const char *rbody;
+    size_t rbody_len;
     int64_t duration_us;
 } mk_jentry_in;
 

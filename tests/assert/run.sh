@@ -13,6 +13,8 @@
 #                                            one curl (--rate), for timing cases
 #              after MS METHOD PATH [BODY]   sent by a background job MS ms
 #                                            after mockassert starts
+#              header NAME: VALUE            sent with the next request line
+#                                            only (several lines add up)
 #   cmd      mockassert's arguments, one line (default: expect.yaml)
 #   no-url   (optional, empty) do not export MOCKAPI_URL
 #   stdout   expected stdout;   stderr (optional) expected stderr
@@ -99,6 +101,8 @@ send() {
     shift 2
     local body="$*"
     local args=(--noproxy '*' -sS -o /dev/null --max-time 10 -X "$method")
+    local h
+    for h in "${HEADERS[@]}"; do args+=(-H "$h"); done
     local url="http://$addr$path"
     if [ "$mode" = tls ]; then
         url="https://$tls$path"
@@ -122,7 +126,9 @@ send() {
     curl "${args[@]}" "$url"
 }
 
+HEADERS=() # from "header" lines, for the next request line
 replay_line() { # one replay line (not "after")
+    case "$1" in header\ *) HEADERS+=("${1#header }"); return ;; esac
     set -f
     # shellcheck disable=SC2086
     set -- $1
@@ -141,6 +147,7 @@ replay_line() { # one replay line (not "after")
         ;;
     *) send "$@" ;;
     esac
+    HEADERS=()
 }
 
 normalise() { # normalise FILE

@@ -16,6 +16,7 @@ int run_mutate_tests(void);
 int run_http1_tests(void); /* HTTP/1.x framing and refusals (transport/http1.c, core/refusal.c) */
 int run_tls_session_tests(void); /* tls_session.c with certs.c's certificates */
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
+int run_subject_tests(void); /* mockassert's headers/query/response checks and groupBy: subject.c, group.c */
 int run_names_tests(void); /* the name lists and every consumer of them, mockassert's lint included */
 int run_glob_tests(void); /* the path glob and the "did you mean" helper (src/common) */
 

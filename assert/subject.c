@@ -1,0 +1,371 @@
+/* subject.c: see subject.h. */
+#include "subject.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "names.h"
+
+const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader"};
+const char *const ma_response_fields[MA_RESP_COUNT_] = {"status", "body_size", "duration_us", "error"};
+
+int ma_subject_word(const char *word, ma_subject_kind *kind)
+{
+    for (int i = 0; i < MA_SUBJ_COUNT_; i++) {
+        if (strcmp(word, ma_subject_words[i]) == 0) {
+            *kind = (ma_subject_kind)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ma_response_field(const char *name, ma_resp_field *field)
+{
+    for (int i = 0; i < MA_RESP_COUNT_; i++) {
+        if (strcmp(name, ma_response_fields[i]) == 0) {
+            *field = (ma_resp_field)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ma_is_secret_header(const char *name)
+{
+#define SECRET_NAME_(n) n,
+    static const char *const secret[] = {MK_SECRET_HEADERS(SECRET_NAME_)};
+#undef SECRET_NAME_
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        if (strcasecmp(name, secret[i]) == 0)
+            return 1;
+    return 0;
+}
+
+char *ma_fingerprint(const char *value, size_t len)
+{
+    /* the hash itself needs no initialisation, but libsodium asks for it
+     * before any use; it is idempotent */
+    if (sodium_init() < 0)
+        ma_oom();
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)value, len);
+    return ma_xasprintf("redacted sha256:%02x%02x%02x%02x", h[0], h[1], h[2], h[3]);
+}
+
+/* RFC 9110 tchar: what a header field name is made of. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int is_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* "header NAME": the name bare when it is a token, else quoted as JSON */
+static char *subject_text(const char *word, const char *name)
+{
+    if (is_token(name))
+        return ma_xasprintf("%s %s", word, name);
+    json_t *j = json_string(name);
+    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!q)
+        ma_oom();
+    char *t = ma_xasprintf("%s %s", word, q);
+    free(q);
+    return t;
+}
+
+ma_subject *ma_subject_new(ma_subject_kind kind, const char *name, char *why, size_t whylen)
+{
+    const char *word = ma_subject_words[kind];
+    json_t *utf8 = json_string(name);
+    json_decref(utf8);
+    if (!utf8) {
+        snprintf(why, whylen, "%s: the name is not valid UTF-8", word);
+        return NULL;
+    }
+    if ((kind == MA_SUBJ_HEADER || kind == MA_SUBJ_RESPONSE_HEADER) && !is_token(name)) {
+        snprintf(why, whylen,
+                 "%s: \"%s\" is not a header name (letters, digits and !#$%%&'*+-.^_`|~, no spaces or colon)",
+                 word, name);
+        return NULL;
+    }
+    if (kind == MA_SUBJ_QUERY && !*name) {
+        snprintf(why, whylen, "query: the parameter name must not be empty");
+        return NULL;
+    }
+    ma_subject *s = ma_xcalloc(1, sizeof *s);
+    s->kind = kind;
+    s->name = ma_xstrdup(name);
+    if (kind == MA_SUBJ_RESPONSE)
+        ma_response_field(name, &s->field);
+    s->secret = kind == MA_SUBJ_HEADER && ma_is_secret_header(name);
+    s->text = subject_text(word, name);
+    return s;
+}
+
+void ma_subject_free(ma_subject *s)
+{
+    if (!s)
+        return;
+    free(s->name);
+    free(s->text);
+    free(s);
+}
+
+/* ---- operators and operands ---- */
+
+static int number_valued(const ma_subject *s)
+{
+    return s->kind == MA_SUBJ_RESPONSE && s->field != MA_RESP_ERROR;
+}
+
+static void op_list(char *out, size_t len, const ma_op *ops, size_t n)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(out + at, len - at, "%s%s", i ? (i + 1 == n ? " or " : ", ") : "", ma_op_name(ops[i]));
+}
+
+int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
+{
+    static const ma_op secret_ops[] = {MA_OP_EQUALS, MA_OP_NOT_EQUALS, MA_OP_IN,
+                                       MA_OP_NOT_IN, MA_OP_EXISTS,     MA_OP_NOT_EXISTS};
+    static const ma_op number_ops[] = {MA_OP_EQUALS,   MA_OP_NOT_EQUALS, MA_OP_IN,      MA_OP_NOT_IN,
+                                       MA_OP_GREATER_THAN, MA_OP_LESS_THAN, MA_OP_AT_LEAST, MA_OP_AT_MOST,
+                                       MA_OP_BETWEEN,  MA_OP_EXISTS,     MA_OP_NOT_EXISTS};
+    const ma_op *ok = NULL;
+    size_t n = 0;
+    if (s->secret) {
+        ok = secret_ops;
+        n = sizeof secret_ops / sizeof secret_ops[0];
+    } else if (number_valued(s)) {
+        ok = number_ops;
+        n = sizeof number_ops / sizeof number_ops[0];
+    } else {
+        return 0; /* a string: every operator; the operand says the rest */
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ok[i] == op)
+            return 0;
+    char list[256];
+    op_list(list, sizeof list, ok, n);
+    if (s->secret)
+        snprintf(why, whylen,
+                 "%s cannot check %s: the server keeps only a fingerprint of it (sha256 of the whole value), "
+                 "so only the whole value can be compared: use %s",
+                 ma_op_name(op), s->text, list);
+    else
+        snprintf(why, whylen, "%s does not apply to %s, a number (use %s)", ma_op_name(op), s->text, list);
+    return -1;
+}
+
+/* 1 if v is a value s can hold, as an operand of op */
+static int fits(const ma_subject *s, ma_op op, const json_t *v)
+{
+    if (number_valued(s))
+        return json_is_number(v);
+    int null_ok = s->kind == MA_SUBJ_RESPONSE && (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN ||
+                                                  op == MA_OP_NOT_IN || op == MA_OP_SUBSET);
+    return json_is_string(v) || (null_ok && json_is_null(v));
+}
+
+/* Replaces the string v (owned) by its fingerprint. */
+static json_t *fingerprinted(json_t *v)
+{
+    char *fp = ma_fingerprint(json_string_value(v), json_string_length(v));
+    json_t *r = json_string(fp);
+    free(fp);
+    json_decref(v);
+    if (!r)
+        ma_oom();
+    return r;
+}
+
+int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why, size_t whylen)
+{
+    json_t *v = *value;
+    int ok = 1;
+    switch (op) {
+    case MA_OP_EXISTS:
+    case MA_OP_NOT_EXISTS:
+        return 0;
+    case MA_OP_IN:
+    case MA_OP_NOT_IN:
+        if (!json_is_array(v))
+            return 0; /* ma_check_op says a list is needed */
+        for (size_t i = 0; i < json_array_size(v); i++)
+            ok &= fits(s, op, json_array_get(v, i));
+        break;
+    case MA_OP_BETWEEN:
+        if (!json_is_array(v))
+            return 0;
+        for (size_t i = 0; i < json_array_size(v); i++)
+            ok &= fits(s, op, json_array_get(v, i));
+        break;
+    case MA_OP_EQUALS:
+    case MA_OP_NOT_EQUALS:
+    case MA_OP_SUBSET:
+    case MA_OP_CONTAINS:
+    case MA_OP_NOT_CONTAINS:
+    case MA_OP_STARTS_WITH:
+    case MA_OP_ENDS_WITH:
+    case MA_OP_GREATER_THAN:
+    case MA_OP_LESS_THAN:
+    case MA_OP_AT_LEAST:
+    case MA_OP_AT_MOST:
+    case MA_OP_MATCHES:
+    case MA_OP_NOT_MATCHES:
+        ok = fits(s, op, v);
+        break;
+    default:
+        return 0; /* an operator about the value's shape, not a value to compare with */
+    }
+    if (!ok) {
+        int list = op == MA_OP_IN || op == MA_OP_NOT_IN || op == MA_OP_BETWEEN;
+        if (number_valued(s))
+            snprintf(why, whylen, "%s is a number: %s needs %s", s->text, ma_op_name(op),
+                     list ? "a list of numbers" : "a number");
+        else if (s->kind == MA_SUBJ_RESPONSE)
+            snprintf(why, whylen, "%s is a string or null: %s needs %s", s->text, ma_op_name(op),
+                     list ? "a list of strings" : "a string");
+        else
+            snprintf(why, whylen, "%s values are strings: %s needs %s (quote a number: \"5\")", s->text,
+                     ma_op_name(op), list ? "a list of strings" : "a string");
+        return -1;
+    }
+    if (s->secret) {
+        if (json_is_string(v)) {
+            *value = fingerprinted(v);
+        } else if (json_is_array(v)) {
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                json_t *x = json_incref(json_array_get(v, i));
+                if (json_array_set_new(v, i, fingerprinted(x)))
+                    ma_oom();
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- selecting values ---- */
+
+json_t *ma_query_decode(const char *s, size_t len)
+{
+    /* '+' is a space in a query (HTML forms); %2B stays a '+' because the
+     * pluses are replaced before the %XX are decoded */
+    char *plus = ma_xstrndup(s, len);
+    for (char *p = plus; *p; p++)
+        if (*p == '+')
+            *p = ' ';
+    int outlen = 0;
+    char *d = curl_easy_unescape(NULL, plus, (int)len, &outlen);
+    free(plus);
+    if (!d)
+        ma_oom();
+    json_t *v = json_stringn(d, (size_t)outlen);
+    curl_free(d);
+    if (!v)
+        v = json_stringn(s, len); /* not UTF-8 once decoded: compare it as written */
+    if (!v)
+        ma_oom(); /* the journal's query is JSON text, so UTF-8 */
+    return v;
+}
+
+typedef struct {
+    json_t **v;
+    size_t n;
+} values;
+
+static void push(values *vs, json_t *v)
+{
+    vs->v = ma_xrealloc(vs->v, (vs->n + 1) * sizeof *vs->v);
+    vs->v[vs->n++] = v;
+}
+
+/* The values of [[name, value], ...] whose name is name (any case). */
+static void header_values(const json_t *list, const char *name, values *out)
+{
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *pair = json_array_get(list, i);
+        const char *n = json_string_value(json_array_get(pair, 0));
+        json_t *v = json_array_get(pair, 1);
+        if (n && json_is_string(v) && strcasecmp(n, name) == 0)
+            push(out, json_incref(v));
+    }
+}
+
+static void query_values(const char *q, const char *name, values *out)
+{
+    size_t want = strlen(name);
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len) {
+            const char *eq = memchr(q, '=', len);
+            size_t nlen = eq ? (size_t)(eq - q) : len;
+            json_t *n = ma_query_decode(q, nlen);
+            if (json_string_length(n) == want && memcmp(json_string_value(n), name, want) == 0)
+                push(out, eq ? ma_query_decode(eq + 1, len - nlen - 1) : json_string(""));
+            json_decref(n);
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+}
+
+size_t ma_subject_select(const ma_subject *s, const json_t *entry, ma_hit **hits)
+{
+    values vs = {0};
+    json_t *resp = json_object_get(entry, "response");
+    switch (s->kind) {
+    case MA_SUBJ_HEADER:
+        header_values(json_object_get(entry, "headers"), s->name, &vs);
+        break;
+    case MA_SUBJ_QUERY:
+        query_values(json_string_value(json_object_get(entry, "query")), s->name, &vs);
+        break;
+    case MA_SUBJ_RESPONSE: {
+        json_t *v = json_object_get(resp, ma_response_fields[s->field]);
+        if (v)
+            push(&vs, json_incref(v));
+        break;
+    }
+    default:
+        header_values(json_object_get(resp, "headers"), s->name, &vs);
+        break;
+    }
+    *hits = vs.n ? ma_xcalloc(vs.n, sizeof **hits) : NULL;
+    for (size_t i = 0; i < vs.n; i++) {
+        /* several occurrences are told apart by their index, as a path's [i] */
+        (*hits)[i].path = vs.n > 1 ? ma_xasprintf("%s[%zu]", s->text, i) : ma_xstrdup(s->text);
+        (*hits)[i].value = vs.v[i];
+    }
+    free(vs.v);
+    return vs.n;
+}
+
+void ma_subject_hits_free(ma_hit *hits, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(hits[i].path);
+        json_decref(hits[i].value);
+    }
+    free(hits);
+}
