@@ -6,7 +6,9 @@
  * byte range, line and column) and writes, into OUTDIR:
  *   base.yaml   FILE with every `within:` longer than DUR written as DUR
  *               (so a mutant that must fail does not wait out a long
- *               deadline; mutate.sh checks that base.yaml still passes)
+ *               deadline; mutate.sh checks that base.yaml still passes);
+ *               the places printed are base.yaml's (a longer DUR moves
+ *               the columns after it on its line)
  *   mNNN.yaml   base.yaml with one expected value changed so that the
  *               expectation holding it must FAIL (the rules are below)
  * and prints one tab-separated line per finding on stdout:
@@ -19,7 +21,8 @@
  *       an operator no mutation is made for, and why
  *   read EXPLINE:EXPCOL WHAT ...   what an expectation reads from the server
  *       (counter NAME | capture KEY | filter METHOD PATH ROUTE STATUS |
- *       ordered | within | unknown KEY), for mutate.sh's irrelevance rule
+ *       ordered (order, interval) | timed (interval: the gaps) | within |
+ *       unknown KEY), for mutate.sh's irrelevance rule
  * Only text is changed, at the operand's bytes: comments, anchors and the
  * positions of everything before the operand stay as they were.
  *
@@ -92,6 +95,24 @@ typedef struct {
     edit *v;
     size_t n;
 } edits;
+
+/* where a within cap went and how much longer it made its line: the
+ * columns after it on that line move by as much */
+typedef struct {
+    int line, col, delta;
+} shift;
+static shift *shifts;
+static size_t nshifts;
+
+/* a column of base.yaml (and of every mutant) for one of the file */
+static int col_in_base(int line, int col)
+{
+    int c = col;
+    for (size_t i = 0; i < nshifts; i++)
+        if (shifts[i].line == line && shifts[i].col < col)
+            c += shifts[i].delta;
+    return c;
+}
 
 static const char *src;      /* the file's bytes */
 static size_t src_len;
@@ -369,7 +390,8 @@ static void write_file(const char *name, const edits *own)
 
 typedef struct {
     const node *exp;    /* the expectation mapping */
-    const char *path;   /* the check's JSON path, or NULL */
+    const char *path;   /* the check's JSON path or subject's name, or NULL */
+    const char *subject; /* "header", "query", "response", "responseHeader"; NULL: a JSON path */
     const char *need;   /* an ERE the output must match too, or NULL */
     const char *skip;   /* why nothing here is mutated, or NULL */
     int numbers;        /* counter / count: whole numbers */
@@ -378,14 +400,15 @@ typedef struct {
 
 static void skip(const ctx *c, const node *key, const char *op, const char *why)
 {
-    printf("skip\t%d:%d\t%d:%d\t%s\t%s\n", key->line, key->col, c->exp->line, c->exp->col, op, why);
+    printf("skip\t%d:%d\t%d:%d\t%s\t%s\n", key->line, col_in_base(key->line, key->col), c->exp->line,
+           col_in_base(c->exp->line, c->exp->col), op, why);
 }
 
 static void readf(const ctx *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("read\t%d:%d\t", c->exp->line, c->exp->col);
+    printf("read\t%d:%d\t", c->exp->line, col_in_base(c->exp->line, c->exp->col));
     vprintf(fmt, ap);
     putchar('\n');
     va_end(ap);
@@ -434,21 +457,47 @@ static char *path_re(const char *p)
     return r;
 }
 
-static void mutant(const ctx *c, const node *key, const char *op, edits *e, const char *desc)
+/* an ERE for a subject as mockassert names it: "header User-Agent", a
+ * repeated one "header X-Tag[1]", a name that is no plain word in quotes */
+static char *subject_re(const char *subject, const char *name)
+{
+    size_t cap = 2 * strlen(name) + strlen(subject) + 64, o = 0;
+    char *r = xcalloc(1, cap);
+    o += (size_t)sprintf(r, "%s \"?", subject);
+    for (const char *t = name; *t; t++) {
+        if (strchr(".[]()*+?{}|^$\\", *t))
+            r[o++] = '\\';
+        r[o++] = *t;
+    }
+    sprintf(r + o, "\"?(\\[[0-9]+\\])?");
+    return r;
+}
+
+/* one mutant: OUTDIR/mNNN.yaml and its line. at2 (or NULL) is another
+ * place the failure may be anchored at (count: 3 is an equals at the 3) */
+static void mutant2(const ctx *c, const node *key, const node *at2, const char *op, edits *e, const char *desc)
 {
     nmutants++;
     char name[32];
     snprintf(name, sizeof name, "m%03d.yaml", nmutants);
     write_file(name, e);
-    char *pre = c->path ? path_re(c->path) : xstrdup("-");
-    printf("mutant\t%d\t%d:%d\t%d:%d\t%s\t%s\t%s\t%s\n", nmutants, key->line, key->col, c->exp->line, c->exp->col, op,
-           pre, c->need ? c->need : "-", desc);
+    char *pre = !c->path ? xstrdup("-") : c->subject ? subject_re(c->subject, c->path) : path_re(c->path);
+    char alt[32] = "";
+    if (at2)
+        snprintf(alt, sizeof alt, ",%d:%d", at2->line, col_in_base(at2->line, at2->col));
+    printf("mutant\t%d\t%d:%d%s\t%d:%d\t%s\t%s\t%s\t%s\n", nmutants, key->line, col_in_base(key->line, key->col), alt,
+           c->exp->line, col_in_base(c->exp->line, c->exp->col), op, pre, c->need ? c->need : "-", desc);
     free(pre);
     for (size_t i = 0; i < e->n; i++)
         free(e->v[i].text);
     free(e->v);
     e->v = NULL;
     e->n = 0;
+}
+
+static void mutant(const ctx *c, const node *key, const char *op, edits *e, const char *desc)
+{
+    mutant2(c, key, NULL, op, e, desc);
 }
 
 /* the edit that replaces scalar n by text (takes text) */
@@ -478,38 +527,60 @@ static const char *insert_marker(edits *e, const node *n)
     return NULL;
 }
 
-/* a decimal integer of 16 or more digits, less one, exactly (as text):
- * the neighbour a comparison through doubles cannot tell from it */
-static char *minus_one(const char *t)
+/* the magnitude (decimal digits) plus or minus one; minus needs m >= 1 */
+static char *mag_step(const char *m, int up)
 {
-    int neg = *t == '-';
-    const char *d = (*t == '-' || *t == '+') ? t + 1 : t;
-    size_t len = strlen(d);
-    char *r = xcalloc(1, len + 3), *m = r + 1; /* room for a carry and the sign */
-    memcpy(m, d, len);
-    if (neg) { /* -v - 1 = -(v + 1) */
-        size_t i = len;
-        while (i > 0 && m[i - 1] == '9')
-            m[--i] = '0';
-        if (i == 0) {
-            memmove(m + 1, m, len + 1);
-            m[0] = '1';
-        } else {
-            m[i - 1]++;
-        }
-    } else { /* v >= 10^15 > 0: borrows stop before the first digit */
-        size_t i = len;
-        while (i > 0 && m[i - 1] == '0')
-            m[--i] = '9';
-        m[i - 1]--;
-        while (m[0] == '0' && m[1])
-            memmove(m, m + 1, strlen(m));
+    size_t len = strlen(m);
+    char *r = xcalloc(1, len + 2);
+    memcpy(r + 1, m, len);
+    char *d = r + 1;
+    size_t i = len;
+    if (up) {
+        while (i > 0 && d[i - 1] == '9')
+            d[--i] = '0';
+        if (i == 0)
+            *--d = '1';
+        else
+            d[i - 1]++;
+    } else {
+        while (i > 0 && d[i - 1] == '0')
+            d[--i] = '9';
+        d[i - 1]--;
+        while (d[0] == '0' && d[1])
+            d++;
     }
-    if (neg)
-        *--m = '-';
-    char *out = xstrdup(m);
+    char *out = xstrdup(d);
     free(r);
     return out;
+}
+
+/* a decimal integer (any length, as text) plus delta, +1 or -1, exactly */
+static char *int_step(const char *t, int delta)
+{
+    int neg = *t == '-';
+    const char *m = (*t == '-' || *t == '+') ? t + 1 : t;
+    while (m[0] == '0' && m[1])
+        m++;
+    int zero = !strcmp(m, "0");
+    char *mag, *out;
+    if (zero) /* 0 + 1, 0 - 1 */
+        return xstrdup(delta > 0 ? "1" : "-1");
+    if (neg == (delta < 0)) { /* the magnitude grows */
+        mag = mag_step(m, 1);
+    } else {
+        mag = mag_step(m, 0);
+        if (!strcmp(mag, "0"))
+            neg = 0;
+    }
+    out = xasprintf("%s%s", neg ? "-" : "", mag);
+    free(mag);
+    return out;
+}
+
+static int decimal_int(const node *n)
+{
+    const char *t = n->text;
+    return kind_of(n) == K_INT && all_digits(*t == '-' || *t == '+' ? t + 1 : t, "0123456789");
 }
 
 /* a scalar that must differ from n's value (different = 1) or that no
@@ -527,17 +598,9 @@ static char *other_scalar(const node *n, int different, const char **why)
     case K_NULL:
         return xstrdup("\"" MARK "\"");
     case K_INT: {
-        const char *t = n->text;
-        const char *d = *t == '-' || *t == '+' ? t + 1 : t;
-        if (all_digits(d, "0123456789") && strlen(d) >= 16)
-            return minus_one(t); /* past 2^53: only exact integers tell v-1 from v */
-        if (all_digits(d, "0123456789")) {
-            errno = 0;
-            long long v = strtoll(t, NULL, 10);
-            if (errno == 0 && v < INT64_MAX)
-                return xasprintf("%lld", v + 1);
-        }
-        return xasprintf("%s1", t); /* 10v+1 (or 16v+1, 8v+1): never v */
+        if (decimal_int(n)) /* v+1; past 2^53 v-1, which a double cannot tell from v */
+            return int_step(n->text, strlen(n->text) >= 16 ? -1 : 1);
+        return xasprintf("%s1", n->text); /* 0x/0o: 16v+1, 8v+1, never v */
     }
     case K_FLOAT: {
         /* a digit appended to the mantissa: 12.5 -> 12.51, 1e3 -> 11e3 */
@@ -574,6 +637,40 @@ static int mutable_scalar(const node *n, const char **why)
     return 0;
 }
 
+/* equals N (also count: N, length: N): besides other_scalar's N+1 (or N-1),
+ * the other neighbour, which "at least N" (or "at most") would let pass */
+static void int_neighbour(const ctx *c, const node *key, const node *at2, const char *op, const node *v)
+{
+    if (!decimal_int(v) || v->anchored || v->tagged)
+        return;
+    int main_up = strlen(v->text) < 16;
+    char *t = int_step(v->text, main_up ? -1 : 1);
+    if (c->numbers && t[0] == '-') { /* counts are never negative: -1 says nothing new */
+        free(t);
+        return;
+    }
+    edits e = {0};
+    char *desc = xasprintf("%s: %s -> %s", op, v->text, t);
+    replace(&e, v, t);
+    mutant2(c, key, at2, op, &e, desc);
+    free(desc);
+}
+
+/* the first scalar value inside a mapping or list (not a key), or NULL */
+static const node *first_leaf(const node *n, int depth)
+{
+    if (depth > MAX_DEPTH || n->anchored || n->tagged || n->type == N_ALIAS)
+        return NULL;
+    if (n->type == N_SCALAR)
+        return n->style == FYSS_LITERAL || n->style == FYSS_FOLDED ? NULL : n;
+    for (size_t i = n->type == N_MAP ? 1 : 0; i < n->nkids; i += n->type == N_MAP ? 2 : 1) {
+        const node *l = first_leaf(n->kids[i], depth + 1);
+        if (l)
+            return l;
+    }
+    return NULL;
+}
+
 /* equals / subset / contains: a value the check cannot pass with */
 static void op_value_change(const ctx *c, const node *key, const char *op, const node *v, int gains)
 {
@@ -587,6 +684,18 @@ static void op_value_change(const ctx *c, const node *key, const char *op, const
         }
         desc = xasprintf("%s: %s gains %s", op, v->type == N_MAP ? "the mapping" : "the list",
                          v->type == N_MAP ? "the member \\u00a7zz" : "the first element \\u00a7zz");
+        mutant(c, key, op, &e, desc);
+        free(desc);
+        /* and, apart, its first value changed: the comparison goes deep */
+        const node *l = first_leaf(v, 0);
+        char *t = l ? other_scalar(l, !gains && !c->any, &why) : NULL;
+        if (t) {
+            desc = xasprintf("%s: the value %s inside -> %s", op, l->text, t);
+            replace(&e, l, t);
+            mutant(c, key, op, &e, desc);
+            free(desc);
+        }
+        return;
     } else {
         if (!mutable_scalar(v, &why)) {
             skip(c, key, op, why);
@@ -604,6 +713,36 @@ static void op_value_change(const ctx *c, const node *key, const char *op, const
     }
     mutant(c, key, op, &e, desc);
     free(desc);
+    if (gains || c->any || !strcmp(op, "subset"))
+        return;
+    /* equals: the other integer neighbour; a string cut short, or with
+     * its first letter's case flipped (a prefix or case-blind compare
+     * would let these pass) */
+    int_neighbour(c, key, NULL, op, v);
+    if (kind_of(v) == K_STR && v->len >= 1) {
+        size_t keep = v->len - 1; /* the last character goes, not half of it */
+        while (keep > 0 && ((unsigned char)v->text[keep] & 0xC0) == 0x80)
+            keep--;
+        char *cut = dq("", v->text, keep, "");
+        desc = xasprintf("%s: %s -> %s (cut short)", op, v->text, cut);
+        replace(&e, v, cut);
+        mutant(c, key, op, &e, desc);
+        free(desc);
+        for (size_t i = 0; i < v->len; i++) {
+            char ch = v->text[i];
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+                char *flip = xstrdup(v->text);
+                flip[i] = (char)(ch ^ 0x20);
+                char *q = dq("", flip, v->len, "");
+                free(flip);
+                desc = xasprintf("%s: %s -> %s (one letter's case)", op, v->text, q);
+                replace(&e, v, q);
+                mutant(c, key, op, &e, desc);
+                free(desc);
+                break;
+            }
+        }
+    }
 }
 
 static void op_string(const ctx *c, const node *key, const char *op, const node *v, const char *pre, const char *post)
@@ -659,6 +798,20 @@ static void op_between(const ctx *c, const node *key, const node *v)
         return;
     }
     kind k = kind_of(v->kids[0]);
+    if (decimal_int(v->kids[0]) && decimal_int(v->kids[1])) {
+        /* just past each end: [high+1, high+1] and [low-1, low-1] */
+        for (int end = 1; end >= 0; end--) {
+            char *b = int_step(v->kids[end]->text, end ? 1 : -1);
+            edits e = {0};
+            replace(&e, v->kids[0], xstrdup(b));
+            replace(&e, v->kids[1], xstrdup(b));
+            char *desc = xasprintf("between: [%s, %s] -> [%s, %s]", v->kids[0]->text, v->kids[1]->text, b, b);
+            mutant(c, key, "between", &e, desc);
+            free(desc);
+            free(b);
+        }
+        return;
+    }
     const char *lo, *hi;
     if (c->numbers) {
         lo = "1000000000000";
@@ -692,15 +845,89 @@ static void op_in(const ctx *c, const node *key, const node *v)
             skip(c, key, "in", why);
             return;
         }
+    /* every element replaced by one of its kind that no old one equals:
+     * strings gain M, numbers become 1e300, booleans flip, null becomes M */
+    int has_true = 0, has_false = 0;
+    for (size_t i = 0; i < v->nkids; i++) {
+        const node *x = v->kids[i];
+        kind k = kind_of(x);
+        if (k == K_BOOL)
+            *(x->text[0] == 't' || x->text[0] == 'T' ? &has_true : &has_false) = 1;
+        if ((k == K_INT || k == K_FLOAT) && !strcmp(x->text, "1e300")) {
+            skip(c, key, "in", "1e300 is in the list already");
+            return;
+        }
+    }
+    if (has_true && has_false) {
+        skip(c, key, "in", "both true and false are in the list");
+        return;
+    }
     edits e = {0};
-    for (size_t i = 0; i < v->nkids; i++)
-        replace(&e, v->kids[i], dq("", v->kids[i]->text, v->kids[i]->len, MARK));
-    mutant(c, key, "in", &e, "in: every element gains \\u00a7zz");
+    for (size_t i = 0; i < v->nkids; i++) {
+        const node *x = v->kids[i];
+        switch (kind_of(x)) {
+        case K_INT:
+        case K_FLOAT:
+            replace(&e, x, xstrdup("1e300"));
+            break;
+        case K_BOOL:
+            replace(&e, x, xstrdup(has_true ? "false" : "true"));
+            break;
+        case K_NULL:
+            replace(&e, x, xstrdup("\"" MARK "\""));
+            break;
+        default:
+            replace(&e, x, dq("", x->text, x->len, MARK));
+        }
+    }
+    mutant(c, key, "in", &e, "in: no element left that was there (strings gain \\u00a7zz, numbers 1e300)");
+}
+
+/* type: T or [T, ...]: one type the value cannot have if it had one of
+ * them (number includes integer) */
+static void op_type(const ctx *c, const node *key, const node *v)
+{
+    static const char *const types[] = {"null", "boolean", "string", "array", "object", "integer", "number"};
+    int had[7] = {0};
+    const char *why = NULL;
+    size_t n = v->type == N_SEQ ? v->nkids : 1;
+    for (size_t i = 0; i < n; i++) {
+        const node *x = v->type == N_SEQ ? v->kids[i] : v;
+        if (!mutable_scalar(x, &why)) {
+            skip(c, key, "type", why);
+            return;
+        }
+        for (size_t t = 0; t < 7; t++)
+            if (!strcmp(x->text, types[t]))
+                had[t] = 1;
+    }
+    if (had[5] || had[6])
+        had[5] = had[6] = 1; /* an integer is a number */
+    size_t pick = 7;
+    for (size_t t = 0; t < 7 && pick == 7; t++)
+        if (!had[t])
+            pick = t;
+    if (pick == 7 || v->anchored || v->tagged || (v->type == N_SEQ && !v->flow)) {
+        skip(c, key, "type", pick == 7 ? "every type is listed" : "a block list, anchored or tagged");
+        return;
+    }
+    edits e = {0};
+    if (v->type == N_SEQ)
+        add_edit(&e, v->start, v->end - v->start, xstrdup(types[pick]));
+    else
+        replace(&e, v, xstrdup(types[pick]));
+    char *desc = xasprintf("type: -> %s", types[pick]);
+    mutant(c, key, "type", &e, desc);
+    free(desc);
 }
 
 static void op_flip(const ctx *c, const node *key, const char *op, const node *v)
 {
     const char *why = NULL;
+    if (c->any) {
+        skip(c, key, op, "under any: one entry may have it and another not");
+        return;
+    }
     if (!mutable_scalar(v, &why) || kind_of(v) != K_BOOL) {
         skip(c, key, op, why ? why : "operand not true or false");
         return;
@@ -712,6 +939,8 @@ static void op_flip(const ctx *c, const node *key, const char *op, const node *v
     mutant(c, key, op, &e, desc);
     free(desc);
 }
+
+static void whole_numbers(const ctx *c0, const node *key, const char *what, const node *v);
 
 static const char *const negative_ops[] = {"notEquals", "notIn", "notContains", "notMatches"};
 
@@ -748,6 +977,7 @@ static void op(const ctx *c, const node *key, const node *v)
             replace(&e, v, t);
             mutant(c, key, o, &e, desc);
             free(desc);
+            int_neighbour(c, key, NULL, o, v);
         } else if (!strcmp(o, "greaterThan") || !strcmp(o, "atLeast"))
             op_bound(c, key, o, v, 1);
         else if (!strcmp(o, "lessThan") || !strcmp(o, "atMost"))
@@ -778,6 +1008,10 @@ static void op(const ctx *c, const node *key, const node *v)
         op_in(c, key, v);
     else if (!strcmp(o, "exists") || !strcmp(o, "notExists"))
         op_flip(c, key, o, v);
+    else if (!strcmp(o, "length"))
+        whole_numbers(c, key, "length", v);
+    else if (!strcmp(o, "type"))
+        op_type(c, key, v);
     else
         skip(c, key, o, "an operator this walker does not know");
 }
@@ -794,15 +1028,24 @@ static void check(ctx c, const node *n, int depth)
     }
     if (n->type != N_MAP)
         return; /* an alias or a scalar: lint's business */
-    const node *p = map_get(n, "path");
-    if (p && p->type == N_SCALAR)
-        c.path = p->text;
+    static const char *const subjects[] = {"path", "header", "query", "response", "responseHeader"};
+    for (size_t j = 0; j < 5; j++) {
+        const node *p = map_get(n, subjects[j]);
+        if (p && p->type == N_SCALAR) {
+            c.path = p->text;
+            c.subject = j ? subjects[j] : NULL;
+        }
+    }
     for (size_t i = 0; i + 1 < n->nkids; i += 2) {
         const node *k = n->kids[i], *v = n->kids[i + 1];
-        if (k->type != N_SCALAR || !strcmp(k->text, "path"))
+        int is_subject = 0;
+        for (size_t j = 0; k->type == N_SCALAR && j < 5; j++)
+            is_subject |= !strcmp(k->text, subjects[j]);
+        if (k->type != N_SCALAR || is_subject)
             continue;
         ctx sub = c;
         sub.path = NULL;
+        sub.subject = NULL;
         if (!strcmp(k->text, "and")) {
             check(sub, v, depth + 1);
         } else if (!strcmp(k->text, "or")) {
@@ -819,12 +1062,13 @@ static void check(ctx c, const node *n, int depth)
     }
 }
 
-/* count: N or count: {operators} */
-static void count(const ctx *c0, const node *key, const node *v)
+/* count, groups, length: N or {operators} on a whole number */
+static void whole_numbers(const ctx *c0, const node *key, const char *what, const node *v)
 {
     ctx c = *c0;
     c.numbers = 1;
-    c.path = NULL;
+    if (strcmp(what, "length"))
+        c.path = NULL; /* a count has no path; a length is the path's */
     if (v->type == N_MAP) {
         for (size_t i = 0; i + 1 < v->nkids; i += 2)
             op(&c, v->kids[i], v->kids[i + 1]);
@@ -833,14 +1077,15 @@ static void count(const ctx *c0, const node *key, const node *v)
     const char *why = NULL;
     char *t;
     if (!mutable_scalar(v, &why) || kind_of(v) != K_INT || !(t = other_scalar(v, 1, &why))) {
-        skip(&c, key, "count", why ? why : "not a whole number");
+        skip(&c, key, what, why ? why : "not a whole number");
         return;
     }
     edits e = {0};
-    char *desc = xasprintf("count: %s -> %s", v->text, t);
+    char *desc = xasprintf("%s: %s -> %s", what, v->text, t);
     replace(&e, v, t);
-    mutant(&c, v, "count", &e, desc); /* count: N is an equals at N */
+    mutant2(&c, key, v, what, &e, desc); /* count: N is an equals at N, or at count */
     free(desc);
+    int_neighbour(&c, key, v, what, v);
 }
 
 /* the smallest number of entries the count lets pass (default atLeast dflt) */
@@ -929,6 +1174,7 @@ static void expectation(const node *x)
         readf(&c, "ordered");
     } else if ((kn = map_get(x, "interval"))) {
         readf(&c, "ordered");
+        readf(&c, "timed");
         read_filter(&c, kn);
     }
     for (size_t i = 0; i + 1 < x->nkids; i += 2) {
@@ -944,8 +1190,10 @@ static void expectation(const node *x)
             check(s, v, 0);
         } else if (!strcmp(key, "json")) {
             check(s, v, 0); /* a list of checks: an and */
-        } else if (!strcmp(key, "count") && map_get(x, "requests")) {
-            count(&s, k, v);
+        } else if ((!strcmp(key, "count") || !strcmp(key, "groups")) && map_get(x, "requests")) {
+            whole_numbers(&s, k, key, v);
+        } else if (!strcmp(key, "groupBy") && map_get(x, "requests")) {
+            continue; /* which entries go together: no value they must have */
         } else if (!strcmp(key, "each")) {
             check(s, v, 0);
         } else if (!strcmp(key, "any")) {
@@ -977,7 +1225,7 @@ static void expectation(const node *x)
                 if (is_filter_key(ikey))
                     continue;
                 if (!strcmp(ikey, "count")) {
-                    count(&s, ik, iv);
+                    whole_numbers(&s, ik, "count", iv);
                 } else if (!strcmp(ikey, "every")) {
                     const node *tol = map_get(v, "tolerance");
                     int64_t tn = tol && tol->type == N_SCALAR ? duration_ns(tol->text) : 0;
@@ -1068,12 +1316,19 @@ int main(int argc, char **argv)
             if (cap_ns > 0 && ns > cap_ns && !w->anchored && !w->tagged) {
                 size_t off, len;
                 scalar_range(w, &off, &len);
-                /* padded to the old length: no column after it moves */
+                /* padded to the old length where it is shorter; where it is
+                 * longer, the columns after it are told as they are in base */
                 char *t = xstrdup(cap_text);
                 if (strlen(t) < len) {
                     t = xrealloc(t, len + 1);
                     memset(t + strlen(t), ' ', len - strlen(t));
                     t[len] = '\0';
+                } else if (strlen(t) > len) {
+                    shifts = xrealloc(shifts, (nshifts + 1) * sizeof *shifts);
+                    shifts[nshifts].line = w->line;
+                    shifts[nshifts].col = w->col;
+                    shifts[nshifts].delta = (int)(strlen(t) - len);
+                    nshifts++;
                 }
                 add_edit(&base, off, len, t);
             }
@@ -1086,6 +1341,7 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < base.n; k++)
         free(base.v[k].text);
     free(base.v);
+    free(shifts);
     fy_parser_destroy(p);
     free(buf);
     return 0;

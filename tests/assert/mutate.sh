@@ -2,9 +2,12 @@
 # mutate.sh: a seeded mutation run over mockassert's corpus (tests/assert/cases).
 #
 # 1. No false pass. Every case that runs expectations against a mockapi and
-#    exits 0 or 1 is run once as it is (with `within:` capped at 2 s, so a
-#    mutant cannot wait long; the capped run must still give the case's
-#    exit status). For every expectation that PASSes there, each expected
+#    exits 0 or 1 is run once unchanged but settled: the requests its replay
+#    sends while mockassert runs ("after MS") are sent before it (MS apart),
+#    and `within:` is capped at 100 ms. So every run judges the final state,
+#    and a mutant cannot pass early on a state the unchanged run never
+#    judged, nor wait long; the settled run must still give the case's exit
+#    status. For every expectation that PASSes there, each expected
 #    value is changed, one at a time, so that the expectation must fail:
 #    build/<config>/ma_mutants (tests/assert/mutants.c, libfyaml) walks the
 #    YAML, makes the changes and says why each must fail, or why an
@@ -39,8 +42,9 @@
 #      the path glob over-approximated with bash's pattern match, where '*'
 #      also crosses '/'; /test/ entries only for filters that ask for /test/
 #      routes or paths, as mockassert filters). Irrelevant ones are inserted
-#      at seeded places in the replay (a TLS listener is added when the case
-#      has none). None are sent to a case with a bounded journal
+#      at seeded places in the replay (with an interval expectation, only
+#      before or after it all: between two requests an extra would stretch a
+#      gap; a TLS listener is added when the case has none). None are sent to a case with a bounded journal
 #      (-journal-entries/-journal-bytes: a new entry may evict one) or with
 #      an expectation the rule does not know. Afterwards the journal must
 #      show each extra answered as on the probe (else: inconclusive).
@@ -58,7 +62,7 @@
 #
 # Usage: tests/assert/mutate.sh path/to/mockapi path/to/mockassert [CASE...]
 #   MA_MUTANTS (default: ma_mutants next to mockassert), MA_MUTATE_SEED,
-#   MA_MUTATE_MAX, MA_MUTATE_JOBS (parallel runs, default 2).
+#   MA_MUTATE_MAX, MA_MUTATE_JOBS (runs at a time, default 3: many wait out a within).
 # Prints what it did, every failure, the counts and the time; exits 1 on a
 # failure. Needs the corpus runner's functions (run.sh, sourced).
 set -uo pipefail
@@ -71,8 +75,8 @@ tool=$(realpath "${MA_MUTANTS:-$(dirname "$mockassert")/ma_mutants}") || exit 2
 [ -x "$tool" ] || { echo "mutate.sh: $tool is not built (bash ci/build.sh release)" >&2; exit 2; }
 seed=${MA_MUTATE_SEED:-13}
 max=${MA_MUTATE_MAX:-250}
-njobs=${MA_MUTATE_JOBS:-2}
-cap=2s
+njobs=${MA_MUTATE_JOBS:-3}
+cap=100ms
 t0=${EPOCHREALTIME/./}
 failures=0
 mkdir -p "$work/c" "$work/j" "$work/run" "$work/s"
@@ -200,6 +204,13 @@ analyse() {
     rm -rf "$d/src"
     cp -r "$s" "$d/src"
     rm -f "$d/src/check" "$d/src/stdout" "$d/src/stderr"
+    # settled: what the replay sends while mockassert runs ("after MS ...")
+    # is sent before it, MS apart, so every run sees the final state the
+    # unchanged run passed in (a within: would otherwise let a mutant pass
+    # early, on a state the unchanged run never judged)
+    if [ -f "$s/replay" ]; then
+        sed -E 's/^after[[:space:]]+([0-9]+)[[:space:]]+/pause \1\n/' "$s/replay" >"$d/src/replay"
+    fi
     echo "${args[*]} --nearest 1" >"$d/src/cmd"
     local k=0 f
     : >"$d/man"
@@ -276,7 +287,7 @@ for c in "${cases[@]}"; do
     fi
     rc=$(cat "$work/j/$c.base.rc")
     if [ "$rc" != "$(cat "$d/want")" ]; then
-        fail "$c: unchanged (within capped at $cap) it exits $rc, not $(cat "$d/want")"
+        fail "$c: unchanged but settled (after lines sent first, within capped at $cap) it exits $rc, not $(cat "$d/want")"
         head -n 20 "$work/j/$c.base.out" "$work/j/$c.base.log" | sed 's/^/      /'
         echo bad >"$d/out"
         continue
@@ -360,7 +371,226 @@ for m in "${chosen[@]}"; do
         queue+=("$id|$ms||0|")
     fi
 done
+# ---- 3. no false fail ----
+
+# relevant READS TEST LISTENER METHOD PATH STATUS ROUTE COUNTER: prints why
+# an entry so answered could change a verdict of the case whose reads are
+# in READS (status 0), or nothing (status 1)
+relevant() {
+    local reads=$1 test=$2 method=$4 path=$5 status=$6 route=$7 counter=$8
+    local _k _f _r _e what a b cc dd
+    while IFS=$'\t' read -r _k _f _r _e what a b cc dd; do
+        case "$what" in
+        counter) [ "$a" = "$counter" ] && { echo "moves $a, which the case reads"; return 0; } ;;
+        capture) [ "$a" = "$route" ] && { echo "is captured under $a, which the case reads"; return 0; } ;;
+        filter)
+            # a=method b=path cc=route dd=status
+            if [ "$test" = true ] && [[ "$test_routes" != *" $cc "* ]] && [[ "$b" != /test/* ]]; then continue; fi
+            [ "$a" = - ] || [ "${a^^}" = "${method^^}" ] || continue
+            [ "$cc" = - ] || [ "$cc" = "$route" ] || continue
+            [ "$dd" = - ] || [ "$dd" = "$status" ] || continue
+            # shellcheck disable=SC2053
+            [ "$b" = - ] || [[ "$path" == $b ]] || continue
+            echo "matches the filter method=$a path=$b route=$cc status=$dd"
+            return 0
+            ;;
+        unknown) echo "the case has $a, which this rule does not know"; return 0 ;;
+        esac
+    done < <(awk -F'\t' '$3 == "read"' "$reads")
+    return 1
+}
+
+# the replay as units (a request line with the "header" lines before it),
+# each with the number of journal entries it made, in the order they were
+# sent: s/CASE.units: KIND ENTRIES UNIT (KIND: now | after; the unit's lines
+# joined by \x1e)
+rs=$'\x1e'
+map_replay() {
+    local c=$1 src=$work/c/$1/src out=$work/s/$1.units line n kind pending
+    : >"$out"
+    [ -f "$src/replay" ] || return 0
+    for kind in now after; do
+        pending=""
+        while IFS= read -r line || [ -n "$line" ]; do
+            case "$line" in '' | '#'*) continue ;; esac
+            [[ "$line" == after\ * ]] && [ $kind = now ] && continue
+            [[ "$line" != after\ * ]] && [ $kind = after ] && continue
+            # a header goes with the next request line the replay sends at once
+            if [[ "$line" == header\ * ]]; then pending+="$line$rs"; continue; fi
+            set -f
+            # shellcheck disable=SC2086
+            set -- $line
+            set +f
+            [ "$1" = after ] && shift 2
+            case "$1" in pause) n=0 ;; repeat) n=$2 ;; paced) n=$3 ;; *) n=1 ;; esac
+            if [ $kind = now ]; then
+                printf '%s\t%s\t%s\n' "$kind" "$n" "$pending$line" >>"$out"
+                pending=""
+            else
+                printf '%s\t%s\t%s\n' "$kind" "$n" "$line" >>"$out"
+            fi
+        done <"$src/replay"
+        [ -z "$pending" ] || printf '%s\t0\t%s\n' "$kind" "${pending%"$rs"}" >>"$out"
+    done
+}
+unit_text() { printf '%s\n' "${1//$rs/$'\n'}"; } # the unit's lines
+unit_show() { printf '%s' "${1//$rs/ | }"; }      # one line, for messages
+
+# entries_of CASE: the baseline journal's entries not made by mockassert
+entries_of() { grep -v '^ma' "$work/j/$1.base.journal" | cut -f2-; }
+
+nf_runs=0
+nf_kept=0
+nf_inconclusive=0
+nf_skipped=()
+drop_runs=0
+drop_changed=0
+drop_notes=()
+declare -A nf_kind nf_note
+for c in "${ok_cases[@]}"; do
+    d=$work/c/$c
+    [ "$(cat "$d/out")" = ok ] && [ "$(cat "$d/want")" = 0 ] || continue
+    map_replay "$c"
+    entries_of "$c" >"$work/s/$c.entries"
+    sflags=""
+    [ -f "$d/src/server" ] && sflags=$(cat "$d/src/server")
+    tlsflag=""
+    [[ "$sflags" == *-tls-addr* ]] || tlsflag="-tls-addr 127.0.0.1:0"
+    # (a) the extra requests the rule finds irrelevant, at seeded places
+    if [[ "$sflags" == *-journal-entries* || "$sflags" == *-journal-bytes* ]]; then
+        nf_skipped+=("$c: extra requests (a bounded journal: one more entry may evict another)")
+    else
+        picked=()
+        i=0
+        for x in "${extras[@]}"; do
+            i=$((i + 1))
+            IFS=$'\t' read -r -a e < <(sed -n "${i}p" "$work/probe/entries")
+            if why=$(relevant "$d/man" "${e[@]}"); then
+                [[ "$why" == *"does not know"* ]] && { picked=(); nf_skipped+=("$c: extra requests ($why)"); break; }
+                continue
+            fi
+            picked+=("$i")
+        done
+        if [ ${#picked[@]} -gt 0 ]; then
+            ms=$work/s/$c.extra
+            cp -r "$d/src" "$ms"
+            mapfile -t units < <(cut -f3- "$work/s/$c.units")
+            : >"$ms/replay"
+            : >"$ms/expected-extras"
+            # each extra before unit (rank mod (units+1)); equal places keep the
+            # list's order. With an interval, only before the first or after
+            # the last: an extra between two units would stretch a gap.
+            timed=0
+            awk -F'\t' '$3 == "read" && $5 == "timed" { f = 1 } END { exit !f }' "$d/man" && timed=1
+            for i in "${picked[@]}"; do
+                place=$(($(rank "$c/extra/$i") % (${#units[@]} + 1)))
+                [ $timed = 1 ] && place=$(($(rank "$c/extra/$i") % 2 * ${#units[@]}))
+                printf '%s\t%s\n' "$place" "$i"
+            done | sort -k1,1n -k2,2n -s >"$ms/places"
+            for ((li = 0; li <= ${#units[@]}; li++)); do
+                while IFS=$'\t' read -r p i; do
+                    [ "$p" = "$li" ] || continue
+                    echo "${extras[$((i - 1))]}" >>"$ms/replay"
+                    sed -n "${i}p" "$work/probe/entries" >>"$ms/expected-extras"
+                done <"$ms/places"
+                [ "$li" -lt ${#units[@]} ] && unit_text "${units[$li]}" >>"$ms/replay"
+            done
+            nf_kind[$c.extra]="extra requests: $(for i in "${picked[@]}"; do printf '[%s] ' "${extras[$((i - 1))]}"; done)"
+            queue+=("$c.extra|$ms|$tlsflag|1|")
+        else
+            [ ${#nf_skipped[@]} -gt 0 ] && [[ "${nf_skipped[-1]}" == "$c:"* ]] || nf_skipped+=("$c: extra requests (every one is relevant)")
+        fi
+    fi
+    # (b) another interleaving, each route's lines in their order
+    if awk -F'\t' '$3 == "read" && ($5 == "ordered" || $5 == "unknown") { found = 1 } END { exit !found }' "$d/man"; then
+        nf_skipped+=("$c: another order (an expectation reads the journal's order)")
+    elif grep -qE '^[[:space:]]*(pause|paced|after) ' "$d/src/replay" 2>/dev/null; then
+        nf_skipped+=("$c: another order (its replay is timed: pause, paced or after)")
+    elif [ "$(awk -F'\t' '{ s += $2 } END { print s + 0 }' "$work/s/$c.units")" != "$(wc -l <"$work/s/$c.entries")" ]; then
+        nf_skipped+=("$c: another order (its replay does not map onto its journal)")
+    else
+        # the route of each line: its first entry's
+        routes=()
+        at=1
+        while IFS=$'\t' read -r _ n _; do
+            routes+=("$(sed -n "${at}p" "$work/s/$c.entries" | cut -f6)")
+            at=$((at + n))
+        done <"$work/s/$c.units"
+        mapfile -t lines < <(cut -f3- "$work/s/$c.units")
+        order=""
+        state=$(rank "$c/order")
+        for attempt in 1 2 3 4 5 6 7 8; do
+            # a seeded merge of the per-route queues
+            declare -A nextof=()
+            groups=()
+            for ((li = 0; li < ${#lines[@]}; li++)); do
+                r=${routes[$li]}
+                [[ " ${groups[*]} " == *" $r "* ]] || groups+=("$r")
+            done
+            out=()
+            while [ ${#out[@]} -lt ${#lines[@]} ]; do
+                state=$(((state * 1103515245 + 12345) % 2147483648))
+                live=()
+                for r in "${groups[@]}"; do
+                    for ((li = ${nextof[$r]:-0}; li < ${#lines[@]}; li++)); do
+                        [ "${routes[$li]}" = "$r" ] && { live+=("$r"); break; }
+                    done
+                done
+                r=${live[$((state % ${#live[@]}))]}
+                for ((li = ${nextof[$r]:-0}; li < ${#lines[@]}; li++)); do
+                    if [ "${routes[$li]}" = "$r" ]; then out+=("$li"); nextof[$r]=$((li + 1)); break; fi
+                done
+            done
+            unset nextof
+            if [ "${out[*]}" != "$(seq -s ' ' 0 $((${#lines[@]} - 1)))" ]; then order="${out[*]}"; break; fi
+        done
+        if [ -z "$order" ]; then
+            nf_skipped+=("$c: another order (one order only: a single route, or one line)")
+        else
+            ms=$work/s/$c.order
+            cp -r "$d/src" "$ms"
+            for li in $order; do unit_text "${lines[$li]}"; done >"$ms/replay"
+            nf_kind[$c.order]="another order: units $(for li in $order; do printf '%d ' $((li + 1)); done)"
+            queue+=("$c.order|$ms||1|")
+        fi
+    fi
+    # (c) relevant: the last relevant replay unit dropped
+    last=-1
+    at=1
+    li=0
+    mapfile -t units < <(cut -f3- "$work/s/$c.units")
+    while IFS=$'\t' read -r _ n _; do
+        for ((q = at; q < at + n; q++)); do
+            IFS=$'\t' read -r -a e < <(sed -n "${q}p" "$work/s/$c.entries")
+            if why=$(relevant "$d/man" "${e[@]}"); then last=$li; lastwhy=$why; fi
+        done
+        at=$((at + n))
+        li=$((li + 1))
+    done <"$work/s/$c.units"
+    if [ "$last" -ge 0 ]; then
+        ms=$work/s/$c.drop
+        cp -r "$d/src" "$ms"
+        for ((li = 0; li < ${#units[@]}; li++)); do
+            [ "$li" = "$last" ] || unit_text "${units[$li]}"
+        done >"$ms/replay"
+        nf_kind[$c.drop]="dropped [$(unit_show "${units[$last]}")] ($lastwhy)"
+        queue+=("$c.drop|$ms||0|")
+    else
+        drop_notes+=("$c: no replay line is relevant to it (nothing to drop)")
+    fi
+done
+# every run at once, the longest first (by the unchanged run's time): a
+# mutant that waits out its within costs no processor, so more than the
+# machine's cores may run
 t1=${EPOCHREALTIME/./}
+mapfile -t queue < <(for e in "${queue[@]}"; do
+    id=${e%%|*}
+    c=${id%%.*}
+    n=1
+    [[ "$id" == *.chunk* ]] && n=$(wc -l <"$work/s/$id.list")
+    [[ "$id" == *.drop ]] && n=3 # a drop often waits out a within
+    echo "$(($(cat "$work/j/$c.base.ms") * n)) $e"
+done | sort -rn -k1,1 | cut -d' ' -f2-)
 run_queue
 t2=${EPOCHREALTIME/./}
 
@@ -409,13 +639,15 @@ for m in "${chosen[@]}"; do
     why=()
     [ "$rc" = 1 ] || why+=("exit $rc, not 1")
     grep -qF "FAIL  $f:$exp:" "$o.out" || why+=("the expectation at $f:$exp is not reported FAIL")
-    grep -qF "$f:$op:" "$o.out" || why+=("the output does not name $f:$op ($opname)")
+    named=0
+    for at in ${op//,/ }; do grep -qF "$f:$at:" "$o.out" && named=1; done
+    [ $named = 1 ] || why+=("the output does not name $f:${op//,/ or $f:} ($opname)")
     if [ "$pathre" != - ] && ! grep -qE -- "$pathre" "$o.out"; then why+=("the output does not name the path (/$pathre/)"); fi
     if [ "$need" != - ] && ! grep -qF -- "$need" "$o.out"; then why+=("the output does not name $need"); fi
     if kw=$(known_of "$c" "$opname"); then
         if [ ${#why[@]} -eq 0 ]; then
             fail "$c: mutant $f:$op $desc: killed and named, but listed as a known finding ($kw): remove it from known"
-        elif [ ${#why[@]} -eq 1 ] && [[ "${why[0]}" == "the output does not name $f:$op"* ]]; then
+        elif [ ${#why[@]} -eq 1 ] && [[ "${why[0]}" == "the output does not name $f:"* ]]; then
             nknown=$((nknown + 1))
             echo "known $c: mutant $f:$op $desc: fails, but the output does not name $f:$op: $kw"
         else
@@ -435,200 +667,8 @@ for m in "${chosen[@]}"; do
     echo "      --- mockassert $(cat "$work/c/$c/src/cmd") (exit $rc):"
     head -n 30 "$o.out" "$o.err" | sed 's/^/      /'
 done
-echo "  ran ${#chosen[@]}: $killed killed, $nknown known findings (failed, place not named), $survived not killed ($(((t2 - t1) / 1000)) ms)"
+echo "  ran ${#chosen[@]}: $killed killed, $nknown known findings (failed, place not named), $survived not killed"
 
-# ---- 3. no false fail ----
-
-# relevant READS TEST LISTENER METHOD PATH STATUS ROUTE COUNTER: prints why
-# an entry so answered could change a verdict of the case whose reads are
-# in READS (status 0), or nothing (status 1)
-relevant() {
-    local reads=$1 test=$2 method=$4 path=$5 status=$6 route=$7 counter=$8
-    local _k _f _r _e what a b cc dd
-    while IFS=$'\t' read -r _k _f _r _e what a b cc dd; do
-        case "$what" in
-        counter) [ "$a" = "$counter" ] && { echo "moves $a, which the case reads"; return 0; } ;;
-        capture) [ "$a" = "$route" ] && { echo "is captured under $a, which the case reads"; return 0; } ;;
-        filter)
-            # a=method b=path cc=route dd=status
-            if [ "$test" = true ] && [[ "$test_routes" != *" $cc "* ]] && [[ "$b" != /test/* ]]; then continue; fi
-            [ "$a" = - ] || [ "${a^^}" = "${method^^}" ] || continue
-            [ "$cc" = - ] || [ "$cc" = "$route" ] || continue
-            [ "$dd" = - ] || [ "$dd" = "$status" ] || continue
-            # shellcheck disable=SC2053
-            [ "$b" = - ] || [[ "$path" == $b ]] || continue
-            echo "matches the filter method=$a path=$b route=$cc status=$dd"
-            return 0
-            ;;
-        unknown) echo "the case has $a, which this rule does not know"; return 0 ;;
-        esac
-    done < <(awk -F'\t' '$3 == "read"' "$reads")
-    return 1
-}
-
-# the replay's lines, each with the journal entries it made (in order):
-# writes s/CASE.lines: KIND ENTRIES LINE (KIND: now | after)
-map_replay() {
-    local c=$1 src=$work/c/$1/src out=$work/s/$1.lines line n
-    : >"$out"
-    [ -f "$src/replay" ] || return 0
-    local kind
-    for kind in now after; do
-        while IFS= read -r line || [ -n "$line" ]; do
-            case "$line" in '' | '#'*) continue ;; esac
-            [[ "$line" == after\ * ]] && [ $kind = now ] && continue
-            [[ "$line" != after\ * ]] && [ $kind = after ] && continue
-            set -f
-            # shellcheck disable=SC2086
-            set -- $line
-            set +f
-            [ "$1" = after ] && shift 2
-            case "$1" in pause) n=0 ;; repeat) n=$2 ;; paced) n=$3 ;; *) n=1 ;; esac
-            printf '%s\t%s\t%s\n' "$kind" "$n" "$line" >>"$out"
-        done <"$src/replay"
-    done
-}
-
-# entries_of CASE: the baseline journal's entries not made by mockassert
-entries_of() { grep -v '^ma' "$work/j/$1.base.journal" | cut -f2-; }
-
-nf_runs=0
-nf_kept=0
-nf_inconclusive=0
-nf_skipped=()
-drop_runs=0
-drop_changed=0
-drop_notes=()
-declare -A nf_kind nf_note
-for c in "${ok_cases[@]}"; do
-    d=$work/c/$c
-    [ "$(cat "$d/out")" = ok ] && [ "$(cat "$d/want")" = 0 ] || continue
-    map_replay "$c"
-    entries_of "$c" >"$work/s/$c.entries"
-    sflags=""
-    [ -f "$d/src/server" ] && sflags=$(cat "$d/src/server")
-    tlsflag=""
-    [[ "$sflags" == *-tls-addr* ]] || tlsflag="-tls-addr 127.0.0.1:0"
-    # (a) the extra requests the rule finds irrelevant, at seeded places
-    if [[ "$sflags" == *-journal-entries* || "$sflags" == *-journal-bytes* ]]; then
-        nf_skipped+=("$c: extra requests (a bounded journal: one more entry may evict another)")
-    else
-        picked=()
-        i=0
-        for x in "${extras[@]}"; do
-            i=$((i + 1))
-            IFS=$'\t' read -r -a e < <(sed -n "${i}p" "$work/probe/entries")
-            if why=$(relevant "$d/man" "${e[@]}"); then
-                [[ "$why" == *"does not know"* ]] && { picked=(); nf_skipped+=("$c: extra requests ($why)"); break; }
-                continue
-            fi
-            picked+=("$i")
-        done
-        if [ ${#picked[@]} -gt 0 ]; then
-            ms=$work/s/$c.extra
-            cp -r "$d/src" "$ms"
-            mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$d/src/replay" 2>/dev/null)
-            : >"$ms/replay"
-            : >"$ms/expected-extras"
-            # each extra before line (rank mod (lines+1)); equal places keep the list's order
-            for i in "${picked[@]}"; do
-                printf '%s\t%s\n' "$(($(rank "$c/extra/$i") % (${#lines[@]} + 1)))" "$i"
-            done | sort -k1,1n -k2,2n -s >"$ms/places"
-            pos=0
-            for ((li = 0; li <= ${#lines[@]}; li++)); do
-                while IFS=$'\t' read -r p i; do
-                    [ "$p" = "$li" ] || continue
-                    echo "${extras[$((i - 1))]}" >>"$ms/replay"
-                    sed -n "${i}p" "$work/probe/entries" >>"$ms/expected-extras"
-                done <"$ms/places"
-                [ "$li" -lt ${#lines[@]} ] && echo "${lines[$li]}" >>"$ms/replay"
-            done
-            nf_kind[$c.extra]="extra requests: $(for i in "${picked[@]}"; do printf '[%s] ' "${extras[$((i - 1))]}"; done)"
-            queue+=("$c.extra|$ms|$tlsflag|1|")
-        else
-            [ ${#nf_skipped[@]} -gt 0 ] && [[ "${nf_skipped[-1]}" == "$c:"* ]] || nf_skipped+=("$c: extra requests (every one is relevant)")
-        fi
-    fi
-    # (b) another interleaving, each route's lines in their order
-    if awk -F'\t' '$3 == "read" && ($5 == "ordered" || $5 == "unknown") { found = 1 } END { exit !found }' "$d/man"; then
-        nf_skipped+=("$c: another order (an expectation reads the journal's order)")
-    elif grep -qE '^[[:space:]]*(pause|paced|after) ' "$d/src/replay" 2>/dev/null; then
-        nf_skipped+=("$c: another order (its replay is timed: pause, paced or after)")
-    elif [ "$(awk -F'\t' '{ s += $2 } END { print s + 0 }' "$work/s/$c.lines")" != "$(wc -l <"$work/s/$c.entries")" ]; then
-        nf_skipped+=("$c: another order (its replay does not map onto its journal)")
-    else
-        # the route of each line: its first entry's
-        routes=()
-        at=1
-        while IFS=$'\t' read -r _ n _; do
-            routes+=("$(sed -n "${at}p" "$work/s/$c.entries" | cut -f6)")
-            at=$((at + n))
-        done <"$work/s/$c.lines"
-        mapfile -t lines < <(cut -f3- "$work/s/$c.lines")
-        order=""
-        state=$(rank "$c/order")
-        for attempt in 1 2 3 4 5 6 7 8; do
-            # a seeded merge of the per-route queues
-            declare -A nextof=()
-            groups=()
-            for ((li = 0; li < ${#lines[@]}; li++)); do
-                r=${routes[$li]}
-                [[ " ${groups[*]} " == *" $r "* ]] || groups+=("$r")
-            done
-            out=()
-            while [ ${#out[@]} -lt ${#lines[@]} ]; do
-                state=$(((state * 1103515245 + 12345) % 2147483648))
-                live=()
-                for r in "${groups[@]}"; do
-                    for ((li = ${nextof[$r]:-0}; li < ${#lines[@]}; li++)); do
-                        [ "${routes[$li]}" = "$r" ] && { live+=("$r"); break; }
-                    done
-                done
-                r=${live[$((state % ${#live[@]}))]}
-                for ((li = ${nextof[$r]:-0}; li < ${#lines[@]}; li++)); do
-                    if [ "${routes[$li]}" = "$r" ]; then out+=("$li"); nextof[$r]=$((li + 1)); break; fi
-                done
-            done
-            unset nextof
-            if [ "${out[*]}" != "$(seq -s ' ' 0 $((${#lines[@]} - 1)))" ]; then order="${out[*]}"; break; fi
-        done
-        if [ -z "$order" ]; then
-            nf_skipped+=("$c: another order (one order only: a single route, or one line)")
-        else
-            ms=$work/s/$c.order
-            cp -r "$d/src" "$ms"
-            for li in $order; do echo "${lines[$li]}"; done >"$ms/replay"
-            nf_kind[$c.order]="another order: lines $(for li in $order; do printf '%d ' $((li + 1)); done)"
-            queue+=("$c.order|$ms||1|")
-        fi
-    fi
-    # (c) relevant: the last relevant replay line dropped
-    last=""
-    at=1
-    li=0
-    while IFS=$'\t' read -r _ n line; do
-        li=$((li + 1))
-        for ((q = at; q < at + n; q++)); do
-            IFS=$'\t' read -r -a e < <(sed -n "${q}p" "$work/s/$c.entries")
-            if why=$(relevant "$d/man" "${e[@]}"); then last=$line; lastwhy=$why; fi
-        done
-        at=$((at + n))
-    done <"$work/s/$c.lines"
-    if [ -n "$last" ]; then
-        ms=$work/s/$c.drop
-        cp -r "$d/src" "$ms"
-        # the last line equal to it goes (the file's lines, comments kept)
-        awk -v l="$last" '{ a[NR] = $0 } $0 == l { k = NR } END { for (i = 1; i <= NR; i++) if (i != k) print a[i] }' \
-            "$d/src/replay" >"$ms/replay"
-        nf_kind[$c.drop]="dropped [$last] ($lastwhy)"
-        queue+=("$c.drop|$ms||0|")
-    else
-        drop_notes+=("$c: no replay line is relevant to it (nothing to drop)")
-    fi
-done
-t3=${EPOCHREALTIME/./}
-run_queue
-t4=${EPOCHREALTIME/./}
 
 echo
 echo "no false fail (cases that exit 0):"
@@ -679,14 +719,14 @@ for key in $(printf '%s\n' "${!nf_kind[@]}" | sort); do
 done
 for s in "${nf_skipped[@]}"; do echo "  skip  $s"; done
 for s in "${drop_notes[@]}"; do echo "  note  $s"; done
-echo "  $nf_runs irrelevant changes: $nf_kept kept PASS, $nf_inconclusive inconclusive; $drop_runs relevant drops, $drop_changed changed the verdict ($(((t4 - t3) / 1000)) ms)"
+echo "  $nf_runs irrelevant changes: $nf_kept kept PASS, $nf_inconclusive inconclusive; $drop_runs relevant drops, $drop_changed changed the verdict"
 if [ "$drop_runs" -gt 0 ] && [ "$drop_changed" -eq 0 ]; then
     fail "no relevant change made any case fail: the harness cannot be shown to fail"
 fi
 
 t5=${EPOCHREALTIME/./}
 echo
-echo "time: reading the cases $(((tb - ta) / 1000)) ms, unchanged runs $(((tc - tb) / 1000)) ms, mutants $(((t2 - t1) / 1000)) ms, no false fail $(((t4 - t3) / 1000)) ms"
+echo "time: reading the cases $(((tb - ta) / 1000)) ms, unchanged runs $(((tc - tb) / 1000)) ms, mutants and server changes $(((t2 - t1) / 1000)) ms"
 echo "mutants: $generated generated, ${#chosen[@]} run, $killed killed, $nknown known findings, $survived not killed; seed $seed; $(((t5 - t0) / 1000)) ms in all"
 echo "$failures failures"
 [ "$failures" -eq 0 ]

@@ -76,7 +76,7 @@ EOF
 ma_cleanup() {
     [ -n "${bg_pid:-}" ] && kill "$bg_pid" 2>/dev/null
     [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    rm -rf "$work"
+    [ -n "${MA_KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 
 # wait_line FILE PREFIX: the value of the first PREFIX=... line (deadline 10 s)
