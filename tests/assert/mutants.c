@@ -1,6 +1,6 @@
 /* mutants.c: the expectation-file walker behind tests/assert/mutate.sh.
  *
- *   ma_mutants [--cap-within DUR] FILE OUTDIR
+ *   ma_mutants [--cap-within DUR] [--big-exp N] FILE OUTDIR
  *
  * reads one expectation file (libfyaml's event parser, keeping each node's
  * byte range, line and column) and writes, into OUTDIR:
@@ -28,27 +28,40 @@
  *
  * Why each mutation must fail (the original passes, so every value the
  * check selects satisfied it; M is the marker "\u00a7zz", U+00A7 then
- * "zz", which mutate.sh checks appears in no request the corpus sends):
- *   equals X        X' != X: a string gets M appended, an integer +1 (or a
- *                   digit appended when that would overflow), a float a
- *                   digit appended to its mantissa, a bool flipped, null
- *                   becomes the string M, a mapping gets the member M: 1, a
- *                   list the first element M. Under `any:` every scalar
- *                   becomes a string holding M instead: there the new value
- *                   must match no entry at all, not only differ from X.
+ * "zz", which mutate.sh checks appears in no request the corpus sends;
+ * BIG is 1e300, or 1e<N> with --big-exp N, which mutate.sh sets past the
+ * largest number any request of the corpus holds):
+ *   equals X        X' != X: a string gets M appended; an integer +1 (with
+ *                   16 digits or more -1, which a comparison through
+ *                   doubles cannot tell from X; 0x/0o: a digit appended);
+ *                   a float a digit appended to its mantissa (never the
+ *                   same decimal); a bool flipped; null becomes the string
+ *                   M; a mapping gets the member M: 1, a list the first
+ *                   element M. Apart, as more mutants: the other integer
+ *                   neighbour, a string cut short by a character, a string
+ *                   with one letter's case flipped (a prefix or case-blind
+ *                   comparison would pass these), a collection's first
+ *                   value changed as above (the comparison must go deep).
+ *                   Under `any:` every scalar becomes a string holding M:
+ *                   there it must match no entry at all, not only differ.
  *   subset, contains  the operand gains M (a member, an element, a suffix),
- *                   which no value has
+ *                   which no value has; apart, its first value changed
  *   startsWith S / endsWith S   S+M / M+S
  *   matches R       (R)M
- *   in [..]         every element gets M: the value was one of the old ones
- *   greaterThan / atLeast N   1e300 (counters and counts: 10^12);
- *                   a string: "\U0010FFFF\U0010FFFF" M
- *   lessThan / atMost N   -1e300 (counters and counts: lessThan 0,
- *                   atMost -1); lessThan a string: ""
- *   between [a, b]  [1e300, 1e301] (counters and counts: [10^12, 10^12+1])
+ *   in [..]         no old element left: strings gain M, numbers become
+ *                   BIG, booleans flip, null becomes M
+ *   type T          a type the value cannot have (number includes integer)
+ *   greaterThan / atLeast N   BIG (counters, counts: 10^12); a string:
+ *                   "\U0010FFFF\U0010FFFF" M
+ *   lessThan / atMost N   -BIG (counters, counts: lessThan 0, atMost -1);
+ *                   lessThan a string: ""
+ *   between [a, b]  integers: [b+1, b+1] and [a-1, a-1] (just past each
+ *                   end); else [BIG, 10 BIG]
  *   exists / notExists B   !B: `exists: false` holds exactly when
- *                   `exists: true` does not, so the flip must fail
- *   count N         N+1 (count: {..} as a counter's operators)
+ *                   `exists: true` does not (not under any:, where one
+ *                   entry may have it and another not)
+ *   count, groups, length N   N+1 and N-1 (N-1 >= 0); {..} as a counter's
+ *                   operators
  *   order steps     a step becomes {path: "/M"}, which no request has
  *   interval every  1h, when at least two entries are required (a gap of
  *                   an hour less the tolerance cannot happen in a test)
@@ -57,9 +70,9 @@
  * atMost a string (only "" is below every string, and a value may be "");
  * anything under `not:` or `none:` (a mutation that fails inside passes
  * outside) or under `or:` (another alternative may hold); filters, routes,
- * capture keys and counter names (another one may hold too); tolerance;
- * aliases, tagged, anchored and block-literal operands; operators this
- * walker does not know. */
+ * capture keys, counter names, groupBy (another one may hold too);
+ * tolerance; aliases, tagged, anchored and block-literal operands;
+ * operators and keys this walker does not know. */
 #include <errno.h>
 #include <libfyaml.h>
 #include <stdarg.h>
@@ -120,7 +133,9 @@ static const char *outdir;
 static edits base;           /* the within caps, in every output */
 static int nmutants;
 static int64_t cap_ns = -1;
-static const char *cap_text; /* as given: "2s" is no longer than any longer duration */
+static const char *cap_text; /* as given */
+static int big_exp = 300;    /* BIG is 1e<big_exp> */
+static char big_lo[32] = "1e300", big_hi[32] = "1e301";
 
 static void die(const char *fmt, ...)
 {
@@ -606,14 +621,7 @@ static char *other_scalar(const node *n, int different, const char **why)
         /* a digit appended to the mantissa: 12.5 -> 12.51, 1e3 -> 11e3 */
         const char *t = n->text, *e = strpbrk(t, "eE");
         size_t m = e ? (size_t)(e - t) : n->len;
-        size_t sig = 0;
-        for (size_t i = 0; i < m; i++)
-            sig += t[i] >= '0' && t[i] <= '9';
-        if (sig >= 15 || (e && labs(atol(e + 1)) > 300)) {
-            *why = "a float too long or too large to change by one digit";
-            return NULL;
-        }
-        return xasprintf("%.*s1%s", (int)m, t, e ? e : "");
+        return xasprintf("%.*s1%s", (int)m, t, e ? e : ""); /* never the same decimal */
     }
     default:
         break;
@@ -773,7 +781,7 @@ static void op_bound(const ctx *c, const node *key, const char *op, const node *
     if (c->numbers)
         t = xstrdup(up ? "1000000000000" : !strcmp(op, "lessThan") ? "0" : "-1");
     else if (k == K_INT || k == K_FLOAT)
-        t = xstrdup(up ? "1e300" : "-1e300");
+        t = xasprintf("%s1e%d", up ? "" : "-", big_exp);
     else if (k == K_STR && up)
         t = xstrdup("\"\\U0010FFFF\\U0010FFFF" MARK "\"");
     else if (k == K_STR && !strcmp(op, "lessThan"))
@@ -817,8 +825,8 @@ static void op_between(const ctx *c, const node *key, const node *v)
         lo = "1000000000000";
         hi = "1000000000001";
     } else if (k == K_INT || k == K_FLOAT) {
-        lo = "1e300";
-        hi = "1e301";
+        lo = big_lo;
+        hi = big_hi;
     } else if (k == K_STR) {
         lo = hi = "\"\\U0010FFFF\\U0010FFFF" MARK "\"";
     } else {
@@ -846,15 +854,15 @@ static void op_in(const ctx *c, const node *key, const node *v)
             return;
         }
     /* every element replaced by one of its kind that no old one equals:
-     * strings gain M, numbers become 1e300, booleans flip, null becomes M */
+     * strings gain M, numbers become BIG, booleans flip, null becomes M */
     int has_true = 0, has_false = 0;
     for (size_t i = 0; i < v->nkids; i++) {
         const node *x = v->kids[i];
         kind k = kind_of(x);
         if (k == K_BOOL)
             *(x->text[0] == 't' || x->text[0] == 'T' ? &has_true : &has_false) = 1;
-        if ((k == K_INT || k == K_FLOAT) && !strcmp(x->text, "1e300")) {
-            skip(c, key, "in", "1e300 is in the list already");
+        if ((k == K_INT || k == K_FLOAT) && !strcmp(x->text, big_lo)) {
+            skip(c, key, "in", "BIG is in the list already");
             return;
         }
     }
@@ -868,7 +876,7 @@ static void op_in(const ctx *c, const node *key, const node *v)
         switch (kind_of(x)) {
         case K_INT:
         case K_FLOAT:
-            replace(&e, x, xstrdup("1e300"));
+            replace(&e, x, xstrdup(big_lo));
             break;
         case K_BOOL:
             replace(&e, x, xstrdup(has_true ? "false" : "true"));
@@ -880,7 +888,7 @@ static void op_in(const ctx *c, const node *key, const node *v)
             replace(&e, x, dq("", x->text, x->len, MARK));
         }
     }
-    mutant(c, key, "in", &e, "in: no element left that was there (strings gain \\u00a7zz, numbers 1e300)");
+    mutant(c, key, "in", &e, "in: no element left that was there (strings gain \\u00a7zz, numbers BIG)");
 }
 
 /* type: T or [T, ...]: one type the value cannot have if it had one of
@@ -1260,15 +1268,25 @@ static void expectation(const node *x)
 int main(int argc, char **argv)
 {
     int i = 1;
-    if (i + 1 < argc && !strcmp(argv[i], "--cap-within")) {
-        cap_ns = duration_ns(argv[i + 1]);
-        cap_text = argv[i + 1];
-        if (cap_ns <= 0)
-            die("--cap-within needs a duration such as 2s");
+    for (;;) {
+        if (i + 1 < argc && !strcmp(argv[i], "--cap-within")) {
+            cap_ns = duration_ns(argv[i + 1]);
+            cap_text = argv[i + 1];
+            if (cap_ns <= 0)
+                die("--cap-within needs a duration such as 2s");
+        } else if (i + 1 < argc && !strcmp(argv[i], "--big-exp")) {
+            big_exp = atoi(argv[i + 1]);
+            if (big_exp < 300 || big_exp > 1000000)
+                die("--big-exp needs a whole number from 300 to 1000000");
+            snprintf(big_lo, sizeof big_lo, "1e%d", big_exp);
+            snprintf(big_hi, sizeof big_hi, "1e%d", big_exp + 1);
+        } else {
+            break;
+        }
         i += 2;
     }
     if (argc - i != 2) {
-        fputs("usage: ma_mutants [--cap-within DUR] FILE OUTDIR\n", stderr);
+        fputs("usage: ma_mutants [--cap-within DUR] [--big-exp N] FILE OUTDIR\n", stderr);
         return 2;
     }
     const char *file = argv[i];

@@ -93,6 +93,13 @@ if [ -n "$marker_hits" ]; then
     exit 2
 fi
 
+# BIG, the bound no number in a request reaches: 1e<1 + the largest decimal
+# exponent of any number a replay holds (digits before the point count), at
+# least 1e300
+big_exp=$(cat "$here"/cases/*/replay 2>/dev/null | grep -oE '[0-9]+(\.[0-9]*)?([eE][+]?[0-9]+)?' |
+    awk '{ x = tolower($0); e = 0; if (index(x, "e")) { e = substr(x, index(x, "e") + 1) + 0; x = substr(x, 1, index(x, "e") - 1) }
+           sub(/\..*/, "", x); sub(/^0+/, "", x); e += length(x); if (e > m) m = e } END { print (m + 1 > 300 ? m + 1 : 300) }')
+
 # ---- running one case directory ----
 
 # journal_lines URL: the journal, one entry a line: BY TEST LISTENER METHOD
@@ -220,7 +227,7 @@ analyse() {
         mkdir -p "$d/m$k"
         # the placeholders (server: @ADDR@ is no YAML) as tokens of the same length, and back
         sed 's/@ADDR@/_ADDR_/g; s/@URL@/_URL_/g; s/@TLSURL@/_TLSURL_/g; s/@CA@/_CA_/g' "$s/$f" >"$d/m$k.in"
-        if ! "$tool" --cap-within "$cap" "$d/m$k.in" "$d/m$k" >"$d/m$k/man" 2>"$d/m$k/err"; then
+        if ! "$tool" --cap-within "$cap" --big-exp "$big_exp" "$d/m$k.in" "$d/m$k" >"$d/m$k/man" 2>"$d/m$k/err"; then
             echo "ma_mutants failed on $f: $(head -n 3 "$d/m$k/err")" >"$d/out"; return
         fi
         sed -i 's/_ADDR_/@ADDR@/g; s/_URL_/@URL@/g; s/_TLSURL_/@TLSURL@/g; s/_CA_/@CA@/g' "$d/m$k"/*.yaml
