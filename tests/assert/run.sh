@@ -20,7 +20,9 @@
 #   stdout   expected stdout;   stderr (optional) expected stderr
 #   exit     expected exit status
 #   check    (optional) bash run afterwards in the work directory; must exit 0
-#            (.stdout, .stderr and .elapsed, mockassert's wall time in ms, are there)
+#            (.stdout, .stderr and .elapsed, mockassert's wall time in ms, are there;
+#            $MA, $URL, $ADDR, $TLS and mockassert's environment are set). A
+#            check of more than one command must `set -e`
 #   normalize (optional) sed script applied to stdout and stderr before comparing
 #   no-tls   (optional) why the case is skipped with MA_TRANSPORT=tls (one line)
 # Case files are copied to a work directory where @ADDR@ (host:port), @URL@,
@@ -301,16 +303,27 @@ ma_tls_guard() {
     [ "$n" -eq 0 ] || { echo "over TLS, mockassert sent $n requests to the plain listener"; return 1; }
 }
 
-# ma_check: runs CDIR/check, if any, with MA, URL, ADDR, TLS (status of it)
+# ma_check: runs CDIR/check, if any, with MA, URL, ADDR, TLS and the
+# environment mockassert had (NO_COLOR=1, MOCKAPI_URL unless no-url); a
+# check of several commands must say `set -e`, else only its last command's
+# status would count (status of it; the reason in .check)
 ma_check() {
     [ -f "$cdir/check" ] || return 0
+    local n
+    n=$(grep -cvE '^[[:space:]]*(#|$)' "$cdir/check")
+    if [ "$n" -gt 1 ] && ! grep -qE '^[[:space:]]*set -[a-z]*e' "$cdir/check"; then
+        echo "the check has $n commands but no 'set -e': only the last one's status would count" >"$cdir/.check"
+        return 1
+    fi
     local ma=$mockassert check_url=$url
     if [ "$transport" = tls ] && [ -n "$tls" ]; then
         ma=$work/ma-tls
         check_url=https://$tls
     fi
-    (cd "$cdir" && MA="$ma" MA_REAL="$mockassert" MA_TLS_CACERT="$ca" URL="$check_url" ADDR="$addr" TLS="$tls" \
-        bash ./check >"$cdir/.check" 2>&1)
+    local envs=(NO_COLOR=1)
+    [ -f "$cdir/no-url" ] || envs+=("MOCKAPI_URL=$ma_url")
+    (cd "$cdir" && env "${envs[@]}" MA="$ma" MA_REAL="$mockassert" MA_TLS_CACERT="$ca" URL="$check_url" ADDR="$addr" \
+        TLS="$tls" bash ./check >"$cdir/.check" 2>&1)
 }
 
 # ma_stop: stops the case's background job and server
