@@ -67,7 +67,7 @@
 # failure. Needs the corpus runner's functions (run.sh, sourced).
 set -uo pipefail
 self=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=run.sh
+# shellcheck source=tests/assert/run.sh
 source "$self/run.sh"
 ma_init "${1:?usage: mutate.sh MOCKAPI MOCKASSERT [CASE...]}" "${2:?usage: mutate.sh MOCKAPI MOCKASSERT [CASE...]}"
 shift 2
@@ -453,10 +453,10 @@ nf_skipped=()
 drop_runs=0
 drop_changed=0
 drop_notes=()
-declare -A nf_kind nf_note
+declare -A nf_kind
 for c in "${ok_cases[@]}"; do
     d=$work/c/$c
-    [ "$(cat "$d/out")" = ok ] && [ "$(cat "$d/want")" = 0 ] || continue
+    if [ "$(cat "$d/out")" != ok ] || [ "$(cat "$d/want")" != 0 ]; then continue; fi
     map_replay "$c"
     entries_of "$c" >"$work/s/$c.entries"
     sflags=""
@@ -468,9 +468,7 @@ for c in "${ok_cases[@]}"; do
         nf_skipped+=("$c: extra requests (a bounded journal: one more entry may evict another)")
     else
         picked=()
-        i=0
-        for x in "${extras[@]}"; do
-            i=$((i + 1))
+        for ((i = 1; i <= ${#extras[@]}; i++)); do
             IFS=$'\t' read -r -a e < <(sed -n "${i}p" "$work/probe/entries")
             if why=$(relevant "$d/man" "${e[@]}"); then
                 [[ "$why" == *"does not know"* ]] && { picked=(); nf_skipped+=("$c: extra requests ($why)"); break; }
@@ -526,7 +524,7 @@ for c in "${ok_cases[@]}"; do
         mapfile -t lines < <(cut -f3- "$work/s/$c.units")
         order=""
         state=$(rank "$c/order")
-        for attempt in 1 2 3 4 5 6 7 8; do
+        for _ in 1 2 3 4 5 6 7 8; do
             # a seeded merge of the per-route queues
             declare -A nextof=()
             groups=()

@@ -47,7 +47,7 @@
 # MA_BLESS=1 records the actual stdout (stderr if the case has one) and exit
 # status as the expectation: a development aid, review what it writes.
 # MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full" runs mockassert
-# under a wrapper.
+# under a wrapper. MA_KEEP=1 keeps the scratch folder (its path on stderr).
 # tests/assert/mutate.sh sources this file for its functions (ma_* below);
 # nothing runs unless it is executed.
 
@@ -78,7 +78,7 @@ EOF
 ma_cleanup() {
     [ -n "${bg_pid:-}" ] && kill "$bg_pid" 2>/dev/null
     [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    [ -n "${MA_KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
+    if [ -n "${MA_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 
 # wait_line FILE PREFIX: the value of the first PREFIX=... line (deadline 10 s)
@@ -182,7 +182,7 @@ ma_setup() {
     cdir=$2
     rm -rf "$cdir"
     cp -r "$src" "$cdir"
-    addr= tls= ca=$cdir/ca.pem server_pid= bg_pid=
+    addr='' tls='' ca=$cdir/ca.pem server_pid='' bg_pid=
     local sflags=""
     [ -f "$src/server" ] && sflags=$(cat "$src/server")
     if [ "$sflags" = none ]; then
