@@ -15,9 +15,15 @@
 #    filters, ...: see the head of mutants.c). A mutant is killed when
 #    mockassert exits 1, reports that expectation as FAIL, and names the
 #    mutated place: the file:line:col of the mutated operator and, where the
-#    check has a JSON path, that path (a wildcard as a concrete index); for
-#    a counter also the counter's name. Anything else is a failure of this
-#    run, printed with the mutant's diff and mockassert's output.
+#    check has a JSON path or a subject (header, query, response), that
+#    path (a wildcard as a concrete index); for a counter also the
+#    counter's name. Anything else is a failure of this run, printed with
+#    the mutant's diff and mockassert's output, except the known findings
+#    listed below (`known=`), printed "known" as long as they reproduce.
+#    Mutants of a case share one server (mockassert only reads) unless the
+#    reads could show: a bounded journal, a filter that asks for /test/
+#    entries, a key the walker does not know; each shared server then runs
+#    the unchanged files again, which must give the unchanged output.
 #    The mutations that need a value no request has use the marker U+00A7
 #    "zz"; the run first checks that no replay in the corpus holds it.
 #    Cases whose expected exit is 3 are left out: with an untrusted result
@@ -42,21 +48,23 @@
 #      the path glob over-approximated with bash's pattern match, where '*'
 #      also crosses '/'; /test/ entries only for filters that ask for /test/
 #      routes or paths, as mockassert filters). Irrelevant ones are inserted
-#      at seeded places in the replay (with an interval expectation, only
-#      before or after it all: between two requests an extra would stretch a
-#      gap; a TLS listener is added when the case has none). None are sent to a case with a bounded journal
-#      (-journal-entries/-journal-bytes: a new entry may evict one) or with
-#      an expectation the rule does not know. Afterwards the journal must
-#      show each extra answered as on the probe (else: inconclusive).
+#      at seeded places in the replay, between requests ("header" lines stay
+#      with theirs; with an interval expectation only before or after them
+#      all: between two requests an extra would stretch a gap; a TLS
+#      listener is added when the case has none). None are sent to a case
+#      with a bounded journal (-journal-entries/-journal-bytes: a new entry
+#      may evict one) or with an expectation the rule does not know.
+#      Afterwards the journal must show each extra answered as on the probe
+#      (else: inconclusive).
 #    - another interleaving: when no expectation reads the journal's order
 #      (order, interval) and the replay has no pause/paced/after lines, the
-#      replay lines are sent in a seeded order that keeps each route's lines
+#      requests are sent in a seeded order that keeps each route's requests
 #      in their order (so every capture's last body stays the last).
 #      Afterwards every request must have been answered as in the unchanged
 #      run (same method, path, status, route and counter; else:
 #      inconclusive, the server's answers depend on the order).
-#    And one relevant change, to show the harness can fail: the last replay
-#    line the rule finds relevant is dropped. It is reported either way
+#    And one relevant change, to show the harness can fail: the last
+#    request the rule finds relevant is dropped. It is reported either way
 #    (a case still passing then does not pin that request); the run fails
 #    only if no such drop changed any verdict.
 #
