@@ -137,6 +137,9 @@ static const char *cap_text; /* as given */
 static int big_exp = 300;    /* BIG is 1e<big_exp> */
 static char big_lo[32] = "1e300", big_hi[32] = "1e301";
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -419,6 +422,7 @@ static void skip(const ctx *c, const node *key, const char *op, const char *why)
            col_in_base(c->exp->line, c->exp->col), op, why);
 }
 
+static void readf(const ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void readf(const ctx *c, const char *fmt, ...)
 {
     va_list ap;
