@@ -109,22 +109,30 @@ static ma_check *length_count(ma_mark mark, const json_t *value, char *why, size
     return g;
 }
 
+/* A name in type's operand: a string, or null (YAML's plain `null` is
+ * read as the value null, and means the type null). NULL if neither. */
+static const char *type_name_in(const json_t *x)
+{
+    return json_is_null(x) ? "null" : json_string_value(x);
+}
+
 /* type's operand: a type name or a non-empty list of them */
 static const char *type_operand_bad(const json_t *value, char *why, size_t whylen)
 {
     size_t n = json_is_array(value) ? json_array_size(value) : 1;
-    if (n == 0 || (!json_is_array(value) && !json_is_string(value)))
+    if (n == 0 || (!json_is_array(value) && !type_name_in(value)))
         return "needs a type name (null, boolean, integer, number, string, array, object) or a list of them";
     for (size_t i = 0; i < n; i++) {
         const json_t *x = json_is_array(value) ? json_array_get(value, i) : value;
-        if (!json_is_string(x))
+        const char *name = type_name_in(x);
+        if (!name)
             return "needs a type name (null, boolean, integer, number, string, array, object) or a list of them";
         int known = 0;
         for (int t = 0; t < MA_NTYPES; t++)
-            known |= strcmp(json_string_value(x), ma_type_names[t]) == 0;
+            known |= strcmp(name, ma_type_names[t]) == 0;
         if (!known) {
-            const char *s = ma_suggest(json_string_value(x), ma_type_names, MA_NTYPES);
-            snprintf(why, whylen, "type: unknown type \"%s\"%s%s%s", json_string_value(x), s ? " (did you mean " : "",
+            const char *s = ma_suggest(name, ma_type_names, MA_NTYPES);
+            snprintf(why, whylen, "type: unknown type \"%s\"%s%s%s", name, s ? " (did you mean " : "",
                      s ? s : "", s ? "?)" : " (expected one of: null, boolean, integer, number, string, array, object)");
             return why;
         }
@@ -204,6 +212,14 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
             json_decref(value);
             return NULL;
         }
+        if (!bad && json_is_null(value)) { /* shown as the name it is */
+            json_decref(value);
+            if (!(value = json_string("null")))
+                ma_oom();
+        }
+        for (size_t i = 0; !bad && i < json_array_size(value); i++)
+            if (json_is_null(json_array_get(value, i)) && json_array_set_new(value, i, json_string("null")))
+                ma_oom();
         break;
     default:
         break;
@@ -523,7 +539,7 @@ static int type_holds(const json_t *want, const json_t *v)
     const char *t = ma_type_of(v);
     size_t n = json_is_array(want) ? json_array_size(want) : 1;
     for (size_t i = 0; i < n; i++) {
-        const char *w = json_string_value(json_is_array(want) ? json_array_get(want, i) : want);
+        const char *w = type_name_in(json_is_array(want) ? json_array_get(want, i) : want);
         if (w && (strcmp(w, t) == 0 || (strcmp(w, "number") == 0 && strcmp(t, "integer") == 0)))
             return 1;
     }

@@ -622,8 +622,12 @@ static ma_check *parse_count_as(ctx *c, const ma_ynode *n, const char *what)
     if (n->type == MA_Y_SCALAR) {
         json_t *j = ma_yaml_to_json(n, c->err);
         if (!j || !json_is_integer(j) || json_integer_value(j) < 0) {
+            int huge = ma_number_is(j) && ma_number_is_integer(j);
             json_decref(j);
-            fail(c, n, "%s must be a whole number (0 or more) or a mapping such as {atLeast: 1}", what);
+            if (huge)
+                fail(c, n, "%s must be a whole number of at most 64 bits", what);
+            else
+                fail(c, n, "%s must be a whole number (0 or more) or a mapping such as {atLeast: 1}", what);
             return NULL;
         }
         char why[200];
