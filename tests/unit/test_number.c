@@ -11,6 +11,7 @@
 
 #include "match.h"
 #include "number.h"
+#include "spec.h"
 
 static int dcmp(const char *a, const char *b)
 {
@@ -336,6 +337,67 @@ static void test_keep_text_and_print(void **st)
     json_decref(tricky);
 }
 
+/* The operand of `body: {equals: TEXT}` as spec.c reads it. */
+static json_t *yaml_operand(const char *text)
+{
+    char file[256];
+    snprintf(file, sizeof file, "expectations:\n  - lastRequest: heartbeat\n    body: {equals: %s}\n", text);
+    ma_spec *spec = NULL;
+    ma_error err;
+    if (ma_spec_parse("t.yaml", file, strlen(file), &spec, &err) < 0)
+        fail_msg("%s: %s", text, err.msg);
+    json_t *v = json_incref(spec->v[0].body->value);
+    ma_spec_free(spec);
+    return v;
+}
+
+static void test_yaml_operands(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *yaml, *text; /* text: the exact number's, or NULL for jansson's value */
+        double value;
+    } cases[] = {
+        {"18446744073709551615", "18446744073709551615", 0},
+        {"+18446744073709551616", "18446744073709551616", 0},
+        {"-00018446744073709551616", "-18446744073709551616", 0},
+        {"0xFFFFFFFFFFFFFFFF", "18446744073709551615", 0},
+        {"0x1FFFFFFFFFFFFFFFF", "36893488147419103231", 0},
+        {"0o1000000000000000000000", "9223372036854775808", 0},
+        {"1e400", "1e400", 0},
+        {"-1E+400", "-1E+400", 0},
+        {".5e400", "0.5e400", 0},
+        {"1.e400", "1.0e400", 0},
+        {"+007e-400", "7e-400", 0},
+        {"9007199254740993.0", "9007199254740993.0", 0},
+        {"1.5", NULL, 1.5},
+        {"1e3", NULL, 1000},
+        {".5", NULL, 0.5},
+        {"1.", NULL, 1},
+        {"9223372036854775807", NULL, 9223372036854775807.0},
+        {"0x10", NULL, 16},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = yaml_operand(cases[i].yaml);
+        if (cases[i].text) {
+            if (!ma_number_is(v) || strcmp(ma_number_text(v), cases[i].text) != 0)
+                fail_msg("%s: %s, want %s", cases[i].yaml, ma_number_is(v) ? ma_number_text(v) : "not exact",
+                         cases[i].text);
+        } else {
+            assert_true(json_is_number(v));
+            assert_true(json_number_value(v) == cases[i].value);
+        }
+        json_decref(v);
+    }
+    /* floats stay floats, integers integers */
+    json_t *v = yaml_operand("1.");
+    assert_true(json_is_real(v));
+    json_decref(v);
+    v = yaml_operand("0x10");
+    assert_true(json_is_integer(v));
+    json_decref(v);
+}
+
 int run_number_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +409,7 @@ int run_number_tests(void)
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_walker_depth_is_janssons),
         cmocka_unit_test(test_keep_text_and_print),
+        cmocka_unit_test(test_yaml_operands),
     };
     return cmocka_run_group_tests_name("number", tests, NULL, NULL);
 }
