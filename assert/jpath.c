@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "number.h"
 #include "util.h"
 
 typedef enum { STEP_KEY, STEP_INDEX, STEP_ALL } step_kind;
@@ -217,7 +218,8 @@ static void select_from(const ma_path *p, size_t i, json_t *cur, char *where, hi
     const step *st = &p->steps[i];
     switch (st->kind) {
     case STEP_KEY: {
-        json_t *v = json_is_object(cur) ? json_object_get(cur, st->key) : NULL;
+        /* an exact number is a number, not an object with members */
+        json_t *v = ma_is_object(cur) ? json_object_get(cur, st->key) : NULL;
         if (v) {
             ma_path_append_key(&where, st->key);
             select_from(p, i + 1, v, where, out);
@@ -244,7 +246,7 @@ static void select_from(const ma_path *p, size_t i, json_t *cur, char *where, hi
                 ma_path_append_index(&w, k);
                 select_from(p, i + 1, json_array_get(cur, k), w, out);
             }
-        } else if (json_is_object(cur)) {
+        } else if (ma_is_object(cur)) {
             const char *key;
             json_t *v;
             json_object_foreach(cur, key, v) {

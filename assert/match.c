@@ -2,19 +2,46 @@
  * match.h). Pure: no I/O, no globals that change. */
 #include "match.h"
 
-#include <math.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "subject.h"
+#include "number.h"
 
 const char *const ma_op_names[MA_OP_COUNT_] = {
     "equals",  "notEquals", "contains", "notContains", "startsWith", "endsWith",
     "greaterThan", "lessThan", "atLeast", "atMost", "between", "exists",
-    "notExists", "in", "notIn", "matches", "notMatches", "subset",
+    "notExists", "in", "notIn", "matches", "notMatches", "subset", "length", "type",
 };
+
+const char *const ma_type_names[MA_NTYPES] = {"null", "boolean", "integer", "number", "string", "array", "object"};
+
+const char *ma_type_of(const json_t *v)
+{
+    if (!v)
+        return NULL;
+    if (ma_number_is(v))
+        return ma_number_is_integer(v) ? "integer" : "number";
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return "null";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
+    case JSON_STRING:
+        return "string";
+    case JSON_ARRAY:
+        return "array";
+    default:
+        return "object";
+    }
+}
 
 const char *ma_op_name(ma_op op)
 {
@@ -36,7 +63,82 @@ int ma_op_by_name(const char *name, ma_op *op)
 
 static int is_comparable(const json_t *v)
 {
-    return json_is_number(v) || json_is_string(v);
+    return ma_is_number(v) || json_is_string(v);
+}
+
+/* The operators of a count condition, which length takes too. */
+static const ma_op count_ops[] = {MA_OP_EQUALS,  MA_OP_NOT_EQUALS, MA_OP_GREATER_THAN, MA_OP_LESS_THAN,
+                                  MA_OP_AT_LEAST, MA_OP_AT_MOST,    MA_OP_BETWEEN};
+
+/* length's operand as a count check (mark: the length's), or NULL with why */
+static ma_check *length_count(ma_mark mark, const json_t *value, char *why, size_t whylen)
+{
+    if (json_is_integer(value) && json_integer_value(value) >= 0)
+        return ma_check_op(mark, NULL, MA_OP_EQUALS, json_incref((json_t *)value), why, whylen);
+    if (!ma_is_object(value) || json_object_size(value) == 0) {
+        snprintf(why, whylen, "length needs a whole number (0 or more) or a mapping such as {atLeast: 1}");
+        return NULL;
+    }
+    ma_check *g = ma_check_group(MA_CHECK_AND, mark);
+    const char *name;
+    json_t *x;
+    json_object_foreach((json_t *)value, name, x) {
+        ma_op op;
+        int ok = ma_op_by_name(name, &op) == 0, known = 0;
+        for (size_t i = 0; ok && i < sizeof count_ops / sizeof count_ops[0]; i++)
+            known |= count_ops[i] == op;
+        if (!known) {
+            snprintf(why, whylen, "length: %s is not a count operator (equals, notEquals, greaterThan, lessThan, "
+                     "atLeast, atMost, between)", name);
+            ma_check_free(g);
+            return NULL;
+        }
+        int whole = op == MA_OP_BETWEEN ? json_is_array(x) && json_array_size(x) == 2 &&
+                                              json_is_integer(json_array_get(x, 0)) &&
+                                              json_is_integer(json_array_get(x, 1))
+                                        : json_is_integer(x);
+        ma_check *k = whole ? ma_check_op(mark, NULL, op, json_incref(x), why, whylen) : NULL;
+        if (!k) {
+            if (!whole)
+                snprintf(why, whylen, "length: %s needs %s", name,
+                         op == MA_OP_BETWEEN ? "[low, high], two whole numbers" : "a whole number");
+            ma_check_free(g);
+            return NULL;
+        }
+        ma_check_add(g, k);
+    }
+    return g;
+}
+
+/* A name in type's operand: a string, or null (YAML's plain `null` is
+ * read as the value null, and means the type null). NULL if neither. */
+static const char *type_name_in(const json_t *x)
+{
+    return json_is_null(x) ? "null" : json_string_value(x);
+}
+
+/* type's operand: a type name or a non-empty list of them */
+static const char *type_operand_bad(const json_t *value, char *why, size_t whylen)
+{
+    size_t n = json_is_array(value) ? json_array_size(value) : 1;
+    if (n == 0 || (!json_is_array(value) && !type_name_in(value)))
+        return "needs a type name (null, boolean, integer, number, string, array, object) or a list of them";
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_is_array(value) ? json_array_get(value, i) : value;
+        const char *name = type_name_in(x);
+        if (!name)
+            return "needs a type name (null, boolean, integer, number, string, array, object) or a list of them";
+        int known = 0;
+        for (int t = 0; t < MA_NTYPES; t++)
+            known |= strcmp(name, ma_type_names[t]) == 0;
+        if (!known) {
+            const char *s = ma_suggest(name, ma_type_names, MA_NTYPES);
+            snprintf(why, whylen, "type: unknown type \"%s\"%s%s%s", name, s ? " (did you mean " : "",
+                     s ? s : "", s ? "?)" : " (expected one of: null, boolean, integer, number, string, array, object)");
+            return why;
+        }
+    }
+    return NULL;
 }
 
 ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char *why, size_t whylen)
@@ -59,7 +161,7 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
     case MA_OP_BETWEEN: {
         json_t *lo = json_array_get(value, 0), *hi = json_array_get(value, 1);
         if (!json_is_array(value) || json_array_size(value) != 2 || !is_comparable(lo) || !is_comparable(hi) ||
-            json_is_number(lo) != json_is_number(hi))
+            ma_is_number(lo) != ma_is_number(hi))
             bad = "needs a list of two numbers, [low, high] (both ends included)";
         break;
     }
@@ -95,6 +197,31 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
         }
         break;
     }
+    case MA_OP_LENGTH: {
+        ma_check *count = length_count(mark, value, why, whylen);
+        if (!count) {
+            ma_path_free(path);
+            json_decref(value);
+            return NULL;
+        }
+        return ma_check_length(mark, path, value, count);
+    }
+    case MA_OP_TYPE:
+        bad = type_operand_bad(value, why, whylen);
+        if (bad == why) { /* an unknown name: why says it all */
+            ma_path_free(path);
+            json_decref(value);
+            return NULL;
+        }
+        if (!bad && json_is_null(value)) { /* shown as the name it is */
+            json_decref(value);
+            if (!(value = json_string("null")))
+                ma_oom();
+        }
+        for (size_t i = 0; !bad && i < json_array_size(value); i++)
+            if (json_is_null(json_array_get(value, i)) && json_array_set_new(value, i, json_string("null")))
+                ma_oom();
+        break;
     default:
         break;
     }
@@ -111,6 +238,18 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
     c->op = op;
     c->value = value;
     c->re = re;
+    return c;
+}
+
+ma_check *ma_check_length(ma_mark mark, ma_path *path, json_t *value, ma_check *count)
+{
+    ma_check *c = ma_xcalloc(1, sizeof *c);
+    c->kind = MA_CHECK_OP;
+    c->mark = mark;
+    c->path = path;
+    c->op = MA_OP_LENGTH;
+    c->value = value;
+    ma_check_add(c, count);
     return c;
 }
 
@@ -198,22 +337,12 @@ void ma_failures_free(ma_failures *f)
 
 /* ---- JSON equality, order, subset, diff ---- */
 
-/* Compares two numbers or two strings: sets *cmp to <0, 0, >0. Returns -1
- * if they are not comparable (different kinds, NaN). */
+/* Compares two numbers (exactly: number.h) or two strings: sets *cmp to
+ * <0, 0, >0. Returns -1 if they are not comparable (different kinds). */
 static int compare(const json_t *a, const json_t *b, int *cmp)
 {
-    if (json_is_integer(a) && json_is_integer(b)) {
-        json_int_t x = json_integer_value(a), y = json_integer_value(b);
-        *cmp = x < y ? -1 : x > y;
+    if (ma_number_compare(a, b, cmp) == 0)
         return 0;
-    }
-    if (json_is_number(a) && json_is_number(b)) {
-        double x = json_number_value(a), y = json_number_value(b);
-        if (isnan(x) || isnan(y))
-            return -1;
-        *cmp = x < y ? -1 : x > y;
-        return 0;
-    }
     if (json_is_string(a) && json_is_string(b)) {
         size_t la = json_string_length(a), lb = json_string_length(b);
         int c = memcmp(json_string_value(a), json_string_value(b), la < lb ? la : lb);
@@ -227,11 +356,11 @@ int ma_json_equal(const json_t *a, const json_t *b)
 {
     if (!a || !b)
         return a == b;
-    if (json_is_number(a) && json_is_number(b)) {
+    if (ma_is_number(a) && ma_is_number(b)) {
         int c;
         return compare(a, b, &c) == 0 && c == 0;
     }
-    if (json_typeof(a) != json_typeof(b))
+    if (json_typeof(a) != json_typeof(b) || ma_number_is(a) || ma_number_is(b))
         return 0;
     switch (json_typeof(a)) {
     case JSON_STRING:
@@ -264,8 +393,8 @@ int ma_json_subset(const json_t *want, const json_t *have)
 {
     if (!want || !have)
         return 0;
-    if (json_is_object(want)) {
-        if (!json_is_object(have))
+    if (ma_is_object(want)) {
+        if (!ma_is_object(have))
             return 0;
         const char *k;
         json_t *v;
@@ -309,7 +438,7 @@ static void diff_add(differ *d, const char *path, const char *what, const json_t
 
 static void diff_rec(differ *d, const json_t *want, const json_t *have, const char *path)
 {
-    if (json_is_object(want) && json_is_object(have)) {
+    if (ma_is_object(want) && ma_is_object(have)) {
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)want, k, v) {
@@ -381,6 +510,44 @@ static int str_contains(const json_t *hay, const json_t *needle)
     return 0;
 }
 
+/* The length length counts: elements, members, or Unicode code points
+ * (jansson strings are UTF-8: every byte but a continuation byte starts
+ * one). -1 for other kinds. */
+static long long length_of(const json_t *v)
+{
+    if (json_is_array(v))
+        return (long long)json_array_size(v);
+    if (ma_is_object(v))
+        return (long long)json_object_size(v);
+    if (!json_is_string(v))
+        return -1;
+    const unsigned char *p = (const unsigned char *)json_string_value(v);
+    long long n = 0;
+    for (size_t i = 0; i < json_string_length(v); i++)
+        n += (p[i] & 0xC0) != 0x80;
+    return n;
+}
+
+static json_t *length_json(const json_t *v)
+{
+    json_t *j = json_integer(length_of(v));
+    if (!j)
+        ma_oom();
+    return j;
+}
+
+static int type_holds(const json_t *want, const json_t *v)
+{
+    const char *t = ma_type_of(v);
+    size_t n = json_is_array(want) ? json_array_size(want) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *w = type_name_in(json_is_array(want) ? json_array_get(want, i) : want);
+        if (w && (strcmp(w, t) == 0 || (strcmp(w, "number") == 0 && strcmp(t, "integer") == 0)))
+            return 1;
+    }
+    return 0;
+}
+
 /* Returns 1 (holds), 0 (does not), or -1 (the value is of the wrong kind;
  * *kind names what was needed). */
 static int op_holds(const ma_check *c, const json_t *v, const char **kind)
@@ -403,7 +570,7 @@ static int op_holds(const ma_check *c, const json_t *v, const char **kind)
             has = 0;
             for (size_t i = 0; i < json_array_size(v) && !has; i++)
                 has = ma_json_subset(x, json_array_get(v, i));
-        } else if (json_is_object(v) && json_is_string(x))
+        } else if (ma_is_object(v) && json_is_string(x))
             has = json_object_get(v, json_string_value(x)) != NULL;
         else {
             *kind = json_is_string(x) ? "a string, a list or an object" : "a list";
@@ -465,6 +632,18 @@ static int op_holds(const ma_check *c, const json_t *v, const char **kind)
         int m = regexec(c->re, json_string_value(v), 0, NULL, 0) == 0;
         return c->op == MA_OP_MATCHES ? m : !m;
     }
+    case MA_OP_LENGTH: {
+        if (length_of(v) < 0) {
+            *kind = "a string, a list or an object";
+            return -1;
+        }
+        json_t *n = length_json(v);
+        int ok = ma_check_eval(c->kids[0], n, NULL);
+        json_decref(n);
+        return ok;
+    }
+    case MA_OP_TYPE:
+        return type_holds(x, v);
     default:
         return 0;
     }
@@ -491,6 +670,36 @@ static void free_values(const ma_check *c, ma_hit *hits, size_t n)
 static const char *place_text(const ma_check *c)
 {
     return c->subject ? c->subject->text : ma_path_text(c->path);
+}
+
+/* The failures of a length or type check that did not hold on v (at path):
+ * length reports the length against each operator that failed (at that
+ * operator's mark when the operand is a mapping); type names the type. */
+static void length_type_failures(const ma_check *c, const ma_hit *h, ma_failures *out, int depth)
+{
+    if (c->op == MA_OP_TYPE) {
+        static const char *const phrase[MA_NTYPES] = {"null",     "a boolean", "an integer", "a number",
+                                                      "a string", "an array",  "an object"};
+        const char *t = ma_type_of(h->value), *it = t;
+        for (int k = 0; k < MA_NTYPES; k++)
+            if (strcmp(t, ma_type_names[k]) == 0)
+                it = phrase[k];
+        char *what = ma_xasprintf("type (it is %s)", it);
+        ma_failures_add(out, c->mark, depth, h->path, what, c->value, h->value, 1);
+        free(what);
+        return;
+    }
+    ma_failures why = {0};
+    json_t *n = length_json(h->value);
+    ma_check_eval(c->kids[0], n, &why);
+    for (size_t i = 0; i < why.n; i++) {
+        int plain = json_is_integer(c->value); /* length: N */
+        char *what = plain ? ma_xstrdup("length") : ma_xasprintf("length %s", why.v[i].what);
+        ma_failures_add(out, plain ? c->mark : why.v[i].mark, depth, h->path, what, why.v[i].expected, n, 1);
+        free(what);
+    }
+    ma_failures_free(&why);
+    json_decref(n);
 }
 
 static int eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
@@ -531,8 +740,10 @@ static int eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failu
                 char *what = ma_xasprintf("%s needs %s", ma_op_name(c->op), kind);
                 ma_failures_add(out, c->mark, depth, hits[i].path, what, c->value, hits[i].value, 1);
                 free(what);
+            } else if (c->op == MA_OP_LENGTH || c->op == MA_OP_TYPE) {
+                length_type_failures(c, &hits[i], out, depth);
             } else if ((c->op == MA_OP_EQUALS || c->op == MA_OP_SUBSET) &&
-                       ((json_is_object(c->value) && json_is_object(hits[i].value)) ||
+                       ((ma_is_object(c->value) && ma_is_object(hits[i].value)) ||
                         (json_is_array(c->value) && json_is_array(hits[i].value)))) {
                 /* containers: name each place that differs */
                 ma_json_diff(c->value, hits[i].value, hits[i].path, c->op == MA_OP_SUBSET, c->mark, depth,
@@ -588,8 +799,11 @@ static int eval_rec(const ma_check *c, json_t *doc, const json_t *entry, ma_fail
                 size_t n = select_values(k, doc, entry, &hits);
                 char *what = ma_xasprintf("not %s (it held)", ma_op_name(k->op));
                 int shows_operand = k->op != MA_OP_EXISTS && k->op != MA_OP_NOT_EXISTS;
+                /* a length that held shows the length, not the value */
+                json_t *len = n && k->op == MA_OP_LENGTH ? length_json(hits[0].value) : NULL;
                 ma_failures_add(out, c->mark, depth, n ? hits[0].path : place_text(k), what,
-                                shows_operand ? k->value : NULL, n ? hits[0].value : NULL, 1);
+                                shows_operand ? k->value : NULL, len ? len : n ? hits[0].value : NULL, 1);
+                json_decref(len);
                 free(what);
                 free_values(k, hits, n);
             } else {
@@ -618,8 +832,18 @@ json_t *ma_json_from_body(const char *body, size_t len)
 {
     json_error_t err;
     json_t *v = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    if (!v && strstr(err.text, "too big"))
-        v = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+    /* jansson refuses a body for a number it cannot hold (1e400, integers
+     * beyond 64 bits) and reads a few it can hold only roughly (1e-400 as
+     * 0.0, reals from 2^53 up rounded): such a body is read again by the
+     * span walker, which keeps those numbers' text (number.h). Rare, so
+     * the usual body costs one json_loadb and one look at its reals. */
+    if ((v && ma_json_may_be_inexact(v)) || (!v && json_error_code(&err) == json_error_numeric_overflow)) {
+        json_t *exact = ma_json_load_exact(body, len, 0);
+        if (exact) {
+            json_decref(v);
+            return exact;
+        }
+    }
     if (v)
         return v;
     return json_stringn(body, len); /* NULL if not UTF-8 */
@@ -629,7 +853,7 @@ char *ma_json_show(const json_t *v)
 {
     if (!v)
         return ma_xstrdup("(missing)");
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    char *s = ma_number_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     if (!s)
         ma_oom();
     /* jansson's allocator is malloc by default: hand over a plain copy */

@@ -4,8 +4,9 @@
  * the concrete JSON path that differs, what was expected and what was
  * there. No I/O; jansson values; POSIX regular expressions.
  *
- * Numbers compare by value (1 equals 1.0; integers compare exactly as
- * 64-bit integers); objects compare ignoring member order. */
+ * Numbers compare by value, exactly (1 equals 1.0; numbers jansson cannot
+ * hold are kept as their text and compared as decimals: number.h); objects
+ * compare ignoring member order. */
 #ifndef MA_MATCH_H
 #define MA_MATCH_H
 
@@ -34,6 +35,8 @@ typedef enum {
     MA_OP_MATCHES,
     MA_OP_NOT_MATCHES,
     MA_OP_SUBSET,
+    MA_OP_LENGTH,
+    MA_OP_TYPE,
     MA_OP_COUNT_
 } ma_op;
 
@@ -42,6 +45,12 @@ const char *ma_op_name(ma_op op);
 int ma_op_by_name(const char *name, ma_op *op); /* 0, or -1 if unknown */
 /* Every operator name, for "did you mean" (MA_OP_COUNT_ entries). */
 extern const char *const ma_op_names[MA_OP_COUNT_];
+
+/* The names the type operator takes ("number" includes "integer"). */
+#define MA_NTYPES 7
+extern const char *const ma_type_names[MA_NTYPES];
+/* The type name of a value (never "number" for an integer); NULL for NULL. */
+const char *ma_type_of(const json_t *v);
 
 typedef enum { MA_CHECK_OP, MA_CHECK_AND, MA_CHECK_OR, MA_CHECK_NOT } ma_check_kind;
 
@@ -56,14 +65,22 @@ typedef struct ma_check {
     ma_op op;                /* OP */
     json_t *value;           /* OP: the operand (owned) */
     void *re;                /* OP matches/notMatches: compiled regex_t (owned) */
-    struct ma_check **kids;  /* AND/OR: the checks; NOT: one */
+    struct ma_check **kids;  /* AND/OR: the checks; NOT: one; OP length: the
+                                check on the length (one, as count: takes) */
     size_t nkids;
 } ma_check;
 
 /* A new OP check on path (taken; NULL = $) with operand value (taken).
  * Returns NULL with why filled when the operand does not fit the operator
- * (e.g. between needs [low, high], matches a valid regular expression). */
+ * (e.g. between needs [low, high], matches a valid regular expression,
+ * length a whole number or a mapping of count operators, type a type name
+ * or a list of them). */
 ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char *why, size_t whylen);
+/* A length check whose condition was built by the caller (spec.c, with
+ * the marks of each operator): count (taken) is a check on a whole number
+ * at $, as count: takes; value (taken) is the operand as written, shown
+ * in failures. */
+ma_check *ma_check_length(ma_mark mark, ma_path *path, json_t *value, ma_check *count);
 ma_check *ma_check_group(ma_check_kind kind, ma_mark mark);
 void ma_check_add(ma_check *group, ma_check *kid); /* takes kid */
 void ma_check_free(ma_check *c);
@@ -109,12 +126,13 @@ int ma_json_subset(const json_t *want, const json_t *have);
 void ma_json_diff(const json_t *want, const json_t *have, const char *path, int subset, ma_mark mark,
                   int depth, size_t limit, ma_failures *out);
 
-/* Parses a body: JSON if it is JSON (integers exact; too-large integers as
- * reals), otherwise the text as a JSON string, or NULL if the text is not
- * valid UTF-8. Returns a new reference. */
+/* Parses a body: JSON if it is JSON (numbers exact: those jansson cannot
+ * hold keep their text, number.h), otherwise the text as a JSON string, or
+ * NULL if the text is not valid UTF-8. Returns a new reference. */
 json_t *ma_json_from_body(const char *body, size_t len);
 
-/* Compact JSON text of v for people (caller frees); "(missing)" for NULL. */
+/* Compact JSON text of v for people (caller frees); "(missing)" for NULL.
+ * Exact numbers are written as their text. */
 char *ma_json_show(const json_t *v);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "number.h"
+
 static const char *const secrets[] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "e2e-local-bearer-token"};
 #define MASK "[masked]"
 
@@ -349,7 +351,8 @@ void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, con
             ma_oom();
     }
     jset(doc, "results", results);
-    char *s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    /* exact numbers (number.h) appear as JSON numbers with their text */
+    char *s = ma_number_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     json_decref(doc);
     if (!s)
         ma_oom();

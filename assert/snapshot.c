@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "match.h"
+#include "number.h"
 
 static const char *const secrets[] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "e2e-local-bearer-token"};
 
@@ -31,7 +32,7 @@ static int holds_secret(const json_t *v)
             if (holds_secret(json_array_get(v, i)))
                 return 1;
     }
-    if (json_is_object(v)) {
+    if (ma_is_object(v)) {
         const char *k;
         json_t *x;
         json_object_foreach((json_t *)v, k, x) {
@@ -46,7 +47,7 @@ static int holds_secret(const json_t *v)
  * appends the removed paths to dropped. */
 static void strip_secrets(json_t *v, const char *path, ma_buf *dropped)
 {
-    if (!json_is_object(v))
+    if (!ma_is_object(v))
         return;
     const char *k;
     json_t *x;
@@ -54,7 +55,7 @@ static void strip_secrets(json_t *v, const char *path, ma_buf *dropped)
     json_object_foreach_safe(v, tmp, k, x) {
         char *p = ma_xstrdup(path);
         ma_path_append_key(&p, k);
-        if (json_is_object(x) && !has_secret_text(k, strlen(k))) {
+        if (ma_is_object(x) && !has_secret_text(k, strlen(k))) {
             strip_secrets(x, p, dropped);
         } else if (has_secret_text(k, strlen(k)) || holds_secret(x)) {
             ma_buf_printf(dropped, "%s%s", dropped->len ? ", " : "", p);
@@ -95,6 +96,12 @@ static void quoted(ma_buf *out, const char *s, size_t len)
 
 void ma_yaml_scalar(ma_buf *out, const json_t *v)
 {
+    if (ma_number_is(v)) {
+        /* as sent: a JSON number reads back as the same YAML int or float
+         * (or exact number: spec.c) */
+        ma_buf_puts(out, ma_number_text(v));
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_STRING:
         if (plain_ok(json_string_value(v), json_string_length(v)))
@@ -142,7 +149,7 @@ void ma_yaml_scalar(ma_buf *out, const json_t *v)
 
 static int is_block(const json_t *v)
 {
-    return (json_is_object(v) && json_object_size(v) > 0) || (json_is_array(v) && json_array_size(v) > 0);
+    return (ma_is_object(v) && json_object_size(v) > 0) || (json_is_array(v) && json_array_size(v) > 0);
 }
 
 static void spaces(ma_buf *out, int n)
@@ -158,7 +165,7 @@ void ma_yaml_emit(ma_buf *out, const json_t *v, int indent)
         ma_buf_putc(out, '\n');
         return;
     }
-    if (json_is_object(v)) {
+    if (ma_is_object(v)) {
         const char *k;
         json_t *x;
         int first = 1;
@@ -207,7 +214,10 @@ void ma_snapshot_write(ma_buf *out, const ma_capture *caps, size_t n, const char
         }
         written++;
         ma_buf_printf(out, "  - name: last %s request\n    lastRequest: %s\n", c->key, c->key);
-        json_t *doc = ma_json_from_body(c->body, c->len);
+        /* numbers as they were sent: 1.50 stays 1.50, 1e3 stays 1e3 */
+        json_t *doc = ma_json_load_exact(c->body, c->len, MA_JSON_KEEP_TEXT);
+        if (!doc)
+            doc = ma_json_from_body(c->body, c->len); /* not JSON: the text, as lastRequest reads it */
         if (!doc) {
             ma_buf_printf(out, "    # the body (%zu bytes) is not UTF-8 text: only its capture is checked\n", c->len);
             continue;
@@ -215,7 +225,7 @@ void ma_snapshot_write(ma_buf *out, const ma_capture *caps, size_t n, const char
         ma_buf dropped = {0};
         const char *op = "equals";
         if (holds_secret(doc)) {
-            if (json_is_object(doc)) {
+            if (ma_is_object(doc)) {
                 strip_secrets(doc, "$", &dropped);
                 op = "subset";
             } else {

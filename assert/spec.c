@@ -12,6 +12,7 @@
 
 #include "group.h"
 #include "subject.h"
+#include "number.h"
 
 const char *const ma_counter_names[MA_NCOUNTERS] = {
 #define NAME2_(id, name) name,
@@ -168,6 +169,64 @@ static int is_octal(int c)
     return c >= '0' && c <= '7';
 }
 
+/* A YAML 1.2 int or float (as matched below) as mockassert holds it: the
+ * JSON number it stands for (sign, no leading zeros, 0.5 for .5, 1.0 for
+ * 1.), made exact when jansson cannot hold it (number.h): integers beyond
+ * 64 bits and floats that overflow or underflow keep their digits. */
+static json_t *yaml_number(const char *t)
+{
+    ma_buf b = {0};
+    if (*t == '-')
+        ma_buf_putc(&b, '-');
+    if (*t == '-' || *t == '+')
+        t++;
+    while (t[0] == '0' && isdigit((unsigned char)t[1]))
+        t++;
+    if (*t == '.')
+        ma_buf_putc(&b, '0');
+    while (isdigit((unsigned char)*t))
+        ma_buf_putc(&b, *t++);
+    if (*t == '.') {
+        ma_buf_putc(&b, *t++);
+        if (!isdigit((unsigned char)*t))
+            ma_buf_putc(&b, '0');
+        while (isdigit((unsigned char)*t))
+            ma_buf_putc(&b, *t++);
+    }
+    ma_buf_puts(&b, t); /* the exponent, if any */
+    json_t *v = ma_number_parse(ma_buf_str(&b), b.len);
+    ma_buf_free(&b);
+    return v;
+}
+
+/* A 0x / 0o integer beyond 64 bits: the same number in decimal, exact. */
+static json_t *radix_number(const char *digits, int base)
+{
+    size_t n = 0, cap = 2 * strlen(digits) + 2; /* a hex digit is < 2 decimal ones */
+    unsigned char *dec = ma_xcalloc(cap, 1);    /* least significant first */
+    for (const char *p = digits; *p; p++) {
+        unsigned carry = (unsigned)(isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10);
+        for (size_t i = 0; i < n; i++) {
+            unsigned x = dec[i] * (unsigned)base + carry;
+            dec[i] = (unsigned char)(x % 10);
+            carry = x / 10;
+        }
+        for (; carry; carry /= 10)
+            dec[n++] = (unsigned char)(carry % 10);
+    }
+    ma_buf b = {0};
+    while (n > 1 && dec[n - 1] == 0)
+        n--;
+    for (size_t i = n; i-- > 0;)
+        ma_buf_putc(&b, (char)('0' + dec[i]));
+    if (n == 0)
+        ma_buf_putc(&b, '0');
+    free(dec);
+    json_t *v = yaml_number(ma_buf_str(&b));
+    ma_buf_free(&b);
+    return v;
+}
+
 static json_t *scalar_to_json(const ma_ynode *n)
 {
     const char *t = n->text;
@@ -184,20 +243,18 @@ static json_t *scalar_to_json(const ma_ynode *n)
         errno = 0;
         long long v = strtoll(t, NULL, 10);
         if (errno == ERANGE)
-            return json_real(strtod(t, NULL));
+            return yaml_number(t); /* beyond 64 bits: exact */
         return json_integer(v);
     }
     if (t[0] == '0' && t[1] == 'x' && all_digits(t + 2, isxdigit)) {
         errno = 0;
         long long v = strtoll(t + 2, NULL, 16);
-        if (errno != ERANGE)
-            return json_integer(v);
+        return errno != ERANGE ? json_integer(v) : radix_number(t + 2, 16);
     }
     if (t[0] == '0' && t[1] == 'o' && all_digits(t + 2, is_octal)) {
         errno = 0;
         long long v = strtoll(t + 2, NULL, 8);
-        if (errno != ERANGE)
-            return json_integer(v);
+        return errno != ERANGE ? json_integer(v) : radix_number(t + 2, 8);
     }
     /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
     const char *p = d;
@@ -224,7 +281,7 @@ static json_t *scalar_to_json(const ma_ynode *n)
         }
     }
     if (mant && *p == '\0')
-        return json_real(strtod(t, NULL));
+        return yaml_number(t);
     return json_stringn(t, n->len);
 }
 
@@ -355,6 +412,25 @@ static const char *const check_keys_allowed[] = {"path", "and", "or", "not",
 #define NCHECK_KEYS (sizeof check_keys_allowed / sizeof check_keys_allowed[0])
 
 static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path);
+static ma_check *parse_count_as(ctx *c, const ma_ynode *n, const char *what);
+
+/* type: NAME | [NAME, ...], each a known type name */
+static int type_operand_ok(ctx *c, const ma_ynode *v)
+{
+    const char *need = "type needs a type name (null, boolean, integer, number, string, array, object) or a list "
+                       "of them, e.g. [string, null]";
+    if (v->type == MA_Y_MAP || (v->type == MA_Y_SEQ && v->nkids == 0))
+        return fail(c, v, "%s", need);
+    size_t n = v->type == MA_Y_SEQ ? v->nkids : 1;
+    for (size_t i = 0; i < n; i++) {
+        const ma_ynode *x = v->type == MA_Y_SEQ ? v->kids[i] : v;
+        if (x->type != MA_Y_SCALAR || x->len == 0 || strlen(x->text) != x->len)
+            return fail(c, x, "%s", need);
+        if (!in_list(x->text, ma_type_names, MA_NTYPES))
+            return fail_unknown(c, x, "type", x->text, ma_type_names, MA_NTYPES);
+    }
+    return 0;
+}
 
 static ma_path *parse_path(ctx *c, const ma_ynode *n)
 {
@@ -423,30 +499,40 @@ static int parse_ops(ctx *c, const ma_ynode *map, const ma_ynode *pathnode, cons
                 return r;
             }
         }
+        if (op == MA_OP_TYPE && type_operand_ok(c, v) < 0)
+            return -1;
+        /* length takes what count: takes, checked (and marked) the same way */
+        ma_check *count = NULL;
+        if (op == MA_OP_LENGTH && !(count = parse_count_as(c, v, "length")))
+            return -1;
         json_t *val = ma_yaml_to_json(v, c->err);
         if (!val) {
+            ma_check_free(count);
             c->err->mark.file = c->file;
             return -1;
         }
         ma_path *p = NULL;
         if (pathnode && !(p = parse_path(c, pathnode))) {
+            ma_check_free(count);
             json_decref(val);
             return -1;
         }
         ma_subject *subj = NULL;
         if (subjkey) {
             if (!(subj = parse_subject(c, subjkey, ma_ymap_get(map, subjkey->text)))) {
+                ma_check_free(count);
                 json_decref(val);
                 return -1;
             }
             if (subject_op(c, subj, k, v, op, &val) < 0) {
+                ma_check_free(count);
                 ma_subject_free(subj);
                 json_decref(val);
                 return -1;
             }
         }
         char why[300];
-        ma_check *chk = ma_check_op(k->mark, p, op, val, why, sizeof why);
+        ma_check *chk = count ? ma_check_length(k->mark, p, val, count) : ma_check_op(k->mark, p, op, val, why, sizeof why);
         if (!chk) {
             int secret = subj && subj->secret;
             ma_subject_free(subj);
@@ -637,35 +723,43 @@ static int number_operands_ok(ctx *c, const ma_ynode *map)
         json_t *j = ma_yaml_to_json(v, c->err);
         if (!j)
             return -1;
-        int ok = json_is_integer(j);
+        int ok = json_is_integer(j), huge = ma_number_is(j) && ma_number_is_integer(j);
         if (op == MA_OP_BETWEEN)
             ok = json_is_array(j) && json_array_size(j) == 2 && json_is_integer(json_array_get(j, 0)) &&
                  json_is_integer(json_array_get(j, 1));
         json_decref(j);
         if (!ok)
             return fail(c, v, "%s needs %s", map->kids[i]->text,
-                        op == MA_OP_BETWEEN ? "[low, high], two whole numbers" : "a whole number");
+                        op == MA_OP_BETWEEN ? "[low, high], two whole numbers"
+                        : huge              ? "a whole number of at most 64 bits"
+                                            : "a whole number");
     }
     return 0;
 }
 
-/* count: N | {operator: N, ...} (what: "count", or "groups" for groupBy's) */
-static ma_check *parse_count_of(ctx *c, const ma_ynode *n, const char *what)
+/* count: N | {operator: N, ...}; what names the key (count, length) */
+static ma_check *parse_count_as(ctx *c, const ma_ynode *n, const char *what)
 {
     if (n->type == MA_Y_SCALAR) {
         json_t *j = ma_yaml_to_json(n, c->err);
         if (!j || !json_is_integer(j) || json_integer_value(j) < 0) {
+            int huge = ma_number_is(j) && ma_number_is_integer(j);
             json_decref(j);
-            fail(c, n, "%s must be a whole number or a mapping such as {atLeast: 1}", what);
+            if (huge)
+                fail(c, n, "%s must be a whole number of at most 64 bits", what);
+            else
+                fail(c, n, "%s must be a whole number (0 or more) or a mapping such as {atLeast: 1}", what);
             return NULL;
         }
         char why[200];
         return ma_check_op(n->mark, NULL, MA_OP_EQUALS, j, why, sizeof why);
     }
+    char a_what[32];
+    snprintf(a_what, sizeof a_what, "a %s", what);
     if (want_map(c, n, what) < 0 || check_keys(c, n, what, NULL, 0, OPS_NUMBER) < 0 || number_operands_ok(c, n) < 0)
         return NULL;
     ma_check *g = ma_check_group(MA_CHECK_AND, n->mark);
-    int r = parse_ops(c, n, NULL, NULL, g, number_ops, NNUMBER_OPS, "a count");
+    int r = parse_ops(c, n, NULL, NULL, g, number_ops, NNUMBER_OPS, a_what);
     if (r <= 0) {
         if (r == 0)
             fail(c, n, "%s needs an operator, e.g. atLeast: 1", what);
@@ -677,7 +771,7 @@ static ma_check *parse_count_of(ctx *c, const ma_ynode *n, const char *what)
 
 static ma_check *parse_count(ctx *c, const ma_ynode *n)
 {
-    return parse_count_of(c, n, "count");
+    return parse_count_as(c, n, "count");
 }
 
 static ma_check *default_count(ma_mark mark, long long atleast)
@@ -955,7 +1049,7 @@ static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
         if (parse_groupby(c, gk, gb, e) < 0)
             return -1;
         /* zero requests make zero groups: by default that fails, not passes */
-        if (gn ? !(e->groups = parse_count_of(c, gn, "groups")) : !(e->groups = default_count(gk->mark, 1)))
+        if (gn ? !(e->groups = parse_count_as(c, gn, "groups")) : !(e->groups = default_count(gk->mark, 1)))
             return -1;
     }
     return 0;

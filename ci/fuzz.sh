@@ -7,7 +7,7 @@
 #        ci/fuzz.sh --long SECONDS [TARGET...]     (see below)
 #        ci/fuzz.sh --build [TARGET...]            (build only)
 #        ci/fuzz.sh --list
-# Targets: http1 gojson router glob gunzip assert_yaml jpath
+# Targets: http1 gojson router glob gunzip assert_yaml jpath json_body
 #   (tests/fuzz/fuzz_<target>.c; seeds in tests/fuzz/corpus/<target>/,
 #   a dictionary in tests/fuzz/<target>.dict where there is one).
 #
@@ -25,7 +25,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-all_targets=(http1 gojson router glob gunzip assert_yaml jpath)
+all_targets=(http1 gojson router glob gunzip assert_yaml jpath json_body)
 usage="usage: ci/fuzz.sh [SECONDS | --long SECONDS | --build | --list] [TARGET...]"
 mode=short
 seconds=30
@@ -102,8 +102,10 @@ sources_of() {
         glob) echo src/common/glob.c ;;
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \
-                          src/common/glob.c ;;
-        jpath) echo assert/jpath.c assert/util.c ;;
+                          assert/number.c src/common/gojson.c src/common/buf.c src/common/glob.c ;;
+        jpath) echo assert/jpath.c assert/util.c assert/number.c src/common/gojson.c src/common/buf.c ;;
+        json_body) echo assert/match.c assert/number.c assert/jpath.c assert/util.c src/common/gojson.c \
+                        src/common/buf.c ;;
     esac
 }
 libs_of() {
@@ -112,6 +114,7 @@ libs_of() {
         gunzip) pkg-config --libs zlib ;;
         assert_yaml) pkg-config --libs jansson libfyaml ;;
         jpath) pkg-config --libs jansson ;;
+        json_body) pkg-config --libs jansson ;;
     esac
 }
 

@@ -15,5 +15,7 @@ int main(void)
     failed += run_names_tests();
     failed += run_glob_tests();
     failed += run_tls_session_tests();
+    failed += run_number_tests();
+    failed += run_length_type_tests();
     return failed ? 1 : 0;
 }

@@ -19,5 +19,7 @@ int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, req
 int run_subject_tests(void); /* mockassert's headers/query/response checks and groupBy: subject.c, group.c */
 int run_names_tests(void); /* the name lists and every consumer of them, mockassert's lint included */
 int run_glob_tests(void); /* the path glob and the "did you mean" helper (src/common) */
+int run_number_tests(void); /* mockassert's exact JSON numbers: assert/number.c and its users */
+int run_length_type_tests(void); /* mockassert's length and type operators (assert/match.c) */
 
 #endif
