@@ -1275,7 +1275,7 @@ static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *
                     ma_format_duration(&got, gap);
                     json_t *jgot = json_string(ma_buf_str(&got));
                     char *path = ma_xasprintf("gap #%lld -> #%lld", m.v[i - 1]->seq, m.v[i]->seq);
-                    ma_failures_add(&r->failures, e->mark, 0, path, "interval", jwant, jgot, 1);
+                    ma_failures_add(&r->failures, e->every_mark, 0, path, "interval", jwant, jgot, 1);
                     free(path);
                     json_decref(jgot);
                     ma_buf_free(&got);

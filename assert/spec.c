@@ -1091,6 +1091,10 @@ static int parse_interval(ctx *c, const ma_ynode *n, ma_expectation *e)
         return fail(c, iv, "interval needs every: (the expected gap, e.g. 1s)");
     if (read_duration(c, every, "every", &e->every_ns) < 0)
         return -1;
+    e->every_mark = every->mark;
+    for (size_t i = 0; i < iv->nkids; i += 2)
+        if (iv->kids[i + 1] == every)
+            e->every_mark = iv->kids[i]->mark; /* the key, as for an operator */
     if (e->every_ns <= 0)
         return fail(c, every, "every must be more than zero");
     if (tol) {

@@ -68,6 +68,7 @@ typedef struct {
     size_t nsteps;
     /* MA_EXP_INTERVAL: consecutive matching entries every +/- tolerance apart */
     int64_t every_ns, tolerance_ns;
+    ma_mark every_mark; /* where every: is written: a gap that is off is reported there */
 } ma_expectation;
 
 typedef struct {
