@@ -629,7 +629,10 @@ static int op_holds(const ma_check *c, const json_t *v, const char **kind)
             *kind = "a string";
             return -1;
         }
-        int m = regexec(c->re, json_string_value(v), 0, NULL, 0) == 0;
+        /* REG_STARTEND: the whole string, a NUL (\u0000) included; plain
+         * regexec would stop at it, so "^abc$" matched "abc\u0000evil" */
+        regmatch_t span = {0, (regoff_t)json_string_length(v)};
+        int m = regexec(c->re, json_string_value(v), 1, &span, REG_STARTEND) == 0;
         return c->op == MA_OP_MATCHES ? m : !m;
     }
     case MA_OP_LENGTH: {
