@@ -3,6 +3,7 @@
  * Pure: no I/O, no globals that change. */
 #include "number.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,8 @@ json_t *ma_number_parse(const char *text, size_t len)
         int exact = 1;
         if (d == 0)
             exact = !has_nonzero_digit(&p); /* else an underflow */
+        else if (fabs(d) < DBL_MIN)
+            exact = 0; /* subnormal: a partial underflow, fewer digits (3e-324 reads as 5e-324) */
         else if (fabs(d) >= EXACT_DOUBLE_LIMIT) {
             char buf[512];
             const char *t = double_text(d, buf, sizeof buf);
@@ -370,9 +373,35 @@ int ma_number_compare(const json_t *a, const json_t *b, int *cmp)
 
 /* ---- printing ---- */
 
+/* A real as the shortest text that reads back as it, as a JSON real
+ * ("0.30000000000000004", "0.1", "100.0", "1e+300"): what output shows.
+ * jansson prints a fixed number of digits, so with 15 two different
+ * doubles could both show as 0.3, and with 17, 0.1 shows as
+ * 0.10000000000000001. buf: at least 32 bytes. */
+static const char *real_text(double d, char *buf, size_t size)
+{
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    /* %g writes 100 with one digit as 1e+02: below 1e17 write the integer
+     * digits out, as jansson would (100.0) */
+    snprintf(buf, size, "%.*e", prec - 1, d);
+    long x = strtol(strchr(buf, 'e') + 1, NULL, 10);
+    if (x >= prec && x < 17)
+        prec = (int)x + 1;
+    snprintf(buf, size, "%.*g", prec, d);
+    if (!strpbrk(buf, ".eE"))
+        strncat(buf, ".0", size - strlen(buf) - 1); /* still a real when read back */
+    return buf;
+}
+
+/* 1 if v is or holds an exact number or a real (what ma_number_dumps writes itself) */
 static int holds_exact(const json_t *v)
 {
-    if (ma_number_is(v))
+    if (ma_number_is(v) || json_is_real(v))
         return 1;
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)
@@ -417,17 +446,18 @@ static int holds_marker(const json_t *v, const char *marker)
 
 typedef struct {
     const char *marker;
-    const char **texts; /* borrowed from the original */
+    char **texts; /* owned copies */
     size_t n;
 } stand_ins;
 
-/* A copy of v with each exact number replaced by the string MARKER<i>. */
+/* A copy of v with each exact number and real replaced by the string MARKER<i>. */
 static json_t *with_stand_ins(const json_t *v, stand_ins *s)
 {
     json_t *r = NULL;
-    if (ma_number_is(v)) {
+    if (ma_number_is(v) || json_is_real(v)) {
+        char buf[40];
         s->texts = ma_xrealloc(s->texts, (s->n + 1) * sizeof *s->texts);
-        s->texts[s->n] = ma_number_text(v);
+        s->texts[s->n] = ma_xstrdup(ma_number_is(v) ? ma_number_text(v) : real_text(json_real_value(v), buf, sizeof buf));
         char *m = ma_xasprintf("%s%zu", s->marker, s->n++);
         r = json_string(m);
         free(m);
@@ -453,13 +483,21 @@ static json_t *with_stand_ins(const json_t *v, stand_ins *s)
     return r;
 }
 
+static void free_texts(stand_ins *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->texts[i]);
+    free(s->texts);
+}
+
 char *ma_number_dumps(const json_t *v, size_t flags)
 {
     if (!holds_exact(v))
         return json_dumps(v, flags);
-    /* Each exact number becomes a string "\1#N#<i>" that no string or
-     * member name of v contains, so its quoted form in jansson's text,
-     * "\u0001#N#<i>", can only be a stand-in: it is replaced by the text. */
+    /* Each exact number (and real) becomes a string "\1#N#<i>" that no
+     * string or member name of v contains, so its quoted form in jansson's
+     * text, "\u0001#N#<i>", can only be a stand-in: it is replaced by the
+     * number's text. */
     char marker[32];
     unsigned nonce = 0;
     do
@@ -470,7 +508,7 @@ char *ma_number_dumps(const json_t *v, size_t flags)
     char *text = json_dumps(copy, flags);
     json_decref(copy);
     if (!text) {
-        free(s.texts);
+        free_texts(&s);
         return NULL;
     }
     char quoted[48];
@@ -491,7 +529,7 @@ char *ma_number_dumps(const json_t *v, size_t flags)
     }
     ma_buf_puts(&out, p);
     free(text);
-    free(s.texts);
+    free_texts(&s);
     /* hand over plain malloc'd text, as json_dumps does */
     char *r = ma_buf_steal(&out);
     return r;
@@ -583,7 +621,7 @@ int ma_json_may_be_inexact(const json_t *v)
 {
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        return d == 0 || fabs(d) >= EXACT_DOUBLE_LIMIT;
+        return d == 0 || fabs(d) < DBL_MIN || fabs(d) >= EXACT_DOUBLE_LIMIT;
     }
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)

@@ -104,7 +104,9 @@ static void test_parse_keeps_what_jansson_cannot(void **st)
         {"-1e400", 1},
         {"1e-400", 1},  /* would be 0.0 */
         {"-1e-400", 1},
-        {"1e-310", 0},  /* subnormal, but not zero */
+        {"1e-310", 1},  /* subnormal: fewer digits than a double's (below) */
+        {"3e-324", 1},
+        {"2.2250738585072014e-308", 0}, /* DBL_MIN: the smallest normal double */
         {"1e20", 0},    /* a double holds it exactly */
         {"9007199254740993.0", 1}, /* 2^53 + 1: a double rounds it */
         {"9007199254740992.0", 0},
@@ -305,6 +307,56 @@ static void test_walker_depth_is_janssons(void **st)
     }
 }
 
+/* Subnormal doubles hold few digits: 3e-324, 4e-324 and 5e-324 are one
+ * double, so as doubles `lessThan: 4e-324` failed for 3e-324 and the
+ * report showed "4.94065645841247e-324" for both sides. */
+static void test_subnormals_keep_text(void **st)
+{
+    (void)st;
+    assert_int_equal(ncmp("3e-324", "4e-324"), -1);
+    assert_int_equal(ncmp("1e-310", "1.0000000000000001e-310"), -1);
+    assert_int_equal(ncmp("5e-324", "4.9406564584124654e-324"), 1);
+    assert_int_equal(ncmp("1e-310", "1e-310"), 0);
+    const char *body = "{\"m\":3e-324}";
+    json_t *v = ma_json_from_body(body, strlen(body));
+    assert_true(ma_number_is(json_object_get(v, "m")));
+    char *s = ma_json_show(v);
+    assert_string_equal(s, body);
+    free(s);
+    json_decref(v);
+}
+
+/* Reals print as the shortest text that reads back as the same double:
+ * with 15 digits 0.30000000000000004 showed as 0.3, so a failure said
+ * "expected: 0.3, actual: 0.3"; with 17, 0.1 would be 0.10000000000000001. */
+static void test_reals_print_shortest(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"[0.30000000000000004,0.3,0.1,100.0,1e2,-0.0,2.5,123456.789,1.5e16,0.00001,1e-7,5e-300]",
+         "[0.30000000000000004,0.3,0.1,100.0,100.0,-0.0,2.5,123456.789,15000000000000000.0,1e-05,1e-07,5e-300]"},
+        {"1.5e300", "1.5e300"}, /* from 2^53 up a double may round: kept as text (number.h) */
+        {"{\"a\":1e400,\"b\":0.1,\"c\":\"0.1\"}", "{\"a\":1e400,\"b\":0.1,\"c\":\"0.1\"}"},
+        {"1.7976931348623157e308", "1.7976931348623157e308"}, /* kept as text (number.h) */
+        {"9007199254740992.0", "9007199254740992.0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = ma_json_from_body(cases[i].in, strlen(cases[i].in));
+        assert_non_null(v);
+        char *s = ma_json_show(v);
+        if (strcmp(s, cases[i].out) != 0)
+            fail_msg("%s printed as %s, want %s", cases[i].in, s, cases[i].out);
+        free(s);
+        /* the JSON report's indented form too, whatever the precision asked */
+        s = ma_number_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+        assert_string_equal(s, cases[i].out);
+        free(s);
+        json_decref(v);
+    }
+}
+
 static void test_keep_text_and_print(void **st)
 {
     (void)st;
@@ -408,6 +460,8 @@ int run_number_tests(void)
         cmocka_unit_test(test_equality_and_operators),
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_walker_depth_is_janssons),
+        cmocka_unit_test(test_subnormals_keep_text),
+        cmocka_unit_test(test_reals_print_shortest),
         cmocka_unit_test(test_keep_text_and_print),
         cmocka_unit_test(test_yaml_operands),
     };
