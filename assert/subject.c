@@ -46,6 +46,17 @@ int ma_is_secret_header(const char *name)
     return 0;
 }
 
+int ma_mentions_secret_header(const char *text)
+{
+#define SECRET_NAME_(n) n,
+    static const char *const secret[] = {MK_SECRET_HEADERS(SECRET_NAME_)};
+#undef SECRET_NAME_
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        if (strcasestr(text, secret[i]))
+            return 1;
+    return 0;
+}
+
 char *ma_fingerprint(const char *value, size_t len)
 {
     /* the hash itself needs no initialisation, but libsodium asks for it
