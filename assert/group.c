@@ -124,9 +124,17 @@ char *ma_group_key(const ma_groupby *g, const json_t *entry, json_t *body)
     }
 }
 
-const char *ma_group_show(const char *key)
+char *ma_group_show(const char *key)
 {
-    return key ? key : "(missing)";
+    if (!key)
+        return ma_xstrdup("(missing)");
+    size_t l = strlen(key);
+    if (l <= MA_GROUP_SHOW_MAX)
+        return ma_xstrdup(key);
+    size_t k = MA_GROUP_SHOW_MAX;
+    while (k > 0 && ((unsigned char)key[k] & 0xC0) == 0x80)
+        k--;
+    return ma_xasprintf("%.*s... (%zu bytes)", (int)k, key, l);
 }
 
 typedef struct {

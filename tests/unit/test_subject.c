@@ -420,7 +420,18 @@ static void test_group_split(void **st)
     assert_int_equal(g[1].idx[0], 0);
     assert_null(g[2].key); /* the missing group, last */
     assert_int_equal(g[2].n, 2);
-    assert_string_equal(ma_group_show(g[2].key), "(missing)");
+    char *shown = ma_group_show(g[2].key);
+    assert_string_equal(shown, "(missing)");
+    free(shown);
+    /* a long key (a whole body, a long header) is cut, on a UTF-8 boundary */
+    char longkey[400];
+    memset(longkey, 'y', sizeof longkey);
+    memcpy(longkey + MA_GROUP_SHOW_MAX - 1, "\xc3\xa9", 2); /* é across the cut */
+    longkey[sizeof longkey - 1] = '\0';
+    shown = ma_group_show(longkey);
+    assert_int_equal(strlen(shown), MA_GROUP_SHOW_MAX - 1 + strlen("... (399 bytes)"));
+    assert_string_equal(shown + MA_GROUP_SHOW_MAX - 1, "... (399 bytes)");
+    free(shown);
     ma_groups_free(g, n);
     assert_int_equal(ma_group_split(keys, 0, &g), 0);
     ma_groups_free(g, 0);
