@@ -218,6 +218,19 @@ static void test_operands_are_checked(void **st)
     assert_null(ma_check_op(here, NULL, MA_OP_STARTS_WITH, J("1"), why, sizeof why));
     assert_null(ma_check_op(here, NULL, MA_OP_IN, J("1"), why, sizeof why));
     assert_null(ma_check_op(here, NULL, MA_OP_EXISTS, J("1"), why, sizeof why));
+    /* operands that make a check vacuous (never holds; under not:/none:
+     * always passes) are refused */
+    assert_null(ma_check_op(here, NULL, MA_OP_BETWEEN, J("[10, 1]"), why, sizeof why));
+    assert_non_null(strstr(why, "low first"));
+    assert_null(ma_check_op(here, NULL, MA_OP_BETWEEN, J("[\"b\", \"a\"]"), why, sizeof why));
+    json_t *rev = json_pack("[o,o]", ma_number_parse("1e400", 5), ma_number_parse("1e399", 5));
+    assert_null(ma_check_op(here, NULL, MA_OP_BETWEEN, rev, why, sizeof why));
+    assert_null(ma_check_op(here, NULL, MA_OP_IN, J("[]"), why, sizeof why));
+    assert_non_null(strstr(why, "at least one"));
+    assert_null(ma_check_op(here, NULL, MA_OP_NOT_IN, J("[]"), why, sizeof why));
+    ma_check *ok = ma_check_op(here, NULL, MA_OP_BETWEEN, J("[1, 1]"), why, sizeof why); /* one value */
+    assert_non_null(ok);
+    ma_check_free(ok);
     ma_op o;
     assert_int_equal(ma_op_by_name("notMatches", &o), 0);
     assert_int_equal(o, MA_OP_NOT_MATCHES);
