@@ -377,7 +377,7 @@ int ma_number_compare(const json_t *a, const json_t *b, int *cmp)
  * ("0.30000000000000004", "0.1", "100.0", "1e+300"): what output shows.
  * jansson prints a fixed number of digits, so with 15 two different
  * doubles could both show as 0.3, and with 17, 0.1 shows as
- * 0.10000000000000001. buf: at least 32 bytes. */
+ * 0.10000000000000001. buf: at least 400 bytes. */
 static const char *real_text(double d, char *buf, size_t size)
 {
     int prec = 1;
@@ -393,6 +393,16 @@ static const char *real_text(double d, char *buf, size_t size)
     if (x >= prec && x < 17)
         prec = (int)x + 1;
     snprintf(buf, size, "%.*g", prec, d);
+    /* From 2^53 up mockassert reads a real's text as the decimal written
+     * (ma_number_parse), so the text must be the double's exact value:
+     * 1e22 is, but the shortest text of a double jansson rounded (a body
+     * the walker refuses) is not; then write every digit. */
+    char exact[400];
+    if (fabs(d) >= EXACT_DOUBLE_LIMIT && size >= sizeof exact) {
+        double_text(d, exact, sizeof exact);
+        if (ma_decimal_compare(buf, strlen(buf), exact, strlen(exact)) != 0)
+            snprintf(buf, size, "%s", exact);
+    }
     if (!strpbrk(buf, ".eE"))
         strncat(buf, ".0", size - strlen(buf) - 1); /* still a real when read back */
     return buf;
@@ -455,7 +465,7 @@ static json_t *with_stand_ins(const json_t *v, stand_ins *s)
 {
     json_t *r = NULL;
     if (ma_number_is(v) || json_is_real(v)) {
-        char buf[40];
+        char buf[400];
         s->texts = ma_xrealloc(s->texts, (s->n + 1) * sizeof *s->texts);
         s->texts[s->n] = ma_xstrdup(ma_number_is(v) ? ma_number_text(v) : real_text(json_real_value(v), buf, sizeof buf));
         char *m = ma_xasprintf("%s%zu", s->marker, s->n++);

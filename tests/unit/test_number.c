@@ -342,6 +342,22 @@ static void test_reals_print_shortest(void **st)
         {"1.7976931348623157e308", "1.7976931348623157e308"}, /* kept as text (number.h) */
         {"9007199254740992.0", "9007199254740992.0"},
     };
+    /* from 2^53 up a real is read as the decimal written, so a double
+     * whose shortest text is not its exact value (one jansson rounded, in a
+     * body the walker refuses) prints every digit: it reads back equal */
+    json_t *r = json_real(1.8446744050793702e37);
+    char *t = ma_json_show(r);
+    assert_string_equal(t, "18446744050793701573897102243114516480.0");
+    json_t *back = ma_json_from_body(t, strlen(t));
+    assert_true(ma_json_equal(back, r));
+    json_decref(back);
+    free(t);
+    json_decref(r);
+    r = json_real(1e22); /* exactly a double: the short form reads back as it */
+    t = ma_json_show(r);
+    assert_string_equal(t, "1e+22");
+    free(t);
+    json_decref(r);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *v = ma_json_from_body(cases[i].in, strlen(cases[i].in));
         assert_non_null(v);
