@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "names.h"
+#include "number.h"
 
 const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader"};
 const char *const ma_response_fields[MA_RESP_COUNT_] = {"status", "body_size", "duration_us", "error"};
@@ -190,7 +191,7 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
 static int fits(const ma_subject *s, ma_op op, const json_t *v)
 {
     if (number_valued(s))
-        return json_is_number(v);
+        return ma_is_number(v); /* 1e400 and 18446744073709551615 are numbers too (number.h) */
     int null_ok = s->kind == MA_SUBJ_RESPONSE && (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN ||
                                                   op == MA_OP_NOT_IN || op == MA_OP_SUBSET);
     return json_is_string(v) || (null_ok && json_is_null(v));
