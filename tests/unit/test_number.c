@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "unit.h"
 
@@ -373,6 +374,42 @@ static void test_reals_print_shortest(void **st)
     }
 }
 
+/* The walker reads a document in one pass. It iterated each container
+ * with gj_iter, which rescanned every nested byte once per level: a body
+ * jansson refuses for a number (so the walker reads it) with 2040 levels
+ * around 4 MB of whitespace took about 8 G steps (seconds); one pass
+ * takes milliseconds. The bound is loose: only the quadratic walk breaks it. */
+static void test_walker_is_linear(void **st)
+{
+    (void)st;
+    const size_t depth = 2040, fill = 4u << 20;
+    size_t n = 7 + depth + fill + depth + 1;
+    char *body = malloc(n + 1);
+    assert_non_null(body);
+    size_t at = 0;
+    memcpy(body, "[1e400,", 7);
+    at = 7;
+    memset(body + at, '[', depth);
+    at += depth;
+    memset(body + at, ' ', fill);
+    at += fill;
+    memset(body + at, ']', depth + 1);
+    at += depth + 1;
+    assert_int_equal(at, n);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_t *v = ma_json_from_body(body, n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_non_null(v);
+    assert_true(json_is_array(v) && json_array_size(v) == 2);
+    assert_string_equal(ma_number_text(json_array_get(v, 0)), "1e400");
+    if (secs > 2.0)
+        fail_msg("reading the body took %.2f s", secs);
+    json_decref(v);
+    free(body);
+}
+
 static void test_keep_text_and_print(void **st)
 {
     (void)st;
@@ -478,6 +515,7 @@ int run_number_tests(void)
         cmocka_unit_test(test_walker_depth_is_janssons),
         cmocka_unit_test(test_subnormals_keep_text),
         cmocka_unit_test(test_reals_print_shortest),
+        cmocka_unit_test(test_walker_is_linear),
         cmocka_unit_test(test_keep_text_and_print),
         cmocka_unit_test(test_yaml_operands),
     };
