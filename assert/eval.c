@@ -1073,7 +1073,7 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
             continue;
         }
         listed++;
-        const char *key = ma_group_show(G->g[k].key);
+        char *key = ma_group_show(G->g[k].key);
         if (!v->count_ok && (!sure || only_upper_bounds(e->count))) {
             size_t from = r->failures.n;
             json_t *n = json_integer((json_int_t)v->count);
@@ -1094,6 +1094,7 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
                 for (size_t x = 0; x < G->gm[k].n; x++)
                     shown.v[shown.n++] = G->gm[k].v[x];
         }
+        free(key);
     }
     if (more) {
         char *what = ma_xasprintf("... and %zu more failing group%s", more, more == 1 ? "" : "s");

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "number.h"
+
 static ma_groupby *new_groupby(ma_mark mark, ma_group_kind kind)
 {
     ma_groupby *g = ma_xcalloc(1, sizeof *g);
@@ -48,7 +50,9 @@ void ma_groupby_free(ma_groupby *g)
 
 static char *dump(const json_t *v, size_t flags)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
+    /* ma_number_dumps: an exact number (18446744073709551615, 1e400) is
+     * keyed and shown by its text, not by its internal member */
+    char *s = ma_number_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
     if (!s)
         ma_oom();
     char *r = ma_xstrdup(s); /* jansson's malloc: hand over a plain copy */
@@ -120,9 +124,17 @@ char *ma_group_key(const ma_groupby *g, const json_t *entry, json_t *body)
     }
 }
 
-const char *ma_group_show(const char *key)
+char *ma_group_show(const char *key)
 {
-    return key ? key : "(missing)";
+    if (!key)
+        return ma_xstrdup("(missing)");
+    size_t l = strlen(key);
+    if (l <= MA_GROUP_SHOW_MAX)
+        return ma_xstrdup(key);
+    size_t k = MA_GROUP_SHOW_MAX;
+    while (k > 0 && ((unsigned char)key[k] & 0xC0) == 0x80)
+        k--;
+    return ma_xasprintf("%.*s... (%zu bytes)", (int)k, key, l);
 }
 
 typedef struct {

@@ -42,8 +42,12 @@ void ma_groupby_free(ma_groupby *g);
  * none): the key as JSON text (caller frees), or NULL when the entry does
  * not have it. */
 char *ma_group_key(const ma_groupby *g, const json_t *entry, json_t *body);
-/* The key as output shows it: itself, or "(missing)" for NULL. Borrowed. */
-const char *ma_group_show(const char *key);
+/* The key as output shows it (caller frees): itself, or "(missing)" for
+ * NULL; a key longer than MA_GROUP_SHOW_MAX bytes (a whole body, a long
+ * header) is cut there, on a UTF-8 boundary, with "... (N bytes)" added,
+ * as bodies are. */
+#define MA_GROUP_SHOW_MAX 160
+char *ma_group_show(const char *key);
 
 typedef struct {
     char *key;   /* owned; NULL: the (missing) group */

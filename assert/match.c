@@ -59,6 +59,8 @@ int ma_op_by_name(const char *name, ma_op *op)
     return -1;
 }
 
+static int compare(const json_t *a, const json_t *b, int *cmp);
+
 /* ---- checks: construction ---- */
 
 static int is_comparable(const json_t *v)
@@ -160,9 +162,14 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
         break;
     case MA_OP_BETWEEN: {
         json_t *lo = json_array_get(value, 0), *hi = json_array_get(value, 1);
+        int cmp = 0;
         if (!json_is_array(value) || json_array_size(value) != 2 || !is_comparable(lo) || !is_comparable(hi) ||
             ma_is_number(lo) != ma_is_number(hi))
             bad = "needs a list of two numbers, [low, high] (both ends included)";
+        else if (compare(lo, hi, &cmp) == 0 && cmp > 0)
+            /* nothing is between them: it could never hold, and under
+             * not: or none: it would always pass */
+            bad = "needs [low, high] with low first: nothing is between these two";
         break;
     }
     case MA_OP_EXISTS:
@@ -177,6 +184,8 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
     case MA_OP_NOT_IN:
         if (!json_is_array(value))
             bad = "needs a list of values";
+        else if (json_array_size(value) == 0) /* in: [] never holds, notIn: [] always */
+            bad = "needs a list of at least one value";
         break;
     case MA_OP_MATCHES:
     case MA_OP_NOT_MATCHES: {
@@ -629,7 +638,10 @@ static int op_holds(const ma_check *c, const json_t *v, const char **kind)
             *kind = "a string";
             return -1;
         }
-        int m = regexec(c->re, json_string_value(v), 0, NULL, 0) == 0;
+        /* REG_STARTEND: the whole string, a NUL (\u0000) included; plain
+         * regexec would stop at it, so "^abc$" matched "abc\u0000evil" */
+        regmatch_t span = {0, (regoff_t)json_string_length(v)};
+        int m = regexec(c->re, json_string_value(v), 1, &span, REG_STARTEND) == 0;
         return c->op == MA_OP_MATCHES ? m : !m;
     }
     case MA_OP_LENGTH: {

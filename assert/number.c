@@ -3,6 +3,7 @@
  * Pure: no I/O, no globals that change. */
 #include "number.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,8 @@ json_t *ma_number_parse(const char *text, size_t len)
         int exact = 1;
         if (d == 0)
             exact = !has_nonzero_digit(&p); /* else an underflow */
+        else if (fabs(d) < DBL_MIN)
+            exact = 0; /* subnormal: a partial underflow, fewer digits (3e-324 reads as 5e-324) */
         else if (fabs(d) >= EXACT_DOUBLE_LIMIT) {
             char buf[512];
             const char *t = double_text(d, buf, sizeof buf);
@@ -370,9 +373,45 @@ int ma_number_compare(const json_t *a, const json_t *b, int *cmp)
 
 /* ---- printing ---- */
 
+/* A real as the shortest text that reads back as it, as a JSON real
+ * ("0.30000000000000004", "0.1", "100.0", "1e+300"): what output shows.
+ * jansson prints a fixed number of digits, so with 15 two different
+ * doubles could both show as 0.3, and with 17, 0.1 shows as
+ * 0.10000000000000001. buf: at least 400 bytes. */
+static const char *real_text(double d, char *buf, size_t size)
+{
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    /* %g writes 100 with one digit as 1e+02: below 1e17 write the integer
+     * digits out, as jansson would (100.0) */
+    snprintf(buf, size, "%.*e", prec - 1, d);
+    long x = strtol(strchr(buf, 'e') + 1, NULL, 10);
+    if (x >= prec && x < 17)
+        prec = (int)x + 1;
+    snprintf(buf, size, "%.*g", prec, d);
+    /* From 2^53 up mockassert reads a real's text as the decimal written
+     * (ma_number_parse), so the text must be the double's exact value:
+     * 1e22 is, but the shortest text of a double jansson rounded (a body
+     * the walker refuses) is not; then write every digit. */
+    char exact[400];
+    if (fabs(d) >= EXACT_DOUBLE_LIMIT && size >= sizeof exact) {
+        double_text(d, exact, sizeof exact);
+        if (ma_decimal_compare(buf, strlen(buf), exact, strlen(exact)) != 0)
+            snprintf(buf, size, "%s", exact);
+    }
+    if (!strpbrk(buf, ".eE"))
+        strncat(buf, ".0", size - strlen(buf) - 1); /* still a real when read back */
+    return buf;
+}
+
+/* 1 if v is or holds an exact number or a real (what ma_number_dumps writes itself) */
 static int holds_exact(const json_t *v)
 {
-    if (ma_number_is(v))
+    if (ma_number_is(v) || json_is_real(v))
         return 1;
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)
@@ -417,17 +456,18 @@ static int holds_marker(const json_t *v, const char *marker)
 
 typedef struct {
     const char *marker;
-    const char **texts; /* borrowed from the original */
+    char **texts; /* owned copies */
     size_t n;
 } stand_ins;
 
-/* A copy of v with each exact number replaced by the string MARKER<i>. */
+/* A copy of v with each exact number and real replaced by the string MARKER<i>. */
 static json_t *with_stand_ins(const json_t *v, stand_ins *s)
 {
     json_t *r = NULL;
-    if (ma_number_is(v)) {
+    if (ma_number_is(v) || json_is_real(v)) {
+        char buf[400];
         s->texts = ma_xrealloc(s->texts, (s->n + 1) * sizeof *s->texts);
-        s->texts[s->n] = ma_number_text(v);
+        s->texts[s->n] = ma_xstrdup(ma_number_is(v) ? ma_number_text(v) : real_text(json_real_value(v), buf, sizeof buf));
         char *m = ma_xasprintf("%s%zu", s->marker, s->n++);
         r = json_string(m);
         free(m);
@@ -453,13 +493,21 @@ static json_t *with_stand_ins(const json_t *v, stand_ins *s)
     return r;
 }
 
+static void free_texts(stand_ins *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->texts[i]);
+    free(s->texts);
+}
+
 char *ma_number_dumps(const json_t *v, size_t flags)
 {
     if (!holds_exact(v))
         return json_dumps(v, flags);
-    /* Each exact number becomes a string "\1#N#<i>" that no string or
-     * member name of v contains, so its quoted form in jansson's text,
-     * "\u0001#N#<i>", can only be a stand-in: it is replaced by the text. */
+    /* Each exact number (and real) becomes a string "\1#N#<i>" that no
+     * string or member name of v contains, so its quoted form in jansson's
+     * text, "\u0001#N#<i>", can only be a stand-in: it is replaced by the
+     * number's text. */
     char marker[32];
     unsigned nonce = 0;
     do
@@ -470,7 +518,7 @@ char *ma_number_dumps(const json_t *v, size_t flags)
     char *text = json_dumps(copy, flags);
     json_decref(copy);
     if (!text) {
-        free(s.texts);
+        free_texts(&s);
         return NULL;
     }
     char quoted[48];
@@ -491,7 +539,7 @@ char *ma_number_dumps(const json_t *v, size_t flags)
     }
     ma_buf_puts(&out, p);
     free(text);
-    free(s.texts);
+    free_texts(&s);
     /* hand over plain malloc'd text, as json_dumps does */
     char *r = ma_buf_steal(&out);
     return r;
@@ -499,10 +547,46 @@ char *ma_number_dumps(const json_t *v, size_t flags)
 
 /* ---- documents: the span walker ---- */
 
+/* The text is first validated whole by gj_scan_value (gojson.h); then one
+ * pass builds the document: every byte is looked at a bounded number of
+ * times. (Iterating each container with gj_iter rescanned every nested
+ * value once per level: a 900 KB body nested 2000 deep took 2 s.) */
 typedef struct {
     const char *p;
+    size_t n;
     int flags;
 } walker;
+
+static int ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const walker *w, size_t i)
+{
+    while (i < w->n && ws(w->p[i]))
+        i++;
+    return i;
+}
+
+/* The index after the string literal starting at w->p[i] (a '"'), in text
+ * already validated: the first quote not escaped. */
+static size_t string_end(const walker *w, size_t i)
+{
+    size_t body = i + 1;
+    for (i = body; i < w->n;) {
+        const char *q = memchr(w->p + i, '"', w->n - i);
+        if (!q)
+            return w->n;
+        size_t j = (size_t)(q - w->p), k = j;
+        while (k > body && w->p[k - 1] == '\\')
+            k--;
+        if ((j - k) % 2 == 0)
+            return j + 1;
+        i = j + 1;
+    }
+    return w->n;
+}
 
 /* A JSON string literal (with quotes) decoded by jansson; NULL if jansson refuses it. */
 static json_t *string_at(const walker *w, size_t s, size_t e)
@@ -510,57 +594,78 @@ static json_t *string_at(const walker *w, size_t s, size_t e)
     return json_loadb(w->p + s, e - s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 }
 
-static json_t *build(const walker *w, gj_kind kind, size_t s, size_t e, int depth)
+/* The value at w->p[*pos] (after any whitespace); *pos is moved past it.
+ * NULL where jansson would refuse the document. */
+static json_t *build(const walker *w, size_t *pos, int depth)
 {
-    switch (kind) {
-    case GJ_NULL:
-        return json_null();
-    case GJ_TRUE:
-        return json_true();
-    case GJ_FALSE:
-        return json_false();
-    case GJ_NUMBER:
-        return (w->flags & MA_JSON_KEEP_TEXT) ? ma_number_make(w->p + s, e - s) : ma_number_parse(w->p + s, e - s);
-    case GJ_STRING:
-        return string_at(w, s, e);
-    case GJ_ARRAY:
-    case GJ_OBJECT:
-        break;
+    size_t i = skip_ws(w, *pos);
+    if (i >= w->n)
+        return NULL;
+    char c = w->p[i];
+    if (c == '"') {
+        size_t e = string_end(w, i);
+        *pos = e;
+        return string_at(w, i, e);
+    }
+    if (c == 't' || c == 'f' || c == 'n') {
+        *pos = i + (c == 'f' ? 5 : 4);
+        return c == 't' ? json_true() : c == 'f' ? json_false() : json_null();
+    }
+    if (c != '[' && c != '{') {
+        size_t e = i;
+        while (e < w->n && (is_digit(w->p[e]) || w->p[e] == '-' || w->p[e] == '+' || w->p[e] == '.' ||
+                            w->p[e] == 'e' || w->p[e] == 'E'))
+            e++;
+        *pos = e;
+        return (w->flags & MA_JSON_KEEP_TEXT) ? ma_number_make(w->p + i, e - i) : ma_number_parse(w->p + i, e - i);
     }
     if (depth >= JANSSON_MAX_DEPTH)
         return NULL;
-    int object = kind == GJ_OBJECT;
+    int object = c == '{';
+    char close = object ? '}' : ']';
     json_t *r = object ? json_object() : json_array();
     if (!r)
         ma_oom();
-    gj_iter it;
-    gj_iter_init(&it, w->p, s, e);
-    size_t ks = 0, ke = 0, vs, ve;
-    gj_kind k;
-    int step;
-    while ((step = gj_iter_next(&it, &ks, &ke, &k, &vs, &ve)) == 1) {
-        json_t *x = build(w, k, vs, ve, depth + 1);
-        if (!x)
+    i = skip_ws(w, i + 1);
+    if (i < w->n && w->p[i] == close) {
+        *pos = i + 1;
+        return r;
+    }
+    for (;;) {
+        json_t *key = NULL;
+        if (object) {
+            size_t ke = string_end(w, i);
+            key = string_at(w, i, ke);
+            /* jansson refuses a NUL in a member name */
+            if (!key || memchr(json_string_value(key), '\0', json_string_length(key))) {
+                json_decref(key);
+                goto fail;
+            }
+            i = skip_ws(w, ke) + 1; /* past the ':' */
+        }
+        json_t *x = build(w, &i, depth + 1);
+        if (!x) {
+            json_decref(key);
             goto fail;
+        }
         if (!object) {
             if (json_array_append_new(r, x))
                 ma_oom();
-            continue;
-        }
-        json_t *key = string_at(w, ks, ke);
-        /* jansson refuses a NUL in a member name */
-        if (!key || memchr(json_string_value(key), '\0', json_string_length(key))) {
+        } else {
+            /* a repeated name: the last one wins, as in jansson */
+            if (json_object_set_new(r, json_string_value(key), x))
+                ma_oom();
             json_decref(key);
-            json_decref(x);
-            goto fail;
         }
-        /* a repeated name: the last one wins, as in jansson */
-        if (json_object_set_new(r, json_string_value(key), x))
-            ma_oom();
-        json_decref(key);
+        i = skip_ws(w, i);
+        if (i >= w->n)
+            goto fail;
+        if (w->p[i] == close) {
+            *pos = i + 1;
+            return r;
+        }
+        i = skip_ws(w, i + 1); /* past the ',' */
     }
-    if (step == 0)
-        return r;
 fail:
     json_decref(r);
     return NULL;
@@ -575,15 +680,16 @@ json_t *ma_json_load_exact(const char *text, size_t len, int flags)
     for (size_t i = e; i < len; i++)
         if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
             return NULL;
-    walker w = {text, flags};
-    return build(&w, kind, s, e, 0);
+    walker w = {text, e, flags};
+    size_t at = s;
+    return build(&w, &at, 0);
 }
 
 int ma_json_may_be_inexact(const json_t *v)
 {
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        return d == 0 || fabs(d) >= EXACT_DOUBLE_LIMIT;
+        return d == 0 || fabs(d) < DBL_MIN || fabs(d) >= EXACT_DOUBLE_LIMIT;
     }
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)

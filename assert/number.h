@@ -6,7 +6,8 @@
  *    refuses;
  *  - a real that overflows a double (1e400), which jansson refuses;
  *  - a real that underflows to zero (1e-400), which jansson reads as 0.0:
- *    kept, so that it cannot equal 0;
+ *    kept, so that it cannot equal 0; or to a subnormal double, which
+ *    holds fewer digits (3e-324 and 4e-324 both read as 5e-324);
  *  - a real of 2^53 or more that a double rounds (9007199254740993.0).
  * Such a number is a json_t of its own: an object with one member named
  * MA_NUMBER_KEY holding the text (a JSON number, as written) as a string.
@@ -73,8 +74,12 @@ int ma_number_compare(const json_t *a, const json_t *b, int *cmp);
 int ma_decimal_compare(const char *a, size_t alen, const char *b, size_t blen);
 
 /* json_dumps(v, flags) with each exact number written as its text, which
- * jansson cannot do itself. Returns malloc'd text (free it), or NULL when
- * jansson fails (out of memory). */
+ * jansson cannot do itself, and each real as the shortest text that reads
+ * back as it (0.1, 0.30000000000000004, 100.0), whatever
+ * JSON_REAL_PRECISION says: a fixed precision either hides a difference
+ * (15 digits: both 0.3) or shows noise (17: 0.10000000000000001).
+ * Returns malloc'd text (free it), or NULL when jansson fails (out of
+ * memory). */
 char *ma_number_dumps(const json_t *v, size_t flags);
 
 /* ---- documents ---- */

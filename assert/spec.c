@@ -150,6 +150,14 @@ static void remember_source(ma_error *err, const char *text, size_t len)
         n = sizeof err->source - 1;
     memcpy(err->source, p, n);
     err->source[n] = '\0';
+    /* Errors found before a check is known to be on a secret header (YAML
+     * syntax, a duplicate key, a check misplaced under count: or groupBy:)
+     * must not show the credential either: a line naming a secret header
+     * may hold one (`{header: Authorization, equals: "Bearer ..."}`). */
+    if (ma_mentions_secret_header(err->source)) {
+        err->hide_source = 1;
+        err->source[0] = '\0';
+    }
 }
 
 /* ---- YAML -> JSON ---- */

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "names.h"
+#include "number.h"
 
 const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader"};
 const char *const ma_response_fields[MA_RESP_COUNT_] = {"status", "body_size", "duration_us", "error"};
@@ -42,6 +43,17 @@ int ma_is_secret_header(const char *name)
 #undef SECRET_NAME_
     for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
         if (strcasecmp(name, secret[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int ma_mentions_secret_header(const char *text)
+{
+#define SECRET_NAME_(n) n,
+    static const char *const secret[] = {MK_SECRET_HEADERS(SECRET_NAME_)};
+#undef SECRET_NAME_
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        if (strcasestr(text, secret[i]))
             return 1;
     return 0;
 }
@@ -179,7 +191,7 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
 static int fits(const ma_subject *s, ma_op op, const json_t *v)
 {
     if (number_valued(s))
-        return json_is_number(v);
+        return ma_is_number(v); /* 1e400 and 18446744073709551615 are numbers too (number.h) */
     int null_ok = s->kind == MA_SUBJ_RESPONSE && (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN ||
                                                   op == MA_OP_NOT_IN || op == MA_OP_SUBSET);
     return json_is_string(v) || (null_ok && json_is_null(v));

@@ -73,6 +73,9 @@ void ma_subject_hits_free(ma_hit *hits, size_t n);
 
 /* 1 if the journal keeps only a fingerprint of the request header name. */
 int ma_is_secret_header(const char *name);
+/* 1 if text names a secret header anywhere, in any case: a line of an
+ * expectation file that may hold a credential next to it. */
+int ma_mentions_secret_header(const char *text);
 /* "redacted sha256:" and the first 8 hex digits of the SHA-256 of the
  * len bytes at value: what the journal keeps of a secret header. Caller
  * frees. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "subject.h" /* ma_is_secret_header */
+
 #define MAX_DEPTH 200
 /* Aliases copy their anchor's node, so a few hundred bytes of nested
  * aliases can stand for billions of nodes; the copies together stay under
@@ -110,6 +112,20 @@ static void remember_anchor(builder *b, char *name, ma_ynode *n)
 
 static ma_ynode *build(builder *b, struct fy_event *ev, int depth);
 
+/* 1 if map (so far) is a check on a secret header (`header: Authorization`):
+ * its lines may hold a credential, so an error in it shows none of them.
+ * spec.c decides this for the errors it finds; a duplicate key is found
+ * here, before spec.c sees the check. */
+static int holds_secret_check(const ma_ynode *map)
+{
+    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+        const ma_ynode *k = map->kids[i], *v = map->kids[i + 1];
+        if (strcmp(k->text, "header") == 0 && v->type == MA_Y_SCALAR && ma_is_secret_header(v->text))
+            return 1;
+    }
+    return 0;
+}
+
 /* Builds the children of a collection until its end event. */
 static int build_kids(builder *b, ma_ynode *n, enum fy_event_type end, int depth)
 {
@@ -137,6 +153,7 @@ static int build_kids(builder *b, ma_ynode *n, enum fy_event_type end, int depth
                     snprintf(msg, sizeof msg, "duplicate key \"%.200s\" (first at line %d)", kid->text,
                              k->mark.line);
                     seterr(b->err, b->file, kid->mark.line, kid->mark.col, msg);
+                    b->err->hide_source = holds_secret_check(n);
                     ma_ynode_free(kid);
                     return -1;
                 }

@@ -102,19 +102,20 @@ sources_of() {
         glob) echo src/common/glob.c ;;
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \
-                          assert/number.c src/common/gojson.c src/common/buf.c src/common/glob.c ;;
+                          assert/number.c assert/subject.c assert/group.c src/common/gojson.c src/common/buf.c \
+                          src/common/glob.c ;;
         jpath) echo assert/jpath.c assert/util.c assert/number.c src/common/gojson.c src/common/buf.c ;;
-        json_body) echo assert/match.c assert/number.c assert/jpath.c assert/util.c src/common/gojson.c \
-                        src/common/buf.c ;;
+        json_body) echo assert/match.c assert/number.c assert/jpath.c assert/util.c assert/subject.c \
+                        src/common/gojson.c src/common/buf.c ;;
     esac
 }
 libs_of() {
     case "$1" in
         http1) echo -lpthread ;;
         gunzip) pkg-config --libs zlib ;;
-        assert_yaml) pkg-config --libs jansson libfyaml ;;
+        assert_yaml) pkg-config --libs jansson libfyaml libsodium libcurl ;; # subject.c: fingerprints, unescape
         jpath) pkg-config --libs jansson ;;
-        json_body) pkg-config --libs jansson ;;
+        json_body) pkg-config --libs jansson libsodium libcurl ;;
     esac
 }
 

@@ -17,5 +17,6 @@ int main(void)
     failed += run_tls_session_tests();
     failed += run_number_tests();
     failed += run_length_type_tests();
+    failed += run_journal_error_tests();
     return failed ? 1 : 0;
 }

@@ -180,6 +180,33 @@ static void test_operators(void **st)
     assert_false(holds(doc, "$.nope", MA_OP_NOT_IN, "[1]"));
 }
 
+/* A string holding a NUL (\u0000) is matched as a whole: regexec alone
+ * stops at the NUL, so "^abc$" held for "abc\u0000evil" and "evil" was
+ * not found (a false pass for matches and notMatches). */
+static void test_matches_sees_past_nul(void **st)
+{
+    (void)st;
+    static const char body[] = "{\"s\": \"abc\\u0000evil\"}";
+    json_t *d = ma_json_from_body(body, sizeof body - 1);
+    assert_non_null(d);
+    struct {
+        ma_op op;
+        const char *re;
+        int want;
+    } cases[] = {
+        {MA_OP_MATCHES, "\"^abc$\"", 0},    {MA_OP_MATCHES, "\"evil$\"", 1},
+        {MA_OP_NOT_MATCHES, "\"evil\"", 0}, {MA_OP_NOT_MATCHES, "\"^abc$\"", 1},
+        {MA_OP_MATCHES, "\"^abc\"", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ma_check *c = op("$.s", cases[i].op, cases[i].re);
+        if (ma_check_eval(c, d, NULL) != cases[i].want)
+            fail_msg("%s %s: expected %d", ma_op_name(cases[i].op), cases[i].re, cases[i].want);
+        ma_check_free(c);
+    }
+    json_decref(d);
+}
+
 static void test_operands_are_checked(void **st)
 {
     (void)st;
@@ -191,6 +218,19 @@ static void test_operands_are_checked(void **st)
     assert_null(ma_check_op(here, NULL, MA_OP_STARTS_WITH, J("1"), why, sizeof why));
     assert_null(ma_check_op(here, NULL, MA_OP_IN, J("1"), why, sizeof why));
     assert_null(ma_check_op(here, NULL, MA_OP_EXISTS, J("1"), why, sizeof why));
+    /* operands that make a check vacuous (never holds; under not:/none:
+     * always passes) are refused */
+    assert_null(ma_check_op(here, NULL, MA_OP_BETWEEN, J("[10, 1]"), why, sizeof why));
+    assert_non_null(strstr(why, "low first"));
+    assert_null(ma_check_op(here, NULL, MA_OP_BETWEEN, J("[\"b\", \"a\"]"), why, sizeof why));
+    json_t *rev = json_pack("[o,o]", ma_number_parse("1e400", 5), ma_number_parse("1e399", 5));
+    assert_null(ma_check_op(here, NULL, MA_OP_BETWEEN, rev, why, sizeof why));
+    assert_null(ma_check_op(here, NULL, MA_OP_IN, J("[]"), why, sizeof why));
+    assert_non_null(strstr(why, "at least one"));
+    assert_null(ma_check_op(here, NULL, MA_OP_NOT_IN, J("[]"), why, sizeof why));
+    ma_check *ok = ma_check_op(here, NULL, MA_OP_BETWEEN, J("[1, 1]"), why, sizeof why); /* one value */
+    assert_non_null(ok);
+    ma_check_free(ok);
     ma_op o;
     assert_int_equal(ma_op_by_name("notMatches", &o), 0);
     assert_int_equal(o, MA_OP_NOT_MATCHES);
@@ -497,6 +537,7 @@ int run_match_tests(void)
         cmocka_unit_test(test_diff_names_each_place),
         cmocka_unit_test(test_operators),
         cmocka_unit_test(test_operands_are_checked),
+        cmocka_unit_test(test_matches_sees_past_nul),
         cmocka_unit_test(test_wildcards_need_every_value),
         cmocka_unit_test(test_and_or_not),
         cmocka_unit_test(test_paths),

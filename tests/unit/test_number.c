@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "unit.h"
 
@@ -104,7 +105,9 @@ static void test_parse_keeps_what_jansson_cannot(void **st)
         {"-1e400", 1},
         {"1e-400", 1},  /* would be 0.0 */
         {"-1e-400", 1},
-        {"1e-310", 0},  /* subnormal, but not zero */
+        {"1e-310", 1},  /* subnormal: fewer digits than a double's (below) */
+        {"3e-324", 1},
+        {"2.2250738585072014e-308", 0}, /* DBL_MIN: the smallest normal double */
         {"1e20", 0},    /* a double holds it exactly */
         {"9007199254740993.0", 1}, /* 2^53 + 1: a double rounds it */
         {"9007199254740992.0", 0},
@@ -305,6 +308,108 @@ static void test_walker_depth_is_janssons(void **st)
     }
 }
 
+/* Subnormal doubles hold few digits: 3e-324, 4e-324 and 5e-324 are one
+ * double, so as doubles `lessThan: 4e-324` failed for 3e-324 and the
+ * report showed "4.94065645841247e-324" for both sides. */
+static void test_subnormals_keep_text(void **st)
+{
+    (void)st;
+    assert_int_equal(ncmp("3e-324", "4e-324"), -1);
+    assert_int_equal(ncmp("1e-310", "1.0000000000000001e-310"), -1);
+    assert_int_equal(ncmp("5e-324", "4.9406564584124654e-324"), 1);
+    assert_int_equal(ncmp("1e-310", "1e-310"), 0);
+    const char *body = "{\"m\":3e-324}";
+    json_t *v = ma_json_from_body(body, strlen(body));
+    assert_true(ma_number_is(json_object_get(v, "m")));
+    char *s = ma_json_show(v);
+    assert_string_equal(s, body);
+    free(s);
+    json_decref(v);
+}
+
+/* Reals print as the shortest text that reads back as the same double:
+ * with 15 digits 0.30000000000000004 showed as 0.3, so a failure said
+ * "expected: 0.3, actual: 0.3"; with 17, 0.1 would be 0.10000000000000001. */
+static void test_reals_print_shortest(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"[0.30000000000000004,0.3,0.1,100.0,1e2,-0.0,2.5,123456.789,1.5e16,0.00001,1e-7,5e-300]",
+         "[0.30000000000000004,0.3,0.1,100.0,100.0,-0.0,2.5,123456.789,15000000000000000.0,1e-05,1e-07,5e-300]"},
+        {"1.5e300", "1.5e300"}, /* from 2^53 up a double may round: kept as text (number.h) */
+        {"{\"a\":1e400,\"b\":0.1,\"c\":\"0.1\"}", "{\"a\":1e400,\"b\":0.1,\"c\":\"0.1\"}"},
+        {"1.7976931348623157e308", "1.7976931348623157e308"}, /* kept as text (number.h) */
+        {"9007199254740992.0", "9007199254740992.0"},
+    };
+    /* from 2^53 up a real is read as the decimal written, so a double
+     * whose shortest text is not its exact value (one jansson rounded, in a
+     * body the walker refuses) prints every digit: it reads back equal */
+    json_t *r = json_real(1.8446744050793702e37);
+    char *t = ma_json_show(r);
+    assert_string_equal(t, "18446744050793701573897102243114516480.0");
+    json_t *back = ma_json_from_body(t, strlen(t));
+    assert_true(ma_json_equal(back, r));
+    json_decref(back);
+    free(t);
+    json_decref(r);
+    r = json_real(1e22); /* exactly a double: the short form reads back as it */
+    t = ma_json_show(r);
+    assert_string_equal(t, "1e+22");
+    free(t);
+    json_decref(r);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = ma_json_from_body(cases[i].in, strlen(cases[i].in));
+        assert_non_null(v);
+        char *s = ma_json_show(v);
+        if (strcmp(s, cases[i].out) != 0)
+            fail_msg("%s printed as %s, want %s", cases[i].in, s, cases[i].out);
+        free(s);
+        /* the JSON report's indented form too, whatever the precision asked */
+        s = ma_number_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+        assert_string_equal(s, cases[i].out);
+        free(s);
+        json_decref(v);
+    }
+}
+
+/* The walker reads a document in one pass. It iterated each container
+ * with gj_iter, which rescanned every nested byte once per level: a body
+ * jansson refuses for a number (so the walker reads it) with 2040 levels
+ * around 4 MB of whitespace took about 8 G steps (seconds); one pass
+ * takes milliseconds. The bound is loose: only the quadratic walk breaks it. */
+static void test_walker_is_linear(void **st)
+{
+    (void)st;
+    const size_t depth = 2040, fill = 4u << 20;
+    size_t n = 7 + depth + fill + depth + 1;
+    char *body = malloc(n + 1);
+    assert_non_null(body);
+    size_t at = 0;
+    memcpy(body, "[1e400,", 7);
+    at = 7;
+    memset(body + at, '[', depth);
+    at += depth;
+    memset(body + at, ' ', fill);
+    at += fill;
+    memset(body + at, ']', depth + 1);
+    at += depth + 1;
+    assert_int_equal(at, n);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_t *v = ma_json_from_body(body, n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_non_null(v);
+    assert_true(json_is_array(v) && json_array_size(v) == 2);
+    assert_string_equal(ma_number_text(json_array_get(v, 0)), "1e400");
+    if (secs > 2.0)
+        fail_msg("reading the body took %.2f s", secs);
+    json_decref(v);
+    free(body);
+}
+
 static void test_keep_text_and_print(void **st)
 {
     (void)st;
@@ -408,6 +513,9 @@ int run_number_tests(void)
         cmocka_unit_test(test_equality_and_operators),
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_walker_depth_is_janssons),
+        cmocka_unit_test(test_subnormals_keep_text),
+        cmocka_unit_test(test_reals_print_shortest),
+        cmocka_unit_test(test_walker_is_linear),
         cmocka_unit_test(test_keep_text_and_print),
         cmocka_unit_test(test_yaml_operands),
     };

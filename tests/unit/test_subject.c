@@ -13,6 +13,7 @@
 #include "journal.h" /* the server's journal: its redaction is what a fingerprint must equal */
 #include "match.h"
 #include "names.h"
+#include "number.h"
 #include "spec.h"
 #include "subject.h"
 
@@ -240,6 +241,14 @@ static void test_operators_and_operands(void **st)
     v = J("[200, 204]");
     assert_int_equal(ma_subject_operand(status, MA_OP_IN, &v, why, sizeof why), 0);
     json_decref(v);
+    /* a number mockassert keeps as text is a number too (was refused as
+     * "status is a number: lessThan needs a number") */
+    v = ma_number_parse("1e400", 5);
+    assert_int_equal(ma_subject_operand(status, MA_OP_LESS_THAN, &v, why, sizeof why), 0);
+    json_decref(v);
+    v = json_pack("[i,o]", 200, ma_number_parse("18446744073709551615", 20));
+    assert_int_equal(ma_subject_operand(status, MA_OP_NOT_IN, &v, why, sizeof why), 0);
+    json_decref(v);
     /* error: a string or null */
     v = J("null");
     assert_int_equal(ma_subject_operand(error, MA_OP_EQUALS, &v, why, sizeof why), 0);
@@ -355,7 +364,10 @@ static char *key_of(const char *yaml_groupby, const char *entry, const char *bod
     free(y);
     if (!s)
         fail_msg("%s", err.msg);
-    json_t *e = J(entry), *b = body ? J(body) : NULL;
+    /* the body as mockassert reads it: exact numbers kept (number.h) */
+    json_t *e = J(entry), *b = body ? ma_json_load_exact(body, strlen(body), 0) : NULL;
+    if (body && !b)
+        fail_msg("bad JSON in a test: %s", body);
     char *k = ma_group_key(s->v[0].groupby, e, b);
     json_decref(e);
     json_decref(b);
@@ -394,6 +406,11 @@ static void test_group_keys(void **st)
     KEY("{path: $.id}", e, "{\"other\": 1}", NULL);
     KEY("{path: $.id}", e, NULL, NULL); /* no body */
     KEY("{segment: 2}", "{\"path\": \"/a//b\"}", NULL, "\"\"");
+    /* exact numbers are keyed by their text, not their internal member */
+    KEY("{path: $.id}", e, "{\"id\": 18446744073709551615}", "18446744073709551615");
+    KEY("{path: $.id}", e, "{\"id\": 1e400}", "1e400");
+    KEY("{path: $.o}", e, "{\"o\": {\"b\": 1e400, \"a\": [18446744073709551616]}}",
+        "{\"a\":[18446744073709551616],\"b\":1e400}");
 }
 
 static void test_group_split(void **st)
@@ -411,7 +428,18 @@ static void test_group_split(void **st)
     assert_int_equal(g[1].idx[0], 0);
     assert_null(g[2].key); /* the missing group, last */
     assert_int_equal(g[2].n, 2);
-    assert_string_equal(ma_group_show(g[2].key), "(missing)");
+    char *shown = ma_group_show(g[2].key);
+    assert_string_equal(shown, "(missing)");
+    free(shown);
+    /* a long key (a whole body, a long header) is cut, on a UTF-8 boundary */
+    char longkey[400];
+    memset(longkey, 'y', sizeof longkey);
+    memcpy(longkey + MA_GROUP_SHOW_MAX - 1, "\xc3\xa9", 2); /* é across the cut */
+    longkey[sizeof longkey - 1] = '\0';
+    shown = ma_group_show(longkey);
+    assert_int_equal(strlen(shown), MA_GROUP_SHOW_MAX - 1 + strlen("... (399 bytes)"));
+    assert_string_equal(shown + MA_GROUP_SHOW_MAX - 1, "... (399 bytes)");
+    free(shown);
     ma_groups_free(g, n);
     assert_int_equal(ma_group_split(keys, 0, &g), 0);
     ma_groups_free(g, 0);

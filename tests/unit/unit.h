@@ -21,5 +21,6 @@ int run_names_tests(void); /* the name lists and every consumer of them, mockass
 int run_glob_tests(void); /* the path glob and the "did you mean" helper (src/common) */
 int run_number_tests(void); /* mockassert's exact JSON numbers: assert/number.c and its users */
 int run_length_type_tests(void); /* mockassert's length and type operators (assert/match.c) */
+int run_journal_error_tests(void); /* the journal's response.error from an error body (src/core/journal.c) */
 
 #endif
