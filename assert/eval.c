@@ -724,7 +724,8 @@ static req_verdict judge_requests(const ma_expectation *e, const matched *m)
     }
     if (e->none)
         for (size_t i = 0; i < m->n && v.none_ok; i++)
-            v.none_ok = !ma_check_eval_entry(e->none, m->v[i]->body, m->v[i]->entry, NULL);
+            /* a path that selects nothing breaks a none: too (ma_truth) */
+            v.none_ok = ma_check_truth(e->none, m->v[i]->body, m->v[i]->entry, NULL) == MA_FALSE;
     v.ok = v.count_ok && v.each_ok && v.any_ok && v.none_ok;
     return v;
 }
@@ -743,20 +744,37 @@ static int fewest_failures_then_recent(const void *a, const void *b)
     return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
 }
 
+/* "none: 2 of 4 matching requests pass the check, 1 cannot be judged (a
+ * path selects nothing)": an entry of either kind breaks a none: (where
+ * is, e.g., " in group \"n1\"") */
+static char *none_what(size_t held, size_t unknown, size_t n, const char *where)
+{
+    if (!unknown)
+        return ma_xasprintf("none: %zu of %zu matching requests%s pass the check", held, n, where);
+    if (!held)
+        return ma_xasprintf("none: %zu of %zu matching requests%s cannot be judged (a path selects nothing)", unknown,
+                            n, where);
+    return ma_xasprintf("none: %zu of %zu matching requests%s pass the check, %zu cannot be judged (a path selects "
+                        "nothing)",
+                        held, n, where, unknown);
+}
+
 /* Fills r->near with the entries of m that show why chk (e's each, any or
  * none) failed: for each/none those that break it, most recent first; for
  * any every entry, fewest failed checks first. Returns how many break it. */
 static size_t show_breakers(ma_evaluator *ev, const ma_expectation *e, const ma_check *chk, const matched *m,
-                            ma_result *r)
+                            ma_result *r, size_t *unknown)
 {
+    *unknown = 0;
     const char *word = chk == e->each ? "each" : chk == e->any ? "any" : "none";
     by_fail *list = ma_xcalloc(m->n ? m->n : 1, sizeof *list);
     size_t nl = 0, bad = 0;
     for (size_t i = 0; i < m->n; i++) {
         ma_failures f = {0};
-        int holds = ma_check_eval_entry(chk, m->v[i]->body, m->v[i]->entry, &f); /* once per entry */
-        int breaks = chk == e->none ? holds : !holds;
+        ma_truth t = ma_check_truth(chk, m->v[i]->body, m->v[i]->entry, &f); /* once per entry */
+        int breaks = chk == e->none ? t != MA_FALSE : t != MA_TRUE;
         bad += (size_t)breaks;
+        *unknown += (size_t)(t == MA_UNKNOWN);
         if (chk == e->any || breaks) {
             list[nl].e = m->v[i];
             list[nl].nfail = chk == e->any ? f.n : 0;
@@ -769,9 +787,9 @@ static size_t show_breakers(ma_evaluator *ev, const ma_expectation *e, const ma_
     qsort(list, nl, sizeof *list, fewest_failures_then_recent);
     for (size_t i = 0; i < nl; i++) {
         if (i < ev->o.max_nearest) {
-            ma_failures none = {0};
-            /* a "none" entry passed its check: nothing failed to show */
-            add_near(r, list[i].e->entry, chk == e->none ? &none : &list[i].f);
+            /* a "none" entry that held its check has nothing failed to show;
+             * one that could not be judged shows the path that selects nothing */
+            add_near(r, list[i].e->entry, &list[i].f);
         }
         ma_failures_free(&list[i].f);
     }
@@ -796,14 +814,15 @@ static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const ma
         return;
     }
     const ma_check *chk = !v->each_ok ? e->each : !v->any_ok ? e->any : e->none;
-    size_t bad = show_breakers(ev, e, chk, m, r);
+    size_t unknown;
+    size_t bad = show_breakers(ev, e, chk, m, r, &unknown);
     char *what;
     if (chk == e->each)
         what = ma_xasprintf("each: %zu of %zu matching requests fail the check", bad, m->n);
     else if (chk == e->any)
         what = ma_xasprintf("any: none of the %zu matching requests passes the check", m->n);
     else
-        what = ma_xasprintf("none: %zu of %zu matching requests pass the check", bad, m->n);
+        what = none_what(bad - unknown, unknown, m->n, "");
     ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
     free(what);
 }
@@ -979,18 +998,22 @@ static int grouped_robust(const ma_expectation *e, const grouping *G)
 static void group_check_failure(const ma_expectation *e, const ma_check *chk, const matched *m, const char *key,
                                 ma_result *r)
 {
-    size_t bad = 0;
+    size_t bad = 0, unknown = 0;
     for (size_t i = 0; chk != e->any && i < m->n; i++) {
-        int holds = ma_check_eval_entry(chk, m->v[i]->body, m->v[i]->entry, NULL);
-        bad += (size_t)(chk == e->none ? holds : !holds);
+        ma_truth t = ma_check_truth(chk, m->v[i]->body, m->v[i]->entry, NULL);
+        bad += (size_t)(chk == e->none ? t != MA_FALSE : t != MA_TRUE);
+        unknown += (size_t)(t == MA_UNKNOWN);
     }
     char *what;
     if (chk == e->each)
         what = ma_xasprintf("each: %zu of %zu matching requests in group %s fail the check", bad, m->n, key);
     else if (chk == e->any)
         what = ma_xasprintf("any: none of the %zu matching requests in group %s passes the check", m->n, key);
-    else
-        what = ma_xasprintf("none: %zu of %zu matching requests in group %s pass the check", bad, m->n, key);
+    else {
+        char *where = ma_xasprintf(" in group %s", key);
+        what = none_what(bad - unknown, unknown, m->n, where);
+        free(where);
+    }
     ma_failures_add(&r->failures, chk->mark, 0, "", what, NULL, NULL, 0);
     free(what);
 }
@@ -1103,8 +1126,10 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
     }
     if (count_failed)
         nearest_grouped(ev, e, G, r);
-    else if (chk)
-        show_breakers(ev, e, chk, &shown, r);
+    else if (chk) {
+        size_t unknown;
+        show_breakers(ev, e, chk, &shown, r, &unknown);
+    }
     free(shown.v);
 }
 

@@ -714,7 +714,7 @@ static void length_type_failures(const ma_check *c, const ma_hit *h, ma_failures
     json_decref(n);
 }
 
-static int eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
+static ma_truth eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
 {
     ma_hit *hits = NULL;
     size_t n = select_values(c, doc, entry, &hits);
@@ -736,7 +736,7 @@ static int eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failu
             ma_failures_add(out, c->mark, depth, hits[i].path, c->op == MA_OP_EXISTS ? "exists: false" : "notExists",
                             NULL, hits[i].value, 1);
     } else if (n == 0) {
-        ok = 0;
+        ok = MA_UNKNOWN; /* nothing to judge: not false either */
         if (out)
             ma_failures_add(out, c->mark, depth, ptext, ma_op_name(c->op), c->value, NULL, 1);
     } else {
@@ -766,32 +766,38 @@ static int eval_op(const ma_check *c, json_t *doc, const json_t *entry, ma_failu
         }
     }
     free_values(c, hits, n);
-    return ok;
+    return ok == MA_UNKNOWN ? MA_UNKNOWN : ok ? MA_TRUE : MA_FALSE;
 }
 
-static int eval_rec(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
+static ma_truth eval_rec(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out, int depth)
 {
     switch (c->kind) {
     case MA_CHECK_OP:
         return eval_op(c, doc, entry, out, depth);
     case MA_CHECK_AND: {
-        int ok = 1;
+        ma_truth t = MA_TRUE;
         for (size_t i = 0; i < c->nkids; i++) {
-            if (!eval_rec(c->kids[i], doc, entry, out, depth)) {
-                ok = 0;
-                if (!out)
-                    break;
-            }
+            ma_truth k = eval_rec(c->kids[i], doc, entry, out, depth);
+            if (k == MA_FALSE)
+                t = MA_FALSE;
+            else if (k == MA_UNKNOWN && t == MA_TRUE)
+                t = MA_UNKNOWN;
+            if (t == MA_FALSE && !out)
+                break;
         }
-        return ok;
+        return t;
     }
     case MA_CHECK_OR: {
         ma_failures why = {0};
+        ma_truth t = MA_FALSE;
         for (size_t i = 0; i < c->nkids; i++) {
-            if (eval_rec(c->kids[i], doc, entry, out ? &why : NULL, 0)) {
+            ma_truth k = eval_rec(c->kids[i], doc, entry, out ? &why : NULL, 0);
+            if (k == MA_TRUE) {
                 ma_failures_free(&why);
-                return 1;
+                return MA_TRUE;
             }
+            if (k == MA_UNKNOWN)
+                t = MA_UNKNOWN;
         }
         if (out) {
             char *what = ma_xasprintf("or: none of the %zu alternatives held", c->nkids);
@@ -799,12 +805,22 @@ static int eval_rec(const ma_check *c, json_t *doc, const json_t *entry, ma_fail
             free(what);
             failures_append(out, &why, depth + 1);
         }
-        return 0;
+        return t;
     }
     case MA_CHECK_NOT: {
         const ma_check *k = c->nkids ? c->kids[0] : NULL;
-        if (!k || !eval_rec(k, doc, entry, NULL, 0))
-            return 1;
+        ma_truth kt = k ? eval_rec(k, doc, entry, NULL, 0) : MA_FALSE;
+        if (kt == MA_FALSE)
+            return MA_TRUE;
+        if (kt == MA_UNKNOWN) {
+            if (out) {
+                ma_failures why = {0};
+                eval_rec(k, doc, entry, &why, 0);
+                ma_failures_add(out, c->mark, depth, "", "not: cannot tell, a path selects nothing", NULL, NULL, 0);
+                failures_append(out, &why, depth + 1);
+            }
+            return MA_UNKNOWN;
+        }
         if (out) {
             if (k->kind == MA_CHECK_OP) {
                 ma_hit *hits = NULL;
@@ -822,18 +838,23 @@ static int eval_rec(const ma_check *c, json_t *doc, const json_t *entry, ma_fail
                 ma_failures_add(out, c->mark, depth, "", "not: the negated checks all held", NULL, NULL, 0);
             }
         }
-        return 0;
+        return MA_FALSE;
     }
     }
-    return 0;
+    return MA_FALSE;
 }
 
 int ma_check_eval(const ma_check *c, json_t *doc, ma_failures *out)
 {
-    return eval_rec(c, doc, NULL, out, 0);
+    return eval_rec(c, doc, NULL, out, 0) == MA_TRUE;
 }
 
 int ma_check_eval_entry(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out)
+{
+    return eval_rec(c, doc, entry, out, 0) == MA_TRUE;
+}
+
+ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out)
 {
     return eval_rec(c, doc, entry, out, 0);
 }

@@ -115,6 +115,15 @@ int ma_check_eval(const ma_check *c, json_t *doc, ma_failures *out);
  * subject selects nothing. */
 int ma_check_eval_entry(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out);
 
+/* A check is true, false, or unknown: an operator (other than exists /
+ * notExists) on a path that selects nothing cannot be judged, and stays
+ * unknown through not (and/or follow Kleene's logic: a false in an and, a
+ * true in an or decides). ma_check_eval holds only for true; a none: is
+ * broken by an entry that is true or unknown, so a misspelt path cannot
+ * make a not: or a none: pass. */
+typedef enum { MA_FALSE = 0, MA_TRUE = 1, MA_UNKNOWN = 2 } ma_truth;
+ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out);
+
 /* Deep equality as described above. */
 int ma_json_equal(const json_t *a, const json_t *b);
 /* 1 if want is a subset of have: objects need each of want's members
