@@ -313,14 +313,29 @@ static void write_u00(mk_buf *b, unsigned char c)
     mk_buf_append(b, e, sizeof e);
 }
 
+/* html_safe as a bitmap of the 128 ASCII bytes, for the copying loop. */
+static const uint64_t plain_ascii[2] = {0xafffffbb00000000ULL, 0xffffffffefffffffULL};
+
+static inline bool plain_byte(unsigned char c)
+{
+    return c < 0x80 && (plain_ascii[c >> 6] >> (c & 63) & 1);
+}
+
 /* Go 1.22+ appendString with escapeHTML: \b and \f get their short forms,
  * other controls \u00XX; an invalid UTF-8 byte becomes the six characters
- * \ufffd (the escape, not the raw rune: Go writes it that way). */
-void gj_write_string(mk_buf *b, const char *str, size_t n)
+ * \ufffd (the escape, not the raw rune: Go writes it that way).
+ * The input goes in slices of at most STR_SLICE bytes, each written straight
+ * into room reserved for its worst case (every byte six), so a large body is
+ * escaped with a few reservations instead of one append per escape, and the
+ * buffer never grows past what it holds by more than one slice's worst case.
+ * A buffer whose cap leaves no room for that worst case takes the same bytes
+ * one append at a time (it fails, as before, only if the output does not
+ * fit). */
+#define STR_SLICE 4096
+
+static void write_string_slow(mk_buf *b, const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
     size_t start = 0, i = 0;
-    mk_buf_putc(b, '"');
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
@@ -353,6 +368,87 @@ void gj_write_string(mk_buf *b, const char *str, size_t n)
         i += size;
     }
     mk_buf_append(b, s + start, n - start);
+}
+
+/* Escapes s[0, n) (n <= STR_SLICE) into o, which has room for 6 * n bytes;
+ * returns the end. A rune cut by the end of the slice is left for the next
+ * one: *used says how many bytes were consumed. */
+static char *write_slice(char *o, const unsigned char *s, size_t n, size_t avail, size_t *used)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && plain_byte(s[j]))
+            j++;
+        memcpy(o, s + i, j - i);
+        o += j - i;
+        i = j;
+        if (i == n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hexdig[c >> 4];
+                *o++ = hexdig[c & 0xF];
+                break;
+            }
+            i++;
+            continue;
+        }
+        /* a rune may run past this slice: decode it against all that is left */
+        size_t size;
+        bool bad;
+        uint32_t r = utf8_decode(s + i, avail - i, &size, &bad);
+        if (i + size > n)
+            break; /* the next slice starts with it */
+        if (bad || r == 0x2028 || r == 0x2029) {
+            memcpy(o, bad ? "\\ufffd" : r == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            o += 6;
+        } else {
+            memcpy(o, s + i, size);
+            o += size;
+        }
+        i += size;
+    }
+    *used = i;
+    return o;
+}
+
+void gj_write_string(mk_buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    mk_buf_putc(b, '"');
+    size_t i = 0;
+    while (i < n && !b->err) {
+        size_t k = n - i < STR_SLICE ? n - i : STR_SLICE;
+        if (b->limit && b->len + 6 * k > b->limit) {
+            write_string_slow(b, s + i, n - i);
+            break;
+        }
+        if (mk_buf_reserve(b, 6 * k) != 0)
+            return;
+        size_t used = 0;
+        char *o = write_slice(b->data + b->len, s + i, k, n - i, &used);
+        b->len = (size_t)(o - b->data);
+        b->data[b->len] = '\0';
+        i += used;
+        if (used == 0) { /* a rune longer than the slice left: cannot happen (k >= 4 or the end) */
+            write_string_slow(b, s + i, n - i);
+            break;
+        }
+    }
     mk_buf_putc(b, '"');
 }
 
