@@ -1,4 +1,16 @@
-/* requests.c: see requests.h. */
+/* requests.c: see requests.h. The journal's parts, in ma_jstore:
+ *  - strings: method, path and route texts, interned (one copy each, in
+ *    an arena), so a shape is a handful of pointers;
+ *  - shapes: entries alike in method, path, route, status and test; each
+ *    lists its entries, the remembered selections that take it (kept up
+ *    to date as entries arrive) and the announced checks that apply to it,
+ *    with the projection (project.h) of their paths;
+ *  - selections: per distinct filter, the entries it selects (ascending
+ *    indexes into v) and, per shape, whether it takes it;
+ *  - wants: the announced (filter, check) pairs and, per entry their
+ *    selection holds, the verdict (unknown, fails, holds);
+ *  - fetched: entry objects and bodies fetched again, until released.
+ * Nothing here is shared between threads. */
 #include "requests.h"
 
 #include <ctype.h>
@@ -8,23 +20,634 @@
 #include <time.h>
 
 #include "glob.h"
+#include "gojson.h"
 #include "match.h"
+#include "project.h"
+
+#define MERGE_MAX 8 /* a new selection of this many shapes or fewer merges their lists */
+/* The text of the most recent entries is kept up to this many bytes, so
+ * that showing them needs no request: the server may have evicted them
+ * since (mockassert's own requests are journaled too), and a journal of
+ * the default size (10,000 entries) is usually kept whole. */
+#define KEEP_TEXT_BYTES (16u << 20)
+
+/* ---- interned strings ---- */
+
+typedef struct {
+    char **slot; /* open addressing; NULL: empty */
+    size_t cap, n;
+    char **chunks; /* the arena: every string lives in one of these */
+    size_t nchunks, left;
+    char *at;
+} strtab;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static char *arena_copy(strtab *t, const char *p, size_t n)
+{
+    if (t->left < n + 1) {
+        size_t sz = n + 1 > 65536 ? n + 1 : 65536;
+        t->chunks = ma_xrealloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
+        t->chunks[t->nchunks++] = t->at = ma_xmalloc(sz);
+        t->left = sz;
+    }
+    char *r = t->at;
+    memcpy(r, p, n);
+    r[n] = '\0';
+    t->at += n + 1;
+    t->left -= n + 1;
+    return r;
+}
+
+/* The one copy of p[0, n) (no NUL inside: journal strings are JSON text
+ * the server wrote from C strings). */
+static const char *intern(strtab *t, const char *p, size_t n)
+{
+    if (t->n * 2 >= t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 256;
+        char **ns = ma_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slot[i])
+                continue;
+            size_t k = hash_bytes(t->slot[i], strlen(t->slot[i])) & (ncap - 1);
+            while (ns[k])
+                k = (k + 1) & (ncap - 1);
+            ns[k] = t->slot[i];
+        }
+        free(t->slot);
+        t->slot = ns;
+        t->cap = ncap;
+    }
+    size_t k = hash_bytes(p, n) & (t->cap - 1);
+    while (t->slot[k]) {
+        if (strncmp(t->slot[k], p, n) == 0 && t->slot[k][n] == '\0')
+            return t->slot[k];
+        k = (k + 1) & (t->cap - 1);
+    }
+    t->n++;
+    return t->slot[k] = arena_copy(t, p, n);
+}
+
+static void strtab_free(strtab *t)
+{
+    for (size_t i = 0; i < t->nchunks; i++)
+        free(t->chunks[i]);
+    free(t->chunks);
+    free(t->slot);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- the store ---- */
+
+typedef struct {
+    uint32_t *v;
+    size_t n, cap;
+} idxlist;
+
+static void idx_push(idxlist *l, uint32_t x)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->v = ma_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = x;
+}
+
+typedef struct {
+    ma_entry like; /* method, path, route, status, test (seq, time, idx unused) */
+    idxlist entries;
+    idxlist sels;  /* eager selections that take this shape */
+    idxlist wants; /* announced checks whose selection takes this shape */
+    ma_proj *proj; /* their paths; NULL when none */
+    unsigned gen;  /* the store's gen these lists were made for */
+} shape;
+
+typedef struct {
+    char *method, *path, *route; /* owned copies of the filter's fields */
+    int status;
+    ma_filter f;      /* the same, as a filter (pointing at the copies) */
+    uint64_t hash;
+    uint8_t *takes;   /* per shape: 0 not known yet, 1 no, 2 yes */
+    size_t ntakes;
+    idxlist sel;      /* the entries [0, upto) it selects, ascending */
+    size_t upto;
+    int eager;        /* extended as entries are added (a want uses it) */
+} selection;
+
+enum { V_UNKNOWN = 0, V_FAILS = 1, V_HOLDS = 2 };
+
+typedef struct {
+    size_t sel;         /* its selection */
+    const ma_check *c;  /* borrowed */
+    uint8_t *verdict;   /* per entry of the selection, by position: V_* */
+    size_t cap;
+} want;
+
+enum { F_NO = 0, F_ASKED, F_GOT, F_FAILED };
+
+struct ma_jstore {
+    strtab strs;
+    size_t vcap;      /* entries j->v has room for */
+    ma_buf scratch;   /* decoded body literals */
+    shape *shapes;
+    size_t nshapes, capshapes;
+    uint32_t *shape_slot; /* hash of shapes: index + 1, 0 empty */
+    size_t shape_cap;
+    selection *sels;
+    size_t nsels, capsels;
+    uint32_t *sel_slot; /* hash of selections: index + 1 */
+    size_t sel_cap;
+    want *wants;
+    size_t nwants;
+    unsigned gen; /* bumped when a selection turns eager or a check is announced */
+    /* fetching */
+    ma_fetch_fn fetch;
+    void *fetch_ctx;
+    uint8_t *fstate;  /* per entry: F_* */
+    json_t **objs;    /* per entry: the fetched (or stand-in) object */
+    json_t **bodies;  /* per entry: its body read as JSON */
+    uint8_t *body_read;
+    size_t fcap;      /* entries the three arrays have room for */
+    idxlist fetched;  /* entries with something to release */
+    /* the entries' JSON text, kept for [kept_from, n) */
+    char **text;
+    uint32_t *text_len;
+    size_t kept_from, kept_bytes;
+};
+
+static ma_jstore *store(ma_journal *j)
+{
+    if (!j->s)
+        j->s = ma_xcalloc(1, sizeof *j->s);
+    return j->s;
+}
 
 long long ma_journal_last_seq(const ma_journal *j)
 {
     return j->n ? j->v[j->n - 1].seq : 0;
 }
 
-static const char *str_field(const json_t *o, const char *k)
+/* ---- shapes ---- */
+
+static uint64_t hash_shape(const char *m, const char *p, const char *r, int status, int test)
 {
-    const char *s = json_string_value(json_object_get(o, k));
-    return s;
+    uint64_t h = (uintptr_t)m * 0x9E3779B97F4A7C15ULL;
+    h ^= (uintptr_t)p + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
+    h ^= (uintptr_t)r + 0x85EBCA77C2B2AE63ULL + (h << 6) + (h >> 2);
+    h ^= (uint64_t)(unsigned)status * 31 + (uint64_t)test;
+    return h * 0x9E3779B97F4A7C15ULL;
+}
+
+static int sel_takes(ma_jstore *s, selection *x, uint32_t sh);
+
+/* Makes shape sh's lists of eager selections and wants current. */
+static void shape_lists(ma_jstore *s, uint32_t sh)
+{
+    shape *p = &s->shapes[sh];
+    if (p->gen == s->gen)
+        return;
+    p->gen = s->gen;
+    p->sels.n = 0;
+    p->wants.n = 0;
+    ma_proj_free(p->proj);
+    p->proj = NULL;
+    for (size_t i = 0; i < s->nsels; i++)
+        if (s->sels[i].eager && sel_takes(s, &s->sels[i], sh))
+            idx_push(&p->sels, (uint32_t)i);
+    for (size_t i = 0; i < s->nwants; i++) {
+        if (!sel_takes(s, &s->sels[s->wants[i].sel], sh))
+            continue;
+        idx_push(&p->wants, (uint32_t)i);
+        if (!p->proj)
+            p->proj = ma_proj_new();
+        ma_proj_add_check(p->proj, s->wants[i].c);
+    }
+}
+
+static uint32_t shape_of(ma_jstore *s, const char *m, const char *p, const char *r, int status, int test)
+{
+    uint64_t h = hash_shape(m, p, r, status, test);
+    if (s->shape_cap) {
+        for (size_t k = h & (s->shape_cap - 1); s->shape_slot[k]; k = (k + 1) & (s->shape_cap - 1)) {
+            shape *x = &s->shapes[s->shape_slot[k] - 1];
+            if (x->like.method == m && x->like.path == p && x->like.route == r && x->like.status == status &&
+                x->like.test == test)
+                return s->shape_slot[k] - 1;
+        }
+    }
+    if ((s->nshapes + 1) * 2 >= s->shape_cap) {
+        size_t ncap = s->shape_cap ? s->shape_cap * 2 : 64;
+        uint32_t *ns = ma_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < s->nshapes; i++) {
+            const ma_entry *l = &s->shapes[i].like;
+            size_t k = hash_shape(l->method, l->path, l->route, l->status, l->test) & (ncap - 1);
+            while (ns[k])
+                k = (k + 1) & (ncap - 1);
+            ns[k] = (uint32_t)i + 1;
+        }
+        free(s->shape_slot);
+        s->shape_slot = ns;
+        s->shape_cap = ncap;
+    }
+    if (s->nshapes == s->capshapes) {
+        s->capshapes = s->capshapes ? s->capshapes * 2 : 32;
+        s->shapes = ma_xrealloc(s->shapes, s->capshapes * sizeof *s->shapes);
+    }
+    uint32_t id = (uint32_t)s->nshapes++;
+    shape *x = &s->shapes[id];
+    memset(x, 0, sizeof *x);
+    x->like.method = m;
+    x->like.path = p;
+    x->like.route = r;
+    x->like.status = status;
+    x->like.test = test;
+    x->like.shape = id;
+    x->gen = s->gen - 1; /* lists not made yet */
+    size_t k = h & (s->shape_cap - 1);
+    while (s->shape_slot[k])
+        k = (k + 1) & (s->shape_cap - 1);
+    s->shape_slot[k] = id + 1;
+    return id;
+}
+
+/* ---- selections ---- */
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static uint64_t hash_filter(const ma_filter *f)
+{
+    uint64_t h = (uint64_t)(unsigned)f->status;
+    const char *parts[3] = {f->method, f->path, f->route};
+    for (int i = 0; i < 3; i++)
+        h = (h * 1099511628211ULL) ^ (parts[i] ? hash_bytes(parts[i], strlen(parts[i])) : (uint64_t)i);
+    return h;
+}
+
+static int sel_takes(ma_jstore *s, selection *x, uint32_t sh)
+{
+    if (x->ntakes <= sh) {
+        size_t n = s->capshapes > sh ? s->capshapes : sh + 1;
+        x->takes = ma_xrealloc(x->takes, n);
+        memset(x->takes + x->ntakes, 0, n - x->ntakes);
+        x->ntakes = n;
+    }
+    if (!x->takes[sh])
+        x->takes[sh] = ma_filter_match(&x->f, &s->shapes[sh].like) ? 2 : 1;
+    return x->takes[sh] == 2;
+}
+
+/* The selection of filter f, made (empty, upto 0) if new. */
+static size_t selection_of(ma_jstore *s, const ma_filter *f)
+{
+    uint64_t h = hash_filter(f);
+    if (s->sel_cap) {
+        for (size_t k = h & (s->sel_cap - 1); s->sel_slot[k]; k = (k + 1) & (s->sel_cap - 1)) {
+            selection *x = &s->sels[s->sel_slot[k] - 1];
+            if (x->hash == h && x->status == f->status && same_str(x->method, f->method) &&
+                same_str(x->path, f->path) && same_str(x->route, f->route))
+                return s->sel_slot[k] - 1;
+        }
+    }
+    if ((s->nsels + 1) * 2 >= s->sel_cap) {
+        size_t ncap = s->sel_cap ? s->sel_cap * 2 : 64;
+        uint32_t *ns = ma_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < s->nsels; i++) {
+            size_t k = s->sels[i].hash & (ncap - 1);
+            while (ns[k])
+                k = (k + 1) & (ncap - 1);
+            ns[k] = (uint32_t)i + 1;
+        }
+        free(s->sel_slot);
+        s->sel_slot = ns;
+        s->sel_cap = ncap;
+    }
+    if (s->nsels == s->capsels) {
+        s->capsels = s->capsels ? s->capsels * 2 : 32;
+        s->sels = ma_xrealloc(s->sels, s->capsels * sizeof *s->sels);
+    }
+    size_t id = s->nsels++;
+    selection *x = &s->sels[id];
+    memset(x, 0, sizeof *x);
+    x->method = f->method ? ma_xstrdup(f->method) : NULL;
+    x->path = f->path ? ma_xstrdup(f->path) : NULL;
+    x->route = f->route ? ma_xstrdup(f->route) : NULL;
+    x->status = f->status;
+    x->f.method = x->method;
+    x->f.path = x->path;
+    x->f.route = x->route;
+    x->f.status = x->status;
+    x->hash = h;
+    size_t k = h & (s->sel_cap - 1);
+    while (s->sel_slot[k])
+        k = (k + 1) & (s->sel_cap - 1);
+    s->sel_slot[k] = (uint32_t)id + 1;
+    return id;
+}
+
+/* Brings selection x up to j's entries. A new one is made from the lists
+ * of the shapes it takes when they are few, else by one pass over the
+ * entries; after that only the entries added since are looked at. */
+static void sel_update(ma_journal *j, selection *x)
+{
+    ma_jstore *s = j->s;
+    if (x->eager || x->upto == j->n) {
+        x->upto = j->n; /* an eager one took every entry as it came */
+        return;
+    }
+    if (x->upto == 0) {
+        uint32_t picked[MERGE_MAX];
+        size_t np = 0, total = 0;
+        int many = 0;
+        for (uint32_t sh = 0; sh < s->nshapes && !many; sh++) {
+            if (!sel_takes(s, x, sh))
+                continue;
+            if (np == MERGE_MAX)
+                many = 1;
+            else {
+                picked[np++] = sh;
+                total += s->shapes[sh].entries.n;
+            }
+        }
+        if (!many) {
+            /* merge the shapes' lists (each ascending) */
+            size_t at[MERGE_MAX] = {0};
+            x->sel.n = 0;
+            for (size_t t = 0; t < total; t++) {
+                size_t best = MERGE_MAX;
+                for (size_t q = 0; q < np; q++) {
+                    const idxlist *l = &s->shapes[picked[q]].entries;
+                    if (at[q] < l->n && (best == MERGE_MAX || l->v[at[q]] < s->shapes[picked[best]].entries.v[at[best]]))
+                        best = q;
+                }
+                idx_push(&x->sel, s->shapes[picked[best]].entries.v[at[best]++]);
+            }
+            x->upto = j->n;
+            return;
+        }
+    }
+    for (size_t i = x->upto; i < j->n; i++)
+        if (sel_takes(s, x, j->v[i].shape))
+            idx_push(&x->sel, (uint32_t)i);
+    x->upto = j->n;
+}
+
+size_t ma_journal_select(ma_journal *j, const ma_filter *f, const ma_entry ***out)
+{
+    ma_jstore *s = store(j);
+    size_t si = selection_of(s, f); /* it may move s->sels */
+    selection *x = &s->sels[si];
+    sel_update(j, x);
+    const ma_entry **v = ma_xcalloc(x->sel.n ? x->sel.n : 1, sizeof *v);
+    for (size_t i = 0; i < x->sel.n; i++)
+        v[i] = &j->v[x->sel.v[i]];
+    *out = v;
+    return x->sel.n;
+}
+
+const ma_entry *ma_journal_first(ma_journal *j, const ma_filter *f)
+{
+    ma_jstore *s = store(j);
+    size_t si = selection_of(s, f); /* it may move s->sels */
+    selection *x = &s->sels[si];
+    sel_update(j, x);
+    return x->sel.n ? &j->v[x->sel.v[0]] : NULL;
+}
+
+typedef struct {
+    uint32_t sh;
+    int score;
+} shape_score;
+
+static int by_score(const void *a, const void *b)
+{
+    const shape_score *x = a, *y = b;
+    return x->score != y->score ? y->score - x->score : (x->sh > y->sh) - (x->sh < y->sh);
+}
+
+static int by_seq_desc(const void *a, const void *b)
+{
+    const ma_entry *x = *(const ma_entry *const *)a, *y = *(const ma_entry *const *)b;
+    return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
+size_t ma_journal_nearest(ma_journal *j, const ma_filter *f, size_t max, const ma_entry **out)
+{
+    ma_jstore *s = store(j);
+    int want_test = ma_filter_wants_test(f);
+    shape_score *sc = ma_xcalloc(s->nshapes ? s->nshapes : 1, sizeof *sc);
+    size_t ns = 0, have = 0;
+    for (uint32_t sh = 0; sh < s->nshapes; sh++) {
+        if ((s->shapes[sh].like.test && !want_test) || !s->shapes[sh].entries.n)
+            continue;
+        sc[ns].sh = sh;
+        sc[ns].score = ma_filter_similarity(f, &s->shapes[sh].like);
+        ns++;
+    }
+    qsort(sc, ns, sizeof *sc, by_score);
+    /* equal scores: the most recent first, across the shapes that have it */
+    const ma_entry **cand = NULL;
+    for (size_t a = 0; a < ns && have < max;) {
+        size_t b = a, nc = 0;
+        while (b < ns && sc[b].score == sc[a].score)
+            b++;
+        for (size_t q = a; q < b; q++) {
+            const idxlist *l = &s->shapes[sc[q].sh].entries;
+            size_t take = l->n < max - have ? l->n : max - have;
+            cand = ma_xrealloc(cand, (nc + take + 1) * sizeof *cand);
+            for (size_t i = l->n - take; i < l->n; i++)
+                cand[nc++] = &j->v[l->v[i]];
+        }
+        qsort(cand, nc, sizeof *cand, by_seq_desc);
+        for (size_t i = 0; i < nc && have < max; i++)
+            out[have++] = cand[i];
+        a = b;
+    }
+    free(cand);
+    free(sc);
+    return have;
+}
+
+/* ---- announced checks ---- */
+
+void ma_journal_want(ma_journal *j, const ma_filter *f, const ma_check *c)
+{
+    ma_jstore *s = store(j);
+    size_t si = selection_of(s, f);
+    for (size_t i = 0; i < s->nwants; i++)
+        if (s->wants[i].sel == si && s->wants[i].c == c)
+            return;
+    selection *x = &s->sels[si];
+    sel_update(j, x); /* entries held now stay V_UNKNOWN until asked about */
+    x->eager = 1;
+    s->wants = ma_xrealloc(s->wants, (s->nwants + 1) * sizeof *s->wants);
+    want *w = &s->wants[s->nwants++];
+    memset(w, 0, sizeof *w);
+    w->sel = si;
+    w->c = c;
+    w->cap = x->sel.n + 16;
+    w->verdict = ma_xcalloc(w->cap, 1);
+    s->gen++;
+}
+
+static void want_grow(want *w, size_t n)
+{
+    if (n <= w->cap)
+        return;
+    size_t ncap = w->cap * 2 > n ? w->cap * 2 : n;
+    w->verdict = ma_xrealloc(w->verdict, ncap);
+    memset(w->verdict + w->cap, 0, ncap - w->cap);
+    w->cap = ncap;
+}
+
+/* Position of entry idx in selection x (which is up to date), or -1. */
+static long sel_pos(const selection *x, uint32_t idx)
+{
+    size_t lo = 0, hi = x->sel.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->sel.v[mid] < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->sel.n && x->sel.v[lo] == idx ? (long)lo : -1;
+}
+
+/* ---- adding entries ---- */
+
+/* One entry as read from a page, before it is interned: strings as
+ * (pointer, length), already decoded. */
+typedef struct {
+    long long seq;
+    const char *time; /* NUL-terminated, or NULL */
+    const char *method, *path, *route;
+    size_t method_len, path_len, route_len;
+    int status;
+    int test;
+    const char *body; /* decoded text, or NULL (no body string) */
+    size_t body_len;
+    const char *body_lit; /* or the JSON string literal, quotes included, */
+    size_t body_lit_len;  /* decoded only when a check reads it */
+    int base64;
+} raw_entry;
+
+static int decode_string(const char *lit, size_t n, ma_buf *b);
+
+/* Applies the announced checks of shape p to the entry just added. -1 if
+ * its body literal does not decode. */
+static int check_wants(ma_journal *j, const shape *p, const raw_entry *r)
+{
+    ma_jstore *s = j->s;
+    json_t *doc = NULL;
+    const char *text = r->body;
+    size_t len = r->body_len;
+    if (r->body_lit) {
+        if (!memchr(r->body_lit, '\\', r->body_lit_len)) {
+            text = r->body_lit + 1;
+            len = r->body_lit_len - 2;
+        } else {
+            if (decode_string(r->body_lit, r->body_lit_len, &s->scratch) < 0)
+                return -1;
+            text = s->scratch.p ? s->scratch.p : "";
+            len = s->scratch.len;
+        }
+    }
+    if (text)
+        doc = r->base64 ? json_stringn(text, len) : ma_proj_body(p->proj, text, len);
+    for (size_t i = 0; i < p->wants.n; i++) {
+        want *w = &s->wants[p->wants.v[i]];
+        const selection *x = &s->sels[w->sel];
+        /* the entry was just added to the selection: it is the last */
+        want_grow(w, x->sel.n);
+        w->verdict[x->sel.n - 1] = ma_check_eval(w->c, doc, NULL) ? V_HOLDS : V_FAILS;
+    }
+    json_decref(doc);
+    return 0;
+}
+
+/* Adds r unless its seq is not above the last held. -1 if its body
+ * literal, needed, does not decode. */
+static int add_entry(ma_journal *j, const raw_entry *r)
+{
+    if (r->seq <= ma_journal_last_seq(j))
+        return 0;
+    ma_jstore *s = store(j);
+    const char *m = intern(&s->strs, r->method ? r->method : "", r->method ? r->method_len : 0);
+    const char *p = intern(&s->strs, r->path ? r->path : "", r->path ? r->path_len : 0);
+    const char *rt = r->route ? intern(&s->strs, r->route, r->route_len) : NULL;
+    uint32_t sh = shape_of(s, m, p, rt, r->status, r->test);
+    if (j->n == s->vcap) {
+        s->vcap = s->vcap ? s->vcap * 2 : 1024;
+        j->v = ma_xrealloc(j->v, s->vcap * sizeof *j->v);
+        s->text = ma_xrealloc(s->text, s->vcap * sizeof *s->text);
+        s->text_len = ma_xrealloc(s->text_len, s->vcap * sizeof *s->text_len);
+    }
+    s->text[j->n] = NULL;
+    s->text_len[j->n] = 0;
+    ma_entry *e = &j->v[j->n];
+    memset(e, 0, sizeof *e);
+    e->seq = r->seq;
+    if (!r->time || ma_parse_rfc3339(r->time, &e->time_ns) < 0)
+        e->time_ns = 0;
+    e->method = m;
+    e->path = p;
+    e->route = rt;
+    e->status = r->status;
+    e->test = r->test;
+    e->shape = sh;
+    e->idx = (uint32_t)j->n;
+    j->n++;
+    shape *x = &s->shapes[sh];
+    idx_push(&x->entries, e->idx);
+    shape_lists(s, sh);
+    for (size_t i = 0; i < x->sels.n; i++) {
+        selection *q = &s->sels[x->sels.v[i]];
+        idx_push(&q->sel, e->idx);
+        q->upto = j->n;
+    }
+    return x->wants.n ? check_wants(j, x, r) : 0;
+}
+
+/* Keeps the text of the entry just added (the last), dropping the oldest
+ * kept texts beyond KEEP_TEXT_BYTES. */
+static void keep_text(ma_journal *j, const char *t, size_t len)
+{
+    ma_jstore *s = j->s;
+    size_t last = j->n - 1;
+    if (len <= KEEP_TEXT_BYTES && len <= UINT32_MAX) {
+        s->text[last] = ma_xstrndup(t, len);
+        s->text_len[last] = (uint32_t)len;
+        s->kept_bytes += len;
+    }
+    while (s->kept_bytes > KEEP_TEXT_BYTES && s->kept_from < j->n) {
+        s->kept_bytes -= s->text_len[s->kept_from];
+        free(s->text[s->kept_from]);
+        s->text[s->kept_from++] = NULL;
+    }
 }
 
 static long long int_field(const json_t *o, const char *k, long long dflt)
 {
     json_t *v = json_object_get(o, k);
     return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+static void page_counters(ma_journal *j, const json_t *page)
+{
+    j->next_seq = int_field(page, "next_seq", j->next_seq);
+    j->oldest_seq = int_field(page, "oldest_seq", j->oldest_seq);
+    j->evicted = int_field(page, "evicted", j->evicted);
+    j->max_entries = int_field(page, "max_entries", j->max_entries);
+    j->max_known |= json_is_integer(json_object_get(page, "max_entries"));
 }
 
 long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
@@ -34,60 +657,867 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
         *why = "the answer has no \"entries\" list";
         return -1;
     }
-    if (!j->raw && !(j->raw = json_array()))
-        ma_oom();
-    j->next_seq = int_field(page, "next_seq", j->next_seq);
-    j->oldest_seq = int_field(page, "oldest_seq", j->oldest_seq);
-    j->evicted = int_field(page, "evicted", j->evicted);
-    j->max_entries = int_field(page, "max_entries", j->max_entries);
-    j->max_known |= json_is_integer(json_object_get(page, "max_entries"));
+    store(j);
+    page_counters(j, page);
     size_t n = json_array_size(entries);
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(entries, i);
-        long long seq = int_field(e, "seq", -1);
-        if (!json_is_object(e) || seq < 0) {
+        raw_entry r;
+        memset(&r, 0, sizeof r);
+        r.seq = int_field(e, "seq", -1);
+        if (!json_is_object(e) || r.seq < 0) {
             *why = "a journal entry has no seq";
             return -1;
         }
-        if (seq <= ma_journal_last_seq(j))
-            continue;
-        if (json_array_append(j->raw, e))
-            ma_oom();
-        j->v = ma_xrealloc(j->v, (j->n + 1) * sizeof *j->v);
-        ma_entry *x = &j->v[j->n++];
-        memset(x, 0, sizeof *x);
-        x->seq = seq;
-        x->entry = e;
-        const char *t = str_field(e, "time");
-        if (!t || ma_parse_rfc3339(t, &x->time_ns) < 0)
-            x->time_ns = 0;
-        x->method = str_field(e, "method");
-        x->path = str_field(e, "path");
-        if (!x->method)
-            x->method = "";
-        if (!x->path)
-            x->path = "";
-        x->route = str_field(e, "route");
-        x->status = (int)int_field(e, "status", 0);
-        x->test = json_is_true(json_object_get(e, "test"));
+        r.time = json_string_value(json_object_get(e, "time"));
+        json_t *m = json_object_get(e, "method"), *p = json_object_get(e, "path"), *rt = json_object_get(e, "route");
+        if (json_is_string(m)) {
+            r.method = json_string_value(m);
+            r.method_len = strlen(r.method);
+        }
+        if (json_is_string(p)) {
+            r.path = json_string_value(p);
+            r.path_len = strlen(r.path);
+        }
+        if (json_is_string(rt)) {
+            r.route = json_string_value(rt);
+            r.route_len = strlen(r.route);
+        }
+        r.status = (int)int_field(e, "status", 0);
+        r.test = json_is_true(json_object_get(e, "test"));
         json_t *b = json_object_get(e, "body");
         if (json_is_string(b)) {
-            const char *enc = str_field(e, "body_encoding");
-            if (enc && strcmp(enc, "base64") == 0)
-                x->body = json_incref(b);
-            else
-                x->body = ma_json_from_body(json_string_value(b), json_string_length(b));
+            const char *enc = json_string_value(json_object_get(e, "body_encoding"));
+            r.body = json_string_value(b);
+            r.body_len = json_string_length(b);
+            r.base64 = enc && strcmp(enc, "base64") == 0;
+        }
+        size_t before = j->n;
+        if (add_entry(j, &r) < 0) {
+            *why = "a journal entry's body does not decode";
+            return -1;
+        }
+        if (j->n > before) {
+            char *text = json_dumps(e, JSON_COMPACT);
+            if (!text)
+                ma_oom();
+            keep_text(j, text, strlen(text));
+            free(text);
         }
     }
     return (long)n;
 }
 
+/* ---- reading a page as it arrives ---- */
+
+static const char page_open[] = "{\"entries\":[";
+
+enum { R_OPEN, R_BETWEEN, R_IN, R_TAIL, R_WHOLE, R_FAILED };
+enum { X_FIRST, X_SEP, X_ENTRY }; /* an entry or ']', ',' or ']', an entry */
+
+struct ma_page_reader {
+    ma_journal *j;
+    int fetched;       /* hand wanted entries to ma_journal_put instead of adding */
+    int state;
+    char *buf;         /* unread text: [0, len) */
+    size_t len, cap;
+    size_t pos;        /* R_IN: scanned up to here */
+    size_t start;      /* R_IN: where the entry began */
+    size_t str_body;   /* R_IN inside a string: where its text began */
+    int depth, in_str;
+    long count;        /* entries in the page */
+    long long last;    /* the highest seq among them */
+    int expect;        /* R_BETWEEN: X_* */
+    json_t *tail;      /* the counters after the list, once finished */
+    ma_buf scratch;    /* decoded strings */
+};
+
+ma_page_reader *ma_page_reader_new(ma_journal *j, int fetched)
+{
+    ma_page_reader *r = ma_xcalloc(1, sizeof *r);
+    r->j = j;
+    r->fetched = fetched;
+    store(j);
+    return r;
+}
+
+void ma_page_reader_free(ma_page_reader *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    json_decref(r->tail);
+    ma_buf_free(&r->scratch);
+    free(r);
+}
+
+const char *ma_page_whole(const ma_page_reader *r, size_t *len)
+{
+    *len = r->len;
+    return r->buf ? r->buf : "";
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        v = v << 4 | (unsigned)h;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(ma_buf *b, unsigned cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12);
+        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | cp >> 18);
+        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    ma_buf_add(b, u, n);
+}
+
+/* Decodes the JSON string literal lit[0, n) (quotes included, validated)
+ * into b as jansson does (escapes resolved, surrogate pairs joined; a lone
+ * surrogate is an error, as in jansson). 0 or -1. */
+static int decode_string(const char *lit, size_t n, ma_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+    size_t i = 1, end = n - 1;
+    while (i < end) {
+        const char *q = memchr(lit + i, '\\', end - i);
+        size_t run = q ? (size_t)(q - lit) - i : end - i;
+        ma_buf_add(b, lit + i, run);
+        i += run;
+        if (i >= end)
+            break;
+        char c = lit[i + 1];
+        i += 2;
+        switch (c) {
+        case '"': ma_buf_putc(b, '"'); break;
+        case '\\': ma_buf_putc(b, '\\'); break;
+        case '/': ma_buf_putc(b, '/'); break;
+        case 'b': ma_buf_putc(b, '\b'); break;
+        case 'f': ma_buf_putc(b, '\f'); break;
+        case 'n': ma_buf_putc(b, '\n'); break;
+        case 'r': ma_buf_putc(b, '\r'); break;
+        case 't': ma_buf_putc(b, '\t'); break;
+        case 'u': {
+            unsigned cp, lo;
+            if (i + 4 > end || hex4(lit + i, &cp) < 0)
+                return -1;
+            i += 4;
+            if (cp >= 0xDC00 && cp <= 0xDFFF)
+                return -1;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (i + 6 > end || lit[i] != '\\' || lit[i + 1] != 'u' || hex4(lit + i + 2, &lo) < 0 || lo < 0xDC00 ||
+                    lo > 0xDFFF)
+                    return -1;
+                i += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            put_utf8(b, cp);
+            break;
+        }
+        default:
+            return -1;
+        }
+    }
+    if (!b->p)
+        ma_buf_add(b, "", 0);
+    return 0;
+}
+
+/* A string member's text: the literal's bytes when it has no escape, else
+ * decoded into a fresh copy (*owned, caller frees). -1 if not a string. */
+static int string_value(const char *t, gj_kind k, size_t s, size_t e, const char **out, size_t *len, char **owned,
+                        ma_buf *scratch)
+{
+    if (k != GJ_STRING)
+        return -1;
+    if (!memchr(t + s, '\\', e - s)) {
+        *out = t + s + 1;
+        *len = e - s - 2;
+        return 0;
+    }
+    if (decode_string(t + s, e - s, scratch) < 0)
+        return -1;
+    *len = scratch->len;
+    *out = *owned = ma_xstrndup(scratch->p ? scratch->p : "", scratch->len);
+    /* a NUL inside: the string ends there for C readers, as jansson's
+     * json_string_value would */
+    return 0;
+}
+
+/* A JSON integer's value: 0 and *v, or -1 (not an integer, or too big). */
+static int integer_value(const char *t, gj_kind k, size_t s, size_t e, long long *v)
+{
+    if (k != GJ_NUMBER)
+        return -1;
+    size_t i = s;
+    int neg = t[i] == '-';
+    if (neg)
+        i++;
+    if (i == e)
+        return -1;
+    unsigned long long u = 0;
+    for (; i < e; i++) {
+        if (t[i] < '0' || t[i] > '9')
+            return -1; /* a fraction or an exponent: a real, not an integer */
+        unsigned d = (unsigned)(t[i] - '0');
+        if (u > (9223372036854775807ULL - d) / 10 + (neg ? 1 : 0))
+            return -1;
+        u = u * 10 + d;
+    }
+    *v = neg ? -(long long)(u - 1) - 1 : (long long)u;
+    return 0;
+}
+
+#define KEY_IS(lit) (kl == sizeof(lit) - 1 && memcmp(key, lit, kl) == 0)
+
+/* Reads the entry object t[s, e) (validated) and adds it; -1 with why. */
+static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, const char **why)
+{
+    raw_entry r;
+    memset(&r, 0, sizeof r);
+    r.seq = -1;
+    char *owned[5] = {0}, *time_copy = NULL;
+    const char *enc = NULL;
+    size_t enc_len = 0, body_s = 0, body_e = 0;
+    int body_string = 0;
+    gj_iter it;
+    gj_iter_init(&it, t, s, e);
+    size_t ks, ke, vs, ve;
+    gj_kind k;
+    int step, rc = 0;
+    while ((step = gj_iter_next(&it, &ks, &ke, &k, &vs, &ve)) == 1) {
+        const char *key = t + ks + 1;
+        size_t kl = ke - ks - 2;
+        char *dk = NULL;
+        if (memchr(key, '\\', kl)) {
+            if (decode_string(t + ks, ke - ks, &rd->scratch) < 0) {
+                step = -1;
+                break;
+            }
+            key = dk = ma_xstrndup(rd->scratch.p, rd->scratch.len);
+            kl = rd->scratch.len;
+        }
+        const char *sv;
+        size_t sl;
+        long long iv;
+        if (KEY_IS("seq")) {
+            r.seq = integer_value(t, k, vs, ve, &iv) == 0 && iv >= 0 ? iv : -1;
+        } else if (KEY_IS("time")) {
+            free(time_copy);
+            time_copy = NULL;
+            free(owned[0]);
+            owned[0] = NULL;
+            if (string_value(t, k, vs, ve, &sv, &sl, &owned[0], &rd->scratch) == 0)
+                time_copy = ma_xstrndup(sv, sl);
+        } else if (KEY_IS("method")) {
+            free(owned[1]);
+            owned[1] = NULL;
+            r.method = NULL;
+            if (string_value(t, k, vs, ve, &sv, &sl, &owned[1], &rd->scratch) == 0) {
+                r.method = sv;
+                r.method_len = strnlen(sv, sl);
+            }
+        } else if (KEY_IS("path")) {
+            free(owned[2]);
+            owned[2] = NULL;
+            r.path = NULL;
+            if (string_value(t, k, vs, ve, &sv, &sl, &owned[2], &rd->scratch) == 0) {
+                r.path = sv;
+                r.path_len = strnlen(sv, sl);
+            }
+        } else if (KEY_IS("route")) {
+            free(owned[3]);
+            owned[3] = NULL;
+            r.route = NULL;
+            if (string_value(t, k, vs, ve, &sv, &sl, &owned[3], &rd->scratch) == 0) {
+                r.route = sv;
+                r.route_len = strnlen(sv, sl);
+            }
+        } else if (KEY_IS("status")) {
+            r.status = integer_value(t, k, vs, ve, &iv) == 0 ? (int)iv : 0;
+        } else if (KEY_IS("test")) {
+            r.test = k == GJ_TRUE;
+        } else if (KEY_IS("body")) {
+            body_string = k == GJ_STRING;
+            body_s = vs;
+            body_e = ve;
+        } else if (KEY_IS("body_encoding")) {
+            free(owned[4]);
+            owned[4] = NULL;
+            enc = NULL;
+            if (string_value(t, k, vs, ve, &sv, &sl, &owned[4], &rd->scratch) == 0) {
+                enc = sv;
+                enc_len = sl;
+            }
+        }
+        free(dk);
+    }
+    if (step < 0) {
+        *why = "the answer is not JSON";
+        rc = -1;
+        goto out;
+    }
+    if (r.seq < 0) {
+        *why = "a journal entry has no seq";
+        rc = -1;
+        goto out;
+    }
+    r.time = time_copy;
+    if (r.seq > rd->last)
+        rd->last = r.seq;
+    if (rd->fetched) {
+        if (ma_journal_wants(rd->j, r.seq)) {
+            json_t *obj = json_loadb(t + s, e - s, JSON_ALLOW_NUL, NULL);
+            if (obj)
+                ma_journal_put(rd->j, obj);
+            json_decref(obj);
+        }
+        goto out;
+    }
+    if (body_string) {
+        r.body_lit = t + body_s;
+        r.body_lit_len = body_e - body_s;
+        r.base64 = enc && enc_len == 6 && memcmp(enc, "base64", 6) == 0;
+    }
+    size_t before = rd->j->n;
+    if (add_entry(rd->j, &r) < 0) {
+        *why = "the answer is not JSON";
+        rc = -1;
+    } else if (rd->j->n > before) {
+        keep_text(rd->j, t + s, e - s);
+    }
+out:
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
+    free(time_copy);
+    return rc;
+}
+
+/* Scans buf from rd->pos for the end of the entry that began at rd->start;
+ * 1 when found (rd->pos just after it), 0 when more text is needed. */
+static int scan_entry(ma_page_reader *rd)
+{
+    const char *b = rd->buf;
+    size_t i = rd->pos, n = rd->len;
+    while (i < n) {
+        if (rd->in_str) {
+            const char *q = memchr(b + i, '"', n - i);
+            if (!q) {
+                i = n;
+                break;
+            }
+            size_t at = (size_t)(q - b), k = at;
+            while (k > rd->str_body && b[k - 1] == '\\')
+                k--;
+            i = at + 1;
+            if ((at - k) % 2 == 0)
+                rd->in_str = 0;
+            continue;
+        }
+        char c = b[i++];
+        if (c == '"') {
+            rd->in_str = 1;
+            rd->str_body = i;
+        } else if (c == '{' || c == '[') {
+            rd->depth++;
+        } else if ((c == '}' || c == ']') && --rd->depth == 0) {
+            rd->pos = i;
+            return 1;
+        }
+    }
+    rd->pos = i;
+    return 0;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char **why)
+{
+    if (rd->state == R_FAILED) {
+        *why = "the answer is not a journal page";
+        return -1;
+    }
+    if (rd->len + n + 1 > rd->cap) {
+        rd->cap = (rd->len + n + 1) * 2;
+        rd->buf = ma_xrealloc(rd->buf, rd->cap);
+    }
+    memcpy(rd->buf + rd->len, p, n);
+    rd->len += n;
+    rd->buf[rd->len] = '\0';
+    size_t used = 0; /* text before this is done with */
+    for (;;) {
+        if (rd->state == R_WHOLE || rd->state == R_TAIL)
+            return 0; /* kept as it comes */
+        if (rd->state == R_OPEN) {
+            size_t have = rd->len < sizeof page_open - 1 ? rd->len : sizeof page_open - 1;
+            if (memcmp(rd->buf, page_open, have) != 0) {
+                rd->state = R_WHOLE;
+                return 0;
+            }
+            if (have < sizeof page_open - 1)
+                return 0;
+            used = sizeof page_open - 1;
+            rd->state = R_BETWEEN;
+        }
+        if (rd->state == R_BETWEEN) {
+            /* after '[' an entry or ']'; after an entry ',' or ']'; after ',' an entry */
+            size_t i = used;
+            while (i < rd->len && is_space(rd->buf[i]))
+                i++;
+            used = i;
+            if (i == rd->len)
+                break;
+            char c = rd->buf[i];
+            if (rd->expect == X_SEP && c == ',') {
+                rd->expect = X_ENTRY;
+                used = i + 1;
+                continue;
+            }
+            if (c == ']' && rd->expect != X_ENTRY) {
+                /* the rest is the page object's other members: kept */
+                used = i + 1;
+                memmove(rd->buf, rd->buf + used, rd->len - used);
+                rd->len -= used;
+                rd->buf[rd->len] = '\0';
+                rd->state = R_TAIL;
+                return 0;
+            }
+            if (c != '{' || rd->expect == X_SEP) {
+                rd->state = R_FAILED;
+                *why = c == '{' || c == ',' || c == ']' ? "the answer is not JSON" : "a journal entry is not an object";
+                return -1;
+            }
+            rd->state = R_IN;
+            rd->start = rd->pos = i;
+            rd->depth = 0;
+            rd->in_str = 0;
+        }
+        if (rd->state == R_IN) {
+            if (!scan_entry(rd)) {
+                used = rd->start;
+                break;
+            }
+            size_t pos = 0, s, e;
+            gj_kind k;
+            if (gj_scan_value(rd->buf + rd->start, rd->pos - rd->start, &pos, &k, &s, &e) < 0 || k != GJ_OBJECT) {
+                rd->state = R_FAILED;
+                *why = "the answer is not JSON";
+                return -1;
+            }
+            if (take_entry(rd, rd->buf + rd->start, s, e, why) < 0) {
+                rd->state = R_FAILED;
+                return -1;
+            }
+            rd->count++;
+            rd->expect = X_SEP;
+            used = rd->pos;
+            rd->state = R_BETWEEN;
+        }
+    }
+    /* drop what was read; an unfinished entry moves to the front */
+    if (used) {
+        memmove(rd->buf, rd->buf + used, rd->len - used);
+        rd->len -= used;
+        rd->buf[rd->len] = '\0';
+        if (rd->state == R_IN) {
+            rd->pos -= used;
+            rd->start -= used;
+            if (rd->in_str)
+                rd->str_body -= used;
+        }
+    }
+    return 0;
+}
+
+int ma_page_reader_finish(ma_page_reader *rd, long *entries, long long *next_seq, const char **why)
+{
+    if (rd->state == R_WHOLE || (rd->state == R_OPEN && rd->len < sizeof page_open - 1))
+        return 1;
+    if (rd->state == R_FAILED) {
+        *why = "the answer is not a journal page";
+        return -1;
+    }
+    if (rd->state != R_TAIL) {
+        *why = "the answer is not JSON (it ends inside the entries list)";
+        return -1;
+    }
+    /* ",\"next_seq\":...}" or "}": an object once the comma is a brace */
+    size_t i = 0;
+    while (i < rd->len && is_space(rd->buf[i]))
+        i++;
+    json_t *tail = NULL;
+    if (i < rd->len && rd->buf[i] == ',') {
+        rd->buf[i] = '{';
+        tail = json_loadb(rd->buf + i, rd->len - i, 0, NULL);
+    } else if (i < rd->len && rd->buf[i] == '}') {
+        size_t k = i + 1;
+        while (k < rd->len && is_space(rd->buf[k]))
+            k++;
+        tail = k == rd->len ? json_object() : NULL;
+    }
+    if (!json_is_object(tail)) {
+        json_decref(tail);
+        *why = "the answer is not JSON";
+        return -1;
+    }
+    rd->tail = tail;
+    *entries = rd->count;
+    json_t *ns = json_object_get(tail, "next_seq");
+    *next_seq = json_is_integer(ns) ? (long long)json_integer_value(ns) : -1;
+    return 0;
+}
+
+long long ma_page_reader_last_seq(const ma_page_reader *rd)
+{
+    return rd->last;
+}
+
+void ma_page_reader_apply(ma_page_reader *rd)
+{
+    if (rd->tail)
+        page_counters(rd->j, rd->tail);
+}
+
+/* ---- fetching entries again ---- */
+
+void ma_journal_set_fetch(ma_journal *j, ma_fetch_fn fetch, void *ctx)
+{
+    ma_jstore *s = store(j);
+    s->fetch = fetch;
+    s->fetch_ctx = ctx;
+}
+
+static void fetch_room(ma_jstore *s, size_t n)
+{
+    if (n <= s->fcap)
+        return;
+    size_t ncap = s->fcap * 2 > n ? s->fcap * 2 : n;
+    s->fstate = ma_xrealloc(s->fstate, ncap);
+    s->objs = ma_xrealloc(s->objs, ncap * sizeof *s->objs);
+    s->bodies = ma_xrealloc(s->bodies, ncap * sizeof *s->bodies);
+    s->body_read = ma_xrealloc(s->body_read, ncap);
+    memset(s->fstate + s->fcap, F_NO, ncap - s->fcap);
+    memset(s->objs + s->fcap, 0, (ncap - s->fcap) * sizeof *s->objs);
+    memset(s->bodies + s->fcap, 0, (ncap - s->fcap) * sizeof *s->bodies);
+    memset(s->body_read + s->fcap, 0, ncap - s->fcap);
+    s->fcap = ncap;
+}
+
+/* Index of the entry with this seq, or -1. */
+static long find_seq(const ma_journal *j, long long seq)
+{
+    size_t lo = 0, hi = j->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->v[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < j->n && j->v[lo].seq == seq ? (long)lo : -1;
+}
+
+int ma_journal_wants(const ma_journal *j, long long seq)
+{
+    long i = find_seq(j, seq);
+    return i >= 0 && j->s && (size_t)i < j->s->fcap && j->s->fstate[i] == F_ASKED;
+}
+
+void ma_journal_put(ma_journal *j, const json_t *obj)
+{
+    json_t *seq = json_object_get(obj, "seq");
+    if (!json_is_integer(seq) || !j->s)
+        return;
+    long i = find_seq(j, (long long)json_integer_value(seq));
+    if (i < 0 || (size_t)i >= j->s->fcap || j->s->fstate[i] != F_ASKED)
+        return;
+    j->s->objs[i] = json_incref((json_t *)obj);
+    j->s->fstate[i] = F_GOT;
+}
+
+void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f)
+{
+    ma_jstore *s = store(j);
+    fetch_room(s, j->n);
+    const ma_entry **ask = ma_xcalloc(n ? n : 1, sizeof *ask);
+    size_t na = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = v[i]->idx;
+        if (s->fstate[x] != F_NO)
+            continue;
+        idx_push(&s->fetched, x);
+        if (s->text[x]) {
+            s->objs[x] = json_loadb(s->text[x], s->text_len[x], JSON_ALLOW_NUL, NULL);
+            if (s->objs[x]) {
+                s->fstate[x] = F_GOT;
+                continue;
+            }
+        }
+        s->fstate[x] = F_ASKED;
+        ask[na++] = v[i];
+    }
+    if (na && s->fetch)
+        s->fetch(s->fetch_ctx, j, ask, na, f);
+    for (size_t i = 0; i < na; i++)
+        if (s->fstate[ask[i]->idx] == F_ASKED)
+            s->fstate[ask[i]->idx] = F_FAILED;
+    free(ask);
+}
+
+void ma_journal_release(ma_journal *j)
+{
+    ma_jstore *s = j->s;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->fetched.n; i++) {
+        uint32_t x = s->fetched.v[i];
+        json_decref(s->objs[x]);
+        json_decref(s->bodies[x]);
+        s->objs[x] = s->bodies[x] = NULL;
+        s->body_read[x] = 0;
+        s->fstate[x] = F_NO;
+    }
+    s->fetched.n = 0;
+}
+
+/* What the journal keeps of e, as an object (the entry could not be
+ * fetched). */
+static json_t *stand_in(const ma_entry *e)
+{
+    json_t *o = json_pack("{sIsssssIsbss?}", "seq", (json_int_t)e->seq, "method", e->method, "path", e->path,
+                          "status", (json_int_t)e->status, "test", e->test, "route", e->route);
+    if (!o)
+        ma_oom();
+    return o;
+}
+
+json_t *ma_entry_object(ma_journal *j, const ma_entry *e)
+{
+    ma_jstore *s = store(j);
+    fetch_room(s, j->n);
+    if (s->fstate[e->idx] == F_NO)
+        ma_journal_fetch(j, &e, 1, NULL);
+    if (!s->objs[e->idx]) {
+        s->objs[e->idx] = stand_in(e);
+        if (s->fstate[e->idx] == F_NO) {
+            s->fstate[e->idx] = F_FAILED;
+            idx_push(&s->fetched, e->idx);
+        }
+    }
+    return s->objs[e->idx];
+}
+
+json_t *ma_entry_body(ma_journal *j, const ma_entry *e)
+{
+    ma_jstore *s = store(j);
+    fetch_room(s, j->n);
+    if (s->fstate[e->idx] == F_NO)
+        ma_journal_fetch(j, &e, 1, NULL);
+    if (s->fstate[e->idx] != F_GOT)
+        return NULL;
+    if (!s->body_read[e->idx]) {
+        s->body_read[e->idx] = 1;
+        json_t *o = s->objs[e->idx], *b = json_object_get(o, "body");
+        if (json_is_string(b)) {
+            const char *enc = json_string_value(json_object_get(o, "body_encoding"));
+            s->bodies[e->idx] = enc && strcmp(enc, "base64") == 0
+                                    ? json_incref(b)
+                                    : ma_json_from_body(json_string_value(b), json_string_length(b));
+        }
+    }
+    return s->bodies[e->idx];
+}
+
+/* The announced check c whose selection holds e: its want, and e's place
+ * in the selection; NULL if none. */
+static want *want_for(ma_journal *j, const ma_entry *e, const ma_check *c, long *pos)
+{
+    ma_jstore *s = j->s;
+    for (size_t i = 0; s && i < s->nwants; i++) {
+        want *w = &s->wants[i];
+        if (w->c != c)
+            continue;
+        selection *x = &s->sels[w->sel];
+        sel_update(j, x);
+        long at = sel_pos(x, e->idx);
+        if (at >= 0) {
+            want_grow(w, x->sel.n);
+            *pos = at;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+/* Entries of w's selection for which state is what want_state says:
+ * fetched in one go with the selection's filter. */
+static void fetch_where(ma_journal *j, want *w, int unknown_only)
+{
+    ma_jstore *s = j->s;
+    selection *x = &s->sels[w->sel];
+    const ma_entry **v = ma_xcalloc(x->sel.n ? x->sel.n : 1, sizeof *v);
+    size_t n = 0;
+    fetch_room(s, j->n);
+    for (size_t i = 0; i < x->sel.n; i++) {
+        uint8_t vd = w->verdict[i];
+        if ((unknown_only ? vd == V_UNKNOWN : vd != V_HOLDS) && s->fstate[x->sel.v[i]] == F_NO)
+            v[n++] = &j->v[x->sel.v[i]];
+    }
+    ma_journal_fetch(j, v, n, &x->f);
+    free(v);
+}
+
+int ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_failures *out)
+{
+    fetch_room(store(j), j->n);
+    long at = -1;
+    want *w = want_for(j, e, c, &at);
+    if (!w)
+        return ma_check_eval(c, ma_entry_body(j, e), out);
+    if (w->verdict[at] == V_UNKNOWN) {
+        /* announced after this entry was read: every such entry of the
+         * selection is fetched once and checked */
+        fetch_where(j, w, 1);
+        selection *x = &j->s->sels[w->sel];
+        for (size_t i = 0; i < x->sel.n; i++) {
+            if (w->verdict[i] != V_UNKNOWN)
+                continue;
+            const ma_entry *q = &j->v[x->sel.v[i]];
+            if (j->s->fstate[q->idx] == F_GOT)
+                w->verdict[i] = ma_check_eval(c, ma_entry_body(j, q), NULL) ? V_HOLDS : V_FAILS;
+        }
+        if (w->verdict[at] == V_UNKNOWN) /* it could not be fetched: what the journal says without a body */
+            return ma_check_eval(c, NULL, out);
+    }
+    if (w->verdict[at] == V_HOLDS || !out)
+        return w->verdict[at] == V_HOLDS;
+    /* a failure to explain: the bodies of the selection's failing entries,
+     * in one request */
+    if (j->s->fstate[e->idx] == F_NO)
+        fetch_where(j, w, 0);
+    if (j->s->fstate[e->idx] != F_GOT) {
+        ma_failures_add(out, c->mark, 0, "",
+                        "(the server no longer has this request: what failed cannot be shown)", NULL, NULL, 0);
+        return 0;
+    }
+    int ok = ma_check_eval(c, ma_entry_body(j, e), out);
+    return ok;
+}
+
+/* ---- freeing ---- */
+
+static void drop_entries(ma_journal *j)
+{
+    ma_jstore *s = j->s;
+    size_t n = j->n;
+    free(j->v);
+    j->v = NULL;
+    j->n = 0;
+    if (!s)
+        return;
+    ma_journal_release(j);
+    for (size_t i = s->kept_from; i < n; i++)
+        free(s->text[i]);
+    free(s->text);
+    free(s->text_len);
+    s->text = NULL;
+    s->text_len = NULL;
+    s->kept_from = s->kept_bytes = 0;
+    s->vcap = 0;
+    free(s->fstate);
+    free(s->objs);
+    free(s->bodies);
+    free(s->body_read);
+    s->fstate = s->body_read = NULL;
+    s->objs = s->bodies = NULL;
+    s->fcap = 0;
+    free(s->fetched.v);
+    memset(&s->fetched, 0, sizeof s->fetched);
+    for (size_t i = 0; i < s->nshapes; i++) {
+        free(s->shapes[i].entries.v);
+        free(s->shapes[i].sels.v);
+        free(s->shapes[i].wants.v);
+        ma_proj_free(s->shapes[i].proj);
+    }
+    free(s->shapes);
+    free(s->shape_slot);
+    s->shapes = NULL;
+    s->shape_slot = NULL;
+    s->nshapes = s->capshapes = s->shape_cap = 0;
+    strtab_free(&s->strs);
+    for (size_t i = 0; i < s->nsels; i++) {
+        selection *x = &s->sels[i];
+        free(x->takes);
+        x->takes = NULL;
+        x->ntakes = 0;
+        x->sel.n = 0;
+        x->upto = 0;
+    }
+    for (size_t i = 0; i < s->nwants; i++)
+        memset(s->wants[i].verdict, V_UNKNOWN, s->wants[i].cap);
+    s->gen++;
+}
+
+void ma_journal_reset(ma_journal *j)
+{
+    drop_entries(j);
+    j->next_seq = j->oldest_seq = j->evicted = j->max_entries = 0;
+    j->max_known = 0;
+}
+
 void ma_journal_free(ma_journal *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        json_decref(j->v[i].body);
-    free(j->v);
-    json_decref(j->raw);
+    drop_entries(j);
+    ma_jstore *s = j->s;
+    if (s) {
+        for (size_t i = 0; i < s->nsels; i++) {
+            free(s->sels[i].method);
+            free(s->sels[i].path);
+            free(s->sels[i].route);
+            free(s->sels[i].sel.v);
+        }
+        free(s->sels);
+        free(s->sel_slot);
+        for (size_t i = 0; i < s->nwants; i++)
+            free(s->wants[i].verdict);
+        free(s->wants);
+        ma_buf_free(&s->scratch);
+        free(s);
+    }
     memset(j, 0, sizeof *j);
 }
 
