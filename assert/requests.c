@@ -29,7 +29,7 @@
  * that showing them needs no request: the server may have evicted them
  * since (mockassert's own requests are journaled too), and a journal of
  * the default size (10,000 entries) is usually kept whole. */
-#define KEEP_TEXT_BYTES (16u << 20)
+#define KEEP_TEXT_BYTES ((size_t)16 << 20)
 
 /* ---- interned strings ---- */
 
@@ -145,6 +145,7 @@ enum { V_UNKNOWN = 0, V_FAILS = 1, V_HOLDS = 2 };
 typedef struct {
     size_t sel;         /* its selection */
     const ma_check *c;  /* borrowed */
+    size_t next_same;   /* another want with the same check: its index + 1, or 0 */
     uint8_t *verdict;   /* per entry of the selection, by position: V_* */
     size_t cap;
 } want;
@@ -165,6 +166,8 @@ struct ma_jstore {
     size_t sel_cap;
     want *wants;
     size_t nwants;
+    size_t *want_slot; /* by check pointer: the first want's index + 1 */
+    size_t want_cap;
     unsigned gen; /* bumped when a selection turns eager or a check is announced */
     /* fetching */
     ma_fetch_fn fetch;
@@ -179,13 +182,21 @@ struct ma_jstore {
     char **text;
     uint32_t *text_len;
     size_t kept_from, kept_bytes;
+    size_t keep; /* the budget for them */
 };
 
 static ma_jstore *store(ma_journal *j)
 {
-    if (!j->s)
+    if (!j->s) {
         j->s = ma_xcalloc(1, sizeof *j->s);
+        j->s->keep = KEEP_TEXT_BYTES;
+    }
     return j->s;
+}
+
+void ma_journal_set_keep(ma_journal *j, size_t bytes)
+{
+    store(j)->keep = bytes;
 }
 
 long long ma_journal_last_seq(const ma_journal *j)
@@ -478,6 +489,27 @@ size_t ma_journal_nearest(ma_journal *j, const ma_filter *f, size_t max, const m
 
 /* ---- announced checks ---- */
 
+static size_t ptr_slot(const ma_jstore *s, const void *p)
+{
+    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ULL) & (s->want_cap - 1);
+}
+
+/* Files want i under its check in want_slot (chained by next_same). */
+static void want_index(ma_jstore *s, size_t i)
+{
+    size_t k = ptr_slot(s, s->wants[i].c);
+    while (s->want_slot[k] && s->wants[s->want_slot[k] - 1].c != s->wants[i].c)
+        k = (k + 1) & (s->want_cap - 1);
+    if (s->want_slot[k]) {
+        size_t at = s->want_slot[k] - 1;
+        while (s->wants[at].next_same)
+            at = s->wants[at].next_same - 1;
+        s->wants[at].next_same = i + 1;
+    } else {
+        s->want_slot[k] = i + 1;
+    }
+}
+
 void ma_journal_want(ma_journal *j, const ma_filter *f, const ma_check *c)
 {
     ma_jstore *s = store(j);
@@ -493,6 +525,17 @@ void ma_journal_want(ma_journal *j, const ma_filter *f, const ma_check *c)
     memset(w, 0, sizeof *w);
     w->sel = si;
     w->c = c;
+    if ((s->nwants + 1) * 2 >= s->want_cap) {
+        s->want_cap = s->want_cap ? s->want_cap * 2 : 64;
+        free(s->want_slot);
+        s->want_slot = ma_xcalloc(s->want_cap, sizeof *s->want_slot);
+        for (size_t i = 0; i < s->nwants; i++)
+            s->wants[i].next_same = 0;
+        for (size_t i = 0; i < s->nwants; i++)
+            want_index(s, i);
+    } else {
+        want_index(s, s->nwants - 1);
+    }
     w->cap = x->sel.n + 16;
     w->verdict = ma_xcalloc(w->cap, 1);
     s->gen++;
@@ -623,12 +666,12 @@ static void keep_text(ma_journal *j, const char *t, size_t len)
 {
     ma_jstore *s = j->s;
     size_t last = j->n - 1;
-    if (len <= KEEP_TEXT_BYTES && len <= UINT32_MAX) {
+    if (len <= s->keep && len <= UINT32_MAX) {
         s->text[last] = ma_xstrndup(t, len);
         s->text_len[last] = (uint32_t)len;
         s->kept_bytes += len;
     }
-    while (s->kept_bytes > KEEP_TEXT_BYTES && s->kept_from < j->n) {
+    while (s->kept_bytes > s->keep && s->kept_from < j->n) {
         s->kept_bytes -= s->text_len[s->kept_from];
         free(s->text[s->kept_from]);
         s->text[s->kept_from++] = NULL;
@@ -710,6 +753,14 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
 
 /* ---- reading a page as it arrives ---- */
 
+/* One member of an entry object: key literal [ks, ke), value [vs, ve). */
+typedef struct {
+    size_t ks, ke, vs, ve;
+    gj_kind k;
+} member;
+
+#define MAX_MEMBERS 64 /* an entry has about twenty */
+
 static const char page_open[] = "{\"entries\":[";
 
 enum { R_OPEN, R_BETWEEN, R_IN, R_TAIL, R_WHOLE, R_FAILED };
@@ -721,10 +772,9 @@ struct ma_page_reader {
     int state;
     char *buf;         /* unread text: [0, len) */
     size_t len, cap;
-    size_t pos;        /* R_IN: scanned up to here */
     size_t start;      /* R_IN: where the entry began */
-    size_t str_body;   /* R_IN inside a string: where its text began */
-    int depth, in_str;
+    size_t need;       /* R_IN: bytes from start before walking it again */
+    member members[MAX_MEMBERS];
     long count;        /* entries in the page */
     long long last;    /* the highest seq among them */
     int expect;        /* R_BETWEEN: X_* */
@@ -775,59 +825,58 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
-static void put_utf8(ma_buf *b, unsigned cp)
+/* Writes code point cp as UTF-8 at o; returns the end. */
+static char *put_utf8(char *o, unsigned cp)
 {
-    char u[4];
-    size_t n;
     if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
+        *o++ = (char)cp;
     } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
+        *o++ = (char)(0xC0 | cp >> 6);
+        *o++ = (char)(0x80 | (cp & 0x3F));
     } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12);
-        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
+        *o++ = (char)(0xE0 | cp >> 12);
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
     } else {
-        u[0] = (char)(0xF0 | cp >> 18);
-        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
+        *o++ = (char)(0xF0 | cp >> 18);
+        *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
     }
-    ma_buf_add(b, u, n);
+    return o;
 }
 
-/* Decodes the JSON string literal lit[0, n) (quotes included, validated)
- * into b as jansson does (escapes resolved, surrogate pairs joined; a lone
- * surrogate is an error, as in jansson). 0 or -1. */
+/* Decodes the JSON string literal lit[0, n) (quotes included) into b as
+ * jansson does (escapes resolved, surrogate pairs joined; a lone
+ * surrogate or a bad escape is an error, as in jansson). 0 or -1. The
+ * text never grows in decoding, so b is sized once and written directly. */
 static int decode_string(const char *lit, size_t n, ma_buf *b)
 {
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
+    if (b->cap < n + 1) {
+        b->p = ma_xrealloc(b->p, n + 1);
+        b->cap = n + 1;
+    }
+    char *o = b->p;
     size_t i = 1, end = n - 1;
     while (i < end) {
         const char *q = memchr(lit + i, '\\', end - i);
         size_t run = q ? (size_t)(q - lit) - i : end - i;
-        ma_buf_add(b, lit + i, run);
+        memcpy(o, lit + i, run);
+        o += run;
         i += run;
-        if (i >= end)
+        if (i + 1 >= end)
             break;
         char c = lit[i + 1];
         i += 2;
         switch (c) {
-        case '"': ma_buf_putc(b, '"'); break;
-        case '\\': ma_buf_putc(b, '\\'); break;
-        case '/': ma_buf_putc(b, '/'); break;
-        case 'b': ma_buf_putc(b, '\b'); break;
-        case 'f': ma_buf_putc(b, '\f'); break;
-        case 'n': ma_buf_putc(b, '\n'); break;
-        case 'r': ma_buf_putc(b, '\r'); break;
-        case 't': ma_buf_putc(b, '\t'); break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
         case 'u': {
             unsigned cp, lo;
             if (i + 4 > end || hex4(lit + i, &cp) < 0)
@@ -842,15 +891,17 @@ static int decode_string(const char *lit, size_t n, ma_buf *b)
                 i += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            put_utf8(b, cp);
+            o = put_utf8(o, cp); /* at most as long as the escape */
             break;
         }
         default:
             return -1;
         }
     }
-    if (!b->p)
-        ma_buf_add(b, "", 0);
+    if (i < end && lit[i] == '\\')
+        return -1; /* a backslash just before the closing quote */
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = '\0';
     return 0;
 }
 
@@ -899,10 +950,148 @@ static int integer_value(const char *t, gj_kind k, size_t s, size_t e, long long
     return 0;
 }
 
+/* ---- walking an entry's text ---- */
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The string literal at b[i] == '"': 1 with *end just after it, 0 if b
+ * ends first. */
+static int walk_string(const char *b, size_t i, size_t n, size_t *end)
+{
+    size_t body = i + 1;
+    for (size_t j = body;;) {
+        const char *q = memchr(b + j, '"', n - j);
+        if (!q)
+            return 0;
+        size_t at = (size_t)(q - b), k = at;
+        while (k > body && b[k - 1] == '\\')
+            k--;
+        if ((at - k) % 2 == 0) {
+            *end = at + 1;
+            return 1;
+        }
+        j = at + 1;
+    }
+}
+
+/* The value at b[i]: 1 with its kind and *end, 0 if b ends first, -1 if
+ * no value starts there. Containers are skipped by their brackets (and
+ * strings), not validated: the server wrote them. */
+static int walk_value(const char *b, size_t i, size_t n, gj_kind *k, size_t *end)
+{
+    char c = b[i];
+    if (c == '"') {
+        *k = GJ_STRING;
+        return walk_string(b, i, n, end);
+    }
+    if (c == '{' || c == '[') {
+        *k = c == '{' ? GJ_OBJECT : GJ_ARRAY;
+        size_t depth = 0;
+        while (i < n) {
+            c = b[i];
+            if (c == '"') {
+                if (!walk_string(b, i, n, &i))
+                    return 0;
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if ((c == '}' || c == ']') && --depth == 0) {
+                *end = i + 1;
+                return 1;
+            }
+            i++;
+        }
+        return 0;
+    }
+    static const struct {
+        const char *w;
+        size_t n;
+        gj_kind k;
+    } words[] = {{"true", 4, GJ_TRUE}, {"false", 5, GJ_FALSE}, {"null", 4, GJ_NULL}};
+    for (size_t w = 0; w < 3; w++) {
+        if (c != words[w].w[0])
+            continue;
+        if (n - i < words[w].n)
+            return memcmp(b + i, words[w].w, n - i) == 0 ? 0 : -1;
+        if (memcmp(b + i, words[w].w, words[w].n) != 0)
+            return -1;
+        *k = words[w].k;
+        *end = i + words[w].n;
+        return 1;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        size_t j = i;
+        while (j < n && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' ||
+                         (b[j] >= '0' && b[j] <= '9')))
+            j++;
+        if (j == n)
+            return 0; /* an entry goes on after a number: it may not be complete */
+        *k = GJ_NUMBER;
+        *end = j;
+        return 1;
+    }
+    return -1;
+}
+
+/* The entry object at b[i] == '{' in one pass: 1 with its members and
+ * *end, 0 if b ends first, -1 if it is not an object of members. */
+static int walk_entry(const char *b, size_t i, size_t n, member *m, size_t *nm, size_t *end)
+{
+    *nm = 0;
+    i++;
+    for (int first = 1;; first = 0) {
+        while (i < n && is_space(b[i]))
+            i++;
+        if (i >= n)
+            return 0;
+        if (first && b[i] == '}') {
+            *end = i + 1;
+            return 1;
+        }
+        if (b[i] != '"' || *nm == MAX_MEMBERS)
+            return -1;
+        member *x = &m[(*nm)++];
+        x->ks = i;
+        if (!walk_string(b, i, n, &x->ke))
+            return 0;
+        i = x->ke;
+        while (i < n && is_space(b[i]))
+            i++;
+        if (i >= n)
+            return 0;
+        if (b[i++] != ':')
+            return -1;
+        while (i < n && is_space(b[i]))
+            i++;
+        if (i >= n)
+            return 0;
+        x->vs = i;
+        int r = walk_value(b, i, n, &x->k, &x->ve);
+        if (r <= 0)
+            return r;
+        for (i = x->ve; i < n && is_space(b[i]); i++)
+            ;
+        if (i >= n)
+            return 0;
+        if (b[i] == '}') {
+            *end = i + 1;
+            return 1;
+        }
+        if (b[i++] != ',')
+            return -1;
+    }
+}
+
 #define KEY_IS(lit) (kl == sizeof(lit) - 1 && memcmp(key, lit, kl) == 0)
 
-/* Reads the entry object t[s, e) (validated) and adds it; -1 with why. */
-static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, const char **why)
+/* Reads the entry object t[s, e), walked into its members m[0, nm), and
+ * adds it (or hands it to ma_journal_put); -1 with why. */
+static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, const member *m, size_t nm,
+                      const char **why)
 {
     raw_entry r;
     memset(&r, 0, sizeof r);
@@ -911,12 +1100,10 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
     const char *enc = NULL;
     size_t enc_len = 0, body_s = 0, body_e = 0;
     int body_string = 0;
-    gj_iter it;
-    gj_iter_init(&it, t, s, e);
-    size_t ks, ke, vs, ve;
-    gj_kind k;
-    int step, rc = 0;
-    while ((step = gj_iter_next(&it, &ks, &ke, &k, &vs, &ve)) == 1) {
+    int step = 1, rc = 0;
+    for (size_t mi = 0; mi < nm; mi++) {
+        size_t ks = m[mi].ks, ke = m[mi].ke, vs = m[mi].vs, ve = m[mi].ve;
+        gj_kind k = m[mi].k;
         const char *key = t + ks + 1;
         size_t kl = ke - ks - 2;
         char *dk = NULL;
@@ -1024,47 +1211,6 @@ out:
     return rc;
 }
 
-/* Scans buf from rd->pos for the end of the entry that began at rd->start;
- * 1 when found (rd->pos just after it), 0 when more text is needed. */
-static int scan_entry(ma_page_reader *rd)
-{
-    const char *b = rd->buf;
-    size_t i = rd->pos, n = rd->len;
-    while (i < n) {
-        if (rd->in_str) {
-            const char *q = memchr(b + i, '"', n - i);
-            if (!q) {
-                i = n;
-                break;
-            }
-            size_t at = (size_t)(q - b), k = at;
-            while (k > rd->str_body && b[k - 1] == '\\')
-                k--;
-            i = at + 1;
-            if ((at - k) % 2 == 0)
-                rd->in_str = 0;
-            continue;
-        }
-        char c = b[i++];
-        if (c == '"') {
-            rd->in_str = 1;
-            rd->str_body = i;
-        } else if (c == '{' || c == '[') {
-            rd->depth++;
-        } else if ((c == '}' || c == ']') && --rd->depth == 0) {
-            rd->pos = i;
-            return 1;
-        }
-    }
-    rd->pos = i;
-    return 0;
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char **why)
 {
     if (rd->state == R_FAILED) {
@@ -1122,29 +1268,30 @@ int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char 
                 return -1;
             }
             rd->state = R_IN;
-            rd->start = rd->pos = i;
-            rd->depth = 0;
-            rd->in_str = 0;
+            rd->start = i;
         }
         if (rd->state == R_IN) {
-            if (!scan_entry(rd)) {
+            /* an entry cut by the end of the text is walked again from its
+             * start once the text has doubled: a huge one costs twice its
+             * length, not its length times the pieces it came in */
+            size_t have = rd->len - rd->start, end = 0, nm = 0;
+            int w = have < rd->need ? 0 : walk_entry(rd->buf, rd->start, rd->len, rd->members, &nm, &end);
+            if (w == 0) {
+                if (have >= rd->need)
+                    rd->need = have * 2;
                 used = rd->start;
                 break;
             }
-            size_t pos = 0, s, e;
-            gj_kind k;
-            if (gj_scan_value(rd->buf + rd->start, rd->pos - rd->start, &pos, &k, &s, &e) < 0 || k != GJ_OBJECT) {
-                rd->state = R_FAILED;
-                *why = "the answer is not JSON";
-                return -1;
-            }
-            if (take_entry(rd, rd->buf + rd->start, s, e, why) < 0) {
+            if (w < 0 || take_entry(rd, rd->buf, rd->start, end, rd->members, nm, why) < 0) {
+                if (w < 0)
+                    *why = "the answer is not JSON";
                 rd->state = R_FAILED;
                 return -1;
             }
             rd->count++;
             rd->expect = X_SEP;
-            used = rd->pos;
+            rd->need = 0;
+            used = end;
             rd->state = R_BETWEEN;
         }
     }
@@ -1153,18 +1300,20 @@ int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char 
         memmove(rd->buf, rd->buf + used, rd->len - used);
         rd->len -= used;
         rd->buf[rd->len] = '\0';
-        if (rd->state == R_IN) {
-            rd->pos -= used;
+        if (rd->state == R_IN)
             rd->start -= used;
-            if (rd->in_str)
-                rd->str_body -= used;
-        }
     }
     return 0;
 }
 
 int ma_page_reader_finish(ma_page_reader *rd, long *entries, long long *next_seq, const char **why)
 {
+    if (rd->state == R_IN) {
+        /* the last entry may wait for the text to double: there is no more */
+        rd->need = 0;
+        if (ma_page_reader_feed(rd, "", 0, why) < 0)
+            return -1;
+    }
     if (rd->state == R_WHOLE || (rd->state == R_OPEN && rd->len < sizeof page_open - 1))
         return 1;
     if (rd->state == R_FAILED) {
@@ -1367,10 +1516,13 @@ json_t *ma_entry_body(ma_journal *j, const ma_entry *e)
 static want *want_for(ma_journal *j, const ma_entry *e, const ma_check *c, long *pos)
 {
     ma_jstore *s = j->s;
-    for (size_t i = 0; s && i < s->nwants; i++) {
-        want *w = &s->wants[i];
-        if (w->c != c)
-            continue;
+    if (!s || !s->want_cap)
+        return NULL;
+    size_t k = ptr_slot(s, c);
+    while (s->want_slot[k] && s->wants[s->want_slot[k] - 1].c != c)
+        k = (k + 1) & (s->want_cap - 1);
+    for (size_t i = s->want_slot[k]; i; i = s->wants[i - 1].next_same) {
+        want *w = &s->wants[i - 1];
         selection *x = &s->sels[w->sel];
         sel_update(j, x);
         long at = sel_pos(x, e->idx);
@@ -1515,6 +1667,7 @@ void ma_journal_free(ma_journal *j)
         for (size_t i = 0; i < s->nwants; i++)
             free(s->wants[i].verdict);
         free(s->wants);
+        free(s->want_slot);
         ma_buf_free(&s->scratch);
         free(s);
     }

@@ -122,6 +122,11 @@ int ma_journal_wants(const ma_journal *j, long long seq);
 /* Fetches the entries of v not fetched yet, in as few requests as it can
  * (f: a filter selecting all of them, or NULL). */
 void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f);
+/* How many bytes of the most recent entries' text to keep (default 16
+ * MiB): entries kept are shown and explained without asking the server
+ * again, which may have evicted them since (mockassert's own requests are
+ * journaled too). Set it before adding entries. */
+void ma_journal_set_keep(ma_journal *j, size_t bytes);
 /* Drops the fetched entries (pointers from ma_entry_object and
  * ma_entry_body become invalid). */
 void ma_journal_release(ma_journal *j);

@@ -18,6 +18,7 @@ int run_tls_session_tests(void); /* tls_session.c with certs.c's certificates */
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
 int run_names_tests(void); /* the name lists and every consumer of them, mockassert's lint included */
 int run_glob_tests(void);
+int run_journal_tests(void); /* mockassert's journal store (assert/requests.c) */
 int run_project_tests(void); /* mockassert's body projection (assert/project.c) against whole bodies */ /* the path glob and the "did you mean" helper (src/common) */
 
 #endif
