@@ -270,22 +270,46 @@ int gj_time_write(mk_buf *b, const gj_time *t)
     if (year < 0 || year > 9999 || azone / 60 >= 24)
         return -1;
 
-    char tmp[64];
-    int len = snprintf(tmp, sizeof tmp, "\"%04d-%02d-%02dT%02d:%02d:%02d", (int)year, month, day,
-                       (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    /* digits by hand: a journal listing writes one time per entry */
+    char tmp[64], *o = tmp;
+    int fields[6] = {(int)year, month, day, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60)};
+    static const char after[6] = {'-', '-', 'T', ':', ':', 0};
+    *o++ = '"';
+    for (int f = 0; f < 6; f++) {
+        int v = fields[f];
+        if (f == 0) {
+            *o++ = (char)('0' + v / 1000);
+            *o++ = (char)('0' + v / 100 % 10);
+        }
+        *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        if (after[f])
+            *o++ = after[f];
+    }
     if (t->nsec > 0 && t->nsec < 1000000000) {
-        char frac[10];
-        snprintf(frac, sizeof frac, "%09d", (int)t->nsec);
+        char frac[9];
+        int32_t ns = t->nsec;
+        for (int i = 8; i >= 0; i--, ns /= 10)
+            frac[i] = (char)('0' + ns % 10);
         int fl = 9;
         while (fl > 0 && frac[fl - 1] == '0')
             fl--;
-        len += snprintf(tmp + len, sizeof tmp - (size_t)len, ".%.*s", fl, frac);
+        *o++ = '.';
+        memcpy(o, frac, (size_t)fl);
+        o += fl;
     }
-    if (t->offset == 0)
-        len += snprintf(tmp + len, sizeof tmp - (size_t)len, "Z\"");
-    else
-        len += snprintf(tmp + len, sizeof tmp - (size_t)len, "%c%02d:%02d\"", zone < 0 ? '-' : '+',
-                        (int)(azone / 60), (int)(azone % 60));
+    if (t->offset == 0) {
+        *o++ = 'Z';
+    } else {
+        *o++ = zone < 0 ? '-' : '+';
+        *o++ = (char)('0' + azone / 60 / 10);
+        *o++ = (char)('0' + azone / 60 % 10);
+        *o++ = ':';
+        *o++ = (char)('0' + azone % 60 / 10);
+        *o++ = (char)('0' + azone % 60 % 10);
+    }
+    *o++ = '"';
+    int len = (int)(o - tmp);
     mk_buf_append(b, tmp, (size_t)len);
     return 0;
 }
@@ -377,12 +401,9 @@ static char *write_slice(char *o, const unsigned char *s, size_t n, size_t avail
 {
     size_t i = 0;
     while (i < n) {
-        size_t j = i;
-        while (j < n && plain_byte(s[j]))
-            j++;
-        memcpy(o, s + i, j - i);
-        o += j - i;
-        i = j;
+        /* byte by byte: runs between quotes in JSON bodies are short */
+        while (i < n && plain_byte(s[i]))
+            *o++ = (char)s[i++];
         if (i == n)
             break;
         unsigned char c = s[i];
@@ -426,9 +447,57 @@ static char *write_slice(char *o, const unsigned char *s, size_t n, size_t avail
     return o;
 }
 
+/* What escaping adds to an ASCII byte: \" \\ \b \f \n \r \t one byte,
+ * \u00XX (other controls, < > &) five. */
+static const unsigned char ascii_extra[128] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5, /* 0x08 \b 0x09 \t 0x0a \n 0x0c \f 0x0d \r */
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' '&' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 5, 0, /* '<' '>' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+size_t gj_string_len(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = 2 + n, i = 0; /* every byte once, plus what escaping adds */
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            len += ascii_extra[c];
+            i++;
+            continue;
+        }
+        size_t size;
+        bool bad;
+        uint32_t r = utf8_decode(s + i, n - i, &size, &bad);
+        len += bad || r == 0x2028 || r == 0x2029 ? 6 - size : 0; /* the rune's bytes are counted */
+        i += size;
+    }
+    return len;
+}
+
 void gj_write_string(mk_buf *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
+    if (n <= 256) {
+        /* short (a method, a path, a header): one copy when nothing needs escaping */
+        size_t i = 0;
+        while (i < n && plain_byte(s[i]))
+            i++;
+        if (i == n && mk_buf_reserve(b, n + 2) == 0) {
+            char *o = b->data + b->len;
+            *o++ = '"';
+            memcpy(o, s, n);
+            o[n] = '"';
+            b->len += n + 2;
+            b->data[b->len] = '\0';
+            return;
+        }
+    }
     mk_buf_putc(b, '"');
     size_t i = 0;
     while (i < n && !b->err) {

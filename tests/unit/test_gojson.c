@@ -177,6 +177,7 @@ static void test_write_string_random(void **state)
         gj_write_string(&got, (const char *)in, n);
         ref_escape(&ref, in, n);
         EXPECT_BUF(&got, ref.data, ref.len);
+        assert_int_equal(gj_string_len((const char *)in, n), ref.len);
         mk_buf_free(&got);
         mk_buf_free(&ref);
     }
