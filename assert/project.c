@@ -336,3 +336,263 @@ json_t *ma_proj_body(const ma_proj *p, const char *text, size_t len)
     const pnode *root = p->root;
     return project(&w, kind, s, e, &root, 1);
 }
+
+/* ---- keys: validating and describing in one pass ---- */
+
+#define KEY_MAX_DEPTH 1000
+
+typedef struct {
+    const unsigned char *t;
+    size_t n, i;
+    int depth;
+    ma_buf *key;
+} keyer;
+
+static void key_add(keyer *k, char tag, const void *p, size_t n)
+{
+    char head[1 + sizeof(size_t)];
+    head[0] = tag;
+    memcpy(head + 1, &n, sizeof n); /* lengths make the encoding unambiguous */
+    ma_buf_add(k->key, head, sizeof head);
+    ma_buf_add(k->key, p, n);
+}
+
+static void skip_ws(keyer *k)
+{
+    while (k->i < k->n && (k->t[k->i] == ' ' || k->t[k->i] == '\t' || k->t[k->i] == '\n' || k->t[k->i] == '\r'))
+        k->i++;
+}
+
+/* A string without escapes (plain): valid UTF-8, no control bytes. */
+static int key_string(keyer *k)
+{
+    size_t i = k->i + 1;
+    const unsigned char *t = k->t;
+    for (;;) {
+        /* eight ASCII bytes at a time while none ends or breaks the string */
+        while (i + 8 <= k->n) {
+            uint64_t w;
+            memcpy(&w, t + i, 8);
+            uint64_t high = w & 0x8080808080808080ULL;
+            uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
+            uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5C5C5C5C5C5C5C5CULL;
+            uint64_t quote = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
+            uint64_t back = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
+            if (high | ctl | quote | back)
+                break;
+            i += 8;
+        }
+        if (i >= k->n)
+            return 0;
+        unsigned char c = t[i];
+        if (c == '"') {
+            k->i = i + 1;
+            return 1;
+        }
+        if (c == '\\' || c < 0x20)
+            return 0;
+        if (c >= 0x80) {
+            size_t l = utf8_len(t + i, k->n - i);
+            if (!l)
+                return 0;
+            i += l;
+        } else {
+            i++;
+        }
+    }
+}
+
+static int key_digits(keyer *k)
+{
+    size_t d = 0;
+    while (k->i < k->n && k->t[k->i] >= '0' && k->t[k->i] <= '9') {
+        k->i++;
+        d++;
+    }
+    return d >= 1 && d <= PLAIN_MAX_DIGITS;
+}
+
+/* A number without an exponent, no run of more than 15 digits. */
+static int key_number(keyer *k)
+{
+    if (k->t[k->i] == '-')
+        k->i++;
+    if (k->i >= k->n)
+        return 0;
+    if (k->t[k->i] == '0') {
+        k->i++;
+    } else if (k->t[k->i] >= '1' && k->t[k->i] <= '9') {
+        if (!key_digits(k))
+            return 0;
+    } else {
+        return 0;
+    }
+    if (k->i < k->n && k->t[k->i] == '.') {
+        k->i++;
+        if (!key_digits(k))
+            return 0;
+    }
+    if (k->i < k->n && (k->t[k->i] == 'e' || k->t[k->i] == 'E' || (k->t[k->i] >= '0' && k->t[k->i] <= '9')))
+        return 0; /* an exponent (not plain), or a leading zero followed by digits */
+    return 1;
+}
+
+static int key_word(keyer *k, const char *w, size_t n)
+{
+    if (k->n - k->i < n || memcmp(k->t + k->i, w, n) != 0)
+        return 0;
+    k->i += n;
+    return 1;
+}
+
+/* The nodes applying to member key[0, klen) (or to array element idx of
+ * count, when key is NULL) after set: into next, returns how many. */
+static size_t next_nodes(const pnode *const *set, size_t nset, const char *key, size_t klen, size_t idx,
+                         size_t count, const pnode **next)
+{
+    size_t nn = 0;
+    for (size_t i = 0; i < nset; i++) {
+        if (set[i]->all)
+            next[nn++] = set[i]->all;
+        for (size_t j = 0; j < set[i]->nkids; j++) {
+            const pkid *kd = &set[i]->kids[j];
+            if (key ? kd->is_key && kd->klen == klen && memcmp(kd->key, key, klen) == 0
+                    : !kd->is_key && (kd->idx < 0 ? (long long)count + kd->idx : kd->idx) == (long long)idx)
+                next[nn++] = kd->n;
+        }
+    }
+    return nn;
+}
+
+static int has_negative(const pnode *const *set, size_t nset)
+{
+    for (size_t i = 0; i < nset; i++)
+        for (size_t j = 0; j < set[i]->nkids; j++)
+            if (!set[i]->kids[j].is_key && set[i]->kids[j].idx < 0)
+                return 1;
+    return 0;
+}
+
+/* One value at k->i: validated, and described when set is not empty. */
+static int key_value(keyer *k, const pnode *const *set, size_t nset)
+{
+    skip_ws(k);
+    if (k->i >= k->n)
+        return 0;
+    size_t s = k->i;
+    unsigned char c = k->t[s];
+    int whole = 0;
+    for (size_t i = 0; i < nset; i++)
+        whole |= set[i]->whole;
+    int describe = nset && !whole; /* a container kept in part */
+    const pnode *next[SET_MAX];
+    if (c == '{' || c == '[') {
+        if (++k->depth > KEY_MAX_DEPTH)
+            return 0;
+        int object = c == '{';
+        k->i++;
+        if (describe)
+            key_add(k, object ? '{' : '[', "", 0);
+        int two_phase = describe && !object && has_negative(set, nset);
+        size_t *starts = NULL, count = 0, cap = 0;
+        skip_ws(k);
+        if (k->i < k->n && k->t[k->i] == (object ? '}' : ']')) {
+            k->i++;
+        } else {
+            for (;;) {
+                size_t nn = 0;
+                if (object) {
+                    skip_ws(k);
+                    if (k->i >= k->n || k->t[k->i] != '"')
+                        return free(starts), 0;
+                    size_t ks = k->i;
+                    if (!key_string(k))
+                        return free(starts), 0;
+                    const char *key = (const char *)k->t + ks + 1;
+                    size_t klen = k->i - ks - 2;
+                    skip_ws(k);
+                    if (k->i >= k->n || k->t[k->i] != ':')
+                        return free(starts), 0;
+                    k->i++;
+                    if (describe && (nn = next_nodes(set, nset, key, klen, 0, 0, next)) > 0)
+                        key_add(k, 'k', key, klen);
+                } else if (two_phase) {
+                    skip_ws(k);
+                    if (count == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        starts = ma_xrealloc(starts, cap * sizeof *starts);
+                    }
+                    starts[count] = k->i;
+                } else if (describe && (nn = next_nodes(set, nset, NULL, 0, count, 0, next)) > 0) {
+                    key_add(k, 'i', &count, sizeof count);
+                }
+                if (!key_value(k, next, nn))
+                    return free(starts), 0;
+                count++;
+                skip_ws(k);
+                if (k->i >= k->n)
+                    return free(starts), 0;
+                if (k->t[k->i] == ',') {
+                    k->i++;
+                    continue;
+                }
+                if (k->t[k->i] != (object ? '}' : ']'))
+                    return free(starts), 0;
+                k->i++;
+                break;
+            }
+        }
+        if (two_phase) {
+            /* negative indexes: the elements they reach, now that the length is known */
+            size_t end = k->i;
+            for (size_t idx = 0; idx < count; idx++) {
+                size_t nn = next_nodes(set, nset, NULL, 0, idx, count, next);
+                if (!nn)
+                    continue;
+                key_add(k, 'i', &idx, sizeof idx);
+                k->i = starts[idx];
+                int depth = k->depth;
+                if (!key_value(k, next, nn))
+                    return free(starts), 0; /* cannot happen: it was valid the first time */
+                k->depth = depth;
+            }
+            k->i = end;
+        }
+        free(starts);
+        if (describe && !object)
+            key_add(k, 'n', &count, sizeof count);
+        if (describe)
+            key_add(k, object ? '}' : ']', "", 0);
+        k->depth--;
+    } else if (c == '"') {
+        if (!key_string(k))
+            return 0;
+    } else if (c == 't' || c == 'f' || c == 'n') {
+        if (!(c == 't' ? key_word(k, "true", 4) : c == 'f' ? key_word(k, "false", 5) : key_word(k, "null", 4)))
+            return 0;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        if (!key_number(k))
+            return 0;
+    } else {
+        return 0;
+    }
+    /* a value kept whole, or a scalar a path goes on into (kept for its kind) */
+    if (whole || (nset && c != '{' && c != '['))
+        key_add(k, 'v', k->t + s, k->i - s);
+    return 1;
+}
+
+int ma_proj_key(const ma_proj *p, const char *text, size_t len, ma_buf *key)
+{
+    if (!p || p->root->whole || p->wide)
+        return 0;
+    key->len = 0;
+    if (key->p)
+        key->p[0] = '\0';
+    keyer k = {(const unsigned char *)text, len, 0, 0, key};
+    const pnode *root = p->root;
+    if (!key_value(&k, &root, 1))
+        return 0;
+    skip_ws(&k);
+    return k.i == k.n;
+}

@@ -44,4 +44,15 @@ void ma_proj_add_check(ma_proj *p, const ma_check *c);
  * result is ma_json_from_body's own. */
 json_t *ma_proj_body(const ma_proj *p, const char *text, size_t len);
 
+/* Validates the text and describes, in key, the document ma_proj_body
+ * builds from it: the members and elements kept (names, indexes, array
+ * lengths) and the text of every value kept. Two texts with the same key
+ * give equal documents, so whatever checks on p's paths say of one they
+ * say of the other. Returns 1 with key set (replaced) when the text is
+ * plain JSON: valid (RFC 8259, as jansson reads it), UTF-8, without
+ * backslashes, without numbers with an exponent or 16 digits in a row,
+ * nested at most 1,000 deep; 0 otherwise, and when a path of p is $ or
+ * p has too many paths. One pass over the text. */
+int ma_proj_key(const ma_proj *p, const char *text, size_t len, ma_buf *key);
+
 #endif

@@ -119,14 +119,44 @@ static void idx_push(idxlist *l, uint32_t x)
     l->v[l->n++] = x;
 }
 
+/* Verdicts of a shape's announced checks per projected document (its key,
+ * project.h): the same document, the same verdicts. Bodies of one shape
+ * tend to repeat what the checks read (a node's id, a status) while the
+ * rest changes, so most bodies are checked by a lookup. */
+typedef struct {
+    uint64_t hash;
+    char *key;
+    size_t klen;
+    uint8_t *verdicts; /* per want of the shape, in its wants order */
+} memo_slot;
+
+typedef struct {
+    memo_slot *slot; /* open addressing; key NULL: empty */
+    size_t cap, n;
+    int off;         /* too many different documents: not worth the keys */
+} verdict_memo;
+
+#define MEMO_MAX 256 /* documents remembered per shape */
+
 typedef struct {
     ma_entry like; /* method, path, route, status, test (seq, time, idx unused) */
     idxlist entries;
     idxlist sels;  /* eager selections that take this shape */
     idxlist wants; /* announced checks whose selection takes this shape */
     ma_proj *proj; /* their paths; NULL when none */
+    verdict_memo memo;
     unsigned gen;  /* the store's gen these lists were made for */
 } shape;
+
+static void memo_clear(verdict_memo *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->slot[i].key);
+        free(m->slot[i].verdicts);
+    }
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}
 
 typedef struct {
     char *method, *path, *route; /* owned copies of the filter's fields */
@@ -156,6 +186,7 @@ struct ma_jstore {
     strtab strs;
     size_t vcap;      /* entries j->v has room for */
     ma_buf scratch;   /* decoded body literals */
+    ma_buf key;       /* a body's projection key */
     shape *shapes;
     size_t nshapes, capshapes;
     uint32_t *shape_slot; /* hash of shapes: index + 1, 0 empty */
@@ -228,6 +259,7 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
     p->wants.n = 0;
     ma_proj_free(p->proj);
     p->proj = NULL;
+    memo_clear(&p->memo);
     for (size_t i = 0; i < s->nsels; i++)
         if (s->sels[i].eager && sel_takes(s, &s->sels[i], sh))
             idx_push(&p->sels, (uint32_t)i);
@@ -587,7 +619,7 @@ static int decode_string(const char *lit, size_t n, ma_buf *b);
 
 /* Applies the announced checks of shape p to the entry just added. -1 if
  * its body literal does not decode. */
-static int check_wants(ma_journal *j, const shape *p, const raw_entry *r)
+static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
 {
     ma_jstore *s = j->s;
     json_t *doc = NULL;
@@ -604,14 +636,59 @@ static int check_wants(ma_journal *j, const shape *p, const raw_entry *r)
             len = s->scratch.len;
         }
     }
-    if (text)
+    verdict_memo *m = &p->memo;
+    memo_slot *hit = NULL, *fresh = NULL;
+    uint64_t h = 0;
+    if (text && !r->base64 && !m->off && ma_proj_key(p->proj, text, len, &s->key)) {
+        h = hash_bytes(s->key.p, s->key.len);
+        size_t k = m->cap ? h & (m->cap - 1) : 0;
+        for (; m->cap && m->slot[k].key; k = (k + 1) & (m->cap - 1)) {
+            if (m->slot[k].hash == h && m->slot[k].klen == s->key.len && memcmp(m->slot[k].key, s->key.p, s->key.len) == 0) {
+                hit = &m->slot[k];
+                break;
+            }
+        }
+        if (!hit && m->n >= MEMO_MAX) {
+            m->off = 1;
+        } else if (!hit) {
+            if ((m->n + 1) * 2 > m->cap) {
+                /* grow: rehash what is there */
+                size_t ncap = m->cap ? m->cap * 2 : 16;
+                memo_slot *ns = ma_xcalloc(ncap, sizeof *ns);
+                for (size_t i = 0; i < m->cap; i++) {
+                    if (!m->slot[i].key)
+                        continue;
+                    size_t q = m->slot[i].hash & (ncap - 1);
+                    while (ns[q].key)
+                        q = (q + 1) & (ncap - 1);
+                    ns[q] = m->slot[i];
+                }
+                free(m->slot);
+                m->slot = ns;
+                m->cap = ncap;
+            }
+            size_t q = h & (m->cap - 1);
+            while (m->slot[q].key)
+                q = (q + 1) & (m->cap - 1);
+            fresh = &m->slot[q];
+            fresh->hash = h;
+            fresh->key = ma_xstrndup(s->key.p, s->key.len);
+            fresh->klen = s->key.len;
+            fresh->verdicts = ma_xcalloc(p->wants.n ? p->wants.n : 1, 1);
+            m->n++;
+        }
+    }
+    if (text && !hit)
         doc = r->base64 ? json_stringn(text, len) : ma_proj_body(p->proj, text, len);
     for (size_t i = 0; i < p->wants.n; i++) {
         want *w = &s->wants[p->wants.v[i]];
         const selection *x = &s->sels[w->sel];
         /* the entry was just added to the selection: it is the last */
         want_grow(w, x->sel.n);
-        w->verdict[x->sel.n - 1] = ma_check_eval(w->c, doc, NULL) ? V_HOLDS : V_FAILS;
+        uint8_t v = hit ? hit->verdicts[i] : ma_check_eval(w->c, doc, NULL) ? V_HOLDS : V_FAILS;
+        w->verdict[x->sel.n - 1] = v;
+        if (fresh)
+            fresh->verdicts[i] = v;
     }
     json_decref(doc);
     return 0;
@@ -1624,6 +1701,7 @@ static void drop_entries(ma_journal *j)
         free(s->shapes[i].sels.v);
         free(s->shapes[i].wants.v);
         ma_proj_free(s->shapes[i].proj);
+        memo_clear(&s->shapes[i].memo);
     }
     free(s->shapes);
     free(s->shape_slot);
@@ -1669,6 +1747,7 @@ void ma_journal_free(ma_journal *j)
         free(s->wants);
         free(s->want_slot);
         ma_buf_free(&s->scratch);
+        ma_buf_free(&s->key);
         free(s);
     }
     memset(j, 0, sizeof *j);

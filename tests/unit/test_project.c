@@ -219,11 +219,105 @@ static void test_projection_plain(void **st)
     ma_proj_free(p);
 }
 
+
+/* ma_proj_key: a text it accepts is JSON jansson reads plainly; two texts
+ * with the same key have equal projections; texts that differ only where
+ * no path reaches have the same key. */
+static void test_projection_keys(void **st)
+{
+    (void)st;
+    static const char *const sets[][4] = {
+        {"$.node_id", NULL},           {"$.mesh.peer_count", "$.status", NULL}, {"$[*].group", "$[2].peer_id", NULL},
+        {"$.a[-1]", "$.*.x", NULL},    {"$[-2]", "$[0].x", NULL},               {"$.peers[*].rtt", "$.b", NULL},
+        {"$.mesh", "$.a[1]", NULL},
+    };
+    /* variants: the same skeletons with values changed, members reordered, duplicated, arrays longer */
+    static const char *const texts[] = {
+        "{\"node_id\":\"n1\",\"status\":\"healthy\",\"mesh\":{\"peer_count\":2},\"t\":\"2025-01-01T00:00:00Z\"}",
+        "{\"node_id\":\"n1\",\"status\":\"healthy\",\"mesh\":{\"peer_count\":2},\"t\":\"2025-01-01T00:00:30Z\"}",
+        "{\"status\":\"healthy\",\"node_id\":\"n1\",\"mesh\":{\"peer_count\":2}}",
+        "{\"node_id\":\"n1\",\"node_id\":\"n2\",\"mesh\":{\"peer_count\":2.0}}",
+        "{\"node_id\":\"n1\",\"mesh\":{\"peer_count\":3},\"status\":\"degraded\"}",
+        "{\"node_id\":\"n1\",\"mesh\":[2],\"status\":\"healthy\"}",
+        "{\"node_id\":\"n1\",\"mesh\":{\"peer_count\":2, \"x\": 1},\"status\":\"healthy\"}",
+        "[{\"group\":\"cpu\"},{\"group\":\"mem\"},{\"group\":\"wg\",\"peer_id\":\"p1\"}]",
+        "[{\"group\":\"cpu\"},{\"group\":\"mem\"},{\"group\":\"wg\",\"peer_id\":\"p2\"}]",
+        "[{\"group\":\"cpu\"},{\"group\":\"mem\"},{\"group\":\"wg\",\"peer_id\":\"p1\"},{\"x\":1}]",
+        "[{\"group\":\"cpu\",\"x\":2},{\"group\":\"mem\"},{\"group\":\"wg\",\"peer_id\":\"p1\",\"y\":[1,2]}]",
+        "{\"a\":[1,2,{\"x\":1}],\"b\":{\"x\":2},\"peers\":[{\"rtt\":1},{\"rtt\":2}]}",
+        "{\"a\":[1,2,{\"x\":1}],\"b\":{\"x\":3},\"peers\":[{\"rtt\":1},{\"rtt\":2}]}",
+        "{\"a\":[1,2,3,{\"x\":1}],\"b\":{\"x\":2},\"peers\":[{\"rtt\":1}]}",
+        "{\"a\":[],\"b\":null,\"peers\":[]}",
+        "{\"a\":[1,2,{\"x\":1}] , \"b\" : {\"x\":2},\"peers\":[{\"rtt\":1},{\"rtt\":2}]}",
+        "[1,2,3]", "[1,2]", "[]", "\"x\"", "12", "-0", "0.5", "true", "null", "{}",
+        "{\"a\":{\"x\":1}}", "{\"b\":{\"x\":1}}",
+        /* not plain, or not JSON: no key */
+        "{\"a\":\"\\\"\"}", "{\"a\":1e2}", "{\"a\":12345678901234567}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}",
+        "{\"a\":\"\xff\"}", "{\"a\":\"\x01\"}", "{\"a\":tru}", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "", "  ", "x",
+        "{\"a\":1} x", "{\"a\":\"caf\xc3\xa9\"}",
+    };
+    size_t nt = sizeof texts / sizeof texts[0];
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++) {
+        ma_proj *p = ma_proj_new();
+        for (size_t k = 0; sets[si][k]; k++) {
+            ma_path *x = path_of(sets[si][k]);
+            ma_proj_add_path(p, x);
+            ma_path_free(x);
+        }
+        ma_buf *keys = calloc(nt, sizeof *keys);
+        int *ok = calloc(nt, sizeof *ok);
+        json_t **docs = calloc(nt, sizeof *docs);
+        assert_true(keys && ok && docs);
+        for (size_t i = 0; i < nt; i++) {
+            ok[i] = ma_proj_key(p, texts[i], strlen(texts[i]), &keys[i]);
+            docs[i] = ma_proj_body(p, texts[i], strlen(texts[i]));
+            if (ok[i]) {
+                json_error_t e;
+                json_t *v = json_loadb(texts[i], strlen(texts[i]), JSON_DECODE_ANY, &e);
+                if (!v)
+                    fail_msg("key for text jansson refuses: %s", texts[i]);
+                json_decref(v);
+            }
+        }
+        for (size_t i = 0; i < nt; i++)
+            for (size_t j = i + 1; j < nt; j++)
+                if (ok[i] && ok[j] && keys[i].len == keys[j].len && memcmp(keys[i].p, keys[j].p, keys[i].len) == 0 &&
+                    !same_json(docs[i], docs[j]))
+                    fail_msg("set %zu: same key, different documents: %s / %s", si, texts[i], texts[j]);
+        for (size_t i = 0; i < nt; i++) {
+            ma_buf_free(&keys[i]);
+            json_decref(docs[i]);
+        }
+        free(keys);
+        free(ok);
+        free(docs);
+        ma_proj_free(p);
+    }
+    /* the same key where only unread parts differ; none for what is not plain */
+    ma_proj *p = ma_proj_new();
+    ma_path *x = path_of("$.node_id");
+    ma_proj_add_path(p, x);
+    ma_path_free(x);
+    ma_buf a = {0}, b = {0};
+    assert_int_equal(ma_proj_key(p, texts[0], strlen(texts[0]), &a), 1);
+    assert_int_equal(ma_proj_key(p, texts[1], strlen(texts[1]), &b), 1);
+    assert_true(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+    assert_int_equal(ma_proj_key(p, texts[3], strlen(texts[3]), &b), 1);
+    assert_false(a.len == b.len && memcmp(a.p, b.p, a.len) == 0); /* n1, then n2 */
+    for (size_t i = 28; i < nt - 1; i++)
+        assert_int_equal(ma_proj_key(p, texts[i], strlen(texts[i]), &b), 0);
+    assert_int_equal(ma_proj_key(p, texts[nt - 1], strlen(texts[nt - 1]), &b), 1);
+    ma_buf_free(&a);
+    ma_buf_free(&b);
+    ma_proj_free(p);
+}
+
 int run_project_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_projection_matches_whole),
         cmocka_unit_test(test_projection_plain),
+        cmocka_unit_test(test_projection_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
