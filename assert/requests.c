@@ -178,6 +178,7 @@ typedef struct {
     size_t next_same;   /* another want with the same check: its index + 1, or 0 */
     uint8_t *verdict;   /* per entry of the selection, by position: V_* */
     size_t cap;
+    size_t hint;        /* the position last asked about: entries come in order */
 } want;
 
 enum { F_NO = 0, F_ASKED, F_GOT, F_FAILED };
@@ -1038,19 +1039,33 @@ static int is_space(char c)
  * ends first. */
 static int walk_string(const char *b, size_t i, size_t n, size_t *end)
 {
-    size_t body = i + 1;
-    for (size_t j = body;;) {
-        const char *q = memchr(b + j, '"', n - j);
-        if (!q)
+    size_t j = i + 1;
+    for (;;) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* to the next quote or backslash eight bytes at a time (a body
+         * string is mostly escaped quotes: memchr would stop at each) */
+        while (j + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, b + j, 8);
+            uint64_t q = w ^ 0x2222222222222222ULL, k = w ^ 0x5C5C5C5C5C5C5C5CULL;
+            uint64_t m = ((q - 0x0101010101010101ULL) & ~q) | ((k - 0x0101010101010101ULL) & ~k);
+            m &= 0x8080808080808080ULL;
+            if (m) {
+                j += (size_t)__builtin_ctzll(m) / 8;
+                break;
+            }
+            j += 8;
+        }
+#endif
+        while (j < n && b[j] != '"' && b[j] != '\\')
+            j++;
+        if (j >= n)
             return 0;
-        size_t at = (size_t)(q - b), k = at;
-        while (k > body && b[k - 1] == '\\')
-            k--;
-        if ((at - k) % 2 == 0) {
-            *end = at + 1;
+        if (b[j] == '"') {
+            *end = j + 1;
             return 1;
         }
-        j = at + 1;
+        j += 2; /* an escape: the byte after the backslash is part of it */
     }
 }
 
@@ -1602,8 +1617,15 @@ static want *want_for(ma_journal *j, const ma_entry *e, const ma_check *c, long 
         want *w = &s->wants[i - 1];
         selection *x = &s->sels[w->sel];
         sel_update(j, x);
-        long at = sel_pos(x, e->idx);
+        long at;
+        if (w->hint < x->sel.n && x->sel.v[w->hint] == e->idx)
+            at = (long)w->hint;
+        else if (w->hint + 1 < x->sel.n && x->sel.v[w->hint + 1] == e->idx)
+            at = (long)w->hint + 1;
+        else
+            at = sel_pos(x, e->idx);
         if (at >= 0) {
+            w->hint = (size_t)at;
             want_grow(w, x->sel.n);
             *pos = at;
             return w;
@@ -1759,6 +1781,14 @@ void ma_journal_free(ma_journal *j)
  * same entries here as in /test/requests and /test/wait */
 int ma_glob_match(const char *glob, const char *path)
 {
+    /* the bytes before the first star must start the path (and without a
+     * star be all of it): most patterns are decided there, without
+     * compiling the automaton, as mk_glob_match itself would first */
+    size_t k = strcspn(glob, "*");
+    if (strncmp(glob, path, k) != 0)
+        return 0;
+    if (!glob[k])
+        return path[k] == '\0' && k <= MK_GLOB_MAX;
     return mk_path_glob(glob, path);
 }
 

@@ -345,6 +345,49 @@ static inline bool plain_byte(unsigned char c)
     return c < 0x80 && (plain_ascii[c >> 6] >> (c & 63) & 1);
 }
 
+/* Eight bytes at a time on little-endian machines (the lowest byte is the
+ * first): a word with no byte to escape is copied or counted at once. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GJ_WORDS 1
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The high bit of each byte of w equal to c; exact up to the first one. */
+static inline uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/* The high bit of each byte of w that is not plain_byte (controls, '"',
+ * '\\', '<', '>', '&', non-ASCII); exact up to the first one, zero when
+ * there is none. */
+static inline uint64_t unplain8(uint64_t w)
+{
+    uint64_t ctl = (w - ONES * 0x20) & ~w & HIGHS;
+    return (w & HIGHS) | ctl | bytes_equal(w, '"') | bytes_equal(w, '\\') | bytes_equal(w, '<') |
+           bytes_equal(w, '>') | bytes_equal(w, '&');
+}
+#endif
+
+/* How many bytes at the start of s[0, n) are plain_byte. */
+static inline size_t plain_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef GJ_WORDS
+    while (i + 8 <= n) {
+        uint64_t w, m;
+        memcpy(&w, s + i, 8);
+        if ((m = unplain8(w)) != 0)
+            return i + (size_t)__builtin_ctzll(m) / 8;
+        i += 8;
+    }
+#endif
+    while (i < n && plain_byte(s[i]))
+        i++;
+    return i;
+}
+
 /* Go 1.22+ appendString with escapeHTML: \b and \f get their short forms,
  * other controls \u00XX; an invalid UTF-8 byte becomes the six characters
  * \ufffd (the escape, not the raw rune: Go writes it that way).
@@ -401,7 +444,22 @@ static char *write_slice(char *o, const unsigned char *s, size_t n, size_t avail
 {
     size_t i = 0;
     while (i < n) {
-        /* byte by byte: runs between quotes in JSON bodies are short */
+#ifdef GJ_WORDS
+        /* o has room: at most 6 bytes out per byte in, and 8 go out for 8 in */
+        while (i + 8 <= n) {
+            uint64_t w, m;
+            memcpy(&w, s + i, 8);
+            memcpy(o, &w, 8);
+            if ((m = unplain8(w)) != 0) {
+                size_t z = (size_t)__builtin_ctzll(m) / 8;
+                o += z;
+                i += z;
+                break;
+            }
+            o += 8;
+            i += 8;
+        }
+#endif
         while (i < n && plain_byte(s[i]))
             *o++ = (char)s[i++];
         if (i == n)
@@ -465,6 +523,17 @@ size_t gj_string_len(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t len = 2 + n, i = 0; /* every byte once, plus what escaping adds */
     while (i < n) {
+#ifdef GJ_WORDS
+        if (i + 8 <= n) {
+            uint64_t w, m;
+            memcpy(&w, s + i, 8);
+            if ((m = unplain8(w)) == 0) {
+                i += 8;
+                continue;
+            }
+            i += (size_t)__builtin_ctzll(m) / 8;
+        }
+#endif
         unsigned char c = s[i];
         if (c < 0x80) {
             len += ascii_extra[c];
@@ -485,10 +554,7 @@ void gj_write_string(mk_buf *b, const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     if (n <= 256) {
         /* short (a method, a path, a header): one copy when nothing needs escaping */
-        size_t i = 0;
-        while (i < n && plain_byte(s[i]))
-            i++;
-        if (i == n && mk_buf_reserve(b, n + 2) == 0) {
+        if (plain_prefix(s, n) == n && mk_buf_reserve(b, n + 2) == 0) {
             char *o = b->data + b->len;
             *o++ = '"';
             memcpy(o, s, n);
