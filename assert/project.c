@@ -369,7 +369,9 @@ static int key_string(keyer *k)
     size_t i = k->i + 1;
     const unsigned char *t = k->t;
     for (;;) {
-        /* eight ASCII bytes at a time while none ends or breaks the string */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* eight ASCII bytes at a time while none ends or breaks the string
+         * (little-endian: the first byte is the lowest) */
         while (i + 8 <= k->n) {
             uint64_t w;
             memcpy(&w, t + i, 8);
@@ -378,10 +380,14 @@ static int key_string(keyer *k)
             uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5C5C5C5C5C5C5C5CULL;
             uint64_t quote = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
             uint64_t back = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
-            if (high | ctl | quote | back)
+            uint64_t m = high | ctl | quote | back;
+            if (m) {
+                i += (size_t)__builtin_ctzll(m) / 8; /* exact up to the first */
                 break;
+            }
             i += 8;
         }
+#endif
         if (i >= k->n)
             return 0;
         unsigned char c = t[i];

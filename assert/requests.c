@@ -835,6 +835,7 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
 typedef struct {
     size_t ks, ke, vs, ve;
     gj_kind k;
+    int decoded; /* the body string: decoded while walked, into the reader's body buffer */
 } member;
 
 #define MAX_MEMBERS 64 /* an entry has about twenty */
@@ -853,6 +854,7 @@ struct ma_page_reader {
     size_t start;      /* R_IN: where the entry began */
     size_t need;       /* R_IN: bytes from start before walking it again */
     member members[MAX_MEMBERS];
+    ma_buf body;       /* the entry's body, decoded as walked */
     long count;        /* entries in the page */
     long long last;    /* the highest seq among them */
     int expect;        /* R_BETWEEN: X_* */
@@ -874,6 +876,7 @@ void ma_page_reader_free(ma_page_reader *r)
     if (!r)
         return;
     free(r->buf);
+    ma_buf_free(&r->body);
     json_decref(r->tail);
     ma_buf_free(&r->scratch);
     free(r);
@@ -1069,6 +1072,90 @@ static int walk_string(const char *b, size_t i, size_t n, size_t *end)
     }
 }
 
+static void buf_room(ma_buf *o, size_t more)
+{
+    if (o->len + more + 1 > o->cap) {
+        o->cap = (o->len + more + 1) * 2;
+        o->p = ma_xrealloc(o->p, o->cap);
+    }
+}
+
+/* The string literal at b[i] == '"', walked and decoded (as decode_string)
+ * into o in the same pass: 1 with *end, 0 if b ends first, -1 if an
+ * escape is bad. The text never grows in decoding: o gets room for all of
+ * b after i (and a word more) at once, and words are copied as found. */
+static int walk_decode(const char *b, size_t i, size_t n, size_t *end, ma_buf *o)
+{
+    size_t j = i + 1;
+    o->len = 0;
+    buf_room(o, n - i + 8);
+    char *d = o->p;
+    for (;;) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        while (j + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, b + j, 8);
+            memcpy(d, &w, 8); /* kept up to the quote or backslash, if any */
+            uint64_t q = w ^ 0x2222222222222222ULL, k = w ^ 0x5C5C5C5C5C5C5C5CULL;
+            uint64_t m = ((q - 0x0101010101010101ULL) & ~q) | ((k - 0x0101010101010101ULL) & ~k);
+            m &= 0x8080808080808080ULL;
+            if (m) {
+                size_t z = (size_t)__builtin_ctzll(m) / 8;
+                j += z;
+                d += z;
+                break;
+            }
+            j += 8;
+            d += 8;
+        }
+#endif
+        while (j < n && b[j] != '"' && b[j] != '\\')
+            *d++ = b[j++];
+        if (j >= n)
+            return 0;
+        if (b[j] == '"') {
+            *d = '\0';
+            o->len = (size_t)(d - o->p);
+            *end = j + 1;
+            return 1;
+        }
+        if (j + 1 >= n)
+            return 0;
+        char c = b[j + 1];
+        switch (c) {
+        case '"': *d++ = '"'; break;
+        case '\\': *d++ = '\\'; break;
+        case '/': *d++ = '/'; break;
+        case 'b': *d++ = '\b'; break;
+        case 'f': *d++ = '\f'; break;
+        case 'n': *d++ = '\n'; break;
+        case 'r': *d++ = '\r'; break;
+        case 't': *d++ = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (j + 6 > n)
+                return 0;
+            if (hex4(b + j + 2, &cp) < 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
+                return -1;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (j + 12 > n)
+                    return 0;
+                if (b[j + 6] != '\\' || b[j + 7] != 'u' || hex4(b + j + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+                    return -1;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                j += 6;
+            }
+            d = put_utf8(d, cp); /* at most as long as the escape */
+            j += 6;
+            continue;
+        }
+        default:
+            return -1;
+        }
+        j += 2;
+    }
+}
+
 /* The value at b[i]: 1 with its kind and *end, 0 if b ends first, -1 if
  * no value starts there. Containers are skipped by their brackets (and
  * strings), not validated: the server wrote them. */
@@ -1131,7 +1218,7 @@ static int walk_value(const char *b, size_t i, size_t n, gj_kind *k, size_t *end
 
 /* The entry object at b[i] == '{' in one pass: 1 with its members and
  * *end, 0 if b ends first, -1 if it is not an object of members. */
-static int walk_entry(const char *b, size_t i, size_t n, member *m, size_t *nm, size_t *end)
+static int walk_entry(const char *b, size_t i, size_t n, member *m, size_t *nm, size_t *end, ma_buf *body)
 {
     *nm = 0;
     i++;
@@ -1162,7 +1249,16 @@ static int walk_entry(const char *b, size_t i, size_t n, member *m, size_t *nm, 
         if (i >= n)
             return 0;
         x->vs = i;
-        int r = walk_value(b, i, n, &x->k, &x->ve);
+        x->decoded = 0;
+        int r;
+        if (b[i] == '"' && x->ke - x->ks == 6 && memcmp(b + x->ks, "\"body\"", 6) == 0) {
+            /* the body: decoded as it is walked (a check may read it) */
+            x->k = GJ_STRING;
+            x->decoded = 1;
+            r = walk_decode(b, i, n, &x->ve, body);
+        } else {
+            r = walk_value(b, i, n, &x->k, &x->ve);
+        }
         if (r <= 0)
             return r;
         for (i = x->ve; i < n && is_space(b[i]); i++)
@@ -1191,7 +1287,7 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
     char *owned[5] = {0}, *time_copy = NULL;
     const char *enc = NULL;
     size_t enc_len = 0, body_s = 0, body_e = 0;
-    int body_string = 0;
+    int body_string = 0, body_decoded = 0;
     int step = 1, rc = 0;
     for (size_t mi = 0; mi < nm; mi++) {
         size_t ks = m[mi].ks, ke = m[mi].ke, vs = m[mi].vs, ve = m[mi].ve;
@@ -1251,6 +1347,7 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
             body_string = k == GJ_STRING;
             body_s = vs;
             body_e = ve;
+            body_decoded = m[mi].decoded;
         } else if (KEY_IS("body_encoding")) {
             free(owned[4]);
             owned[4] = NULL;
@@ -1284,7 +1381,11 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
         }
         goto out;
     }
-    if (body_string) {
+    if (body_string && body_decoded) {
+        r.body = rd->body.p ? rd->body.p : "";
+        r.body_len = rd->body.len;
+        r.base64 = enc && enc_len == 6 && memcmp(enc, "base64", 6) == 0;
+    } else if (body_string) {
         r.body_lit = t + body_s;
         r.body_lit_len = body_e - body_s;
         r.base64 = enc && enc_len == 6 && memcmp(enc, "base64", 6) == 0;
@@ -1367,7 +1468,7 @@ int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char 
              * start once the text has doubled: a huge one costs twice its
              * length, not its length times the pieces it came in */
             size_t have = rd->len - rd->start, end = 0, nm = 0;
-            int w = have < rd->need ? 0 : walk_entry(rd->buf, rd->start, rd->len, rd->members, &nm, &end);
+            int w = have < rd->need ? 0 : walk_entry(rd->buf, rd->start, rd->len, rd->members, &nm, &end, &rd->body);
             if (w == 0) {
                 if (have >= rd->need)
                     rd->need = have * 2;
