@@ -39,7 +39,8 @@ int64_t ma_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f);
+static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, size_t span,
+                         const ma_filter *f);
 
 ma_evaluator *ma_eval_new(const ma_eval_opts *o)
 {
@@ -259,7 +260,7 @@ typedef struct {
 static int feed(void *arg, const char *p, size_t n)
 {
     feed_ctx *f = arg;
-    return ma_page_reader_feed(f->rd, p, n, &f->why);
+    return ma_page_reader_feed(f->rd, p, n, &f->why) != 0 ? -1 : 0; /* 1: enough read */
 }
 
 /* One GET of /test/requests (pq) read into the journal as it arrives (with
@@ -268,10 +269,11 @@ static int feed(void *arg, const char *p, size_t n)
  * free it), or with *page when the answer is not laid out as mockapi's
  * pages (then *page is the answer parsed, for ma_journal_add_page; nothing
  * was read into the journal); -1 with *why (caller frees). */
-static int read_page(ma_evaluator *ev, const char *pq, int fetched, ma_page_reader **rd_out, json_t **page,
-                     long *n, long long *next_seq, char **why)
+static int read_page(ma_evaluator *ev, const char *pq, int fetched, long long stop_after, ma_page_reader **rd_out,
+                     json_t **page, long *n, long long *next_seq, char **why)
 {
     ma_page_reader *rd = ma_page_reader_new(&ev->journal, fetched);
+    ma_page_reader_stop_after(rd, stop_after);
     feed_ctx fc = {rd, NULL};
     char *body = NULL;
     size_t len = 0;
@@ -350,7 +352,7 @@ static int journal(ma_evaluator *ev, char **why)
             json_t *page = NULL;
             long n = 0;
             long long next = 0;
-            if (read_page(ev, pq, 0, &rd, &page, &n, &next, why) < 0)
+            if (read_page(ev, pq, 0, 0, &rd, &page, &n, &next, why) < 0)
                 return -1;
             if (page)
                 next = json_integer_value(json_object_get(page, "next_seq"));
@@ -393,10 +395,13 @@ static int journal(ma_evaluator *ev, char **why)
  * explanations. A few entries one request each (since=seq-1, limit=1);
  * many, when one filter selects them all, with that filter from the first
  * on, in pages. */
-static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f)
+static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, size_t span,
+                         const ma_filter *f)
 {
     ma_evaluator *ev = ctx;
     char *fq = f && n > 4 ? ma_filter_query(f) : NULL;
+    /* the filter's entries from the first wanted through the last: no more */
+    long limit = span > 0 && span < PAGE_LIMIT ? (long)span : PAGE_LIMIT;
     size_t i = 0;
     int rc = 0;
     while (i < n && rc == 0) {
@@ -404,7 +409,7 @@ static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, siz
             i++;
             continue;
         }
-        char *pq = fq ? ma_xasprintf("/test/requests?%s%slimit=%d&since=%lld", fq, *fq ? "&" : "", PAGE_LIMIT,
+        char *pq = fq ? ma_xasprintf("/test/requests?%s%slimit=%ld&since=%lld", fq, *fq ? "&" : "", limit,
                                      v[i]->seq - 1)
                       : ma_xasprintf("/test/requests?include_test=1&limit=1&since=%lld", v[i]->seq - 1);
         ma_page_reader *rd = NULL;
@@ -412,7 +417,7 @@ static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, siz
         long got = 0;
         long long next = 0, last = v[i]->seq;
         char *why = NULL;
-        if (read_page(ev, pq, 1, &rd, &page, &got, &next, &why) < 0) {
+        if (read_page(ev, pq, 1, fq ? v[n - 1]->seq : 0, &rd, &page, &got, &next, &why) < 0) {
             free(why);
             rc = -1;
         } else if (page) {
@@ -428,7 +433,7 @@ static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, siz
         free(pq);
         if (!fq)
             i++; /* asked: got, or gone */
-        else if (got < PAGE_LIMIT)
+        else if (got < limit)
             break; /* everything the filter selects from there: what is missing is gone */
         else
             while (i < n && v[i]->seq <= last)

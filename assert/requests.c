@@ -105,6 +105,16 @@ static void strtab_free(strtab *t)
 
 /* ---- the store ---- */
 
+/* One member of an entry object: key literal [ks, ke), value [vs, ve). */
+typedef struct {
+    size_t ks, ke, vs, ve;
+    gj_kind k;
+    int decoded; /* the body string: decoded while walked, into the reader's body buffer */
+} member;
+
+#define MAX_MEMBERS 64 /* an entry has about twenty */
+
+
 typedef struct {
     uint32_t *v;
     size_t n, cap;
@@ -179,6 +189,7 @@ typedef struct {
     uint8_t *verdict;   /* per entry of the selection, by position: V_* */
     size_t cap;
     size_t hint;        /* the position last asked about: entries come in order */
+    ma_proj *proj;      /* c's paths, for the entries fetched again (made when needed) */
 } want;
 
 enum { F_NO = 0, F_ASKED, F_GOT, F_FAILED };
@@ -188,6 +199,8 @@ struct ma_jstore {
     size_t vcap;      /* entries j->v has room for */
     ma_buf scratch;   /* decoded body literals */
     ma_buf key;       /* a body's projection key */
+    ma_buf fbody;     /* a fetched entry's body, decoded */
+    member *fmembers; /* its members (MAX_MEMBERS) */
     shape *shapes;
     size_t nshapes, capshapes;
     uint32_t *shape_slot; /* hash of shapes: index + 1, 0 empty */
@@ -205,7 +218,9 @@ struct ma_jstore {
     ma_fetch_fn fetch;
     void *fetch_ctx;
     uint8_t *fstate;  /* per entry: F_* */
-    json_t **objs;    /* per entry: the fetched (or stand-in) object */
+    char **ftext;     /* per entry: its text, fetched (or copied from the kept text) */
+    size_t *ftext_len;
+    json_t **objs;    /* per entry: the object, parsed from ftext when asked for (or a stand-in) */
     json_t **bodies;  /* per entry: its body read as JSON */
     uint8_t *body_read;
     size_t fcap;      /* entries the three arrays have room for */
@@ -831,15 +846,6 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
 
 /* ---- reading a page as it arrives ---- */
 
-/* One member of an entry object: key literal [ks, ke), value [vs, ve). */
-typedef struct {
-    size_t ks, ke, vs, ve;
-    gj_kind k;
-    int decoded; /* the body string: decoded while walked, into the reader's body buffer */
-} member;
-
-#define MAX_MEMBERS 64 /* an entry has about twenty */
-
 static const char page_open[] = "{\"entries\":[";
 
 enum { R_OPEN, R_BETWEEN, R_IN, R_TAIL, R_WHOLE, R_FAILED };
@@ -855,6 +861,8 @@ struct ma_page_reader {
     size_t need;       /* R_IN: bytes from start before walking it again */
     member members[MAX_MEMBERS];
     ma_buf body;       /* the entry's body, decoded as walked */
+    long long stop_after; /* fetched: the last seq wanted (0: read on) */
+    int done;          /* fetched: past it; the rest is not read */
     long count;        /* entries in the page */
     long long last;    /* the highest seq among them */
     int expect;        /* R_BETWEEN: X_* */
@@ -1274,6 +1282,8 @@ static int walk_entry(const char *b, size_t i, size_t n, member *m, size_t *nm, 
     }
 }
 
+static void put_text(ma_journal *j, long long seq, const char *text, size_t len);
+
 #define KEY_IS(lit) (kl == sizeof(lit) - 1 && memcmp(key, lit, kl) == 0)
 
 /* Reads the entry object t[s, e), walked into its members m[0, nm), and
@@ -1373,12 +1383,12 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
     if (r.seq > rd->last)
         rd->last = r.seq;
     if (rd->fetched) {
-        if (ma_journal_wants(rd->j, r.seq)) {
-            json_t *obj = json_loadb(t + s, e - s, JSON_ALLOW_NUL, NULL);
-            if (obj)
-                ma_journal_put(rd->j, obj);
-            json_decref(obj);
+        if (rd->stop_after && r.seq > rd->stop_after) {
+            rd->done = 1; /* past the last entry wanted */
+            goto out;
         }
+        if (ma_journal_wants(rd->j, r.seq))
+            put_text(rd->j, r.seq, t + s, e - s);
         goto out;
     }
     if (body_string && body_decoded) {
@@ -1486,6 +1496,8 @@ int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char 
             rd->need = 0;
             used = end;
             rd->state = R_BETWEEN;
+            if (rd->done)
+                return 1; /* what is left is not wanted */
         }
     }
     /* drop what was read; an unfinished entry moves to the front */
@@ -1499,8 +1511,18 @@ int ma_page_reader_feed(ma_page_reader *rd, const char *p, size_t n, const char 
     return 0;
 }
 
+void ma_page_reader_stop_after(ma_page_reader *rd, long long seq)
+{
+    rd->stop_after = seq;
+}
+
 int ma_page_reader_finish(ma_page_reader *rd, long *entries, long long *next_seq, const char **why)
 {
+    if (rd->done) {
+        *entries = rd->count;
+        *next_seq = -1;
+        return 0;
+    }
     if (rd->state == R_IN) {
         /* the last entry may wait for the text to double: there is no more */
         rd->need = 0;
@@ -1569,6 +1591,10 @@ static void fetch_room(ma_jstore *s, size_t n)
         return;
     size_t ncap = s->fcap * 2 > n ? s->fcap * 2 : n;
     s->fstate = ma_xrealloc(s->fstate, ncap);
+    s->ftext = ma_xrealloc(s->ftext, ncap * sizeof *s->ftext);
+    s->ftext_len = ma_xrealloc(s->ftext_len, ncap * sizeof *s->ftext_len);
+    memset(s->ftext + s->fcap, 0, (ncap - s->fcap) * sizeof *s->ftext);
+    memset(s->ftext_len + s->fcap, 0, (ncap - s->fcap) * sizeof *s->ftext_len);
     s->objs = ma_xrealloc(s->objs, ncap * sizeof *s->objs);
     s->bodies = ma_xrealloc(s->bodies, ncap * sizeof *s->bodies);
     s->body_read = ma_xrealloc(s->body_read, ncap);
@@ -1599,6 +1625,18 @@ int ma_journal_wants(const ma_journal *j, long long seq)
     return i >= 0 && j->s && (size_t)i < j->s->fcap && j->s->fstate[i] == F_ASKED;
 }
 
+/* Keeps text[0, len) as the fetched text of the entry with this seq, if
+ * it was asked for. */
+static void put_text(ma_journal *j, long long seq, const char *text, size_t len)
+{
+    long i = find_seq(j, seq);
+    if (i < 0 || !j->s || (size_t)i >= j->s->fcap || j->s->fstate[i] != F_ASKED)
+        return;
+    j->s->ftext[i] = ma_xstrndup(text, len);
+    j->s->ftext_len[i] = len;
+    j->s->fstate[i] = F_GOT;
+}
+
 void ma_journal_put(ma_journal *j, const json_t *obj)
 {
     json_t *seq = json_object_get(obj, "seq");
@@ -1611,7 +1649,7 @@ void ma_journal_put(ma_journal *j, const json_t *obj)
     j->s->fstate[i] = F_GOT;
 }
 
-void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f)
+void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, size_t span, const ma_filter *f)
 {
     ma_jstore *s = store(j);
     fetch_room(s, j->n);
@@ -1623,17 +1661,17 @@ void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, const m
             continue;
         idx_push(&s->fetched, x);
         if (s->text[x]) {
-            s->objs[x] = json_loadb(s->text[x], s->text_len[x], JSON_ALLOW_NUL, NULL);
-            if (s->objs[x]) {
-                s->fstate[x] = F_GOT;
-                continue;
-            }
+            /* kept: copied, as adding entries may drop the kept text */
+            s->ftext[x] = ma_xstrndup(s->text[x], s->text_len[x]);
+            s->ftext_len[x] = s->text_len[x];
+            s->fstate[x] = F_GOT;
+            continue;
         }
         s->fstate[x] = F_ASKED;
         ask[na++] = v[i];
     }
     if (na && s->fetch)
-        s->fetch(s->fetch_ctx, j, ask, na, f);
+        s->fetch(s->fetch_ctx, j, ask, na, na == n ? span : 0, f);
     for (size_t i = 0; i < na; i++)
         if (s->fstate[ask[i]->idx] == F_ASKED)
             s->fstate[ask[i]->idx] = F_FAILED;
@@ -1647,6 +1685,8 @@ void ma_journal_release(ma_journal *j)
         return;
     for (size_t i = 0; i < s->fetched.n; i++) {
         uint32_t x = s->fetched.v[i];
+        free(s->ftext[x]);
+        s->ftext[x] = NULL;
         json_decref(s->objs[x]);
         json_decref(s->bodies[x]);
         s->objs[x] = s->bodies[x] = NULL;
@@ -1672,7 +1712,9 @@ json_t *ma_entry_object(ma_journal *j, const ma_entry *e)
     ma_jstore *s = store(j);
     fetch_room(s, j->n);
     if (s->fstate[e->idx] == F_NO)
-        ma_journal_fetch(j, &e, 1, NULL);
+        ma_journal_fetch(j, &e, 1, 0, NULL);
+    if (!s->objs[e->idx] && s->ftext[e->idx])
+        s->objs[e->idx] = json_loadb(s->ftext[e->idx], s->ftext_len[e->idx], JSON_ALLOW_NUL, NULL);
     if (!s->objs[e->idx]) {
         s->objs[e->idx] = stand_in(e);
         if (s->fstate[e->idx] == F_NO) {
@@ -1683,25 +1725,82 @@ json_t *ma_entry_object(ma_journal *j, const ma_entry *e)
     return s->objs[e->idx];
 }
 
+static int walk_entry(const char *b, size_t i, size_t n, member *m, size_t *nm, size_t *end, ma_buf *body);
+
+/* The body of fetched entry idx, decoded, into s->fbody: 1 with *base64,
+ * 0 when it has none (no body string). */
+static int body_text(ma_jstore *s, uint32_t idx, int *base64)
+{
+    const char *enc = NULL;
+    size_t enc_len = 0;
+    int has = 0;
+    json_t *o = s->objs[idx];
+    if (o && !s->ftext[idx]) {
+        json_t *b = json_object_get(o, "body");
+        if (!json_is_string(b))
+            return 0;
+        s->fbody.len = 0;
+        ma_buf_add(&s->fbody, json_string_value(b), json_string_length(b));
+        enc = json_string_value(json_object_get(o, "body_encoding"));
+        *base64 = enc && strcmp(enc, "base64") == 0;
+        return 1;
+    }
+    const char *t = s->ftext[idx];
+    size_t nm = 0, end = 0;
+    if (!s->fmembers)
+        s->fmembers = ma_xcalloc(MAX_MEMBERS, sizeof *s->fmembers);
+    if (!t || walk_entry(t, 0, s->ftext_len[idx], s->fmembers, &nm, &end, &s->fbody) != 1)
+        return 0;
+    for (size_t i = 0; i < nm; i++) {
+        const member *x = &s->fmembers[i];
+        size_t kl = x->ke - x->ks - 2;
+        const char *key = t + x->ks + 1;
+        if (kl == 4 && memcmp(key, "body", 4) == 0)
+            has = x->k == GJ_STRING && x->decoded;
+        else if (kl == 13 && memcmp(key, "body_encoding", 13) == 0 && x->k == GJ_STRING) {
+            enc = t + x->vs + 1;
+            enc_len = x->ve - x->vs - 2;
+        }
+    }
+    *base64 = enc && enc_len == 6 && memcmp(enc, "base64", 6) == 0;
+    return has;
+}
+
 json_t *ma_entry_body(ma_journal *j, const ma_entry *e)
 {
     ma_jstore *s = store(j);
     fetch_room(s, j->n);
     if (s->fstate[e->idx] == F_NO)
-        ma_journal_fetch(j, &e, 1, NULL);
+        ma_journal_fetch(j, &e, 1, 0, NULL);
     if (s->fstate[e->idx] != F_GOT)
         return NULL;
     if (!s->body_read[e->idx]) {
         s->body_read[e->idx] = 1;
-        json_t *o = s->objs[e->idx], *b = json_object_get(o, "body");
-        if (json_is_string(b)) {
-            const char *enc = json_string_value(json_object_get(o, "body_encoding"));
-            s->bodies[e->idx] = enc && strcmp(enc, "base64") == 0
-                                    ? json_incref(b)
-                                    : ma_json_from_body(json_string_value(b), json_string_length(b));
+        int b64 = 0;
+        if (body_text(s, e->idx, &b64)) {
+            const char *t = s->fbody.p ? s->fbody.p : "";
+            s->bodies[e->idx] = b64 ? json_stringn(t, s->fbody.len) : ma_json_from_body(t, s->fbody.len);
         }
     }
     return s->bodies[e->idx];
+}
+
+/* The document check c of want w reads in fetched entry idx's body: only
+ * what c's paths reach (project.h), NULL when there is no body. New
+ * reference. */
+static json_t *checked_doc(ma_jstore *s, want *w, uint32_t idx)
+{
+    int b64 = 0;
+    if (!body_text(s, idx, &b64))
+        return NULL;
+    const char *t = s->fbody.p ? s->fbody.p : "";
+    if (b64)
+        return json_stringn(t, s->fbody.len);
+    if (!w->proj) {
+        w->proj = ma_proj_new();
+        ma_proj_add_check(w->proj, w->c);
+    }
+    return ma_proj_body(w->proj, t, s->fbody.len);
 }
 
 /* The announced check c whose selection holds e: its want, and e's place
@@ -1735,58 +1834,89 @@ static want *want_for(ma_journal *j, const ma_entry *e, const ma_check *c, long 
     return NULL;
 }
 
-/* Entries of w's selection for which state is what want_state says:
- * fetched in one go with the selection's filter. */
-static void fetch_where(ma_journal *j, want *w, int unknown_only)
+#define FETCH_WINDOW 256 /* entries fetched again at once to explain or check */
+
+/* From position at on, up to FETCH_WINDOW entries of w's selection not
+ * fetched yet and whose verdict is unknown (unknown_only) or not "holds":
+ * fetched in one request with the selection's filter, which the server
+ * answers in the selection's order (the fetcher stops reading after the
+ * last one wanted). Explaining a check over a large selection thus holds
+ * a window of entries, not all of them. */
+static void fetch_window(ma_journal *j, want *w, size_t at, int unknown_only)
 {
     ma_jstore *s = j->s;
     selection *x = &s->sels[w->sel];
-    const ma_entry **v = ma_xcalloc(x->sel.n ? x->sel.n : 1, sizeof *v);
-    size_t n = 0;
+    const ma_entry *v[FETCH_WINDOW];
+    size_t n = 0, first = 0, last = 0;
     fetch_room(s, j->n);
-    for (size_t i = 0; i < x->sel.n; i++) {
+    for (size_t i = at; i < x->sel.n && n < FETCH_WINDOW; i++) {
         uint8_t vd = w->verdict[i];
-        if ((unknown_only ? vd == V_UNKNOWN : vd != V_HOLDS) && s->fstate[x->sel.v[i]] == F_NO)
+        if ((unknown_only ? vd == V_UNKNOWN : vd != V_HOLDS) && s->fstate[x->sel.v[i]] == F_NO) {
+            if (!n)
+                first = i;
+            last = i;
             v[n++] = &j->v[x->sel.v[i]];
+        }
     }
-    ma_journal_fetch(j, v, n, &x->f);
-    free(v);
+    /* the filter selects last - first + 1 entries from the first to the last */
+    ma_journal_fetch(j, v, n, n ? last - first + 1 : 0, &x->f);
+}
+
+/* Drops entry idx's fetched object and body (its turn is over). */
+static void drop_fetched(ma_jstore *s, uint32_t idx)
+{
+    if (s->fstate[idx] != F_GOT)
+        return;
+    free(s->ftext[idx]);
+    s->ftext[idx] = NULL;
+    json_decref(s->objs[idx]);
+    json_decref(s->bodies[idx]);
+    s->objs[idx] = s->bodies[idx] = NULL;
+    s->body_read[idx] = 0;
+    s->fstate[idx] = F_NO; /* still on the fetched list: release skips it */
 }
 
 int ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_failures *out)
 {
-    fetch_room(store(j), j->n);
+    ma_jstore *s = store(j);
+    fetch_room(s, j->n);
     long at = -1;
     want *w = want_for(j, e, c, &at);
     if (!w)
         return ma_check_eval(c, ma_entry_body(j, e), out);
     if (w->verdict[at] == V_UNKNOWN) {
-        /* announced after this entry was read: every such entry of the
-         * selection is fetched once and checked */
-        fetch_where(j, w, 1);
-        selection *x = &j->s->sels[w->sel];
-        for (size_t i = 0; i < x->sel.n; i++) {
-            if (w->verdict[i] != V_UNKNOWN)
-                continue;
+        /* announced after this entry was read: a window of such entries
+         * is fetched and checked */
+        fetch_window(j, w, (size_t)at, 1);
+        selection *x = &s->sels[w->sel];
+        for (size_t i = (size_t)at; i < x->sel.n; i++) {
             const ma_entry *q = &j->v[x->sel.v[i]];
-            if (j->s->fstate[q->idx] == F_GOT)
-                w->verdict[i] = ma_check_eval(c, ma_entry_body(j, q), NULL) ? V_HOLDS : V_FAILS;
+            if (w->verdict[i] != V_UNKNOWN || s->fstate[q->idx] != F_GOT)
+                continue;
+            json_t *doc = checked_doc(s, w, q->idx);
+            w->verdict[i] = ma_check_eval(c, doc, NULL) ? V_HOLDS : V_FAILS;
+            json_decref(doc);
+            if (q != e || w->verdict[i] == V_HOLDS || !out)
+                drop_fetched(s, q->idx);
         }
         if (w->verdict[at] == V_UNKNOWN) /* it could not be fetched: what the journal says without a body */
             return ma_check_eval(c, NULL, out);
     }
     if (w->verdict[at] == V_HOLDS || !out)
         return w->verdict[at] == V_HOLDS;
-    /* a failure to explain: the bodies of the selection's failing entries,
-     * in one request */
-    if (j->s->fstate[e->idx] == F_NO)
-        fetch_where(j, w, 0);
-    if (j->s->fstate[e->idx] != F_GOT) {
+    /* a failure to explain: its body, fetched with the failing entries
+     * after it, each dropped once explained */
+    if (s->fstate[e->idx] == F_NO)
+        fetch_window(j, w, (size_t)at, 0);
+    if (s->fstate[e->idx] != F_GOT) {
         ma_failures_add(out, c->mark, 0, "",
                         "(the server no longer has this request: what failed cannot be shown)", NULL, NULL, 0);
         return 0;
     }
-    int ok = ma_check_eval(c, ma_entry_body(j, e), out);
+    json_t *doc = checked_doc(s, w, e->idx);
+    int ok = ma_check_eval(c, doc, out);
+    json_decref(doc);
+    drop_fetched(s, e->idx);
     return ok;
 }
 
@@ -1811,6 +1941,10 @@ static void drop_entries(ma_journal *j)
     s->kept_from = s->kept_bytes = 0;
     s->vcap = 0;
     free(s->fstate);
+    free(s->ftext);
+    free(s->ftext_len);
+    s->ftext = NULL;
+    s->ftext_len = NULL;
     free(s->objs);
     free(s->bodies);
     free(s->body_read);
@@ -1865,12 +1999,16 @@ void ma_journal_free(ma_journal *j)
         }
         free(s->sels);
         free(s->sel_slot);
-        for (size_t i = 0; i < s->nwants; i++)
+        for (size_t i = 0; i < s->nwants; i++) {
             free(s->wants[i].verdict);
+            ma_proj_free(s->wants[i].proj);
+        }
         free(s->wants);
         free(s->want_slot);
         ma_buf_free(&s->scratch);
         ma_buf_free(&s->key);
+        ma_buf_free(&s->fbody);
+        free(s->fmembers);
         free(s);
     }
     memset(j, 0, sizeof *j);

@@ -65,8 +65,13 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why);
  * the journal wants (ma_journal_wants) to ma_journal_put. */
 typedef struct ma_page_reader ma_page_reader;
 ma_page_reader *ma_page_reader_new(ma_journal *j, int fetched);
-/* 0, or -1 (why set) when the text cannot be a journal page; then stop. */
+/* 0; 1 when the rest of the answer is not wanted (see
+ * ma_page_reader_stop_after): stop reading; or -1 (why set) when the text
+ * cannot be a journal page: stop. */
 int ma_page_reader_feed(ma_page_reader *r, const char *p, size_t n, const char **why);
+/* With fetched: the answer is read only up to the first entry past seq
+ * (a fetcher that knows the last entry it wants). */
+void ma_page_reader_stop_after(ma_page_reader *r, long long seq);
 /* At the end of the answer: 1 when the answer was kept whole (read it with
  * ma_page_whole), else 0 with *entries (the number in the page) and
  * *next_seq (the page's next_seq, -1 if it had none), or -1 with why. The
@@ -108,10 +113,14 @@ size_t ma_journal_nearest(ma_journal *j, const ma_filter *f, size_t max, const m
 
 /* Fetching entries again (the whole object, body included). fetch is
  * called with entries of j (seq ascending) that are wanted and, when all
- * of them are selected by one filter, that filter (else NULL); it hands
- * each entry object it gets to ma_journal_put and returns 0, or -1 when
- * the server could not be asked (then the entries stay unfetched). */
-typedef int (*ma_fetch_fn)(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f);
+ * of them are selected by one filter, that filter (else NULL) and span,
+ * how many entries the filter selects from the first of them through the
+ * last (0: not known); it hands each entry it gets to ma_journal_put (or,
+ * reading an answer with a page reader made with fetched set, the reader
+ * does) and returns 0, or -1 when the server could not be asked (then the
+ * entries stay unfetched). */
+typedef int (*ma_fetch_fn)(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, size_t span,
+                           const ma_filter *f);
 void ma_journal_set_fetch(ma_journal *j, ma_fetch_fn fetch, void *ctx);
 /* Keeps obj (an entry object; borrowed) for the entry of j with its seq,
  * if j holds one that is wanted. */
@@ -120,8 +129,8 @@ void ma_journal_put(ma_journal *j, const json_t *obj);
  * yet (a fetcher's filter for ma_journal_put). */
 int ma_journal_wants(const ma_journal *j, long long seq);
 /* Fetches the entries of v not fetched yet, in as few requests as it can
- * (f: a filter selecting all of them, or NULL). */
-void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f);
+ * (f: a filter selecting all of them, or NULL; span as for ma_fetch_fn). */
+void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, size_t span, const ma_filter *f);
 /* How many bytes of the most recent entries' text to keep (default 16
  * MiB): entries kept are shown and explained without asking the server
  * again, which may have evicted them since (mockassert's own requests are

@@ -228,8 +228,9 @@ typedef struct {
     int filtered;
 } fake_server;
 
-static int fake_fetch(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, const ma_filter *f)
+static int fake_fetch(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, size_t span, const ma_filter *f)
 {
+    (void)span;
     fake_server *fs = ctx;
     fs->calls++;
     fs->asked += n;
