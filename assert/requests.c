@@ -1879,11 +1879,13 @@ static void drop_fetched(ma_jstore *s, uint32_t idx)
 int ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_failures *out)
 {
     ma_jstore *s = store(j);
-    fetch_room(s, j->n);
     long at = -1;
     want *w = want_for(j, e, c, &at);
     if (!w)
         return ma_check_eval(c, ma_entry_body(j, e), out);
+    if (w->verdict[at] == V_HOLDS || (w->verdict[at] == V_FAILS && !out))
+        return w->verdict[at] == V_HOLDS; /* the usual case: nothing to fetch */
+    fetch_room(s, j->n);
     if (w->verdict[at] == V_UNKNOWN) {
         /* announced after this entry was read: a window of such entries
          * is fetched and checked */
