@@ -127,7 +127,7 @@ project("unit_tests")
   kind("ConsoleApp")
   -- mockassert's pure cores are unit-tested here too (spec.c + yaml.c: its lint)
   files({"tests/unit/*.c", "assert/match.c", "assert/jpath.c", "assert/requests.c", "assert/util.c",
-         "assert/spec.c", "assert/yaml.c", "assert/project.c"})
+         "assert/spec.c", "assert/yaml.c", "assert/project.c", "assert/pages.c"})
   includedirs(src_dirs)
   includedirs({"assert"})
   buildoptions(strict)
