@@ -14,10 +14,13 @@
  *    any / none) is announced before the journal is read (ma_journal_want);
  *    it is then evaluated once per entry as the entry streams in, on a
  *    document holding only what the check's paths reach (project.h), and
- *    only its verdict is kept.
+ *    only its verdict is kept; bodies of a shape that read the same to the
+ *    checks get the remembered verdicts.
  *  - The entry object and the whole body, needed to explain a failure and
- *    to show entries, are fetched again from the server on demand
- *    (ma_journal_set_fetch) and kept until ma_journal_release. */
+ *    to show entries, come from the text of the most recent entries (kept
+ *    up to a budget, ma_journal_set_keep) or are fetched again from the
+ *    server (ma_journal_set_fetch), and are kept until ma_journal_release.
+ * Pages are read by pages.c. Not thread-safe. */
 #ifndef MA_REQUESTS_H
 #define MA_REQUESTS_H
 
@@ -61,8 +64,8 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why);
  * are taken as soon as they are complete, so the answer is never held
  * whole. An answer that does not start as mockapi's pages do is kept whole
  * instead (ma_page_whole), for the caller to read as JSON.
- * With fetched set, the reader adds nothing: it hands each entry whose seq
- * the journal wants (ma_journal_wants) to ma_journal_put. */
+ * With fetched set, the reader adds nothing: it keeps the text of each
+ * entry whose seq the journal wants (ma_journal_wants) as fetched. */
 typedef struct ma_page_reader ma_page_reader;
 ma_page_reader *ma_page_reader_new(ma_journal *j, int fetched);
 /* 0; 1 when the rest of the answer is not wanted (see
@@ -153,8 +156,11 @@ json_t *ma_entry_object(ma_journal *j, const ma_entry *e);
 json_t *ma_entry_body(ma_journal *j, const ma_entry *e);
 /* Evaluates c on e's body, like ma_check_eval(c, ma_entry_body(j, e),
  * out). Without out the verdict comes from the check announced with
- * ma_journal_want when there is one, with nothing fetched; with out only
- * a failing check needs the body. */
+ * ma_journal_want when there is one, with nothing fetched. With out, a
+ * failing check's details are computed on e fetched again (with the next
+ * failing entries of the selection, up to 256, in one request), which is
+ * then dropped; when the server no longer has e, the verdict stays and a
+ * failure says its details cannot be shown. */
 int ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_failures *out);
 
 /* 1 if the glob matches path: '*' matches within a segment, '**' across
