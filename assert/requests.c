@@ -97,6 +97,17 @@ static const char *intern(strtab *t, const char *p, size_t n)
     return t->slot[k] = arena_copy(t, p, n);
 }
 
+/* The one copy of p[0, n) if there is one, else NULL (nothing added). */
+static const char *intern_find(const strtab *t, const char *p, size_t n)
+{
+    if (!t->cap)
+        return NULL;
+    for (size_t k = hash_bytes(p, n) & (t->cap - 1); t->slot[k]; k = (k + 1) & (t->cap - 1))
+        if (strncmp(t->slot[k], p, n) == 0 && t->slot[k][n] == '\0')
+            return t->slot[k];
+    return NULL;
+}
+
 static void strtab_free(strtab *t)
 {
     for (size_t i = 0; i < t->nchunks; i++)
@@ -122,6 +133,64 @@ static void idx_push(idxlist *l, uint32_t x)
         l->v = ma_xrealloc(l->v, l->cap * sizeof *l->v);
     }
     l->v[l->n++] = x;
+}
+
+/* Lists by key (a pointer, or a string's hash with the string): which
+ * shapes have an (interned) path, which eager selections ask for a path
+ * without a star. They let a journal with many different paths (an id in
+ * each) match a filter against the shapes of its path only. */
+typedef struct {
+    const void *key; /* NULL: empty slot */
+    idxlist list;
+} keyed;
+
+typedef struct {
+    keyed *slot;
+    size_t cap, n;
+} keymap;
+
+static size_t key_hash(const void *key)
+{
+    return (size_t)(((uintptr_t)key >> 3) * 0x9E3779B97F4A7C15ULL);
+}
+
+/* The list under key, made if absent when make. */
+static idxlist *keymap_get(keymap *m, const void *key, int make)
+{
+    if (make && (m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        keyed *ns = ma_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slot[i].key)
+                continue;
+            size_t k = key_hash(m->slot[i].key) & (ncap - 1);
+            while (ns[k].key)
+                k = (k + 1) & (ncap - 1);
+            ns[k] = m->slot[i];
+        }
+        free(m->slot);
+        m->slot = ns;
+        m->cap = ncap;
+    }
+    if (!m->cap)
+        return NULL;
+    size_t k = key_hash(key) & (m->cap - 1);
+    for (; m->slot[k].key; k = (k + 1) & (m->cap - 1))
+        if (m->slot[k].key == key)
+            return &m->slot[k].list;
+    if (!make)
+        return NULL;
+    m->slot[k].key = key;
+    m->n++;
+    return &m->slot[k].list;
+}
+
+static void keymap_free(keymap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slot[i].list.v);
+    free(m->slot);
+    memset(m, 0, sizeof *m);
 }
 
 /* Verdicts of a shape's announced checks per projected document (its key,
@@ -173,6 +242,7 @@ typedef struct {
     idxlist sel;      /* the entries [0, upto) it selects, ascending */
     size_t upto;
     int eager;        /* extended as entries are added (a want uses it) */
+    idxlist wants;    /* the announced checks on it */
 } selection;
 
 enum { V_UNKNOWN = 0, V_FAILS = 1, V_HOLDS = 2 };
@@ -206,6 +276,9 @@ struct ma_jstore {
     size_t sel_cap;
     want *wants;
     size_t nwants;
+    keymap path_shapes;  /* interned path -> the shapes with it */
+    keymap eager_path;   /* interned path -> the eager selections asking for exactly it */
+    idxlist eager_other; /* eager selections with a star in their path, or none */
     size_t *want_slot; /* by check pointer: the first want's index + 1 */
     size_t want_cap;
     unsigned gen; /* bumped when a selection turns eager or a check is announced */
@@ -271,16 +344,22 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
     ma_proj_free(p->proj);
     p->proj = NULL;
     memo_clear(&p->memo);
-    for (size_t i = 0; i < s->nsels; i++)
-        if (s->sels[i].eager && sel_takes(s, &s->sels[i], sh))
-            idx_push(&p->sels, (uint32_t)i);
-    for (size_t i = 0; i < s->nwants; i++) {
-        if (!sel_takes(s, &s->sels[s->wants[i].sel], sh))
-            continue;
-        idx_push(&p->wants, (uint32_t)i);
-        if (!p->proj)
-            p->proj = ma_proj_new();
-        ma_proj_add_check(p->proj, s->wants[i].c);
+    /* the eager selections that can take it: those asking for exactly its
+     * path, and those with a star or no path */
+    const idxlist *lists[2] = {keymap_get(&s->eager_path, p->like.path, 0), &s->eager_other};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && i < lists[l]->n; i++) {
+            selection *x = &s->sels[lists[l]->v[i]];
+            if (!sel_takes(s, x, sh))
+                continue;
+            idx_push(&p->sels, lists[l]->v[i]);
+            for (size_t k = 0; k < x->wants.n; k++) {
+                idx_push(&p->wants, x->wants.v[k]);
+                if (!p->proj)
+                    p->proj = ma_proj_new();
+                ma_proj_add_check(p->proj, s->wants[x->wants.v[k]].c);
+            }
+        }
     }
 }
 
@@ -323,6 +402,7 @@ static uint32_t shape_of(ma_jstore *s, const char *m, const char *p, const char 
     x->like.test = test;
     x->like.shape = id;
     x->gen = s->gen - 1; /* lists not made yet */
+    idx_push(keymap_get(&s->path_shapes, p, 1), id);
     size_t k = h & (s->shape_cap - 1);
     while (s->shape_slot[k])
         k = (k + 1) & (s->shape_cap - 1);
@@ -418,10 +498,21 @@ static void sel_update(ma_journal *j, selection *x)
         return;
     }
     if (x->upto == 0) {
+        /* a path without a star: only the shapes with exactly that path */
+        const idxlist *cand = NULL;
+        if (x->path && !strchr(x->path, '*')) {
+            const char *ip = intern_find(&s->strs, x->path, strlen(x->path));
+            cand = ip ? keymap_get(&s->path_shapes, ip, 0) : NULL;
+            if (!cand) {
+                x->upto = j->n; /* no entry has that path */
+                return;
+            }
+        }
         uint32_t picked[MERGE_MAX];
-        size_t np = 0, total = 0;
+        size_t np = 0, total = 0, nc = cand ? cand->n : s->nshapes;
         int many = 0;
-        for (uint32_t sh = 0; sh < s->nshapes && !many; sh++) {
+        for (size_t c = 0; c < nc && !many; c++) {
+            uint32_t sh = cand ? cand->v[c] : (uint32_t)c;
             if (!sel_takes(s, x, sh))
                 continue;
             if (np == MERGE_MAX)
@@ -562,7 +653,14 @@ void ma_journal_want(ma_journal *j, const ma_filter *f, const ma_check *c)
             return;
     selection *x = &s->sels[si];
     sel_update(j, x); /* entries held now stay V_UNKNOWN until asked about */
-    x->eager = 1;
+    if (!x->eager) {
+        x->eager = 1;
+        if (x->path && !strchr(x->path, '*'))
+            idx_push(keymap_get(&s->eager_path, intern(&s->strs, x->path, strlen(x->path)), 1), (uint32_t)si);
+        else
+            idx_push(&s->eager_other, (uint32_t)si);
+    }
+    idx_push(&x->wants, (uint32_t)s->nwants);
     s->wants = ma_xrealloc(s->wants, (s->nwants + 1) * sizeof *s->wants);
     want *w = &s->wants[s->nwants++];
     memset(w, 0, sizeof *w);
@@ -1208,10 +1306,18 @@ static void drop_entries(ma_journal *j)
     }
     free(s->shapes);
     free(s->shape_slot);
+    keymap_free(&s->path_shapes);
     s->shapes = NULL;
     s->shape_slot = NULL;
     s->nshapes = s->capshapes = s->shape_cap = 0;
     strtab_free(&s->strs);
+    /* the eager selections' paths were interned: again, in the new table */
+    keymap_free(&s->eager_path);
+    for (size_t i = 0; i < s->nsels; i++) {
+        selection *x = &s->sels[i];
+        if (x->eager && x->path && !strchr(x->path, '*'))
+            idx_push(keymap_get(&s->eager_path, intern(&s->strs, x->path, strlen(x->path)), 1), (uint32_t)i);
+    }
     for (size_t i = 0; i < s->nsels; i++) {
         selection *x = &s->sels[i];
         free(x->takes);
@@ -1237,7 +1343,11 @@ void ma_journal_free(ma_journal *j)
     drop_entries(j);
     ma_jstore *s = j->s;
     if (s) {
+        keymap_free(&s->eager_path);
+        strtab_free(&s->strs); /* drop_entries interned the eager paths again */
+        free(s->eager_other.v);
         for (size_t i = 0; i < s->nsels; i++) {
+            free(s->sels[i].wants.v);
             free(s->sels[i].method);
             free(s->sels[i].path);
             free(s->sels[i].route);
