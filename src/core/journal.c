@@ -522,7 +522,7 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
     put_str(out, e->query);
     PUT_LIT(out, ",\"headers\":[");
     for (int i = 0; i < e->nheaders; i++) {
-        jput(out, ",[" + (i ? 0 : 1), i ? 2 : 1);
+        jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
         put_str(out, e->hname[i]);
         jput(out, ",", 1);
         put_str(out, e->hvalue[i]);
@@ -579,7 +579,7 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
     put_num(out, e->status);
     PUT_LIT(out, ",\"headers\":[");
     for (int i = 0; i < e->rnheaders; i++) {
-        jput(out, ",[" + (i ? 0 : 1), i ? 2 : 1);
+        jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
         put_str(out, e->rhname[i]);
         jput(out, ",", 1);
         put_str(out, e->rhvalue[i]);
