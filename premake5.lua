@@ -127,7 +127,8 @@ project("unit_tests")
   kind("ConsoleApp")
   -- mockassert's pure cores are unit-tested here too (spec.c + yaml.c: its lint)
   files({"tests/unit/*.c", "assert/match.c", "assert/jpath.c", "assert/requests.c", "assert/util.c",
-         "assert/spec.c", "assert/yaml.c", "assert/subject.c", "assert/group.c", "assert/number.c"})
+         "assert/spec.c", "assert/yaml.c", "assert/subject.c", "assert/group.c", "assert/number.c",
+         "assert/project.c", "assert/pages.c"})
   includedirs(src_dirs)
   includedirs({"assert"})
   buildoptions(strict)
@@ -155,7 +156,7 @@ project("integration_tests")
 project("mockassert")
   kind("ConsoleApp")
   files({"assert/*.c", "assert/*.h", "src/common/glob.c"}) -- the server's path glob
-  -- the server's validating JSON scanner (number.c's span walker)
+  -- the server's validating JSON scanner (number.c's span walker; project.c walks journal bodies with it)
   files({"src/common/gojson.c", "src/common/buf.c"})
   -- include/ and src/common/ for the server's name lists (mockapi.h, names.h: macros only)
   includedirs({"assert", "include", "src/common"})

@@ -50,13 +50,35 @@ char *ma_server_url(const char *in, const char **why)
     return ma_buf_steal(&b);
 }
 
+/* Where a response body goes: into buf, or, once a 200 is known, to sink. */
+typedef struct {
+    CURL *h;
+    ma_buf *buf;
+    int (*sink)(void *arg, const char *p, size_t n); /* NULL: always buf */
+    void *arg;
+    int decided, streaming, stopped;
+} body_dest;
+
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    ma_buf *b = user;
+    body_dest *d = user;
     size_t n = size * nmemb;
-    if (b->len + n > MAX_BODY)
+    if (d->sink && !d->decided) {
+        long code = 0;
+        curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &code);
+        d->streaming = code == 200;
+        d->decided = 1;
+    }
+    if (d->streaming) {
+        if (d->sink(d->arg, ptr, n) < 0) {
+            d->stopped = 1;
+            return 0; /* aborts the transfer: the caller has what it wanted */
+        }
+        return n;
+    }
+    if (d->buf->len + n > MAX_BODY)
         return 0; /* aborts the transfer */
-    ma_buf_add(b, ptr, n);
+    ma_buf_add(d->buf, ptr, n);
     return n;
 }
 
@@ -93,6 +115,8 @@ ma_client *ma_client_new(const ma_client_opts *opts, char *err, size_t errlen)
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_WRITEFUNCTION, on_data);
+    /* a journal of 100,000 entries is ~130 MB: fewer, larger pieces */
+    SET(CURLOPT_BUFFERSIZE, 262144L);
     if (opts->cacert)
         SET(CURLOPT_CAINFO, opts->cacert);
     if (opts->insecure) {
@@ -137,16 +161,18 @@ int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long 
     return ma_client_request(c, "GET", path_and_query, extra_ms, status, body, len, NULL, err, errlen);
 }
 
-int ma_client_request(ma_client *c, const char *method, const char *path_and_query, long extra_ms, long *status,
-                      char **body, size_t *len, int *retryable, char *err, size_t errlen)
+static int perform(ma_client *c, const char *method, const char *path_and_query, long extra_ms, long *status,
+                   char **body, size_t *len, int *retryable, int (*sink)(void *, const char *, size_t), void *arg,
+                   char *err, size_t errlen)
 {
     int post = strcmp(method, "POST") == 0;
     ma_buf url = {0}, data = {0};
     char curlerr[CURL_ERROR_SIZE] = "";
+    body_dest dest = {c->h, &data, sink, arg, 0, 0, 0};
     ma_buf_printf(&url, "%s%s", c->base, path_and_query);
     CURLcode rc = curl_easy_setopt(c->h, CURLOPT_URL, ma_buf_str(&url));
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &data);
+        rc = curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &dest);
     /* the handle is reused: every request states its method */
     if (rc == CURLE_OK)
         rc = post ? curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, 0L) : CURLE_OK;
@@ -159,6 +185,8 @@ int ma_client_request(ma_client *c, const char *method, const char *path_and_que
     if (rc == CURLE_OK)
         rc = curl_easy_perform(c->h);
     curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
+    if (rc == CURLE_WRITE_ERROR && dest.stopped)
+        rc = CURLE_OK; /* the sink had read what it needed */
     if (rc != CURLE_OK) {
         if (retryable)
             *retryable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
@@ -171,8 +199,26 @@ int ma_client_request(ma_client *c, const char *method, const char *path_and_que
     long code = 0;
     curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
     *status = code;
-    *len = data.len;
-    *body = ma_buf_steal(&data);
+    if (dest.streaming) {
+        *len = 0;
+        *body = NULL;
+        ma_buf_free(&data);
+    } else {
+        *len = data.len;
+        *body = ma_buf_steal(&data);
+    }
     ma_buf_free(&url);
     return 0;
+}
+
+int ma_client_request(ma_client *c, const char *method, const char *path_and_query, long extra_ms, long *status,
+                      char **body, size_t *len, int *retryable, char *err, size_t errlen)
+{
+    return perform(c, method, path_and_query, extra_ms, status, body, len, retryable, NULL, NULL, err, errlen);
+}
+
+int ma_client_get_stream(ma_client *c, const char *path_and_query, long *status, char **body, size_t *len,
+                         int (*sink)(void *arg, const char *p, size_t n), void *arg, char *err, size_t errlen)
+{
+    return perform(c, "GET", path_and_query, 0, status, body, len, NULL, sink, arg, err, errlen);
 }

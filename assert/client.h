@@ -38,6 +38,12 @@ int ma_client_get(ma_client *c, const char *path_and_query, long extra_ms, long 
  * TLS verification failure or a bad URL. */
 int ma_client_request(ma_client *c, const char *method, const char *path_and_query, long extra_ms, long *status,
                       char **body, size_t *len, int *retryable, char *err, size_t errlen);
+/* GET, handing a 200 answer's body to sink piece by piece as it arrives
+ * (*body is then NULL and nothing is held; sink returns 0, or -1 to stop
+ * reading, which still returns 0); any other status's body is returned in
+ * *body as by ma_client_get. Failures as ma_client_get. */
+int ma_client_get_stream(ma_client *c, const char *path_and_query, long *status, char **body, size_t *len,
+                         int (*sink)(void *arg, const char *p, size_t n), void *arg, char *err, size_t errlen);
 /* The base URL in use (borrowed). */
 const char *ma_client_url(const ma_client *c);
 

@@ -40,11 +40,35 @@ int64_t ma_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, size_t span,
+                         const ma_filter *f);
+
 ma_evaluator *ma_eval_new(const ma_eval_opts *o)
 {
     ma_evaluator *ev = ma_xcalloc(1, sizeof *ev);
     ev->o = *o;
+    ma_journal_set_fetch(&ev->journal, fetch_entries, ev);
     return ev;
+}
+
+/* The checks e applies to each body of its selection, announced to the
+ * journal so it applies them as the bodies stream in. */
+static void announce(ma_evaluator *ev, const ma_expectation *e)
+{
+    if (e->kind != MA_EXP_REQUESTS)
+        return;
+    const ma_check *checks[3] = {e->each, e->any, e->none};
+    for (int i = 0; i < 3; i++)
+        /* a check on headers, query or the response reads the entry
+         * object, which is not kept: it is checked when asked about */
+        if (checks[i] && !ma_check_reads_entry(checks[i]))
+            ma_journal_want(&ev->journal, &e->filter, checks[i]);
+}
+
+void ma_eval_prepare(ma_evaluator *ev, const ma_expectation *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        announce(ev, &e[i]);
 }
 
 static void drop_caches(ma_evaluator *ev)
@@ -231,6 +255,92 @@ static json_t *counters(ma_evaluator *ev, char **why)
     return ev->counters;
 }
 
+typedef struct {
+    ma_page_reader *rd;
+    const char *why; /* the reader refused the text */
+} feed_ctx;
+
+static int feed(void *arg, const char *p, size_t n)
+{
+    feed_ctx *f = arg;
+    return ma_page_reader_feed(f->rd, p, n, &f->why) != 0 ? -1 : 0; /* 1: enough read */
+}
+
+/* One GET of /test/requests (pq) read into the journal as it arrives (with
+ * fetched: only handing the entries it wants to ma_journal_put). 0 with
+ * *rd, the reader (its page's entries read, *n of them, and *next_seq;
+ * free it), or with *page when the answer is not laid out as mockapi's
+ * pages (then *page is the answer parsed, for ma_journal_add_page; nothing
+ * was read into the journal); -1 with *why (caller frees). */
+static int read_page(ma_evaluator *ev, const char *pq, int fetched, long long stop_after, ma_page_reader **rd_out,
+                     json_t **page, long *n, long long *next_seq, char **why)
+{
+    ma_page_reader *rd = ma_page_reader_new(&ev->journal, fetched);
+    ma_page_reader_stop_after(rd, stop_after);
+    feed_ctx fc = {rd, NULL};
+    char *body = NULL;
+    size_t len = 0;
+    long st = 0;
+    *page = NULL;
+    *rd_out = NULL;
+    if (ev->down) {
+        *why = ma_xstrdup(ev->down);
+        goto fail;
+    }
+    if (ev->o.src.stream) {
+        char err[512];
+        if (ev->o.src.stream(ev->o.src.ctx, pq, &st, &body, &len, feed, &fc, err, sizeof err) < 0) {
+            ev->down = ma_xasprintf("server unreachable: %s", err);
+            *why = ma_xstrdup(ev->down);
+            goto fail;
+        }
+    } else {
+        const char *w;
+        if (get(ev, pq, 0, &st, &body, &len, &w) < 0) {
+            *why = ma_xstrdup(w);
+            goto fail;
+        }
+        if (st == 200)
+            ma_page_reader_feed(rd, body, len, &fc.why);
+    }
+    if (st != 200) {
+        *why = ma_xasprintf("GET %s answered HTTP %ld%s", pq, st,
+                            st == 404 ? " (does this mockapi have the request journal?)" : "");
+        goto fail;
+    }
+    if (fc.why) {
+        *why = ma_xasprintf("GET /test/requests: %s", fc.why);
+        goto fail;
+    }
+    const char *w = NULL;
+    int rc = ma_page_reader_finish(rd, n, next_seq, &w);
+    if (rc < 0) {
+        *why = ma_xasprintf("GET /test/requests: %s", w);
+        goto fail;
+    }
+    if (rc == 1) {
+        size_t wl;
+        const char *text = ma_page_whole(rd, &wl);
+        json_error_t je;
+        json_t *v = json_loadb(text, wl, JSON_DECODE_ANY, &je);
+        if (!v) {
+            *why = ma_xasprintf("GET %s: the answer is not JSON (%s)", pq, je.text);
+            goto fail;
+        }
+        *page = v;
+        ma_page_reader_free(rd);
+        free(body);
+        return 0;
+    }
+    *rd_out = rd;
+    free(body);
+    return 0;
+fail:
+    ma_page_reader_free(rd);
+    free(body);
+    return -1;
+}
+
 /* Brings the journal up to date. 0, or -1 with *why (caller frees). */
 static int journal(ma_evaluator *ev, char **why)
 {
@@ -241,23 +351,34 @@ static int journal(ma_evaluator *ev, char **why)
         for (;;) {
             char pq[128];
             snprintf(pq, sizeof pq, "/test/requests?include_test=1&limit=%d&since=%lld", PAGE_LIMIT, since);
-            json_t *page = get_json(ev, pq, 0, 0, NULL, why);
-            if (!page)
+            ma_page_reader *rd = NULL;
+            json_t *page = NULL;
+            long n = 0;
+            long long next = 0;
+            if (read_page(ev, pq, 0, 0, &rd, &page, &n, &next, why) < 0)
                 return -1;
-            long long next = json_integer_value(json_object_get(page, "next_seq"));
+            if (page)
+                next = json_integer_value(json_object_get(page, "next_seq"));
             if (ev->journal_loaded && since > 0 && next > 0 && next <= since) {
-                /* seqs went back: the journal was reset; start over */
+                /* seqs went back: the journal was reset; start over (the
+                 * page, numbered below since, added nothing) */
                 json_decref(page);
-                ma_journal_free(&ev->journal);
+                ma_page_reader_free(rd);
+                ma_journal_reset(&ev->journal);
                 ev->journal_loaded = 0;
                 break;
             }
-            const char *w = NULL;
-            long n = ma_journal_add_page(&ev->journal, page, &w);
-            json_decref(page);
-            if (n < 0) {
-                *why = ma_xasprintf("GET /test/requests: %s", w);
-                return -1;
+            if (page) {
+                const char *w = NULL;
+                n = ma_journal_add_page(&ev->journal, page, &w);
+                json_decref(page);
+                if (n < 0) {
+                    *why = ma_xasprintf("GET /test/requests: %s", w);
+                    return -1;
+                }
+            } else {
+                ma_page_reader_apply(rd);
+                ma_page_reader_free(rd);
             }
             ev->journal_loaded = 1;
             if (n < PAGE_LIMIT)
@@ -273,6 +394,57 @@ static int journal(ma_evaluator *ev, char **why)
     return -1;
 }
 
+/* The journal's fetcher (ma_journal_set_fetch): entry objects again, for
+ * explanations. A few entries one request each (since=seq-1, limit=1);
+ * many, when one filter selects them all, with that filter from the first
+ * on, in pages. */
+static int fetch_entries(void *ctx, ma_journal *j, const ma_entry *const *v, size_t n, size_t span,
+                         const ma_filter *f)
+{
+    ma_evaluator *ev = ctx;
+    char *fq = f && n > 4 ? ma_filter_query(f) : NULL;
+    /* the filter's entries from the first wanted through the last: no more */
+    long limit = span > 0 && span < PAGE_LIMIT ? (long)span : PAGE_LIMIT;
+    size_t i = 0;
+    int rc = 0;
+    while (i < n && rc == 0) {
+        if (!ma_journal_wants(j, v[i]->seq)) {
+            i++;
+            continue;
+        }
+        char *pq = fq ? ma_xasprintf("/test/requests?%s%slimit=%ld&since=%lld", fq, *fq ? "&" : "", limit,
+                                     v[i]->seq - 1)
+                      : ma_xasprintf("/test/requests?include_test=1&limit=1&since=%lld", v[i]->seq - 1);
+        ma_page_reader *rd = NULL;
+        json_t *page = NULL;
+        long got = 0;
+        long long next = 0, last = v[i]->seq;
+        char *why = NULL;
+        if (read_page(ev, pq, 1, fq ? v[n - 1]->seq : 0, &rd, &page, &got, &next, &why) < 0) {
+            free(why);
+            rc = -1;
+        } else if (page) {
+            json_t *es = json_object_get(page, "entries");
+            for (size_t k = 0; k < json_array_size(es); k++)
+                ma_journal_put(j, json_array_get(es, k));
+            json_decref(page);
+            got = 0;
+        } else {
+            last = ma_page_reader_last_seq(rd);
+            ma_page_reader_free(rd);
+        }
+        free(pq);
+        if (!fq)
+            i++; /* asked: got, or gone */
+        else if (got < limit)
+            break; /* everything the filter selects from there: what is missing is gone */
+        else
+            while (i < n && v[i]->seq <= last)
+                i++; /* a full page: on from after its last */
+    }
+    free(fq);
+    return rc;
+}
 
 /* The capture under key: 0 with *c, or -1 with *why (caller frees). */
 static int last_request(ma_evaluator *ev, const char *key, capture **out, char **why)
@@ -394,19 +566,6 @@ static void add_near(ma_result *r, json_t *entry, ma_failures *why)
     r->nnear++;
 }
 
-typedef struct {
-    const ma_entry *e;
-    int score;
-} ranked;
-
-static int by_score_then_recent(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->score != y->score)
-        return y->score - x->score;
-    return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
-}
-
 /* Fills r->near with the entries most similar to f, then most recent. */
 static void nearest_to_filter(ma_evaluator *ev, ma_result *r, const ma_filter *f, const char *title)
 {
@@ -415,20 +574,11 @@ static void nearest_to_filter(ma_evaluator *ev, ma_result *r, const ma_filter *f
         free(why);
         return;
     }
-    const ma_journal *j = &ev->journal;
-    ranked *v = ma_xcalloc(j->n ? j->n : 1, sizeof *v);
-    size_t n = 0;
-    int want_test = ma_filter_wants_test(f);
-    for (size_t i = 0; i < j->n; i++) {
-        if (j->v[i].test && !want_test)
-            continue;
-        v[n].e = &j->v[i];
-        v[n].score = ma_filter_similarity(f, &j->v[i]);
-        n++;
-    }
-    qsort(v, n, sizeof *v, by_score_then_recent);
-    for (size_t i = 0; i < n && i < ev->o.max_nearest; i++)
-        add_near(r, v[i].e->entry, NULL);
+    ma_journal *j = &ev->journal;
+    const ma_entry **v = ma_xcalloc(ev->o.max_nearest ? ev->o.max_nearest : 1, sizeof *v);
+    size_t n = ma_journal_nearest(j, f, ev->o.max_nearest, v);
+    for (size_t i = 0; i < n; i++)
+        add_near(r, ma_entry_object(j, v[i]), NULL);
     if (r->nnear) {
         free(r->near_title);
         r->near_title = ma_xstrdup(title ? title : "requests that did arrive, most similar first, then most recent");
@@ -684,14 +834,14 @@ static void eval_last(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
 typedef struct {
     const ma_entry **v;
     size_t n;
+    ma_journal *j; /* the journal the entries are in */
 } matched;
 
-static matched select_entries(const ma_journal *j, const ma_filter *f)
+/* The entries f selects (remembered per filter by the journal). */
+static matched select_entries(ma_journal *j, const ma_filter *f)
 {
-    matched m = {ma_xcalloc(j->n ? j->n : 1, sizeof *m.v), 0};
-    for (size_t i = 0; i < j->n; i++)
-        if (ma_filter_match(f, &j->v[i]))
-            m.v[m.n++] = &j->v[i];
+    matched m = {NULL, 0, j};
+    m.n = ma_journal_select(j, f, &m.v);
     return m;
 }
 
@@ -716,16 +866,16 @@ static req_verdict judge_requests(const ma_expectation *e, const matched *m)
     json_decref(n);
     if (e->each)
         for (size_t i = 0; i < m->n && v.each_ok; i++)
-            v.each_ok = ma_check_eval_entry(e->each, m->v[i]->body, m->v[i]->entry, NULL);
+            v.each_ok = ma_entry_check(m->j, m->v[i], e->each, NULL) == MA_TRUE;
     if (e->any) {
         v.any_ok = 0;
         for (size_t i = 0; i < m->n && !v.any_ok; i++)
-            v.any_ok = ma_check_eval_entry(e->any, m->v[i]->body, m->v[i]->entry, NULL);
+            v.any_ok = ma_entry_check(m->j, m->v[i], e->any, NULL) == MA_TRUE;
     }
     if (e->none)
         for (size_t i = 0; i < m->n && v.none_ok; i++)
             /* a path that selects nothing breaks a none: too (ma_truth) */
-            v.none_ok = ma_check_truth(e->none, m->v[i]->body, m->v[i]->entry, NULL) == MA_FALSE;
+            v.none_ok = ma_entry_check(m->j, m->v[i], e->none, NULL) == MA_FALSE;
     v.ok = v.count_ok && v.each_ok && v.any_ok && v.none_ok;
     return v;
 }
@@ -771,7 +921,9 @@ static size_t show_breakers(ma_evaluator *ev, const ma_expectation *e, const ma_
     size_t nl = 0, bad = 0;
     for (size_t i = 0; i < m->n; i++) {
         ma_failures f = {0};
-        ma_truth t = ma_check_truth(chk, m->v[i]->body, m->v[i]->entry, &f); /* once per entry */
+        /* any: every entry's failures rank it; each/none: only the entries
+         * shown are explained (below), the rest need only a verdict */
+        ma_truth t = ma_entry_check(m->j, m->v[i], chk, chk == e->any ? &f : NULL);
         int breaks = chk == e->none ? t != MA_FALSE : t != MA_TRUE;
         bad += (size_t)breaks;
         *unknown += (size_t)(t == MA_UNKNOWN);
@@ -789,7 +941,9 @@ static size_t show_breakers(ma_evaluator *ev, const ma_expectation *e, const ma_
         if (i < ev->o.max_nearest) {
             /* a "none" entry that held its check has nothing failed to show;
              * one that could not be judged shows the path that selects nothing */
-            add_near(r, list[i].e->entry, &list[i].f);
+            if (chk != e->any)
+                ma_entry_check(m->j, list[i].e, chk, &list[i].f);
+            add_near(r, ma_entry_object(m->j, list[i].e), &list[i].f);
         }
         ma_failures_free(&list[i].f);
     }
@@ -913,13 +1067,23 @@ typedef struct {
     int ok;
 } grouping;
 
-static grouping judge_grouped(const ma_expectation *e, const ma_journal *j)
+static grouping judge_grouped(const ma_expectation *e, ma_journal *j)
 {
     grouping G = {0};
     G.all = select_entries(j, &e->filter);
     char **keys = ma_xcalloc(G.all.n ? G.all.n : 1, sizeof *keys);
-    for (size_t i = 0; i < G.all.n; i++)
-        keys[i] = ma_group_key(e->groupby, G.all.v[i]->entry, G.all.v[i]->body);
+    for (size_t i = 0; i < G.all.n; i++) {
+        const ma_entry *x = G.all.v[i];
+        if (e->groupby->segment) { /* the path is kept: nothing to fetch */
+            json_t *o = json_pack("{ss}", "path", x->path);
+            if (!o)
+                ma_oom();
+            keys[i] = ma_group_key(e->groupby, o, NULL);
+            json_decref(o);
+        } else {
+            keys[i] = ma_group_key(e->groupby, ma_entry_object(j, x), e->groupby->path ? ma_entry_body(j, x) : NULL);
+        }
+    }
     G.ng = ma_group_split(keys, G.all.n, &G.g);
     for (size_t i = 0; i < G.all.n; i++)
         free(keys[i]);
@@ -932,6 +1096,7 @@ static grouping judge_grouped(const ma_expectation *e, const ma_journal *j)
     for (size_t k = 0; k < G.ng; k++) {
         G.gm[k].v = G.flat + at;
         G.gm[k].n = G.g[k].n;
+        G.gm[k].j = j;
         for (size_t i = 0; i < G.g[k].n; i++)
             G.flat[at++] = G.all.v[G.g[k].idx[i]];
         G.gv[k] = judge_requests(e, &G.gm[k]);
@@ -1000,7 +1165,7 @@ static void group_check_failure(const ma_expectation *e, const ma_check *chk, co
 {
     size_t bad = 0, unknown = 0;
     for (size_t i = 0; chk != e->any && i < m->n; i++) {
-        ma_truth t = ma_check_truth(chk, m->v[i]->body, m->v[i]->entry, NULL);
+        ma_truth t = ma_entry_check(m->j, m->v[i], chk, NULL);
         bad += (size_t)(chk == e->none ? t != MA_FALSE : t != MA_TRUE);
         unknown += (size_t)(t == MA_UNKNOWN);
     }
@@ -1024,6 +1189,19 @@ static int by_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+typedef struct {
+    const ma_entry *e;
+    int score;
+} ranked;
+
+static int by_score_then_recent(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return y->score - x->score;
+    return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
+}
+
 /* Like nearest_to_filter, without the entries of groups that passed: they
  * explain nothing, and with many groups they would crowd out the rest. */
 static void nearest_grouped(ma_evaluator *ev, const ma_expectation *e, const grouping *G, ma_result *r)
@@ -1041,7 +1219,7 @@ static void nearest_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
         for (size_t i = 0; G->gv[k].ok && i < G->gm[k].n; i++)
             skip[ns++] = G->gm[k].v[i]->seq;
     qsort(skip, ns, sizeof *skip, by_seq);
-    const ma_journal *j = &ev->journal;
+    ma_journal *j = &ev->journal;
     ranked *v = ma_xcalloc(j->n ? j->n : 1, sizeof *v);
     size_t n = 0;
     int want_test = ma_filter_wants_test(&e->filter);
@@ -1054,7 +1232,7 @@ static void nearest_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
     }
     qsort(v, n, sizeof *v, by_score_then_recent);
     for (size_t i = 0; i < n && i < ev->o.max_nearest; i++)
-        add_near(r, v[i].e->entry, NULL);
+        add_near(r, ma_entry_object(j, v[i].e), NULL);
     if (r->nnear) {
         free(r->near_title);
         r->near_title = ma_xstrdup("requests that did arrive, except those of groups that passed, most similar "
@@ -1085,7 +1263,7 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
         if (c && (!chk || (chk != e->each && (c == e->each || (c == e->any && chk == e->none)))))
             chk = c;
     }
-    matched shown = {ma_xcalloc(G->all.n ? G->all.n : 1, sizeof *shown.v), 0};
+    matched shown = {ma_xcalloc(G->all.n ? G->all.n : 1, sizeof *shown.v), 0, G->all.j};
     size_t listed = 0, more = 0;
     for (size_t k = 0; k < G->ng; k++) {
         const req_verdict *v = &G->gv[k];
@@ -1187,13 +1365,10 @@ static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
     for (;;) {
         if (refresh(ev, r) < 0 || journal_off(ev, r) < 0)
             break;
-        const ma_journal *j = &ev->journal;
+        ma_journal *j = &ev->journal;
         int ok = 1;
         for (size_t s = 0; s < e->nsteps; s++) {
-            first[s] = NULL;
-            for (size_t i = 0; i < j->n && !first[s]; i++)
-                if (ma_filter_match(&e->steps[s], &j->v[i]))
-                    first[s] = &j->v[i];
+            first[s] = ma_journal_first(j, &e->steps[s]);
             if (!first[s] || (s > 0 && first[s - 1] && first[s]->seq < first[s - 1]->seq))
                 ok = 0;
         }
@@ -1229,7 +1404,7 @@ static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)
             }
             for (size_t s = 0; s < e->nsteps; s++)
                 if (first[s] && r->nnear < ev->o.max_nearest)
-                    add_near(r, first[s]->entry, NULL);
+                    add_near(r, ma_entry_object(j, first[s]), NULL);
             if (r->nnear)
                 r->near_title = ma_xstrdup("the first request of each step, in the expected order");
             break;
@@ -1306,11 +1481,11 @@ static void eval_interval(ma_evaluator *ev, const ma_expectation *e, ma_result *
                     json_decref(jgot);
                     ma_buf_free(&got);
                     if (shown < (int)ev->o.max_nearest) {
-                        if (!r->nnear || r->near[r->nnear - 1].entry != m.v[i - 1]->entry) {
-                            add_near(r, m.v[i - 1]->entry, NULL);
+                        if (!r->nnear || r->near[r->nnear - 1].entry != ma_entry_object(m.j, m.v[i - 1])) {
+                            add_near(r, ma_entry_object(m.j, m.v[i - 1]), NULL);
                             shown++;
                         }
-                        add_near(r, m.v[i]->entry, NULL);
+                        add_near(r, ma_entry_object(m.j, m.v[i]), NULL);
                         shown++;
                     }
                 }
@@ -1338,6 +1513,10 @@ void ma_eval_run(ma_evaluator *ev, const ma_expectation *e, const char *file, ma
     r->exp = e;
     r->file = file;
     int64_t t0 = ma_now_ns();
+    /* entries fetched again for the last expectation's explanations are
+     * not needed any more (its results hold their own references) */
+    ma_journal_release(&ev->journal);
+    announce(ev, e); /* nothing new when ma_eval_prepare saw e */
     if (!ev->identified && !ev->down) {
         /* once per run, before any verdict: its answer is the counters' cache */
         ev->identified = 1;

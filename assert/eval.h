@@ -22,6 +22,12 @@ typedef struct {
      * or -1 with err filled when the server cannot be reached. */
     int (*get)(void *ctx, const char *path_and_query, long extra_ms, long *status, char **body, size_t *len,
                char *err, size_t errlen);
+    /* Optional (NULL: get is used): the same GET, but a 200 answer's body
+     * is handed to sink piece by piece as it arrives instead of being held
+     * (*body is then NULL); sink returns 0, or -1 to stop reading (the call
+     * then returns 0 all the same). Any other status: *body as with get. */
+    int (*stream)(void *ctx, const char *path_and_query, long *status, char **body, size_t *len,
+                  int (*sink)(void *arg, const char *p, size_t n), void *arg, char *err, size_t errlen);
 } ma_source;
 
 typedef enum { MA_PASS, MA_FAIL, MA_UNTRUSTED } ma_status;
@@ -57,6 +63,13 @@ typedef struct ma_evaluator ma_evaluator;
 
 ma_evaluator *ma_eval_new(const ma_eval_opts *o);
 void ma_eval_free(ma_evaluator *ev);
+/* Tells the evaluator which expectations will be run (before the first
+ * ma_eval_run), so that the journal, read once, is read for all of them:
+ * the checks of requests expectations are applied to each body as it
+ * arrives (requests.h). Optional: an expectation not announced is
+ * evaluated all the same, fetching the bodies it needs again. The
+ * expectations are borrowed and must outlive the evaluator. */
+void ma_eval_prepare(ma_evaluator *ev, const ma_expectation *e, size_t n);
 /* Evaluates e and fills out (free with ma_result_free). Never fails: a
  * problem with the server becomes an MA_UNTRUSTED result. */
 void ma_eval_run(ma_evaluator *ev, const ma_expectation *e, const char *file, ma_result *out);

@@ -191,6 +191,19 @@ fail:
     return NULL;
 }
 
+size_t ma_path_nsteps(const ma_path *p)
+{
+    return p ? p->n : 0;
+}
+
+ma_step_kind ma_path_step(const ma_path *p, size_t i, const char **key, long long *index)
+{
+    const step *st = &p->steps[i];
+    *key = st->key;
+    *index = st->idx;
+    return st->kind == STEP_KEY ? MA_STEP_KEY : st->kind == STEP_INDEX ? MA_STEP_INDEX : MA_STEP_ALL;
+}
+
 int ma_path_is_multi(const ma_path *p)
 {
     return p && p->multi;

@@ -37,6 +37,13 @@ const char *ma_path_text(const ma_path *p);
 size_t ma_path_select(const ma_path *p, json_t *doc, ma_hit **hits);
 void ma_hits_free(ma_hit *hits, size_t n);
 
+/* The steps of p, for code that walks a document by them (project.c):
+ * how many, and the i-th: MA_STEP_KEY with *key (borrowed), MA_STEP_INDEX
+ * with *index (negative: from the end), MA_STEP_ALL ([*] or .*). */
+typedef enum { MA_STEP_KEY, MA_STEP_INDEX, MA_STEP_ALL } ma_step_kind;
+size_t ma_path_nsteps(const ma_path *p);
+ma_step_kind ma_path_step(const ma_path *p, size_t i, const char **key, long long *index);
+
 /* Replace *path (owned) with itself plus ".key" or "['key']" / "[index]". */
 void ma_path_append_key(char **path, const char *key);
 void ma_path_append_index(char **path, size_t index);

@@ -292,6 +292,12 @@ static int source_get(void *ctx, const char *pq, long extra_ms, long *status, ch
     return ma_client_get(ctx, pq, extra_ms, status, body, len, err, errlen);
 }
 
+static int source_stream(void *ctx, const char *pq, long *status, char **body, size_t *len,
+                         int (*sink)(void *arg, const char *p, size_t n), void *arg, char *err, size_t errlen)
+{
+    return ma_client_get_stream(ctx, pq, status, body, len, sink, arg, err, errlen);
+}
+
 static ma_client *connect_client(const options *o, const char *url)
 {
     char err[256];
@@ -372,11 +378,13 @@ static int cmd_run(const options *o)
         rc = o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
         goto out;
     }
-    ma_eval_opts eo = {{client, source_get}, (size_t)o->nearest, t0, url};
+    ma_eval_opts eo = {{client, source_get, source_stream}, (size_t)o->nearest, t0, url};
     ev = ma_eval_new(&eo);
     size_t total = 0;
-    for (size_t i = 0; i < o->nargs; i++)
+    for (size_t i = 0; i < o->nargs; i++) {
         total += specs[i]->n;
+        ma_eval_prepare(ev, specs[i]->v, specs[i]->n); /* the journal is read once, for all of them */
+    }
     results = calloc(total ? total : 1, sizeof *results);
     if (!results)
         ma_oom();
@@ -444,7 +452,7 @@ static int cmd_snapshot(const options *o)
         ma_oom();
     rc = EXIT_OK;
     char *who = NULL; /* not a mockapi: no file, a 404 there says nothing */
-    if (ma_identify(&(ma_source){client, source_get}, url, NULL, &who) < 0) {
+    if (ma_identify(&(ma_source){client, source_get, NULL}, url, NULL, &who) < 0) {
         fprintf(stderr, "mockassert: %s\n", who);
         free(who);
         rc = EXIT_UNTRUSTED;

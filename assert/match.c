@@ -859,6 +859,16 @@ ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_
     return eval_rec(c, doc, entry, out, 0);
 }
 
+int ma_check_reads_entry(const ma_check *c)
+{
+    if (c->subject)
+        return 1;
+    for (size_t i = 0; i < c->nkids; i++)
+        if (ma_check_reads_entry(c->kids[i]))
+            return 1;
+    return 0;
+}
+
 /* ---- bodies and display ---- */
 
 json_t *ma_json_from_body(const char *body, size_t len)

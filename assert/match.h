@@ -123,6 +123,9 @@ int ma_check_eval_entry(const ma_check *c, json_t *doc, const json_t *entry, ma_
  * make a not: or a none: pass. */
 typedef enum { MA_FALSE = 0, MA_TRUE = 1, MA_UNKNOWN = 2 } ma_truth;
 ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out);
+/* 1 if c (or a check under it) has a subject: it reads the journal entry,
+ * not only the body. */
+int ma_check_reads_entry(const ma_check *c);
 
 /* Deep equality as described above. */
 int ma_json_equal(const json_t *a, const json_t *b);

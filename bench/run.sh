@@ -29,7 +29,8 @@
 #      (bench/local_metrics.lua) req/s >= 0.6x the plain-HTTP heartbeat POST
 #      req/s, measured interleaved on the same server; no non-2xx responses.
 #   7. Journal: 100,000 entries, slowest filtered query < 50 ms (in-process).
-#   8. mockassert: 1,000 expectations < 200 ms.
+#   8. mockassert: 1,000 expectations < 200 ms (301-entry journal); < 1 s and < 64 MB peak
+#      RSS against a 100,000-entry journal.
 #   9. Idle connections (bench/idle_bench.c, one epoll client, a TLS session
 #      per connection, no thread per connection), added up on one server
 #      (-journal-entries 0, -request-timeout-ms longer than the run):
@@ -528,12 +529,16 @@ fi
 
 # ---- 8: mockassert ----------------------------------------------------------------
 if on assert; then
-    say "== 8. mockassert: 1,000 expectations against a local server (bench/assert_bench.sh)"
+    say "== 8. mockassert: 1,000 expectations against a local server, 301 and 100,000 journal entries (bench/assert_bench.sh)"
     bash bench/assert_bench.sh "$MK" build/release/mockassert >"$RUN/assert.txt" 2>&1 ||
         die "assert_bench failed: $(tail -n 3 "$RUN/assert.txt")"
     sed 's/^/  /' "$RUN/assert.txt"
     A_MED=$(sed -n 's/^1,000 expectations evaluated in \([0-9]*\) ms.*/\1/p' "$RUN/assert.txt")
     V_A=$(verdict "$A_MED" "<" 200)
+    AF_MED=$(sed -n 's/^1,000 expectations against 100,000 entries in \([0-9]*\) ms.*/\1/p' "$RUN/assert.txt")
+    AF_KB=$(sed -n 's/^1,000 expectations against 100,000 entries: peak RSS \([0-9]*\) KiB.*/\1/p' "$RUN/assert.txt")
+    V_AF=$(verdict "$AF_MED" "<" 1000)
+    V_AF_RSS=$(verdict "$AF_KB" "<" 62500) # 64 MB as 64,000,000 bytes, the stricter reading
     say ""
 fi
 
@@ -934,7 +939,9 @@ if on sse; then
     say "| stream 101 with -sse-max-clients 100 | ${CAP_STATUS:-?} | – | – | 503 | $V_CAP |"
 fi
 if on assert; then
-    say "| mockassert, 1,000 expectations (median of 7) | ${A_MED} ms | – | – | < 200 ms | $V_A |"
+    say "| mockassert, 1,000 expectations, 301 journal entries (median of 7) | ${A_MED} ms | – | – | < 200 ms | $V_A |"
+    say "| mockassert, 1,000 expectations, 100,000 journal entries (median of 5) | ${AF_MED} ms | – | – | < 1000 ms | $V_AF |"
+    say "| mockassert, 1,000 expectations, 100,000 journal entries: peak RSS | $(fmt_mb "$AF_KB") | – | – | < 64 MB | $V_AF_RSS |"
 fi
 if on journal; then
     say "| journal of 100,000 entries, slowest filtered query | ${J_WORST} ms | – | – | < 50 ms | $V_J |"

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h> /* gj_string_len: sixteen bytes at a time (every x86-64 has SSE2) */
+#endif
 
 /* Go's scanner refuses nesting deeper than this (maxNestingDepth). */
 #define GJ_MAX_DEPTH 10000
@@ -270,22 +273,46 @@ int gj_time_write(mk_buf *b, const gj_time *t)
     if (year < 0 || year > 9999 || azone / 60 >= 24)
         return -1;
 
-    char tmp[64];
-    int len = snprintf(tmp, sizeof tmp, "\"%04d-%02d-%02dT%02d:%02d:%02d", (int)year, month, day,
-                       (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    /* digits by hand: a journal listing writes one time per entry */
+    char tmp[64], *o = tmp;
+    int fields[6] = {(int)year, month, day, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60)};
+    static const char after[6] = {'-', '-', 'T', ':', ':', 0};
+    *o++ = '"';
+    for (int f = 0; f < 6; f++) {
+        int v = fields[f];
+        if (f == 0) {
+            *o++ = (char)('0' + v / 1000);
+            *o++ = (char)('0' + v / 100 % 10);
+        }
+        *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        if (after[f])
+            *o++ = after[f];
+    }
     if (t->nsec > 0 && t->nsec < 1000000000) {
-        char frac[10];
-        snprintf(frac, sizeof frac, "%09d", (int)t->nsec);
+        char frac[9];
+        int32_t ns = t->nsec;
+        for (int i = 8; i >= 0; i--, ns /= 10)
+            frac[i] = (char)('0' + ns % 10);
         int fl = 9;
         while (fl > 0 && frac[fl - 1] == '0')
             fl--;
-        len += snprintf(tmp + len, sizeof tmp - (size_t)len, ".%.*s", fl, frac);
+        *o++ = '.';
+        memcpy(o, frac, (size_t)fl);
+        o += fl;
     }
-    if (t->offset == 0)
-        len += snprintf(tmp + len, sizeof tmp - (size_t)len, "Z\"");
-    else
-        len += snprintf(tmp + len, sizeof tmp - (size_t)len, "%c%02d:%02d\"", zone < 0 ? '-' : '+',
-                        (int)(azone / 60), (int)(azone % 60));
+    if (t->offset == 0) {
+        *o++ = 'Z';
+    } else {
+        *o++ = zone < 0 ? '-' : '+';
+        *o++ = (char)('0' + azone / 60 / 10);
+        *o++ = (char)('0' + azone / 60 % 10);
+        *o++ = ':';
+        *o++ = (char)('0' + azone % 60 / 10);
+        *o++ = (char)('0' + azone % 60 % 10);
+    }
+    *o++ = '"';
+    int len = (int)(o - tmp);
     mk_buf_append(b, tmp, (size_t)len);
     return 0;
 }
@@ -313,14 +340,72 @@ static void write_u00(mk_buf *b, unsigned char c)
     mk_buf_append(b, e, sizeof e);
 }
 
+/* html_safe as a bitmap of the 128 ASCII bytes, for the copying loop. */
+static const uint64_t plain_ascii[2] = {0xafffffbb00000000ULL, 0xffffffffefffffffULL};
+
+static inline bool plain_byte(unsigned char c)
+{
+    return c < 0x80 && (plain_ascii[c >> 6] >> (c & 63) & 1);
+}
+
+/* Eight bytes at a time on little-endian machines (the lowest byte is the
+ * first): a word with no byte to escape is copied or counted at once. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GJ_WORDS 1
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The high bit of each byte of w equal to c; exact up to the first one. */
+static inline uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/* The high bit of each byte of w that is not plain_byte (controls, '"',
+ * '\\', '<', '>', '&', non-ASCII); exact up to the first one, zero when
+ * there is none. */
+static inline uint64_t unplain8(uint64_t w)
+{
+    uint64_t ctl = (w - ONES * 0x20) & ~w & HIGHS;
+    return (w & HIGHS) | ctl | bytes_equal(w, '"') | bytes_equal(w, '\\') | bytes_equal(w, '<') |
+           bytes_equal(w, '>') | bytes_equal(w, '&');
+}
+#endif
+
+/* How many bytes at the start of s[0, n) are plain_byte. */
+static inline size_t plain_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef GJ_WORDS
+    while (i + 8 <= n) {
+        uint64_t w, m;
+        memcpy(&w, s + i, 8);
+        if ((m = unplain8(w)) != 0)
+            return i + (size_t)__builtin_ctzll(m) / 8;
+        i += 8;
+    }
+#endif
+    while (i < n && plain_byte(s[i]))
+        i++;
+    return i;
+}
+
 /* Go 1.22+ appendString with escapeHTML: \b and \f get their short forms,
  * other controls \u00XX; an invalid UTF-8 byte becomes the six characters
- * \ufffd (the escape, not the raw rune: Go writes it that way). */
-void gj_write_string(mk_buf *b, const char *str, size_t n)
+ * \ufffd (the escape, not the raw rune: Go writes it that way).
+ * The input goes in slices of at most STR_SLICE bytes, each written straight
+ * into room reserved for its worst case (every byte six), so a large body is
+ * escaped with a few reservations instead of one append per escape, and the
+ * buffer never grows past what it holds by more than one slice's worst case.
+ * A buffer whose cap leaves no room for that worst case takes the same bytes
+ * one append at a time (it fails, as before, only if the output does not
+ * fit). */
+#define STR_SLICE 4096
+
+static void write_string_slow(mk_buf *b, const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
     size_t start = 0, i = 0;
-    mk_buf_putc(b, '"');
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
@@ -353,6 +438,169 @@ void gj_write_string(mk_buf *b, const char *str, size_t n)
         i += size;
     }
     mk_buf_append(b, s + start, n - start);
+}
+
+/* Escapes s[0, n) (n <= STR_SLICE) into o, which has room for 6 * n bytes;
+ * returns the end. A rune cut by the end of the slice is left for the next
+ * one: *used says how many bytes were consumed. */
+static char *write_slice(char *o, const unsigned char *s, size_t n, size_t avail, size_t *used)
+{
+    size_t i = 0;
+    while (i < n) {
+#ifdef GJ_WORDS
+        /* o has room: at most 6 bytes out per byte in, and 8 go out for 8 in */
+        while (i + 8 <= n) {
+            uint64_t w, m;
+            memcpy(&w, s + i, 8);
+            memcpy(o, &w, 8);
+            if ((m = unplain8(w)) != 0) {
+                size_t z = (size_t)__builtin_ctzll(m) / 8;
+                o += z;
+                i += z;
+                break;
+            }
+            o += 8;
+            i += 8;
+        }
+#endif
+        while (i < n && plain_byte(s[i]))
+            *o++ = (char)s[i++];
+        if (i == n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hexdig[c >> 4];
+                *o++ = hexdig[c & 0xF];
+                break;
+            }
+            i++;
+            continue;
+        }
+        /* a rune may run past this slice: decode it against all that is left */
+        size_t size;
+        bool bad;
+        uint32_t r = utf8_decode(s + i, avail - i, &size, &bad);
+        if (i + size > n)
+            break; /* the next slice starts with it */
+        if (bad || r == 0x2028 || r == 0x2029) {
+            memcpy(o, bad ? "\\ufffd" : r == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            o += 6;
+        } else {
+            memcpy(o, s + i, size);
+            o += size;
+        }
+        i += size;
+    }
+    *used = i;
+    return o;
+}
+
+/* What escaping adds to an ASCII byte: \" \\ \b \f \n \r \t one byte,
+ * \u00XX (other controls, < > &) five. */
+static const unsigned char ascii_extra[128] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5, /* 0x08 \b 0x09 \t 0x0a \n 0x0c \f 0x0d \r */
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' '&' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 5, 0, /* '<' '>' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+size_t gj_string_len(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = 2 + n, i = 0; /* every byte once, plus what escaping adds */
+    while (i < n) {
+        size_t stop = n;
+#ifdef __SSE2__
+        /* blocks whose only escapes are \" and \\ (JSON in a body: quotes
+         * every few bytes) add one byte per quote or backslash */
+        const __m128i quote = _mm_set1_epi8('"'), back = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'),
+                      gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&'), space = _mm_set1_epi8(0x20),
+                      one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+        while (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            /* signed: below 0x20, and 0x80 and up (negative), are both "less" */
+            __m128i rare = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                                        _mm_or_si128(_mm_cmpeq_epi8(v, lt),
+                                                     _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, amp))));
+            if (_mm_movemask_epi8(rare))
+                break;
+            __m128i qb = _mm_and_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, back)), one);
+            __m128i sum = _mm_sad_epu8(qb, zero); /* two 16-bit sums, one per half */
+            len += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_extract_epi16(sum, 4);
+            i += 16;
+        }
+        /* a block with another escape, or the tail: byte by byte */
+        stop = i + 16 < n ? i + 16 : n;
+#endif
+        while (i < stop) {
+            unsigned char c = s[i];
+            if (c < 0x80) {
+                len += ascii_extra[c];
+                i++;
+                continue;
+            }
+            size_t size;
+            bool bad;
+            uint32_t r = utf8_decode(s + i, n - i, &size, &bad);
+            len += bad || r == 0x2028 || r == 0x2029 ? 6 - size : 0; /* the rune's bytes are counted */
+            i += size;
+        }
+    }
+    return len;
+}
+
+void gj_write_string(mk_buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (n <= 256) {
+        /* short (a method, a path, a header): one copy when nothing needs escaping */
+        if (plain_prefix(s, n) == n && mk_buf_reserve(b, n + 2) == 0) {
+            char *o = b->data + b->len;
+            *o++ = '"';
+            memcpy(o, s, n);
+            o[n] = '"';
+            b->len += n + 2;
+            b->data[b->len] = '\0';
+            return;
+        }
+    }
+    mk_buf_putc(b, '"');
+    size_t i = 0;
+    while (i < n && !b->err) {
+        size_t k = n - i < STR_SLICE ? n - i : STR_SLICE;
+        if (b->limit && b->len + 6 * k > b->limit) {
+            write_string_slow(b, s + i, n - i);
+            break;
+        }
+        if (mk_buf_reserve(b, 6 * k) != 0)
+            return;
+        size_t used = 0;
+        char *o = write_slice(b->data + b->len, s + i, k, n - i, &used);
+        b->len = (size_t)(o - b->data);
+        b->data[b->len] = '\0';
+        i += used;
+        if (used == 0) { /* a rune longer than the slice left: cannot happen (k >= 4 or the end) */
+            write_string_slow(b, s + i, n - i);
+            break;
+        }
+    }
     mk_buf_putc(b, '"');
 }
 

@@ -50,6 +50,9 @@ gj_time gj_time_now(void);
  * \b \f \n \r \t short escapes, other controls as \u00XX, and each invalid
  * UTF-8 byte as the escape \ufffd (Go writes the escape, not the rune). */
 void gj_write_string(mk_buf *b, const char *s, size_t n);
+/* The number of bytes gj_write_string appends for s (quotes included),
+ * without writing them. */
+size_t gj_string_len(const char *s, size_t n);
 /* Appends an int64 in decimal. */
 void gj_write_int(mk_buf *b, int64_t v);
 /* Appends `raw` (one valid JSON value, as checked by gj_scan_value) as Go's

@@ -460,7 +460,12 @@ static bool utf8_valid(const unsigned char *s, size_t n)
         size_t k;
         uint32_t cp;
         if (c < 0x80) {
-            i++;
+            /* ASCII eight bytes at a time: a listing checks every body */
+            uint64_t w;
+            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ULL) == 0))
+                i += 8;
+            if (i < n && s[i] < 0x80)
+                i++;
             continue;
         } else if ((c & 0xe0) == 0xc0) {
             k = 1;
@@ -490,6 +495,19 @@ static bool utf8_valid(const unsigned char *s, size_t n)
     return true;
 }
 
+/* mk_buf_append for the many short pieces of an entry: inline while the
+ * buffer has room (no cap in the way), the general path otherwise. */
+static inline void jput(mk_buf *out, const void *p, size_t n)
+{
+    if (!out->err && !out->limit && out->cap - out->len > n) {
+        memcpy(out->data + out->len, p, n);
+        out->len += n;
+        out->data[out->len] = '\0';
+        return;
+    }
+    mk_buf_append(out, p, n);
+}
+
 static void put_str(mk_buf *out, const char *s)
 {
     gj_write_string(out, s, strlen(s));
@@ -506,7 +524,7 @@ static void put_num(mk_buf *out, long long v)
     while (u /= 10);
     if (v < 0)
         d[--i] = '-';
-    mk_buf_append(out, d + i, sizeof d - i);
+    jput(out, d + i, sizeof d - i);
 }
 
 static void put_unum(mk_buf *out, unsigned long long u)
@@ -516,36 +534,49 @@ static void put_unum(mk_buf *out, unsigned long long u)
     do
         d[--i] = (char)('0' + u % 10);
     while (u /= 10);
-    mk_buf_append(out, d + i, sizeof d - i);
+    jput(out, d + i, sizeof d - i);
 }
 
-void mk_jentry_json(const mk_jentry *e, mk_buf *out)
+/* A string literal, without strlen. */
+#define PUT_LIT(out, lit) jput((out), (lit), sizeof(lit) - 1)
+
+/* Renders e into out; with body_len non-NULL the body's text (the large
+ * part) is not written: the length it would take is added to *body_len. */
+static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
 {
-    mk_buf_puts(out, "{\"seq\":");
+    PUT_LIT(out, "{\"seq\":");
     put_unum(out, e->seq);
-    mk_buf_puts(out, ",\"time\":");
+    PUT_LIT(out, ",\"time\":");
     gj_time_write(out, &e->time);
-    mk_buf_puts(out, ",\"listener\":");
+    PUT_LIT(out, ",\"listener\":");
     put_num(out, e->listener);
-    mk_buf_puts(out, e->tls ? ",\"listener_kind\":\"tls\",\"method\":"
-                            : ",\"listener_kind\":\"http\",\"method\":");
+    if (e->tls)
+        PUT_LIT(out, ",\"listener_kind\":\"tls\",\"method\":");
+    else
+        PUT_LIT(out, ",\"listener_kind\":\"http\",\"method\":");
     put_str(out, e->method);
-    mk_buf_puts(out, ",\"path\":");
+    PUT_LIT(out, ",\"path\":");
     put_str(out, e->path);
-    mk_buf_puts(out, ",\"query\":");
+    PUT_LIT(out, ",\"query\":");
     put_str(out, e->query);
-    mk_buf_puts(out, ",\"headers\":[");
+    PUT_LIT(out, ",\"headers\":[");
     for (int i = 0; i < e->nheaders; i++) {
-        mk_buf_puts(out, i ? ",[" : "[");
+        jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
         put_str(out, e->hname[i]);
-        mk_buf_putc(out, ',');
+        jput(out, ",", 1);
         put_str(out, e->hvalue[i]);
-        mk_buf_putc(out, ']');
+        jput(out, "]", 1);
     }
-    mk_buf_puts(out, "],\"body\":");
+    PUT_LIT(out, "],\"body\":");
     if (utf8_valid((const unsigned char *)e->body, e->body_len)) {
-        gj_write_string(out, e->body, e->body_len);
-        mk_buf_puts(out, ",\"body_encoding\":\"utf8\"");
+        if (body_len)
+            *body_len += gj_string_len(e->body, e->body_len);
+        else
+            gj_write_string(out, e->body, e->body_len);
+        PUT_LIT(out, ",\"body_encoding\":\"utf8\"");
+    } else if (body_len) {
+        *body_len += 4 * ((e->body_len + 2) / 3) + 2; /* base64 and its quotes */
+        PUT_LIT(out, ",\"body_encoding\":\"base64\"");
     } else {
         size_t blen = 4 * ((e->body_len + 2) / 3) + 1;
         char *b64 = malloc(blen);
@@ -556,47 +587,66 @@ void mk_jentry_json(const mk_jentry *e, mk_buf *out)
         } else {
             out->err = MK_BUF_ENOMEM;
         }
-        mk_buf_puts(out, ",\"body_encoding\":\"base64\"");
+        PUT_LIT(out, ",\"body_encoding\":\"base64\"");
     }
-    mk_buf_puts(out, ",\"body_size\":");
+    PUT_LIT(out, ",\"body_size\":");
     put_unum(out, e->body_len);
-    mk_buf_puts(out, ",\"raw_size\":");
+    PUT_LIT(out, ",\"raw_size\":");
     put_unum(out, e->raw_size);
-    mk_buf_puts(out, e->gzipped ? ",\"gzipped\":true,\"status\":" : ",\"gzipped\":false,\"status\":");
+    if (e->gzipped)
+        PUT_LIT(out, ",\"gzipped\":true,\"status\":");
+    else
+        PUT_LIT(out, ",\"gzipped\":false,\"status\":");
     put_num(out, e->status);
-    mk_buf_puts(out, ",\"route\":");
+    PUT_LIT(out, ",\"route\":");
     if (e->route)
         put_str(out, e->route);
     else
-        mk_buf_puts(out, "null");
-    mk_buf_puts(out, ",\"counter\":");
+        PUT_LIT(out, "null");
+    PUT_LIT(out, ",\"counter\":");
     const char *cn = e->counter >= 0 ? mockapi_counter_name((mockapi_counter)e->counter) : NULL;
     if (cn)
         put_str(out, cn);
     else
-        mk_buf_puts(out, "null");
-    mk_buf_puts(out, e->test ? ",\"test\":true" : ",\"test\":false");
+        PUT_LIT(out, "null");
+    if (e->test)
+        PUT_LIT(out, ",\"test\":true");
+    else
+        PUT_LIT(out, ",\"test\":false");
     /* what the mock answered (the top-level status stays for older readers) */
-    mk_buf_puts(out, ",\"response\":{\"status\":");
+    PUT_LIT(out, ",\"response\":{\"status\":");
     put_num(out, e->status);
-    mk_buf_puts(out, ",\"headers\":[");
+    PUT_LIT(out, ",\"headers\":[");
     for (int i = 0; i < e->rnheaders; i++) {
-        mk_buf_puts(out, i ? ",[" : "[");
+        jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
         put_str(out, e->rhname[i]);
-        mk_buf_putc(out, ',');
+        jput(out, ",", 1);
         put_str(out, e->rhvalue[i]);
-        mk_buf_putc(out, ']');
+        jput(out, "]", 1);
     }
-    mk_buf_puts(out, "],\"body_size\":");
+    PUT_LIT(out, "],\"body_size\":");
     put_unum(out, e->rbody_size);
-    mk_buf_puts(out, ",\"duration_us\":");
+    PUT_LIT(out, ",\"duration_us\":");
     put_num(out, e->duration_us);
-    mk_buf_puts(out, ",\"error\":");
+    PUT_LIT(out, ",\"error\":");
     if (e->error)
         put_str(out, e->error);
     else
-        mk_buf_puts(out, "null");
-    mk_buf_puts(out, "}}");
+        PUT_LIT(out, "null");
+    PUT_LIT(out, "}}");
+}
+
+void mk_jentry_json(const mk_jentry *e, mk_buf *out)
+{
+    jentry_json(e, out, NULL);
+}
+
+size_t mk_jentry_json_len(const mk_jentry *e, mk_buf *scratch)
+{
+    size_t body = 0;
+    mk_buf_reset(scratch);
+    jentry_json(e, scratch, &body);
+    return scratch->len + body;
 }
 
 void mk_jresult_open(mk_buf *out)

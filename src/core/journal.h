@@ -155,6 +155,11 @@ mk_jentry *mk_journal_at(const mk_journal *j, size_t i);
 
 /* Renders one entry as the JSON object of GET /test/requests. */
 void mk_jentry_json(const mk_jentry *e, mk_buf *out);
+/* The number of bytes mk_jentry_json appends for e, without writing the
+ * body (most of them): for the length of a listing sent in pieces.
+ * scratch holds the rest meanwhile (its contents are replaced; its err
+ * set when out of memory). */
+size_t mk_jentry_json_len(const mk_jentry *e, mk_buf *scratch);
 
 /* The journal's figures a GET /test/requests answer ends with, taken with
  * the entries (under the same lock). */

@@ -237,16 +237,23 @@ void mk_respond_entries(mockapi *m, const mk_request *req, mk_response *resp, mk
     size_t len = sizeof entries_open - 1 + tail_len;
     mk_buf_append(&b, entries_open, sizeof entries_open - 1);
     bool whole = true;
+    size_t biggest = 0; /* the longest entry's text: what the producer's stage buffer will hold */
     for (size_t i = 0; i < n; i++) {
-        mk_buf *into = whole ? &b : &one;
-        if (!whole)
-            mk_buf_reset(&one);
-        size_t before = into->len;
+        if (!whole) {
+            /* past the first piece only the length counts: the bodies (most
+             * of the bytes) are measured, not written */
+            size_t el = mk_jentry_json_len(hits[i], &one);
+            if (el > biggest)
+                biggest = el;
+            len += (i ? 1 : 0) + el;
+            continue;
+        }
+        size_t before = b.len;
         if (i)
-            mk_buf_putc(into, ',');
-        mk_jentry_json(hits[i], into);
-        len += into->len - before;
-        if (whole && b.len >= MK_LARGE_BODY) {
+            mk_buf_putc(&b, ',');
+        mk_jentry_json(hits[i], &b);
+        len += b.len - before;
+        if (b.len >= MK_LARGE_BODY) {
             whole = false;
             mk_buf_free(&b);
         }
@@ -261,8 +268,12 @@ void mk_respond_entries(mockapi *m, const mk_request *req, mk_response *resp, mk
         mk_respond_json(req, resp, 200, b.data, b.len);
         goto out;
     }
-    /* the producer holds one entry's text at a time, and the loop a piece */
-    if (!mk_out_admit(m, req, resp, MK_LARGE_BODY + one.cap))
+    /* the producer holds one entry's text at a time (in a buffer grown by
+     * doubling from 256 bytes), and the loop a piece */
+    size_t stage_cap = 256;
+    while (stage_cap <= biggest + 1 && stage_cap < SIZE_MAX / 2)
+        stage_cap *= 2;
+    if (!mk_out_admit(m, req, resp, MK_LARGE_BODY + stage_cap))
         goto out;
     l = calloc(1, sizeof *l);
     if (!l || !(l->tail = malloc(tail_len + 1)))

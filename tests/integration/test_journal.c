@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "harness.h"
 #include "raw_client.h"
@@ -296,6 +297,66 @@ static void jr_api_wait_incremental(void **st)
     mt_server_untrack_free(&s);
 }
 
+/* A listing past one piece announces its length before rendering (the
+ * bodies are measured, not written, in that pass): with bodies that need
+ * every kind of escaping, invalid UTF-8 (base64) and U+2028, the length
+ * announced is the length sent, and every body comes back as it went. */
+static void jr_listing_length_escapes(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"{\"a\":\"q\\\"uote\",\"t\":\"<b>&amp;</b>\"}",
+                                        "line\nbreak\ttab\r\x01\x1f\x7f",
+                                        "caf\xc3\xa9 \xe2\x80\xa8 sep \xe2\x80\xa9 \xf0\x9f\x98\x80",
+                                        "bad \xff\xfe utf8 \xc3",
+                                        "\xed\xa0\x80 surrogate",
+                                        "",
+                                        "back\\slash /slash"};
+    enum { N = 400 };
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    mt_server s;
+    assert_int_equal(mt_server_start_tracked(&s, &cfg), 0);
+    CURL *h = curl_easy_init();
+    char body[512];
+    for (int i = 0; i < N; i++) {
+        const char *k = kinds[i % (sizeof kinds / sizeof kinds[0])];
+        size_t kl = strlen(k);
+        int n = snprintf(body, sizeof body, "%d ", i);
+        memcpy(body + n, k, kl);
+        mt_response r;
+        mt_request rq = {.method = "POST", .path = "/v1/nodes/n/logs", .body = body, .body_len = (size_t)n + kl,
+                         .send_body = true};
+        mt_perform(h, s.base, &rq, &r);
+        assert_true(r.status > 0);
+        mt_response_free(&r);
+    }
+    mt_response r;
+    mt_get(h, s.base, "/test/requests?path=/v1/nodes/n/logs&limit=100000", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.len > 65536);
+    assert_int_equal(strtoull(mt_header_get(&r, "Content-Length"), NULL, 10), r.len);
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)r.body, r.len, JSON_ALLOW_NUL, &je);
+    assert_non_null(doc);
+    json_t *es = json_object_get(doc, "entries");
+    assert_int_equal(json_array_size(es), N);
+    for (int i = 0; i < N; i++) {
+        json_t *e = json_array_get(es, (size_t)i);
+        const char *k = kinds[i % (sizeof kinds / sizeof kinds[0])];
+        const char *enc = json_string_value(json_object_get(e, "body_encoding"));
+        int n = snprintf(body, sizeof body, "%d ", i);
+        memcpy(body + n, k, strlen(k) + 1);
+        if (strcmp(enc, "utf8") == 0)
+            assert_string_equal(json_string_value(json_object_get(e, "body")), body);
+        else
+            assert_int_equal(json_integer_value(json_object_get(e, "body_size")), (json_int_t)strlen(body));
+    }
+    json_decref(doc);
+    mt_response_free(&r);
+    curl_easy_cleanup(h);
+    mt_server_untrack_free(&s);
+}
+
 int mt_run_journal_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +364,7 @@ int mt_run_journal_tests(void)
         cmocka_unit_test_teardown(jr_parked_glob_waits, rc_teardown),
         cmocka_unit_test_teardown(jr_parked_wait_counts_and_resets, rc_teardown),
         cmocka_unit_test_teardown(jr_api_wait_incremental, rc_teardown),
+        cmocka_unit_test_teardown(jr_listing_length_escapes, rc_teardown),
     };
     return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
 }

@@ -14,6 +14,8 @@ int main(void)
     failed += run_http1_tests();
     failed += run_names_tests();
     failed += run_glob_tests();
+    failed += run_project_tests();
+    failed += run_journal_tests();
     failed += run_tls_session_tests();
     failed += run_number_tests();
     failed += run_length_type_tests();

@@ -2,6 +2,7 @@
  * Expected strings are what Go 1.24 produces for the same input. */
 #include "unit.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,134 @@ static void test_write_string_utf8(void **state)
     check_string("\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
     check_string("\xe2\x82", 2, "\"\\ufffd\\ufffd\"");             /* truncated */
     check_string("\xe2\x82x", 3, "\"\\ufffd\\ufffdx\"");
+}
+
+/* Long strings are escaped in slices of 4096 bytes: runes cut by a slice's
+ * end, escapes on either side of it, and a capped buffer (which cannot hold
+ * a slice's worst case and takes the byte-by-byte way) give the same bytes. */
+static void test_write_string_slices(void **state)
+{
+    (void)state;
+    static const char *const tails[] = {"\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xe2\x82", "\xff", "<\"", "\x01"};
+    static const char *const shown[] = {"\xc3\xa9", "\\u2028", "\xf0\x9f\x98\x80", "\\ufffd\\ufffd", "\\ufffd",
+                                        "\\u003c\\\"", "\\u0001"};
+    for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+        for (size_t before = 4090; before <= 4097; before++) {
+            size_t tl = strlen(tails[t]), n = before + tl + 3;
+            char *in = malloc(n);
+            mk_buf want;
+            mk_buf_init(&want, 0);
+            assert_non_null(in);
+            memset(in, 'a', before);
+            memcpy(in + before, tails[t], tl);
+            memcpy(in + before + tl, "z>z", 3);
+            mk_buf_putc(&want, '"');
+            for (size_t i = 0; i < before; i++)
+                mk_buf_putc(&want, 'a');
+            mk_buf_puts(&want, shown[t]);
+            mk_buf_puts(&want, "z\\u003ez\"");
+            for (int capped = 0; capped < 2; capped++) {
+                mk_buf b;
+                mk_buf_init(&b, capped ? want.len : 0); /* the cap is on len, the NUL aside */
+                gj_write_string(&b, in, n);
+                EXPECT_BUF(&b, want.data, want.len);
+                mk_buf_free(&b);
+            }
+            mk_buf b;
+            mk_buf_init(&b, want.len - 1); /* one byte short */
+            gj_write_string(&b, in, n);
+            assert_int_equal(b.err, MK_BUF_ELIMIT);
+            mk_buf_free(&b);
+            mk_buf_free(&want);
+            free(in);
+        }
+    }
+}
+
+/* A reference for Go's escaping, one byte or rune at a time, written apart
+ * from gojson.c: random strings (ASCII, the escaped bytes, valid and broken
+ * UTF-8, U+2028/9) of up to three slices come out the same from both. */
+static size_t ref_rune(const unsigned char *s, size_t n, uint32_t *r)
+{
+    unsigned char c = s[0];
+    size_t need = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 0;
+    if (!need || need >= n)
+        return 0;
+    uint32_t v = c & (0x3F >> need);
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (s[k] & 0x3F);
+    }
+    static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+    if (v < min[need] || (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
+        return 0;
+    *r = v;
+    return need + 1;
+}
+
+static void ref_escape(mk_buf *b, const unsigned char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    mk_buf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            uint32_t r = 0;
+            size_t k = ref_rune(s + i, n - i, &r);
+            if (!k)
+                mk_buf_puts(b, "\\ufffd"), k = 1;
+            else if (r == 0x2028 || r == 0x2029)
+                mk_buf_puts(b, r == 0x2028 ? "\\u2028" : "\\u2029");
+            else
+                mk_buf_append(b, s + i, k);
+            i += k;
+            continue;
+        }
+        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n"
+                      : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (e)
+            mk_buf_puts(b, e);
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            mk_buf_puts(b, u);
+        } else
+            mk_buf_putc(b, (char)c);
+        i++;
+    }
+    mk_buf_putc(b, '"');
+}
+
+static void test_write_string_random(void **state)
+{
+    (void)state;
+    static const char *const bits[] = {"a", "bcdefgh", "\"", "\\", "<", ">", "&", "\n", "\x01", "\x7f", "\xc3\xa9",
+                                       "\xe2\x80\xa8", "\xe2\x80\xa9", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xe2\x82",
+                                       "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\x80", "/"};
+    unsigned seed = 12345;
+    unsigned char *in = malloc(13000);
+    assert_non_null(in);
+    for (int round = 0; round < 300; round++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t want = (seed >> 8) % 12300, n = 0;
+        while (n < want) {
+            seed = seed * 1103515245u + 12345u;
+            const char *b = bits[(seed >> 16) % (sizeof bits / sizeof bits[0])];
+            size_t l = strlen(b);
+            memcpy(in + n, b, l);
+            n += l;
+        }
+        mk_buf got, ref;
+        mk_buf_init(&got, 0);
+        mk_buf_init(&ref, 0);
+        gj_write_string(&got, (const char *)in, n);
+        ref_escape(&ref, in, n);
+        EXPECT_BUF(&got, ref.data, ref.len);
+        assert_int_equal(gj_string_len((const char *)in, n), ref.len);
+        mk_buf_free(&got);
+        mk_buf_free(&ref);
+    }
+    free(in);
 }
 
 static void test_write_int(void **state)
@@ -465,6 +594,8 @@ int run_gojson_tests(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_string_escapes),
         cmocka_unit_test(test_write_string_utf8),
+        cmocka_unit_test(test_write_string_slices),
+        cmocka_unit_test(test_write_string_random),
         cmocka_unit_test(test_write_int),
         cmocka_unit_test(test_time_roundtrip),
         cmocka_unit_test(test_time_rejects),

@@ -486,8 +486,8 @@ static void test_journal_pages(void **st)
     assert_int_equal(j.n, 2); /* seq 1 again is skipped */
     assert_int_equal(j.evicted, 4);
     assert_int_equal(ma_journal_last_seq(&j), 2);
-    assert_int_equal(json_integer_value(json_object_get(j.v[0].body, "a")), 1);
-    assert_string_equal(json_string_value(j.v[1].body), "/w==");
+    /* bodies are not kept: a check announced before the page is read is
+     * applied as it arrives (see test_journal_reader) */
     assert_null(j.v[1].route);
     assert_true(j.v[1].time_ns - j.v[0].time_ns == 500000000LL);
     json_t *bad = J("{\"nope\":1}");

@@ -22,5 +22,7 @@ int run_glob_tests(void); /* the path glob and the "did you mean" helper (src/co
 int run_number_tests(void); /* mockassert's exact JSON numbers: assert/number.c and its users */
 int run_length_type_tests(void); /* mockassert's length and type operators (assert/match.c) */
 int run_journal_error_tests(void); /* the journal's response.error from an error body (src/core/journal.c) */
+int run_journal_tests(void); /* mockassert's journal store (assert/requests.c) */
+int run_project_tests(void); /* mockassert's body projection (assert/project.c) against whole bodies */
 
 #endif
