@@ -59,9 +59,7 @@ static void announce(ma_evaluator *ev, const ma_expectation *e)
         return;
     const ma_check *checks[3] = {e->each, e->any, e->none};
     for (int i = 0; i < 3; i++)
-        /* a check on headers, query or the response reads the entry
-         * object, which is not kept: it is checked when asked about */
-        if (checks[i] && !ma_check_reads_entry(checks[i]))
+        if (checks[i])
             ma_journal_want(&ev->journal, &e->filter, checks[i]);
 }
 
@@ -1067,6 +1065,8 @@ typedef struct {
     int ok;
 } grouping;
 
+#define GROUP_WINDOW 256 /* entries fetched at once for their group keys */
+
 static grouping judge_grouped(const ma_expectation *e, ma_journal *j)
 {
     grouping G = {0};
@@ -1074,6 +1074,14 @@ static grouping judge_grouped(const ma_expectation *e, ma_journal *j)
     char **keys = ma_xcalloc(G.all.n ? G.all.n : 1, sizeof *keys);
     for (size_t i = 0; i < G.all.n; i++) {
         const ma_entry *x = G.all.v[i];
+        if (!e->groupby->segment && i % GROUP_WINDOW == 0) {
+            /* a key from the entry: fetch the next window of the selection
+             * in one request, after letting the previous one go (only the
+             * keys are kept) */
+            size_t w = G.all.n - i < GROUP_WINDOW ? G.all.n - i : GROUP_WINDOW;
+            ma_journal_release(j);
+            ma_journal_fetch(j, G.all.v + i, w, w, &e->filter);
+        }
         if (e->groupby->segment) { /* the path is kept: nothing to fetch */
             json_t *o = json_pack("{ss}", "path", x->path);
             if (!o)

@@ -25,6 +25,11 @@ typedef struct {
     const char *body_lit; /* or the JSON string literal, quotes included, */
     size_t body_lit_len;  /* decoded only when a check reads it */
     int base64;
+    /* the whole entry: its JSON text, or (ma_journal_add_page) its object;
+     * read only for checks on headers, query or the response */
+    const char *text;
+    size_t text_len;
+    const json_t *obj;
 } raw_entry;
 
 /* One member of an entry object: key literal [ks, ke), value [vs, ve). */

@@ -563,6 +563,8 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
         r.body_lit_len = body_e - body_s;
         r.base64 = enc && enc_len == 6 && memcmp(enc, "base64", 6) == 0;
     }
+    r.text = t + s;
+    r.text_len = e - s;
     size_t before = rd->j->n;
     if (ma_js_add_entry(rd->j, &r) < 0) {
         *why = "the answer is not JSON";

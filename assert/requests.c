@@ -218,6 +218,7 @@ typedef struct {
     idxlist sels;  /* eager selections that take this shape */
     idxlist wants; /* announced checks whose selection takes this shape */
     ma_proj *proj; /* their paths; NULL when none */
+    int reads_entry; /* a want reads headers, query or the response: no memo */
     verdict_memo memo;
     unsigned gen;  /* the store's gen these lists were made for */
 } shape;
@@ -355,6 +356,7 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
     p->wants.n = 0;
     ma_proj_free(p->proj);
     p->proj = NULL;
+    p->reads_entry = 0;
     memo_clear(&p->memo);
     /* the eager selections that can take it: those asking for exactly its
      * path, and those with a star or no path */
@@ -370,6 +372,7 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
                 if (!p->proj)
                     p->proj = ma_proj_new();
                 ma_proj_add_check(p->proj, s->wants[x->wants.v[k]].c);
+                p->reads_entry |= ma_check_reads_entry(s->wants[x->wants.v[k]].c);
             }
         }
     }
@@ -743,7 +746,7 @@ static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
     verdict_memo *m = &p->memo;
     memo_slot *hit = NULL, *fresh = NULL;
     uint64_t h = 0;
-    if (text && !r->base64 && !m->off && ma_proj_key(p->proj, text, len, &s->key)) {
+    if (text && !r->base64 && !m->off && !p->reads_entry && ma_proj_key(p->proj, text, len, &s->key)) {
         h = hash_bytes(s->key.p, s->key.len);
         size_t k = m->cap ? h & (m->cap - 1) : 0;
         for (; m->cap && m->slot[k].key; k = (k + 1) & (m->cap - 1)) {
@@ -784,17 +787,28 @@ static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
     }
     if (text && !hit)
         doc = r->base64 ? json_stringn(text, len) : ma_proj_body(p->proj, text, len);
+    /* checks on headers, query or the response read the entry itself:
+     * parsed once here for all of them (the memo above is off for such a
+     * shape, as its key covers the body only) */
+    json_t *obj = NULL;
+    if (p->reads_entry) {
+        if (r->obj)
+            obj = json_incref((json_t *)r->obj);
+        else if (r->text)
+            obj = json_loadb(r->text, r->text_len, JSON_ALLOW_NUL, NULL);
+    }
     for (size_t i = 0; i < p->wants.n; i++) {
         want *w = &s->wants[p->wants.v[i]];
         const selection *x = &s->sels[w->sel];
         /* the entry was just added to the selection: it is the last */
         want_grow(w, x->sel.n);
-        uint8_t v = hit ? hit->verdicts[i] : verdict_of(ma_check_truth(w->c, doc, NULL, NULL));
+        uint8_t v = hit ? hit->verdicts[i] : verdict_of(ma_check_truth(w->c, doc, obj, NULL));
         w->verdict[x->sel.n - 1] = v;
         if (fresh)
             fresh->verdicts[i] = v;
     }
     json_decref(doc);
+    json_decref(obj);
     return 0;
 }
 
@@ -916,6 +930,7 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
             r.body_len = json_string_length(b);
             r.base64 = enc && strcmp(enc, "base64") == 0;
         }
+        r.obj = e;
         size_t before = j->n;
         if (ma_js_add_entry(j, &r) < 0) {
             *why = "a journal entry's body does not decode";
@@ -1252,7 +1267,7 @@ ma_truth ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_
             if (w->verdict[i] != V_UNKNOWN || s->fstate[q->idx] != F_GOT)
                 continue;
             json_t *doc = checked_doc(s, w, q->idx);
-            w->verdict[i] = verdict_of(ma_check_truth(c, doc, NULL, NULL));
+            w->verdict[i] = verdict_of(ma_check_truth(c, doc, ma_check_reads_entry(c) ? ma_entry_object(j, q) : NULL, NULL));
             json_decref(doc);
             if (q != e || w->verdict[i] == V_HOLDS || !out)
                 drop_fetched(s, q->idx);
@@ -1272,7 +1287,7 @@ ma_truth ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_
         return truth_of(w->verdict[at]);
     }
     json_t *doc = checked_doc(s, w, e->idx);
-    ma_truth t = ma_check_truth(c, doc, NULL, out);
+    ma_truth t = ma_check_truth(c, doc, ma_check_reads_entry(c) ? ma_entry_object(j, e) : NULL, out);
     json_decref(doc);
     drop_fetched(s, e->idx);
     return t;

@@ -156,8 +156,8 @@ json_t *ma_entry_object(ma_journal *j, const ma_entry *e);
 json_t *ma_entry_body(ma_journal *j, const ma_entry *e);
 /* Evaluates c on e's body, like ma_check_truth(c, ma_entry_body(j, e),
  * entry, out) (true, false or unknown: match.h); a check with a subject
- * (ma_check_reads_entry) is never announced and reads the entry object
- * (ma_entry_object). Without out the verdict comes from the check announced with
+ * (ma_check_reads_entry) reads the entry object too (parsed from the
+ * entry's text as it streams in when announced, else ma_entry_object). Without out the verdict comes from the check announced with
  * ma_journal_want when there is one, with nothing fetched. With out, a
  * failing check's details are computed on e fetched again (with the next
  * failing entries of the selection, up to 256, in one request), which is

@@ -11,6 +11,7 @@
 
 #include "match.h"
 #include "requests.h"
+#include "subject.h"
 
 static const ma_mark here = {"t.yaml", 1, 1};
 
@@ -257,6 +258,16 @@ static ma_check *op(const char *path, ma_op o, const char *operand)
     return c;
 }
 
+/* A check on a subject (query NAME, header NAME) of each entry. */
+static ma_check *subj(ma_subject_kind kind, const char *name, ma_op o, const char *operand)
+{
+    char w[200];
+    ma_check *c = op(NULL, o, operand);
+    c->subject = ma_subject_new(kind, name, w, sizeof w);
+    assert_non_null(c->subject);
+    return c;
+}
+
 static void test_announced_checks(void **st)
 {
     (void)st;
@@ -264,11 +275,14 @@ static void test_announced_checks(void **st)
     ma_check *checks[] = {op("$.node_id", MA_OP_EQUALS, "\"node-1\""), op("$.status", MA_OP_IN, "[\"healthy\"]"),
                           op("$[*].group", MA_OP_EXISTS, "true"),      op(NULL, MA_OP_EQUALS, "\"/w==\""),
                           op("$.peers[-1]", MA_OP_GREATER_THAN, "50"),  op("$.big", MA_OP_EXISTS, "true"),
-                          op("$.n", MA_OP_AT_MOST, "100")};
+                          op("$.n", MA_OP_AT_MOST, "100"),
+                          /* checks on the entry, not its body (mixed with one that is) */
+                          subj(MA_SUBJ_QUERY, "a", MA_OP_EQUALS, "\"1\""), subj(MA_SUBJ_HEADER, "host", MA_OP_EQUALS, "\"y\"")};
     ma_filter filters[] = {{NULL, "/v1/nodes/*/heartbeat", NULL, 0, here}, {NULL, NULL, "heartbeat", 0, here},
                            {"POST", "/v1/nodes/**", NULL, 0, here},      {NULL, NULL, "state", 0, here},
                            {NULL, NULL, NULL, 0, here},                  {NULL, NULL, "register", 0, here},
-                           {NULL, "/v1/nodes/node-1/heartbeat", NULL, 0, here}};
+                           {NULL, "/v1/nodes/node-1/heartbeat", NULL, 0, here}, {NULL, NULL, "heartbeat", 0, here},
+                           {NULL, "/v1/nodes/*/heartbeat", NULL, 0, here}};
     size_t nc = sizeof checks / sizeof checks[0];
     for (int late = 0; late < 2; late++) {
         fake_server fs = {{page, more}, 2, 0, 0, 0};
@@ -301,7 +315,7 @@ static void test_announced_checks(void **st)
                 json_t *doc = strcmp(enc, "base64") == 0 ? json_incref(b)
                                                           : ma_json_from_body(json_string_value(b), json_string_length(b));
                 ma_failures fw = {0}, fg = {0};
-                ma_truth want = ma_check_truth(checks[c], doc, NULL, &fw);
+                ma_truth want = ma_check_truth(checks[c], doc, obj, &fw);
                 assert_int_equal(ma_entry_check(&j, v[i], checks[c], NULL), want);
                 assert_int_equal(ma_entry_check(&j, v[i], checks[c], &fg), want);
                 assert_int_equal(fw.n, fg.n);
@@ -336,7 +350,7 @@ static void test_announced_checks(void **st)
                 const char *enc = json_string_value(json_object_get(obj, "body_encoding"));
                 json_t *doc = strcmp(enc, "base64") == 0 ? json_incref(b)
                                                           : ma_json_from_body(json_string_value(b), json_string_length(b));
-                assert_int_equal(ma_entry_check(&j, v[i], checks[c], NULL), ma_check_truth(checks[c], doc, NULL, NULL));
+                assert_int_equal(ma_entry_check(&j, v[i], checks[c], NULL), ma_check_truth(checks[c], doc, obj, NULL));
                 json_decref(doc);
             }
             free(v);
