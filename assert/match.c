@@ -143,6 +143,17 @@ static const char *type_operand_bad(const json_t *value, char *why, size_t whyle
     return NULL;
 }
 
+static ma_check *new_op(ma_mark mark, ma_path *path, ma_op op, json_t *value)
+{
+    ma_check *c = ma_xcalloc(1, sizeof *c);
+    c->kind = MA_CHECK_OP;
+    c->mark = mark;
+    c->path = path;
+    c->op = op;
+    c->value = value;
+    return c;
+}
+
 ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char *why, size_t whylen)
 {
     const char *bad = NULL;
@@ -240,24 +251,14 @@ ma_check *ma_check_op(ma_mark mark, ma_path *path, ma_op op, json_t *value, char
         json_decref(value);
         return NULL;
     }
-    ma_check *c = ma_xcalloc(1, sizeof *c);
-    c->kind = MA_CHECK_OP;
-    c->mark = mark;
-    c->path = path;
-    c->op = op;
-    c->value = value;
+    ma_check *c = new_op(mark, path, op, value);
     c->re = re;
     return c;
 }
 
 ma_check *ma_check_length(ma_mark mark, ma_path *path, json_t *value, ma_check *count)
 {
-    ma_check *c = ma_xcalloc(1, sizeof *c);
-    c->kind = MA_CHECK_OP;
-    c->mark = mark;
-    c->path = path;
-    c->op = MA_OP_LENGTH;
-    c->value = value;
+    ma_check *c = new_op(mark, path, MA_OP_LENGTH, value);
     ma_check_add(c, count);
     return c;
 }
