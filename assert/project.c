@@ -141,8 +141,13 @@ void ma_proj_add_check(ma_proj *p, const ma_check *c)
 {
     if (!c)
         return;
-    if (c->kind == MA_CHECK_OP)
+    if (c->kind == MA_CHECK_OP) {
+        /* an operator's own checks (length's count) look at a number it
+         * derives, not at the body: adding their $ would read every body
+         * whole and turn the memo off */
         ma_proj_add_path(p, c->path);
+        return;
+    }
     for (size_t i = 0; i < c->nkids; i++)
         ma_proj_add_check(p, c->kids[i]);
 }

@@ -1096,6 +1096,11 @@ json_t *ma_entry_object(ma_journal *j, const ma_entry *e)
     return s->objs[e->idx];
 }
 
+int ma_entry_gone(const ma_journal *j, const ma_entry *e)
+{
+    return j->s && e->idx < j->s->fcap && j->s->fstate[e->idx] == F_FAILED;
+}
+
 /* The body of fetched entry idx, decoded, into s->fbody: 1 with *base64,
  * 0 when it has none (no body string). */
 static int body_text(ma_jstore *s, uint32_t idx, int *base64)

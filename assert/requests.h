@@ -149,6 +149,10 @@ void ma_journal_release(ma_journal *j);
  * keeps (seq, method, path, status, route, test) and no body. Borrowed,
  * until ma_journal_release. Never NULL. */
 json_t *ma_entry_object(ma_journal *j, const ma_entry *e);
+/* 1 if e was asked for (ma_entry_object, ma_entry_body) and the server no
+ * longer has it (evicted since the journal was read): what it returned is
+ * a stand-in. */
+int ma_entry_gone(const ma_journal *j, const ma_entry *e);
 /* The entry's body as ma_json_from_body reads it (a base64 body is the
  * JSON string of its base64 text); NULL when it has none or it is not
  * UTF-8, or when the entry cannot be fetched. Borrowed, like

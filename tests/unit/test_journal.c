@@ -383,7 +383,11 @@ static void test_entry_objects(void **st)
         if (json_equal(o, want)) {
             kept++;
             assert_true(i >= 10); /* the most recent */
+            assert_false(ma_entry_gone(&j, &j.v[i]));
         } else {
+            /* the server no longer has it: a stand-in, and said so (groupBy
+             * must not file it under "(missing)") */
+            assert_true(ma_entry_gone(&j, &j.v[i]));
             assert_int_equal(json_integer_value(json_object_get(o, "seq")), j.v[i].seq);
             assert_null(json_object_get(o, "body"));
             assert_null(ma_entry_body(&j, &j.v[i]));

@@ -138,7 +138,9 @@ static void test_projection_matches_whole(void **st)
                {MA_OP_EXISTS, "false"},      {MA_OP_NOT_EXISTS, "true"},    {MA_OP_GREATER_THAN, "0"},
                {MA_OP_AT_MOST, "2"},         {MA_OP_IN, "[1,\"cpu\",null]"}, {MA_OP_CONTAINS, "\"x\""},
                {MA_OP_STARTS_WITH, "\"p\""}, {MA_OP_SUBSET, "{\"x\":3}"},   {MA_OP_SUBSET, "[{}]"},
-               {MA_OP_EQUALS, "null"}};
+               {MA_OP_EQUALS, "null"},       {MA_OP_LENGTH, "2"},           {MA_OP_LENGTH, "0"},
+               {MA_OP_LENGTH, "3"},          {MA_OP_TYPE, "\"object\""},     {MA_OP_TYPE, "\"array\""},
+               {MA_OP_TYPE, "[\"integer\",\"null\"]"}};
     char what[200];
     for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
         for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
@@ -308,6 +310,13 @@ static void test_projection_keys(void **st)
         assert_int_equal(ma_proj_key(p, texts[i], strlen(texts[i]), &b), 0);
     assert_int_equal(ma_proj_key(p, texts[nt - 1], strlen(texts[nt - 1]), &b), 1);
     ma_buf_free(&a);
+    ma_proj_free(p);
+    /* a length check reads its path's value, not $: bodies keep a key */
+    ma_check *len = op("$.peers", MA_OP_LENGTH, "2");
+    p = ma_proj_new();
+    ma_proj_add_check(p, len);
+    assert_int_equal(ma_proj_key(p, texts[0], strlen(texts[0]), &b), 1);
+    ma_check_free(len);
     ma_buf_free(&b);
     ma_proj_free(p);
 }
