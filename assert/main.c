@@ -298,18 +298,36 @@ static int source_stream(void *ctx, const char *pq, long *status, char **body, s
     return ma_client_get_stream(ctx, pq, status, body, len, sink, arg, err, errlen);
 }
 
-static ma_client *connect_client(const options *o, const char *url)
+static ma_client *connect_client(const options *o, const char *url, int *rc)
 {
     char err[256];
     if (o->cacert && access(o->cacert, R_OK) != 0) {
         fprintf(stderr, "mockassert: --cacert %s: cannot read the file\n", o->cacert);
+        *rc = EXIT_USAGE;
         return NULL;
     }
     ma_client_opts co = {url, o->cacert, o->insecure, o->timeout_ms, o->admin_token};
     ma_client *c = ma_client_new(&co, err, sizeof err);
-    if (!c)
+    if (!c) {
         fprintf(stderr, "mockassert: %s\n", err);
+        *rc = EXIT_UNTRUSTED;
+    }
     return c;
+}
+
+/* The server (resolve_server) and a client for it: -1 with *url and
+ * *client set (the caller frees both), else the exit status. */
+static int open_server(const options *o, ma_spec **specs, size_t nspecs, char **url, ma_client **client)
+{
+    int rc = resolve_server(o, specs, nspecs, url);
+    if (rc >= 0)
+        return rc;
+    if (!(*client = connect_client(o, *url, &rc))) {
+        free(*url);
+        *url = NULL;
+        return rc;
+    }
+    return -1;
 }
 
 static void print_error(const ma_error *e, void *arg)
@@ -372,12 +390,8 @@ static int cmd_run(const options *o)
     int rc = load_all(o, &specs);
     if (rc >= 0)
         goto out;
-    if ((rc = resolve_server(o, specs, o->nargs, &url)) >= 0)
+    if ((rc = open_server(o, specs, o->nargs, &url, &client)) >= 0)
         goto out;
-    if (!(client = connect_client(o, url))) {
-        rc = o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
-        goto out;
-    }
     ma_eval_opts eo = {{client, source_get, source_stream}, (size_t)o->nearest, t0, url};
     ev = ma_eval_new(&eo);
     size_t total = 0;
@@ -438,14 +452,10 @@ static int cmd_snapshot(const options *o)
         }
     }
     char *url = NULL;
-    int rc = resolve_server(o, NULL, 0, &url);
+    ma_client *client = NULL;
+    int rc = open_server(o, NULL, 0, &url, &client);
     if (rc >= 0)
         return rc;
-    ma_client *client = connect_client(o, url);
-    if (!client) {
-        free(url);
-        return o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
-    }
     ma_capture *caps = calloc(o->nargs, sizeof *caps);
     char **bodies = calloc(o->nargs, sizeof *bodies);
     if (!caps || !bodies)
@@ -518,18 +528,14 @@ static void sleep_ms(long ms)
  * waiting will not change a wrong URL or a missing admin token. */
 static int cmd_wait(const options *o)
 {
-    char *url = NULL;
-    int rc = resolve_server(o, NULL, 0, &url);
-    if (rc >= 0)
-        return rc;
     long total_ms = o->timeout_given ? o->timeout_ms : 30000;
     options per = *o;
     per.timeout_ms = total_ms < 2000 ? total_ms : 2000; /* one attempt never eats the whole wait */
-    ma_client *client = connect_client(&per, url);
-    if (!client) {
-        free(url);
-        return o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
-    }
+    char *url = NULL;
+    ma_client *client = NULL;
+    int rc = open_server(&per, NULL, 0, &url, &client);
+    if (rc >= 0)
+        return rc;
     int64_t deadline = ma_now_ns() + (int64_t)total_ms * 1000000;
     long pause = 20;
     int attempts = 0;
@@ -574,14 +580,10 @@ static int cmd_wait(const options *o)
 static int cmd_reset(const options *o)
 {
     char *url = NULL;
-    int rc = resolve_server(o, NULL, 0, &url);
+    ma_client *client = NULL;
+    int rc = open_server(o, NULL, 0, &url, &client);
     if (rc >= 0)
         return rc;
-    ma_client *client = connect_client(o, url);
-    if (!client) {
-        free(url);
-        return o->cacert && access(o->cacert, R_OK) != 0 ? EXIT_USAGE : EXIT_UNTRUSTED;
-    }
     long st = 0;
     char *body = NULL, err[512];
     size_t len = 0;

@@ -9,28 +9,7 @@
 # Usage: tests/availability.sh path/to/mockapi      (needs bash, python3, curl)
 set -uo pipefail
 bin=${1:?usage: availability.sh path/to/mockapi}
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); echo "ok   $1"; else fail=$((fail + 1)); echo "FAIL $1"; fi
-}
-
-# wait_line FILE PREFIX: waits (deadline 10 s) for a line starting with PREFIX
-wait_line() {
-    local deadline=$((SECONDS + 10))
-    while [ $SECONDS -lt $deadline ]; do
-        grep -q "^$2" "$1" 2>/dev/null && { grep "^$2" "$1" | head -n1 | cut -d= -f2; return 0; }
-        read -r -t 0.02 <> <(:) || true
-    done
-    return 1
-}
+. "$(dirname "$0")/lib.sh" # work (removed at exit with every job), check, wait_line
 
 # The limit applies to the server only (a subshell that execs it).
 (ulimit -n 64 && exec "$bin" -addr 127.0.0.1:0 -tls-addr off) >"$work/out" 2>"$work/err" &
