@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "fault.h"
 #include "journal.h"
 #include "router.h"
 #include "server.h"
@@ -27,6 +28,8 @@ typedef enum mk_body_status {
 typedef struct mk_request {
     mk_listener_kind kind;
     int listener;             /* index into m->listeners */
+    int region;               /* the listener's region (index among the plain
+                               * listeners), -1 for none (TLS) */
     const char *method;
     const char *path;         /* raw, percent-encoded; no query */
     size_t path_len;
@@ -86,6 +89,13 @@ typedef struct mk_response {
     char *stream_node; /* the stream's node id (owned; free()), a label for /test/sse */
     bool pending;      /* a no_wait request not answered yet: `out` is empty, nothing journaled */
     int64_t wait_until_ms; /* with pending: when the wait times out (mk_mono_ms scale) */
+    /* A fault decided for this request (fault.h): the transport writes
+     * `out` (the route's answer, or the injected one) as fault.wire says,
+     * after fault_delay_ms (the delay with its jitter drawn), at
+     * fault.slow_bps; an event stream gets the stream keys. */
+    bool faulted;
+    mk_fault fault;
+    unsigned fault_delay_ms;
 } mk_response;
 
 /* A /test/wait condition: a counter, or the number of journal entries that
