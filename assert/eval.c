@@ -892,11 +892,13 @@ typedef struct {
     int ok;
     int count_ok, each_ok, any_ok, none_ok;
     size_t count;
+    int inorder_ok;     /* as many entries as inOrder has checks, each passing its own */
+    int inorder_broken; /* an entry there fails its check: more entries cannot help */
 } req_verdict;
 
 static req_verdict judge_requests(const ma_expectation *e, const matched *m)
 {
-    req_verdict v = {0, 1, 1, 1, 1, m->n};
+    req_verdict v = {0, 1, 1, 1, 1, m->n, 1, 0};
     json_t *n = json_integer((json_int_t)m->n);
     v.count_ok = ma_check_eval(e->count, n, NULL);
     json_decref(n);
@@ -912,8 +914,58 @@ static req_verdict judge_requests(const ma_expectation *e, const matched *m)
         for (size_t i = 0; i < m->n && v.none_ok; i++)
             /* a path that selects nothing breaks a none: too (ma_truth) */
             v.none_ok = ma_entry_check(m->j, m->v[i], e->none, NULL) == MA_FALSE;
-    v.ok = v.count_ok && v.each_ok && v.any_ok && v.none_ok;
+    for (size_t i = 0; i < e->ninorder && i < m->n && !v.inorder_broken; i++)
+        v.inorder_broken = ma_entry_check(m->j, m->v[i], e->inorder[i], NULL) != MA_TRUE;
+    v.inorder_ok = !v.inorder_broken && m->n >= e->ninorder;
+    v.ok = v.count_ok && v.each_ok && v.any_ok && v.none_ok && v.inorder_ok;
     return v;
+}
+
+/* "1st", "2nd", "3rd", "4th", "11th", "22nd" */
+static char *ordinal(size_t n)
+{
+    const char *suf = "th";
+    if (n % 100 < 11 || n % 100 > 13)
+        suf = n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+    return ma_xasprintf("%zu%s", n, suf);
+}
+
+/* inOrder failed: each of the first matching entries that fails its check
+ * is named (at that check), then whether too few matched; the entries
+ * shown are the first ones, in journal order, each with what failed. */
+static void explain_inorder(ma_evaluator *ev, const ma_expectation *e, const matched *m, ma_result *r)
+{
+    size_t k = m->n < e->ninorder ? m->n : e->ninorder;
+    for (size_t i = 0; i < k; i++) {
+        ma_failures f = {0};
+        ma_truth t = ma_entry_check(m->j, m->v[i], e->inorder[i], &f);
+        if (t != MA_TRUE) {
+            char *nth = ordinal(i + 1);
+            char *what = ma_xasprintf("inOrder: the %s matching request (#%lld) fails check %zu of %zu%s", nth,
+                                      m->v[i]->seq, i + 1, e->ninorder,
+                                      t == MA_UNKNOWN ? " (cannot tell: a path selects nothing)" : "");
+            ma_failures_add(&r->failures, e->inorder_marks[i], 0, "", what, NULL, NULL, 0);
+            free(what);
+            free(nth);
+        }
+        if (i < ev->o.max_nearest || (t != MA_TRUE && ev->o.max_nearest))
+            add_near(r, ma_entry_object(m->j, m->v[i]), t != MA_TRUE ? &f : NULL);
+        ma_failures_free(&f);
+    }
+    if (m->n < e->ninorder) {
+        char *what = ma_xasprintf("inOrder: %zu matching request%s, and it checks the first %zu", m->n,
+                                  m->n == 1 ? "" : "s", e->ninorder);
+        ma_failures_add(&r->failures, e->inorder_mark, 0, "", what, NULL, NULL, 0);
+        free(what);
+    }
+    if (!m->n) {
+        nearest_to_filter(ev, r, &e->filter, NULL);
+        return;
+    }
+    if (r->nnear) {
+        free(r->near_title);
+        r->near_title = ma_xasprintf("the first %zu matching request%s, in journal order", k, k == 1 ? "" : "s");
+    }
 }
 
 typedef struct {
@@ -1003,6 +1055,10 @@ static void explain_requests(ma_evaluator *ev, const ma_expectation *e, const ma
         nearest_to_filter(ev, r, &e->filter, NULL);
         return;
     }
+    if (v->each_ok && v->any_ok && v->none_ok) {
+        explain_inorder(ev, e, m, r);
+        return;
+    }
     const ma_check *chk = !v->each_ok ? e->each : !v->any_ok ? e->any : e->none;
     size_t unknown;
     size_t bad = show_breakers(ev, e, chk, m, r, &unknown);
@@ -1021,7 +1077,9 @@ static int wait_journal(ma_evaluator *ev, const ma_filter *f, long long need, in
 {
     char *fq = ma_filter_query(f);
     char *q;
-    if (need > 0)
+    /* the server's count would include entries f's fault or region leave
+     * out (it would be met at once, again and again): wait for the next */
+    if (need > 0 && !ma_filter_local(f))
         q = ma_xasprintf("%s%sop=gte&value=%lld", fq, *fq ? "&" : "", need);
     else
         q = ma_xasprintf("%s%ssince=%lld&op=gte&value=1", fq, *fq ? "&" : "", ma_journal_last_seq(&ev->journal));
@@ -1061,11 +1119,13 @@ static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *
         req_verdict v = judge_requests(e, &m);
         /* more entries cannot lower a count that is already too high, nor
          * undo an each/none that a kept entry broke */
-        int hopeless = (!v.count_ok && !count_can_hold_later(e->count, (long long)m.n)) || !v.each_ok || !v.none_ok;
+        int hopeless = (!v.count_ok && !count_can_hold_later(e->count, (long long)m.n)) || !v.each_ok || !v.none_ok ||
+                       v.inorder_broken;
         if (v.ok || hopeless || !e->within_ns || ma_now_ns() >= deadline) {
             r->actual = ma_xasprintf("%zu matching request%s", m.n, m.n == 1 ? "" : "s");
             if (ev->journal.evicted > 0) {
-                int robust_pass = v.ok && only_lower_bounds(e->count) && !e->each && !e->none;
+                /* inOrder is about the first entries: the evicted ones */
+                int robust_pass = v.ok && only_lower_bounds(e->count) && !e->each && !e->none && !e->ninorder;
                 int robust_fail = !v.ok && ((e->each && !v.each_ok) || (e->none && !v.none_ok) ||
                                             (!v.count_ok && only_upper_bounds(e->count)));
                 if (!robust_pass && !robust_fail) {
@@ -1081,7 +1141,9 @@ static void eval_requests(ma_evaluator *ev, const ma_expectation *e, ma_result *
             return;
         }
         long long lb = lower_bound(e->count);
-        long long need = !v.count_ok && lb > (long long)m.n ? lb : 0;
+        if ((long long)e->ninorder > lb)
+            lb = (long long)e->ninorder;
+        long long need = lb > (long long)m.n ? lb : 0;
         free(m.v);
         if (wait_more(ev, r, &e->filter, need, deadline) < 0)
             return;
@@ -1409,8 +1471,16 @@ static void describe_filter(ma_buf *b, const ma_filter *f)
         ma_buf_printf(b, "%s%s%s", sep, *sep ? "route=" : "", f->route);
         sep = " ";
     }
-    if (f->status)
+    if (f->status) {
         ma_buf_printf(b, "%sstatus=%d", sep, f->status);
+        sep = " ";
+    }
+    if (f->fault) {
+        ma_buf_printf(b, "%sfault=%s", sep, f->fault > 0 ? "true" : "false");
+        sep = " ";
+    }
+    if (f->has_region)
+        ma_buf_printf(b, "%sregion=%d", sep, f->region);
 }
 
 static void eval_order(ma_evaluator *ev, const ma_expectation *e, ma_result *r)

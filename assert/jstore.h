@@ -20,6 +20,8 @@ typedef struct {
     size_t method_len, path_len, route_len;
     int status;
     int test;
+    const json_t *fault; /* the "fault" member (an object), or NULL */
+    int region;          /* the "region" member, or -1 */
     const char *body; /* decoded text, or NULL (no body string) */
     size_t body_len;
     const char *body_lit; /* or the JSON string literal, quotes included, */

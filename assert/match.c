@@ -862,12 +862,15 @@ ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_
 
 int ma_check_reads_entry(const ma_check *c)
 {
+    int r = MA_READS_BODY;
     if (c->subject)
-        return 1;
-    for (size_t i = 0; i < c->nkids; i++)
-        if (ma_check_reads_entry(c->kids[i]))
-            return 1;
-    return 0;
+        r = ma_subject_kept(c->subject) ? MA_READS_KEPT : MA_READS_WHOLE;
+    for (size_t i = 0; i < c->nkids && r != MA_READS_WHOLE; i++) {
+        int k = ma_check_reads_entry(c->kids[i]);
+        if (k > r)
+            r = k;
+    }
+    return r;
 }
 
 /* ---- bodies and display ---- */

@@ -123,8 +123,12 @@ int ma_check_eval_entry(const ma_check *c, json_t *doc, const json_t *entry, ma_
  * make a not: or a none: pass. */
 typedef enum { MA_FALSE = 0, MA_TRUE = 1, MA_UNKNOWN = 2 } ma_truth;
 ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_failures *out);
-/* 1 if c (or a check under it) has a subject: it reads the journal entry,
- * not only the body. */
+/* What of a journal entry c (and the checks under it) reads besides the
+ * body: MA_READS_BODY nothing (no subject), MA_READS_KEPT only what the
+ * journal store keeps of each entry (fault, region: subject.h
+ * ma_subject_kept), MA_READS_WHOLE the entry object (headers, query,
+ * response). */
+enum { MA_READS_BODY = 0, MA_READS_KEPT = 1, MA_READS_WHOLE = 2 };
 int ma_check_reads_entry(const ma_check *c);
 
 /* Deep equality as described above. */

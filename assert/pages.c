@@ -457,6 +457,8 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
     raw_entry r;
     memset(&r, 0, sizeof r);
     r.seq = -1;
+    r.region = -1;
+    json_t *fault = NULL; /* only faulted requests have one: parsed whole, it is small */
     char *owned[5] = {0}, *time_copy = NULL;
     const char *enc = NULL;
     size_t enc_len = 0, body_s = 0, body_e = 0;
@@ -516,6 +518,11 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
             r.status = integer_value(t, k, vs, ve, &iv) == 0 ? (int)iv : 0;
         } else if (KEY_IS("test")) {
             r.test = k == GJ_TRUE;
+        } else if (KEY_IS("fault")) {
+            json_decref(fault);
+            fault = k == GJ_OBJECT ? json_loadb(t + vs, ve - vs, 0, NULL) : NULL;
+        } else if (KEY_IS("region")) {
+            r.region = integer_value(t, k, vs, ve, &iv) == 0 && iv >= 0 && iv <= INT16_MAX ? (int)iv : -1;
         } else if (KEY_IS("body")) {
             body_string = k == GJ_STRING;
             body_s = vs;
@@ -543,6 +550,7 @@ static int take_entry(ma_page_reader *rd, const char *t, size_t s, size_t e, con
         goto out;
     }
     r.time = time_copy;
+    r.fault = fault;
     if (r.seq > rd->last)
         rd->last = r.seq;
     if (rd->fetched) {
@@ -576,6 +584,7 @@ out:
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         free(owned[i]);
     free(time_copy);
+    json_decref(fault);
     return rc;
 }
 

@@ -110,6 +110,21 @@ static void entry_line(ma_buf *b, const json_t *e, size_t maxbody)
     ma_buf_printf(b, "#%lld %s %s%s%s -> %lld", (long long)json_integer_value(json_object_get(e, "seq")),
                   method ? method : "?", path ? path : "?", query && *query ? "?" : "", query && *query ? query : "",
                   (long long)json_integer_value(json_object_get(e, "status")));
+    /* what the server did to it: "[fault rule 3: status=503; first=2 -> response]" */
+    json_t *fault = json_object_get(e, "fault"), *region = json_object_get(e, "region");
+    if (json_is_object(fault)) {
+        const char *src = json_string_value(json_object_get(fault, "source"));
+        const char *spec = json_string_value(json_object_get(fault, "spec"));
+        const char *wire = json_string_value(json_object_get(fault, "wire"));
+        json_t *rule = json_object_get(fault, "rule");
+        ma_buf_printf(b, " [fault %s", src ? src : "?");
+        if (json_is_integer(rule))
+            ma_buf_printf(b, "%s %lld", src && strcmp(src, "rule") == 0 ? "" : " rule",
+                          (long long)json_integer_value(rule));
+        ma_buf_printf(b, ": %s -> %s]", spec ? spec : "?", wire ? wire : "?");
+    }
+    if (json_is_integer(region) && json_integer_value(region) >= 0)
+        ma_buf_printf(b, " [region %lld]", (long long)json_integer_value(region));
     json_t *body = json_object_get(e, "body");
     const char *enc = json_string_value(json_object_get(e, "body_encoding"));
     if (json_is_string(body) && json_string_length(body) > 0) {
@@ -333,8 +348,8 @@ void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, con
                 json_t *e = r->near[k].entry, *y = json_object();
                 if (!y)
                     ma_oom();
-                static const char *const keep[] = {"seq",    "method", "path",          "query", "status",
-                                                   "route",  "body",   "body_encoding", "time"};
+                static const char *const keep[] = {"seq",  "method",        "path", "query", "status", "route",
+                                                   "body", "body_encoding", "time", "fault", "region"};
                 for (size_t f = 0; f < sizeof keep / sizeof keep[0]; f++) {
                     json_t *v = json_object_get(e, keep[f]);
                     if (v)

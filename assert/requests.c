@@ -213,12 +213,15 @@ typedef struct {
 #define MEMO_MAX 256 /* documents remembered per shape */
 
 typedef struct {
-    ma_entry like; /* method, path, route, status, test (seq, time, idx unused) */
+    ma_entry like; /* method, path, route, fault, status, region, test (seq, time, idx unused) */
     idxlist entries;
     idxlist sels;  /* eager selections that take this shape */
     idxlist wants; /* announced checks whose selection takes this shape */
     ma_proj *proj; /* their paths; NULL when none */
     int reads_entry; /* a want reads headers, query or the response: no memo */
+    json_t *kept;  /* what the journal keeps of the shape's entries beyond the
+                      shape's strings: {"fault":{...},"region":N}, for checks on
+                      fault and region (made when first needed) */
     verdict_memo memo;
     unsigned gen;  /* the store's gen these lists were made for */
 } shape;
@@ -235,7 +238,7 @@ static void memo_clear(verdict_memo *m)
 
 typedef struct {
     char *method, *path, *route; /* owned copies of the filter's fields */
-    int status;
+    int status, fault, has_region, region;
     ma_filter f;      /* the same, as a filter (pointing at the copies) */
     uint64_t hash;
     uint8_t *takes;   /* per shape: 0 not known yet, 1 no, 2 yes */
@@ -274,6 +277,10 @@ enum { F_NO = 0, F_ASKED, F_GOT, F_FAILED };
 
 struct ma_jstore {
     strtab strs;
+    ma_fault **faults; /* interned faults (each its own allocation: entries point at them) */
+    size_t nfaults;
+    uint32_t *fault_slot; /* hash of faults: index + 1, 0 empty */
+    size_t fault_cap;
     size_t vcap;      /* entries j->v has room for */
     ma_buf scratch;   /* decoded body literals */
     ma_buf key;       /* a body's projection key */
@@ -334,13 +341,33 @@ long long ma_journal_last_seq(const ma_journal *j)
 
 /* ---- shapes ---- */
 
-static uint64_t hash_shape(const char *m, const char *p, const char *r, int status, int test)
+/* What an entry is alike in with the others of its shape. */
+typedef struct {
+    const char *m, *p, *r; /* interned */
+    const ma_fault *fault; /* interned */
+    int status, region, test;
+} shape_key;
+
+static uint64_t hash_shape(const shape_key *k)
 {
-    uint64_t h = (uintptr_t)m * 0x9E3779B97F4A7C15ULL;
-    h ^= (uintptr_t)p + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
-    h ^= (uintptr_t)r + 0x85EBCA77C2B2AE63ULL + (h << 6) + (h >> 2);
-    h ^= (uint64_t)(unsigned)status * 31 + (uint64_t)test;
+    uint64_t h = (uintptr_t)k->m * 0x9E3779B97F4A7C15ULL;
+    h ^= (uintptr_t)k->p + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
+    h ^= (uintptr_t)k->r + 0x85EBCA77C2B2AE63ULL + (h << 6) + (h >> 2);
+    h ^= (uintptr_t)k->fault + 0x2545F4914F6CDD1DULL + (h << 6) + (h >> 2);
+    h ^= (uint64_t)(unsigned)k->status * 31 + (uint64_t)k->test + ((uint64_t)(unsigned)(k->region + 1) << 40);
     return h * 0x9E3779B97F4A7C15ULL;
+}
+
+static shape_key key_of(const ma_entry *e)
+{
+    shape_key k = {e->method, e->path, e->route, e->fault, e->status, e->region, e->test};
+    return k;
+}
+
+static int same_shape(const ma_entry *e, const shape_key *k)
+{
+    return e->method == k->m && e->path == k->p && e->route == k->r && e->fault == k->fault &&
+           e->status == k->status && e->region == k->region && e->test == k->test;
 }
 
 static int sel_takes(ma_jstore *s, selection *x, uint32_t sh);
@@ -372,20 +399,21 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
                 if (!p->proj)
                     p->proj = ma_proj_new();
                 ma_proj_add_check(p->proj, s->wants[x->wants.v[k]].c);
-                p->reads_entry |= ma_check_reads_entry(s->wants[x->wants.v[k]].c);
+                int reads = ma_check_reads_entry(s->wants[x->wants.v[k]].c);
+                if (reads > p->reads_entry)
+                    p->reads_entry = reads;
             }
         }
     }
 }
 
-static uint32_t shape_of(ma_jstore *s, const char *m, const char *p, const char *r, int status, int test)
+static uint32_t shape_of(ma_jstore *s, const shape_key *key)
 {
-    uint64_t h = hash_shape(m, p, r, status, test);
+    uint64_t h = hash_shape(key);
     if (s->shape_cap) {
         for (size_t k = h & (s->shape_cap - 1); s->shape_slot[k]; k = (k + 1) & (s->shape_cap - 1)) {
             shape *x = &s->shapes[s->shape_slot[k] - 1];
-            if (x->like.method == m && x->like.path == p && x->like.route == r && x->like.status == status &&
-                x->like.test == test)
+            if (same_shape(&x->like, key))
                 return s->shape_slot[k] - 1;
         }
     }
@@ -393,8 +421,8 @@ static uint32_t shape_of(ma_jstore *s, const char *m, const char *p, const char 
         size_t ncap = s->shape_cap ? s->shape_cap * 2 : 64;
         uint32_t *ns = ma_xcalloc(ncap, sizeof *ns);
         for (size_t i = 0; i < s->nshapes; i++) {
-            const ma_entry *l = &s->shapes[i].like;
-            size_t k = hash_shape(l->method, l->path, l->route, l->status, l->test) & (ncap - 1);
+            shape_key lk = key_of(&s->shapes[i].like);
+            size_t k = hash_shape(&lk) & (ncap - 1);
             while (ns[k])
                 k = (k + 1) & (ncap - 1);
             ns[k] = (uint32_t)i + 1;
@@ -410,19 +438,46 @@ static uint32_t shape_of(ma_jstore *s, const char *m, const char *p, const char 
     uint32_t id = (uint32_t)s->nshapes++;
     shape *x = &s->shapes[id];
     memset(x, 0, sizeof *x);
-    x->like.method = m;
-    x->like.path = p;
-    x->like.route = r;
-    x->like.status = status;
-    x->like.test = test;
+    x->like.method = key->m;
+    x->like.path = key->p;
+    x->like.route = key->r;
+    x->like.fault = key->fault;
+    x->like.status = key->status;
+    x->like.region = (int16_t)key->region;
+    x->like.test = (uint8_t)key->test;
     x->like.shape = id;
     x->gen = s->gen - 1; /* lists not made yet */
-    idx_push(keymap_get(&s->path_shapes, p, 1), id);
+    idx_push(keymap_get(&s->path_shapes, key->p, 1), id);
     size_t k = h & (s->shape_cap - 1);
     while (s->shape_slot[k])
         k = (k + 1) & (s->shape_cap - 1);
     s->shape_slot[k] = id + 1;
     return id;
+}
+
+json_t *ma_fault_json(const ma_fault *f)
+{
+    json_t *o = json_pack("{ssssss}", "source", f->source, "spec", f->spec, "wire", f->wire);
+    if (!o || (f->rule >= 0 && json_object_set_new(o, "rule", json_integer(f->rule))))
+        ma_oom();
+    return o;
+}
+
+/* {"fault":{...},"region":N}: what the shape's entries have of an entry
+ * object beyond its strings (a check on fault or region reads this, not
+ * the entry, which is neither parsed nor fetched for it). Borrowed. */
+static json_t *shape_kept(shape *p)
+{
+    if (!p->kept) {
+        p->kept = json_object();
+        if (!p->kept)
+            ma_oom();
+        if (p->like.fault && json_object_set_new(p->kept, "fault", ma_fault_json(p->like.fault)))
+            ma_oom();
+        if (p->like.region >= 0 && json_object_set_new(p->kept, "region", json_integer(p->like.region)))
+            ma_oom();
+    }
+    return p->kept;
 }
 
 /* ---- selections ---- */
@@ -434,7 +489,8 @@ static int same_str(const char *a, const char *b)
 
 static uint64_t hash_filter(const ma_filter *f)
 {
-    uint64_t h = (uint64_t)(unsigned)f->status;
+    uint64_t h = (uint64_t)(unsigned)f->status ^ ((uint64_t)(unsigned)(f->fault + 1) << 32) ^
+                 ((uint64_t)(unsigned)(f->has_region ? f->region + 1 : 0) << 40);
     const char *parts[3] = {f->method, f->path, f->route};
     for (int i = 0; i < 3; i++)
         h = (h * 1099511628211ULL) ^ (parts[i] ? hash_bytes(parts[i], strlen(parts[i])) : (uint64_t)i);
@@ -461,7 +517,8 @@ static size_t selection_of(ma_jstore *s, const ma_filter *f)
     if (s->sel_cap) {
         for (size_t k = h & (s->sel_cap - 1); s->sel_slot[k]; k = (k + 1) & (s->sel_cap - 1)) {
             selection *x = &s->sels[s->sel_slot[k] - 1];
-            if (x->hash == h && x->status == f->status && same_str(x->method, f->method) &&
+            if (x->hash == h && x->status == f->status && x->fault == f->fault && x->has_region == f->has_region &&
+                (!f->has_region || x->region == f->region) && same_str(x->method, f->method) &&
                 same_str(x->path, f->path) && same_str(x->route, f->route))
                 return s->sel_slot[k] - 1;
         }
@@ -490,10 +547,16 @@ static size_t selection_of(ma_jstore *s, const ma_filter *f)
     x->path = f->path ? ma_xstrdup(f->path) : NULL;
     x->route = f->route ? ma_xstrdup(f->route) : NULL;
     x->status = f->status;
+    x->fault = f->fault;
+    x->has_region = f->has_region;
+    x->region = f->has_region ? f->region : 0;
     x->f.method = x->method;
     x->f.path = x->path;
     x->f.route = x->route;
     x->f.status = x->status;
+    x->f.fault = x->fault;
+    x->f.has_region = x->has_region;
+    x->f.region = x->region;
     x->hash = h;
     size_t k = h & (s->sel_cap - 1);
     while (s->sel_slot[k])
@@ -746,7 +809,8 @@ static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
     verdict_memo *m = &p->memo;
     memo_slot *hit = NULL, *fresh = NULL;
     uint64_t h = 0;
-    if (text && !r->base64 && !m->off && !p->reads_entry && ma_proj_key(p->proj, text, len, &s->key)) {
+    /* fault and region are the shape's: the memo holds for checks on them */
+    if (text && !r->base64 && !m->off && p->reads_entry != MA_READS_WHOLE && ma_proj_key(p->proj, text, len, &s->key)) {
         h = hash_bytes(s->key.p, s->key.len);
         size_t k = m->cap ? h & (m->cap - 1) : 0;
         for (; m->cap && m->slot[k].key; k = (k + 1) & (m->cap - 1)) {
@@ -791,11 +855,13 @@ static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
      * parsed once here for all of them (the memo above is off for such a
      * shape, as its key covers the body only) */
     json_t *obj = NULL;
-    if (p->reads_entry) {
+    if (p->reads_entry == MA_READS_WHOLE) {
         if (r->obj)
             obj = json_incref((json_t *)r->obj);
         else if (r->text)
             obj = json_loadb(r->text, r->text_len, JSON_ALLOW_NUL, NULL);
+    } else if (p->reads_entry == MA_READS_KEPT) {
+        obj = json_incref(shape_kept(p));
     }
     for (size_t i = 0; i < p->wants.n; i++) {
         want *w = &s->wants[p->wants.v[i]];
@@ -812,6 +878,78 @@ static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
     return 0;
 }
 
+/* ---- faults ---- */
+
+static const char *intern_member(ma_jstore *s, const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? intern(&s->strs, json_string_value(v), strnlen(json_string_value(v), json_string_length(v)))
+                             : intern(&s->strs, "", 0);
+}
+
+static uint64_t hash_fault(const ma_fault *f)
+{
+    uint64_t h = (uintptr_t)f->source * 0x9E3779B97F4A7C15ULL;
+    h ^= (uintptr_t)f->spec + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
+    h ^= (uintptr_t)f->wire + 0x85EBCA77C2B2AE63ULL + (h << 6) + (h >> 2);
+    h ^= (uint64_t)f->rule * 0x2545F4914F6CDD1DULL;
+    return h * 0x9E3779B97F4A7C15ULL;
+}
+
+/* The one copy of the fault an entry's "fault" member o describes. Few
+ * differ (one per rule and what it did on the wire, one per header spec):
+ * every entry with the same fault points at it. */
+static const ma_fault *fault_of(ma_jstore *s, const json_t *o)
+{
+    ma_fault f;
+    f.source = intern_member(s, o, "source");
+    f.spec = intern_member(s, o, "spec");
+    f.wire = intern_member(s, o, "wire");
+    json_t *rule = json_object_get(o, "rule");
+    f.rule = json_is_integer(rule) && json_integer_value(rule) >= 0 ? (long long)json_integer_value(rule) : -1;
+    uint64_t h = hash_fault(&f);
+    if (s->fault_cap) {
+        for (size_t k = h & (s->fault_cap - 1); s->fault_slot[k]; k = (k + 1) & (s->fault_cap - 1)) {
+            const ma_fault *x = s->faults[s->fault_slot[k] - 1];
+            if (x->source == f.source && x->spec == f.spec && x->wire == f.wire && x->rule == f.rule)
+                return x;
+        }
+    }
+    if ((s->nfaults + 1) * 2 >= s->fault_cap) {
+        size_t ncap = s->fault_cap ? s->fault_cap * 2 : 16;
+        uint32_t *ns = ma_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < s->nfaults; i++) {
+            size_t k = hash_fault(s->faults[i]) & (ncap - 1);
+            while (ns[k])
+                k = (k + 1) & (ncap - 1);
+            ns[k] = (uint32_t)i + 1;
+        }
+        free(s->fault_slot);
+        s->fault_slot = ns;
+        s->fault_cap = ncap;
+        s->faults = ma_xrealloc(s->faults, ncap * sizeof *s->faults);
+    }
+    ma_fault *x = ma_xmalloc(sizeof *x);
+    *x = f;
+    s->faults[s->nfaults++] = x;
+    size_t k = h & (s->fault_cap - 1);
+    while (s->fault_slot[k])
+        k = (k + 1) & (s->fault_cap - 1);
+    s->fault_slot[k] = (uint32_t)s->nfaults;
+    return x;
+}
+
+static void faults_free(ma_jstore *s)
+{
+    for (size_t i = 0; i < s->nfaults; i++)
+        free(s->faults[i]);
+    free(s->faults);
+    free(s->fault_slot);
+    s->faults = NULL;
+    s->fault_slot = NULL;
+    s->nfaults = s->fault_cap = 0;
+}
+
 /* Adds r unless its seq is not above the last held. -1 if its body
  * literal, needed, does not decode. */
 int ma_js_add_entry(ma_journal *j, const raw_entry *r)
@@ -819,10 +957,15 @@ int ma_js_add_entry(ma_journal *j, const raw_entry *r)
     if (r->seq <= ma_journal_last_seq(j))
         return 0;
     ma_jstore *s = ma_js_store(j);
-    const char *m = intern(&s->strs, r->method ? r->method : "", r->method ? r->method_len : 0);
-    const char *p = intern(&s->strs, r->path ? r->path : "", r->path ? r->path_len : 0);
-    const char *rt = r->route ? intern(&s->strs, r->route, r->route_len) : NULL;
-    uint32_t sh = shape_of(s, m, p, rt, r->status, r->test);
+    shape_key key;
+    key.m = intern(&s->strs, r->method ? r->method : "", r->method ? r->method_len : 0);
+    key.p = intern(&s->strs, r->path ? r->path : "", r->path ? r->path_len : 0);
+    key.r = r->route ? intern(&s->strs, r->route, r->route_len) : NULL;
+    key.fault = json_is_object(r->fault) ? fault_of(s, r->fault) : NULL;
+    key.status = r->status;
+    key.region = r->region >= 0 && r->region <= INT16_MAX ? r->region : -1;
+    key.test = r->test != 0;
+    uint32_t sh = shape_of(s, &key);
     if (j->n == s->vcap) {
         s->vcap = s->vcap ? s->vcap * 2 : 1024;
         j->v = ma_xrealloc(j->v, s->vcap * sizeof *j->v);
@@ -836,11 +979,13 @@ int ma_js_add_entry(ma_journal *j, const raw_entry *r)
     e->seq = r->seq;
     if (!r->time || ma_parse_rfc3339(r->time, &e->time_ns) < 0)
         e->time_ns = 0;
-    e->method = m;
-    e->path = p;
-    e->route = rt;
+    e->method = key.m;
+    e->path = key.p;
+    e->route = key.r;
+    e->fault = key.fault;
     e->status = r->status;
-    e->test = r->test;
+    e->region = (int16_t)key.region;
+    e->test = (uint8_t)key.test;
     e->shape = sh;
     e->idx = (uint32_t)j->n;
     j->n++;
@@ -923,6 +1068,8 @@ long ma_journal_add_page(ma_journal *j, const json_t *page, const char **why)
         }
         r.status = (int)int_field(e, "status", 0);
         r.test = json_is_true(json_object_get(e, "test"));
+        r.fault = json_object_get(e, "fault");
+        r.region = (int)int_field(e, "region", -1);
         json_t *b = json_object_get(e, "body");
         if (json_is_string(b)) {
             const char *enc = json_string_value(json_object_get(e, "body_encoding"));
@@ -1041,8 +1188,24 @@ void ma_journal_fetch(ma_journal *j, const ma_entry *const *v, size_t n, size_t 
         s->fstate[x] = F_ASKED;
         ask[na++] = v[i];
     }
-    if (na && s->fetch)
-        s->fetch(s->fetch_ctx, j, ask, na, na == n ? span : 0, f);
+    if (na && s->fetch) {
+        ma_filter sf;
+        if (f && ma_filter_local(f)) {
+            /* the server selects more (it knows no fault or region): its
+             * own selection's span from the first asked to the last */
+            sf = *f;
+            sf.fault = sf.has_region = sf.region = 0;
+            f = &sf;
+            size_t si = selection_of(s, &sf);
+            selection *x = &s->sels[si];
+            sel_update(j, x);
+            long a = sel_pos(x, ask[0]->idx), b = sel_pos(x, ask[na - 1]->idx);
+            span = a >= 0 && b >= a ? (size_t)(b - a + 1) : 0;
+            s->fetch(s->fetch_ctx, j, ask, na, span, f);
+        } else {
+            s->fetch(s->fetch_ctx, j, ask, na, na == n ? span : 0, f);
+        }
+    }
     for (size_t i = 0; i < na; i++)
         if (s->fstate[ask[i]->idx] == F_ASKED)
             s->fstate[ask[i]->idx] = F_FAILED;
@@ -1075,7 +1238,21 @@ static json_t *stand_in(const ma_entry *e)
                           "status", (json_int_t)e->status, "test", e->test, "route", e->route);
     if (!o)
         ma_oom();
+    if (e->fault && json_object_set_new(o, "fault", ma_fault_json(e->fault)))
+        ma_oom();
+    if (e->region >= 0 && json_object_set_new(o, "region", json_integer(e->region)))
+        ma_oom();
     return o;
+}
+
+/* The object a check reads for e (ma_check_reads_entry): the whole entry,
+ * or only what the journal keeps of it (fault, region), or none. */
+static const json_t *entry_for(ma_journal *j, const ma_entry *e, const ma_check *c)
+{
+    int reads = ma_check_reads_entry(c);
+    if (reads == MA_READS_WHOLE)
+        return ma_entry_object(j, e);
+    return reads == MA_READS_KEPT ? shape_kept(&j->s->shapes[e->shape]) : NULL;
 }
 
 json_t *ma_entry_object(ma_journal *j, const ma_entry *e)
@@ -1257,7 +1434,7 @@ ma_truth ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_
     want *w = want_for(j, e, c, &at);
     if (!w) {
         json_t *body = ma_entry_body(j, e);
-        return ma_check_truth(c, body, ma_check_reads_entry(c) ? ma_entry_object(j, e) : NULL, out);
+        return ma_check_truth(c, body, entry_for(j, e, c), out);
     }
     if (w->verdict[at] == V_HOLDS || (w->verdict[at] != V_UNKNOWN && !out))
         return truth_of(w->verdict[at]); /* the usual case: nothing to fetch */
@@ -1272,13 +1449,13 @@ ma_truth ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_
             if (w->verdict[i] != V_UNKNOWN || s->fstate[q->idx] != F_GOT)
                 continue;
             json_t *doc = checked_doc(s, w, q->idx);
-            w->verdict[i] = verdict_of(ma_check_truth(c, doc, ma_check_reads_entry(c) ? ma_entry_object(j, q) : NULL, NULL));
+            w->verdict[i] = verdict_of(ma_check_truth(c, doc, entry_for(j, q, c), NULL));
             json_decref(doc);
             if (q != e || w->verdict[i] == V_HOLDS || !out)
                 drop_fetched(s, q->idx);
         }
         if (w->verdict[at] == V_UNKNOWN) /* it could not be fetched: what the journal says without a body */
-            return ma_check_truth(c, NULL, NULL, out);
+            return ma_check_truth(c, NULL, ma_check_reads_entry(c) == MA_READS_KEPT ? entry_for(j, e, c) : NULL, out);
     }
     if (w->verdict[at] == V_HOLDS || !out)
         return truth_of(w->verdict[at]);
@@ -1292,7 +1469,7 @@ ma_truth ma_entry_check(ma_journal *j, const ma_entry *e, const ma_check *c, ma_
         return truth_of(w->verdict[at]);
     }
     json_t *doc = checked_doc(s, w, e->idx);
-    ma_truth t = ma_check_truth(c, doc, ma_check_reads_entry(c) ? ma_entry_object(j, e) : NULL, out);
+    ma_truth t = ma_check_truth(c, doc, entry_for(j, e, c), out);
     json_decref(doc);
     drop_fetched(s, e->idx);
     return t;
@@ -1336,6 +1513,7 @@ static void drop_entries(ma_journal *j)
         free(s->shapes[i].sels.v);
         free(s->shapes[i].wants.v);
         ma_proj_free(s->shapes[i].proj);
+        json_decref(s->shapes[i].kept);
         memo_clear(&s->shapes[i].memo);
     }
     free(s->shapes);
@@ -1344,6 +1522,7 @@ static void drop_entries(ma_journal *j)
     s->shapes = NULL;
     s->shape_slot = NULL;
     s->nshapes = s->capshapes = s->shape_cap = 0;
+    faults_free(s); /* their strings were interned */
     strtab_free(&s->strs);
     /* the eager selections' paths were interned: again, in the new table */
     keymap_free(&s->eager_path);
@@ -1447,9 +1626,18 @@ int ma_filter_match(const ma_filter *f, const ma_entry *e)
         return 0;
     if (f->status && f->status != e->status)
         return 0;
+    if ((f->fault > 0 && !e->fault) || (f->fault < 0 && e->fault))
+        return 0;
+    if (f->has_region && f->region != e->region)
+        return 0;
     if (f->path && !ma_glob_match(f->path, e->path))
         return 0;
     return 1;
+}
+
+int ma_filter_local(const ma_filter *f)
+{
+    return f->fault != 0 || f->has_region;
 }
 
 /* Where each capture key's route lives, so an entry that missed the route
@@ -1539,6 +1727,10 @@ int ma_filter_similarity(const ma_filter *f, const ma_entry *e)
         score += 10;
     if (f->status && f->status == e->status)
         score += 10;
+    if ((f->fault > 0 && e->fault) || (f->fault < 0 && !e->fault))
+        score += 5;
+    if (f->has_region && f->region == e->region)
+        score += 5;
     if (want_path)
         score += segment_similarity(want_path, e->path) * 49 / 1000;
     return score > 99 ? 99 : score;

@@ -29,14 +29,26 @@
 
 #include "spec.h"
 
+/* The fault the server applied to a request: its entry's "fault" member,
+ * {"source":"rule","rule":3,"spec":"status=503; first=2","wire":"response"}.
+ * Interned by the journal (entries with the same fault share one). */
+typedef struct {
+    const char *source; /* "header", "rule" or "flag" (interned; "" if absent) */
+    long long rule;     /* the rule's id; -1 when the entry names none (header) */
+    const char *spec;   /* the canonical spec (interned; "" if absent) */
+    const char *wire;   /* what went on the wire: response, fin, rst, partial:128, ... */
+} ma_fault;
+
 typedef struct {
     long long seq;
     int64_t time_ns;    /* since the epoch; 0 if unknown */
     const char *method; /* interned by the journal ("" if absent) */
     const char *path;   /* likewise ("" if absent) */
     const char *route;  /* likewise; NULL if no route matched */
+    const ma_fault *fault; /* NULL: none was applied */
     int status;
-    int test;           /* a request to a /test/ route */
+    int16_t region;     /* the region (listener) that received it; -1: none (regions off, TLS) */
+    uint8_t test;       /* a request to a /test/ route */
     uint32_t shape;     /* entries alike in all of the above but seq and time */
     uint32_t idx;       /* this entry's index in its journal's v */
 } ma_entry;
@@ -175,16 +187,26 @@ int ma_glob_match(const char *glob, const char *path);
 /* 1 if e passes every field of f. Test entries pass only filters that ask
  * for a /test route or path (see ma_filter_wants_test). */
 int ma_filter_match(const ma_filter *f, const ma_entry *e);
+/* 1 if f has keys the server's journal filter does not know (fault,
+ * region): the server's selection (ma_filter_query) is then wider than
+ * f's, and mockassert narrows it. */
+int ma_filter_local(const ma_filter *f);
 /* 1 if the filter is about /test/ routes (they are hidden otherwise). */
 int ma_filter_wants_test(const ma_filter *f);
 /* How similar e is to what f asks for, 0..100 (100: it matches). */
 int ma_filter_similarity(const ma_filter *f, const ma_entry *e);
 
+/* f as its entry's JSON has it: {"source":..,"rule":N,"spec":..,"wire":..}
+ * ("rule" only when it names one). New reference. */
+json_t *ma_fault_json(const ma_fault *f);
+
 /* Parses "2026-11-24T07:03:01.245643716Z" (or a +hh:mm offset). 0 or -1. */
 int ma_parse_rfc3339(const char *s, int64_t *ns);
 
 /* The URL query for f (e.g. "method=POST&path=%2Fv1%2F..."), "" when f is
- * empty; test entries included when f wants them. Caller frees. */
+ * empty; test entries included when f wants them. The server does not
+ * filter by fault or region: those keys are left out (a wider selection,
+ * see ma_filter_local). Caller frees. */
 char *ma_filter_query(const ma_filter *f);
 
 #endif

@@ -415,8 +415,8 @@ static char *read_string(ctx *c, const ma_ynode *n, const char *what)
 /* ---- checks ---- */
 
 /* path (the body) and the subject words (subject.h) are a check's subjects */
-static const char *const check_keys_allowed[] = {"path", "and", "or", "not",
-                                                 "header", "query", "response", "responseHeader"};
+static const char *const check_keys_allowed[] = {"path",  "and",      "or",             "not",  "header",
+                                                 "query", "response", "responseHeader", "fault"};
 #define NCHECK_KEYS (sizeof check_keys_allowed / sizeof check_keys_allowed[0])
 
 static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path);
@@ -580,6 +580,13 @@ static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *va
         ma_resp_field f;
         if (ma_response_field(val->text, &f) < 0) {
             fail_unknown(c, val, "response field", val->text, ma_response_fields, MA_RESP_COUNT_);
+            return NULL;
+        }
+    }
+    if (kind == MA_SUBJ_FAULT) {
+        ma_fault_field f;
+        if (ma_fault_field_of(val->text, &f) < 0) {
+            fail_unknown(c, val, "fault field", val->text, ma_fault_fields, MA_FAULT_COUNT_);
             return NULL;
         }
     }
@@ -790,7 +797,10 @@ static ma_check *default_count(ma_mark mark, long long atleast)
 
 /* ---- filters ---- */
 
-static const char *const filter_keys[] = {"method", "path", "route", "status"};
+static const char *const filter_keys[] = {"method", "path", "route", "status", "fault", "region"};
+#define NFILTER_KEYS (sizeof filter_keys / sizeof filter_keys[0])
+/* regions are 0..31: the server's MK_FAULT_MAX_REGION (src/core/fault.h) */
+#define MAX_REGION 31
 
 static int parse_filter_fields(ctx *c, const ma_ynode *map, ma_filter *f)
 {
@@ -827,6 +837,29 @@ static int parse_filter_fields(ctx *c, const ma_ynode *map, ma_filter *f)
         if (!ok)
             return fail(c, s, "status must be an HTTP status code (100 to 599)");
     }
+    const ma_ynode *fa = ma_ymap_get(map, "fault"), *rg = ma_ymap_get(map, "region");
+    if (fa) {
+        json_t *j = fa->type == MA_Y_SCALAR ? ma_yaml_to_json(fa, c->err) : NULL;
+        int ok = json_is_boolean(j);
+        if (ok)
+            f->fault = json_is_true(j) ? 1 : -1;
+        json_decref(j);
+        if (!ok)
+            return fail(c, fa, "fault must be true (requests the server applied a fault to) or false (requests "
+                               "without one)");
+    }
+    if (rg) {
+        json_t *j = rg->type == MA_Y_SCALAR ? ma_yaml_to_json(rg, c->err) : NULL;
+        int ok = json_is_integer(j) && json_integer_value(j) >= 0 && json_integer_value(j) <= MAX_REGION;
+        if (ok) {
+            f->has_region = 1;
+            f->region = (int)json_integer_value(j);
+        }
+        json_decref(j);
+        if (!ok)
+            return fail(c, rg, "region must be a region's index, 0 to %d (the listener, as in X-Mockapi-Region)",
+                        MAX_REGION);
+    }
     return 0;
 }
 
@@ -847,10 +880,10 @@ static int parse_filter(ctx *c, const ma_ynode *n, ma_filter *f, const char *wha
         fake.nkids = 2;
         return parse_filter_fields(c, &fake, f);
     }
-    if (want_map(c, n, what) < 0 || check_keys(c, n, what, filter_keys, 4, 0) < 0)
+    if (want_map(c, n, what) < 0 || check_keys(c, n, what, filter_keys, NFILTER_KEYS, 0) < 0)
         return -1;
     if (n->nkids == 0)
-        return fail(c, n, "%s needs at least one of method, path, route, status", what);
+        return fail(c, n, "%s needs at least one of method, path, route, status, fault, region", what);
     return parse_filter_fields(c, n, f);
 }
 
@@ -876,8 +909,16 @@ static void filter_describe(ma_buf *b, const ma_filter *f)
         ma_buf_printf(b, "%s%s%s", any ? " " : "", f->path || f->method ? "route=" : "", f->route);
         any = 1;
     }
-    if (f->status)
+    if (f->status) {
         ma_buf_printf(b, "%sstatus=%d", any ? " " : "", f->status);
+        any = 1;
+    }
+    if (f->fault) {
+        ma_buf_printf(b, "%sfault=%s", any ? " " : "", f->fault > 0 ? "true" : "false");
+        any = 1;
+    }
+    if (f->has_region)
+        ma_buf_printf(b, "%sregion=%d", any ? " " : "", f->region);
 }
 
 /* ---- expectations ---- */
@@ -1030,17 +1071,18 @@ static int parse_groupby(ctx *c, const ma_ynode *key, const ma_ynode *n, ma_expe
 
 static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
 {
-    static const char *const keys[] = {"requests", "count", "each", "any", "none", "groupBy", "groups"};
-    if (keys_for(c, n, "a requests expectation", keys, 7, 0) < 0)
+    static const char *const keys[] = {"requests", "count", "each", "any", "none", "inOrder", "groupBy", "groups"};
+    if (keys_for(c, n, "a requests expectation", keys, 8, 0) < 0)
         return -1;
     if (parse_filter(c, ma_ymap_get(n, "requests"), &e->filter, "requests") < 0)
         return -1;
-    const ma_ynode *cn = ma_ymap_get(n, "count");
+    const ma_ynode *cn = ma_ymap_get(n, "count"), *io = ma_ymap_get(n, "inOrder");
     if (cn) {
         if (!(e->count = parse_count(c, cn)))
             return -1;
     } else
-        e->count = default_count(n->mark, 1);
+        /* inOrder says itself when fewer requests than its checks matched */
+        e->count = default_count(n->mark, io ? 0 : 1);
     const char *names[3] = {"each", "any", "none"};
     ma_check **slots[3] = {&e->each, &e->any, &e->none};
     for (int i = 0; i < 3; i++) {
@@ -1048,10 +1090,29 @@ static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
         if (k && !(*slots[i] = parse_check(c, k, 0)))
             return -1;
     }
+    if (io) {
+        const ma_ynode *ik = key_node(n, "inOrder");
+        if (io->type != MA_Y_SEQ || io->nkids == 0)
+            return fail(c, io, "inOrder takes a list of checks, the first for the first matching request, the "
+                               "second for the next, ... (e.g. - {response: status, equals: 503})");
+        e->inorder_mark = ik->mark;
+        e->inorder = ma_xcalloc(io->nkids, sizeof *e->inorder);
+        e->inorder_marks = ma_xcalloc(io->nkids, sizeof *e->inorder_marks);
+        for (size_t i = 0; i < io->nkids; i++) {
+            e->inorder_marks[i] = io->kids[i]->mark;
+            if (!(e->inorder[i] = parse_check(c, io->kids[i], 0)))
+                return -1;
+            e->ninorder = i + 1;
+        }
+    }
     const ma_ynode *gb = ma_ymap_get(n, "groupBy"), *gn = ma_ymap_get(n, "groups");
     if (gn && !gb)
         return fail(c, key_node(n, "groups"), "groups counts the groups of a groupBy, and there is none: add "
                                               "groupBy (e.g. groupBy: {segment: 3})");
+    if (gb && io)
+        return fail(c, key_node(n, "inOrder"), "inOrder does not combine with groupBy: it checks the first requests "
+                                               "of the whole selection; narrow the filter to one group instead "
+                                               "(e.g. path: /v1/nodes/node-1/heartbeat)");
     if (gb) {
         const ma_ynode *gk = key_node(n, "groupBy");
         if (parse_groupby(c, gk, gb, e) < 0)
@@ -1083,16 +1144,18 @@ static int parse_order(ctx *c, const ma_ynode *n, ma_expectation *e)
 static int parse_interval(ctx *c, const ma_ynode *n, ma_expectation *e)
 {
     static const char *const keys[] = {"interval"};
-    static const char *const ikeys[] = {"method", "path", "route", "status", "count", "every", "tolerance"};
+    static const char *const ikeys[] = {"method", "path",  "route", "status",   "fault",
+                                        "region", "count", "every", "tolerance"};
     if (keys_for(c, n, "an interval expectation", keys, 1, 0) < 0)
         return -1;
     const ma_ynode *iv = ma_ymap_get(n, "interval");
-    if (want_map(c, iv, "interval") < 0 || check_keys(c, iv, "interval", ikeys, 7, 0) < 0)
+    if (want_map(c, iv, "interval") < 0 || check_keys(c, iv, "interval", ikeys, 9, 0) < 0)
         return -1;
     if (parse_filter_fields(c, iv, &e->filter) < 0)
         return -1;
-    if (!e->filter.method && !e->filter.path && !e->filter.route && !e->filter.status)
-        return fail(c, iv, "interval needs route (or method/path/status) to say which requests");
+    if (!e->filter.method && !e->filter.path && !e->filter.route && !e->filter.status && !e->filter.fault &&
+        !e->filter.has_region)
+        return fail(c, iv, "interval needs route (or method/path/status/fault/region) to say which requests");
     const ma_ynode *every = ma_ymap_get(iv, "every"), *tol = ma_ymap_get(iv, "tolerance"),
                    *cn = ma_ymap_get(iv, "count");
     if (!every)
@@ -1165,6 +1228,10 @@ static void expectation_free(ma_expectation *e)
     ma_check_free(e->each);
     ma_check_free(e->any);
     ma_check_free(e->none);
+    for (size_t i = 0; i < e->ninorder; i++)
+        ma_check_free(e->inorder[i]);
+    free(e->inorder);
+    free(e->inorder_marks);
     ma_groupby_free(e->groupby);
     ma_check_free(e->groups);
     filter_free(&e->filter);

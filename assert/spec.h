@@ -37,6 +37,10 @@ typedef struct {
     char *route;  /* "heartbeat", or NULL */
     int status;   /* 0: any */
     ma_mark mark;
+    /* keys the server's filter does not know; mockassert applies them */
+    int fault;      /* 0: any; 1: a fault was applied; -1: none was */
+    int has_region; /* region: only entries received by that region */
+    int region;
 } ma_filter;
 
 typedef enum { MA_EXP_COUNTER, MA_EXP_LAST, MA_EXP_REQUESTS, MA_EXP_ORDER, MA_EXP_INTERVAL } ma_exp_kind;
@@ -59,6 +63,12 @@ typedef struct {
     ma_filter filter;
     /* MA_EXP_REQUESTS: checks on each matching entry's body (any may be NULL) */
     ma_check *each, *any, *none;
+    /* MA_EXP_REQUESTS: inOrder, check i on the i-th matching entry, in
+     * journal order (ninorder 0: none); its key's place */
+    ma_check **inorder;
+    ma_mark *inorder_marks; /* where each of its checks is written */
+    size_t ninorder;
+    ma_mark inorder_mark;
     /* MA_EXP_REQUESTS: count, each, any and none hold per group of this key
      * (group.h; NULL: no grouping), and groups on the number of groups */
     struct ma_groupby *groupby;

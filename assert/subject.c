@@ -11,8 +11,9 @@
 #include "names.h"
 #include "number.h"
 
-const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader"};
-const char *const ma_response_fields[MA_RESP_COUNT_] = {"status", "body_size", "duration_us", "error"};
+const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader", "fault"};
+const char *const ma_response_fields[MA_RESP_COUNT_] = {"status", "body_size", "duration_us", "error", "region"};
+const char *const ma_fault_fields[MA_FAULT_COUNT_] = {"source", "rule", "spec", "wire"};
 
 int ma_subject_word(const char *word, ma_subject_kind *kind)
 {
@@ -34,6 +35,22 @@ int ma_response_field(const char *name, ma_resp_field *field)
         }
     }
     return -1;
+}
+
+int ma_fault_field_of(const char *name, ma_fault_field *field)
+{
+    for (int i = 0; i < MA_FAULT_COUNT_; i++) {
+        if (strcmp(name, ma_fault_fields[i]) == 0) {
+            *field = (ma_fault_field)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ma_subject_kept(const ma_subject *s)
+{
+    return s->kind == MA_SUBJ_FAULT || (s->kind == MA_SUBJ_RESPONSE && s->field == MA_RESP_REGION);
 }
 
 int ma_is_secret_header(const char *name)
@@ -125,6 +142,8 @@ ma_subject *ma_subject_new(ma_subject_kind kind, const char *name, char *why, si
     s->name = ma_xstrdup(name);
     if (kind == MA_SUBJ_RESPONSE)
         ma_response_field(name, &s->field);
+    if (kind == MA_SUBJ_FAULT)
+        ma_fault_field_of(name, &s->ffield);
     s->secret = kind == MA_SUBJ_HEADER && ma_is_secret_header(name);
     s->text = subject_text(word, name);
     return s;
@@ -143,7 +162,16 @@ void ma_subject_free(ma_subject *s)
 
 static int number_valued(const ma_subject *s)
 {
-    return s->kind == MA_SUBJ_RESPONSE && s->field != MA_RESP_ERROR;
+    return (s->kind == MA_SUBJ_RESPONSE && s->field != MA_RESP_ERROR) ||
+           (s->kind == MA_SUBJ_FAULT && s->ffield == MA_FAULT_RULE);
+}
+
+/* A value that is null when there is nothing to say: response error and
+ * region, and every fault field on a request without a fault. */
+static int nullable(const ma_subject *s)
+{
+    return s->kind == MA_SUBJ_FAULT ||
+           (s->kind == MA_SUBJ_RESPONSE && (s->field == MA_RESP_ERROR || s->field == MA_RESP_REGION));
 }
 
 static void op_list(char *out, size_t len, const ma_op *ops, size_t n)
@@ -163,6 +191,14 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
                                        MA_OP_BETWEEN,  MA_OP_EXISTS,     MA_OP_NOT_EXISTS};
     const ma_op *ok = NULL;
     size_t n = 0;
+    if (ma_subject_kept(s) && (op == MA_OP_EXISTS || op == MA_OP_NOT_EXISTS)) {
+        /* always there: a null says "none", which exists would not see */
+        snprintf(why, whylen,
+                 "%s does not apply to %s: it is always there, null when %s (use equals: null or notEquals: null)",
+                 ma_op_name(op), s->text,
+                 s->kind == MA_SUBJ_FAULT ? "no fault was applied" : "the request came to no region");
+        return -1;
+    }
     if (s->secret) {
         ok = secret_ops;
         n = sizeof secret_ops / sizeof secret_ops[0];
@@ -176,7 +212,7 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
         if (ok[i] == op)
             return 0;
     char list[256];
-    op_list(list, sizeof list, ok, n);
+    op_list(list, sizeof list, ok, n - (ma_subject_kept(s) ? 2 : 0)); /* exists, notExists: last, refused above */
     if (s->secret)
         snprintf(why, whylen,
                  "%s cannot check %s: the server keeps only a fingerprint of it (sha256 of the whole value), "
@@ -190,11 +226,13 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
 /* 1 if v is a value s can hold, as an operand of op */
 static int fits(const ma_subject *s, ma_op op, const json_t *v)
 {
+    int null_ok = nullable(s) && (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN ||
+                                  op == MA_OP_NOT_IN || op == MA_OP_SUBSET);
+    if (null_ok && json_is_null(v))
+        return 1;
     if (number_valued(s))
         return ma_is_number(v); /* 1e400 and 18446744073709551615 are numbers too (number.h) */
-    int null_ok = s->kind == MA_SUBJ_RESPONSE && (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN ||
-                                                  op == MA_OP_NOT_IN || op == MA_OP_SUBSET);
-    return json_is_string(v) || (null_ok && json_is_null(v));
+    return json_is_string(v);
 }
 
 /* Replaces the string v (owned) by its fingerprint. */
@@ -250,10 +288,13 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
     }
     if (!ok) {
         int list = op == MA_OP_IN || op == MA_OP_NOT_IN || op == MA_OP_BETWEEN;
-        if (number_valued(s))
+        if (number_valued(s) && nullable(s))
+            snprintf(why, whylen, "%s is a number or null: %s needs %s", s->text, ma_op_name(op),
+                     list ? "a list of numbers" : "a number");
+        else if (number_valued(s))
             snprintf(why, whylen, "%s is a number: %s needs %s", s->text, ma_op_name(op),
                      list ? "a list of numbers" : "a number");
-        else if (s->kind == MA_SUBJ_RESPONSE)
+        else if (nullable(s))
             snprintf(why, whylen, "%s is a string or null: %s needs %s", s->text, ma_op_name(op),
                      list ? "a list of strings" : "a string");
         else
@@ -354,9 +395,21 @@ size_t ma_subject_select(const ma_subject *s, const json_t *entry, ma_hit **hits
         query_values(json_string_value(json_object_get(entry, "query")), s->name, &vs);
         break;
     case MA_SUBJ_RESPONSE: {
+        if (s->field == MA_RESP_REGION) {
+            /* the entry's own member, present only when regions are on */
+            json_t *r = json_object_get(entry, "region");
+            push(&vs, json_is_integer(r) && json_integer_value(r) >= 0 ? json_incref(r) : json_null());
+            break;
+        }
         json_t *v = json_object_get(resp, ma_response_fields[s->field]);
         if (v)
             push(&vs, json_incref(v));
+        break;
+    }
+    case MA_SUBJ_FAULT: {
+        /* null when no fault was applied, and a header's fault has no rule */
+        json_t *v = json_object_get(json_object_get(entry, "fault"), ma_fault_fields[s->ffield]);
+        push(&vs, v ? json_incref(v) : json_null());
         break;
     }
     default:

@@ -3,9 +3,12 @@
  *
  *   header: NAME          the request's header(s) of that name (any case)
  *   query: NAME           the query parameter(s) of that name, decoded
- *   response: FIELD       status, body_size, duration_us (numbers) or error
- *                         (the X-Mockapi-Error reason of a 4xx, or null)
+ *   response: FIELD       status, body_size, duration_us (numbers), error
+ *                         (the X-Mockapi-Error reason of a 4xx, or null) or
+ *                         region (the listener's index, or null)
  *   responseHeader: NAME  the mock's response header(s) of that name
+ *   fault: FIELD          the fault the server applied: source, rule, spec,
+ *                         wire (null when none was; rule null for a header)
  *
  * Each occurrence is one selected value, as a JSON path's wildcard selects
  * several. The journal keeps only a fingerprint of a secret header's value
@@ -28,18 +31,30 @@ typedef enum {
     MA_SUBJ_QUERY,
     MA_SUBJ_RESPONSE,
     MA_SUBJ_RESPONSE_HEADER,
+    MA_SUBJ_FAULT,
     MA_SUBJ_COUNT_
 } ma_subject_kind;
 
-typedef enum { MA_RESP_STATUS, MA_RESP_BODY_SIZE, MA_RESP_DURATION_US, MA_RESP_ERROR, MA_RESP_COUNT_ } ma_resp_field;
+typedef enum {
+    MA_RESP_STATUS,
+    MA_RESP_BODY_SIZE,
+    MA_RESP_DURATION_US,
+    MA_RESP_ERROR,
+    MA_RESP_REGION,
+    MA_RESP_COUNT_
+} ma_resp_field;
 
-/* The keys as written in YAML ("header", ...), and response's fields. */
+typedef enum { MA_FAULT_SOURCE, MA_FAULT_RULE, MA_FAULT_SPEC, MA_FAULT_WIRE, MA_FAULT_COUNT_ } ma_fault_field;
+
+/* The keys as written in YAML ("header", ...), response's and fault's fields. */
 extern const char *const ma_subject_words[MA_SUBJ_COUNT_];
 extern const char *const ma_response_fields[MA_RESP_COUNT_];
+extern const char *const ma_fault_fields[MA_FAULT_COUNT_];
 
 typedef struct ma_subject {
     ma_subject_kind kind;
     ma_resp_field field; /* MA_SUBJ_RESPONSE */
+    ma_fault_field ffield; /* MA_SUBJ_FAULT */
     char *name;          /* the header or parameter name as written; response: the field (owned) */
     int secret;          /* a request header the journal keeps only as a fingerprint */
     char *text;          /* how failures name it: "header User-Agent", "query \"a b\"" (owned) */
@@ -49,9 +64,14 @@ typedef struct ma_subject {
 int ma_subject_word(const char *word, ma_subject_kind *kind);
 /* 0 with *field if name is one of ma_response_fields, else -1. */
 int ma_response_field(const char *name, ma_resp_field *field);
+/* 0 with *field if name is one of ma_fault_fields, else -1. */
+int ma_fault_field_of(const char *name, ma_fault_field *field);
+/* 1 if s reads only what the journal store keeps of each entry (fault,
+ * region: no need to parse or fetch the entry). */
+int ma_subject_kept(const ma_subject *s);
 
-/* A subject of kind on name (for MA_SUBJ_RESPONSE a field name, checked by
- * the caller with ma_response_field). NULL with why when the name cannot
+/* A subject of kind on name (for MA_SUBJ_RESPONSE and MA_SUBJ_FAULT a
+ * field name, checked by the caller with ma_response_field/ma_fault_field_of). NULL with why when the name cannot
  * be one: a header name must be an HTTP token, a parameter name not empty;
  * both valid UTF-8. */
 ma_subject *ma_subject_new(ma_subject_kind kind, const char *name, char *why, size_t whylen);

@@ -169,7 +169,7 @@ static void test_selections_and_nearest(void **st)
             for (size_t b = 0; b < sizeof paths / sizeof paths[0]; b++)
                 for (size_t c = 0; c < 5; c++)
                     for (size_t d = 0; d < 3; d++) {
-                        ma_filter f = {(char *)methods[a], (char *)paths[b], (char *)routes[c], statuses[d], here};
+                        ma_filter f = {(char *)methods[a], (char *)paths[b], (char *)routes[c], statuses[d], here, 0, 0, 0};
                         const ma_entry **v = NULL;
                         size_t n = ma_journal_select(&j, &f, &v), k = 0;
                         for (size_t i = 0; i < j.n; i++) {
@@ -278,11 +278,11 @@ static void test_announced_checks(void **st)
                           op("$.n", MA_OP_AT_MOST, "100"),
                           /* checks on the entry, not its body (mixed with one that is) */
                           subj(MA_SUBJ_QUERY, "a", MA_OP_EQUALS, "\"1\""), subj(MA_SUBJ_HEADER, "host", MA_OP_EQUALS, "\"y\"")};
-    ma_filter filters[] = {{NULL, "/v1/nodes/*/heartbeat", NULL, 0, here}, {NULL, NULL, "heartbeat", 0, here},
-                           {"POST", "/v1/nodes/**", NULL, 0, here},      {NULL, NULL, "state", 0, here},
-                           {NULL, NULL, NULL, 0, here},                  {NULL, NULL, "register", 0, here},
-                           {NULL, "/v1/nodes/node-1/heartbeat", NULL, 0, here}, {NULL, NULL, "heartbeat", 0, here},
-                           {NULL, "/v1/nodes/*/heartbeat", NULL, 0, here}};
+    ma_filter filters[] = {{NULL, "/v1/nodes/*/heartbeat", NULL, 0, here, 0, 0, 0}, {NULL, NULL, "heartbeat", 0, here, 0, 0, 0},
+                           {"POST", "/v1/nodes/**", NULL, 0, here, 0, 0, 0},      {NULL, NULL, "state", 0, here, 0, 0, 0},
+                           {NULL, NULL, NULL, 0, here, 0, 0, 0},                  {NULL, NULL, "register", 0, here, 0, 0, 0},
+                           {NULL, "/v1/nodes/node-1/heartbeat", NULL, 0, here, 0, 0, 0}, {NULL, NULL, "heartbeat", 0, here, 0, 0, 0},
+                           {NULL, "/v1/nodes/*/heartbeat", NULL, 0, here, 0, 0, 0}};
     size_t nc = sizeof checks / sizeof checks[0];
     for (int late = 0; late < 2; late++) {
         fake_server fs = {{page, more}, 2, 0, 0, 0};
