@@ -288,15 +288,17 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
     }
     if (!ok) {
         int list = op == MA_OP_IN || op == MA_OP_NOT_IN || op == MA_OP_BETWEEN;
+        /* null is an operand where it can be compared (equals, in, ...) */
+        const char *or_null = nullable(s) && op != MA_OP_BETWEEN && fits(s, op, json_null()) ? " or null" : "";
         if (number_valued(s) && nullable(s))
-            snprintf(why, whylen, "%s is a number or null: %s needs %s", s->text, ma_op_name(op),
-                     list ? "a list of numbers" : "a number");
+            snprintf(why, whylen, "%s is a number or null: %s needs %s%s", s->text, ma_op_name(op),
+                     list ? "a list of numbers" : "a number", or_null);
         else if (number_valued(s))
             snprintf(why, whylen, "%s is a number: %s needs %s", s->text, ma_op_name(op),
                      list ? "a list of numbers" : "a number");
         else if (nullable(s))
-            snprintf(why, whylen, "%s is a string or null: %s needs %s", s->text, ma_op_name(op),
-                     list ? "a list of strings" : "a string");
+            snprintf(why, whylen, "%s is a string or null: %s needs %s%s", s->text, ma_op_name(op),
+                     list ? "a list of strings" : "a string", or_null);
         else
             snprintf(why, whylen, "%s values are strings: %s needs %s (quote a number: \"5\")", s->text,
                      ma_op_name(op), list ? "a list of strings" : "a string");
