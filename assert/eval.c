@@ -953,8 +953,8 @@ static void explain_inorder(ma_evaluator *ev, const ma_expectation *e, const mat
         ma_failures_free(&f);
     }
     if (m->n < e->ninorder) {
-        char *what = ma_xasprintf("inOrder: %zu matching request%s, and it checks the first %zu", m->n,
-                                  m->n == 1 ? "" : "s", e->ninorder);
+        char *what = ma_xasprintf("inOrder: %zu matching request%s, fewer than its %zu check%s", m->n,
+                                  m->n == 1 ? "" : "s", e->ninorder, e->ninorder == 1 ? "" : "s");
         ma_failures_add(&r->failures, e->inorder_mark, 0, "", what, NULL, NULL, 0);
         free(what);
     }
@@ -964,7 +964,8 @@ static void explain_inorder(ma_evaluator *ev, const ma_expectation *e, const mat
     }
     if (r->nnear) {
         free(r->near_title);
-        r->near_title = ma_xasprintf("the first %zu matching request%s, in journal order", k, k == 1 ? "" : "s");
+        r->near_title = k == 1 ? ma_xstrdup("the first matching request")
+                               : ma_xasprintf("the first %zu matching requests, in journal order", k);
     }
 }
 

@@ -634,7 +634,7 @@ static int find_subject(ctx *c, const ma_ynode *n, const ma_ynode **subj)
                               "(a list, or and: [...])", (*subj)->text, k->text);
         if (!is_path && c->last_key)
             return fail(c, k, "lastRequest holds only the captured body, so %s cannot be checked here: use "
-                              "requests: %s with each: or any: (the journal keeps headers, query and response)",
+                              "requests: %s with each: or any: (the journal keeps headers, query, response and fault)",
                         k->text, c->last_key);
         *subj = k;
     }
