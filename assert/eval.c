@@ -931,33 +931,44 @@ static char *ordinal(size_t n)
 }
 
 /* inOrder failed: each of the first matching entries that fails its check
- * is named (at that check), then whether too few matched; the entries
- * shown are the first ones, in journal order, each with what failed. */
-static void explain_inorder(ma_evaluator *ev, const ma_expectation *e, const matched *m, ma_result *r)
+ * is named (at that check), then whether too few matched (in group key,
+ * when not NULL); with show, the entries shown are the first ones, in
+ * journal order, each with what failed (a group adds to those of the
+ * groups before it, up to --nearest). */
+static void inorder_failures(ma_evaluator *ev, const ma_expectation *e, const matched *m, const char *key, int show,
+                             ma_result *r)
 {
     size_t k = m->n < e->ninorder ? m->n : e->ninorder;
+    char *in = key ? ma_xasprintf(" in group %s", key) : ma_xstrdup("");
     for (size_t i = 0; i < k; i++) {
         ma_failures f = {0};
-        ma_truth t = ma_entry_check(m->j, m->v[i], e->inorder[i], &f);
+        ma_truth t = ma_entry_check(m->j, m->v[i], e->inorder[i], show ? &f : NULL);
         if (t != MA_TRUE) {
             char *nth = ordinal(i + 1);
-            char *what = ma_xasprintf("inOrder: the %s matching request (#%lld) fails check %zu of %zu%s", nth,
+            char *what = ma_xasprintf("inOrder: the %s matching request%s (#%lld) fails check %zu of %zu%s", nth, in,
                                       m->v[i]->seq, i + 1, e->ninorder,
                                       t == MA_UNKNOWN ? " (cannot tell: a path selects nothing)" : "");
             ma_failures_add(&r->failures, e->inorder_marks[i], 0, "", what, NULL, NULL, 0);
             free(what);
             free(nth);
         }
-        if (i < ev->o.max_nearest || (t != MA_TRUE && ev->o.max_nearest))
+        if (show && (key ? r->nnear < ev->o.max_nearest : i < ev->o.max_nearest || (t != MA_TRUE && ev->o.max_nearest)))
             add_near(r, ma_entry_object(m->j, m->v[i]), t != MA_TRUE ? &f : NULL);
         ma_failures_free(&f);
     }
     if (m->n < e->ninorder) {
-        char *what = ma_xasprintf("inOrder: %zu matching request%s, fewer than its %zu check%s", m->n,
-                                  m->n == 1 ? "" : "s", e->ninorder, e->ninorder == 1 ? "" : "s");
+        char *what = ma_xasprintf("inOrder: %zu matching request%s%s, fewer than its %zu check%s", m->n,
+                                  m->n == 1 ? "" : "s", in, e->ninorder, e->ninorder == 1 ? "" : "s");
         ma_failures_add(&r->failures, e->inorder_mark, 0, "", what, NULL, NULL, 0);
         free(what);
     }
+    free(in);
+}
+
+static void explain_inorder(ma_evaluator *ev, const ma_expectation *e, const matched *m, ma_result *r)
+{
+    size_t k = m->n < e->ninorder ? m->n : e->ninorder;
+    inorder_failures(ev, e, m, NULL, 1, r);
     if (!m->n) {
         nearest_to_filter(ev, r, &e->filter, NULL);
         return;
@@ -1239,7 +1250,8 @@ static int grouped_hopeless(const ma_expectation *e, const grouping *G)
         return 1;
     for (size_t k = 0; k < G->ng; k++) {
         const req_verdict *v = &G->gv[k];
-        if (!v->each_ok || !v->none_ok || (!v->count_ok && !count_can_hold_later(e->count, (long long)v->count)))
+        if (!v->each_ok || !v->none_ok || v->inorder_broken ||
+            (!v->count_ok && !count_can_hold_later(e->count, (long long)v->count)))
             return 1;
     }
     return 0;
@@ -1261,7 +1273,7 @@ static int grouped_robust(const ma_expectation *e, const grouping *G)
         json_t *one = json_integer(1);
         int one_ok = ma_check_eval(e->count, one, NULL);
         json_decref(one);
-        return !e->each && !e->any && !e->none && only_lower_bounds(e->count) && one_ok &&
+        return !e->each && !e->any && !e->none && !e->ninorder && only_lower_bounds(e->count) && one_ok &&
                only_lower_bounds(e->groups);
     }
     if (!G->groups_ok && only_upper_bounds(e->groups))
@@ -1378,6 +1390,7 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
     }
     matched shown = {ma_xcalloc(G->all.n ? G->all.n : 1, sizeof *shown.v), 0, G->all.j};
     size_t listed = 0, more = 0;
+    int inorder_shown = 0;
     for (size_t k = 0; k < G->ng; k++) {
         const req_verdict *v = &G->gv[k];
         if (sure ? !group_fails_for_sure(e, v) : v->ok)
@@ -1408,6 +1421,11 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
                 for (size_t x = 0; x < G->gm[k].n; x++)
                     shown.v[shown.n++] = G->gm[k].v[x];
         }
+        /* with entries evicted, the first ones may be gone: never sure */
+        if (!v->inorder_ok && !sure) {
+            inorder_failures(ev, e, &G->gm[k], key, !count_failed && !chk, r);
+            inorder_shown = 1;
+        }
         free(key);
     }
     if (more) {
@@ -1420,6 +1438,9 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
     else if (chk) {
         size_t unknown;
         show_breakers(ev, e, chk, &shown, r, &unknown);
+    } else if (inorder_shown && r->nnear) {
+        free(r->near_title);
+        r->near_title = ma_xstrdup("the first matching requests of the failing groups, in journal order");
     }
     free(shown.v);
 }

@@ -1109,10 +1109,6 @@ static int parse_requests(ctx *c, const ma_ynode *n, ma_expectation *e)
     if (gn && !gb)
         return fail(c, key_node(n, "groups"), "groups counts the groups of a groupBy, and there is none: add "
                                               "groupBy (e.g. groupBy: {segment: 3})");
-    if (gb && io)
-        return fail(c, key_node(n, "inOrder"), "inOrder does not combine with groupBy: it checks the first requests "
-                                               "of the whole selection; narrow the filter to one group instead "
-                                               "(e.g. path: /v1/nodes/node-1/heartbeat)");
     if (gb) {
         const ma_ynode *gk = key_node(n, "groupBy");
         if (parse_groupby(c, gk, gb, e) < 0)

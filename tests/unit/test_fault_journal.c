@@ -380,8 +380,6 @@ static void test_lint(void **st)
     lint_error("- requests: heartbeat\n  inOrder: []\n", 2, 12, "inOrder takes a list of checks");
     lint_error("- requests: heartbeat\n  inOrder:\n    - {response: stauts, equals: 503}\n", 3, 18,
                "did you mean status?");
-    lint_error("- requests: heartbeat\n  groupBy: {segment: 3}\n  inOrder: [{response: status, equals: 503}]\n", 3,
-               3, "inOrder does not combine with groupBy");
     lint_error("- requests: heartbeat\n  inorder: []\n", 2, 3, "did you mean inOrder?");
     lint_error("- order: [heartbeat]\n  inOrder: []\n", 2, 3, "unknown key \"inOrder\"");
 }
