@@ -938,7 +938,7 @@ static char *ordinal(size_t n)
 static void inorder_failures(ma_evaluator *ev, const ma_expectation *e, const matched *m, const char *key, int show,
                              ma_result *r)
 {
-    size_t k = m->n < e->ninorder ? m->n : e->ninorder;
+    size_t k = m->n < e->ninorder ? m->n : e->ninorder, nfail = 0;
     char *in = key ? ma_xasprintf(" in group %s", key) : ma_xstrdup("");
     for (size_t i = 0; i < k; i++) {
         ma_failures f = {0};
@@ -952,10 +952,17 @@ static void inorder_failures(ma_evaluator *ev, const ma_expectation *e, const ma
             free(what);
             free(nth);
         }
-        if (show && (key ? r->nnear < ev->o.max_nearest : i < ev->o.max_nearest || (t != MA_TRUE && ev->o.max_nearest)))
-            add_near(r, ma_entry_object(m->j, m->v[i]), t != MA_TRUE ? &f : NULL);
+        /* alone: the first ones and every failing one; a group: its failing
+         * ones (or, too few, its first ones) while --nearest allows */
+        int fails_here = t != MA_TRUE;
+        nfail += (size_t)fails_here;
+        if (show && (key ? fails_here && r->nnear < ev->o.max_nearest
+                         : i < ev->o.max_nearest || (fails_here && ev->o.max_nearest)))
+            add_near(r, ma_entry_object(m->j, m->v[i]), fails_here ? &f : NULL);
         ma_failures_free(&f);
     }
+    for (size_t i = 0; show && key && !nfail && i < k && r->nnear < ev->o.max_nearest; i++)
+        add_near(r, ma_entry_object(m->j, m->v[i]), NULL);
     if (m->n < e->ninorder) {
         char *what = ma_xasprintf("inOrder: %zu matching request%s%s, fewer than its %zu check%s", m->n,
                                   m->n == 1 ? "" : "s", in, e->ninorder, e->ninorder == 1 ? "" : "s");
@@ -1440,7 +1447,8 @@ static void explain_grouped(ma_evaluator *ev, const ma_expectation *e, const gro
         show_breakers(ev, e, chk, &shown, r, &unknown);
     } else if (inorder_shown && r->nnear) {
         free(r->near_title);
-        r->near_title = ma_xstrdup("the first matching requests of the failing groups, in journal order");
+        r->near_title = ma_xstrdup("the failing groups' first matching requests that break \"inOrder\" (all of "
+                                   "them where too few matched), in journal order");
     }
     free(shown.v);
 }

@@ -409,7 +409,7 @@ static void write_file(const char *name, const edits *own)
 typedef struct {
     const node *exp;    /* the expectation mapping */
     const char *path;   /* the check's JSON path or subject's name, or NULL */
-    const char *subject; /* "header", "query", "response", "responseHeader"; NULL: a JSON path */
+    const char *subject; /* "header", "query", "response", "responseHeader", "fault"; NULL: a JSON path */
     const char *need;   /* an ERE the output must match too, or NULL */
     const char *skip;   /* why nothing here is mutated, or NULL */
     int numbers;        /* counter / count: whole numbers */
@@ -1010,7 +1010,21 @@ static void op(const ctx *c, const node *key, const node *v)
             skip(c, key, o, "not a counter operator this walker knows");
         return;
     }
-    if (!strcmp(o, "equals"))
+    /* a number or null (response region, fault rule): lint refuses a
+     * string there, so null becomes a number no request has */
+    int number_or_null = c->subject && c->path &&
+                         ((!strcmp(c->subject, "response") && !strcmp(c->path, "region")) ||
+                          (!strcmp(c->subject, "fault") && !strcmp(c->path, "rule")));
+    if (!strcmp(o, "equals") && number_or_null && v->type == N_SCALAR && kind_of(v) == K_NULL) {
+        const char *why = NULL;
+        if (!mutable_scalar(v, &why)) {
+            skip(c, key, o, why);
+            return;
+        }
+        edits e = {0};
+        replace(&e, v, xstrdup("9000000000000000000"));
+        mutant(c, key, o, &e, "equals: null -> 9000000000000000000");
+    } else if (!strcmp(o, "equals"))
         op_value_change(c, key, o, v, 0);
     else if (!strcmp(o, "subset") || !strcmp(o, "contains"))
         op_value_change(c, key, o, v, 1);
@@ -1050,8 +1064,8 @@ static void check(ctx c, const node *n, int depth)
     }
     if (n->type != N_MAP)
         return; /* an alias or a scalar: lint's business */
-    static const char *const subjects[] = {"path", "header", "query", "response", "responseHeader"};
-    for (size_t j = 0; j < 5; j++) {
+    static const char *const subjects[] = {"path", "header", "query", "response", "responseHeader", "fault"};
+    for (size_t j = 0; j < 6; j++) {
         const node *p = map_get(n, subjects[j]);
         if (p && p->type == N_SCALAR) {
             c.path = p->text;
@@ -1061,7 +1075,7 @@ static void check(ctx c, const node *n, int depth)
     for (size_t i = 0; i + 1 < n->nkids; i += 2) {
         const node *k = n->kids[i], *v = n->kids[i + 1];
         int is_subject = 0;
-        for (size_t j = 0; k->type == N_SCALAR && j < 5; j++)
+        for (size_t j = 0; k->type == N_SCALAR && j < 6; j++)
             is_subject |= !strcmp(k->text, subjects[j]);
         if (k->type != N_SCALAR || is_subject)
             continue;
@@ -1165,11 +1179,11 @@ static int64_t duration_ns(const char *t)
     return -1;
 }
 
-static const char *const filter_keys[] = {"method", "path", "route", "status"};
+static const char *const filter_keys[] = {"method", "path", "route", "status", "fault", "region"};
 
 static int is_filter_key(const char *k)
 {
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof filter_keys / sizeof filter_keys[0]; i++)
         if (!strcmp(k, filter_keys[i]))
             return 1;
     return 0;
@@ -1218,6 +1232,8 @@ static void expectation(const node *x)
             continue; /* which entries go together: no value they must have */
         } else if (!strcmp(key, "each")) {
             check(s, v, 0);
+        } else if (!strcmp(key, "inOrder") && map_get(x, "requests")) {
+            check(s, v, 0); /* a list: check i on the i-th request, each must hold */
         } else if (!strcmp(key, "any")) {
             s.any = 1;
             check(s, v, 0);
