@@ -591,7 +591,7 @@ static void sf_attach_faults(void **state)
     assert_memory_equal(ev.raw, "retry: 700\n\n", ev.raw_len);
     sse_event_free(&ev);
     for (int i = 1; i <= 3; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "a%d", i);
         inject_id(h, s.base, id, i);
     }
