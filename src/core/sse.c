@@ -801,13 +801,17 @@ static void *hub_main(void *arg)
         for (client *c = h->clients; c && nw < wcap; c = c->next) {
             if (c->dead || c->end)
                 continue; /* an end asked for is done below */
-            if (c->stall_until_ns > now) {
-                /* a stall fault: nothing goes out, and that is not stuck
-                 * output; a socket that became writable is disarmed */
+            bool stalled = c->stall_until_ns > now;
+            if (stalled) {
+                /* a stall fault: nothing goes out but the rest of a frame
+                 * begun (the head, or one half written), and that is not
+                 * stuck output; a socket that became writable is disarmed */
                 c->progress_ns = now;
-                if (c->armed_out && !c->blocked)
-                    wl[nw++] = (work){.c = c, .idle = true};
-                continue;
+                if (!(c->first_not_event && c->len > 0 && !c->blocked)) {
+                    if (c->armed_out && !c->blocked)
+                        wl[nw++] = (work){.c = c, .idle = true};
+                    continue;
+                }
             }
             /* stuck output: end the stream so its slot frees up (sse.h) */
             if (!(c->len > 0 || c->overflowed))
@@ -817,7 +821,7 @@ static void *hub_main(void *arg)
                 h->stalled++;
                 continue;
             }
-            if (now >= c->next_ka_ns) {
+            if (now >= c->next_ka_ns && !stalled) {
                 if (c->len == 0 && !c->overflowed) { /* an idle stream gets a keep-alive */
                     push(c, h->keepalive);
                     c->keepalives++;
@@ -826,6 +830,8 @@ static void *hub_main(void *arg)
             }
             bool drain_check = c->overflowed && c->len == 0;
             plan p = plan_writes(h, c);
+            if (stalled && p.n > 1)
+                p = (plan){.n = 1}; /* the frame begun only (never an event) */
             if (!drain_check && p.stop && p.n == 0) { /* a cut is reached */
                 c->dead = true;
                 h->fault_ends++;

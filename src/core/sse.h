@@ -107,7 +107,8 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
  *    the stream ends (FIN). With cut-after=N: after N whole events.
  *  - stall=MS: nothing is written (events nor keep-alives) for MS; events
  *    published meanwhile queue (up to queue_max, as for any stream) and
- *    flow when it ends. A stalled stream is not "stuck" (cfg.stall_ms).
+ *    flow when it ends. A stalled stream is not "stuck" (cfg.stall_ms). At
+ *    attach, the head (with the initial event) still goes out first.
  *  - retry=MS: a `retry: MS` field and a blank line are written before
  *    anything still queued (after a frame already half written).
  *  - reset: the stream ends at once with RST.

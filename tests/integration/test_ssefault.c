@@ -613,14 +613,34 @@ static void sf_attach_faults(void **state)
     assert_int_equal(n, 0);
 
     wait_connected(h, s.base, 0);
+
+    /* stall=500 from the start: the head and initial event at once, then
+     * silence, then the event injected meanwhile */
+    sse_client z;
+    mk_fault sl = fault_of(MK_FK_STALL);
+    sl.stall_ms = 500;
+    int64_t t0 = mt_now_ms();
+    attach_with(&s, &z, "att", &sl, true);
+    int64_t head_ms = mt_now_ms() - t0;
+    inject_id(h, s.base, "z1", 1);
+    next_event(&z, NULL, "z1");
+    int64_t ev_ms = mt_now_ms() - t0;
+    print_message("stall=500 at attach: head after %lld ms, event after %lld ms\n", (long long)head_ms,
+                  (long long)ev_ms);
+    assert_true(ev_ms >= 500);
+    if (mt_timing_on())
+        assert_true(head_ms < 400);
+
     json_t *st = sse_status(h, s.base);
     json_t *ft = json_object_get(st, "faults");
     assert_int_equal(jint(ft, "cut_after"), 1);
     assert_int_equal(jint(ft, "retry"), 1);
     assert_int_equal(jint(ft, "drop"), 1);
     assert_int_equal(jint(ft, "reset"), 1);
+    assert_int_equal(jint(ft, "stall"), 1);
     assert_int_equal(jint(ft, "ended"), 3);
     json_decref(st);
+    sse_close(&z);
     sse_close(&a);
     sse_close(&d);
     sse_close(&r);
