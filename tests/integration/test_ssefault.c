@@ -296,12 +296,13 @@ static long long age_of(const char *s)
     return (long long)(time(NULL) - timegm(&tm));
 }
 
-static mk_fault fault_of(unsigned key_bit)
+/* The fault of spec, parsed as every carrier parses it (fault.h). */
+static mk_fault spec(const char *text)
 {
     mk_fault f;
-    memset(&f, 0, sizeof f);
-    f.has = 1u << key_bit;
-    f.p = 1;
+    char err[200];
+    if (mk_fault_parse(text, strlen(text), &f, err, sizeof err) != 0)
+        fail_msg("spec \"%s\": %s", text, err);
     return f;
 }
 
@@ -320,8 +321,7 @@ static void sf_cut_after_resume(void **state)
     assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     open_node(&a, http_port(&s), "cut", NULL);
     open_node(&other, http_port(&s), "keep", NULL);
-    mk_fault f = fault_of(MK_FK_CUT_AFTER);
-    f.cut_after = 5;
+    mk_fault f = spec("cut-after=5");
     assert_int_equal(mk_sse_fault(s.m->sse, "cut", &f), 1); /* that node's stream only */
     for (int i = 1; i <= 12; i++) {
         char id[16];
@@ -386,8 +386,7 @@ static void sf_cut_mid_partial(void **state)
     assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     open_node(&a, http_port(&s), "mid", NULL);
     open_node(&whole, http_port(&s), "whole", NULL);
-    mk_fault f = fault_of(MK_FK_CUT_MID);
-    f.cut_mid = true;
+    mk_fault f = spec("cut-mid");
     assert_int_equal(mk_sse_fault(s.m->sse, "mid", &f), 1);
     inject_id(h, s.base, "m1", 1);
     next_event(&whole, &full, "m1"); /* the frame as a healthy stream gets it */
@@ -404,10 +403,30 @@ static void sf_cut_mid_partial(void **state)
     print_message("cut-mid: %zu of %zu bytes of the frame, then FIN\n", got, full.raw_len);
     sse_event_free(&full);
 
-    /* the other stream is whole and open */
+    /* with cut-after=1: one whole event, then half of the next */
+    sse_client b;
+    open_node(&b, http_port(&s), "mid2", NULL);
+    f = spec("cut-after=1; cut-mid");
+    assert_int_equal(mk_sse_fault(s.m->sse, "mid2", &f), 1);
     inject_id(h, s.base, "m2", 2);
+    inject_id(h, s.base, "m3", 3);
+    next_event(&b, NULL, "m2");
     next_event(&whole, NULL, "m2");
-    assert_int_equal(fault_total(h, s.base, "cut_mid"), 1);
+    next_event(&whole, &full, "m3");
+    assert_int_equal(sse_next(&b, &ev, mt_now_ms() + WAIT_MS), -1);
+    assert_int_equal(b.fraw_len + sse_pending(&b), full.raw_len / 2);
+    assert_memory_equal(b.fraw, full.raw, b.fraw_len);
+    sse_event_free(&full);
+
+    /* the other stream is whole and open */
+    inject_id(h, s.base, "m4", 4);
+    next_event(&whole, NULL, "m4");
+    json_t *st = sse_status(h, s.base);
+    assert_int_equal(jint(json_object_get(st, "faults"), "cut_mid"), 2);
+    assert_int_equal(jint(json_object_get(st, "faults"), "cut_after"), 1);
+    assert_int_equal(jint(json_object_get(st, "faults"), "ended"), 2);
+    json_decref(st);
+    sse_close(&b);
     sse_close(&a);
     sse_close(&whole);
     curl_easy_cleanup(h);
@@ -434,8 +453,7 @@ static void sf_stall_then_flow(void **state)
     open_node(&a, http_port(&s), "st", NULL);
     assert_int_equal(sse_drain(&a, mt_now_ms() + WAIT_MS, 1), 0); /* keep-alives flow */
 
-    mk_fault f = fault_of(MK_FK_STALL);
-    f.stall_ms = 800;
+    mk_fault f = spec("stall=800");
     int64_t t0 = mt_now_ms();
     assert_int_equal(mk_sse_fault(s.m->sse, NULL, &f), 1);
     size_t ka0 = a.keepalives;
@@ -487,8 +505,7 @@ static void sf_retry_reset_drop(void **state)
     open_node(&r, http_port(&s), "rst", NULL);
     open_node(&d, http_port(&s), "drp", NULL);
 
-    mk_fault f = fault_of(MK_FK_RETRY);
-    f.retry_ms = 1500;
+    mk_fault f = spec("retry=1500");
     assert_int_equal(mk_sse_fault(s.m->sse, "re", &f), 1);
     next_event(&a, &ev, NULL);
     assert_null(ev.id);
@@ -498,21 +515,18 @@ static void sf_retry_reset_drop(void **state)
     inject_id(h, s.base, "r1", 1);
     next_event(&a, NULL, "r1");
 
-    mk_fault rs = fault_of(MK_FK_RESET);
-    rs.wire = MK_WIRE_RESET;
+    mk_fault rs = spec("reset");
     assert_int_equal(mk_sse_fault(s.m->sse, "rst", &rs), 1);
     assert_int_equal(how_closed(r.fd, NULL, 0, NULL), ECONNRESET);
 
-    mk_fault dr = fault_of(MK_FK_DROP);
-    dr.wire = MK_WIRE_DROP;
+    mk_fault dr = spec("drop");
     assert_int_equal(mk_sse_fault(s.m->sse, "drp", &dr), 1);
     assert_int_equal(how_closed(d.fd, NULL, 0, NULL), 0); /* FIN */
 
     /* no stream left for them: nothing applies; a fault without a stream key applies nowhere */
     wait_connected(h, s.base, 1);
     assert_int_equal(mk_sse_fault(s.m->sse, "rst", &rs), 0);
-    mk_fault st503 = fault_of(MK_FK_STATUS);
-    st503.status = 503;
+    mk_fault st503 = spec("status=503; retry-after=2");
     assert_int_equal(mk_sse_fault(s.m->sse, NULL, &st503), 0);
     assert_int_equal(mk_sse_fault(s.m->sse, NULL, NULL), 0);
 
@@ -583,10 +597,7 @@ static void sf_attach_faults(void **state)
     assert_int_equal(mt_server_start_tracked(&s, NULL), 0);
     /* cut-after=2 and retry=700 from the start: the head, the retry field,
      * two events, FIN */
-    mk_fault f = fault_of(MK_FK_CUT_AFTER);
-    f.has |= 1u << MK_FK_RETRY;
-    f.cut_after = 2;
-    f.retry_ms = 700;
+    mk_fault f = spec("retry=700; cut-after=2");
     attach_with(&s, &a, "att", &f, true);
     next_event(&a, &ev, NULL);
     assert_memory_equal(ev.raw, "retry: 700\n\n", ev.raw_len);
@@ -601,13 +612,11 @@ static void sf_attach_faults(void **state)
     expect_end(&a, "cut-after=2 at attach");
 
     /* drop and reset at attach: nothing is written, not even the head */
-    mk_fault dr = fault_of(MK_FK_DROP);
-    dr.wire = MK_WIRE_DROP;
+    mk_fault dr = spec("drop");
     attach_with(&s, &d, "att", &dr, false);
     assert_int_equal(how_closed(d.fd, got, sizeof got, &n), 0);
     assert_int_equal(n, 0);
-    mk_fault rs = fault_of(MK_FK_RESET);
-    rs.wire = MK_WIRE_RESET;
+    mk_fault rs = spec("reset");
     attach_with(&s, &r, "att", &rs, false);
     n = 99;
     assert_int_equal(how_closed(r.fd, got, sizeof got, &n), ECONNRESET);
@@ -618,8 +627,7 @@ static void sf_attach_faults(void **state)
     /* stall=500 from the start: the head and initial event at once, then
      * silence, then the event injected meanwhile */
     sse_client z;
-    mk_fault sl = fault_of(MK_FK_STALL);
-    sl.stall_ms = 500;
+    mk_fault sl = spec("stall=500");
     int64_t t0 = mt_now_ms();
     attach_with(&s, &z, "att", &sl, true);
     int64_t head_ms = mt_now_ms() - t0;
@@ -923,10 +931,7 @@ static void sf_fault_storm(void **state)
     storm st = {s.base, 150};
     assert_int_equal(pthread_create(&th, NULL, storm_injector, &st), 0);
     for (int k = 0; k < 60; k++) {
-        mk_fault f = fault_of(k % 3 == 0 ? MK_FK_RETRY : k % 3 == 1 ? MK_FK_STALL : MK_FK_CUT_AFTER);
-        f.retry_ms = 10;
-        f.stall_ms = 1;
-        f.cut_after = 1000;
+        mk_fault f = spec(k % 3 == 0 ? "retry=10" : k % 3 == 1 ? "stall=1" : "cut-after=1000; cut-mid");
         mk_sse_fault(s.m->sse, k % 2 ? "s1" : NULL, &f);
         if (k % 20 == 19)
             mk_sse_disconnect(s.m->sse, "s0");
