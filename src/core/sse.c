@@ -73,7 +73,8 @@ typedef struct client {
     int64_t stall_until_ns;
     int end;              /* END_*: asked to end by another thread */
     unsigned ctl;         /* retry: frames queued outside the pinned prefix */
-    char *flog[MK_SSE_FAULT_LOG]; /* what was applied, a ring of the last ones */
+    char **flog;          /* what was applied, a ring of the last MK_SSE_FAULT_LOG
+                           * (allocated with the first: most streams have none) */
     uint64_t nfaults;
     /* hub thread only */
     int last_unacked;   /* an overflowed client's unacknowledged bytes at the last check */
@@ -141,8 +142,9 @@ static int push(client *c, mk_blob *b)
 static void client_free(client *c)
 {
     free(c->node);
-    for (unsigned i = 0; i < MK_SSE_FAULT_LOG; i++)
+    for (unsigned i = 0; c->flog && i < MK_SSE_FAULT_LOG; i++)
         free(c->flog[i]);
+    free(c->flog);
     for (unsigned i = 0; i < c->len; i++)
         mk_blob_unref(c->q[(c->head + i) % c->cap]);
     free(c->q);
@@ -212,6 +214,10 @@ static void stream_text(const mk_fault *f, char *out)
 
 static void log_fault(client *c, const char *text)
 {
+    if (!c->flog && !(c->flog = calloc(MK_SSE_FAULT_LOG, sizeof *c->flog))) {
+        c->nfaults++; /* counted, not listed, when memory is short */
+        return;
+    }
     unsigned i = (unsigned)(c->nfaults % MK_SSE_FAULT_LOG);
     free(c->flog[i]);
     c->flog[i] = strdup(text); /* NULL when memory is short: listed as "" */
@@ -590,7 +596,7 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
         mk_buf_printf(out, ",\"faults_applied\":%llu,\"faults\":[", (unsigned long long)c->nfaults);
         uint64_t first = c->nfaults > MK_SSE_FAULT_LOG ? c->nfaults - MK_SSE_FAULT_LOG : 0;
         for (uint64_t i = first; i < c->nfaults; i++) {
-            const char *t = c->flog[i % MK_SSE_FAULT_LOG];
+            const char *t = c->flog ? c->flog[i % MK_SSE_FAULT_LOG] : NULL;
             if (i > first)
                 mk_buf_putc(out, ',');
             gj_write_string(out, t ? t : "", t ? strlen(t) : 0);
