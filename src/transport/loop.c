@@ -613,7 +613,7 @@ static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last
     free_conn(t, c);
     mk_tstat_inc(t->l->m, streams);
     mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
-                  peer);
+                  peer, resp->faulted ? &resp->fault : NULL);
 }
 
 /* Makes c->in hold at least cap bytes, in a buffer of c's own. 0, or -1
