@@ -56,7 +56,10 @@
     X(REQUESTS, "requests", NONE)             \
     X(RESET, "reset", NONE)                   \
     X(WAIT, "wait", NONE)                     \
-    X(STATS, "stats", NONE)
+    X(STATS, "stats", NONE)                   \
+    X(REGIONS, "regions", NONE)               \
+    X(REGION_DOWN, "region_down", NONE)       \
+    X(REGION_UP, "region_up", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */
