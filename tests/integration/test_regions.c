@@ -14,6 +14,7 @@
  *  - down/up while clients hammer every region (run under TSan too). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -489,7 +490,7 @@ typedef struct hammer {
     mt_server *s;
     int region;
     atomic_bool *stop;
-    int ok, refused, cut;
+    atomic_int ok, refused, cut;
 } hammer;
 
 /* Keep-alive pings on one region, reconnecting whenever the connection
@@ -545,10 +546,23 @@ static void rg_down_up_under_load(void **st)
         assert_int_equal(pthread_create(&th[i], NULL, hammer_run, &h[i]), 0);
     }
     char err[256];
+    /* each round: region 1's client is refused while down and served once
+     * up again, while the other two go on (waits with a deadline: the
+     * clients run at their own pace) */
+    int64_t deadline = mt_now_ms() + 20000;
     for (int k = 0; k < 40; k++) {
+        int refused = atomic_load(&h[1].refused), ok = atomic_load(&h[1].ok);
+        int ok0 = atomic_load(&h[0].ok), ok2 = atomic_load(&h[2].ok);
         assert_int_equal(mockapi_region_down(s.m, 1, err, sizeof err), MOCKAPI_OK);
         assert_int_equal(connect_errno(mockapi_region_port(s.m, 1)), ECONNREFUSED);
+        while (atomic_load(&h[1].refused) == refused && mt_now_ms() < deadline)
+            sched_yield();
         assert_int_equal(mockapi_region_up(s.m, 1, err, sizeof err), MOCKAPI_OK);
+        while ((atomic_load(&h[1].ok) == ok || atomic_load(&h[0].ok) == ok0 || atomic_load(&h[2].ok) == ok2) &&
+               mt_now_ms() < deadline)
+            sched_yield();
+        if (mt_now_ms() >= deadline)
+            fail_msg("round %d: the clients did not get through in time", k);
     }
     atomic_store(&stop, true);
     for (int i = 0; i < 3; i++)
