@@ -167,7 +167,9 @@ static void set_port(mk_listener *l, int port)
         ((struct sockaddr_in6 *)&l->sa)->sin6_port = htons((uint16_t)port);
     else
         ((struct sockaddr_in *)&l->sa)->sin_port = htons((uint16_t)port);
-    snprintf(l->shown, sizeof l->shown, "%s:%d", l->host, port);
+    char host[sizeof l->host]; /* a copy: -Wrestrict cannot tell the two fields apart */
+    memcpy(host, l->host, sizeof host);
+    snprintf(l->shown, sizeof l->shown, "%s:%d", host, port);
 }
 
 static int port_of(const mk_listener *l)
