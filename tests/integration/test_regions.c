@@ -441,22 +441,41 @@ static void rg_config_errors(void **st)
     mt_server_untrack_free(&s);
 }
 
+/* A socket bound (SO_REUSEADDR, as the server's) to 127.0.0.1:port, or -1. */
+static int probe_bind(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* -regions N on a port of its own: ports port..port+N-1. The base is a
- * port the kernel just handed out (never a fixed one); another process may
- * take one of the three meanwhile, so a few bases are tried. */
+ * port the kernel just handed out (never a fixed one), and the two after it
+ * are checked free by binding them; another process may take one between
+ * that check and the start, so a few bases are tried. */
 static void rg_consecutive_ports(void **st)
 {
     (void)st;
-    for (int attempt = 0; attempt < 10; attempt++) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET};
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int attempt = 0; attempt < 50; attempt++) {
+        int fd[3] = {probe_bind(0), -1, -1};
+        assert_true(fd[0] >= 0);
+        struct sockaddr_in sa;
         socklen_t sl = sizeof sa;
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+        assert_int_equal(getsockname(fd[0], (struct sockaddr *)&sa, &sl), 0);
         int base = ntohs(sa.sin_port);
-        close(fd);
-        if (base > 65000)
+        bool free3 = base < 65000;
+        for (int i = 1; i < 3 && free3; i++)
+            free3 = (fd[i] = probe_bind(base + i)) >= 0;
+        for (int i = 0; i < 3; i++)
+            if (fd[i] >= 0)
+                close(fd[i]);
+        if (!free3)
             continue;
         char addr[32];
         snprintf(addr, sizeof addr, "127.0.0.1:%d", base);
@@ -466,7 +485,7 @@ static void rg_consecutive_ports(void **st)
         cfg.regions = 3;
         mt_server s;
         if (mt_server_start_tracked(&s, &cfg) != 0)
-            continue; /* a port of the three is taken: another base */
+            continue; /* a port of the three was taken meanwhile: another base */
         for (int i = 0; i < 3; i++)
             assert_int_equal(mockapi_region_port(s.m, i), base + i);
         /* down and up on a port given (not free-picked) keeps it too */
@@ -481,7 +500,7 @@ static void rg_consecutive_ports(void **st)
         mt_server_untrack_free(&s);
         return;
     }
-    fail_msg("no free run of 3 ports in 10 tries");
+    fail_msg("no free run of 3 ports in 50 tries");
 }
 
 /* ---- down and up while requests run ------------------------------------- */
