@@ -42,7 +42,7 @@ refused 2 'addr "127.0.0.1:65535": 2 regions on consecutive ports from 65535 wou
     "consecutive ports past 65535" -- -tls-addr off -addr 127.0.0.1:65535 -regions 2
 many=()
 for i in $(seq 33); do many+=(-addr 127.0.0.1:0); done
-refused 2 'mockapi: -addr: given more than 32 times' "33 -addr" -- -tls-addr off "${many[@]}"
+refused 2 'mockapi: -addr given more than 32 times' "33 -addr" -- -tls-addr off "${many[@]}"
 
 # 2. a taken port: the region that cannot listen is named (exit 1, before MOCKAPI_ADDR)
 python3 -c 'import socket,sys,time

@@ -35,6 +35,10 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
         if (flags[i].env && getenv(flags[i].env)) {
             flags[i].value = getenv(flags[i].env);
             flags[i].from_env = true;
+            if (flags[i].values && flags[i].max_values > 0) {
+                flags[i].values[0] = flags[i].value;
+                flags[i].nvalues = 1;
+            }
         }
 
     for (int i = first; i < argc; i++) {
@@ -78,14 +82,17 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             usage(stderr);
             return CLI_BAD_USAGE;
         }
-        flags[k].from_env = false;
-        if (flags[k].all) {
-            if (flags[k].nall == flags[k].max_all) {
-                fprintf(stderr, "mockapi: -%s: given more than %d times\n", flags[k].name, flags[k].max_all);
+        if (flags[k].values) { /* repeatable: the command line replaces the environment's */
+            if (flags[k].from_env)
+                flags[k].nvalues = 0;
+            if (flags[k].nvalues >= flags[k].max_values) {
+                fprintf(stderr, "mockapi: -%s given more than %d times\n", flags[k].name,
+                        flags[k].max_values);
                 return CLI_BAD_USAGE;
             }
-            flags[k].all[flags[k].nall++] = flags[k].value;
+            flags[k].values[flags[k].nvalues++] = flags[k].value;
         }
+        flags[k].from_env = false;
     }
     return CLI_PARSED;
 }
@@ -246,8 +253,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
-    o[O_ADDR].all = addrs;
-    o[O_ADDR].max_all = CLI_MAX_ADDRS;
+    o[O_ADDR].values = addrs;
+    o[O_ADDR].max_values = CLI_MAX_ADDRS;
     switch (cli_parse_flags(o, O_COUNT, argc, argv, first, serve_usage)) {
     case CLI_PARSED: break;
     case CLI_HELP: return CLI_EXIT_OK;
@@ -288,8 +295,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     /* Loopback unless told otherwise: a deliberate difference from the
      * reference (":0" and ":8443", every interface); README says why. */
     cfg->addr = o[O_ADDR].value ? o[O_ADDR].value : "127.0.0.1:0";
-    if (o[O_ADDR].nall > 1) { /* regions: the first is region 0 */
-        for (int i = 0; i < o[O_ADDR].nall; i++)
+    if (o[O_ADDR].nvalues > 1) { /* regions: the first is region 0 */
+        for (int i = 0; i < o[O_ADDR].nvalues; i++)
             if (!addrs[i][0]) {
                 fprintf(stderr, "mockapi: -addr (region %d): empty value; give host:port, [v6]:port "
                                 "or :port (e.g. 127.0.0.1:0)\n", i);
@@ -297,13 +304,13 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
             }
         cfg->addr = addrs[0];
         cfg->region_addrs = addrs + 1;
-        cfg->nregion_addrs = (size_t)o[O_ADDR].nall - 1;
+        cfg->nregion_addrs = (size_t)o[O_ADDR].nvalues - 1;
     }
     if (o[O_REGIONS].value) {
         if (cli_parse_number(cli_flag_label(&o[O_REGIONS], lb, sizeof lb), o[O_REGIONS].value, 1,
                              CLI_MAX_ADDRS, &n) != 0)
             return CLI_EXIT_USAGE;
-        if (o[O_ADDR].nall > 1) {
+        if (o[O_ADDR].nvalues > 1) {
             fprintf(stderr, "mockapi: %s and a repeated -addr cannot be combined: give -regions N "
                             "with one -addr (N regions on its host), or one -addr per region\n",
                     cli_flag_label(&o[O_REGIONS], lb, sizeof lb));
