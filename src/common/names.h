@@ -57,9 +57,7 @@
     X(RESET, "reset", NONE)                   \
     X(WAIT, "wait", NONE)                     \
     X(STATS, "stats", NONE)                   \
-    X(REGIONS, "regions", NONE)               \
-    X(REGION_DOWN, "region_down", NONE)       \
-    X(REGION_UP, "region_up", NONE)
+    X(REGIONS, "regions", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

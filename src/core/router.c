@@ -60,8 +60,8 @@ enum {
     R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),                                                  \
     /* beyond the reference: regions (several plain listeners) down and up */                                 \
     R(L, "GET", "/test/regions", NONE, NULL, REGIONS, MK_R_REGIONS),                                            \
-    R(L, "POST", "/test/regions/{i}/down", NONE, NULL, REGION_DOWN, MK_R_REGION_DOWN),                          \
-    R(L, "POST", "/test/regions/{i}/up", NONE, NULL, REGION_UP, MK_R_REGION_UP)
+    R(L, "POST", "/test/regions/{i}/down", NONE, NULL, REGIONS, MK_R_REGION_DOWN),                              \
+    R(L, "POST", "/test/regions/{i}/up", NONE, NULL, REGIONS, MK_R_REGION_UP)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */
