@@ -1145,6 +1145,7 @@ static void accept_resume(lthread *t)
 static void on_accept(lthread *t, lsock *s)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
+        unsigned epoch = atomic_load(&s->epoch); /* before: see mk_loop_listener_down */
         int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
@@ -1163,7 +1164,7 @@ static void on_accept(lthread *t, lsock *s)
             c->tag = TAG_CONN;
             c->fd = fd;
             c->listener = s->listener;
-            c->epoch = atomic_load(&s->epoch);
+            c->epoch = epoch;
             c->tls_srv = s->tls;
             c->handshaking = s->tls != NULL;
         }
@@ -1402,12 +1403,15 @@ int mk_loop_listener_down(mk_loop *l, int listener, char *err, size_t errlen)
     } else if (!atomic_load(&s->down)) {
         atomic_store(&s->down, true);
         atomic_store(&l->m->listeners[listener].down, true); /* what /test/regions shows */
-        atomic_fetch_add(&s->epoch, 1);
         /* Linux: the socket leaves the listening state (connecting is
          * refused, the backlog is reset) while fd stays this socket, so a
          * thread that still accepts on it gets EINVAL, never another
          * socket that took the number */
         shutdown(s->fd, SHUT_RD);
+        /* after the shutdown: on_accept reads the epoch before accept4, so
+         * a connection it got carries the old epoch (and is ended) unless
+         * its accept came after this, which the shutdown makes fail */
+        atomic_fetch_add(&s->epoch, 1);
         tell_threads(l);
     }
     pthread_mutex_unlock(&l->lock);
