@@ -1602,9 +1602,10 @@ int ma_glob_match(const char *glob, const char *path)
 
 /* ---- filters ---- */
 
-static const char *const test_routes[] = {"configure_state", "configure_heartbeat", "inject_event", "assertions",
-                                          "last_request",    "sse",                 "sse_wait",     "requests",
-                                          "reset",           "wait",                "stats"};
+static const char *const test_routes[] = {"configure_state", "configure_heartbeat", "inject_event",   "assertions",
+                                          "last_request",    "sse",                 "sse_wait",       "sse_disconnect",
+                                          "requests",        "reset",               "wait",           "stats",
+                                          "regions",         "faults"};
 
 int ma_filter_wants_test(const ma_filter *f)
 {
