@@ -57,7 +57,12 @@ enum {
     R(L, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),                                                 \
     R(L, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),                                                     \
     /* beyond the reference: what the transport did (refusals, deadlines) */                                   \
-    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS)
+    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),                                                 \
+    /* beyond the reference: fault rules (issue 14); the body is read by the responder */                       \
+    R(L, "POST", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_ADD),                                          \
+    R(L, "GET", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_LIST),                                          \
+    R(L, "DELETE", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_CLEAR),                                      \
+    R(L, "DELETE", "/test/faults/{id}", NONE, NULL, FAULTS, MK_R_FAULTS_DELETE)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */

@@ -31,6 +31,7 @@ typedef enum mk_responder {
     MK_R_SSE_STATUS, MK_R_SSE_WAIT, /* beyond the reference */
     MK_R_REQUESTS, MK_R_RESET, MK_R_WAIT,
     MK_R_STATS,
+    MK_R_FAULTS_ADD, MK_R_FAULTS_LIST, MK_R_FAULTS_DELETE, MK_R_FAULTS_CLEAR, /* /test/faults */
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 

@@ -117,4 +117,9 @@ int mk_sse_count(mk_sse_hub *h, int topic);
  * passes. Returns the number connected at return. */
 int mk_sse_wait_clients(mk_sse_hub *h, mk_topic topic, int n, unsigned timeout_ms);
 
+/* Applies fault f's stream keys to the open streams of node_id (NULL: every
+ * open stream): a rule for the events route added while streams are open. */
+struct mk_fault;
+void mk_sse_fault(mk_sse_hub *h, const char *node_id, const struct mk_fault *f);
+
 #endif

@@ -1,0 +1,820 @@
+/* faults.c: the fault rules and the per-request decision; see faults.h. */
+#include "faults.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "glob.h"
+#include "gojson.h"
+#include "sse.h"
+#include "suggest.h"
+
+struct mk_fault_rule {
+    int id;
+    mk_fault_source source;
+    int route;        /* mk_route_id, or -1: a path rule */
+    char *path;       /* the glob as given (path rules) */
+    mk_glob *glob;    /* compiled (path rules) */
+    char method[16];  /* "": any */
+    bool stream;      /* uses stream-only keys: applies to the events route only */
+    mk_fault fault;
+    char spec[MK_FAULT_SPEC_MAX];
+    unsigned ttl_ms;
+    int64_t expires_ms; /* 0: never */
+    uint64_t matched, applied;
+    uint64_t seed, rng; /* the draws start from seed (again after a reset) */
+    mk_fault_rule *next;
+};
+
+/* A header's first/p state, per (route, canonical spec). */
+struct mk_fault_hkey {
+    int route;  /* -1: keyed by path instead */
+    char *path; /* with route -1 */
+    char spec[MK_FAULT_SPEC_MAX];
+    uint64_t matched, rng;
+    mk_fault_hkey *next;
+};
+
+const char *mk_fault_source_name(mk_fault_source s)
+{
+    switch (s) {
+    case MK_FSRC_HEADER: return "header";
+    case MK_FSRC_RULE: return "rule";
+    case MK_FSRC_FLAG: return "flag";
+    case MK_FSRC_NONE: break;
+    }
+    return NULL;
+}
+
+/* The words of GET /test/assertions?faults=1 for mk_fault_wire's values. */
+static const char *const wire_names[MK_FAULT_WIRE_KINDS] = {"response", "fin",     "rst",
+                                                            "timeout",  "partial", "garbage"};
+
+int mk_faults_init(mk_faults *s)
+{
+    memset(s, 0, sizeof *s);
+    s->next_id = 1;
+    s->now_ms = mk_mono_ms;
+    atomic_init(&s->nrules, 0);
+    atomic_init(&s->applied, 0);
+    return pthread_mutex_init(&s->lock, NULL) == 0 ? 0 : -1;
+}
+
+static void rule_free(mk_fault_rule *r)
+{
+    if (!r)
+        return;
+    free(r->path);
+    free(r->glob);
+    free(r);
+}
+
+static void free_rules(mk_fault_rule *r)
+{
+    while (r) {
+        mk_fault_rule *n = r->next;
+        rule_free(r);
+        r = n;
+    }
+}
+
+static void free_hkeys(mk_fault_hkey *k)
+{
+    while (k) {
+        mk_fault_hkey *n = k->next;
+        free(k->path);
+        free(k);
+        k = n;
+    }
+}
+
+void mk_faults_dispose(mk_faults *s)
+{
+    free_rules(s->rules);
+    free_rules(s->flags);
+    free_hkeys(s->hkeys);
+    pthread_mutex_destroy(&s->lock);
+    memset(s, 0, sizeof *s);
+}
+
+static void zero_totals(mk_faults *s)
+{
+    atomic_store_explicit(&s->applied, 0, memory_order_relaxed);
+    for (int i = 0; i < 4; i++)
+        atomic_store_explicit(&s->by_source[i], 0, memory_order_relaxed);
+    for (int i = 0; i <= MK_ROUTE_COUNT; i++)
+        atomic_store_explicit(&s->by_route[i], 0, memory_order_relaxed);
+    for (int i = 0; i < MK_FAULT_WIRE_KINDS; i++)
+        atomic_store_explicit(&s->by_wire[i], 0, memory_order_relaxed);
+}
+
+void mk_faults_reset(mk_faults *s)
+{
+    pthread_mutex_lock(&s->lock);
+    free_rules(s->rules);
+    s->rules = s->rules_tail = NULL;
+    int nflags = 0;
+    for (mk_fault_rule *r = s->flags; r; r = r->next, nflags++) {
+        r->matched = r->applied = 0;
+        r->rng = r->seed;
+    }
+    s->nuser = 0;
+    free_hkeys(s->hkeys);
+    s->hkeys = NULL;
+    s->nhkeys = 0;
+    atomic_store_explicit(&s->nrules, nflags, memory_order_relaxed);
+    zero_totals(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- checking a rule ---------------------------------------------------- */
+
+/* The route id of a name, or -1. */
+static int route_by_name(const char *name)
+{
+    for (int i = 0; i < MK_ROUTE_COUNT; i++)
+        if (strcmp(mk_route_id_name((mk_route_id)i), name) == 0)
+            return i;
+    return -1;
+}
+
+/* Whether route id is served under /test/ (the mock's control routes). */
+static bool is_test_route(int id)
+{
+    size_t n;
+    const mk_route *rt = mk_routes(&n);
+    for (size_t i = 0; i < n; i++)
+        if ((int)rt[i].name == id && strncmp(rt[i].pattern, "/test/", 6) == 0)
+            return true;
+    return false;
+}
+
+/* The events route's pattern: a path glob reaches it when it matches the
+ * pattern itself ("{id}" is one segment, as '*' is). */
+static const char *events_pattern(void)
+{
+    size_t n;
+    const mk_route *rt = mk_routes(&n);
+    for (size_t i = 0; i < n; i++)
+        if (rt[i].name == MK_ROUTE_EVENTS)
+            return rt[i].pattern;
+    return "/v1/nodes/{id}/events";
+}
+
+static bool is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *s)))
+            return false;
+    return true;
+}
+
+int mk_faults_check(const mk_fault_target *t, const mk_fault *f, bool *events, char *err,
+                    size_t errlen)
+{
+    bool ev = false;
+    if ((t->route != NULL) == (t->path != NULL)) {
+        snprintf(err, errlen, "give either a route name or a path glob (starting with '/'), not %s",
+                 t->route ? "both" : "neither");
+        return -1;
+    }
+    if (t->route) {
+        int id = route_by_name(t->route);
+        if (id < 0) {
+            const char *names[MK_ROUTE_COUNT];
+            for (int i = 0; i < MK_ROUTE_COUNT; i++)
+                names[i] = mk_route_id_name((mk_route_id)i);
+            const char *near = mk_suggest(t->route, names, MK_ROUTE_COUNT);
+            if (near)
+                snprintf(err, errlen, "unknown route \"%.64s\" (did you mean \"%s\"?)", t->route, near);
+            else
+                snprintf(err, errlen, "unknown route \"%.64s\" (a route name as the journal shows it, "
+                                      "e.g. heartbeat, or a path glob starting with '/')", t->route);
+            return -1;
+        }
+        if (is_test_route(id)) {
+            snprintf(err, errlen, "route \"%s\" is a /test/ route: faults never apply to the mock's "
+                                  "control routes", t->route);
+            return -1;
+        }
+        ev = id == MK_ROUTE_EVENTS;
+    } else {
+        size_t n = strlen(t->path);
+        if (t->path[0] != '/') {
+            snprintf(err, errlen, "path \"%.64s\" must start with '/' (a glob such as /v1/nodes/*/heartbeat)",
+                     t->path);
+            return -1;
+        }
+        if (n > MK_GLOB_MAX) {
+            snprintf(err, errlen, "path glob longer than %d bytes (the limit)", MK_GLOB_MAX);
+            return -1;
+        }
+        if (strncmp(t->path, "/test/", 6) == 0 || strcmp(t->path, "/test") == 0) {
+            snprintf(err, errlen, "path \"%.64s\" is under /test/: faults never apply to the mock's "
+                                  "control routes", t->path);
+            return -1;
+        }
+        ev = mk_path_glob(t->path, events_pattern());
+    }
+    if (t->method && *t->method && (strlen(t->method) >= 16 || !is_token(t->method))) {
+        snprintf(err, errlen, "method \"%.20s\" is not an HTTP method (e.g. POST)", t->method);
+        return -1;
+    }
+    if (mk_fault_is_stream(f) && !ev) {
+        snprintf(err, errlen, "cut-after, cut-mid, stall and retry apply to event streams only: "
+                              "target the events route (route \"events\" or a path such as "
+                              "/v1/nodes/*/events)");
+        return -1;
+    }
+    if (events)
+        *events = ev;
+    return 0;
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+static uint64_t random_seed(void)
+{
+    uint64_t s;
+    randombytes_buf(&s, sizeof s);
+    return s;
+}
+
+int mk_faults_add(mk_faults *s, mk_fault_source src, const mk_fault_target *t, const mk_fault *f,
+                  unsigned ttl_ms, int *id, char *err, size_t errlen)
+{
+    mk_fault_rule *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->source = src;
+    r->route = t->route ? route_by_name(t->route) : -1;
+    if (t->path) {
+        r->path = strdup(t->path);
+        r->glob = malloc(sizeof *r->glob);
+        if (!r->path || !r->glob) {
+            rule_free(r);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        mk_glob_compile(r->glob, t->path, strlen(t->path));
+    }
+    if (t->method)
+        snprintf(r->method, sizeof r->method, "%s", t->method);
+    r->fault = *f;
+    r->stream = mk_fault_is_stream(f);
+    mk_fault_format(f, r->spec, sizeof r->spec);
+    r->seed = r->rng = MK_FAULT_HAS(f, SEED) ? f->seed : random_seed();
+    r->ttl_ms = ttl_ms;
+
+    pthread_mutex_lock(&s->lock);
+    if (src != MK_FSRC_FLAG && s->nuser >= MK_FAULT_MAX_RULES) {
+        pthread_mutex_unlock(&s->lock);
+        rule_free(r);
+        snprintf(err, errlen, "%d fault rules are installed (the limit); delete some first",
+                 MK_FAULT_MAX_RULES);
+        return -1;
+    }
+    r->id = s->next_id++;
+    r->expires_ms = ttl_ms ? s->now_ms() + ttl_ms : 0;
+    mk_fault_rule **head = src == MK_FSRC_FLAG ? &s->flags : &s->rules;
+    mk_fault_rule **tail = src == MK_FSRC_FLAG ? &s->flags_tail : &s->rules_tail;
+    if (*tail)
+        (*tail)->next = r;
+    else
+        *head = r;
+    *tail = r;
+    if (src != MK_FSRC_FLAG)
+        s->nuser++;
+    atomic_fetch_add_explicit(&s->nrules, 1, memory_order_relaxed);
+    if (id)
+        *id = r->id;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+/* Unlinks r (whose predecessor in s->rules is prev, NULL for the head);
+ * call with the lock held. */
+static void unlink_rule(mk_faults *s, mk_fault_rule *prev, mk_fault_rule *r)
+{
+    if (prev)
+        prev->next = r->next;
+    else
+        s->rules = r->next;
+    if (s->rules_tail == r)
+        s->rules_tail = prev;
+    s->nuser--;
+    atomic_fetch_sub_explicit(&s->nrules, 1, memory_order_relaxed);
+    rule_free(r);
+}
+
+int mk_faults_delete(mk_faults *s, int id)
+{
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    for (mk_fault_rule *r = s->flags; r; r = r->next)
+        if (r->id == id)
+            rc = -2;
+    for (mk_fault_rule *prev = NULL, *r = s->rules; r && rc == -1; prev = r, r = r->next)
+        if (r->id == id) {
+            unlink_rule(s, prev, r);
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int mk_faults_clear(mk_faults *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->nuser;
+    free_rules(s->rules);
+    s->rules = s->rules_tail = NULL;
+    s->nuser = 0;
+    atomic_fetch_sub_explicit(&s->nrules, n, memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* Drops the rules whose TTL has passed; lock held. */
+static void expire(mk_faults *s, int64_t now)
+{
+    for (mk_fault_rule *prev = NULL, *r = s->rules; r;) {
+        mk_fault_rule *next = r->next;
+        if (r->expires_ms && now >= r->expires_ms)
+            unlink_rule(s, prev, r);
+        else
+            prev = r;
+        r = next;
+    }
+}
+
+/* ---- listing ---------------------------------------------------------------- */
+
+static void put_str_or_null(mk_buf *out, const char *s)
+{
+    if (s)
+        gj_write_string(out, s, strlen(s));
+    else
+        mk_buf_puts(out, "null");
+}
+
+static void rule_json(const mk_fault_rule *r, int64_t now, mk_buf *out)
+{
+    mk_buf_printf(out, "{\"id\":%d,\"source\":\"%s\",\"route\":", r->id, mk_fault_source_name(r->source));
+    put_str_or_null(out, r->route >= 0 ? mk_route_id_name((mk_route_id)r->route) : NULL);
+    mk_buf_puts(out, ",\"path\":");
+    put_str_or_null(out, r->path);
+    mk_buf_puts(out, ",\"method\":");
+    put_str_or_null(out, r->method[0] ? r->method : NULL);
+    mk_buf_puts(out, ",\"spec\":");
+    put_str_or_null(out, r->spec);
+    if (r->ttl_ms)
+        mk_buf_printf(out, ",\"ttl_ms\":%u,\"expires_in_ms\":%lld", r->ttl_ms,
+                      (long long)(r->expires_ms > now ? r->expires_ms - now : 0));
+    else
+        mk_buf_puts(out, ",\"ttl_ms\":null,\"expires_in_ms\":null");
+    mk_buf_printf(out, ",\"matched\":%llu,\"applied\":%llu}", (unsigned long long)r->matched,
+                  (unsigned long long)r->applied);
+}
+
+void mk_faults_list(mk_faults *s, mk_buf *out)
+{
+    mk_buf_puts(out, "{\"rules\":[");
+    pthread_mutex_lock(&s->lock);
+    int64_t now = s->now_ms();
+    expire(s, now);
+    bool first = true;
+    for (int pass = 0; pass < 2; pass++)
+        for (const mk_fault_rule *r = pass ? s->flags : s->rules; r; r = r->next) {
+            if (!first)
+                mk_buf_putc(out, ',');
+            first = false;
+            rule_json(r, now, out);
+        }
+    pthread_mutex_unlock(&s->lock);
+    mk_buf_puts(out, "]}\n");
+}
+
+void mk_faults_rule_json(mk_faults *s, int id, mk_buf *out)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t now = s->now_ms();
+    for (int pass = 0; pass < 2; pass++)
+        for (const mk_fault_rule *r = pass ? s->flags : s->rules; r; r = r->next)
+            if (r->id == id) {
+                rule_json(r, now, out);
+                pass = 2;
+                break;
+            }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the decision ---------------------------------------------------------- */
+
+static bool region_ok(const mk_fault *f, int region)
+{
+    if (!f->regions)
+        return true;
+    return region >= 0 && region <= MK_FAULT_MAX_REGION && ((f->regions >> region) & 1u);
+}
+
+/* first= and p= for one more matching request (counted in *matched). */
+static bool gate(const mk_fault *f, uint64_t *matched, uint64_t *rng)
+{
+    uint64_t n = ++*matched;
+    if (f->first && n > f->first)
+        return false;
+    if (MK_FAULT_HAS(f, P) && f->p < 1.0) {
+        double u = (double)(mk_fault_rand(rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+        if (u >= f->p)
+            return false;
+    }
+    return true;
+}
+
+/* The delay with its jitter drawn: uniform in [delay - jitter, delay +
+ * jitter] (never below 0), from rng (NULL: at random). */
+static unsigned draw_delay(const mk_fault *f, uint64_t *rng)
+{
+    if (!f->jitter_ms)
+        return f->delay_ms;
+    unsigned lo = f->delay_ms > f->jitter_ms ? f->delay_ms - f->jitter_ms : 0;
+    unsigned span = f->delay_ms + f->jitter_ms - lo;
+    uint64_t x = rng ? mk_fault_rand(rng) : (uint64_t)randombytes_random();
+    return lo + (unsigned)(x % ((uint64_t)span + 1));
+}
+
+static bool rule_matches(const mk_fault_rule *r, const mk_fault_req *q)
+{
+    if (r->route >= 0) {
+        if (r->route != q->route)
+            return false;
+    } else if (!mk_glob_match(r->glob, q->path, q->path_len)) {
+        return false;
+    }
+    if (r->method[0] && strcmp(r->method, q->method) != 0)
+        return false;
+    if (r->stream && !q->events)
+        return false;
+    return region_ok(&r->fault, q->region);
+}
+
+/* The header's counting slot for (route, spec), made when missing; lock
+ * held. NULL when the table is full or memory is short. */
+static mk_fault_hkey *hkey_of(mk_faults *s, const mk_fault_req *q, const char *spec,
+                              const mk_fault *f)
+{
+    for (mk_fault_hkey *k = s->hkeys; k; k = k->next)
+        if (k->route == q->route && strcmp(k->spec, spec) == 0 &&
+            (q->route >= 0 || (strlen(k->path) == q->path_len && memcmp(k->path, q->path, q->path_len) == 0)))
+            return k;
+    if (s->nhkeys >= MK_FAULT_HEADER_KEYS)
+        return NULL;
+    mk_fault_hkey *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->route = q->route;
+    if (q->route < 0 && !(k->path = strndup(q->path, q->path_len))) {
+        free(k);
+        return NULL;
+    }
+    snprintf(k->spec, sizeof k->spec, "%s", spec);
+    k->rng = MK_FAULT_HAS(f, SEED) ? f->seed : random_seed();
+    k->next = s->hkeys;
+    s->hkeys = k;
+    s->nhkeys++;
+    return k;
+}
+
+static void count_applied(mk_faults *s, const mk_fault_decision *d, const mk_fault_req *q)
+{
+    atomic_fetch_add_explicit(&s->applied, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->by_source[d->source], 1, memory_order_relaxed);
+    int ri = q->route >= 0 && q->route < MK_ROUTE_COUNT ? q->route : MK_ROUTE_COUNT;
+    atomic_fetch_add_explicit(&s->by_route[ri], 1, memory_order_relaxed);
+    unsigned w = (unsigned)d->fault.wire < MK_FAULT_WIRE_KINDS ? (unsigned)d->fault.wire : 0;
+    atomic_fetch_add_explicit(&s->by_wire[w], 1, memory_order_relaxed);
+}
+
+/* Offers the request to the rules of one list; lock held. */
+static bool try_rules(mk_fault_rule *r, const mk_fault_req *q, mk_fault_decision *d)
+{
+    for (; r; r = r->next) {
+        if (!rule_matches(r, q) || !gate(&r->fault, &r->matched, &r->rng))
+            continue;
+        r->applied++;
+        d->source = r->source;
+        d->rule = r->id;
+        d->fault = r->fault;
+        d->delay_ms = draw_delay(&r->fault, &r->rng);
+        memcpy(d->spec, r->spec, sizeof d->spec);
+        return true;
+    }
+    return false;
+}
+
+int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *q,
+                     mk_fault_decision *d, char *err, size_t errlen)
+{
+    d->source = MK_FSRC_NONE;
+    d->rule = 0;
+    if (hdr && region_ok(hdr, q->region)) {
+        char spec[MK_FAULT_SPEC_MAX];
+        mk_fault_format(hdr, spec, sizeof spec);
+        bool counted = hdr->first || MK_FAULT_HAS(hdr, P);
+        bool apply = true;
+        if (counted || (MK_FAULT_HAS(hdr, SEED) && hdr->jitter_ms)) {
+            pthread_mutex_lock(&s->lock);
+            mk_fault_hkey *k = hkey_of(s, q, spec, hdr);
+            if (!k) {
+                pthread_mutex_unlock(&s->lock);
+                snprintf(err, errlen, "X-Mockapi-Fault: %d distinct specs with first= or p= are being "
+                                      "counted (the limit); POST /test/reset starts over",
+                         MK_FAULT_HEADER_KEYS);
+                return -1;
+            }
+            apply = counted ? gate(hdr, &k->matched, &k->rng) : true;
+            if (apply)
+                d->delay_ms = draw_delay(hdr, &k->rng);
+            pthread_mutex_unlock(&s->lock);
+        } else {
+            d->delay_ms = draw_delay(hdr, NULL);
+        }
+        if (apply) {
+            d->source = MK_FSRC_HEADER;
+            d->fault = *hdr;
+            memcpy(d->spec, spec, sizeof spec);
+            count_applied(s, d, q);
+            return 1;
+        }
+    }
+    if (atomic_load_explicit(&s->nrules, memory_order_relaxed) == 0)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    bool ttl = false;
+    for (const mk_fault_rule *r = s->rules; r && !ttl; r = r->next)
+        ttl = r->expires_ms != 0;
+    if (ttl)
+        expire(s, s->now_ms());
+    bool hit = try_rules(s->rules, q, d) || try_rules(s->flags, q, d);
+    pthread_mutex_unlock(&s->lock);
+    if (hit)
+        count_applied(s, d, q);
+    return hit;
+}
+
+void mk_faults_totals_json(mk_faults *s, mk_buf *out)
+{
+    mk_buf_printf(out, "{\"applied\":%llu,\"sources\":{",
+                  (unsigned long long)atomic_load_explicit(&s->applied, memory_order_relaxed));
+    for (int i = MK_FSRC_HEADER; i <= MK_FSRC_FLAG; i++)
+        mk_buf_printf(out, "%s\"%s\":%llu", i > MK_FSRC_HEADER ? "," : "",
+                      mk_fault_source_name((mk_fault_source)i),
+                      (unsigned long long)atomic_load_explicit(&s->by_source[i], memory_order_relaxed));
+    mk_buf_puts(out, "},\"routes\":{");
+    bool first = true;
+    for (int i = 0; i <= MK_ROUTE_COUNT; i++) {
+        unsigned long long v = atomic_load_explicit(&s->by_route[i], memory_order_relaxed);
+        if (!v)
+            continue;
+        const char *name = i < MK_ROUTE_COUNT ? mk_route_id_name((mk_route_id)i) : "(none)";
+        mk_buf_printf(out, "%s\"%s\":%llu", first ? "" : ",", name, v);
+        first = false;
+    }
+    mk_buf_puts(out, "},\"wire\":{");
+    for (int i = 0; i < MK_FAULT_WIRE_KINDS; i++)
+        mk_buf_printf(out, "%s\"%s\":%llu", i ? "," : "", wire_names[i],
+                      (unsigned long long)atomic_load_explicit(&s->by_wire[i], memory_order_relaxed));
+    mk_buf_puts(out, "}}");
+}
+
+/* Until the event-stream hub's mk_sse_fault lands (helper SSE, sse.c),
+ * a no-op stands in so that this links; the lead removes it at merge. */
+__attribute__((weak)) void mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f)
+{
+    (void)h;
+    (void)node_id;
+    (void)f;
+}
+
+/* ---- the carriers' input ------------------------------------------------------ */
+
+int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const mk_fault_target *t,
+                      const char *spec, size_t spec_len, unsigned ttl_ms, int *id, char *err,
+                      size_t errlen)
+{
+    mk_fault f;
+    char why[256];
+    if (mk_fault_parse(spec, spec_len, &f, why, sizeof why) != 0) {
+        snprintf(err, errlen, "spec: %s", why);
+        return -1;
+    }
+    bool events = false;
+    if (mk_faults_check(t, &f, &events, err, errlen) != 0)
+        return -1;
+    if (ttl_ms > MK_FAULT_MAX_TTL_MS) {
+        snprintf(err, errlen, "ttl_ms %u: out of range 0-%d (milliseconds; 0: until deleted)", ttl_ms,
+                 MK_FAULT_MAX_TTL_MS);
+        return -1;
+    }
+    if (mk_faults_add(s, src, t, &f, ttl_ms, id, err, errlen) != 0)
+        return -1;
+    /* the streams open now get it too (those opened later get it from the
+     * decision, as any request does) */
+    if (events && hub && mk_fault_is_stream(&f))
+        mk_sse_fault(hub, NULL, &f);
+    return 0;
+}
+
+/* Copies s[0..n) trimmed of blanks into out (cap bytes); -1 when it does
+ * not fit. */
+static int trimmed(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n >= cap)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int mk_faults_split(const char *text, char *method, size_t mcap, char *target, size_t tcap,
+                    const char **spec, char *err, size_t errlen)
+{
+    const char *colon = strchr(text, ':');
+    if (!colon) {
+        snprintf(err, errlen, "expected 'ROUTE: SPEC' (e.g. 'heartbeat: status=503; first=2' or "
+                              "'/v1/nodes/*/heartbeat: delay=500'), with no ':' in \"%.64s\"", text);
+        return -1;
+    }
+    char left[MK_GLOB_MAX + 32];
+    if (trimmed(text, (size_t)(colon - text), left, sizeof left) != 0) {
+        snprintf(err, errlen, "the route or path before ':' is longer than %d bytes", MK_GLOB_MAX);
+        return -1;
+    }
+    method[0] = '\0';
+    char *sp = strpbrk(left, " \t");
+    const char *tgt = left;
+    if (sp) { /* "POST heartbeat: ..." */
+        *sp = '\0';
+        if (trimmed(left, strlen(left), method, mcap) != 0) {
+            snprintf(err, errlen, "method \"%.20s\" is not an HTTP method (e.g. POST)", left);
+            return -1;
+        }
+        tgt = sp + 1;
+        while (*tgt == ' ' || *tgt == '\t')
+            tgt++;
+    }
+    if (!*tgt) {
+        snprintf(err, errlen, "a route name or a path glob is missing before ':'");
+        return -1;
+    }
+    if (strlen(tgt) >= tcap) {
+        snprintf(err, errlen, "the path before ':' is longer than %d bytes", MK_GLOB_MAX);
+        return -1;
+    }
+    strcpy(target, tgt);
+    *spec = colon + 1;
+    return 0;
+}
+
+/* The members of a POST /test/faults body. */
+static const char *const body_members[] = {"route", "path", "method", "spec", "ttl_ms"};
+
+int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *err, size_t errlen)
+{
+    memset(b, 0, sizeof *b);
+    size_t pos = 0, start, end;
+    gj_kind kind;
+    if (len == 0) {
+        snprintf(err, errlen, "empty body: send a JSON object such as "
+                              "{\"route\":\"heartbeat\",\"spec\":\"status=503; first=2\"}");
+        return -1;
+    }
+    if (gj_scan_value(body, len, &pos, &kind, &start, &end) != 0) {
+        snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", pos);
+        return -1;
+    }
+    while (pos < len && (body[pos] == ' ' || body[pos] == '\t' || body[pos] == '\r' || body[pos] == '\n'))
+        pos++;
+    if (pos != len) {
+        snprintf(err, errlen, "the body has bytes after its JSON value (at byte %zu)", pos);
+        return -1;
+    }
+    if (kind != GJ_OBJECT) {
+        snprintf(err, errlen, "the body must be a JSON object with route or path, spec, and "
+                              "optionally method and ttl_ms");
+        return -1;
+    }
+    gj_iter it;
+    gj_iter_init(&it, body, start, end);
+    size_t ks, ke, vs, ve;
+    gj_kind vk;
+    unsigned seen = 0;
+    int r;
+    mk_buf key, val;
+    mk_buf_init(&key, 0);
+    mk_buf_init(&val, 0);
+    int rc = -1;
+    while ((r = gj_iter_next(&it, &ks, &ke, &vk, &vs, &ve)) == 1) {
+        mk_buf_reset(&key);
+        mk_buf_reset(&val);
+        if (gj_string_decode(body + ks, ke - ks, &key) != 0 || key.err) {
+            snprintf(err, errlen, "a member name is not a valid string");
+            goto out;
+        }
+        const char *k = key.data ? key.data : "";
+        size_t m = 0, nm = sizeof body_members / sizeof body_members[0];
+        while (m < nm && strcmp(body_members[m], k) != 0)
+            m++;
+        if (m == nm || strlen(k) != key.len) {
+            const char *near = mk_suggest(k, body_members, nm);
+            snprintf(err, errlen, "unknown member \"%.40s\"%s%s%s (known: route, path, method, spec, ttl_ms)",
+                     k, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+            goto out;
+        }
+        if (seen & (1u << m)) {
+            snprintf(err, errlen, "member \"%s\" given twice", k);
+            goto out;
+        }
+        seen |= 1u << m;
+        if (vk == GJ_NULL && m != 3)
+            continue; /* null: absent, as GET /test/faults shows it */
+        if (m == 4) { /* ttl_ms */
+            char num[32];
+            size_t n = ve - vs;
+            unsigned long long v = 0;
+            bool ok = vk == GJ_NUMBER && n < sizeof num;
+            if (ok) {
+                memcpy(num, body + vs, n);
+                num[n] = '\0';
+                ok = strspn(num, "0123456789") == n && n <= 10;
+                if (ok)
+                    v = strtoull(num, NULL, 10);
+            }
+            if (!ok || v > MK_FAULT_MAX_TTL_MS) {
+                snprintf(err, errlen, "\"ttl_ms\" must be a whole number of milliseconds from 0 to %d, "
+                                      "not %.*s", MK_FAULT_MAX_TTL_MS, (int)(n > 40 ? 40 : n), body + vs);
+                goto out;
+            }
+            b->ttl_ms = (unsigned)v;
+            continue;
+        }
+        if (vk != GJ_STRING) {
+            snprintf(err, errlen, "\"%s\" must be a string", k);
+            goto out;
+        }
+        if (gj_string_decode(body + vs, ve - vs, &val) != 0 || val.err) {
+            snprintf(err, errlen, "\"%s\" is not a valid string", k);
+            goto out;
+        }
+        const char *v = val.data ? val.data : "";
+        if (strlen(v) != val.len) {
+            snprintf(err, errlen, "\"%s\" must not contain a NUL byte", k);
+            goto out;
+        }
+        char *dst = m == 0 ? b->route : m == 1 ? b->path : m == 2 ? b->method : b->spec;
+        size_t cap = m == 0 ? sizeof b->route : m == 1 ? sizeof b->path : m == 2 ? sizeof b->method
+                                                                               : sizeof b->spec;
+        if (val.len >= cap) {
+            snprintf(err, errlen, "\"%s\" is longer than %zu bytes", k, cap - 1);
+            goto out;
+        }
+        memcpy(dst, v, val.len + 1);
+        if (m == 0)
+            b->has_route = true;
+        else if (m == 1)
+            b->has_path = true;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "the body is not a valid JSON object");
+        goto out;
+    }
+    if (!(seen & (1u << 3))) {
+        snprintf(err, errlen, "\"spec\" is missing (e.g. \"spec\":\"status=503; first=2\")");
+        goto out;
+    }
+    if (b->has_route == b->has_path) {
+        snprintf(err, errlen, "give either \"route\" (a route name) or \"path\" (a glob starting with '/'), %s",
+                 b->has_route ? "not both" : "one is missing");
+        goto out;
+    }
+    rc = 0;
+out:
+    mk_buf_free(&key);
+    mk_buf_free(&val);
+    return rc;
+}
