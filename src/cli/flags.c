@@ -35,6 +35,10 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
         if (flags[i].env && getenv(flags[i].env)) {
             flags[i].value = getenv(flags[i].env);
             flags[i].from_env = true;
+            if (flags[i].values && flags[i].max_values > 0) {
+                flags[i].values[0] = flags[i].value;
+                flags[i].nvalues = 1;
+            }
         }
 
     for (int i = first; i < argc; i++) {
@@ -77,6 +81,16 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             fprintf(stderr, "mockapi: flag needs an argument: -%s\n", flags[k].name);
             usage(stderr);
             return CLI_BAD_USAGE;
+        }
+        if (flags[k].values) { /* repeatable: the command line replaces the environment's */
+            if (flags[k].from_env)
+                flags[k].nvalues = 0;
+            if (flags[k].nvalues >= flags[k].max_values) {
+                fprintf(stderr, "mockapi: -%s given more than %d times\n", flags[k].name,
+                        flags[k].max_values);
+                return CLI_BAD_USAGE;
+            }
+            flags[k].values[flags[k].nvalues++] = flags[k].value;
         }
         flags[k].from_env = false;
     }
@@ -192,6 +206,11 @@ static const char serve_usage_flags[] =
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
     "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
     "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
+    "  -fault 'ROUTE: SPEC'   a fault rule for the server's life, repeatable (at most\n"
+    "                         64): ROUTE a route name or a path glob, optionally\n"
+    "                         after a method ('POST heartbeat: ...'); SPEC as the\n"
+    "                         X-Mockapi-Fault header, e.g. 'heartbeat: status=503;\n"
+    "                         first=2' (README \"Faults\")  [MOCKAPI_FAULT] (one rule)\n"
     "  -h, --help             this text\n";
 
 void serve_usage(FILE *f)
@@ -203,10 +222,11 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_MAXBUF, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_FAULT, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
+    const char *faults[64];
     cli_flag o[O_COUNT] = {
         [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
         [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
@@ -228,6 +248,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
         [O_ADMIN] = {"admin-token", "MOCKAPI_ADMIN_TOKEN", NULL},
         [O_MAXBUF] = {"max-buffered-bytes", "MOCKAPI_MAX_BUFFERED_BYTES", NULL},
+        [O_FAULT] = {"fault", "MOCKAPI_FAULT", NULL, .values = faults, .max_values = 64},
     };
     switch (cli_parse_flags(o, O_COUNT, argc, argv, first, serve_usage)) {
     case CLI_PARSED: break;
@@ -292,6 +313,17 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     }
     cfg->fixtures_dir = o[O_FIXTURES].value;
     cfg->signing_key_file = o[O_KEYFILE].value;
+    for (int i = 0; i < o[O_FAULT].nvalues; i++) { /* checked here, so the message names the flag */
+        char why[512];
+        if (mockapi_fault_check(faults[i], why, sizeof why) != MOCKAPI_OK) {
+            fprintf(stderr, "mockapi: %s \"%s\": %s\n", cli_flag_label(&o[O_FAULT], lb, sizeof lb), faults[i],
+                    why);
+            return CLI_EXIT_USAGE;
+        }
+        so->faults[i] = faults[i];
+    }
+    cfg->faults = so->faults;
+    cfg->nfaults = (size_t)o[O_FAULT].nvalues;
     /* the library's own bounds, so a value is refused here, naming its flag */
     struct { int k; unsigned long long min, max; } nums[] = {
         {O_MAXBODY, 1, 1ULL << 40}, {O_MAXDEC, 1, 1ULL << 40}, {O_MAXHDR, 1024, 1ULL << 24}, {O_MAXBUF, 65536, 1ULL << 40},
