@@ -25,4 +25,6 @@ int run_journal_error_tests(void); /* the journal's response.error from an error
 int run_journal_tests(void); /* mockassert's journal store (assert/requests.c) */
 int run_project_tests(void); /* mockassert's body projection (assert/project.c) against whole bodies */
 
+int run_faults_tests(void); /* the fault rules and the per-request decision (src/core/faults.c) */
+
 #endif
