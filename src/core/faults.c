@@ -25,8 +25,10 @@ struct mk_fault_rule {
     char spec[MK_FAULT_SPEC_MAX];
     unsigned ttl_ms;
     int64_t expires_ms; /* 0: never */
-    uint64_t matched, applied;
-    uint64_t seed, rng; /* the draws start from seed (again after a reset) */
+    /* moved by the decision under the read lock, hence atomics */
+    atomic_ullong matched, applied;
+    uint64_t seed;              /* the draws start from it (again after a reset) */
+    atomic_uint_fast64_t rng;
     mk_fault_rule *next;
 };
 
@@ -35,7 +37,8 @@ struct mk_fault_hkey {
     int route;  /* -1: keyed by path instead */
     char *path; /* with route -1 */
     char spec[MK_FAULT_SPEC_MAX];
-    uint64_t matched, rng;
+    atomic_ullong matched;
+    atomic_uint_fast64_t rng;
     mk_fault_hkey *next;
 };
 
@@ -61,7 +64,22 @@ int mk_faults_init(mk_faults *s)
     s->now_ms = mk_mono_ms;
     atomic_init(&s->nrules, 0);
     atomic_init(&s->applied, 0);
-    return pthread_mutex_init(&s->lock, NULL) == 0 ? 0 : -1;
+    atomic_init(&s->route_mask, 0);
+    atomic_init(&s->npath, 0);
+    /* writers (a rule added, deleted, listed) go before new readers, so
+     * that steady traffic cannot keep a test's POST /test/faults waiting */
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&s->lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    if (rc != 0)
+        return -1;
+    if (pthread_mutex_init(&s->hlock, NULL) != 0) {
+        pthread_rwlock_destroy(&s->lock);
+        return -1;
+    }
+    return 0;
 }
 
 static void rule_free(mk_fault_rule *r)
@@ -97,8 +115,27 @@ void mk_faults_dispose(mk_faults *s)
     free_rules(s->rules);
     free_rules(s->flags);
     free_hkeys(s->hkeys);
-    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->hlock);
+    pthread_rwlock_destroy(&s->lock);
     memset(s, 0, sizeof *s);
+}
+
+/* Recomputes route_mask, npath and nttl from the rules; write lock held. */
+static void refresh_index(mk_faults *s)
+{
+    uint_fast64_t mask = 0;
+    int npath = 0;
+    s->nttl = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (const mk_fault_rule *r = pass ? s->flags : s->rules; r; r = r->next) {
+            s->nttl += r->expires_ms != 0;
+            if (r->route >= 0 && r->route < 64)
+                mask |= (uint_fast64_t)1 << r->route;
+            else
+                npath++;
+        }
+    atomic_store_explicit(&s->route_mask, mask, memory_order_relaxed);
+    atomic_store_explicit(&s->npath, npath, memory_order_relaxed);
 }
 
 static void zero_totals(mk_faults *s)
@@ -114,21 +151,25 @@ static void zero_totals(mk_faults *s)
 
 void mk_faults_reset(mk_faults *s)
 {
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
     free_rules(s->rules);
     s->rules = s->rules_tail = NULL;
     int nflags = 0;
     for (mk_fault_rule *r = s->flags; r; r = r->next, nflags++) {
-        r->matched = r->applied = 0;
-        r->rng = r->seed;
+        atomic_store_explicit(&r->matched, 0, memory_order_relaxed);
+        atomic_store_explicit(&r->applied, 0, memory_order_relaxed);
+        atomic_store_explicit(&r->rng, r->seed, memory_order_relaxed);
     }
     s->nuser = 0;
+    atomic_store_explicit(&s->nrules, nflags, memory_order_relaxed);
+    refresh_index(s);
+    zero_totals(s);
+    pthread_rwlock_unlock(&s->lock);
+    pthread_mutex_lock(&s->hlock);
     free_hkeys(s->hkeys);
     s->hkeys = NULL;
     s->nhkeys = 0;
-    atomic_store_explicit(&s->nrules, nflags, memory_order_relaxed);
-    zero_totals(s);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->hlock);
 }
 
 /* ---- checking a rule ---------------------------------------------------- */
@@ -272,12 +313,15 @@ int mk_faults_add(mk_faults *s, mk_fault_source src, const mk_fault_target *t, c
     r->fault = *f;
     r->stream = mk_fault_is_stream(f);
     mk_fault_format(f, r->spec, sizeof r->spec);
-    r->seed = r->rng = MK_FAULT_HAS(f, SEED) ? f->seed : random_seed();
+    r->seed = MK_FAULT_HAS(f, SEED) ? f->seed : random_seed();
+    atomic_init(&r->rng, r->seed);
+    atomic_init(&r->matched, 0);
+    atomic_init(&r->applied, 0);
     r->ttl_ms = ttl_ms;
 
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
     if (src != MK_FSRC_FLAG && s->nuser >= MK_FAULT_MAX_RULES) {
-        pthread_mutex_unlock(&s->lock);
+        pthread_rwlock_unlock(&s->lock);
         rule_free(r);
         snprintf(err, errlen, "%d fault rules are installed (the limit); delete some first",
                  MK_FAULT_MAX_RULES);
@@ -295,9 +339,10 @@ int mk_faults_add(mk_faults *s, mk_fault_source src, const mk_fault_target *t, c
     if (src != MK_FSRC_FLAG)
         s->nuser++;
     atomic_fetch_add_explicit(&s->nrules, 1, memory_order_relaxed);
+    refresh_index(s);
     if (id)
         *id = r->id;
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
     return 0;
 }
 
@@ -319,7 +364,7 @@ static void unlink_rule(mk_faults *s, mk_fault_rule *prev, mk_fault_rule *r)
 int mk_faults_delete(mk_faults *s, int id)
 {
     int rc = -1;
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
     for (mk_fault_rule *r = s->flags; r; r = r->next)
         if (r->id == id)
             rc = -2;
@@ -329,33 +374,40 @@ int mk_faults_delete(mk_faults *s, int id)
             rc = 0;
             break;
         }
-    pthread_mutex_unlock(&s->lock);
+    refresh_index(s);
+    pthread_rwlock_unlock(&s->lock);
     return rc;
 }
 
 int mk_faults_clear(mk_faults *s)
 {
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
     int n = s->nuser;
     free_rules(s->rules);
     s->rules = s->rules_tail = NULL;
     s->nuser = 0;
     atomic_fetch_sub_explicit(&s->nrules, n, memory_order_relaxed);
-    pthread_mutex_unlock(&s->lock);
+    refresh_index(s);
+    pthread_rwlock_unlock(&s->lock);
     return n;
 }
 
 /* Drops the rules whose TTL has passed; lock held. */
 static void expire(mk_faults *s, int64_t now)
 {
+    bool gone = false;
     for (mk_fault_rule *prev = NULL, *r = s->rules; r;) {
         mk_fault_rule *next = r->next;
-        if (r->expires_ms && now >= r->expires_ms)
+        if (r->expires_ms && now >= r->expires_ms) {
             unlink_rule(s, prev, r);
-        else
+            gone = true;
+        } else {
             prev = r;
+        }
         r = next;
     }
+    if (gone)
+        refresh_index(s);
 }
 
 /* ---- listing ---------------------------------------------------------------- */
@@ -383,14 +435,15 @@ static void rule_json(const mk_fault_rule *r, int64_t now, mk_buf *out)
                       (long long)(r->expires_ms > now ? r->expires_ms - now : 0));
     else
         mk_buf_puts(out, ",\"ttl_ms\":null,\"expires_in_ms\":null");
-    mk_buf_printf(out, ",\"matched\":%llu,\"applied\":%llu}", (unsigned long long)r->matched,
-                  (unsigned long long)r->applied);
+    mk_buf_printf(out, ",\"matched\":%llu,\"applied\":%llu}",
+                  (unsigned long long)atomic_load_explicit(&r->matched, memory_order_relaxed),
+                  (unsigned long long)atomic_load_explicit(&r->applied, memory_order_relaxed));
 }
 
 void mk_faults_list(mk_faults *s, mk_buf *out)
 {
     mk_buf_puts(out, "{\"rules\":[");
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock); /* it drops the expired rules */
     int64_t now = s->now_ms();
     expire(s, now);
     bool first = true;
@@ -401,13 +454,13 @@ void mk_faults_list(mk_faults *s, mk_buf *out)
             first = false;
             rule_json(r, now, out);
         }
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
     mk_buf_puts(out, "]}\n");
 }
 
 void mk_faults_rule_json(mk_faults *s, int id, mk_buf *out)
 {
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_rdlock(&s->lock);
     int64_t now = s->now_ms();
     for (int pass = 0; pass < 2; pass++)
         for (const mk_fault_rule *r = pass ? s->flags : s->rules; r; r = r->next)
@@ -416,7 +469,7 @@ void mk_faults_rule_json(mk_faults *s, int id, mk_buf *out)
                 pass = 2;
                 break;
             }
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
 }
 
 /* ---- the decision ---------------------------------------------------------- */
@@ -428,14 +481,27 @@ static bool region_ok(const mk_fault *f, int region)
     return region >= 0 && region <= MK_FAULT_MAX_REGION && ((f->regions >> region) & 1u);
 }
 
-/* first= and p= for one more matching request (counted in *matched). */
-static bool gate(const mk_fault *f, uint64_t *matched, uint64_t *rng)
+/* One draw of a shared random source: the state moves as mk_fault_rand
+ * moves it, whichever thread draws (a compare-and-swap loop). */
+static uint64_t draw(atomic_uint_fast64_t *rng)
 {
-    uint64_t n = ++*matched;
+    uint_fast64_t cur = atomic_load_explicit(rng, memory_order_relaxed);
+    for (;;) {
+        uint64_t next = cur, x = mk_fault_rand(&next);
+        if (atomic_compare_exchange_weak_explicit(rng, &cur, next, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return x;
+    }
+}
+
+/* first= and p= for one more matching request (counted in *matched). */
+static bool gate(const mk_fault *f, atomic_ullong *matched, atomic_uint_fast64_t *rng)
+{
+    unsigned long long n = atomic_fetch_add_explicit(matched, 1, memory_order_relaxed) + 1;
     if (f->first && n > f->first)
         return false;
     if (MK_FAULT_HAS(f, P) && f->p < 1.0) {
-        double u = (double)(mk_fault_rand(rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+        double u = (double)(draw(rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
         if (u >= f->p)
             return false;
     }
@@ -444,13 +510,13 @@ static bool gate(const mk_fault *f, uint64_t *matched, uint64_t *rng)
 
 /* The delay with its jitter drawn: uniform in [delay - jitter, delay +
  * jitter] (never below 0), from rng (NULL: at random). */
-static unsigned draw_delay(const mk_fault *f, uint64_t *rng)
+static unsigned draw_delay(const mk_fault *f, atomic_uint_fast64_t *rng)
 {
     if (!f->jitter_ms)
         return f->delay_ms;
     unsigned lo = f->delay_ms > f->jitter_ms ? f->delay_ms - f->jitter_ms : 0;
     unsigned span = f->delay_ms + f->jitter_ms - lo;
-    uint64_t x = rng ? mk_fault_rand(rng) : (uint64_t)randombytes_random();
+    uint64_t x = rng ? draw(rng) : (uint64_t)randombytes_random();
     return lo + (unsigned)(x % ((uint64_t)span + 1));
 }
 
@@ -489,7 +555,8 @@ static mk_fault_hkey *hkey_of(mk_faults *s, const mk_fault_req *q, const char *s
         return NULL;
     }
     snprintf(k->spec, sizeof k->spec, "%s", spec);
-    k->rng = MK_FAULT_HAS(f, SEED) ? f->seed : random_seed();
+    atomic_init(&k->rng, MK_FAULT_HAS(f, SEED) ? f->seed : random_seed());
+    atomic_init(&k->matched, 0);
     k->next = s->hkeys;
     s->hkeys = k;
     s->nhkeys++;
@@ -506,13 +573,21 @@ static void count_applied(mk_faults *s, const mk_fault_decision *d, const mk_fau
     atomic_fetch_add_explicit(&s->by_wire[w], 1, memory_order_relaxed);
 }
 
-/* Offers the request to the rules of one list; lock held. */
-static bool try_rules(mk_fault_rule *r, const mk_fault_req *q, mk_fault_decision *d)
+/* Offers the request to the rules of one list; read lock held. A rule past
+ * its TTL is passed over, and *expired set for the caller to drop it. */
+static bool try_rules(mk_fault_rule *r, const mk_fault_req *q, int64_t now, bool *expired,
+                      mk_fault_decision *d)
 {
     for (; r; r = r->next) {
-        if (!rule_matches(r, q) || !gate(&r->fault, &r->matched, &r->rng))
+        if (!rule_matches(r, q))
             continue;
-        r->applied++;
+        if (r->expires_ms && now >= r->expires_ms) {
+            *expired = true;
+            continue;
+        }
+        if (!gate(&r->fault, &r->matched, &r->rng))
+            continue;
+        atomic_fetch_add_explicit(&r->applied, 1, memory_order_relaxed);
         d->source = r->source;
         d->rule = r->id;
         d->fault = r->fault;
@@ -533,20 +608,20 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *q,
         mk_fault_format(hdr, spec, sizeof spec);
         bool counted = hdr->first || MK_FAULT_HAS(hdr, P);
         bool apply = true;
-        if (counted || (MK_FAULT_HAS(hdr, SEED) && hdr->jitter_ms)) {
-            pthread_mutex_lock(&s->lock);
+        if (counted) {
+            pthread_mutex_lock(&s->hlock);
             mk_fault_hkey *k = hkey_of(s, q, spec, hdr);
             if (!k) {
-                pthread_mutex_unlock(&s->lock);
+                pthread_mutex_unlock(&s->hlock);
                 snprintf(err, errlen, "X-Mockapi-Fault: %d distinct specs with first= or p= are being "
                                       "counted (the limit); POST /test/reset starts over",
                          MK_FAULT_HEADER_KEYS);
                 return -1;
             }
-            apply = counted ? gate(hdr, &k->matched, &k->rng) : true;
+            apply = gate(hdr, &k->matched, &k->rng);
             if (apply)
                 d->delay_ms = draw_delay(hdr, &k->rng);
-            pthread_mutex_unlock(&s->lock);
+            pthread_mutex_unlock(&s->hlock);
         } else {
             d->delay_ms = draw_delay(hdr, NULL);
         }
@@ -560,14 +635,24 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *q,
     }
     if (atomic_load_explicit(&s->nrules, memory_order_relaxed) == 0)
         return 0;
-    pthread_mutex_lock(&s->lock);
-    bool ttl = false;
-    for (const mk_fault_rule *r = s->rules; r && !ttl; r = r->next)
-        ttl = r->expires_ms != 0;
-    if (ttl)
+    /* no rule for this route and no path rule: nothing can match (a rule
+     * added meanwhile sees the next request) */
+    if (!(q->route >= 0 && q->route < 64 &&
+          ((atomic_load_explicit(&s->route_mask, memory_order_relaxed) >> q->route) & 1u)) &&
+        atomic_load_explicit(&s->npath, memory_order_relaxed) == 0)
+        return 0;
+    /* matched under the read lock: threads decide at the same time, the
+     * counts and draws of a rule being atomics */
+    pthread_rwlock_rdlock(&s->lock);
+    int64_t now = s->nttl ? s->now_ms() : 0;
+    bool expired = false;
+    bool hit = try_rules(s->rules, q, now, &expired, d) || try_rules(s->flags, q, now, &expired, d);
+    pthread_rwlock_unlock(&s->lock);
+    if (expired) {
+        pthread_rwlock_wrlock(&s->lock);
         expire(s, s->now_ms());
-    bool hit = try_rules(s->rules, q, d) || try_rules(s->flags, q, d);
-    pthread_mutex_unlock(&s->lock);
+        pthread_rwlock_unlock(&s->lock);
+    }
     if (hit)
         count_applied(s, d, q);
     return hit;

@@ -17,11 +17,14 @@
  * gives 503, 503, then the route's own answer.
  *
  * Cost: with no rule installed a request pays one relaxed atomic load (and
- * the header lookup); with rules, one mutex and an integer compare per
+ * the header lookup); with rules but none for its route (and no path
+ * rule), two more loads; otherwise one mutex and an integer compare per
  * route rule (a glob only for path rules).
  *
- * Thread-safety: every function may be called from any thread; one mutex
- * guards the rules and the header table, the totals are atomics. */
+ * Thread-safety: every function may be called from any thread. A
+ * read-write lock guards the list of rules (decisions read it together;
+ * their counts and random draws are atomics), a mutex the header table;
+ * the totals are atomics. */
 #ifndef MK_FAULTS_H
 #define MK_FAULTS_H
 
@@ -58,15 +61,23 @@ typedef struct mk_fault_rule mk_fault_rule;
 typedef struct mk_fault_hkey mk_fault_hkey;
 
 typedef struct mk_faults {
-    pthread_mutex_t lock;
+    /* the rules: read-locked by the decision, write-locked by changes */
+    pthread_rwlock_t lock;
+    pthread_mutex_t hlock; /* the header counts (hkeys) */
     /* Rules installed (flag rules included): the request path reads it
      * relaxed and takes the lock only when it is not 0. */
     atomic_int nrules;
+    /* Which requests any rule can match, so that the others skip the lock:
+     * bit i of route_mask, a route rule for route id i; npath, path rules.
+     * Written under the lock whenever the rules change. */
+    atomic_uint_fast64_t route_mask;
+    atomic_int npath;
     mk_fault_rule *rules, *rules_tail; /* oldest first; lock */
     mk_fault_rule *flags, *flags_tail; /* in flag order; lock */
     int nuser;                         /* rules in `rules`; lock */
     int next_id;                       /* lock */
-    mk_fault_hkey *hkeys;              /* the header counts; lock */
+    int nttl;                          /* rules with a TTL; lock */
+    mk_fault_hkey *hkeys;              /* the header counts; hlock */
     int nhkeys;
     /* applied faults (GET /test/assertions?faults=1): atomics */
     atomic_ullong applied;
