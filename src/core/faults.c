@@ -715,8 +715,10 @@ int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const 
     if (mk_faults_add(s, src, t, &f, ttl_ms, id, err, errlen) != 0)
         return -1;
     /* the streams open now get it too (those opened later get it from the
-     * decision, as any request does) */
-    if (events && hub && mk_fault_is_stream(&f))
+     * decision, as any request does): a rule naming the events route, or a
+     * path rule reaching it with stream keys (a glob over every /v1 path meant
+     * for other routes leaves open streams alone) */
+    if (events && hub && (t->route || mk_fault_is_stream(&f)))
         mk_sse_fault(hub, NULL, &f);
     return 0;
 }

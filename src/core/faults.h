@@ -158,8 +158,9 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *r,
 typedef struct mk_sse_hub mk_sse_hub;
 
 /* Parses spec, checks it against t (mk_faults_check) and ttl_ms, installs
- * it (mk_faults_add) and, for a stream fault on the events route, applies
- * it to the streams open now (mk_sse_fault; hub NULL: none). 0, or -1 with
+ * it (mk_faults_add) and, for a rule naming the events route (or a path
+ * rule reaching it with stream keys), applies it to the streams open now
+ * (mk_sse_fault; hub NULL: none). 0, or -1 with
  * the message in err ("spec: ..." for the spec's own errors). */
 int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const mk_fault_target *t,
                       const char *spec, size_t spec_len, unsigned ttl_ms, int *id, char *err,

@@ -283,6 +283,18 @@ static void test_stream_keys_only_on_the_events_route(void **st)
     mk_fault_decision d;
     assert_int_equal(decide(NULL, &ev, &d), 1);
     assert_int_equal(d.rule, id);
+    /* which rules reach the events route (and so its open streams) */
+    bool reach = false;
+    char err[256];
+    mk_fault plain = parse("reset");
+    assert_int_equal(mk_faults_check(&(mk_fault_target){.route = "events"}, &plain, &reach, err, sizeof err), 0);
+    assert_true(reach);
+    assert_int_equal(mk_faults_check(&(mk_fault_target){.path = "/v1/nodes/*/events"}, &plain, &reach, err, sizeof err), 0);
+    assert_true(reach);
+    assert_int_equal(mk_faults_check(&(mk_fault_target){.path = "/v1/ping"}, &plain, &reach, err, sizeof err), 0);
+    assert_false(reach);
+    assert_int_equal(mk_faults_check(&(mk_fault_target){.route = "heartbeat"}, &plain, &reach, err, sizeof err), 0);
+    assert_false(reach);
     /* a path rule reaching the events route may carry them, and they
      * apply there only */
     add(MK_FSRC_RULE, NULL, "/v1/nodes/**", NULL, "stall=100", 0);
