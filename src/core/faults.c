@@ -25,8 +25,9 @@ struct mk_fault_rule {
     char spec[MK_FAULT_SPEC_MAX];
     unsigned ttl_ms;
     int64_t expires_ms; /* 0: never */
-    /* moved by the decision under the read lock, hence atomics */
-    atomic_ullong matched, applied;
+    /* moved by the decision under the read lock, hence atomics; selected:
+     * the matches the p= draw let through, which first= counts */
+    atomic_ullong matched, selected, applied;
     uint64_t seed;              /* the draws start from it (again after a reset) */
     atomic_uint_fast64_t rng;
     mk_fault_rule *next;
@@ -37,7 +38,7 @@ struct mk_fault_hkey {
     int route;  /* -1: keyed by path instead */
     char *path; /* with route -1 */
     char spec[MK_FAULT_SPEC_MAX];
-    atomic_ullong matched;
+    atomic_ullong matched, selected;
     atomic_uint_fast64_t rng;
     mk_fault_hkey *next;
 };
@@ -157,6 +158,7 @@ void mk_faults_reset(mk_faults *s)
     int nflags = 0;
     for (mk_fault_rule *r = s->flags; r; r = r->next, nflags++) {
         atomic_store_explicit(&r->matched, 0, memory_order_relaxed);
+        atomic_store_explicit(&r->selected, 0, memory_order_relaxed);
         atomic_store_explicit(&r->applied, 0, memory_order_relaxed);
         atomic_store_explicit(&r->rng, r->seed, memory_order_relaxed);
     }
@@ -316,6 +318,7 @@ int mk_faults_add(mk_faults *s, mk_fault_source src, const mk_fault_target *t, c
     r->seed = MK_FAULT_HAS(f, SEED) ? f->seed : random_seed();
     atomic_init(&r->rng, r->seed);
     atomic_init(&r->matched, 0);
+    atomic_init(&r->selected, 0);
     atomic_init(&r->applied, 0);
     r->ttl_ms = ttl_ms;
 
@@ -494,18 +497,20 @@ static uint64_t draw(atomic_uint_fast64_t *rng)
     }
 }
 
-/* first= and p= for one more matching request (counted in *matched). */
-static bool gate(const mk_fault *f, atomic_ullong *matched, atomic_uint_fast64_t *rng)
+/* p= then first= for one more matching request (counted in *matched):
+ * the draw decides first, and first=N takes the first N requests the
+ * draw selected (docs/faults.md). */
+static bool gate(const mk_fault *f, atomic_ullong *matched, atomic_ullong *selected,
+                 atomic_uint_fast64_t *rng)
 {
-    unsigned long long n = atomic_fetch_add_explicit(matched, 1, memory_order_relaxed) + 1;
-    if (f->first && n > f->first)
-        return false;
+    atomic_fetch_add_explicit(matched, 1, memory_order_relaxed);
     if (MK_FAULT_HAS(f, P) && f->p < 1.0) {
         double u = (double)(draw(rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
         if (u >= f->p)
             return false;
     }
-    return true;
+    unsigned long long n = atomic_fetch_add_explicit(selected, 1, memory_order_relaxed) + 1;
+    return !f->first || n <= f->first;
 }
 
 /* The delay with its jitter drawn: uniform in [delay - jitter, delay +
@@ -557,6 +562,7 @@ static mk_fault_hkey *hkey_of(mk_faults *s, const mk_fault_req *q, const char *s
     snprintf(k->spec, sizeof k->spec, "%s", spec);
     atomic_init(&k->rng, MK_FAULT_HAS(f, SEED) ? f->seed : random_seed());
     atomic_init(&k->matched, 0);
+    atomic_init(&k->selected, 0);
     k->next = s->hkeys;
     s->hkeys = k;
     s->nhkeys++;
@@ -585,7 +591,7 @@ static bool try_rules(mk_fault_rule *r, const mk_fault_req *q, int64_t now, bool
             *expired = true;
             continue;
         }
-        if (!gate(&r->fault, &r->matched, &r->rng))
+        if (!gate(&r->fault, &r->matched, &r->selected, &r->rng))
             continue;
         atomic_fetch_add_explicit(&r->applied, 1, memory_order_relaxed);
         d->source = r->source;
@@ -618,7 +624,7 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *q,
                          MK_FAULT_HEADER_KEYS);
                 return -1;
             }
-            apply = gate(hdr, &k->matched, &k->rng);
+            apply = gate(hdr, &k->matched, &k->selected, &k->rng);
             if (apply)
                 d->delay_ms = draw_delay(hdr, &k->rng);
             pthread_mutex_unlock(&s->hlock);

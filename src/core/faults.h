@@ -9,10 +9,10 @@
  *   3. the rules of the -fault flag (mockapi_config.faults), in order.
  * A rule matches a request by route name (an id compare) or by path glob
  * (glob.h), with an optional method, and `region=` narrows it to those
- * regions. Of the requests it matches, `first=N` lets only the first N
- * through, and `p=` then lets each through with that probability, drawn
- * from the rule's own random source: seeded by `seed=` (the same run gives
- * the same draws) or at random. A header's `first=`/`p=` count per (route,
+ * regions. Of the requests it matches, `p=` lets each through with that
+ * probability, drawn from the rule's own random source: seeded by `seed=`
+ * (the same run gives the same draws) or at random; `first=N` then takes
+ * the first N it let through (docs/faults.md). A header's `first=`/`p=` count per (route,
  * canonical spec): sending `status=503; first=2` three times on one route
  * gives 503, 503, then the route's own answer.
  *

@@ -157,6 +157,19 @@ static void test_seeded_probability_is_reproducible(void **st)
     for (int i = 0; i < 200; i++)
         b[i] = decide(&h, &HB, &d) ? 'x' : '.';
     assert_string_equal(a, b);
+    /* first= with p=: the first N requests the draw selected */
+    char d3[201];
+    run_pattern("status=500; p=0.5; seed=7; first=3", d3, 200);
+    int seen = 0;
+    for (int i = 0; i < 200; i++) {
+        if (a[i] == 'x' && seen < 3) {
+            assert_int_equal(d3[i], 'x');
+            seen++;
+        } else {
+            assert_int_equal(d3[i], '.');
+        }
+    }
+    assert_int_equal(seen, 3);
     /* and a flag rule's start over at reset */
     mk_faults_reset(&S);
     add(MK_FSRC_FLAG, "heartbeat", NULL, NULL, "status=500; p=0.5; seed=7", 0);
