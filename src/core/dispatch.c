@@ -873,16 +873,25 @@ static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *
     return true;
 }
 
-/* The request's X-Mockapi-Fault, or NULL: a scan that compares a name
- * only when its first byte and length fit (every request pays it). */
-static const char *fault_header(const mk_request *req)
+/* The request's X-Mockapi-Fault, or NULL; *twice when it has more than
+ * one (refused: which one was meant is not for the mock to guess). A scan
+ * that compares a name only when its first byte and length fit (every
+ * request pays it). */
+static const char *fault_header(const mk_request *req, bool *twice)
 {
+    const char *v = NULL;
+    *twice = false;
     for (int i = 0; i < req->nheaders; i++) {
         const char *n = req->headers[i].name;
-        if ((n[0] | 0x20) == 'x' && strlen(n) == 15 && strcasecmp(n, "X-Mockapi-Fault") == 0)
-            return req->headers[i].value;
+        if ((n[0] | 0x20) == 'x' && strlen(n) == 15 && strcasecmp(n, "X-Mockapi-Fault") == 0) {
+            if (v) {
+                *twice = true;
+                break;
+            }
+            v = req->headers[i].value;
+        }
     }
-    return NULL;
+    return v;
 }
 
 /* Decides the request's fault (faults.h) into *d and resp (faulted, fault,
@@ -893,10 +902,16 @@ static bool fault_hook(mockapi *m, const mk_request *req, mk_response *resp, con
 {
     d->source = MK_FSRC_NONE;
     mk_faults *fs = &m->state.faults;
-    const char *h = fault_header(req);
+    bool twice;
+    const char *h = fault_header(req, &twice);
     if (!h && atomic_load_explicit(&fs->nrules, memory_order_relaxed) == 0)
         return false;
     char err[400];
+    if (twice) {
+        mk_err_bad_fault(req, resp, "X-Mockapi-Fault given more than once: send one spec (items "
+                                    "separated by ';')");
+        return true;
+    }
     if (admin) { /* the control routes are never faulted: a test can always reach them */
         if (!h)
             return false;

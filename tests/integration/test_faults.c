@@ -110,6 +110,8 @@ static void flt_header_malformed(void **st)
     ask_has(c, 400, "GET", "/v1/ping", FAULT_HDR("delay=99999999"), NULL, "delay=99999999");
     ask_has(c, 400, "GET", "/v1/ping", FAULT_HDR("cut-after=2"), NULL, "event streams only");
     ask_has(c, 400, "GET", "/v1/ping", FAULT_HDR(""), NULL, "X-Mockapi-Fault: ");
+    ask_has(c, 400, "GET", "/v1/ping", FAULT_HDR("delay=1") "x-mockapi-fault: delay=2\r\n", NULL,
+            "X-Mockapi-Fault given more than once");
     /* never on the control routes, which a test must always reach */
     ask_has(c, 400, "POST", "/test/reset", FAULT_HDR("status=503"), NULL, "never apply to /test/ routes");
     assert_int_equal(counter(&s, MOCKAPI_HEARTBEAT_COUNT), 0);
