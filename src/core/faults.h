@@ -59,6 +59,7 @@ enum {
 
 typedef struct mk_fault_rule mk_fault_rule;
 typedef struct mk_fault_hkey mk_fault_hkey;
+typedef struct mk_fault_mrec mk_fault_mrec;
 
 typedef struct mk_faults {
     /* the rules: read-locked by the decision, write-locked by changes */
@@ -75,6 +76,8 @@ typedef struct mk_faults {
     mk_fault_rule *rules, *rules_tail; /* oldest first; lock */
     mk_fault_rule *flags, *flags_tail; /* in flag order; lock */
     int nuser;                         /* rules in `rules`; lock */
+    mk_fault_mrec *idx;                /* every rule in decision order, compact; lock */
+    int nidx, idx_cap;
     int next_id;                       /* lock */
     int nttl;                          /* rules with a TTL; lock */
     mk_fault_hkey *hkeys;              /* the header counts; hlock */
