@@ -425,6 +425,46 @@ static void test_totals_json(void **st)
     mk_buf_free(&b);
 }
 
+/* The bounds: MK_FAULT_MAX_RULES rules (flag rules apart) and
+ * MK_FAULT_HEADER_KEYS counted header specs, each refused with a message
+ * that says what to do, nothing else changed. */
+static void test_limits(void **st)
+{
+    (void)st;
+    mk_fault f = parse("status=503");
+    mk_fault_target t = {.route = "ping"};
+    char err[256];
+    int id;
+    for (int i = 0; i < MK_FAULT_MAX_RULES; i++)
+        assert_int_equal(mk_faults_add(&S, MK_FSRC_RULE, &t, &f, 0, &id, err, sizeof err), 0);
+    assert_int_equal(mk_faults_add(&S, MK_FSRC_RULE, &t, &f, 0, &id, err, sizeof err), -1);
+    assert_non_null(strstr(err, "1000 fault rules are installed (the limit)"));
+    assert_int_equal(mk_faults_add(&S, MK_FSRC_FLAG, &t, &f, 0, &id, err, sizeof err), 0);
+    assert_int_equal(atomic_load(&S.nrules), MK_FAULT_MAX_RULES + 1);
+    mk_fault_decision d;
+    assert_int_equal(decide(NULL, &PING, &d), 1);
+    assert_int_equal(d.rule, 1); /* the oldest */
+    assert_int_equal(mk_faults_clear(&S), MK_FAULT_MAX_RULES);
+
+    mk_fault_req q = PING;
+    char path[32];
+    q.route = -1; /* no route: counted by path */
+    q.path = path;
+    for (int i = 0; i < MK_FAULT_HEADER_KEYS; i++) {
+        q.path_len = (size_t)snprintf(path, sizeof path, "/v1/x%d", i);
+        mk_fault h = parse("status=503; first=1");
+        assert_int_equal(mk_faults_decide(&S, &h, &q, &d, err, sizeof err), 1);
+    }
+    q.path_len = (size_t)snprintf(path, sizeof path, "/v1/y");
+    mk_fault h = parse("status=503; first=1");
+    assert_int_equal(mk_faults_decide(&S, &h, &q, &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "(the limit); POST /test/reset starts over"));
+    mk_fault plain = parse("status=503"); /* uncounted headers need no slot */
+    assert_int_equal(mk_faults_decide(&S, &plain, &q, &d, err, sizeof err), 1);
+    mk_faults_reset(&S);
+    assert_int_equal(mk_faults_decide(&S, &h, &q, &d, err, sizeof err), 1);
+}
+
 int run_faults_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +481,7 @@ int run_faults_tests(void)
         cmocka_unit_test_setup_teardown(test_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totals_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
     };
     return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
 }
