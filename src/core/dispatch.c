@@ -904,7 +904,7 @@ static bool fault_hook(mockapi *m, const mk_request *req, mk_response *resp, con
     mk_faults *fs = &m->state.faults;
     bool twice;
     const char *h = fault_header(req, &twice);
-    if (!h && atomic_load_explicit(&fs->nrules, memory_order_relaxed) == 0)
+    if (!h && atomic_load_explicit(&fs->nrules, memory_order_acquire) == 0)
         return false;
     char err[400];
     if (twice) {

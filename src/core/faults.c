@@ -167,8 +167,8 @@ static void refresh_index(mk_faults *s)
                 npath++;
         }
     s->nidx = n;
-    atomic_store_explicit(&s->route_mask, mask, memory_order_relaxed);
-    atomic_store_explicit(&s->npath, npath, memory_order_relaxed);
+    atomic_store_explicit(&s->route_mask, mask, memory_order_release);
+    atomic_store_explicit(&s->npath, npath, memory_order_release);
 }
 
 static void zero_totals(mk_faults *s)
@@ -387,7 +387,7 @@ int mk_faults_add(mk_faults *s, mk_fault_source src, const mk_fault_target *t, c
     *tail = r;
     if (src != MK_FSRC_FLAG)
         s->nuser++;
-    atomic_fetch_add_explicit(&s->nrules, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->nrules, 1, memory_order_release);
     refresh_index(s);
     if (id)
         *id = r->id;
@@ -694,13 +694,13 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *q,
             return 1;
         }
     }
-    if (atomic_load_explicit(&s->nrules, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&s->nrules, memory_order_acquire) == 0)
         return 0;
     /* no rule for this route and no path rule: nothing can match (a rule
      * added meanwhile sees the next request) */
     if (!(q->route >= 0 && q->route < 64 &&
-          ((atomic_load_explicit(&s->route_mask, memory_order_relaxed) >> q->route) & 1u)) &&
-        atomic_load_explicit(&s->npath, memory_order_relaxed) == 0)
+          ((atomic_load_explicit(&s->route_mask, memory_order_acquire) >> q->route) & 1u)) &&
+        atomic_load_explicit(&s->npath, memory_order_acquire) == 0)
         return 0;
     /* matched under the read lock: threads decide at the same time, the
      * counts and draws of a rule being atomics */

@@ -16,7 +16,7 @@
  * canonical spec): sending `status=503; first=2` three times on one route
  * gives 503, 503, then the route's own answer.
  *
- * Cost: with no rule installed a request pays one relaxed atomic load (and
+ * Cost: with no rule installed a request pays one atomic load (and
  * the header lookup); with rules but none for its route (and no path
  * rule), two more loads; otherwise one mutex and an integer compare per
  * route rule (a glob only for path rules).
@@ -66,7 +66,9 @@ typedef struct mk_faults {
     pthread_rwlock_t lock;
     pthread_mutex_t hlock; /* the header counts (hkeys) */
     /* Rules installed (flag rules included): the request path reads it
-     * relaxed and takes the lock only when it is not 0. */
+     * (an acquire load, a plain load on x86) and takes the lock only when
+     * it is not 0. A rule added is seen by the requests that arrive after
+     * its POST was answered. */
     atomic_int nrules;
     /* Which requests any rule can match, so that the others skip the lock:
      * bit i of route_mask, a route rule for route id i; npath, path rules.
