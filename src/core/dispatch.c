@@ -912,10 +912,15 @@ static bool fault_hook(mockapi *m, const mk_request *req, mk_response *resp, con
                                     "separated by ';')");
         return true;
     }
-    if (admin) { /* the control routes are never faulted: a test can always reach them */
-        if (!h)
-            return false;
-        mk_err_bad_fault(req, resp, "X-Mockapi-Fault: faults never apply to /test/ routes");
+    /* The control routes: no rule reaches them (a test can always reach
+     * the mock), but a request's own header does (the TLS listener has no
+     * other route a client can fault), except on the waiting routes, which
+     * may run more than once for one request. */
+    if (admin && !h)
+        return false;
+    if (admin && mt->verdict == MK_MATCH &&
+        (mt->route->responder == MK_R_WAIT || mt->route->responder == MK_R_SSE_WAIT)) {
+        mk_err_bad_fault(req, resp, "X-Mockapi-Fault does not apply to /test/wait and /test/sse/wait");
         return true;
     }
     bool events = mt->verdict == MK_MATCH && mt->route->responder == MK_R_EVENTS;
@@ -940,6 +945,7 @@ static bool fault_hook(mockapi *m, const mk_request *req, mk_response *resp, con
         .path = req->path,
         .path_len = req->path_len,
         .region = req->region,
+        .header_only = admin,
     };
     int r = mk_faults_decide(fs, h ? &hf : NULL, &q, d, err, sizeof err);
     if (r < 0) {

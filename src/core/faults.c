@@ -694,7 +694,7 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *q,
             return 1;
         }
     }
-    if (atomic_load_explicit(&s->nrules, memory_order_acquire) == 0)
+    if (q->header_only || atomic_load_explicit(&s->nrules, memory_order_acquire) == 0)
         return 0;
     /* no rule for this route and no path rule: nothing can match (a rule
      * added meanwhile sees the next request) */

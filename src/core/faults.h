@@ -141,6 +141,7 @@ typedef struct mk_fault_req {
     const char *path; /* raw */
     size_t path_len;
     int region;       /* -1: none */
+    bool header_only; /* a /test/ route: only its own header applies, no rule */
 } mk_fault_req;
 
 typedef struct mk_fault_decision {

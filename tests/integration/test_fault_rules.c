@@ -1,4 +1,4 @@
-/* test_faults.c: faults by header, by rule (/test/faults, the C API) and
+/* test_fault_rules.c: faults by header, by rule (/test/faults, the C API) and
  * by configuration (mockapi_config.faults, the -fault flag's), as a client
  * on a raw keep-alive connection sees them: the injected answer and its
  * counting (first=2: 503, 503, then the route's own answer), the 400s of
@@ -55,7 +55,7 @@ static long long counter(mt_server *s, mockapi_counter c)
 
 /* The issue's example: `status=503; first=2` three times gives 503, 503,
  * then the normal answer; the faulted ones run nothing (no count). */
-static void flt_header_first_two(void **st)
+static void rul_header_first_two(void **st)
 {
     (void)st;
     mt_server s;
@@ -99,7 +99,7 @@ static void flt_header_first_two(void **st)
 
 /* A malformed spec is a 400 naming the item; the route does not run and
  * nothing is counted; the connection goes on. */
-static void flt_header_malformed(void **st)
+static void rul_header_malformed(void **st)
 {
     (void)st;
     mt_server s;
@@ -112,8 +112,12 @@ static void flt_header_malformed(void **st)
     ask_has(c, 400, "GET", "/v1/ping", FAULT_HDR(""), NULL, "X-Mockapi-Fault: ");
     ask_has(c, 400, "GET", "/v1/ping", FAULT_HDR("delay=1") "x-mockapi-fault: delay=2\r\n", NULL,
             "X-Mockapi-Fault given more than once");
-    /* never on the control routes, which a test must always reach */
-    ask_has(c, 400, "POST", "/test/reset", FAULT_HDR("status=503"), NULL, "never apply to /test/ routes");
+    /* the control routes: a request's own header applies (no rule does),
+     * but not on the waits, which may run twice for one request */
+    ask_has(c, 400, "GET", "/test/wait?counter=heartbeat_count&value=0", FAULT_HDR("status=503"), NULL,
+            "does not apply to /test/wait and /test/sse/wait");
+    ask_has(c, 400, "GET", "/test/sse/wait?clients=0", FAULT_HDR("delay=1"), NULL, "does not apply");
+    ask_has(c, 503, "GET", "/test/assertions", FAULT_HDR("status=503"), NULL, "injected fault: status=503");
     assert_int_equal(counter(&s, MOCKAPI_HEARTBEAT_COUNT), 0);
     rc_ping(c, "after the refusals");
     /* a fault on a path no route serves: the header still applies */
@@ -122,7 +126,7 @@ static void flt_header_malformed(void **st)
 }
 
 /* POST/GET/DELETE /test/faults, and what a rule does to the route. */
-static void flt_rules_routes(void **st)
+static void rul_rules_routes(void **st)
 {
     (void)st;
     mt_server s;
@@ -166,6 +170,11 @@ static void flt_rules_routes(void **st)
     ask_has(c, 200, "GET", "/v1/nodes/n1/state", NULL, NULL, NULL);
     ask_has(c, 200, "DELETE", "/test/faults", NULL, NULL, "{\"deleted\":1}\n");
     ask_has(c, 200, "GET", "/test/faults", NULL, NULL, "{\"rules\":[]}\n");
+    /* a path rule whose glob covers /test/ paths leaves them alone */
+    ask_has(c, 201, "POST", "/test/faults", NULL, "{\"path\":\"/**\",\"spec\":\"status=500\"}", NULL);
+    ask_has(c, 500, "GET", "/v1/ping", NULL, NULL, NULL);
+    ask_has(c, 200, "GET", "/test/assertions", NULL, NULL, "heartbeat_count");
+    ask_has(c, 200, "DELETE", "/test/faults", NULL, NULL, "{\"deleted\":1}\n");
     /* reset clears rules too */
     ask_has(c, 201, "POST", "/test/faults", NULL, "{\"route\":\"ping\",\"spec\":\"status=500\"}", NULL);
     ask_has(c, 500, "GET", "/v1/ping", NULL, NULL, NULL);
@@ -178,7 +187,7 @@ static void flt_rules_routes(void **st)
 /* The journal says which fault a request got, from where, and what went
  * on the wire; /test/assertions?faults=1 sums them; the plain body is the
  * reference's. */
-static void flt_journal_and_totals(void **st)
+static void rul_journal_and_totals(void **st)
 {
     (void)st;
     mt_server s;
@@ -222,7 +231,7 @@ static void flt_journal_and_totals(void **st)
 
 /* mockapi_config.faults (the -fault flag's): after the rules, kept by
  * reset (counts start over), not deletable; a bad one fails create. */
-static void flt_config_and_api(void **st)
+static void rul_config_and_api(void **st)
 {
     (void)st;
     mockapi_config cfg;
@@ -271,15 +280,15 @@ static void flt_config_and_api(void **st)
 /* Rules added and deleted while threads send requests with and without
  * headers: every answer is a 200 or an injected 503, and the totals add
  * up (under TSan: no race). */
-typedef struct flt_worker {
+typedef struct rul_worker {
     int port;
     int n, injected, ok;
     const char *hdr;
-} flt_worker;
+} rul_worker;
 
-static void *flt_send(void *arg)
+static void *rul_send(void *arg)
 {
-    flt_worker *w = arg;
+    rul_worker *w = arg;
     int fd = mt_connect(w->port);
     if (fd < 0)
         return NULL;
@@ -304,18 +313,18 @@ static void *flt_send(void *arg)
     return NULL;
 }
 
-static void flt_concurrent_rules(void **st)
+static void rul_concurrent_rules(void **st)
 {
     (void)st;
     mt_server s;
     rc_start(&s, NULL, false);
     enum { T = 4, N = 200 };
-    flt_worker w[T];
+    rul_worker w[T];
     pthread_t th[T];
     for (int i = 0; i < T; i++) {
-        w[i] = (flt_worker){.port = rc_http_port(&s), .n = N,
+        w[i] = (rul_worker){.port = rc_http_port(&s), .n = N,
                             .hdr = i % 2 ? "X-Mockapi-Fault: status=503; p=0.5; seed=9\r\n" : NULL};
-        assert_int_equal(pthread_create(&th[i], NULL, flt_send, &w[i]), 0);
+        assert_int_equal(pthread_create(&th[i], NULL, rul_send, &w[i]), 0);
     }
     char err[256];
     for (int k = 0; k < 50; k++) {
@@ -350,15 +359,15 @@ static void flt_concurrent_rules(void **st)
     free(json);
 }
 
-int mt_run_faults_tests(void)
+int mt_run_fault_rule_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(flt_header_first_two, rc_teardown),
-        cmocka_unit_test_teardown(flt_header_malformed, rc_teardown),
-        cmocka_unit_test_teardown(flt_rules_routes, rc_teardown),
-        cmocka_unit_test_teardown(flt_journal_and_totals, rc_teardown),
-        cmocka_unit_test_teardown(flt_config_and_api, rc_teardown),
-        cmocka_unit_test_teardown(flt_concurrent_rules, rc_teardown),
+        cmocka_unit_test_teardown(rul_header_first_two, rc_teardown),
+        cmocka_unit_test_teardown(rul_header_malformed, rc_teardown),
+        cmocka_unit_test_teardown(rul_rules_routes, rc_teardown),
+        cmocka_unit_test_teardown(rul_journal_and_totals, rc_teardown),
+        cmocka_unit_test_teardown(rul_config_and_api, rc_teardown),
+        cmocka_unit_test_teardown(rul_concurrent_rules, rc_teardown),
     };
-    return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("fault rules", tests, NULL, NULL);
 }
