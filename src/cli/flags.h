@@ -15,6 +15,9 @@
 
 #include "mockapi.h"
 
+/* At most this many regions (plain listeners): -regions, repeated -addr. */
+enum { CLI_MAX_ADDRS = 32 };
+
 /* Exit statuses of the binary, documented in README ("Using the binary"). */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 

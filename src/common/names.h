@@ -53,10 +53,12 @@
     X(LAST_REQUEST, "last_request", NONE)     \
     X(SSE, "sse", NONE)                       \
     X(SSE_WAIT, "sse_wait", NONE)             \
+    X(SSE_DISCONNECT, "sse_disconnect", NONE) \
     X(REQUESTS, "requests", NONE)             \
     X(RESET, "reset", NONE)                   \
     X(WAIT, "wait", NONE)                     \
     X(STATS, "stats", NONE)                   \
+    X(REGIONS, "regions", NONE)               \
     X(FAULTS, "faults", NONE)
 
 /* Every route name: capture routes first, so a route id below

@@ -744,15 +744,6 @@ void mk_faults_totals_json(mk_faults *s, mk_buf *out)
     mk_buf_puts(out, "}}");
 }
 
-/* Until the event-stream hub's mk_sse_fault lands (helper SSE, sse.c),
- * a no-op stands in so that this links; the lead removes it at merge. */
-__attribute__((weak)) void mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f)
-{
-    (void)h;
-    (void)node_id;
-    (void)f;
-}
-
 /* ---- the carriers' input ------------------------------------------------------ */
 
 int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const mk_fault_target *t,

@@ -52,12 +52,17 @@ enum {
     /* beyond the reference: event-stream clients, and waiting for them */                                     \
     R(L, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),                                                 \
     R(L, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),                                         \
+    R(L, "POST", "/test/sse/disconnect", NONE, NULL, SSE_DISCONNECT, MK_R_SSE_DISCONNECT),                      \
     /* beyond the reference: the request journal */                                                            \
     R(L, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),                                         \
     R(L, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),                                                 \
     R(L, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),                                                     \
     /* beyond the reference: what the transport did (refusals, deadlines) */                                   \
-    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),                                                 \
+    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),                                                  \
+    /* beyond the reference: regions (several plain listeners) down and up */                                 \
+    R(L, "GET", "/test/regions", NONE, NULL, REGIONS, MK_R_REGIONS),                                            \
+    R(L, "POST", "/test/regions/{i}/down", NONE, NULL, REGIONS, MK_R_REGION_DOWN),                              \
+    R(L, "POST", "/test/regions/{i}/up", NONE, NULL, REGIONS, MK_R_REGION_UP),                                  \
     /* beyond the reference: fault rules (issue 14); the body is read by the responder */                       \
     R(L, "POST", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_ADD),                                          \
     R(L, "GET", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_LIST),                                          \
