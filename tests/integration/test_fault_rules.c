@@ -277,6 +277,38 @@ static void rul_config_and_api(void **st)
     rc_close(c);
 }
 
+/* region=: a fault only on the listed regions; the journal names the
+ * region that served each request (regions on: cfg.regions). */
+static void rul_regions(void **st)
+{
+    (void)st;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.regions = 3;
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    assert_int_equal(mockapi_region_count(s.m), 3);
+    char err[256];
+    assert_int_equal(mockapi_fault_add(s.m, "ping", NULL, "status=503; region=1,2", 0, NULL, err, sizeof err), 0);
+    int want[3] = {200, 503, 503};
+    for (int i = 0; i < 3; i++) {
+        rc_conn *c = rc_connect(mockapi_region_port(s.m, i), false);
+        ask_has(c, want[i], "GET", "/v1/ping", NULL, NULL, NULL);
+        /* the header's region= too: only region 2 */
+        ask_has(c, i == 2 ? 502 : want[i], "GET", "/v1/ping", FAULT_HDR("status=502; region=2"), NULL, NULL);
+        rc_close(c);
+    }
+    rc_conn *c = rc_connect(mockapi_region_port(s.m, 0), false);
+    rc_resp r;
+    ask(c, &r, 200, "GET", "/test/requests?route=ping", NULL, NULL);
+    const char *j = (const char *)r.body;
+    assert_non_null(strstr(j, "\"region\":1,\"fault\":{\"source\":\"rule\",\"rule\":1,\"spec\":\"status=503; region=1,2\""));
+    assert_non_null(strstr(j, "\"region\":2,\"fault\":{\"source\":\"header\",\"spec\":\"status=502; region=2\""));
+    assert_non_null(strstr(j, "\"region\":0}"));
+    rc_resp_free(&r);
+    rc_close(c);
+}
+
 /* Rules added and deleted while threads send requests with and without
  * headers: every answer is a 200 or an injected 503, and the totals add
  * up (under TSan: no race). */
@@ -367,6 +399,7 @@ int mt_run_fault_rule_tests(void)
         cmocka_unit_test_teardown(rul_rules_routes, rc_teardown),
         cmocka_unit_test_teardown(rul_journal_and_totals, rc_teardown),
         cmocka_unit_test_teardown(rul_config_and_api, rc_teardown),
+        cmocka_unit_test_teardown(rul_regions, rc_teardown),
         cmocka_unit_test_teardown(rul_concurrent_rules, rc_teardown),
     };
     return cmocka_run_group_tests_name("fault rules", tests, NULL, NULL);
