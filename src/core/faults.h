@@ -159,7 +159,7 @@ typedef struct mk_fault_decision {
 int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *r,
                      mk_fault_decision *d, char *err, size_t errlen);
 
-/* ---- the carriers' input ---- */
+/* ---- the carriers' input (faults_input.c) ---- */
 
 typedef struct mk_sse_hub mk_sse_hub;
 
