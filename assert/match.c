@@ -873,6 +873,16 @@ int ma_check_reads_entry(const ma_check *c)
     return r;
 }
 
+int ma_check_reads_body(const ma_check *c)
+{
+    if (c->kind == MA_CHECK_OP)
+        return !c->subject; /* length's own count check is about the length, not the body */
+    for (size_t i = 0; i < c->nkids; i++)
+        if (ma_check_reads_body(c->kids[i]))
+            return 1;
+    return 0;
+}
+
 /* ---- bodies and display ---- */
 
 json_t *ma_json_from_body(const char *body, size_t len)

@@ -130,6 +130,9 @@ ma_truth ma_check_truth(const ma_check *c, json_t *doc, const json_t *entry, ma_
  * response). */
 enum { MA_READS_BODY = 0, MA_READS_KEPT = 1, MA_READS_WHOLE = 2 };
 int ma_check_reads_entry(const ma_check *c);
+/* 1 if c (or a check under it) is an operator on the body (a path, or
+ * none: $), 0 if it reads only subjects. */
+int ma_check_reads_body(const ma_check *c);
 
 /* Deep equality as described above. */
 int ma_json_equal(const json_t *a, const json_t *b);

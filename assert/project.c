@@ -144,8 +144,10 @@ void ma_proj_add_check(ma_proj *p, const ma_check *c)
     if (c->kind == MA_CHECK_OP) {
         /* an operator's own checks (length's count) look at a number it
          * derives, not at the body: adding their $ would read every body
-         * whole and turn the memo off */
-        ma_proj_add_path(p, c->path);
+         * whole and turn the memo off. Nor does a check on a subject
+         * (header, fault, ...) read the body: its NULL path is no $ */
+        if (!c->subject)
+            ma_proj_add_path(p, c->path);
         return;
     }
     for (size_t i = 0; i < c->nkids; i++)

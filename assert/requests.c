@@ -219,6 +219,7 @@ typedef struct {
     idxlist wants; /* announced checks whose selection takes this shape */
     ma_proj *proj; /* their paths; NULL when none */
     int reads_entry; /* a want reads headers, query or the response: no memo */
+    int reads_body;  /* a want reads the body (else only the entry: no body is read) */
     json_t *kept;  /* what the journal keeps of the shape's entries beyond the
                       shape's strings: {"fault":{...},"region":N}, for checks on
                       fault and region (made when first needed) */
@@ -384,6 +385,7 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
     ma_proj_free(p->proj);
     p->proj = NULL;
     p->reads_entry = 0;
+    p->reads_body = 0;
     memo_clear(&p->memo);
     /* the eager selections that can take it: those asking for exactly its
      * path, and those with a star or no path */
@@ -402,6 +404,7 @@ static void shape_lists(ma_jstore *s, uint32_t sh)
                 int reads = ma_check_reads_entry(s->wants[x->wants.v[k]].c);
                 if (reads > p->reads_entry)
                     p->reads_entry = reads;
+                p->reads_body |= ma_check_reads_body(s->wants[x->wants.v[k]].c);
             }
         }
     }
@@ -795,7 +798,9 @@ static int check_wants(ma_journal *j, shape *p, const raw_entry *r)
     json_t *doc = NULL;
     const char *text = r->body;
     size_t len = r->body_len;
-    if (r->body_lit) {
+    if (!p->reads_body) {
+        text = NULL; /* checks on the entry only (fault, headers, ...): no body to read */
+    } else if (r->body_lit) {
         if (!memchr(r->body_lit, '\\', r->body_lit_len)) {
             text = r->body_lit + 1;
             len = r->body_lit_len - 2;

@@ -286,6 +286,8 @@ static void test_subjects(void **st)
     }
     for (size_t c = 0; c < nc; c++) {
         assert_int_equal(ma_check_reads_entry(checks[c]), MA_READS_KEPT);
+        /* no body is read for them (nor projected) */
+        assert_int_equal(ma_check_reads_body(checks[c]), 0);
         ma_check_free(checks[c]);
     }
     json_decref(page);
