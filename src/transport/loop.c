@@ -931,6 +931,8 @@ static bool fault_step(lthread *t, conn *c)
     fhold *h = c->fh;
     if (h->delay_until > t->now) {
         h->phase = FH_DELAY;
+        if (c->tls && h->delay_until - t->now >= RELEASE_AFTER_MS)
+            mk_tls_trim(c->tls); /* its record buffers wait empty (went_idle's reason) */
         return hold_until(t, c, h->delay_until);
     }
     h->delay_until = 0;
@@ -952,6 +954,8 @@ static bool fault_step(lthread *t, conn *c)
             return false;
         }
         h->phase = FH_HANG;
+        if (c->tls)
+            mk_tls_trim(c->tls); /* nothing more goes through TLS */
         if (h->f.hang_ms)
             return hold_until(t, c, t->now + h->f.hang_ms);
         hold(t, c); /* until the client leaves or the loop is freed */
