@@ -9,6 +9,7 @@
  * at once, and many faulted requests leave no connection or descriptor
  * behind. The fault is asked for with the X-Mockapi-Fault header. */
 #include <dirent.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,6 +301,68 @@ static void flt_raw_bytes(void **state)
     rc_healthy(&s, tls, "after raw faults");
 }
 
+/* Many held requests with delays and hang=ms in no order: each is answered
+ * (or closed) no earlier than its own time, and all of them are (the
+ * thread's timer heap keeps them in order whatever order they came in). */
+static void flt_many_delays(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    mockapi_config cfg;
+    mt_server s;
+    mt_config_init(&cfg);
+    rc_start(&s, &cfg, false);
+    int port = rc_http_port(&s);
+    int fd[N];
+    unsigned ms[N];
+    int64_t sent[N], came[N];
+    for (int i = 0; i < N; i++) {
+        ms[i] = 20 + (unsigned)((i * 37) % 100) * 4; /* 20..416 ms, shuffled */
+        fd[i] = mt_connect(port);
+        if (fd[i] < 0)
+            fail_msg("connect %d failed", i);
+        char *req = rc_fmt("GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Mockapi-Fault: %s=%u\r\n\r\n",
+                           i % 3 == 2 ? "hang" : "delay", ms[i]);
+        sent[i] = mt_now_ms();
+        if (mt_send_all(fd[i], req, strlen(req)) != 0)
+            fail_msg("send %d failed", i);
+        free(req);
+        came[i] = 0;
+    }
+    int left = N;
+    int64_t deadline = mt_now_ms() + 420 + RC_WAIT_MS * (mt_timing_on() ? 2 : 10);
+    while (left > 0 && mt_now_ms() < deadline) {
+        struct pollfd p[N];
+        int map[N], np = 0;
+        for (int i = 0; i < N; i++)
+            if (!came[i]) {
+                p[np] = (struct pollfd){.fd = fd[i], .events = POLLIN};
+                map[np++] = i;
+            }
+        if (poll(p, (nfds_t)np, 100) <= 0)
+            continue;
+        int64_t now = mt_now_ms();
+        for (int k = 0; k < np; k++)
+            if (p[k].revents) {
+                came[map[k]] = now;
+                left--;
+            }
+    }
+    if (left > 0)
+        fail_msg("%d of %d held requests got nothing by the deadline", left, N);
+    for (int i = 0; i < N; i++) {
+        if (came[i] - sent[i] < (int64_t)ms[i])
+            fail_msg("request %d (%s=%u) answered after %lld ms", i, i % 3 == 2 ? "hang" : "delay",
+                     ms[i], (long long)(came[i] - sent[i]));
+        char b[256];
+        ssize_t r = recv(fd[i], b, sizeof b, 0);
+        if (i % 3 == 2 ? r != 0 : r < 12 || memcmp(b, "HTTP/1.1 200", 12) != 0)
+            fail_msg("request %d: %zd bytes, not %s", i, r, i % 3 == 2 ? "a close" : "its answer");
+        close(fd[i]);
+    }
+    rc_healthy(&s, false, "after many delays");
+}
+
 /* GET /test/stats' figure `name`, and `name2`'s from the same answer into
  * *v2 (name2 NULL: none). */
 static long long stat_of2(mt_server *s, const char *name, const char *name2, long long *v2)
@@ -498,6 +561,7 @@ int mt_run_fault_tests(void)
         BOTH(flt_raw_bytes),
         BOTH(flt_stop_hung),
         cmocka_unit_test_teardown(flt_partial_sources, rc_teardown),
+        cmocka_unit_test_teardown(flt_many_delays, rc_teardown),
         cmocka_unit_test_teardown(flt_stream, rc_teardown),
         cmocka_unit_test_teardown(flt_no_leak, rc_teardown),
     };
