@@ -676,7 +676,7 @@ static bool flush_some(lthread *t, conn *c, size_t budget)
             budget -= (size_t)n;
             if (slow) {
                 slow->paced += (uint64_t)n;
-                slow->progress_at = t->now;
+                slow->progress_at = mk_mono_ms();
                 slow->retry_len = 0;
             } else {
                 set_deadline(t, c); /* a slow reader that reads is not idle */
@@ -892,11 +892,12 @@ static bool partial_end(lthread *t, conn *c)
 static bool slow_tick(lthread *t, conn *c)
 {
     fhold *h = c->fh;
+    int64_t now = mk_mono_ms();
     uint64_t bps = h->f.slow_bps;
     uint64_t slice = bps * SLOW_TICK_MS / 1000;
     if (slice == 0)
         slice = 1;
-    uint64_t allowed = (uint64_t)(t->now - h->since) * bps / 1000;
+    uint64_t allowed = now > h->since ? (uint64_t)(now - h->since) * bps / 1000 : 0;
     uint64_t budget = allowed > h->paced ? allowed - h->paced : 0;
     if (budget < h->retry_len)
         budget = h->retry_len; /* TLS: the queued record is offered whole */
@@ -906,7 +907,7 @@ static bool slow_tick(lthread *t, conn *c)
         if (!c->fh || c->fh->phase != FH_SLOW)
             return true; /* written (or draining before its reset) */
     }
-    if (t->now - h->progress_at >= (int64_t)t->l->m->cfg.request_timeout_ms) {
+    if (now - h->progress_at >= (int64_t)t->l->m->cfg.request_timeout_ms) {
         mk_tstat_inc(t->l->m, timeout_write);
         close_conn(t, c);
         return false;
@@ -916,11 +917,11 @@ static bool slow_tick(lthread *t, conn *c)
         /* the socket took less than the pace allowed: no catching up in a
          * burst later, the pace goes on from here */
         h->paced = allowed;
-        next = t->now + SLOW_TICK_MS;
+        next = now + SLOW_TICK_MS;
     } else {
         next = h->since + (int64_t)((h->paced + slice) * 1000 / bps);
     }
-    return hold_until(t, c, next > t->now ? next : t->now + 1);
+    return hold_until(t, c, next > now ? next : now + 1);
 }
 
 /* Applies c->fh to the response c holds (out, and a body or producer):
@@ -929,9 +930,10 @@ static bool slow_tick(lthread *t, conn *c)
 static bool fault_step(lthread *t, conn *c)
 {
     fhold *h = c->fh;
-    if (h->delay_until > t->now) {
+    int64_t now = mk_mono_ms();
+    if (h->delay_until > now) {
         h->phase = FH_DELAY;
-        if (c->tls && h->delay_until - t->now >= RELEASE_AFTER_MS)
+        if (c->tls && h->delay_until - now >= RELEASE_AFTER_MS)
             mk_tls_trim(c->tls); /* its record buffers wait empty (went_idle's reason) */
         return hold_until(t, c, h->delay_until);
     }
@@ -957,7 +959,7 @@ static bool fault_step(lthread *t, conn *c)
         if (c->tls)
             mk_tls_trim(c->tls); /* nothing more goes through TLS */
         if (h->f.hang_ms)
-            return hold_until(t, c, t->now + h->f.hang_ms);
+            return hold_until(t, c, now + h->f.hang_ms);
         hold(t, c); /* until the client leaves or the loop is freed */
         return true;
     case MK_WIRE_GARBAGE:
@@ -973,7 +975,7 @@ static bool fault_step(lthread *t, conn *c)
     }
     if (h->f.slow_bps) {
         h->phase = FH_SLOW;
-        h->since = h->progress_at = t->now;
+        h->since = h->progress_at = now;
         h->paced = 0;
         hold(t, c);
         return slow_tick(t, c);
@@ -1027,8 +1029,10 @@ static bool fault_begin(lthread *t, conn *c, mk_response *resp, bool close_after
     c->fh = h;
     h->f = resp->fault;
     h->cap = UINT64_MAX;
+    /* the fault's times count from now, not from the round's start
+     * (t->now): the request may have come in late in a long round */
     if (resp->fault_delay_ms)
-        h->delay_until = t->now + resp->fault_delay_ms;
+        h->delay_until = mk_mono_ms() + resp->fault_delay_ms;
     if (resp->stream && !c->tls && h->f.wire == MK_WIRE_RESPONSE) {
         h->stream = true; /* delayed: handed to the hub when the delay is over */
         h->topic = resp->stream_topic;

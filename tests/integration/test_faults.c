@@ -204,6 +204,13 @@ static void flt_delay_slow(void **state)
         fail_msg("%s: %lld bytes in %lld ms", spec, (long long)total, (long long)ms);
     mt_response_free(&r);
 
+    /* hang=ms longer than the request deadline: its own clock ends it */
+    snprintf(spec, sizeof spec, "hang=%u", delay);
+    assert_int_equal(faulted(NULL, &s, tls, ping_path(tls), spec, 30000, &r, &ms), CURLE_GOT_NOTHING);
+    if (ms < delay)
+        fail_msg("%s ended after %lld ms", spec, (long long)ms);
+    mt_response_free(&r);
+
     /* both, with a cut: delay, then a paced partial */
     snprintf(spec, sizeof spec, "delay=%u; slow=%u; partial=1", delay, bps);
     assert_int_equal(faulted(NULL, &s, tls, ping_path(tls), spec, 60000, &r, &ms),
@@ -504,6 +511,16 @@ static void flt_no_leak(void **state)
     }
     for (int k = 0; k < NSPECS; k++)
         free(reqs[k]);
+    /* hung without end: each is freed when its client leaves */
+    int hung[50];
+    for (int i = 0; i < 50; i++) {
+        hung[i] = mt_connect(port);
+        const char *q = "GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Mockapi-Fault: hang\r\n\r\n";
+        if (hung[i] < 0 || mt_send_all(hung[i], q, strlen(q)) != 0)
+            fail_msg("hung request %d not sent", i);
+    }
+    for (int i = 0; i < 50; i++)
+        close(hung[i]);
     /* and a few through TLS */
     for (int i = 0; i < 60; i++) {
         mt_response r;
