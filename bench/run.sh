@@ -49,7 +49,11 @@
 #      open by X-Mockapi-Fault: hang (and, for information, as many held by
 #      a long delay with their answers built): the server's threads
 #      (/proc/PID/task) unchanged and its RSS growth < 8 MB; none of them
-#      gets a byte; a fresh GET /v1/ping timed meanwhile.
+#      gets a byte; a fresh GET /v1/ping timed meanwhile. Then the rules'
+#      overhead: GET /v1/nodes/x/state req/s with 100 rules of /test/faults
+#      installed (path globs that never match) vs none, interleaved,
+#      BENCH_ROUNDS medians: >= 0.90x (skipped while the server has no
+#      /test/faults).
 #
 # Every address is 127.0.0.1, every port is picked at run time, every load
 # run is bounded in time, every wait has a deadline; a trap stops every
@@ -117,7 +121,7 @@ ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 # ---- tools -----------------------------------------------------------------
 missing=()
 tools_needed=()
-{ on tput || on mem || on tls; } && tools_needed+=(wrk)
+{ on tput || on mem || on tls || on faults; } && tools_needed+=(wrk)
 on tput && tools_needed+=(nginx)
 for t in "${tools_needed[@]}"; do
     command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing+=("$t")
@@ -940,6 +944,39 @@ if on faults; then
     V_F_RSS=$(verdict "$F_G" "<" "$T_FAULT_KB")
     V_F_Q=$([ "$F_Q" = "$NF" ] && echo "target met" || echo "target MISSED")
     stop_pid "$F_PID"
+
+    # the rules' cost on requests they do not match: 100 path globs
+    start_mockapi faultrules -addr 127.0.0.1:0 -tls-addr off
+    FR_PID=$MK_PID
+    FR_URL="http://$MK_ADDR/v1/nodes/x/state"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$MK_ADDR/test/faults")
+    FR_ON=0
+    if [ "$code" = 200 ]; then
+        FR_ON=1
+        : >"$RUN/fr0.lines"
+        : >"$RUN/fr1.lines"
+        for ((r = 0; r < ROUNDS; r++)); do
+            curl -s -o /dev/null -X DELETE "http://$MK_ADDR/test/faults" || die "DELETE /test/faults failed"
+            run_wrk "$RUN/fr0.txt" "$FR_URL"
+            wrk_parse "$RUN/fr0.txt" >>"$RUN/fr0.lines"
+            for ((i = 0; i < 100; i++)); do
+                code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+                    -d "{\"path\":\"/v1/nodes/never-$i/*\",\"spec\":\"status=503\"}" "http://$MK_ADDR/test/faults")
+                [ "$code" = 201 ] || die "POST /test/faults answered $code"
+            done
+            run_wrk "$RUN/fr1.txt" "$FR_URL"
+            wrk_parse "$RUN/fr1.txt" >>"$RUN/fr1.lines"
+        done
+        FR0=$(median_line <"$RUN/fr0.lines" | awk '{print $1}')
+        FR1=$(median_line <"$RUN/fr1.lines" | awk '{print $1}')
+        FR_BAD=$(cat "$RUN/fr0.lines" "$RUN/fr1.lines" | awk '{b += $4} END {print b + 0}')
+        R_FR=$(ratio "$FR1" "$FR0")
+        V_FR=$(verdict "$R_FR" ">=" 0.90)
+        say "  GET /v1/nodes/x/state: $(fmt_int "$FR1") req/s with 100 rules vs $(fmt_int "$FR0") with none: ${R_FR}x (non-2xx or errors: $FR_BAD)"
+    else
+        say "  /test/faults answers $code here: the rules' overhead is not measured"
+    fi
+    stop_pid "$FR_PID"
     say ""
 fi
 
@@ -1011,6 +1048,9 @@ if on faults; then
     say "| faults: hung requests that got nothing | $F_Q | – | – | $NF | $V_F_Q |"
     say "| faults: $(fmt_int "$NF") delayed requests (answers built, held), RSS growth | +$(fmt_mb "$F_DG") | – | – | (report) | – |"
     say "| faults: fresh GET /v1/ping with $(fmt_int "$NF") hung | $(fmt_ms "$F_P") | – | – | (report) | – |"
+    if [ "$FR_ON" = 1 ]; then
+        say "| faults: GET state req/s, 100 rules installed vs none | $(fmt_int "$FR1") | none $(fmt_int "$FR0") | ${R_FR}x | >= 0.90x | $V_FR |"
+    fi
 fi
 say ""
 notes=()
