@@ -46,6 +46,7 @@ run integration/release     build/release/integration_tests
 run integration/asan        build/debug/integration_tests
 run integration/tsan        build/tsan/integration_tests 'conc_*'
 run integration/tsan-sse    build/tsan/integration_tests 'sse_*'
+run integration/tsan-sf     build/tsan/integration_tests 'sf_*'
 run integration/tsan-wait   build/tsan/integration_tests 'api_journal'
 run integration/tsan-ka     build/tsan/integration_tests 'ka_*'
 run integration/tsan-start  build/tsan/integration_tests 'api_start_async'

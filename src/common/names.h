@@ -53,6 +53,7 @@
     X(LAST_REQUEST, "last_request", NONE)     \
     X(SSE, "sse", NONE)                       \
     X(SSE_WAIT, "sse_wait", NONE)             \
+    X(SSE_DISCONNECT, "sse_disconnect", NONE) \
     X(REQUESTS, "requests", NONE)             \
     X(RESET, "reset", NONE)                   \
     X(WAIT, "wait", NONE)                     \

@@ -95,7 +95,7 @@ static void respond_last_request(mockapi *m, const mk_request *req, mk_response 
  * signed, then ',"signature":"…"}' closes the object (docs/contract.md §7). */
 static int render_event(const mockapi *m, const char *type, size_t tlen, const char *id,
                         size_t idlen, const gj_time *at, const char *nonce, size_t nlen,
-                        const char *payload, size_t plen, mk_buf *out)
+                        const char *payload, size_t plen, bool corrupt, mk_buf *out)
 {
     mk_buf_puts(out, "{\"event_type\":");
     gj_write_string(out, type, tlen);
@@ -116,6 +116,16 @@ static int render_event(const mockapi *m, const char *type, size_t tlen, const c
         return -1;
     char sig[89];
     mk_sign_b64(&m->keys, out->data, out->len, sig);
+    if (corrupt) {
+        /* inject-event ?corrupt=signature: one bit of the true signature
+         * flipped, so it still looks right (88 characters of base64 of 64
+         * bytes) and only a verification finds it false */
+        unsigned char raw[67];
+        if (mk_b64_decode(sig, 88, raw) != 64)
+            return -1;
+        raw[0] ^= 0x01;
+        mk_b64_encode(raw, 64, sig);
+    }
     out->len--; /* reopen the object for the signature */
     mk_buf_printf(out, ",\"signature\":\"%s\"}", sig);
     return out->err ? -1 : 0;
@@ -163,7 +173,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     static const char type[] = "node_state_updated";
     if (payload.err ||
         render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
-                     payload.data, payload.len, &data) != 0) {
+                     payload.data, payload.len, false, &data) != 0) {
         mk_err_internal(req, resp, "cannot render event");
         goto out;
     }
@@ -193,10 +203,121 @@ out:
     mk_buf_free(&data);
 }
 
+/* inject-event's query options: adversarial events (docs/contract.md §5.3,
+ * README "Stream faults and adversarial events"). None given: the
+ * reference's behaviour, byte for byte. */
+typedef struct inject_opts {
+    bool raw;          /* raw=1: the posted envelope is the data, as sent */
+    bool corrupt;      /* corrupt=signature */
+    long long stale;   /* stale=SECONDS: issued_at that far in the past; 0: now */
+    char *nonce;       /* nonce=repeat: the previous event's nonce (malloc'd) */
+    size_t nonce_len;
+    char *node;        /* node=ID: that node's streams only (malloc'd) */
+} inject_opts;
+
+static void inject_opts_free(inject_opts *o)
+{
+    free(o->nonce);
+    free(o->node);
+}
+
+/* Reads inject-event's options; 0, or -1 with the message in err. Strict:
+ * an unknown option, a value other than the documented ones, or options
+ * that contradict each other are refused before anything is captured. */
+static int inject_options(mockapi *m, const char *q, inject_opts *o, char *err, size_t errlen)
+{
+    static const char *const known[] = {"raw", "corrupt", "stale", "nonce", "node"};
+    *o = (inject_opts){0};
+    if (!q || !*q)
+        return 0;
+    if (mk_query_check(q, known, sizeof known / sizeof *known, err, errlen) != 0)
+        return -1;
+    char v[1024];
+    int r;
+    if ((r = mk_query_get(q, "raw", v, sizeof v)) != 0) {
+        if (r < 0 || strcmp(v, "1") != 0) {
+            snprintf(err, errlen, "raw must be 1 (publish the envelope as sent), not \"%.40s\"",
+                     r < 0 ? "(too long)" : v);
+            return -1;
+        }
+        o->raw = true;
+    }
+    if ((r = mk_query_get(q, "corrupt", v, sizeof v)) != 0) {
+        if (r < 0 || strcmp(v, "signature") != 0) {
+            snprintf(err, errlen, "corrupt must be signature (the one thing it corrupts), not \"%.40s\"",
+                     r < 0 ? "(too long)" : v);
+            return -1;
+        }
+        o->corrupt = true;
+    }
+    if ((r = mk_query_get(q, "stale", v, sizeof v)) != 0 &&
+        mk_query_int("stale", r < 0 ? "(too long)" : v, 1, 315360000, "a number of seconds", &o->stale,
+                     err, errlen) != 0)
+        return -1;
+    if ((r = mk_query_get(q, "node", v, sizeof v)) != 0) {
+        if (r < 0 || v[0] == '\0') {
+            snprintf(err, errlen, "node must be a node id (of GET /v1/nodes/{id}/events)%s",
+                     r < 0 ? ", at most 1023 bytes" : ", not empty");
+            return -1;
+        }
+        if (!(o->node = strdup(v))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    if ((r = mk_query_get(q, "nonce", v, sizeof v)) != 0) {
+        if (r < 0 || strcmp(v, "repeat") != 0) {
+            snprintf(err, errlen, "nonce must be repeat (reuse the previous event's nonce), not \"%.40s\"",
+                     r < 0 ? "(too long)" : v);
+            inject_opts_free(o);
+            return -1;
+        }
+        if (!(o->nonce = mk_sse_last_nonce(m->sse, &o->nonce_len))) {
+            snprintf(err, errlen, "nonce=repeat: no event was injected yet (since the start or the last "
+                                  "reset), so there is no nonce to repeat");
+            inject_opts_free(o);
+            return -1;
+        }
+    }
+    const char *with = o->corrupt ? "corrupt" : o->stale ? "stale" : o->nonce ? "nonce" : NULL;
+    if (o->raw && with) {
+        snprintf(err, errlen, "raw and %s contradict: raw=1 publishes the envelope as sent (not "
+                              "re-stamped, not re-signed)", with);
+        inject_opts_free(o);
+        return -1;
+    }
+    return 0;
+}
+
+/* One SSE frame whose data is `data` as it is: a line of it per data:
+ * line (a client joins them with LF, giving data back). */
+static void put_sse_frame_lines(mk_buf *out, const char *id, size_t idlen, const char *type,
+                                size_t tlen, const char *data, size_t dlen)
+{
+    mk_buf_puts(out, "id: ");
+    mk_buf_append(out, id, idlen);
+    mk_buf_puts(out, "\nevent: ");
+    mk_buf_append(out, type, tlen);
+    mk_buf_putc(out, '\n');
+    for (;;) {
+        const char *nl = memchr(data, '\n', dlen);
+        size_t n = nl ? (size_t)(nl - data) : dlen;
+        mk_buf_puts(out, "data: ");
+        mk_buf_append(out, data, n);
+        mk_buf_putc(out, '\n');
+        if (!nl)
+            break;
+        data += n + 1;
+        dlen -= n + 1;
+    }
+    mk_buf_putc(out, '\n');
+}
+
 /* inject-event: re-stamp issued_at, re-sign, count (docs/contract.md §5.3). Delivery to
- * stream clients belongs to the SSE hub. */
+ * stream clients belongs to the SSE hub. The options (o) make adversarial
+ * events; body is the posted envelope (decompressed), for raw=1. */
 static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp, gt_value *env,
-                           int counter)
+                           int counter, const inject_opts *o, const char *body, size_t blen)
 {
     const char *type = "", *id = "", *nonce = "", *payload = NULL;
     size_t tlen = 0, idlen = 0, nlen = 0, plen = 0;
@@ -216,10 +337,23 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
         mk_err_invalid_body(req, resp, why);
         return;
     }
+    if (o->raw && memchr(body, '\r', blen)) {
+        /* LF splits the data over data: lines a client joins back; a CR
+         * would end a line too, and come back as LF: not as sent */
+        mk_err_invalid_body(req, resp, "raw=1: the body contains a CR, which an event stream cannot carry "
+                                       "as it is (send it with LF line ends or none)");
+        return;
+    }
+    if (o->nonce) {
+        nonce = o->nonce;
+        nlen = o->nonce_len;
+    }
     gj_time now = gj_time_now();
+    now.sec -= o->stale;
     mk_buf data;
     mk_buf_init(&data, 0);
-    if (render_event(m, type, tlen, id, idlen, &now, nonce, nlen, payload, plen, &data) != 0) {
+    if (!o->raw &&
+        render_event(m, type, tlen, id, idlen, &now, nonce, nlen, payload, plen, o->corrupt, &data) != 0) {
         mk_buf_free(&data);
         mk_err_internal(req, resp, "cannot render event");
         return;
@@ -239,9 +373,14 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     }
     mk_buf frame;
     mk_buf_init(&frame, 0);
-    put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
-    if (!frame.err && m->sse)
-        mk_sse_publish(m->sse, MK_TOPIC_NODE, sse_id, sse_idlen, frame.data, frame.len);
+    if (o->raw)
+        put_sse_frame_lines(&frame, sse_id, sse_idlen, type, tlen, body, blen);
+    else
+        put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
+    if (!frame.err && m->sse) {
+        mk_sse_publish(m->sse, MK_TOPIC_NODE, o->node, sse_id, sse_idlen, frame.data, frame.len);
+        mk_sse_set_nonce(m->sse, nonce, nlen); /* for a later nonce=repeat */
+    }
     mk_buf_free(&frame);
     mk_buf_free(&data);
     mk_respond_no_content(req, resp);
@@ -282,6 +421,29 @@ static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *r
     else
         mk_respond_json(req, resp, 200, b.data, b.len);
     mk_buf_free(&b);
+}
+
+/* POST /test/sse/disconnect[?node=ID]: ends every stream (that node's)
+ * with FIN, as a server restart would, so clients reconnect (and resume
+ * with Last-Event-ID). {"disconnected":N}: how many it ended. */
+static void respond_sse_disconnect(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    static const char *const known[] = {"node"};
+    char err[200], node[1024];
+    if (mk_query_check(req->query, known, 1, err, sizeof err) != 0) {
+        mk_err_bad_query(req, resp, err);
+        return;
+    }
+    int r = req->query ? mk_query_get(req->query, "node", node, sizeof node) : 0;
+    if (r < 0 || (r == 1 && node[0] == '\0')) {
+        mk_err_bad_query(req, resp, r < 0 ? "node must be a node id, at most 1023 bytes"
+                                          : "node must be a node id, not empty");
+        return;
+    }
+    char body[48];
+    int n = snprintf(body, sizeof body, "{\"disconnected\":%d}\n",
+                     m->sse ? mk_sse_disconnect(m->sse, r == 1 ? node : NULL) : 0);
+    mk_respond_json(req, resp, 200, body, (size_t)n);
 }
 
 /* GET /test/sse/wait?clients=N&timeout_ms=T: a server-side wait, so a test
@@ -763,6 +925,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     mk_buf decoded;
     mk_buf_init(&decoded, 0);
     gt_value *val = NULL;
+    inject_opts iopt = {0}; /* inject-event's options */
     const char *jbody = req->body ? req->body : ""; /* what the journal records */
     size_t jlen = req->body_len;
     bool gzipped = false;
@@ -823,6 +986,14 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     }
 
     const mk_route *rt = mt.route;
+
+    if (rt->responder == MK_R_INJECT) { /* a bad option changes nothing: before the capture */
+        char why[300];
+        if (inject_options(m, req->query, &iopt, why, sizeof why) != 0) {
+            mk_err_bad_query(req, resp, why);
+            goto out;
+        }
+    }
 
     /* Body rules: auth, then gunzip + capture, then typed decode. */
     if (rt->body == MK_BODY_LOCAL && !local_auth_ok(req)) {
@@ -926,6 +1097,9 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     case MK_R_SSE_WAIT:
         respond_sse_wait(m, req, resp);
         break;
+    case MK_R_SSE_DISCONNECT:
+        respond_sse_disconnect(m, req, resp);
+        break;
     case MK_R_REQUESTS:
         respond_requests(m, req, resp);
         break;
@@ -964,7 +1138,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         break;
     }
     case MK_R_INJECT:
-        respond_inject(m, req, resp, val, rt->counter);
+        respond_inject(m, req, resp, val, rt->counter, &iopt, jbody, jlen);
         break;
     case MK_R_METHOD_NOT_ALLOWED_JSON:
         mk_err_method_not_allowed_json(req, resp);
@@ -1006,5 +1180,6 @@ out:
                 t0);
     }
     gt_value_free(val);
+    inject_opts_free(&iopt);
     mk_buf_free(&decoded);
 }

@@ -52,6 +52,7 @@ enum {
     /* beyond the reference: event-stream clients, and waiting for them */                                     \
     R(L, "GET", "/test/sse", NONE, NULL, SSE, MK_R_SSE_STATUS),                                                 \
     R(L, "GET", "/test/sse/wait", NONE, NULL, SSE_WAIT, MK_R_SSE_WAIT),                                         \
+    R(L, "POST", "/test/sse/disconnect", NONE, NULL, SSE_DISCONNECT, MK_R_SSE_DISCONNECT),                      \
     /* beyond the reference: the request journal */                                                            \
     R(L, "GET", "/test/requests", NONE, NULL, REQUESTS, MK_R_REQUESTS),                                         \
     R(L, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),                                                 \

@@ -29,6 +29,7 @@ typedef enum mk_responder {
     MK_R_ASSERTIONS, MK_R_NO_CONTENT, MK_R_KEY_ROTATE, MK_R_ENDPOINT, MK_R_SECRETS,
     MK_R_ARTIFACT, MK_R_SET_STATE, MK_R_SET_HEARTBEAT, MK_R_INJECT, MK_R_LAST_REQUEST,
     MK_R_SSE_STATUS, MK_R_SSE_WAIT, /* beyond the reference */
+    MK_R_SSE_DISCONNECT,
     MK_R_REQUESTS, MK_R_RESET, MK_R_WAIT,
     MK_R_STATS,
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */

@@ -34,7 +34,19 @@ enum {
      * does not read should fill it soon (sse.h, stalls), not after
      * megabytes of autotuned buffer. */
     SSE_SNDBUF = 65536,
+    /* retry: frames a stream may hold queued at once; the queue has room
+     * for them beyond the events' (a fault never displaces an event) */
+    CTL_MAX = 4,
 };
+
+/* Stream faults, counted per key over all streams (sse.h). */
+enum { FK_CUT_AFTER, FK_CUT_MID, FK_STALL, FK_RETRY, FK_RESET, FK_DROP, FK_DISCONNECT, FK_N };
+static const char *const fk_names[FK_N] = {"cut_after", "cut_mid", "stall",     "retry",
+                                           "reset",     "drop",    "disconnect"};
+
+/* How another thread asks the hub to end a stream (the hub alone sets
+ * `dead`, which it also reads without the lock). */
+enum { END_NONE, END_FIN, END_RST };
 
 typedef struct client {
     struct client *next, *prev;
@@ -53,15 +65,28 @@ typedef struct client {
     bool overflowed; /* dropped an event: end the stream once the client has the prefix */
     int64_t next_ka_ns;
     int64_t progress_ns; /* last time its output moved, or it had none waiting */
+    /* stream faults (sse.h), guarded by hub->lock */
+    int64_t cut_left;     /* -1: no cut; else events still to write before FIN */
+    bool cut_mid;         /* the event after cut_left more (or the next) is cut in half */
+    bool first_not_event; /* q[head] is no event for the cuts: the head, or a
+                           * frame half written when a fault came */
+    int64_t stall_until_ns;
+    int end;              /* END_*: asked to end by another thread */
+    unsigned ctl;         /* retry: frames queued outside the pinned prefix */
+    char **flog;          /* what was applied, a ring of the last MK_SSE_FAULT_LOG
+                           * (allocated with the first: most streams have none) */
+    uint64_t nfaults;
     /* hub thread only */
     int last_unacked;   /* an overflowed client's unacknowledged bytes at the last check */
     bool blocked; /* socket full: waiting for EPOLLOUT */
     bool armed_out; /* EPOLLOUT is in the epoll interest (follows blocked) */
     bool dead;
+    bool rst; /* end with RST (hub thread, when it reaps) */
 } client;
 
 typedef struct hist {
     char *id;
+    char *node; /* NULL: every stream's; else that node's only */
     mk_blob *frame;
 } hist;
 
@@ -81,6 +106,10 @@ struct mk_sse_hub {
     uint64_t streams; /* initial-event numbering */
     uint64_t next_client_id;
     uint64_t published, delivered, dropped, attached_total, refused, closed, stalled;
+    uint64_t faults[FK_N]; /* stream faults applied, per key */
+    uint64_t fault_ends;   /* streams a fault ended (cut, cut-mid, reset, drop, disconnect) */
+    char *last_nonce;      /* inject-event's nonce=repeat; guarded by lock */
+    size_t last_nonce_len;
     mk_blob *keepalive; /* shared ": keep-alive\n" */
     int epfd, evfd;
     atomic_int stop;
@@ -113,6 +142,9 @@ static int push(client *c, mk_blob *b)
 static void client_free(client *c)
 {
     free(c->node);
+    for (unsigned i = 0; c->flog && i < MK_SSE_FAULT_LOG; i++)
+        free(c->flog[i]);
+    free(c->flog);
     for (unsigned i = 0; i < c->len; i++)
         mk_blob_unref(c->q[(c->head + i) % c->cap]);
     free(c->q);
@@ -128,8 +160,230 @@ static void refuse(int fd)
     close(fd);
 }
 
+/* ---- stream faults (sse.h) ----------------------------------------------- */
+
+/* A retry: frame. Event frames start with "id: ", the head with "HTTP/". */
+static bool is_ctl(const mk_blob *b)
+{
+    return b->len >= 6 && memcmp(b->data, "retry:", 6) == 0;
+}
+
+/* Whether queue entry k of c is an event, as the cuts count them. */
+static bool is_event(const mk_sse_hub *h, const client *c, unsigned k)
+{
+    const mk_blob *b = c->q[(c->head + k) % c->cap];
+    return !(k == 0 && c->first_not_event) && b != h->keepalive && !is_ctl(b);
+}
+
+static bool has_stream_keys(const mk_fault *f)
+{
+    return f && (MK_FAULT_HAS(f, CUT_AFTER) || MK_FAULT_HAS(f, CUT_MID) || MK_FAULT_HAS(f, STALL) ||
+                 MK_FAULT_HAS(f, RETRY) || MK_FAULT_HAS(f, RESET) || MK_FAULT_HAS(f, DROP));
+}
+
+/* The part of f a stream honours, in the grammar's words and key order
+ * (out: at least 160 bytes, enough for all of it). */
+static void stream_text(const mk_fault *f, char *out)
+{
+    char parts[6][24];
+    int np = 0;
+    if (MK_FAULT_HAS(f, DROP))
+        snprintf(parts[np++], sizeof parts[0], "drop");
+    if (MK_FAULT_HAS(f, RESET))
+        snprintf(parts[np++], sizeof parts[0], "reset");
+    if (MK_FAULT_HAS(f, CUT_AFTER))
+        snprintf(parts[np++], sizeof parts[0], "cut-after=%u", f->cut_after);
+    if (MK_FAULT_HAS(f, CUT_MID))
+        snprintf(parts[np++], sizeof parts[0], "cut-mid");
+    if (MK_FAULT_HAS(f, STALL))
+        snprintf(parts[np++], sizeof parts[0], "stall=%u", f->stall_ms);
+    if (MK_FAULT_HAS(f, RETRY))
+        snprintf(parts[np++], sizeof parts[0], "retry=%u", f->retry_ms);
+    size_t w = 0;
+    for (int i = 0; i < np; i++) {
+        if (i) {
+            memcpy(out + w, "; ", 2);
+            w += 2;
+        }
+        size_t n = strlen(parts[i]);
+        memcpy(out + w, parts[i], n);
+        w += n;
+    }
+    out[w] = '\0';
+}
+
+static void log_fault(client *c, const char *text)
+{
+    if (!c->flog && !(c->flog = calloc(MK_SSE_FAULT_LOG, sizeof *c->flog))) {
+        c->nfaults++; /* counted, not listed, when memory is short */
+        return;
+    }
+    unsigned i = (unsigned)(c->nfaults % MK_SSE_FAULT_LOG);
+    free(c->flog[i]);
+    c->flog[i] = strdup(text); /* NULL when memory is short: listed as "" */
+    c->nfaults++;
+}
+
+/* Ends c with FIN at a frame boundary: now, or once the frame half written
+ * is whole (as a cut after 0 more events). Under lock. */
+static void end_fin_locked(client *c)
+{
+    c->stall_until_ns = 0;
+    c->cut_mid = false;
+    if (c->off > 0) {
+        c->first_not_event = true;
+        c->cut_left = 0;
+    } else {
+        c->end = END_FIN;
+    }
+}
+
+/* Puts the retry: frame b before everything c has queued except a frame
+ * begun (the head, or one half written). Under lock; room checked. */
+static void insert_ctl(client *c, mk_blob *b)
+{
+    unsigned pos = c->len > 0 && c->first_not_event ? 1 : 0;
+    if (pos == 0) {
+        c->head = (c->head + c->cap - 1) % c->cap;
+    } else {
+        for (unsigned i = c->len; i > 1; i--)
+            c->q[(c->head + i) % c->cap] = c->q[(c->head + i - 1) % c->cap];
+    }
+    c->q[(c->head + pos) % c->cap] = mk_blob_ref(b);
+    c->len++;
+    if (pos < c->pinned)
+        c->pinned++; /* inside the pinned prefix, and so pinned too */
+    else
+        c->ctl++;
+}
+
+/* Applies f's stream keys to c; text is what the stream lists, retry the
+ * shared retry: frame (NULL: none, or none could be made). Under lock.
+ * Whether anything was applied. */
+static bool apply_locked(mk_sse_hub *h, client *c, const mk_fault *f, const char *text,
+                         mk_blob *retry, int64_t now)
+{
+    if (c->end)
+        return false; /* ending already */
+    if (c->off > 0)
+        c->first_not_event = true; /* finished first, and not counted */
+    bool any = false;
+    if (MK_FAULT_HAS(f, RESET)) {
+        c->end = END_RST;
+        h->faults[FK_RESET]++;
+        any = true;
+    } else if (MK_FAULT_HAS(f, DROP)) {
+        end_fin_locked(c);
+        h->faults[FK_DROP]++;
+        any = true;
+    } else {
+        if (MK_FAULT_HAS(f, RETRY) && retry && c->ctl < CTL_MAX && c->len < c->cap) {
+            insert_ctl(c, retry);
+            h->faults[FK_RETRY]++;
+            any = true;
+        }
+        if (MK_FAULT_HAS(f, CUT_AFTER)) {
+            c->cut_left = f->cut_after;
+            h->faults[FK_CUT_AFTER]++;
+            any = true;
+        }
+        if (MK_FAULT_HAS(f, CUT_MID)) {
+            c->cut_mid = true;
+            h->faults[FK_CUT_MID]++;
+            any = true;
+        }
+        if (MK_FAULT_HAS(f, STALL)) {
+            c->stall_until_ns = now + (int64_t)f->stall_ms * 1000000LL;
+            h->faults[FK_STALL]++;
+            any = true;
+        }
+    }
+    if (any)
+        log_fault(c, text);
+    return any;
+}
+
+static mk_blob *retry_frame(const mk_fault *f)
+{
+    if (!MK_FAULT_HAS(f, RETRY))
+        return NULL;
+    char r[40];
+    int n = snprintf(r, sizeof r, "retry: %u\n\n", f->retry_ms);
+    return mk_blob_new(r, (size_t)n);
+}
+
+int mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f)
+{
+    if (!h || !has_stream_keys(f))
+        return 0;
+    char text[160];
+    stream_text(f, text);
+    mk_blob *retry = retry_frame(f);
+    int n = 0;
+    int64_t now = now_ns();
+    pthread_mutex_lock(&h->lock);
+    for (client *c = h->clients; c; c = c->next)
+        if ((!node_id || strcmp(c->node, node_id) == 0) && apply_locked(h, c, f, text, retry, now))
+            n++;
+    pthread_mutex_unlock(&h->lock);
+    mk_blob_unref(retry);
+    wake(h);
+    return n;
+}
+
+int mk_sse_disconnect(mk_sse_hub *h, const char *node_id)
+{
+    if (!h)
+        return 0;
+    int n = 0;
+    pthread_mutex_lock(&h->lock);
+    for (client *c = h->clients; c; c = c->next) {
+        if ((node_id && strcmp(c->node, node_id) != 0) || c->end)
+            continue;
+        end_fin_locked(c);
+        h->faults[FK_DISCONNECT]++;
+        log_fault(c, "disconnect");
+        n++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    wake(h);
+    return n;
+}
+
+void mk_sse_set_nonce(mk_sse_hub *h, const char *nonce, size_t len)
+{
+    if (!h)
+        return;
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, nonce, len);
+        p[len] = '\0';
+    }
+    pthread_mutex_lock(&h->lock);
+    char *old = h->last_nonce;
+    h->last_nonce = p; /* NULL when memory is short: "none", never a wrong one */
+    h->last_nonce_len = len;
+    pthread_mutex_unlock(&h->lock);
+    free(old);
+}
+
+char *mk_sse_last_nonce(mk_sse_hub *h, size_t *len)
+{
+    if (!h)
+        return NULL;
+    char *p = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->last_nonce && (p = malloc(h->last_nonce_len + 1))) {
+        memcpy(p, h->last_nonce, h->last_nonce_len + 1);
+        *len = h->last_nonce_len;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return p;
+}
+
 void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size_t head_len,
-                   const char *last_event_id, const char *node_id, const char *peer)
+                   const char *last_event_id, const char *node_id, const char *peer,
+                   const mk_fault *fault)
 {
     struct topic *tp = &h->topics[topic];
     /* The slot is taken before the hub can see the socket: once it is in
@@ -146,6 +400,12 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
 
     client *c = calloc(1, sizeof *c);
     mk_blob *hb = mk_blob_new(head, head_len);
+    char ftext[160] = "";
+    mk_blob *retry = NULL;
+    if (has_stream_keys(fault)) {
+        stream_text(fault, ftext);
+        retry = retry_frame(fault);
+    }
     if (c) {
         c->fd = fd;
         c->topic = topic;
@@ -156,8 +416,10 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
         c->progress_ns = c->connected_ns;
         int sb = SSE_SNDBUF;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
-        c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1;
+        c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1 + CTL_MAX;
         c->q = calloc(c->cap, sizeof *c->q);
+        c->cut_left = -1;
+        c->first_not_event = true; /* the head */
     }
     /* The hub learns of the socket before the client is listed, so that
      * events for it always find a live struct (see the top comment). */
@@ -169,6 +431,7 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
             free(c);
         }
         mk_blob_unref(hb);
+        mk_blob_unref(retry);
         pthread_mutex_lock(&h->lock);
         h->pending--;
         pthread_mutex_unlock(&h->lock);
@@ -189,11 +452,16 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
                 from = (int)i;
         }
         for (unsigned i = (unsigned)(from + 1); from >= 0 && i < tp->ring_len; i++) {
-            push(c, tp->ring[(tp->ring_head + i) % h->cfg.history].frame);
+            hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
+            if (e->node && strcmp(e->node, c->node) != 0)
+                continue; /* another node's (inject-event ?node=) */
+            push(c, e->frame);
             c->pinned++;
             c->replayed++;
         }
     }
+    if (has_stream_keys(fault))
+        apply_locked(h, c, fault, ftext, retry, c->connected_ns);
     c->id = ++h->next_client_id;
     c->next = h->clients;
     if (h->clients)
@@ -207,6 +475,7 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
         h->cfg.notify(h->cfg.notify_arg);
     pthread_mutex_unlock(&h->lock);
     mk_blob_unref(hb);
+    mk_blob_unref(retry);
     wake(h);
 }
 
@@ -233,15 +502,17 @@ uint64_t mk_sse_next_seq(mk_sse_hub *h)
     return s;
 }
 
-int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *sse_id, size_t id_len,
-                   const char *frame, size_t frame_len)
+int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *node_id, const char *sse_id,
+                   size_t id_len, const char *frame, size_t frame_len)
 {
     struct topic *tp = &h->topics[topic];
     mk_blob *b = mk_blob_new(frame, frame_len);
     char *id = malloc(id_len + 1);
-    if (!b || !id) {
+    char *node = node_id ? strdup(node_id) : NULL;
+    if (!b || !id || (node_id && !node)) {
         mk_blob_unref(b);
         free(id);
+        free(node);
         return 0;
     }
     memcpy(id, sse_id, id_len);
@@ -257,16 +528,18 @@ int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *sse_id, size_t id_
         }
         hist *e = &tp->ring[(tp->ring_head + tp->ring_len) % h->cfg.history];
         e->id = id;
+        e->node = node;
         e->frame = mk_blob_ref(b);
         tp->ring_len++;
         id = NULL;
+        node = NULL;
     }
     h->published++;
     for (client *c = h->clients; c; c = c->next) {
-        if (c->topic != topic)
+        if (c->topic != topic || (node_id && strcmp(c->node, node_id) != 0))
             continue;
         /* drop-newest: the client keeps a gap-free prefix */
-        if (c->overflowed || c->len - c->pinned >= h->cfg.queue_max || push(c, b) != 0) {
+        if (c->overflowed || c->len - c->pinned - c->ctl >= h->cfg.queue_max || push(c, b) != 0) {
             c->dropped++;
             h->dropped++;
             c->overflowed = true;
@@ -276,7 +549,9 @@ int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *sse_id, size_t id_
     }
     pthread_mutex_unlock(&h->lock);
     free(id);
+    free(node);
     free(old.id);
+    free(old.node);
     mk_blob_unref(old.frame);
     mk_blob_unref(b);
     wake(h);
@@ -291,13 +566,16 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
                   "{\"connected\":%d,\"max_clients\":%u,\"queue_max\":%u,\"history\":%u,"
                   "\"history_len\":%u,\"published\":%llu,\"delivered\":%llu,\"dropped\":%llu,"
                   "\"attached\":%llu,\"refused\":%llu,\"closed\":%llu,\"stalled\":%llu,"
-                  "\"stall_ms\":%u,\"drop_policy\":\"newest\",\"clients\":[",
+                  "\"stall_ms\":%u,\"drop_policy\":\"newest\",\"faults\":{",
                   h->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history,
                   h->topics[MK_TOPIC_NODE].ring_len,
                   (unsigned long long)h->published, (unsigned long long)h->delivered,
                   (unsigned long long)h->dropped, (unsigned long long)h->attached_total,
                   (unsigned long long)h->refused, (unsigned long long)h->closed,
                   (unsigned long long)h->stalled, h->cfg.stall_ms);
+    for (int k = 0; k < FK_N; k++)
+        mk_buf_printf(out, "\"%s\":%llu,", fk_names[k], (unsigned long long)h->faults[k]);
+    mk_buf_printf(out, "\"ended\":%llu},\"clients\":[", (unsigned long long)h->fault_ends);
     /* oldest first: the list is newest first */
     client *last = h->clients;
     while (last && last->next)
@@ -309,11 +587,21 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
         gj_write_string(out, c->peer, strlen(c->peer));
         mk_buf_printf(out,
                       ",\"connected_ms\":%lld,\"queued\":%u,\"delivered\":%llu,"
-                      "\"dropped\":%llu,\"replayed\":%llu,\"keepalives\":%llu,\"overflowed\":%s}",
-                      (long long)((now - c->connected_ns) / 1000000), c->len - c->pinned,
+                      "\"dropped\":%llu,\"replayed\":%llu,\"keepalives\":%llu,\"overflowed\":%s",
+                      (long long)((now - c->connected_ns) / 1000000), c->len - c->pinned - c->ctl,
                       (unsigned long long)c->delivered, (unsigned long long)c->dropped,
                       (unsigned long long)c->replayed, (unsigned long long)c->keepalives,
                       c->overflowed ? "true" : "false");
+        /* the stream faults applied to it, oldest first */
+        mk_buf_printf(out, ",\"faults_applied\":%llu,\"faults\":[", (unsigned long long)c->nfaults);
+        uint64_t first = c->nfaults > MK_SSE_FAULT_LOG ? c->nfaults - MK_SSE_FAULT_LOG : 0;
+        for (uint64_t i = first; i < c->nfaults; i++) {
+            const char *t = c->flog ? c->flog[i % MK_SSE_FAULT_LOG] : NULL;
+            if (i > first)
+                mk_buf_putc(out, ',');
+            gj_write_string(out, t ? t : "", t ? strlen(t) : 0);
+        }
+        mk_buf_puts(out, "]}");
     }
     pthread_mutex_unlock(&h->lock);
     mk_buf_puts(out, "]}\n");
@@ -348,10 +636,14 @@ void mk_sse_clear_history(mk_sse_hub *h)
     pthread_mutex_lock(&h->lock);
     for (int k = 0; k < MK_TOPIC_COUNT; k++)
         take_history_locked(h, &h->topics[k], &old[k], &n[k]);
+    char *nonce = h->last_nonce;
+    h->last_nonce = NULL;
     pthread_mutex_unlock(&h->lock);
+    free(nonce);
     for (int k = 0; k < MK_TOPIC_COUNT; k++) {
         for (unsigned i = 0; i < n[k]; i++) {
             free(old[k][i].id);
+            free(old[k][i].node);
             mk_blob_unref(old[k][i].frame);
         }
         free(old[k]);
@@ -383,12 +675,54 @@ int mk_sse_wait_clients(mk_sse_hub *h, mk_topic topic, int n, unsigned timeout_m
 typedef struct work {
     client *c;
     int n;              /* 0: no frames, only the drain check below */
+    bool idle;          /* nothing to do but update its epoll interest */
     mk_blob *frames[MAX_IOV];
     size_t off;
+    size_t part_end;    /* >0: frames[n-1] is written up to here only (cut-mid) */
+    bool stop;          /* a cut: the stream ends once all `want` bytes are out */
+    size_t want;
     ssize_t wrote;      /* result */
     int err;
     int unacked;        /* drain check: bytes the client has not acknowledged yet */
 } work;
+
+/* What c may write now under its cuts (sse.h): its first n queued frames,
+ * the last of them only up to part_end bytes when part_end > 0; stop: the
+ * stream ends once they are out (n == 0: at once). Under lock. */
+typedef struct plan {
+    unsigned n;
+    size_t part_end;
+    bool stop;
+} plan;
+
+static plan plan_writes(const mk_sse_hub *h, const client *c)
+{
+    plan p = {0, 0, false};
+    bool cut = c->cut_left >= 0 || c->cut_mid;
+    int64_t target = c->cut_left < 0 ? 0 : c->cut_left; /* events before the end (or the halved one) */
+    int64_t seen = 0;
+    unsigned k = 0;
+    for (; k < c->len && p.n < MAX_IOV; k++) {
+        if (cut && is_event(h, c, k)) {
+            if (seen == target) {
+                p.stop = true;
+                size_t half = c->q[(c->head + k) % c->cap]->len / 2;
+                /* begun before the cut came (a race with a fault): more
+                 * than half is out already, still a partial frame */
+                if (c->cut_mid && !(k == 0 && c->off >= half)) {
+                    p.part_end = half;
+                    p.n++;
+                }
+                return p;
+            }
+            seen++;
+        }
+        p.n++;
+    }
+    if (k == c->len && c->cut_left >= 0 && !c->cut_mid && seen == c->cut_left)
+        p.stop = true; /* nothing queued past the last allowed event */
+    return p;
+}
 
 /* Removes c from the list (under lock) and counts it. */
 static void unlink_locked(mk_sse_hub *h, client *c)
@@ -420,6 +754,11 @@ static void *hub_main(void *arg)
         pthread_mutex_lock(&h->lock);
         int64_t stall_ns = (int64_t)h->cfg.stall_ms * 1000000LL;
         for (client *c = h->clients; c; c = c->next) {
+            if (c->stall_until_ns > now) { /* stalled: nothing is due before its end */
+                if (c->stall_until_ns < due)
+                    due = c->stall_until_ns;
+                continue;
+            }
             if (c->next_ka_ns < due)
                 due = c->next_ka_ns;
             if (stall_ns && (c->len > 0 || c->overflowed) && c->progress_ns + stall_ns < due)
@@ -466,8 +805,20 @@ static void *hub_main(void *arg)
             }
         }
         for (client *c = h->clients; c && nw < wcap; c = c->next) {
-            if (c->dead)
-                continue;
+            if (c->dead || c->end)
+                continue; /* an end asked for is done below */
+            bool stalled = c->stall_until_ns > now;
+            if (stalled) {
+                /* a stall fault: nothing goes out but the rest of a frame
+                 * begun (the head, or one half written), and that is not
+                 * stuck output; a socket that became writable is disarmed */
+                c->progress_ns = now;
+                if (!(c->first_not_event && c->len > 0 && !c->blocked)) {
+                    if (c->armed_out && !c->blocked)
+                        wl[nw++] = (work){.c = c, .idle = true};
+                    continue;
+                }
+            }
             /* stuck output: end the stream so its slot frees up (sse.h) */
             if (!(c->len > 0 || c->overflowed))
                 c->progress_ns = now;
@@ -476,7 +827,7 @@ static void *hub_main(void *arg)
                 h->stalled++;
                 continue;
             }
-            if (now >= c->next_ka_ns) {
+            if (now >= c->next_ka_ns && !stalled) {
                 if (c->len == 0 && !c->overflowed) { /* an idle stream gets a keep-alive */
                     push(c, h->keepalive);
                     c->keepalives++;
@@ -484,22 +835,36 @@ static void *hub_main(void *arg)
                 c->next_ka_ns = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
             }
             bool drain_check = c->overflowed && c->len == 0;
+            plan p = plan_writes(h, c);
+            if (stalled && p.n > 1)
+                p = (plan){.n = 1}; /* the frame begun only (never an event) */
+            if (!drain_check && p.stop && p.n == 0) { /* a cut is reached */
+                c->dead = true;
+                h->fault_ends++;
+                continue;
+            }
             if (!drain_check && (c->blocked || c->len == 0))
                 continue;
             work *w = &wl[nw++];
             w->c = c;
+            w->idle = false;
             w->off = c->off;
             w->n = 0;
             w->unacked = 0;
+            w->part_end = p.part_end;
+            w->stop = p.stop;
+            w->want = 0;
             if (drain_check)
                 continue;
-            for (unsigned k = 0; k < c->len && k < MAX_IOV; k++)
+            for (unsigned k = 0; k < p.n; k++)
                 w->frames[w->n++] = mk_blob_ref(c->q[(c->head + k) % c->cap]);
         }
         pthread_mutex_unlock(&h->lock);
 
         for (size_t i = 0; i < nw; i++) {
             work *w = &wl[i];
+            if (w->idle)
+                continue;
             if (w->n == 0) {
                 /* everything queued was written; has the client received it
                  * (the send queue holds what is unsent or unacknowledged)? */
@@ -512,8 +877,10 @@ static void *hub_main(void *arg)
             struct iovec iov[MAX_IOV];
             for (int k = 0; k < w->n; k++) {
                 size_t skip = k == 0 ? w->off : 0;
+                size_t end = k == w->n - 1 && w->part_end ? w->part_end : w->frames[k]->len;
                 iov[k].iov_base = w->frames[k]->data + skip;
-                iov[k].iov_len = w->frames[k]->len - skip;
+                iov[k].iov_len = end - skip;
+                w->want += end - skip;
             }
             struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)w->n};
             w->wrote = sendmsg(w->c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -527,6 +894,8 @@ static void *hub_main(void *arg)
         for (size_t i = 0; i < nw; i++) {
             work *w = &wl[i];
             client *c = w->c;
+            if (w->idle)
+                continue;
             if (w->n == 0) {
                 if (w->unacked < c->last_unacked || c->last_unacked == 0)
                     c->progress_ns = now; /* the client acknowledged more */
@@ -550,9 +919,13 @@ static void *hub_main(void *arg)
             size_t left = (size_t)w->wrote + c->off;
             while (c->len > 0 && left >= c->q[c->head]->len) {
                 mk_blob *f = c->q[c->head];
+                bool ev = is_event(h, c, 0);
                 left -= f->len;
+                c->first_not_event = false;
                 if (c->pinned > 0)
                     c->pinned--;
+                else if (is_ctl(f))
+                    c->ctl--;
                 else if (f != h->keepalive) {
                     c->delivered++;
                     h->delivered++;
@@ -560,8 +933,17 @@ static void *hub_main(void *arg)
                 mk_blob_unref(f);
                 c->head = (c->head + 1) % c->cap;
                 c->len--;
+                /* cut-after: the last allowed event is out */
+                if (ev && c->cut_left > 0 && --c->cut_left == 0 && !c->cut_mid && !c->dead) {
+                    c->dead = true;
+                    h->fault_ends++;
+                }
             }
             c->off = c->len > 0 ? left : 0;
+            if (w->stop && (size_t)w->wrote == w->want && !c->dead) { /* the cut is out */
+                c->dead = true;
+                h->fault_ends++;
+            }
             if (c->len > 0)
                 c->blocked = true; /* short write: the socket is full */
             else if (c->overflowed)
@@ -569,6 +951,11 @@ static void *hub_main(void *arg)
         }
         for (client *c = h->clients, *nx; c; c = nx) {
             nx = c->next;
+            if (c->end && !c->dead) { /* asked for by a fault or a disconnect */
+                c->dead = true;
+                c->rst = c->end == END_RST;
+                h->fault_ends++;
+            }
             if (c->dead) {
                 unlink_locked(h, c);
                 c->next = dead;
@@ -592,6 +979,10 @@ static void *hub_main(void *arg)
             client *c = dead;
             dead = c->next;
             epoll_ctl(h->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            if (c->rst) { /* the reset fault: RST, not FIN */
+                struct linger lg = {.l_onoff = 1, .l_linger = 0};
+                setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            }
             close(c->fd);
             client_free(c);
         }
@@ -674,10 +1065,12 @@ void mk_sse_stop(mk_sse_hub *h)
         for (unsigned i = 0; i < tp->ring_len; i++) {
             hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
             free(e->id);
+            free(e->node);
             mk_blob_unref(e->frame);
         }
         free(tp->ring);
     }
+    free(h->last_nonce);
     mk_blob_unref(h->keepalive);
     close(h->epfd);
     close(h->evfd);

@@ -41,8 +41,11 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "fault.h"
 
 typedef struct mk_sse_hub mk_sse_hub;
+
+enum { MK_SSE_FAULT_LOG = 8 }; /* faults listed per stream in mk_sse_status */
 
 /* Streams are grouped by topic: a publish reaches the streams of its topic
  * only, each topic keeps its own history for Last-Event-ID replay, and
@@ -87,7 +90,44 @@ void mk_sse_stop(mk_sse_hub *h);
  * filled since dispatch looked) or out of memory, the client gets the 503
  * with mk_refusal(503) instead and fd is closed. */
 void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size_t head_len,
-                   const char *last_event_id, const char *node_id, const char *peer);
+                   const char *last_event_id, const char *node_id, const char *peer,
+                   const mk_fault *fault);
+/* `fault` (NULL: none) is a stream fault the stream starts with (from the
+ * X-Mockapi-Fault header or a rule, decided at connect); it is applied as
+ * mk_sse_fault applies one to an open stream, the head (with the initial
+ * event) not counting as an event. drop or reset there end the stream
+ * before its head is written.
+ *
+ * Stream faults (the stream keys of fault.h, and drop/reset):
+ *  - cut-after=N: the stream ends (FIN) once N more events (injected or
+ *    replayed; not keep-alives, not the head) have been written; events
+ *    queued behind them are not sent on it (a client resumes them from
+ *    the history with Last-Event-ID).
+ *  - cut-mid: the first half of the next event's frame is written, then
+ *    the stream ends (FIN). With cut-after=N: after N whole events.
+ *  - stall=MS: nothing is written (events nor keep-alives) for MS; events
+ *    published meanwhile queue (up to queue_max, as for any stream) and
+ *    flow when it ends. A stalled stream is not "stuck" (cfg.stall_ms). At
+ *    attach, the head (with the initial event) still goes out first.
+ *  - retry=MS: a `retry: MS` field and a blank line are written before
+ *    anything still queued (after a frame already half written).
+ *  - reset: the stream ends at once with RST.
+ *  - drop: the stream ends at once with FIN (after the rest of a frame
+ *    already half written, so the client sees whole frames).
+ * A frame half written when a fault arrives is finished first and is not
+ * one of cut-after's N. Other keys of f (status, delay, ...) are not the
+ * hub's and are ignored. Every application is counted (the hub's totals)
+ * and listed on its stream (mk_sse_status). */
+
+/* Applies f's stream keys to every open stream of node node_id (NULL:
+ * every stream). Returns the number of streams it was applied to (0 when
+ * f is NULL or has no stream key). */
+int mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f);
+
+/* Ends every open stream of node node_id (NULL: all) with FIN, at a frame
+ * boundary as drop does, so clients reconnect (POST /test/sse/disconnect).
+ * Returns how many it ended; counted as "disconnect" on each. */
+int mk_sse_disconnect(mk_sse_hub *h, const char *node_id);
 
 /* Reserves the next event sequence number (1, 2, ...). */
 uint64_t mk_sse_next_seq(mk_sse_hub *h);
@@ -96,17 +136,30 @@ uint64_t mk_sse_next_stream(mk_sse_hub *h);
 /* Counts a stream refused before it reached the hub (the cap). */
 void mk_sse_count_refused(mk_sse_hub *h);
 
-/* Publishes one SSE frame to every stream of topic and keeps it in that
- * topic's history ring under `sse_id` (the value of its id: line). Returns
- * the number of streams it was queued for (drops excluded). */
-int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *sse_id, size_t id_len,
-                   const char *frame, size_t frame_len);
+/* Publishes one SSE frame to every stream of topic (node_id not NULL: to
+ * that node's streams only) and keeps it in that topic's history ring under
+ * `sse_id` (the value of its id: line); a targeted frame is replayed only
+ * to that node's streams. Returns the number of streams it was queued for
+ * (drops excluded). */
+int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *node_id, const char *sse_id,
+                   size_t id_len, const char *frame, size_t frame_len);
+
+/* The nonce of the last injected event (for inject-event's nonce=repeat):
+ * mk_sse_set_nonce records it; mk_sse_last_nonce returns a malloc'd copy
+ * (*len its length; free() it), or NULL when none was recorded since the
+ * start or the last mk_sse_clear_history. */
+void mk_sse_set_nonce(mk_sse_hub *h, const char *nonce, size_t len);
+char *mk_sse_last_nonce(mk_sse_hub *h, size_t *len);
 
 /* Appends a JSON object describing the hub: totals and one entry per stream
- * (id, node, peer, connected_ms, queued, delivered, dropped). */
+ * (id, node, peer, connected_ms, queued, delivered, dropped), with the
+ * stream faults applied: "faults" counts each key over all streams, and
+ * each stream lists what was applied to it ("cut-after=3", "disconnect";
+ * the last MK_SSE_FAULT_LOG of them, with their number). */
 void mk_sse_status(mk_sse_hub *h, mk_buf *out);
 
-/* Forgets the event history of every topic (streams stay open). */
+/* Forgets the event history of every topic and the last nonce (streams
+ * stay open). */
 void mk_sse_clear_history(mk_sse_hub *h);
 
 /* The number of open streams of topic (an mk_topic), or of all topics with

@@ -823,8 +823,7 @@ static void hand_to_hub(lthread *t, conn *c, const char *head, size_t head_len, 
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlist(c);
     mk_tstat_inc(t->l->m, streams);
-    (void)f; /* TODO(i14 SSE): pass f to mk_sse_attach once it takes a const mk_fault * */
-    mk_sse_attach(t->l->m->sse, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer);
+    mk_sse_attach(t->l->m->sse, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer, f);
     free_conn(t, c); /* after: head may be c's */
 }
 

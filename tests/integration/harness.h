@@ -35,6 +35,7 @@ int mt_run_framing_tests(void);    /* strict request framing (fr_*) */
 int mt_run_stats_tests(void);      /* GET /test/stats (st_*) */
 int mt_run_journal_tests(void);    /* hostile journal filters and incremental waits (jr_*) */
 int mt_run_fault_tests(void);      /* faults on the wire, X-Mockapi-Fault (flt_*) */
+int mt_run_ssefault_tests(void);   /* stream faults, adversarial events, disconnect (sf_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

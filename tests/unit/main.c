@@ -14,6 +14,7 @@ int main(void)
     failed += run_http1_tests();
     failed += run_names_tests();
     failed += run_glob_tests();
+    failed += run_fault_tests();
     failed += run_project_tests();
     failed += run_journal_tests();
     failed += run_tls_session_tests();

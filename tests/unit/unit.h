@@ -24,5 +24,6 @@ int run_length_type_tests(void); /* mockassert's length and type operators (asse
 int run_journal_error_tests(void); /* the journal's response.error from an error body (src/core/journal.c) */
 int run_journal_tests(void); /* mockassert's journal store (assert/requests.c) */
 int run_project_tests(void); /* mockassert's body projection (assert/project.c) against whole bodies */
+int run_fault_tests(void); /* the fault grammar (src/core/fault.c) */
 
 #endif
