@@ -557,6 +557,17 @@ static void flt_stream(void **state)
     mt_response_free(&r);
     rc_close(c);
 
+    /* delayed, with a stream key: the hub gets the fault with the stream */
+    c = rc_connect(rc_http_port(&s), false);
+    t0 = mt_now_ms();
+    rc_send(c, "GET /v1/nodes/n2/events HTTP/1.1\r\nHost: x\r\n"
+               "X-Mockapi-Fault: delay=200; retry=4321\r\n\r\n");
+    while (!strstr((const char *)c->buf ? (const char *)c->buf : "", "retry: 4321"))
+        if (rc_fill(c, t0 + 200 + RC_WAIT_MS * 2) != 1)
+            fail_msg("no retry: line after the delay: %s", c->buf ? (const char *)c->buf : "");
+    assert_true(mt_now_ms() - t0 >= 200);
+    rc_close(c);
+
     c = rc_connect(rc_http_port(&s), false);
     rc_send(c, "GET /v1/nodes/n1/events HTTP/1.1\r\nHost: x\r\nX-Mockapi-Fault: drop\r\n\r\n");
     rc_expect_closed(c, "a dropped stream");
