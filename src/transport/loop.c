@@ -1,17 +1,20 @@
 /* loop.c: the event loop; see loop.h for what it does and why.
  *
- * Each thread owns an epoll set, the connections it accepted and three
+ * Each thread owns an epoll set, the connections it accepted and these
  * lists: the deadline list (every deadline there is "now + request_timeout_ms"
  * when set, so appending keeps it sorted and the next expiry is at the head),
  * the parked list (connections whose /test/wait is pending, each with its
  * own deadline; few, so scanned), the again list (TLS connections with
  * decrypted input epoll cannot report; see again_add) and the release list
- * (connections gone idle, oldest first; see went_idle). All four are one
- * intrusive list type (lnode). Listening sockets
+ * (connections gone idle, oldest first; see went_idle). Connections a
+ * fault holds (delayed, hung, slowed: see fhold) are on a fifth, the held
+ * list, and those with a time to wake at on the thread's timer heap. The
+ * lists are one intrusive list type (lnode). Listening sockets
  * are in every thread's set with EPOLLEXCLUSIVE. A connection's epoll
  * interest follows its phase: reading (EPOLLIN), writing a response
  * (EPOLLOUT), handshaking (what TLS wants), parked (EPOLLRDHUP only: a
- * client that stops waiting is noticed, nothing is read). So a client that
+ * client that stops waiting is noticed, nothing is read; held by a fault,
+ * the same). So a client that
  * does not read its responses is not read from either, and no phase spins. */
 #include "loop.h"
 
