@@ -57,11 +57,13 @@ run integration/tsan-tr     build/tsan/integration_tests 'tr_*'
 run integration/tsan-mem    build/tsan/integration_tests 'mem_*'
 run integration/tsan-jr     build/tsan/integration_tests 'jr_*'
 run integration/tsan-flt    build/tsan/integration_tests 'flt_*'
+run integration/tsan-rg     build/tsan/integration_tests 'rg_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
                             --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
 run smoke/startup           bash tests/startup.sh build/release/mockapi
 run smoke/startup-asan      bash tests/startup.sh build/debug/mockapi
+run smoke/regions           bash tests/regions.sh build/release/mockapi
 run smoke/fd-limit          bash tests/availability.sh build/release/mockapi
 run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/asan             bash tests/assert/run.sh build/release/mockapi build/debug/mockassert

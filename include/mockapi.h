@@ -121,6 +121,21 @@ typedef struct mockapi_config {
      * from server threads; must be thread-safe. */
     void (*log)(void *user, const char *line);
     void *log_user;
+    /* Regions (README "Regions"): several plain listeners, each a region
+     * numbered from 0 (addr is region 0), so an agent's failover between
+     * control-plane endpoints can be tested. Either
+     *  - regions: N (1..32) listeners on addr's host: with addr's port 0,
+     *    each on a free port of its own; otherwise on ports port, port+1,
+     *    ... port+N-1; or
+     *  - region_addrs: nregion_addrs more addresses (same forms as addr),
+     *    regions 1..nregion_addrs (at most 31).
+     * Not both. With either, every response on a plain listener carries
+     * "X-Mockapi-Region: <i>" and the journal records the region; with
+     * neither (regions 0, nregion_addrs 0: the default) there is one plain
+     * listener and the wire is as before. */
+    unsigned regions;
+    const char *const *region_addrs;
+    size_t nregion_addrs;
 } mockapi_config;
 
 /* Fills cfg with the defaults above. */
@@ -189,6 +204,37 @@ int mockapi_addr(const mockapi *m, mockapi_listener_kind kind, char *buf, size_t
  * "http://127.0.0.1:41234" or "https://localhost:8443" (a wildcard host is
  * given as the loopback address). Returns the length or a negative code. */
 int mockapi_base_url(const mockapi *m, mockapi_listener_kind kind, char *buf, size_t len);
+
+/* ---- regions ------------------------------------------------------------ */
+
+/* How many regions the instance has: its plain listeners when regions are
+ * on (config regions or region_addrs), 0 when they are off. */
+int mockapi_region_count(const mockapi *m);
+
+/* Region i's bound port (kept while the region is down), 0 when there is
+ * no such region or the instance is not started. */
+int mockapi_region_port(const mockapi *m, int region);
+
+/* Region i's "host:port" (as MOCKAPI_REGION_<i>= prints it) and URL (as
+ * mockapi_base_url: "http://127.0.0.1:41234"). Return the length, or
+ * ENOTFOUND (no such region, or not started), EINVAL (buf too small). */
+int mockapi_region_addr(const mockapi *m, int region, char *buf, size_t len);
+int mockapi_region_url(const mockapi *m, int region, char *buf, size_t len);
+
+/* Whether region i is up (accepting): 1, 0 (down), or ENOTFOUND. */
+int mockapi_region_is_up(const mockapi *m, int region);
+
+/* POST /test/regions/{i}/down: region i stops listening, so connecting to
+ * it is refused, and its open connections end (idle ones at once, one
+ * writing a response once it is written), so a client with a pooled
+ * connection fails over too. A region already down stays so (OK).
+ * Errors: ENOTFOUND (no such region; regions off), ESTATE (not started). */
+int mockapi_region_down(mockapi *m, int region, char *errbuf, size_t errlen);
+
+/* POST /test/regions/{i}/up: region i listens again on the same port.
+ * ELISTEN when that port was taken meanwhile (errbuf says by what errno;
+ * the region stays down, try again later); ENOTFOUND, ESTATE as above. */
+int mockapi_region_up(mockapi *m, int region, char *errbuf, size_t errlen);
 
 /* ---- counters ----------------------------------------------------------- */
 

@@ -160,9 +160,108 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
     return MOCKAPI_OK;
 }
 
+/* The listener's port, and its address as shown, set to port. */
+static void set_port(mk_listener *l, int port)
+{
+    if (l->sa.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&l->sa)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)&l->sa)->sin_port = htons((uint16_t)port);
+    char host[sizeof l->host]; /* a copy: -Wrestrict cannot tell the two fields apart */
+    memcpy(host, l->host, sizeof host);
+    snprintf(l->shown, sizeof l->shown, "%s:%d", host, port);
+}
+
+static int port_of(const mk_listener *l)
+{
+    return ntohs(l->sa.ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)&l->sa)->sin6_port
+                                             : ((const struct sockaddr_in *)&l->sa)->sin_port);
+}
+
+/* The regions beyond region 0 (listeners[0], parsed from cfg->addr):
+ * cfg->regions copies of it on consecutive ports (or each on a free port),
+ * or one per cfg->region_addrs entry (copied into m->region_addrs). */
+static int add_regions(mockapi *m, const mockapi_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->regions > 0 && cfg->nregion_addrs > 0) {
+        snprintf(err, errlen, "config: regions and region_addrs cannot be combined (give the "
+                              "number of regions, or every address)");
+        return MOCKAPI_EINVAL;
+    }
+    if (cfg->regions > MK_MAX_REGIONS || cfg->nregion_addrs > MK_MAX_REGIONS - 1) {
+        snprintf(err, errlen, "config: at most %d regions (regions 1..%d, or up to %d region_addrs); "
+                              "%zu asked for",
+                 MK_MAX_REGIONS, MK_MAX_REGIONS, MK_MAX_REGIONS - 1,
+                 cfg->regions > 0 ? (size_t)cfg->regions : cfg->nregion_addrs + 1);
+        return MOCKAPI_EINVAL;
+    }
+    if (cfg->nregion_addrs > 0 && !cfg->region_addrs) {
+        snprintf(err, errlen, "config: region_addrs is NULL with nregion_addrs %zu", cfg->nregion_addrs);
+        return MOCKAPI_EINVAL;
+    }
+    mk_listener *first = &m->listeners[0];
+    int base = port_of(first);
+    m->nregions = 1;
+    m->regions_on = cfg->regions > 0 || cfg->nregion_addrs > 0;
+    if (cfg->regions > 0 && base > 0 && base + (int)cfg->regions - 1 > 65535) {
+        snprintf(err, errlen, "addr \"%s\": %u regions on consecutive ports from %d would pass port "
+                              "65535 (use a lower port, or port 0 for free ports)",
+                 cfg->addr, cfg->regions, base);
+        return MOCKAPI_EINVAL;
+    }
+    for (unsigned i = 1; i < cfg->regions; i++) {
+        mk_listener *l = &m->listeners[i];
+        *l = *first;
+        atomic_init(&l->port, 0);
+        atomic_init(&l->down, false);
+        l->region = (int)i;
+        set_port(l, base > 0 ? base + (int)i : 0);
+        m->nregions++;
+    }
+    if (cfg->nregion_addrs > 0) {
+        m->region_addrs = calloc(cfg->nregion_addrs + 1, sizeof *m->region_addrs);
+        if (!m->region_addrs) {
+            snprintf(err, errlen, "out of memory");
+            return MOCKAPI_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < cfg->nregion_addrs; i++) {
+        char what[48];
+        int region = (int)i + 1;
+        snprintf(what, sizeof what, "addr (region %d)", region);
+        const char *a = cfg->region_addrs[i];
+        if (!a || !*a) {
+            snprintf(err, errlen, "%s: empty; give host:port, [ipv6]:port or :port", what);
+            return MOCKAPI_EINVAL;
+        }
+        mk_listener *l = &m->listeners[region];
+        int rc = parse_addr(what, a, MK_LISTEN_HTTP, l, err, errlen);
+        if (rc != MOCKAPI_OK)
+            return rc;
+        l->region = region;
+        /* the same address twice: said now, not as a bind error at start */
+        for (int j = 0; j < region; j++)
+            if (port_of(l) != 0 && strcmp(m->listeners[j].shown, l->shown) == 0) {
+                snprintf(err, errlen, "%s \"%s\": region %d has that address already", what, a, j);
+                return MOCKAPI_EINVAL;
+            }
+        if (!(m->region_addrs[i] = strdup(a))) {
+            snprintf(err, errlen, "out of memory");
+            return MOCKAPI_ENOMEM;
+        }
+        m->nregions++;
+    }
+    m->nlisteners = m->nregions;
+    return MOCKAPI_OK;
+}
+
 /* Frees what create set up before the state object, and m itself. */
 static void release_config(mockapi *m)
 {
+    if (m->region_addrs)
+        for (char **a = m->region_addrs; *a; a++)
+            free(*a);
+    free(m->region_addrs);
     mk_tls_job_free(m->tls_job);
     free(m->addr);
     free(m->tls_addr);
@@ -209,9 +308,12 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     char err[512] = "";
     int rc = parse_addr("addr", cfg.addr, MK_LISTEN_HTTP, &m->listeners[0], err, sizeof err);
     m->nlisteners = 1;
+    if (rc == MOCKAPI_OK)
+        rc = add_regions(m, &cfg, err, sizeof err);
     if (rc == MOCKAPI_OK && cfg.tls_addr && *cfg.tls_addr) {
-        rc = parse_addr("tls_addr", cfg.tls_addr, MK_LISTEN_TLS, &m->listeners[1], err, sizeof err);
-        m->nlisteners = 2;
+        rc = parse_addr("tls_addr", cfg.tls_addr, MK_LISTEN_TLS, &m->listeners[m->nlisteners], err,
+                        sizeof err);
+        m->listeners[m->nlisteners++].region = -1;
     }
     if (rc != MOCKAPI_OK)
         goto fail_early;
@@ -246,6 +348,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.tls_addr = m->tls_addr;
     m->cfg.fixtures_dir = m->fixtures_dir;
     m->cfg.signing_key_file = m->key_file;
+    m->cfg.region_addrs = (const char *const *)m->region_addrs;
 
     if (m->tls_addr && (rc = mk_tls_job_new(&m->tls_job)) != MOCKAPI_OK) {
         snprintf(err, sizeof err, "out of memory");
@@ -466,6 +569,88 @@ int mockapi_base_url(const mockapi *m, mockapi_listener_kind kind, char *buf, si
     int n = snprintf(buf, len, "%s://%s:%d", kind == MOCKAPI_LISTENER_TLS ? "https" : "http", host,
                      l->port);
     return (n < 0 || (size_t)n >= len) ? MOCKAPI_EINVAL : n;
+}
+
+/* ---- regions ------------------------------------------------------------ */
+
+static const mk_listener *region_of(const mockapi *m, int region)
+{
+    if (!m || !m->regions_on || region < 0 || region >= m->nregions)
+        return NULL;
+    return &m->listeners[region];
+}
+
+int mockapi_region_count(const mockapi *m)
+{
+    return m && m->regions_on ? m->nregions : 0;
+}
+
+int mockapi_region_port(const mockapi *m, int region)
+{
+    const mk_listener *l = region_of(m, region);
+    return l ? atomic_load(&l->port) : 0;
+}
+
+int mockapi_region_addr(const mockapi *m, int region, char *buf, size_t len)
+{
+    const mk_listener *l = region_of(m, region);
+    int port = l ? atomic_load(&l->port) : 0;
+    if (port == 0)
+        return MOCKAPI_ENOTFOUND;
+    int n = snprintf(buf, len, "%s:%d", l->host, port);
+    return (n < 0 || (size_t)n >= len) ? MOCKAPI_EINVAL : n;
+}
+
+int mockapi_region_url(const mockapi *m, int region, char *buf, size_t len)
+{
+    const mk_listener *l = region_of(m, region);
+    int port = l ? atomic_load(&l->port) : 0;
+    if (port == 0)
+        return MOCKAPI_ENOTFOUND;
+    int n = snprintf(buf, len, "http://%s:%d", l->wildcard ? "127.0.0.1" : l->host, port);
+    return (n < 0 || (size_t)n >= len) ? MOCKAPI_EINVAL : n;
+}
+
+int mockapi_region_is_up(const mockapi *m, int region)
+{
+    const mk_listener *l = region_of(m, region);
+    if (!l)
+        return MOCKAPI_ENOTFOUND;
+    return !atomic_load(&l->down);
+}
+
+static int region_set(mockapi *m, int region, bool up, char *errbuf, size_t errlen)
+{
+    if (!m) {
+        set_err(errbuf, errlen, "NULL instance");
+        return MOCKAPI_EINVAL;
+    }
+    if (!region_of(m, region)) {
+        if (!m->regions_on)
+            set_err(errbuf, errlen, "regions are off (set regions or region_addrs in the config)");
+        else
+            set_err(errbuf, errlen, "no region %d: the regions are 0 to %d", region, m->nregions - 1);
+        return MOCKAPI_ENOTFOUND;
+    }
+    if (!m->region_ctl) {
+        set_err(errbuf, errlen, "not started");
+        return MOCKAPI_ESTATE;
+    }
+    char err[256] = "";
+    int rc = m->region_ctl(m, region, up, err, sizeof err);
+    if (rc != MOCKAPI_OK)
+        set_err(errbuf, errlen, "%s", err);
+    return rc;
+}
+
+int mockapi_region_down(mockapi *m, int region, char *errbuf, size_t errlen)
+{
+    return region_set(m, region, false, errbuf, errlen);
+}
+
+int mockapi_region_up(mockapi *m, int region, char *errbuf, size_t errlen)
+{
+    return region_set(m, region, true, errbuf, errlen);
 }
 
 const char *mockapi_counter_name(mockapi_counter c)

@@ -35,6 +35,10 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
         if (flags[i].env && getenv(flags[i].env)) {
             flags[i].value = getenv(flags[i].env);
             flags[i].from_env = true;
+            if (flags[i].values && flags[i].max_values > 0) {
+                flags[i].values[0] = flags[i].value;
+                flags[i].nvalues = 1;
+            }
         }
 
     for (int i = first; i < argc; i++) {
@@ -77,6 +81,16 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             fprintf(stderr, "mockapi: flag needs an argument: -%s\n", flags[k].name);
             usage(stderr);
             return CLI_BAD_USAGE;
+        }
+        if (flags[k].values) { /* repeatable: the command line replaces the environment's */
+            if (flags[k].from_env)
+                flags[k].nvalues = 0;
+            if (flags[k].nvalues >= flags[k].max_values) {
+                fprintf(stderr, "mockapi: -%s given more than %d times\n", flags[k].name,
+                        flags[k].max_values);
+                return CLI_BAD_USAGE;
+            }
+            flags[k].values[flags[k].nvalues++] = flags[k].value;
         }
         flags[k].from_env = false;
     }
@@ -141,8 +155,9 @@ static const char serve_usage_head[] =
     "       mockapi COMMAND [arguments]\n"
     "\n"
     "A mock of the node-agent control plane (the plexd Central API).\n"
-    "Prints MOCKAPI_ADDR=<host:port> (and MOCKAPI_TLS_ADDR=<host:port>) on stdout\n"
-    "once it is serving; SIGINT or SIGTERM stop it with exit status 0.\n"
+    "Prints MOCKAPI_ADDR=<host:port> (then, with regions, MOCKAPI_REGION_<i>=<host:port>\n"
+    "per region, and MOCKAPI_TLS_ADDR=<host:port>) on stdout once it is serving;\n"
+    "SIGINT or SIGTERM stop it with exit status 0.\n"
     "\n"
     "commands (without one, mockapi serves):\n";
 
@@ -152,6 +167,12 @@ static const char serve_usage_flags[] =
     "  -addr ADDR             plain HTTP listener, host:port, [v6]:port or :port\n"
     "                         (:port = all interfaces)   [MOCKAPI_LISTEN_ADDR]\n"
     "                                                    (default 127.0.0.1:0)\n"
+    "                         repeat it for regions: one listener each, regions\n"
+    "                         0, 1, ... in order (at most 32)\n"
+    "  -regions N             N regions (1..32) on the host of -addr: ports\n"
+    "                         port, port+1, ... (port 0: a free port each); each\n"
+    "                         prints MOCKAPI_REGION_<i>=, every response says\n"
+    "                         X-Mockapi-Region                [MOCKAPI_REGIONS]\n"
     "  -tls-addr ADDR         TLS listener, same forms; \"\" or \"off\" disables it\n"
     "                                                    [MOCKAPI_TLS_LISTEN_ADDR]\n"
     "                                                    (default 127.0.0.1:8443)\n"
@@ -203,7 +224,7 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_MAXBUF, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_REGIONS, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
@@ -228,7 +249,12 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_JBYTES] = {"journal-bytes", "MOCKAPI_JOURNAL_BYTES", NULL},
         [O_ADMIN] = {"admin-token", "MOCKAPI_ADMIN_TOKEN", NULL},
         [O_MAXBUF] = {"max-buffered-bytes", "MOCKAPI_MAX_BUFFERED_BYTES", NULL},
+        [O_REGIONS] = {"regions", "MOCKAPI_REGIONS", NULL},
     };
+    /* -addr repeats: one plain listener (region) each; serve_options borrows them */
+    static const char *addrs[CLI_MAX_ADDRS];
+    o[O_ADDR].values = addrs;
+    o[O_ADDR].max_values = CLI_MAX_ADDRS;
     switch (cli_parse_flags(o, O_COUNT, argc, argv, first, serve_usage)) {
     case CLI_PARSED: break;
     case CLI_HELP: return CLI_EXIT_OK;
@@ -269,6 +295,29 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     /* Loopback unless told otherwise: a deliberate difference from the
      * reference (":0" and ":8443", every interface); README says why. */
     cfg->addr = o[O_ADDR].value ? o[O_ADDR].value : "127.0.0.1:0";
+    if (o[O_ADDR].nvalues > 1) { /* regions: the first is region 0 */
+        for (int i = 0; i < o[O_ADDR].nvalues; i++)
+            if (!addrs[i][0]) {
+                fprintf(stderr, "mockapi: -addr (region %d): empty value; give host:port, [v6]:port "
+                                "or :port (e.g. 127.0.0.1:0)\n", i);
+                return CLI_EXIT_USAGE;
+            }
+        cfg->addr = addrs[0];
+        cfg->region_addrs = addrs + 1;
+        cfg->nregion_addrs = (size_t)o[O_ADDR].nvalues - 1;
+    }
+    if (o[O_REGIONS].value) {
+        if (cli_parse_number(cli_flag_label(&o[O_REGIONS], lb, sizeof lb), o[O_REGIONS].value, 1,
+                             CLI_MAX_ADDRS, &n) != 0)
+            return CLI_EXIT_USAGE;
+        if (o[O_ADDR].nvalues > 1) {
+            fprintf(stderr, "mockapi: %s and a repeated -addr cannot be combined: give -regions N "
+                            "with one -addr (N regions on its host), or one -addr per region\n",
+                    cli_flag_label(&o[O_REGIONS], lb, sizeof lb));
+            return CLI_EXIT_USAGE;
+        }
+        cfg->regions = (unsigned)n;
+    }
     cfg->tls_addr = o[O_TLS].value ? o[O_TLS].value : "127.0.0.1:8443";
     if (strcmp(cfg->tls_addr, "") == 0 || strcmp(cfg->tls_addr, "off") == 0)
         cfg->tls_addr = NULL;

@@ -15,6 +15,9 @@
 
 #include "mockapi.h"
 
+/* At most this many regions (plain listeners): -regions, repeated -addr. */
+enum { CLI_MAX_ADDRS = 32 };
+
 /* Exit statuses of the binary, documented in README ("Using the binary"). */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
@@ -26,6 +29,13 @@ typedef struct cli_flag {
     const char *env;
     const char *value;
     bool from_env; /* value came from env, not argv (for messages) */
+    /* A repeatable flag: values points at room for max_values; every
+     * value given is kept there in order (nvalues of them; the environment
+     * variable gives one when the command line gives none), and `value` is
+     * the last. NULL: the flag keeps its last value only. */
+    const char **values;
+    int max_values;
+    int nvalues;
 } cli_flag;
 
 /* Prints a command's complete usage text to f. */
@@ -36,7 +46,8 @@ typedef enum { CLI_PARSED, CLI_HELP, CLI_BAD_USAGE } cli_parse_result;
 
 /* Fills flags[0..n) from the environment, then from argv[first..argc): a
  * flag given on the command line wins over its environment variable, and a
- * flag given twice keeps the last value. `-h`, `-help` and `--help` print
+ * flag given twice keeps the last value (a repeatable one keeps them all;
+ * more than its max_values is a usage error). `-h`, `-help` and `--help` print
  * usage to stdout and give CLI_HELP. An unknown flag (with the nearest known
  * name as a "did you mean"), a bad flag syntax (`-`, `---x`, `-=x`), a flag
  * without its value, or any argument that is not a flag prints the reason

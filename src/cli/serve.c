@@ -112,6 +112,11 @@ static int serve(serve_options *o)
     char addr[128];
     mockapi_addr(m, MOCKAPI_LISTENER_HTTP, addr, sizeof addr);
     printf("MOCKAPI_ADDR=%s\n", addr);
+    /* regions: every one, region 0 (the line above) included, so a script
+     * can loop over 0..N-1; all are accepting already */
+    for (int i = 0; i < mockapi_region_count(m); i++)
+        if (mockapi_region_addr(m, i, addr, sizeof addr) > 0)
+            printf("MOCKAPI_REGION_%d=%s\n", i, addr);
     fflush(stdout);
     rc = mockapi_wait_started(m, err, sizeof err);
     const char *pem = rc == MOCKAPI_OK && ca ? mockapi_tls_ca_pem(m) : NULL;

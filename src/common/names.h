@@ -57,7 +57,8 @@
     X(REQUESTS, "requests", NONE)             \
     X(RESET, "reset", NONE)                   \
     X(WAIT, "wait", NONE)                     \
-    X(STATS, "stats", NONE)
+    X(STATS, "stats", NONE)                   \
+    X(REGIONS, "regions", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "regions.h"
 #include "gojson.h"
 #include "gotype.h"
 #include "errors.h"
@@ -183,6 +184,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     resp->stream_topic = MK_TOPIC_NODE;
     mk_buf_puts(o, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
+    mk_put_region(req, o);
     mk_put_date(o);
     if (!resp->stream) {
         /* HEAD: the reference hangs until the client leaves; we answer
@@ -826,7 +828,13 @@ void mk_journal_refused(mockapi *m, const mk_request *req, int status)
     mk_response resp = {.status = status};
     size_t len;
     const char *r = mk_refusal(status, &len);
+    char *rr = req->region_header ? mk_refusal_region(status, req->region, &len) : NULL;
+    if (rr)
+        r = rr;
+    else if (req->region_header)
+        r = mk_refusal(status, &len); /* out of memory: the plain form */
     journal(m, req, &resp, NULL, "", 0, false, r, len, 0);
+    free(rr);
 }
 
 /* ---- the request path --------------------------------------------------- */
@@ -1115,6 +1123,15 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     case MK_R_STATS:
         if (no_query(req, resp))
             respond_stats(m, req, resp);
+        break;
+    case MK_R_REGIONS:
+        if (no_query(req, resp))
+            mk_respond_regions(m, req, resp);
+        break;
+    case MK_R_REGION_DOWN:
+    case MK_R_REGION_UP:
+        if (no_query(req, resp))
+            mk_respond_region_set(m, req, resp, mt.params[0].s, rt->responder == MK_R_REGION_UP);
         break;
     case MK_R_SET_STATE:
     case MK_R_SET_HEARTBEAT: {

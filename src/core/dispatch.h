@@ -30,6 +30,8 @@ typedef struct mk_request {
     int listener;             /* index into m->listeners */
     int region;               /* the listener's region (index among the plain
                                * listeners), -1 for none (TLS) */
+    bool region_header;       /* regions are on and this is one: every
+                               * response says "X-Mockapi-Region: <region>" */
     const char *method;
     const char *path;         /* raw, percent-encoded; no query */
     size_t path_len;

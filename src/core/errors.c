@@ -2,6 +2,7 @@
 #include "errors.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -161,4 +162,21 @@ const char *mk_refusal(int status, size_t *len)
             r = &refusals[i];
     *len = strlen(r->text);
     return r->text;
+}
+
+char *mk_refusal_region(int status, int region, size_t *len)
+{
+    size_t n;
+    const char *r = mk_refusal(status, &n);
+    size_t line = (size_t)(strstr(r, "\r\n") - r) + 2;
+    char hdr[48];
+    int hl = snprintf(hdr, sizeof hdr, "X-Mockapi-Region: %d\r\n", region);
+    char *out = malloc(n + (size_t)hl + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, r, line);
+    memcpy(out + line, hdr, (size_t)hl);
+    memcpy(out + line + (size_t)hl, r + line, n - line + 1);
+    *len = n + (size_t)hl;
+    return out;
 }

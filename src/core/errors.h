@@ -58,5 +58,9 @@ void mk_err_internal(const mk_request *req, mk_response *resp, const char *what)
  * 500, 501, 503 or 505, in the form Go's net/http writes it, with
  * "Connection: close"; *len receives its length. Static storage. */
 const char *mk_refusal(int status, size_t *len);
+/* mk_refusal with "X-Mockapi-Region: <region>" after the status line, for
+ * a region's listener (README "Regions"): malloc'd (free()), NULL when
+ * memory is short. */
+char *mk_refusal_region(int status, int region, size_t *len);
 
 #endif

@@ -20,6 +20,7 @@ static const char *status_text(int status)
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 408: return "Request Timeout";
     case 413: return "Request Entity Too Large";
     case 503: return "Service Unavailable";
@@ -42,6 +43,15 @@ void mk_put_date(mk_buf *out)
     mk_buf_puts(out, line);
 }
 
+void mk_put_region(const mk_request *req, mk_buf *out)
+{
+    if (!req->region_header)
+        return;
+    mk_buf_puts(out, "X-Mockapi-Region: ");
+    mk_buf_putu(out, (unsigned long long)req->region);
+    mk_buf_puts(out, "\r\n");
+}
+
 /* Header values we echo must not carry CR/LF (response splitting). */
 static void put_header(mk_buf *out, const char *name, const char *value)
 {
@@ -54,7 +64,7 @@ static void put_header(mk_buf *out, const char *name, const char *value)
 
 /* The status line and headers, with Content-Length r->len unless
  * no_length, and the blank line. */
-static void put_head(mk_response *resp, const mk_reply *r)
+static void put_head(const mk_request *req, mk_response *resp, const mk_reply *r)
 {
     mk_buf *out = &resp->out;
     resp->status = r->status;
@@ -71,6 +81,7 @@ static void put_head(mk_response *resp, const mk_reply *r)
     }
     for (int i = 0; i < 3 && r->extra[i][0]; i++)
         put_header(out, r->extra[i][0], r->extra[i][1]);
+    mk_put_region(req, out);
     mk_put_date(out);
     if (resp->close)
         mk_buf_puts(out, "Connection: close\r\n");
@@ -89,7 +100,7 @@ static bool is_head(const mk_request *req)
 
 void mk_respond(const mk_request *req, mk_response *resp, const mk_reply *r)
 {
-    put_head(resp, r);
+    put_head(req, resp, r);
     if (!r->no_length && !is_head(req))
         mk_buf_append(&resp->out, r->body, r->len);
 }
@@ -107,14 +118,14 @@ void mk_respond_blob(const mk_request *req, mk_response *resp, const char *ctype
         mk_respond(req, resp, &r);
         return;
     }
-    put_head(resp, &r);
+    put_head(req, resp, &r);
     resp->body = mk_blob_ref(b);
 }
 
 void mk_respond_produced(const mk_request *req, mk_response *resp, int status, const char *ctype,
                          size_t len, mk_producer prod)
 {
-    put_head(resp, &(mk_reply){.status = status, .ctype = ctype, .len = len});
+    put_head(req, resp, &(mk_reply){.status = status, .ctype = ctype, .len = len});
     if (is_head(req) || len == 0) {
         if (prod.free)
             prod.free(prod.arg);

@@ -74,5 +74,8 @@ void mk_respond_entries(mockapi *m, const mk_request *req, mk_response *resp, mk
 /* Appends "Date: <RFC 1123 time>\r\n" (formatted once a second per thread),
  * for a head built by hand (the event stream's). */
 void mk_put_date(mk_buf *out);
+/* Appends "X-Mockapi-Region: <i>\r\n" when req->region_header, for every
+ * head (README "Regions"); nothing otherwise. */
+void mk_put_region(const mk_request *req, mk_buf *out);
 
 #endif

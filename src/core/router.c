@@ -58,7 +58,11 @@ enum {
     R(L, "POST", "/test/reset", NONE, NULL, RESET, MK_R_RESET),                                                 \
     R(L, "GET", "/test/wait", NONE, NULL, WAIT, MK_R_WAIT),                                                     \
     /* beyond the reference: what the transport did (refusals, deadlines) */                                   \
-    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS)
+    R(L, "GET", "/test/stats", NONE, NULL, STATS, MK_R_STATS),                                                  \
+    /* beyond the reference: regions (several plain listeners) down and up */                                 \
+    R(L, "GET", "/test/regions", NONE, NULL, REGIONS, MK_R_REGIONS),                                            \
+    R(L, "POST", "/test/regions/{i}/down", NONE, NULL, REGIONS, MK_R_REGION_DOWN),                              \
+    R(L, "POST", "/test/regions/{i}/up", NONE, NULL, REGIONS, MK_R_REGION_UP)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */

@@ -19,7 +19,10 @@
 #include "state.h"
 #include "certs.h"
 
-enum { MK_MAX_LISTENERS = 8 };
+/* Regions (README "Regions"): the plain listeners are regions 0..n-1, at
+ * most MK_MAX_REGIONS (fault.h's region=0..31 names each); the TLS
+ * listener, after them, is none. */
+enum { MK_MAX_REGIONS = 32, MK_MAX_LISTENERS = MK_MAX_REGIONS + 1 };
 
 typedef struct mk_listener {
     mk_listener_kind kind;
@@ -32,6 +35,9 @@ typedef struct mk_listener {
     bool loopback;     /* bound to a loopback address (127/8, ::1) */
     atomic_int port;   /* bound port once started, else 0 (a TLS port may be
                         * set by a background start while requests run) */
+    int region;        /* index among the plain listeners; -1: TLS */
+    atomic_bool down;  /* a region taken down (POST /test/regions/{i}/down):
+                        * not accepting; port kept for /up */
 } mk_listener;
 
 /* The transport statistics, one list for the struct, GET /test/stats and
@@ -63,6 +69,13 @@ struct mockapi {
     mk_state state;
     mk_listener listeners[MK_MAX_LISTENERS];
     int nlisteners;
+    int nregions;     /* plain listeners (listeners[0..nregions)); the TLS one follows */
+    bool regions_on;  /* cfg.regions or several plain addresses: responses name their region */
+    char **region_addrs; /* owned copies of cfg.region_addrs */
+    /* Takes region i down (up false) or up again; set by the transport
+     * while started (NULL otherwise), so the request path (core) can reach
+     * the listeners (transport). MOCKAPI_* code, reason in err. */
+    int (*region_ctl)(mockapi *m, int region, bool up, char *err, size_t errlen);
     bool has_admin;   /* cfg.admin_token set: /test/ routes need it */
     unsigned char admin_hash[32]; /* SHA-256 of the token (compared, never the token) */
     mk_http *http;    /* NULL when not started */

@@ -52,9 +52,13 @@ static int bind_listener(mockapi *m, mk_http *h, int i, char *err, size_t errlen
     if (fd >= 0 && li->sa.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, li->dual_stack ? &zero : &one, sizeof one);
     if (fd < 0 || bind(fd, (struct sockaddr *)&li->sa, li->salen) != 0 || listen(fd, 4096) != 0) {
-        char eb[128];
-        snprintf(err, errlen, "cannot listen on %s (the %s listener): %s", li->shown,
-                 li->kind == MK_LISTEN_TLS ? "TLS" : "plain", strerror_r(errno, eb, sizeof eb));
+        char eb[128], which[32];
+        if (m->regions_on && li->region >= 0)
+            snprintf(which, sizeof which, "region %d", li->region);
+        else
+            snprintf(which, sizeof which, "the %s listener", li->kind == MK_LISTEN_TLS ? "TLS" : "plain");
+        snprintf(err, errlen, "cannot listen on %s (%s): %s", li->shown, which,
+                 strerror_r(errno, eb, sizeof eb));
         if (fd >= 0)
             close(fd);
         return MOCKAPI_ELISTEN;
@@ -97,6 +101,31 @@ static void close_unopened(mk_http *h)
             close(h->fd[i]);
             h->fd[i] = -1;
         }
+}
+
+/* m->region_ctl: region i down or up again on the port it had. */
+static int region_ctl(mockapi *m, int region, bool up, char *err, size_t errlen)
+{
+    mk_listener *li = &m->listeners[region];
+    char why[200] = "";
+    if (!up) {
+        if (mk_loop_listener_down(m->http->loop, region, why, sizeof why) != 0) {
+            snprintf(err, errlen, "region %d: %s", region, why);
+            return MOCKAPI_ESTATE;
+        }
+        return MOCKAPI_OK;
+    }
+    struct sockaddr_storage sa = li->sa;
+    int port = atomic_load(&li->port);
+    if (sa.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
+    if (mk_loop_listener_up(m->http->loop, region, (struct sockaddr *)&sa, li->salen, why, sizeof why) != 0) {
+        snprintf(err, errlen, "region %d: cannot listen on %s:%d again: %s", region, li->host, port, why);
+        return MOCKAPI_ELISTEN;
+    }
+    return MOCKAPI_OK;
 }
 
 /* The TLS listeners: certificates, the TLS configuration, the sockets. */
@@ -163,6 +192,9 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
         return MOCKAPI_ENOMEM;
     }
     m->http = h;
+    for (int i = 0; i < m->nlisteners; i++)
+        atomic_store(&m->listeners[i].down, false); /* every one bound anew */
+    m->region_ctl = region_ctl;
     pthread_mutex_lock(&m->state.jlock); /* notify is read under it */
     m->state.notify = mk_loop_notify;
     m->state.notify_arg = h->loop;
@@ -211,6 +243,7 @@ void mk_http_stop(mockapi *m)
     mk_state_interrupt(&m->state, false);
     m->sse = NULL;
     m->http = NULL;
+    m->region_ctl = NULL;
     for (int i = 0; i < m->nlisteners; i++)
         atomic_store(&m->listeners[i].port, 0);
     free(h);

@@ -125,6 +125,12 @@ typedef struct lsock {
     int tag; /* TAG_LISTEN; first, as in conn: epoll's data.ptr names either */
     int fd, listener;
     mk_tls_server *tls;
+    /* A region taken down (mk_loop_listener_down): the socket is shut, not
+     * closed, so fd stays this socket's while any thread may still accept
+     * on it or hold it in its set; each thread drops it from its set and
+     * ends the connections it accepted before the latest down (epoch). */
+    atomic_bool down;
+    atomic_uint epoch; /* downs so far */
 } lsock;
 
 typedef struct conn {
@@ -134,6 +140,7 @@ typedef struct conn {
     lnode rl;                 /* on the release list */
     int64_t idle_at;          /* on the release list: when it went idle */
     int fd, listener;
+    unsigned epoch;           /* its listener's lsock.epoch when accepted */
     mk_tls_session *tls;      /* NULL: plain, or a handshake that has not begun */
     mk_tls_server *tls_srv;   /* a TLS listener's connection: its configuration */
     bool handshaking;
@@ -226,7 +233,10 @@ typedef struct lthread {
     atomic_int nparked;
     atomic_bool recheck;
     int64_t rechecked_at;     /* the last re-check of every parked wait */
-    int nlisten;              /* listening sockets added to this thread's set */
+    int nlisten;              /* listening sockets this thread knows of */
+    bool lin[MK_MAX_LISTENERS];      /* ls[i] is in this thread's set */
+    unsigned lepoch[MK_MAX_LISTENERS]; /* ls[i].epoch whose connections this thread ended */
+    atomic_bool lsync;        /* a listener went down or up: see listen_sync */
     int64_t accept_paused_until; /* 0: accepting */
     int64_t heap_trimmed_at;  /* release_idle's last malloc_trim */
     size_t freed;             /* bytes writers freed since the last trim */
@@ -752,6 +762,12 @@ static bool write_static(lthread *t, conn *c, const char *s, size_t len, bool cl
     return write_out(t, c, (char *)s, len, true, close_after);
 }
 
+/* Whether c's responses name its region (README "Regions"). */
+static bool region_header(const mockapi *m, const conn *c)
+{
+    return m->regions_on && m->listeners[c->listener].region >= 0;
+}
+
 /* A request refused before it reached the request path: Go's answer, then
  * the connection ends (what follows cannot be told from a request). */
 static bool refuse(lthread *t, conn *c, int status)
@@ -767,6 +783,11 @@ static bool refuse(lthread *t, conn *c, int status)
     const char *r = mk_refusal(status, &len);
     c->in_len = 0;
     c->framed = false;
+    char *rr = region_header(m, c) ? mk_refusal_region(status, m->listeners[c->listener].region, &len)
+                                   : NULL;
+    if (rr)
+        return write_out(t, c, rr, len, false, true);
+    mk_refusal(status, &len); /* regions off, or out of memory: the fixed text */
     return write_static(t, c, r, len, true);
 }
 
@@ -783,6 +804,8 @@ static bool refuse_head(lthread *t, conn *c, const mk_h1_head *hd)
         }
         mk_request req = {.kind = t->l->m->listeners[c->listener].kind,
                           .listener = c->listener,
+                          .region = t->l->m->listeners[c->listener].region,
+                          .region_header = region_header(t->l->m, c),
                           .method = hd->h.method,
                           .headers = kv,
                           .nheaders = hd->h.nheaders};
@@ -1145,6 +1168,8 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     mk_request req = {
         .kind = m->listeners[c->listener].kind,
         .listener = c->listener,
+        .region = m->listeners[c->listener].region,
+        .region_header = region_header(m, c),
         .method = hd->h.method,
         .headers = kv,
         .nheaders = hd->h.nheaders,
@@ -1500,19 +1525,66 @@ static void expire(lthread *t, conn *c)
 
 /* ---- accepting ---------------------------------------------------------- */
 
-static void listen_add(lthread *t, lsock *s)
+/* Brings this thread's set in line with the listening sockets: each one
+ * published is in it unless it is down or accepting is paused. */
+static void listen_sync(lthread *t)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = s};
-    epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+    t->nlisten = atomic_load(&t->l->nls);
+    for (int i = 0; i < t->nlisten; i++) {
+        lsock *s = &t->l->ls[i];
+        bool want = !t->accept_paused_until && !atomic_load(&s->down);
+        if (want == t->lin[i])
+            continue;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = s};
+        epoll_ctl(t->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->fd, want ? &ev : NULL);
+        t->lin[i] = want;
+    }
 }
 
 /* Adds listening sockets published since this thread last looked. */
 static void take_listeners(lthread *t)
 {
-    int n = atomic_load(&t->l->nls);
-    for (; t->nlisten < n; t->nlisten++)
-        if (!t->accept_paused_until)
-            listen_add(t, &t->l->ls[t->nlisten]);
+    listen_sync(t);
+}
+
+/* After a region went down: the connections this thread accepted from it
+ * before then end, so a client holding one (a keep-alive pool) fails over
+ * as one connecting anew does. One writing a response ends once it is
+ * written; every other (idle, mid-request, a parked wait) at once. Those
+ * accepted since a later up stay. */
+static void end_downed(lthread *t)
+{
+    for (int i = 0; i < t->nlisten; i++) {
+        lsock *s = &t->l->ls[i];
+        unsigned e = atomic_load(&s->epoch);
+        if (e == t->lepoch[i])
+            continue;
+        t->lepoch[i] = e;
+        lnode *lists[3] = {&t->list, &t->parked, &t->held};
+        for (int k = 0; k < 3; k++)
+            for (lnode *n = lists[k]->next, *next; n != lists[k]; n = next) {
+                next = n->next;
+                conn *c = CONN_OF(n, dl);
+                if (c->listener != s->listener || (int)(e - c->epoch) <= 0)
+                    continue;
+                /* held by a fault: writing (slowed) like any writer; a
+                 * delayed answer not begun, a hang, ends at once */
+                bool writing = c->out && !c->parked &&
+                               (!c->fh || c->fh->phase == FH_WRITE || c->fh->phase == FH_SLOW);
+                if (writing)
+                    c->closing = true;
+                else
+                    close_conn(t, c);
+            }
+    }
+}
+
+/* A listener went down or up (or one this thread tried to accept on was
+ * shut): its set, then the connections of a downed one. */
+static void listeners_changed(lthread *t)
+{
+    listen_sync(t);
+    end_downed(t);
 }
 
 /* Out of descriptors: stop accepting on this thread for a while (the
@@ -1520,9 +1592,8 @@ static void take_listeners(lthread *t)
  * them again at once. */
 static void accept_pause(lthread *t, int err)
 {
-    for (int i = 0; i < t->nlisten; i++)
-        epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->l->ls[i].fd, NULL);
     t->accept_paused_until = t->now + ACCEPT_PAUSE_MS;
+    listen_sync(t);
     mk_tstat_inc(t->l->m, accept_paused);
     long long last = atomic_load(&t->l->last_emfile_log);
     if (t->now - last >= 1000 && atomic_compare_exchange_strong(&t->l->last_emfile_log, &last, t->now))
@@ -1532,19 +1603,21 @@ static void accept_pause(lthread *t, int err)
 static void accept_resume(lthread *t)
 {
     t->accept_paused_until = 0;
-    for (int i = 0; i < t->nlisten; i++)
-        listen_add(t, &t->l->ls[i]);
+    listen_sync(t);
 }
 
 static void on_accept(lthread *t, lsock *s)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
+        unsigned epoch = atomic_load(&s->epoch); /* before: see mk_loop_listener_down */
         int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 accept_pause(t, errno);
+            if (errno == EINVAL) /* shut: a region went down; leave it at the round's end */
+                atomic_store(&t->lsync, true);
             return; /* EAGAIN: another thread took it, or nothing is left */
         }
         int one = 1;
@@ -1555,6 +1628,7 @@ static void on_accept(lthread *t, lsock *s)
             c->tag = TAG_CONN;
             c->fd = fd;
             c->listener = s->listener;
+            c->epoch = epoch;
             c->tls_srv = s->tls;
             c->handshaking = s->tls != NULL;
         }
@@ -1670,6 +1744,8 @@ static void *run(void *arg)
                 on_event(t, (conn *)tag, ev[i].events);
             }
         }
+        if (atomic_load(&t->lsync) && atomic_exchange(&t->lsync, false))
+            listeners_changed(t); /* after the events: none of them names a conn closed here */
         if (t->accept_paused_until && t->accept_paused_until <= t->now)
             accept_resume(t);
         serve_again(t);
@@ -1784,6 +1860,80 @@ int mk_loop_listen(mk_loop *l, int listener, int fd, mk_tls_server *tls)
     for (int i = 0; i < l->nthreads; i++)
         wake(&l->th[i]);
     return 0;
+}
+
+/* The slot of m->listeners[listener], or NULL. Under l->lock. */
+static lsock *slot_of(mk_loop *l, int listener)
+{
+    for (int i = 0; i < atomic_load(&l->nls); i++)
+        if (l->ls[i].listener == listener)
+            return &l->ls[i];
+    return NULL;
+}
+
+static void tell_threads(mk_loop *l)
+{
+    for (int i = 0; i < l->nthreads; i++) {
+        atomic_store(&l->th[i].lsync, true);
+        wake(&l->th[i]);
+    }
+}
+
+int mk_loop_listener_down(mk_loop *l, int listener, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&l->lock);
+    lsock *s = slot_of(l, listener);
+    int rc = 0;
+    if (!s) {
+        snprintf(err, errlen, "the listener is not open");
+        rc = -1;
+    } else if (!atomic_load(&s->down)) {
+        atomic_store(&s->down, true);
+        atomic_store(&l->m->listeners[listener].down, true); /* what /test/regions shows */
+        /* Linux: the socket leaves the listening state (connecting is
+         * refused, the backlog is reset) while fd stays this socket, so a
+         * thread that still accepts on it gets EINVAL, never another
+         * socket that took the number */
+        shutdown(s->fd, SHUT_RD);
+        /* after the shutdown: on_accept reads the epoch before accept4, so
+         * a connection it got carries the old epoch (and is ended) unless
+         * its accept came after this, which the shutdown makes fail */
+        atomic_fetch_add(&s->epoch, 1);
+        tell_threads(l);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int mk_loop_listener_up(mk_loop *l, int listener, const struct sockaddr *sa, socklen_t salen,
+                        char *err, size_t errlen)
+{
+    pthread_mutex_lock(&l->lock);
+    lsock *s = slot_of(l, listener);
+    int rc = 0;
+    char eb[128];
+    if (!s) {
+        snprintf(err, errlen, "the listener is not open");
+        rc = -1;
+    } else if (atomic_load(&s->down)) {
+        /* A shut socket bound to port 0 at first has let its port go (one
+         * bound to a port of its own keeps it: bind says EINVAL then). Bind
+         * it to the port it had; if another socket took that port, listen
+         * must not run (it would pick a new port). */
+        if (bind(s->fd, sa, salen) != 0 && errno != EINVAL) {
+            snprintf(err, errlen, "%s", strerror_r(errno, eb, sizeof eb));
+            rc = -1;
+        } else if (listen(s->fd, 4096) != 0) {
+            snprintf(err, errlen, "%s", strerror_r(errno, eb, sizeof eb));
+            rc = -1;
+        } else {
+            atomic_store(&s->down, false);
+            atomic_store(&l->m->listeners[listener].down, false);
+            tell_threads(l);
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return rc;
 }
 
 void mk_loop_stop(mk_loop *l)

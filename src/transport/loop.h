@@ -59,6 +59,16 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen);
  * the loop). 0, or -1 when stopping (fd is closed then). */
 int mk_loop_listen(mk_loop *l, int listener, int fd, mk_tls_server *tls);
 
+/* A region down (README "Regions"): the listening socket stops listening
+ * (connecting is refused) and every connection accepted from it so far
+ * ends, idle ones at once, one writing a response once it is written. Up:
+ * it listens again, bound to sa (the port it had). Already so: 0, nothing
+ * done. 0, or -1 with the reason (errno's text: the port is taken) in err.
+ * Any thread; the loop threads catch up on their next round. */
+int mk_loop_listener_down(mk_loop *l, int listener, char *err, size_t errlen);
+int mk_loop_listener_up(mk_loop *l, int listener, const struct sockaddr *sa, socklen_t salen,
+                        char *err, size_t errlen);
+
 /* Something a parked wait may be waiting for changed: threads with parked
  * waits check them again. For mk_state.notify and the SSE hub's notify. */
 void mk_loop_notify(void *loop);

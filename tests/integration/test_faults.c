@@ -370,6 +370,44 @@ static void flt_many_delays(void **state)
     rc_healthy(&s, false, "after many delays");
 }
 
+/* A region taken down ends the requests a fault holds on it (a hang, a
+ * delay not yet answered) at once, as its other connections; a slowed
+ * answer already being written ends when written. */
+static void flt_region_down(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_server s;
+    mt_config_init(&cfg);
+    cfg.regions = 2;
+    rc_start(&s, &cfg, false);
+    int port = mockapi_region_port(s.m, 1);
+    const char *specs[] = {"hang", "delay=60000", "slow=2000"};
+    rc_conn *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = rc_connect(port, false);
+        char *req = rc_fmt("GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Mockapi-Fault: %s\r\n\r\n", specs[i]);
+        rc_send(c[i], req);
+        free(req);
+    }
+    /* all three run (journaled) and held */
+    mt_response r;
+    assert_int_equal(mt_get(NULL, s.base, "/test/wait?path=/v1/ping&op=gte&value=3&timeout_ms=10000", &r), 0);
+    assert_int_equal(r.status, 200);
+    mt_response_free(&r);
+    char err[256];
+    if (mockapi_region_down(s.m, 1, err, sizeof err) != 0)
+        fail_msg("region 1 down: %s", err);
+    for (int i = 0; i < 3; i++) {
+        if (!rc_closed_by(c[i], mt_now_ms() + RC_WAIT_MS))
+            fail_msg("%s on a downed region not ended", specs[i]);
+        if (i < 2 && c[i]->len != 0)
+            fail_msg("%s: %zu bytes came", specs[i], c[i]->len);
+        rc_close(c[i]);
+    }
+    rc_healthy(&s, false, "region 0 after region 1 went down");
+}
+
 /* GET /test/stats' figure `name`, and `name2`'s from the same answer into
  * *v2 (name2 NULL: none). */
 static long long stat_of2(mt_server *s, const char *name, const char *name2, long long *v2)
@@ -590,6 +628,7 @@ int mt_run_fault_tests(void)
         BOTH(flt_stop_hung),
         cmocka_unit_test_teardown(flt_partial_sources, rc_teardown),
         cmocka_unit_test_teardown(flt_many_delays, rc_teardown),
+        cmocka_unit_test_teardown(flt_region_down, rc_teardown),
         cmocka_unit_test_teardown(flt_stream, rc_teardown),
         cmocka_unit_test_teardown(flt_no_leak, rc_teardown),
     };

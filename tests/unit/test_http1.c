@@ -355,6 +355,19 @@ static void h1_refusals(void **state)
         body += 4;
         assert_int_equal(strtoul(cl + 16, NULL, 10), len - (size_t)(body - r));
         assert_non_null(strstr(r, "Connection: close\r\n"));
+        /* on a region's listener: the same bytes with the region's header
+         * after the status line (README "Regions") */
+        size_t rlen;
+        char *rr = mk_refusal_region(codes[i], 31, &rlen);
+        assert_non_null(rr);
+        size_t line = (size_t)(strstr(r, "\r\n") - r) + 2;
+        static const char hdr[] = "X-Mockapi-Region: 31\r\n";
+        assert_int_equal(rlen, len + sizeof hdr - 1);
+        assert_int_equal(strlen(rr), rlen);
+        assert_memory_equal(rr, r, line);
+        assert_memory_equal(rr + line, hdr, sizeof hdr - 1);
+        assert_string_equal(rr + line + sizeof hdr - 1, r + line);
+        free(rr);
     }
 }
 
