@@ -117,6 +117,16 @@ typedef struct mockapi_config {
      * whose pending output makes no progress for request_timeout_ms is
      * disconnected, which frees its share. 0: the default, 64 MiB. */
     size_t max_buffered_bytes;
+    /* Fault rules for the life of the instance, as the binary's -fault
+     * flag gives them: nfaults strings "[METHOD ]ROUTE: SPEC", ROUTE a
+     * route name ("heartbeat") or a path glob ("/v1/nodes/{id}/heartbeat" with a star for {id}),
+     * SPEC the fault grammar (README "Faults"), e.g. "heartbeat:
+     * status=503; first=2". They come after the rules of /test/faults and
+     * mockapi_fault_add, survive POST /test/reset (their counts start
+     * over) and cannot be deleted. A bad one fails create (EINVAL, errbuf
+     * names it). Copied at create. NULL/0: none. */
+    const char *const *faults;
+    size_t nfaults;
     /* Log sink for one line at a time (no newline). NULL: stderr. Called
      * from server threads; must be thread-safe. */
     void (*log)(void *user, const char *line);
@@ -314,6 +324,27 @@ int mockapi_reset(mockapi *m);
  * be NULL) receives the last value compared. Returns 0 when it held,
  * ETIMEDOUT when not, EINVAL for a malformed condition. */
 int mockapi_wait(mockapi *m, const char *condition, unsigned timeout_ms, int64_t *value);
+
+/* ---- faults ------------------------------------------------------------- */
+
+/* Installs a fault rule, as POST /test/faults does: route_or_path is a
+ * route name ("heartbeat") or a path glob starting with '/'
+ * ("/v1/nodes/{id}/heartbeat" with a star for {id}); method NULL for any; spec in the fault
+ * grammar ("status=503; retry-after=2; first=2"); ttl_ms 0 keeps it until
+ * deleted. *id (may be NULL) receives the rule's id. Errors: EINVAL (a
+ * malformed spec, an unknown or /test/ route, a stream key off the events
+ * route; errbuf names the item), ENOMEM. Thread-safe. */
+int mockapi_fault_add(mockapi *m, const char *route_or_path, const char *method, const char *spec,
+                      unsigned ttl_ms, int *id, char *errbuf, size_t errlen);
+/* Deletes rule id. ENOTFOUND when there is none; EINVAL for a rule of
+ * mockapi_config.faults (those last as long as the instance). */
+int mockapi_fault_delete(mockapi *m, int id);
+/* Deletes every rule but those of mockapi_config.faults. */
+int mockapi_fault_clear(mockapi *m);
+/* Checks one "[METHOD ]ROUTE: SPEC" as mockapi_config.faults takes it,
+ * without an instance (the binary's -fault flag): 0, or EINVAL with the
+ * reason in errbuf. Thread-safe. */
+int mockapi_fault_check(const char *rule, char *errbuf, size_t errlen);
 
 /* ---- fixtures ----------------------------------------------------------- */
 

@@ -115,6 +115,27 @@ check "a bad number exits 2 naming the flag" $?
 "$bin" -addr 127.0.0.1:0 -tls-addr off -tls-ca-out "$work/none.pem" >"$work/out3d" 2>"$work/err3d"
 [ $? -eq 2 ] && [ ! -s "$work/out3d" ] && grep -q -- "-tls-ca-out" "$work/err3d"
 check "-tls-ca-out without a TLS listener exits 2 before serving" $?
+# -fault: repeatable, checked before serving (exit 2 naming the flag), and
+# its rules apply: first=1 per rule, the second answer is the route's own
+"$bin" -addr 127.0.0.1:0 -tls-addr off -fault 'ping: status=503' -fault 'heartbeat: stauts=503' \
+    >"$work/outf1" 2>"$work/errf1"
+[ $? -eq 2 ] && [ ! -s "$work/outf1" ] && grep -q -- '-fault "heartbeat: stauts=503": spec: unknown key "stauts" (did you mean "status"?)' "$work/errf1"
+check "a bad -fault exits 2 naming the flag and the item" $?
+MOCKAPI_FAULT='state: status=502; first=1' "$bin" -addr 127.0.0.1:0 -tls-addr off >"$work/outf2" 2>/dev/null &
+pidf2=$!
+"$bin" -addr 127.0.0.1:0 -tls-addr off -fault 'ping: status=503; retry-after=2; first=1' \
+    -fault 'POST /v1/nodes/*/heartbeat: status=429; first=1' >"$work/outf3" 2>/dev/null &
+pidf3=$!
+a2=$(wait_line "$work/outf2" MOCKAPI_ADDR=) && a3=$(wait_line "$work/outf3" MOCKAPI_ADDR=) &&
+    [ "$(curl_ -o /dev/null -w '%{http_code}' "http://$a2/v1/nodes/n/state")" = 502 ] &&
+    [ "$(curl_ -o /dev/null -w '%{http_code}' "http://$a2/v1/nodes/n/state")" = 200 ] &&
+    [ "$(curl_ -o /dev/null -w '%{http_code}' "http://$a3/v1/ping")" = 503 ] &&
+    [ "$(curl_ "http://$a3/v1/ping")" = "{}" ] &&
+    [ "$(curl_ -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://$a3/v1/nodes/n/heartbeat")" = 429 ] &&
+    [ "$(curl_ -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://$a3/v1/nodes/n/heartbeat")" = 200 ] &&
+    [ "$(curl_ "http://$a3/test/faults" | grep -o '"source":"flag"' | wc -l)" = 2 ]
+check "-fault (twice) and MOCKAPI_FAULT install flag rules that apply" $?
+kill "$pidf2" "$pidf3"; wait "$pidf2" "$pidf3" 2>/dev/null
 
 # sub-commands: a known first word runs it; an unknown one is still an
 # unexpected argument of the default command, as before sub-commands existed

@@ -270,6 +270,80 @@ static void release_config(mockapi *m)
     free(m);
 }
 
+/* Splits "[METHOD ]ROUTE: SPEC" and parses and checks it (m NULL) or
+ * installs it as a flag rule. */
+static int flag_fault(mockapi *m, const char *text, char *err, size_t errlen)
+{
+    if (!text) {
+        snprintf(err, errlen, "NULL rule");
+        return MOCKAPI_EINVAL;
+    }
+    char method[16], target[MK_GLOB_MAX + 1];
+    const char *spec;
+    if (mk_faults_split(text, method, sizeof method, target, sizeof target, &spec, err, errlen) != 0)
+        return MOCKAPI_EINVAL;
+    mk_fault_target t = {.route = target[0] == '/' ? NULL : target,
+                         .path = target[0] == '/' ? target : NULL,
+                         .method = method};
+    if (!m) {
+        mk_fault f;
+        char why[256];
+        if (mk_fault_parse(spec, strlen(spec), &f, why, sizeof why) != 0) {
+            snprintf(err, errlen, "spec: %s", why);
+            return MOCKAPI_EINVAL;
+        }
+        return mk_faults_check(&t, &f, NULL, err, errlen) == 0 ? MOCKAPI_OK : MOCKAPI_EINVAL;
+    }
+    return mk_faults_install(&m->state.faults, NULL, MK_FSRC_FLAG, &t, spec, strlen(spec), 0, NULL, err,
+                             errlen) == 0
+               ? MOCKAPI_OK
+               : MOCKAPI_EINVAL;
+}
+
+int mockapi_fault_check(const char *rule, char *errbuf, size_t errlen)
+{
+    char err[512] = "";
+    int rc = flag_fault(NULL, rule, err, sizeof err);
+    if (rc != MOCKAPI_OK)
+        set_err(errbuf, errlen, "%s", err);
+    return rc;
+}
+
+int mockapi_fault_add(mockapi *m, const char *route_or_path, const char *method, const char *spec,
+                      unsigned ttl_ms, int *id, char *errbuf, size_t errlen)
+{
+    if (!m || !route_or_path || !spec) {
+        set_err(errbuf, errlen, "NULL argument");
+        return MOCKAPI_EINVAL;
+    }
+    mk_fault_target t = {.route = route_or_path[0] == '/' ? NULL : route_or_path,
+                         .path = route_or_path[0] == '/' ? route_or_path : NULL,
+                         .method = method};
+    char err[512] = "";
+    if (mk_faults_install(&m->state.faults, m->sse, MK_FSRC_RULE, &t, spec, strlen(spec), ttl_ms, id, err,
+                          sizeof err) != 0) {
+        set_err(errbuf, errlen, "%s", err);
+        return strstr(err, "out of memory") ? MOCKAPI_ENOMEM : MOCKAPI_EINVAL;
+    }
+    return MOCKAPI_OK;
+}
+
+int mockapi_fault_delete(mockapi *m, int id)
+{
+    if (!m)
+        return MOCKAPI_EINVAL;
+    int rc = mk_faults_delete(&m->state.faults, id);
+    return rc == 0 ? MOCKAPI_OK : rc == -2 ? MOCKAPI_EINVAL : MOCKAPI_ENOTFOUND;
+}
+
+int mockapi_fault_clear(mockapi *m)
+{
+    if (!m)
+        return MOCKAPI_EINVAL;
+    mk_faults_clear(&m->state.faults);
+    return MOCKAPI_OK;
+}
+
 int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, size_t errlen)
 {
     if (!out) {
@@ -367,6 +441,17 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         rc = MOCKAPI_ENOMEM;
         snprintf(err, sizeof err, "cannot initialise locks");
         goto fail_early;
+    }
+    m->cfg.faults = NULL; /* borrowed: installed now, not kept */
+    m->cfg.nfaults = 0;
+    for (size_t i = 0; i < cfg.nfaults; i++) {
+        char why[400];
+        if ((rc = flag_fault(m, cfg.faults ? cfg.faults[i] : NULL, why, sizeof why)) != MOCKAPI_OK) {
+            snprintf(err, sizeof err, "faults[%zu]: %s", i, why);
+            mk_state_dispose(&m->state);
+            mk_fixtures_dispose(&m->fx);
+            goto fail_early;
+        }
     }
     for (int i = 0; i < m->nlisteners && !m->has_admin; i++) {
         const mk_listener *l = &m->listeners[i];

@@ -213,6 +213,11 @@ static const char serve_usage_flags[] =
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
     "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
     "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
+    "  -fault 'ROUTE: SPEC'   a fault rule for the server's life, repeatable (at most\n"
+    "                         64): ROUTE a route name or a path glob, optionally\n"
+    "                         after a method ('POST heartbeat: ...'); SPEC as the\n"
+    "                         X-Mockapi-Fault header, e.g. 'heartbeat: status=503;\n"
+    "                         first=2' (README \"Faults\")  [MOCKAPI_FAULT] (one rule)\n"
     "  -h, --help             this text\n";
 
 void serve_usage(FILE *f)
@@ -224,10 +229,11 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_MAXBUF, O_REGIONS, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
+    const char *faults[64];
     cli_flag o[O_COUNT] = {
         [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
         [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
@@ -250,6 +256,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_ADMIN] = {"admin-token", "MOCKAPI_ADMIN_TOKEN", NULL},
         [O_MAXBUF] = {"max-buffered-bytes", "MOCKAPI_MAX_BUFFERED_BYTES", NULL},
         [O_REGIONS] = {"regions", "MOCKAPI_REGIONS", NULL},
+        [O_FAULT] = {"fault", "MOCKAPI_FAULT", NULL, .values = faults, .max_values = 64},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -341,6 +348,17 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     }
     cfg->fixtures_dir = o[O_FIXTURES].value;
     cfg->signing_key_file = o[O_KEYFILE].value;
+    for (int i = 0; i < o[O_FAULT].nvalues; i++) { /* checked here, so the message names the flag */
+        char why[512];
+        if (mockapi_fault_check(faults[i], why, sizeof why) != MOCKAPI_OK) {
+            fprintf(stderr, "mockapi: %s \"%s\": %s\n", cli_flag_label(&o[O_FAULT], lb, sizeof lb), faults[i],
+                    why);
+            return CLI_EXIT_USAGE;
+        }
+        so->faults[i] = faults[i];
+    }
+    cfg->faults = so->faults;
+    cfg->nfaults = (size_t)o[O_FAULT].nvalues;
     /* the library's own bounds, so a value is refused here, naming its flag */
     struct { int k; unsigned long long min, max; } nums[] = {
         {O_MAXBODY, 1, 1ULL << 40}, {O_MAXDEC, 1, 1ULL << 40}, {O_MAXHDR, 1024, 1ULL << 24}, {O_MAXBUF, 65536, 1ULL << 40},

@@ -80,6 +80,7 @@ typedef struct serve_options {
     unsigned check_timeout; /* -check-timeout, milliseconds */
     const char *tls_ca_out; /* -tls-ca-out: where to write the CA (NULL: nowhere) */
     const char *tls_ca_out_label; /* how messages name it (flag or env) */
+    const char *faults[64];       /* -fault, repeatable: cfg.faults points here */
 } serve_options;
 
 /* Parses the serve flags in argv[first..argc) and their environment

@@ -58,7 +58,8 @@
     X(RESET, "reset", NONE)                   \
     X(WAIT, "wait", NONE)                     \
     X(STATS, "stats", NONE)                   \
-    X(REGIONS, "regions", NONE)
+    X(REGIONS, "regions", NONE)               \
+    X(FAULTS, "faults", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

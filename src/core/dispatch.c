@@ -41,8 +41,24 @@ const char *mk_req_header(const mk_request *r, const char *name)
 
 /* ---- responders --------------------------------------------------------- */
 
+static bool no_query(const mk_request *req, mk_response *resp);
+
 static void respond_assertions(mockapi *m, const mk_request *req, mk_response *resp)
 {
+    /* ?faults=1 adds the applied faults; without it (or with anything else
+     * in the query, as the reference ignores it) the body is the 24
+     * counters, byte for byte the reference's */
+    bool faults = false;
+    char fv[16];
+    int fr = mk_query_get(req->query, "faults", fv, sizeof fv);
+    if (fr != 0) {
+        if (fr > 0 && (strcmp(fv, "1") == 0 || strcmp(fv, "true") == 0)) {
+            faults = true;
+        } else if (!(fr > 0 && (strcmp(fv, "0") == 0 || strcmp(fv, "false") == 0))) {
+            mk_err_bad_query(req, resp, "faults must be 1, true, 0 or false");
+            return;
+        }
+    }
     char body[1024];
     size_t w = 0;
     body[w++] = '{';
@@ -54,9 +70,114 @@ static void respond_assertions(mockapi *m, const mk_request *req, mk_response *r
             break;
         w += (size_t)n;
     }
+    if (faults) {
+        mk_buf b;
+        mk_buf_init(&b, 0);
+        mk_buf_append(&b, body, w);
+        mk_buf_puts(&b, ",\"faults\":");
+        mk_faults_totals_json(&m->state.faults, &b);
+        mk_buf_puts(&b, "}\n");
+        if (b.err)
+            mk_err_internal(req, resp, "out of memory");
+        else
+            mk_respond_json(req, resp, 200, b.data, b.len);
+        mk_buf_free(&b);
+        return;
+    }
     body[w++] = '}';
     body[w++] = '\n';
     mk_respond_json(req, resp, 200, body, w);
+}
+
+/* ---- /test/faults --------------------------------------------------------- */
+
+static void respond_fault_add(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    if (!no_query(req, resp))
+        return;
+    if (req->body_status == MK_BODY_TOO_LARGE) {
+        mk_err_body_too_large(req, resp, m->cfg.max_body_bytes, false);
+        return;
+    }
+    if (req->body_status == MK_BODY_READ_FAIL) {
+        resp->close = true;
+        mk_err_bad_fault(req, resp, "the request body could not be read");
+        return;
+    }
+    mk_fault_body *b = malloc(sizeof *b);
+    if (!b) {
+        mk_err_internal(req, resp, "out of memory");
+        return;
+    }
+    char err[512];
+    int id = 0;
+    if (mk_faults_parse_body(req->body ? req->body : "", req->body_len, b, err, sizeof err) != 0 ||
+        mk_faults_install(&m->state.faults, m->sse, MK_FSRC_RULE,
+                          &(mk_fault_target){.route = b->has_route ? b->route : NULL,
+                                             .path = b->has_path ? b->path : NULL,
+                                             .method = b->method},
+                          b->spec, strlen(b->spec), b->ttl_ms, &id, err, sizeof err) != 0) {
+        mk_err_bad_fault(req, resp, err);
+        free(b);
+        return;
+    }
+    free(b);
+    mk_buf out;
+    mk_buf_init(&out, 0);
+    mk_faults_rule_json(&m->state.faults, id, &out);
+    mk_buf_putc(&out, '\n');
+    if (out.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, 201, out.data, out.len);
+    mk_buf_free(&out);
+}
+
+static void respond_fault_list(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    if (!no_query(req, resp))
+        return;
+    mk_buf out;
+    mk_buf_init(&out, 0);
+    mk_faults_list(&m->state.faults, &out);
+    if (out.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, 200, out.data, out.len);
+    mk_buf_free(&out);
+}
+
+static void respond_fault_delete(mockapi *m, const mk_request *req, mk_response *resp,
+                                 const mk_match *mt)
+{
+    if (!no_query(req, resp))
+        return;
+    const char *s = mt->params[0].s;
+    size_t n = mt->params[0].len;
+    long id = 0;
+    bool num = n > 0 && n <= 9 && strspn(s, "0123456789") == n;
+    if (num)
+        id = strtol(s, NULL, 10);
+    int rc = num && id > 0 ? mk_faults_delete(&m->state.faults, (int)id) : -1;
+    if (rc == -2) {
+        char why[160];
+        snprintf(why, sizeof why, "rule %ld comes from the -fault flag (or mockapi_config.faults) and "
+                                  "lasts as long as the server", id);
+        mk_err_bad_fault(req, resp, why);
+    } else if (rc != 0) {
+        mk_err_no_fault_rule(req, resp, s);
+    } else {
+        mk_respond_no_content(req, resp);
+    }
+}
+
+static void respond_fault_clear(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    if (!no_query(req, resp))
+        return;
+    char body[48];
+    int n = snprintf(body, sizeof body, "{\"deleted\":%d}\n", mk_faults_clear(&m->state.faults));
+    mk_respond_json(req, resp, 200, body, (size_t)n);
 }
 
 static void respond_secret(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
@@ -778,12 +899,19 @@ static size_t head_end(const char *p, size_t n)
     return n;
 }
 
+/* The region the journal records: the request's when regions are on, else
+ * -1 (no "region" member). */
+static int journal_region(const mockapi *m, const mk_request *req)
+{
+    return m->regions_on ? req->region : -1;
+}
+
 /* Records the finished exchange, before the transport writes it: the
  * request, and the response as built (head, body size) with the time since
  * t0_us (mk_mono_us). */
 static void journal(mockapi *m, const mk_request *req, const mk_response *resp, const mk_route *rt,
                     const char *body, size_t blen, bool gzipped, const char *rhead, size_t rlen,
-                    int64_t t0_us)
+                    int64_t t0_us, const mk_fault_decision *fd)
 {
     if (m->cfg.journal_max_entries == 0)
         return;
@@ -816,7 +944,17 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .rbody = resp->body || resp->prod.fill ? NULL : rhead + hlen,
         .rbody_len = resp->body || resp->prod.fill ? 0 : rlen - hlen,
         .duration_us = t0_us ? mk_mono_us() - t0_us : 0,
+        .has_region = journal_region(m, req) >= 0,
+        .region = journal_region(m, req),
     };
+    char wire[48];
+    if (fd && fd->source != MK_FSRC_NONE) {
+        mk_fault_wire_text(&fd->fault, wire, sizeof wire);
+        in.fault_source = mk_fault_source_name(fd->source);
+        in.fault_rule = fd->rule;
+        in.fault_spec = fd->spec;
+        in.fault_wire = wire;
+    }
     mk_jentry *e = mk_jentry_new(&in);
     if (e)
         mk_state_journal_append(&m->state, e);
@@ -833,7 +971,7 @@ void mk_journal_refused(mockapi *m, const mk_request *req, int status)
         r = rr;
     else if (req->region_header)
         r = mk_refusal(status, &len); /* out of memory: the plain form */
-    journal(m, req, &resp, NULL, "", 0, false, r, len, 0);
+    journal(m, req, &resp, NULL, "", 0, false, r, len, 0, NULL);
     free(rr);
 }
 
@@ -901,6 +1039,97 @@ static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *
     return true;
 }
 
+/* The request's X-Mockapi-Fault, or NULL; *twice when it has more than
+ * one (refused: which one was meant is not for the mock to guess). A scan
+ * that compares a name only when its first byte and length fit (every
+ * request pays it). */
+static const char *fault_header(const mk_request *req, bool *twice)
+{
+    const char *v = NULL;
+    *twice = false;
+    for (int i = 0; i < req->nheaders; i++) {
+        const char *n = req->headers[i].name;
+        if ((n[0] | 0x20) == 'x' && strlen(n) == 15 && strcasecmp(n, "X-Mockapi-Fault") == 0) {
+            if (v) {
+                *twice = true;
+                break;
+            }
+            v = req->headers[i].value;
+        }
+    }
+    return v;
+}
+
+/* Decides the request's fault (faults.h) into *d and resp (faulted, fault,
+ * fault_delay_ms). True when resp holds the whole answer: a malformed
+ * header's 400, or an injected status (the route does not run). */
+static bool fault_hook(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt,
+                       bool admin, mk_fault_decision *d)
+{
+    d->source = MK_FSRC_NONE;
+    mk_faults *fs = &m->state.faults;
+    bool twice;
+    const char *h = fault_header(req, &twice);
+    if (!h && atomic_load_explicit(&fs->nrules, memory_order_acquire) == 0)
+        return false;
+    char err[400];
+    if (twice) {
+        mk_err_bad_fault(req, resp, "X-Mockapi-Fault given more than once: send one spec (items "
+                                    "separated by ';')");
+        return true;
+    }
+    /* The control routes: no rule reaches them (a test can always reach
+     * the mock), but a request's own header does (the TLS listener has no
+     * other route a client can fault), except on the waiting routes, which
+     * may run more than once for one request. */
+    if (admin && !h)
+        return false;
+    if (admin && mt->verdict == MK_MATCH &&
+        (mt->route->responder == MK_R_WAIT || mt->route->responder == MK_R_SSE_WAIT)) {
+        mk_err_bad_fault(req, resp, "X-Mockapi-Fault does not apply to /test/wait and /test/sse/wait");
+        return true;
+    }
+    bool events = mt->verdict == MK_MATCH && mt->route->responder == MK_R_EVENTS;
+    mk_fault hf;
+    if (h) {
+        char why[300];
+        if (mk_fault_parse(h, strlen(h), &hf, why, sizeof why) != 0) {
+            snprintf(err, sizeof err, "X-Mockapi-Fault: %s", why);
+            mk_err_bad_fault(req, resp, err);
+            return true;
+        }
+        if (mk_fault_is_stream(&hf) && !events) {
+            mk_err_bad_fault(req, resp, "X-Mockapi-Fault: cut-after, cut-mid, stall and retry apply to "
+                                        "event streams only (GET /v1/nodes/{id}/events)");
+            return true;
+        }
+    }
+    mk_fault_req q = {
+        .route = mt->verdict == MK_MATCH ? (int)mt->route->name : -1,
+        .events = events,
+        .method = req->method,
+        .path = req->path,
+        .path_len = req->path_len,
+        .region = req->region,
+        .header_only = admin,
+    };
+    int r = mk_faults_decide(fs, h ? &hf : NULL, &q, d, err, sizeof err);
+    if (r < 0) {
+        mk_err_bad_fault(req, resp, err);
+        return true;
+    }
+    if (r == 0)
+        return false;
+    resp->faulted = true;
+    resp->fault = d->fault;
+    resp->fault_delay_ms = d->delay_ms;
+    if (d->fault.status) {
+        mk_err_injected(req, resp, &d->fault, d->spec);
+        return true;
+    }
+    return false;
+}
+
 void mk_request_target(mk_request *req, char *target)
 {
     /* absolute-form ("http://host/p?q", RFC 9112 §3.2.2; http1.c let
@@ -933,6 +1162,8 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     mk_buf decoded;
     mk_buf_init(&decoded, 0);
     gt_value *val = NULL;
+    mk_fault_decision fdec; /* the request's fault (fault_hook) */
+    fdec.source = MK_FSRC_NONE;
     inject_opts iopt = {0}; /* inject-event's options */
     const char *jbody = req->body ? req->body : ""; /* what the journal records */
     size_t jlen = req->body_len;
@@ -948,7 +1179,8 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         goto out;
     }
     mk_verdict verdict = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
-    if (is_admin_route(req, &mt) && !admin_allowed(m, req, resp)) {
+    bool admin = is_admin_route(req, &mt);
+    if ((admin && !admin_allowed(m, req, resp)) || fault_hook(m, req, resp, &mt, admin, &fdec)) {
         if (verdict == MK_REDIRECT)
             free(mt.location);
         goto out;
@@ -1160,6 +1392,18 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     case MK_R_METHOD_NOT_ALLOWED_JSON:
         mk_err_method_not_allowed_json(req, resp);
         break;
+    case MK_R_FAULTS_ADD:
+        respond_fault_add(m, req, resp);
+        break;
+    case MK_R_FAULTS_LIST:
+        respond_fault_list(m, req, resp);
+        break;
+    case MK_R_FAULTS_DELETE:
+        respond_fault_delete(m, req, resp, &mt);
+        break;
+    case MK_R_FAULTS_CLEAR:
+        respond_fault_clear(m, req, resp);
+        break;
     }
     mk_blob_unref(b);
 out:
@@ -1194,7 +1438,7 @@ out:
             req->wait_started_ms > 0 && req->wait_started_ms * 1000 < t0)
             t0 = req->wait_started_ms * 1000;
         journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped, rh, rl,
-                t0);
+                t0, &fdec);
     }
     gt_value_free(val);
     inject_opts_free(&iopt);

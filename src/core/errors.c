@@ -83,15 +83,21 @@ void mk_err_invalid_body(const mk_request *req, mk_response *resp, const char *w
     mk_respond(req, resp, &r);
 }
 
-void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
+/* {"error":why} with status. */
+static void error_text(const mk_request *req, mk_response *resp, int status, const char *why)
 {
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_buf_puts(&b, "{\"error\":");
     gj_write_string(&b, why, strlen(why));
     mk_buf_puts(&b, "}\n");
-    mk_respond_json(req, resp, 400, b.data, b.len);
+    mk_respond_json(req, resp, status, b.data, b.len);
     mk_buf_free(&b);
+}
+
+void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
+{
+    error_text(req, resp, 400, why);
 }
 
 void mk_err_no_capture(const mk_request *req, mk_response *resp)
@@ -116,6 +122,42 @@ void mk_err_output_full(const mk_request *req, mk_response *resp, size_t held, s
              held, want, bound);
     mk_respond(req, resp, &(mk_reply){.status = 503, .ctype = MK_CT_JSON, .body = msg,
                                       .len = strlen(msg), .extra = {{"Retry-After", "1"}}});
+}
+
+void mk_err_bad_fault(const mk_request *req, mk_response *resp, const char *why)
+{
+    mk_err_bad_query(req, resp, why); /* the same form: 400 {"error":why} */
+}
+
+void mk_err_injected(const mk_request *req, mk_response *resp, const mk_fault *f, const char *spec)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_puts(&b, "{\"error\":");
+    char text[300];
+    int n = snprintf(text, sizeof text, "injected fault: %s", spec);
+    gj_write_string(&b, text, n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+    mk_buf_puts(&b, ",\"injected\":true}\n");
+    char ra[24];
+    mk_reply r = {.status = f->status, .ctype = MK_CT_JSON, .body = b.data, .len = b.len,
+                  .extra = {{"X-Mockapi-Fault", "injected"}}};
+    if (MK_FAULT_HAS(f, RETRY_AFTER)) {
+        snprintf(ra, sizeof ra, "%u", f->retry_after);
+        r.extra[1][0] = "Retry-After";
+        r.extra[1][1] = ra;
+    }
+    if (b.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond(req, resp, &r);
+    mk_buf_free(&b);
+}
+
+void mk_err_no_fault_rule(const mk_request *req, mk_response *resp, const char *id)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "no fault rule with id %.40s (GET /test/faults lists them)", id);
+    error_text(req, resp, 404, msg);
 }
 
 void mk_err_internal(const mk_request *req, mk_response *resp, const char *what)

@@ -47,6 +47,17 @@ void mk_err_streams_full(const mk_request *req, mk_response *resp);
  * bound (mockapi_config.max_buffered_bytes); the body says so in numbers. */
 void mk_err_output_full(const mk_request *req, mk_response *resp, size_t held, size_t want,
                         size_t bound);
+/* 400 {"error":"<why>"}: a fault refused (a malformed X-Mockapi-Fault, a
+ * rule /test/faults will not install; why names the item). */
+void mk_err_bad_fault(const mk_request *req, mk_response *resp, const char *why);
+/* The injected answer of a `status=` fault (fault.h): status f->status,
+ * {"error":"injected fault: <spec>","injected":true} with a newline,
+ * Retry-After when f gives retry-after, and X-Mockapi-Fault: injected.
+ * spec is the fault's canonical text (mk_fault_format). */
+void mk_err_injected(const mk_request *req, mk_response *resp, const mk_fault *f, const char *spec);
+/* 404 {"error":"no fault rule with id <id>"}. */
+void mk_err_no_fault_rule(const mk_request *req, mk_response *resp, const char *id);
+
 /* 500 {"error":"<what>"}: out of memory, an event that cannot be rendered. */
 void mk_err_internal(const mk_request *req, mk_response *resp, const char *what);
 

@@ -107,7 +107,10 @@ static const char *error_from_body(const char *b, size_t n, char **w)
     if (n > sizeof lead - 1 && memcmp(b, lead, sizeof lead - 1) == 0) {
         size_t pos = sizeof lead - 1, start, end;
         gj_kind kind;
-        if (gj_scan_value(b, n, &pos, &kind, &start, &end) < 0 || kind != GJ_STRING || pos >= n || b[pos] != '}')
+        static const char injected[] = ",\"injected\":true}"; /* errors.h mk_err_injected */
+        if (gj_scan_value(b, n, &pos, &kind, &start, &end) < 0 || kind != GJ_STRING || pos >= n)
+            return NULL;
+        if (b[pos] != '}' && !(n - pos >= sizeof injected - 1 && memcmp(b + pos, injected, sizeof injected - 1) == 0))
             return NULL;
         mk_buf d;
         mk_buf_init(&d, 0);
@@ -139,6 +142,8 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
                   (size_t)rlines * 2 * sizeof(char *) + rhead_len + 2;
     if (in->status >= 400 && in->rbody && in->rbody_len <= ERROR_BODY_MAX)
         need += in->rbody_len + 1; /* room for error_from_body's copy */
+    if (in->fault_source)
+        need += strlen(in->fault_spec ? in->fault_spec : "") + strlen(in->fault_wire ? in->fault_wire : "") + 2;
     for (int i = 0; i < in->nheaders; i++)
         need += strlen(in->headers[i].name) + 1 +
                 (is_secret_header(in->headers[i].name) ? FP_LEN : strlen(in->headers[i].value)) + 1;
@@ -184,6 +189,14 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
     if (!e->error && e->status >= 400 && in->rbody && in->rbody_len <= ERROR_BODY_MAX)
         e->error = error_from_body(in->rbody, in->rbody_len, &w);
     e->test = strncmp(e->path, "/test/", 6) == 0;
+    e->region = in->has_region ? in->region : -1;
+    if (in->fault_source) {
+        const char *spec = in->fault_spec ? in->fault_spec : "", *wire = in->fault_wire ? in->fault_wire : "";
+        e->fault_source = in->fault_source;
+        e->fault_rule = in->fault_rule;
+        e->fault_spec = put(&w, spec, strlen(spec));
+        e->fault_wire = put(&w, wire, strlen(wire));
+    }
     return e;
 }
 
@@ -633,7 +646,27 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
         put_str(out, e->error);
     else
         PUT_LIT(out, "null");
-    PUT_LIT(out, "}}");
+    PUT_LIT(out, "}");
+    /* beyond the first form: members only when there is something to say,
+     * so an entry without them reads as before */
+    if (e->region >= 0) {
+        PUT_LIT(out, ",\"region\":");
+        put_num(out, e->region);
+    }
+    if (e->fault_source) {
+        PUT_LIT(out, ",\"fault\":{\"source\":");
+        put_str(out, e->fault_source);
+        if (e->fault_rule > 0) {
+            PUT_LIT(out, ",\"rule\":");
+            put_num(out, e->fault_rule);
+        }
+        PUT_LIT(out, ",\"spec\":");
+        put_str(out, e->fault_spec);
+        PUT_LIT(out, ",\"wire\":");
+        put_str(out, e->fault_wire);
+        PUT_LIT(out, "}");
+    }
+    PUT_LIT(out, "}");
 }
 
 void mk_jentry_json(const mk_jentry *e, mk_buf *out)

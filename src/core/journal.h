@@ -45,6 +45,14 @@ typedef struct mk_jentry {
     size_t rbody_size;
     int64_t duration_us;
     const char *error;
+    /* the fault applied (faults.h), when fault_source is not NULL: its
+     * source ("header", "rule", "flag"), rule id (0 for the header), its
+     * canonical spec and what went on the wire (fault.h
+     * mk_fault_wire_text); and the region that served it (-1: regions off) */
+    const char *fault_source; /* static */
+    int fault_rule;
+    const char *fault_spec, *fault_wire; /* inside the entry */
+    int region;
     size_t bytes;     /* this entry's allocation, for the byte bound */
     struct mk_jentry *dead_next; /* once out of the journal: the list to release */
 } mk_jentry;
@@ -75,6 +83,13 @@ typedef struct mk_jentry_in {
     const char *rbody;
     size_t rbody_len;
     int64_t duration_us;
+    /* the fault applied (as in mk_jentry; fault_source NULL: none), and the
+     * region, recorded only with has_region (regions on) */
+    const char *fault_source;
+    int fault_rule;
+    const char *fault_spec, *fault_wire;
+    bool has_region;
+    int region;
 } mk_jentry_in;
 
 /* Builds an entry (refs = 1, seq 0 until appended); secrets in headers are

@@ -10,21 +10,57 @@
 #include "clock.h"
 #include "errors.h"
 
+/* Go's http.StatusText for every status the mock can answer: its own, and
+ * the 4xx/5xx an injected fault (status=) may ask for. Others (a 4xx/5xx
+ * Go has no text for) get Go's "status code N" form from put_head. */
 static const char *status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
     case 204: return "No Content";
     case 301: return "Moved Permanently";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Request Entity Too Large";
+    case 414: return "Request URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Requested Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Entity";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 506: return "Variant Also Negotiates";
+    case 507: return "Insufficient Storage";
+    case 508: return "Loop Detected";
+    case 510: return "Not Extended";
+    case 511: return "Network Authentication Required";
+    default: return NULL;
     }
 }
 
@@ -72,7 +108,13 @@ static void put_head(const mk_request *req, mk_response *resp, const mk_reply *r
     mk_buf_puts(out, "HTTP/1.1 ");
     mk_buf_putu(out, (unsigned long long)r->status);
     mk_buf_putc(out, ' ');
-    mk_buf_puts(out, status_text(r->status));
+    const char *text = status_text(r->status);
+    if (text) {
+        mk_buf_puts(out, text);
+    } else {
+        mk_buf_puts(out, "status code ");
+        mk_buf_putu(out, (unsigned long long)r->status);
+    }
     mk_buf_puts(out, "\r\n");
     if (r->ctype) { /* a constant of ours: no CR/LF to strip */
         mk_buf_puts(out, "Content-Type: ");

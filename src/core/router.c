@@ -62,7 +62,12 @@ enum {
     /* beyond the reference: regions (several plain listeners) down and up */                                 \
     R(L, "GET", "/test/regions", NONE, NULL, REGIONS, MK_R_REGIONS),                                            \
     R(L, "POST", "/test/regions/{i}/down", NONE, NULL, REGIONS, MK_R_REGION_DOWN),                              \
-    R(L, "POST", "/test/regions/{i}/up", NONE, NULL, REGIONS, MK_R_REGION_UP)
+    R(L, "POST", "/test/regions/{i}/up", NONE, NULL, REGIONS, MK_R_REGION_UP),                                  \
+    /* beyond the reference: fault rules (issue 14); the body is read by the responder */                       \
+    R(L, "POST", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_ADD),                                          \
+    R(L, "GET", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_LIST),                                          \
+    R(L, "DELETE", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_CLEAR),                                      \
+    R(L, "DELETE", "/test/faults/{id}", NONE, NULL, FAULTS, MK_R_FAULTS_DELETE)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */

@@ -63,6 +63,12 @@ int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body,
         pthread_mutex_destroy(&s->lock);
         goto fail;
     }
+    if (mk_faults_init(&s->faults) != 0) {
+        pthread_cond_destroy(&s->changed);
+        pthread_mutex_destroy(&s->jlock);
+        pthread_mutex_destroy(&s->lock);
+        goto fail;
+    }
     return 0;
 fail:
     mk_blob_unref(state_body);
@@ -80,6 +86,7 @@ void mk_state_dispose(mk_state *s)
         mk_blob_unref(s->captures[i]);
     mk_blob_unref(s->state_body);
     mk_blob_unref(s->heartbeat_body);
+    mk_faults_dispose(&s->faults);
     pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->jlock);
     pthread_mutex_destroy(&s->lock);
@@ -382,6 +389,7 @@ void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
     s->state_body = state_body;
     s->heartbeat_body = heartbeat_body;
     pthread_mutex_unlock(&s->lock);
+    mk_faults_reset(&s->faults);
     pthread_mutex_lock(&s->jlock);
     mk_journal_clear(&s->journal, &dead);
     changed_locked(s);

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "faults.h"
 #include "journal.h"
 #include "mockapi.h"
 #include "router.h"
@@ -69,6 +70,7 @@ typedef struct mk_state {
     mk_blob *state_body;             /* GET state response body, with "\n" */
     mk_blob *heartbeat_body;         /* heartbeat response body, with "\n" */
     mk_journal journal;              /* every request, bounded */
+    mk_faults faults;                /* fault rules and their counts (faults.h; its own lock) */
 } mk_state;
 
 /* Takes ownership of both blobs (even on failure). Returns 0 or -1. */
@@ -143,7 +145,8 @@ bool mk_state_wait_change(mk_state *s, uint64_t seen, const struct timespec *dea
 void mk_state_interrupt(mk_state *s, bool on);
 
 /* Back to the start: counters 0, no captures, empty journal (seq from 1,
- * evictions 0), the given fixtures (ownership taken). */
+ * evictions 0), no fault rules but the flag's (mk_faults_reset), the given
+ * fixtures (ownership taken). */
 void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body);
 
 #endif

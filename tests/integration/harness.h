@@ -37,6 +37,7 @@ int mt_run_journal_tests(void);    /* hostile journal filters and incremental wa
 int mt_run_fault_tests(void);      /* faults on the wire, X-Mockapi-Fault (flt_*) */
 int mt_run_ssefault_tests(void);   /* stream faults, adversarial events, disconnect (sf_*) */
 int mt_run_regions_tests(void);    /* several plain listeners, down and up (rg_*) */
+int mt_run_fault_rule_tests(void); /* faults decided: header, rules, configuration (rul_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

@@ -21,5 +21,6 @@ int main(void)
     failed += run_number_tests();
     failed += run_length_type_tests();
     failed += run_journal_error_tests();
+    failed += run_faults_tests();
     return failed ? 1 : 0;
 }

@@ -68,6 +68,9 @@ static void test_error_bodies(void **st)
     ERR(400, "\n", NULL);
     ERR(400, "{\"error\":5}", NULL);                     /* not a string */
     ERR(400, "{\"error\":\"x\",\"more\":1}", NULL);      /* other JSON */
+    /* the injected answer of a status= fault (errors.h mk_err_injected) */
+    ERR(503, "{\"error\":\"injected fault: status=503\",\"injected\":true}\n", "injected fault: status=503");
+    ERR(503, "{\"error\":\"x\",\"injected\":false}\n", NULL);
     ERR(400, "{\"error\":\"x\"", NULL);                  /* cut */
     ERR(400, "{\"error\":\"x", NULL);
     ERR(400, "{\"error\":", NULL);

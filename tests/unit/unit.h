@@ -26,4 +26,6 @@ int run_journal_tests(void); /* mockassert's journal store (assert/requests.c) *
 int run_project_tests(void); /* mockassert's body projection (assert/project.c) against whole bodies */
 int run_fault_tests(void); /* the fault grammar (src/core/fault.c) */
 
+int run_faults_tests(void); /* the fault rules and the per-request decision (src/core/faults.c) */
+
 #endif

@@ -1,0 +1,225 @@
+/* faults_input.c: fault rules as the carriers write them (faults.h, "the
+ * carriers' input"): the JSON body of POST /test/faults, the text of the
+ * -fault flag, and the install step every carrier of a rule shares (parse,
+ * check, add, reach the open streams). */
+#include "faults.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gojson.h"
+#include "sse.h"
+#include "suggest.h"
+
+int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const mk_fault_target *t,
+                      const char *spec, size_t spec_len, unsigned ttl_ms, int *id, char *err,
+                      size_t errlen)
+{
+    mk_fault f;
+    char why[256];
+    if (mk_fault_parse(spec, spec_len, &f, why, sizeof why) != 0) {
+        snprintf(err, errlen, "spec: %s", why);
+        return -1;
+    }
+    bool events = false;
+    if (mk_faults_check(t, &f, &events, err, errlen) != 0)
+        return -1;
+    if (ttl_ms > MK_FAULT_MAX_TTL_MS) {
+        snprintf(err, errlen, "ttl_ms %u: out of range 0-%d (milliseconds; 0: until deleted)", ttl_ms,
+                 MK_FAULT_MAX_TTL_MS);
+        return -1;
+    }
+    if (mk_faults_add(s, src, t, &f, ttl_ms, id, err, errlen) != 0)
+        return -1;
+    /* the streams open now get it too (those opened later get it from the
+     * decision, as any request does): a rule naming the events route, or a
+     * path rule reaching it with stream keys (a glob over every /v1 path meant
+     * for other routes leaves open streams alone) */
+    if (events && hub && (t->route || mk_fault_is_stream(&f)))
+        mk_sse_fault(hub, NULL, &f);
+    return 0;
+}
+
+/* Copies s[0..n) trimmed of blanks into out (cap bytes); -1 when it does
+ * not fit. */
+static int trimmed(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n >= cap)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int mk_faults_split(const char *text, char *method, size_t mcap, char *target, size_t tcap,
+                    const char **spec, char *err, size_t errlen)
+{
+    const char *colon = strchr(text, ':');
+    if (!colon) {
+        snprintf(err, errlen, "expected 'ROUTE: SPEC' (e.g. 'heartbeat: status=503; first=2' or "
+                              "'/v1/nodes/*/heartbeat: delay=500'), with no ':' in \"%.64s\"", text);
+        return -1;
+    }
+    char left[MK_GLOB_MAX + 32];
+    if (trimmed(text, (size_t)(colon - text), left, sizeof left) != 0) {
+        snprintf(err, errlen, "the route or path before ':' is longer than %d bytes", MK_GLOB_MAX);
+        return -1;
+    }
+    method[0] = '\0';
+    char *sp = strpbrk(left, " \t");
+    const char *tgt = left;
+    if (sp) { /* "POST heartbeat: ..." */
+        *sp = '\0';
+        if (trimmed(left, strlen(left), method, mcap) != 0) {
+            snprintf(err, errlen, "method \"%.20s\" is not an HTTP method (e.g. POST)", left);
+            return -1;
+        }
+        tgt = sp + 1;
+        while (*tgt == ' ' || *tgt == '\t')
+            tgt++;
+    }
+    if (!*tgt) {
+        snprintf(err, errlen, "a route name or a path glob is missing before ':'");
+        return -1;
+    }
+    if (strlen(tgt) >= tcap) {
+        snprintf(err, errlen, "the path before ':' is longer than %d bytes", MK_GLOB_MAX);
+        return -1;
+    }
+    strcpy(target, tgt);
+    *spec = colon + 1;
+    return 0;
+}
+
+/* The members of a POST /test/faults body. */
+static const char *const body_members[] = {"route", "path", "method", "spec", "ttl_ms"};
+
+int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *err, size_t errlen)
+{
+    memset(b, 0, sizeof *b);
+    size_t pos = 0, start, end;
+    gj_kind kind;
+    if (len == 0) {
+        snprintf(err, errlen, "empty body: send a JSON object such as "
+                              "{\"route\":\"heartbeat\",\"spec\":\"status=503; first=2\"}");
+        return -1;
+    }
+    if (gj_scan_value(body, len, &pos, &kind, &start, &end) != 0) {
+        snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", pos);
+        return -1;
+    }
+    while (pos < len && (body[pos] == ' ' || body[pos] == '\t' || body[pos] == '\r' || body[pos] == '\n'))
+        pos++;
+    if (pos != len) {
+        snprintf(err, errlen, "the body has bytes after its JSON value (at byte %zu)", pos);
+        return -1;
+    }
+    if (kind != GJ_OBJECT) {
+        snprintf(err, errlen, "the body must be a JSON object with route or path, spec, and "
+                              "optionally method and ttl_ms");
+        return -1;
+    }
+    gj_iter it;
+    gj_iter_init(&it, body, start, end);
+    size_t ks, ke, vs, ve;
+    gj_kind vk;
+    unsigned seen = 0;
+    int r;
+    mk_buf key, val;
+    mk_buf_init(&key, 0);
+    mk_buf_init(&val, 0);
+    int rc = -1;
+    while ((r = gj_iter_next(&it, &ks, &ke, &vk, &vs, &ve)) == 1) {
+        mk_buf_reset(&key);
+        mk_buf_reset(&val);
+        if (gj_string_decode(body + ks, ke - ks, &key) != 0 || key.err) {
+            snprintf(err, errlen, "a member name is not a valid string");
+            goto out;
+        }
+        const char *k = key.data ? key.data : "";
+        size_t m = 0, nm = sizeof body_members / sizeof body_members[0];
+        while (m < nm && strcmp(body_members[m], k) != 0)
+            m++;
+        if (m == nm || strlen(k) != key.len) {
+            const char *near = mk_suggest(k, body_members, nm);
+            snprintf(err, errlen, "unknown member \"%.40s\"%s%s%s (known: route, path, method, spec, ttl_ms)",
+                     k, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+            goto out;
+        }
+        if (seen & (1u << m)) {
+            snprintf(err, errlen, "member \"%s\" given twice", k);
+            goto out;
+        }
+        seen |= 1u << m;
+        if (vk == GJ_NULL && m != 3)
+            continue; /* null: absent, as GET /test/faults shows it */
+        if (m == 4) { /* ttl_ms */
+            char num[32];
+            size_t n = ve - vs;
+            unsigned long long v = 0;
+            bool ok = vk == GJ_NUMBER && n < sizeof num;
+            if (ok) {
+                memcpy(num, body + vs, n);
+                num[n] = '\0';
+                ok = strspn(num, "0123456789") == n && n <= 10;
+                if (ok)
+                    v = strtoull(num, NULL, 10);
+            }
+            if (!ok || v > MK_FAULT_MAX_TTL_MS) {
+                snprintf(err, errlen, "\"ttl_ms\" must be a whole number of milliseconds from 0 to %d, "
+                                      "not %.*s", MK_FAULT_MAX_TTL_MS, (int)(n > 40 ? 40 : n), body + vs);
+                goto out;
+            }
+            b->ttl_ms = (unsigned)v;
+            continue;
+        }
+        if (vk != GJ_STRING) {
+            snprintf(err, errlen, "\"%s\" must be a string", k);
+            goto out;
+        }
+        if (gj_string_decode(body + vs, ve - vs, &val) != 0 || val.err) {
+            snprintf(err, errlen, "\"%s\" is not a valid string", k);
+            goto out;
+        }
+        const char *v = val.data ? val.data : "";
+        if (strlen(v) != val.len) {
+            snprintf(err, errlen, "\"%s\" must not contain a NUL byte", k);
+            goto out;
+        }
+        char *dst = m == 0 ? b->route : m == 1 ? b->path : m == 2 ? b->method : b->spec;
+        size_t cap = m == 0 ? sizeof b->route : m == 1 ? sizeof b->path : m == 2 ? sizeof b->method
+                                                                               : sizeof b->spec;
+        if (val.len >= cap) {
+            snprintf(err, errlen, "\"%s\" is longer than %zu bytes", k, cap - 1);
+            goto out;
+        }
+        memcpy(dst, v, val.len + 1);
+        if (m == 0)
+            b->has_route = true;
+        else if (m == 1)
+            b->has_path = true;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "the body is not a valid JSON object");
+        goto out;
+    }
+    if (!(seen & (1u << 3))) {
+        snprintf(err, errlen, "\"spec\" is missing (e.g. \"spec\":\"status=503; first=2\")");
+        goto out;
+    }
+    if (b->has_route == b->has_path) {
+        snprintf(err, errlen, "give either \"route\" (a route name) or \"path\" (a glob starting with '/'), %s",
+                 b->has_route ? "not both" : "one is missing");
+        goto out;
+    }
+    rc = 0;
+out:
+    mk_buf_free(&key);
+    mk_buf_free(&val);
+    return rc;
+}
