@@ -1416,16 +1416,6 @@ out:
         resp->close = true;
         resp->stream = false;
     }
-    { /* TEMPORARY (issue 14, WIRE's test trigger): helper RULES replaces
-       * this with the real decision (header > rules > flag) */
-        const char *fs = mk_req_header(req, "X-Mockapi-Fault");
-        char ferr[128];
-        if (fs && !resp->pending && mk_fault_parse(fs, strlen(fs), &resp->fault, ferr, sizeof ferr) == 0 &&
-            !resp->fault.status) {
-            resp->faulted = true;
-            resp->fault_delay_ms = resp->fault.delay_ms;
-        }
-    }
     if (!resp->pending) { /* journaled once, when it is answered */
         const char *rh = resp->out.data ? resp->out.data : "";
         size_t rl = resp->out.len;
