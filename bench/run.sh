@@ -45,6 +45,15 @@
 #      idle, with BENCH_SLOW_CONNS (300) clients that ask for an 8 MiB
 #      capture and never read, and after they left; then after
 #      BENCH_SLOW_BOMBS (60) concurrent gzip bombs (8 MiB decoded each).
+#  12. Faults (bench/fault_bench.c): BENCH_FAULT_CONNS (1,000) requests held
+#      open by X-Mockapi-Fault: hang (and, for information, as many held by
+#      a long delay with their answers built): the server's threads
+#      (/proc/PID/task) unchanged and its RSS growth < 8 MB; none of them
+#      gets a byte; a fresh GET /v1/ping timed meanwhile. Then the rules'
+#      overhead: GET /v1/nodes/x/state req/s with 100 rules of /test/faults
+#      installed (path globs that never match) vs none, interleaved,
+#      BENCH_ROUNDS medians: >= 0.90x (skipped while the server has no
+#      /test/faults).
 #
 # Every address is 127.0.0.1, every port is picked at run time, every load
 # run is bounded in time, every wait has a deadline; a trap stops every
@@ -61,7 +70,8 @@
 #   BENCH_IDLE_CONNS=5000   idle connections of each kind (9)
 #   BENCH_IDLE_PINGS=20     fresh plain and fresh TLS requests timed per stage (9)
 #   BENCH_IDLE_SIT=3        seconds the idle connections sit while CPU is counted (9)
-#   BENCH_SECTIONS="tput startup mem sse tls journal assert idle"  the sections to run (default all)
+#   BENCH_FAULT_CONNS=1000  requests held by a fault (12)
+#   BENCH_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults"  the sections to run (default all)
 #   BENCH_NO_BUILD=1        use build/release/mockapi as it is
 #   BENCH_WAIT_IDLE=0       seconds to wait for other load to stop before starting
 #   BENCH_KEEP=1            keep the scratch directory (wrk outputs, logs)
@@ -81,7 +91,7 @@ SSE_PINGS=${BENCH_SSE_PINGS:-100}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-5000}
 IDLE_PINGS=${BENCH_IDLE_PINGS:-20}
 IDLE_SIT=${BENCH_IDLE_SIT:-3}
-ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits"
+ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults"
 SECTIONS=" ${BENCH_SECTIONS:-$ALL_SECTIONS} "
 MK=${MOCKAPI_BIN:-$top/build/release/mockapi}
 OUT=$top/build/bench
@@ -90,7 +100,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 on() { case "$SECTIONS" in *" $1 "*) return 0 ;; esac; return 1; } # section $1 selected?
 for s in $SECTIONS; do
-    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
+    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits | faults) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
 done
 case "$IDLE_CONNS$IDLE_PINGS" in *[!0-9]*) die "BENCH_IDLE_CONNS and BENCH_IDLE_PINGS must be whole numbers" ;; esac
 
@@ -111,7 +121,7 @@ ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 # ---- tools -----------------------------------------------------------------
 missing=()
 tools_needed=()
-{ on tput || on mem || on tls; } && tools_needed+=(wrk)
+{ on tput || on mem || on tls || on faults; } && tools_needed+=(wrk)
 on tput && tools_needed+=(nginx)
 for t in "${tools_needed[@]}"; do
     command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing+=("$t")
@@ -141,6 +151,9 @@ for p in startup floor_server freeport sse_bench; do
     fi
 done
 
+if on faults && { [ ! -x "$OUT/fault_bench" ] || [ "bench/fault_bench.c" -nt "$OUT/fault_bench" ]; }; then
+    gcc "${CFLAGS[@]}" -o "$OUT/fault_bench" bench/fault_bench.c || die "cannot compile bench/fault_bench.c"
+fi
 # idle_bench is a TLS client too (mbedTLS, the library the project builds with)
 if on slow && { [ ! -x "$OUT/slow_bench" ] || [ "bench/slow_bench.c" -nt "$OUT/slow_bench" ]; }; then
     gcc "${CFLAGS[@]}" -o "$OUT/slow_bench" bench/slow_bench.c || die "cannot compile bench/slow_bench.c"
@@ -907,6 +920,66 @@ if on waits; then
     say ""
 fi
 
+# ---- 12: faults --------------------------------------------------------------------
+# Requests held by a fault (hang, a long delay) cost a connection's struct
+# and the answer held, never a thread.
+T_FAULT_KB=7812 # 8 MB (10^6 bytes) in KiB
+if on faults; then
+    NF=${BENCH_FAULT_CONNS:-1000}
+    say "== 12. faults: $NF requests held open by X-Mockapi-Fault"
+    start_mockapi faults -addr 127.0.0.1:0 -tls-addr off -request-timeout-ms 60000
+    F_PID=$MK_PID
+    for spec in hang delay=600000; do
+        "$OUT/fault_bench" "${MK_ADDR##*:}" "$F_PID" "$NF" "$spec" >"$RUN/fault.out" || die "fault_bench ($spec) failed"
+        line=$(grep '^RESULT faults' "$RUN/fault.out")
+        fv() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+        say "  $spec: threads $(fv threads_before) before, $(fv threads_held) with $NF held; RSS $(fmt_mb "$(fv rss_before_kb)") -> $(fmt_mb "$(fv rss_held_kb)") (+$(fmt_mb "$(fv growth_kb)")); quiet $(fv quiet)/$NF; fresh GET /v1/ping $(fv ping_status) in $(fmt_ms "$(fv ping_us)")"
+        if [ "$spec" = hang ]; then
+            F_T0=$(fv threads_before) F_T1=$(fv threads_held) F_G=$(fv growth_kb) F_Q=$(fv quiet) F_P=$(fv ping_us)
+        else
+            F_DG=$(fv growth_kb)
+        fi
+    done
+    V_F_THR=$([ "$F_T0" = "$F_T1" ] && echo "target met" || echo "target MISSED")
+    V_F_RSS=$(verdict "$F_G" "<" "$T_FAULT_KB")
+    V_F_Q=$([ "$F_Q" = "$NF" ] && echo "target met" || echo "target MISSED")
+    stop_pid "$F_PID"
+
+    # the rules' cost on requests they do not match: 100 path globs
+    start_mockapi faultrules -addr 127.0.0.1:0 -tls-addr off
+    FR_PID=$MK_PID
+    FR_URL="http://$MK_ADDR/v1/nodes/x/state"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$MK_ADDR/test/faults")
+    FR_ON=0
+    if [ "$code" = 200 ]; then
+        FR_ON=1
+        : >"$RUN/fr0.lines"
+        : >"$RUN/fr1.lines"
+        for ((r = 0; r < ROUNDS; r++)); do
+            curl -s -o /dev/null -X DELETE "http://$MK_ADDR/test/faults" || die "DELETE /test/faults failed"
+            run_wrk "$RUN/fr0.txt" "$FR_URL"
+            wrk_parse "$RUN/fr0.txt" >>"$RUN/fr0.lines"
+            for ((i = 0; i < 100; i++)); do
+                code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+                    -d "{\"path\":\"/v1/nodes/never-$i/*\",\"spec\":\"status=503\"}" "http://$MK_ADDR/test/faults")
+                [ "$code" = 201 ] || die "POST /test/faults answered $code"
+            done
+            run_wrk "$RUN/fr1.txt" "$FR_URL"
+            wrk_parse "$RUN/fr1.txt" >>"$RUN/fr1.lines"
+        done
+        FR0=$(median_line <"$RUN/fr0.lines" | awk '{print $1}')
+        FR1=$(median_line <"$RUN/fr1.lines" | awk '{print $1}')
+        FR_BAD=$(cat "$RUN/fr0.lines" "$RUN/fr1.lines" | awk '{b += $4} END {print b + 0}')
+        R_FR=$(ratio "$FR1" "$FR0")
+        V_FR=$(verdict "$R_FR" ">=" 0.90)
+        say "  GET /v1/nodes/x/state: $(fmt_int "$FR1") req/s with 100 rules vs $(fmt_int "$FR0") with none: ${R_FR}x (non-2xx or errors: $FR_BAD)"
+    else
+        say "  /test/faults answers $code here: the rules' overhead is not measured"
+    fi
+    stop_pid "$FR_PID"
+    say ""
+fi
+
 # ---- summary -------------------------------------------------------------------
 say "== summary ($(date -u +%Y-%m-%d), $(nproc) CPUs, loopback, wrk and server sharing the CPUs)"
 say ""
@@ -968,6 +1041,16 @@ if on idle; then
 fi
 if on waits; then
     say "| GET /v1/ping req/s with $NW parked glob waits vs none | $(fmt_int "$W1") | none $(fmt_int "$W0") | ${R_WAITS}x | >= 0.70x | $V_WAITS |"
+fi
+if on faults; then
+    say "| faults: $(fmt_int "$NF") hung requests, server threads | $F_T1 | none held $F_T0 | – | unchanged | $V_F_THR |"
+    say "| faults: $(fmt_int "$NF") hung requests, server RSS growth | +$(fmt_mb "$F_G") | – | – | < 8 MB | $V_F_RSS |"
+    say "| faults: hung requests that got nothing | $F_Q | – | – | $NF | $V_F_Q |"
+    say "| faults: $(fmt_int "$NF") delayed requests (answers built, held), RSS growth | +$(fmt_mb "$F_DG") | – | – | (report) | – |"
+    say "| faults: fresh GET /v1/ping with $(fmt_int "$NF") hung | $(fmt_ms "$F_P") | – | – | (report) | – |"
+    if [ "$FR_ON" = 1 ]; then
+        say "| faults: GET state req/s, 100 rules installed vs none | $(fmt_int "$FR1") | none $(fmt_int "$FR0") | ${R_FR}x | >= 0.90x | $V_FR |"
+    fi
 fi
 say ""
 notes=()

@@ -56,6 +56,7 @@ run integration/tsan-avail  build/tsan/integration_tests 'avail_*'
 run integration/tsan-tr     build/tsan/integration_tests 'tr_*'
 run integration/tsan-mem    build/tsan/integration_tests 'mem_*'
 run integration/tsan-jr     build/tsan/integration_tests 'jr_*'
+run integration/tsan-flt    build/tsan/integration_tests 'flt_*'
 run integration/tsan-rg     build/tsan/integration_tests 'rg_*'
 run integration/tsan-rul    build/tsan/integration_tests 'rul_*'
 run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \

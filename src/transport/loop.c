@@ -1,17 +1,20 @@
 /* loop.c: the event loop; see loop.h for what it does and why.
  *
- * Each thread owns an epoll set, the connections it accepted and three
+ * Each thread owns an epoll set, the connections it accepted and these
  * lists: the deadline list (every deadline there is "now + request_timeout_ms"
  * when set, so appending keeps it sorted and the next expiry is at the head),
  * the parked list (connections whose /test/wait is pending, each with its
  * own deadline; few, so scanned), the again list (TLS connections with
  * decrypted input epoll cannot report; see again_add) and the release list
- * (connections gone idle, oldest first; see went_idle). All four are one
- * intrusive list type (lnode). Listening sockets
+ * (connections gone idle, oldest first; see went_idle). Connections a
+ * fault holds (delayed, hung, slowed: see fhold) are on a fifth, the held
+ * list, and those with a time to wake at on the thread's timer heap. The
+ * lists are one intrusive list type (lnode). Listening sockets
  * are in every thread's set with EPOLLEXCLUSIVE. A connection's epoll
  * interest follows its phase: reading (EPOLLIN), writing a response
  * (EPOLLOUT), handshaking (what TLS wants), parked (EPOLLRDHUP only: a
- * client that stops waiting is noticed, nothing is read). So a client that
+ * client that stops waiting is noticed, nothing is read; held by a fault,
+ * the same). So a client that
  * does not read its responses is not read from either, and no phase spins. */
 #include "loop.h"
 
@@ -30,6 +33,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,7 +60,14 @@ enum {
      * waits after each round cost 40% of the throughput; a wait learns of
      * its condition at most this much later */
     RECHECK_MS = 1,
+    SLOW_TICK_MS = 20,        /* a slowed response's writes: one slice this often */
+    DRAIN_TICK_MS = 10,       /* partial+rst: how often the send queue is looked at */
 };
+
+/* How a connection ends: as usual (TLS says close_notify), with a FIN and
+ * nothing more from TLS, or with a reset (SO_LINGER 0). The last two are
+ * faults' (fault.h). */
+enum { CLOSE_NORMAL, CLOSE_FIN, CLOSE_RST };
 
 enum { TAG_CONN = 1, TAG_LISTEN = 2 };
 
@@ -162,7 +174,46 @@ typedef struct conn {
     char *piece;              /* the producer's latest piece (PIECE bytes) */
     size_t piece_len, piece_off;
     size_t held;              /* bytes of c's own counted in m->out_held */
+    struct fhold *fh;         /* a fault being applied to the response (fault.h) */
 } conn;
+
+/* The phases of a faulted response. In the held ones (all but FH_WRITE)
+ * the connection is on the thread's held list instead of the deadline list
+ * (the fault's own clock rules: a delay or a hang longer than
+ * request_timeout_ms is no timeout), its epoll interest is EPOLLRDHUP only
+ * (a client that leaves is noticed, nothing is read), and it is on the
+ * timer heap when it has a time to wake at. */
+enum {
+    FH_DELAY = 1, /* the built response waits for its time */
+    FH_HANG,      /* nothing is written: until wake (hang=ms), or the client or stop */
+    FH_SLOW,      /* written in slices, one each SLOW_TICK_MS, at slow_bps */
+    FH_DRAIN,     /* partial+rst: the bytes are out of the socket, then the reset */
+    FH_WRITE,     /* written as usual (not held), maybe cut at cap */
+};
+
+/* A fault's hold on a connection, made when run_request gets a faulted
+ * response and freed when that response is done or the connection ends.
+ * Its memory (this and the response held) is all a delayed, slowed or hung
+ * request costs: no thread waits for it. */
+typedef struct fhold {
+    mk_fault f;
+    int phase;
+    int64_t delay_until;   /* 0: no delay (any more) */
+    int64_t wake;          /* on the timer heap: when */
+    size_t hidx;           /* 1 + its index in the timer heap; 0: not there */
+    uint64_t sent;         /* bytes of the response written */
+    uint64_t cap;          /* bytes after which the response is cut (partial) */
+    /* FH_SLOW */
+    int64_t since;         /* when pacing began */
+    uint64_t paced;        /* bytes the pace has accounted for since */
+    int64_t progress_at;   /* the latest write the socket took */
+    size_t retry_len;      /* TLS: a record queued, to offer again whole */
+    int64_t drain_until;   /* FH_DRAIN: the reset goes at the latest then */
+    /* a delayed event stream: what its hand-over to the hub needs */
+    bool stream;
+    int topic;
+    char *node, *leid;
+} fhold;
 
 typedef struct lthread {
     mk_loop *l;
@@ -174,6 +225,11 @@ typedef struct lthread {
     lnode parked;  /* the parked list (conn.dl) */
     lnode again;   /* the again list: TLS input left decrypted (conn.al) */
     lnode release; /* the release list: gone idle, oldest first (conn.rl) */
+    lnode held;    /* held by a fault (conn.dl; see fhold) */
+    conn **heap;   /* the timer heap: held connections by fh->wake, a binary
+                    * min-heap, so 1,000 delayed or hung requests cost
+                    * O(log n) each, and nothing per round */
+    size_t hn, hcap;
     atomic_int nparked;
     atomic_bool recheck;
     int64_t rechecked_at;     /* the last re-check of every parked wait */
@@ -290,6 +346,98 @@ static void body_drop(lthread *t, conn *c)
     c->piece_len = c->piece_off = 0;
 }
 
+/* ---- the timer heap (held connections by fh->wake) ---------------------- */
+
+static void heap_put(lthread *t, size_t i, conn *c)
+{
+    t->heap[i] = c;
+    c->fh->hidx = i + 1;
+}
+
+static void heap_up(lthread *t, size_t i)
+{
+    conn *c = t->heap[i];
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (t->heap[up]->fh->wake <= c->fh->wake)
+            break;
+        heap_put(t, i, t->heap[up]);
+        i = up;
+    }
+    heap_put(t, i, c);
+}
+
+static void heap_down(lthread *t, size_t i)
+{
+    conn *c = t->heap[i];
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= t->hn)
+            break;
+        if (k + 1 < t->hn && t->heap[k + 1]->fh->wake < t->heap[k]->fh->wake)
+            k++;
+        if (t->heap[k]->fh->wake >= c->fh->wake)
+            break;
+        heap_put(t, i, t->heap[k]);
+        i = k;
+    }
+    heap_put(t, i, c);
+}
+
+/* Wakes c (which has a fault hold) at `when`. false when out of memory. */
+static bool timer_set(lthread *t, conn *c, int64_t when)
+{
+    fhold *h = c->fh;
+    if (h->hidx) {
+        bool earlier = when < h->wake;
+        h->wake = when;
+        if (earlier)
+            heap_up(t, h->hidx - 1);
+        else
+            heap_down(t, h->hidx - 1);
+        return true;
+    }
+    if (t->hn == t->hcap) {
+        size_t cap = t->hcap ? t->hcap * 2 : 64;
+        conn **p = realloc(t->heap, cap * sizeof *p);
+        if (!p)
+            return false;
+        t->heap = p;
+        t->hcap = cap;
+    }
+    h->wake = when;
+    t->heap[t->hn++] = c;
+    heap_up(t, t->hn - 1);
+    return true;
+}
+
+static void timer_del(lthread *t, conn *c)
+{
+    fhold *h = c->fh;
+    if (!h || !h->hidx)
+        return;
+    size_t i = h->hidx - 1;
+    h->hidx = 0;
+    if (i == --t->hn)
+        return;
+    conn *last = t->heap[t->hn];
+    heap_put(t, i, last);
+    heap_up(t, i);
+    heap_down(t, last->fh->hidx - 1);
+}
+
+static void fault_free(lthread *t, conn *c)
+{
+    fhold *h = c->fh;
+    if (!h)
+        return;
+    timer_del(t, c);
+    free(h->node);
+    free(h->leid);
+    free(h);
+    c->fh = NULL;
+}
+
 static void free_conn(lthread *t, conn *c)
 {
     if (!c->in_borrowed)
@@ -300,6 +448,7 @@ static void free_conn(lthread *t, conn *c)
     c->out = NULL;
     account(t, c);
     mk_wait_slot_free(c->wait_slot);
+    fault_free(t, c);
     free(c);
 }
 
@@ -320,19 +469,33 @@ static void wait_end(lthread *t)
 /* Ends the connection. Unread input is drained first (bounded): closing a
  * socket with unread bytes sends a reset, which can destroy a response
  * still in flight. */
-static void close_conn(lthread *t, conn *c)
+static void close_conn_as(lthread *t, conn *c, int how)
 {
     mk_tstat_inc(t->l->m, closed);
     unlist(c);
     if (c->parked)
         wait_end(t);
-    mk_tls_session_free(c->tls);
-    shutdown(c->fd, SHUT_WR);
-    char sink[4096];
-    for (int i = 0; i < 16 && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
-        ;
+    if (how == CLOSE_NORMAL)
+        mk_tls_session_free(c->tls);
+    else
+        mk_tls_session_drop(c->tls); /* a cut: no close_notify */
+    if (how == CLOSE_RST) {
+        /* close with a zero linger time sends a reset, not a FIN */
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    } else {
+        shutdown(c->fd, SHUT_WR);
+        char sink[4096];
+        for (int i = 0; i < 16 && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+            ;
+    }
     close(c->fd); /* also leaves the epoll set */
     free_conn(t, c);
+}
+
+static void close_conn(lthread *t, conn *c)
+{
+    close_conn_as(t, c, CLOSE_NORMAL);
 }
 
 /* ---- bytes in and out (plain or TLS) ------------------------------------- */
@@ -382,7 +545,7 @@ static long io_send(conn *c, const char *p, size_t n, bool more)
  * list, oldest first; the loop releases from its head (release_idle). */
 static void went_idle(lthread *t, conn *c)
 {
-    if (c->in_len != 0 || c->out || c->parked || (!c->tls && !c->in))
+    if (c->in_len != 0 || c->out || c->parked || c->fh || (!c->tls && !c->in))
         return;
     c->idle_at = t->now;
     ln_push(&t->release, &c->rl); /* to the tail: the list stays ordered by idle_at */
@@ -395,7 +558,7 @@ static void release_idle(lthread *t)
            CONN_OF(t->release.next, rl)->idle_at + RELEASE_AFTER_MS <= t->now) {
         conn *c = CONN_OF(t->release.next, rl);
         ln_del(&c->rl);
-        if (c->in_len != 0 || c->out || c->parked || c->handshaking)
+        if (c->in_len != 0 || c->out || c->parked || c->handshaking || c->fh)
             continue; /* busy again since */
         if (!c->in_borrowed) {
             freed += c->in != NULL;
@@ -432,6 +595,9 @@ static void trim_heap(lthread *t)
 
 static bool serve(lthread *t, conn *c);
 
+static bool piece_next(lthread *t, conn *c, const char **p, size_t *n, bool *fail);
+static bool partial_end(lthread *t, conn *c);
+
 /* The bytes of c's response to write next: the rest of out, then of the
  * shared body, then of the producer's piece (made here when the last one
  * went out). false when the response is all written, or *fail when the
@@ -439,17 +605,31 @@ static bool serve(lthread *t, conn *c);
 static bool next_bytes(lthread *t, conn *c, const char **p, size_t *n, bool *more, bool *fail)
 {
     *more = false;
+    /* a partial fault cuts the response at fh->cap, wherever its bytes
+     * come from (the head, a shared body, a producer's piece) */
+    uint64_t room = c->fh ? c->fh->cap - c->fh->sent : UINT64_MAX;
+    if (room == 0)
+        return false;
     if (c->out_off < c->out_len) {
         *p = c->out + c->out_off;
         *n = c->out_len - c->out_off;
         *more = c->body || c->prod.fill;
-        return true;
-    }
-    if (c->body && c->body_off < c->body->len) {
+    } else if (c->body && c->body_off < c->body->len) {
         *p = c->body->data + c->body_off;
         *n = c->body->len - c->body_off;
-        return true;
+    } else if (!piece_next(t, c, p, n, fail)) {
+        return false;
     }
+    if (*n > room) {
+        *n = (size_t)room;
+        *more = false;
+    }
+    return true;
+}
+
+/* The producer's bytes: the rest of its latest piece, or a new piece. */
+static bool piece_next(lthread *t, conn *c, const char **p, size_t *n, bool *fail)
+{
     if (c->prod.fill && c->piece_off == c->piece_len) {
         if (!c->piece && !(c->piece = malloc(PIECE))) {
             *fail = true;
@@ -476,6 +656,8 @@ static bool next_bytes(lthread *t, conn *c, const char **p, size_t *n, bool *mor
 
 static void advance(conn *c, size_t k)
 {
+    if (c->fh)
+        c->fh->sent += k;
     if (c->out_off < c->out_len)
         c->out_off += k;
     else if (c->body && c->body_off < c->body->len)
@@ -488,28 +670,54 @@ static void advance(conn *c, size_t k)
  * whose socket takes nothing for request_timeout_ms is closed by its
  * deadline (expire): the deadline moves only when bytes go out. Returns
  * false when c is gone. */
-static bool flush_out(lthread *t, conn *c)
+static bool flush_some(lthread *t, conn *c, size_t budget)
 {
     const char *p;
     size_t len;
     bool more, fail = false;
-    while (next_bytes(t, c, &p, &len, &more, &fail)) {
+    /* slowed (fault.h slow=): the pace's timer writes, epoll only watches
+     * for the client leaving, and progress is the fault's to judge */
+    fhold *slow = c->fh && c->fh->phase == FH_SLOW ? c->fh : NULL;
+    while (budget > 0 && next_bytes(t, c, &p, &len, &more, &fail)) {
+        if (len > budget) {
+            len = budget;
+            more = false;
+        }
         long n = io_send(c, p, len, more);
         if (n > 0) {
             advance(c, (size_t)n);
-            set_deadline(t, c); /* a slow reader that reads is not idle */
+            budget -= (size_t)n;
+            if (slow) {
+                slow->paced += (uint64_t)n;
+                slow->progress_at = mk_mono_ms();
+                slow->retry_len = 0;
+            } else {
+                set_deadline(t, c); /* a slow reader that reads is not idle */
+            }
             continue;
         }
         if (n == IO_AGAIN_WRITE || n == IO_AGAIN_READ) {
-            interest(t, c, n == IO_AGAIN_WRITE ? EPOLLOUT : EPOLLIN);
+            if (slow)
+                slow->retry_len = c->tls ? len : 0; /* TLS took a record of len */
+            else
+                interest(t, c, n == IO_AGAIN_WRITE ? EPOLLOUT : EPOLLIN);
             return true;
         }
         close_conn(t, c);
         return false;
     }
+    if (budget == 0)
+        return true; /* the pace's share for now is out */
     if (fail) {
         close_conn(t, c);
         return false;
+    }
+    if (c->fh) {
+        fhold *h = c->fh;
+        if (h->f.wire == MK_WIRE_PARTIAL) /* cut: the connection ends */
+            return partial_end(t, c);
+        fault_free(t, c); /* delayed or slowed: done, back to keep-alive */
+        set_deadline(t, c);
     }
     body_drop(t, c);
     if (!c->out_static)
@@ -530,6 +738,11 @@ static bool flush_out(lthread *t, conn *c)
         return serve(t, c);
     }
     return true;
+}
+
+static bool flush_out(lthread *t, conn *c)
+{
+    return flush_some(t, c, SIZE_MAX);
 }
 
 /* Queues bytes (owned: freed when written; or static) and writes. */
@@ -625,18 +838,261 @@ static void peer_of(int fd, char *out, size_t len)
     snprintf(out, len, "%s:%d", ip, port);
 }
 
-/* An event stream: the socket goes to the SSE hub with the head. */
-static void hand_to_hub(lthread *t, conn *c, mk_response *resp, const char *last_event_id)
+/* An event stream: the socket goes to the SSE hub with the head (copied
+ * there), with its fault's stream keys (f NULL: none). */
+static void hand_to_hub(lthread *t, conn *c, const char *head, size_t head_len, int topic,
+                        const char *last_event_id, const char *node, const mk_fault *f)
 {
     char peer[64];
     peer_of(c->fd, peer, sizeof peer);
     int fd = c->fd;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlist(c);
-    free_conn(t, c);
     mk_tstat_inc(t->l->m, streams);
-    mk_sse_attach(t->l->m->sse, (mk_topic)resp->stream_topic, fd, resp->out.data, resp->out.len, last_event_id, resp->stream_node,
-                  peer, resp->faulted ? &resp->fault : NULL);
+    mk_sse_attach(t->l->m->sse, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer, f);
+    free_conn(t, c); /* after: head may be c's */
+}
+
+/* ---- faults on the wire (fault.h) ---------------------------------------- */
+
+/* What `garbage` writes: bytes no HTTP client can take for a response. */
+static const char garbage[] = "\x00\xff\xfe\x7f mockapi: injected garbage, not HTTP \x01\x02\x03\x9c\xe2\r\n";
+
+/* c waits for its fault's clock, not for the request deadline; a client
+ * that leaves is noticed (EPOLLRDHUP; none to wait for once it shut its
+ * side already: then only an error or hang-up reports). */
+static void hold(lthread *t, conn *c)
+{
+    ln_push(&t->held, &c->dl);
+    interest(t, c, c->eof ? 0 : EPOLLRDHUP);
+}
+
+/* hold, waking at `when`. false when c is gone (out of memory). */
+static bool hold_until(lthread *t, conn *c, int64_t when)
+{
+    hold(t, c);
+    if (timer_set(t, c, when))
+        return true;
+    close_conn(t, c);
+    return false;
+}
+
+/* Releases the response built (nothing of it is written). */
+static void drop_response(lthread *t, conn *c)
+{
+    body_drop(t, c);
+    if (!c->out_static)
+        free(c->out);
+    c->out = NULL;
+    c->out_static = false;
+    c->out_len = c->out_off = 0;
+    account(t, c);
+}
+
+/* The cut of a partial response is reached (or the response was shorter):
+ * FIN, or (then=rst) a reset once the bytes written have left the socket
+ * (a reset discards what the kernel still holds, and the client must see
+ * them), waiting at most request_timeout_ms for a client that reads none. */
+static bool partial_end(lthread *t, conn *c)
+{
+    fhold *h = c->fh;
+    if (!h->f.partial_rst) {
+        close_conn_as(t, c, CLOSE_FIN);
+        return false;
+    }
+    if (h->phase != FH_DRAIN) {
+        h->phase = FH_DRAIN;
+        h->drain_until = t->now + t->l->m->cfg.request_timeout_ms;
+    }
+    int queued = 0;
+    if (t->now < h->drain_until && ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > 0)
+        return hold_until(t, c, t->now + DRAIN_TICK_MS);
+    close_conn_as(t, c, CLOSE_RST);
+    return false;
+}
+
+/* One step of a slowed response: what the pace allows since it began,
+ * then the next wake. A client that takes nothing for request_timeout_ms
+ * is closed (timeout_write), as an unpaced one would be. */
+static bool slow_tick(lthread *t, conn *c)
+{
+    fhold *h = c->fh;
+    int64_t now = mk_mono_ms();
+    uint64_t bps = h->f.slow_bps;
+    uint64_t slice = bps * SLOW_TICK_MS / 1000;
+    if (slice == 0)
+        slice = 1;
+    uint64_t allowed = now > h->since ? (uint64_t)(now - h->since) * bps / 1000 : 0;
+    uint64_t budget = allowed > h->paced ? allowed - h->paced : 0;
+    if (budget < h->retry_len)
+        budget = h->retry_len; /* TLS: the queued record is offered whole */
+    if (budget > 0) {
+        if (!flush_some(t, c, budget > SIZE_MAX ? SIZE_MAX : (size_t)budget))
+            return false;
+        if (!c->fh || c->fh->phase != FH_SLOW)
+            return true; /* written (or draining before its reset) */
+    }
+    if (now - h->progress_at >= (int64_t)t->l->m->cfg.request_timeout_ms) {
+        mk_tstat_inc(t->l->m, timeout_write);
+        close_conn(t, c);
+        return false;
+    }
+    int64_t next;
+    if (h->paced < allowed) {
+        /* the socket took less than the pace allowed: no catching up in a
+         * burst later, the pace goes on from here */
+        h->paced = allowed;
+        next = now + SLOW_TICK_MS;
+    } else {
+        next = h->since + (int64_t)((h->paced + slice) * 1000 / bps);
+    }
+    return hold_until(t, c, next > now ? next : now + 1);
+}
+
+/* Applies c->fh to the response c holds (out, and a body or producer):
+ * first its delay, then what the fault puts on the wire. Returns false
+ * when c is gone. */
+static bool fault_step(lthread *t, conn *c)
+{
+    fhold *h = c->fh;
+    int64_t now = mk_mono_ms();
+    if (h->delay_until > now) {
+        h->phase = FH_DELAY;
+        if (c->tls && h->delay_until - now >= RELEASE_AFTER_MS)
+            mk_tls_trim(c->tls); /* its record buffers wait empty (went_idle's reason) */
+        return hold_until(t, c, h->delay_until);
+    }
+    h->delay_until = 0;
+    if (h->stream) { /* a delayed event stream: the hub has it from now */
+        hand_to_hub(t, c, c->out, c->out_len, h->topic, h->leid, h->node, &h->f);
+        return false;
+    }
+    switch (h->f.wire) {
+    case MK_WIRE_DROP:
+        close_conn_as(t, c, CLOSE_FIN);
+        return false;
+    case MK_WIRE_RESET:
+        close_conn_as(t, c, CLOSE_RST);
+        return false;
+    case MK_WIRE_HANG:
+        drop_response(t, c);
+        if (c->eof && !h->f.hang_ms) { /* the client has left already */
+            close_conn_as(t, c, CLOSE_FIN);
+            return false;
+        }
+        h->phase = FH_HANG;
+        if (c->tls)
+            mk_tls_trim(c->tls); /* nothing more goes through TLS */
+        if (h->f.hang_ms)
+            return hold_until(t, c, now + h->f.hang_ms);
+        hold(t, c); /* until the client leaves or the loop is freed */
+        return true;
+    case MK_WIRE_GARBAGE:
+        drop_response(t, c);
+        c->out = (char *)garbage;
+        c->out_len = sizeof garbage - 1;
+        c->out_static = true;
+        c->closing = true;
+        break;
+    case MK_WIRE_RESPONSE:
+    case MK_WIRE_PARTIAL:
+        break;
+    }
+    if (h->f.slow_bps) {
+        h->phase = FH_SLOW;
+        h->since = h->progress_at = now;
+        h->paced = 0;
+        hold(t, c);
+        return slow_tick(t, c);
+    }
+    h->phase = FH_WRITE;
+    set_deadline(t, c);
+    if (h->f.wire == MK_WIRE_RESPONSE)
+        fault_free(t, c); /* a delay, over: the response goes as usual */
+    return flush_out(t, c);
+}
+
+/* The timer of a held connection went off. false when c is gone. */
+static bool fault_wake(lthread *t, conn *c)
+{
+    switch (c->fh->phase) {
+    case FH_DELAY:
+        return fault_step(t, c);
+    case FH_HANG: /* hang=ms is over: FIN */
+        close_conn_as(t, c, CLOSE_FIN);
+        return false;
+    case FH_SLOW:
+        return slow_tick(t, c);
+    case FH_DRAIN:
+        return partial_end(t, c);
+    }
+    return true;
+}
+
+/* Whether a faulted response needs the wire part here: a delay, a wire
+ * other than the response, or a pace (an event stream handed to the hub
+ * takes its stream keys there; slow= is not for streams). */
+static bool fault_on_wire(const conn *c, const mk_response *resp)
+{
+    if (!resp->faulted)
+        return false;
+    bool to_hub = resp->stream && !c->tls;
+    return resp->fault_delay_ms > 0 || resp->fault.wire != MK_WIRE_RESPONSE ||
+           (resp->fault.slow_bps > 0 && !to_hub);
+}
+
+/* Takes the built response into c with a fault hold and applies it.
+ * Returns false when c is gone. */
+static bool fault_begin(lthread *t, conn *c, mk_response *resp, bool close_after,
+                        const char *last_event_id)
+{
+    fhold *h = calloc(1, sizeof *h);
+    if (!h) {
+        close_conn(t, c); /* out of memory: the client may try again */
+        return false;
+    }
+    c->fh = h;
+    h->f = resp->fault;
+    h->cap = UINT64_MAX;
+    /* the fault's times count from now, not from the round's start
+     * (t->now): the request may have come in late in a long round */
+    if (resp->fault_delay_ms)
+        h->delay_until = mk_mono_ms() + resp->fault_delay_ms;
+    if (resp->stream && !c->tls && h->f.wire == MK_WIRE_RESPONSE) {
+        h->stream = true; /* delayed: handed to the hub when the delay is over */
+        h->topic = resp->stream_topic;
+        h->node = resp->stream_node;
+        resp->stream_node = NULL;
+        if (last_event_id && !(h->leid = strdup(last_event_id))) {
+            close_conn(t, c);
+            return false;
+        }
+    }
+    if (resp->body)
+        body_pin(t, c, resp->body);
+    c->prod = resp->prod;
+    resp->body = NULL;
+    resp->prod = (mk_producer){0};
+    size_t len;
+    c->out = mk_buf_steal(&resp->out, &len);
+    c->out_len = len;
+    c->out_off = 0;
+    c->out_static = false;
+    /* a stream whose fault is not the hub's is written as a response */
+    c->closing = c->closing || close_after || resp->stream;
+    account(t, c);
+    if (h->f.wire == MK_WIRE_PARTIAL) {
+        /* the cut: the head (with its true Content-Length) and `partial`
+         * bytes of the body, wherever those come from */
+        size_t head = len;
+        if (!c->body && !c->prod.fill) {
+            const char *e = memmem(c->out, len, "\r\n\r\n", 4);
+            if (e)
+                head = (size_t)(e - c->out) + 4;
+        }
+        h->cap = (uint64_t)head + h->f.partial;
+    }
+    return fault_step(t, c);
 }
 
 /* Makes c->in hold at least cap bytes, in a buffer of c's own. 0, or -1
@@ -786,8 +1242,12 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     set_deadline(t, c); /* idle from now, or the next request's clock if it has begun */
 
     bool alive;
-    if (resp.stream && resp.out.len > 0 && !c->tls) {
-        hand_to_hub(t, c, &resp, mk_req_header(&req, "Last-Event-ID"));
+    if (resp.out.len > 0 && !resp.out.err && fault_on_wire(c, &resp)) {
+        alive = fault_begin(t, c, &resp, close_after, mk_req_header(&req, "Last-Event-ID"));
+    } else if (resp.stream && resp.out.len > 0 && !c->tls) {
+        hand_to_hub(t, c, resp.out.data, resp.out.len, resp.stream_topic,
+                    mk_req_header(&req, "Last-Event-ID"), resp.stream_node,
+                    resp.faulted ? &resp.fault : NULL);
         alive = false;
     } else if (resp.out.len == 0 || resp.out.err) {
         size_t len;
@@ -814,7 +1274,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
 static bool serve(lthread *t, conn *c)
 {
     mockapi *m = t->l->m;
-    while (c->in_len > 0 && !c->out && !c->parked) {
+    while (c->in_len > 0 && !c->out && !c->parked && !c->fh) {
         mk_h1_head hd;
         const mk_h1_head *now = NULL; /* the head, when parsed in this round */
         if (!c->framed) {
@@ -940,14 +1400,14 @@ static void on_readable(lthread *t, conn *c)
     for (int round = 0;; round++) {
         if (!read_some(t, c))
             return;
-        if (!c->tls || c->out || c->parked || c->eof || !mk_tls_pending(c->tls))
+        if (!c->tls || c->out || c->parked || c->fh || c->eof || !mk_tls_pending(c->tls))
             break;
         if (round == 8) {
             again_add(t, c); /* the rest after the other connections' turn */
             break;
         }
     }
-    if (c->eof && !c->out && !c->parked)
+    if (c->eof && !c->out && !c->parked && !c->fh)
         close_conn(t, c); /* nothing more can arrive; a partial request is void */
     else if (keep_input(c) != 0)
         close_conn(t, c); /* out of memory: the client may try again */
@@ -1034,7 +1494,7 @@ static void serve_again(lthread *t)
     while (!ln_empty(&head)) {
         conn *c = CONN_OF(head.next, al);
         ln_del(&c->al);
-        if (!c->handshaking && !c->out && !c->parked)
+        if (!c->handshaking && !c->out && !c->parked && !c->fh)
             on_readable(t, c);
     }
 }
@@ -1100,14 +1560,18 @@ static void end_downed(lthread *t)
         if (e == t->lepoch[i])
             continue;
         t->lepoch[i] = e;
-        lnode *lists[2] = {&t->list, &t->parked};
-        for (int k = 0; k < 2; k++)
+        lnode *lists[3] = {&t->list, &t->parked, &t->held};
+        for (int k = 0; k < 3; k++)
             for (lnode *n = lists[k]->next, *next; n != lists[k]; n = next) {
                 next = n->next;
                 conn *c = CONN_OF(n, dl);
                 if (c->listener != s->listener || (int)(e - c->epoch) <= 0)
                     continue;
-                if (c->out && !c->parked)
+                /* held by a fault: writing (slowed) like any writer; a
+                 * delayed answer not begun, a hang, ends at once */
+                bool writing = c->out && !c->parked &&
+                               (!c->fh || c->fh->phase == FH_WRITE || c->fh->phase == FH_SLOW);
+                if (writing)
                     c->closing = true;
                 else
                     close_conn(t, c);
@@ -1187,6 +1651,8 @@ static int next_timeout(lthread *t)
     int64_t next = INT64_MAX;
     if (!ln_empty(&t->list))
         next = CONN_OF(t->list.next, dl)->deadline;
+    if (t->hn && t->heap[0]->fh->wake < next)
+        next = t->heap[0]->fh->wake;
     if (!ln_empty(&t->again))
         return 0; /* bytes are waiting inside mbedTLS */
     /* a wait parked after this round's recheck flag was taken (behind a
@@ -1214,8 +1680,22 @@ static int next_timeout(lthread *t)
     return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
 }
 
+/* After a response is done outside a round of c's own events (a held
+ * connection's timer): serve what came behind it, as on_event does. */
+static void after_write(lthread *t, conn *c)
+{
+    if (!c->out && !c->parked && !c->fh && serve(t, c) && c->tls && !c->out && !c->fh &&
+        mk_tls_pending(c->tls) > 0)
+        on_readable(t, c); /* decrypted bytes epoll cannot see */
+}
+
 static void on_event(lthread *t, conn *c, uint32_t ev)
 {
+    if (c->fh && c->fh->phase != FH_WRITE) { /* held by a fault: only leaving counts */
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            close_conn_as(t, c, c->fh->phase == FH_DRAIN ? CLOSE_RST : CLOSE_FIN);
+        return;
+    }
     if (c->parked) {
         if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
             close_conn(t, c); /* the waiting client left */
@@ -1276,6 +1756,12 @@ static void *run(void *arg)
             t->rechecked_at = t->now;
         }
         recheck_parked(t, all);
+        while (t->hn && t->heap[0]->fh->wake <= t->now) {
+            conn *c = t->heap[0];
+            timer_del(t, c);
+            if (fault_wake(t, c))
+                after_write(t, c);
+        }
         while (!ln_empty(&t->list) && CONN_OF(t->list.next, dl)->deadline <= t->now)
             expire(t, CONN_OF(t->list.next, dl));
         trim_heap(t);
@@ -1334,6 +1820,7 @@ int mk_loop_start(mk_loop **out, mockapi *m, char *err, size_t errlen)
         ln_init(&t->parked);
         ln_init(&t->again);
         ln_init(&t->release);
+        ln_init(&t->held);
         t->epfd = epoll_create1(EPOLL_CLOEXEC);
         t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         t->scratch = malloc(m->cfg.max_header_bytes + 1);
@@ -1470,11 +1957,15 @@ void mk_loop_free(mk_loop *l)
         return;
     for (int i = 0; i < l->nthreads; i++) {
         lthread *t = &l->th[i];
-        /* every connection is on the deadline or the parked list */
+        /* every connection is on the deadline, the parked or the held list */
         while (t->list.next && !ln_empty(&t->list))
             close_conn(t, CONN_OF(t->list.next, dl));
         while (t->parked.next && !ln_empty(&t->parked))
             close_conn(t, CONN_OF(t->parked.next, dl));
+        /* held by faults: a hang without end ends here, at once */
+        while (t->held.next && !ln_empty(&t->held))
+            close_conn_as(t, CONN_OF(t->held.next, dl), CLOSE_FIN);
+        free(t->heap);
         if (t->epfd >= 0)
             close(t->epfd);
         if (t->wakefd >= 0)

@@ -23,6 +23,20 @@
  *
  * Event streams leave the loop for the SSE hub once their head is built.
  *
+ * Faults (fault.h, mk_response.faulted): the one response writer applies
+ * them, the same on plain, keep-alive and TLS connections. A delay holds
+ * the built response and writes it later; hang writes nothing (hang=ms:
+ * FIN after it; hang: until the client leaves or mk_loop_free); drop is a
+ * FIN and reset an RST with nothing written; garbage writes bytes that are
+ * not HTTP, then FIN; partial writes the head (true Content-Length) and
+ * that many body bytes, then FIN or RST; slow paces the whole response
+ * (slices every 20 ms). A held connection (delayed, hung, slowed) keeps no
+ * thread: it sits on its thread's timer heap (O(log n) per change, nothing
+ * per round), off the request deadline (its fault's clock rules), with
+ * EPOLLRDHUP watched so a client that leaves frees it. A TLS cut sends no
+ * close_notify. After drop, reset, hang, partial and garbage the
+ * connection ends; after a delay or slow answer it serves on.
+ *
  * Threads: mk_loop_listen and mk_loop_notify may be called from any
  * thread; everything about a connection happens on the thread that
  * accepted it. */

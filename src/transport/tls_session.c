@@ -452,6 +452,14 @@ int mk_tls_last_error(const mk_tls_session *t, char *buf, size_t buflen)
     return t->last_err;
 }
 
+void mk_tls_session_drop(mk_tls_session *t)
+{
+    if (!t)
+        return;
+    mbedtls_ssl_free(&t->ssl);
+    free(t);
+}
+
 void mk_tls_session_free(mk_tls_session *t)
 {
     if (!t)

@@ -87,5 +87,8 @@ int mk_tls_last_error(const mk_tls_session *t, char *buf, size_t buflen);
  * pending record goes first if it can), then frees t. NULL ok. Does not
  * close the fd. */
 void mk_tls_session_free(mk_tls_session *t);
+/* Frees t without a close_notify: the connection is being cut on purpose
+ * (a fault, fault.h), and the peer must see nothing more from TLS. NULL ok. */
+void mk_tls_session_drop(mk_tls_session *t);
 
 #endif

@@ -34,6 +34,7 @@ int mt_run_admin_tests(void); /* the admin token and start-up guards (adm_*) */
 int mt_run_framing_tests(void);    /* strict request framing (fr_*) */
 int mt_run_stats_tests(void);      /* GET /test/stats (st_*) */
 int mt_run_journal_tests(void);    /* hostile journal filters and incremental waits (jr_*) */
+int mt_run_fault_tests(void);      /* faults on the wire, X-Mockapi-Fault (flt_*) */
 int mt_run_ssefault_tests(void);   /* stream faults, adversarial events, disconnect (sf_*) */
 int mt_run_regions_tests(void);    /* several plain listeners, down and up (rg_*) */
 int mt_run_fault_rule_tests(void); /* faults decided: header, rules, configuration (rul_*) */

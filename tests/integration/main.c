@@ -49,6 +49,7 @@ int main(int argc, char **argv)
     failed += mt_run_framing_tests();
     failed += mt_run_stats_tests();
     failed += mt_run_journal_tests();
+    failed += mt_run_fault_tests();
     failed += mt_run_ssefault_tests();
     failed += mt_run_regions_tests();
     failed += mt_run_fault_rule_tests();
