@@ -421,6 +421,7 @@ static const char *const check_keys_allowed[] = {"path",  "and",      "or",     
 
 static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path);
 static ma_check *parse_count_as(ctx *c, const ma_ynode *n, const char *what);
+static const ma_ynode *key_node(const ma_ynode *map, const char *key);
 
 /* type: NAME | [NAME, ...], each a known type name */
 static int type_operand_ok(ctx *c, const ma_ynode *v)
@@ -649,11 +650,24 @@ static ma_check *parse_check_(ctx *c, const ma_ynode *n, int need_path)
         fail(c, n, "a check is a mapping such as {path: $.status, equals: ok}, not %s", ma_ytype_name(n));
         return NULL;
     }
+    const ma_ynode *rk = key_node(n, "region");
+    if (rk)
+        return fail(c, rk, "region is not a check's key: the region is checked as {response: region, equals: N}, "
+                           "and selected with the filter key (requests: {route: ..., region: N})"),
+               NULL;
     if (check_keys(c, n, "a check", check_keys_allowed, NCHECK_KEYS, OPS_ALL) < 0)
         return NULL;
     const ma_ynode *subjkey = NULL;
     if (find_subject(c, n, &subjkey) < 0)
         return NULL;
+    const ma_ynode *fv = subjkey && !strcmp(subjkey->text, "fault") ? ma_ymap_get(n, "fault") : NULL;
+    if (fv && fv->type == MA_Y_SCALAR && (!strcmp(fv->text, "true") || !strcmp(fv->text, "false"))) {
+        /* the filter key, written in a check */
+        fail(c, fv, "in a check, fault takes a field (source, rule, spec, wire); fault: %s is a filter key "
+                    "(requests: {route: ..., fault: %s}), or check {fault: wire, %s: null}",
+             fv->text, fv->text, strcmp(fv->text, "true") ? "equals" : "notEquals");
+        return NULL;
+    }
     const ma_ynode *pathnode = ma_ymap_get(n, "path");
     if (pathnode)
         subjkey = NULL; /* the body: parse_ops reads pathnode */
