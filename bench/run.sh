@@ -53,7 +53,10 @@
 #      overhead: GET /v1/nodes/x/state req/s with 100 rules of /test/faults
 #      installed (path globs that never match) vs none, interleaved,
 #      BENCH_ROUNDS medians: >= 0.90x (skipped while the server has no
-#      /test/faults).
+#      /test/faults). Last, no fault configured: GET state and POST heartbeat
+#      req/s against the server as it was before faults existed
+#      (BENCH_FAULT_BASE, default 534890b, built from git in the scratch
+#      directory), interleaved: >= 0.97x.
 #
 # Every address is 127.0.0.1, every port is picked at run time, every load
 # run is bounded in time, every wait has a deadline; a trap stops every
@@ -977,6 +980,57 @@ if on faults; then
         say "  /test/faults answers $code here: the rules' overhead is not measured"
     fi
     stop_pid "$FR_PID"
+
+    # no fault configured: the request path with the fault hook against the
+    # same path before it existed (BENCH_FAULT_BASE, the last commit before
+    # issue 14), built from git here, measured interleaved in this run
+    FB_REF=${BENCH_FAULT_BASE:-534890b}
+    FB_ON=0
+    if git rev-parse -q --verify "$FB_REF^{commit}" >/dev/null 2>&1; then
+        FB_DIR="$RUN/base-src"
+        git worktree add -q --detach "$FB_DIR" "$FB_REF" >/dev/null 2>&1 &&
+            mkdir -p "$FB_DIR/build" && cp -r build/third_party "$FB_DIR/build/" &&
+            (cd "$FB_DIR" && bash ci/build.sh release -- civetweb libmockapi mockapi >"$RUN/base-build.log" 2>&1) &&
+            FB_ON=1
+    fi
+    if [ "$FB_ON" = 1 ]; then
+        FB_MK="$FB_DIR/build/release/mockapi"
+        MK_SAVED=$MK
+        MK=$FB_MK
+        start_mockapi faultbase -addr 127.0.0.1:0 -tls-addr off
+        FB_PID=$MK_PID FB_URL="http://$MK_ADDR"
+        MK=$MK_SAVED
+        start_mockapi faultnone -addr 127.0.0.1:0 -tls-addr off
+        FN_PID=$MK_PID FN_URL="http://$MK_ADDR"
+        : >"$RUN/fb.lines"
+        : >"$RUN/fn.lines"
+        : >"$RUN/fbh.lines"
+        : >"$RUN/fnh.lines"
+        for ((r = 0; r < ROUNDS; r++)); do
+            run_wrk "$RUN/fb.txt" "$FB_URL/v1/nodes/x/state"
+            wrk_parse "$RUN/fb.txt" >>"$RUN/fb.lines"
+            run_wrk "$RUN/fn.txt" "$FN_URL/v1/nodes/x/state"
+            wrk_parse "$RUN/fn.txt" >>"$RUN/fn.lines"
+            run_wrk "$RUN/fbh.txt" "$FB_URL/v1/nodes/x/heartbeat" -s bench/heartbeat.lua
+            wrk_parse "$RUN/fbh.txt" >>"$RUN/fbh.lines"
+            run_wrk "$RUN/fnh.txt" "$FN_URL/v1/nodes/x/heartbeat" -s bench/heartbeat.lua
+            wrk_parse "$RUN/fnh.txt" >>"$RUN/fnh.lines"
+        done
+        FB0=$(median_line <"$RUN/fb.lines" | awk '{print $1}')
+        FN0=$(median_line <"$RUN/fn.lines" | awk '{print $1}')
+        FBH=$(median_line <"$RUN/fbh.lines" | awk '{print $1}')
+        FNH=$(median_line <"$RUN/fnh.lines" | awk '{print $1}')
+        R_FN=$(ratio "$FN0" "$FB0")
+        R_FNH=$(ratio "$FNH" "$FBH")
+        V_FN=$(verdict "$R_FN" ">=" 0.97)
+        V_FNH=$(verdict "$R_FNH" ">=" 0.97)
+        say "  no fault configured vs $FB_REF (before faults): GET state $(fmt_int "$FN0") vs $(fmt_int "$FB0") req/s: ${R_FN}x; POST heartbeat $(fmt_int "$FNH") vs $(fmt_int "$FBH"): ${R_FNH}x"
+        stop_pid "$FB_PID"
+        stop_pid "$FN_PID"
+        git worktree remove --force "$FB_DIR" >/dev/null 2>&1
+    else
+        say "  $FB_REF cannot be built here (not in this clone's history?): no-fault throughput not compared"
+    fi
     say ""
 fi
 
@@ -1050,6 +1104,10 @@ if on faults; then
     say "| faults: fresh GET /v1/ping with $(fmt_int "$NF") hung | $(fmt_ms "$F_P") | – | – | (report) | – |"
     if [ "$FR_ON" = 1 ]; then
         say "| faults: GET state req/s, 100 rules installed vs none | $(fmt_int "$FR1") | none $(fmt_int "$FR0") | ${R_FR}x | >= 0.90x | $V_FR |"
+    fi
+    if [ "$FB_ON" = 1 ]; then
+        say "| faults: GET state req/s, no fault configured vs before faults | $(fmt_int "$FN0") | $FB_REF $(fmt_int "$FB0") | ${R_FN}x | >= 0.97x | $V_FN |"
+        say "| faults: POST heartbeat req/s, no fault configured vs before faults | $(fmt_int "$FNH") | $FB_REF $(fmt_int "$FBH") | ${R_FNH}x | >= 0.97x | $V_FNH |"
     fi
 fi
 say ""
