@@ -70,7 +70,8 @@ kill "$mute" 2>/dev/null
 check "-check-timeout 300 ends a check against a mute server with exit 1 ($ms ms)" $?
 
 # 2. flags, environment, help and errors
-"$bin" --help | grep -q -- "-tls-addr"
+help=$("$bin" --help) # whole: grep -q stops early (SIGPIPE under pipefail)
+grep -q -- "-tls-addr" <<<"$help"
 check "--help documents the flags" $?
 "$bin" -no-such-flag >/dev/null 2>&1
 [ $? -eq 2 ]
