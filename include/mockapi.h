@@ -231,7 +231,8 @@ int mockapi_region_port(const mockapi *m, int region);
 int mockapi_region_addr(const mockapi *m, int region, char *buf, size_t len);
 int mockapi_region_url(const mockapi *m, int region, char *buf, size_t len);
 
-/* Whether region i is up (accepting): 1, 0 (down), or ENOTFOUND. */
+/* Whether region i is up (accepting): 1, 0 (down, or the instance not
+ * started or stopped), or ENOTFOUND. */
 int mockapi_region_is_up(const mockapi *m, int region);
 
 /* POST /test/regions/{i}/down: region i stops listening, so connecting to

@@ -446,8 +446,16 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.nfaults = 0;
     for (size_t i = 0; i < cfg.nfaults; i++) {
         char why[400];
-        if ((rc = flag_fault(m, cfg.faults ? cfg.faults[i] : NULL, why, sizeof why)) != MOCKAPI_OK) {
-            snprintf(err, sizeof err, "faults[%zu]: %s", i, why);
+        if (!cfg.faults) { /* said as region_addrs says it, not as "faults[0]: NULL rule" */
+            rc = MOCKAPI_EINVAL;
+            snprintf(why, sizeof why, "config: faults is NULL with nfaults %zu", cfg.nfaults);
+        } else
+            rc = flag_fault(m, cfg.faults[i], why, sizeof why);
+        if (rc != MOCKAPI_OK) {
+            if (cfg.faults)
+                snprintf(err, sizeof err, "faults[%zu]: %s", i, why);
+            else
+                snprintf(err, sizeof err, "%s", why);
             mk_state_dispose(&m->state);
             mk_fixtures_dispose(&m->fx);
             goto fail_early;
@@ -701,7 +709,8 @@ int mockapi_region_is_up(const mockapi *m, int region)
     const mk_listener *l = region_of(m, region);
     if (!l)
         return MOCKAPI_ENOTFOUND;
-    return !atomic_load(&l->down);
+    /* before start and after stop nothing accepts: 0, not the last state */
+    return m->region_ctl && !atomic_load(&l->down);
 }
 
 static int region_set(mockapi *m, int region, bool up, char *errbuf, size_t errlen)

@@ -301,6 +301,14 @@ int mk_faults_check(const mk_fault_target *t, const mk_fault *f, bool *events, c
         snprintf(err, errlen, "method \"%.20s\" is not an HTTP method (e.g. POST)", t->method);
         return -1;
     }
+    /* the framing refuses a lower-case method (400) before any rule sees
+     * it, so a rule for "post" would never apply: said now, not silently */
+    for (const char *c = t->method; c && *c; c++)
+        if (*c >= 'a' && *c <= 'z') {
+            snprintf(err, errlen, "method \"%.20s\" never matches: methods are upper case (e.g. POST)",
+                     t->method);
+            return -1;
+        }
     if (mk_fault_is_stream(f) && !ev) {
         snprintf(err, errlen, "cut-after, cut-mid, stall and retry apply to event streams only: "
                               "target the events route (route \"events\" or a path such as "

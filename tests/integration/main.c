@@ -53,6 +53,7 @@ int main(int argc, char **argv)
     failed += mt_run_ssefault_tests();
     failed += mt_run_regions_tests();
     failed += mt_run_fault_rule_tests();
+    failed += mt_run_fault_api_tests();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
