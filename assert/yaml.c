@@ -29,6 +29,9 @@ typedef struct {
     size_t nanchors;
     size_t alias_nodes; /* nodes made by copying, so far */
     ma_error *err;
+    ma_mark last; /* the start of the last node that had one: an empty value
+                   * ("inOrder:" with nothing after it) has no mark of its own,
+                   * and its errors point at its key instead of at no line */
 } builder;
 
 static void seterr(ma_error *err, const char *file, int line, int col, const char *msg)
@@ -176,6 +179,10 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     switch (ev->type) {
     case FYET_SCALAR: {
         n = node_new(MA_Y_SCALAR, b->file, m);
+        if (n->mark.line == 0)
+            n->mark = b->last;
+        else
+            b->last = n->mark;
         size_t len = 0;
         const char *t = fy_token_get_text(ev->scalar.value, &len);
         n->text = ma_xstrndup(t ? t : "", t ? len : 0);
@@ -194,6 +201,8 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     case FYET_MAPPING_START: {
         int seq = ev->type == FYET_SEQUENCE_START;
         n = node_new(seq ? MA_Y_SEQ : MA_Y_MAP, b->file, m);
+        if (n->mark.line)
+            b->last = n->mark;
         char *anc = anchor_name(seq ? ev->sequence_start.anchor : ev->mapping_start.anchor);
         fy_parser_event_free(b->p, ev);
         if (build_kids(b, n, seq ? FYET_SEQUENCE_END : FYET_MAPPING_END, depth) < 0) {
