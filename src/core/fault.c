@@ -348,7 +348,15 @@ int mk_fault_parse(const char *spec, size_t len, mk_fault *f, char *err, size_t 
     }
     if (f->has == 0)
         return fail(err, errlen, "empty fault spec: give at least one item, e.g. status=503");
-    return contradictions(f, err, errlen);
+    if (contradictions(f, err, errlen) != 0)
+        return -1;
+    /* first/p/seed/region alone would mark requests as faulted (journal,
+     * counts) with nothing done to them: refused rather than silent */
+    uint32_t selectors = 1u << MK_FK_FIRST | 1u << MK_FK_P | 1u << MK_FK_SEED | 1u << MK_FK_REGION;
+    if (!(f->has & ~selectors))
+        return fail(err, errlen, "first, p, seed and region only choose requests: add what to do to "
+                                 "them (e.g. status=503; first=2)");
+    return 0;
 }
 
 /* Appends to out as snprintf would, tracking the length needed. */

@@ -178,7 +178,8 @@ static void fapi_instances_no_crosstalk(void **st)
     rc_start(&b, &cb, false);
     char err[256];
     int ida = 0;
-    assert_int_equal(mockapi_fault_add(a.m, "ping", NULL, "status=503", 0, &ida, err, sizeof err), MOCKAPI_OK);
+    assert_int_equal(mockapi_fault_add(a.m, "ping", NULL, "status=503", 0, &ida, err, sizeof err),
+                     MOCKAPI_OK);
     assert_int_equal(status_of(&a, "/v1/ping"), 503); /* a's rule, not b's flag */
     assert_int_equal(status_of(&b, "/v1/ping"), 502); /* b's flag, not a's rule */
     /* ids are per instance: a's id on b names b's flag rule (not deletable) or nothing */

@@ -122,6 +122,11 @@ static void test_fault_refusals(void **st)
     bad("then=rst", "then needs partial");
     bad("partial=5; then=maybe", "give then=fin or then=rst");
     bad("seed=7; status=500", "seed needs p");
+    /* selectors alone: the request would be "faulted" (journaled, counted
+     * as applied) with nothing done to it */
+    bad("first=2", "first, p, seed and region only choose requests");
+    bad("p=0.3; seed=7", "only choose requests");
+    bad("region=0,1; first=1", "only choose requests");
     bad("p=1.5; status=500", "p=1.5: out of range 0-1");
     bad("p=0.1234567891; status=500", "at most 9 decimals");
     bad("p=abc", "not a probability");
