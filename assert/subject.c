@@ -304,6 +304,23 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
                      ma_op_name(op), list ? "a list of strings" : "a string");
         return -1;
     }
+    /* fault source has three values: "Header" or "hedaer" would fail every
+     * equals and pass every notEquals without saying why */
+    if (s->kind == MA_SUBJ_FAULT && s->ffield == MA_FAULT_SOURCE &&
+        (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN || op == MA_OP_NOT_IN)) {
+        static const char *const sources[] = {"header", "rule", "flag"};
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t i = 0; i < n; i++) {
+            json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+            const char *t = json_string_value(x);
+            if (!t || !strcmp(t, "header") || !strcmp(t, "rule") || !strcmp(t, "flag"))
+                continue;
+            const char *near = ma_suggest(t, sources, 3);
+            snprintf(why, whylen, "fault source is header, rule or flag (or null), not \"%.64s\"%s%s%s", t,
+                     near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+            return -1;
+        }
+    }
     if (s->secret) {
         if (json_is_string(v)) {
             *value = fingerprinted(v);

@@ -316,7 +316,9 @@ void mockapi_free_buf(void *p);
 int mockapi_requests(mockapi *m, const char *filter, char **json, size_t *len);
 
 /* POST /test/reset: counters, captures, journal, state and heartbeat
- * fixtures back to their start values. */
+ * fixtures back to their start values, the event history cleared, the
+ * rules of mockapi_fault_add and /test/faults deleted (those of
+ * mockapi_config.faults stay, their counts start over). */
 int mockapi_reset(mockapi *m);
 
 /* GET /test/wait without HTTP: blocks until the condition holds or
