@@ -247,6 +247,80 @@ static json_t *fingerprinted(json_t *v)
     return r;
 }
 
+/* Whether t is a fault wire text as the server writes it (mk_fault_wire_text):
+ * response, fin, rst, timeout, garbage, partial:N[+rst], or a stream's
+ * keys joined by '+' (retry:N, stall:N, cut-after:N, cut-mid). */
+static int wire_text_ok(const char *t)
+{
+    static const char *const words[] = {"response", "fin", "rst", "timeout", "garbage"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(t, words[i]))
+            return 1;
+    size_t d;
+    if (!strncmp(t, "partial:", 8)) {
+        t += 8;
+        if (!(d = strspn(t, "0123456789")))
+            return 0;
+        return !t[d] || !strcmp(t + d, "+rst");
+    }
+    /* in the server's order, each at most once */
+    static const char *const keys[] = {"retry:", "stall:", "cut-after:", "cut-mid"};
+    size_t next = 0;
+    for (;;) {
+        size_t i = next;
+        while (i < 4 && strncmp(t, keys[i], strlen(keys[i])))
+            i++;
+        if (i == 4)
+            return 0;
+        t += strlen(keys[i]);
+        next = i + 1;
+        if (i < 3) {
+            if (!(d = strspn(t, "0123456789")))
+                return 0;
+            t += d;
+        }
+        if (!*t)
+            return 1;
+        if (*t++ != '+')
+            return 0;
+    }
+}
+
+/* For a fault source or wire operand that the server never writes, why
+ * (with a did-you-mean); NULL when t is fine. */
+static const char *fault_value_bad(const ma_subject *s, const char *t, char *why, size_t whylen)
+{
+    if (s->ffield == MA_FAULT_SOURCE) {
+        static const char *const sources[] = {"header", "rule", "flag"};
+        if (!strcmp(t, "header") || !strcmp(t, "rule") || !strcmp(t, "flag"))
+            return NULL;
+        const char *near = ma_suggest(t, sources, 3);
+        snprintf(why, whylen, "fault source is header, rule or flag (or null), not \"%.64s\"%s%s%s", t,
+                 near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+        return why;
+    }
+    if (s->ffield == MA_FAULT_WIRE && !wire_text_ok(t)) {
+        /* the spec's key where the wire has its own word */
+        static const char *const keys[][2] = {{"drop", "fin"},      {"reset", "rst"},      {"hang", "timeout"},
+                                              {"status", "response"}, {"delay", "response"}, {"slow", "response"},
+                                              {"partial", "partial:N"}};
+        static const char *const words[] = {"response", "fin", "rst", "timeout", "garbage"};
+        const char *near = NULL;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0] && !near; i++)
+            if (!strncmp(t, keys[i][0], strlen(keys[i][0])) &&
+                (!t[strlen(keys[i][0])] || t[strlen(keys[i][0])] == '='))
+                near = keys[i][1];
+        if (!near)
+            near = ma_suggest(t, words, sizeof words / sizeof words[0]);
+        snprintf(why, whylen,
+                 "fault wire is what went on the wire: response, fin, rst, timeout, garbage, partial:N, "
+                 "partial:N+rst, or a stream's keys such as cut-after:3; not \"%.64s\"%s%s%s",
+                 t, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+        return why;
+    }
+    return NULL;
+}
+
 int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why, size_t whylen)
 {
     json_t *v = *value;
@@ -304,21 +378,15 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
                      ma_op_name(op), list ? "a list of strings" : "a string");
         return -1;
     }
-    /* fault source has three values: "Header" or "hedaer" would fail every
-     * equals and pass every notEquals without saying why */
-    if (s->kind == MA_SUBJ_FAULT && s->ffield == MA_FAULT_SOURCE &&
+    /* fault source and wire take a few words: "Header" or "reset" (the wire
+     * says rst) would fail every equals and pass every notEquals unsaid */
+    if (s->kind == MA_SUBJ_FAULT && (s->ffield == MA_FAULT_SOURCE || s->ffield == MA_FAULT_WIRE) &&
         (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN || op == MA_OP_NOT_IN)) {
-        static const char *const sources[] = {"header", "rule", "flag"};
         size_t n = json_is_array(v) ? json_array_size(v) : 1;
         for (size_t i = 0; i < n; i++) {
-            json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
-            const char *t = json_string_value(x);
-            if (!t || !strcmp(t, "header") || !strcmp(t, "rule") || !strcmp(t, "flag"))
-                continue;
-            const char *near = ma_suggest(t, sources, 3);
-            snprintf(why, whylen, "fault source is header, rule or flag (or null), not \"%.64s\"%s%s%s", t,
-                     near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
-            return -1;
+            const char *t = json_string_value(json_is_array(v) ? json_array_get(v, i) : v);
+            if (t && fault_value_bad(s, t, why, whylen))
+                return -1;
         }
     }
     if (s->secret) {
