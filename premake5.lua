@@ -158,8 +158,10 @@ project("mockassert")
   files({"assert/*.c", "assert/*.h", "src/common/glob.c"}) -- the server's path glob
   -- the server's validating JSON scanner (number.c's span walker; project.c walks journal bodies with it)
   files({"src/common/gojson.c", "src/common/buf.c"})
+  -- the server's fault grammar: lint puts a fault spec operand in the canonical form the journal shows
+  files({"src/core/fault.c", "src/common/suggest.c"})
   -- include/ and src/common/ for the server's name lists (mockapi.h, names.h: macros only)
-  includedirs({"assert", "include", "src/common"})
+  includedirs({"assert", "include", "src/common", "src/core"})
   buildoptions(strict)
   buildoptions(pkg("--cflags", "libcurl libfyaml jansson libsodium"))
   links(pkg_libs("libcurl libfyaml jansson libsodium"))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fault.h"
 #include "names.h"
 #include "number.h"
 
@@ -299,6 +300,23 @@ static const char *fault_value_bad(const ma_subject *s, const char *t, char *why
                  near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
         return why;
     }
+    if (s->ffield == MA_FAULT_SPEC) {
+        /* the journal holds the canonical form: "first=2; status=503" would
+         * never equal the "status=503; first=2" it shows */
+        mk_fault f;
+        char err[200], canon[300];
+        if (mk_fault_parse(t, strlen(t), &f, err, sizeof err) != 0) {
+            snprintf(why, whylen, "fault spec \"%.64s\" is not a fault the server applies: %s", t, err);
+            return why;
+        }
+        size_t n = mk_fault_format(&f, canon, sizeof canon);
+        if (n < sizeof canon && strcmp(canon, t) != 0) {
+            snprintf(why, whylen, "fault spec: the journal writes this fault as \"%s\" (its canonical form, "
+                                  "docs/faults.md), not \"%.64s\"", canon, t);
+            return why;
+        }
+        return NULL;
+    }
     if (s->ffield == MA_FAULT_WIRE && !wire_text_ok(t)) {
         /* the spec's key where the wire has its own word */
         static const char *const keys[][2] = {{"drop", "fin"},      {"reset", "rst"},      {"hang", "timeout"},
@@ -380,7 +398,7 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
     }
     /* fault source and wire take a few words: "Header" or "reset" (the wire
      * says rst) would fail every equals and pass every notEquals unsaid */
-    if (s->kind == MA_SUBJ_FAULT && (s->ffield == MA_FAULT_SOURCE || s->ffield == MA_FAULT_WIRE) &&
+    if (s->kind == MA_SUBJ_FAULT && s->ffield != MA_FAULT_RULE &&
         (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN || op == MA_OP_NOT_IN)) {
         size_t n = json_is_array(v) ? json_array_size(v) : 1;
         for (size_t i = 0; i < n; i++) {

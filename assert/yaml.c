@@ -179,8 +179,10 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     switch (ev->type) {
     case FYET_SCALAR: {
         n = node_new(MA_Y_SCALAR, b->file, m);
-        if (n->mark.line == 0)
-            n->mark = b->last;
+        if (n->mark.line == 0) {
+            if (b->last.line) /* none yet ("!tag" alone): no position, as before */
+                n->mark = b->last;
+        }
         else
             b->last = n->mark;
         size_t len = 0;

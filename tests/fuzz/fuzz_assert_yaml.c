@@ -25,8 +25,9 @@ static void check_tree(const ma_ynode *n, int depth)
 {
     CHECK(depth < 10000);
     CHECK(n->mark.file == FILE_NAME);
-    /* libfyaml gives an empty value ("key:" and nothing) no position, so
-     * such a node has none (errors about it name only the file) */
+    /* libfyaml gives an empty value ("key:" and nothing) no position: such
+     * a node takes the last node's (its key's); one before any node has
+     * none (errors about it name only the file) */
     if (!(n->type == MA_Y_SCALAR && n->len == 0))
         CHECK(n->mark.line >= 1 && n->mark.col >= 1);
     switch (n->type) {
