@@ -335,6 +335,13 @@ static void test_refusals(void **st)
     check_refused(NULL, "/test/reset", NULL, "status=503", "under /test/");
     check_refused(NULL, "v1/ping", NULL, "status=503", "must start with '/'");
     check_refused("ping", NULL, "GE T", "status=503", "not an HTTP method");
+    /* methods the mock never serves, or the route does not answer: a rule
+     * that could never match is refused, not kept silently */
+    check_refused("ping", NULL, "get", "status=503", "method \"get\": methods are upper case (did you mean \"GET\"?)");
+    check_refused("heartbeat", NULL, "PSOT", "status=503", "method \"PSOT\" is not a method the mock serves (did you mean \"POST\"?)");
+    check_refused(NULL, "/v1/**", "FETCH", "status=503", "method \"FETCH\" is not a method the mock serves");
+    check_refused("heartbeat", NULL, "GET", "status=503", "route \"heartbeat\" answers POST, not GET");
+    check_refused("ping", NULL, "POST", "status=503", "route \"ping\" answers GET, HEAD, not POST");
     check_refused("heartbeat", NULL, NULL, "cut-after=1", "event streams only");
     check_refused(NULL, "/v1/ping", NULL, "retry=100", "event streams only");
     check_refused("ping", "/v1/ping", NULL, "status=503", "not both");
