@@ -338,10 +338,14 @@ typedef struct inject_opts {
     char *node;        /* node=ID: that node's streams only (malloc'd) */
 } inject_opts;
 
+/* Called on inject_options' refusals and again by mk_dispatch at the end:
+ * the pointers are cleared so the second call frees nothing twice. */
 static void inject_opts_free(inject_opts *o)
 {
     free(o->nonce);
     free(o->node);
+    o->nonce = NULL;
+    o->node = NULL;
 }
 
 /* Reads inject-event's options; 0, or -1 with the message in err. Strict:

@@ -84,6 +84,9 @@ typedef struct mk_faults {
     int nttl;                          /* rules with a TTL; lock */
     mk_fault_hkey *hkeys;              /* the header counts; hlock */
     int nhkeys;
+    /* regions the server has (0: not told, no check): a rule's region=
+     * past them could never apply, so it is refused. Set before start. */
+    int nregions;
     /* applied faults (GET /test/assertions?faults=1): atomics */
     atomic_ullong applied;
     atomic_ullong by_source[4];                  /* mk_fault_source */

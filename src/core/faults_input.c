@@ -25,6 +25,18 @@ int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const 
     bool events = false;
     if (mk_faults_check(t, &f, &events, err, errlen) != 0)
         return -1;
+    if (s->nregions > 0 && s->nregions < 32 && (f.regions >> s->nregions) != 0) {
+        int bad = s->nregions;
+        while (!(f.regions & (1u << bad)))
+            bad++;
+        if (s->nregions == 1)
+            snprintf(err, errlen, "spec: region=%d: there is no region %d (regions are off: the plain "
+                                  "listener is region 0; see -regions)", bad, bad);
+        else
+            snprintf(err, errlen, "spec: region=%d: there is no region %d (the regions are 0 to %d)", bad,
+                     bad, s->nregions - 1);
+        return -1;
+    }
     if (ttl_ms > MK_FAULT_MAX_TTL_MS) {
         snprintf(err, errlen, "ttl_ms %u: out of range 0-%d (milliseconds; 0: until deleted)", ttl_ms,
                  MK_FAULT_MAX_TTL_MS);
