@@ -954,6 +954,11 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
     char wire[48];
     if (fd && fd->source != MK_FSRC_NONE) {
         mk_fault_wire_text(&fd->fault, wire, sizeof wire);
+        /* a cut at or past the end of the body cuts nothing: the whole
+         * answer went out (a HEAD's has no body), then the connection ended */
+        size_t sent = strcmp(req->method, "HEAD") == 0 ? 0 : rbody;
+        if (fd->fault.wire == MK_WIRE_PARTIAL && fd->fault.partial >= sent)
+            snprintf(wire, sizeof wire, "response%s", fd->fault.partial_rst ? "+rst" : "");
         in.fault_source = mk_fault_source_name(fd->source);
         in.fault_rule = fd->rule;
         in.fault_spec = fd->spec;

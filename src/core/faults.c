@@ -484,6 +484,26 @@ int mk_faults_delete(mk_faults *s, int id)
     return rc;
 }
 
+void mk_faults_count_streams(mk_faults *s, int id, const mk_fault *f, int n)
+{
+    if (n <= 0)
+        return;
+    pthread_rwlock_rdlock(&s->lock);
+    for (int k = 0; k < 2; k++)
+        for (mk_fault_rule *r = k ? s->flags : s->rules; r; r = r->next)
+            if (r->id == id) {
+                atomic_fetch_add_explicit(&r->applied, (unsigned long long)n, memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->applied, (unsigned long long)n, memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->by_source[r->source], (unsigned long long)n,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->by_route[MK_ROUTE_EVENTS], (unsigned long long)n,
+                                          memory_order_relaxed);
+                unsigned w = (unsigned)f->wire < MK_FAULT_WIRE_KINDS ? (unsigned)f->wire : 0;
+                atomic_fetch_add_explicit(&s->by_wire[w], (unsigned long long)n, memory_order_relaxed);
+            }
+    pthread_rwlock_unlock(&s->lock);
+}
+
 int mk_faults_clear(mk_faults *s)
 {
     pthread_rwlock_wrlock(&s->lock);

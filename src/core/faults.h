@@ -129,6 +129,11 @@ int mk_faults_delete(mk_faults *s, int id);
 /* Removes every rule but the flag rules; returns how many went. */
 int mk_faults_clear(mk_faults *s);
 
+/* Counts n open streams that rule id's fault reached when it was added
+ * (mk_sse_fault), in the rule's `applied` and the totals, as if n requests
+ * had been faulted: nothing a rule does goes uncounted. */
+void mk_faults_count_streams(mk_faults *s, int id, const mk_fault *f, int n);
+
 /* Renders one rule as GET /test/faults and POST /test/faults show it. */
 /* GET /test/faults: {"rules":[...]} + "\n", rules oldest first, then the
  * flag rules. */

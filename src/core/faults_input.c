@@ -42,14 +42,17 @@ int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const 
                  MK_FAULT_MAX_TTL_MS);
         return -1;
     }
-    if (mk_faults_add(s, src, t, &f, ttl_ms, id, err, errlen) != 0)
+    int rid = 0;
+    if (mk_faults_add(s, src, t, &f, ttl_ms, &rid, err, errlen) != 0)
         return -1;
+    if (id)
+        *id = rid;
     /* the streams open now get it too (those opened later get it from the
      * decision, as any request does): a rule naming the events route, or a
      * path rule reaching it with stream keys (a glob over every /v1 path meant
      * for other routes leaves open streams alone) */
     if (events && hub && (t->route || mk_fault_is_stream(&f)))
-        mk_sse_fault(hub, NULL, &f);
+        mk_faults_count_streams(s, rid, &f, mk_sse_fault(hub, NULL, &f));
     return 0;
 }
 
