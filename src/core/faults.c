@@ -345,6 +345,13 @@ int mk_faults_check(const mk_fault_target *t, const mk_fault *f, bool *events, c
             snprintf(err, errlen, "path glob longer than %d bytes (the limit)", MK_GLOB_MAX);
             return -1;
         }
+        /* matched against the path alone: a query or a fragment in the glob
+         * would make a rule that never applies */
+        if (strpbrk(t->path, "?#")) {
+            snprintf(err, errlen, "path \"%.64s\": a glob matches the path only; leave out the '%c' and "
+                                  "what follows", t->path, *strpbrk(t->path, "?#"));
+            return -1;
+        }
         if (strncmp(t->path, "/test/", 6) == 0 || strcmp(t->path, "/test") == 0) {
             snprintf(err, errlen, "path \"%.64s\" is under /test/: faults never apply to the mock's "
                                   "control routes", t->path);

@@ -213,6 +213,11 @@ int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *e
             snprintf(err, errlen, "\"%s\" is longer than %zu bytes", k, cap - 1);
             goto out;
         }
+        if (val.len == 0) {
+            snprintf(err, errlen, "\"%s\" is empty%s", k,
+                     m == 2 ? " (leave it out for any method)" : "");
+            goto out;
+        }
         memcpy(dst, v, val.len + 1);
         if (m == 0)
             b->has_route = true;

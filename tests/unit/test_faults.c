@@ -356,6 +356,8 @@ static void test_refusals(void **st)
     check_refused("faults", NULL, NULL, "status=503", "is a /test/ route");
     check_refused(NULL, "/test/reset", NULL, "status=503", "under /test/");
     check_refused(NULL, "v1/ping", NULL, "status=503", "must start with '/'");
+    check_refused(NULL, "/v1/ping?x=1", NULL, "status=503", "a glob matches the path only; leave out the '?'");
+    check_refused(NULL, "/v1/ping#a", NULL, "status=503", "leave out the '#'");
     check_refused("ping", NULL, "GE T", "status=503", "not an HTTP method");
     /* methods the mock never serves, or the route does not answer: a rule
      * that could never match is refused, not kept silently */
@@ -406,6 +408,9 @@ static void test_body(void **st)
     body_refused("{\"route\":\"ping\",\"spec\":\"drop\",\"ttl_ms\":86400001}", "from 0 to 86400000");
     body_refused("{\"route\":\"ping\"}", "\"spec\" is missing");
     body_refused("{\"spec\":\"drop\"}", "one is missing");
+    body_refused("{\"route\":\"ping\",\"method\":\"\",\"spec\":\"drop\"}",
+                 "\"method\" is empty (leave it out for any method)");
+    body_refused("{\"route\":\"\",\"spec\":\"drop\"}", "\"route\" is empty");
     body_refused("{\"route\":\"ping\",\"path\":\"/x\",\"spec\":\"drop\"}", "not both");
 }
 
