@@ -249,11 +249,12 @@ static json_t *fingerprinted(json_t *v)
 }
 
 /* Whether t is a fault wire text as the server writes it (mk_fault_wire_text):
- * response, fin, rst, timeout, garbage, partial:N[+rst], or a stream's
+ * response[+rst], fin, rst, timeout, garbage, partial:N[+rst], or a stream's
  * keys joined by '+' (retry:N, stall:N, cut-after:N, cut-mid). */
 static int wire_text_ok(const char *t)
 {
-    static const char *const words[] = {"response", "fin", "rst", "timeout", "garbage"};
+    static const char *const words[] = {"response", "fin", "rst", "timeout", "garbage",
+                                        "response+rst"}; /* a partial=N; then=rst past the body */
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strcmp(t, words[i]))
             return 1;

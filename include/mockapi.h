@@ -336,8 +336,8 @@ int mockapi_wait(mockapi *m, const char *condition, unsigned timeout_ms, int64_t
  * ("POST"), NULL for any; spec in the fault grammar ("status=503;
  * retry-after=2; first=2"); ttl_ms 0 keeps it until deleted. *id (may be
  * NULL) receives the rule's id. Errors: EINVAL (a malformed spec, an
- * unknown or /test/ route, a stream key off the events route, a lower-case
- * method; errbuf names the item), ENOMEM. Thread-safe. */
+ * unknown or /test/ route, a stream key off the events route, a method
+ * the route does not answer; errbuf names the item), ENOMEM. Thread-safe. */
 int mockapi_fault_add(mockapi *m, const char *route_or_path, const char *method, const char *spec,
                       unsigned ttl_ms, int *id, char *errbuf, size_t errlen);
 /* Deletes rule id. ENOTFOUND when there is none; EINVAL for a rule of

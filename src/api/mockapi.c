@@ -442,6 +442,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         snprintf(err, sizeof err, "cannot initialise locks");
         goto fail_early;
     }
+    m->state.faults.nregions = m->nregions; /* a rule's region= is checked against them */
     m->cfg.faults = NULL; /* borrowed: installed now, not kept */
     m->cfg.nfaults = 0;
     for (size_t i = 0; i < cfg.nfaults; i++) {

@@ -338,10 +338,14 @@ typedef struct inject_opts {
     char *node;        /* node=ID: that node's streams only (malloc'd) */
 } inject_opts;
 
+/* Called on inject_options' refusals and again by mk_dispatch at the end:
+ * the pointers are cleared so the second call frees nothing twice. */
 static void inject_opts_free(inject_opts *o)
 {
     free(o->nonce);
     free(o->node);
+    o->nonce = NULL;
+    o->node = NULL;
 }
 
 /* Reads inject-event's options; 0, or -1 with the message in err. Strict:
@@ -950,6 +954,11 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
     char wire[48];
     if (fd && fd->source != MK_FSRC_NONE) {
         mk_fault_wire_text(&fd->fault, wire, sizeof wire);
+        /* a cut at or past the end of the body cuts nothing: the whole
+         * answer went out (a HEAD's has no body), then the connection ended */
+        size_t sent = strcmp(req->method, "HEAD") == 0 ? 0 : rbody;
+        if (fd->fault.wire == MK_WIRE_PARTIAL && fd->fault.partial >= sent)
+            snprintf(wire, sizeof wire, "response%s", fd->fault.partial_rst ? "+rst" : "");
         in.fault_source = mk_fault_source_name(fd->source);
         in.fault_rule = fd->rule;
         in.fault_spec = fd->spec;

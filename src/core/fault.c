@@ -245,6 +245,9 @@ static int contradictions(const mk_fault *f, char *err, size_t errlen)
         if (HAS(f, needs[i].k) && !HAS(f, needs[i].needs))
             return fail(err, errlen, "%s needs %s (e.g. %s)", key_names[needs[i].k],
                         key_names[needs[i].needs], needs[i].eg);
+    if (HAS(f, MK_FK_JITTER) && (unsigned long long)f->delay_ms + f->jitter_ms > MK_FAULT_MAX_MS)
+        return fail(err, errlen, "delay=%u; jitter=%u: together over %d milliseconds", f->delay_ms,
+                    f->jitter_ms, MK_FAULT_MAX_MS);
     /* at most one way to end the exchange */
     mk_fault_key seen = MK_FK_COUNT;
     for (size_t i = 0; i < sizeof wire_keys / sizeof wire_keys[0]; i++) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -250,6 +251,60 @@ static bool is_token(const char *s)
     return true;
 }
 
+/* A rule's method must be one a request can carry to its target, since the
+ * match is exact: "get", "PSOT" or GET on the POST-only heartbeat route would
+ * make a rule that never applies, kept without a word. The methods are the
+ * route table's (HEAD too, which the router serves with a GET route). */
+static int check_method(const mk_fault_target *t, char *err, size_t errlen)
+{
+    static const char *const known[] = {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"};
+    enum { NKNOWN = sizeof known / sizeof known[0] };
+    const char *m = t->method;
+    int k = -1;
+    for (int i = 0; i < NKNOWN; i++)
+        if (strcmp(known[i], m) == 0)
+            k = i;
+    if (k < 0) {
+        for (int i = 0; i < NKNOWN; i++)
+            if (strcasecmp(known[i], m) == 0) {
+                snprintf(err, errlen, "method \"%.20s\": methods are upper case (did you mean \"%s\"?)",
+                         m, known[i]);
+                return -1;
+            }
+        const char *near = mk_suggest(m, known, NKNOWN);
+        snprintf(err, errlen, "method \"%.20s\" is not a method the mock serves%s%s%s", m,
+                 near ? " (did you mean \"" : " (DELETE, GET, HEAD, OPTIONS, PATCH, POST or PUT)",
+                 near ? near : "", near ? "\"?)" : "");
+        return -1;
+    }
+    if (!t->route)
+        return 0;
+    int id = route_by_name(t->route);
+    size_t n;
+    const mk_route *rt = mk_routes(&n);
+    unsigned mask = 0; /* bit i: known[i] reaches the route */
+    for (size_t i = 0; i < n; i++) {
+        if ((int)rt[i].name != id || !rt[i].method)
+            continue;
+        for (int j = 0; j < NKNOWN; j++)
+            if (strcmp(known[j], rt[i].method) == 0 ||
+                (strcmp(rt[i].method, "GET") == 0 && strcmp(known[j], "HEAD") == 0))
+                mask |= 1u << j;
+    }
+    if (mask & (1u << k))
+        return 0;
+    char list[64] = "";
+    size_t w = 0;
+    for (int j = 0; j < NKNOWN; j++)
+        if (mask & (1u << j)) {
+            int r = snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", known[j]);
+            if (r > 0 && (size_t)r < sizeof list - w)
+                w += (size_t)r;
+        }
+    snprintf(err, errlen, "route \"%s\" answers %s, not %s", t->route, list, m);
+    return -1;
+}
+
 int mk_faults_check(const mk_fault_target *t, const mk_fault *f, bool *events, char *err,
                     size_t errlen)
 {
@@ -290,6 +345,13 @@ int mk_faults_check(const mk_fault_target *t, const mk_fault *f, bool *events, c
             snprintf(err, errlen, "path glob longer than %d bytes (the limit)", MK_GLOB_MAX);
             return -1;
         }
+        /* matched against the path alone: a query or a fragment in the glob
+         * would make a rule that never applies */
+        if (strpbrk(t->path, "?#")) {
+            snprintf(err, errlen, "path \"%.64s\": a glob matches the path only; leave out the '%c' and "
+                                  "what follows", t->path, *strpbrk(t->path, "?#"));
+            return -1;
+        }
         if (strncmp(t->path, "/test/", 6) == 0 || strcmp(t->path, "/test") == 0) {
             snprintf(err, errlen, "path \"%.64s\" is under /test/: faults never apply to the mock's "
                                   "control routes", t->path);
@@ -301,14 +363,8 @@ int mk_faults_check(const mk_fault_target *t, const mk_fault *f, bool *events, c
         snprintf(err, errlen, "method \"%.20s\" is not an HTTP method (e.g. POST)", t->method);
         return -1;
     }
-    /* the framing refuses a lower-case method (400) before any rule sees
-     * it, so a rule for "post" would never apply: said now, not silently */
-    for (const char *c = t->method; c && *c; c++)
-        if (*c >= 'a' && *c <= 'z') {
-            snprintf(err, errlen, "method \"%.20s\" never matches: methods are upper case (e.g. POST)",
-                     t->method);
-            return -1;
-        }
+    if (t->method && *t->method && check_method(t, err, errlen) != 0)
+        return -1;
     if (mk_fault_is_stream(f) && !ev) {
         snprintf(err, errlen, "cut-after, cut-mid, stall and retry apply to event streams only: "
                               "target the events route (route \"events\" or a path such as "
@@ -433,6 +489,26 @@ int mk_faults_delete(mk_faults *s, int id)
     refresh_index(s);
     pthread_rwlock_unlock(&s->lock);
     return rc;
+}
+
+void mk_faults_count_streams(mk_faults *s, int id, const mk_fault *f, int n)
+{
+    if (n <= 0)
+        return;
+    pthread_rwlock_rdlock(&s->lock);
+    for (int k = 0; k < 2; k++)
+        for (mk_fault_rule *r = k ? s->flags : s->rules; r; r = r->next)
+            if (r->id == id) {
+                atomic_fetch_add_explicit(&r->applied, (unsigned long long)n, memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->applied, (unsigned long long)n, memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->by_source[r->source], (unsigned long long)n,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->by_route[MK_ROUTE_EVENTS], (unsigned long long)n,
+                                          memory_order_relaxed);
+                unsigned w = (unsigned)f->wire < MK_FAULT_WIRE_KINDS ? (unsigned)f->wire : 0;
+                atomic_fetch_add_explicit(&s->by_wire[w], (unsigned long long)n, memory_order_relaxed);
+            }
+    pthread_rwlock_unlock(&s->lock);
 }
 
 int mk_faults_clear(mk_faults *s)

@@ -84,6 +84,9 @@ typedef struct mk_faults {
     int nttl;                          /* rules with a TTL; lock */
     mk_fault_hkey *hkeys;              /* the header counts; hlock */
     int nhkeys;
+    /* regions the server has (0: not told, no check): a rule's region=
+     * past them could never apply, so it is refused. Set before start. */
+    int nregions;
     /* applied faults (GET /test/assertions?faults=1): atomics */
     atomic_ullong applied;
     atomic_ullong by_source[4];                  /* mk_fault_source */
@@ -125,6 +128,11 @@ int mk_faults_add(mk_faults *s, mk_fault_source src, const mk_fault_target *t, c
 int mk_faults_delete(mk_faults *s, int id);
 /* Removes every rule but the flag rules; returns how many went. */
 int mk_faults_clear(mk_faults *s);
+
+/* Counts n open streams that rule id's fault reached when it was added
+ * (mk_sse_fault), in the rule's `applied` and the totals, as if n requests
+ * had been faulted: nothing a rule does goes uncounted. */
+void mk_faults_count_streams(mk_faults *s, int id, const mk_fault *f, int n);
 
 /* Renders one rule as GET /test/faults and POST /test/faults show it. */
 /* GET /test/faults: {"rules":[...]} + "\n", rules oldest first, then the

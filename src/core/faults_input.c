@@ -25,19 +25,34 @@ int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const 
     bool events = false;
     if (mk_faults_check(t, &f, &events, err, errlen) != 0)
         return -1;
+    if (s->nregions > 0 && s->nregions < 32 && (f.regions >> s->nregions) != 0) {
+        int bad = s->nregions;
+        while (!(f.regions & (1u << bad)))
+            bad++;
+        if (s->nregions == 1)
+            snprintf(err, errlen, "spec: region=%d: there is no region %d (regions are off: the plain "
+                                  "listener is region 0; see -regions)", bad, bad);
+        else
+            snprintf(err, errlen, "spec: region=%d: there is no region %d (the regions are 0 to %d)", bad,
+                     bad, s->nregions - 1);
+        return -1;
+    }
     if (ttl_ms > MK_FAULT_MAX_TTL_MS) {
         snprintf(err, errlen, "ttl_ms %u: out of range 0-%d (milliseconds; 0: until deleted)", ttl_ms,
                  MK_FAULT_MAX_TTL_MS);
         return -1;
     }
-    if (mk_faults_add(s, src, t, &f, ttl_ms, id, err, errlen) != 0)
+    int rid = 0;
+    if (mk_faults_add(s, src, t, &f, ttl_ms, &rid, err, errlen) != 0)
         return -1;
+    if (id)
+        *id = rid;
     /* the streams open now get it too (those opened later get it from the
      * decision, as any request does): a rule naming the events route, or a
      * path rule reaching it with stream keys (a glob over every /v1 path meant
      * for other routes leaves open streams alone) */
     if (events && hub && (t->route || mk_fault_is_stream(&f)))
-        mk_sse_fault(hub, NULL, &f);
+        mk_faults_count_streams(s, rid, &f, mk_sse_fault(hub, NULL, &f));
     return 0;
 }
 
@@ -196,6 +211,11 @@ int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *e
                                                                                : sizeof b->spec;
         if (val.len >= cap) {
             snprintf(err, errlen, "\"%s\" is longer than %zu bytes", k, cap - 1);
+            goto out;
+        }
+        if (val.len == 0) {
+            snprintf(err, errlen, "\"%s\" is empty%s", k,
+                     m == 2 ? " (leave it out for any method)" : "");
             goto out;
         }
         memcpy(dst, v, val.len + 1);

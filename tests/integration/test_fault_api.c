@@ -3,9 +3,9 @@
  *
  *  - NULL arguments, bad ids and region indexes: a precise code, no crash
  *    (the suite runs under ASan and valgrind);
- *  - a rule whose method is lower case is refused (the framing answers 400
- *    to such a request before any rule sees it, so the rule would never
- *    apply);
+ *  - a rule whose method is lower case is refused, through the C API, the
+ *    -fault form and /test/faults alike (the framing answers 400 to such a
+ *    request before any rule sees it, so the rule would never apply);
  *  - mockapi_region_is_up says 0 before start and after stop (nothing
  *    accepts), not the state the region had;
  *  - config faults NULL with a count: EINVAL naming the field;
@@ -75,15 +75,15 @@ static void fapi_lowercase_method(void **st)
     int id = 0;
     assert_int_equal(mockapi_fault_add(s.m, "heartbeat", "post", "status=503", 0, &id, err, sizeof err),
                      MOCKAPI_EINVAL);
-    assert_non_null(strstr(err, "method \"post\" never matches"));
+    assert_non_null(strstr(err, "method \"post\": methods are upper case"));
     assert_int_equal(mockapi_fault_check("post heartbeat: status=503", err, sizeof err), MOCKAPI_EINVAL);
-    assert_non_null(strstr(err, "never matches"));
+    assert_non_null(strstr(err, "methods are upper case"));
     /* the same over HTTP, and nothing installed */
     mt_response r;
     mt_send(NULL, s.base, "POST", "/test/faults",
             "{\"path\":\"/v1/**\",\"method\":\"post\",\"spec\":\"status=502\"}", &r);
     assert_int_equal(r.status, 400);
-    assert_non_null(strstr((char *)r.body, "never matches"));
+    assert_non_null(strstr((char *)r.body, "methods are upper case"));
     mt_response_free(&r);
     mt_get(NULL, s.base, "/test/faults", &r);
     assert_string_equal((char *)r.body, "{\"rules\":[]}\n");

@@ -229,6 +229,42 @@ static void rul_journal_and_totals(void **st)
     rc_close(c);
 }
 
+/* What the journal says went on the wire is what did: a cut at or past
+ * the body's end sent the whole answer; a rule that reached open streams
+ * when it was added counts them as applied. */
+static void rul_wire_as_sent(void **st)
+{
+    (void)st;
+    mt_server s;
+    rc_start(&s, NULL, false);
+    rc_conn *c = rc_connect(rc_http_port(&s), false);
+    rc_conn *cut = rc_connect(rc_http_port(&s), false);
+    rc_resp r;
+    ask(cut, &r, 200, "GET", "/v1/ping", FAULT_HDR("partial=100000"), NULL);
+    assert_int_equal(r.body_len, 3); /* "{}\n": all of it */
+    rc_resp_free(&r);
+    rc_expect_closed(cut, "after a partial past the body");
+    rc_close(cut);
+    ask_has(c, 200, "GET", "/test/requests?route=ping", NULL, NULL,
+            "\"fault\":{\"source\":\"header\",\"spec\":\"partial=100000\",\"wire\":\"response\"}");
+    /* two streams open, then a rule on the events route resets them */
+    rc_conn *ev[2];
+    for (int i = 0; i < 2; i++) {
+        ev[i] = rc_connect(rc_http_port(&s), false);
+        rc_send(ev[i], "GET /v1/nodes/n1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    ask(c, &r, 200, "GET", "/test/sse/wait?clients=2", NULL, NULL);
+    rc_resp_free(&r);
+    ask_has(c, 201, "POST", "/test/faults", NULL, "{\"route\":\"events\",\"spec\":\"reset\"}",
+            "\"matched\":0,\"applied\":2}");
+    ask_has(c, 200, "GET", "/test/faults", NULL, NULL, "\"matched\":0,\"applied\":2}");
+    ask_has(c, 200, "GET", "/test/assertions?faults=1", NULL, NULL,
+            "\"faults\":{\"applied\":3,\"sources\":{\"header\":1,\"rule\":2,");
+    for (int i = 0; i < 2; i++)
+        rc_close(ev[i]);
+    rc_close(c);
+}
+
 /* mockapi_config.faults (the -fault flag's): after the rules, kept by
  * reset (counts start over), not deletable; a bad one fails create. */
 static void rul_config_and_api(void **st)
@@ -398,6 +434,7 @@ int mt_run_fault_rule_tests(void)
         cmocka_unit_test_teardown(rul_header_malformed, rc_teardown),
         cmocka_unit_test_teardown(rul_rules_routes, rc_teardown),
         cmocka_unit_test_teardown(rul_journal_and_totals, rc_teardown),
+        cmocka_unit_test_teardown(rul_wire_as_sent, rc_teardown),
         cmocka_unit_test_teardown(rul_config_and_api, rc_teardown),
         cmocka_unit_test_teardown(rul_regions, rc_teardown),
         cmocka_unit_test_teardown(rul_concurrent_rules, rc_teardown),

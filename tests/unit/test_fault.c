@@ -119,6 +119,8 @@ static void test_fault_refusals(void **st)
     bad("status=503; status=500", "status given twice");
     bad("retry-after=2", "retry-after needs status");
     bad("jitter=5", "jitter needs delay");
+    bad("delay=5; jitter=600000", "delay=5; jitter=600000: together over 600000 milliseconds");
+    ok("delay=300000; jitter=300000");
     bad("then=rst", "then needs partial");
     bad("partial=5; then=maybe", "give then=fin or then=rst");
     bad("seed=7; status=500", "seed needs p");

@@ -325,6 +325,28 @@ static void check_refused(const char *route, const char *path, const char *metho
         fail_msg("%s%s: \"%s\" lacks \"%s\"", route ? route : "", path ? path : "", err, want);
 }
 
+/* A rule's region= past the server's regions could never apply: refused by
+ * the install step every carrier shares, which changes nothing then. */
+static void test_region_past_the_regions(void **st)
+{
+    (void)st;
+    char err[256] = "";
+    int id = 0;
+    mk_fault_target t = {.route = "ping"};
+    S.nregions = 3;
+    assert_int_equal(mk_faults_install(&S, NULL, MK_FSRC_RULE, &t, "status=503; region=1,7", 22, 0, &id,
+                                       err, sizeof err), -1);
+    assert_string_equal(err, "spec: region=7: there is no region 7 (the regions are 0 to 2)");
+    assert_int_equal(atomic_load(&S.nrules), 0);
+    assert_int_equal(mk_faults_install(&S, NULL, MK_FSRC_RULE, &t, "status=503; region=2", 20, 0, &id,
+                                       err, sizeof err), 0);
+    S.nregions = 1;
+    assert_int_equal(mk_faults_install(&S, NULL, MK_FSRC_RULE, &t, "status=503; region=1", 20, 0, &id,
+                                       err, sizeof err), -1);
+    assert_non_null(strstr(err, "regions are off"));
+    S.nregions = 0;
+}
+
 static void test_refusals(void **st)
 {
     (void)st;
@@ -334,7 +356,16 @@ static void test_refusals(void **st)
     check_refused("faults", NULL, NULL, "status=503", "is a /test/ route");
     check_refused(NULL, "/test/reset", NULL, "status=503", "under /test/");
     check_refused(NULL, "v1/ping", NULL, "status=503", "must start with '/'");
+    check_refused(NULL, "/v1/ping?x=1", NULL, "status=503", "a glob matches the path only; leave out the '?'");
+    check_refused(NULL, "/v1/ping#a", NULL, "status=503", "leave out the '#'");
     check_refused("ping", NULL, "GE T", "status=503", "not an HTTP method");
+    /* methods the mock never serves, or the route does not answer: a rule
+     * that could never match is refused, not kept silently */
+    check_refused("ping", NULL, "get", "status=503", "method \"get\": methods are upper case (did you mean \"GET\"?)");
+    check_refused("heartbeat", NULL, "PSOT", "status=503", "method \"PSOT\" is not a method the mock serves (did you mean \"POST\"?)");
+    check_refused(NULL, "/v1/**", "FETCH", "status=503", "method \"FETCH\" is not a method the mock serves");
+    check_refused("heartbeat", NULL, "GET", "status=503", "route \"heartbeat\" answers POST, not GET");
+    check_refused("ping", NULL, "POST", "status=503", "route \"ping\" answers GET, HEAD, not POST");
     check_refused("heartbeat", NULL, NULL, "cut-after=1", "event streams only");
     check_refused(NULL, "/v1/ping", NULL, "retry=100", "event streams only");
     check_refused("ping", "/v1/ping", NULL, "status=503", "not both");
@@ -377,6 +408,9 @@ static void test_body(void **st)
     body_refused("{\"route\":\"ping\",\"spec\":\"drop\",\"ttl_ms\":86400001}", "from 0 to 86400000");
     body_refused("{\"route\":\"ping\"}", "\"spec\" is missing");
     body_refused("{\"spec\":\"drop\"}", "one is missing");
+    body_refused("{\"route\":\"ping\",\"method\":\"\",\"spec\":\"drop\"}",
+                 "\"method\" is empty (leave it out for any method)");
+    body_refused("{\"route\":\"\",\"spec\":\"drop\"}", "\"route\" is empty");
     body_refused("{\"route\":\"ping\",\"path\":\"/x\",\"spec\":\"drop\"}", "not both");
 }
 
@@ -478,6 +512,7 @@ int run_faults_tests(void)
         cmocka_unit_test_setup_teardown(test_ttl_expires_on_the_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_keys_only_on_the_events_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_region_past_the_regions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totals_json, setup, teardown),
