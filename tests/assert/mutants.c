@@ -649,6 +649,46 @@ static int mutable_scalar(const node *n, const char **why)
     return 0;
 }
 
+/* A check on fault: source, wire or spec, whose values lint holds to
+ * what the journal can say. */
+static int closed_fault_value(const ctx *c)
+{
+    return c->subject && c->path && !strcmp(c->subject, "fault") &&
+           (!strcmp(c->path, "source") || !strcmp(c->path, "wire") || !strcmp(c->path, "spec"));
+}
+
+/* The words lint lets that field hold (a few of them, for a spec). */
+static const char *const *fault_words(const char *field, size_t *n)
+{
+    static const char *const source[] = {"header", "rule", "flag"};
+    static const char *const wire[] = {"response", "fin", "rst", "timeout", "garbage", "partial:1",
+                                       "response+rst"};
+    static const char *const spec[] = {"status=599", "status=598", "status=597"};
+    if (!strcmp(field, "source")) {
+        *n = sizeof source / sizeof source[0];
+        return source;
+    }
+    if (!strcmp(field, "wire")) {
+        *n = sizeof wire / sizeof wire[0];
+        return wire;
+    }
+    *n = sizeof spec / sizeof spec[0];
+    return spec;
+}
+
+/* Another value of that field than text (len bytes; NULL for null) that
+ * lint accepts. */
+static const char *fault_other(const char *field, const char *text, size_t len)
+{
+#define IS_(w) (text && len == sizeof w - 1 && !memcmp(text, w, len))
+    if (!strcmp(field, "source"))
+        return IS_("header") ? "rule" : IS_("rule") ? "flag" : "header";
+    if (!strcmp(field, "wire"))
+        return IS_("garbage") ? "fin" : "garbage";
+    return IS_("status=599") ? "status=598" : "status=599";
+#undef IS_
+}
+
 /* BIG (or 10 BIG with upper). The mock's response numbers (status,
  * body_size, duration_us) are below 2^63: 9*10^18 there, since mockassert
  * (today) refuses a larger operand for them at lint, as "not a number". */
@@ -885,6 +925,29 @@ static void op_in(const ctx *c, const node *key, const node *v)
         return;
     }
     edits e = {0};
+    if (closed_fault_value(c)) {
+        /* lint holds these to the journal's words: every element becomes
+         * one such word that none of them was */
+        size_t nw;
+        const char *const *words = fault_words(c->path, &nw);
+        const char *to = NULL;
+        for (size_t w = 0; w < nw && !to; w++) {
+            int taken = 0;
+            for (size_t i = 0; i < v->nkids; i++)
+                taken |= kind_of(v->kids[i]) != K_NULL && v->kids[i]->len == strlen(words[w]) &&
+                         !memcmp(v->kids[i]->text, words[w], v->kids[i]->len);
+            if (!taken)
+                to = words[w];
+        }
+        if (!to) {
+            skip(c, key, "in", "every value of the field is in the list");
+            return;
+        }
+        for (size_t i = 0; i < v->nkids; i++)
+            replace(&e, v->kids[i], dq("", to, strlen(to), ""));
+        mutant(c, key, "in", &e, "in: every element another word the journal can hold");
+        return;
+    }
     for (size_t i = 0; i < v->nkids; i++) {
         const node *x = v->kids[i];
         switch (kind_of(x)) {
@@ -1024,6 +1087,21 @@ static void op(const ctx *c, const node *key, const node *v)
         edits e = {0};
         replace(&e, v, xstrdup("9000000000000000000"));
         mutant(c, key, o, &e, "equals: null -> 9000000000000000000");
+    } else if (!strcmp(o, "equals") && closed_fault_value(c)) {
+        /* fault source, wire and spec: lint refuses a value the journal
+         * cannot hold (a typo, a case change, a spec out of canonical
+         * form), so the mutant is another value it can hold */
+        const char *why = NULL;
+        if (!mutable_scalar(v, &why)) {
+            skip(c, key, o, why);
+            return;
+        }
+        const char *to = fault_other(c->path, kind_of(v) == K_NULL ? NULL : v->text, v->len);
+        edits e = {0};
+        char *desc = xasprintf("equals: %s -> %s", v->text, to);
+        replace(&e, v, dq("", to, strlen(to), ""));
+        mutant(c, key, o, &e, desc);
+        free(desc);
     } else if (!strcmp(o, "equals"))
         op_value_change(c, key, o, v, 0);
     else if (!strcmp(o, "subset") || !strcmp(o, "contains"))
