@@ -36,6 +36,46 @@ run() {
     fi
 }
 
+# together NAME CMD... [--- NAME CMD...]...: runs the suites at the same
+# time (each valgrind process runs on one CPU: three of them share two
+# CPUs better than one after the other), then reports each as run does
+together() {
+    local names=() pids=() name cmd=() i
+    local start=${EPOCHREALTIME/./}
+    while [ $# -gt 0 ]; do
+        name=$1
+        shift
+        cmd=()
+        while [ $# -gt 0 ] && [ "$1" != --- ]; do
+            cmd+=("$1")
+            shift
+        done
+        [ $# -gt 0 ] && shift
+        mkdir -p "$(dirname "$logs/$name.log")"
+        ( s=${EPOCHREALTIME/./}; "${cmd[@]}" >"$logs/$name.log" 2>&1; rc=$?
+          echo "$(( ${EPOCHREALTIME/./} - s ))" >"$logs/$name.us"; exit $rc ) &
+        names+=("$name")
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        name=${names[$i]}
+        if wait "${pids[$i]}"; then
+            passed=$((passed + 1))
+            local us
+            us=$(cat "$logs/$name.us" 2>/dev/null || echo 0)
+            printf 'ok    %-28s %4d.%01ds\n' "$name" $((us / 1000000)) $((us / 100000 % 10))
+        else
+            failed=$((failed + 1))
+            failed_names+=("$name")
+            printf 'FAIL  %-28s (log: build/test-logs/%s.log)\n' "$name" "$name"
+            tail -n 40 "$logs/$name.log" | sed 's/^/      /'
+        fi
+        rm -f "$logs/$name.us"
+    done
+    local us=$((${EPOCHREALTIME/./} - start))
+    printf '      (together: %d.%01ds)\n' $((us / 1000000)) $((us / 100000 % 10))
+}
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$top/ci/tsan.supp"
@@ -59,8 +99,6 @@ run integration/tsan-jr     build/tsan/integration_tests 'jr_*'
 run integration/tsan-flt    build/tsan/integration_tests 'flt_*'
 run integration/tsan-rg     build/tsan/integration_tests 'rg_*'
 run integration/tsan-rul    build/tsan/integration_tests 'rul_*'
-run integration/valgrind    env MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
-                            --errors-for-leak-kinds=definite,indirect build/release/integration_tests
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
 run smoke/startup           bash tests/startup.sh build/release/mockapi
 run smoke/startup-asan      bash tests/startup.sh build/debug/mockapi
@@ -69,13 +107,18 @@ run smoke/fd-limit          bash tests/availability.sh build/release/mockapi
 run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/asan             bash tests/assert/run.sh build/release/mockapi build/debug/mockassert
 run assert/tls              env MA_TRANSPORT=tls bash tests/assert/run.sh build/release/mockapi build/release/mockassert
-run assert/valgrind         env MA_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
-                            bash tests/assert/run.sh build/release/mockapi build/release/mockassert
+vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+together integration/valgrind-1 env MOCKAPI_IT_SHARD=1/2 MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 \
+                                "${vg[@]}" build/release/integration_tests --- \
+         integration/valgrind-2 env MOCKAPI_IT_SHARD=2/2 MOCKAPI_IT_ROUNDS=1 MOCKAPI_IT_NO_TIMING=1 \
+                                "${vg[@]}" build/release/integration_tests --- \
+         assert/valgrind        env MA_WRAP="${vg[*]}" \
+                                bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/mutate           bash tests/assert/mutate.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
-run fuzz/all                bash ci/fuzz.sh 30
+run fuzz/all                bash ci/fuzz.sh 20
 
 echo
 echo "$passed passed, $failed failed"

@@ -3,7 +3,8 @@
  *   integration_tests [PATTERN]
  * PATTERN (cmocka's test filter, '*' and '?' wildcards) selects tests by
  * name, e.g. 'gzip*.case' or 'stop_*'. Environment: MOCKAPI_IT_LOG=1 shows
- * server logs, MOCKAPI_IT_ROUNDS=N sets the concurrency rounds per thread.
+ * server logs, MOCKAPI_IT_ROUNDS=N sets the concurrency rounds per thread,
+ * MOCKAPI_IT_SHARD=K/N runs every Nth group from the Kth (a share of the suite).
  * The availability group (avail_*) attacks the server with idle, slow,
  * silent-TLS and waiting connections while good clients must be served.
  * The transport group (tr_*) attacks the event loop's framing, waits, TLS
@@ -19,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -34,26 +36,43 @@ int main(int argc, char **argv)
     }
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
-    failed += mt_run_case_tests();
-    failed += mt_run_direct_case_tests();
-    failed += mt_run_api_tests();
-    failed += mt_run_concurrency_tests();
-    failed += mt_run_robustness_tests();
-    failed += mt_run_keepalive_tests();
-    failed += mt_run_stream_tests();
-    failed += mt_run_availability_tests();
-    failed += mt_run_transport_tests();
-    failed += mt_run_transport2_tests();
-    failed += mt_run_memory_tests();
-    failed += mt_run_admin_tests();
-    failed += mt_run_framing_tests();
-    failed += mt_run_stats_tests();
-    failed += mt_run_journal_tests();
-    failed += mt_run_fault_tests();
-    failed += mt_run_ssefault_tests();
-    failed += mt_run_regions_tests();
-    failed += mt_run_fault_rule_tests();
-    failed += mt_run_fault_api_tests();
+    /* MOCKAPI_IT_SHARD=K/N runs the groups whose index is K-1 modulo N
+     * only: ci/test.sh runs the valgrind pass as N processes at once
+     * (valgrind runs a process on one CPU). */
+    unsigned shard = 0, nshards = 1;
+    const char *sh = getenv("MOCKAPI_IT_SHARD");
+    if (sh && (sscanf(sh, "%u/%u", &shard, &nshards) != 2 || nshards == 0 || shard == 0 ||
+               shard > nshards)) {
+        fprintf(stderr, "MOCKAPI_IT_SHARD=%s: give K/N with 1 <= K <= N\n", sh);
+        return 2;
+    }
+    if (!sh)
+        shard = 1;
+    static int (*const groups[])(void) = {
+        mt_run_case_tests,
+        mt_run_direct_case_tests,
+        mt_run_api_tests,
+        mt_run_concurrency_tests,
+        mt_run_robustness_tests,
+        mt_run_keepalive_tests,
+        mt_run_stream_tests,
+        mt_run_availability_tests,
+        mt_run_transport_tests,
+        mt_run_transport2_tests,
+        mt_run_memory_tests,
+        mt_run_admin_tests,
+        mt_run_framing_tests,
+        mt_run_stats_tests,
+        mt_run_journal_tests,
+        mt_run_ssefault_tests,
+        mt_run_fault_tests, /* here: the two valgrind shards take about as long */
+        mt_run_regions_tests,
+        mt_run_fault_rule_tests,
+        mt_run_fault_api_tests,
+    };
+    for (unsigned g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        if (g % nshards == shard - 1)
+            failed += groups[g]();
     curl_global_cleanup();
     printf("integration_tests: %s\n", failed ? "FAILED" : "all passed");
     return failed ? 1 : 0;
