@@ -20,3 +20,18 @@ wait_line() {
     done
     return 1
 }
+
+# refused WANT_RC MESSAGE NAME -- ARGS...: runs $bin (environment as
+# set by the caller) with a 10 s bound; it must exit WANT_RC, print nothing
+# on stdout and MESSAGE (a fixed string) on stderr
+refused() {
+    local want=$1 msg=$2 name=$3
+    shift 4
+    timeout 10 "$bin" "$@" >"$work/r.out" 2>"$work/r.err"
+    local rc=$?
+    if [ $rc -eq "$want" ] && [ ! -s "$work/r.out" ] && grep -qF -- "$msg" "$work/r.err"; then
+        check "$name (exit $want)" 0
+    else
+        check "$name (exit $want): got exit $rc, stdout [$(head -c 100 "$work/r.out")], stderr [$(head -n 1 "$work/r.err")]" 1
+    fi
+}

@@ -10,19 +10,6 @@ set -uo pipefail
 bin=${1:?usage: regions.sh path/to/mockapi}
 . "$(dirname "$0")/lib.sh"
 
-# refused WANT_RC MESSAGE NAME -- ARGS...: as in startup.sh
-refused() {
-    local want=$1 msg=$2 name=$3
-    shift 4
-    timeout 10 "$bin" "$@" >"$work/r.out" 2>"$work/r.err"
-    local rc=$?
-    if [ $rc -eq "$want" ] && [ ! -s "$work/r.out" ] && grep -qF -- "$msg" "$work/r.err"; then
-        check "$name (exit $want)" 0
-    else
-        check "$name (exit $want): got exit $rc, stdout [$(head -c 100 "$work/r.out")], stderr [$(head -n 1 "$work/r.err")]" 1
-    fi
-}
-
 # 1. flags
 refused 2 '-regions: "0" is too small; give a whole number from 1 to 32' "zero regions" -- -tls-addr off -regions 0
 refused 2 '-regions: "33" is too large; give a whole number from 1 to 32' "33 regions" -- -tls-addr off -regions 33

@@ -10,21 +10,6 @@ set -uo pipefail
 bin=${1:?usage: startup.sh path/to/mockapi}
 . "$(dirname "$0")/lib.sh"
 
-# refused WANT_RC MESSAGE NAME -- ARGS...: runs the binary (environment as
-# set by the caller) with a 10 s bound; it must exit WANT_RC, print nothing
-# on stdout and MESSAGE (a fixed string) on stderr
-refused() {
-    local want=$1 msg=$2 name=$3
-    shift 4
-    timeout 10 "$bin" "$@" >"$work/r.out" 2>"$work/r.err"
-    local rc=$?
-    if [ $rc -eq "$want" ] && [ ! -s "$work/r.out" ] && grep -qF -- "$msg" "$work/r.err"; then
-        check "$name (exit $want)" 0
-    else
-        check "$name (exit $want): got exit $rc, stdout [$(head -c 100 "$work/r.out")], stderr [$(head -n 1 "$work/r.err")]" 1
-    fi
-}
-
 # 1. flags
 refused 2 'flag provided but not defined: -adr (did you mean -addr?)' "a misspelt flag gets a did-you-mean" -- -adr 127.0.0.1:0
 refused 2 'flag provided but not defined: -tls_addr (did you mean -tls-addr?)' "Go-style underscores are suggested as dashes" -- --tls_addr off

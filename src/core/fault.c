@@ -2,6 +2,7 @@
 #include "fault.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,45 +140,54 @@ static int region_list(const char *v, size_t n, const char *item, int ilen, uint
     return 0;
 }
 
+/* The keys whose value is a whole number held in an unsigned field: the
+ * range and the unit their errors name. */
+static const struct {
+    mk_fault_key k;
+    unsigned long long min, max;
+    const char *unit;
+    size_t off;
+} whole_keys[] = {
+    {MK_FK_RETRY_AFTER, 0, MK_FAULT_MAX_RETRY_AFTER, "seconds", offsetof(mk_fault, retry_after)},
+    {MK_FK_DELAY, 0, MK_FAULT_MAX_MS, "milliseconds", offsetof(mk_fault, delay_ms)},
+    {MK_FK_JITTER, 0, MK_FAULT_MAX_MS, "milliseconds", offsetof(mk_fault, jitter_ms)},
+    {MK_FK_HANG, 1, MK_FAULT_MAX_MS, "milliseconds", offsetof(mk_fault, hang_ms)},
+    {MK_FK_PARTIAL, 0, MK_FAULT_MAX_PARTIAL, "body bytes", offsetof(mk_fault, partial)},
+    {MK_FK_SLOW, 1, MK_FAULT_MAX_SLOW, "bytes per second", offsetof(mk_fault, slow_bps)},
+    {MK_FK_FIRST, 1, MK_FAULT_MAX_FIRST, "requests", offsetof(mk_fault, first)},
+    {MK_FK_CUT_AFTER, 0, MK_FAULT_MAX_CUT, "events", offsetof(mk_fault, cut_after)},
+    {MK_FK_STALL, 1, MK_FAULT_MAX_MS, "milliseconds", offsetof(mk_fault, stall_ms)},
+    {MK_FK_RETRY, 0, MK_FAULT_MAX_MS, "milliseconds", offsetof(mk_fault, retry_ms)},
+};
+
+/* The unsigned field of f that key k's whole number goes to, or NULL. */
+static const unsigned *whole_field(const mk_fault *f, mk_fault_key k)
+{
+    for (size_t i = 0; i < sizeof whole_keys / sizeof whole_keys[0]; i++)
+        if (whole_keys[i].k == k)
+            return (const unsigned *)((const char *)f + whole_keys[i].off);
+    return NULL;
+}
+
 /* Takes one item's value into f. */
 static int take(mk_fault *f, mk_fault_key k, const char *v, size_t n, const char *item, int ilen,
                 char *err, size_t errlen)
 {
     unsigned long long x = 0;
+    for (size_t i = 0; i < sizeof whole_keys / sizeof whole_keys[0]; i++) {
+        if (whole_keys[i].k != k)
+            continue;
+        if (whole(v, n, whole_keys[i].min, whole_keys[i].max, whole_keys[i].unit, item, ilen, &x, err,
+                  errlen) != 0)
+            return -1;
+        *(unsigned *)((char *)f + whole_keys[i].off) = (unsigned)x;
+        return 0;
+    }
     switch (k) {
     case MK_FK_STATUS:
         if (whole(v, n, 400, 599, "an error status", item, ilen, &x, err, errlen) != 0)
             return -1;
         f->status = (int)x;
-        return 0;
-    case MK_FK_RETRY_AFTER:
-        if (whole(v, n, 0, MK_FAULT_MAX_RETRY_AFTER, "seconds", item, ilen, &x, err, errlen) != 0)
-            return -1;
-        f->retry_after = (unsigned)x;
-        return 0;
-    case MK_FK_DELAY:
-    case MK_FK_JITTER:
-    case MK_FK_HANG:
-    case MK_FK_STALL:
-    case MK_FK_RETRY:
-        if (whole(v, n, k == MK_FK_HANG || k == MK_FK_STALL ? 1 : 0, MK_FAULT_MAX_MS, "milliseconds",
-                  item, ilen, &x, err, errlen) != 0)
-            return -1;
-        if (k == MK_FK_DELAY)
-            f->delay_ms = (unsigned)x;
-        else if (k == MK_FK_JITTER)
-            f->jitter_ms = (unsigned)x;
-        else if (k == MK_FK_HANG)
-            f->hang_ms = (unsigned)x;
-        else if (k == MK_FK_STALL)
-            f->stall_ms = (unsigned)x;
-        else
-            f->retry_ms = (unsigned)x;
-        return 0;
-    case MK_FK_PARTIAL:
-        if (whole(v, n, 0, MK_FAULT_MAX_PARTIAL, "body bytes", item, ilen, &x, err, errlen) != 0)
-            return -1;
-        f->partial = (unsigned)x;
         return 0;
     case MK_FK_THEN:
         if (n == 3 && memcmp(v, "fin", 3) == 0)
@@ -186,16 +196,6 @@ static int take(mk_fault *f, mk_fault_key k, const char *v, size_t n, const char
             f->partial_rst = true;
         else
             return fail(err, errlen, "%.*s: give then=fin or then=rst", ilen, item);
-        return 0;
-    case MK_FK_SLOW:
-        if (whole(v, n, 1, MK_FAULT_MAX_SLOW, "bytes per second", item, ilen, &x, err, errlen) != 0)
-            return -1;
-        f->slow_bps = (unsigned)x;
-        return 0;
-    case MK_FK_FIRST:
-        if (whole(v, n, 1, MK_FAULT_MAX_FIRST, "requests", item, ilen, &x, err, errlen) != 0)
-            return -1;
-        f->first = (unsigned)x;
         return 0;
     case MK_FK_P:
         return probability(v, n, item, ilen, &f->p, err, errlen);
@@ -206,19 +206,9 @@ static int take(mk_fault *f, mk_fault_key k, const char *v, size_t n, const char
         return 0;
     case MK_FK_REGION:
         return region_list(v, n, item, ilen, &f->regions, err, errlen);
-    case MK_FK_CUT_AFTER:
-        if (whole(v, n, 0, MK_FAULT_MAX_CUT, "events", item, ilen, &x, err, errlen) != 0)
-            return -1;
-        f->cut_after = (unsigned)x;
+    default: /* the keys without a value */
         return 0;
-    case MK_FK_DROP:
-    case MK_FK_RESET:
-    case MK_FK_GARBAGE:
-    case MK_FK_CUT_MID:
-    case MK_FK_COUNT:
-        break;
     }
-    return 0;
 }
 
 /* The items that decide what goes on the wire instead of the answer. */
@@ -387,19 +377,15 @@ size_t mk_fault_format(const mk_fault *f, char *out, size_t cap)
         if (n)
             put(out, cap, &n, "; ");
         put(out, cap, &n, "%s", key_names[k]);
+        const unsigned *u = whole_field(f, (mk_fault_key)k);
+        if (u) {
+            if (*u || k != MK_FK_HANG) /* a bare hang has no value */
+                put(out, cap, &n, "=%u", *u);
+            continue;
+        }
         switch ((mk_fault_key)k) {
         case MK_FK_STATUS: put(out, cap, &n, "=%d", f->status); break;
-        case MK_FK_RETRY_AFTER: put(out, cap, &n, "=%u", f->retry_after); break;
-        case MK_FK_DELAY: put(out, cap, &n, "=%u", f->delay_ms); break;
-        case MK_FK_JITTER: put(out, cap, &n, "=%u", f->jitter_ms); break;
-        case MK_FK_HANG:
-            if (f->hang_ms)
-                put(out, cap, &n, "=%u", f->hang_ms);
-            break;
-        case MK_FK_PARTIAL: put(out, cap, &n, "=%u", f->partial); break;
         case MK_FK_THEN: put(out, cap, &n, "=%s", f->partial_rst ? "rst" : "fin"); break;
-        case MK_FK_SLOW: put(out, cap, &n, "=%u", f->slow_bps); break;
-        case MK_FK_FIRST: put(out, cap, &n, "=%u", f->first); break;
         case MK_FK_P: {
             /* at most 9 decimals were parsed: printing 9 and dropping the
              * trailing zeros gives the same decimal back */
@@ -423,14 +409,7 @@ size_t mk_fault_format(const mk_fault *f, char *out, size_t cap)
                 }
             break;
         }
-        case MK_FK_CUT_AFTER: put(out, cap, &n, "=%u", f->cut_after); break;
-        case MK_FK_STALL: put(out, cap, &n, "=%u", f->stall_ms); break;
-        case MK_FK_RETRY: put(out, cap, &n, "=%u", f->retry_ms); break;
-        case MK_FK_DROP:
-        case MK_FK_RESET:
-        case MK_FK_GARBAGE:
-        case MK_FK_CUT_MID:
-        case MK_FK_COUNT:
+        default: /* the keys without a value */
             break;
         }
     }
