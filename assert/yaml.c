@@ -179,17 +179,21 @@ static ma_ynode *build(builder *b, struct fy_event *ev, int depth)
     switch (ev->type) {
     case FYET_SCALAR: {
         n = node_new(MA_Y_SCALAR, b->file, m);
-        if (n->mark.line == 0) {
-            if (b->last.line) /* none yet ("!tag" alone): no position, as before */
-                n->mark = b->last;
-        }
-        else
-            b->last = n->mark;
         size_t len = 0;
         const char *t = fy_token_get_text(ev->scalar.value, &len);
         n->text = ma_xstrndup(t ? t : "", t ? len : 0);
         n->len = t ? len : 0;
         n->plain = fy_token_scalar_style(ev->scalar.value) == FYSS_PLAIN;
+        /* an empty plain value ("inOrder:" with nothing after it) points
+         * at its key: libfyaml 0.7 gives it no mark, 0.8 the column after
+         * the colon; one position for both */
+        bool empty = n->len == 0 && (!ev->scalar.value || n->plain);
+        if (n->mark.line == 0 || empty) {
+            if (b->last.line) /* none yet ("!tag" alone): no position, as before */
+                n->mark = b->last;
+        } else {
+            b->last = n->mark;
+        }
         if (ev->scalar.tag) {
             const char *tag = fy_token_get_text0(ev->scalar.tag);
             if (tag && (strcmp(tag, "tag:yaml.org,2002:str") == 0 || strcmp(tag, "!!str") == 0))

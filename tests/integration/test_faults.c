@@ -61,11 +61,20 @@ static const char *ping_path(bool tls)
     return tls ? "/test/assertions" : "/v1/ping";
 }
 
+/* Whether curl's code is the one wanted. A TLS connection closed with no
+ * answer and no close_notify is an empty reply (52) to a client on
+ * OpenSSL 3.0 (Debian 12) and a receive error (56: "unexpected eof while
+ * reading") on OpenSSL 3.5 (Debian 13): either is what a drop looks like. */
+static bool code_is(bool tls, CURLcode got, CURLcode want)
+{
+    return got == want || (tls && want == CURLE_GOT_NOTHING && got == CURLE_RECV_ERROR);
+}
+
 static void expect_code(mt_server *s, bool tls, const char *spec, CURLcode want)
 {
     mt_response r;
     CURLcode got = faulted(NULL, s, tls, ping_path(tls), spec, 10000, &r, NULL);
-    if (got != want)
+    if (!code_is(tls, got, want))
         fail_msg("%s %s: curl %d (%s), not %d", tls ? "TLS" : "plain", spec, (int)got, r.error,
                  (int)want);
     mt_response_free(&r);
@@ -102,8 +111,8 @@ static void flt_curl_codes(void **state)
                      CURLE_OPERATION_TIMEDOUT);
     assert_true(ms >= 299);
     mt_response_free(&r);
-    assert_int_equal(faulted(NULL, &s, tls, ping_path(tls), "hang=300", 10000, &r, &ms),
-                     CURLE_GOT_NOTHING);
+    assert_true(code_is(tls, faulted(NULL, &s, tls, ping_path(tls), "hang=300", 10000, &r, &ms),
+                        CURLE_GOT_NOTHING));
     assert_true(ms >= 299);
     if (mt_timing_on() && ms > 300 + LOOSE_MS)
         fail_msg("hang=300 ended after %lld ms", (long long)ms);
@@ -206,7 +215,8 @@ static void flt_delay_slow(void **state)
 
     /* hang=ms longer than the request deadline: its own clock ends it */
     snprintf(spec, sizeof spec, "hang=%u", delay);
-    assert_int_equal(faulted(NULL, &s, tls, ping_path(tls), spec, 30000, &r, &ms), CURLE_GOT_NOTHING);
+    assert_true(code_is(tls, faulted(NULL, &s, tls, ping_path(tls), spec, 30000, &r, &ms),
+                        CURLE_GOT_NOTHING));
     if (ms < delay)
         fail_msg("%s ended after %lld ms", spec, (long long)ms);
     mt_response_free(&r);
