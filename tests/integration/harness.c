@@ -628,3 +628,30 @@ void mt_timing_test(void)
     if (!mt_timing_on())
         skip();
 }
+
+json_t *mt_parse_json(const void *p, size_t n)
+{
+    json_error_t e;
+    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
+    if (!j) {
+        char *shown = mt_show(p, n);
+        fail_msg("invalid JSON (%s at byte %d): %s", e.text, e.position, shown ? shown : "?");
+    }
+    return j;
+}
+
+json_int_t mt_jint(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is missing or not an integer", key);
+    return json_integer_value(v);
+}
+
+const char *mt_jstr(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        fail_msg("\"%s\" is missing or not a string", key);
+    return json_string_value(v);
+}

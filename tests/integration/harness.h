@@ -138,6 +138,15 @@ int mt_assertion_value(const void *body, size_t len, const char *name, int64_t *
  * about 600 characters, with a "..." marker); free() it. */
 char *mt_show(const void *p, size_t n);
 
+/* JSON for the tests that read the server's answers (jansson): a parsed
+ * body (a test failure naming the byte when it is not JSON, duplicate
+ * keys refused), and an object's integer or string member (a failure when
+ * missing or of another type). */
+#include <jansson.h>
+json_t *mt_parse_json(const void *p, size_t n);
+json_int_t mt_jint(const json_t *o, const char *key);
+const char *mt_jstr(const json_t *o, const char *key);
+
 /* Monotonic milliseconds. */
 int64_t mt_now_ms(void);
 

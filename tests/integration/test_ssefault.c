@@ -53,33 +53,6 @@ static int http_port(const mt_server *s)
     return mockapi_port(s->m, MOCKAPI_LISTENER_HTTP);
 }
 
-static json_t *parse_json(const void *p, size_t n)
-{
-    json_error_t e;
-    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        char *shown = mt_show(p, n);
-        fail_msg("invalid JSON (%s at byte %d): %s", e.text, e.position, shown ? shown : "?");
-    }
-    return j;
-}
-
-static json_int_t jint(const json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is missing or not an integer", key);
-    return json_integer_value(v);
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_string(v))
-        fail_msg("\"%s\" is missing or not a string", key);
-    return json_string_value(v);
-}
-
 /* POST path with body; asserts the status, returns the body (free()). */
 static char *post(CURL *h, const char *base, const char *path, const char *body, long want)
 {
@@ -127,7 +100,7 @@ static json_t *sse_status(CURL *h, const char *base)
     mt_get(h, base, "/test/sse", &r);
     if (r.status != 200)
         fail_msg("GET /test/sse: status %ld", r.status);
-    json_t *j = parse_json(r.body, r.len);
+    json_t *j = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
     return j;
 }
@@ -135,7 +108,7 @@ static json_t *sse_status(CURL *h, const char *base)
 static json_int_t fault_total(CURL *h, const char *base, const char *key)
 {
     json_t *st = sse_status(h, base);
-    json_int_t v = jint(json_object_get(st, "faults"), key);
+    json_int_t v = mt_jint(json_object_get(st, "faults"), key);
     json_decref(st);
     return v;
 }
@@ -146,7 +119,7 @@ static void wait_connected(CURL *h, const char *base, int n)
     int64_t deadline = mt_now_ms() + WAIT_MS;
     for (;;) {
         json_t *st = sse_status(h, base);
-        json_int_t got = jint(st, "connected");
+        json_int_t got = mt_jint(st, "connected");
         json_decref(st);
         if (got == n)
             return;
@@ -239,8 +212,8 @@ static int how_closed(int fd, unsigned char *got, size_t cap, size_t *n)
 static void register_key(CURL *h, const char *base, unsigned char pk[32])
 {
     char *b = post(h, base, "/v1/register", "{}", 200);
-    json_t *j = parse_json(b, strlen(b));
-    const char *k = jstr(j, "signing_public_key");
+    json_t *j = mt_parse_json(b, strlen(b));
+    const char *k = mt_jstr(j, "signing_public_key");
     size_t len = 0;
     assert_int_equal(sodium_base642bin(pk, 32, k, strlen(k), NULL, &len, NULL,
                                        sodium_base64_VARIANT_ORIGINAL),
@@ -261,8 +234,8 @@ static int signature_ok(const unsigned char pk[32], const char *data)
     for (const char *p = strstr(data, marker); p; p = strstr(p + 1, marker))
         cut = p;
     assert_non_null(cut);
-    json_t *j = parse_json(data, strlen(data));
-    const char *sig = jstr(j, "signature");
+    json_t *j = mt_parse_json(data, strlen(data));
+    const char *sig = mt_jstr(j, "signature");
     unsigned char raw[64];
     size_t siglen = 0;
     assert_int_equal(strlen(sig), 88);
@@ -362,9 +335,9 @@ static void sf_cut_after_resume(void **state)
     next_event(&other, NULL, "c-live");
 
     json_t *st = sse_status(h, s.base);
-    assert_int_equal(jint(json_object_get(st, "faults"), "cut_after"), 1);
-    assert_true(jint(json_object_get(st, "faults"), "ended") >= 1);
-    assert_int_equal(jint(st, "connected"), 2);
+    assert_int_equal(mt_jint(json_object_get(st, "faults"), "cut_after"), 1);
+    assert_true(mt_jint(json_object_get(st, "faults"), "ended") >= 1);
+    assert_int_equal(mt_jint(st, "connected"), 2);
     json_decref(st);
     sse_close(&a);
     sse_close(&b);
@@ -422,9 +395,9 @@ static void sf_cut_mid_partial(void **state)
     inject_id(h, s.base, "m4", 4);
     next_event(&whole, NULL, "m4");
     json_t *st = sse_status(h, s.base);
-    assert_int_equal(jint(json_object_get(st, "faults"), "cut_mid"), 2);
-    assert_int_equal(jint(json_object_get(st, "faults"), "cut_after"), 1);
-    assert_int_equal(jint(json_object_get(st, "faults"), "ended"), 2);
+    assert_int_equal(mt_jint(json_object_get(st, "faults"), "cut_mid"), 2);
+    assert_int_equal(mt_jint(json_object_get(st, "faults"), "cut_after"), 1);
+    assert_int_equal(mt_jint(json_object_get(st, "faults"), "ended"), 2);
     json_decref(st);
     sse_close(&b);
     sse_close(&a);
@@ -477,13 +450,13 @@ static void sf_stall_then_flow(void **state)
 
     /* a stall is no stuck output: the stream was not ended for it */
     json_t *st = sse_status(h, s.base);
-    assert_int_equal(jint(st, "stalled"), 0);
-    assert_int_equal(jint(st, "connected"), 1);
-    assert_int_equal(jint(json_object_get(st, "faults"), "stall"), 1);
+    assert_int_equal(mt_jint(st, "stalled"), 0);
+    assert_int_equal(mt_jint(st, "connected"), 1);
+    assert_int_equal(mt_jint(json_object_get(st, "faults"), "stall"), 1);
     json_t *c = json_array_get(json_object_get(st, "clients"), 0);
     assert_string_equal(json_string_value(json_array_get(json_object_get(c, "faults"), 0)),
                         "stall=800");
-    assert_int_equal(jint(c, "faults_applied"), 1);
+    assert_int_equal(mt_jint(c, "faults_applied"), 1);
     json_decref(st);
     sse_close(&a);
     curl_easy_cleanup(h);
@@ -532,10 +505,10 @@ static void sf_retry_reset_drop(void **state)
 
     json_t *st = sse_status(h, s.base);
     json_t *ft = json_object_get(st, "faults");
-    assert_int_equal(jint(ft, "retry"), 1);
-    assert_int_equal(jint(ft, "reset"), 1);
-    assert_int_equal(jint(ft, "drop"), 1);
-    assert_int_equal(jint(ft, "ended"), 2);
+    assert_int_equal(mt_jint(ft, "retry"), 1);
+    assert_int_equal(mt_jint(ft, "reset"), 1);
+    assert_int_equal(mt_jint(ft, "drop"), 1);
+    assert_int_equal(mt_jint(ft, "ended"), 2);
     json_decref(st);
     sse_close(&a);
     sse_close(&r);
@@ -642,12 +615,12 @@ static void sf_attach_faults(void **state)
 
     json_t *st = sse_status(h, s.base);
     json_t *ft = json_object_get(st, "faults");
-    assert_int_equal(jint(ft, "cut_after"), 1);
-    assert_int_equal(jint(ft, "retry"), 1);
-    assert_int_equal(jint(ft, "drop"), 1);
-    assert_int_equal(jint(ft, "reset"), 1);
-    assert_int_equal(jint(ft, "stall"), 1);
-    assert_int_equal(jint(ft, "ended"), 3);
+    assert_int_equal(mt_jint(ft, "cut_after"), 1);
+    assert_int_equal(mt_jint(ft, "retry"), 1);
+    assert_int_equal(mt_jint(ft, "drop"), 1);
+    assert_int_equal(mt_jint(ft, "reset"), 1);
+    assert_int_equal(mt_jint(ft, "stall"), 1);
+    assert_int_equal(mt_jint(ft, "ended"), 3);
     json_decref(st);
     sse_close(&z);
     sse_close(&a);
@@ -714,7 +687,7 @@ static void sf_disconnect(void **state)
     mt_response_free(&r);
 
     json_t *st = sse_status(h, s.base);
-    assert_int_equal(jint(json_object_get(st, "faults"), "disconnect"), 4);
+    assert_int_equal(mt_jint(json_object_get(st, "faults"), "disconnect"), 4);
     json_decref(st);
     sse_close(&a1);
     sse_close(&a2);
@@ -758,8 +731,8 @@ static void sf_adversarial_events(void **state)
     inject_id(h, s.base, "ok", 1);
     next_event(&a, &ev, "ok");
     assert_true(signature_ok(pk, ev.data));
-    json_t *j = parse_json(ev.data, strlen(ev.data));
-    assert_true(age_of(jstr(j, "issued_at")) <= 5);
+    json_t *j = mt_parse_json(ev.data, strlen(ev.data));
+    assert_true(age_of(mt_jstr(j, "issued_at")) <= 5);
     json_decref(j);
     sse_event_free(&ev);
     next_event(&b, NULL, "ok");
@@ -775,10 +748,10 @@ static void sf_adversarial_events(void **state)
     inject_at(h, s.base, "/test/inject-event?stale=600", "old", 3);
     next_event(&a, &ev, "old");
     assert_true(signature_ok(pk, ev.data));
-    j = parse_json(ev.data, strlen(ev.data));
-    long long age = age_of(jstr(j, "issued_at"));
+    j = mt_parse_json(ev.data, strlen(ev.data));
+    long long age = age_of(mt_jstr(j, "issued_at"));
     assert_true(age >= 595 && age <= 605);
-    assert_string_equal(jstr(j, "nonce"), "nonce-old");
+    assert_string_equal(mt_jstr(j, "nonce"), "nonce-old");
     json_decref(j);
     sse_event_free(&ev);
     next_event(&b, NULL, "old");
@@ -787,9 +760,9 @@ static void sf_adversarial_events(void **state)
     inject_at(h, s.base, "/test/inject-event?nonce=repeat", "again", 4);
     next_event(&a, &ev, "again");
     assert_true(signature_ok(pk, ev.data));
-    j = parse_json(ev.data, strlen(ev.data));
-    assert_string_equal(jstr(j, "nonce"), "nonce-old");
-    assert_true(age_of(jstr(j, "issued_at")) <= 5);
+    j = mt_parse_json(ev.data, strlen(ev.data));
+    assert_string_equal(mt_jstr(j, "nonce"), "nonce-old");
+    assert_true(age_of(mt_jstr(j, "issued_at")) <= 5);
     json_decref(j);
     sse_event_free(&ev);
     next_event(&b, NULL, "again");
@@ -798,9 +771,9 @@ static void sf_adversarial_events(void **state)
     inject_at(h, s.base, "/test/inject-event?stale=3600&corrupt=signature&nonce=repeat", "all", 5);
     next_event(&a, &ev, "all");
     assert_false(signature_ok(pk, ev.data));
-    j = parse_json(ev.data, strlen(ev.data));
-    assert_string_equal(jstr(j, "nonce"), "nonce-old");
-    assert_true(age_of(jstr(j, "issued_at")) >= 3595);
+    j = mt_parse_json(ev.data, strlen(ev.data));
+    assert_string_equal(mt_jstr(j, "nonce"), "nonce-old");
+    assert_true(age_of(mt_jstr(j, "issued_at")) >= 3595);
     json_decref(j);
     sse_event_free(&ev);
     next_event(&b, NULL, "all");
@@ -829,8 +802,8 @@ static void sf_adversarial_events(void **state)
     /* the raw event's nonce is the one to repeat next */
     inject_at(h, s.base, "/test/inject-event?nonce=repeat", "after-raw", 6);
     next_event(&a, &ev, "after-raw");
-    j = parse_json(ev.data, strlen(ev.data));
-    assert_string_equal(jstr(j, "nonce"), "");
+    j = mt_parse_json(ev.data, strlen(ev.data));
+    assert_string_equal(mt_jstr(j, "nonce"), "");
     json_decref(j);
     sse_event_free(&ev);
     next_event(&b, NULL, "after-raw");

@@ -82,33 +82,6 @@ static void poll_pause(void)
     poll(NULL, 0, 2);
 }
 
-static json_t *parse_json(const void *p, size_t n)
-{
-    json_error_t e;
-    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        char *shown = mt_show(p, n);
-        fail_msg("invalid JSON (%s at byte %d): %s", e.text, e.position, shown ? shown : "?");
-    }
-    return j;
-}
-
-static json_int_t jint(const json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is missing or not an integer", key);
-    return json_integer_value(v);
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_string(v))
-        fail_msg("\"%s\" is missing or not a string", key);
-    return json_string_value(v);
-}
-
 /* POST /test/inject-event; asserts 204 with an empty body. */
 static void inject(CURL *h, const char *base, const char *body)
 {
@@ -142,7 +115,7 @@ static json_t *sse_status(CURL *h, const char *base)
         fail_msg("GET /test/sse: status %ld (%s)", r.status, curl_easy_strerror(r.rc));
     assert_non_null(mt_header_get(&r, "Content-Type"));
     assert_string_equal(mt_header_get(&r, "Content-Type"), "application/json");
-    j = parse_json(r.body, r.len);
+    j = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
     assert_true(json_is_object(j));
     assert_true(json_is_array(json_object_get(j, "clients")));
@@ -161,11 +134,11 @@ static void wait_clients(CURL *h, const char *base, int n)
         char *shown = mt_show(r.body, r.len);
         fail_msg("%s: status %ld, body %s", path, r.status, shown ? shown : "?");
     }
-    j = parse_json(r.body, r.len);
+    j = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
     assert_true(json_is_true(json_object_get(j, "reached")));
-    assert_int_equal(jint(j, "wanted"), n);
-    assert_true(jint(j, "connected") >= n);
+    assert_int_equal(mt_jint(j, "wanted"), n);
+    assert_true(mt_jint(j, "connected") >= n);
     json_decref(j);
 }
 
@@ -192,7 +165,7 @@ static json_t *wait_status(CURL *h, const char *base, status_pred pred, const vo
 
 static bool pred_connected(const json_t *st, const void *arg)
 {
-    return jint(st, "connected") == *(const int *)arg;
+    return mt_jint(st, "connected") == *(const int *)arg;
 }
 
 static void wait_connected(CURL *h, const char *base, int n)
@@ -307,9 +280,9 @@ static void register_key(CURL *h, const char *base, unsigned char pk[32])
     size_t len = 0;
     mt_send(h, base, "POST", "/v1/register", "{}", &r);
     assert_int_equal(r.status, 200);
-    j = parse_json(r.body, r.len);
+    j = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
-    k = jstr(j, "signing_public_key");
+    k = mt_jstr(j, "signing_public_key");
     assert_int_equal(strlen(k), 44);
     assert_int_equal(sodium_base642bin(pk, 32, k, strlen(k), NULL, &len, NULL,
                                        sodium_base64_VARIANT_ORIGINAL),
@@ -328,7 +301,7 @@ static json_t *verify_event(const unsigned char pk[32], const char *data)
                                        "nonce",      "payload",  "signature"};
     static const char marker[] = ",\"signature\":\"";
     size_t n = strlen(data), k = 0, siglen = 0;
-    json_t *j = parse_json(data, n), *v;
+    json_t *j = mt_parse_json(data, n), *v;
     const char *key, *sig, *cut = NULL;
     unsigned char raw[64];
     char *canon;
@@ -344,7 +317,7 @@ static json_t *verify_event(const unsigned char pk[32], const char *data)
         k++;
     }
     assert_int_equal(k, 6);
-    sig = jstr(j, "signature");
+    sig = mt_jstr(j, "signature");
     for (const char *p = strstr(data, marker); p; p = strstr(p + 1, marker))
         cut = p;
     assert_non_null(cut);
@@ -369,7 +342,7 @@ static json_t *verify_event(const unsigned char pk[32], const char *data)
     assert_int_not_equal(
         crypto_sign_verify_detached(raw, (const unsigned char *)canon, strlen(canon), pk), 0);
     free(canon);
-    check_issued_at(jstr(j, "issued_at"));
+    check_issued_at(mt_jstr(j, "issued_at"));
     return j;
 }
 
@@ -384,7 +357,7 @@ static void expect_canonical(const char *data, const json_t *env, const char *ty
     snprintf(want, cap,
              "{\"event_type\":%s,\"event_id\":%s,\"issued_at\":\"%s\",\"nonce\":%s,\"payload\":%s,"
              "\"signature\":\"",
-             type_j, id_j, jstr(env, "issued_at"), nonce_j, payload_j);
+             type_j, id_j, mt_jstr(env, "issued_at"), nonce_j, payload_j);
     if (strncmp(data, want, strlen(want)) != 0)
         fail_msg("data line\n  got  %s\n  want %s...", data, want);
     free(want);
@@ -445,11 +418,11 @@ static void sse_head_and_initial_event(void **state)
 
     expect_frame(&ea, "evt-mock-001", "node_state_updated");
     ja = verify_event(pk, ea.data);
-    assert_string_equal(jstr(ja, "event_type"), "node_state_updated");
-    assert_string_equal(jstr(ja, "event_id"), "evt-mock-001");
-    assert_true(strncmp(jstr(ja, "nonce"), "mock-nonce-", 11) == 0);
-    assert_true(strlen(jstr(ja, "nonce")) > 11);
-    assert_true(strspn(jstr(ja, "nonce") + 11, "0123456789") == strlen(jstr(ja, "nonce")) - 11);
+    assert_string_equal(mt_jstr(ja, "event_type"), "node_state_updated");
+    assert_string_equal(mt_jstr(ja, "event_id"), "evt-mock-001");
+    assert_true(strncmp(mt_jstr(ja, "nonce"), "mock-nonce-", 11) == 0);
+    assert_true(strlen(mt_jstr(ja, "nonce")) > 11);
+    assert_true(strspn(mt_jstr(ja, "nonce") + 11, "0123456789") == strlen(mt_jstr(ja, "nonce")) - 11);
     {
         char *nonce_j = json_dumps(json_object_get(ja, "nonce"), JSON_ENCODE_ANY);
         assert_non_null(nonce_j);
@@ -462,9 +435,9 @@ static void sse_head_and_initial_event(void **state)
     open_stream(&b, http_port(&s), "/v1/nodes/node-2/events", NULL, 0, &eb);
     expect_frame(&eb, "evt-mock-002", "node_state_updated");
     jb = verify_event(pk, eb.data);
-    assert_string_equal(jstr(jb, "event_id"), "evt-mock-002");
-    assert_string_equal(jstr(json_object_get(jb, "payload"), "node_id"), "node-2");
-    assert_string_not_equal(jstr(ja, "nonce"), jstr(jb, "nonce"));
+    assert_string_equal(mt_jstr(jb, "event_id"), "evt-mock-002");
+    assert_string_equal(mt_jstr(json_object_get(jb, "payload"), "node_id"), "node-2");
+    assert_string_not_equal(mt_jstr(ja, "nonce"), mt_jstr(jb, "nonce"));
     /* nothing else was sent yet (keep-alive is 15 s) */
     assert_int_equal(sse_pending(&a), 0);
     assert_int_equal(a.comments + b.comments + a.blank_lines + b.blank_lines, 0);
@@ -561,7 +534,7 @@ static void sse_node_id_escaping(void **state)
             free(nonce_j);
         }
         if (cases[i].decoded)
-            assert_string_equal(jstr(json_object_get(j, "payload"), "node_id"), cases[i].decoded);
+            assert_string_equal(mt_jstr(json_object_get(j, "payload"), "node_id"), cases[i].decoded);
         json_decref(j);
         sse_event_free(&ev);
         sse_close(&c);
@@ -615,18 +588,18 @@ static void sse_status_json_node_id(void **state)
     wait_clients(h, s.base, 2);
     mt_get(h, s.base, "/test/sse", &r);
     assert_int_equal(r.status, 200);
-    st = parse_json(r.body, r.len);
+    st = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
-    assert_int_equal(jint(st, "connected"), 2);
+    assert_int_equal(mt_jint(st, "connected"), 2);
     assert_int_equal(json_array_size(json_object_get(st, "clients")), 2);
     /* oldest first */
     cl = json_array_get(json_object_get(st, "clients"), 0);
-    assert_string_equal(jstr(cl, "node_id"), "plain");
+    assert_string_equal(mt_jstr(cl, "node_id"), "plain");
     cl = json_array_get(json_object_get(st, "clients"), 1);
     if (tc->label)
-        assert_string_equal(jstr(cl, "node_id"), tc->label);
+        assert_string_equal(mt_jstr(cl, "node_id"), tc->label);
     else
-        assert_non_null(jstr(cl, "node_id"));
+        assert_non_null(mt_jstr(cl, "node_id"));
     json_decref(st);
     sse_close(&plain);
     sse_close(&odd);
@@ -728,11 +701,11 @@ static bool pred_delivered(const json_t *st, const void *arg)
     const delivered_arg *a = arg;
     size_t i;
     json_t *c;
-    if (jint(st, "connected") != a->clients)
+    if (mt_jint(st, "connected") != a->clients)
         return false;
     json_array_foreach(json_object_get(st, "clients"), i, c)
     {
-        if (jint(c, "delivered") != a->each || jint(c, "queued") != 0)
+        if (mt_jint(c, "delivered") != a->each || mt_jint(c, "queued") != 0)
             return false;
     }
     return true;
@@ -772,7 +745,7 @@ static void sse_fanout_three_streams(void **state)
             next_event(&c[i], &ev, id);
             expect_frame(&ev, id, "test_event");
             j = verify_event(pk, ev.data);
-            assert_int_equal(jint(json_object_get(j, "payload"), "seq"), e);
+            assert_int_equal(mt_jint(json_object_get(j, "payload"), "seq"), e);
             json_decref(j);
             sse_event_free(&ev);
         }
@@ -784,21 +757,21 @@ static void sse_fanout_three_streams(void **state)
     mt_response_free(&r);
 
     st = wait_status(h, s.base, pred_delivered, &want, "5 deliveries per client");
-    assert_int_equal(jint(st, "published"), NE);
-    assert_int_equal(jint(st, "delivered"), NS * NE);
-    assert_int_equal(jint(st, "dropped"), 0);
-    assert_int_equal(jint(st, "attached"), NS);
-    assert_int_equal(jint(st, "closed"), 0);
-    assert_string_equal(jstr(st, "drop_policy"), "newest");
+    assert_int_equal(mt_jint(st, "published"), NE);
+    assert_int_equal(mt_jint(st, "delivered"), NS * NE);
+    assert_int_equal(mt_jint(st, "dropped"), 0);
+    assert_int_equal(mt_jint(st, "attached"), NS);
+    assert_int_equal(mt_jint(st, "closed"), 0);
+    assert_string_equal(mt_jstr(st, "drop_policy"), "newest");
     json_array_foreach(json_object_get(st, "clients"), k, cl)
     {
         char peer[64];
         local_peer(c[k].fd, peer, sizeof peer); /* oldest first: our order */
-        assert_string_equal(jstr(cl, "peer"), peer);
-        assert_string_equal(jstr(cl, "node_id"), "fan");
-        assert_int_equal(jint(cl, "dropped"), 0);
-        assert_int_equal(jint(cl, "replayed"), 0);
-        assert_true(jint(cl, "connected_ms") >= 0);
+        assert_string_equal(mt_jstr(cl, "peer"), peer);
+        assert_string_equal(mt_jstr(cl, "node_id"), "fan");
+        assert_int_equal(mt_jint(cl, "dropped"), 0);
+        assert_int_equal(mt_jint(cl, "replayed"), 0);
+        assert_true(mt_jint(cl, "connected_ms") >= 0);
     }
     json_decref(st);
     for (int i = 0; i < NS; i++)
@@ -877,7 +850,7 @@ static void sse_last_event_id_replay(void **state)
         next_event(&a, &ev, id);
         expect_frame(&ev, id, "test_event");
         j = verify_event(pk, ev.data);
-        assert_int_equal(jint(json_object_get(j, "payload"), "seq"), i);
+        assert_int_equal(mt_jint(json_object_get(j, "payload"), "seq"), i);
         json_decref(j);
         sse_event_free(&ev);
     }
@@ -925,18 +898,18 @@ static void sse_last_event_id_replay(void **state)
     /* /test/sse counts what was replayed per client */
     st = sse_status(h, s.base);
     local_peer(a.fd, peer, sizeof peer);
-    assert_int_equal(jint(find_client(st, peer), "replayed"), 3);
+    assert_int_equal(mt_jint(find_client(st, peer), "replayed"), 3);
     local_peer(b.fd, peer, sizeof peer);
-    assert_int_equal(jint(find_client(st, peer), "replayed"), 0);
+    assert_int_equal(mt_jint(find_client(st, peer), "replayed"), 0);
     local_peer(d.fd, peer, sizeof peer);
-    assert_int_equal(jint(find_client(st, peer), "replayed"), 1);
+    assert_int_equal(mt_jint(find_client(st, peer), "replayed"), 1);
     local_peer(g.fd, peer, sizeof peer);
-    assert_int_equal(jint(find_client(st, peer), "replayed"), 1);
+    assert_int_equal(mt_jint(find_client(st, peer), "replayed"), 1);
     local_peer(z.fd, peer, sizeof peer);
-    assert_int_equal(jint(find_client(st, peer), "replayed"), 0);
-    assert_int_equal(jint(st, "history"), 64);
-    assert_int_equal(jint(st, "history_len"), 15);
-    assert_int_equal(jint(st, "published"), 15);
+    assert_int_equal(mt_jint(find_client(st, peer), "replayed"), 0);
+    assert_int_equal(mt_jint(st, "history"), 64);
+    assert_int_equal(mt_jint(st, "history_len"), 15);
+    assert_int_equal(mt_jint(st, "published"), 15);
     json_decref(st);
 
     sse_close(&a);
@@ -972,9 +945,9 @@ static void sse_replay_history_bound(void **state)
         inject_id(h, s.base, id, i);
     }
     st = sse_status(h, s.base);
-    assert_int_equal(jint(st, "history"), 3);
-    assert_int_equal(jint(st, "history_len"), 3);
-    assert_int_equal(jint(st, "published"), 5);
+    assert_int_equal(mt_jint(st, "history"), 3);
+    assert_int_equal(mt_jint(st, "history_len"), 3);
+    assert_int_equal(mt_jint(st, "published"), 5);
     json_decref(st);
 
     open_stream(&a, http_port(&s), "/v1/nodes/hb/events", h3, 1, NULL);
@@ -990,7 +963,7 @@ static void sse_replay_history_bound(void **state)
     next_event(&b, NULL, "live");
     next_event(&c, NULL, "live");
     st = sse_status(h, s.base);
-    assert_int_equal(jint(st, "history_len"), 3);
+    assert_int_equal(mt_jint(st, "history_len"), 3);
     json_decref(st);
     sse_close(&a);
     sse_close(&b);
@@ -1079,7 +1052,7 @@ static long tcp_wmem_max(void)
 static bool pred_reader_done(const json_t *st, const void *arg)
 {
     const json_t *c = find_client(st, arg);
-    return c && jint(c, "delivered") == SLOW_EVENTS && jint(c, "queued") == 0;
+    return c && mt_jint(c, "delivered") == SLOW_EVENTS && mt_jint(c, "queued") == 0;
 }
 
 static void sse_slow_client_drops_newest(void **state)
@@ -1167,10 +1140,10 @@ static void sse_slow_client_drops_newest(void **state)
     sc = find_client(st, slow_peer);
     assert_non_null(fc);
     assert_non_null(sc);
-    assert_int_equal(jint(fc, "dropped"), 0);
-    d = jint(sc, "delivered");
-    q = jint(sc, "queued");
-    dr = jint(sc, "dropped");
+    assert_int_equal(mt_jint(fc, "dropped"), 0);
+    d = mt_jint(sc, "delivered");
+    q = mt_jint(sc, "queued");
+    dr = mt_jint(sc, "dropped");
     print_message("slow client: delivered %lld, queued %lld, dropped %lld of %d\n", (long long)d,
                   (long long)q, (long long)dr, SLOW_EVENTS);
     if (dr == 0)
@@ -1179,9 +1152,9 @@ static void sse_slow_client_drops_newest(void **state)
                  SLOW_EVENTS, SLOW_PAD / 1024, tcp_wmem_max());
     assert_true(q <= 16);
     assert_int_equal(d + q + dr, SLOW_EVENTS);
-    assert_int_equal(jint(st, "published"), SLOW_EVENTS);
-    assert_int_equal(jint(st, "dropped"), dr);
-    assert_int_equal(jint(st, "delivered"), SLOW_EVENTS + d);
+    assert_int_equal(mt_jint(st, "published"), SLOW_EVENTS);
+    assert_int_equal(mt_jint(st, "dropped"), dr);
+    assert_int_equal(mt_jint(st, "delivered"), SLOW_EVENTS + d);
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_INJECT_EVENT_COUNT), SLOW_EVENTS);
     json_decref(st);
 
@@ -1278,9 +1251,9 @@ static void sse_drop_then_recover_no_silent_gap(void **state)
     st = sse_status(h, s.base);
     sc = find_client(st, peer);
     assert_non_null(sc); /* a client that has not read has not got its prefix: still open */
-    d = jint(sc, "delivered");
-    q = jint(sc, "queued");
-    dr = jint(sc, "dropped");
+    d = mt_jint(sc, "delivered");
+    q = mt_jint(sc, "queued");
+    dr = mt_jint(sc, "dropped");
     json_decref(st);
     print_message("after %d events: delivered %lld, queued %lld, dropped %lld\n", NE,
                   (long long)d, (long long)q, (long long)dr);
@@ -1364,7 +1337,7 @@ static void sse_keepalive_comments(void **state)
     local_peer(c.fd, peer, sizeof peer);
     st = sse_status(h, s.base);
     assert_non_null(find_client(st, peer));
-    assert_true(jint(find_client(st, peer), "keepalives") >= 2);
+    assert_true(mt_jint(find_client(st, peer), "keepalives") >= 2);
     json_decref(st);
     sse_close(&c);
     curl_easy_cleanup(h);
@@ -1446,9 +1419,9 @@ static void sse_disconnect_cycles(void **state)
                   thr1, rss0, rss1, rss1 - rss0, fd0, fd1);
 
     st = sse_status(h, s.base);
-    assert_int_equal(jint(st, "connected"), 0);
-    assert_int_equal(jint(st, "attached"), WARM + CYCLES);
-    assert_int_equal(jint(st, "closed"), WARM + CYCLES);
+    assert_int_equal(mt_jint(st, "connected"), 0);
+    assert_int_equal(mt_jint(st, "attached"), WARM + CYCLES);
+    assert_int_equal(mt_jint(st, "closed"), WARM + CYCLES);
     assert_int_equal(json_array_size(json_object_get(st, "clients")), 0);
     json_decref(st);
     assert_true(thr0 > 0 && rss0 > 0 && fd0 > 0);
@@ -1516,15 +1489,15 @@ static void sse_max_clients_cap(void **state)
     open_stream(&d, http_port(&s), "/v1/nodes/cap/events", NULL, 0, NULL);
     wait_clients(h, s.base, 2);
     st = sse_status(h, s.base);
-    assert_int_equal(jint(st, "connected"), 2);
-    assert_int_equal(jint(st, "max_clients"), 2);
-    assert_int_equal(jint(st, "attached"), 3);
-    assert_int_equal(jint(st, "closed"), 1);
+    assert_int_equal(mt_jint(st, "connected"), 2);
+    assert_int_equal(mt_jint(st, "max_clients"), 2);
+    assert_int_equal(mt_jint(st, "attached"), 3);
+    assert_int_equal(mt_jint(st, "closed"), 1);
     /* the refused stream is counted */
-    if (jint(st, "refused") != 1) {
+    if (mt_jint(st, "refused") != 1) {
         char *dump = json_dumps(st, JSON_COMPACT);
         fail_msg("a stream was refused with 503 but /test/sse says refused=%lld: %s",
-                 (long long)jint(st, "refused"), dump ? dump : "?");
+                 (long long)mt_jint(st, "refused"), dump ? dump : "?");
     }
     json_decref(st);
     sse_close(&b);
@@ -1598,8 +1571,8 @@ static void sse_head_ends(void **state)
     free(got);
 
     st = sse_status(h, s.base);
-    assert_int_equal(jint(st, "connected"), 0);
-    assert_int_equal(jint(st, "attached"), 0);
+    assert_int_equal(mt_jint(st, "connected"), 0);
+    assert_int_equal(mt_jint(st, "attached"), 0);
     json_decref(st);
     curl_easy_cleanup(h);
     mt_server_untrack_free(&s);
@@ -2266,10 +2239,10 @@ static void chain_register_to_local_metrics(void **state)
     /* register: the node id and the NSK */
     mt_send(NULL, s.base, "POST", "/v1/register", "{\"hostname\":\"e2e\"}", &r);
     assert_int_equal(r.status, 200);
-    reg = parse_json(r.body, r.len);
+    reg = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
-    node = jstr(reg, "node_id");
-    nsk = jstr(reg, "node_secret_key");
+    node = mt_jstr(reg, "node_id");
+    nsk = mt_jstr(reg, "node_secret_key");
     assert_int_equal(strlen(nsk), 32);
     assert_string_equal(nsk, mockapi_nsk(s.m));
 
@@ -2279,20 +2252,20 @@ static void chain_register_to_local_metrics(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, sizeof want_secret - 1);
     assert_memory_equal(r.body, want_secret, r.len);
-    sec = parse_json(r.body, r.len);
+    sec = mt_parse_json(r.body, r.len);
     mt_response_free(&r);
-    assert_int_equal(jint(sec, "version"), 1);
-    assert_string_equal(jstr(sec, "key"), "local-bearer-token");
+    assert_int_equal(mt_jint(sec, "version"), 1);
+    assert_string_equal(mt_jstr(sec, "key"), "local-bearer-token");
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_SECRETS_COUNT), 1);
 
     /* decrypt: the library, then mbedTLS directly */
-    assert_int_equal(mockapi_decrypt_secret(nsk, strlen(nsk), jstr(sec, "ciphertext"),
-                                            jstr(sec, "nonce"), &pt, &ptn),
+    assert_int_equal(mockapi_decrypt_secret(nsk, strlen(nsk), mt_jstr(sec, "ciphertext"),
+                                            mt_jstr(sec, "nonce"), &pt, &ptn),
                      0);
     assert_int_equal(ptn, strlen(BEARER));
     assert_string_equal(pt, BEARER);
-    assert_int_equal(gcm_open((const unsigned char *)nsk, jstr(sec, "ciphertext"),
-                              jstr(sec, "nonce"), &pt2, &pt2n),
+    assert_int_equal(gcm_open((const unsigned char *)nsk, mt_jstr(sec, "ciphertext"),
+                              mt_jstr(sec, "nonce"), &pt2, &pt2n),
                      0);
     assert_int_equal(pt2n, ptn);
     assert_memory_equal(pt2, pt, ptn);
