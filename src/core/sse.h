@@ -45,6 +45,30 @@
 
 typedef struct mk_sse_hub mk_sse_hub;
 
+/* A session's share of the hub (session.h): its streams, the history of
+ * each topic, its event and stream numbering, its last nonce and its
+ * totals. Every stream belongs to one space, given at attach; a publish,
+ * fault, disconnect, status, count or wait names the space and reaches or
+ * reports its streams only. The global cap (max_clients) and the hub
+ * thread are shared. A space outlives hub stops and starts (history and
+ * numbering are kept, as a session's are); its fields are guarded by the
+ * hub lock while a hub runs. Refcounted: the session holds one reference,
+ * each stream attached to it another. Its history rings are allocated on
+ * first use, so an idle space costs a few hundred bytes. */
+typedef struct mk_sse_space mk_sse_space;
+
+/* A new space (refs 1), or NULL out of memory. */
+mk_sse_space *mk_sse_space_new(void);
+mk_sse_space *mk_sse_space_ref(mk_sse_space *sp);
+/* Drops a reference; the last frees it. NULL is fine. Thread-safe. */
+void mk_sse_space_unref(mk_sse_space *sp);
+/* Ends every stream of sp with FIN (its session ended); returns how many.
+ * Later attaches to sp are still accepted (a request that resolved the
+ * session before it ended): ending the session ends them again only if
+ * called again, so the session ends its space after unlinking itself.
+ * h NULL: 0. */
+int mk_sse_space_end(mk_sse_hub *h, mk_sse_space *sp);
+
 enum { MK_SSE_FAULT_LOG = 8 }; /* faults listed per stream in mk_sse_status */
 
 /* Streams are grouped by topic: a publish reaches the streams of its topic
@@ -88,8 +112,9 @@ void mk_sse_stop(mk_sse_hub *h);
  * history after last_event_id (may be NULL: no replay), then live events.
  * node_id and peer are labels for mk_sse_status. When the hub is full (it
  * filled since dispatch looked) or out of memory, the client gets the 503
- * with mk_refusal(503) instead and fd is closed. */
-void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size_t head_len,
+ * with mk_refusal(503) instead and fd is closed. sp is the stream's space
+ * (its session's): attach takes a reference of its own. */
+void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, const char *head, size_t head_len,
                    const char *last_event_id, const char *node_id, const char *peer,
                    const mk_fault *fault);
 /* `fault` (NULL: none) is a stream fault the stream starts with (from the
@@ -122,52 +147,53 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
 /* Applies f's stream keys to every open stream of node node_id (NULL:
  * every stream). Returns the number of streams it was applied to (0 when
  * f is NULL or has no stream key). */
-int mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f);
+int mk_sse_fault(mk_sse_hub *h, mk_sse_space *sp, const char *node_id, const mk_fault *f);
 
 /* Ends every open stream of node node_id (NULL: all) with FIN, at a frame
  * boundary as drop does, so clients reconnect (POST /test/sse/disconnect).
  * Returns how many it ended; counted as "disconnect" on each. */
-int mk_sse_disconnect(mk_sse_hub *h, const char *node_id);
+int mk_sse_disconnect(mk_sse_hub *h, mk_sse_space *sp, const char *node_id);
 
 /* Reserves the next event sequence number (1, 2, ...). */
-uint64_t mk_sse_next_seq(mk_sse_hub *h);
+uint64_t mk_sse_next_seq(mk_sse_hub *h, mk_sse_space *sp);
 /* Reserves the next stream number (1, 2, ...), for initial event ids. */
-uint64_t mk_sse_next_stream(mk_sse_hub *h);
+uint64_t mk_sse_next_stream(mk_sse_hub *h, mk_sse_space *sp);
 /* Counts a stream refused before it reached the hub (the cap). */
-void mk_sse_count_refused(mk_sse_hub *h);
+void mk_sse_count_refused(mk_sse_hub *h, mk_sse_space *sp);
 
 /* Publishes one SSE frame to every stream of topic (node_id not NULL: to
  * that node's streams only) and keeps it in that topic's history ring under
  * `sse_id` (the value of its id: line); a targeted frame is replayed only
  * to that node's streams. Returns the number of streams it was queued for
  * (drops excluded). */
-int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *node_id, const char *sse_id,
+int mk_sse_publish(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, const char *node_id, const char *sse_id,
                    size_t id_len, const char *frame, size_t frame_len);
 
 /* The nonce of the last injected event (for inject-event's nonce=repeat):
  * mk_sse_set_nonce records it; mk_sse_last_nonce returns a malloc'd copy
  * (*len its length; free() it), or NULL when none was recorded since the
  * start or the last mk_sse_clear_history. */
-void mk_sse_set_nonce(mk_sse_hub *h, const char *nonce, size_t len);
-char *mk_sse_last_nonce(mk_sse_hub *h, size_t *len);
+void mk_sse_set_nonce(mk_sse_hub *h, mk_sse_space *sp, const char *nonce, size_t len);
+char *mk_sse_last_nonce(mk_sse_hub *h, mk_sse_space *sp, size_t *len);
 
 /* Appends a JSON object describing the hub: totals and one entry per stream
  * (id, node, peer, connected_ms, queued, delivered, dropped), with the
  * stream faults applied: "faults" counts each key over all streams, and
  * each stream lists what was applied to it ("cut-after=3", "disconnect";
  * the last MK_SSE_FAULT_LOG of them, with their number). */
-void mk_sse_status(mk_sse_hub *h, mk_buf *out);
+void mk_sse_status(mk_sse_hub *h, mk_sse_space *sp, mk_buf *out);
 
-/* Forgets the event history of every topic and the last nonce (streams
- * stay open). */
-void mk_sse_clear_history(mk_sse_hub *h);
+/* Forgets sp's event history of every topic and its last nonce (streams
+ * stay open; numbering as before sessions: see sse.c). */
+void mk_sse_clear_history(mk_sse_hub *h, mk_sse_space *sp);
 
-/* The number of open streams of topic (an mk_topic), or of all topics with
- * topic -1 (what max_clients bounds). */
-int mk_sse_count(mk_sse_hub *h, int topic);
+/* The number of open streams of topic (an mk_topic) in sp, or of all
+ * topics with topic -1; sp NULL: over every space (what max_clients
+ * bounds). */
+int mk_sse_count(mk_sse_hub *h, mk_sse_space *sp, int topic);
 
 /* Waits until at least n streams of topic are connected or timeout_ms
  * passes. Returns the number connected at return. */
-int mk_sse_wait_clients(mk_sse_hub *h, mk_topic topic, int n, unsigned timeout_ms);
+int mk_sse_wait_clients(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int n, unsigned timeout_ms);
 
 #endif
