@@ -43,6 +43,8 @@ enum {
     MOCKAPI_EJSON = -7,     /* the JSON is not a valid value of the expected type */
     MOCKAPI_ECRYPTO = -8,   /* a key or crypto operation failed */
     MOCKAPI_ETIMEDOUT = -9, /* a wait ended before its condition held */
+    MOCKAPI_EFULL = -10,    /* a limit is reached (max_sessions): nothing was evicted */
+    MOCKAPI_EEXIST = -11,   /* the name is taken (a session id) */
 };
 
 /* A static, human-readable name for an error code; never NULL. */
@@ -146,7 +148,27 @@ typedef struct mockapi_config {
     unsigned regions;
     const char *const *region_addrs;
     size_t nregion_addrs;
+    /* Sessions (README "Sessions"): many tests on one instance, each
+     * seeing only its own calls. MOCKAPI_SESSIONS_ON (the default): a
+     * request finds its session by the X-Mockapi-Session header, a /s/{id}/
+     * path prefix or a bearer token the session minted, else "default";
+     * OFF: no sessions (/s/ is a path like any other); REQUIRED: a request
+     * with no session gets 428. */
+    int sessions; /* mockapi_sessions_mode */
+    /* Live sessions at most, "default" apart; more get 429 (EFULL), none
+     * is evicted. Default 256; 1..100000. */
+    unsigned max_sessions;
+    /* Journal bytes of each session but "default" (which has
+     * journal_max_bytes); entries are journal_max_entries for all.
+     * Default 4 MiB. */
+    size_t session_journal_bytes;
 } mockapi_config;
+
+typedef enum mockapi_sessions_mode {
+    MOCKAPI_SESSIONS_ON = 0,
+    MOCKAPI_SESSIONS_OFF = 1,
+    MOCKAPI_SESSIONS_REQUIRED = 2,
+} mockapi_sessions_mode;
 
 /* Fills cfg with the defaults above. */
 void mockapi_config_init(mockapi_config *cfg);
@@ -364,6 +386,63 @@ int mockapi_get_state(mockapi *m, char **json, size_t *len);
 
 /* Sets the heartbeat response, as POST /test/configure-heartbeat does. */
 int mockapi_set_heartbeat(mockapi *m, bool reconcile, bool rotate_keys);
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/* A session (README "Sessions"): one test's share of the instance, with
+ * its own counters, captures, journal, fixtures, fault rules, event
+ * streams, waits and credentials. The instance calls above act on the
+ * session "default"; these act on the session of the handle. A handle
+ * keeps what the session had readable until mockapi_session_free, even
+ * after the session ended. Thread-safe as the instance calls. */
+typedef struct mockapi_session mockapi_session;
+
+typedef struct mockapi_session_config {
+    const char *id;         /* NULL: a fresh random id; else 1-64 of [A-Za-z0-9_.-] */
+    const char *name;       /* a label shown by GET /test/sessions; NULL: none */
+    unsigned ttl_ms;        /* ends after this long without a request; 0: never */
+    const char *state_json; /* the initial state fixture (StateResponse), or NULL */
+    size_t state_len;
+} mockapi_session_config;
+
+/* Creates a session. cfg NULL: the defaults. Errors: EINVAL (a bad id,
+ * name or ttl), EJSON (a bad state_json), EEXIST (the id is live), EFULL
+ * (max_sessions are live; nothing is evicted), ESTATE (sessions off),
+ * ENOMEM; errbuf says which. */
+int mockapi_session_create(mockapi *m, const mockapi_session_config *cfg, mockapi_session **out,
+                           char *errbuf, size_t errlen);
+/* A handle on the live session id ("default" included). ENOTFOUND. */
+int mockapi_session_open(mockapi *m, const char *id, mockapi_session **out);
+/* Ends the session as DELETE /test/sessions/{id} does: its event streams
+ * close, requests naming it get 404. EINVAL for "default", ENOTFOUND when
+ * it had ended. The handle stays valid. */
+int mockapi_session_end(mockapi_session *s);
+/* Frees the handle (does not end the session). NULL is fine. */
+void mockapi_session_free(mockapi_session *s);
+/* Whether the session is still live (not ended, not expired). */
+bool mockapi_session_live(const mockapi_session *s);
+const char *mockapi_session_id(const mockapi_session *s);
+/* The base URL an agent of this session uses: the listener's base URL and
+ * "/s/<id>" (default: none). Length, or EINVAL/ENOTFOUND as mockapi_base_url. */
+int mockapi_session_url(const mockapi_session *s, mockapi_listener_kind kind, char *buf, size_t len);
+/* The session's node secret key (32 ASCII bytes) its register hands out,
+ * and its local bearer token (the secret that NSK decrypts); valid while
+ * the handle lives. Either, sent as a bearer, selects the session. */
+const char *mockapi_session_nsk(const mockapi_session *s);
+const char *mockapi_session_bearer_token(const mockapi_session *s);
+/* As the instance calls of the same names. */
+int64_t mockapi_session_counter_get(const mockapi_session *s, mockapi_counter c);
+int mockapi_session_last_request(mockapi_session *s, const char *key, char **body, size_t *len);
+int mockapi_session_requests(mockapi_session *s, const char *filter, char **json, size_t *len);
+int mockapi_session_reset(mockapi_session *s);
+int mockapi_session_wait(mockapi_session *s, const char *condition, unsigned timeout_ms, int64_t *value);
+int mockapi_session_fault_add(mockapi_session *s, const char *route_or_path, const char *method,
+                              const char *spec, unsigned ttl_ms, int *id, char *errbuf, size_t errlen);
+int mockapi_session_fault_delete(mockapi_session *s, int id);
+int mockapi_session_fault_clear(mockapi_session *s);
+int mockapi_session_set_state(mockapi_session *s, const char *json, size_t len, char *errbuf, size_t errlen);
+int mockapi_session_get_state(mockapi_session *s, char **json, size_t *len);
+int mockapi_session_set_heartbeat(mockapi_session *s, bool reconcile, bool rotate_keys);
 
 /* ---- credentials -------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "gotype.h"
 #include "server.h"
+#include "api.h"
 
 const char *const mockapi_counter_names[MOCKAPI_COUNTER_COUNT] = {
 #define NAME_(id, name) name,
@@ -40,6 +41,8 @@ const char *mockapi_strerror(int err)
     case MOCKAPI_EJSON: return "invalid JSON for the expected type";
     case MOCKAPI_ECRYPTO: return "crypto failure";
     case MOCKAPI_ETIMEDOUT: return "timed out";
+    case MOCKAPI_EFULL: return "limit reached";
+    case MOCKAPI_EEXIST: return "already exists";
     default: return "unknown error";
     }
 }
@@ -60,11 +63,11 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->journal_max_entries = 10000;
     cfg->journal_max_bytes = 64u << 20;
     cfg->max_buffered_bytes = 64u << 20;
+    cfg->max_sessions = 256;
+    cfg->session_journal_bytes = 4u << 20;
 }
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+void mk_api_set_err(char *errbuf, size_t errlen, const char *fmt, ...)
 {
     if (!errbuf || !errlen)
         return;
@@ -93,19 +96,19 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
     l->kind = kind;
     const char *colon = strrchr(addr, ':');
     if (!colon) {
-        set_err(errbuf, errlen, "%s \"%s\": expected host:port, [ipv6]:port or :port", what, addr);
+        mk_api_set_err(errbuf, errlen, "%s \"%s\": expected host:port, [ipv6]:port or :port", what, addr);
         return MOCKAPI_EINVAL;
     }
     char *end = NULL;
     long port = strtol(colon + 1, &end, 10);
     if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
-        set_err(errbuf, errlen, "%s \"%s\": port must be a number from 0 to 65535", what, addr);
+        mk_api_set_err(errbuf, errlen, "%s \"%s\": port must be a number from 0 to 65535", what, addr);
         return MOCKAPI_EINVAL;
     }
     size_t hlen = (size_t)(colon - addr);
     char host[64];
     if (hlen >= sizeof host) {
-        set_err(errbuf, errlen, "%s \"%s\": host too long", what, addr);
+        mk_api_set_err(errbuf, errlen, "%s \"%s\": host too long", what, addr);
         return MOCKAPI_EINVAL;
     }
     memcpy(host, addr, hlen);
@@ -124,12 +127,12 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
     } else if (host[0] == '[') {
         char bare[64];
         if (hlen < 3 || host[hlen - 1] != ']') {
-            set_err(errbuf, errlen, "%s \"%s\": unbalanced brackets", what, addr);
+            mk_api_set_err(errbuf, errlen, "%s \"%s\": unbalanced brackets", what, addr);
             return MOCKAPI_EINVAL;
         }
         snprintf(bare, sizeof bare, "%.*s", (int)(hlen - 2), host + 1);
         if (inet_pton(AF_INET6, bare, &v6->sin6_addr) != 1) {
-            set_err(errbuf, errlen, "%s \"%s\": not an IPv6 address", what, addr);
+            mk_api_set_err(errbuf, errlen, "%s \"%s\": not an IPv6 address", what, addr);
             return MOCKAPI_EINVAL;
         }
         v6->sin6_family = AF_INET6;
@@ -146,7 +149,7 @@ static int parse_addr(const char *what, const char *addr, mk_listener_kind kind,
         char tail;
         if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
             c > 255 || d > 255 || inet_pton(AF_INET, host, &v4->sin_addr) != 1) {
-            set_err(errbuf, errlen, "%s \"%s\": host must be an IP address or localhost", what, addr);
+            mk_api_set_err(errbuf, errlen, "%s \"%s\": host must be an IP address or localhost", what, addr);
             return MOCKAPI_EINVAL;
         }
         v4->sin_family = AF_INET;
@@ -258,6 +261,9 @@ static int add_regions(mockapi *m, const mockapi_config *cfg, char *err, size_t 
 /* Frees what create set up before the state object, and m itself. */
 static void release_config(mockapi *m)
 {
+    for (size_t i = 0; i < m->nflag_faults; i++)
+        free(m->flag_faults[i]);
+    free(m->flag_faults);
     if (m->region_addrs)
         for (char **a = m->region_addrs; *a; a++)
             free(*a);
@@ -270,84 +276,24 @@ static void release_config(mockapi *m)
     free(m);
 }
 
-/* Splits "[METHOD ]ROUTE: SPEC" and parses and checks it (m NULL) or
- * installs it as a flag rule. */
-static int flag_fault(mockapi *m, const char *text, char *err, size_t errlen)
-{
-    if (!text) {
-        snprintf(err, errlen, "NULL rule");
-        return MOCKAPI_EINVAL;
-    }
-    char method[16], target[MK_GLOB_MAX + 1];
-    const char *spec;
-    if (mk_faults_split(text, method, sizeof method, target, sizeof target, &spec, err, errlen) != 0)
-        return MOCKAPI_EINVAL;
-    mk_fault_target t = {.route = target[0] == '/' ? NULL : target,
-                         .path = target[0] == '/' ? target : NULL,
-                         .method = method};
-    if (!m) {
-        mk_fault f;
-        char why[256];
-        if (mk_fault_parse(spec, strlen(spec), &f, why, sizeof why) != 0) {
-            snprintf(err, errlen, "spec: %s", why);
-            return MOCKAPI_EINVAL;
-        }
-        return mk_faults_check(&t, &f, NULL, err, errlen) == 0 ? MOCKAPI_OK : MOCKAPI_EINVAL;
-    }
-    return mk_faults_install(&m->state.faults, NULL, MK_FSRC_FLAG, &t, spec, strlen(spec), 0, NULL, err,
-                             errlen) == 0
-               ? MOCKAPI_OK
-               : MOCKAPI_EINVAL;
-}
-
 int mockapi_fault_check(const char *rule, char *errbuf, size_t errlen)
 {
     char err[512] = "";
-    int rc = flag_fault(NULL, rule, err, sizeof err);
-    if (rc != MOCKAPI_OK)
-        set_err(errbuf, errlen, "%s", err);
-    return rc;
-}
-
-int mockapi_fault_add(mockapi *m, const char *route_or_path, const char *method, const char *spec,
-                      unsigned ttl_ms, int *id, char *errbuf, size_t errlen)
-{
-    if (!m || !route_or_path || !spec) {
-        set_err(errbuf, errlen, "NULL argument");
+    if (!rule) {
+        mk_api_set_err(errbuf, errlen, "NULL rule");
         return MOCKAPI_EINVAL;
     }
-    mk_fault_target t = {.route = route_or_path[0] == '/' ? NULL : route_or_path,
-                         .path = route_or_path[0] == '/' ? route_or_path : NULL,
-                         .method = method};
-    char err[512] = "";
-    if (mk_faults_install(&m->state.faults, m->sse, MK_FSRC_RULE, &t, spec, strlen(spec), ttl_ms, id, err,
-                          sizeof err) != 0) {
-        set_err(errbuf, errlen, "%s", err);
-        return strstr(err, "out of memory") ? MOCKAPI_ENOMEM : MOCKAPI_EINVAL;
+    if (mk_faults_flag(NULL, rule, err, sizeof err) != 0) {
+        mk_api_set_err(errbuf, errlen, "%s", err);
+        return MOCKAPI_EINVAL;
     }
-    return MOCKAPI_OK;
-}
-
-int mockapi_fault_delete(mockapi *m, int id)
-{
-    if (!m)
-        return MOCKAPI_EINVAL;
-    int rc = mk_faults_delete(&m->state.faults, id);
-    return rc == 0 ? MOCKAPI_OK : rc == -2 ? MOCKAPI_EINVAL : MOCKAPI_ENOTFOUND;
-}
-
-int mockapi_fault_clear(mockapi *m)
-{
-    if (!m)
-        return MOCKAPI_EINVAL;
-    mk_faults_clear(&m->state.faults);
     return MOCKAPI_OK;
 }
 
 int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, size_t errlen)
 {
     if (!out) {
-        set_err(errbuf, errlen, "out must not be NULL");
+        mk_api_set_err(errbuf, errlen, "out must not be NULL");
         return MOCKAPI_EINVAL;
     }
     mockapi_config cfg;
@@ -359,7 +305,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         cfg.addr = "127.0.0.1:0";
     if (cfg.max_body_bytes == 0 || cfg.max_decoded_bytes == 0 || cfg.max_header_bytes < 1024 ||
         cfg.request_timeout_ms == 0 || cfg.threads == 0 || cfg.threads > 10000) {
-        set_err(errbuf, errlen, "config: max_body_bytes, max_decoded_bytes and request_timeout_ms "
+        mk_api_set_err(errbuf, errlen, "config: max_body_bytes, max_decoded_bytes and request_timeout_ms "
                                 "must be > 0, max_header_bytes >= 1024, threads 1..10000");
         return MOCKAPI_EINVAL;
     }
@@ -371,12 +317,22 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         cfg.sse_max_clients = 1024;
     if (cfg.journal_max_bytes == 0)
         cfg.journal_max_bytes = 64u << 20;
+    if (cfg.session_journal_bytes == 0)
+        cfg.session_journal_bytes = 4u << 20;
+    if (cfg.max_sessions == 0)
+        cfg.max_sessions = 256;
+    if (cfg.max_sessions > MK_SESSIONS_MAX || cfg.sessions < MOCKAPI_SESSIONS_ON ||
+        cfg.sessions > MOCKAPI_SESSIONS_REQUIRED) {
+        mk_api_set_err(errbuf, errlen, "config: max_sessions must be 1..%d and sessions a mockapi_sessions_mode",
+                MK_SESSIONS_MAX);
+        return MOCKAPI_EINVAL;
+    }
     if (cfg.max_buffered_bytes == 0)
         cfg.max_buffered_bytes = 64u << 20;
 
     mockapi *m = calloc(1, sizeof *m);
     if (!m) {
-        set_err(errbuf, errlen, "out of memory");
+        mk_api_set_err(errbuf, errlen, "out of memory");
         return MOCKAPI_ENOMEM;
     }
     char err[512] = "";
@@ -434,33 +390,34 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     rc = mk_fixtures_load(&m->fx, m->fixtures_dir, m->keys.pk_b64, err, sizeof err);
     if (rc != MOCKAPI_OK)
         goto fail_early;
-    if (mk_state_init(&m->state, mk_blob_ref(m->fx.state_default),
-                      mk_blob_ref(m->fx.heartbeat_default), m->cfg.journal_max_entries,
-                      m->cfg.journal_max_bytes) != 0) {
+    if (mk_sessions_init(m) != 0) {
         mk_fixtures_dispose(&m->fx);
         rc = MOCKAPI_ENOMEM;
-        snprintf(err, sizeof err, "cannot initialise locks");
+        snprintf(err, sizeof err, "out of memory");
         goto fail_early;
     }
-    m->state.faults.nregions = m->nregions; /* a rule's region= is checked against them */
-    m->cfg.faults = NULL; /* borrowed: installed now, not kept */
+    m->cfg.faults = NULL; /* copied into flag_faults, for the sessions made later */
     m->cfg.nfaults = 0;
-    for (size_t i = 0; i < cfg.nfaults; i++) {
+    if (cfg.nfaults && !(m->flag_faults = calloc(cfg.nfaults, sizeof *m->flag_faults)))
+        rc = MOCKAPI_ENOMEM;
+    for (size_t i = 0; rc == MOCKAPI_OK && i < cfg.nfaults; i++) {
         char why[400];
         if (!cfg.faults) { /* said as region_addrs says it, not as "faults[0]: NULL rule" */
             rc = MOCKAPI_EINVAL;
-            snprintf(why, sizeof why, "config: faults is NULL with nfaults %zu", cfg.nfaults);
-        } else
-            rc = flag_fault(m, cfg.faults[i], why, sizeof why);
-        if (rc != MOCKAPI_OK) {
-            if (cfg.faults)
-                snprintf(err, sizeof err, "faults[%zu]: %s", i, why);
-            else
-                snprintf(err, sizeof err, "%s", why);
-            mk_state_dispose(&m->state);
-            mk_fixtures_dispose(&m->fx);
-            goto fail_early;
+            snprintf(err, sizeof err, "config: faults is NULL with nfaults %zu", cfg.nfaults);
+        } else if (!cfg.faults[i] || mk_faults_flag(&m->def->state.faults, cfg.faults[i], why, sizeof why) != 0) {
+            rc = MOCKAPI_EINVAL;
+            snprintf(err, sizeof err, "faults[%zu]: %s", i, cfg.faults[i] ? why : "NULL rule");
+        } else if (!(m->flag_faults[m->nflag_faults++] = strdup(cfg.faults[i]))) {
+            rc = MOCKAPI_ENOMEM;
         }
+    }
+    if (rc != MOCKAPI_OK) {
+        if (rc == MOCKAPI_ENOMEM)
+            snprintf(err, sizeof err, "out of memory");
+        mk_sessions_dispose(m);
+        mk_fixtures_dispose(&m->fx);
+        goto fail_early;
     }
     for (int i = 0; i < m->nlisteners && !m->has_admin; i++) {
         const mk_listener *l = &m->listeners[i];
@@ -480,7 +437,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     return MOCKAPI_OK;
 
 fail_early:
-    set_err(errbuf, errlen, "%s", err);
+    mk_api_set_err(errbuf, errlen, "%s", err);
     release_config(m);
     return rc;
 }
@@ -488,17 +445,17 @@ fail_early:
 static int start(mockapi *m, bool tls_background, char *errbuf, size_t errlen)
 {
     if (!m) {
-        set_err(errbuf, errlen, "NULL instance");
+        mk_api_set_err(errbuf, errlen, "NULL instance");
         return MOCKAPI_EINVAL;
     }
     if (m->http) {
-        set_err(errbuf, errlen, "already started");
+        mk_api_set_err(errbuf, errlen, "already started");
         return MOCKAPI_ESTATE;
     }
     char err[512] = "";
     int rc = mk_http_start(m, tls_background, err, sizeof err);
     if (rc != MOCKAPI_OK)
-        set_err(errbuf, errlen, "%s", err);
+        mk_api_set_err(errbuf, errlen, "%s", err);
     return rc;
 }
 
@@ -515,17 +472,17 @@ int mockapi_start_async(mockapi *m, char *errbuf, size_t errlen)
 int mockapi_wait_started(mockapi *m, char *errbuf, size_t errlen)
 {
     if (!m) {
-        set_err(errbuf, errlen, "NULL instance");
+        mk_api_set_err(errbuf, errlen, "NULL instance");
         return MOCKAPI_EINVAL;
     }
     if (!m->http) {
-        set_err(errbuf, errlen, "not started");
+        mk_api_set_err(errbuf, errlen, "not started");
         return MOCKAPI_ESTATE;
     }
     char err[512] = "";
     int rc = mk_http_wait_tls(m, err, sizeof err);
     if (rc != MOCKAPI_OK)
-        set_err(errbuf, errlen, "%s", err);
+        mk_api_set_err(errbuf, errlen, "%s", err);
     return rc;
 }
 
@@ -540,7 +497,7 @@ void mockapi_free(mockapi *m)
     if (!m)
         return;
     mockapi_stop(m);
-    mk_state_dispose(&m->state);
+    mk_sessions_dispose(m);
     mk_fixtures_dispose(&m->fx);
     release_config(m);
 }
@@ -594,23 +551,23 @@ const char *mockapi_tls_ca_pem(const mockapi *m)
 int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_t errlen)
 {
     if (!m || !path) {
-        set_err(errbuf, errlen, "NULL argument");
+        mk_api_set_err(errbuf, errlen, "NULL argument");
         return MOCKAPI_EINVAL;
     }
     if (!m->tls_job) {
-        set_err(errbuf, errlen, "no TLS listener is configured");
+        mk_api_set_err(errbuf, errlen, "no TLS listener is configured");
         return MOCKAPI_ENOTFOUND;
     }
     char why[256] = "";
     const mk_tls *t = tls_of(m, why, sizeof why);
     if (!t) {
-        set_err(errbuf, errlen, "TLS certificates: %s", why);
+        mk_api_set_err(errbuf, errlen, "TLS certificates: %s", why);
         return MOCKAPI_ECRYPTO;
     }
     FILE *fp = fopen(path, "w");
     if (!fp) {
         char eb[128];
-        set_err(errbuf, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof eb));
+        mk_api_set_err(errbuf, errlen, "%s: %s", path, strerror_r(errno, eb, sizeof eb));
         return MOCKAPI_EIO;
     }
     int bad = fputs(t->ca_pem, fp) < 0;
@@ -621,7 +578,7 @@ int mockapi_write_tls_ca(const mockapi *m, const char *path, char *errbuf, size_
     }
     if (bad) {
         char eb[128];
-        set_err(errbuf, errlen, "%s: %s", path, werr ? strerror_r(werr, eb, sizeof eb) : "write failed");
+        mk_api_set_err(errbuf, errlen, "%s: %s", path, werr ? strerror_r(werr, eb, sizeof eb) : "write failed");
         return MOCKAPI_EIO;
     }
     return MOCKAPI_OK;
@@ -717,24 +674,24 @@ int mockapi_region_is_up(const mockapi *m, int region)
 static int region_set(mockapi *m, int region, bool up, char *errbuf, size_t errlen)
 {
     if (!m) {
-        set_err(errbuf, errlen, "NULL instance");
+        mk_api_set_err(errbuf, errlen, "NULL instance");
         return MOCKAPI_EINVAL;
     }
     if (!region_of(m, region)) {
         if (!m->regions_on)
-            set_err(errbuf, errlen, "regions are off (set regions or region_addrs in the config)");
+            mk_api_set_err(errbuf, errlen, "regions are off (set regions or region_addrs in the config)");
         else
-            set_err(errbuf, errlen, "no region %d: the regions are 0 to %d", region, m->nregions - 1);
+            mk_api_set_err(errbuf, errlen, "no region %d: the regions are 0 to %d", region, m->nregions - 1);
         return MOCKAPI_ENOTFOUND;
     }
     if (!m->region_ctl) {
-        set_err(errbuf, errlen, "not started");
+        mk_api_set_err(errbuf, errlen, "not started");
         return MOCKAPI_ESTATE;
     }
     char err[256] = "";
     int rc = m->region_ctl(m, region, up, err, sizeof err);
     if (rc != MOCKAPI_OK)
-        set_err(errbuf, errlen, "%s", err);
+        mk_api_set_err(errbuf, errlen, "%s", err);
     return rc;
 }
 
@@ -762,125 +719,6 @@ int mockapi_counter_by_name(const char *name)
     return MOCKAPI_ENOTFOUND;
 }
 
-int64_t mockapi_counter_get(const mockapi *m, mockapi_counter c)
-{
-    return m ? mk_state_counter(&m->state, (int)c) : 0;
-}
-
-static int copy_blob(mk_blob *b, char **out, size_t *len)
-{
-    char *p = malloc(b->len + 1);
-    if (!p)
-        return MOCKAPI_ENOMEM;
-    memcpy(p, b->data, b->len + 1);
-    *out = p;
-    if (len)
-        *len = b->len;
-    return MOCKAPI_OK;
-}
-
-int mockapi_last_request(mockapi *m, const char *key, char **body, size_t *len)
-{
-    if (!m || !key || !body)
-        return MOCKAPI_EINVAL;
-    mk_blob *b = mk_state_last(&m->state, mk_capture_by_name(key, strlen(key)));
-    if (!b)
-        return MOCKAPI_ENOTFOUND;
-    int rc = copy_blob(b, body, len);
-    mk_blob_unref(b);
-    return rc;
-}
-
-int mockapi_requests(mockapi *m, const char *filter, char **json, size_t *len)
-{
-    if (!m || !json)
-        return MOCKAPI_EINVAL;
-    mk_jfilter f;
-    char err[128];
-    if (mk_jfilter_parse(filter, &f, err, sizeof err) != 0)
-        return MOCKAPI_EINVAL;
-    mk_buf b;
-    mk_buf_init(&b, 0);
-    mk_state_journal_query(&m->state, &f, &b);
-    if (b.err) {
-        mk_buf_free(&b);
-        return MOCKAPI_ENOMEM;
-    }
-    if (!b.data && mk_buf_putc(&b, '\0') != 0)
-        return MOCKAPI_ENOMEM;
-    *json = mk_buf_steal(&b, len);
-    return MOCKAPI_OK;
-}
-
-int mockapi_reset(mockapi *m)
-{
-    if (!m)
-        return MOCKAPI_EINVAL;
-    mk_server_reset(m);
-    return MOCKAPI_OK;
-}
-
-int mockapi_wait(mockapi *m, const char *condition, unsigned timeout_ms, int64_t *value)
-{
-    if (!m || !condition)
-        return MOCKAPI_EINVAL;
-    mk_wait_cond c;
-    char err[128];
-    if (mk_wait_cond_parse(condition, &c, err, sizeof err) != 0)
-        return MOCKAPI_EINVAL;
-    int64_t v = 0;
-    bool met = mk_wait_cond_run(m, &c, timeout_ms, &v, NULL);
-    if (value)
-        *value = v;
-    return met ? MOCKAPI_OK : MOCKAPI_ETIMEDOUT;
-}
-
-void mockapi_free_buf(void *p)
-{
-    free(p);
-}
-
-int mockapi_set_state(mockapi *m, const char *json, size_t len, char *errbuf, size_t errlen)
-{
-    if (!m || !json) {
-        set_err(errbuf, errlen, "NULL argument");
-        return MOCKAPI_EINVAL;
-    }
-    mk_blob *b = NULL;
-    char why[256] = "";
-    int rc = mk_fixture_render(&gt_StateResponse, json, len, &b, why, sizeof why);
-    if (rc != MOCKAPI_OK) {
-        set_err(errbuf, errlen, "state: %s", why);
-        return rc;
-    }
-    mk_state_set_state(&m->state, b);
-    return MOCKAPI_OK;
-}
-
-int mockapi_get_state(mockapi *m, char **json, size_t *len)
-{
-    if (!m || !json)
-        return MOCKAPI_EINVAL;
-    mk_blob *b = mk_state_get_state(&m->state);
-    int rc = copy_blob(b, json, len);
-    mk_blob_unref(b);
-    return rc;
-}
-
-int mockapi_set_heartbeat(mockapi *m, bool reconcile, bool rotate_keys)
-{
-    if (!m)
-        return MOCKAPI_EINVAL;
-    char body[64];
-    int n = snprintf(body, sizeof body, "{\"reconcile\":%s,\"rotate_keys\":%s}\n",
-                     reconcile ? "true" : "false", rotate_keys ? "true" : "false");
-    mk_blob *b = mk_blob_new(body, (size_t)n);
-    if (!b)
-        return MOCKAPI_ENOMEM;
-    mk_state_set_heartbeat(&m->state, b);
-    return MOCKAPI_OK;
-}
-
 const char *mockapi_nsk(const mockapi *m)
 {
     (void)m;
@@ -896,4 +734,9 @@ const char *mockapi_bearer_token(const mockapi *m)
 const char *mockapi_signing_public_key(const mockapi *m)
 {
     return m ? m->keys.pk_b64 : NULL;
+}
+
+void mockapi_free_buf(void *p)
+{
+    free(p);
 }

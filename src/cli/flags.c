@@ -210,6 +210,14 @@ static const char serve_usage_flags[] =
     "  -journal-entries N     requests kept in the journal; 0 turns it off\n"
     "                                                    [MOCKAPI_JOURNAL_ENTRIES] (default 10000)\n"
     "  -journal-bytes N       bytes kept in the journal  [MOCKAPI_JOURNAL_BYTES] (default 67108864)\n"
+    "  -sessions MODE         on: tests on one server each see only their own\n"
+    "                         calls, by session (README \"Sessions\"); off: no\n"
+    "                         sessions; required: a request without one gets 428\n"
+    "                                                    [MOCKAPI_SESSIONS] (default on)\n"
+    "  -max-sessions N        live sessions at most (default apart); more get 429\n"
+    "                                                    [MOCKAPI_MAX_SESSIONS] (default 256)\n"
+    "  -session-journal-bytes N  journal bytes of each session but default\n"
+    "                                                    [MOCKAPI_SESSION_JOURNAL_BYTES] (default 4194304)\n"
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
     "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
     "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
@@ -229,7 +237,7 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
@@ -257,6 +265,9 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_MAXBUF] = {"max-buffered-bytes", "MOCKAPI_MAX_BUFFERED_BYTES", NULL},
         [O_REGIONS] = {"regions", "MOCKAPI_REGIONS", NULL},
         [O_FAULT] = {"fault", "MOCKAPI_FAULT", NULL, .values = faults, .max_values = 64},
+        [O_SESSIONS] = {"sessions", "MOCKAPI_SESSIONS", NULL},
+        [O_MAXSESS] = {"max-sessions", "MOCKAPI_MAX_SESSIONS", NULL},
+        [O_SJBYTES] = {"session-journal-bytes", "MOCKAPI_SESSION_JOURNAL_BYTES", NULL},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -359,12 +370,27 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     }
     cfg->faults = so->faults;
     cfg->nfaults = (size_t)o[O_FAULT].nvalues;
+    if (o[O_SESSIONS].value) {
+        static const char *const modes[] = {"on", "off", "required"};
+        const char *v = o[O_SESSIONS].value;
+        int k = strcmp(v, "on") == 0 ? MOCKAPI_SESSIONS_ON : strcmp(v, "off") == 0 ? MOCKAPI_SESSIONS_OFF
+                : strcmp(v, "required") == 0 ? MOCKAPI_SESSIONS_REQUIRED : -1;
+        if (k < 0) {
+            const char *near = mk_suggest(v, modes, 3);
+            fprintf(stderr, "mockapi: %s \"%s\": must be on, off or required%s%s%s\n",
+                    cli_flag_label(&o[O_SESSIONS], lb, sizeof lb), v, near ? " (did you mean \"" : "",
+                    near ? near : "", near ? "\"?)" : "");
+            return CLI_EXIT_USAGE;
+        }
+        cfg->sessions = k;
+    }
     /* the library's own bounds, so a value is refused here, naming its flag */
     struct { int k; unsigned long long min, max; } nums[] = {
         {O_MAXBODY, 1, 1ULL << 40}, {O_MAXDEC, 1, 1ULL << 40}, {O_MAXHDR, 1024, 1ULL << 24}, {O_MAXBUF, 65536, 1ULL << 40},
         {O_TIMEOUT, 1, 86400000}, {O_THREADS, 1, 10000}, {O_KEEPALIVE, 1, 86400000},
         {O_SSEQ, 1, 1000000}, {O_SSEHIST, 1, 1000000}, {O_SSEMAX, 1, 1000000},
         {O_JBYTES, 1, 1ULL << 40}, {O_JENT, 0, 100000000}, /* 0 turns the journal off */
+        {O_MAXSESS, 1, 100000}, {O_SJBYTES, 1, 1ULL << 40},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!o[nums[i].k].value)
@@ -385,6 +411,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         case O_SSEMAX: cfg->sse_max_clients = (unsigned)n; break;
         case O_JBYTES: cfg->journal_max_bytes = (size_t)n; break;
         case O_JENT: cfg->journal_max_entries = (size_t)n; break;
+        case O_MAXSESS: cfg->max_sessions = (unsigned)n; break;
+        case O_SJBYTES: cfg->session_journal_bytes = (size_t)n; break;
         }
     }
     return -1;

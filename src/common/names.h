@@ -59,7 +59,8 @@
     X(WAIT, "wait", NONE)                     \
     X(STATS, "stats", NONE)                   \
     X(REGIONS, "regions", NONE)               \
-    X(FAULTS, "faults", NONE)
+    X(FAULTS, "faults", NONE)                 \
+    X(SESSIONS, "sessions", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

@@ -43,7 +43,7 @@ const char *mk_req_header(const mk_request *r, const char *name)
 
 static bool no_query(const mk_request *req, mk_response *resp);
 
-static void respond_assertions(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_assertions(mk_session *S, const mk_request *req, mk_response *resp)
 {
     /* ?faults=1 adds the applied faults; without it (or with anything else
      * in the query, as the reference ignores it) the body is the 24
@@ -65,7 +65,7 @@ static void respond_assertions(mockapi *m, const mk_request *req, mk_response *r
     for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++) {
         int n = snprintf(body + w, sizeof body - w, "%s\"%s\":%lld", i ? "," : "",
                          mockapi_counter_name((mockapi_counter)i),
-                         (long long)mk_state_counter(&m->state, i));
+                         (long long)mk_state_counter(&S->state, i));
         if (n < 0 || (size_t)n >= sizeof body - w - 3)
             break;
         w += (size_t)n;
@@ -75,7 +75,7 @@ static void respond_assertions(mockapi *m, const mk_request *req, mk_response *r
         mk_buf_init(&b, 0);
         mk_buf_append(&b, body, w);
         mk_buf_puts(&b, ",\"faults\":");
-        mk_faults_totals_json(&m->state.faults, &b);
+        mk_faults_totals_json(&S->state.faults, &b);
         mk_buf_puts(&b, "}\n");
         if (b.err)
             mk_err_internal(req, resp, "out of memory");
@@ -91,7 +91,7 @@ static void respond_assertions(mockapi *m, const mk_request *req, mk_response *r
 
 /* ---- /test/faults --------------------------------------------------------- */
 
-static void respond_fault_add(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_fault_add(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
     if (!no_query(req, resp))
         return;
@@ -112,7 +112,7 @@ static void respond_fault_add(mockapi *m, const mk_request *req, mk_response *re
     char err[512];
     int id = 0;
     if (mk_faults_parse_body(req->body ? req->body : "", req->body_len, b, err, sizeof err) != 0 ||
-        mk_faults_install(&m->state.faults, m->sse, MK_FSRC_RULE,
+        mk_faults_install(&S->state.faults, m->sse, S->sse, MK_FSRC_RULE,
                           &(mk_fault_target){.route = b->has_route ? b->route : NULL,
                                              .path = b->has_path ? b->path : NULL,
                                              .method = b->method},
@@ -124,7 +124,7 @@ static void respond_fault_add(mockapi *m, const mk_request *req, mk_response *re
     free(b);
     mk_buf out;
     mk_buf_init(&out, 0);
-    mk_faults_rule_json(&m->state.faults, id, &out);
+    mk_faults_rule_json(&S->state.faults, id, &out);
     mk_buf_putc(&out, '\n');
     if (out.err)
         mk_err_internal(req, resp, "out of memory");
@@ -133,13 +133,13 @@ static void respond_fault_add(mockapi *m, const mk_request *req, mk_response *re
     mk_buf_free(&out);
 }
 
-static void respond_fault_list(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_fault_list(mk_session *S, const mk_request *req, mk_response *resp)
 {
     if (!no_query(req, resp))
         return;
     mk_buf out;
     mk_buf_init(&out, 0);
-    mk_faults_list(&m->state.faults, &out);
+    mk_faults_list(&S->state.faults, &out);
     if (out.err)
         mk_err_internal(req, resp, "out of memory");
     else
@@ -147,7 +147,7 @@ static void respond_fault_list(mockapi *m, const mk_request *req, mk_response *r
     mk_buf_free(&out);
 }
 
-static void respond_fault_delete(mockapi *m, const mk_request *req, mk_response *resp,
+static void respond_fault_delete(mk_session *S, const mk_request *req, mk_response *resp,
                                  const mk_match *mt)
 {
     if (!no_query(req, resp))
@@ -158,7 +158,7 @@ static void respond_fault_delete(mockapi *m, const mk_request *req, mk_response 
     bool num = n > 0 && n <= 9 && strspn(s, "0123456789") == n;
     if (num)
         id = strtol(s, NULL, 10);
-    int rc = num && id > 0 ? mk_faults_delete(&m->state.faults, (int)id) : -1;
+    int rc = num && id > 0 ? mk_faults_delete(&S->state.faults, (int)id) : -1;
     if (rc == -2) {
         char why[160];
         snprintf(why, sizeof why, "rule %ld comes from the -fault flag (or mockapi_config.faults) and "
@@ -171,23 +171,23 @@ static void respond_fault_delete(mockapi *m, const mk_request *req, mk_response 
     }
 }
 
-static void respond_fault_clear(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_fault_clear(mk_session *S, const mk_request *req, mk_response *resp)
 {
     if (!no_query(req, resp))
         return;
     char body[48];
-    int n = snprintf(body, sizeof body, "{\"deleted\":%d}\n", mk_faults_clear(&m->state.faults));
+    int n = snprintf(body, sizeof body, "{\"deleted\":%d}\n", mk_faults_clear(&S->state.faults));
     mk_respond_json(req, resp, 200, body, (size_t)n);
 }
 
-static void respond_secret(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
+static void respond_secret(mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt)
 {
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_buf_puts(&b, "{\"key\":");
     gj_write_string(&b, mt->params[1].s, mt->params[1].len);
     mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n",
-                  m->keys.secret_ct_b64);
+                  S->secret_ct_b64);
     if (b.err)
         mk_err_internal(req, resp, "out of memory");
     else
@@ -195,11 +195,11 @@ static void respond_secret(mockapi *m, const mk_request *req, mk_response *resp,
     mk_buf_free(&b);
 }
 
-static void respond_last_request(mockapi *m, const mk_request *req, mk_response *resp,
+static void respond_last_request(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp,
                                  const mk_match *mt)
 {
     mk_capture key = mk_capture_by_name(mt->params[0].s, mt->params[0].len);
-    mk_blob *b = mk_state_last(&m->state, key);
+    mk_blob *b = mk_state_last(&S->state, key);
     if (!b) {
         mk_err_no_capture(req, resp);
         return;
@@ -267,13 +267,13 @@ static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char 
 }
 
 
-static void respond_events(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
+static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt)
 {
     /* Initial node_state_updated event (docs/contract.md §5.2). The reference builds the
      * payload with Go's %q, which breaks JSON for control bytes and then
      * panics; we always emit valid JSON. */
-    if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse, -1) >= (int)m->cfg.sse_max_clients) {
-        mk_sse_count_refused(m->sse);
+    if (strcmp(req->method, "HEAD") != 0 && mk_sse_count(m->sse, NULL, -1) >= (int)m->cfg.sse_max_clients) {
+        mk_sse_count_refused(m->sse, S->sse);
         resp->close = true;
         mk_err_streams_full(req, resp);
         return;
@@ -291,7 +291,7 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
      * first stream still gets that, later ones evt-mock-002, ... */
     bool head = strcmp(req->method, "HEAD") == 0; /* a HEAD opens no stream: no number */
     int idlen = snprintf(id, sizeof id, "evt-mock-%03llu",
-                         head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse));
+                         head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse, S->sse));
     static const char type[] = "node_state_updated";
     if (payload.err ||
         render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
@@ -303,6 +303,8 @@ static void respond_events(mockapi *m, const mk_request *req, mk_response *resp,
     resp->status = 200;
     resp->stream = strcmp(req->method, "HEAD") != 0;
     resp->stream_topic = MK_TOPIC_NODE;
+    if (resp->stream)
+        resp->stream_space = mk_sse_space_ref(S->sse);
     mk_buf_puts(o, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
     mk_put_region(req, o);
@@ -351,7 +353,7 @@ static void inject_opts_free(inject_opts *o)
 /* Reads inject-event's options; 0, or -1 with the message in err. Strict:
  * an unknown option, a value other than the documented ones, or options
  * that contradict each other are refused before anything is captured. */
-static int inject_options(mockapi *m, const char *q, inject_opts *o, char *err, size_t errlen)
+static int inject_options(mockapi *m, mk_session *S, const char *q, inject_opts *o, char *err, size_t errlen)
 {
     static const char *const known[] = {"raw", "corrupt", "stale", "nonce", "node"};
     *o = (inject_opts){0};
@@ -399,7 +401,7 @@ static int inject_options(mockapi *m, const char *q, inject_opts *o, char *err, 
             inject_opts_free(o);
             return -1;
         }
-        if (!(o->nonce = mk_sse_last_nonce(m->sse, &o->nonce_len))) {
+        if (!(o->nonce = mk_sse_last_nonce(m->sse, S->sse, &o->nonce_len))) {
             snprintf(err, errlen, "nonce=repeat: no event was injected yet (since the start or the last "
                                   "reset), so there is no nonce to repeat");
             inject_opts_free(o);
@@ -443,7 +445,7 @@ static void put_sse_frame_lines(mk_buf *out, const char *id, size_t idlen, const
 /* inject-event: re-stamp issued_at, re-sign, count (docs/contract.md §5.3). Delivery to
  * stream clients belongs to the SSE hub. The options (o) make adversarial
  * events; body is the posted envelope (decompressed), for raw=1. */
-static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp, gt_value *env,
+static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp, gt_value *env,
                            int counter, const inject_opts *o, const char *body, size_t blen)
 {
     const char *type = "", *id = "", *nonce = "", *payload = NULL;
@@ -485,7 +487,7 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
         mk_err_internal(req, resp, "cannot render event");
         return;
     }
-    mk_state_count(&m->state, counter);
+    mk_state_count(&S->state, counter);
     /* An empty event_id would give an id line a client cannot resume from;
      * the frame then carries a generated one (the envelope is unchanged). */
     char gen[32];
@@ -493,7 +495,7 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     size_t sse_idlen = idlen;
     /* No hub on an instance that was never started (tests drive dispatch
      * without a transport): nobody to deliver to, nothing to replay. */
-    uint64_t seq = m->sse ? mk_sse_next_seq(m->sse) : 0;
+    uint64_t seq = mk_sse_next_seq(m->sse, S->sse);
     if (idlen == 0) {
         sse_idlen = (size_t)snprintf(gen, sizeof gen, "evt-%llu", (unsigned long long)seq);
         sse_id = gen;
@@ -505,8 +507,8 @@ static void respond_inject(mockapi *m, const mk_request *req, mk_response *resp,
     else
         put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
     if (!frame.err && m->sse) {
-        mk_sse_publish(m->sse, MK_TOPIC_NODE, o->node, sse_id, sse_idlen, frame.data, frame.len);
-        mk_sse_set_nonce(m->sse, nonce, nlen); /* for a later nonce=repeat */
+        mk_sse_publish(m->sse, S->sse, MK_TOPIC_NODE, o->node, sse_id, sse_idlen, frame.data, frame.len);
+        mk_sse_set_nonce(m->sse, S->sse, nonce, nlen); /* for a later nonce=repeat */
     }
     mk_buf_free(&frame);
     mk_buf_free(&data);
@@ -538,11 +540,11 @@ static bool no_query(const mk_request *req, mk_response *resp)
     return false;
 }
 
-static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_sse_status(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
     mk_buf b;
     mk_buf_init(&b, 0);
-    mk_sse_status(m->sse, &b);
+    mk_sse_status(m->sse, S->sse, &b);
     if (b.err)
         mk_err_internal(req, resp, "out of memory");
     else
@@ -553,7 +555,7 @@ static void respond_sse_status(mockapi *m, const mk_request *req, mk_response *r
 /* POST /test/sse/disconnect[?node=ID]: ends every stream (that node's)
  * with FIN, as a server restart would, so clients reconnect (and resume
  * with Last-Event-ID). {"disconnected":N}: how many it ended. */
-static void respond_sse_disconnect(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_sse_disconnect(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
     static const char *const known[] = {"node"};
     char err[200], node[1024];
@@ -569,7 +571,7 @@ static void respond_sse_disconnect(mockapi *m, const mk_request *req, mk_respons
     }
     char body[48];
     int n = snprintf(body, sizeof body, "{\"disconnected\":%d}\n",
-                     m->sse ? mk_sse_disconnect(m->sse, r == 1 ? node : NULL) : 0);
+                     m->sse ? mk_sse_disconnect(m->sse, S->sse, r == 1 ? node : NULL) : 0);
     mk_respond_json(req, resp, 200, body, (size_t)n);
 }
 
@@ -591,6 +593,7 @@ static bool still_waiting(const mk_request *req, mk_response *resp, bool met, un
 
 struct mk_wait_slot {
     enum { SLOT_COND, SLOT_SSE } kind;
+    mk_session *s;     /* the session it waits in (a reference) */
     bool parsed;       /* the fields below hold the query's condition */
     mk_wait_cond cond; /* SLOT_COND: parsed in place (its filter points into itself) */
     mk_jprogress prog;
@@ -601,7 +604,7 @@ struct mk_wait_slot {
 /* The slot a pending wait keeps, made on its first check (NULL when the
  * transport keeps none, or memory is short: the wait then works from a
  * fresh parse each time). */
-static mk_wait_slot *slot_of(const mk_request *req, int kind)
+static mk_wait_slot *slot_of(mk_session *S, const mk_request *req, int kind)
 {
     if (!req->no_wait || !req->wait_slot)
         return NULL;
@@ -610,18 +613,25 @@ static mk_wait_slot *slot_of(const mk_request *req, int kind)
         if (!w)
             return NULL;
         w->kind = kind;
+        w->s = mk_session_ref(S);
         *req->wait_slot = w;
         return w;
     }
-    return (int)(*req->wait_slot)->kind == kind ? *req->wait_slot : NULL;
+    mk_wait_slot *w = *req->wait_slot;
+    return (int)w->kind == kind && w->s == S ? w : NULL;
 }
 
-static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *resp)
+atomic_int *mk_wait_slot_waiters(mockapi *m, mk_wait_slot *w)
+{
+    return &(w ? w->s : m->def)->state.waiters;
+}
+
+static void respond_sse_wait(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
     static const char *const keys[] = {"clients", "timeout_ms"};
     char err[200];
     long long want = 1, ms = 5000;
-    mk_wait_slot *w = slot_of(req, SLOT_SSE);
+    mk_wait_slot *w = slot_of(S, req, SLOT_SSE);
     if (w && w->parsed) { /* a parked wait parsed it at its first check */
         want = w->sse_want;
         ms = w->sse_ms;
@@ -638,11 +648,11 @@ static void respond_sse_wait(mockapi *m, const mk_request *req, mk_response *res
     }
     int got;
     if (req->no_wait) {
-        got = mk_sse_count(m->sse, MK_TOPIC_NODE);
+        got = mk_sse_count(m->sse, S->sse, MK_TOPIC_NODE);
         if (still_waiting(req, resp, got >= (int)want, (unsigned long)ms))
             return;
     } else {
-        got = mk_sse_wait_clients(m->sse, MK_TOPIC_NODE, (int)want, (unsigned)ms);
+        got = mk_sse_wait_clients(m->sse, S->sse, MK_TOPIC_NODE, (int)want, (unsigned)ms);
     }
     char body[96];
     int n = snprintf(body, sizeof body, "{\"connected\":%d,\"wanted\":%lld,\"reached\":%s}\n", got,
@@ -734,12 +744,12 @@ static bool compare(mk_wait_op op, int64_t a, int64_t b)
 
 /* Checks c once, with no lock held while matching: a counter is an atomic
  * read; a journal count reads only the entries after p's last check. */
-static bool wait_check(mockapi *m, const mk_wait_cond *c, mk_jprogress *p, int64_t *value)
+static bool wait_check(mk_session *S, const mk_wait_cond *c, mk_jprogress *p, int64_t *value)
 {
     if (c->counter >= 0) {
-        *value = mk_state_counter(&m->state, c->counter);
+        *value = mk_state_counter(&S->state, c->counter);
     } else {
-        mk_state_journal_count(&m->state, &c->filter, p); /* out of memory: read again next time */
+        mk_state_journal_count(&S->state, &c->filter, p); /* out of memory: read again next time */
         *value = p->count;
     }
     return compare(c->op, *value, c->value);
@@ -748,11 +758,11 @@ static bool wait_check(mockapi *m, const mk_wait_cond *c, mk_jprogress *p, int64
 bool mk_wait_poll(mockapi *m, mk_wait_slot *w)
 {
     int64_t value;
-    if (!w->parsed)
-        return true; /* nothing known: let the request say */
+    if (!w->parsed || atomic_load(&w->s->ended))
+        return true; /* nothing known, or its session ended: let the request say */
     if (w->kind == SLOT_SSE)
-        return mk_sse_count(m->sse, MK_TOPIC_NODE) >= w->sse_want;
-    return wait_check(m, &w->cond, &w->prog, &value);
+        return mk_sse_count(m->sse, w->s->sse, MK_TOPIC_NODE) >= w->sse_want;
+    return wait_check(w->s, &w->cond, &w->prog, &value);
 }
 
 void mk_wait_poll_many(mockapi *m, mk_wait_slot *const *w, size_t n, bool *met)
@@ -762,9 +772,12 @@ void mk_wait_poll_many(mockapi *m, mk_wait_slot *const *w, size_t n, bool *met)
     mk_jprogress *p[BATCH];
     size_t at[BATCH];
     size_t k = 0;
+    mk_session *S = NULL; /* the batch reads one session's journal: the first one's */
     for (size_t i = 0; i < n; i++) {
         mk_wait_slot *s = w[i];
-        if (s->parsed && s->kind == SLOT_COND && s->cond.counter < 0 && k < BATCH) {
+        if (s->parsed && s->kind == SLOT_COND && s->cond.counter < 0 && k < BATCH &&
+            (!S || s->s == S) && !atomic_load(&s->s->ended)) {
+            S = s->s;
             f[k] = &s->cond.filter;
             p[k] = &s->prog;
             at[k++] = i;
@@ -774,20 +787,22 @@ void mk_wait_poll_many(mockapi *m, mk_wait_slot *const *w, size_t n, bool *met)
     }
     if (k == 0)
         return;
-    bool read = mk_state_journal_count_many(&m->state, f, p, k) == 0;
+    bool read = mk_state_journal_count_many(&S->state, f, p, k) == 0;
     for (size_t j = 0; j < k; j++) /* out of memory: let each request check on its own */
         met[at[j]] = !read || compare(w[at[j]]->cond.op, p[j]->count, w[at[j]]->cond.value);
 }
 
 void mk_wait_slot_free(mk_wait_slot *w)
 {
+    if (w)
+        mk_session_release(w->s);
     free(w);
 }
 
-bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
+bool mk_wait_cond_run(mk_session *S, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
                       int64_t *waited_ms)
 {
-    mk_state *s = &m->state;
+    mk_state *s = &S->state;
     int64_t start = mk_mono_ms();
     struct timespec dl = mk_deadline(timeout_ms);
     mk_jprogress p = {0};
@@ -795,10 +810,10 @@ bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, in
     mk_state_waiter_begin(s); /* before the first check (state.h) */
     for (;;) {
         uint64_t seen = mk_state_changes(s);
-        if ((met = wait_check(m, c, &p, value)))
+        if ((met = wait_check(S, c, &p, value)))
             break;
         if (!mk_state_wait_change(s, seen, &dl)) {
-            met = wait_check(m, c, &p, value);
+            met = wait_check(S, c, &p, value);
             break;
         }
     }
@@ -808,13 +823,8 @@ bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, in
     return met;
 }
 
-void mk_server_reset(mockapi *m)
-{
-    mk_state_reset(&m->state, mk_blob_ref(m->fx.state_default), mk_blob_ref(m->fx.heartbeat_default));
-    mk_sse_clear_history(m->sse);
-}
 
-static void respond_requests(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_requests(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
     mk_jfilter f;
     char err[320];
@@ -825,7 +835,7 @@ static void respond_requests(mockapi *m, const mk_request *req, mk_response *res
     /* matched outside the lock (state.h), rendered as the client reads
      * (respond.h mk_respond_entries, which takes the references) */
     mk_jselect sel;
-    if (mk_state_journal_select(&m->state, &f, &sel) != 0) {
+    if (mk_state_journal_select(&S->state, &f, &sel) != 0) {
         mk_err_internal(req, resp, "out of memory");
         return;
     }
@@ -837,10 +847,10 @@ static void respond_requests(mockapi *m, const mk_request *req, mk_response *res
 }
 
 /* GET /test/wait: a server-side long poll (no client sleeps). */
-static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
+static void respond_wait(mk_session *S, const mk_request *req, mk_response *resp)
 {
     mk_wait_cond local;
-    mk_wait_slot *w = slot_of(req, SLOT_COND);
+    mk_wait_slot *w = slot_of(S, req, SLOT_COND);
     mk_wait_cond *c = w ? &w->cond : &local;
     char err[320];
     if (!(w && w->parsed)) { /* a parked wait parsed it at its first check */
@@ -856,12 +866,12 @@ static void respond_wait(mockapi *m, const mk_request *req, mk_response *resp)
     bool met;
     if (req->no_wait) {
         mk_jprogress scratch = {0};
-        met = wait_check(m, c, w ? &w->prog : &scratch, &value);
+        met = wait_check(S, c, w ? &w->prog : &scratch, &value);
         if (still_waiting(req, resp, met, ms))
             return;
         waited = mk_mono_ms() - req->wait_started_ms;
     } else {
-        met = mk_wait_cond_run(m, c, (unsigned)ms, &value, &waited);
+        met = mk_wait_cond_run(S, c, (unsigned)ms, &value, &waited);
     }
     char body[128];
     int n = snprintf(body, sizeof body, "{\"met\":%s,\"value\":%lld,\"waited_ms\":%lld}\n",
@@ -913,9 +923,9 @@ static int journal_region(const mockapi *m, const mk_request *req)
 /* Records the finished exchange, before the transport writes it: the
  * request, and the response as built (head, body size) with the time since
  * t0_us (mk_mono_us). */
-static void journal(mockapi *m, const mk_request *req, const mk_response *resp, const mk_route *rt,
+static void journal(mockapi *m, mk_session *S, const mk_request *req, const mk_response *resp, const mk_route *rt,
                     const char *body, size_t blen, bool gzipped, const char *rhead, size_t rlen,
-                    int64_t t0_us, const mk_fault_decision *fd)
+                    int64_t t0_us, const mk_fault_decision *fd, mk_session_via via)
 {
     if (m->cfg.journal_max_entries == 0)
         return;
@@ -950,6 +960,8 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
         .duration_us = t0_us ? mk_mono_us() - t0_us : 0,
         .has_region = journal_region(m, req) >= 0,
         .region = journal_region(m, req),
+        .session = S->id,
+        .session_via = via == MK_VIA_DEFAULT ? NULL : mk_session_via_name(via),
     };
     char wire[48];
     if (fd && fd->source != MK_FSRC_NONE) {
@@ -966,8 +978,11 @@ static void journal(mockapi *m, const mk_request *req, const mk_response *resp, 
     }
     mk_jentry *e = mk_jentry_new(&in);
     if (e)
-        mk_state_journal_append(&m->state, e);
+        mk_state_journal_append(&S->state, e);
 }
+
+static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *via, mk_response *resp,
+                                  char **qbuf);
 
 void mk_journal_refused(mockapi *m, const mk_request *req, int status)
 {
@@ -980,7 +995,22 @@ void mk_journal_refused(mockapi *m, const mk_request *req, int status)
         r = rr;
     else if (req->region_header)
         r = mk_refusal(status, &len); /* out of memory: the plain form */
-    journal(m, req, &resp, NULL, "", 0, false, r, len, 0, NULL);
+    /* in the session it named (an unknown one: default, with no refusal
+     * of its own: the client gets the transport's) */
+    mk_request rq = *req;
+    mk_session_via via;
+    char *qbuf = NULL;
+    mk_response scratch = {0};
+    mk_buf_init(&scratch.out, 0);
+    mk_session *S = select_session(m, &rq, &via, &scratch, &qbuf);
+    mk_response_dispose(&scratch);
+    if (!S) {
+        S = mk_session_ref(m->def);
+        via = MK_VIA_DEFAULT;
+    }
+    journal(m, S, &rq, &resp, NULL, "", 0, false, r, len, 0, NULL, via);
+    mk_session_release(S);
+    free(qbuf);
     free(rr);
 }
 
@@ -993,11 +1023,10 @@ static bool is_gzip(const mk_request *req)
     return ce && strcasecmp(ce, "gzip") == 0;
 }
 
-static bool local_auth_ok(const mk_request *req)
+static bool local_auth_ok(const mk_session *S, const mk_request *req)
 {
     const char *a = mk_req_header(req, "Authorization");
-    static const char want[] = "Bearer " MK_BEARER_TOKEN;
-    return a && strcmp(a, want) == 0;
+    return a && strncmp(a, "Bearer ", 7) == 0 && strcmp(a + 7, S->bearer) == 0;
 }
 
 /* Whether value (a header's) proves the admin token: compared as SHA-256
@@ -1072,11 +1101,11 @@ static const char *fault_header(const mk_request *req, bool *twice)
 /* Decides the request's fault (faults.h) into *d and resp (faulted, fault,
  * fault_delay_ms). True when resp holds the whole answer: a malformed
  * header's 400, or an injected status (the route does not run). */
-static bool fault_hook(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt,
+static bool fault_hook(mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt,
                        bool admin, mk_fault_decision *d)
 {
     d->source = MK_FSRC_NONE;
-    mk_faults *fs = &m->state.faults;
+    mk_faults *fs = &S->state.faults;
     bool twice;
     const char *h = fault_header(req, &twice);
     if (!h && atomic_load_explicit(&fs->nrules, memory_order_acquire) == 0)
@@ -1160,11 +1189,278 @@ void mk_request_target(mk_request *req, char *target)
     req->path = target;
     req->path_len = strlen(target);
     req->query = q;
+    req->prefix_len = 0;
+    if (req->path_len > 3 && memcmp(target, "/s/", 3) == 0) {
+        size_t idl = strcspn(target + 3, "/");
+        if (idl > 0)
+            req->prefix_len = 3 + idl;
+    }
 }
 
-void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
+/* ---- sessions (session.h) ------------------------------------------------ */
+
+/* The /test/ routes a request without a session still reaches in
+ * required mode: how a test makes, lists and ends sessions, and what
+ * belongs to the process (stats, regions). */
+static bool session_free_route(const char *p, size_t n)
+{
+    return (n >= 14 && memcmp(p, "/test/sessions", 14) == 0 && (n == 14 || p[14] == '/')) ||
+           (n == 11 && memcmp(p, "/test/stats", 11) == 0) ||
+           (n >= 13 && memcmp(p, "/test/regions", 13) == 0 && (n == 13 || p[13] == '/'));
+}
+
+/* Copies query q without its session= items into out (cap bytes): NULL
+ * when nothing is left. *id and *idlen: the first session= value (raw). */
+static const char *query_without_session(const char *q, char *out, size_t cap, const char **id, size_t *idlen)
+{
+    size_t w = 0;
+    *id = NULL;
+    *idlen = 0;
+    for (const char *p = q; p && *p;) {
+        size_t n = strcspn(p, "&");
+        if (n >= 8 && memcmp(p, "session=", 8) == 0) {
+            if (!*id) {
+                *id = p + 8;
+                *idlen = n - 8;
+            }
+        } else if (n > 0 && w + n + 1 < cap) {
+            if (w)
+                out[w++] = '&';
+            memcpy(out + w, p, n);
+            w += n;
+        }
+        p += n + (p[n] == '&');
+    }
+    out[w] = '\0';
+    return w ? out : NULL;
+}
+
+static void no_such_session(const mk_request *req, mk_response *resp, const char *id, size_t n, const char *via)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "no session \"%.*s\" (it ended, expired or never existed; named by %s)",
+             (int)(n > 64 ? 64 : n), id, via);
+    mk_err_session(req, resp, 404, msg);
+}
+
+/* Finds the request's session (session.h, first match wins), strips a
+ * /s/{id} prefix and a /test/ route's session= from rq. Returns a
+ * reference, or NULL with resp holding the refusal (an unknown id: 404; no
+ * session in required mode: 428). *qbuf (free it) keeps the query left. */
+static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *via, mk_response *resp,
+                                  char **qbuf)
+{
+    mk_session_table *t = &m->sessions;
+    *via = MK_VIA_DEFAULT;
+    if (t->mode == MK_SESSIONS_OFF)
+        return mk_session_ref(m->def);
+    mk_session *S = NULL;
+    /* the prefix goes first whatever selects: the route is the rest */
+    const char *pid = NULL;
+    size_t pidl = 0;
+    if (rq->prefix_len) {
+        pid = rq->path + 3;
+        pidl = rq->prefix_len - 3;
+        if (rq->path_len == rq->prefix_len) {
+            rq->path = "/";
+            rq->path_len = 1;
+        } else {
+            rq->path += rq->prefix_len;
+            rq->path_len -= rq->prefix_len;
+        }
+    }
+    bool test = rq->path_len >= 6 && memcmp(rq->path, "/test/", 6) == 0;
+    const char *qid = NULL;
+    size_t qidl = 0;
+    if (test && rq->query && strstr(rq->query, "session=")) {
+        size_t cap = strlen(rq->query) + 1;
+        if (!(*qbuf = malloc(cap))) {
+            mk_err_internal(rq, resp, "out of memory");
+            return NULL;
+        }
+        rq->query = query_without_session(rq->query, *qbuf, cap, &qid, &qidl);
+    }
+    const char *h = NULL;
+    for (int i = 0; i < rq->nheaders; i++) {
+        const char *n = rq->headers[i].name;
+        if ((n[0] | 0x20) == 'x' && strlen(n) == 17 && strcasecmp(n, "X-Mockapi-Session") == 0) {
+            h = rq->headers[i].value;
+            break;
+        }
+    }
+    if (h) {
+        if (!(S = mk_session_find(m, h, strlen(h))))
+            no_such_session(rq, resp, h, strlen(h), "X-Mockapi-Session");
+        *via = MK_VIA_HEADER;
+        return S;
+    }
+    if (pid) {
+        if (!(S = mk_session_find(m, pid, pidl)))
+            no_such_session(rq, resp, pid, pidl, "the path prefix /s/{id}/");
+        *via = MK_VIA_PREFIX;
+        return S;
+    }
+    if (atomic_load_explicit(&t->live, memory_order_acquire) > 0) {
+        const char *a = NULL;
+        for (int i = 0; i < rq->nheaders; i++) {
+            const char *n = rq->headers[i].name;
+            if ((n[0] | 0x20) == 'a' && strcasecmp(n, "Authorization") == 0) {
+                a = rq->headers[i].value;
+                break;
+            }
+        }
+        if (a && strncasecmp(a, "Bearer ", 7) == 0 && (S = mk_session_by_token(m, a + 7, strlen(a + 7)))) {
+            *via = MK_VIA_TOKEN;
+            return S;
+        }
+    }
+    if (qid) {
+        if (!(S = mk_session_find(m, qid, qidl)))
+            no_such_session(rq, resp, qid, qidl, "?session=");
+        *via = MK_VIA_QUERY;
+        return S;
+    }
+    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len)) {
+        mk_err_session(rq, resp, 428,
+                       "this server requires a session (-sessions required): send the header "
+                       "X-Mockapi-Session: ID, or use the base URL /s/ID/, or a bearer token the session "
+                       "minted (its node_secret_key or bearer_token); on /test/ routes also ?session=ID. "
+                       "POST /test/sessions makes one");
+        return NULL;
+    }
+    if (!test && atomic_load_explicit(&t->live, memory_order_relaxed) > 0)
+        atomic_fetch_add_explicit(&t->unsessioned, 1, memory_order_relaxed);
+    return mk_session_ref(m->def);
+}
+
+/* POST /test/sessions: 201 with the session (session.h mk_session_json). */
+static void respond_session_add(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    if (!no_query(req, resp))
+        return;
+    if (req->body_status == MK_BODY_TOO_LARGE) {
+        mk_err_body_too_large(req, resp, m->cfg.max_body_bytes, false);
+        return;
+    }
+    if (req->body_status == MK_BODY_READ_FAIL) {
+        resp->close = true;
+        mk_err_session(req, resp, 400, "the request body could not be read");
+        return;
+    }
+    mk_session_opts o;
+    char id[MK_SESSION_ID_MAX + 2], name[MK_SESSION_NAME_MAX + 2], err[600];
+    if (mk_session_parse_body(req->body ? req->body : "", req->body_len, &o, id, sizeof id, name, sizeof name,
+                              err, sizeof err) != 0) {
+        mk_err_session(req, resp, 400, err);
+        return;
+    }
+    mk_session *s = NULL;
+    int rc = mk_session_create(m, &o, &s, err, sizeof err);
+    if (rc != MOCKAPI_OK) {
+        int st = rc == MOCKAPI_EFULL ? 429 : rc == MOCKAPI_EEXIST ? 409 : rc == MOCKAPI_ESTATE ? 409
+                 : rc == MOCKAPI_ENOMEM ? 500 : 400;
+        mk_err_session(req, resp, st, err);
+        return;
+    }
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_session_json(m, s, &b);
+    mk_session_release(s);
+    if (b.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, 201, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+static void respond_session_list(mockapi *m, const mk_request *req, mk_response *resp)
+{
+    if (!no_query(req, resp))
+        return;
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_sessions_list_json(m, &b);
+    if (b.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, 200, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+static void respond_session_end(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
+{
+    if (!no_query(req, resp))
+        return;
+    const char *id = mt->params[0].s;
+    size_t n = mt->params[0].len;
+    mk_session *s = mk_session_find(m, id, n);
+    char err[200];
+    if (!s || s->is_default) {
+        if (s)
+            snprintf(err, sizeof err, "the session \"default\" never ends (POST /test/reset clears it)");
+        else
+            snprintf(err, sizeof err, "no session \"%.*s\" (it ended, expired or never existed)",
+                     (int)(n > 64 ? 64 : n), id);
+        mk_err_session(req, resp, s ? 400 : 404, err);
+        mk_session_release(s);
+        return;
+    }
+    unsigned long long served = atomic_load(&s->requests);
+    mk_session_end(m, s, false);
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_puts(&b, "{\"ended\":");
+    gj_write_string(&b, s->id, strlen(s->id));
+    mk_buf_printf(&b, ",\"requests\":%llu}\n", served);
+    mk_session_release(s);
+    if (b.err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, 200, b.data, b.len);
+    mk_buf_free(&b);
+}
+
+/* POST /test/reset[?scope=all|session]: its session, or every session. */
+static void respond_reset(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
+{
+    static const char *const keys[] = {"scope"};
+    char err[200], v[16];
+    if (mk_query_check(req->query, keys, 1, err, sizeof err) != 0) {
+        mk_err_bad_query(req, resp, err);
+        return;
+    }
+    int r = mk_query_get(req->query, "scope", v, sizeof v);
+    if (r != 0 && !(r > 0 && (strcmp(v, "all") == 0 || strcmp(v, "session") == 0))) {
+        mk_err_bad_query(req, resp, "scope must be session (the default: this session only) or all (every "
+                                    "session ends, default is reset)");
+        return;
+    }
+    if (r > 0 && strcmp(v, "all") == 0)
+        mk_sessions_reset_all(m);
+    else
+        mk_session_reset(m, S);
+    mk_respond_no_content(req, resp);
+}
+
+void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
 {
     int64_t t0_us = mk_mono_us(); /* the request's arrival, for the journal's duration */
+    /* the request as routed: without a session prefix, or a /test/
+     * route's session= (select_session) */
+    mk_request rq = *req_in;
+    const mk_request *req = &rq;
+    char *qbuf = NULL;
+    mk_session_via via;
+    mk_session *S = select_session(m, &rq, &via, resp, &qbuf);
+    if (!S) { /* refused (404, 428): journaled in default, where a test without its session looks */
+        journal(m, m->def, req, resp, NULL, req->body ? req->body : "", req->body_len, false,
+                resp->out.data ? resp->out.data : "", resp->out.len, t0_us, NULL, via);
+        free(qbuf);
+        return;
+    }
+    int64_t now_ms = t0_us / 1000;
+    mk_session_touch(S, now_ms);
+    mk_sessions_sweep(m, now_ms);
     mk_match mt;
     mt.route = NULL;
     mt.verdict = MK_NOT_FOUND;
@@ -1189,7 +1485,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     }
     mk_verdict verdict = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
     bool admin = is_admin_route(req, &mt);
-    if ((admin && !admin_allowed(m, req, resp)) || fault_hook(m, req, resp, &mt, admin, &fdec)) {
+    if ((admin && !admin_allowed(m, req, resp)) || fault_hook(S, req, resp, &mt, admin, &fdec)) {
         if (verdict == MK_REDIRECT)
             free(mt.location);
         goto out;
@@ -1238,14 +1534,14 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
 
     if (rt->responder == MK_R_INJECT) { /* a bad option changes nothing: before the capture */
         char why[300];
-        if (inject_options(m, req->query, &iopt, why, sizeof why) != 0) {
+        if (inject_options(m, S, req->query, &iopt, why, sizeof why) != 0) {
             mk_err_bad_query(req, resp, why);
             goto out;
         }
     }
 
     /* Body rules: auth, then gunzip + capture, then typed decode. */
-    if (rt->body == MK_BODY_LOCAL && !local_auth_ok(req)) {
+    if (rt->body == MK_BODY_LOCAL && !local_auth_ok(S, req)) {
         mk_err_unauthorized(req, resp);
         goto out;
     }
@@ -1278,7 +1574,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
             gzipped = true;
         }
         /* The reference captures before validating (docs/contract.md §2.3). */
-        if (mk_state_capture(&m->state, rt->capture, body, blen) != 0) {
+        if (mk_state_capture(&S->state, rt->capture, body, blen) != 0) {
             mk_err_internal(req, resp, "out of memory");
             goto out;
         }
@@ -1294,7 +1590,7 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
     /* Counter timing: body routes count after a successful body step, GET
      * routes before answering; inject counts once the event is signed. */
     if (rt->counter >= 0 && rt->responder != MK_R_INJECT)
-        mk_state_count(&m->state, rt->counter);
+        mk_state_count(&S->state, rt->counter);
 
     mk_blob *b = NULL;
     switch (rt->responder) {
@@ -1302,14 +1598,14 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         mk_respond_json(req, resp, 200, "{}\n", 3);
         break;
     case MK_R_REGISTER:
-        mk_respond_blob(req, resp, MK_CT_JSON, m->fx.register_body);
+        mk_respond_blob(req, resp, MK_CT_JSON, S->register_body);
         break;
     case MK_R_HEARTBEAT:
-        b = mk_state_get_heartbeat(&m->state);
+        b = mk_state_get_heartbeat(&S->state);
         mk_respond_blob(req, resp, MK_CT_JSON, b);
         break;
     case MK_R_STATE:
-        b = mk_state_get_state(&m->state);
+        b = mk_state_get_state(&S->state);
         mk_respond_blob(req, resp, MK_CT_JSON, b);
         break;
     case MK_R_METADATA:
@@ -1325,41 +1621,47 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         mk_respond_blob(req, resp, MK_CT_OCTET, m->fx.artifact_body);
         break;
     case MK_R_SECRETS:
-        respond_secret(m, req, resp, &mt);
+        respond_secret(S, req, resp, &mt);
         break;
     case MK_R_ASSERTIONS:
-        respond_assertions(m, req, resp);
+        respond_assertions(S, req, resp);
         break;
     case MK_R_LAST_REQUEST:
-        respond_last_request(m, req, resp, &mt);
+        respond_last_request(m, S, req, resp, &mt);
         break;
     case MK_R_NO_CONTENT:
         mk_respond_no_content(req, resp);
         break;
     case MK_R_EVENTS:
-        respond_events(m, req, resp, &mt);
+        respond_events(m, S, req, resp, &mt);
         break;
     case MK_R_SSE_STATUS:
         if (no_query(req, resp))
-            respond_sse_status(m, req, resp);
+            respond_sse_status(m, S, req, resp);
         break;
     case MK_R_SSE_WAIT:
-        respond_sse_wait(m, req, resp);
+        respond_sse_wait(m, S, req, resp);
         break;
     case MK_R_SSE_DISCONNECT:
-        respond_sse_disconnect(m, req, resp);
+        respond_sse_disconnect(m, S, req, resp);
         break;
     case MK_R_REQUESTS:
-        respond_requests(m, req, resp);
+        respond_requests(m, S, req, resp);
         break;
     case MK_R_RESET:
-        if (!no_query(req, resp))
-            break;
-        mk_server_reset(m);
-        mk_respond_no_content(req, resp);
+        respond_reset(m, S, req, resp);
+        break;
+    case MK_R_SESSIONS_ADD:
+        respond_session_add(m, req, resp);
+        break;
+    case MK_R_SESSIONS_LIST:
+        respond_session_list(m, req, resp);
+        break;
+    case MK_R_SESSIONS_END:
+        respond_session_end(m, req, resp, &mt);
         break;
     case MK_R_WAIT:
-        respond_wait(m, req, resp);
+        respond_wait(S, req, resp);
         break;
     case MK_R_STATS:
         if (no_query(req, resp))
@@ -1388,30 +1690,30 @@ void mk_dispatch(mockapi *m, const mk_request *req, mk_response *resp)
         }
         mk_buf_free(&enc);
         if (rt->responder == MK_R_SET_STATE)
-            mk_state_set_state(&m->state, b);
+            mk_state_set_state(&S->state, b);
         else
-            mk_state_set_heartbeat(&m->state, b);
+            mk_state_set_heartbeat(&S->state, b);
         b = NULL; /* ownership moved to the state object */
         mk_respond_no_content(req, resp);
         break;
     }
     case MK_R_INJECT:
-        respond_inject(m, req, resp, val, rt->counter, &iopt, jbody, jlen);
+        respond_inject(m, S, req, resp, val, rt->counter, &iopt, jbody, jlen);
         break;
     case MK_R_METHOD_NOT_ALLOWED_JSON:
         mk_err_method_not_allowed_json(req, resp);
         break;
     case MK_R_FAULTS_ADD:
-        respond_fault_add(m, req, resp);
+        respond_fault_add(m, S, req, resp);
         break;
     case MK_R_FAULTS_LIST:
-        respond_fault_list(m, req, resp);
+        respond_fault_list(S, req, resp);
         break;
     case MK_R_FAULTS_DELETE:
-        respond_fault_delete(m, req, resp, &mt);
+        respond_fault_delete(S, req, resp, &mt);
         break;
     case MK_R_FAULTS_CLEAR:
-        respond_fault_clear(m, req, resp);
+        respond_fault_clear(S, req, resp);
         break;
     }
     mk_blob_unref(b);
@@ -1436,10 +1738,12 @@ out:
             (mt.route->responder == MK_R_WAIT || mt.route->responder == MK_R_SSE_WAIT) &&
             req->wait_started_ms > 0 && req->wait_started_ms * 1000 < t0)
             t0 = req->wait_started_ms * 1000;
-        journal(m, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped, rh, rl,
-                t0, &fdec);
+        journal(m, S, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped, rh, rl,
+                t0, &fdec, via);
     }
     gt_value_free(val);
     inject_opts_free(&iopt);
     mk_buf_free(&decoded);
+    mk_session_release(S);
+    free(qbuf);
 }

@@ -36,6 +36,10 @@ typedef struct mk_request {
     const char *path;         /* raw, percent-encoded; no query */
     size_t path_len;
     const char *query;        /* raw, NULL if none */
+    /* A session path prefix "/s/{id}" that path starts with (found by
+     * mk_request_target; prefix_len 0: none): dispatch strips it when
+     * sessions are on. The id is the bytes after "/s/". */
+    size_t prefix_len;
     const mk_header_kv *headers;
     int nheaders;
     const char *body;
@@ -88,6 +92,7 @@ typedef struct mk_response {
     bool close;      /* close the connection after writing */
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
     int stream_topic; /* with stream: the hub topic it subscribes to (mk_topic) */
+    struct mk_sse_space *stream_space; /* with stream: its session's space (a reference) */
     char *stream_node; /* the stream's node id (owned; free()), a label for /test/sse */
     bool pending;      /* a no_wait request not answered yet: `out` is empty, nothing journaled */
     int64_t wait_until_ms; /* with pending: when the wait times out (mk_mono_ms scale) */
@@ -134,15 +139,16 @@ bool mk_wait_poll(mockapi *m, mk_wait_slot *w);
  * them read the new entries once between them (state.h
  * mk_state_journal_count_many). */
 void mk_wait_poll_many(mockapi *m, mk_wait_slot *const *w, size_t n, bool *met);
-void mk_wait_slot_free(mk_wait_slot *w);
+void mk_wait_slot_free(mk_wait_slot *w); /* NULL ok */
+/* Where a parked wait counts itself as a waiter (state.h `waiters`): its
+ * session's state (w NULL: default's). */
+atomic_int *mk_wait_slot_waiters(mockapi *m, mk_wait_slot *w);
 /* Blocks until c holds or timeout_ms pass (the journal read incrementally,
  * never matched under a lock). Returns whether it held; *value is the last
  * value compared, *waited_ms (may be NULL) the time spent. */
-bool mk_wait_cond_run(mockapi *m, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
+bool mk_wait_cond_run(mk_session *s, const mk_wait_cond *c, unsigned timeout_ms, int64_t *value,
                       int64_t *waited_ms);
 
-/* Counters, captures, journal, fixtures and event history back to start. */
-void mk_server_reset(mockapi *m);
 
 /* First value of a request header (case-insensitive name), or NULL. */
 const char *mk_req_header(const mk_request *r, const char *name);

@@ -100,6 +100,11 @@ void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
     error_text(req, resp, 400, why);
 }
 
+void mk_err_session(const mk_request *req, mk_response *resp, int status, const char *why)
+{
+    error_text(req, resp, status, why);
+}
+
 void mk_err_no_capture(const mk_request *req, mk_response *resp)
 {
     json_error(req, resp, 404, "{\"error\":\"no captured request for endpoint\"}\n");

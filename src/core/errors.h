@@ -38,6 +38,9 @@ void mk_err_body_too_large(const mk_request *req, mk_response *resp, size_t cap,
 void mk_err_invalid_body(const mk_request *req, mk_response *resp, const char *why);
 /* 400 {"error":"<why>"}: a query parameter of a /test/ route refused. */
 void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why);
+/* status {"error":"<why>"}: a session refused or not found (404 unknown,
+ * 409 taken, 428 required, 429 full, 400 malformed). */
+void mk_err_session(const mk_request *req, mk_response *resp, int status, const char *why);
 /* 404 {"error":"no captured request for endpoint"}. */
 void mk_err_no_capture(const mk_request *req, mk_response *resp);
 /* 503: too many event streams are open. */

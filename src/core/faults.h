@@ -170,13 +170,15 @@ int mk_faults_decide(mk_faults *s, const mk_fault *hdr, const mk_fault_req *r,
 /* ---- the carriers' input (faults_input.c) ---- */
 
 typedef struct mk_sse_hub mk_sse_hub;
+typedef struct mk_sse_space mk_sse_space;
 
 /* Parses spec, checks it against t (mk_faults_check) and ttl_ms, installs
  * it (mk_faults_add) and, for a rule naming the events route (or a path
  * rule reaching it with stream keys), applies it to the streams open now
- * (mk_sse_fault; hub NULL: none). 0, or -1 with
+ * in space sp (mk_sse_fault; hub NULL: none). 0, or -1 with
  * the message in err ("spec: ..." for the spec's own errors). */
-int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const mk_fault_target *t,
+int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_sse_space *sp, mk_fault_source src,
+                      const mk_fault_target *t,
                       const char *spec, size_t spec_len, unsigned ttl_ms, int *id, char *err,
                       size_t errlen);
 
@@ -185,6 +187,11 @@ int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const 
  * text). 0, or -1 with the message in err. */
 int mk_faults_split(const char *text, char *method, size_t mcap, char *target, size_t tcap,
                     const char **spec, char *err, size_t errlen);
+
+/* One rule as the -fault flag and mockapi_config.faults give it,
+ * "[METHOD ]ROUTE: SPEC": installed in s as a flag rule, or only checked
+ * with s NULL. 0, or -1 with the reason in err. */
+int mk_faults_flag(mk_faults *s, const char *text, char *err, size_t errlen);
 
 /* A POST /test/faults body, decoded. */
 typedef struct mk_fault_body {

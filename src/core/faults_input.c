@@ -12,7 +12,8 @@
 #include "sse.h"
 #include "suggest.h"
 
-int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const mk_fault_target *t,
+int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_sse_space *sp, mk_fault_source src,
+                      const mk_fault_target *t,
                       const char *spec, size_t spec_len, unsigned ttl_ms, int *id, char *err,
                       size_t errlen)
 {
@@ -52,7 +53,7 @@ int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_fault_source src, const 
      * path rule reaching it with stream keys (a glob over every /v1 path meant
      * for other routes leaves open streams alone) */
     if (events && hub && (t->route || mk_fault_is_stream(&f)))
-        mk_faults_count_streams(s, rid, &f, mk_sse_fault(hub, NULL, &f));
+        mk_faults_count_streams(s, rid, &f, mk_sse_fault(hub, sp, NULL, &f));
     return 0;
 }
 
@@ -109,6 +110,27 @@ int mk_faults_split(const char *text, char *method, size_t mcap, char *target, s
     strcpy(target, tgt);
     *spec = colon + 1;
     return 0;
+}
+
+int mk_faults_flag(mk_faults *s, const char *text, char *err, size_t errlen)
+{
+    char method[16], target[MK_GLOB_MAX + 1];
+    const char *spec;
+    if (mk_faults_split(text, method, sizeof method, target, sizeof target, &spec, err, errlen) != 0)
+        return -1;
+    mk_fault_target t = {.route = target[0] == '/' ? NULL : target,
+                         .path = target[0] == '/' ? target : NULL,
+                         .method = method};
+    if (!s) {
+        mk_fault f;
+        char why[256];
+        if (mk_fault_parse(spec, strlen(spec), &f, why, sizeof why) != 0) {
+            snprintf(err, errlen, "spec: %s", why);
+            return -1;
+        }
+        return mk_faults_check(&t, &f, NULL, err, errlen);
+    }
+    return mk_faults_install(s, NULL, NULL, MK_FSRC_FLAG, &t, spec, strlen(spec), 0, NULL, err, errlen);
 }
 
 /* The members of a POST /test/faults body. */

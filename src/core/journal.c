@@ -149,6 +149,8 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
                   (size_t)rlines * 2 * sizeof(char *) + rhead_len + 2;
     if (in->status >= 400 && in->rbody && in->rbody_len <= ERROR_BODY_MAX)
         need += in->rbody_len + 1; /* room for error_from_body's copy */
+    if (in->session_via)
+        need += strlen(in->session ? in->session : "") + 1;
     if (in->fault_source)
         need += strlen(in->fault_spec ? in->fault_spec : "") + strlen(in->fault_wire ? in->fault_wire : "") + 2;
     for (int i = 0; i < in->nheaders; i++)
@@ -197,6 +199,11 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
         e->error = error_from_body(in->rbody, in->rbody_len, &w);
     e->test = strncmp(e->path, "/test/", 6) == 0;
     e->region = in->has_region ? in->region : -1;
+    if (in->session_via) {
+        const char *sid = in->session ? in->session : "";
+        e->session = put(&w, sid, strlen(sid));
+        e->session_via = in->session_via;
+    }
     if (in->fault_source) {
         const char *spec = in->fault_spec ? in->fault_spec : "", *wire = in->fault_wire ? in->fault_wire : "";
         e->fault_source = in->fault_source;
@@ -659,6 +666,12 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
     if (e->region >= 0) {
         PUT_LIT(out, ",\"region\":");
         put_num(out, e->region);
+    }
+    if (e->session_via) {
+        PUT_LIT(out, ",\"session\":");
+        put_str(out, e->session);
+        PUT_LIT(out, ",\"session_via\":");
+        put_str(out, e->session_via);
     }
     if (e->fault_source) {
         PUT_LIT(out, ",\"fault\":{\"source\":");

@@ -53,6 +53,9 @@ typedef struct mk_jentry {
     int fault_rule;
     const char *fault_spec, *fault_wire; /* inside the entry */
     int region;
+    /* the session it reached and how (session.h), when it named one: via
+     * NULL for a request that fell to "default" */
+    const char *session, *session_via; /* inside the entry; static */
     size_t bytes;     /* this entry's allocation, for the byte bound */
     struct mk_jentry *dead_next; /* once out of the journal: the list to release */
 } mk_jentry;
@@ -90,6 +93,7 @@ typedef struct mk_jentry_in {
     const char *fault_spec, *fault_wire;
     bool has_region;
     int region;
+    const char *session, *session_via; /* recorded with session_via set */
 } mk_jentry_in;
 
 /* Builds an entry (refs = 1, seq 0 until appended); secrets in headers are

@@ -2,6 +2,8 @@
  * request path sees it (mk_out_admit) and the journal listing's producer. */
 #include "respond.h"
 
+#include "sse.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -376,6 +378,8 @@ void mk_response_flatten(mk_response *resp)
     if (resp->prod.free)
         resp->prod.free(resp->prod.arg);
     resp->prod = (mk_producer){0};
+    mk_sse_space_unref(resp->stream_space);
+    resp->stream_space = NULL;
 }
 
 void mk_response_dispose(mk_response *resp)

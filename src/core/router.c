@@ -67,7 +67,11 @@ enum {
     R(L, "POST", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_ADD),                                          \
     R(L, "GET", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_LIST),                                          \
     R(L, "DELETE", "/test/faults", NONE, NULL, FAULTS, MK_R_FAULTS_CLEAR),                                      \
-    R(L, "DELETE", "/test/faults/{id}", NONE, NULL, FAULTS, MK_R_FAULTS_DELETE)
+    R(L, "DELETE", "/test/faults/{id}", NONE, NULL, FAULTS, MK_R_FAULTS_DELETE),                                \
+    /* beyond the reference: sessions (issue 15); the body is read by the responder */                        \
+    R(L, "POST", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_ADD),                                    \
+    R(L, "GET", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_LIST),                                    \
+    R(L, "DELETE", "/test/sessions/{id}", NONE, NULL, SESSIONS, MK_R_SESSIONS_END)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */

@@ -2,7 +2,8 @@
  *
  * One struct lists all shared state and what protects it:
  *  - cfg, strings, keys, tls, fx, listeners[] but .port: immutable after create.
- *  - state: the per-test state object; its own locks (state.h).
+ *  - def, sessions: the per-test state objects; their own locks
+ *    (session.h, state.h).
  *  - listeners[].port, http, sse: written by start/stop only, which the
  *    public API says must not race with other calls on the instance. */
 #ifndef MK_SERVER_H
@@ -17,6 +18,7 @@
 #include "mockapi.h"
 #include "router.h"
 #include "state.h"
+#include "session.h"
 #include "certs.h"
 
 /* Regions (README "Regions"): the plain listeners are regions 0..n-1, at
@@ -66,7 +68,14 @@ struct mockapi {
     mk_keys keys;
     mk_tls_job *tls_job; /* certificates (made when first needed) when a TLS listener is configured */
     mk_fixtures fx;
-    mk_state state;
+    /* The sessions (session.h): `def` is "default", the server as it was
+     * before sessions; the table holds the others. */
+    mk_session *def;
+    mk_session_table sessions;
+    /* The -fault rules as given (owned copies): every new session
+     * installs them, as create installed them in default. */
+    char **flag_faults;
+    size_t nflag_faults;
     mk_listener listeners[MK_MAX_LISTENERS];
     int nlisteners;
     int nregions;     /* plain listeners (listeners[0..nregions)); the TLS one follows */

@@ -98,7 +98,16 @@ typedef struct mk_session_opts {
     size_t state_len;
     const char *heartbeat; /* initial heartbeat fixture (JSON, HeartbeatResponse), or NULL */
     size_t heartbeat_len;
+    const char *faults;    /* a JSON array of POST /test/faults bodies, or NULL */
+    size_t faults_len;
 } mk_session_opts;
+
+/* Decodes a POST /test/sessions body into o (pointers into body) and *id
+ * (id and name are copied into idbuf and namebuf, which o points at).
+ * Strict: unknown members (did you mean), wrong types. 0, or -1 with the
+ * message in err. */
+int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char *idbuf, size_t idcap,
+                          char *namebuf, size_t namecap, char *err, size_t errlen);
 
 /* The table, in struct mockapi (server.h) as m->sessions. */
 typedef struct mk_session_table {
@@ -133,12 +142,13 @@ mk_session *mk_session_ref(mk_session *s);
 void mk_session_release(mk_session *s); /* NULL ok */
 
 /* Creates a session. MOCKAPI_OK with *out a reference (release it), or
- * MOCKAPI_EINVAL (a bad id, name, ttl or fixture; err says which),
- * MOCKAPI_EFULL (max_sessions live: nothing is evicted), MOCKAPI_EEXIST
- * (the id is taken), MOCKAPI_ENOMEM. */
+ * MOCKAPI_EINVAL (a bad id, name or ttl), MOCKAPI_EJSON (a bad fixture;
+ * err says which), MOCKAPI_EFULL (max_sessions live: nothing is
+ * evicted), MOCKAPI_EEXIST (the id is taken), MOCKAPI_ESTATE (sessions
+ * off), MOCKAPI_ENOMEM. */
 int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, char *err,
                       size_t errlen);
-/* Ends the session with this id: MOCKAPI_OK, MOCKAPI_ENOENT (none),
+/* Ends the session with this id: MOCKAPI_OK, MOCKAPI_ENOTFOUND (none),
  * MOCKAPI_EINVAL (default, which never ends). */
 int mk_session_end_id(mockapi *m, const char *id, size_t len, char *err, size_t errlen);
 /* Ends s (a reference the caller keeps) if it is still live. */
@@ -160,6 +170,10 @@ void mk_session_touch(mk_session *s, int64_t now_ms);
 /* Sets the state notify of every session, present and future (the
  * transport, while started). */
 void mk_sessions_set_notify(mockapi *m, void (*fn)(void *), void *arg);
+
+/* mk_state_interrupt on every session's state (the server stops: blocking
+ * waits return). */
+void mk_sessions_interrupt(mockapi *m, bool on);
 
 /* GET /test/sessions: {"mode":..,"max":..,"live":..,"unsessioned":..,
  * "sessions":[default, then oldest first]} + "\n". */

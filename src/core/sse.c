@@ -4,7 +4,16 @@
  * structures below `lock`; the hub thread is the only one that writes to or
  * reads from stream sockets, arms EPOLLOUT, and frees clients. A client is
  * added to the epoll set before it joins the list, and removed from both by
- * the hub thread alone, so an epoll event never names a freed client. */
+ * the hub thread alone, so an epoll event never names a freed client.
+ *
+ * Spaces (sse.h): the hub keeps what all streams share (the list, the cap,
+ * epoll, the keep-alive frame); each space keeps a session's history,
+ * numbering, nonce and totals. The list is one list: what concerns a space
+ * walks it and skips the others' streams, which is cheaper than a list per
+ * space to keep right while streams come and go, for the few hundred
+ * streams a server has. A space's fields are under the lock of the hub that
+ * runs (there is one hub at a time per server); its numbering is atomic, so
+ * that it works with no hub at all; its refcount is atomic. */
 #include "sse.h"
 
 #include <errno.h>
@@ -50,6 +59,7 @@ enum { END_NONE, END_FIN, END_RST };
 
 typedef struct client {
     struct client *next, *prev;
+    mk_sse_space *sp; /* its space: a reference, dropped in client_free */
     int fd;
     mk_topic topic;
     uint64_t id;
@@ -72,6 +82,7 @@ typedef struct client {
                            * frame half written when a fault came */
     int64_t stall_until_ns;
     int end;              /* END_*: asked to end by another thread */
+    bool quiet_end;       /* its space ended (mk_sse_space_end): closed, no fault's end */
     unsigned ctl;         /* retry: frames queued outside the pinned prefix */
     char **flog;          /* what was applied, a ring of the last MK_SSE_FAULT_LOG
                            * (allocated with the first: most streams have none) */
@@ -90,26 +101,39 @@ typedef struct hist {
     mk_blob *frame;
 } hist;
 
-struct mk_sse_hub {
-    mk_sse_config cfg;
-    pthread_mutex_t lock;
-    pthread_cond_t attached; /* broadcast when a stream attaches or leaves */
-    client *clients;         /* list, guarded by lock */
-    int nclients;
-    int pending; /* slots taken by attaches not yet listed */
-    struct topic {
-        hist *ring; /* history, cfg.history slots, guarded by lock */
-        unsigned ring_head, ring_len;
-        int nclients;
-    } topics[MK_TOPIC_COUNT];
-    uint64_t seq;
-    uint64_t streams; /* initial-event numbering */
-    uint64_t next_client_id;
+/* One topic's history: a ring of `cap` slots, allocated on the topic's
+ * first publish (cap: the hub's cfg.history then) and freed by
+ * mk_sse_clear_history, so that an idle space holds none. */
+typedef struct ring {
+    hist *slots;
+    unsigned cap, head, len;
+} ring;
+
+struct mk_sse_space {
+    atomic_int refs;
+    atomic_ullong seq;     /* event numbering (mk_sse_next_seq) */
+    atomic_ullong streams; /* initial-event numbering (mk_sse_next_stream) */
+    /* the rest: under the running hub's lock */
+    ring hist[MK_TOPIC_COUNT];
+    int nclients;                      /* its streams listed */
+    int topic_clients[MK_TOPIC_COUNT]; /* the same, per topic */
+    uint64_t ends;                     /* mk_sse_space_end calls: its waiters return */
+    uint64_t next_client_id;           /* the streams' ids in mk_sse_status */
     uint64_t published, delivered, dropped, attached_total, refused, closed, stalled;
     uint64_t faults[FK_N]; /* stream faults applied, per key */
     uint64_t fault_ends;   /* streams a fault ended (cut, cut-mid, reset, drop, disconnect) */
-    char *last_nonce;      /* inject-event's nonce=repeat; guarded by lock */
+    char *last_nonce;      /* inject-event's nonce=repeat */
     size_t last_nonce_len;
+};
+
+struct mk_sse_hub {
+    mk_sse_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t attached; /* broadcast when a stream attaches or leaves, or a space ends */
+    client *clients;         /* list, guarded by lock; every space's streams */
+    int nclients;            /* listed streams of every space (the cap counts them) */
+    int topic_clients[MK_TOPIC_COUNT];
+    int pending; /* slots taken by attaches not yet listed */
     mk_blob *keepalive; /* shared ": keep-alive\n" */
     int epfd, evfd;
     atomic_int stop;
@@ -141,6 +165,7 @@ static int push(client *c, mk_blob *b)
 
 static void client_free(client *c)
 {
+    mk_sse_space_unref(c->sp);
     free(c->node);
     for (unsigned i = 0; c->flog && i < MK_SSE_FAULT_LOG; i++)
         free(c->flog[i]);
@@ -158,6 +183,61 @@ static void refuse(int fd)
     ssize_t w = send(fd, full, len, MSG_NOSIGNAL);
     (void)w;
     close(fd);
+}
+
+/* ---- spaces (sse.h) ------------------------------------------------------- */
+
+static void hist_free(hist *e)
+{
+    free(e->id);
+    free(e->node);
+    mk_blob_unref(e->frame);
+}
+
+/* Frees what a ring taken out of a space holds (outside any lock). */
+static void ring_free(ring *r)
+{
+    for (unsigned i = 0; i < r->len; i++)
+        hist_free(&r->slots[(r->head + i) % r->cap]);
+    free(r->slots);
+    *r = (ring){0};
+}
+
+mk_sse_space *mk_sse_space_new(void)
+{
+    mk_sse_space *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return NULL;
+    atomic_init(&sp->refs, 1);
+    atomic_init(&sp->seq, 0);
+    atomic_init(&sp->streams, 0);
+    return sp;
+}
+
+mk_sse_space *mk_sse_space_ref(mk_sse_space *sp)
+{
+    if (sp)
+        atomic_fetch_add_explicit(&sp->refs, 1, memory_order_relaxed);
+    return sp;
+}
+
+void mk_sse_space_unref(mk_sse_space *sp)
+{
+    /* acq_rel: the last one sees every write made under a reference */
+    if (!sp || atomic_fetch_sub_explicit(&sp->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (int k = 0; k < MK_TOPIC_COUNT; k++)
+        ring_free(&sp->hist[k]);
+    free(sp->last_nonce);
+    free(sp);
+}
+
+/* A fault's end of c: counted in its space's totals, unless its space
+ * ended it (then it is only closed). Under lock. */
+static void count_fault_end(client *c)
+{
+    if (!c->quiet_end)
+        c->sp->fault_ends++;
 }
 
 /* ---- stream faults (sse.h) ----------------------------------------------- */
@@ -260,9 +340,9 @@ static void insert_ctl(client *c, mk_blob *b)
 /* Applies f's stream keys to c; text is what the stream lists, retry the
  * shared retry: frame (NULL: none, or none could be made). Under lock.
  * Whether anything was applied. */
-static bool apply_locked(mk_sse_hub *h, client *c, const mk_fault *f, const char *text,
-                         mk_blob *retry, int64_t now)
+static bool apply_locked(client *c, const mk_fault *f, const char *text, mk_blob *retry, int64_t now)
 {
+    uint64_t *faults = c->sp->faults;
     if (c->end)
         return false; /* ending already */
     if (c->off > 0)
@@ -270,31 +350,31 @@ static bool apply_locked(mk_sse_hub *h, client *c, const mk_fault *f, const char
     bool any = false;
     if (MK_FAULT_HAS(f, RESET)) {
         c->end = END_RST;
-        h->faults[FK_RESET]++;
+        faults[FK_RESET]++;
         any = true;
     } else if (MK_FAULT_HAS(f, DROP)) {
         end_fin_locked(c);
-        h->faults[FK_DROP]++;
+        faults[FK_DROP]++;
         any = true;
     } else {
         if (MK_FAULT_HAS(f, RETRY) && retry && c->ctl < CTL_MAX && c->len < c->cap) {
             insert_ctl(c, retry);
-            h->faults[FK_RETRY]++;
+            faults[FK_RETRY]++;
             any = true;
         }
         if (MK_FAULT_HAS(f, CUT_AFTER)) {
             c->cut_left = f->cut_after;
-            h->faults[FK_CUT_AFTER]++;
+            faults[FK_CUT_AFTER]++;
             any = true;
         }
         if (MK_FAULT_HAS(f, CUT_MID)) {
             c->cut_mid = true;
-            h->faults[FK_CUT_MID]++;
+            faults[FK_CUT_MID]++;
             any = true;
         }
         if (MK_FAULT_HAS(f, STALL)) {
             c->stall_until_ns = now + (int64_t)f->stall_ms * 1000000LL;
-            h->faults[FK_STALL]++;
+            faults[FK_STALL]++;
             any = true;
         }
     }
@@ -312,7 +392,7 @@ static mk_blob *retry_frame(const mk_fault *f)
     return mk_blob_new(r, (size_t)n);
 }
 
-int mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f)
+int mk_sse_fault(mk_sse_hub *h, mk_sse_space *sp, const char *node_id, const mk_fault *f)
 {
     if (!h || !has_stream_keys(f))
         return 0;
@@ -323,7 +403,8 @@ int mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f)
     int64_t now = now_ns();
     pthread_mutex_lock(&h->lock);
     for (client *c = h->clients; c; c = c->next)
-        if ((!node_id || strcmp(c->node, node_id) == 0) && apply_locked(h, c, f, text, retry, now))
+        if ((!sp || c->sp == sp) && (!node_id || strcmp(c->node, node_id) == 0) &&
+            apply_locked(c, f, text, retry, now))
             n++;
     pthread_mutex_unlock(&h->lock);
     mk_blob_unref(retry);
@@ -331,17 +412,17 @@ int mk_sse_fault(mk_sse_hub *h, const char *node_id, const mk_fault *f)
     return n;
 }
 
-int mk_sse_disconnect(mk_sse_hub *h, const char *node_id)
+int mk_sse_disconnect(mk_sse_hub *h, mk_sse_space *sp, const char *node_id)
 {
     if (!h)
         return 0;
     int n = 0;
     pthread_mutex_lock(&h->lock);
     for (client *c = h->clients; c; c = c->next) {
-        if ((node_id && strcmp(c->node, node_id) != 0) || c->end)
+        if ((sp && c->sp != sp) || (node_id && strcmp(c->node, node_id) != 0) || c->end)
             continue;
         end_fin_locked(c);
-        h->faults[FK_DISCONNECT]++;
+        c->sp->faults[FK_DISCONNECT]++;
         log_fault(c, "disconnect");
         n++;
     }
@@ -350,9 +431,29 @@ int mk_sse_disconnect(mk_sse_hub *h, const char *node_id)
     return n;
 }
 
-void mk_sse_set_nonce(mk_sse_hub *h, const char *nonce, size_t len)
+int mk_sse_space_end(mk_sse_hub *h, mk_sse_space *sp)
 {
-    if (!h)
+    if (!h || !sp)
+        return 0;
+    int n = 0;
+    pthread_mutex_lock(&h->lock);
+    for (client *c = h->clients; c; c = c->next) {
+        if (c->sp != sp || c->end)
+            continue; /* another's, or ending already */
+        c->quiet_end = true;
+        end_fin_locked(c);
+        n++;
+    }
+    sp->ends++;
+    pthread_cond_broadcast(&h->attached); /* its waiters have nothing left to wait for */
+    pthread_mutex_unlock(&h->lock);
+    wake(h);
+    return n;
+}
+
+void mk_sse_set_nonce(mk_sse_hub *h, mk_sse_space *sp, const char *nonce, size_t len)
+{
+    if (!h || !sp)
         return;
     char *p = malloc(len + 1);
     if (p) {
@@ -360,42 +461,48 @@ void mk_sse_set_nonce(mk_sse_hub *h, const char *nonce, size_t len)
         p[len] = '\0';
     }
     pthread_mutex_lock(&h->lock);
-    char *old = h->last_nonce;
-    h->last_nonce = p; /* NULL when memory is short: "none", never a wrong one */
-    h->last_nonce_len = len;
+    char *old = sp->last_nonce;
+    sp->last_nonce = p; /* NULL when memory is short: "none", never a wrong one */
+    sp->last_nonce_len = len;
     pthread_mutex_unlock(&h->lock);
     free(old);
 }
 
-char *mk_sse_last_nonce(mk_sse_hub *h, size_t *len)
+char *mk_sse_last_nonce(mk_sse_hub *h, mk_sse_space *sp, size_t *len)
 {
-    if (!h)
+    if (!h || !sp)
         return NULL;
     char *p = NULL;
     pthread_mutex_lock(&h->lock);
-    if (h->last_nonce && (p = malloc(h->last_nonce_len + 1))) {
-        memcpy(p, h->last_nonce, h->last_nonce_len + 1);
-        *len = h->last_nonce_len;
+    if (sp->last_nonce && (p = malloc(sp->last_nonce_len + 1))) {
+        memcpy(p, sp->last_nonce, sp->last_nonce_len + 1);
+        *len = sp->last_nonce_len;
     }
     pthread_mutex_unlock(&h->lock);
     return p;
 }
 
-void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size_t head_len,
-                   const char *last_event_id, const char *node_id, const char *peer,
+void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, const char *head,
+                   size_t head_len, const char *last_event_id, const char *node_id, const char *peer,
                    const mk_fault *fault)
 {
-    struct topic *tp = &h->topics[topic];
+    if (!h || !sp) { /* no hub (not started) or no space: nobody to serve it */
+        refuse(fd);
+        return;
+    }
     /* The slot is taken before the hub can see the socket: once it is in
      * the epoll set, only the hub thread may remove it (see the top). */
     pthread_mutex_lock(&h->lock);
     if (h->nclients + h->pending >= (int)h->cfg.max_clients) {
-        h->refused++;
+        sp->refused++;
         pthread_mutex_unlock(&h->lock);
         refuse(fd);
         return;
     }
     h->pending++;
+    /* the replay fits in the queue: a ring made by an earlier hub may be
+     * larger than this one's (a ring made from now on is not) */
+    unsigned hist_slots = sp->hist[topic].cap > h->cfg.history ? sp->hist[topic].cap : h->cfg.history;
     pthread_mutex_unlock(&h->lock);
 
     client *c = calloc(1, sizeof *c);
@@ -416,7 +523,7 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
         c->progress_ns = c->connected_ns;
         int sb = SSE_SNDBUF;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
-        c->cap = 1 + h->cfg.history + h->cfg.queue_max + 1 + CTL_MAX;
+        c->cap = 1 + hist_slots + h->cfg.queue_max + 1 + CTL_MAX;
         c->q = calloc(c->cap, sizeof *c->q);
         c->cut_left = -1;
         c->first_not_event = true; /* the head */
@@ -438,21 +545,23 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
         refuse(fd);
         return;
     }
+    c->sp = mk_sse_space_ref(sp);
 
     pthread_mutex_lock(&h->lock);
+    ring *r = &sp->hist[topic];
     h->pending--;
     push(c, hb);
     c->pinned = 1;
     if (last_event_id) {
         /* replay what came after the newest event with that id */
         int from = -1;
-        for (unsigned i = 0; i < tp->ring_len; i++) {
-            hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
+        for (unsigned i = 0; i < r->len; i++) {
+            hist *e = &r->slots[(r->head + i) % r->cap];
             if (strcmp(e->id, last_event_id) == 0)
                 from = (int)i;
         }
-        for (unsigned i = (unsigned)(from + 1); from >= 0 && i < tp->ring_len; i++) {
-            hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
+        for (unsigned i = (unsigned)(from + 1); from >= 0 && i < r->len; i++) {
+            hist *e = &r->slots[(r->head + i) % r->cap];
             if (e->node && strcmp(e->node, c->node) != 0)
                 continue; /* another node's (inject-event ?node=) */
             push(c, e->frame);
@@ -461,15 +570,17 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
         }
     }
     if (has_stream_keys(fault))
-        apply_locked(h, c, fault, ftext, retry, c->connected_ns);
-    c->id = ++h->next_client_id;
+        apply_locked(c, fault, ftext, retry, c->connected_ns);
+    c->id = ++sp->next_client_id;
     c->next = h->clients;
     if (h->clients)
         h->clients->prev = c;
     h->clients = c;
     h->nclients++;
-    tp->nclients++;
-    h->attached_total++;
+    h->topic_clients[topic]++;
+    sp->nclients++;
+    sp->topic_clients[topic]++;
+    sp->attached_total++;
     pthread_cond_broadcast(&h->attached);
     if (h->cfg.notify)
         h->cfg.notify(h->cfg.notify_arg);
@@ -479,33 +590,35 @@ void mk_sse_attach(mk_sse_hub *h, mk_topic topic, int fd, const char *head, size
     wake(h);
 }
 
-uint64_t mk_sse_next_stream(mk_sse_hub *h)
+/* The numbering is the space's alone, and atomic: it needs no hub (an
+ * instance driven without a transport numbers its events too). */
+uint64_t mk_sse_next_stream(mk_sse_hub *h, mk_sse_space *sp)
 {
-    pthread_mutex_lock(&h->lock);
-    uint64_t s = ++h->streams;
-    pthread_mutex_unlock(&h->lock);
-    return s;
+    (void)h;
+    return sp ? atomic_fetch_add_explicit(&sp->streams, 1, memory_order_relaxed) + 1 : 0;
 }
 
-void mk_sse_count_refused(mk_sse_hub *h)
+uint64_t mk_sse_next_seq(mk_sse_hub *h, mk_sse_space *sp)
 {
+    (void)h;
+    return sp ? atomic_fetch_add_explicit(&sp->seq, 1, memory_order_relaxed) + 1 : 0;
+}
+
+void mk_sse_count_refused(mk_sse_hub *h, mk_sse_space *sp)
+{
+    if (!h || !sp)
+        return;
     pthread_mutex_lock(&h->lock);
-    h->refused++;
+    sp->refused++;
     pthread_mutex_unlock(&h->lock);
 }
 
-uint64_t mk_sse_next_seq(mk_sse_hub *h)
+int mk_sse_publish(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, const char *node_id,
+                   const char *sse_id, size_t id_len, const char *frame, size_t frame_len)
 {
-    pthread_mutex_lock(&h->lock);
-    uint64_t s = ++h->seq;
-    pthread_mutex_unlock(&h->lock);
-    return s;
-}
-
-int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *node_id, const char *sse_id,
-                   size_t id_len, const char *frame, size_t frame_len)
-{
-    struct topic *tp = &h->topics[topic];
+    if (!h || !sp)
+        return 0;
+    ring *r = &sp->hist[topic];
     mk_blob *b = mk_blob_new(frame, frame_len);
     char *id = malloc(id_len + 1);
     char *node = node_id ? strdup(node_id) : NULL;
@@ -519,47 +632,62 @@ int mk_sse_publish(mk_sse_hub *h, mk_topic topic, const char *node_id, const cha
     id[id_len] = '\0';
     int queued = 0;
     hist old = {0};
+    hist *fresh = NULL;
     pthread_mutex_lock(&h->lock);
-    if (h->cfg.history > 0) {
-        if (tp->ring_len == h->cfg.history) {
-            old = tp->ring[tp->ring_head];
-            tp->ring_head = (tp->ring_head + 1) % h->cfg.history;
-            tp->ring_len--;
+    if (h->cfg.history > 0 && !r->slots) {
+        /* the topic's first event in this space: its ring now, made outside
+         * the lock; out of memory, the event goes out but is not kept */
+        pthread_mutex_unlock(&h->lock);
+        fresh = calloc(h->cfg.history, sizeof *fresh);
+        pthread_mutex_lock(&h->lock);
+        if (fresh && !r->slots) {
+            r->slots = fresh;
+            r->cap = h->cfg.history;
+            r->head = r->len = 0;
+            fresh = NULL;
         }
-        hist *e = &tp->ring[(tp->ring_head + tp->ring_len) % h->cfg.history];
+    }
+    if (r->slots) {
+        if (r->len == r->cap) {
+            old = r->slots[r->head];
+            r->head = (r->head + 1) % r->cap;
+            r->len--;
+        }
+        hist *e = &r->slots[(r->head + r->len) % r->cap];
         e->id = id;
         e->node = node;
         e->frame = mk_blob_ref(b);
-        tp->ring_len++;
+        r->len++;
         id = NULL;
         node = NULL;
     }
-    h->published++;
+    sp->published++;
     for (client *c = h->clients; c; c = c->next) {
-        if (c->topic != topic || (node_id && strcmp(c->node, node_id) != 0))
+        if (c->sp != sp || c->topic != topic || (node_id && strcmp(c->node, node_id) != 0))
             continue;
         /* drop-newest: the client keeps a gap-free prefix */
         if (c->overflowed || c->len - c->pinned - c->ctl >= h->cfg.queue_max || push(c, b) != 0) {
             c->dropped++;
-            h->dropped++;
+            sp->dropped++;
             c->overflowed = true;
         } else {
             queued++;
         }
     }
     pthread_mutex_unlock(&h->lock);
+    free(fresh); /* another publish made the ring meanwhile */
     free(id);
     free(node);
-    free(old.id);
-    free(old.node);
-    mk_blob_unref(old.frame);
+    hist_free(&old);
     mk_blob_unref(b);
     wake(h);
     return queued;
 }
 
-void mk_sse_status(mk_sse_hub *h, mk_buf *out)
+void mk_sse_status(mk_sse_hub *h, mk_sse_space *sp, mk_buf *out)
 {
+    if (!h || !sp)
+        return;
     int64_t now = now_ns();
     pthread_mutex_lock(&h->lock);
     mk_buf_printf(out,
@@ -567,21 +695,25 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
                   "\"history_len\":%u,\"published\":%llu,\"delivered\":%llu,\"dropped\":%llu,"
                   "\"attached\":%llu,\"refused\":%llu,\"closed\":%llu,\"stalled\":%llu,"
                   "\"stall_ms\":%u,\"drop_policy\":\"newest\",\"faults\":{",
-                  h->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history,
-                  h->topics[MK_TOPIC_NODE].ring_len,
-                  (unsigned long long)h->published, (unsigned long long)h->delivered,
-                  (unsigned long long)h->dropped, (unsigned long long)h->attached_total,
-                  (unsigned long long)h->refused, (unsigned long long)h->closed,
-                  (unsigned long long)h->stalled, h->cfg.stall_ms);
+                  sp->nclients, h->cfg.max_clients, h->cfg.queue_max, h->cfg.history,
+                  sp->hist[MK_TOPIC_NODE].len,
+                  (unsigned long long)sp->published, (unsigned long long)sp->delivered,
+                  (unsigned long long)sp->dropped, (unsigned long long)sp->attached_total,
+                  (unsigned long long)sp->refused, (unsigned long long)sp->closed,
+                  (unsigned long long)sp->stalled, h->cfg.stall_ms);
     for (int k = 0; k < FK_N; k++)
-        mk_buf_printf(out, "\"%s\":%llu,", fk_names[k], (unsigned long long)h->faults[k]);
-    mk_buf_printf(out, "\"ended\":%llu},\"clients\":[", (unsigned long long)h->fault_ends);
+        mk_buf_printf(out, "\"%s\":%llu,", fk_names[k], (unsigned long long)sp->faults[k]);
+    mk_buf_printf(out, "\"ended\":%llu},\"clients\":[", (unsigned long long)sp->fault_ends);
     /* oldest first: the list is newest first */
     client *last = h->clients;
     while (last && last->next)
         last = last->next;
+    bool first_c = true;
     for (client *c = last; c; c = c->prev) {
-        mk_buf_printf(out, "%s{\"id\":%llu,\"node_id\":", c == last ? "" : ",", (unsigned long long)c->id);
+        if (c->sp != sp)
+            continue;
+        mk_buf_printf(out, "%s{\"id\":%llu,\"node_id\":", first_c ? "" : ",", (unsigned long long)c->id);
+        first_c = false;
         gj_write_string(out, c->node, strlen(c->node)); /* any bytes from a path: valid JSON */
         mk_buf_puts(out, ",\"peer\":");
         gj_write_string(out, c->peer, strlen(c->peer));
@@ -607,65 +739,57 @@ void mk_sse_status(mk_sse_hub *h, mk_buf *out)
     mk_buf_puts(out, "]}\n");
 }
 
-/* Empties one topic's history ring, under lock; the entries are moved to
- * *out (malloc'd, *n of them) to be freed outside the lock. On
- * out-of-memory the history is kept rather than leaked. */
-static void take_history_locked(mk_sse_hub *h, struct topic *tp, hist **out, unsigned *n)
+void mk_sse_clear_history(mk_sse_hub *h, mk_sse_space *sp)
 {
-    *n = tp->ring_len;
-    *out = NULL;
-    if (*n) {
-        *out = malloc(*n * sizeof **out);
-        for (unsigned i = 0; *out && i < *n; i++)
-            (*out)[i] = tp->ring[(tp->ring_head + i) % h->cfg.history];
-        if (!*out) {
-            *n = 0;
-            return;
-        }
-    }
-    tp->ring_len = 0;
-    tp->ring_head = 0;
-}
-
-void mk_sse_clear_history(mk_sse_hub *h)
-{
-    if (!h)
+    if (!h || !sp)
         return;
-    hist *old[MK_TOPIC_COUNT];
-    unsigned n[MK_TOPIC_COUNT];
+    /* the rings leave the space whole (back to idle size) and are freed
+     * outside the lock; the next publish makes a new one */
+    ring old[MK_TOPIC_COUNT];
     pthread_mutex_lock(&h->lock);
-    for (int k = 0; k < MK_TOPIC_COUNT; k++)
-        take_history_locked(h, &h->topics[k], &old[k], &n[k]);
-    char *nonce = h->last_nonce;
-    h->last_nonce = NULL;
+    for (int k = 0; k < MK_TOPIC_COUNT; k++) {
+        old[k] = sp->hist[k];
+        sp->hist[k] = (ring){0};
+    }
+    char *nonce = sp->last_nonce;
+    sp->last_nonce = NULL;
     pthread_mutex_unlock(&h->lock);
     free(nonce);
-    for (int k = 0; k < MK_TOPIC_COUNT; k++) {
-        for (unsigned i = 0; i < n[k]; i++) {
-            free(old[k][i].id);
-            free(old[k][i].node);
-            mk_blob_unref(old[k][i].frame);
-        }
-        free(old[k]);
-    }
+    for (int k = 0; k < MK_TOPIC_COUNT; k++)
+        ring_free(&old[k]);
 }
 
-int mk_sse_count(mk_sse_hub *h, int topic)
+/* Streams of topic (-1: all) in sp (NULL: every space). Under lock. */
+static int count_locked(const mk_sse_hub *h, const mk_sse_space *sp, int topic)
 {
+    if (sp)
+        return topic < 0 ? sp->nclients : sp->topic_clients[topic];
+    return topic < 0 ? h->nclients : h->topic_clients[topic];
+}
+
+int mk_sse_count(mk_sse_hub *h, mk_sse_space *sp, int topic)
+{
+    if (!h)
+        return 0;
     pthread_mutex_lock(&h->lock);
-    int n = topic < 0 ? h->nclients : h->topics[topic].nclients;
+    int n = count_locked(h, sp, topic);
     pthread_mutex_unlock(&h->lock);
     return n;
 }
 
-int mk_sse_wait_clients(mk_sse_hub *h, mk_topic topic, int n, unsigned timeout_ms)
+int mk_sse_wait_clients(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int n, unsigned timeout_ms)
 {
+    if (!h)
+        return 0;
     struct timespec dl = mk_deadline(timeout_ms);
     pthread_mutex_lock(&h->lock);
-    while (h->topics[topic].nclients < n && !atomic_load(&h->stop))
+    /* every attach and leave of any space broadcasts: each waiter checks
+     * its own space; one whose space ends returns then */
+    uint64_t ends = sp ? sp->ends : 0;
+    while (count_locked(h, sp, (int)topic) < n && !atomic_load(&h->stop) && (!sp || sp->ends == ends))
         if (pthread_cond_timedwait(&h->attached, &h->lock, &dl) == ETIMEDOUT)
             break;
-    int got = h->topics[topic].nclients;
+    int got = count_locked(h, sp, (int)topic);
     pthread_mutex_unlock(&h->lock);
     return got;
 }
@@ -734,8 +858,10 @@ static void unlink_locked(mk_sse_hub *h, client *c)
     if (c->next)
         c->next->prev = c->prev;
     h->nclients--;
-    h->topics[c->topic].nclients--;
-    h->closed++;
+    h->topic_clients[c->topic]--;
+    c->sp->nclients--;
+    c->sp->topic_clients[c->topic]--;
+    c->sp->closed++;
     pthread_cond_broadcast(&h->attached);
     if (h->cfg.notify)
         h->cfg.notify(h->cfg.notify_arg);
@@ -824,7 +950,7 @@ static void *hub_main(void *arg)
                 c->progress_ns = now;
             else if (stall_ns && now - c->progress_ns >= stall_ns) {
                 c->dead = true;
-                h->stalled++;
+                c->sp->stalled++;
                 continue;
             }
             if (now >= c->next_ka_ns && !stalled) {
@@ -840,7 +966,7 @@ static void *hub_main(void *arg)
                 p = (plan){.n = 1}; /* the frame begun only (never an event) */
             if (!drain_check && p.stop && p.n == 0) { /* a cut is reached */
                 c->dead = true;
-                h->fault_ends++;
+                count_fault_end(c);
                 continue;
             }
             if (!drain_check && (c->blocked || c->len == 0))
@@ -928,7 +1054,7 @@ static void *hub_main(void *arg)
                     c->ctl--;
                 else if (f != h->keepalive) {
                     c->delivered++;
-                    h->delivered++;
+                    c->sp->delivered++;
                 }
                 mk_blob_unref(f);
                 c->head = (c->head + 1) % c->cap;
@@ -936,13 +1062,13 @@ static void *hub_main(void *arg)
                 /* cut-after: the last allowed event is out */
                 if (ev && c->cut_left > 0 && --c->cut_left == 0 && !c->cut_mid && !c->dead) {
                     c->dead = true;
-                    h->fault_ends++;
+                    count_fault_end(c);
                 }
             }
             c->off = c->len > 0 ? left : 0;
             if (w->stop && (size_t)w->wrote == w->want && !c->dead) { /* the cut is out */
                 c->dead = true;
-                h->fault_ends++;
+                count_fault_end(c);
             }
             if (c->len > 0)
                 c->blocked = true; /* short write: the socket is full */
@@ -951,10 +1077,10 @@ static void *hub_main(void *arg)
         }
         for (client *c = h->clients, *nx; c; c = nx) {
             nx = c->next;
-            if (c->end && !c->dead) { /* asked for by a fault or a disconnect */
+            if (c->end && !c->dead) { /* asked for by a fault, a disconnect or its space's end */
                 c->dead = true;
                 c->rst = c->end == END_RST;
-                h->fault_ends++;
+                count_fault_end(c);
             }
             if (c->dead) {
                 unlink_locked(h, c);
@@ -1001,15 +1127,10 @@ int mk_sse_start(mk_sse_hub **out, const mk_sse_config *cfg, char *err, size_t e
     h->cfg = *cfg; /* defaults were applied by mockapi_create */
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     h->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    bool rings = true;
-    for (int k = 0; k < MK_TOPIC_COUNT && h->cfg.history; k++) {
-        h->topics[k].ring = calloc(h->cfg.history, sizeof *h->topics[k].ring);
-        rings = rings && h->topics[k].ring;
-    }
     h->keepalive = mk_blob_new(": keep-alive\n", 13);
     atomic_init(&h->stop, 0);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (h->epfd < 0 || h->evfd < 0 || !rings || !h->keepalive ||
+    if (h->epfd < 0 || h->evfd < 0 || !h->keepalive ||
         epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev) != 0) {
         char eb[128];
         snprintf(err, errlen, "cannot set up the event-stream hub: %s", strerror_r(errno, eb, sizeof eb));
@@ -1030,8 +1151,6 @@ fail:
         close(h->epfd);
     if (h->evfd >= 0)
         close(h->evfd);
-    for (int k = 0; k < MK_TOPIC_COUNT; k++)
-        free(h->topics[k].ring);
     mk_blob_unref(h->keepalive);
     free(h);
     return -1;
@@ -1054,23 +1173,16 @@ void mk_sse_stop(mk_sse_hub *h)
         return;
     mk_sse_interrupt(h);
     pthread_join(h->thread, NULL);
-    /* the reference cuts open streams on Close(); so do we */
+    /* the reference cuts open streams on Close(); so do we. Their spaces
+     * live on (a session's outlives a restart) and count them closed. */
     for (client *c = h->clients, *nx; c; c = nx) {
         nx = c->next;
+        c->sp->nclients--;
+        c->sp->topic_clients[c->topic]--;
+        c->sp->closed++;
         close(c->fd);
         client_free(c);
     }
-    for (int k = 0; k < MK_TOPIC_COUNT; k++) {
-        struct topic *tp = &h->topics[k];
-        for (unsigned i = 0; i < tp->ring_len; i++) {
-            hist *e = &tp->ring[(tp->ring_head + i) % h->cfg.history];
-            free(e->id);
-            free(e->node);
-            mk_blob_unref(e->frame);
-        }
-        free(tp->ring);
-    }
-    free(h->last_nonce);
     mk_blob_unref(h->keepalive);
     close(h->epfd);
     close(h->evfd);

@@ -54,7 +54,14 @@ typedef struct mk_sse_hub mk_sse_hub;
  * numbering are kept, as a session's are); its fields are guarded by the
  * hub lock while a hub runs. Refcounted: the session holds one reference,
  * each stream attached to it another. Its history rings are allocated on
- * first use, so an idle space costs a few hundred bytes. */
+ * first use, so an idle space costs a few hundred bytes.
+ *
+ * Every function below takes the space it concerns; h NULL (no hub: the
+ * server is not started) does nothing and returns 0 / NULL, but for the
+ * numbering (mk_sse_next_seq, mk_sse_next_stream), which is the space's
+ * and atomic. sp NULL: every space for mk_sse_fault, mk_sse_disconnect,
+ * mk_sse_count and mk_sse_wait_clients; nothing for the others (attach
+ * then refuses the stream). */
 typedef struct mk_sse_space mk_sse_space;
 
 /* A new space (refs 1), or NULL out of memory. */
@@ -62,7 +69,10 @@ mk_sse_space *mk_sse_space_new(void);
 mk_sse_space *mk_sse_space_ref(mk_sse_space *sp);
 /* Drops a reference; the last frees it. NULL is fine. Thread-safe. */
 void mk_sse_space_unref(mk_sse_space *sp);
-/* Ends every stream of sp with FIN (its session ended); returns how many.
+/* Ends every stream of sp with FIN, at a frame boundary (its session
+ * ended); returns how many (not counting streams a fault is ending
+ * already). They count as closed, not as a fault's end nor a
+ * "disconnect". Waiters on sp (mk_sse_wait_clients) return at once.
  * Later attaches to sp are still accepted (a request that resolved the
  * session before it ended): ending the session ends them again only if
  * called again, so the session ends its space after unlinking itself.
@@ -154,9 +164,10 @@ int mk_sse_fault(mk_sse_hub *h, mk_sse_space *sp, const char *node_id, const mk_
  * Returns how many it ended; counted as "disconnect" on each. */
 int mk_sse_disconnect(mk_sse_hub *h, mk_sse_space *sp, const char *node_id);
 
-/* Reserves the next event sequence number (1, 2, ...). */
+/* Reserves sp's next event sequence number (1, 2, ...). h may be NULL. */
 uint64_t mk_sse_next_seq(mk_sse_hub *h, mk_sse_space *sp);
-/* Reserves the next stream number (1, 2, ...), for initial event ids. */
+/* Reserves sp's next stream number (1, 2, ...), for initial event ids. h
+ * may be NULL. */
 uint64_t mk_sse_next_stream(mk_sse_hub *h, mk_sse_space *sp);
 /* Counts a stream refused before it reached the hub (the cap). */
 void mk_sse_count_refused(mk_sse_hub *h, mk_sse_space *sp);
@@ -176,15 +187,16 @@ int mk_sse_publish(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, const char *
 void mk_sse_set_nonce(mk_sse_hub *h, mk_sse_space *sp, const char *nonce, size_t len);
 char *mk_sse_last_nonce(mk_sse_hub *h, mk_sse_space *sp, size_t *len);
 
-/* Appends a JSON object describing the hub: totals and one entry per stream
+/* Appends a JSON object describing sp: its totals and one entry per stream
  * (id, node, peer, connected_ms, queued, delivered, dropped), with the
  * stream faults applied: "faults" counts each key over all streams, and
  * each stream lists what was applied to it ("cut-after=3", "disconnect";
  * the last MK_SSE_FAULT_LOG of them, with their number). */
 void mk_sse_status(mk_sse_hub *h, mk_sse_space *sp, mk_buf *out);
 
-/* Forgets sp's event history of every topic and its last nonce (streams
- * stay open; numbering as before sessions: see sse.c). */
+/* Forgets sp's event history of every topic and its last nonce, and gives
+ * back the history's memory. Streams stay open; the numbering goes on, as
+ * it did before sessions (event ids stay unique across resets). */
 void mk_sse_clear_history(mk_sse_hub *h, mk_sse_space *sp);
 
 /* The number of open streams of topic (an mk_topic) in sp, or of all
@@ -192,8 +204,9 @@ void mk_sse_clear_history(mk_sse_hub *h, mk_sse_space *sp);
  * bounds). */
 int mk_sse_count(mk_sse_hub *h, mk_sse_space *sp, int topic);
 
-/* Waits until at least n streams of topic are connected or timeout_ms
- * passes. Returns the number connected at return. */
+/* Waits until at least n streams of topic are connected in sp (NULL: over
+ * every space) or timeout_ms passes, or sp ends (mk_sse_space_end), or the
+ * hub is interrupted. Returns the number connected at return. */
 int mk_sse_wait_clients(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int n, unsigned timeout_ms);
 
 #endif

@@ -365,6 +365,13 @@ bool mk_state_wait_change(mk_state *s, uint64_t seen, const struct timespec *dea
     return changed;
 }
 
+void mk_state_poke(mk_state *s)
+{
+    pthread_mutex_lock(&s->jlock);
+    changed_locked(s);
+    pthread_mutex_unlock(&s->jlock);
+}
+
 void mk_state_interrupt(mk_state *s, bool on)
 {
     pthread_mutex_lock(&s->jlock);

@@ -140,6 +140,9 @@ uint64_t mk_state_changes(mk_state *s);
 /* Sleeps until the stamp differs from seen (true), or the deadline passes
  * or the state is interrupted (false). */
 bool mk_state_wait_change(mk_state *s, uint64_t seen, const struct timespec *deadline);
+/* Moves the change stamp and wakes every waiter, blocking or parked (the
+ * session ended: its waits answer now). */
+void mk_state_poke(mk_state *s);
 /* Sets or clears `interrupted` and wakes every waiter: stop must not wait
  * out a long poll. */
 void mk_state_interrupt(mk_state *s, bool on);

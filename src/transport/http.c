@@ -195,10 +195,7 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
     for (int i = 0; i < m->nlisteners; i++)
         atomic_store(&m->listeners[i].down, false); /* every one bound anew */
     m->region_ctl = region_ctl;
-    pthread_mutex_lock(&m->state.jlock); /* notify is read under it */
-    m->state.notify = mk_loop_notify;
-    m->state.notify_arg = h->loop;
-    pthread_mutex_unlock(&m->state.jlock);
+    mk_sessions_set_notify(m, mk_loop_notify, h->loop);
 
     int rc = open_kind(m, MK_LISTEN_HTTP, NULL, err, errlen);
     if (rc == MOCKAPI_OK && m->tls_job) { /* a TLS listener is configured */
@@ -232,15 +229,13 @@ void mk_http_stop(mockapi *m)
     char ignored[8];
     mk_http_wait_tls(m, ignored, sizeof ignored);
     mk_loop_stop(h->loop); /* no connection is served after this */
-    pthread_mutex_lock(&m->state.jlock);
-    m->state.notify = NULL;
-    pthread_mutex_unlock(&m->state.jlock);
-    mk_state_interrupt(&m->state, true); /* C API waiters return now */
+    mk_sessions_set_notify(m, NULL, NULL);
+    mk_sessions_interrupt(m, true); /* C API waiters return now */
     mk_sse_stop(m->sse);    /* may still notify the (stopped) loop */
     mk_loop_free(h->loop);  /* closes every connection and listener */
     mk_tls_server_free(h->tls);
     close_unopened(h); /* TLS sockets whose keys never came */
-    mk_state_interrupt(&m->state, false);
+    mk_sessions_interrupt(m, false);
     m->sse = NULL;
     m->http = NULL;
     m->region_ctl = NULL;

@@ -213,6 +213,7 @@ typedef struct fhold {
     bool stream;
     int topic;
     char *node, *leid;
+    struct mk_sse_space *space; /* the stream's session space (a reference) */
 } fhold;
 
 typedef struct lthread {
@@ -434,6 +435,7 @@ static void fault_free(lthread *t, conn *c)
     timer_del(t, c);
     free(h->node);
     free(h->leid);
+    mk_sse_space_unref(h->space);
     free(h);
     c->fh = NULL;
 }
@@ -454,15 +456,16 @@ static void free_conn(lthread *t, conn *c)
 
 /* Counts a parked wait in or out: the state then wakes this thread on every
  * change (state.h `waiters`), before the wait's first check. */
-static void wait_begin(lthread *t)
+static void wait_begin(lthread *t, conn *c)
 {
     atomic_fetch_add(&t->nparked, 1);
-    atomic_fetch_add(&t->l->m->state.waiters, 1);
+    atomic_fetch_add(mk_wait_slot_waiters(t->l->m, c->wait_slot), 1);
 }
 
-static void wait_end(lthread *t)
+/* Before the wait's slot goes: it names where the wait counted itself. */
+static void wait_end(lthread *t, conn *c)
 {
-    atomic_fetch_sub(&t->l->m->state.waiters, 1);
+    atomic_fetch_sub(mk_wait_slot_waiters(t->l->m, c->wait_slot), 1);
     atomic_fetch_sub(&t->nparked, 1);
 }
 
@@ -474,7 +477,7 @@ static void close_conn_as(lthread *t, conn *c, int how)
     mk_tstat_inc(t->l->m, closed);
     unlist(c);
     if (c->parked)
-        wait_end(t);
+        wait_end(t, c);
     if (how == CLOSE_NORMAL)
         mk_tls_session_free(c->tls);
     else
@@ -840,8 +843,8 @@ static void peer_of(int fd, char *out, size_t len)
 
 /* An event stream: the socket goes to the SSE hub with the head (copied
  * there), with its fault's stream keys (f NULL: none). */
-static void hand_to_hub(lthread *t, conn *c, const char *head, size_t head_len, int topic,
-                        const char *last_event_id, const char *node, const mk_fault *f)
+static void hand_to_hub(lthread *t, conn *c, struct mk_sse_space *sp, const char *head, size_t head_len,
+                        int topic, const char *last_event_id, const char *node, const mk_fault *f)
 {
     char peer[64];
     peer_of(c->fd, peer, sizeof peer);
@@ -849,7 +852,7 @@ static void hand_to_hub(lthread *t, conn *c, const char *head, size_t head_len, 
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlist(c);
     mk_tstat_inc(t->l->m, streams);
-    mk_sse_attach(t->l->m->sse, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer, f);
+    mk_sse_attach(t->l->m->sse, sp, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer, f);
     free_conn(t, c); /* after: head may be c's */
 }
 
@@ -964,7 +967,7 @@ static bool fault_step(lthread *t, conn *c)
     }
     h->delay_until = 0;
     if (h->stream) { /* a delayed event stream: the hub has it from now */
-        hand_to_hub(t, c, c->out, c->out_len, h->topic, h->leid, h->node, &h->f);
+        hand_to_hub(t, c, h->space, c->out, c->out_len, h->topic, h->leid, h->node, &h->f);
         return false;
     }
     switch (h->f.wire) {
@@ -1063,6 +1066,8 @@ static bool fault_begin(lthread *t, conn *c, mk_response *resp, bool close_after
         h->topic = resp->stream_topic;
         h->node = resp->stream_node;
         resp->stream_node = NULL;
+        h->space = resp->stream_space;
+        resp->stream_space = NULL;
         if (last_event_id && !(h->leid = strdup(last_event_id))) {
             close_conn(t, c);
             return false;
@@ -1211,7 +1216,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
             /* counted in from now on, so every later change wakes this
              * thread; one that came between the check above and this is
              * caught by checking once more after this round of events */
-            wait_begin(t);
+            wait_begin(t, c);
             atomic_store(&t->recheck, true);
             c->parked = true;
             c->wait_started = req.wait_started_ms;
@@ -1223,14 +1228,14 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
         mk_response_dispose(&resp);
         return true;
     }
-    if (c->wait_slot) { /* answered: what the wait kept goes */
-        mk_wait_slot_free(c->wait_slot);
-        c->wait_slot = NULL;
-    }
     if (c->parked) {
         c->parked = false;
         ln_del(&c->dl);
-        wait_end(t);
+        wait_end(t, c);
+    }
+    if (c->wait_slot) { /* answered: what the wait kept goes */
+        mk_wait_slot_free(c->wait_slot);
+        c->wait_slot = NULL;
     }
 
     bool close_after = resp.close || bs != MK_BODY_COMPLETE;
@@ -1245,7 +1250,7 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     if (resp.out.len > 0 && !resp.out.err && fault_on_wire(c, &resp)) {
         alive = fault_begin(t, c, &resp, close_after, mk_req_header(&req, "Last-Event-ID"));
     } else if (resp.stream && resp.out.len > 0 && !c->tls) {
-        hand_to_hub(t, c, resp.out.data, resp.out.len, resp.stream_topic,
+        hand_to_hub(t, c, resp.stream_space, resp.out.data, resp.out.len, resp.stream_topic,
                     mk_req_header(&req, "Last-Event-ID"), resp.stream_node,
                     resp.faulted ? &resp.fault : NULL);
         alive = false;

@@ -455,7 +455,7 @@ void rc_start(mt_server *s, mockapi_config *cfg, bool tls)
     assert_int_equal(mt_server_start_tracked(s, cfg), 0);
 }
 
-int rc_waiters(const mt_server *s) { return atomic_load(&s->m->state.waiters); }
+int rc_waiters(const mt_server *s) { return atomic_load(&s->m->def->state.waiters); }
 
 bool rc_waiters_reach(const mt_server *s, int n, int64_t deadline)
 {

@@ -295,7 +295,7 @@ static void sf_cut_after_resume(void **state)
     open_node(&a, http_port(&s), "cut", NULL);
     open_node(&other, http_port(&s), "keep", NULL);
     mk_fault f = spec("cut-after=5");
-    assert_int_equal(mk_sse_fault(s.m->sse, "cut", &f), 1); /* that node's stream only */
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "cut", &f), 1); /* that node's stream only */
     for (int i = 1; i <= 12; i++) {
         char id[16];
         snprintf(id, sizeof id, "c%d", i);
@@ -360,7 +360,7 @@ static void sf_cut_mid_partial(void **state)
     open_node(&a, http_port(&s), "mid", NULL);
     open_node(&whole, http_port(&s), "whole", NULL);
     mk_fault f = spec("cut-mid");
-    assert_int_equal(mk_sse_fault(s.m->sse, "mid", &f), 1);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "mid", &f), 1);
     inject_id(h, s.base, "m1", 1);
     next_event(&whole, &full, "m1"); /* the frame as a healthy stream gets it */
 
@@ -380,7 +380,7 @@ static void sf_cut_mid_partial(void **state)
     sse_client b;
     open_node(&b, http_port(&s), "mid2", NULL);
     f = spec("cut-after=1; cut-mid");
-    assert_int_equal(mk_sse_fault(s.m->sse, "mid2", &f), 1);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "mid2", &f), 1);
     inject_id(h, s.base, "m2", 2);
     inject_id(h, s.base, "m3", 3);
     next_event(&b, NULL, "m2");
@@ -428,7 +428,7 @@ static void sf_stall_then_flow(void **state)
 
     mk_fault f = spec("stall=800");
     int64_t t0 = mt_now_ms();
-    assert_int_equal(mk_sse_fault(s.m->sse, NULL, &f), 1);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, NULL, &f), 1);
     size_t ka0 = a.keepalives;
     inject_id(h, s.base, "s1", 1);
     inject_id(h, s.base, "s2", 2);
@@ -479,7 +479,7 @@ static void sf_retry_reset_drop(void **state)
     open_node(&d, http_port(&s), "drp", NULL);
 
     mk_fault f = spec("retry=1500");
-    assert_int_equal(mk_sse_fault(s.m->sse, "re", &f), 1);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "re", &f), 1);
     next_event(&a, &ev, NULL);
     assert_null(ev.id);
     assert_int_equal(ev.raw_len, strlen("retry: 1500\n\n"));
@@ -489,19 +489,19 @@ static void sf_retry_reset_drop(void **state)
     next_event(&a, NULL, "r1");
 
     mk_fault rs = spec("reset");
-    assert_int_equal(mk_sse_fault(s.m->sse, "rst", &rs), 1);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "rst", &rs), 1);
     assert_int_equal(how_closed(r.fd, NULL, 0, NULL), ECONNRESET);
 
     mk_fault dr = spec("drop");
-    assert_int_equal(mk_sse_fault(s.m->sse, "drp", &dr), 1);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "drp", &dr), 1);
     assert_int_equal(how_closed(d.fd, NULL, 0, NULL), 0); /* FIN */
 
     /* no stream left for them: nothing applies; a fault without a stream key applies nowhere */
     wait_connected(h, s.base, 1);
-    assert_int_equal(mk_sse_fault(s.m->sse, "rst", &rs), 0);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, "rst", &rs), 0);
     mk_fault st503 = spec("status=503; retry-after=2");
-    assert_int_equal(mk_sse_fault(s.m->sse, NULL, &st503), 0);
-    assert_int_equal(mk_sse_fault(s.m->sse, NULL, NULL), 0);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, NULL, &st503), 0);
+    assert_int_equal(mk_sse_fault(s.m->sse, s.m->def->sse, NULL, NULL), 0);
 
     json_t *st = sse_status(h, s.base);
     json_t *ft = json_object_get(st, "faults");
@@ -550,7 +550,7 @@ static void attach_with(mt_server *s, sse_client *c, const char *node, const mk_
     memset(c, 0, sizeof *c);
     c->fd = cli;
     c->open = true;
-    mk_sse_attach(s->m->sse, MK_TOPIC_NODE, srv, HEAD, sizeof HEAD - 1, NULL, node, "test", f);
+    mk_sse_attach(s->m->sse, s->m->def->sse, MK_TOPIC_NODE, srv, HEAD, sizeof HEAD - 1, NULL, node, "test", f);
     if (read_head) {
         assert_int_equal(sse_read_head(c, mt_now_ms() + WAIT_MS), 200);
         next_event(c, NULL, "init");
@@ -905,9 +905,9 @@ static void sf_fault_storm(void **state)
     assert_int_equal(pthread_create(&th, NULL, storm_injector, &st), 0);
     for (int k = 0; k < 60; k++) {
         mk_fault f = spec(k % 3 == 0 ? "retry=10" : k % 3 == 1 ? "stall=1" : "cut-after=1000; cut-mid");
-        mk_sse_fault(s.m->sse, k % 2 ? "s1" : NULL, &f);
+        mk_sse_fault(s.m->sse, s.m->def->sse, k % 2 ? "s1" : NULL, &f);
         if (k % 20 == 19)
-            mk_sse_disconnect(s.m->sse, "s0");
+            mk_sse_disconnect(s.m->sse, s.m->def->sse, "s0");
         for (int i = 0; i < 4; i++) { /* read what there is */
             sse_event ev;
             while (!c[i].eof && sse_next(&c[i], &ev, mt_now_ms() + 1) == 1)

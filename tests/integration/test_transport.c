@@ -17,7 +17,7 @@
  * the only fixed waits assert that nothing arrives meanwhile.
  *
  * The number of parked waits is read from the instance itself
- * (rc_waiters: m->state.waiters, through server.h): a wait whose client
+ * (rc_waiters: m->def->state.waiters, through server.h): a wait whose client
  * left must stop being counted, and nothing outside says so directly. */
 #include <dirent.h>
 #include <errno.h>

@@ -334,14 +334,14 @@ static void test_region_past_the_regions(void **st)
     int id = 0;
     mk_fault_target t = {.route = "ping"};
     S.nregions = 3;
-    assert_int_equal(mk_faults_install(&S, NULL, MK_FSRC_RULE, &t, "status=503; region=1,7", 22, 0, &id,
+    assert_int_equal(mk_faults_install(&S, NULL, NULL, MK_FSRC_RULE, &t, "status=503; region=1,7", 22, 0, &id,
                                        err, sizeof err), -1);
     assert_string_equal(err, "spec: region=7: there is no region 7 (the regions are 0 to 2)");
     assert_int_equal(atomic_load(&S.nrules), 0);
-    assert_int_equal(mk_faults_install(&S, NULL, MK_FSRC_RULE, &t, "status=503; region=2", 20, 0, &id,
+    assert_int_equal(mk_faults_install(&S, NULL, NULL, MK_FSRC_RULE, &t, "status=503; region=2", 20, 0, &id,
                                        err, sizeof err), 0);
     S.nregions = 1;
-    assert_int_equal(mk_faults_install(&S, NULL, MK_FSRC_RULE, &t, "status=503; region=1", 20, 0, &id,
+    assert_int_equal(mk_faults_install(&S, NULL, NULL, MK_FSRC_RULE, &t, "status=503; region=1", 20, 0, &id,
                                        err, sizeof err), -1);
     assert_non_null(strstr(err, "regions are off"));
     S.nregions = 0;
