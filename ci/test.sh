@@ -18,6 +18,14 @@ passed=0
 failed=0
 failed_names=()
 
+# failure_lines LOG: the lines that say what failed (a test's name and
+# assertion, a sanitizer's first words), which a leak report printed
+# after them would push out of the tail
+failure_lines() {
+    grep -a -E '^\[  (FAILED|ERROR)  *\]|error: |Failure!|runtime error|ERROR: (Address|Thread|Leak)Sanitizer|WARNING: ThreadSanitizer|^FAIL' "$1" |
+        head -n 20 | sed 's/^/    ! /'
+}
+
 # run NAME CMD...: runs one suite with its output in build/test-logs/NAME.log
 run() {
     local name=$1
@@ -32,7 +40,8 @@ run() {
         failed=$((failed + 1))
         failed_names+=("$name")
         printf 'FAIL  %-28s (log: build/test-logs/%s.log)\n' "$name" "$name"
-        tail -n 40 "$logs/$name.log" | sed 's/^/      /'
+        failure_lines "$logs/$name.log"
+        tail -n 30 "$logs/$name.log" | sed 's/^/      /'
     fi
 }
 
@@ -68,7 +77,8 @@ together() {
             failed=$((failed + 1))
             failed_names+=("$name")
             printf 'FAIL  %-28s (log: build/test-logs/%s.log)\n' "$name" "$name"
-            tail -n 40 "$logs/$name.log" | sed 's/^/      /'
+            failure_lines "$logs/$name.log"
+            tail -n 30 "$logs/$name.log" | sed 's/^/      /'
         fi
         rm -f "$logs/$name.us"
     done
