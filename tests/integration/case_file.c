@@ -171,6 +171,10 @@ static int parse_line(case_file *cf, char *line, int lno)
             cf->cfg.journal_max_entries = (size_t)v;
         else if (strcmp(rest, "journal_max_bytes") == 0)
             cf->cfg.journal_max_bytes = (size_t)v;
+        else if (strcmp(rest, "sessions") == 0) /* 0 on, 1 off, 2 required (mockapi_sessions_mode) */
+            cf->cfg.sessions = (int)v;
+        else if (strcmp(rest, "max_sessions") == 0)
+            cf->cfg.max_sessions = (unsigned)v;
         else
             PERR("unknown config field '%s'", rest);
         return 0;

@@ -37,8 +37,7 @@
 /* An exchange as dispatch receives it; owns what the fields point to. */
 typedef struct direct_req {
     mk_request req;
-    char *path;             /* the path part of the target, NUL-terminated */
-    char *query;            /* after '?', or NULL */
+    char *path;             /* the target, taken apart in place by mk_request_target */
     mk_header_kv hdr[80];
     char *hdr_mem[80];      /* "Name\0value" storage of hdr[i] */
     char content_length[24];
@@ -48,7 +47,6 @@ typedef struct direct_req {
 static void direct_req_free(direct_req *d)
 {
     free(d->path);
-    free(d->query);
     for (int i = 0; i < d->req.nheaders; i++)
         free(d->hdr_mem[i]);
     memset(d, 0, sizeof *d);
@@ -98,16 +96,12 @@ static int direct_req_build(direct_req *d, const mockapi_config *cfg, const exch
                             const unsigned char *wire, size_t wiren)
 {
     memset(d, 0, sizeof *d);
-    const char *q = strchr(e->path, '?');
-    size_t plen = q ? (size_t)(q - e->path) : strlen(e->path);
-    if (!(d->path = strndup(e->path, plen)) || (q && !(d->query = strdup(q + 1))))
+    if (!(d->path = strdup(e->path)))
         return -1;
     d->req.kind = MK_LISTEN_HTTP;
     d->req.listener = 0;
     d->req.method = e->method;
-    d->req.path = d->path;
-    d->req.path_len = plen;
-    d->req.query = d->query;
+    mk_request_target(&d->req, d->path); /* as the transport takes a target apart */
     d->req.headers = d->hdr;
     d->req.body_status = MK_BODY_COMPLETE;
 
@@ -344,7 +338,8 @@ static void run_case(void **state)
     for (size_t i = 0; i < cf.nex; i++)
         run_exchange(m, key, &cf.ex[i]);
     /* Whatever the case did, the instance must still answer. */
-    const char *why = dispatch_get(m, "/v1/ping", &ping);
+    const char *why = dispatch_get(
+        m, cf.cfg.sessions == MOCKAPI_SESSIONS_REQUIRED ? "/s/default/v1/ping" : "/v1/ping", &ping);
     if (why || ping.status != 200 || ping.len != 3 || memcmp(ping.body, "{}\n", 3) != 0)
         case_fail_at(0, "after the last exchange GET /v1/ping gave %ld (%s)", ping.status,
                      why ? why : "well framed");
