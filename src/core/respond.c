@@ -378,8 +378,6 @@ void mk_response_flatten(mk_response *resp)
     if (resp->prod.free)
         resp->prod.free(resp->prod.arg);
     resp->prod = (mk_producer){0};
-    mk_sse_space_unref(resp->stream_space);
-    resp->stream_space = NULL;
 }
 
 void mk_response_dispose(mk_response *resp)
@@ -390,6 +388,8 @@ void mk_response_dispose(mk_response *resp)
     if (resp->prod.free)
         resp->prod.free(resp->prod.arg);
     resp->prod = (mk_producer){0};
+    mk_sse_space_unref(resp->stream_space);
+    resp->stream_space = NULL;
 }
 
 void mk_respond_no_content(const mk_request *req, mk_response *resp)

@@ -29,10 +29,11 @@
  *    non-reader is found once the bytes sent to it reach that much. The
  *    socket's send buffer is capped (SSE_SNDBUF) so that is soon.
  *
- * Locking: `lock` guards the client list, every queue and counter, and the
- * history ring. The hub thread never writes to a socket while holding it:
- * it takes references to the frames to send, unlocks, writes, and relocks
- * to account for what went out. */
+ * Locking: `lock` guards the client list, every queue and counter, and,
+ * in every space (below), its history rings, counts and totals. The hub
+ * thread never writes to a socket while holding it: it takes references to
+ * the frames to send, unlocks, writes, and relocks to account for what
+ * went out. */
 #ifndef MK_SSE_H
 #define MK_SSE_H
 
@@ -121,11 +122,12 @@ void mk_sse_stop(mk_sse_hub *h);
  * response head and the initial event) is written first, then replayed
  * history after last_event_id (may be NULL: no replay), then live events.
  * node_id and peer are labels for mk_sse_status. When the hub is full (it
- * filled since dispatch looked) or out of memory, the client gets the 503
+ * filled since dispatch looked: max_clients counts the streams of every
+ * space) or out of memory, the client gets the 503
  * with mk_refusal(503) instead and fd is closed. sp is the stream's space
  * (its session's): attach takes a reference of its own. */
-void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, const char *head, size_t head_len,
-                   const char *last_event_id, const char *node_id, const char *peer,
+void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, const char *head,
+                   size_t head_len, const char *last_event_id, const char *node_id, const char *peer,
                    const mk_fault *fault);
 /* `fault` (NULL: none) is a stream fault the stream starts with (from the
  * X-Mockapi-Fault header or a rule, decided at connect); it is applied as

@@ -23,5 +23,6 @@ int main(void)
     failed += run_journal_error_tests();
     failed += run_faults_tests();
     failed += run_fault_journal_tests();
+    failed += run_sse_tests();
     return failed ? 1 : 0;
 }
