@@ -3,6 +3,7 @@
 #include "suggest.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 enum { MAXW = 63 };
@@ -56,4 +57,21 @@ const char *mk_suggest(const char *word, const char *const *candidates, size_t n
         }
     }
     return best;
+}
+
+char *mk_shown(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t w = 0;
+    bool cut = n > cap - 1;
+    size_t take = cut ? cap - 4 : n;
+    for (size_t i = 0; i < take; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[w++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
+    }
+    if (cut) {
+        memcpy(out + w, "...", 3);
+        w += 3;
+    }
+    out[w] = '\0';
+    return out;
 }

@@ -1237,9 +1237,9 @@ static const char *query_without_session(const char *q, char *out, size_t cap, c
 
 static void no_such_session(const mk_request *req, mk_response *resp, const char *id, size_t n, const char *via)
 {
-    char msg[200];
-    snprintf(msg, sizeof msg, "no session \"%.*s\" (it ended, expired or never existed; named by %s)",
-             (int)(n > 64 ? 64 : n), id, via);
+    char msg[200], shown[72];
+    snprintf(msg, sizeof msg, "no session \"%s\" (it ended, expired or never existed; named by %s)",
+             mk_shown(id, n, shown, sizeof shown), via);
     mk_err_session(req, resp, 404, msg);
 }
 
@@ -1394,13 +1394,13 @@ static void respond_session_end(mockapi *m, const mk_request *req, mk_response *
     const char *id = mt->params[0].s;
     size_t n = mt->params[0].len;
     mk_session *s = mk_session_find(m, id, n);
-    char err[200];
+    char err[200], shown[72];
     if (!s || s->is_default) {
         if (s)
             snprintf(err, sizeof err, "the session \"default\" never ends (POST /test/reset clears it)");
         else
-            snprintf(err, sizeof err, "no session \"%.*s\" (it ended, expired or never existed)",
-                     (int)(n > 64 ? 64 : n), id);
+            snprintf(err, sizeof err, "no session \"%s\" (it ended, expired or never existed)",
+                     mk_shown(id, n, shown, sizeof shown));
         mk_err_session(req, resp, s ? 400 : 404, err);
         mk_session_release(s);
         return;
