@@ -482,24 +482,6 @@ void mk_session_end(mockapi *m, mk_session *s, bool by_ttl)
     finish(m, s);
 }
 
-int mk_session_end_id(mockapi *m, const char *id, size_t len, char *err, size_t errlen)
-{
-    if (len == 7 && memcmp(id, "default", 7) == 0) {
-        snprintf(err, errlen, "the session \"default\" never ends (POST /test/reset clears it)");
-        return MOCKAPI_EINVAL;
-    }
-    mk_session *s = mk_session_find(m, id, len);
-    if (!s) {
-        char shown[72];
-        snprintf(err, errlen, "no session \"%s\" (it ended, expired or never existed)",
-                 mk_shown(id, len, shown, sizeof shown));
-        return MOCKAPI_ENOTFOUND;
-    }
-    mk_session_end(m, s, false);
-    mk_session_release(s);
-    return MOCKAPI_OK;
-}
-
 void mk_session_reset(mockapi *m, mk_session *s)
 {
     mk_state_reset(&s->state, mk_blob_ref(m->fx.state_default), mk_blob_ref(m->fx.heartbeat_default));

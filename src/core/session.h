@@ -148,9 +148,6 @@ void mk_session_release(mk_session *s); /* NULL ok */
  * off), MOCKAPI_ENOMEM. */
 int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, char *err,
                       size_t errlen);
-/* Ends the session with this id: MOCKAPI_OK, MOCKAPI_ENOTFOUND (none),
- * MOCKAPI_EINVAL (default, which never ends). */
-int mk_session_end_id(mockapi *m, const char *id, size_t len, char *err, size_t errlen);
 /* Ends s (a reference the caller keeps) if it is still live. */
 void mk_session_end(mockapi *m, mk_session *s, bool by_ttl);
 /* Ends every session but default, and resets default: POST
