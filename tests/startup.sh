@@ -38,6 +38,11 @@ refused 2 'tls_addr "127.0.0.1:70000": port must be a number from 0 to 65535' "a
 refused 2 'mockapi: -admin-token: must be 1 to 1024 visible ASCII characters' "an admin token with a space" -- -tls-addr off -admin-token 'a b'
 MOCKAPI_ADMIN_TOKEN='a b' refused 2 'mockapi: MOCKAPI_ADMIN_TOKEN (-admin-token): must be 1 to 1024 visible ASCII' \
     "a bad admin token from the environment is named by its variable" -- -tls-addr off
+refused 2 '-sessions "requird": must be on, off or required (did you mean "required"?)' "a misspelt -sessions mode" -- -tls-addr off -sessions requird
+MOCKAPI_SESSIONS=maybe refused 2 'MOCKAPI_SESSIONS (-sessions) "maybe": must be on, off or required' \
+    "a bad -sessions mode from the environment is named by its variable" -- -tls-addr off
+refused 2 '-max-sessions: "0" is too small; give a whole number from 1 to 100000' "no sessions allowed at all" -- -tls-addr off -max-sessions 0
+refused 2 '-session-journal-bytes: "x" is not a whole number' "a bad -session-journal-bytes" -- -tls-addr off -session-journal-bytes x
 refused 2 '-check: empty value; give a URL' "an empty -check" -- -check ''
 refused 2 'URL must start with http:// or https://' "a -check URL of another scheme" -- -check ftp://127.0.0.1/
 refused 2 '-check-timeout: "-5" is negative' "a negative -check-timeout" -- -check http://127.0.0.1:1/ -check-timeout -5
