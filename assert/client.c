@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session.h"
 #include "util.h"
 
 #define MAX_BODY (512u << 20)
@@ -82,6 +83,16 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* Appends the header line h (taken) to c's list. */
+static void add_header(ma_client *c, char *h)
+{
+    struct curl_slist *l = curl_slist_append(c->headers, h);
+    free(h);
+    if (!l)
+        ma_oom();
+    c->headers = l;
+}
+
 ma_client *ma_client_new(const ma_client_opts *opts, char *err, size_t errlen)
 {
     static int inited;
@@ -123,14 +134,14 @@ ma_client *ma_client_new(const ma_client_opts *opts, char *err, size_t errlen)
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (opts->admin_token && *opts->admin_token) {
-        char *h = ma_xasprintf("Authorization: Bearer %s", opts->admin_token);
-        c->headers = curl_slist_append(NULL, h);
-        free(h);
-        if (!c->headers)
-            ma_oom();
+    /* every request of the run, whatever asks it (counters, captures, the
+     * journal, waits, snapshot, reset), carries the same headers */
+    if (opts->admin_token && *opts->admin_token)
+        add_header(c, ma_xasprintf("Authorization: Bearer %s", opts->admin_token));
+    if (opts->session && *opts->session)
+        add_header(c, ma_xasprintf(MA_SESSION_HEADER ": %s", opts->session));
+    if (c->headers)
         SET(CURLOPT_HTTPHEADER, c->headers);
-    }
 #undef SET
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(rc));

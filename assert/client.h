@@ -14,6 +14,8 @@ typedef struct {
     int insecure;         /* 1: do not verify the server's certificate */
     long timeout_ms;      /* per request (long polls add their own wait) */
     const char *admin_token; /* sent as "Authorization: Bearer T" on every request, or NULL */
+    const char *session;     /* sent as "X-Mockapi-Session: ID" on every request, or NULL (a valid id:
+                              * session.h; the caller checked it) */
 } ma_client_opts;
 
 /* Normalises a --server value: "host:port" and ":port" become

@@ -10,6 +10,7 @@
 
 #include "group.h"
 #include "requests.h"
+#include "session.h"
 
 #define WAIT_CHUNK_MS 60000 /* the server's largest timeout_ms */
 #define PAGE_LIMIT 100000   /* the server's largest limit */
@@ -146,6 +147,13 @@ int ma_identify(const ma_source *src, const char *server, json_t **assertions, c
     }
     char *what = NULL;
     json_t *v = NULL;
+    /* a mockapi that has no such session, or wants one: said as such, not "not a mockapi" */
+    char *problem = st != 200 ? ma_session_problem(st, body, len, server, "GET /test/assertions") : NULL;
+    if (problem) {
+        free(body);
+        *why = problem;
+        return -1;
+    }
     if (st != 200) {
         char *a = describe_answer(st, body, len);
         what = ma_xasprintf("GET /test/assertions answered %s", a);
@@ -191,8 +199,24 @@ int ma_is_no_capture(const char *body, size_t len)
     return yes;
 }
 
-/* GET; on success 0 with status/body. -1: unreachable (ev->down set and
- * *why pointing at it). */
+/* A 404 saying the session is gone (it ended during the run) or a 428
+ * (one is required): like an unreachable server, every verdict from here
+ * on is untrusted, for that reason. 1 (ev->down set, *body freed), or 0. */
+static int session_gone(ma_evaluator *ev, const char *pq, long st, char **body, size_t len)
+{
+    char *req = ma_xasprintf("GET %s", pq);
+    char *problem = ma_session_problem(st, *body, len, ev->o.server, req);
+    free(req);
+    if (!problem)
+        return 0;
+    ev->down = problem;
+    free(*body);
+    *body = NULL;
+    return 1;
+}
+
+/* GET; on success 0 with status/body. -1: unreachable, or the session is
+ * gone (ev->down set and *why pointing at it). */
 static int get(ma_evaluator *ev, const char *pq, long extra_ms, long *status, char **body, size_t *len,
                const char **why)
 {
@@ -203,6 +227,10 @@ static int get(ma_evaluator *ev, const char *pq, long extra_ms, long *status, ch
     char err[512];
     if (ev->o.src.get(ev->o.src.ctx, pq, extra_ms, status, body, len, err, sizeof err) < 0) {
         ev->down = ma_xasprintf("server unreachable: %s", err);
+        *why = ev->down;
+        return -1;
+    }
+    if (session_gone(ev, pq, *status, body, *len)) {
         *why = ev->down;
         return -1;
     }
@@ -289,6 +317,10 @@ static int read_page(ma_evaluator *ev, const char *pq, int fetched, long long st
         char err[512];
         if (ev->o.src.stream(ev->o.src.ctx, pq, &st, &body, &len, feed, &fc, err, sizeof err) < 0) {
             ev->down = ma_xasprintf("server unreachable: %s", err);
+            *why = ma_xstrdup(ev->down);
+            goto fail;
+        }
+        if (st != 200 && session_gone(ev, pq, st, &body, len)) {
             *why = ma_xstrdup(ev->down);
             goto fail;
         }

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "eval.h"
 #include "report.h"
+#include "session.h"
 #include "snapshot.h"
 #include "spec.h"
 
@@ -42,6 +43,8 @@ static const char usage[] =
     "  --insecure          do not verify the https server's certificate (not the default)\n"
     "  --admin-token T     sent as Authorization: Bearer T on every request (mockapi -admin-token).\n"
     "                      Default: $MOCKAPI_ADMIN_TOKEN\n"
+    "  --session ID        that session only: X-Mockapi-Session: ID on every request (ID: 1 to 64 of\n"
+    "                      A-Z a-z 0-9 _ . -). Default: the files' session: key, else the default session\n"
     "  --format FMT        text (default), json, or github: GitHub Actions ::error annotations, one per\n"
     "                      failed expectation, followed by the text report\n"
     "  --junit FILE        also write the results as JUnit XML to FILE\n"
@@ -72,6 +75,7 @@ typedef struct {
     const char *cacert;
     int insecure;
     const char *admin_token;
+    const char *session; /* --session, checked */
     int json;
     int github;
     int timeout_given;
@@ -176,6 +180,12 @@ static int parse_args(int argc, char **argv, options *o)
             o->insecure = 1;
         else if (!strcmp(name, "--admin-token"))
             o->admin_token = val;
+        else if (!strcmp(name, "--session")) {
+            char why[96];
+            if (ma_session_id_check(val, strlen(val), NULL, why, sizeof why) < 0)
+                return usage_error("--session \"%s\": %s%s", val, MA_SESSION_ID_RULE, why);
+            o->session = val;
+        }
         else if (!strcmp(name, "--format")) {
             o->json = !strcmp(val, "json");
             o->github = !strcmp(val, "github");
@@ -286,6 +296,31 @@ static int resolve_server(const options *o, ma_spec **specs, size_t n, char **ur
     return -1;
 }
 
+/* The session every request names: --session, else the files' session:
+ * key (files that name one must name the same), else none (NULL: the
+ * server's default session). -1 with *session set (borrowed), or an exit
+ * status. */
+static int resolve_session(const options *o, ma_spec **specs, size_t n, const char **session)
+{
+    *session = o->session;
+    if (*session)
+        return -1;
+    const char *from = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!specs[i]->session)
+            continue;
+        if (!*session) {
+            *session = specs[i]->session;
+            from = specs[i]->file;
+        } else if (strcmp(specs[i]->session, *session) != 0) {
+            fprintf(stderr, "mockassert: %s and %s name different sessions (%s, %s); choose one with --session\n",
+                    from, specs[i]->file, *session, specs[i]->session);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
 static int source_get(void *ctx, const char *pq, long extra_ms, long *status, char **body, size_t *len, char *err,
                       size_t errlen)
 {
@@ -298,7 +333,7 @@ static int source_stream(void *ctx, const char *pq, long *status, char **body, s
     return ma_client_get_stream(ctx, pq, status, body, len, sink, arg, err, errlen);
 }
 
-static ma_client *connect_client(const options *o, const char *url, int *rc)
+static ma_client *connect_client(const options *o, const char *url, const char *session, int *rc)
 {
     char err[256];
     if (o->cacert && access(o->cacert, R_OK) != 0) {
@@ -306,7 +341,7 @@ static ma_client *connect_client(const options *o, const char *url, int *rc)
         *rc = EXIT_USAGE;
         return NULL;
     }
-    ma_client_opts co = {url, o->cacert, o->insecure, o->timeout_ms, o->admin_token};
+    ma_client_opts co = {url, o->cacert, o->insecure, o->timeout_ms, o->admin_token, session};
     ma_client *c = ma_client_new(&co, err, sizeof err);
     if (!c) {
         fprintf(stderr, "mockassert: %s\n", err);
@@ -315,14 +350,20 @@ static ma_client *connect_client(const options *o, const char *url, int *rc)
     return c;
 }
 
-/* The server (resolve_server) and a client for it: -1 with *url and
- * *client set (the caller frees both), else the exit status. */
-static int open_server(const options *o, ma_spec **specs, size_t nspecs, char **url, ma_client **client)
+/* The server (resolve_server) and a client for it, naming the session
+ * (resolve_session) on every request: -1 with *url and *client set (the
+ * caller frees both) and *session (borrowed: o's or a spec's; may be
+ * NULL), else the exit status. */
+static int open_server(const options *o, ma_spec **specs, size_t nspecs, char **url, ma_client **client,
+                       const char **session)
 {
-    int rc = resolve_server(o, specs, nspecs, url);
+    int rc = resolve_session(o, specs, nspecs, session);
     if (rc >= 0)
         return rc;
-    if (!(*client = connect_client(o, *url, &rc))) {
+    rc = resolve_server(o, specs, nspecs, url);
+    if (rc >= 0)
+        return rc;
+    if (!(*client = connect_client(o, *url, *session, &rc))) {
         free(*url);
         *url = NULL;
         return rc;
@@ -390,7 +431,8 @@ static int cmd_run(const options *o)
     int rc = load_all(o, &specs);
     if (rc >= 0)
         goto out;
-    if ((rc = open_server(o, specs, o->nargs, &url, &client)) >= 0)
+    const char *session = NULL;
+    if ((rc = open_server(o, specs, o->nargs, &url, &client, &session)) >= 0)
         goto out;
     ma_eval_opts eo = {{client, source_get, source_stream}, (size_t)o->nearest, t0, url};
     ev = ma_eval_new(&eo);
@@ -412,13 +454,14 @@ static int cmd_run(const options *o)
      * JSON report states */
     if (o->junit) {
         char err[300];
-        if (ma_report_junit(o->junit, results, nres, (double)(ma_now_ns() - t0) / 1e9, err, sizeof err) < 0) {
+        if (ma_report_junit(o->junit, results, nres, (double)(ma_now_ns() - t0) / 1e9, session, err, sizeof err) <
+            0) {
             fprintf(stderr, "mockassert: --junit %s\n", err);
             if (rc == EXIT_OK || rc == EXIT_FAILED)
                 rc = EXIT_USAGE;
         }
     }
-    ma_report_opts ro = {want_color(o), o->quiet, url};
+    ma_report_opts ro = {want_color(o), o->quiet, url, session};
     if (o->github)
         ma_report_github(stdout, results, nres);
     if (o->json)
@@ -453,7 +496,8 @@ static int cmd_snapshot(const options *o)
     }
     char *url = NULL;
     ma_client *client = NULL;
-    int rc = open_server(o, NULL, 0, &url, &client);
+    const char *session = NULL;
+    int rc = open_server(o, NULL, 0, &url, &client, &session);
     if (rc >= 0)
         return rc;
     ma_capture *caps = calloc(o->nargs, sizeof *caps);
@@ -468,10 +512,11 @@ static int cmd_snapshot(const options *o)
         rc = EXIT_UNTRUSTED;
     }
     for (size_t i = 0; i < o->nargs && rc != EXIT_UNTRUSTED; i++) {
-        char pq[128], err[512];
+        char pq[128], req[160], err[512], *problem;
         long st = 0;
         size_t len = 0;
         snprintf(pq, sizeof pq, "/test/last-request/%s", o->args[i]);
+        snprintf(req, sizeof req, "GET %s", pq);
         caps[i].key = o->args[i];
         if (ma_client_get(client, pq, 0, &st, &bodies[i], &len, err, sizeof err) < 0) {
             fprintf(stderr, "mockassert: server unreachable: %s\n", err);
@@ -483,6 +528,10 @@ static int cmd_snapshot(const options *o)
         } else if (st == 404 && ma_is_no_capture(bodies[i], len)) {
             fprintf(stderr, "mockassert: nothing captured under %s\n", o->args[i]);
             rc = EXIT_FAILED;
+        } else if ((problem = ma_session_problem(st, bodies[i], len, url, req))) {
+            fprintf(stderr, "mockassert: %s\n", problem); /* it ended since */
+            free(problem);
+            rc = EXIT_UNTRUSTED;
         } else {
             fprintf(stderr, "mockassert: GET %s answered HTTP %ld\n", pq, st);
             rc = EXIT_UNTRUSTED;
@@ -490,7 +539,10 @@ static int cmd_snapshot(const options *o)
     }
     if (rc != EXIT_UNTRUSTED) {
         ma_buf out = {0};
-        ma_snapshot_write(&out, caps, o->nargs, url);
+        /* the comment names the session, the file does not: its id is usually one run's */
+        char *source = session ? ma_xasprintf("%s, session %s", url, session) : ma_xstrdup(url);
+        ma_snapshot_write(&out, caps, o->nargs, source);
+        free(source);
         char *masked = ma_mask(ma_buf_str(&out));
         FILE *f = o->output ? fopen(o->output, "wb") : stdout;
         if (!f) {
@@ -533,7 +585,8 @@ static int cmd_wait(const options *o)
     per.timeout_ms = total_ms < 2000 ? total_ms : 2000; /* one attempt never eats the whole wait */
     char *url = NULL;
     ma_client *client = NULL;
-    int rc = open_server(&per, NULL, 0, &url, &client);
+    const char *session = NULL;
+    int rc = open_server(&per, NULL, 0, &url, &client, &session);
     if (rc >= 0)
         return rc;
     int64_t deadline = ma_now_ns() + (int64_t)total_ms * 1000000;
@@ -548,9 +601,16 @@ static int cmd_wait(const options *o)
         int retry = 0;
         attempts++;
         int r = ma_client_request(client, "GET", "/test/assertions", 0, &st, &body, &len, &retry, err, sizeof err);
+        /* an unknown session or none where one is required: final, like any answer */
+        char *problem = r == 0 ? ma_session_problem(st, body, len, url, "GET /test/assertions") : NULL;
         free(body);
         if (r == 0 && st == 200) {
             rc = EXIT_OK;
+            break;
+        }
+        if (problem) {
+            fprintf(stderr, "mockassert: wait: %s\n", problem);
+            free(problem);
             break;
         }
         if (r == 0) {
@@ -581,14 +641,20 @@ static int cmd_reset(const options *o)
 {
     char *url = NULL;
     ma_client *client = NULL;
-    int rc = open_server(o, NULL, 0, &url, &client);
+    const char *session = NULL;
+    int rc = open_server(o, NULL, 0, &url, &client, &session);
     if (rc >= 0)
         return rc;
     long st = 0;
+    char *problem = NULL;
     char *body = NULL, err[512];
     size_t len = 0;
     if (ma_client_request(client, "POST", "/test/reset", 0, &st, &body, &len, NULL, err, sizeof err) < 0) {
         fprintf(stderr, "mockassert: reset: server unreachable: %s\n", err);
+        rc = EXIT_UNTRUSTED;
+    } else if ((problem = ma_session_problem(st, body, len, url, "POST /test/reset"))) {
+        fprintf(stderr, "mockassert: reset: %s\n", problem);
+        free(problem);
         rc = EXIT_UNTRUSTED;
     } else if (st != 204) {
         fprintf(stderr, "mockassert: reset: POST %s/test/reset answered HTTP %ld%s\n", url, st,

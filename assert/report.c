@@ -187,6 +187,9 @@ static void text_details(ma_buf *b, const ma_result *r, const colours *c, int ba
 void ma_report_text(FILE *out, const ma_result *rs, size_t n, const ma_report_opts *o)
 {
     colours c = {o->color};
+    /* which session the verdicts are about: parallel jobs' logs look alike */
+    if (o->session)
+        fprintf(out, "session: %s\n", o->session);
     for (size_t i = 0; i < n; i++) {
         const ma_result *r = &rs[i];
         if (o->quiet && r->status == MA_PASS)
@@ -319,6 +322,8 @@ void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, con
         ma_oom();
     if (o->server)
         jset(doc, "server", jstr(o->server));
+    if (o->session)
+        jset(doc, "session", jstr(o->session));
     jset(doc, "passed", json_integer((json_int_t)passed));
     jset(doc, "failed", json_integer((json_int_t)failed));
     jset(doc, "untrusted", json_integer((json_int_t)untrusted));
@@ -475,7 +480,8 @@ static char *junit_classname(const char *file)
     return c;
 }
 
-int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, char *err, size_t errlen)
+int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, const char *session, char *err,
+                    size_t errlen)
 {
     size_t passed, failed, untrusted;
     ma_report_counts(rs, n, &passed, &failed, &untrusted);
@@ -497,6 +503,11 @@ int ma_report_junit(const char *path, const ma_result *rs, size_t n, double tota
         ma_buf_puts(&b, "  <testsuite name=\"");
         xml_escape(&b, rs[i].file);
         ma_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", j - i, nf, ne, t);
+        if (session) { /* a testsuite's properties come before its testcases */
+            ma_buf_puts(&b, "    <properties>\n      <property name=\"session\" value=\"");
+            xml_escape(&b, session);
+            ma_buf_puts(&b, "\"/>\n    </properties>\n");
+        }
         for (size_t k = i; k < j; k++) {
             const ma_result *r = &rs[k];
             ma_buf_puts(&b, "    <testcase name=\"");

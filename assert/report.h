@@ -13,6 +13,7 @@ typedef struct {
     int color; /* ANSI colours (text only) */
     int quiet; /* text: leave passing expectations out */
     const char *server; /* shown in the JSON document */
+    const char *session; /* the session read (--session or session:), or NULL: shown when set */
 } ma_report_opts;
 
 /* Replaces every secret in s with "[masked]". Returns a new string. */
@@ -21,8 +22,9 @@ char *ma_mask(const char *s);
 /* The counts: passed, and failed (which includes untrusted). */
 void ma_report_counts(const ma_result *rs, size_t n, size_t *passed, size_t *failed, size_t *untrusted);
 
-/* Text: one line per expectation, details under failures, and the closing
- * "N passed, M failed" line. */
+/* Text: "session: ID" first when a session was read (quiet or not), one
+ * line per expectation, details under failures, and the closing "N passed,
+ * M failed" line. */
 void ma_report_text(FILE *out, const ma_result *rs, size_t n, const ma_report_opts *o);
 /* JSON: one document (see assert/README.md). */
 void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, const ma_report_opts *o);
@@ -30,7 +32,9 @@ void ma_report_json(FILE *out, const ma_result *rs, size_t n, int exit_code, con
  * per failed or untrusted expectation (the message is the text report's
  * details), nothing for passes. */
 void ma_report_github(FILE *out, const ma_result *rs, size_t n);
-/* JUnit XML to path. 0, or -1 with err filled. */
-int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, char *err, size_t errlen);
+/* JUnit XML to path; session (NULL: none) is each testsuite's property
+ * "session". 0, or -1 with err filled. */
+int ma_report_junit(const char *path, const ma_result *rs, size_t n, double total_s, const char *session, char *err,
+                    size_t errlen);
 
 #endif

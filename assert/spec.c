@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "group.h"
+#include "session.h"
 #include "subject.h"
 #include "number.h"
 
@@ -64,6 +65,8 @@ typedef struct {
     const char *file;
     ma_error *err;
     const char *last_key; /* reading a lastRequest's checks (the capture key): no subjects there */
+    const char *text;     /* the source, to point into a scalar (read_session) */
+    size_t len;
 } ctx;
 
 __attribute__((format(printf, 3, 4))) static int fail(ctx *c, const ma_ynode *at, const char *fmt, ...)
@@ -407,6 +410,65 @@ static char *read_string(ctx *c, const ma_ynode *n, const char *what)
         return NULL;
     if (n->len == 0) {
         fail(c, n, "%s must not be empty", what);
+        return NULL;
+    }
+    return ma_xstrndup(n->text, n->len);
+}
+
+/* The column of byte at of scalar n's text, when the text stands on its
+ * line as written (plain, or quoted without escapes: the mark is at the
+ * quote or just after it, as the libfyaml version has it); else n's own. */
+static int column_in(const ctx *c, const ma_ynode *n, size_t at)
+{
+    const char *p = c->text, *end = c->text + c->len;
+    for (int l = 1; l < n->mark.line && p; l++) {
+        p = memchr(p, '\n', (size_t)(end - p));
+        p = p ? p + 1 : NULL;
+    }
+    if (!p || n->mark.col < 1)
+        return n->mark.col;
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    for (int skip = 0; skip <= (n->plain ? 0 : 1); skip++) {
+        const char *t = p + n->mark.col - 1 + skip;
+        if (t + n->len <= (eol ? eol : end) && memcmp(t, n->text, n->len) == 0)
+            return n->mark.col + skip + (int)at;
+    }
+    return n->mark.col;
+}
+
+/* session: ID, the session every request names (session.h): a string
+ * that is a session id, as the server checks it. */
+static char *read_session(ctx *c, const ma_ynode *n)
+{
+    if (n->type != MA_Y_SCALAR) {
+        fail(c, n, "session must be a session id such as ci-42, not %s", ma_ytype_name(n));
+        return NULL;
+    }
+    if (n->len == 0) {
+        fail(c, n, "session must not be empty: it names the session to check (%s)", MA_SESSION_ID_RULE);
+        return NULL;
+    }
+    if (n->plain && !n->str_tag) {
+        /* YAML types a plain 42 or true: an id is a string, and "007" must not become 7 */
+        json_t *j = ma_yaml_to_json(n, c->err);
+        const char *type = json_is_string(j) ? NULL : j ? ma_type_of(j) : "not a string";
+        json_decref(j);
+        if (type && !strcmp(type, "null")) {
+            fail(c, n, "session must be a session id such as ci-42, not null");
+            return NULL;
+        }
+        if (type) {
+            fail(c, n, "session must be a string, and %s is %s %s in YAML: quote it to use it as an id "
+                       "(session: \"%s\")",
+                 n->text, !strcmp(type, "integer") ? "an" : "a", type, n->text);
+            return NULL;
+        }
+    }
+    size_t at = 0;
+    char why[96];
+    if (ma_session_id_check(n->text, n->len, &at, why, sizeof why) < 0) {
+        fail(c, n, "session: %s%s", MA_SESSION_ID_RULE, why);
+        c->err->mark.col = column_in(c, n, at);
         return NULL;
     }
     return ma_xstrndup(n->text, n->len);
@@ -1327,6 +1389,7 @@ void ma_spec_free(ma_spec *s)
         expectation_free(&s->v[i]);
     free(s->v);
     free(s->server);
+    free(s->session);
     free(s->text);
     free(s->file);
     free(s);
@@ -1345,7 +1408,7 @@ static int spec_parse(const char *file, const char *text, size_t len, ma_spec **
     s->text = ma_xstrndup(text, len);
     s->len = len;
     ma_ynode *root = NULL;
-    ctx c = {s->file, err, NULL};
+    ctx c = {s->file, err, NULL, s->text, s->len};
     memset(err, 0, sizeof *err);
     if (ma_yaml_parse(s->file, s->text, s->len, &root, err) < 0)
         goto fail;
@@ -1355,11 +1418,14 @@ static int spec_parse(const char *file, const char *text, size_t len, ma_spec **
         goto fail;
     }
     if (root->type == MA_Y_MAP) {
-        static const char *const top[] = {"server", "expectations"};
-        if (check_keys(&c, root, "the top level", top, 2, 0) < 0)
+        static const char *const top[] = {"server", "session", "expectations"};
+        if (check_keys(&c, root, "the top level", top, 3, 0) < 0)
             goto fail;
         const ma_ynode *srv = ma_ymap_get(root, "server");
         if (srv && !(s->server = read_string(&c, srv, "server")))
+            goto fail;
+        const ma_ynode *ses = ma_ymap_get(root, "session");
+        if (ses && !(s->session = read_session(&c, ses)))
             goto fail;
         list = ma_ymap_get(root, "expectations");
         if (!list) {
