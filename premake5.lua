@@ -128,7 +128,7 @@ project("unit_tests")
   -- mockassert's pure cores are unit-tested here too (spec.c + yaml.c: its lint)
   files({"tests/unit/*.c", "assert/match.c", "assert/jpath.c", "assert/requests.c", "assert/util.c",
          "assert/spec.c", "assert/yaml.c", "assert/subject.c", "assert/group.c", "assert/number.c",
-         "assert/project.c", "assert/pages.c", "assert/session.c"})
+         "assert/project.c", "assert/pages.c", "assert/session_id.c"})
   includedirs(src_dirs)
   includedirs({"assert"})
   buildoptions(strict)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session.h"
+#include "session_id.h"
 #include "util.h"
 
 #define MAX_BODY (512u << 20)

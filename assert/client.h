@@ -15,7 +15,7 @@ typedef struct {
     long timeout_ms;      /* per request (long polls add their own wait) */
     const char *admin_token; /* sent as "Authorization: Bearer T" on every request, or NULL */
     const char *session;     /* sent as "X-Mockapi-Session: ID" on every request, or NULL (a valid id:
-                              * session.h; the caller checked it) */
+                              * session_id.h; the caller checked it) */
 } ma_client_opts;
 
 /* Normalises a --server value: "host:port" and ":port" become

@@ -10,7 +10,7 @@
 
 #include "group.h"
 #include "requests.h"
-#include "session.h"
+#include "session_id.h"
 
 #define WAIT_CHUNK_MS 60000 /* the server's largest timeout_ms */
 #define PAGE_LIMIT 100000   /* the server's largest limit */

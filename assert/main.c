@@ -19,7 +19,7 @@
 #include "client.h"
 #include "eval.h"
 #include "report.h"
-#include "session.h"
+#include "session_id.h"
 #include "snapshot.h"
 #include "spec.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "group.h"
-#include "session.h"
+#include "session_id.h"
 #include "subject.h"
 #include "number.h"
 
@@ -436,7 +436,7 @@ static int column_in(const ctx *c, const ma_ynode *n, size_t at)
     return n->mark.col;
 }
 
-/* session: ID, the session every request names (session.h): a string
+/* session: ID, the session every request names (session_id.h): a string
  * that is a session id, as the server checks it. */
 static char *read_session(ctx *c, const ma_ynode *n)
 {

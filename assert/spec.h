@@ -86,7 +86,7 @@ typedef struct {
     char *text;     /* the source (owned), for error context */
     size_t len;
     char *server;   /* the top-level server: key, or NULL */
-    char *session;  /* the top-level session: key (a valid id, session.h), or NULL */
+    char *session;  /* the top-level session: key (a valid id, session_id.h), or NULL */
     ma_expectation *v;
     size_t n;
 } ma_spec;

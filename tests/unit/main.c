@@ -11,6 +11,7 @@ int main(void)
     failed += run_mutate_tests();
     failed += run_match_tests();
     failed += run_subject_tests();
+    failed += run_ma_session_tests();
     failed += run_http1_tests();
     failed += run_names_tests();
     failed += run_glob_tests();

@@ -17,6 +17,7 @@ int run_http1_tests(void); /* HTTP/1.x framing and refusals (transport/http1.c, 
 int run_tls_session_tests(void); /* tls_session.c with certs.c's certificates */
 int run_match_tests(void); /* mockassert's matcher: assert/match.c, jpath.c, requests.c, util.c */
 int run_subject_tests(void); /* mockassert's headers/query/response checks and groupBy: subject.c, group.c */
+int run_ma_session_tests(void); /* mockassert's sessions: the id, the server's answers, the session: key */
 int run_names_tests(void); /* the name lists and every consumer of them, mockassert's lint included */
 int run_glob_tests(void); /* the path glob and the "did you mean" helper (src/common) */
 int run_number_tests(void); /* mockassert's exact JSON numbers: assert/number.c and its users */

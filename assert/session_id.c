@@ -1,6 +1,6 @@
-/* session.c: session ids and the server's answers about sessions (see
- * session.h). */
-#include "session.h"
+/* session_id.c: session ids and the server's answers about sessions (see
+ * session_id.h). */
+#include "session_id.h"
 
 #include <jansson.h>
 #include <stdio.h>

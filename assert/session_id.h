@@ -1,4 +1,4 @@
-/* session.h: the session mockassert reads (assert/README.md "Sessions").
+/* session_id.h: the session mockassert reads (assert/README.md "Sessions").
  *
  * A mockapi may hold many sessions, one per test; everything a test
  * observes (counters, captures, the journal, waits) is its session's.
@@ -8,12 +8,12 @@
  * the server checks it (src/core/session.h: 1 to 64 bytes of
  * [A-Za-z0-9_.-]), so that a typo is a lint error and not a 404 later. Pure;
  * no I/O. */
-#ifndef MA_SESSION_H
-#define MA_SESSION_H
+#ifndef MA_SESSION_ID_H
+#define MA_SESSION_ID_H
 
 #include <stddef.h>
 
-#define MA_SESSION_HEADER "X-Mockapi-Session"
+#define MA_SESSION_ID_HEADER "X-Mockapi-Session"
 #define MA_SESSION_ID_MAX 64 /* the server's MK_SESSION_ID_MAX */
 
 /* 0 if s (len bytes, which may hold NULs) is a session id. Else -1 with
