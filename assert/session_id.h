@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define MA_SESSION_ID_HEADER "X-Mockapi-Session"
+#define MA_SESSION_HEADER "X-Mockapi-Session"
 #define MA_SESSION_ID_MAX 64 /* the server's MK_SESSION_ID_MAX */
 
 /* 0 if s (len bytes, which may hold NULs) is a session id. Else -1 with
