@@ -185,8 +185,7 @@ static int parse_args(int argc, char **argv, options *o)
             if (ma_session_id_check(val, strlen(val), NULL, why, sizeof why) < 0)
                 return usage_error("--session \"%s\": %s%s", val, MA_SESSION_ID_RULE, why);
             o->session = val;
-        }
-        else if (!strcmp(name, "--format")) {
+        } else if (!strcmp(name, "--format")) {
             o->json = !strcmp(val, "json");
             o->github = !strcmp(val, "github");
             if (!o->json && !o->github && strcmp(val, "text"))
