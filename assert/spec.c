@@ -451,7 +451,9 @@ static char *read_session(ctx *c, const ma_ynode *n)
     if (n->plain && !n->str_tag) {
         /* YAML types a plain 42 or true: an id is a string, and "007" must not become 7 */
         json_t *j = ma_yaml_to_json(n, c->err);
-        const char *type = json_is_string(j) ? NULL : j ? ma_type_of(j) : "not a string";
+        if (!j)
+            return NULL; /* c->err says why */
+        const char *type = json_is_string(j) ? NULL : ma_type_of(j);
         json_decref(j);
         if (type && !strcmp(type, "null")) {
             fail(c, n, "session must be a session id such as ci-42, not null");
