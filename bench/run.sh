@@ -1152,6 +1152,8 @@ if on sessions; then
     say "  $(fmt_int "$NS") sessions with 3 requests each made in $(sed -n 's/.* ms=//p' "$RUN/sessN.fill") ms; server Pss $(fmt_mb "$SNP0") -> $(fmt_mb "$SNP1"); measured through session $SID"
     DUR_SAVED=$DUR
     DUR=$SDUR
+    CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
     SKINDS="base default prefix header"
     surl() { # KIND ROUTE -> URL
         case $1 in
@@ -1173,18 +1175,27 @@ if on sessions; then
                 timeout 20 wrk -t2 -c64 -d1s "${xa[@]}" "$(surl "$k" "$what")" >/dev/null 2>&1
             fi
             : >"$RUN/ss.$k.$what"
+            : >"$RUN/ssc.$k.$what"
         done
     done
     for ((r = 1; r <= ROUNDS; r++)); do
         for what in state heartbeat; do
             for k in $SKINDS; do
                 mapfile -t xa < <(sargs "$k" "$what")
+                spid=$SN_PID
+                [ "$k" = base ] && spid=$S0_PID
+                c0=$(cpu_ticks "$spid")
                 run_wrk "$RUN/wrk.ss.$k.$what.$r" "$(surl "$k" "$what")" "${xa[@]}"
+                c1=$(cpu_ticks "$spid")
                 line=$(wrk_parse "$RUN/wrk.ss.$k.$what.$r")
-                echo "$line" >>"$RUN/ss.$k.$what"
                 read -r rps p99 reqs bad <<<"$line"
-                printf '  round %d  %-9s %-8s %10s req/s  p99 %9s  (%s requests, %s errors)\n' \
-                    "$r" "$what" "$k" "$(fmt_int "$rps")" "$(fmt_ms "$p99")" "$reqs" "$bad"
+                # the server's CPU per request: what other load on the box
+                # (which takes CPU from wrk and the server alike) moves least
+                cus=$(awk -v c="$((c1 - c0))" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (n > 0) ? c * 1e6 / hz / n : 0 }')
+                echo "$line" >>"$RUN/ss.$k.$what"
+                echo "$cus" >>"$RUN/ssc.$k.$what"
+                printf '  round %d  %-9s %-8s %10s req/s  p99 %9s  server CPU %6s us/request  (%s requests, %s errors)\n' \
+                    "$r" "$what" "$k" "$(fmt_int "$rps")" "$(fmt_ms "$p99")" "$cus" "$reqs" "$bad"
                 [ "$bad" = 0 ] || die "sessions $what $k: $bad non-2xx responses or socket errors (see $RUN/wrk.ss.$k.$what.$r; BENCH_KEEP=1 keeps it)"
             done
         done
@@ -1197,6 +1208,7 @@ if on sessions; then
     for what in state heartbeat; do
         for k in $SKINDS; do
             printf -v "SS_${k}_${what}" '%s' "$(median_line <"$RUN/ss.$k.$what" | awk '{print $1}')"
+            printf -v "SC_${k}_${what}" '%s' "$(median_line <"$RUN/ssc.$k.$what")"
         done
         for k in default prefix header; do
             a=SS_${k}_${what} b=SS_base_${what}
@@ -1204,7 +1216,10 @@ if on sessions; then
             rv=R_SS_${k}_${what}
             printf -v "V_SS_${k}_${what}" '%s' "$(verdict "${!rv}" ">=" "$T_SESS_TPUT")"
             vv=V_SS_${k}_${what}
-            say "  $what via $k with $(fmt_int "$NS") sessions: $(fmt_int "${!a}") req/s vs $(fmt_int "${!b}") with none: ${!rv}x (target >= $T_SESS_TPUT): ${!vv}"
+            ca=SC_${k}_${what} cb=SC_base_${what}
+            printf -v "R_SC_${k}_${what}" '%s' "$(ratio "${!cb}" "${!ca}")"
+            rc=R_SC_${k}_${what}
+            say "  $what via $k with $(fmt_int "$NS") sessions: $(fmt_int "${!a}") req/s vs $(fmt_int "${!b}") with none: ${!rv}x (target >= $T_SESS_TPUT): ${!vv}; server CPU per request ${!ca} vs ${!cb} us (speed ${!rc}x)"
         done
     done
 
@@ -1377,6 +1392,12 @@ if on sessions; then
         for k in default prefix header; do
             a=SS_${k}_${what} b=SS_base_${what} rv=R_SS_${k}_${what} vv=V_SS_${k}_${what}
             say "| sessions: $what req/s via $k, $(fmt_int "$NS") sessions vs none | $(fmt_int "${!a}") | none $(fmt_int "${!b}") | ${!rv}x | >= ${T_SESS_TPUT}x | ${!vv} |"
+        done
+    done
+    for what in state heartbeat; do
+        for k in default prefix header; do
+            ca=SC_${k}_${what} cb=SC_base_${what} rc=R_SC_${k}_${what}
+            say "| sessions: $what server CPU per request via $k, none / $(fmt_int "$NS") sessions | ${!ca} us | none ${!cb} us | ${!rc}x | (report) | – |"
         done
     done
     if [ "$SL_ON" = 1 ]; then
