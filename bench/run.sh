@@ -63,7 +63,8 @@
 #      pipelined keep-alive connection): memory per idle session, the
 #      server's Pss (smaps_rollup) before and after 1,000 and then 10,000
 #      sessions with no requests, over the count: <= 16 KB; throughput (wrk
-#      -t2 -c64, BENCH_SESSIONS_DURATION s, BENCH_ROUNDS interleaved, median)
+#      -t2 -c64, BENCH_SESSIONS_DURATION s, BENCH_SESSIONS_ROUNDS rounds,
+#      the median of each round's ratio)
 #      of GET state and POST heartbeat on a server holding 1,000 sessions
 #      with 3 requests in each one's journal, through the default session,
 #      the /s/{id}/ prefix and the X-Mockapi-Session header, each vs the
@@ -91,7 +92,8 @@
 #   BENCH_IDLE_PINGS=20     fresh plain and fresh TLS requests timed per stage (9)
 #   BENCH_IDLE_SIT=3        seconds the idle connections sit while CPU is counted (9)
 #   BENCH_FAULT_CONNS=1000  requests held by a fault (12)
-#   BENCH_SESSIONS_DURATION=2  seconds per wrk measurement of section 13
+#   BENCH_SESSIONS_DURATION=1  seconds per wrk measurement of section 13
+#   BENCH_SESSIONS_ROUNDS=5    its rounds (a ratio per round, median kept)
 #   BENCH_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions"  the sections to run (default all)
 #   BENCH_NO_BUILD=1        use build/release/mockapi as it is
 #   BENCH_WAIT_IDLE=0       seconds to wait for other load to stop before starting
@@ -1107,7 +1109,8 @@ T_SESS_BYTES=16000 # 16 KB (10^3 bytes, the stricter reading) per idle session
 T_SESS_TPUT=0.90   # req/s with 1,000 sessions / with none
 if on sessions; then
     NS=1000
-    SDUR=${BENCH_SESSIONS_DURATION:-2}
+    SDUR=${BENCH_SESSIONS_DURATION:-1}
+    SROUNDS=${BENCH_SESSIONS_ROUNDS:-5}
     SB=$OUT/session_bench
     pss_kb() { awk '/^Pss:/ {print $2; f = 1} END {if (!f) exit 1}' "/proc/$1/smaps_rollup" 2>/dev/null || rss_kb "$1"; }
     live_of() { curl -s --noproxy '*' "http://$1/test/sessions" | grep -o '"live":[0-9]*' | cut -d: -f2; }
@@ -1176,11 +1179,18 @@ if on sessions; then
             fi
             : >"$RUN/ss.$k.$what"
             : >"$RUN/ssc.$k.$what"
+            : >"$RUN/ssr.$k.$what"
+            : >"$RUN/sscr.$k.$what"
         done
     done
-    for ((r = 1; r <= ROUNDS; r++)); do
+    # rounds in alternating order (no session first, then last); a ratio
+    # per round, each run against the no-session run of its round, so that
+    # a burst of other load on the box spoils one round, not the figure
+    for ((r = 1; r <= SROUNDS; r++)); do
+        order=$SKINDS
+        [ $((r % 2)) = 0 ] && order="header prefix default base"
         for what in state heartbeat; do
-            for k in $SKINDS; do
+            for k in $order; do
                 mapfile -t xa < <(sargs "$k" "$what")
                 spid=$SN_PID
                 [ "$k" = base ] && spid=$S0_PID
@@ -1194,9 +1204,18 @@ if on sessions; then
                 cus=$(awk -v c="$((c1 - c0))" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (n > 0) ? c * 1e6 / hz / n : 0 }')
                 echo "$line" >>"$RUN/ss.$k.$what"
                 echo "$cus" >>"$RUN/ssc.$k.$what"
+                printf -v "RPS_$k" '%s' "$rps"
+                printf -v "CUS_$k" '%s' "$cus"
                 printf '  round %d  %-9s %-8s %10s req/s  p99 %9s  server CPU %6s us/request  (%s requests, %s errors)\n' \
                     "$r" "$what" "$k" "$(fmt_int "$rps")" "$(fmt_ms "$p99")" "$cus" "$reqs" "$bad"
                 [ "$bad" = 0 ] || die "sessions $what $k: $bad non-2xx responses or socket errors (see $RUN/wrk.ss.$k.$what.$r; BENCH_KEEP=1 keeps it)"
+            done
+            for k in default prefix header; do
+                a=RPS_$k c=CUS_$k
+                ratio "${!a}" "$RPS_base" >>"$RUN/ssr.$k.$what"
+                echo >>"$RUN/ssr.$k.$what"
+                ratio "$CUS_base" "${!c}" >>"$RUN/sscr.$k.$what"
+                echo >>"$RUN/sscr.$k.$what"
             done
         done
     done
@@ -1212,14 +1231,14 @@ if on sessions; then
         done
         for k in default prefix header; do
             a=SS_${k}_${what} b=SS_base_${what}
-            printf -v "R_SS_${k}_${what}" '%s' "$(ratio "${!a}" "${!b}")"
+            printf -v "R_SS_${k}_${what}" '%s' "$(median_line <"$RUN/ssr.$k.$what")"
             rv=R_SS_${k}_${what}
             printf -v "V_SS_${k}_${what}" '%s' "$(verdict "${!rv}" ">=" "$T_SESS_TPUT")"
             vv=V_SS_${k}_${what}
             ca=SC_${k}_${what} cb=SC_base_${what}
-            printf -v "R_SC_${k}_${what}" '%s' "$(ratio "${!cb}" "${!ca}")"
+            printf -v "R_SC_${k}_${what}" '%s' "$(median_line <"$RUN/sscr.$k.$what")"
             rc=R_SC_${k}_${what}
-            say "  $what via $k with $(fmt_int "$NS") sessions: $(fmt_int "${!a}") req/s vs $(fmt_int "${!b}") with none: ${!rv}x (target >= $T_SESS_TPUT): ${!vv}; server CPU per request ${!ca} vs ${!cb} us (speed ${!rc}x)"
+            say "  $what via $k with $(fmt_int "$NS") sessions: $(fmt_int "${!a}") req/s vs $(fmt_int "${!b}") with none (medians); median ratio of the rounds ${!rv}x [$(paste -sd' ' "$RUN/ssr.$k.$what")] (target >= $T_SESS_TPUT): ${!vv}; server CPU per request ${!ca} vs ${!cb} us, speed ${!rc}x [$(paste -sd' ' "$RUN/sscr.$k.$what")]"
         done
     done
 
