@@ -59,6 +59,22 @@
 #      directory), interleaved: >= 0.97x; and, since req/s swing 10-15%
 #      between runs on two shared CPUs, instructions per request of both
 #      under callgrind (2,200 minus 200 keep-alive requests): >= 0.97x.
+#  13. Sessions (bench/session_bench.c creates them and fills them over one
+#      pipelined keep-alive connection): memory per idle session, the
+#      server's Pss (smaps_rollup) before and after 1,000 and then 10,000
+#      sessions with no requests, over the count: <= 16 KB; throughput (wrk
+#      -t2 -c64, BENCH_SESSIONS_DURATION s, BENCH_SESSIONS_ROUNDS rounds,
+#      the median of each round's ratio)
+#      of GET state and POST heartbeat on a server holding 1,000 sessions
+#      with 3 requests in each one's journal, through the default session,
+#      the /s/{id}/ prefix and the X-Mockapi-Session header, each vs the
+#      same load on a fresh server with no sessions: >= 0.90x. Since req/s
+#      swing 10-15% between runs here, also instructions per request under
+#      callgrind (2,200 minus 200, one loop thread) for the same six, vs no
+#      session: >= 0.90x (and the header vs a request with an inert header
+#      of its size, reported); and the lookup, instructions per
+#      GET /s/{id}/v1/nodes/x/state with 10, 1,000 and 10,000 live sessions
+#      on one server (-max-sessions 20000): 10,000 / 10 ~ 1.0 (reported).
 #
 # Every address is 127.0.0.1, every port is picked at run time, every load
 # run is bounded in time, every wait has a deadline; a trap stops every
@@ -76,7 +92,9 @@
 #   BENCH_IDLE_PINGS=20     fresh plain and fresh TLS requests timed per stage (9)
 #   BENCH_IDLE_SIT=3        seconds the idle connections sit while CPU is counted (9)
 #   BENCH_FAULT_CONNS=1000  requests held by a fault (12)
-#   BENCH_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults"  the sections to run (default all)
+#   BENCH_SESSIONS_DURATION=1  seconds per wrk measurement of section 13
+#   BENCH_SESSIONS_ROUNDS=5    its rounds (a ratio per round, median kept)
+#   BENCH_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions"  the sections to run (default all)
 #   BENCH_NO_BUILD=1        use build/release/mockapi as it is
 #   BENCH_WAIT_IDLE=0       seconds to wait for other load to stop before starting
 #   BENCH_KEEP=1            keep the scratch directory (wrk outputs, logs)
@@ -96,7 +114,7 @@ SSE_PINGS=${BENCH_SSE_PINGS:-100}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-5000}
 IDLE_PINGS=${BENCH_IDLE_PINGS:-20}
 IDLE_SIT=${BENCH_IDLE_SIT:-3}
-ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults"
+ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions"
 SECTIONS=" ${BENCH_SECTIONS:-$ALL_SECTIONS} "
 MK=${MOCKAPI_BIN:-$top/build/release/mockapi}
 OUT=$top/build/bench
@@ -105,7 +123,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 on() { case "$SECTIONS" in *" $1 "*) return 0 ;; esac; return 1; } # section $1 selected?
 for s in $SECTIONS; do
-    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits | faults) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
+    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits | faults | sessions) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
 done
 case "$IDLE_CONNS$IDLE_PINGS" in *[!0-9]*) die "BENCH_IDLE_CONNS and BENCH_IDLE_PINGS must be whole numbers" ;; esac
 
@@ -126,7 +144,7 @@ ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 # ---- tools -----------------------------------------------------------------
 missing=()
 tools_needed=()
-{ on tput || on mem || on tls || on faults; } && tools_needed+=(wrk)
+{ on tput || on mem || on tls || on faults || on sessions; } && tools_needed+=(wrk)
 on tput && tools_needed+=(nginx)
 for t in "${tools_needed[@]}"; do
     command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing+=("$t")
@@ -158,6 +176,9 @@ done
 
 if on faults && { [ ! -x "$OUT/fault_bench" ] || [ "bench/fault_bench.c" -nt "$OUT/fault_bench" ]; }; then
     gcc "${CFLAGS[@]}" -o "$OUT/fault_bench" bench/fault_bench.c || die "cannot compile bench/fault_bench.c"
+fi
+if on sessions && { [ ! -x "$OUT/session_bench" ] || [ "bench/session_bench.c" -nt "$OUT/session_bench" ]; }; then
+    gcc "${CFLAGS[@]}" -o "$OUT/session_bench" bench/session_bench.c || die "cannot compile bench/session_bench.c"
 fi
 # idle_bench is a TLS client too (mbedTLS, the library the project builds with)
 if on slow && { [ ! -x "$OUT/slow_bench" ] || [ "bench/slow_bench.c" -nt "$OUT/slow_bench" ]; }; then
@@ -1080,6 +1101,241 @@ if on faults; then
     say ""
 fi
 
+# ---- 13: sessions ------------------------------------------------------------------
+# What a live session costs the others: memory while it idles, throughput
+# while 1,000 of them hold a few journal entries each, and the lookup's
+# instructions as their number grows (the table is hashed: no change).
+T_SESS_BYTES=16000 # 16 KB (10^3 bytes, the stricter reading) per idle session
+T_SESS_TPUT=0.90   # req/s with 1,000 sessions / with none
+if on sessions; then
+    NS=1000
+    SDUR=${BENCH_SESSIONS_DURATION:-1}
+    SROUNDS=${BENCH_SESSIONS_ROUNDS:-5}
+    SB=$OUT/session_bench
+    pss_kb() { awk '/^Pss:/ {print $2; f = 1} END {if (!f) exit 1}' "/proc/$1/smaps_rollup" 2>/dev/null || rss_kb "$1"; }
+    live_of() { curl -s --noproxy '*' "http://$1/test/sessions" | grep -o '"live":[0-9]*' | cut -d: -f2; }
+    say "== 13. sessions: memory per idle session, throughput with $(fmt_int $NS) sessions, lookup cost"
+
+    # memory: Pss before and after N sessions that never served a request.
+    # -journal-entries 0: each POST /test/sessions is itself a request in
+    # the default session's journal, which is not the session's memory (an
+    # idle session's journal is empty either way: it allocates nothing).
+    # (-sessions on everywhere: MOCKAPI_SESSIONS in the environment must
+    # not turn them off or make every plain request a 428)
+    SS_ON=0
+    if "$MK" -h 2>&1 | grep -q -- '-max-sessions'; then
+        SS_ON=1
+        start_mockapi sessmem -addr 127.0.0.1:0 -tls-addr off -sessions on -max-sessions 20000 -journal-entries 0
+        SM_PID=$MK_PID SM_ADDR=$MK_ADDR
+    else
+        say "  this mockapi has no sessions (no -max-sessions flag): section 13 not measured"
+        say ""
+    fi
+fi
+if on sessions && [ "$SS_ON" = 1 ]; then
+    for i in 1 2 3 4; do curl -s --noproxy '*' -o /dev/null "http://$SM_ADDR/v1/ping"; done
+    SM0=$(pss_kb "$SM_PID") SR0=$(rss_kb "$SM_PID")
+    "$SB" "${SM_ADDR##*:}" create 1 1000 0 >"$RUN/sessmem.1" || die "session_bench create 1..1000 failed"
+    SM1=$(pss_kb "$SM_PID") SR1=$(rss_kb "$SM_PID") L1=$(live_of "$SM_ADDR")
+    "$SB" "${SM_ADDR##*:}" create 1001 10000 0 >"$RUN/sessmem.2" || die "session_bench create 1001..10000 failed"
+    SM2=$(pss_kb "$SM_PID") SR2=$(rss_kb "$SM_PID") L2=$(live_of "$SM_ADDR")
+    [ "$L1" = 1000 ] && [ "$L2" = 10000 ] || die "GET /test/sessions says $L1 and $L2 live, not 1000 and 10000"
+    stop_pid "$SM_PID"
+    SESS_B1=$(awk -v a="$SM0" -v b="$SM1" 'BEGIN { printf "%.0f", (b - a) * 1024 / 1000 }')
+    SESS_B2=$(awk -v a="$SM0" -v b="$SM2" 'BEGIN { printf "%.0f", (b - a) * 1024 / 10000 }')
+    V_SESS_B1=$(verdict "$SESS_B1" "<=" "$T_SESS_BYTES")
+    V_SESS_B2=$(verdict "$SESS_B2" "<=" "$T_SESS_BYTES")
+    say "  idle sessions (-max-sessions 20000): Pss $(fmt_mb "$SM0") -> $(fmt_mb "$SM1") with 1,000 -> $(fmt_mb "$SM2") with 10,000 (VmRSS $(fmt_mb "$SR0") -> $(fmt_mb "$SR1") -> $(fmt_mb "$SR2"))"
+    say "  per idle session: $(fmt_int "$SESS_B1") bytes (1,000), $(fmt_int "$SESS_B2") bytes (10,000); target <= 16 KB: $V_SESS_B1, $V_SESS_B2"
+
+    # throughput: the same loads on a server with no session and on one
+    # with NS sessions (3 requests in each journal: heartbeat, state,
+    # heartbeat, through the prefix), interleaved, median of BENCH_ROUNDS
+    SFLAGS=(-addr 127.0.0.1:0 -tls-addr off -sessions on -max-sessions $((2 * NS)))
+    start_mockapi sess0 "${SFLAGS[@]}"
+    S0_PID=$MK_PID S0_URL="http://$MK_ADDR"
+    start_mockapi sessN "${SFLAGS[@]}"
+    SN_PID=$MK_PID SN_URL="http://$MK_ADDR"
+    SNP0=$(pss_kb "$SN_PID")
+    "$SB" "${MK_ADDR##*:}" create 1 "$NS" 3 >"$RUN/sessN.fill" || die "session_bench create 1..$NS (3 requests each) failed"
+    SNP1=$(pss_kb "$SN_PID")
+    [ "$(live_of "$MK_ADDR")" = "$NS" ] || die "the server does not hold $NS live sessions"
+    SID=b$((NS / 2))
+    njr=$(curl -s --noproxy '*' "$SN_URL/s/$SID/test/requests" | grep -o '"seq":' | wc -l)
+    [ "$njr" = 3 ] || die "session $SID has $njr requests in its journal, not 3"
+    say "  $(fmt_int "$NS") sessions with 3 requests each made in $(sed -n 's/.* ms=//p' "$RUN/sessN.fill") ms; server Pss $(fmt_mb "$SNP0") -> $(fmt_mb "$SNP1"); measured through session $SID"
+    DUR_SAVED=$DUR
+    DUR=$SDUR
+    CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
+    SKINDS="base default prefix header"
+    surl() { # KIND ROUTE -> URL
+        case $1 in
+            base) echo "$S0_URL/v1/nodes/x/$2" ;;
+            prefix) echo "$SN_URL/s/$SID/v1/nodes/x/$2" ;;
+            *) echo "$SN_URL/v1/nodes/x/$2" ;;
+        esac
+    }
+    sargs() { # KIND ROUTE -> extra wrk arguments, one a line
+        [ "$1" = header ] && printf '%s\n' -H "X-Mockapi-Session: $SID"
+        [ "$2" = heartbeat ] && printf '%s\n' -s bench/heartbeat.lua
+        return 0
+    }
+    for k in $SKINDS; do
+        for what in state heartbeat; do
+            # warm-up (1 s, not counted): each server once per route
+            if [ "$k" = base ] || [ "$k" = default ]; then
+                mapfile -t xa < <(sargs "$k" "$what")
+                timeout 20 wrk -t2 -c64 -d1s "${xa[@]}" "$(surl "$k" "$what")" >/dev/null 2>&1
+            fi
+            : >"$RUN/ss.$k.$what"
+            : >"$RUN/ssc.$k.$what"
+            : >"$RUN/ssr.$k.$what"
+            : >"$RUN/sscr.$k.$what"
+        done
+    done
+    # rounds in alternating order (no session first, then last); a ratio
+    # per round, each run against the no-session run of its round, so that
+    # a burst of other load on the box spoils one round, not the figure
+    for ((r = 1; r <= SROUNDS; r++)); do
+        order=$SKINDS
+        [ $((r % 2)) = 0 ] && order="header prefix default base"
+        for what in state heartbeat; do
+            for k in $order; do
+                mapfile -t xa < <(sargs "$k" "$what")
+                spid=$SN_PID
+                [ "$k" = base ] && spid=$S0_PID
+                c0=$(cpu_ticks "$spid")
+                run_wrk "$RUN/wrk.ss.$k.$what.$r" "$(surl "$k" "$what")" "${xa[@]}"
+                c1=$(cpu_ticks "$spid")
+                line=$(wrk_parse "$RUN/wrk.ss.$k.$what.$r")
+                read -r rps p99 reqs bad <<<"$line"
+                # the server's CPU per request: what other load on the box
+                # (which takes CPU from wrk and the server alike) moves least
+                cus=$(awk -v c="$((c1 - c0))" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (n > 0) ? c * 1e6 / hz / n : 0 }')
+                echo "$line" >>"$RUN/ss.$k.$what"
+                echo "$cus" >>"$RUN/ssc.$k.$what"
+                printf -v "RPS_$k" '%s' "$rps"
+                printf -v "CUS_$k" '%s' "$cus"
+                printf '  round %d  %-9s %-8s %10s req/s  p99 %9s  server CPU %6s us/request  (%s requests, %s errors)\n' \
+                    "$r" "$what" "$k" "$(fmt_int "$rps")" "$(fmt_ms "$p99")" "$cus" "$reqs" "$bad"
+                [ "$bad" = 0 ] || die "sessions $what $k: $bad non-2xx responses or socket errors (see $RUN/wrk.ss.$k.$what.$r; BENCH_KEEP=1 keeps it)"
+            done
+            for k in default prefix header; do
+                a=RPS_$k c=CUS_$k
+                ratio "${!a}" "$RPS_base" >>"$RUN/ssr.$k.$what"
+                echo >>"$RUN/ssr.$k.$what"
+                ratio "$CUS_base" "${!c}" >>"$RUN/sscr.$k.$what"
+                echo >>"$RUN/sscr.$k.$what"
+            done
+        done
+    done
+    DUR=$DUR_SAVED
+    njr=$(curl -s --noproxy '*' "$SN_URL/test/sessions" | grep -o "\"id\":\"$SID\"[^}]*\"requests\":[0-9]*" | sed 's/.*://')
+    say "  session $SID served $(fmt_int "${njr:-0}") requests (the prefix and header runs); the others still hold 3"
+    stop_pid "$S0_PID"
+    stop_pid "$SN_PID"
+    for what in state heartbeat; do
+        for k in $SKINDS; do
+            printf -v "SS_${k}_${what}" '%s' "$(median_line <"$RUN/ss.$k.$what" | awk '{print $1}')"
+            printf -v "SC_${k}_${what}" '%s' "$(median_line <"$RUN/ssc.$k.$what")"
+        done
+        for k in default prefix header; do
+            a=SS_${k}_${what} b=SS_base_${what}
+            printf -v "R_SS_${k}_${what}" '%s' "$(median_line <"$RUN/ssr.$k.$what")"
+            rv=R_SS_${k}_${what}
+            printf -v "V_SS_${k}_${what}" '%s' "$(verdict "${!rv}" ">=" "$T_SESS_TPUT")"
+            vv=V_SS_${k}_${what}
+            ca=SC_${k}_${what} cb=SC_base_${what}
+            printf -v "R_SC_${k}_${what}" '%s' "$(median_line <"$RUN/sscr.$k.$what")"
+            rc=R_SC_${k}_${what}
+            say "  $what via $k with $(fmt_int "$NS") sessions: $(fmt_int "${!a}") req/s vs $(fmt_int "${!b}") with none (medians); median ratio of the rounds ${!rv}x [$(paste -sd' ' "$RUN/ssr.$k.$what")] (target >= $T_SESS_TPUT): ${!vv}; server CPU per request ${!ca} vs ${!cb} us, speed ${!rc}x [$(paste -sd' ' "$RUN/sscr.$k.$what")]"
+        done
+    done
+
+    # instructions per request (callgrind: deterministic, where wrk's req/s
+    # swing 10-15% between runs on two shared CPUs), one server, one loop
+    # thread, counting on only while the measured requests run (2,200 minus
+    # 200 on one keep-alive connection, pipelined; sessions b1..b10 round
+    # robin): GET state and POST heartbeat with no session, then through
+    # default, prefix and header with 1,000 sessions (3 requests in each
+    # journal); and the lookup, GET state by prefix as the sessions go
+    # 10 -> 1,000 -> 10,000 (-max-sessions 20000)
+    SL_ON=0
+    if command -v valgrind >/dev/null 2>&1 && command -v callgrind_control >/dev/null 2>&1; then
+        SL_ON=1
+        valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$RUN/cgs.out" "$MK" -addr 127.0.0.1:0 \
+            -tls-addr off -threads 1 -sessions on -max-sessions 20000 >"$RUN/cgs.stdout" 2>"$RUN/cgs.stderr" &
+        CG_PID=$!
+        PIDS+=("$CG_PID")
+        a="" t=$((SECONDS + 30))
+        while [ -z "$a" ] && [ "$SECONDS" -le "$t" ] && ! is_gone "$CG_PID"; do
+            a=$(sed -n 's/^MOCKAPI_ADDR=//p' "$RUN/cgs.stdout" 2>/dev/null)
+            sleep 0.05
+        done
+        [ -n "$a" ] || die "mockapi under callgrind did not print MOCKAPI_ADDR within 30 s"
+        CG_PORT=${a##*:}
+        dumps=0
+        cg_count() { # NAME ROUTE VIA (session_bench hit's): sets IR_NAME (instructions per request) and IRF_NAME (mk_session_find's)
+            local lo hi il ih fl fh c
+            for c in "-i on" "-z"; do
+                callgrind_control $c "$CG_PID" >/dev/null 2>&1 || die "callgrind_control $c failed"
+            done
+            "$SB" "$CG_PORT" hit 200 10 "$2" "$3" >/dev/null &&
+                callgrind_control -d "$CG_PID" >/dev/null 2>&1 &&
+                "$SB" "$CG_PORT" hit 2200 10 "$2" "$3" >/dev/null &&
+                callgrind_control -d "$CG_PID" >/dev/null 2>&1 &&
+                callgrind_control -i off "$CG_PID" >/dev/null 2>&1 || die "session_bench hit $2 $3 under callgrind failed"
+            lo="$RUN/cgs.out.$((dumps + 1))" hi="$RUN/cgs.out.$((dumps + 2))"
+            dumps=$((dumps + 2))
+            il=$(awk '/^summary:/ {print $2}' "$lo")
+            ih=$(awk '/^summary:/ {print $2}' "$hi")
+            printf -v "IR_$1" '%s' "$(awk -v a="$il" -v b="$ih" 'BEGIN { printf "%.0f", (b - a) / 2000 }')"
+            # the lookup function's own share, when callgrind_annotate names it
+            fl=$(callgrind_annotate "$lo" 2>/dev/null | awk '/:mk_session_find / {gsub(",", "", $1); print $1; exit}')
+            fh=$(callgrind_annotate "$hi" 2>/dev/null | awk '/:mk_session_find / {gsub(",", "", $1); print $1; exit}')
+            printf -v "IRF_$1" '%s' "$(awk -v a="${fl:-0}" -v b="${fh:-0}" 'BEGIN { printf "%.0f", (b - a) / 2000 }')"
+        }
+        cg_count base_state state default
+        cg_count base_heartbeat heartbeat default
+        cg_count pad_state state pad
+        cg_count pad_heartbeat heartbeat pad
+        "$SB" "$CG_PORT" create 1 10 0 >/dev/null || die "session_bench create 1..10 (callgrind) failed"
+        cg_count p10 state prefix
+        "$SB" "$CG_PORT" create 11 "$NS" 3 >/dev/null || die "session_bench create 11..$NS (callgrind) failed"
+        for what in state heartbeat; do
+            for k in default prefix header; do
+                cg_count "${k}_$what" "$what" "$k"
+            done
+        done
+        "$SB" "$CG_PORT" create $((NS + 1)) 10000 0 >/dev/null || die "session_bench create $((NS + 1))..10000 (callgrind) failed"
+        cg_count p10000 state prefix
+        stop_pid "$CG_PID"
+        for what in state heartbeat; do
+            b=IR_base_$what
+            line="  instructions per request (callgrind), $what: $(fmt_int "${!b}") with no session; with $(fmt_int "$NS"):"
+            for k in default prefix header; do
+                a=IR_${k}_$what
+                printf -v "R_IR_${k}_$what" '%s' "$(ratio "${!b}" "${!a}")"
+                rv=R_IR_${k}_$what
+                printf -v "V_IR_${k}_$what" '%s' "$(verdict "${!rv}" ">=" "$T_SESS_TPUT")"
+                line="$line $k $(fmt_int "${!a}") (speed ${!rv}x)"
+            done
+            say "$line"
+            a=IR_header_$what b=IR_pad_$what
+            printf -v "R_IRP_$what" '%s' "$(ratio "${!b}" "${!a}")"
+            rv=R_IRP_$what
+            say "    $what through the header vs the same request with an inert header of that size (X-Mockapi-Padding) and no session: $(fmt_int "${!a}") vs $(fmt_int "${!b}") (speed ${!rv}x): what the session costs, not the header's bytes"
+        done
+        R_SL=$(awk -v a="$IR_p10" -v b="$IR_p10000" 'BEGIN { printf "%.3f", b / a }')
+        say "  lookup by prefix, GET state instructions per request: $(fmt_int "$IR_p10") with 10 sessions, $(fmt_int "$IR_prefix_state") with $(fmt_int "$NS"), $(fmt_int "$IR_p10000") with 10,000; 10,000 / 10 = ${R_SL}x (O(1): ~1.0)"
+        say "    of which mk_session_find itself: $IRF_p10, $IRF_prefix_state, $IRF_p10000"
+    else
+        say "  valgrind/callgrind_control not found: instructions per request are not counted"
+    fi
+    say ""
+fi
+
 # ---- summary -------------------------------------------------------------------
 say "== summary ($(date -u +%Y-%m-%d), $(nproc) CPUs, loopback, wrk and server sharing the CPUs)"
 say ""
@@ -1158,6 +1414,32 @@ if on faults; then
             say "| faults: GET state instructions per request, before faults / now | $(fmt_int "$IR_now_state") | $FB_REF $(fmt_int "$IR_base_state") | ${R_IRS}x | >= 0.97x | $V_IRS |"
             say "| faults: POST heartbeat instructions per request, before faults / now | $(fmt_int "$IR_now_heartbeat") | $FB_REF $(fmt_int "$IR_base_heartbeat") | ${R_IRH}x | >= 0.97x | $V_IRH |"
         fi
+    fi
+fi
+if on sessions && [ "$SS_ON" = 1 ]; then
+    say "| sessions: memory per idle session (1,000 / 10,000 live) | $(fmt_int "$SESS_B1") / $(fmt_int "$SESS_B2") bytes | – | – | <= 16 KB | $V_SESS_B1 / $V_SESS_B2 |"
+    for what in state heartbeat; do
+        for k in default prefix header; do
+            a=SS_${k}_${what} b=SS_base_${what} rv=R_SS_${k}_${what} vv=V_SS_${k}_${what}
+            say "| sessions: $what req/s via $k, $(fmt_int "$NS") sessions vs none | $(fmt_int "${!a}") | none $(fmt_int "${!b}") | ${!rv}x | >= ${T_SESS_TPUT}x | ${!vv} |"
+        done
+    done
+    for what in state heartbeat; do
+        for k in default prefix header; do
+            ca=SC_${k}_${what} cb=SC_base_${what} rc=R_SC_${k}_${what}
+            say "| sessions: $what server CPU per request via $k, none / $(fmt_int "$NS") sessions | ${!ca} us | none ${!cb} us | ${!rc}x | (report) | – |"
+        done
+    done
+    if [ "$SL_ON" = 1 ]; then
+        for what in state heartbeat; do
+            for k in default prefix header; do
+                a=IR_${k}_$what b=IR_base_$what rv=R_IR_${k}_$what vv=V_IR_${k}_$what
+                say "| sessions: $what instructions per request via $k, none / $(fmt_int "$NS") sessions | $(fmt_int "${!a}") | none $(fmt_int "${!b}") | ${!rv}x | >= ${T_SESS_TPUT}x | ${!vv} |"
+            done
+            a=IR_header_$what b=IR_pad_$what rv=R_IRP_$what
+            say "| sessions: $what instructions per request via header vs an inert header of that size, no session | $(fmt_int "${!a}") | padded $(fmt_int "${!b}") | ${!rv}x | (report) | – |"
+        done
+        say "| sessions: GET state instructions per request by prefix, 10,000 vs 10 sessions | $(fmt_int "$IR_p10000") | 10: $(fmt_int "$IR_p10") ($(fmt_int "$NS"): $(fmt_int "$IR_prefix_state")) | ${R_SL}x | ~1.0 (report) | – |"
     fi
 fi
 say ""
