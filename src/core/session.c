@@ -334,6 +334,8 @@ static void link_locked(mk_session_table *t, mk_session *s)
     else
         t->first = s;
     t->last = s;
+    if (s->ttl_ms)
+        atomic_fetch_add_explicit(&t->with_ttl, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->live, 1, memory_order_release);
 }
 
@@ -361,6 +363,8 @@ static void unlink_locked(mk_session_table *t, mk_session *s)
     else
         t->last = s->prev;
     s->prev = s->next = NULL;
+    if (s->ttl_ms)
+        atomic_fetch_sub_explicit(&t->with_ttl, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&t->live, 1, memory_order_release);
 }
 
@@ -515,8 +519,8 @@ void mk_sessions_sweep(mockapi *m, int64_t now_ms)
 {
     mk_session_table *t = &m->sessions;
     int64_t due = atomic_load_explicit(&t->next_sweep_ms, memory_order_relaxed);
-    if (now_ms < due || atomic_load_explicit(&t->live, memory_order_relaxed) == 0)
-        return;
+    if (now_ms < due || atomic_load_explicit(&t->with_ttl, memory_order_relaxed) == 0)
+        return; /* the walk holds the lock every lookup needs: only when a TTL can be due */
     if (!atomic_compare_exchange_strong(&t->next_sweep_ms, &due, now_ms + SWEEP_EVERY_MS))
         return; /* another thread sweeps */
     enum { BATCH = 32 };

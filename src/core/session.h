@@ -116,6 +116,7 @@ typedef struct mk_session_table {
     size_t nbuckets;
     mk_session *first, *last; /* every live session but default, oldest first */
     atomic_int live;          /* live sessions but default (read without the lock) */
+    atomic_int with_ttl;      /* those of them with a TTL: none, no sweep */
     int max;                  /* cfg.max_sessions */
     mk_sessions_mode mode;
     atomic_ullong unsessioned;
