@@ -1356,6 +1356,70 @@ static void ses_parked_wait_session_deleted(void **st)
     mt_server_untrack_free(&s);
 }
 
+/* A wait parked in a session is a request in progress: the session is not
+ * idle while it waits, however long past its TTL, and its idle clock
+ * starts again when the wait is answered. */
+static void ses_ttl_parked_wait_keeps_alive(void **st)
+{
+    (void)st;
+    mt_timing_test();
+    mt_server s;
+    rc_start(&s, NULL, false);
+    CURL *h = curl_easy_init();
+    ses a;
+    ses_make(h, &s, "{\"id\":\"tw\",\"ttl_ms\":200}", &a);
+    waiter w = {.s = &s, .x = a, .sel = SEL_HEADER,
+                .path = "/test/wait?counter=heartbeat_count&value=1&timeout_ms=5000"};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
+    bool parked = session_waiters_reach(&s, "tw", 1, mt_now_ms() + WAIT_MS);
+    /* three TTLs of other traffic (each request may sweep) */
+    int64_t t0 = mt_now_ms(), lost = 0;
+    while (parked && !lost && mt_now_ms() - t0 < 600) {
+        json_t *l = sessions_list(h, &s);
+        if (!listed(l, "tw"))
+            lost = mt_now_ms() - t0;
+        json_decref(l);
+        poll_pause();
+    }
+    char hb[512];
+    hb_body(hb, sizeof hb, "tw", 0);
+    int64_t t_hb = mt_now_ms();
+    mt_response r;
+    sreq(h, &s, &a, SEL_HEADER, "POST", "/v1/nodes/n1/heartbeat", hb, &r);
+    long hbst = r.status;
+    mt_response_free(&r);
+    pthread_join(th, NULL);
+    assert_true(parked);
+    if (lost)
+        fail_msg("the session ended %lld ms into a wait parked on it (TTL 200 ms); the wait got %ld %.*s",
+                 (long long)lost, w.r.status, (int)w.r.len, (const char *)w.r.body);
+    assert_int_equal(hbst, 200);
+    assert_int_equal(w.r.status, 200);
+    json_t *j = mt_parse_json(w.r.body, w.r.len);
+    assert_true(json_is_true(json_object_get(j, "met")));
+    json_decref(j);
+    mt_response_free(&w.r);
+    /* nothing running in it any more: it ends a TTL after its last request */
+    int64_t deadline = mt_now_ms() + 5000;
+    for (;;) {
+        json_t *l = sessions_list(h, &s);
+        bool there = listed(l, "tw") != NULL;
+        json_decref(l);
+        int64_t now = mt_now_ms();
+        if (!there) {
+            if (now - t_hb < 195)
+                fail_msg("tw ended %lld ms after its last request (TTL 200 ms)", (long long)(now - t_hb));
+            break;
+        }
+        if (now >= deadline)
+            fail_msg("tw still listed %lld ms after its last request", (long long)(now - t_hb));
+        poll_pause();
+    }
+    curl_easy_cleanup(h);
+    mt_server_untrack_free(&s);
+}
+
 /* ---- 10. the C API --------------------------------------------------------- */
 
 typedef struct api_waiter {
@@ -1695,6 +1759,7 @@ int mt_run_session_tests(void)
         cmocka_unit_test_teardown(ses_created_with_fixtures, rc_teardown),
         cmocka_unit_test_teardown(ses_unknown_and_bad_ids, rc_teardown),
         cmocka_unit_test_teardown(ses_parked_wait_session_deleted, rc_teardown),
+        cmocka_unit_test_teardown(ses_ttl_parked_wait_keeps_alive, rc_teardown),
         cmocka_unit_test_teardown(ses_c_api, rc_teardown),
         cmocka_unit_test_teardown(ses_end_under_load, rc_teardown),
     };
