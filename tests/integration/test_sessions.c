@@ -286,7 +286,7 @@ typedef struct worker {
     int sel;
     int k; /* heartbeats it sends */
     pthread_barrier_t *sent;
-    char err[800];
+    char err[1600];
 } worker;
 
 #define WFAIL(w, ...)                                                                              \
@@ -332,7 +332,7 @@ static void worker_check(worker *w, CURL *h)
     hb_body(want, sizeof want, w->x.id, w->k - 1);
     sreq(h, w->s, &w->x, w->sel, "GET", "/test/last-request/heartbeat", NULL, &r);
     if (r.status != 200 || r.len != strlen(want) || memcmp(r.body, want, r.len) != 0)
-        WFAIL(w, "last heartbeat: status %ld, body %.300s, want %s", r.status, (const char *)r.body, want);
+        WFAIL(w, "last heartbeat: status %ld, body %.300s, want %.400s", r.status, (const char *)r.body, want);
     mt_response_free(&r);
 
     sreq(h, w->s, &w->x, w->sel, "GET", "/test/requests", NULL, &r);
@@ -1628,6 +1628,40 @@ static void ses_c_api(void **st)
     mt_server_untrack_free(&s);
 }
 
+/* The C API on an instance never started (no hub, no listeners), and a
+ * handle that outlives its instance: readable until freed. */
+static void ses_api_unstarted(void **st)
+{
+    (void)st;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    mockapi *m = NULL;
+    char err[256] = "";
+    assert_int_equal(mockapi_create(&cfg, &m, err, sizeof err), MOCKAPI_OK);
+    mockapi_session *a = NULL, *b = NULL;
+    mockapi_session_config sc = {.id = "early", .ttl_ms = 100000};
+    assert_int_equal(mockapi_session_create(m, &sc, &a, err, sizeof err), MOCKAPI_OK);
+    assert_int_equal(mockapi_session_create(m, NULL, &b, err, sizeof err), MOCKAPI_OK);
+    int fid = 0;
+    assert_int_equal(mockapi_session_fault_add(a, "heartbeat", NULL, "status=503", 0, &fid, err, sizeof err),
+                     MOCKAPI_OK);
+    assert_int_equal(mockapi_session_set_heartbeat(a, false, true), MOCKAPI_OK);
+    assert_int_equal(mockapi_session_counter_get(a, MOCKAPI_HEARTBEAT_COUNT), 0);
+    char url[128];
+    assert_true(mockapi_session_url(a, MOCKAPI_LISTENER_HTTP, url, sizeof url) < 0); /* not listening */
+    int64_t v = -1;
+    assert_int_equal(mockapi_session_wait(a, "counter=heartbeat_count&value=1", 0, &v), MOCKAPI_ETIMEDOUT);
+    assert_int_equal(mockapi_session_end(a), MOCKAPI_OK);
+    assert_false(mockapi_session_live(a));
+    assert_int_equal(mockapi_session_reset(a), MOCKAPI_OK); /* an ended session's own state: harmless */
+    mockapi_session_free(a);
+    /* b outlives the instance */
+    mockapi_free(m);
+    assert_int_equal(mockapi_session_counter_get(b, MOCKAPI_HEARTBEAT_COUNT), 0);
+    assert_int_equal(strlen(mockapi_session_nsk(b)), 32);
+    mockapi_session_free(b);
+}
+
 /* ---- ending a session while clients use it (TSan) ------------------------ */
 
 typedef struct user {
@@ -1672,7 +1706,7 @@ static void *user_run(void *arg)
 typedef struct reader {
     mockapi_session *h;
     atomic_bool *stop;
-    int reads;
+    atomic_int reads;
 } reader;
 
 static void *reader_run(void *arg)
@@ -1686,7 +1720,7 @@ static void *reader_run(void *arg)
             free(js);
         if (mockapi_session_last_request(rd->h, "heartbeat", &b, &n) == MOCKAPI_OK)
             free(b);
-        rd->reads++;
+        atomic_fetch_add(&rd->reads, 1);
     }
     return NULL;
 }
@@ -1714,17 +1748,23 @@ static void ses_end_under_load(void **st)
         assert_int_equal(pthread_create(&th[i], NULL, user_run, &u[i]), 0);
     }
     assert_int_equal(pthread_create(&rt, NULL, reader_run, &rd), 0);
-    /* every client is through a few times, then the session ends under them */
+    /* every client is through a few times and the reader has read, then the
+     * session ends under them */
     int64_t dl = mt_now_ms() + 10000;
     for (int i = 0; i < U; i++)
         while (atomic_load(&u[i].ok) < 5 && !atomic_load(&u[i].finished) && mt_now_ms() < dl)
             poll_pause();
+    while (atomic_load(&rd.reads) == 0 && mt_now_ms() < dl)
+        poll_pause();
+    int reads_before = atomic_load(&rd.reads);
     mt_response r;
     mt_send(h, s.base, "DELETE", "/test/sessions/busy", NULL, &r);
     long del = r.status;
     mt_response_free(&r);
     for (int i = 0; i < U; i++)
         pthread_join(th[i], NULL);
+    while (atomic_load(&rd.reads) <= reads_before + 1 && mt_now_ms() < dl) /* and reads on after the end */
+        poll_pause();
     atomic_store(&stop, true);
     pthread_join(rt, NULL);
     assert_int_equal(del, 200);
@@ -1738,7 +1778,8 @@ static void ses_end_under_load(void **st)
     /* every heartbeat answered 200 was counted in the session, and nowhere else */
     assert_int_equal(mockapi_session_counter_get(hs, MOCKAPI_HEARTBEAT_COUNT), total);
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 0);
-    assert_true(rd.reads > 0);
+    assert_true(reads_before > 0);
+    assert_true(atomic_load(&rd.reads) > reads_before + 1);
     mockapi_session_free(hs);
     rc_healthy(&s, false, "after the session ended under load");
     curl_easy_cleanup(h);
@@ -1761,6 +1802,7 @@ int mt_run_session_tests(void)
         cmocka_unit_test_teardown(ses_parked_wait_session_deleted, rc_teardown),
         cmocka_unit_test_teardown(ses_ttl_parked_wait_keeps_alive, rc_teardown),
         cmocka_unit_test_teardown(ses_c_api, rc_teardown),
+        cmocka_unit_test(ses_api_unstarted),
         cmocka_unit_test_teardown(ses_end_under_load, rc_teardown),
     };
     return cmocka_run_group_tests_name("sessions", tests, NULL, NULL);
