@@ -1284,8 +1284,12 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
     for (int i = 0; i < rq->nheaders; i++) {
         const char *n = rq->headers[i].name;
         if ((n[0] | 0x20) == 'x' && strlen(n) == 17 && strcasecmp(n, "X-Mockapi-Session") == 0) {
+            if (h) { /* which one was meant is not for the mock to guess (as X-Mockapi-Fault) */
+                *via = MK_VIA_HEADER;
+                mk_err_session(rq, resp, 400, "X-Mockapi-Session given more than once: send one session id");
+                return NULL;
+            }
             h = rq->headers[i].value;
-            break;
         }
     }
     if (h) {
