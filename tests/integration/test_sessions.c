@@ -765,6 +765,45 @@ static void ses_cap(void **st)
     mt_server_untrack_free(&s);
 }
 
+/* -session-journal-bytes bounds each session's journal but default's. */
+static void ses_journal_bytes(void **st)
+{
+    (void)st;
+    mt_server s;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.session_journal_bytes = 8192;
+    rc_start(&s, &cfg, false);
+    CURL *h = curl_easy_init();
+    ses a;
+    ses_make(h, &s, NULL, &a);
+    char hb[512];
+    for (int i = 0; i < 40; i++) { /* about 40 KB of entries in each */
+        hb_body(hb, sizeof hb, a.id, i);
+        sexpect(h, &s, &a, SEL_PREFIX, "POST", "/v1/nodes/n1/heartbeat", hb, 200, NULL);
+        sexpect(h, &s, NULL, SEL_NONE, "POST", "/v1/nodes/n1/heartbeat", hb, 200, NULL);
+    }
+    mt_response r;
+    sexpect(h, &s, &a, SEL_HEADER, "GET", "/test/requests", NULL, 200, &r);
+    json_t *j = mt_parse_json(r.body, r.len);
+    assert_int_equal(mt_jint(j, "max_bytes"), 8192);
+    assert_true(mt_jint(j, "evicted") > 0);
+    size_t kept = json_array_size(json_object_get(j, "entries"));
+    assert_true(kept > 0 && kept < 40);
+    json_decref(j);
+    mt_response_free(&r);
+    assert_int_equal(scount(h, &s, &a, SEL_HEADER, "heartbeat_count"), 40); /* counters are not the journal */
+    mt_get(h, s.base, "/test/requests", &r);
+    j = mt_parse_json(r.body, r.len);
+    assert_int_equal(mt_jint(j, "max_bytes"), 64 << 20);
+    assert_int_equal(mt_jint(j, "evicted"), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "entries")), 40);
+    json_decref(j);
+    mt_response_free(&r);
+    curl_easy_cleanup(h);
+    mt_server_untrack_free(&s);
+}
+
 /* ---- 5. modes --------------------------------------------------------------- */
 
 static void ses_required_mode(void **st)
@@ -1204,6 +1243,22 @@ static void ses_unknown_and_bad_ids(void **st)
         error_names(&r, "header over prefix", "X-Mockapi-Session", (const char *)NULL);
         mt_response_free(&r);
     }
+    /* the header twice: refused, as X-Mockapi-Fault twice is (which was
+     * meant is not for the mock to guess) */
+    {
+        const char *hs[] = {"X-Mockapi-Session: live-1", "X-Mockapi-Session: ghost"};
+        mt_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = "GET";
+        rq.path = "/v1/ping";
+        rq.headers = hs;
+        rq.nheaders = 2;
+        mt_perform(h, s.base, &rq, &r);
+        assert_int_equal(r.status, 400);
+        body_is(&r, "{\"error\":\"X-Mockapi-Session given more than once: send one session id\"}\n",
+                "the header twice");
+        mt_response_free(&r);
+    }
     /* an unknown bearer is no selector: default */
     ses nobody = {.id = "-", .nsk = "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"};
     sexpect(h, &s, &nobody, SEL_TOKEN, "GET", "/v1/ping", NULL, 200, NULL);
@@ -1538,16 +1593,19 @@ static void ses_c_api(void **st)
     mt_response_free(&r);
     assert_int_equal(mockapi_session_fault_delete(a, fid), MOCKAPI_OK);
     assert_int_equal(mockapi_session_fault_delete(a, fid), MOCKAPI_ENOTFOUND);
+    /* a path rule sees the path without the session's prefix */
     assert_int_equal(mockapi_session_fault_add(a, "/v1/nodes/*/heartbeat", NULL, "status=500", 0, NULL, err,
                                                sizeof err),
                      MOCKAPI_OK);
+    sexpect(h, &s, &xa, SEL_PREFIX, "POST", "/v1/nodes/n1/heartbeat", hb, 500, NULL);
+    sexpect(h, &s, &xb, SEL_PREFIX, "POST", "/v1/nodes/n1/heartbeat", hb, 200, NULL);
     assert_int_equal(mockapi_session_fault_clear(a), MOCKAPI_OK);
     hb_body(hb, sizeof hb, "capi", 1);
     sexpect(h, &s, &xa, SEL_PREFIX, "POST", "/v1/nodes/n1/heartbeat", hb, 200, NULL);
 
-    /* counters, capture, journal, wait: a's own (the 503 counted nothing) */
+    /* counters, capture, journal, wait: a's own (the 503 and 500 counted nothing) */
     assert_int_equal(mockapi_session_counter_get(a, MOCKAPI_HEARTBEAT_COUNT), 1);
-    assert_int_equal(mockapi_session_counter_get(b, MOCKAPI_HEARTBEAT_COUNT), 1);
+    assert_int_equal(mockapi_session_counter_get(b, MOCKAPI_HEARTBEAT_COUNT), 2);
     assert_int_equal(mockapi_session_counter_get(a2, MOCKAPI_HEARTBEAT_COUNT), 1); /* the same session */
     assert_int_equal(mockapi_counter_get(s.m, MOCKAPI_HEARTBEAT_COUNT), 1);
     char *body = NULL;
@@ -1561,9 +1619,11 @@ static void ses_c_api(void **st)
     assert_int_equal(mockapi_session_requests(a, "path=/v1/nodes/n1/heartbeat", &js, &jl), MOCKAPI_OK);
     j = mt_parse_json(js, jl);
     json_t *es = json_object_get(j, "entries");
-    assert_int_equal(json_array_size(es), 2);
+    assert_int_equal(json_array_size(es), 3);
     assert_int_equal(mt_jint(json_array_get(es, 0), "status"), 503);
-    assert_string_equal(mt_jstr(json_array_get(es, 1), "session"), "capi");
+    assert_int_equal(mt_jint(json_array_get(es, 1), "status"), 500);
+    assert_string_equal(mt_jstr(json_object_get(json_array_get(es, 1), "fault"), "source"), "rule");
+    assert_string_equal(mt_jstr(json_array_get(es, 2), "session"), "capi");
     json_decref(j);
     free(js);
     js = NULL;
@@ -1576,7 +1636,7 @@ static void ses_c_api(void **st)
     /* reset: a only */
     assert_int_equal(mockapi_session_reset(a), MOCKAPI_OK);
     assert_int_equal(mockapi_session_counter_get(a, MOCKAPI_HEARTBEAT_COUNT), 0);
-    assert_int_equal(mockapi_session_counter_get(b, MOCKAPI_HEARTBEAT_COUNT), 1);
+    assert_int_equal(mockapi_session_counter_get(b, MOCKAPI_HEARTBEAT_COUNT), 2);
     sexpect(h, &s, &xa, SEL_PREFIX, "POST", "/v1/nodes/n1/heartbeat", hb, 200, NULL);
 
     /* a wait blocked in a when a ends returns at once */
@@ -1793,6 +1853,7 @@ int mt_run_session_tests(void)
         cmocka_unit_test_teardown(ses_reset_scopes, rc_teardown),
         cmocka_unit_test_teardown(ses_ttl, rc_teardown),
         cmocka_unit_test_teardown(ses_cap, rc_teardown),
+        cmocka_unit_test_teardown(ses_journal_bytes, rc_teardown),
         cmocka_unit_test_teardown(ses_required_mode, rc_teardown),
         cmocka_unit_test_teardown(ses_off_mode, rc_teardown),
         cmocka_unit_test_teardown(ses_agent_by_base_url, rc_teardown),
