@@ -1463,7 +1463,10 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         return;
     }
     int64_t now_ms = t0_us / 1000;
-    mk_session_touch(S, now_ms);
+    if (req->wait_slot && *req->wait_slot) /* a parked wait run again: the same request, counted once */
+        atomic_store_explicit(&S->last_used_ms, now_ms, memory_order_relaxed);
+    else
+        mk_session_touch(S, now_ms);
     mk_sessions_sweep(m, now_ms);
     mk_match mt;
     mt.route = NULL;
