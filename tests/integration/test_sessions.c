@@ -1406,6 +1406,12 @@ static void ses_parked_wait_session_deleted(void **st)
     assert_int_equal(mt_jint(j, "value"), 1);
     json_decref(j);
     mt_response_free(&w[2].r);
+    /* the bystander served two requests: the wait (parked, checked again
+     * when met: one request) and the heartbeat */
+    json_t *l = sessions_list(h, &s);
+    assert_int_equal(mt_jint(listed(l, "bystander"), "requests"), 2);
+    assert_null(listed(l, "parked"));
+    json_decref(l);
     rc_healthy(&s, false, "after the parked waits' session ended");
     curl_easy_cleanup(h);
     mt_server_untrack_free(&s);
