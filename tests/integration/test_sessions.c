@@ -1287,6 +1287,22 @@ static void ses_unknown_and_bad_ids(void **st)
     char *body = rc_fmt("{\"id\":\"%s\"}", longid);
     mt_send(h, s.base, "POST", "/test/sessions", body, &r);
     assert_int_equal(r.status, 400);
+    error_names(&r, "an id of 65", "1 to 64", (const char *)NULL);
+    mt_response_free(&r);
+    free(body);
+    char huge[300];
+    memset(huge, 'y', 200);
+    huge[200] = '\0';
+    body = rc_fmt("{\"id\":\"%s\"}", huge);
+    mt_send(h, s.base, "POST", "/test/sessions", body, &r);
+    assert_int_equal(r.status, 400);
+    error_names(&r, "an id of 200", "longer than 64 bytes", (const char *)NULL);
+    mt_response_free(&r);
+    free(body);
+    body = rc_fmt("{\"name\":\"%s\"}", huge);
+    mt_send(h, s.base, "POST", "/test/sessions", body, &r);
+    assert_int_equal(r.status, 400);
+    error_names(&r, "a name of 200", "longer than 128 bytes", (const char *)NULL);
     mt_response_free(&r);
     free(body);
     longid[64] = '\0'; /* 64 is the most */
