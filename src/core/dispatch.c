@@ -1507,6 +1507,33 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         mk_err_method_not_allowed(req, resp, mt.allow);
         goto out;
     case MK_REDIRECT: {
+        /* what select_session took out goes back in: the session prefix in
+         * front, the query with its session=, so that the client that
+         * follows the redirect stays in its session (not in default) */
+        bool prefixed = rq.path != req_in->path && req_in->prefix_len;
+        bool requery = rq.query != req_in->query && req_in->query;
+        if (prefixed || requery) {
+            size_t pl = prefixed ? req_in->prefix_len : 0;
+            size_t ll = requery ? strcspn(mt.location, "?") : strlen(mt.location);
+            size_t ql = requery ? strlen(req_in->query) : 0;
+            char *loc = malloc(pl + ll + 1 + ql + 1);
+            if (!loc) {
+                free(mt.location);
+                mk_err_internal(req, resp, "out of memory");
+                goto out;
+            }
+            memcpy(loc, req_in->path, pl);
+            memcpy(loc + pl, mt.location, ll);
+            size_t w = pl + ll;
+            if (requery) {
+                loc[w++] = '?';
+                memcpy(loc + w, req_in->query, ql);
+                w += ql;
+            }
+            loc[w] = '\0';
+            free(mt.location);
+            mt.location = loc;
+        }
         /* http.Redirect: an HTML body for GET only, Content-Type for GET/HEAD */
         bool get = strcmp(req->method, "GET") == 0, head = strcmp(req->method, "HEAD") == 0;
         mk_buf html;
