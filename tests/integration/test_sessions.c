@@ -1353,6 +1353,52 @@ static void ses_unknown_and_bad_ids(void **st)
     mt_server_untrack_free(&s);
 }
 
+/* A redirect (the router cleans a path) keeps what selected the session:
+ * the prefix in front of Location, the query's session=, so a client that
+ * follows it stays in its session. Default's redirect is as before. */
+static void ses_redirect_keeps_session(void **st)
+{
+    (void)st;
+    mt_server s;
+    rc_start(&s, NULL, false);
+    CURL *h = curl_easy_init();
+    ses a;
+    ses_make_id(h, &s, "rd", &a);
+    mt_response r;
+    static const struct {
+        const char *path, *location;
+    } cases[] = {
+        {"/s/rd/v1//ping", "/s/rd/v1/ping"},
+        {"/s/rd/v1/nodes/n1/../../ping", "/s/rd/v1/ping"},
+        {"/s/rd/test//assertions?faults=1", "/s/rd/test/assertions?faults=1"},
+        {"/test//assertions?session=rd", "/test/assertions?session=rd"},
+        {"/test//requests?limit=1&session=rd&path=/x", "/test/requests?limit=1&session=rd&path=/x"},
+        {"/v1//ping", "/v1/ping"}, /* default: as before sessions */
+        {"/v1//ping?session=rd", "/v1/ping?session=rd"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mt_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = "GET";
+        rq.path = cases[i].path;
+        mt_perform(h, s.base, &rq, &r);
+        const char *loc = mt_header_get(&r, "Location");
+        if (r.status != 301 || !loc || strcmp(loc, cases[i].location) != 0)
+            fail_msg("GET %s: %ld, Location %s; want 301 to %s", cases[i].path, r.status, loc ? loc : "(none)",
+                     cases[i].location);
+        mt_response_free(&r);
+        /* where it leads is served (in the session) */
+        mt_get(h, s.base, cases[i].location, &r);
+        assert_int_equal(r.status, 200);
+        mt_response_free(&r);
+    }
+    json_t *l = sessions_list(h, &s);
+    assert_int_equal(mt_jint(listed(l, "rd"), "requests"), 10); /* 5 redirects and their 5 targets */
+    json_decref(l);
+    curl_easy_cleanup(h);
+    mt_server_untrack_free(&s);
+}
+
 /* ---- 9. a parked wait whose session ends ----------------------------------- */
 
 typedef struct waiter {
@@ -1884,6 +1930,7 @@ int mt_run_session_tests(void)
         cmocka_unit_test_teardown(ses_default_stays_golden, rc_teardown),
         cmocka_unit_test_teardown(ses_created_with_fixtures, rc_teardown),
         cmocka_unit_test_teardown(ses_unknown_and_bad_ids, rc_teardown),
+        cmocka_unit_test_teardown(ses_redirect_keeps_session, rc_teardown),
         cmocka_unit_test_teardown(ses_parked_wait_session_deleted, rc_teardown),
         cmocka_unit_test_teardown(ses_ttl_parked_wait_keeps_alive, rc_teardown),
         cmocka_unit_test_teardown(ses_c_api, rc_teardown),
