@@ -6,7 +6,7 @@
  *    and journals (with "session" and "session_via"), read through the
  *    session's own selector and through ?session=; event streams opened
  *    through /s/{id}/ get only their own session's events, /test/sse shows
- *    only its own streams;
+ *    only its own streams, /test/sse/disconnect ends only its own;
  *  - POST /test/reset resets its session only; ?scope=all ends every
  *    session but default (their prefixes then 404) and resets default;
  *  - TTL: an idle session ends after ttl_ms, a used one lives on, and ends
@@ -525,6 +525,16 @@ static void ses_parallel_selectors(void **st)
         json_decref(j);
         mt_response_free(&r);
     }
+    /* /test/sse/disconnect ends the streams of its session only */
+    sexpect(h, &s, &w[0].x, w[0].sel, "POST", "/test/sse/disconnect", NULL, 200, &r);
+    body_is(&r, "{\"disconnected\":1}\n", "disconnect in one session");
+    mt_response_free(&r);
+    sse_event ev;
+    if (sse_next(&c[0], &ev, mt_now_ms() + WAIT_MS) != -1 || !c[0].eof)
+        fail_msg("the disconnected stream did not end");
+    envelope(body, sizeof body, "after");
+    sexpect(h, &s, &w[1].x, w[1].sel, "POST", "/test/inject-event", body, 204, NULL);
+    next_frame_is(&c[1], "after", "another session's stream, still open");
     for (int i = 0; i < N; i++)
         sse_close(&c[i]);
     curl_easy_cleanup(h);
