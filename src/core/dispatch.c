@@ -1284,8 +1284,12 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
     for (int i = 0; i < rq->nheaders; i++) {
         const char *n = rq->headers[i].name;
         if ((n[0] | 0x20) == 'x' && strlen(n) == 17 && strcasecmp(n, "X-Mockapi-Session") == 0) {
+            if (h) { /* which one was meant is not for the mock to guess (as X-Mockapi-Fault) */
+                *via = MK_VIA_HEADER;
+                mk_err_session(rq, resp, 400, "X-Mockapi-Session given more than once: send one session id");
+                return NULL;
+            }
             h = rq->headers[i].value;
-            break;
         }
     }
     if (h) {
@@ -1459,7 +1463,10 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         return;
     }
     int64_t now_ms = t0_us / 1000;
-    mk_session_touch(S, now_ms);
+    if (req->wait_slot && *req->wait_slot) /* a parked wait run again: the same request, counted once */
+        atomic_store_explicit(&S->last_used_ms, now_ms, memory_order_relaxed);
+    else
+        mk_session_touch(S, now_ms);
     mk_sessions_sweep(m, now_ms);
     mk_match mt;
     mt.route = NULL;
@@ -1500,6 +1507,33 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         mk_err_method_not_allowed(req, resp, mt.allow);
         goto out;
     case MK_REDIRECT: {
+        /* what select_session took out goes back in: the session prefix in
+         * front, the query with its session=, so that the client that
+         * follows the redirect stays in its session (not in default) */
+        bool prefixed = rq.path != req_in->path && req_in->prefix_len;
+        bool requery = rq.query != req_in->query && req_in->query;
+        if (prefixed || requery) {
+            size_t pl = prefixed ? req_in->prefix_len : 0;
+            size_t ll = requery ? strcspn(mt.location, "?") : strlen(mt.location);
+            size_t ql = requery ? strlen(req_in->query) : 0;
+            char *loc = malloc(pl + ll + 1 + ql + 1);
+            if (!loc) {
+                free(mt.location);
+                mk_err_internal(req, resp, "out of memory");
+                goto out;
+            }
+            memcpy(loc, req_in->path, pl);
+            memcpy(loc + pl, mt.location, ll);
+            size_t w = pl + ll;
+            if (requery) {
+                loc[w++] = '?';
+                memcpy(loc + w, req_in->query, ql);
+                w += ql;
+            }
+            loc[w] = '\0';
+            free(mt.location);
+            mt.location = loc;
+        }
         /* http.Redirect: an HTML body for GET only, Content-Type for GET/HEAD */
         bool get = strcmp(req->method, "GET") == 0, head = strcmp(req->method, "HEAD") == 0;
         mk_buf html;

@@ -528,8 +528,12 @@ void mk_sessions_sweep(mockapi *m, int64_t now_ms)
         mk_session *dead[BATCH];
         int n = 0;
         pthread_mutex_lock(&t->lock);
+        /* a wait parked on it (or blocked in mockapi_session_wait) is a
+         * request still running: the session is not idle; its answer
+         * touches the session again */
         for (mk_session *s = t->first; s && n < BATCH; s = s->next)
-            if (s->ttl_ms && now_ms - atomic_load(&s->last_used_ms) >= (int64_t)s->ttl_ms)
+            if (s->ttl_ms && now_ms - atomic_load(&s->last_used_ms) >= (int64_t)s->ttl_ms &&
+                atomic_load(&s->state.waiters) == 0)
                 dead[n++] = mk_session_ref(s);
         pthread_mutex_unlock(&t->lock);
         for (int i = 0; i < n; i++) {

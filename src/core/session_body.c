@@ -77,7 +77,10 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
             char *dst = mi == 0 ? idbuf : namebuf;
             size_t cap = mi == 0 ? idcap : namecap;
             if (val.len >= cap || (val.data && strlen(val.data) != val.len)) {
-                snprintf(err, errlen, "\"%s\" is longer than %zu bytes or holds a NUL", k, cap - 1);
+                /* the limit the session has, not the buffer's (which may be
+                 * larger, leaving the precise refusal to mk_session_create) */
+                snprintf(err, errlen, "\"%s\" is longer than %d bytes or holds a NUL", k,
+                         mi == 0 ? MK_SESSION_ID_MAX : MK_SESSION_NAME_MAX);
                 goto out;
             }
             memcpy(dst, val.data ? val.data : "", val.len);
