@@ -925,7 +925,7 @@ static int journal_region(const mockapi *m, const mk_request *req)
  * t0_us (mk_mono_us). */
 static void journal(mockapi *m, mk_session *S, const mk_request *req, const mk_response *resp, const mk_route *rt,
                     const char *body, size_t blen, bool gzipped, const char *rhead, size_t rlen,
-                    int64_t t0_us, const mk_fault_decision *fd, mk_session_via via)
+                    int64_t t0_us, const mk_fault_decision *fd, mk_session_via via, const char *sid)
 {
     if (m->cfg.journal_max_entries == 0)
         return;
@@ -960,7 +960,7 @@ static void journal(mockapi *m, mk_session *S, const mk_request *req, const mk_r
         .duration_us = t0_us ? mk_mono_us() - t0_us : 0,
         .has_region = journal_region(m, req) >= 0,
         .region = journal_region(m, req),
-        .session = S->id,
+        .session = sid ? sid : S->id,
         .session_via = via == MK_VIA_DEFAULT ? NULL : mk_session_via_name(via),
     };
     char wire[48];
@@ -982,7 +982,7 @@ static void journal(mockapi *m, mk_session *S, const mk_request *req, const mk_r
 }
 
 static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *via, mk_response *resp,
-                                  char **qbuf);
+                                  char **qbuf, char *asked, size_t askedcap);
 
 void mk_journal_refused(mockapi *m, const mk_request *req, int status)
 {
@@ -1002,13 +1002,13 @@ void mk_journal_refused(mockapi *m, const mk_request *req, int status)
     char *qbuf = NULL;
     mk_response scratch = {0};
     mk_buf_init(&scratch.out, 0);
-    mk_session *S = select_session(m, &rq, &via, &scratch, &qbuf);
+    mk_session *S = select_session(m, &rq, &via, &scratch, &qbuf, NULL, 0);
     mk_response_dispose(&scratch);
     if (!S) {
         S = mk_session_ref(m->def);
         via = MK_VIA_DEFAULT;
     }
-    journal(m, S, &rq, &resp, NULL, "", 0, false, r, len, 0, NULL, via);
+    journal(m, S, &rq, &resp, NULL, "", 0, false, r, len, 0, NULL, via, NULL);
     mk_session_release(S);
     free(qbuf);
     free(rr);
@@ -1248,7 +1248,7 @@ static void no_such_session(const mk_request *req, mk_response *resp, const char
  * reference, or NULL with resp holding the refusal (an unknown id: 404; no
  * session in required mode: 428). *qbuf (free it) keeps the query left. */
 static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *via, mk_response *resp,
-                                  char **qbuf)
+                                  char **qbuf, char *asked, size_t askedcap)
 {
     mk_session_table *t = &m->sessions;
     *via = MK_VIA_DEFAULT;
@@ -1293,14 +1293,20 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
         }
     }
     if (h) {
-        if (!(S = mk_session_find(m, h, strlen(h))))
+        if (!(S = mk_session_find(m, h, strlen(h)))) {
+            if (asked)
+                mk_shown(h, strlen(h), asked, askedcap);
             no_such_session(rq, resp, h, strlen(h), "X-Mockapi-Session");
+        }
         *via = MK_VIA_HEADER;
         return S;
     }
     if (pid) {
-        if (!(S = mk_session_find(m, pid, pidl)))
+        if (!(S = mk_session_find(m, pid, pidl))) {
+            if (asked)
+                mk_shown(pid, pidl, asked, askedcap);
             no_such_session(rq, resp, pid, pidl, "the path prefix /s/{id}/");
+        }
         *via = MK_VIA_PREFIX;
         return S;
     }
@@ -1319,8 +1325,11 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
         }
     }
     if (qid) {
-        if (!(S = mk_session_find(m, qid, qidl)))
+        if (!(S = mk_session_find(m, qid, qidl))) {
+            if (asked)
+                mk_shown(qid, qidl, asked, askedcap);
             no_such_session(rq, resp, qid, qidl, "?session=");
+        }
         *via = MK_VIA_QUERY;
         return S;
     }
@@ -1455,10 +1464,12 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
     const mk_request *req = &rq;
     char *qbuf = NULL;
     mk_session_via via;
-    mk_session *S = select_session(m, &rq, &via, resp, &qbuf);
-    if (!S) { /* refused (404, 428): journaled in default, where a test without its session looks */
+    char asked[MK_SESSION_ID_MAX + 8] = "";
+    mk_session *S = select_session(m, &rq, &via, resp, &qbuf, asked, sizeof asked);
+    if (!S) { /* refused (404, 428): journaled in default, where a test without its session looks,
+               * with the id it named (404) */
         journal(m, m->def, req, resp, NULL, req->body ? req->body : "", req->body_len, false,
-                resp->out.data ? resp->out.data : "", resp->out.len, t0_us, NULL, via);
+                resp->out.data ? resp->out.data : "", resp->out.len, t0_us, NULL, via, asked[0] ? asked : NULL);
         free(qbuf);
         return;
     }
@@ -1773,7 +1784,7 @@ out:
             req->wait_started_ms > 0 && req->wait_started_ms * 1000 < t0)
             t0 = req->wait_started_ms * 1000;
         journal(m, S, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped, rh, rl,
-                t0, &fdec, via);
+                t0, &fdec, via, NULL);
     }
     gt_value_free(val);
     inject_opts_free(&iopt);

@@ -26,6 +26,8 @@
 
 enum { SWEEP_EVERY_MS = 100 };
 
+static void sweep_walk(mockapi *m, int64_t now_ms);
+
 static const char *const via_names[] = {"default", "header", "prefix", "token", "query"};
 
 const char *mk_session_via_name(mk_session_via v)
@@ -167,6 +169,8 @@ static void session_free(mk_session *s)
     mk_state_dispose(&s->state);
     mk_sse_space_unref(s->sse);
     mk_blob_unref(s->register_body);
+    mk_blob_unref(s->state_start);
+    mk_blob_unref(s->heartbeat_start);
     sodium_memzero(s->nsk, sizeof s->nsk);
     free(s);
 }
@@ -197,8 +201,12 @@ static mk_session *session_new(mockapi *m, bool is_default, const char *id, mk_b
     atomic_init(&s->refs, 1);
     s->is_default = is_default;
     snprintf(s->id, sizeof s->id, "%s", id);
+    s->state_start = mk_blob_ref(state);
+    s->heartbeat_start = mk_blob_ref(heartbeat);
     size_t jbytes = is_default ? m->cfg.journal_max_bytes : m->cfg.session_journal_bytes;
     if (mk_state_init(&s->state, state, heartbeat, m->cfg.journal_max_entries, jbytes) != 0) {
+        mk_blob_unref(s->state_start);
+        mk_blob_unref(s->heartbeat_start);
         free(s);
         return NULL;
     }
@@ -418,7 +426,10 @@ int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, ch
         mk_blob_unref(st);
         return rc;
     }
-    mk_sessions_sweep(m, mk_mono_ms()); /* an expired one frees its place first */
+    /* an expired one frees its place first: at the cap, now (the
+     * rate-limited sweep may not have run since it expired) */
+    if (atomic_load(&t->live) >= t->max && atomic_load(&t->with_ttl) > 0)
+        sweep_walk(m, mk_mono_ms());
     if (!o->id)
         random_id(id);
     mk_session *s = session_new(m, false, id, st ? st : mk_blob_ref(m->fx.state_default),
@@ -488,7 +499,7 @@ void mk_session_end(mockapi *m, mk_session *s, bool by_ttl)
 
 void mk_session_reset(mockapi *m, mk_session *s)
 {
-    mk_state_reset(&s->state, mk_blob_ref(m->fx.state_default), mk_blob_ref(m->fx.heartbeat_default));
+    mk_state_reset(&s->state, mk_blob_ref(s->state_start), mk_blob_ref(s->heartbeat_start));
     mk_sse_clear_history(m->sse, s->sse);
 }
 
@@ -523,6 +534,14 @@ void mk_sessions_sweep(mockapi *m, int64_t now_ms)
         return; /* the walk holds the lock every lookup needs: only when a TTL can be due */
     if (!atomic_compare_exchange_strong(&t->next_sweep_ms, &due, now_ms + SWEEP_EVERY_MS))
         return; /* another thread sweeps */
+    sweep_walk(m, now_ms);
+}
+
+/* Ends every session idle past its TTL (mk_sessions_sweep, without the
+ * rate limit). */
+static void sweep_walk(mockapi *m, int64_t now_ms)
+{
+    mk_session_table *t = &m->sessions;
     enum { BATCH = 32 };
     for (;;) {
         mk_session *dead[BATCH];

@@ -73,6 +73,7 @@ typedef struct mk_session {
     char bearer[MK_SESSION_TOKEN_MAX + 1]; /* the local endpoints' bearer token */
     char secret_ct_b64[128];               /* base64 of AES-GCM(nsk, bearer) */
     mk_blob *register_body;                /* register's answer, with this NSK */
+    mk_blob *state_start, *heartbeat_start; /* the fixtures it began with: a reset's */
     int64_t created_ms;                    /* wall clock, ms since the epoch */
     unsigned ttl_ms;                       /* idle time before it ends; 0: never */
     atomic_llong last_used_ms;             /* mk_mono_ms of its last request */
@@ -154,8 +155,9 @@ void mk_session_end(mockapi *m, mk_session *s, bool by_ttl);
 /* Ends every session but default, and resets default: POST
  * /test/reset?scope=all. */
 void mk_sessions_reset_all(mockapi *m);
-/* Back to the start: its counters, captures, journal, fixtures, rules
- * (but the flag's), event history; streams stay open. */
+/* Back to the start: its counters, captures and journal cleared, the
+ * fixtures it was created with, no rules but the flag's, no event
+ * history; streams stay open. */
 void mk_session_reset(mockapi *m, mk_session *s);
 
 /* Ends the sessions idle past their TTL, at most every 100 ms whatever
