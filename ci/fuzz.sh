@@ -105,7 +105,7 @@ sources_of() {
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \
                           assert/number.c assert/subject.c assert/group.c src/common/gojson.c src/common/buf.c \
-                          src/common/glob.c src/core/fault.c src/common/suggest.c ;;
+                          src/common/glob.c src/core/fault.c src/common/suggest.c assert/session_id.c ;;
         jpath) echo assert/jpath.c assert/util.c assert/number.c src/common/gojson.c src/common/buf.c ;;
         json_body) echo assert/match.c assert/number.c assert/jpath.c assert/util.c assert/subject.c \
                         src/common/gojson.c src/common/buf.c src/core/fault.c src/common/suggest.c ;;
