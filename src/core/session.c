@@ -82,15 +82,16 @@ static void random_id(char *out)
 }
 
 /* register's answer with the session's NSK in node_secret_key: the
- * fixture is Go-encoded (compact, escaped), so the key's literal with an
- * unescaped quote before it is the member and nothing else. */
+ * fixture is Go-encoded (compact: a member starts right after '{' or ','),
+ * and inside a string every quote is escaped, so the key's literal after
+ * one of those is the member and nothing else. */
 static mk_blob *register_with(const mk_blob *fix, const char *nsk)
 {
     static const char key[] = "\"node_secret_key\":\"";
     const char *p = fix->data, *end = fix->data + fix->len;
     const char *at = NULL;
     for (const char *q = p; (q = memmem(q, (size_t)(end - q), key, sizeof key - 1)); q++)
-        if (q == p || q[-1] != '\\') {
+        if (q > p && (q[-1] == '{' || q[-1] == ',')) {
             at = q;
             break;
         }
