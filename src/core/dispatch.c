@@ -1210,18 +1210,23 @@ static bool session_free_route(const char *p, size_t n)
 }
 
 /* Copies query q without its session= items into out (cap bytes): NULL
- * when nothing is left. *id and *idlen: the first session= value (raw). */
-static const char *query_without_session(const char *q, char *out, size_t cap, const char **id, size_t *idlen)
+ * when nothing is left. *id and *idlen: the first session= value (raw);
+ * *twice when there is more than one. */
+static const char *query_without_session(const char *q, char *out, size_t cap, const char **id, size_t *idlen,
+                                         bool *twice)
 {
     size_t w = 0;
     *id = NULL;
     *idlen = 0;
+    *twice = false;
     for (const char *p = q; p && *p;) {
         size_t n = strcspn(p, "&");
         if (n >= 8 && memcmp(p, "session=", 8) == 0) {
             if (!*id) {
                 *id = p + 8;
                 *idlen = n - 8;
+            } else {
+                *twice = true;
             }
         } else if (n > 0 && w + n + 1 < cap) {
             if (w)
@@ -1278,7 +1283,13 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
             mk_err_internal(rq, resp, "out of memory");
             return NULL;
         }
-        rq->query = query_without_session(rq->query, *qbuf, cap, &qid, &qidl);
+        bool twice;
+        rq->query = query_without_session(rq->query, *qbuf, cap, &qid, &qidl, &twice);
+        if (twice) { /* as any parameter given twice: which one was meant is not known */
+            *via = MK_VIA_QUERY;
+            mk_err_bad_query(rq, resp, "query parameter \"session\" given more than once");
+            return NULL;
+        }
     }
     const char *h = NULL;
     for (int i = 0; i < rq->nheaders; i++) {
