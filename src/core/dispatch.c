@@ -1371,12 +1371,30 @@ static void respond_session_add(mockapi *m, const mk_request *req, mk_response *
         mk_err_session(req, resp, 400, "the request body could not be read");
         return;
     }
+    /* a gzip body is decoded, as on every body route (README "Request bodies") */
+    const char *body = req->body ? req->body : "";
+    size_t blen = req->body_len;
+    mk_buf dec;
+    mk_buf_init(&dec, 0);
+    if (is_gzip(req)) {
+        int gz = mk_gunzip(body, blen, m->cfg.max_decoded_bytes, &dec);
+        if (gz == MK_GZ_TOO_BIG) {
+            mk_err_body_too_large(req, resp, m->cfg.max_decoded_bytes, true);
+            goto out;
+        }
+        if (gz != MK_GZ_OK) {
+            mk_err_session(req, resp, gz == MK_GZ_BAD ? 400 : 500,
+                           gz == MK_GZ_BAD ? "malformed gzip body" : "out of memory");
+            goto out;
+        }
+        body = dec.data ? dec.data : "";
+        blen = dec.len;
+    }
     mk_session_opts o;
     char id[MK_SESSION_ID_MAX + 2], name[MK_SESSION_NAME_MAX + 2], err[600];
-    if (mk_session_parse_body(req->body ? req->body : "", req->body_len, &o, id, sizeof id, name, sizeof name,
-                              err, sizeof err) != 0) {
+    if (mk_session_parse_body(body, blen, &o, id, sizeof id, name, sizeof name, err, sizeof err) != 0) {
         mk_err_session(req, resp, 400, err);
-        return;
+        goto out;
     }
     mk_session *s = NULL;
     int rc = mk_session_create(m, &o, &s, err, sizeof err);
@@ -1384,7 +1402,7 @@ static void respond_session_add(mockapi *m, const mk_request *req, mk_response *
         int st = rc == MOCKAPI_EFULL ? 429 : rc == MOCKAPI_EEXIST ? 409 : rc == MOCKAPI_ESTATE ? 409
                  : rc == MOCKAPI_ENOMEM ? 500 : 400;
         mk_err_session(req, resp, st, err);
-        return;
+        goto out;
     }
     mk_buf b;
     mk_buf_init(&b, 0);
@@ -1395,6 +1413,8 @@ static void respond_session_add(mockapi *m, const mk_request *req, mk_response *
     else
         mk_respond_json(req, resp, 201, b.data, b.len);
     mk_buf_free(&b);
+out:
+    mk_buf_free(&dec);
 }
 
 static void respond_session_list(mockapi *m, const mk_request *req, mk_response *resp)
