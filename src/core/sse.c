@@ -581,6 +581,15 @@ void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, cons
     sp->nclients++;
     sp->topic_clients[topic]++;
     sp->attached_total++;
+    if (sp->ends > 0) {
+        /* its session ended after the request resolved it: mk_sse_space_end
+         * will not run again, so the stream ends after its head, or it
+         * would stay open in a space nothing can reach */
+        c->quiet_end = true;
+        c->stall_until_ns = 0;
+        c->cut_mid = false;
+        c->cut_left = 0; /* FIN after the frames before the first event: the head */
+    }
     pthread_cond_broadcast(&h->attached);
     if (h->cfg.notify)
         h->cfg.notify(h->cfg.notify_arg);

@@ -74,9 +74,9 @@ void mk_sse_space_unref(mk_sse_space *sp);
  * ended); returns how many (not counting streams a fault is ending
  * already). They count as closed, not as a fault's end nor a
  * "disconnect". Waiters on sp (mk_sse_wait_clients) return at once.
- * Later attaches to sp are still accepted (a request that resolved the
- * session before it ended): ending the session ends them again only if
- * called again, so the session ends its space after unlinking itself.
+ * A later attach to sp (a request that resolved the session before it
+ * ended) gets its head and then FIN at once: nothing can reach the space
+ * any more. The session ends its space after unlinking itself.
  * h NULL: 0. */
 int mk_sse_space_end(mk_sse_hub *h, mk_sse_space *sp);
 
