@@ -162,6 +162,10 @@ typedef struct mockapi_config {
      * journal_max_bytes); entries are journal_max_entries for all.
      * Default 4 MiB. */
     size_t session_journal_bytes;
+    /* Bytes of bodies all sessions but "default" keep, together: captures,
+     * fixtures they PUT, event history. A request that would pass it gets
+     * 507 (nothing kept). Default 1 GiB. */
+    size_t sessions_max_bytes;
 } mockapi_config;
 
 typedef enum mockapi_sessions_mode {

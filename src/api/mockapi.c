@@ -65,6 +65,7 @@ void mockapi_config_init(mockapi_config *cfg)
     cfg->max_buffered_bytes = 64u << 20;
     cfg->max_sessions = 256;
     cfg->session_journal_bytes = 4u << 20;
+    cfg->sessions_max_bytes = (size_t)1 << 30;
 }
 
 void mk_api_set_err(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -321,6 +322,8 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
         cfg.session_journal_bytes = 4u << 20;
     if (cfg.max_sessions == 0)
         cfg.max_sessions = 256;
+    if (cfg.sessions_max_bytes == 0)
+        cfg.sessions_max_bytes = (size_t)1 << 30;
     if (cfg.max_sessions > MK_SESSIONS_MAX || cfg.sessions < MOCKAPI_SESSIONS_ON ||
         cfg.sessions > MOCKAPI_SESSIONS_REQUIRED) {
         mk_api_set_err(errbuf, errlen, "config: max_sessions must be 1..%d and sessions a mockapi_sessions_mode",

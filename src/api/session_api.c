@@ -234,7 +234,10 @@ int mockapi_session_set_state(mockapi_session *h, const char *json, size_t len, 
         mk_api_set_err(errbuf, errlen, "state: %s", why);
         return rc;
     }
-    mk_state_set_state(&h->s->state, b);
+    if (mk_state_set_state(&h->s->state, b) != 0) {
+        mk_api_set_err(errbuf, errlen, "state: over -sessions-max-bytes (%zu)", h->m->sessions.budget.max);
+        return MOCKAPI_EFULL;
+    }
     return MOCKAPI_OK;
 }
 
@@ -258,8 +261,7 @@ int mockapi_session_set_heartbeat(mockapi_session *h, bool reconcile, bool rotat
     mk_blob *b = mk_blob_new(body, (size_t)n);
     if (!b)
         return MOCKAPI_ENOMEM;
-    mk_state_set_heartbeat(&h->s->state, b);
-    return MOCKAPI_OK;
+    return mk_state_set_heartbeat(&h->s->state, b) == 0 ? MOCKAPI_OK : MOCKAPI_EFULL;
 }
 
 /* ---- the instance's calls: the same on "default" ------------------------ */

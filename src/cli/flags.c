@@ -218,6 +218,9 @@ static const char serve_usage_flags[] =
     "                                                    [MOCKAPI_MAX_SESSIONS] (default 256)\n"
     "  -session-journal-bytes N  journal bytes of each session but default\n"
     "                                                    [MOCKAPI_SESSION_JOURNAL_BYTES] (default 4194304)\n"
+    "  -sessions-max-bytes N  bodies all sessions but default keep, together\n"
+    "                         (captures, fixtures, event history); past it 507\n"
+    "                                                    [MOCKAPI_SESSIONS_MAX_BYTES] (default 1073741824)\n"
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
     "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
     "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
@@ -237,7 +240,7 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_SMAXBYTES, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
@@ -268,6 +271,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_SESSIONS] = {"sessions", "MOCKAPI_SESSIONS", NULL},
         [O_MAXSESS] = {"max-sessions", "MOCKAPI_MAX_SESSIONS", NULL},
         [O_SJBYTES] = {"session-journal-bytes", "MOCKAPI_SESSION_JOURNAL_BYTES", NULL},
+        [O_SMAXBYTES] = {"sessions-max-bytes", "MOCKAPI_SESSIONS_MAX_BYTES", NULL},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -390,7 +394,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         {O_TIMEOUT, 1, 86400000}, {O_THREADS, 1, 10000}, {O_KEEPALIVE, 1, 86400000},
         {O_SSEQ, 1, 1000000}, {O_SSEHIST, 1, 1000000}, {O_SSEMAX, 1, 1000000},
         {O_JBYTES, 1, 1ULL << 40}, {O_JENT, 0, 100000000}, /* 0 turns the journal off */
-        {O_MAXSESS, 1, 100000}, {O_SJBYTES, 1, 1ULL << 40},
+        {O_MAXSESS, 1, 100000}, {O_SJBYTES, 1, 1ULL << 40}, {O_SMAXBYTES, 1, 1ULL << 40},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!o[nums[i].k].value)
@@ -413,6 +417,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         case O_JENT: cfg->journal_max_entries = (size_t)n; break;
         case O_MAXSESS: cfg->max_sessions = (unsigned)n; break;
         case O_SJBYTES: cfg->session_journal_bytes = (size_t)n; break;
+        case O_SMAXBYTES: cfg->sessions_max_bytes = (size_t)n; break;
         }
     }
     return -1;

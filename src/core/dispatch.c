@@ -487,7 +487,6 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
         mk_err_internal(req, resp, "cannot render event");
         return;
     }
-    mk_state_count(&S->state, counter);
     /* An empty event_id would give an id line a client cannot resume from;
      * the frame then carries a generated one (the envelope is unchanged). */
     char gen[32];
@@ -506,8 +505,23 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
         put_sse_frame_lines(&frame, sse_id, sse_idlen, type, tlen, body, blen);
     else
         put_sse_frame(&frame, sse_id, sse_idlen, type, tlen, &data);
+    /* counted once it is sure to go out: a frame the session's budget
+     * cannot keep is refused (507) before anything moves */
+    if (!frame.err && m->sse && !mk_sse_space_fits(S->sse, frame.len)) {
+        mk_buf_free(&frame);
+        mk_buf_free(&data);
+        mk_err_store_full(req, resp, m->sessions.budget.max);
+        return;
+    }
+    mk_state_count(&S->state, counter);
     if (!frame.err && m->sse) {
-        mk_sse_publish(m->sse, S->sse, MK_TOPIC_NODE, o->node, sse_id, sse_idlen, frame.data, frame.len);
+        if (mk_sse_publish(m->sse, S->sse, MK_TOPIC_NODE, o->node, sse_id, sse_idlen, frame.data, frame.len) < 0) {
+            /* another publish took the room meanwhile */
+            mk_buf_free(&frame);
+            mk_buf_free(&data);
+            mk_err_store_full(req, resp, m->sessions.budget.max);
+            return;
+        }
         mk_sse_set_nonce(m->sse, S->sse, nonce, nlen); /* for a later nonce=repeat */
     }
     mk_buf_free(&frame);
@@ -1650,8 +1664,12 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
             gzipped = true;
         }
         /* The reference captures before validating (docs/contract.md §2.3). */
-        if (mk_state_capture(&S->state, rt->capture, body, blen) != 0) {
-            mk_err_internal(req, resp, "out of memory");
+        int cr = mk_state_capture(&S->state, rt->capture, body, blen);
+        if (cr != 0) {
+            if (cr == -2)
+                mk_err_store_full(req, resp, m->sessions.budget.max);
+            else
+                mk_err_internal(req, resp, "out of memory");
             goto out;
         }
         if (rt->body == MK_BODY_TYPED) {
@@ -1765,12 +1783,13 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
             break;
         }
         mk_buf_free(&enc);
-        if (rt->responder == MK_R_SET_STATE)
-            mk_state_set_state(&S->state, b);
-        else
-            mk_state_set_heartbeat(&S->state, b);
+        int sr = rt->responder == MK_R_SET_STATE ? mk_state_set_state(&S->state, b)
+                                                 : mk_state_set_heartbeat(&S->state, b);
         b = NULL; /* ownership moved to the state object */
-        mk_respond_no_content(req, resp);
+        if (sr == -2)
+            mk_err_store_full(req, resp, m->sessions.budget.max);
+        else
+            mk_respond_no_content(req, resp);
         break;
     }
     case MK_R_INJECT:

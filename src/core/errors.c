@@ -105,6 +105,14 @@ void mk_err_session(const mk_request *req, mk_response *resp, int status, const 
     error_text(req, resp, status, why);
 }
 
+void mk_err_store_full(const mk_request *req, mk_response *resp, size_t max)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "the bodies the sessions keep (captures, fixtures, event history) would pass "
+                              "-sessions-max-bytes (%zu bytes): end sessions, reset them, or raise it", max);
+    error_text(req, resp, 507, msg);
+}
+
 void mk_err_no_capture(const mk_request *req, mk_response *resp)
 {
     json_error(req, resp, 404, "{\"error\":\"no captured request for endpoint\"}\n");

@@ -41,6 +41,9 @@ void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
 /* status {"error":"<why>"}: a session refused or not found (404 unknown,
  * 409 taken, 428 required, 429 full, 400 malformed). */
 void mk_err_session(const mk_request *req, mk_response *resp, int status, const char *why);
+/* 507: a session's body would pass the budget all sessions but default
+ * share (mockapi_config.sessions_max_bytes, max bytes). */
+void mk_err_store_full(const mk_request *req, mk_response *resp, size_t max);
 /* 404 {"error":"no captured request for endpoint"}. */
 void mk_err_no_capture(const mk_request *req, mk_response *resp);
 /* 503: too many event streams are open. */

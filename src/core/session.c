@@ -214,6 +214,10 @@ static mk_session *session_new(mockapi *m, bool is_default, const char *id, mk_b
     s->state.faults.nregions = m->nregions;
     if (!(s->sse = mk_sse_space_new()))
         goto fail;
+    if (!is_default) { /* default keeps what it did before sessions: no budget */
+        s->state.budget = &m->sessions.budget;
+        mk_sse_space_set_budget(s->sse, &m->sessions.budget);
+    }
     if (is_default) {
         snprintf(s->nsk, sizeof s->nsk, "%s", MK_NSK);
         snprintf(s->bearer, sizeof s->bearer, "%s", MK_BEARER_TOKEN);
@@ -252,6 +256,8 @@ int mk_sessions_init(mockapi *m)
     if (pthread_mutex_init(&t->lock, NULL) != 0)
         return -1;
     t->max = (int)m->cfg.max_sessions;
+    t->budget.max = m->cfg.sessions_max_bytes;
+    atomic_init(&t->budget.used, 0);
     t->mode = (mk_sessions_mode)m->cfg.sessions;
     /* about one session per bucket when full, at least 64 */
     t->nbuckets = 64;

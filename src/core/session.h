@@ -123,6 +123,9 @@ typedef struct mk_session_table {
     atomic_ullong unsessioned;
     atomic_llong next_sweep_ms; /* mk_mono_ms when TTLs are next checked */
     atomic_ullong created, ended_ttl, ended_delete, refused_full;
+    /* what the bodies of every session but default draw on: captures,
+     * fixtures PUT over theirs, event history (cfg.sessions_max_bytes) */
+    mk_budget budget;
     /* the state notify (state.h) every session's state gets; under lock */
     void (*notify)(void *arg);
     void *notify_arg;

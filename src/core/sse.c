@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "clock.h"
 #include "errors.h"
 #include "gojson.h"
@@ -124,6 +125,8 @@ struct mk_sse_space {
     uint64_t fault_ends;   /* streams a fault ended (cut, cut-mid, reset, drop, disconnect) */
     char *last_nonce;      /* inject-event's nonce=repeat */
     size_t last_nonce_len;
+    mk_budget *budget;     /* what its history's frames draw on (NULL: none) */
+    size_t hist_bytes;     /* the frames' bytes its rings hold, charged to budget */
 };
 
 struct mk_sse_hub {
@@ -214,6 +217,19 @@ mk_sse_space *mk_sse_space_new(void)
     return sp;
 }
 
+void mk_sse_space_set_budget(mk_sse_space *sp, mk_budget *b)
+{
+    sp->budget = b;
+}
+
+bool mk_sse_space_fits(const mk_sse_space *sp, size_t n)
+{
+    if (!sp->budget)
+        return true;
+    size_t used = atomic_load_explicit(&sp->budget->used, memory_order_relaxed);
+    return n <= sp->budget->max && used <= sp->budget->max - n;
+}
+
 mk_sse_space *mk_sse_space_ref(mk_sse_space *sp)
 {
     if (sp)
@@ -228,6 +244,8 @@ void mk_sse_space_unref(mk_sse_space *sp)
         return;
     for (int k = 0; k < MK_TOPIC_COUNT; k++)
         ring_free(&sp->hist[k]);
+    if (sp->budget && sp->hist_bytes)
+        mk_budget_give(sp->budget, sp->hist_bytes);
     free(sp->last_nonce);
     free(sp);
 }
@@ -657,6 +675,21 @@ int mk_sse_publish(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, const char *
         }
     }
     if (r->slots) {
+        /* the frame it evicts gives back what it was charged */
+        size_t out = r->len == r->cap ? r->slots[r->head].frame->len : 0;
+        if (sp->budget) {
+            if (frame_len > out && !mk_budget_take(sp->budget, frame_len - out)) {
+                pthread_mutex_unlock(&h->lock);
+                free(fresh);
+                free(id);
+                free(node);
+                mk_blob_unref(b);
+                return -1;
+            }
+            if (out > frame_len)
+                mk_budget_give(sp->budget, out - frame_len);
+            sp->hist_bytes = sp->hist_bytes + frame_len - out;
+        }
         if (r->len == r->cap) {
             old = r->slots[r->head];
             r->head = (r->head + 1) % r->cap;
@@ -762,6 +795,9 @@ void mk_sse_clear_history(mk_sse_hub *h, mk_sse_space *sp)
     }
     char *nonce = sp->last_nonce;
     sp->last_nonce = NULL;
+    if (sp->budget && sp->hist_bytes)
+        mk_budget_give(sp->budget, sp->hist_bytes);
+    sp->hist_bytes = 0;
     pthread_mutex_unlock(&h->lock);
     free(nonce);
     for (int k = 0; k < MK_TOPIC_COUNT; k++)

@@ -67,6 +67,12 @@ typedef struct mk_sse_space mk_sse_space;
 
 /* A new space (refs 1), or NULL out of memory. */
 mk_sse_space *mk_sse_space_new(void);
+struct mk_budget;
+/* The budget its history's frames draw on (NULL, the default: none); set
+ * before it is used. A publish whose frame would pass it is refused. */
+void mk_sse_space_set_budget(mk_sse_space *sp, struct mk_budget *b);
+/* Whether a frame of n bytes fits its budget now (no budget: true). */
+bool mk_sse_space_fits(const mk_sse_space *sp, size_t n);
 mk_sse_space *mk_sse_space_ref(mk_sse_space *sp);
 /* Drops a reference; the last frees it. NULL is fine. Thread-safe. */
 void mk_sse_space_unref(mk_sse_space *sp);
@@ -178,7 +184,8 @@ void mk_sse_count_refused(mk_sse_hub *h, mk_sse_space *sp);
  * that node's streams only) and keeps it in that topic's history ring under
  * `sse_id` (the value of its id: line); a targeted frame is replayed only
  * to that node's streams. Returns the number of streams it was queued for
- * (drops excluded). */
+ * (drops excluded), or -1 when keeping it would pass sp's budget (then it
+ * is neither kept nor sent). */
 int mk_sse_publish(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, const char *node_id, const char *sse_id,
                    size_t id_len, const char *frame, size_t frame_len);
 

@@ -77,8 +77,19 @@ fail:
     return -1;
 }
 
+/* Gives back what every slot was charged; under lock. */
+static void uncharge_locked(mk_state *s)
+{
+    for (int k = 0; k < MK_CAP_COUNT + 2; k++) {
+        if (s->budget && s->charge[k])
+            mk_budget_give(s->budget, s->charge[k]);
+        s->charge[k] = 0;
+    }
+}
+
 void mk_state_dispose(mk_state *s)
 {
+    uncharge_locked(s); /* nobody else holds s by now */
     mk_jentry *dead = NULL;
     mk_journal_clear(&s->journal, &dead);
     mk_jentry_release_list(dead);
@@ -121,6 +132,29 @@ int64_t mk_state_counter(const mk_state *s, int counter)
     return atomic_load_explicit(&((mk_state *)s)->counters[counter], memory_order_relaxed);
 }
 
+/* Puts b in slot k (its charge charge[k]) if the budget lets it: 0, or
+ * -2 (b released, nothing changed). */
+static int put_charged(mk_state *s, int k, mk_blob **slot, mk_blob *b)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t had = s->charge[k], want = b->len;
+    if (s->budget) {
+        if (want > had && !mk_budget_take(s->budget, want - had)) {
+            pthread_mutex_unlock(&s->lock);
+            mk_blob_unref(b);
+            return -2;
+        }
+        if (had > want)
+            mk_budget_give(s->budget, had - want);
+        s->charge[k] = want;
+    }
+    mk_blob *old = *slot;
+    *slot = b;
+    pthread_mutex_unlock(&s->lock);
+    mk_blob_unref(old);
+    return 0;
+}
+
 int mk_state_capture(mk_state *s, mk_capture key, const void *body, size_t n)
 {
     if (key < 0 || key >= MK_CAP_COUNT)
@@ -128,12 +162,7 @@ int mk_state_capture(mk_state *s, mk_capture key, const void *body, size_t n)
     mk_blob *b = mk_blob_new(body, n); /* built outside the lock */
     if (!b)
         return -1;
-    pthread_mutex_lock(&s->lock);
-    mk_blob *old = s->captures[key];
-    s->captures[key] = b;
-    pthread_mutex_unlock(&s->lock);
-    mk_blob_unref(old);
-    return 0;
+    return put_charged(s, key, &s->captures[key], b);
 }
 
 static mk_blob *get_locked(mk_state *s, mk_blob **slot)
@@ -144,15 +173,6 @@ static mk_blob *get_locked(mk_state *s, mk_blob **slot)
     return b;
 }
 
-static void set_locked(mk_state *s, mk_blob **slot, mk_blob *b)
-{
-    pthread_mutex_lock(&s->lock);
-    mk_blob *old = *slot;
-    *slot = b;
-    pthread_mutex_unlock(&s->lock);
-    mk_blob_unref(old);
-}
-
 mk_blob *mk_state_last(mk_state *s, mk_capture key)
 {
     if (key < 0 || key >= MK_CAP_COUNT)
@@ -160,9 +180,12 @@ mk_blob *mk_state_last(mk_state *s, mk_capture key)
     return get_locked(s, &s->captures[key]);
 }
 
-void mk_state_set_state(mk_state *s, mk_blob *body) { set_locked(s, &s->state_body, body); }
+int mk_state_set_state(mk_state *s, mk_blob *body) { return put_charged(s, MK_CAP_COUNT, &s->state_body, body); }
 mk_blob *mk_state_get_state(mk_state *s) { return get_locked(s, &s->state_body); }
-void mk_state_set_heartbeat(mk_state *s, mk_blob *body) { set_locked(s, &s->heartbeat_body, body); }
+int mk_state_set_heartbeat(mk_state *s, mk_blob *body)
+{
+    return put_charged(s, MK_CAP_COUNT + 1, &s->heartbeat_body, body);
+}
 mk_blob *mk_state_get_heartbeat(mk_state *s) { return get_locked(s, &s->heartbeat_body); }
 
 /* ---- journal, waiting, reset -------------------------------------------- */
@@ -395,6 +418,7 @@ void mk_state_reset(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body)
     old[MK_CAP_COUNT + 1] = s->heartbeat_body;
     s->state_body = state_body;
     s->heartbeat_body = heartbeat_body;
+    uncharge_locked(s); /* the start fixtures are the session's own, uncharged */
     pthread_mutex_unlock(&s->lock);
     mk_faults_reset(&s->faults);
     pthread_mutex_lock(&s->jlock);

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "budget.h"
 #include "faults.h"
 #include "journal.h"
 #include "mockapi.h"
@@ -70,6 +71,12 @@ typedef struct mk_state {
     mk_blob *state_body;             /* GET state response body, with "\n" */
     mk_blob *heartbeat_body;         /* heartbeat response body, with "\n" */
     mk_journal journal;              /* every request, bounded */
+    /* The budget the bodies it keeps draw on (NULL: none, default's case):
+     * captures and the fixtures PUT over them; what each slot holds is
+     * charged in charge[] (captures, then state, then heartbeat). Under
+     * `lock`. */
+    mk_budget *budget;
+    size_t charge[MK_CAP_COUNT + 2];
     mk_faults faults;                /* fault rules and their counts (faults.h; its own lock) */
 } mk_state;
 
@@ -81,15 +88,17 @@ void mk_state_dispose(mk_state *s);
 void mk_state_count(mk_state *s, int counter);
 int64_t mk_state_counter(const mk_state *s, int counter);
 
-/* Replaces the capture for key with a copy of body. Returns 0 or -1 (OOM). */
+/* Replaces the capture for key with a copy of body. Returns 0, -1 (OOM)
+ * or -2 (over the budget: nothing changed). */
 int mk_state_capture(mk_state *s, mk_capture key, const void *body, size_t n);
 /* A reference to the last capture (unref it), or NULL. */
 mk_blob *mk_state_last(mk_state *s, mk_capture key);
 
-/* Swap in a new fixture body (ownership taken); a reference to the current one. */
-void mk_state_set_state(mk_state *s, mk_blob *body);
+/* Swap in a new fixture body (ownership taken, even on failure): 0, or
+ * -2 over the budget (nothing changed). A reference to the current one. */
+int mk_state_set_state(mk_state *s, mk_blob *body);
 mk_blob *mk_state_get_state(mk_state *s);
-void mk_state_set_heartbeat(mk_state *s, mk_blob *body);
+int mk_state_set_heartbeat(mk_state *s, mk_blob *body);
 mk_blob *mk_state_get_heartbeat(mk_state *s);
 
 /* Appends a journal entry (ownership taken) and wakes waiters. */

@@ -175,6 +175,8 @@ static int parse_line(case_file *cf, char *line, int lno)
             cf->cfg.sessions = (int)v;
         else if (strcmp(rest, "max_sessions") == 0)
             cf->cfg.max_sessions = (unsigned)v;
+        else if (strcmp(rest, "sessions_max_bytes") == 0)
+            cf->cfg.sessions_max_bytes = (size_t)v;
         else
             PERR("unknown config field '%s'", rest);
         return 0;
