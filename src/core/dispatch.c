@@ -1358,7 +1358,9 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
         *via = MK_VIA_QUERY;
         return S;
     }
-    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len)) {
+    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len) &&
+        !(rq->path_len == 11 && memcmp(rq->path, "/test/reset", 11) == 0 && rq->query &&
+          strstr(rq->query, "scope=all"))) { /* ?scope=all is every session's: it needs none */
         mk_err_session(rq, resp, 428,
                        "this server requires a session (-sessions required): send the header "
                        "X-Mockapi-Session: ID, or use the base URL /s/ID/, or a bearer token the session "
@@ -1513,7 +1515,8 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
     mk_session *S = select_session(m, &rq, &via, resp, &qbuf, asked, sizeof asked);
     if (!S) { /* refused (404, 428): journaled in default, where a test without its session looks,
                * with the id it named (404) */
-        journal(m, m->def, req, resp, NULL, req->body ? req->body : "", req->body_len, false,
+        /* as sent (its prefix kept): no filter of default's mistakes it for one of its own */
+        journal(m, m->def, req_in, resp, NULL, req->body ? req->body : "", req->body_len, false,
                 resp->out.data ? resp->out.data : "", resp->out.len, t0_us, NULL, via, asked[0] ? asked : NULL);
         free(qbuf);
         return;
