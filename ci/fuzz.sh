@@ -101,7 +101,7 @@ sources_of() {
         router) echo src/core/router.c src/common/gotype.c src/common/gojson.c src/common/buf.c ;;
         glob) echo src/common/glob.c ;;
         fault) echo src/core/fault.c src/common/suggest.c ;;
-        session_body) echo src/core/session_body.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
+        session_body) echo src/core/session_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \
                           assert/number.c assert/subject.c assert/group.c src/common/gojson.c src/common/buf.c \

@@ -41,6 +41,17 @@ const char *mk_req_header(const mk_request *r, const char *name)
 
 /* ---- responders --------------------------------------------------------- */
 
+/* Answers status with the JSON b holds (500 if building it ran out of
+ * memory) and frees b. */
+static void respond_buf(const mk_request *req, mk_response *resp, int status, mk_buf *b)
+{
+    if (b->err)
+        mk_err_internal(req, resp, "out of memory");
+    else
+        mk_respond_json(req, resp, status, b->data, b->len);
+    mk_buf_free(b);
+}
+
 static bool no_query(const mk_request *req, mk_response *resp);
 
 static void respond_assertions(mk_session *S, const mk_request *req, mk_response *resp)
@@ -77,11 +88,7 @@ static void respond_assertions(mk_session *S, const mk_request *req, mk_response
         mk_buf_puts(&b, ",\"faults\":");
         mk_faults_totals_json(&S->state.faults, &b);
         mk_buf_puts(&b, "}\n");
-        if (b.err)
-            mk_err_internal(req, resp, "out of memory");
-        else
-            mk_respond_json(req, resp, 200, b.data, b.len);
-        mk_buf_free(&b);
+        respond_buf(req, resp, 200, &b);
         return;
     }
     body[w++] = '}';
@@ -126,11 +133,7 @@ static void respond_fault_add(mockapi *m, mk_session *S, const mk_request *req, 
     mk_buf_init(&out, 0);
     mk_faults_rule_json(&S->state.faults, id, &out);
     mk_buf_putc(&out, '\n');
-    if (out.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 201, out.data, out.len);
-    mk_buf_free(&out);
+    respond_buf(req, resp, 201, &out);
 }
 
 static void respond_fault_list(mk_session *S, const mk_request *req, mk_response *resp)
@@ -140,11 +143,7 @@ static void respond_fault_list(mk_session *S, const mk_request *req, mk_response
     mk_buf out;
     mk_buf_init(&out, 0);
     mk_faults_list(&S->state.faults, &out);
-    if (out.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 200, out.data, out.len);
-    mk_buf_free(&out);
+    respond_buf(req, resp, 200, &out);
 }
 
 static void respond_fault_delete(mk_session *S, const mk_request *req, mk_response *resp,
@@ -188,11 +187,7 @@ static void respond_secret(mk_session *S, const mk_request *req, mk_response *re
     gj_write_string(&b, mt->params[1].s, mt->params[1].len);
     mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n",
                   S->secret_ct_b64);
-    if (b.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 200, b.data, b.len);
-    mk_buf_free(&b);
+    respond_buf(req, resp, 200, &b);
 }
 
 static void respond_last_request(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp,
@@ -559,11 +554,7 @@ static void respond_sse_status(mockapi *m, mk_session *S, const mk_request *req,
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_sse_status(m->sse, S->sse, &b);
-    if (b.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 200, b.data, b.len);
-    mk_buf_free(&b);
+    respond_buf(req, resp, 200, &b);
 }
 
 /* POST /test/sse/disconnect[?node=ID]: ends every stream (that node's)
@@ -910,11 +901,7 @@ static void respond_stats(mockapi *m, const mk_request *req, mk_response *resp)
                                                                     atomic_load(&m->tstats.streams);
     mk_buf_printf(&b, ",\"open\":%llu,\"out_held_bytes\":%zu,\"out_bound_bytes\":%zu}\n",
                   acc > gone ? acc - gone : 0, atomic_load(&m->out_held), m->cfg.max_buffered_bytes);
-    if (b.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 200, b.data, b.len);
-    mk_buf_free(&b);
+    respond_buf(req, resp, 200, &b);
 }
 
 /* Where resp's head ends (past its blank line) in `out`, or out's length
@@ -1424,11 +1411,7 @@ static void respond_session_add(mockapi *m, const mk_request *req, mk_response *
     mk_buf_init(&b, 0);
     mk_session_json(m, s, &b);
     mk_session_release(s);
-    if (b.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 201, b.data, b.len);
-    mk_buf_free(&b);
+    respond_buf(req, resp, 201, &b);
 out:
     mk_buf_free(&dec);
 }
@@ -1440,11 +1423,7 @@ static void respond_session_list(mockapi *m, const mk_request *req, mk_response 
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_sessions_list_json(m, &b);
-    if (b.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 200, b.data, b.len);
-    mk_buf_free(&b);
+    respond_buf(req, resp, 200, &b);
 }
 
 static void respond_session_end(mockapi *m, const mk_request *req, mk_response *resp, const mk_match *mt)
@@ -1473,11 +1452,7 @@ static void respond_session_end(mockapi *m, const mk_request *req, mk_response *
     gj_write_string(&b, s->id, strlen(s->id));
     mk_buf_printf(&b, ",\"requests\":%llu}\n", served);
     mk_session_release(s);
-    if (b.err)
-        mk_err_internal(req, resp, "out of memory");
-    else
-        mk_respond_json(req, resp, 200, b.data, b.len);
-    mk_buf_free(&b);
+    respond_buf(req, resp, 200, &b);
 }
 
 /* POST /test/reset[?scope=all|session]: its session, or every session. */

@@ -10,7 +10,7 @@
 
 #include "gojson.h"
 #include "sse.h"
-#include "suggest.h"
+#include "members.h"
 
 int mk_faults_install(mk_faults *s, mk_sse_hub *hub, mk_sse_space *sp, mk_fault_source src,
                       const mk_fault_target *t,
@@ -161,58 +161,25 @@ int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *e
                               "optionally method and ttl_ms");
         return -1;
     }
-    gj_iter it;
-    gj_iter_init(&it, body, start, end);
-    size_t ks, ke, vs, ve;
+    mk_members mm;
+    mk_members_init(&mm, body, start, end, body_members, sizeof body_members / sizeof body_members[0]);
+    size_t m, vs, ve;
     gj_kind vk;
-    unsigned seen = 0;
     int r;
-    mk_buf key, val;
-    mk_buf_init(&key, 0);
+    mk_buf val;
     mk_buf_init(&val, 0);
     int rc = -1;
-    while ((r = gj_iter_next(&it, &ks, &ke, &vk, &vs, &ve)) == 1) {
-        mk_buf_reset(&key);
+    while ((r = mk_members_next(&mm, &m, &vk, &vs, &ve, err, errlen)) == 1) {
+        const char *k = body_members[m];
         mk_buf_reset(&val);
-        if (gj_string_decode(body + ks, ke - ks, &key) != 0 || key.err) {
-            snprintf(err, errlen, "a member name is not a valid string");
-            goto out;
-        }
-        const char *k = key.data ? key.data : "";
-        size_t m = 0, nm = sizeof body_members / sizeof body_members[0];
-        while (m < nm && strcmp(body_members[m], k) != 0)
-            m++;
-        if (m == nm || strlen(k) != key.len) {
-            const char *near = mk_suggest(k, body_members, nm);
-            snprintf(err, errlen, "unknown member \"%.40s\"%s%s%s (known: route, path, method, spec, ttl_ms)",
-                     k, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
-            goto out;
-        }
-        if (seen & (1u << m)) {
-            snprintf(err, errlen, "member \"%s\" given twice", k);
-            goto out;
-        }
-        seen |= 1u << m;
         if (vk == GJ_NULL && m != 3)
             continue; /* null: absent, as GET /test/faults shows it */
         if (m == 4) { /* ttl_ms */
-            char num[32];
-            size_t n = ve - vs;
-            unsigned long long v = 0;
-            bool ok = vk == GJ_NUMBER && n < sizeof num;
-            if (ok) {
-                memcpy(num, body + vs, n);
-                num[n] = '\0';
-                ok = strspn(num, "0123456789") == n && n <= 10;
-                if (ok)
-                    v = strtoull(num, NULL, 10);
-            }
-            if (!ok || v > MK_FAULT_MAX_TTL_MS) {
+            if (mk_members_uint(body, vk, vs, ve, MK_FAULT_MAX_TTL_MS, &b->ttl_ms) != 0) {
                 snprintf(err, errlen, "\"ttl_ms\" must be a whole number of milliseconds from 0 to %d, "
-                                      "not %.*s", MK_FAULT_MAX_TTL_MS, (int)(n > 40 ? 40 : n), body + vs);
+                                      "not %.*s", MK_FAULT_MAX_TTL_MS, (int)(ve - vs > 40 ? 40 : ve - vs), body + vs);
                 goto out;
             }
-            b->ttl_ms = (unsigned)v;
             continue;
         }
         if (vk != GJ_STRING) {
@@ -246,11 +213,9 @@ int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *e
         else if (m == 1)
             b->has_path = true;
     }
-    if (r < 0) {
-        snprintf(err, errlen, "the body is not a valid JSON object");
+    if (r < 0)
         goto out;
-    }
-    if (!(seen & (1u << 3))) {
+    if (!(mm.seen & (1u << 3))) {
         snprintf(err, errlen, "\"spec\" is missing (e.g. \"spec\":\"status=503; first=2\")");
         goto out;
     }
@@ -261,7 +226,7 @@ int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *e
     }
     rc = 0;
 out:
-    mk_buf_free(&key);
+    mk_members_free(&mm);
     mk_buf_free(&val);
     return rc;
 }

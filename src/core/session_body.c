@@ -8,7 +8,7 @@
 #include "buf.h"
 #include "gojson.h"
 #include "session.h"
-#include "suggest.h"
+#include "members.h"
 
 static const char *const body_members[] = {"id", "name", "ttl_ms", "state", "heartbeat", "faults"};
 
@@ -31,40 +31,16 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
                               "all optional)");
         return -1;
     }
-    gj_iter it;
-    gj_iter_init(&it, body, start, end);
-    size_t ks, ke, vs, ve;
+    mk_members mm;
+    mk_members_init(&mm, body, start, end, body_members, sizeof body_members / sizeof body_members[0]);
+    size_t mi, vs, ve;
     gj_kind vk;
-    unsigned seen = 0;
     int r, rc = -1;
-    mk_buf key, val;
-    mk_buf_init(&key, 0);
+    mk_buf val;
     mk_buf_init(&val, 0);
-    enum { NM = sizeof body_members / sizeof body_members[0] };
-    while ((r = gj_iter_next(&it, &ks, &ke, &vk, &vs, &ve)) == 1) {
-        mk_buf_reset(&key);
+    while ((r = mk_members_next(&mm, &mi, &vk, &vs, &ve, err, errlen)) == 1) {
+        const char *k = body_members[mi];
         mk_buf_reset(&val);
-        if (gj_string_decode(body + ks, ke - ks, &key) != 0 || key.err) {
-            snprintf(err, errlen, "a member name is not a valid string");
-            goto out;
-        }
-        const char *k = key.data ? key.data : "";
-        size_t mi = 0;
-        while (mi < NM && strcmp(body_members[mi], k) != 0)
-            mi++;
-        if (mi == NM || strlen(k) != key.len) {
-            const char *near = mk_suggest(k, body_members, NM);
-            char shown[44];
-            snprintf(err, errlen, "unknown member \"%s\"%s%s%s (known: id, name, ttl_ms, state, heartbeat, faults)",
-                     mk_shown(k, key.len, shown, sizeof shown), near ? " (did you mean \"" : "", near ? near : "",
-                     near ? "\"?)" : "");
-            goto out;
-        }
-        if (seen & (1u << mi)) {
-            snprintf(err, errlen, "member \"%s\" given twice", k);
-            goto out;
-        }
-        seen |= 1u << mi;
         if (vk == GJ_NULL)
             continue; /* null: absent */
         switch (mi) {
@@ -91,26 +67,14 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
                 o->name = namebuf;
             break;
         }
-        case 2: {
-            size_t n = ve - vs;
-            char num[16];
-            bool ok = vk == GJ_NUMBER && n < sizeof num;
-            unsigned long long v = 0;
-            if (ok) {
-                memcpy(num, body + vs, n);
-                num[n] = '\0';
-                ok = strspn(num, "0123456789") == n && n <= 9;
-                v = ok ? strtoull(num, NULL, 10) : 0;
-            }
-            if (!ok || v > MK_SESSION_MAX_TTL_MS) {
+        case 2:
+            if (mk_members_uint(body, vk, vs, ve, MK_SESSION_MAX_TTL_MS, &o->ttl_ms) != 0) {
                 snprintf(err, errlen, "\"ttl_ms\" must be a whole number of milliseconds from 0 to %d "
                                       "(idle time before the session ends; 0: never), not %.*s",
-                         MK_SESSION_MAX_TTL_MS, (int)(n > 40 ? 40 : n), body + vs);
+                         MK_SESSION_MAX_TTL_MS, (int)(ve - vs > 40 ? 40 : ve - vs), body + vs);
                 goto out;
             }
-            o->ttl_ms = (unsigned)v;
             break;
-        }
         case 3:
         case 4:
             if (vk != GJ_OBJECT) {
@@ -135,13 +99,11 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
             o->faults_len = ve - vs;
         }
     }
-    if (r < 0) {
-        snprintf(err, errlen, "the body is not a valid JSON object");
+    if (r < 0)
         goto out;
-    }
     rc = 0;
 out:
-    mk_buf_free(&key);
+    mk_members_free(&mm);
     mk_buf_free(&val);
     return rc;
 }
