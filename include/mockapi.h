@@ -434,7 +434,8 @@ int mockapi_session_url(const mockapi_session *s, mockapi_listener_kind kind, ch
  * the handle lives. Either, sent as a bearer, selects the session. */
 const char *mockapi_session_nsk(const mockapi_session *s);
 const char *mockapi_session_bearer_token(const mockapi_session *s);
-/* As the instance calls of the same names. */
+/* As the instance calls of the same names; _set_state and _set_heartbeat
+ * may also give EFULL (past sessions_max_bytes; nothing changed). */
 int64_t mockapi_session_counter_get(const mockapi_session *s, mockapi_counter c);
 int mockapi_session_last_request(mockapi_session *s, const char *key, char **body, size_t *len);
 int mockapi_session_requests(mockapi_session *s, const char *filter, char **json, size_t *len);

@@ -9,7 +9,8 @@
  * bearer it sends. The session "default" always exists and is the server
  * as it was before sessions: the fixed NSK and token of the contract.
  *
- * A request finds its session, first match wins (mk_session_select):
+ * A request finds its session, first match wins (select_session in
+ * dispatch.c, the one request path):
  *   1. the X-Mockapi-Session header;
  *   2. a path prefix /s/{id}/, stripped before routing;
  *   3. a bearer token a session minted (its NSK or its local token);
@@ -23,7 +24,8 @@
  * the session lives; a request holds one while it runs, a parked wait
  * while it is parked. Ending a session (DELETE, TTL, reset ?scope=all)
  * unlinks it at once, ends its event streams and wakes its waiters; its
- * memory goes with the last reference.
+ * memory goes with the last reference. The bodies every session but
+ * default keeps draw on one byte budget (the table's, budget.h).
  *
  * Cost: a request with no selector, while only "default" exists, pays one
  * atomic load. A lookup is one hash probe under a mutex. */
