@@ -153,6 +153,7 @@ typedef struct conn {
     int64_t wait_started, wait_until;
     mk_body_status wait_bs;   /* the parked request's body status, to run it again with */
     mk_wait_slot *wait_slot;  /* the parked wait's parsed condition and progress (dispatch.h) */
+    atomic_int *waiters_at;   /* parked: where it counted itself (its session's state) */
     /* the request being read */
     bool framed;              /* its head is parsed: the fields below are valid */
     bool chunked;
@@ -459,13 +460,17 @@ static void free_conn(lthread *t, conn *c)
 static void wait_begin(lthread *t, conn *c)
 {
     atomic_fetch_add(&t->nparked, 1);
-    atomic_fetch_add(mk_wait_slot_waiters(t->l->m, c->wait_slot), 1);
+    c->waiters_at = mk_wait_slot_waiters(t->l->m, c->wait_slot);
+    atomic_fetch_add(c->waiters_at, 1);
 }
 
-/* Before the wait's slot goes: it names where the wait counted itself. */
+/* Before the wait's slot goes (its session reference keeps the counter's
+ * state alive): out where it counted in, even if a later run made a slot
+ * the first could not. */
 static void wait_end(lthread *t, conn *c)
 {
-    atomic_fetch_sub(mk_wait_slot_waiters(t->l->m, c->wait_slot), 1);
+    atomic_fetch_sub(c->waiters_at, 1);
+    c->waiters_at = NULL;
     atomic_fetch_sub(&t->nparked, 1);
 }
 
