@@ -1,5 +1,6 @@
 /* mockapi.c: the public API (include/mockapi.h): configuration, lifecycle,
- * addresses and the accessors over the state object. */
+ * addresses, regions and credentials (the per-test calls are in
+ * session_api.c). */
 #include "mockapi.h"
 
 #include <arpa/inet.h>
