@@ -26,15 +26,11 @@ failure_lines() {
         head -n 20 | sed 's/^/    ! /'
 }
 
-# run NAME CMD...: runs one suite with its output in build/test-logs/NAME.log
-run() {
-    local name=$1
-    shift
-    local start=${EPOCHREALTIME/./} us
-    mkdir -p "$(dirname "$logs/$name.log")"
-    if "$@" >"$logs/$name.log" 2>&1; then
+# verdict NAME RC US: counts and prints one suite's result (US: its time)
+verdict() {
+    local name=$1 rc=$2 us=$3
+    if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))
-        us=$((${EPOCHREALTIME/./} - start))
         printf 'ok    %-28s %4d.%01ds\n' "$name" $((us / 1000000)) $((us / 100000 % 10))
     else
         failed=$((failed + 1))
@@ -43,6 +39,16 @@ run() {
         failure_lines "$logs/$name.log"
         tail -n 30 "$logs/$name.log" | sed 's/^/      /'
     fi
+}
+
+# run NAME CMD...: runs one suite with its output in build/test-logs/NAME.log
+run() {
+    local name=$1
+    shift
+    local start=${EPOCHREALTIME/./} rc=0
+    mkdir -p "$(dirname "$logs/$name.log")"
+    "$@" >"$logs/$name.log" 2>&1 || rc=$?
+    verdict "$name" "$rc" $((${EPOCHREALTIME/./} - start))
 }
 
 # together NAME CMD... [--- NAME CMD...]...: runs the suites at the same
@@ -68,18 +74,9 @@ together() {
     done
     for i in "${!pids[@]}"; do
         name=${names[$i]}
-        if wait "${pids[$i]}"; then
-            passed=$((passed + 1))
-            local us
-            us=$(cat "$logs/$name.us" 2>/dev/null || echo 0)
-            printf 'ok    %-28s %4d.%01ds\n' "$name" $((us / 1000000)) $((us / 100000 % 10))
-        else
-            failed=$((failed + 1))
-            failed_names+=("$name")
-            printf 'FAIL  %-28s (log: build/test-logs/%s.log)\n' "$name" "$name"
-            failure_lines "$logs/$name.log"
-            tail -n 30 "$logs/$name.log" | sed 's/^/      /'
-        fi
+        local rc=0
+        wait "${pids[$i]}" || rc=$?
+        verdict "$name" "$rc" "$(cat "$logs/$name.us" 2>/dev/null || echo 0)"
         rm -f "$logs/$name.us"
     done
     local us=$((${EPOCHREALTIME/./} - start))

@@ -1201,13 +1201,14 @@ void mk_request_target(mk_request *req, char *target)
 /* ---- sessions (session.h) ------------------------------------------------ */
 
 /* The /test/ routes a request without a session still reaches in
- * required mode: how a test makes, lists and ends sessions, and what
- * belongs to the process (stats, regions). */
-static bool session_free_route(const char *p, size_t n)
+ * required mode: how a test makes, lists and ends sessions, what belongs
+ * to the process (stats, regions), and the reset of every session. */
+static bool session_free_route(const char *p, size_t n, const char *q)
 {
     return (n >= 14 && memcmp(p, "/test/sessions", 14) == 0 && (n == 14 || p[14] == '/')) ||
            (n == 11 && memcmp(p, "/test/stats", 11) == 0) ||
-           (n >= 13 && memcmp(p, "/test/regions", 13) == 0 && (n == 13 || p[13] == '/'));
+           (n >= 13 && memcmp(p, "/test/regions", 13) == 0 && (n == 13 || p[13] == '/')) ||
+           (n == 11 && memcmp(p, "/test/reset", 11) == 0 && q && strstr(q, "scope=all"));
 }
 
 /* Copies query q without its session= items into out (cap bytes): NULL
@@ -1345,9 +1346,7 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
         *via = MK_VIA_QUERY;
         return S;
     }
-    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len) &&
-        !(rq->path_len == 11 && memcmp(rq->path, "/test/reset", 11) == 0 && rq->query &&
-          strstr(rq->query, "scope=all"))) { /* ?scope=all is every session's: it needs none */
+    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len, rq->query)) {
         mk_err_session(rq, resp, 428,
                        "this server requires a session (-sessions required): send the header "
                        "X-Mockapi-Session: ID, or use the base URL /s/ID/, or a bearer token the session "
@@ -1409,7 +1408,7 @@ static void respond_session_add(mockapi *m, const mk_request *req, mk_response *
     }
     mk_buf b;
     mk_buf_init(&b, 0);
-    mk_session_json(m, s, &b);
+    mk_session_json(s, &b);
     mk_session_release(s);
     respond_buf(req, resp, 201, &b);
 out:

@@ -139,24 +139,16 @@ static const char *const body_members[] = {"route", "path", "method", "spec", "t
 int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
-    size_t pos = 0, start, end;
-    gj_kind kind;
+    size_t start, end;
     if (len == 0) {
         snprintf(err, errlen, "empty body: send a JSON object such as "
                               "{\"route\":\"heartbeat\",\"spec\":\"status=503; first=2\"}");
         return -1;
     }
-    if (gj_scan_value(body, len, &pos, &kind, &start, &end) != 0) {
-        snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", pos);
+    int obj = mk_members_scan(body, len, &start, &end, err, errlen);
+    if (obj < 0)
         return -1;
-    }
-    while (pos < len && (body[pos] == ' ' || body[pos] == '\t' || body[pos] == '\r' || body[pos] == '\n'))
-        pos++;
-    if (pos != len) {
-        snprintf(err, errlen, "the body has bytes after its JSON value (at byte %zu)", pos);
-        return -1;
-    }
-    if (kind != GJ_OBJECT) {
+    if (!obj) {
         snprintf(err, errlen, "the body must be a JSON object with route or path, spec, and "
                               "optionally method and ttl_ms");
         return -1;

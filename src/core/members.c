@@ -6,6 +6,23 @@
 
 #include "suggest.h"
 
+int mk_members_scan(const char *body, size_t len, size_t *start, size_t *end, char *err, size_t errlen)
+{
+    size_t pos = 0;
+    gj_kind kind;
+    if (gj_scan_value(body, len, &pos, &kind, start, end) != 0) {
+        snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", pos);
+        return -1;
+    }
+    while (pos < len && (body[pos] == ' ' || body[pos] == '\t' || body[pos] == '\r' || body[pos] == '\n'))
+        pos++;
+    if (pos != len) {
+        snprintf(err, errlen, "the body has bytes after its JSON value (at byte %zu)", pos);
+        return -1;
+    }
+    return kind == GJ_OBJECT;
+}
+
 void mk_members_init(mk_members *mm, const char *body, size_t start, size_t end, const char *const *names,
                      size_t n)
 {

@@ -617,9 +617,8 @@ static void session_members(const mk_session *s, int64_t now, mk_buf *b)
                   (unsigned long long)atomic_load(&s->requests));
 }
 
-void mk_session_json(mockapi *m, const mk_session *s, mk_buf *b)
+void mk_session_json(const mk_session *s, mk_buf *b)
 {
-    (void)m;
     mk_buf_putc(b, '{');
     session_members(s, mk_mono_ms(), b);
     mk_buf_puts(b, ",\"prefix\":\"/s/");

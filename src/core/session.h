@@ -185,6 +185,6 @@ void mk_sessions_interrupt(mockapi *m, bool on);
 void mk_sessions_list_json(mockapi *m, mk_buf *out);
 /* One session as POST /test/sessions answers it (id, name, prefix,
  * header, query, node_secret_key, bearer_token, ttl_ms, ...) + "\n". */
-void mk_session_json(mockapi *m, const mk_session *s, mk_buf *out);
+void mk_session_json(const mk_session *s, mk_buf *out);
 
 #endif

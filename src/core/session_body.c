@@ -16,17 +16,15 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
                           char *namebuf, size_t namecap, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
-    size_t pos = 0, start, end;
-    gj_kind kind;
-    while (len && (body[len - 1] == ' ' || body[len - 1] == '\n' || body[len - 1] == '\r' || body[len - 1] == '\t'))
-        len--;
-    if (len == 0)
+    size_t start, end, blank = 0;
+    while (blank < len && (body[blank] == ' ' || body[blank] == '\n' || body[blank] == '\r' || body[blank] == '\t'))
+        blank++;
+    if (blank == len)
         return 0; /* no body: every default */
-    if (gj_scan_value(body, len, &pos, &kind, &start, &end) != 0 || pos != len) {
-        snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", pos);
+    int obj = mk_members_scan(body, len, &start, &end, err, errlen);
+    if (obj < 0)
         return -1;
-    }
-    if (kind != GJ_OBJECT) {
+    if (!obj) {
         snprintf(err, errlen, "the body must be a JSON object (members id, name, ttl_ms, state, heartbeat, faults; "
                               "all optional)");
         return -1;
