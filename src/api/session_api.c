@@ -35,6 +35,8 @@ int mockapi_session_create(mockapi *m, const mockapi_session_config *cfg, mockap
     }
     char err[300] = "";
     int rc = mk_session_create(m, &o, &h->s, err, sizeof err);
+    if (rc == MK_SESSION_EBUDGET)
+        rc = MOCKAPI_EFULL;
     if (rc != MOCKAPI_OK) {
         mk_api_set_err(errbuf, errlen, "%s", err);
         free(h);

@@ -1401,7 +1401,8 @@ static void respond_session_add(mockapi *m, const mk_request *req, mk_response *
     mk_session *s = NULL;
     int rc = mk_session_create(m, &o, &s, err, sizeof err);
     if (rc != MOCKAPI_OK) {
-        int st = rc == MOCKAPI_EFULL ? 429 : rc == MOCKAPI_EEXIST ? 409 : rc == MOCKAPI_ESTATE ? 409
+        int st = rc == MOCKAPI_EFULL ? 429 : rc == MK_SESSION_EBUDGET ? 507 : rc == MOCKAPI_EEXIST ? 409
+                 : rc == MOCKAPI_ESTATE ? 409
                  : rc == MOCKAPI_ENOMEM ? 500 : 400;
         mk_err_session(req, resp, st, err);
         goto out;

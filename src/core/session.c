@@ -167,6 +167,8 @@ static int install_faults(mockapi *m, mk_session *s, const char *json, size_t le
 
 static void session_free(mk_session *s)
 {
+    if (s->start_charge)
+        mk_budget_give(s->state.budget, s->start_charge);
     mk_state_dispose(&s->state);
     mk_sse_space_unref(s->sse);
     mk_blob_unref(s->register_body);
@@ -453,6 +455,18 @@ int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, ch
     if (o->faults && (rc = install_faults(m, s, o->faults, o->faults_len, err, errlen)) != MOCKAPI_OK) {
         mk_session_release(s);
         return rc;
+    }
+    /* fixtures given at creation are bodies the session keeps, like the
+     * ones it PUTs later: they draw on the budget until it ends */
+    size_t charge = (st ? st->len : 0) + (hb ? hb->len : 0);
+    if (charge) {
+        if (!mk_budget_take(&t->budget, charge)) {
+            snprintf(err, errlen, "the fixtures given (%zu bytes) would pass -sessions-max-bytes (%zu bytes): "
+                                  "end sessions, or raise it", charge, t->budget.max);
+            mk_session_release(s);
+            return MK_SESSION_EBUDGET;
+        }
+        s->start_charge = charge;
     }
     if (o->name)
         snprintf(s->name, sizeof s->name, "%s", o->name);

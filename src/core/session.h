@@ -62,6 +62,9 @@ enum {
     MK_SESSION_TOKEN_MAX = 64, /* the local bearer token's bytes */
     MK_SESSIONS_MAX = 100000,  /* -max-sessions' upper bound */
     MK_SESSION_MAX_TTL_MS = 86400000,
+    /* mk_session_create: its fixtures would pass the table's byte budget
+     * (the API says MOCKAPI_EFULL; HTTP 507) */
+    MK_SESSION_EBUDGET = -100,
 };
 
 typedef struct mk_session {
@@ -76,6 +79,7 @@ typedef struct mk_session {
     char secret_ct_b64[128];               /* base64 of AES-GCM(nsk, bearer) */
     mk_blob *register_body;                /* register's answer, with this NSK */
     mk_blob *state_start, *heartbeat_start; /* the fixtures it began with: a reset's */
+    size_t start_charge; /* what those, when given at creation, took from the budget */
     int64_t created_ms;                    /* wall clock, ms since the epoch */
     unsigned ttl_ms;                       /* idle time before it ends; 0: never */
     atomic_llong last_used_ms;             /* mk_mono_ms of its last request */
@@ -152,7 +156,8 @@ void mk_session_release(mk_session *s); /* NULL ok */
  * MOCKAPI_EINVAL (a bad id, name or ttl), MOCKAPI_EJSON (a bad fixture;
  * err says which), MOCKAPI_EFULL (max_sessions live: nothing is
  * evicted), MOCKAPI_EEXIST (the id is taken), MOCKAPI_ESTATE (sessions
- * off), MOCKAPI_ENOMEM. */
+ * off), MK_SESSION_EBUDGET (its fixtures would pass the byte budget),
+ * MOCKAPI_ENOMEM. */
 int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, char *err,
                       size_t errlen);
 /* Ends s (a reference the caller keeps) if it is still live. */
