@@ -25,7 +25,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-all_targets=(http1 gojson router glob gunzip assert_yaml jpath json_body fault session_body)
+all_targets=(http1 gojson router glob gunzip assert_yaml jpath json_body fault session_body fault_body)
 usage="usage: ci/fuzz.sh [SECONDS | --long SECONDS | --build | --list] [TARGET...]"
 mode=short
 seconds=30
@@ -101,6 +101,7 @@ sources_of() {
         router) echo src/core/router.c src/common/gotype.c src/common/gojson.c src/common/buf.c ;;
         glob) echo src/common/glob.c ;;
         fault) echo src/core/fault.c src/common/suggest.c ;;
+        fault_body) echo src/core/faults_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         session_body) echo src/core/session_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \

@@ -9,6 +9,7 @@
 #include "gojson.h"
 #include "session.h"
 #include "members.h"
+#include "suggest.h"
 
 static const char *const body_members[] = {"id", "name", "ttl_ms", "state", "heartbeat", "faults"};
 
@@ -67,9 +68,12 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
         }
         case 2:
             if (mk_members_uint(body, vk, vs, ve, MK_SESSION_MAX_TTL_MS, &o->ttl_ms) != 0) {
+                /* the value as sent may be an object or array spread over
+                 * lines: shown on one line, cut */
+                char shown[44];
                 snprintf(err, errlen, "\"ttl_ms\" must be a whole number of milliseconds from 0 to %d "
-                                      "(idle time before the session ends; 0: never), not %.*s",
-                         MK_SESSION_MAX_TTL_MS, (int)(ve - vs > 40 ? 40 : ve - vs), body + vs);
+                                      "(idle time before the session ends; 0: never), not %s",
+                         MK_SESSION_MAX_TTL_MS, mk_shown(body + vs, ve - vs, shown, sizeof shown));
                 goto out;
             }
             break;

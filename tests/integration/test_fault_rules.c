@@ -149,6 +149,9 @@ static void rul_rules_routes(void **st)
     ask_has(c, 400, "POST", "/test/faults", NULL, "{\"route\":\"ping\",\"spec\":\"stall=10\"}", "event streams only");
     ask_has(c, 400, "POST", "/test/faults?x=1", NULL, "{\"route\":\"ping\",\"spec\":\"drop\"}", NULL);
     ask_has(c, 400, "POST", "/test/faults", NULL, "not json", "not valid JSON");
+    /* a value spread over lines comes back on one line */
+    ask_has(c, 400, "POST", "/test/faults", NULL, "{\"route\":\"ping\",\"spec\":\"drop\",\"ttl_ms\":[1,\n2]}",
+            "from 0 to 86400000, not [1,?2]\"}");
 
     ask_has(c, 503, "POST", "/v1/nodes/n1/heartbeat", NULL, HB_BODY, "injected fault: status=503; first=2");
     ask_has(c, 503, "POST", "/v1/nodes/n1/heartbeat", NULL, HB_BODY, NULL);
