@@ -123,6 +123,7 @@ together integration/valgrind-1 env MOCKAPI_IT_SHARD=1/2 MOCKAPI_IT_ROUNDS=1 MOC
          assert/valgrind        env MA_WRAP="${vg[*]}" \
                                 bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/mutate           bash tests/assert/mutate.sh build/release/mockapi build/release/mockassert
+run browser/page            bash tests/browser/run.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
