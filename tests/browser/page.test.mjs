@@ -200,16 +200,44 @@ async function main() {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     context.setDefaultTimeout(5000);
+    // What the feed delivered, as the wire says, before the page's model
+    // (which may well keep rows by seq and so hide a duplicate): every
+    // EventSource the page opens gets a listener of ours. Cleared where the
+    // page must clear its rows (a reset, a hello of another epoch).
+    await context.addInitScript(() => {
+        const Orig = window.EventSource;
+        if (!Orig) return;
+        const feed = { seqs: [], opens: [], epoch: null };
+        Object.defineProperty(window, '__feed', { value: feed });
+        window.EventSource = class extends Orig {
+            constructor(url, init) {
+                super(url, init);
+                feed.opens.push(String(url));
+                this.addEventListener('hello', (ev) => {
+                    const h = JSON.parse(ev.data);
+                    if (feed.epoch !== null && h.epoch !== feed.epoch) feed.seqs.length = 0;
+                    feed.epoch = h.epoch;
+                });
+                this.addEventListener('reset', (ev) => { feed.seqs.length = 0; feed.epoch = JSON.parse(ev.data).epoch; });
+                this.addEventListener('requests', (ev) => { for (const e of JSON.parse(ev.data)) feed.seqs.push(e.seq); });
+            }
+        };
+    });
     const page = await context.newPage();
     ctx.page = page;
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(`console: ${m.text()}${m.location()?.url ? ` (${m.location().url})` : ''}`);
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     page.on('dialog', (d) => d.accept().catch(() => {}));   // a "really reset?" confirm
     page.on('request', (r) => {
         const u = new URL(r.url());
         if (/^(https?|wss?):$/.test(u.protocol) && u.origin !== origin) foreign.push(r.url());
-        if (u.origin === origin && u.pathname === '/test/events')
-            feedRequests.push({ url: r.url(), lastEventId: r.headers()['last-event-id'] ?? null });
+        if (u.origin === origin && u.pathname === '/test/events') {
+            const f = { url: r.url(), lastEventId: r.headers()['last-event-id'] ?? null };
+            feedRequests.push(f);
+            r.allHeaders().then((h) => { f.lastEventId = h['last-event-id'] ?? null; }).catch(() => {});
+        }
     });
 
     const live = () => page.waitForFunction(() => window.mockapiPage && window.mockapiPage.connected() &&
@@ -356,6 +384,13 @@ async function main() {
         const resumed = feedRequests.slice(feedsBefore);
         note(`reconnects: ${resumed.map((f) => `Last-Event-ID ${JSON.stringify(f.lastEventId)} ${new URL(f.url).search}`).join('; ')}` +
             ` (last event id before: ${JSON.stringify(idBefore)})`);
+        // on the wire: each seq delivered exactly once since the page loaded
+        const wire = await page.evaluate(() => window.__feed.seqs.slice());
+        const dw = diffSeqs(want, wire);
+        note(`the feed delivered ${wire.length} entries over ${await page.evaluate(() => window.__feed.opens.length)} EventSource(s)`);
+        if (dw.missing.length || dw.extra.length || dw.dups.length)
+            fail(`on the wire (event: requests since the page loaded): missing [${short(dw.missing)}], not on the server [${short(dw.extra)}], ` +
+                `delivered twice [${short(dw.dups)}]`);
         const gap = await page.$eval('#gap-notice', (e) => !e.hidden && e.offsetParent !== null).catch(() => false);
         if (gap) fail('#gap-notice is shown though nothing was evicted');
         note(`page and server agree on ${want.length} seqs`);
@@ -364,8 +399,10 @@ async function main() {
     // 6 ------------------------------------------------------------------
     const yamlFile = path.join(artefacts, 'copied-expectation.yaml');
     await check('6 "copy as expectation" gives YAML that mockassert passes against this server', async () => {
+        // only the rows in view are in the DOM: filter down to the one wanted
+        await page.fill('#filter', `path:${livePath}`);
         const row = `#journal tbody tr[data-seq="${liveSeq}"]`;
-        await page.click(row, { timeout: 3000 }).catch(() => fail(`cannot click ${row}`));
+        await page.click(row, { timeout: 3000 }).catch(async () => fail(`cannot click ${row} (filtered by path:${livePath}; rows [${short(await rowSeqs())}])`));
         await page.waitForSelector('#detail', { state: 'visible', timeout: 3000 })
             .catch(() => fail('#detail is not shown after a click on the row'));
         const body = await page.$eval('#detail-body', (e) => e.textContent).catch(() => '');
@@ -385,6 +422,7 @@ async function main() {
         note(`mockassert: ${r.stdout.trim().split('\n').join(' / ')}`);
         if (r.code !== 0) fail(`mockassert exit ${r.code}: ${r.stdout}${r.stderr}\n--- YAML:\n${yaml}`);
         if (clipRead && clip !== yaml) fail(`the clipboard holds ${JSON.stringify(clip.slice(0, 120))}, not the text shown in #detail-expect`);
+        await page.fill('#filter', '');
     });
 
     // 7 ------------------------------------------------------------------
@@ -398,7 +436,7 @@ async function main() {
             const text = await p.$eval('#plain', (e) => e.innerText).catch(() => fail('no #plain section'));
             const counters = await getJSON(origin, '/test/assertions');
             const hb = counters.heartbeat_count;
-            if (!new RegExp(`heartbeat_count\\s*:?\\s*${hb}\\b`).test(text))
+            if (!new RegExp(`heartbeat_count\\W{0,5}${hb}\\b`).test(text))
                 fail(`#plain does not show heartbeat_count ${hb}: ${JSON.stringify(text.slice(0, 300))}`);
             const last = (await getJSON(origin, '/test/requests?last=3')).entries;
             for (const e of last) if (!text.includes(e.path)) fail(`#plain does not show the recent request ${e.method} ${e.path} (seq ${e.seq})`);
@@ -457,10 +495,15 @@ async function main() {
 
     // 5 ------------------------------------------------------------------
     await check('5 #btn-reset zeroes the counters (page and GET /test/assertions)', async () => {
-        const hbShown = await page.$eval('[data-counter="heartbeat_count"] .value', (e) => e.textContent.trim())
-            .catch(() => fail('no [data-counter="heartbeat_count"] .value'));
+        // something to reset, shown on the page first
+        const pre = await req(origin, 'POST', '/v1/nodes/pre-reset/heartbeat', { node_id: 'pre-reset' });
+        if (pre.status !== 200) fail(`heartbeat before the reset answered ${pre.status}`);
         const server = await getJSON(origin, '/test/assertions');
-        if (hbShown !== String(server.heartbeat_count)) fail(`the page shows heartbeat_count ${hbShown}, the server ${server.heartbeat_count}`);
+        if (!(server.heartbeat_count > 0)) fail(`heartbeat_count is ${server.heartbeat_count} on the server before the reset`);
+        await page.waitForFunction((n) => document.querySelector('[data-counter="heartbeat_count"] .value')?.textContent.trim() === String(n),
+            server.heartbeat_count, { timeout: 2000 }).catch(async () => fail(`the page shows heartbeat_count ` +
+            `${await page.$eval('[data-counter="heartbeat_count"] .value', (e) => e.textContent.trim()).catch(() => '(none: no [data-counter="heartbeat_count"] .value)')}, ` +
+            `the server ${server.heartbeat_count}`));
         const epoch0 = await page.evaluate(() => window.mockapiPage.epoch());
         const resetResp = page.waitForResponse((r) => new URL(r.url()).pathname === '/test/reset' && r.request().method() === 'POST', { timeout: 5000 });
         await page.click('#btn-reset');
@@ -479,16 +522,23 @@ async function main() {
         await page.waitForFunction(() => window.mockapiPage.seqs().length === 0 &&
             document.querySelectorAll('#journal tbody tr[data-seq]').length === 0, null, { timeout: 3000 })
             .catch(() => fail('rows are still held or shown after the reset'));
+        await page.waitForFunction((e) => window.mockapiPage.epoch() !== e, epoch0, { timeout: 3000 })
+            .catch(() => fail(`mockapiPage.epoch() is still ${epoch0} 3 s after the reset (a reset makes a new epoch)`));
         const epoch1 = await page.evaluate(() => window.mockapiPage.epoch());
-        if (epoch1 === epoch0) note(`epoch unchanged (${epoch0}) after the reset`);
         // the expectation copied in check 6 must now fail: it asserted something
         const r = await run(path.resolve(args.mockassert), ['--server', origin, yamlFile]);
         if (r.code !== 1) fail(`mockassert with the copied expectation after the reset: exit ${r.code}, not 1 (FAIL): ${r.stdout}${r.stderr}`);
         // rows restart at seq 1, live
         const x = await req(origin, 'POST', '/v1/nodes/after-reset/heartbeat', { node_id: 'after-reset' });
         if (x.status !== 200) fail(`heartbeat after reset answered ${x.status}`);
-        await page.waitForSelector('#journal tbody tr[data-seq="1"]', { timeout: 2000 })
-            .catch(() => fail('the first request after the reset does not show as row seq 1'));
+        // its seq: after the reset's own entry and mockassert's /test/ requests
+        const xs = (await getJSON(origin, '/test/requests')).entries.map((e) => e.seq);
+        if (xs.length !== 1) fail(`GET /test/requests after the reset lists seqs [${short(xs)}], not one entry`);
+        await page.waitForFunction((n) => {
+            const rs = [...document.querySelectorAll('#journal tbody tr[data-seq]')].map((r) => Number(r.dataset.seq));
+            return rs.length === 1 && rs[0] === n;
+        }, xs[0], { timeout: 2000 })
+            .catch(async () => fail(`the first request after the reset (seq ${xs[0]}) is not the only row: rows [${short(await rowSeqs())}]`));
         await page.waitForFunction(() => document.querySelector('[data-counter="heartbeat_count"] .value')?.textContent.trim() === '1',
             null, { timeout: 2000 }).catch(() => fail('heartbeat_count does not show 1 after one heartbeat past the reset'));
         note(`epoch ${epoch0} -> ${epoch1}; ${nShown} counters at 0; the copied expectation now fails (exit 1)`);
