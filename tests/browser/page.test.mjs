@@ -184,7 +184,9 @@ const watchdog = setTimeout(() => {
 
 async function main() {
     const m1 = await startMock('mockapi', ['-tls-addr', '127.0.0.1:0']);
-    const m2 = await startMock('mockapi-other', ['-tls-addr', 'off']);
+    // the second server: another origin for check 8, and an admin token for check 10
+    const token = `t0k-${process.pid}-${started}`;
+    const m2 = await startMock('mockapi-other', ['-tls-addr', 'off', '-admin-token', token]);
     const origin = m1.base;
     note(`mockapi at ${m1.addr} (TLS ${m1.tlsAddr}), a second one (another origin) at ${m2.addr}`);
 
@@ -230,7 +232,9 @@ async function main() {
     });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     page.on('dialog', (d) => d.accept().catch(() => {}));   // a "really reset?" confirm
+    let lastRequestAt = Date.now();
     page.on('request', (r) => {
+        lastRequestAt = Date.now();
         const u = new URL(r.url());
         if (/^(https?|wss?):$/.test(u.protocol) && u.origin !== origin) foreign.push(r.url());
         if (u.origin === origin && u.pathname === '/test/events') {
@@ -566,7 +570,44 @@ async function main() {
         note(`epoch ${epoch0} -> ${epoch1}; ${nShown} counters at 0; the copied expectation now fails (exit 1)`);
     });
 
+    await check('10 with -admin-token the page opened at /test/#token=T is live and keeps the token across a reload', async () => {
+        const noTok = await req(m2.base, 'GET', '/test/requests');
+        if (noTok.status !== 401) fail(`GET /test/requests without the token answered ${noTok.status}, not 401`);
+        const tctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+        const errs = [];
+        try {
+            const p = await tctx.newPage();
+            p.on('console', (m) => { if (m.type() === 'error') errs.push(`console: ${m.text()}${m.location()?.url ? ` (${m.location().url})` : ''}`); });
+            p.on('pageerror', (e) => errs.push(`page error: ${e.message}`));
+            const isLive = (what) => p.waitForFunction(() => window.mockapiPage && window.mockapiPage.connected() &&
+                document.querySelector('#status')?.textContent.trim() === 'live', null, { timeout: 5000 })
+                .catch(async () => fail(`${what}: not live within 5 s (#status ${JSON.stringify(await p.$eval('#status', (e) => e.textContent.trim()).catch(() => '(none)'))})`));
+            const resp = await p.goto(`${m2.base}/test/#token=${token}`, { waitUntil: 'load', timeout: 10_000 });
+            if (!resp || resp.status() !== 200) fail(`GET /test/ (token in the fragment) answered ${resp ? resp.status() : 'nothing'}`);
+            await isLive('opened with #token=');
+            const hash = await p.evaluate(() => location.hash);
+            if (hash.includes(token)) fail(`the token stays in the page URL: ${hash}`);
+            const tp = `/v1/nodes/tok-${process.pid}/heartbeat`;
+            const r = await req(m2.base, 'POST', tp, { node_id: 'tok' });
+            if (r.status !== 200) fail(`heartbeat answered ${r.status}`);
+            await p.waitForFunction((t) => [...document.querySelectorAll('#journal tbody tr[data-seq]')].some((e) => e.textContent.includes(t)),
+                tp, { timeout: 2000 }).catch(() => fail(`no row for ${tp} on the token-protected server within 2 s`));
+            await p.reload({ waitUntil: 'load', timeout: 10_000 });
+            await isLive('after a reload (token from sessionStorage)');
+            await p.screenshot({ path: shotPath('10 admin token'), fullPage: true });
+            if (errs.length) fail(errs.join(' | '));
+        } finally {
+            await tctx.close();
+        }
+    });
+
     await check('9 no console or page error and nothing outside the origin during the whole run', async () => {
+        // let what the page does on its own settle: its side panels refresh at
+        // most once a second, so a quiet 1.5 s means nothing is left in flight
+        const deadline = Date.now() + 6000;
+        while (Date.now() - lastRequestAt < 1500 && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 100));   // polls the condition above
+        if (Date.now() - lastRequestAt < 1500) note('the page kept making requests for 6 s; checked as it was');
         if (consoleErrors.length) fail(consoleErrors.join(' | '));
         if (foreign.length) fail(`requests outside ${origin}: ${foreign.join(' ')}`);
     });
