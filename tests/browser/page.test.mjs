@@ -10,7 +10,9 @@
 // It relies only on the page's DOM contract and the feed protocol of issue 16
 // (#status, [data-counter] .value, #journal tr[data-seq], #filter and ?q=,
 // #detail, #copy-expect / #detail-expect, #btn-reset, #plain,
-// window.mockapiPage). Each check is named, prints ok or FAIL with why, and a
+// window.mockapiPage, #token= in the fragment). Checks 1-8 are the design's
+// list (run in the order 1 2 3 4 6 7 8 5: the reset comes last); 10 is the
+// admin token; 9, last, the console over the whole run. Each check is named, prints ok or FAIL with why, and a
 // screenshot of the page after it lands in the artefacts folder. Every wait
 // has a deadline (no sleep is used to synchronise), and the whole run is
 // bounded (WHOLE_MS). Servers listen on 127.0.0.1, port 0.
@@ -60,7 +62,8 @@ class CheckFailure extends Error {}
 function fail(msg) { throw new CheckFailure(msg); }
 const why = (e) => (e instanceof CheckFailure ? e.message : String(e.message).split('\n')[0]);
 
-// deadline(ms, what): rejects after ms with a message naming what was awaited
+// within(ms, what, promise): the promise, or a rejection naming what was
+// awaited once ms have passed
 function within(ms, what, promise) {
     let t;
     const timer = new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms); });
