@@ -12,7 +12,7 @@
 // #detail, #copy-expect / #detail-expect, #btn-reset, #plain,
 // window.mockapiPage, #token= in the fragment). Checks 1-8 are the design's
 // list (run in the order 1 2 3 4 6 7 8 5: the reset comes last); 10 is the
-// admin token; 9, last, the console over the whole run. Each check is named, prints ok or FAIL with why, and a
+// admin token, 11 the gap notice; 9, last, the console over the whole run. Each check is named, prints ok or FAIL with why, and a
 // screenshot of the page after it lands in the artefacts folder. Every wait
 // has a deadline (no sleep is used to synchronise), and the whole run is
 // bounded (WHOLE_MS). Servers listen on 127.0.0.1, port 0.
@@ -145,6 +145,33 @@ function diffSeqs(want, have) {
 }
 const short = (a) => (a.length > 20 ? `${a.slice(0, 20).join(',')},... (${a.length})` : a.join(','));
 
+// What the feed delivered, as the wire says, before the page's model
+// (which may well keep rows by seq and so hide a duplicate): every
+// EventSource the page opens gets a listener of ours. Cleared where the
+// page must clear its rows (a reset, a hello of another epoch).
+function instrument(c) {
+    return c.addInitScript(() => {
+        const Orig = window.EventSource;
+        if (!Orig) return;
+        const feed = { seqs: [], opens: [], epoch: null, gaps: [] };
+        Object.defineProperty(window, '__feed', { value: feed });
+        window.EventSource = class extends Orig {
+            constructor(url, init) {
+                super(url, init);
+                feed.opens.push(String(url));
+                this.addEventListener('hello', (ev) => {
+                    const h = JSON.parse(ev.data);
+                    if (feed.epoch !== null && h.epoch !== feed.epoch) feed.seqs.length = 0;
+                    feed.epoch = h.epoch;
+                });
+                this.addEventListener('reset', (ev) => { feed.seqs.length = 0; feed.epoch = JSON.parse(ev.data).epoch; });
+                this.addEventListener('requests', (ev) => { for (const e of JSON.parse(ev.data)) feed.seqs.push(e.seq); });
+                this.addEventListener('gap', (ev) => feed.gaps.push(JSON.parse(ev.data)));
+            }
+        };
+    });
+}
+
 // ---------------------------------------------------------------- checks
 
 const results = [];
@@ -205,29 +232,7 @@ async function main() {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     context.setDefaultTimeout(5000);
-    // What the feed delivered, as the wire says, before the page's model
-    // (which may well keep rows by seq and so hide a duplicate): every
-    // EventSource the page opens gets a listener of ours. Cleared where the
-    // page must clear its rows (a reset, a hello of another epoch).
-    await context.addInitScript(() => {
-        const Orig = window.EventSource;
-        if (!Orig) return;
-        const feed = { seqs: [], opens: [], epoch: null };
-        Object.defineProperty(window, '__feed', { value: feed });
-        window.EventSource = class extends Orig {
-            constructor(url, init) {
-                super(url, init);
-                feed.opens.push(String(url));
-                this.addEventListener('hello', (ev) => {
-                    const h = JSON.parse(ev.data);
-                    if (feed.epoch !== null && h.epoch !== feed.epoch) feed.seqs.length = 0;
-                    feed.epoch = h.epoch;
-                });
-                this.addEventListener('reset', (ev) => { feed.seqs.length = 0; feed.epoch = JSON.parse(ev.data).epoch; });
-                this.addEventListener('requests', (ev) => { for (const e of JSON.parse(ev.data)) feed.seqs.push(e.seq); });
-            }
-        };
-    });
+    await instrument(context);
     const page = await context.newPage();
     ctx.page = page;
     page.on('console', (m) => {
@@ -601,6 +606,66 @@ async function main() {
             if (errs.length) fail(errs.join(' | '));
         } finally {
             await tctx.close();
+        }
+    });
+
+    await check('11 entries evicted while the feed was down show #gap-notice, not a silent hole', async () => {
+        // a journal of 20 entries; the browser held offline so the feed stays down
+        const m3 = await startMock('mockapi-small', ['-tls-addr', 'off', '-journal-entries', '20']);
+        const gctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+        await instrument(gctx);
+        try {
+            const p = await gctx.newPage();
+            const isLive = (what) => p.waitForFunction(() => window.mockapiPage && window.mockapiPage.connected() &&
+                document.querySelector('#status')?.textContent.trim() === 'live', null, { timeout: 5000 })
+                .catch(async () => fail(`${what}: not live within 5 s (#status ${JSON.stringify(await p.$eval('#status', (e) => e.textContent.trim()).catch(() => '(none)'))})`));
+            for (let i = 0; i < 5; i++) await req(m3.base, 'POST', `/v1/nodes/g${i}/heartbeat`, { node_id: `g${i}` });
+            await p.goto(m3.base + '/test/', { waitUntil: 'load', timeout: 10_000 });
+            await isLive('on load');
+            const before = await serverSeqs(m3.base);
+            await p.waitForFunction((n) => window.mockapiPage.seqs().length === n, before.length, { timeout: 3000 })
+                .catch(() => fail(`the page does not hold the ${before.length} entries of the journal`));
+            const held = await p.evaluate(() => window.mockapiPage.seqs());
+            await gctx.setOffline(true);
+            const d = await req(m3.base, 'POST', '/test/sse/disconnect?feed=1');
+            if (d.status !== 200) fail(`disconnect answered ${d.status}`);
+            await p.waitForFunction(() => !window.mockapiPage.connected(), null, { timeout: 3000 })
+                .catch(() => fail('the feed did not end'));
+            for (let i = 0; i < 40; i++) {
+                const r = await req(m3.base, 'POST', `/v1/nodes/gap-${i}/heartbeat`, { node_id: `gap-${i}` });
+                if (r.status !== 200) fail(`heartbeat ${i} answered ${r.status}`);
+            }
+            const j = await getJSON(m3.base, '/test/requests?limit=100000');
+            if (!(j.evicted > 0) || !(j.oldest_seq > Math.max(...held) + 1)) fail(`nothing the page lacks was evicted (oldest_seq ${j.oldest_seq}, evicted ${j.evicted}): the check cannot work`);
+            await gctx.setOffline(false);
+            await isLive('back online');
+            await p.waitForSelector('#gap-notice', { state: 'visible', timeout: 3000 })
+                .catch(() => fail(`#gap-notice not shown after ${j.evicted} entries were evicted (oldest kept ${j.oldest_seq}, the page had up to ${Math.max(...held)})`));
+            const gapText = await p.$eval('#gap-notice', (e) => e.textContent.trim());
+            if (!gapText) fail('#gap-notice is shown but empty');
+            // what the journal keeps now (the page's own /test/ calls evict
+            // more of it as it comes back) must all be held, once
+            const maxHeld = Math.max(...held);
+            const now = await serverSeqs(m3.base);
+            await p.waitForFunction((w) => { const h = new Set(window.mockapiPage.seqs()); return w.every((x) => h.has(x)); },
+                now, { timeout: 3000 }).catch(() => {});
+            const have = await p.evaluate(() => window.mockapiPage.seqs());
+            const dd = diffSeqs(now, have);
+            const lost = held.filter((x) => !have.includes(x));
+            const odd = dd.extra.filter((x) => !held.includes(x) && !(x > maxHeld));
+            if (dd.missing.length || dd.dups.length || lost.length || odd.length)
+                fail(`after the gap the page holds [${short(have)}]; the journal keeps [${short(now)}]: missing [${short(dd.missing)}], ` +
+                    `duplicated [${short(dd.dups)}], rows it had and lost [${short(lost)}], unexplained [${short(odd)}]`);
+            // the gap event announced exactly the hole: after the page's cursor, up to what it got next
+            const gaps = await p.evaluate(() => window.__feed.gaps.slice());
+            const firstNew = Math.min(...have.filter((x) => x > maxHeld));
+            if (!gaps.some((g) => g.after >= maxHeld && g.next <= firstNew && g.missed > 0))
+                fail(`no gap event covering (${maxHeld}, ${firstNew}): ${JSON.stringify(gaps)}`);
+            note(`gap event(s) ${JSON.stringify(gaps)}; the page then holds ${have.length} rows from seq ${firstNew}`);
+            note(`gap notice: ${JSON.stringify(gapText)}`);
+            await p.screenshot({ path: shotPath('11 gap notice'), fullPage: true });
+        } finally {
+            await gctx.close();
         }
     });
 
