@@ -602,9 +602,9 @@ async function main() {
                 tp, { timeout: 2000 }).catch(() => fail(`no row for ${tp} on the token-protected server within 2 s`));
             await p.reload({ waitUntil: 'load', timeout: 10_000 });
             await isLive('after a reload (token from sessionStorage)');
-            await p.screenshot({ path: shotPath('10 admin token'), fullPage: true });
             if (errs.length) fail(errs.join(' | '));
         } finally {
+            for (const pg of tctx.pages()) await within(5000, 'screenshot', pg.screenshot({ path: shotPath('10 admin token'), fullPage: true })).catch(() => {});
             await tctx.close();
         }
     });
@@ -663,8 +663,8 @@ async function main() {
                 fail(`no gap event covering (${maxHeld}, ${firstNew}): ${JSON.stringify(gaps)}`);
             note(`gap event(s) ${JSON.stringify(gaps)}; the page then holds ${have.length} rows from seq ${firstNew}`);
             note(`gap notice: ${JSON.stringify(gapText)}`);
-            await p.screenshot({ path: shotPath('11 gap notice'), fullPage: true });
         } finally {
+            for (const pg of gctx.pages()) await within(5000, 'screenshot', pg.screenshot({ path: shotPath('11 gap notice'), fullPage: true })).catch(() => {});
             await gctx.close();
         }
     });
