@@ -1573,7 +1573,14 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         verdict = mk_route_match(req->kind, "GET", "/test/", 6, NULL, &mt);
     }
     bool admin = is_admin_route(req, &mt);
-    if ((admin && !admin_allowed(m, req, resp)) || !mk_guard_browser(m, req, admin, resp) ||
+    bool locked = false; /* the page without the admin token: served bare (page.h) */
+    if (admin && m->has_admin && mt.verdict == MK_MATCH && mt.route->responder == MK_R_PAGE &&
+        !admin_allowed(m, req, resp)) {
+        mk_response_dispose(resp);
+        mk_buf_init(&resp->out, 0);
+        locked = true;
+    }
+    if ((admin && !locked && !admin_allowed(m, req, resp)) || !mk_guard_browser(m, req, admin, resp) ||
         fault_hook(S, req, resp, &mt, admin, &fdec)) {
         if (verdict == MK_REDIRECT)
             free(mt.location);
@@ -1837,7 +1844,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         respond_fault_clear(S, req, resp);
         break;
     case MK_R_PAGE:
-        mk_respond_page(S, req, resp);
+        mk_respond_page(S, req, locked, resp);
         break;
     case MK_R_FEED:
         mk_respond_feed(m, S, req, resp);

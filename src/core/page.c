@@ -142,7 +142,7 @@ static void render_plain(mk_session *S, mk_buf *out)
         put_html_str(out, e->method);
         mk_buf_puts(out, "</td><td>");
         put_html(out, e->path, e->path_len);
-        if (e->query) {
+        if (e->query && e->query[0]) { /* the journal keeps "" for none */
             mk_buf_putc(out, '?');
             put_html_str(out, e->query);
         }
@@ -154,7 +154,7 @@ static void render_plain(mk_session *S, mk_buf *out)
     mk_jselect_release(&sel);
 }
 
-void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
+void mk_respond_page(mk_session *S, const mk_request *req, bool locked, mk_response *resp)
 {
     if (!(req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0)) {
         /* "/" and "/test": to the page, in the session the path named
@@ -172,7 +172,11 @@ void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
     mk_buf_init(&b, 0);
     if (ph) {
         mk_buf_append(&b, html, (size_t)(ph - html));
-        render_plain(S, &b);
+        if (locked)
+            mk_buf_puts(&b, "<div id=\"plain\"><p>This mock needs its admin token (-admin-token): open "
+                            "this page as /test/#token=TOKEN, with JavaScript on, to see what it holds.</p></div>");
+        else
+            render_plain(S, &b);
         size_t after = (size_t)(ph - html) + sizeof MK_PAGE_PLACEHOLDER - 1;
         mk_buf_append(&b, html + after, hl - after);
     } else {

@@ -17,8 +17,10 @@ bool mk_page_wanted(const mk_request *req);
 
 /* The page: "/" and "/test" redirect to /test/ (302, the session prefix
  * kept); any other path gets the page, its no-JavaScript view (counters,
- * the last requests) rendered from S. */
-void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp);
+ * the last requests) rendered from S. locked: the request lacks the admin
+ * token: the page (which asks for it) with no data of S, so a browser can
+ * be given the token at all. */
+void mk_respond_page(mk_session *S, const mk_request *req, bool locked, mk_response *resp);
 
 /* GET /test/ca.pem: the CA that signed the TLS certificate; 404 without a
  * TLS listener. */
