@@ -16,6 +16,10 @@
 // journal table shows a row (#journal-body tr[data-seq]); checked at every
 // frame, in the page.
 //
+// Also printed per load: when the feed's hello and its first and last
+// requests frames arrived (an EventSource wrapper of the init script, whose
+// listeners run before the page's) and how much data they carried.
+//
 // Responsiveness, after every full load, once the page has settled (10
 // frames in a row less than 50 ms apart; the time that took is reported): the journal (#journal-scroll) jumps
 // to the bottom (scrollTop = scrollHeight) and then back to the top, each
@@ -83,8 +87,25 @@ function within(ms, what, promise) {
 
 // Before the page's script: long tasks from the start, kept in window.__bench
 function initScript() {
-    const b = { longtasks: [] };
+    const b = { longtasks: [], hello: -1, firstReq: -1, lastReq: -1, feedChars: 0 };
     Object.defineProperty(window, '__bench', { value: b });
+    // the feed's frames as they arrive, before the page's own listeners
+    // (registered later, so called later): how much of a load is transport
+    const Orig = window.EventSource;
+    if (Orig) {
+        window.EventSource = class extends Orig {
+            constructor(url, init) {
+                super(url, init);
+                this.addEventListener('hello', () => { if (b.hello < 0) b.hello = performance.now(); });
+                this.addEventListener('requests', (e) => {
+                    const t = performance.now();
+                    if (b.firstReq < 0) b.firstReq = t;
+                    b.lastReq = t;
+                    b.feedChars += e.data.length;
+                });
+            }
+        };
+    }
     try {
         new PerformanceObserver((list) => {
             for (const e of list.getEntries()) b.longtasks.push({ start: e.startTime, dur: e.duration });
@@ -122,6 +143,8 @@ async function load(ctxOpts, url, count) {
         nlong: window.__bench.longtasks.length,
         observing: window.__bench.observing,
         seqs: ((s) => [s[0] ?? 0, s[s.length - 1] ?? 0])(window.mockapiPage.seqs()),
+        hello: window.__bench.hello, firstReq: window.__bench.firstReq, lastReq: window.__bench.lastReq,
+        feedChars: window.__bench.feedChars,
     }));
     if (errors.length) throw new Error(`page errors at ${url}: ${errors.slice(0, 3).join(' | ')}`);
     return { context, page, ms, info };
@@ -268,7 +291,9 @@ async function main() {
             const l = await within(LOAD_MS + 5000, `load of ${url}`, load(ctxOpts, url, n));
             const i = l.info;
             console.log(`RESULT render kind=${kind} run=${r} entries=${n} ms=${l.ms.toFixed(1)} dcl_ms=${i.dcl.toFixed(1)} ` +
-                `rows=${i.rows} longtasks=${i.nlong} longest_ms=${i.longest.toFixed(1)} observing=${i.observing}`);
+                `rows=${i.rows} longtasks=${i.nlong} longest_ms=${i.longest.toFixed(1)} observing=${i.observing} ` +
+                `hello_ms=${i.hello.toFixed(1)} first_frame_ms=${i.firstReq.toFixed(1)} last_frame_ms=${i.lastReq.toFixed(1)} ` +
+                `feed_mb=${(i.feedChars / 1e6).toFixed(1)}`);
             if (kind === 'full') {
                 const s = await scroll(l.page, i.seqs[0], i.seqs[1]);
                 console.log(`RESULT scroll run=${r} settle_ms=${s.settleMs.toFixed(0)} bottom_ms=${s.toBottom.toFixed(1)} top_ms=${s.toTop.toFixed(1)} ` +

@@ -1611,11 +1611,14 @@ if on page; then
     PR_TASK=$(pr_max longest_ms) PR_GAP=$(pr_max max_frame_gap_ms) PR_BOT=$(pr_max bottom_ms) PR_TOP=$(pr_max top_ms)
     PR_DOM=$(pr_max rows_in_dom) PR_SETTLE=$(pr_max settle_ms)
     PR_LOADTASK=$(pr_med full longest_ms)
+    PR_HELLO=$(pr_med full hello_ms) PR_FIRSTF=$(pr_med full first_frame_ms) PR_LASTF=$(pr_med full last_frame_ms)
+    PR_FEEDMB=$(pr_med full feed_mb)
     V_PR_TASK=$(verdict "$PR_TASK" "<" "$T_PAGE_TASK_MS")
     PR_ROW=$(grep '^RESULT row ' "$RUN/page_render.out")
     prr() { sed -n "s/.* $1=\([0-9.-]*\).*/\1/p" <<<"$PR_ROW"; }
     PR_ROW50=$(prr p50_ms) PR_ROW99=$(prr p99_ms) PR_ROWMAX=$(prr max_ms)
     say "  render with $(fmt_int "$PENTRIES") entries: median ${PR_FULL} ms (slowest ${PR_FULL_MAX} ms), empty journal ${PR_EMPTY} ms, ratio ${PR_RATIO}x (target < ${T_PAGE_RENDER_MS} ms): $V_PR"
+    say "    of which (medians): the feed's hello at ${PR_HELLO} ms, its first entries at ${PR_FIRSTF} ms, the last of ${PR_FEEDMB} MB of entries at ${PR_LASTF} ms; the longest task of a load ${PR_LOADTASK} ms"
     say "  scrolling the journal: longest task ${PR_TASK} ms (target < ${T_PAGE_TASK_MS} ms): $V_PR_TASK; longest frame gap ${PR_GAP} ms; jump to the bottom ${PR_BOT} ms, back to the top ${PR_TOP} ms (slowest of $PRUNS); at most ${PR_DOM} rows in the DOM; the page settled (10 frames < 50 ms apart) within ${PR_SETTLE} ms of its load"
     say "  request -> row in the browser at 20/s (40 requests): p50 ${PR_ROW50} ms, p99 ${PR_ROW99} ms, max ${PR_ROWMAX} ms"
     say ""
