@@ -110,7 +110,7 @@ static int pull(void *arg, mk_buf *out, mk_sse_more *more)
 static void release(void *arg)
 {
     feed *f = arg;
-    mk_state_waiter_end(&f->S->state);
+    mk_state_feed_end(&f->S->state);
     mk_session_release(f->S);
     free(f);
 }
@@ -124,8 +124,8 @@ int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_tes
     f->S = mk_session_ref(S);
     f->include_test = include_test;
     f->brief = brief;
-    /* a waiter from here: every change after this point wakes the hub */
-    mk_state_waiter_begin(&S->state);
+    /* counted from here: every append after this point wakes the hub */
+    mk_state_feed_begin(&S->state);
     mk_jentry *none[1];
     mk_jstats st;
     mk_state_journal_next(&S->state, UINT64_MAX, none, 0, &st);

@@ -570,10 +570,11 @@ static void sweep_walk(mockapi *m, int64_t now_ms)
         pthread_mutex_lock(&t->lock);
         /* a wait parked on it (or blocked in mockapi_session_wait) is a
          * request still running: the session is not idle; its answer
-         * touches the session again */
+         * touches the session again. A live page following it keeps it
+         * too (someone is looking at it). */
         for (mk_session *s = t->first; s && n < BATCH; s = s->next)
             if (s->ttl_ms && now_ms - atomic_load(&s->last_used_ms) >= (int64_t)s->ttl_ms &&
-                atomic_load(&s->state.waiters) == 0)
+                atomic_load(&s->state.waiters) == 0 && atomic_load(&s->state.feeds) == 0)
                 dead[n++] = mk_session_ref(s);
         pthread_mutex_unlock(&t->lock);
         for (int i = 0; i < n; i++) {

@@ -487,6 +487,7 @@ void mk_sse_feeds_changed(mk_sse_hub *h)
     /* one wake per flush: the hub clears the flag before it pulls, so a
      * change after that sets it (and wakes it) again */
     if (h && atomic_load_explicit(&h->nfeeds, memory_order_relaxed) > 0 &&
+        !atomic_load_explicit(&h->feed_dirty, memory_order_relaxed) && /* a read: no line bouncing */
         !atomic_exchange(&h->feed_dirty, true))
         wake(h);
 }

@@ -43,6 +43,7 @@ int mk_state_init(mk_state *s, mk_blob *state_body, mk_blob *heartbeat_body,
     for (int i = 0; i < MOCKAPI_COUNTER_COUNT; i++)
         atomic_init(&s->counters[i], 0);
     atomic_init(&s->waiters, 0);
+    atomic_init(&s->feeds, 0);
     s->state_body = state_body;
     s->heartbeat_body = heartbeat_body;
     pthread_mutexattr_t ma;
@@ -197,6 +198,8 @@ void mk_state_journal_append(mk_state *s, mk_jentry *e)
     mk_journal_append(&s->journal, e, &dead);
     if (atomic_load(&s->waiters) > 0)
         changed_locked(s);
+    else if (atomic_load(&s->feeds) > 0 && s->notify)
+        s->notify(s->notify_arg); /* only the feeds: no waiter to wake */
     pthread_mutex_unlock(&s->jlock);
     mk_jentry_release_list(dead); /* freed outside the lock */
 }
@@ -386,6 +389,16 @@ void mk_state_waiter_begin(mk_state *s)
 void mk_state_waiter_end(mk_state *s)
 {
     atomic_fetch_sub(&s->waiters, 1);
+}
+
+void mk_state_feed_begin(mk_state *s)
+{
+    atomic_fetch_add(&s->feeds, 1); /* seq_cst: before the feed reads the journal */
+}
+
+void mk_state_feed_end(mk_state *s)
+{
+    atomic_fetch_sub(&s->feeds, 1);
 }
 
 uint64_t mk_state_changes(mk_state *s)

@@ -59,6 +59,10 @@ typedef struct mk_state {
     pthread_mutex_t jlock;
     pthread_cond_t changed;
     atomic_int waiters;
+    /* Live-page feeds following this state (feed.h): an append calls
+     * notify for them even with no waiter, without the broadcast; a
+     * counter move does not (the request's append follows it). */
+    atomic_int feeds;
     bool interrupted; /* under jlock: waits return at once (the server is stopping) */
     uint64_t changes; /* under jlock: moves on every wake-up of waiters (the change stamp) */
     /* Called under jlock whenever waiters are woken: how waiters that hold
@@ -150,6 +154,9 @@ int mk_state_journal_count_many(mk_state *s, const mk_jfilter *const *f, mk_jpro
  * missed. */
 void mk_state_waiter_begin(mk_state *s);
 void mk_state_waiter_end(mk_state *s);
+/* A feed counts itself in `feeds` while it follows the state. */
+void mk_state_feed_begin(mk_state *s);
+void mk_state_feed_end(mk_state *s);
 uint64_t mk_state_changes(mk_state *s);
 /* Sleeps until the stamp differs from seen (true), or the deadline passes
  * or the state is interrupted (false). */
