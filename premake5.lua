@@ -103,6 +103,8 @@ project("libmockapi")
   buildoptions(pkg("--cflags", deps))
   -- fixtures/*.json are embedded with the assembler's .incbin (fixtures.c).
   buildoptions({"-Wa,-I" .. top .. "/fixtures"})
+  -- the live page, src/page/index.html, the same way (page.c)
+  buildoptions({"-Wa,-I" .. top .. "/src/page"})
   common_configs()
 
 -- The binary links its libraries statically (Debian ships the .a files):

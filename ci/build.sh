@@ -27,11 +27,15 @@ else
     premake4 --file=premake5.lua gmake >/dev/null
 fi
 
-# .incbin'd fixtures are invisible to make's dependency tracking: rebuild the
+# .incbin'd fixtures (and the page) are invisible to make's dependency tracking: rebuild the
 # embedding object whenever a fixture is newer than it.
 for c in "${configs[@]}"; do
     obj=$(find "build/obj/$c" -path '*libmockapi*' -name fixtures.o 2>/dev/null | head -n 1 || true)
     if [ -n "$obj" ] && [ -n "$(find fixtures -newer "$obj" -print -quit)" ]; then
+        rm -f "$obj"
+    fi
+    obj=$(find "build/obj/$c" -path '*libmockapi*' -name page.o 2>/dev/null | head -n 1 || true)
+    if [ -n "$obj" ] && [ -n "$(find src/page -newer "$obj" -print -quit)" ]; then
         rm -f "$obj"
     fi
     # premake's makefiles archive with "ar -rcs", which keeps the members of

@@ -7,9 +7,19 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
+# The build's packages first; then the browser test's (chromium, node,
+# playwright-core: a download of minutes on a fresh machine) install in the
+# background while the builds compile: apt is free once setup.sh is done,
+# and the browser suite runs set-up again (at once when this finished; with
+# its message when it failed).
+bash ci/setup.sh || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p build
+bash ci/setup-browser.sh >build/setup-browser.log 2>&1 &
+browser_setup=$!
+
 # tsan builds only what runs under it (integration_tests and what it links)
 { bash ci/build.sh release debug && bash ci/build.sh tsan -- integration_tests; } ||
-    { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+    { wait "$browser_setup"; echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 logs="$top/build/test-logs"
 rm -rf "$logs"
@@ -123,6 +133,8 @@ together integration/valgrind-1 env MOCKAPI_IT_SHARD=1/2 MOCKAPI_IT_ROUNDS=1 MOC
          assert/valgrind        env MA_WRAP="${vg[*]}" \
                                 bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/mutate           bash tests/assert/mutate.sh build/release/mockapi build/release/mockassert
+wait "$browser_setup" || true # its outcome is the suite's: run.sh runs it again
+run browser/page            bash tests/browser/run.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh

@@ -166,6 +166,13 @@ typedef struct mockapi_config {
      * fixtures they PUT, event history. A request that would pass it gets
      * 507 (nothing kept). Default 1 GiB. */
     size_t sessions_max_bytes;
+    /* Host names (comma-separated, at most 16, each 1 to 253 bytes of
+     * letters, digits, '-' and '.') a browser may reach the mock by, besides
+     * IP literals and localhost: a request from a browser (it sends Origin
+     * or Sec-Fetch-Site) to a /test/ route or changing state with another
+     * Host gets 403 (the DNS-rebinding guard; README "Browsers"). NULL:
+     * none. Programs are never refused for it. */
+    const char *allow_hosts;
 } mockapi_config;
 
 typedef enum mockapi_sessions_mode {

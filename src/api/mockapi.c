@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "dispatch.h"
+#include "guard.h"
 #include "http.h"
 #include "gotype.h"
 #include "server.h"
@@ -275,6 +276,7 @@ static void release_config(mockapi *m)
     free(m->tls_addr);
     free(m->fixtures_dir);
     free(m->key_file);
+    free(m->allow_hosts);
     free(m);
 }
 
@@ -349,6 +351,8 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
                         sizeof err);
         m->listeners[m->nlisteners++].region = -1;
     }
+    if (rc == MOCKAPI_OK && cfg.allow_hosts && mk_guard_hosts_check(cfg.allow_hosts, err, sizeof err) != 0)
+        rc = MOCKAPI_EINVAL;
     if (rc != MOCKAPI_OK)
         goto fail_early;
     if (cfg.admin_token) {
@@ -372,6 +376,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->tls_addr = dup_or_null(cfg.tls_addr, &oom);
     m->fixtures_dir = dup_or_null(cfg.fixtures_dir, &oom);
     m->key_file = dup_or_null(cfg.signing_key_file, &oom);
+    m->allow_hosts = dup_or_null(cfg.allow_hosts, &oom);
     if (oom) {
         rc = MOCKAPI_ENOMEM;
         snprintf(err, sizeof err, "out of memory");
@@ -382,6 +387,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.tls_addr = m->tls_addr;
     m->cfg.fixtures_dir = m->fixtures_dir;
     m->cfg.signing_key_file = m->key_file;
+    m->cfg.allow_hosts = m->allow_hosts;
     m->cfg.region_addrs = (const char *const *)m->region_addrs;
 
     if (m->tls_addr && (rc = mk_tls_job_new(&m->tls_job)) != MOCKAPI_OK) {

@@ -180,6 +180,9 @@ static const char serve_usage_flags[] =
     "                         \"Authorization: Bearer T\" or \"X-Mockapi-Admin-Token: T\";\n"
     "                         without it, a TLS listener off loopback serves no\n"
     "                         /test/* route               [MOCKAPI_ADMIN_TOKEN]\n"
+    "  -allow-host NAME       a host name browsers may use for the live page\n"
+    "                         and /test/* (besides IP addresses and localhost);\n"
+    "                         repeat for more (at most 16)  [MOCKAPI_ALLOW_HOST]\n"
     "  -check URL             health-check mode: GET URL, exit 0 if the status is below\n"
     "                         400, else 1; starts no server\n"
     "  -check-timeout MS      timeout of -check          [MOCKAPI_CHECK_TIMEOUT_MS] (default 5000)\n"
@@ -240,11 +243,12 @@ void serve_usage(FILE *f)
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
-       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_SMAXBYTES, O_COUNT };
+       O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_SMAXBYTES, O_ALLOWHOST,
+       O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
-    const char *faults[64];
+    const char *faults[64], *hosts[16];
     cli_flag o[O_COUNT] = {
         [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
         [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
@@ -272,6 +276,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_MAXSESS] = {"max-sessions", "MOCKAPI_MAX_SESSIONS", NULL},
         [O_SJBYTES] = {"session-journal-bytes", "MOCKAPI_SESSION_JOURNAL_BYTES", NULL},
         [O_SMAXBYTES] = {"sessions-max-bytes", "MOCKAPI_SESSIONS_MAX_BYTES", NULL},
+        [O_ALLOWHOST] = {"allow-host", "MOCKAPI_ALLOW_HOST", NULL, .values = hosts, .max_values = 16},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -374,6 +379,23 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     }
     cfg->faults = so->faults;
     cfg->nfaults = (size_t)o[O_FAULT].nvalues;
+    if (o[O_ALLOWHOST].nvalues > 0) { /* joined for the library; each checked here, naming the flag */
+        static char joined[16 * 254]; /* the config borrows it; one parse per process */
+        size_t w = 0;
+        for (int i = 0; i < o[O_ALLOWHOST].nvalues; i++) {
+            const char *h = hosts[i];
+            size_t l = strlen(h);
+            if (l == 0 || l > 253 ||
+                strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != l) {
+                fprintf(stderr, "mockapi: %s \"%s\": a host name a browser reaches the mock by (letters, "
+                                "digits, '-' and '.'; repeat the flag for more)\n",
+                        cli_flag_label(&o[O_ALLOWHOST], lb, sizeof lb), h);
+                return CLI_EXIT_USAGE;
+            }
+            w += (size_t)snprintf(joined + w, sizeof joined - w, "%s%s", i ? "," : "", h);
+        }
+        cfg->allow_hosts = joined;
+    }
     if (o[O_SESSIONS].value) {
         static const char *const modes[] = {"on", "off", "required"};
         const char *v = o[O_SESSIONS].value;

@@ -60,7 +60,10 @@
     X(STATS, "stats", NONE)                   \
     X(REGIONS, "regions", NONE)               \
     X(FAULTS, "faults", NONE)                 \
-    X(SESSIONS, "sessions", NONE)
+    X(SESSIONS, "sessions", NONE)             \
+    X(PAGE, "page", NONE)                     \
+    X(FEED, "feed", NONE)                     \
+    X(CA, "ca", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

@@ -23,6 +23,9 @@
 #include "gojson.h"
 #include "gotype.h"
 #include "errors.h"
+#include "feed.h"
+#include "guard.h"
+#include "page.h"
 #include "gzip.h"
 #include "query.h"
 #include "respond.h"
@@ -562,10 +565,22 @@ static void respond_sse_status(mockapi *m, mk_session *S, const mk_request *req,
  * with Last-Event-ID). {"disconnected":N}: how many it ended. */
 static void respond_sse_disconnect(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
-    static const char *const known[] = {"node"};
+    static const char *const known[] = {"node", "feed"};
     char err[200], node[1024];
-    if (mk_query_check(req->query, known, 1, err, sizeof err) != 0) {
+    if (mk_query_check(req->query, known, 2, err, sizeof err) != 0) {
         mk_err_bad_query(req, resp, err);
+        return;
+    }
+    char fv[8];
+    int fr = mk_query_get(req->query, "feed", fv, sizeof fv);
+    if (fr != 0) { /* the live page's streams instead (its resume, tested) */
+        if (fr < 0 || strcmp(fv, "1") != 0 || mk_query_get(req->query, "node", node, sizeof node) != 0) {
+            mk_err_bad_query(req, resp, "feed must be 1 (the live page's streams), without node");
+            return;
+        }
+        char body[48];
+        int n = snprintf(body, sizeof body, "{\"disconnected\":%d}\n", mk_sse_disconnect_feeds(m->sse, S->sse));
+        mk_respond_json(req, resp, 200, body, (size_t)n);
         return;
     }
     int r = req->query ? mk_query_get(req->query, "node", node, sizeof node) : 0;
@@ -1049,6 +1064,24 @@ static bool is_admin_route(const mk_request *req, const mk_match *mt)
     return mt->verdict == MK_MATCH && strncmp(mt->route->pattern, "/test/", 6) == 0;
 }
 
+/* The value of cookie `name` in a Cookie header (RFC 6265 §5.4 form:
+ * "a=1; b=2"), its length in *len; NULL when absent. */
+static const char *cookie_value(const char *h, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    for (const char *p = h; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t l = strcspn(p, ";");
+        if (l > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+            *len = l - nl - 1;
+            return p + nl + 1;
+        }
+        p += l;
+    }
+    return NULL;
+}
+
 /* The one admin check (README "The admin token"): with a token, every
  * /test/ route on every listener needs it (401); without one, a TLS
  * listener serves /test/ only when bound to loopback (403). True: go on;
@@ -1066,6 +1099,12 @@ static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *
         }
         const char *x = mk_req_header(req, "X-Mockapi-Admin-Token");
         if (x && admin_token_is(m, x, strlen(x)))
+            return true;
+        /* the page's event stream cannot send a header: its cookie (a
+         * browser's cross-site use of it is the guard's to refuse) */
+        size_t cl;
+        const char *c = cookie_value(mk_req_header(req, "Cookie"), "mockapi_admin_token", &cl);
+        if (c && admin_token_is(m, c, cl))
             return true;
         mk_err_admin_required(req, resp);
         return false;
@@ -1124,8 +1163,9 @@ static bool fault_hook(mk_session *S, const mk_request *req, mk_response *resp, 
     if (admin && !h)
         return false;
     if (admin && mt->verdict == MK_MATCH &&
-        (mt->route->responder == MK_R_WAIT || mt->route->responder == MK_R_SSE_WAIT)) {
-        mk_err_bad_fault(req, resp, "X-Mockapi-Fault does not apply to /test/wait and /test/sse/wait");
+        (mt->route->responder == MK_R_WAIT || mt->route->responder == MK_R_SSE_WAIT ||
+         mt->route->responder == MK_R_FEED)) {
+        mk_err_bad_fault(req, resp, "X-Mockapi-Fault does not apply to /test/wait, /test/sse/wait and /test/events");
         return true;
     }
     bool events = mt->verdict == MK_MATCH && mt->route->responder == MK_R_EVENTS;
@@ -1525,8 +1565,23 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         goto out;
     }
     mk_verdict verdict = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
+    if (req->kind == MK_LISTEN_HTTP && mk_page_wanted(req)) {
+        /* a browser's navigation: the page, whatever /test/ page it named
+         * (the page opens that panel); programs keep their JSON */
+        if (verdict == MK_REDIRECT)
+            free(mt.location);
+        verdict = mk_route_match(req->kind, "GET", "/test/", 6, NULL, &mt);
+    }
     bool admin = is_admin_route(req, &mt);
-    if ((admin && !admin_allowed(m, req, resp)) || fault_hook(S, req, resp, &mt, admin, &fdec)) {
+    bool locked = false; /* the page without the admin token: served bare (page.h) */
+    if (admin && m->has_admin && mt.verdict == MK_MATCH && mt.route->responder == MK_R_PAGE &&
+        !admin_allowed(m, req, resp)) {
+        mk_response_dispose(resp);
+        mk_buf_init(&resp->out, 0);
+        locked = true;
+    }
+    if ((admin && !locked && !admin_allowed(m, req, resp)) || !mk_guard_browser(m, req, admin, resp) ||
+        fault_hook(S, req, resp, &mt, admin, &fdec)) {
         if (verdict == MK_REDIRECT)
             free(mt.location);
         goto out;
@@ -1787,6 +1842,16 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         break;
     case MK_R_FAULTS_CLEAR:
         respond_fault_clear(S, req, resp);
+        break;
+    case MK_R_PAGE:
+        mk_respond_page(S, req, locked, resp);
+        break;
+    case MK_R_FEED:
+        mk_respond_feed(m, S, req, resp);
+        break;
+    case MK_R_CA:
+        if (no_query(req, resp))
+            mk_respond_ca(m, req, resp);
         break;
     }
     mk_blob_unref(b);

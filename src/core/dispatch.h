@@ -18,6 +18,7 @@
 #include "journal.h"
 #include "router.h"
 #include "server.h"
+#include "sse.h"
 
 typedef enum mk_body_status {
     MK_BODY_COMPLETE,  /* body holds the whole request body */
@@ -93,6 +94,7 @@ typedef struct mk_response {
     bool stream;     /* an SSE stream: `out` is its head; hand the socket to the hub */
     int stream_topic; /* with stream: the hub topic it subscribes to (mk_topic) */
     struct mk_sse_space *stream_space; /* with stream: its session's space (a reference) */
+    mk_sse_source stream_src; /* with a feed stream (MK_TOPIC_FEED): its source (owned until attach) */
     char *stream_node; /* the stream's node id (owned; free()), a label for /test/sse */
     bool pending;      /* a no_wait request not answered yet: `out` is empty, nothing journaled */
     int64_t wait_until_ms; /* with pending: when the wait times out (mk_mono_ms scale) */

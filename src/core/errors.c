@@ -105,6 +105,11 @@ void mk_err_session(const mk_request *req, mk_response *resp, int status, const 
     error_text(req, resp, status, why);
 }
 
+void mk_err_refused(const mk_request *req, mk_response *resp, int status, const char *why)
+{
+    error_text(req, resp, status, why);
+}
+
 void mk_err_store_full(const mk_request *req, mk_response *resp, size_t max)
 {
     char msg[300];

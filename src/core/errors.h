@@ -41,6 +41,8 @@ void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
 /* status {"error":"<why>"}: a session refused or not found (404 unknown,
  * 409 taken, 428 required, 429 full, 400 malformed). */
 void mk_err_session(const mk_request *req, mk_response *resp, int status, const char *why);
+/* {"error": why} with status (why: one line). */
+void mk_err_refused(const mk_request *req, mk_response *resp, int status, const char *why);
 /* 507: a session's body would pass the budget all sessions but default
  * share (mockapi_config.sessions_max_bytes, max bytes). */
 void mk_err_store_full(const mk_request *req, mk_response *resp, size_t max);

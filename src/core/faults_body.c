@@ -16,22 +16,16 @@ static const char *const body_members[] = {"route", "path", "method", "spec", "t
 int mk_faults_parse_body(const char *body, size_t len, mk_fault_body *b, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
-    size_t start, end;
     if (len == 0) {
         snprintf(err, errlen, "empty body: send a JSON object such as "
                               "{\"route\":\"heartbeat\",\"spec\":\"status=503; first=2\"}");
         return -1;
     }
-    int obj = mk_members_scan(body, len, &start, &end, err, errlen);
-    if (obj < 0)
-        return -1;
-    if (!obj) {
-        snprintf(err, errlen, "the body must be a JSON object with route or path, spec, and "
-                              "optionally method and ttl_ms");
-        return -1;
-    }
     mk_members mm;
-    mk_members_init(&mm, body, start, end, body_members, sizeof body_members / sizeof body_members[0]);
+    if (mk_members_open(&mm, body, len, body_members, sizeof body_members / sizeof body_members[0],
+                        "the body must be a JSON object with route or path, spec, and optionally method and ttl_ms",
+                        err, errlen) != 0)
+        return -1;
     size_t m, vs, ve;
     gj_kind vk;
     int r;

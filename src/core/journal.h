@@ -184,6 +184,7 @@ size_t mk_jentry_json_len(const mk_jentry *e, mk_buf *scratch);
  * the entries (under the same lock). */
 typedef struct mk_jstats {
     uint64_t next_seq, oldest_seq, evicted, evicted_bytes;
+    uint64_t epoch; /* resets so far (mk_journal.epoch) */
     size_t max_entries, max_bytes;
 } mk_jstats;
 

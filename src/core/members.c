@@ -6,11 +6,12 @@
 
 #include "suggest.h"
 
-int mk_members_scan(const char *body, size_t len, size_t *start, size_t *end, char *err, size_t errlen)
+int mk_members_open(mk_members *mm, const char *body, size_t len, const char *const *names, size_t n,
+                    const char *not_object, char *err, size_t errlen)
 {
-    size_t pos = 0;
+    size_t pos = 0, start, end;
     gj_kind kind;
-    if (gj_scan_value(body, len, &pos, &kind, start, end) != 0) {
+    if (gj_scan_value(body, len, &pos, &kind, &start, &end) != 0) {
         snprintf(err, errlen, "the body is not valid JSON (at byte %zu)", pos);
         return -1;
     }
@@ -20,18 +21,17 @@ int mk_members_scan(const char *body, size_t len, size_t *start, size_t *end, ch
         snprintf(err, errlen, "the body has bytes after its JSON value (at byte %zu)", pos);
         return -1;
     }
-    return kind == GJ_OBJECT;
-}
-
-void mk_members_init(mk_members *mm, const char *body, size_t start, size_t end, const char *const *names,
-                     size_t n)
-{
+    if (kind != GJ_OBJECT) {
+        snprintf(err, errlen, "%s", not_object);
+        return -1;
+    }
     gj_iter_init(&mm->it, body, start, end);
     mm->body = body;
     mm->names = names;
     mm->n = n;
     mm->seen = 0;
     mk_buf_init(&mm->key, 0);
+    return 0;
 }
 
 int mk_members_uint(const char *body, gj_kind vk, size_t vs, size_t ve, unsigned max, unsigned *out)

@@ -19,15 +19,12 @@ typedef struct mk_members {
     mk_buf key;     /* the member name, decoded (mk_members_name) */
 } mk_members;
 
-/* Scans a whole body as one JSON value (white space around it allowed):
- * 1 when it is an object, *start and *end its span; 0 for a value of
- * another kind (the caller says what it wanted); -1 with the reason in
- * err (not JSON, bytes after the value). body[0..len) must not be empty. */
-int mk_members_scan(const char *body, size_t len, size_t *start, size_t *end, char *err, size_t errlen);
-
-/* Starts over the object body[start, end) (a span gj_scan_value gave). */
-void mk_members_init(mk_members *mm, const char *body, size_t start, size_t end, const char *const *names,
-                     size_t n);
+/* Opens body[0..len) (not empty) for mk_members_next: it must be one JSON
+ * value, an object, and nothing after it but blanks. 0; or -1 with the
+ * reason in err: not JSON, bytes after the value, or another kind of value
+ * (then err is `not_object`, which says what the route wanted). */
+int mk_members_open(mk_members *mm, const char *body, size_t len, const char *const *names, size_t n,
+                    const char *not_object, char *err, size_t errlen);
 /* The next member: 1 with *index (into names) and its value's kind and
  * span, 0 at the end, -1 with the reason in err (a name that is not a
  * valid string, an unknown one, one given twice, a broken object). */

@@ -22,6 +22,7 @@ static const char *status_text(int status)
     case 201: return "Created";
     case 204: return "No Content";
     case 301: return "Moved Permanently";
+    case 302: return "Found";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 402: return "Payment Required";
@@ -390,6 +391,9 @@ void mk_response_dispose(mk_response *resp)
     resp->prod = (mk_producer){0};
     mk_sse_space_unref(resp->stream_space);
     resp->stream_space = NULL;
+    if (resp->stream_src.release) /* a feed never handed over */
+        resp->stream_src.release(resp->stream_src.arg);
+    resp->stream_src = (mk_sse_source){0};
 }
 
 void mk_respond_no_content(const mk_request *req, mk_response *resp)

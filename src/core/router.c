@@ -71,7 +71,8 @@ enum {
     /* beyond the reference: sessions (issue 15); the body is read by the responder */                        \
     R(L, "POST", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_ADD),                                    \
     R(L, "GET", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_LIST),                                    \
-    R(L, "DELETE", "/test/sessions/{id}", NONE, NULL, SESSIONS, MK_R_SESSIONS_END)
+    R(L, "DELETE", "/test/sessions/{id}", NONE, NULL, SESSIONS, MK_R_SESSIONS_END),                             \
+    R(L, "GET", "/test/ca.pem", NONE, NULL, CA, MK_R_CA)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */
@@ -99,6 +100,9 @@ static const mk_route routes[] = {
     R(HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/closed", TYPED, &gt_TunnelClosedRequest, TUNNEL_CLOSED, MK_R_NO_CONTENT),
     R(HTTP, "POST", "/v1/nodes/{id}/integrity/violations", TYPED, &gt_IntegrityViolationReport, INTEGRITY_VIOLATION, MK_R_NO_CONTENT),
     R(HTTP, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
+    /* the live page and its feed (an event stream: the plain listener's) */
+    R(HTTP, "GET", "/test/", NONE, NULL, PAGE, MK_R_PAGE),
+    R(HTTP, "GET", "/test/events", NONE, NULL, FEED, MK_R_FEED),
     TEST_CONTROL(HTTP),
     /* method-less fallbacks: JSON 405 for any other method (docs/contract.md §2.1) */
 #define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE}

@@ -17,21 +17,17 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
                           char *namebuf, size_t namecap, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
-    size_t start, end, blank = 0;
+    size_t blank = 0;
     while (blank < len && (body[blank] == ' ' || body[blank] == '\n' || body[blank] == '\r' || body[blank] == '\t'))
         blank++;
     if (blank == len)
         return 0; /* no body: every default */
-    int obj = mk_members_scan(body, len, &start, &end, err, errlen);
-    if (obj < 0)
-        return -1;
-    if (!obj) {
-        snprintf(err, errlen, "the body must be a JSON object (members id, name, ttl_ms, state, heartbeat, faults; "
-                              "all optional)");
-        return -1;
-    }
     mk_members mm;
-    mk_members_init(&mm, body, start, end, body_members, sizeof body_members / sizeof body_members[0]);
+    if (mk_members_open(&mm, body, len, body_members, sizeof body_members / sizeof body_members[0],
+                        "the body must be a JSON object (members id, name, ttl_ms, state, heartbeat, faults; "
+                        "all optional)",
+                        err, errlen) != 0)
+        return -1;
     size_t mi, vs, ve;
     gj_kind vk;
     int r, rc = -1;

@@ -94,7 +94,18 @@ typedef struct client {
     bool armed_out; /* EPOLLOUT is in the epoll interest (follows blocked) */
     bool dead;
     bool rst; /* end with RST (hub thread, when it reaps) */
+    /* a feed (MK_TOPIC_FEED): its source, and when to pull (hub thread) */
+    mk_sse_source src;
+    bool feed_dirty;      /* something changed since its last pull */
+    bool feed_more;       /* its last pull stopped short */
+    int64_t next_pull_ns; /* no pull before this while caught up */
 } client;
+
+/* The agents' streams, as /test/sse and the space's totals show them. */
+static bool is_feed(const client *c)
+{
+    return c->topic == MK_TOPIC_FEED;
+}
 
 typedef struct hist {
     char *id;
@@ -137,6 +148,8 @@ struct mk_sse_hub {
     int nclients;            /* listed streams of every space (the cap counts them) */
     int topic_clients[MK_TOPIC_COUNT];
     int pending; /* slots taken by attaches not yet listed */
+    atomic_int nfeeds;       /* feed streams listed (read without the lock) */
+    atomic_bool feed_dirty;  /* a change since the hub last looked (mk_sse_feeds_changed) */
     mk_blob *keepalive; /* shared ": keep-alive\n" */
     int epfd, evfd;
     atomic_int stop;
@@ -168,6 +181,8 @@ static int push(client *c, mk_blob *b)
 
 static void client_free(client *c)
 {
+    if (c->src.release)
+        c->src.release(c->src.arg);
     mk_sse_space_unref(c->sp);
     free(c->node);
     for (unsigned i = 0; c->flog && i < MK_SSE_FAULT_LOG; i++)
@@ -421,7 +436,7 @@ int mk_sse_fault(mk_sse_hub *h, mk_sse_space *sp, const char *node_id, const mk_
     int64_t now = now_ns();
     pthread_mutex_lock(&h->lock);
     for (client *c = h->clients; c; c = c->next)
-        if ((!sp || c->sp == sp) && (!node_id || strcmp(c->node, node_id) == 0) &&
+        if (!is_feed(c) && (!sp || c->sp == sp) && (!node_id || strcmp(c->node, node_id) == 0) &&
             apply_locked(c, f, text, retry, now))
             n++;
     pthread_mutex_unlock(&h->lock);
@@ -437,7 +452,7 @@ int mk_sse_disconnect(mk_sse_hub *h, mk_sse_space *sp, const char *node_id)
     int n = 0;
     pthread_mutex_lock(&h->lock);
     for (client *c = h->clients; c; c = c->next) {
-        if ((sp && c->sp != sp) || (node_id && strcmp(c->node, node_id) != 0) || c->end)
+        if (is_feed(c) || (sp && c->sp != sp) || (node_id && strcmp(c->node, node_id) != 0) || c->end)
             continue;
         end_fin_locked(c);
         c->sp->faults[FK_DISCONNECT]++;
@@ -447,6 +462,33 @@ int mk_sse_disconnect(mk_sse_hub *h, mk_sse_space *sp, const char *node_id)
     pthread_mutex_unlock(&h->lock);
     wake(h);
     return n;
+}
+
+int mk_sse_disconnect_feeds(mk_sse_hub *h, mk_sse_space *sp)
+{
+    if (!h || !sp)
+        return 0;
+    int n = 0;
+    pthread_mutex_lock(&h->lock);
+    for (client *c = h->clients; c; c = c->next) {
+        if (!is_feed(c) || c->sp != sp || c->end)
+            continue;
+        c->quiet_end = true;
+        end_fin_locked(c);
+        n++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    wake(h);
+    return n;
+}
+
+void mk_sse_feeds_changed(mk_sse_hub *h)
+{
+    /* one wake per flush: the hub clears the flag before it pulls, so a
+     * change after that sets it (and wakes it) again */
+    if (h && atomic_load_explicit(&h->nfeeds, memory_order_relaxed) > 0 &&
+        !atomic_exchange(&h->feed_dirty, true))
+        wake(h);
 }
 
 int mk_sse_space_end(mk_sse_hub *h, mk_sse_space *sp)
@@ -502,19 +544,31 @@ char *mk_sse_last_nonce(mk_sse_hub *h, mk_sse_space *sp, size_t *len)
 
 void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, const char *head,
                    size_t head_len, const char *last_event_id, const char *node_id, const char *peer,
-                   const mk_fault *fault)
+                   const mk_fault *fault, const mk_sse_source *src)
 {
+    mk_sse_source none = {0};
+    if (!src || topic != MK_TOPIC_FEED)
+        src = &none;
     if (!h || !sp) { /* no hub (not started) or no space: nobody to serve it */
         refuse(fd);
+        if (src->release)
+            src->release(src->arg);
         return;
+    }
+    if (topic == MK_TOPIC_FEED) { /* the page's: no replay, no fault (sse.h) */
+        last_event_id = NULL;
+        fault = NULL;
     }
     /* The slot is taken before the hub can see the socket: once it is in
      * the epoll set, only the hub thread may remove it (see the top). */
     pthread_mutex_lock(&h->lock);
     if (h->nclients + h->pending >= (int)h->cfg.max_clients) {
-        sp->refused++;
+        if (topic != MK_TOPIC_FEED)
+            sp->refused++;
         pthread_mutex_unlock(&h->lock);
         refuse(fd);
+        if (src->release)
+            src->release(src->arg);
         return;
     }
     h->pending++;
@@ -561,9 +615,13 @@ void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, cons
         h->pending--;
         pthread_mutex_unlock(&h->lock);
         refuse(fd);
+        if (src->release)
+            src->release(src->arg);
         return;
     }
     c->sp = mk_sse_space_ref(sp);
+    c->src = *src;
+    c->feed_dirty = topic == MK_TOPIC_FEED; /* its first pull: at once */
 
     pthread_mutex_lock(&h->lock);
     ring *r = &sp->hist[topic];
@@ -589,16 +647,20 @@ void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, cons
     }
     if (has_stream_keys(fault))
         apply_locked(c, fault, ftext, retry, c->connected_ns);
-    c->id = ++sp->next_client_id;
     c->next = h->clients;
     if (h->clients)
         h->clients->prev = c;
     h->clients = c;
     h->nclients++;
     h->topic_clients[topic]++;
-    sp->nclients++;
     sp->topic_clients[topic]++;
-    sp->attached_total++;
+    if (is_feed(c)) {
+        atomic_fetch_add(&h->nfeeds, 1);
+    } else {
+        c->id = ++sp->next_client_id;
+        sp->nclients++;
+        sp->attached_total++;
+    }
     if (sp->ends > 0) {
         /* its session ended after the request resolved it: mk_sse_space_end
          * will not run again, so the stream ends after its head, or it
@@ -752,7 +814,7 @@ void mk_sse_status(mk_sse_hub *h, mk_sse_space *sp, mk_buf *out)
         last = last->next;
     bool first_c = true;
     for (client *c = last; c; c = c->prev) {
-        if (c->sp != sp)
+        if (c->sp != sp || is_feed(c))
             continue;
         mk_buf_printf(out, "%s{\"id\":%llu,\"node_id\":", first_c ? "" : ",", (unsigned long long)c->id);
         first_c = false;
@@ -904,12 +966,73 @@ static void unlink_locked(mk_sse_hub *h, client *c)
         c->next->prev = c->prev;
     h->nclients--;
     h->topic_clients[c->topic]--;
-    c->sp->nclients--;
     c->sp->topic_clients[c->topic]--;
-    c->sp->closed++;
+    if (is_feed(c)) {
+        atomic_fetch_sub(&h->nfeeds, 1);
+    } else {
+        c->sp->nclients--;
+        c->sp->closed++;
+    }
     pthread_cond_broadcast(&h->attached);
     if (h->cfg.notify)
         h->cfg.notify(h->cfg.notify_arg);
+}
+
+/* Whether feed c has something to pull once its time comes. Under lock. */
+static bool wants_pull(const client *c)
+{
+    return is_feed(c) && (c->feed_dirty || c->feed_more) && c->len == 0 && !c->dead && !c->end &&
+           !c->blocked;
+}
+
+/* Pulls the next frame of every feed that is due (sse.h "A feed stream"),
+ * with the hub lock released around the pulls: a pull reads the journal
+ * under its session's locks, which are never taken inside the hub's. */
+static void pull_feeds(mk_sse_hub *h, client ***pl, size_t *pcap, int64_t now)
+{
+    if (atomic_load_explicit(&h->nfeeds, memory_order_relaxed) == 0)
+        return;
+    bool changed = atomic_exchange(&h->feed_dirty, false); /* before the pulls: a later change wakes again */
+    size_t n = 0;
+    pthread_mutex_lock(&h->lock);
+    for (client *c = h->clients; c; c = c->next) {
+        if (changed && is_feed(c))
+            c->feed_dirty = true;
+        if (!wants_pull(c) || c->next_pull_ns > now)
+            continue;
+        if (n == *pcap) {
+            size_t ncap = *pcap ? *pcap * 2 : 16;
+            client **p = realloc(*pl, ncap * sizeof *p);
+            if (!p)
+                break; /* the rest on a later round */
+            *pl = p;
+            *pcap = ncap;
+        }
+        (*pl)[n++] = c;
+        c->feed_dirty = false;
+    }
+    pthread_mutex_unlock(&h->lock);
+    /* only this thread frees clients: the listed ones stay valid */
+    for (size_t i = 0; i < n; i++) {
+        client *c = (*pl)[i];
+        mk_buf out;
+        mk_buf_init(&out, 0);
+        bool more = false;
+        int r = c->src.pull(c->src.arg, &out, &more);
+        mk_blob *b = r == 0 && out.len > 0 && !out.err ? mk_blob_new(out.data, out.len) : NULL;
+        pthread_mutex_lock(&h->lock);
+        if (r != 0 || out.err || (out.len > 0 && !b)) {
+            c->dead = true; /* the page resumes from where it got to */
+        } else {
+            if (b)
+                push(c, b); /* the queue is empty: room */
+            c->feed_more = more;
+            c->next_pull_ns = more ? now : now + (int64_t)MK_SSE_FEED_FLUSH_MS * 1000000LL;
+        }
+        pthread_mutex_unlock(&h->lock);
+        mk_blob_unref(b);
+        mk_buf_free(&out);
+    }
 }
 
 static void *hub_main(void *arg)
@@ -918,6 +1041,8 @@ static void *hub_main(void *arg)
     struct epoll_event evs[MAX_EVENTS];
     work *wl = NULL;
     size_t wcap = 0;
+    client **pl = NULL; /* the feeds to pull from (pull_feeds) */
+    size_t pcap = 0;
     bool draining = false; /* an overflowed client's prefix is still in flight */
     for (;;) {
         /* sleep until the nearest keep-alive is due, or an event */
@@ -934,6 +1059,8 @@ static void *hub_main(void *arg)
                 due = c->next_ka_ns;
             if (stall_ns && (c->len > 0 || c->overflowed) && c->progress_ns + stall_ns < due)
                 due = c->progress_ns + stall_ns; /* when it counts as stalled */
+            if (wants_pull(c) && c->next_pull_ns < due)
+                due = c->next_pull_ns;
         }
         pthread_mutex_unlock(&h->lock);
         int timeout = due <= now ? 0 : (int)((due - now) / 1000000LL) + 1;
@@ -963,8 +1090,10 @@ static void *hub_main(void *arg)
                 c->blocked = false;
         }
 
-        /* collect what to write, under the lock; write outside it */
         now = now_ns();
+        pull_feeds(h, &pl, &pcap, now);
+
+        /* collect what to write, under the lock; write outside it */
         size_t nw = 0;
         pthread_mutex_lock(&h->lock);
         if ((size_t)h->nclients > wcap) {
@@ -995,7 +1124,8 @@ static void *hub_main(void *arg)
                 c->progress_ns = now;
             else if (stall_ns && now - c->progress_ns >= stall_ns) {
                 c->dead = true;
-                c->sp->stalled++;
+                if (!is_feed(c))
+                    c->sp->stalled++;
                 continue;
             }
             if (now >= c->next_ka_ns && !stalled) {
@@ -1099,7 +1229,8 @@ static void *hub_main(void *arg)
                     c->ctl--;
                 else if (f != h->keepalive) {
                     c->delivered++;
-                    c->sp->delivered++;
+                    if (!is_feed(c))
+                        c->sp->delivered++;
                 }
                 mk_blob_unref(f);
                 c->head = (c->head + 1) % c->cap;
@@ -1159,6 +1290,7 @@ static void *hub_main(void *arg)
         }
     }
     free(wl);
+    free(pl);
     return NULL;
 }
 
@@ -1222,9 +1354,11 @@ void mk_sse_stop(mk_sse_hub *h)
      * live on (a session's outlives a restart) and count them closed. */
     for (client *c = h->clients, *nx; c; c = nx) {
         nx = c->next;
-        c->sp->nclients--;
         c->sp->topic_clients[c->topic]--;
-        c->sp->closed++;
+        if (!is_feed(c)) {
+            c->sp->nclients--;
+            c->sp->closed++;
+        }
         close(c->fd);
         client_free(c);
     }

@@ -95,8 +95,39 @@ enum { MK_SSE_FAULT_LOG = 8 }; /* faults listed per stream in mk_sse_status */
  * the live page is the next topic. */
 typedef enum mk_topic {
     MK_TOPIC_NODE, /* GET /v1/nodes/{id}/events: the signed node events */
+    MK_TOPIC_FEED, /* GET /test/events: the live page's feed (feed.h) */
     MK_TOPIC_COUNT
 } mk_topic;
+
+/* A feed stream (MK_TOPIC_FEED) is not published to: the hub pulls its
+ * frames from a source, so that it is lossless and costs nothing per
+ * request. The hub calls pull from its thread, with no lock of its own
+ * held, when the stream has nothing queued (everything pulled before was
+ * written to its socket) and either something changed since its last pull
+ * (mk_sse_feeds_changed) or the last pull said more is ready; at most once
+ * per MK_SSE_FEED_FLUSH_MS while it is caught up. pull appends the bytes to
+ * send to out (nothing: nothing to send) and sets *more when it stopped
+ * short of everything there is; -1 ends the stream. release is called once,
+ * when the stream is gone (from the hub thread, or from attach when it is
+ * refused), with no lock held.
+ *
+ * Feed streams count toward max_clients and are ended by their space's end,
+ * but are none of the agents' streams: mk_sse_status, the space's totals,
+ * mk_sse_fault and mk_sse_disconnect leave them out. */
+enum { MK_SSE_FEED_FLUSH_MS = 100 };
+typedef struct mk_sse_source {
+    int (*pull)(void *arg, mk_buf *out, bool *more);
+    void (*release)(void *arg);
+    void *arg;
+} mk_sse_source;
+
+/* Something a feed may show changed (a journal append, a counter move):
+ * wakes the hub once per flush, however many changes come meanwhile, and
+ * only while a feed stream is open. Any thread; h NULL is fine. */
+void mk_sse_feeds_changed(mk_sse_hub *h);
+/* Ends every feed stream of sp with FIN (POST /test/sse/disconnect?feed=1):
+ * a page resumes with Last-Event-ID. Returns how many. */
+int mk_sse_disconnect_feeds(mk_sse_hub *h, mk_sse_space *sp);
 
 typedef struct mk_sse_config {
     unsigned keepalive_ms; /* ": keep-alive\n" interval per client */
@@ -134,7 +165,10 @@ void mk_sse_stop(mk_sse_hub *h);
  * (its session's): attach takes a reference of its own. */
 void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, const char *head,
                    size_t head_len, const char *last_event_id, const char *node_id, const char *peer,
-                   const mk_fault *fault);
+                   const mk_fault *fault, const mk_sse_source *src);
+/* `src` (topic MK_TOPIC_FEED only; NULL otherwise) is the feed's source
+ * (above); attach takes it over, and releases it when it refuses the
+ * stream. A feed gets no history replay and no fault. */
 /* `fault` (NULL: none) is a stream fault the stream starts with (from the
  * X-Mockapi-Fault header or a rule, decided at connect); it is applied as
  * mk_sse_fault applies one to an open stream, the head (with the initial

@@ -239,6 +239,7 @@ static int collect(mk_state *s, uint64_t after, uint64_t *epoch, mk_jentry ***ou
             st->oldest_seq = j->len ? mk_journal_at(j, 0)->seq : j->next_seq;
             st->evicted = j->evicted;
             st->evicted_bytes = j->evicted_bytes;
+            st->epoch = j->epoch;
             st->max_entries = j->max_entries;
             st->max_bytes = j->max_bytes;
             if (epoch)
@@ -255,6 +256,24 @@ static int collect(mk_state *s, uint64_t after, uint64_t *epoch, mk_jentry ***ou
         if (!arr)
             return -1;
     }
+}
+
+size_t mk_state_journal_next(mk_state *s, uint64_t after, mk_jentry **out, size_t max, mk_jstats *st)
+{
+    pthread_mutex_lock(&s->jlock);
+    mk_journal *j = &s->journal;
+    size_t start = first_after(j, after), n = j->len - start;
+    if (n > max)
+        n = max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = mk_jentry_ref(mk_journal_at(j, start + i));
+    memset(st, 0, sizeof *st);
+    st->next_seq = j->next_seq;
+    st->oldest_seq = j->len ? mk_journal_at(j, 0)->seq : j->next_seq;
+    st->evicted = j->evicted;
+    st->epoch = j->epoch;
+    pthread_mutex_unlock(&s->jlock);
+    return n;
 }
 
 int mk_state_journal_select(mk_state *s, const mk_jfilter *f, mk_jselect *sel)

@@ -118,6 +118,11 @@ typedef struct mk_jselect {
  * is released, so a slow filter never stops a request from appending.
  * Returns 0, or -1 out of memory (sel then empty). */
 int mk_state_journal_select(mk_state *s, const mk_jfilter *f, mk_jselect *sel);
+/* References to at most max entries with seq > after, oldest first, into
+ * out (the caller's array), and the journal's figures at that moment;
+ * returns how many. One lock, refcount increments only: the live page's
+ * feed reads the journal in pieces with it. */
+size_t mk_state_journal_next(mk_state *s, uint64_t after, mk_jentry **out, size_t max, mk_jstats *st);
 /* Drops the references and the array; sel is then empty. */
 void mk_jselect_release(mk_jselect *sel);
 /* Renders GET /test/requests for filter f into out (select, then render;

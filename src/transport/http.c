@@ -157,6 +157,15 @@ static void *tls_starter(void *arg)
     return NULL;
 }
 
+/* A session's state changed (state.h notify): parked waits re-check, and
+ * the live page's feeds pull (each at most once per flush). */
+static void state_changed(void *arg)
+{
+    mockapi *m = arg;
+    mk_loop_notify(m->http->loop);
+    mk_sse_feeds_changed(m->sse);
+}
+
 int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
 {
     mk_http *h = calloc(1, sizeof *h);
@@ -195,7 +204,7 @@ int mk_http_start(mockapi *m, bool tls_background, char *err, size_t errlen)
     for (int i = 0; i < m->nlisteners; i++)
         atomic_store(&m->listeners[i].down, false); /* every one bound anew */
     m->region_ctl = region_ctl;
-    mk_sessions_set_notify(m, mk_loop_notify, h->loop);
+    mk_sessions_set_notify(m, state_changed, m);
 
     int rc = open_kind(m, MK_LISTEN_HTTP, NULL, err, errlen);
     if (rc == MOCKAPI_OK && m->tls_job) { /* a TLS listener is configured */

@@ -849,7 +849,8 @@ static void peer_of(int fd, char *out, size_t len)
 /* An event stream: the socket goes to the SSE hub with the head (copied
  * there), with its fault's stream keys (f NULL: none). */
 static void hand_to_hub(lthread *t, conn *c, struct mk_sse_space *sp, const char *head, size_t head_len,
-                        int topic, const char *last_event_id, const char *node, const mk_fault *f)
+                        int topic, const char *last_event_id, const char *node, const mk_fault *f,
+                        const mk_sse_source *src)
 {
     char peer[64];
     peer_of(c->fd, peer, sizeof peer);
@@ -857,7 +858,7 @@ static void hand_to_hub(lthread *t, conn *c, struct mk_sse_space *sp, const char
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
     unlist(c);
     mk_tstat_inc(t->l->m, streams);
-    mk_sse_attach(t->l->m->sse, sp, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer, f);
+    mk_sse_attach(t->l->m->sse, sp, (mk_topic)topic, fd, head, head_len, last_event_id, node, peer, f, src);
     free_conn(t, c); /* after: head may be c's */
 }
 
@@ -972,7 +973,7 @@ static bool fault_step(lthread *t, conn *c)
     }
     h->delay_until = 0;
     if (h->stream) { /* a delayed event stream: the hub has it from now */
-        hand_to_hub(t, c, h->space, c->out, c->out_len, h->topic, h->leid, h->node, &h->f);
+        hand_to_hub(t, c, h->space, c->out, c->out_len, h->topic, h->leid, h->node, &h->f, NULL);
         return false;
     }
     switch (h->f.wire) {
@@ -1257,7 +1258,8 @@ static bool run_request(lthread *t, conn *c, const mk_h1_head *parsed, mk_body_s
     } else if (resp.stream && resp.out.len > 0 && !c->tls) {
         hand_to_hub(t, c, resp.stream_space, resp.out.data, resp.out.len, resp.stream_topic,
                     mk_req_header(&req, "Last-Event-ID"), resp.stream_node,
-                    resp.faulted ? &resp.fault : NULL);
+                    resp.faulted ? &resp.fault : NULL, &resp.stream_src);
+        resp.stream_src = (mk_sse_source){0}; /* attach took it */
         alive = false;
     } else if (resp.out.len == 0 || resp.out.err) {
         size_t len;

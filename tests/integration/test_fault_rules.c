@@ -115,7 +115,7 @@ static void rul_header_malformed(void **st)
     /* the control routes: a request's own header applies (no rule does),
      * but not on the waits, which may run twice for one request */
     ask_has(c, 400, "GET", "/test/wait?counter=heartbeat_count&value=0", FAULT_HDR("status=503"), NULL,
-            "does not apply to /test/wait and /test/sse/wait");
+            "does not apply to /test/wait, /test/sse/wait and /test/events");
     ask_has(c, 400, "GET", "/test/sse/wait?clients=0", FAULT_HDR("delay=1"), NULL, "does not apply");
     ask_has(c, 503, "GET", "/test/assertions", FAULT_HDR("status=503"), NULL, "injected fault: status=503");
     assert_int_equal(counter(&s, MOCKAPI_HEARTBEAT_COUNT), 0);

@@ -551,7 +551,7 @@ static void attach_with(mt_server *s, sse_client *c, const char *node, const mk_
     c->fd = cli;
     c->open = true;
     mk_sse_attach(s->m->sse, s->m->def->sse, MK_TOPIC_NODE, srv, HEAD, sizeof HEAD - 1, NULL, node, "test",
-                  f);
+                  f, NULL);
     if (read_head) {
         assert_int_equal(sse_read_head(c, mt_now_ms() + WAIT_MS), 200);
         next_event(c, NULL, "init");

@@ -76,7 +76,7 @@ static void attach(mk_sse_hub *h, mk_sse_space *sp, reader *r, const char *node,
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     memset(r, 0, sizeof *r);
     r->fd = sv[0];
-    mk_sse_attach(h, sp, MK_TOPIC_NODE, sv[1], HEAD, sizeof HEAD - 1, last_id, node, "test", f);
+    mk_sse_attach(h, sp, MK_TOPIC_NODE, sv[1], HEAD, sizeof HEAD - 1, last_id, node, "test", f, NULL);
 }
 
 static void reader_close(reader *r)
