@@ -13,7 +13,8 @@
 typedef struct feed {
     mk_session *S;          /* a reference */
     uint64_t epoch, last;   /* the cursor: entries up to `last` of `epoch` were sent */
-    bool include_test;
+    uint64_t backlog_end;   /* the newest entry when it opened: until then, as fast as it reads */
+    bool include_test, brief;
     int64_t sent[MOCKAPI_COUNTER_COUNT]; /* the counters as the page has them */
 } feed;
 
@@ -36,29 +37,44 @@ static int counters_json(feed *f, bool all, mk_buf *out)
     return n;
 }
 
-static int pull(void *arg, mk_buf *out, bool *more)
+static void put_gap(mk_buf *out, uint64_t after, uint64_t next, const char *why)
+{
+    mk_buf_printf(out, "event: gap\ndata: {\"after\":%llu,\"next\":%llu,\"missed\":%llu,\"reason\":\"%s\"}\n\n",
+                  (unsigned long long)after, (unsigned long long)next, (unsigned long long)(next - after - 1), why);
+}
+
+static int pull(void *arg, mk_buf *out, mk_sse_more *more)
 {
     feed *f = arg;
     mk_jentry *e[MK_FEED_MAX_ENTRIES];
     mk_jstats st;
+    mk_state_journal_next(&f->S->state, UINT64_MAX, e, 0, &st); /* the figures only */
+    bool live = f->last >= f->backlog_end;
+    /* Following, a page gets at most one frame per flush: a server at full
+     * load would otherwise render every entry it serves again for it.
+     * Further behind than MK_FEED_FOLLOW_MAX, it skips to the newest frame,
+     * and says so. */
+    if (st.epoch == f->epoch && live && st.next_seq - 1 > f->last + MK_FEED_FOLLOW_MAX) {
+        uint64_t to = st.next_seq - 1 - MK_FEED_MAX_ENTRIES;
+        put_gap(out, f->last, to + 1, "behind");
+        f->last = to;
+    }
     size_t n = mk_state_journal_next(&f->S->state, f->last, e, MK_FEED_MAX_ENTRIES, &st);
     if (st.epoch != f->epoch) {
-        /* cleared since: what was taken is of the new journal only if the
-         * cursor was 0, so start over from its beginning */
+        /* cleared since: start over from its beginning, as a backlog */
         for (size_t i = 0; i < n; i++)
             mk_jentry_unref(e[i]);
         f->epoch = st.epoch;
         f->last = 0;
+        f->backlog_end = st.next_seq - 1;
         mk_buf_printf(out, "event: reset\ndata: {\"epoch\":%llu}\n\n", (unsigned long long)st.epoch);
-        *more = true;
+        *more = MK_SSE_MORE_NOW;
         return 0;
     }
     /* evicted before this page got them: said, never a silent hole */
     uint64_t first = n ? e[0]->seq : st.next_seq;
     if (first > f->last + 1) {
-        mk_buf_printf(out, "event: gap\ndata: {\"after\":%llu,\"next\":%llu,\"missed\":%llu}\n\n",
-                      (unsigned long long)f->last, (unsigned long long)first,
-                      (unsigned long long)(first - f->last - 1));
+        put_gap(out, f->last, first, "evicted");
         f->last = first - 1;
     }
     size_t used = 0, shown = 0, bytes = 0;
@@ -69,12 +85,17 @@ static int pull(void *arg, mk_buf *out, bool *more)
             continue;
         mk_buf_puts(out, shown++ ? "," : "event: requests\ndata: [");
         size_t before = out->len;
-        mk_jentry_json(x, out);
+        if (f->brief)
+            mk_jentry_json_brief(x, out);
+        else
+            mk_jentry_json(x, out);
         bytes += out->len - before;
     }
     if (shown) /* a field's place in an event does not matter: the id, known now, last */
         mk_buf_printf(out, "]\nid: %llu\n\n", (unsigned long long)f->last);
-    *more = used < n || n == MK_FEED_MAX_ENTRIES;
+    /* a backlog goes on at once; a follower waits for the next flush */
+    if (used < n || n == MK_FEED_MAX_ENTRIES)
+        *more = live ? MK_SSE_MORE_LATER : MK_SSE_MORE_NOW;
     for (size_t i = 0; i < n; i++)
         mk_jentry_unref(e[i]);
     size_t cmark = out->len;
@@ -94,7 +115,7 @@ static void release(void *arg)
     free(f);
 }
 
-int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_test, mk_buf *head,
+int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_test, bool brief, mk_buf *head,
                  mk_sse_source *src)
 {
     feed *f = calloc(1, sizeof *f);
@@ -102,6 +123,7 @@ int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_tes
         return -1;
     f->S = mk_session_ref(S);
     f->include_test = include_test;
+    f->brief = brief;
     /* a waiter from here: every change after this point wakes the hub */
     mk_state_waiter_begin(&S->state);
     mk_jentry *none[1];
@@ -112,6 +134,7 @@ int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_tes
      * starts over (told so); none: from the oldest entry kept, no gap */
     bool stale = has_since && since >= st.next_seq;
     f->last = stale ? 0 : has_since ? since : st.oldest_seq - 1;
+    f->backlog_end = st.next_seq - 1;
     mk_buf_puts(head, "retry: 1000\n\nevent: hello\ndata: {\"session\":");
     gj_write_string(head, S->id, strlen(S->id));
     mk_buf_printf(head, ",\"epoch\":%llu,\"next_seq\":%llu,\"oldest_seq\":%llu,\"counters\":",
@@ -137,9 +160,9 @@ static bool parse_seq(const char *s, uint64_t *out)
 
 void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
-    static const char *const keys[] = {"since", "include_test"};
+    static const char *const keys[] = {"since", "include_test", "brief"};
     char err[200], v[32];
-    if (mk_query_check(req->query, keys, 2, err, sizeof err) != 0) {
+    if (mk_query_check(req->query, keys, 3, err, sizeof err) != 0) {
         mk_err_bad_query(req, resp, err);
         return;
     }
@@ -157,6 +180,13 @@ void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_respon
         return;
     }
     include_test = r > 0 && (v[0] == '1' || v[0] == 't');
+    r = mk_query_get(req->query, "brief", v, sizeof v);
+    if (r != 0 && !(r > 0 && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "0") == 0 ||
+                              strcmp(v, "false") == 0))) {
+        mk_err_bad_query(req, resp, "brief must be 1, true, 0 or false");
+        return;
+    }
+    bool brief = r > 0 && (v[0] == '1' || v[0] == 't');
     /* a reconnecting EventSource sends the last id it saw: the position */
     const char *leid = mk_req_header(req, "Last-Event-ID");
     if (leid && *leid) {
@@ -182,7 +212,7 @@ void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_respon
         return;
     }
     mk_buf_puts(o, "Connection: close\r\n\r\n"); /* close-delimited, as the node streams */
-    if (mk_feed_open(S, has_since, since, include_test, o, &resp->stream_src) != 0) {
+    if (mk_feed_open(S, has_since, since, include_test, brief, o, &resp->stream_src) != 0) {
         mk_buf_reset(o);
         mk_err_internal(req, resp, "out of memory");
         return;

@@ -568,8 +568,9 @@ static void put_unum(mk_buf *out, unsigned long long u)
 #define PUT_LIT(out, lit) jput((out), (lit), sizeof(lit) - 1)
 
 /* Renders e into out; with body_len non-NULL the body's text (the large
- * part) is not written: the length it would take is added to *body_len. */
-static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
+ * part) is not written: the length it would take is added to *body_len.
+ * brief: without the headers and the body (mk_jentry_json_brief). */
+static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len, bool brief)
 {
     PUT_LIT(out, "{\"seq\":");
     put_unum(out, e->seq);
@@ -586,6 +587,13 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
     put_str(out, e->path);
     PUT_LIT(out, ",\"query\":");
     put_str(out, e->query);
+    if (brief) {
+        if (!utf8_valid((const unsigned char *)e->body, e->body_len))
+            PUT_LIT(out, ",\"body_encoding\":\"base64\"");
+        else
+            PUT_LIT(out, ",\"body_encoding\":\"utf8\"");
+        goto sizes;
+    }
     PUT_LIT(out, ",\"headers\":[");
     for (int i = 0; i < e->nheaders; i++) {
         jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
@@ -616,6 +624,7 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
         }
         PUT_LIT(out, ",\"body_encoding\":\"base64\"");
     }
+sizes:
     PUT_LIT(out, ",\"body_size\":");
     put_unum(out, e->body_len);
     PUT_LIT(out, ",\"raw_size\":");
@@ -643,15 +652,18 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
     /* what the mock answered (the top-level status stays for older readers) */
     PUT_LIT(out, ",\"response\":{\"status\":");
     put_num(out, e->status);
-    PUT_LIT(out, ",\"headers\":[");
-    for (int i = 0; i < e->rnheaders; i++) {
-        jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
-        put_str(out, e->rhname[i]);
-        jput(out, ",", 1);
-        put_str(out, e->rhvalue[i]);
-        jput(out, "]", 1);
+    if (!brief) {
+        PUT_LIT(out, ",\"headers\":[");
+        for (int i = 0; i < e->rnheaders; i++) {
+            jput(out, &",["[i ? 0 : 1], i ? 2 : 1);
+            put_str(out, e->rhname[i]);
+            jput(out, ",", 1);
+            put_str(out, e->rhvalue[i]);
+            jput(out, "]", 1);
+        }
+        PUT_LIT(out, "]");
     }
-    PUT_LIT(out, "],\"body_size\":");
+    PUT_LIT(out, ",\"body_size\":");
     put_unum(out, e->rbody_size);
     PUT_LIT(out, ",\"duration_us\":");
     put_num(out, e->duration_us);
@@ -691,14 +703,19 @@ static void jentry_json(const mk_jentry *e, mk_buf *out, size_t *body_len)
 
 void mk_jentry_json(const mk_jentry *e, mk_buf *out)
 {
-    jentry_json(e, out, NULL);
+    jentry_json(e, out, NULL, false);
+}
+
+void mk_jentry_json_brief(const mk_jentry *e, mk_buf *out)
+{
+    jentry_json(e, out, NULL, true);
 }
 
 size_t mk_jentry_json_len(const mk_jentry *e, mk_buf *scratch)
 {
     size_t body = 0;
     mk_buf_reset(scratch);
-    jentry_json(e, scratch, &body);
+    jentry_json(e, scratch, &body, false);
     return scratch->len + body;
 }
 

@@ -174,6 +174,10 @@ mk_jentry *mk_journal_at(const mk_journal *j, size_t i);
 
 /* Renders one entry as the JSON object of GET /test/requests. */
 void mk_jentry_json(const mk_jentry *e, mk_buf *out);
+/* The same without the request's and the response's headers and the
+ * request body (their sizes and the body's encoding stay): what a list of
+ * many entries shows, the rest fetched for the one a reader opens. */
+void mk_jentry_json_brief(const mk_jentry *e, mk_buf *out);
 /* The number of bytes mk_jentry_json appends for e, without writing the
  * body (most of them): for the length of a listing sent in pieces.
  * scratch holds the rest meanwhile (its contents are replaced; its err

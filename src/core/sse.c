@@ -978,11 +978,18 @@ static void unlink_locked(mk_sse_hub *h, client *c)
         h->cfg.notify(h->cfg.notify_arg);
 }
 
-/* Whether feed c has something to pull once its time comes. Under lock. */
-static bool wants_pull(const client *c)
+/* Whether feed c could take a frame now: everything before is written.
+ * Under lock. */
+static bool can_pull(const client *c)
 {
-    return is_feed(c) && (c->feed_dirty || c->feed_more) && c->len == 0 && !c->dead && !c->end &&
-           !c->blocked;
+    return is_feed(c) && c->len == 0 && !c->dead && !c->end && !c->blocked;
+}
+
+/* Whether feed c has something to pull once its time comes; pending: a
+ * change the hub has not handed to its feeds yet (h->feed_dirty). */
+static bool wants_pull(const client *c, bool pending)
+{
+    return can_pull(c) && (c->feed_dirty || c->feed_more || pending);
 }
 
 /* Pulls the next frame of every feed that is due (sse.h "A feed stream"),
@@ -992,13 +999,21 @@ static void pull_feeds(mk_sse_hub *h, client ***pl, size_t *pcap, int64_t now)
 {
     if (atomic_load_explicit(&h->nfeeds, memory_order_relaxed) == 0)
         return;
-    bool changed = atomic_exchange(&h->feed_dirty, false); /* before the pulls: a later change wakes again */
     size_t n = 0;
     pthread_mutex_lock(&h->lock);
+    /* A change is handed to the feeds (and the flag cleared, so that the
+     * next one wakes the hub again) only once one of them may pull: until
+     * then the flag stays set and changes cost no wake; the hub comes back
+     * when the first feed's flush is due (hub_main). */
+    bool due = false;
+    for (client *c = h->clients; c && !due; c = c->next)
+        due = can_pull(c) && c->next_pull_ns <= now;
+    if (due && atomic_exchange(&h->feed_dirty, false)) /* before the pulls: a later change wakes again */
+        for (client *c = h->clients; c; c = c->next)
+            if (is_feed(c))
+                c->feed_dirty = true;
     for (client *c = h->clients; c; c = c->next) {
-        if (changed && is_feed(c))
-            c->feed_dirty = true;
-        if (!wants_pull(c) || c->next_pull_ns > now)
+        if (!wants_pull(c, false) || c->next_pull_ns > now)
             continue;
         if (n == *pcap) {
             size_t ncap = *pcap ? *pcap * 2 : 16;
@@ -1017,7 +1032,7 @@ static void pull_feeds(mk_sse_hub *h, client ***pl, size_t *pcap, int64_t now)
         client *c = (*pl)[i];
         mk_buf out;
         mk_buf_init(&out, 0);
-        bool more = false;
+        mk_sse_more more = MK_SSE_MORE_NONE;
         int r = c->src.pull(c->src.arg, &out, &more);
         mk_blob *b = r == 0 && out.len > 0 && !out.err ? mk_blob_new(out.data, out.len) : NULL;
         pthread_mutex_lock(&h->lock);
@@ -1026,8 +1041,8 @@ static void pull_feeds(mk_sse_hub *h, client ***pl, size_t *pcap, int64_t now)
         } else {
             if (b)
                 push(c, b); /* the queue is empty: room */
-            c->feed_more = more;
-            c->next_pull_ns = more ? now : now + (int64_t)MK_SSE_FEED_FLUSH_MS * 1000000LL;
+            c->feed_more = more != MK_SSE_MORE_NONE;
+            c->next_pull_ns = more == MK_SSE_MORE_NOW ? now : now + (int64_t)MK_SSE_FEED_FLUSH_MS * 1000000LL;
         }
         pthread_mutex_unlock(&h->lock);
         mk_blob_unref(b);
@@ -1047,6 +1062,7 @@ static void *hub_main(void *arg)
     for (;;) {
         /* sleep until the nearest keep-alive is due, or an event */
         int64_t now = now_ns(), due = now + (int64_t)h->cfg.keepalive_ms * 1000000LL;
+        bool pending = atomic_load(&h->feed_dirty);
         pthread_mutex_lock(&h->lock);
         int64_t stall_ns = (int64_t)h->cfg.stall_ms * 1000000LL;
         for (client *c = h->clients; c; c = c->next) {
@@ -1059,7 +1075,7 @@ static void *hub_main(void *arg)
                 due = c->next_ka_ns;
             if (stall_ns && (c->len > 0 || c->overflowed) && c->progress_ns + stall_ns < due)
                 due = c->progress_ns + stall_ns; /* when it counts as stalled */
-            if (wants_pull(c) && c->next_pull_ns < due)
+            if (wants_pull(c, pending) && c->next_pull_ns < due)
                 due = c->next_pull_ns;
         }
         pthread_mutex_unlock(&h->lock);

@@ -105,9 +105,12 @@ typedef enum mk_topic {
  * held, when the stream has nothing queued (everything pulled before was
  * written to its socket) and either something changed since its last pull
  * (mk_sse_feeds_changed) or the last pull said more is ready; at most once
- * per MK_SSE_FEED_FLUSH_MS while it is caught up. pull appends the bytes to
- * send to out (nothing: nothing to send) and sets *more when it stopped
- * short of everything there is; -1 ends the stream. release is called once,
+ * per MK_SSE_FEED_FLUSH_MS unless the last pull asked for more at once.
+ * pull appends the bytes to send to out (nothing: nothing to send) and
+ * sets *more to what is left: MK_SSE_MORE_NONE (nothing: the next change
+ * brings the next pull), MK_SSE_MORE_NOW (pull again as soon as this frame
+ * is written) or MK_SSE_MORE_LATER (pull again at the next flush, without
+ * a change); -1 ends the stream. release is called once,
  * when the stream is gone (from the hub thread, or from attach when it is
  * refused), with no lock held.
  *
@@ -115,8 +118,9 @@ typedef enum mk_topic {
  * but are none of the agents' streams: mk_sse_status, the space's totals,
  * mk_sse_fault and mk_sse_disconnect leave them out. */
 enum { MK_SSE_FEED_FLUSH_MS = 100 };
+typedef enum mk_sse_more { MK_SSE_MORE_NONE, MK_SSE_MORE_NOW, MK_SSE_MORE_LATER } mk_sse_more;
 typedef struct mk_sse_source {
-    int (*pull)(void *arg, mk_buf *out, bool *more);
+    int (*pull)(void *arg, mk_buf *out, mk_sse_more *more);
     void (*release)(void *arg);
     void *arg;
 } mk_sse_source;
