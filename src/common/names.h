@@ -63,7 +63,8 @@
     X(SESSIONS, "sessions", NONE)             \
     X(PAGE, "page", NONE)                     \
     X(FEED, "feed", NONE)                     \
-    X(CA, "ca", NONE)
+    X(CA, "ca", NONE)                         \
+    X(CAPTURES, "captures", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

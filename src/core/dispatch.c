@@ -25,6 +25,7 @@
 #include "errors.h"
 #include "feed.h"
 #include "guard.h"
+#include "hex.h"
 #include "page.h"
 #include "gzip.h"
 #include "query.h"
@@ -208,6 +209,26 @@ static void respond_last_request(mockapi *m, mk_session *S, const mk_request *re
         mk_out_admit(m, req, resp, mk_blob_cost(b)))
         mk_respond_blob(req, resp, MK_CT_OCTET, b);
     mk_blob_unref(b);
+}
+
+/* GET /test/captures: which keys hold a body now, and its size, so that a
+ * reader (the live page) asks /test/last-request only for those. */
+static void respond_captures(mk_session *S, const mk_request *req, mk_response *resp)
+{
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_puts(&b, "{\"captures\":[");
+    int n = 0;
+    for (int k = 0; k < MK_CAP_COUNT; k++) {
+        mk_blob *c = mk_state_last(&S->state, (mk_capture)k);
+        if (!c)
+            continue;
+        mk_buf_printf(&b, "%s{\"key\":\"%s\",\"size\":%zu}", n++ ? "," : "", mk_capture_name((mk_capture)k),
+                      c->len);
+        mk_blob_unref(c);
+    }
+    mk_buf_puts(&b, "]}\n");
+    respond_buf(req, resp, 200, &b);
 }
 
 /* Builds the SSE data JSON of a signed envelope: the canonical five fields
@@ -1065,8 +1086,10 @@ static bool is_admin_route(const mk_request *req, const mk_match *mt)
 }
 
 /* The value of cookie `name` in a Cookie header (RFC 6265 §5.4 form:
- * "a=1; b=2"), its length in *len; NULL when absent. */
-static const char *cookie_value(const char *h, const char *name, size_t *len)
+ * "a=1; b=2"), percent-decoded (a page stores a token with characters a
+ * cookie cannot hold that way) into out (cap bytes); its length, or -1
+ * when absent, malformed or too long. */
+static long cookie_value(const char *h, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
     for (const char *p = h; p && *p;) {
@@ -1074,12 +1097,26 @@ static const char *cookie_value(const char *h, const char *name, size_t *len)
             p++;
         size_t l = strcspn(p, ";");
         if (l > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
-            *len = l - nl - 1;
-            return p + nl + 1;
+            size_t w = 0;
+            for (size_t i = nl + 1; i < l; i++) {
+                int c = (unsigned char)p[i];
+                if (c == '%') {
+                    int hi = i + 2 < l ? mk_hexval(p[i + 1]) : -1, lo = i + 2 < l ? mk_hexval(p[i + 2]) : -1;
+                    if (hi < 0 || lo < 0)
+                        return -1;
+                    c = hi << 4 | lo;
+                    i += 2;
+                }
+                if (w + 1 >= cap)
+                    return -1;
+                out[w++] = (char)c;
+            }
+            out[w] = '\0';
+            return (long)w;
         }
         p += l;
     }
-    return NULL;
+    return -1;
 }
 
 /* The one admin check (README "The admin token"): with a token, every
@@ -1102,9 +1139,9 @@ static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *
             return true;
         /* the page's event stream cannot send a header: its cookie (a
          * browser's cross-site use of it is the guard's to refuse) */
-        size_t cl;
-        const char *c = cookie_value(mk_req_header(req, "Cookie"), "mockapi_admin_token", &cl);
-        if (c && admin_token_is(m, c, cl))
+        char c[1040]; /* a token is at most 1024 bytes */
+        long cl = cookie_value(mk_req_header(req, "Cookie"), "mockapi_admin_token", c, sizeof c);
+        if (cl >= 0 && admin_token_is(m, c, (size_t)cl))
             return true;
         mk_err_admin_required(req, resp);
         return false;
@@ -1386,7 +1423,10 @@ static mk_session *select_session(mockapi *m, mk_request *rq, mk_session_via *vi
         *via = MK_VIA_QUERY;
         return S;
     }
-    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len, rq->query)) {
+    /* the page itself (not its feed) is free too: it asks for a session */
+    if (t->mode == MK_SESSIONS_REQUIRED && !session_free_route(rq->path, rq->path_len, rq->query) &&
+        !(rq->path_len == 6 && memcmp(rq->path, "/test/", 6) == 0) &&
+        !(rq->path_len == 12 && memcmp(rq->path, "/test/ca.pem", 12) == 0) && !mk_page_wanted(rq)) {
         mk_err_session(rq, resp, 428,
                        "this server requires a session (-sessions required): send the header "
                        "X-Mockapi-Session: ID, or use the base URL /s/ID/, or a bearer token the session "
@@ -1852,6 +1892,10 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
     case MK_R_CA:
         if (no_query(req, resp))
             mk_respond_ca(m, req, resp);
+        break;
+    case MK_R_CAPTURES:
+        if (no_query(req, resp))
+            respond_captures(S, req, resp);
         break;
     }
     mk_blob_unref(b);

@@ -15,6 +15,7 @@ typedef struct feed {
     uint64_t epoch, last;   /* the cursor: entries up to `last` of `epoch` were sent */
     uint64_t backlog_end;   /* the newest entry when it opened: until then, as fast as it reads */
     bool include_test, brief;
+    bool fresh;             /* no position given: from the oldest entry there is at the first pull */
     int64_t sent[MOCKAPI_COUNTER_COUNT]; /* the counters as the page has them */
 } feed;
 
@@ -74,9 +75,13 @@ static int pull(void *arg, mk_buf *out, mk_sse_more *more)
     /* evicted before this page got them: said, never a silent hole */
     uint64_t first = n ? e[0]->seq : st.next_seq;
     if (first > f->last + 1) {
-        put_gap(out, f->last, first, "evicted");
+        /* a reader that asked for no position missed nothing: the oldest
+         * entry went (its own request's, maybe) after it opened */
+        if (!f->fresh)
+            put_gap(out, f->last, first, "evicted");
         f->last = first - 1;
     }
+    f->fresh = false;
     size_t used = 0, shown = 0, bytes = 0;
     for (; used < n && bytes < MK_FEED_MAX_BYTES; used++) {
         const mk_jentry *x = e[used];
@@ -115,8 +120,8 @@ static void release(void *arg)
     free(f);
 }
 
-int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_test, bool brief, mk_buf *head,
-                 mk_sse_source *src)
+int mk_feed_open(mk_session *S, bool has_since, uint64_t since, const uint64_t *epoch, bool include_test,
+                 bool brief, mk_buf *head, mk_sse_source *src)
 {
     feed *f = calloc(1, sizeof *f);
     if (!f)
@@ -132,9 +137,10 @@ int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_tes
     f->epoch = st.epoch;
     /* a position past the journal's end is from before a reset: the page
      * starts over (told so); none: from the oldest entry kept, no gap */
-    bool stale = has_since && since >= st.next_seq;
+    bool stale = has_since && (since >= st.next_seq || (epoch && *epoch != st.epoch));
     f->last = stale ? 0 : has_since ? since : st.oldest_seq - 1;
     f->backlog_end = st.next_seq - 1;
+    f->fresh = !has_since;
     mk_buf_puts(head, "retry: 1000\n\nevent: hello\ndata: {\"session\":");
     gj_write_string(head, S->id, strlen(S->id));
     mk_buf_printf(head, ",\"epoch\":%llu,\"next_seq\":%llu,\"oldest_seq\":%llu,\"counters\":",
@@ -160,9 +166,9 @@ static bool parse_seq(const char *s, uint64_t *out)
 
 void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
 {
-    static const char *const keys[] = {"since", "include_test", "brief"};
+    static const char *const keys[] = {"since", "include_test", "brief", "epoch"};
     char err[200], v[32];
-    if (mk_query_check(req->query, keys, 3, err, sizeof err) != 0) {
+    if (mk_query_check(req->query, keys, 4, err, sizeof err) != 0) {
         mk_err_bad_query(req, resp, err);
         return;
     }
@@ -187,6 +193,13 @@ void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_respon
         return;
     }
     bool brief = r > 0 && (v[0] == '1' || v[0] == 't');
+    uint64_t epoch;
+    r = mk_query_get(req->query, "epoch", v, sizeof v);
+    if (r != 0 && !(r > 0 && parse_seq(v, &epoch))) {
+        mk_err_bad_query(req, resp, "epoch must be a whole number (the hello event's epoch of the position)");
+        return;
+    }
+    bool has_epoch = r > 0;
     /* a reconnecting EventSource sends the last id it saw: the position */
     const char *leid = mk_req_header(req, "Last-Event-ID");
     if (leid && *leid) {
@@ -212,7 +225,7 @@ void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_respon
         return;
     }
     mk_buf_puts(o, "Connection: close\r\n\r\n"); /* close-delimited, as the node streams */
-    if (mk_feed_open(S, has_since, since, include_test, brief, o, &resp->stream_src) != 0) {
+    if (mk_feed_open(S, has_since, since, has_epoch ? &epoch : NULL, include_test, brief, o, &resp->stream_src) != 0) {
         mk_buf_reset(o);
         mk_err_internal(req, resp, "out of memory");
         return;

@@ -48,14 +48,17 @@ enum {
 
 /* Opens a feed of session S (a reference of its own is taken) from the
  * entry after seq `since`; has_since false: from the oldest entry kept.
+ * epoch (NULL: not said) is the journal epoch since belongs to: another
+ * than the journal's makes it a position from before a reset, as a since
+ * past the journal's end does.
  * Appends the stream's first frames (retry, hello, and reset when since
  * is past the journal's end: a position from before a reset) to head and
  * fills *src for mk_sse_attach. Returns 0, or -1 out of memory (nothing
  * to release). */
-int mk_feed_open(mk_session *S, bool has_since, uint64_t since, bool include_test, bool brief, mk_buf *head,
-                 mk_sse_source *src);
+int mk_feed_open(mk_session *S, bool has_since, uint64_t since, const uint64_t *epoch, bool include_test,
+                 bool brief, mk_buf *head, mk_sse_source *src);
 
-/* GET /test/events[?since=SEQ][&include_test=1][&brief=1]: the feed's stream of S
+/* GET /test/events[?since=SEQ[&epoch=E]][&include_test=1][&brief=1]: the feed's stream of S
  * (Last-Event-ID, when sent, is the position instead of since). */
 void mk_respond_feed(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp);
 

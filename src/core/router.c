@@ -72,7 +72,8 @@ enum {
     R(L, "POST", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_ADD),                                    \
     R(L, "GET", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_LIST),                                    \
     R(L, "DELETE", "/test/sessions/{id}", NONE, NULL, SESSIONS, MK_R_SESSIONS_END),                             \
-    R(L, "GET", "/test/ca.pem", NONE, NULL, CA, MK_R_CA)
+    R(L, "GET", "/test/ca.pem", NONE, NULL, CA, MK_R_CA),                                                       \
+    R(L, "GET", "/test/captures", NONE, NULL, CAPTURES, MK_R_CAPTURES)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */

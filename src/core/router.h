@@ -35,7 +35,7 @@ typedef enum mk_responder {
     MK_R_REGIONS, MK_R_REGION_DOWN, MK_R_REGION_UP, /* README "Regions" */
     MK_R_FAULTS_ADD, MK_R_FAULTS_LIST, MK_R_FAULTS_DELETE, MK_R_FAULTS_CLEAR, /* /test/faults */
     MK_R_SESSIONS_ADD, MK_R_SESSIONS_LIST, MK_R_SESSIONS_END, /* README "Sessions" */
-    MK_R_PAGE, MK_R_FEED, MK_R_CA, /* README "The live page" */
+    MK_R_PAGE, MK_R_FEED, MK_R_CA, MK_R_CAPTURES, /* README "The live page" */
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
