@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 
     /* the feed, as the page opens it (no since: from the oldest entry) */
     int ffd = connect_to(port);
-    static const char feed_req[] = "GET /test/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
+    static const char feed_req[] = "GET /test/events?brief=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
     send_all(ffd, feed_req, sizeof feed_req - 1);
     inbuf fb = {0}, rb = {0};
     int64_t dl = now_ns() + 5000000000LL;
