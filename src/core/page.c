@@ -158,11 +158,22 @@ void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
 {
     if (!(req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0)) {
         /* "/" and "/test": to the page, in the session the path named
-         * (a prefix that was there was stripped: its session is S) */
-        char loc[MK_SESSION_ID_MAX + 16];
-        snprintf(loc, sizeof loc, "%s%s/test/", req->prefix_len ? "/s/" : "", req->prefix_len ? S->id : "");
+         * (a prefix that was there was stripped: its session is S), the
+         * query kept (?session= names the session the page follows) */
+        mk_buf loc;
+        mk_buf_init(&loc, 0);
+        mk_buf_printf(&loc, "%s%s/test/", req->prefix_len ? "/s/" : "", req->prefix_len ? S->id : "");
+        if (req->query && *req->query)
+            mk_buf_printf(&loc, "?%s", req->query);
+        mk_buf_putc(&loc, '\0');
+        if (loc.err) {
+            mk_buf_free(&loc);
+            mk_err_internal(req, resp, "out of memory");
+            return;
+        }
         mk_respond(req, resp, &(mk_reply){.status = 302, .ctype = MK_CT_HTML, .body = "", .len = 0,
-                                          .extra = {{"Location", loc}, {"Cache-Control", "no-store"}}});
+                                          .extra = {{"Location", loc.data}, {"Cache-Control", "no-store"}}});
+        mk_buf_free(&loc);
         return;
     }
     const char *html = mk_page_html;
