@@ -142,7 +142,7 @@ static void render_plain(mk_session *S, mk_buf *out)
         put_html_str(out, e->method);
         mk_buf_puts(out, "</td><td>");
         put_html(out, e->path, e->path_len);
-        if (e->query) {
+        if (e->query && *e->query) { /* "" when the target had none */
             mk_buf_putc(out, '?');
             put_html_str(out, e->query);
         }
