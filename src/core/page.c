@@ -154,7 +154,7 @@ static void render_plain(mk_session *S, mk_buf *out)
     mk_jselect_release(&sel);
 }
 
-void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
+void mk_respond_page(mk_session *S, mk_session *at, const mk_request *req, mk_response *resp)
 {
     if (!(req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0)) {
         /* "/" and "/test": to the page, in the session the path named
@@ -162,7 +162,7 @@ void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
          * query kept (?session= names the session the page follows) */
         mk_buf loc;
         mk_buf_init(&loc, 0);
-        mk_buf_printf(&loc, "%s%s/test/", req->prefix_len ? "/s/" : "", req->prefix_len ? S->id : "");
+        mk_buf_printf(&loc, "%s%s/test/", req->prefix_len ? "/s/" : "", req->prefix_len ? at->id : "");
         if (req->query && *req->query)
             mk_buf_printf(&loc, "?%s", req->query);
         mk_buf_putc(&loc, '\0');
@@ -183,7 +183,12 @@ void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
     mk_buf_init(&b, 0);
     if (ph) {
         mk_buf_append(&b, html, (size_t)(ph - html));
-        render_plain(S, &b);
+        if (S)
+            render_plain(S, &b);
+        else
+            mk_buf_puts(&b, "<div id=\"plain\"><p>This mock needs its admin token (-admin-token). Open this page "
+                            "as <code>/test/#token=TOKEN</code>: the page keeps it for this tab. Programs send it "
+                            "as <code>X-Mockapi-Admin-Token: TOKEN</code>.</p></div>");
         size_t after = (size_t)(ph - html) + sizeof MK_PAGE_PLACEHOLDER - 1;
         mk_buf_append(&b, html + after, hl - after);
     } else {
@@ -194,10 +199,11 @@ void mk_respond_page(mk_session *S, const mk_request *req, mk_response *resp)
         mk_err_internal(req, resp, "out of memory");
         return;
     }
-    mk_respond(req, resp, &(mk_reply){.status = 200, .ctype = MK_CT_HTML, .body = b.data, .len = b.len,
+    mk_respond(req, resp, &(mk_reply){.status = S ? 200 : 401, .ctype = MK_CT_HTML, .body = b.data, .len = b.len,
                                       .extra = {{"Cache-Control", "no-store"},
                                                 {"Content-Security-Policy", csp},
-                                                {"X-Content-Type-Options", "nosniff"}}});
+                                                {"X-Content-Type-Options", "nosniff"},
+                                                {S ? NULL : "WWW-Authenticate", "Bearer realm=\"mockapi-test\""}}});
     mk_buf_free(&b);
 }
 

@@ -1133,8 +1133,38 @@ static void pg_admin_token(void **st)
     rc_start(&s, &cfg, false);
     int port = rc_http_port(&s);
     const char *hb[] = {BROWSER_ACCEPT, NULL};
-    assert_int_equal(call(&s, "GET", "/test/", hb, NULL), 401);
+    assert_int_equal(call(&s, "POST", RC_HB_PATH, NULL, RC_HB_BODY), 200);
+    /* a browser opening the page without the token (it is in the URL's
+     * fragment, #token=T, which is never sent): the page, none of the
+     * mock's data in it, 401; a program: the JSON 401 */
+    mt_response r;
+    const char *paths[] = {"/test/", "/test/requests", "/s/default/test/assertions"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        assert_int_equal(req(&s, "GET", paths[i], hb, NULL, &r), 401);
+        assert_string_equal(mt_header_get(&r, "Content-Type"), "text/html; charset=utf-8");
+        assert_string_equal(mt_header_get(&r, "WWW-Authenticate"), "Bearer realm=\"mockapi-test\"");
+        assert_non_null(mt_header_get(&r, "Content-Security-Policy"));
+        assert_non_null(strstr((const char *)r.body, "<div id=\"plain\">"));
+        assert_non_null(strstr((const char *)r.body, "#token="));
+        assert_null(strstr((const char *)r.body, "heartbeat"));
+        mt_response_free(&r);
+    }
+    const char *wrong[] = {BROWSER_ACCEPT, "Cookie: mockapi_admin_token=wrong", NULL};
+    assert_int_equal(call(&s, "GET", "/test/", wrong, NULL), 401);
+    assert_int_equal(req(&s, "GET", "/test/", NULL, NULL, &r), 401);
+    assert_string_equal(mt_header_get(&r, "Content-Type"), "application/json");
+    mt_response_free(&r);
+    assert_int_equal(req(&s, "GET", "/", hb, NULL, &r), 302);
+    assert_string_equal(mt_header_get(&r, "Location"), "/test/");
+    mt_response_free(&r);
+    /* the guard before it, the rest of /test/ as before */
+    const char *evil[] = {BROWSER_ACCEPT, "Host: evil.example", "Sec-Fetch-Site: none", NULL};
+    assert_int_equal(call(&s, "GET", "/test/", evil, NULL), 403);
+    const char *hr[] = {"Accept: application/json", NULL};
+    assert_int_equal(call(&s, "GET", "/test/requests", hr, NULL), 401);
     assert_int_equal(call(&s, "GET", "/test/events", NULL, NULL), 401);
+    assert_int_equal(call(&s, "GET", "/test/events", hb, NULL), 401);
+    assert_int_equal(call(&s, "POST", "/test/reset", hb, ""), 401);
     const char *ck[] = {BROWSER_ACCEPT, "Cookie: theme=dark; mockapi_admin_token=s3cret; x=1", NULL};
     assert_int_equal(call(&s, "GET", "/test/", ck, NULL), 200);
     const char *bad[] = {"Cookie: mockapi_admin_token=wrong", "Cookie: mockapi_admin_token=", "Cookie: mockapi_admin_token",
@@ -1159,7 +1189,6 @@ static void pg_admin_token(void **st)
     const char *hx[] = {"Cookie: mockapi_admin_token=s3cret", "Origin: http://evil.example", NULL};
     assert_int_equal(call(&s, "POST", "/test/reset", hx, ""), 403);
     /* the token stays out of the journal */
-    mt_response r;
     const char *hj[] = {"Cookie: mockapi_admin_token=s3cret", NULL};
     assert_int_equal(req(&s, "GET", "/test/requests?include_test=1", hj, NULL, &r), 200);
     assert_null(strstr((const char *)r.body, "s3cret"));
