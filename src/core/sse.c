@@ -149,7 +149,7 @@ struct mk_sse_hub {
     int topic_clients[MK_TOPIC_COUNT];
     int pending; /* slots taken by attaches not yet listed */
     atomic_int nfeeds;       /* feed streams listed (read without the lock) */
-    atomic_bool feed_dirty;  /* a change since the hub last looked (mk_sse_feeds_changed) */
+    atomic_bool feed_dirty;  /* a change no pull has taken yet (mk_sse_feeds_changed, pull_feeds) */
     mk_blob *keepalive; /* shared ": keep-alive\n" */
     int epfd, evfd;
     atomic_int stop;
@@ -992,9 +992,25 @@ static void pull_feeds(mk_sse_hub *h, client ***pl, size_t *pcap, int64_t now)
 {
     if (atomic_load_explicit(&h->nfeeds, memory_order_relaxed) == 0)
         return;
-    bool changed = atomic_exchange(&h->feed_dirty, false); /* before the pulls: a later change wakes again */
+    /* A change marks every feed dirty, and the flag stays set until a feed
+     * is due: until then the hub sleeps until the nearest due time, and
+     * the changes meanwhile cost their requests no wake (a wake each,
+     * clearing it at once, woke the hub for nearly every request). It is
+     * cleared before the pulls: a change after it wakes the hub again. */
     size_t n = 0;
     pthread_mutex_lock(&h->lock);
+    bool changed = atomic_load(&h->feed_dirty), due = false;
+    for (client *c = h->clients; c; c = c->next) {
+        if (changed && is_feed(c))
+            c->feed_dirty = true;
+        if (wants_pull(c) && c->next_pull_ns <= now)
+            due = true;
+    }
+    if (!due) {
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    changed = atomic_exchange(&h->feed_dirty, false);
     for (client *c = h->clients; c; c = c->next) {
         if (changed && is_feed(c))
             c->feed_dirty = true;

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -713,6 +714,80 @@ static void pg_steady_rate(void **st)
     got_free(&g);
 }
 
+/* The threads of this process (tids into t, at most max): how many. */
+static int tids(long *t, int max)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) && n < max;)
+        if (e->d_name[0] != '.')
+            t[n++] = atol(e->d_name);
+    closedir(d);
+    return n;
+}
+
+/* The voluntary context switches of the threads in t but not in not. */
+static long switches(const long *t, int nt, const long *not, int nn)
+{
+    long sum = 0;
+    for (int i = 0; i < nt; i++) {
+        bool old = false;
+        for (int k = 0; k < nn; k++)
+            old |= not[k] == t[i];
+        if (old)
+            continue;
+        char path[64], line[128];
+        snprintf(path, sizeof path, "/proc/self/task/%ld/status", t[i]);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0)
+                sum += atol(line + 24);
+        if (f)
+            fclose(f);
+    }
+    return sum;
+}
+
+/* An open feed costs a request nothing but a flag: the hub is woken about
+ * once per flush however many requests come, not once per request (it was:
+ * every state change woke it, and it cleared the flag at once). Counted as
+ * the voluntary context switches of the server's threads over 5,000
+ * pipelined requests, without and then with a feed open. */
+static void pg_feed_wakes(void **st)
+{
+    (void)st;
+    long before[256], all[256];
+    int nb = tids(before, 256);
+    mt_server s;
+    rc_start(&s, NULL, false);
+    int na = tids(all, 256); /* the server's threads are the new ones */
+    long a = switches(all, na, before, nb);
+    pings(&s, 5000);
+    long without = switches(all, na, before, nb) - a;
+    sse_client c;
+    feed_open(&c, &s, "/test/events", NULL);
+    json_decref(expect_head(&c));
+    got g;
+    got_init(&g);
+    got_until(&c, &g, "ping", 5000, "the first 5,000");
+    a = switches(all, na, before, nb);
+    int64_t t0 = mt_now_ms();
+    pings(&s, 5000);
+    int64_t ms = mt_now_ms() - t0;
+    long with = switches(all, na, before, nb) - a;
+    got_until(&c, &g, "ping", 10000, "the next 5,000");
+    printf("pg_feed_wakes: 5000 requests, the server's threads switched %ld times without a feed, %ld with "
+           "one (%lld ms)\n",
+           without, with, (long long)ms);
+    /* a wake and a write or two per 100 ms flush, some slack */
+    if (with > without + 50 + ms / 4)
+        fail_msg("a feed costs %ld context switches over 5,000 requests (%ld without one)", with, without);
+    got_free(&g);
+    sse_close(&c);
+}
+
 static void pg_backlog(void **st)
 {
     (void)st;
@@ -908,6 +983,86 @@ static void pg_disconnect_kinds(void **st)
     assert_int_equal(call(&s, "POST", "/test/sse/disconnect?feed=1&node=n1", NULL, ""), 400);
     assert_int_equal(call(&s, "POST", "/test/sse/disconnect?feed=2", NULL, ""), 400);
     sse_close(&f);
+}
+
+/* A feed counts as a waiter of its session's state (a change wakes the hub)
+ * and holds a reference to the session: both are given back however the
+ * stream ends (the valgrind run finds a session or source left behind). */
+static void waiters_zero(const mt_server *s, const char *what)
+{
+    if (!rc_waiters_reach(s, 0, mt_now_ms() + WAIT_MS))
+        fail_msg("%s: %d waiters left, not 0", what, rc_waiters(s));
+}
+
+static void pg_feed_ends(void **st)
+{
+    (void)st;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.request_timeout_ms = 500; /* the stall deadline */
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    sse_client c;
+    /* the client goes */
+    feed_open(&c, &s, "/test/events", NULL);
+    json_decref(expect_head(&c));
+    assert_int_equal(rc_waiters(&s), 1);
+    sse_close(&c);
+    waiters_zero(&s, "the page closed");
+    /* the server ends it */
+    feed_open(&c, &s, "/test/events", NULL);
+    json_decref(expect_head(&c));
+    assert_int_equal(call(&s, "POST", "/test/sse/disconnect?feed=1", NULL, ""), 200);
+    expect_end(&c, "disconnect?feed=1");
+    sse_close(&c);
+    waiters_zero(&s, "disconnect?feed=1");
+    /* the page stops reading (a 4 KB window, entries far larger) */
+    assert_int_equal(sse_connect(&c, rc_http_port(&s), 4096), 0);
+    assert_int_equal(sse_send_request(&c, "GET", "/test/events", NULL, 0), 0);
+    assert_true(rc_waiters_reach(&s, 1, mt_now_ms() + WAIT_MS));
+    char *body = malloc(256 * 1024 + 1);
+    memset(body, 'y', 256 * 1024);
+    body[256 * 1024] = '\0';
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(call(&s, "POST", "/v1/nodes/n1/no-such-route", NULL, body), 404);
+    free(body);
+    waiters_zero(&s, "a stalled feed");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(mt_read_until_close(c.fd, mt_now_ms() + WAIT_MS, &buf, &len), 1);
+    free(buf);
+    sse_close(&c);
+    /* its session ends */
+    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"a\"}"), 201);
+    feed_open(&c, &s, "/test/events?session=a", NULL);
+    json_decref(expect_head(&c));
+    mk_session *S = mk_session_find(s.m, "a", 1);
+    assert_non_null(S);
+    assert_int_equal(atomic_load(&S->state.waiters), 1);
+    assert_int_equal(call(&s, "DELETE", "/test/sessions/a", NULL, NULL), 200);
+    expect_end(&c, "the session ended");
+    sse_close(&c);
+    int64_t dl = mt_now_ms() + WAIT_MS;
+    while (atomic_load(&S->state.waiters) != 0) { /* the hub frees the stream after the FIN */
+        if (mt_now_ms() > dl)
+            fail_msg("the ended session's feed still counts as a waiter");
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    mk_session_release(S);
+    /* the server stops with feeds open, in default and in a session */
+    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"b\"}"), 201);
+    sse_client d;
+    feed_open(&c, &s, "/test/events", NULL);
+    feed_open(&d, &s, "/test/events?session=b", NULL);
+    json_decref(expect_head(&c));
+    json_decref(expect_head(&d));
+    assert_int_equal(call(&s, "GET", "/v1/ping", NULL, NULL), 200);
+    mt_server_untrack_free(&s);
+    expect_end(&c, "the server stopped");
+    expect_end(&d, "the server stopped (session)");
+    sse_close(&c);
+    sse_close(&d);
 }
 
 /* ---- the page ------------------------------------------------------------ */
@@ -1288,10 +1443,12 @@ int mt_run_page_tests(void)
         cmocka_unit_test_teardown(pg_reset, rc_teardown),
         cmocka_unit_test_teardown(pg_burst_batched, rc_teardown),
         cmocka_unit_test_teardown(pg_steady_rate, rc_teardown),
+        cmocka_unit_test_teardown(pg_feed_wakes, rc_teardown),
         cmocka_unit_test_teardown(pg_backlog, rc_teardown),
         cmocka_unit_test_teardown(pg_stalled_feed, rc_teardown),
         cmocka_unit_test_teardown(pg_session_feed, rc_teardown),
         cmocka_unit_test_teardown(pg_disconnect_kinds, rc_teardown),
+        cmocka_unit_test_teardown(pg_feed_ends, rc_teardown),
         cmocka_unit_test_teardown(pg_page, rc_teardown),
         cmocka_unit_test_teardown(pg_ca_pem, rc_teardown),
         cmocka_unit_test_teardown(pg_guard, rc_teardown),
