@@ -1159,6 +1159,27 @@ static void pg_ca_pem(void **st)
     mt_perform(NULL, s.tls_base, &rt, &r2);
     assert_int_equal(r2.status, 200);
     mt_response_free(&r2);
+    /* the guard on the TLS listener: its page's origin is https:// */
+    char own[300], plain[300];
+    snprintf(own, sizeof own, "Origin: %s", s.tls_base);
+    snprintf(plain, sizeof plain, "Origin: http://%s", s.tls_base + 8);
+    const char *hs[] = {own, "Sec-Fetch-Site: same-origin", NULL};
+    rt = (mt_request){.method = "POST", .path = "/test/reset", .headers = hs, .nheaders = 2,
+                      .ca_pem = (const char *)r.body, .send_body = true, .timeout_ms = WAIT_MS};
+    mt_perform(NULL, s.tls_base, &rt, &r2);
+    assert_int_equal(r2.status, 204);
+    mt_response_free(&r2);
+    hs[0] = plain;
+    mt_perform(NULL, s.tls_base, &rt, &r2);
+    assert_int_equal(r2.status, 403);
+    mt_response_free(&r2);
+    /* the page and the feed are the plain listener's */
+    const char *hb[] = {"Accept: text/html", NULL};
+    rt = (mt_request){.method = "GET", .path = "/test/", .headers = hb, .nheaders = 1,
+                      .ca_pem = (const char *)r.body, .timeout_ms = WAIT_MS};
+    mt_perform(NULL, s.tls_base, &rt, &r2);
+    assert_int_equal(r2.status, 404);
+    mt_response_free(&r2);
     mt_response_free(&r);
     assert_int_equal(call(&s, "GET", "/test/ca.pem?x=1", NULL, NULL), 400);
 }
