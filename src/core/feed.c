@@ -74,6 +74,10 @@ static int pull(void *arg, mk_buf *out, bool *more)
     }
     if (shown) /* a field's place in an event does not matter: the id, known now, last */
         mk_buf_printf(out, "]\nid: %llu\n\n", (unsigned long long)f->last);
+    else if (used) /* /test/ requests only: an id alone (no event for the page, but
+                    * EventSource keeps it for Last-Event-ID), so that a resume
+                    * does not report them as a gap once they are evicted */
+        mk_buf_printf(out, "id: %llu\n\n", (unsigned long long)f->last);
     *more = used < n || n == MK_FEED_MAX_ENTRIES;
     for (size_t i = 0; i < n; i++)
         mk_jentry_unref(e[i]);

@@ -15,6 +15,8 @@
  *   event: gap       {"after","next","missed"}   seqs in (after,next) evicted
  *   id: SEQ / event: requests  [entry,...]       GET /test/requests' objects
  *   event: counters  {name:value}                the counters that moved
+ *   id: SEQ                                       alone: /test/ requests were
+ *                                                 passed over (not a gap later)
  * The id is the last journal seq the frame covers, so Last-Event-ID is a
  * journal position. /test/ requests are left out unless include_test. */
 #ifndef MK_FEED_H

@@ -185,6 +185,7 @@ typedef struct got {
     uint64_t last_id;
     json_t *gap, *reset, *counters; /* the last of each (NULL: none) */
     int ngaps, nresets;
+    int idonly; /* frames with an id alone (/test/ requests passed over) */
 } got;
 
 static void got_init(got *g)
@@ -229,6 +230,12 @@ static int got_one(sse_client *c, got *g, int64_t deadline)
             g->max_batch = n;
         json_array_extend(g->entries, d);
         json_decref(d);
+    } else if (!ev.event && !ev.data && ev.id) {
+        uint64_t id = strtoull(ev.id, NULL, 10);
+        if (id <= g->last_id && !g->nresets)
+            fail_msg("an id-only frame %llu after id %llu", (unsigned long long)id, (unsigned long long)g->last_id);
+        g->last_id = id;
+        g->idonly++;
     } else if (strcmp(e, "gap") == 0) {
         assert_null(ev.id);
         json_decref(g->gap);
@@ -549,6 +556,53 @@ static void pg_gap(void **st)
     assert_true(seq_of(json_array_get(g.entries, 0)) >= next);
     json_decref(j);
     (void)ev;
+    got_free(&g);
+    sse_close(&c);
+}
+
+/* /test/ requests passed over while the page is there move its position
+ * on (an id alone), so their eviction while it is away is no gap: the
+ * design says they are skipped silently. */
+static void pg_skipped_not_gap(void **st)
+{
+    (void)st;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.journal_max_entries = 20;
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    pings(&s, 3); /* seqs 1-3; the feed's own request is 4 */
+    sse_client c;
+    feed_open(&c, &s, "/test/events", NULL);
+    json_decref(expect_head(&c));
+    got g;
+    got_init(&g);
+    got_until(&c, &g, "ping", 3, "three pings");
+    for (int i = 0; i < 30; i++) /* a test polls: seqs 5-34 */
+        assert_int_equal(call(&s, "GET", "/test/assertions", NULL, NULL), 200);
+    while (g.last_id < 34)
+        if (got_one(&c, &g, mt_now_ms() + WAIT_MS) != 1)
+            fail_msg("the position stays at %llu, the journal is at 34", (unsigned long long)g.last_id);
+    assert_int_equal(g.last_id, 34);
+    assert_int_equal(json_array_size(g.entries), 3);
+    assert_true(g.idonly >= 1);
+    uint64_t last = g.last_id;
+    got_free(&g);
+    sse_close(&c);
+    /* more polling while away evicts what the page passed over */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(call(&s, "GET", "/test/assertions", NULL, NULL), 200);
+    assert_int_equal(call(&s, "GET", "/v1/ping", NULL, NULL), 200);
+    char leid[64];
+    snprintf(leid, sizeof leid, "Last-Event-ID: %llu", (unsigned long long)last);
+    const char *hs[] = {leid, NULL};
+    feed_open(&c, &s, "/test/events", hs);
+    json_t *h = expect_head(&c);
+    assert_true((uint64_t)mt_jint(h, "oldest_seq") <= last + 1); /* nothing after it evicted */
+    json_decref(h);
+    got_init(&g);
+    got_until(&c, &g, "ping", 1, "the ping after");
+    assert_int_equal(g.ngaps, 0);
     got_free(&g);
     sse_close(&c);
 }
@@ -1461,6 +1515,7 @@ int mt_run_page_tests(void)
         cmocka_unit_test_teardown(pg_resume_lossless, rc_teardown),
         cmocka_unit_test_teardown(pg_resume_under_load, rc_teardown),
         cmocka_unit_test_teardown(pg_gap, rc_teardown),
+        cmocka_unit_test_teardown(pg_skipped_not_gap, rc_teardown),
         cmocka_unit_test_teardown(pg_reset, rc_teardown),
         cmocka_unit_test_teardown(pg_burst_batched, rc_teardown),
         cmocka_unit_test_teardown(pg_steady_rate, rc_teardown),
