@@ -128,7 +128,8 @@ static void render_plain(mk_session *S, mk_buf *out)
         return;
     }
     mk_buf_printf(out, "<p>%zu shown of the journal's %llu requests (%llu evicted); "
-                       "<a href=\"requests\">all as JSON</a>.</p>\n",
+                       "a program gets them all as JSON from <code>GET /test/requests</code> (a browser "
+                       "following a link there would get this page again).</p>\n",
                   sel.n, (unsigned long long)(sel.st.next_seq - 1), (unsigned long long)sel.st.evicted);
     mk_buf_puts(out, "<table class=\"plain-requests\"><tr><th>seq</th><th>time (UTC)</th><th>method</th>"
                      "<th>path</th><th>route</th><th>status</th><th>ms</th></tr>\n");

@@ -1146,6 +1146,9 @@ static void pg_page(void **st)
     assert_non_null(strstr(b, "/v1/&lt;script&gt;alert(1)&lt;/script&gt;?a=&lt;b&gt;&amp;c=&quot;&#39;"));
     assert_null(strstr(b, "<script>alert"));
     assert_null(strstr(b, "<b>&c"));
+    assert_null(strstr(b, "/v1/nodes/n1/heartbeat?")); /* no query: no '?' */
+    /* no link to a /test/ page a browser would get this page for */
+    assert_null(strstr(b, "href=\"requests"));
     size_t page_len = r.len;
     mt_response_free(&r);
 
