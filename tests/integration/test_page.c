@@ -1119,6 +1119,115 @@ static void pg_feed_ends(void **st)
     sse_close(&d);
 }
 
+/* A storm: pages come and go (all kinds of positions, with and without
+ * /test/ requests, in default and in a session that is made and ended
+ * over and over) while requests, resets and disconnects go on. Only the
+ * statuses the feed can give, frames that parse, and afterwards no waiter
+ * left and a healthy server (the ASan, TSan and valgrind runs look for the
+ * races and leaks of the sources). Thread-safe pieces only (no cmocka). */
+typedef struct storm {
+    const mt_server *s;
+    int port, role;
+    atomic_bool *stop;
+    char bad[256];
+    int feeds, frames;
+} storm;
+
+static void *storm_main(void *arg)
+{
+    storm *a = arg;
+    unsigned seed = (unsigned)a->role * 7919u + 1;
+    CURL *h = curl_easy_init();
+    while (!atomic_load(a->stop) && !a->bad[0]) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 16;
+        if (a->role == 0) { /* the agent and the test around it */
+            mt_response x;
+            const char *paths[] = {"/v1/ping", "/s/x/v1/ping", "/test/assertions"};
+            mt_get(h, a->s->base, paths[r % 3], &x);
+            mt_response_free(&x);
+            if (r % 50 == 0) {
+                mt_send(h, a->s->base, "POST", r % 100 ? "/test/reset" : "/test/sse/disconnect?feed=1", "", &x);
+                mt_response_free(&x);
+            }
+            if (r % 40 == 1) {
+                mt_send(h, a->s->base, "DELETE", "/test/sessions/x", NULL, &x);
+                mt_response_free(&x);
+                mt_send(h, a->s->base, "POST", "/test/sessions", "{\"id\":\"x\"}", &x);
+                mt_response_free(&x);
+            }
+            continue;
+        }
+        char path[128];
+        snprintf(path, sizeof path, "/test/events?%s%s%s", r % 2 ? "include_test=1&" : "",
+                 r % 3 == 0 ? "session=x&" : "", r % 5 == 0 ? "since=0" : r % 5 == 1 ? "since=999999" : "since=3");
+        sse_client c;
+        int64_t t0 = mt_now_ms();
+        int st = sse_open(&c, a->port, path, NULL, 0, t0 + WAIT_MS);
+        if (st != 200 && st != 404) { /* 404: session x between its end and its return */
+            char *sh = mt_show(c.buf, c.len);
+            snprintf(a->bad, sizeof a->bad, "GET %s: %d after %lld ms, eof %d, [%s]", path, st,
+                     (long long)(mt_now_ms() - t0), c.eof, sh);
+            free(sh);
+        }
+        if (st == 200) {
+            a->feeds++;
+            int want = (int)(r % 6);
+            for (int i = 0; i < want; i++) {
+                sse_event ev;
+                int k = sse_next(&c, &ev, mt_now_ms() + 300);
+                if (k != 1)
+                    break;
+                a->frames++;
+                if (ev.data && !json_loadb(ev.data, strlen(ev.data), 0, NULL))
+                    snprintf(a->bad, sizeof a->bad, "a frame that is not JSON: %.80s", ev.data);
+                sse_event_free(&ev);
+            }
+        }
+        sse_close(&c);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void pg_storm(void **st)
+{
+    (void)st;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.journal_max_entries = 200;
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"x\"}"), 201);
+    atomic_bool stop = false;
+    enum { N = 5 };
+    storm a[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (storm){.s = &s, .port = rc_http_port(&s), .role = i, .stop = &stop};
+        assert_int_equal(pthread_create(&t[i], NULL, storm_main, &a[i]), 0);
+    }
+    int64_t end = mt_now_ms() + 2000;
+    while (mt_now_ms() < end) { /* the storm's length: a clock, nothing to wait for */
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&stop, true);
+    int feeds = 0, frames = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        feeds += a[i].feeds;
+        frames += a[i].frames;
+    }
+    for (int i = 0; i < N; i++)
+        if (a[i].bad[0])
+            fail_msg("role %d: %s", a[i].role, a[i].bad);
+    printf("pg_storm: %d feeds, %d frames read\n", feeds, frames);
+    assert_true(feeds > 0);
+    waiters_zero(&s, "after the storm");
+    rc_healthy(&s, false, "after the storm");
+}
+
 /* ---- the page ------------------------------------------------------------ */
 
 #define BROWSER_ACCEPT "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -1528,6 +1637,7 @@ int mt_run_page_tests(void)
         cmocka_unit_test_teardown(pg_session_feed, rc_teardown),
         cmocka_unit_test_teardown(pg_disconnect_kinds, rc_teardown),
         cmocka_unit_test_teardown(pg_feed_ends, rc_teardown),
+        cmocka_unit_test_teardown(pg_storm, rc_teardown),
         cmocka_unit_test_teardown(pg_page, rc_teardown),
         cmocka_unit_test_teardown(pg_ca_pem, rc_teardown),
         cmocka_unit_test_teardown(pg_guard, rc_teardown),
