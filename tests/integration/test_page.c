@@ -13,7 +13,13 @@
  *    is flushed at most ~10 times a second, a 10,000-entry backlog arrives
  *    whole;
  *  - a feed that does not read is ended at the stall deadline, without
- *    slowing requests or other feeds;
+ *    slowing requests or other feeds; an open feed costs the server's
+ *    threads no wake per request (pg_feed_wakes); /test/ requests passed
+ *    over move the page's position (an id alone), so they are no gap;
+ *  - however a feed ends (the page, disconnect, stall, session end, server
+ *    stop) its waiter count and session reference are given back, and a
+ *    storm of pages coming and going amid resets, disconnects and session
+ *    ends gets a head (200) every time;
  *  - sessions: a feed sees its session only and ends with it;
  *    POST /test/sse/disconnect?feed=1 ends feeds only, without it node
  *    streams only; /test/sse neither lists nor counts feeds;
@@ -1179,8 +1185,10 @@ static void *storm_main(void *arg)
                 if (k != 1)
                     break;
                 a->frames++;
-                if (ev.data && !json_loadb(ev.data, strlen(ev.data), 0, NULL))
+                json_t *j = ev.data ? json_loadb(ev.data, strlen(ev.data), 0, NULL) : NULL;
+                if (ev.data && !j)
                     snprintf(a->bad, sizeof a->bad, "a frame that is not JSON: %.80s", ev.data);
+                json_decref(j);
                 sse_event_free(&ev);
             }
         }
