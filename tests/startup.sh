@@ -198,5 +198,26 @@ check "-check https on a 404 exits 1" $?
 check "-check https against the plain port exits 1 naming the handshake" $?
 kill "$p"; wait "$p" 2>/dev/null
 
+# 6. -allow-host: the names a browser may reach the mock by (the live page's
+# DNS-rebinding guard); programs are never refused for their Host
+refused 2 'mockapi: -allow-host "a b": a host name a browser reaches the mock by' "a bad -allow-host" -- -tls-addr off -allow-host 'a b'
+refused 2 'mockapi: -allow-host "": a host name' "an empty -allow-host" -- -tls-addr off -allow-host ''
+MOCKAPI_ALLOW_HOST='x_y' refused 2 'mockapi: MOCKAPI_ALLOW_HOST (-allow-host) "x_y": a host name' \
+    "a bad -allow-host from the environment is named by its variable" -- -tls-addr off
+refused 2 'mockapi: -allow-host given more than 16 times' "seventeen -allow-host" -- -tls-addr off \
+    $(for i in $(seq 17); do printf -- '-allow-host h%d ' "$i"; done)
+"$bin" -addr 127.0.0.1:0 -tls-addr off -allow-host mock.test -allow-host other.test >"$work/h1" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/h1" MOCKAPI_ADDR=)
+[ "$(code -X POST -H 'Host: mock.test' -H 'Origin: http://mock.test' "http://$addr/test/reset")" = 204 ] &&
+    [ "$(code -H 'Host: other.test:8080' -H 'Sec-Fetch-Site: same-origin' "http://$addr/test/assertions")" = 200 ]
+check "-allow-host: a browser by an allowed name is served" $?
+[ "$(code -X POST -H 'Host: evil.test' -H 'Origin: http://evil.test' "http://$addr/test/reset")" = 403 ] &&
+    grep -q 'a browser reached the mock as \\"evil.test\\"' "$work/body"
+check "-allow-host: a browser by another name is refused (403)" $?
+[ "$(code -X POST -H 'Host: evil.test' "http://$addr/test/reset")" = 204 ]
+check "-allow-host: a program is served by any name" $?
+kill "$p"; wait "$p" 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1119,6 +1119,27 @@ static long cookie_value(const char *h, const char *name, char *out, size_t cap)
     return -1;
 }
 
+/* Whether req carries the admin token (m has one). */
+static bool token_given(const mockapi *m, const mk_request *req)
+{
+    const char *a = mk_req_header(req, "Authorization");
+    if (a && strncasecmp(a, "Bearer", 6) == 0 && (a[6] == ' ' || a[6] == '\t')) {
+        a += 7;
+        while (*a == ' ' || *a == '\t')
+            a++;
+        if (admin_token_is(m, a, strlen(a)))
+            return true;
+    }
+    const char *x = mk_req_header(req, "X-Mockapi-Admin-Token");
+    if (x && admin_token_is(m, x, strlen(x)))
+        return true;
+    /* the page's event stream cannot send a header: its cookie (a
+     * browser's cross-site use of it is the guard's to refuse) */
+    char c[1040]; /* a token is at most 1024 bytes */
+    long cl = cookie_value(mk_req_header(req, "Cookie"), "mockapi_admin_token", c, sizeof c);
+    return cl >= 0 && admin_token_is(m, c, (size_t)cl);
+}
+
 /* The one admin check (README "The admin token"): with a token, every
  * /test/ route on every listener needs it (401); without one, a TLS
  * listener serves /test/ only when bound to loopback (403). True: go on;
@@ -1126,22 +1147,7 @@ static long cookie_value(const char *h, const char *name, char *out, size_t cap)
 static bool admin_allowed(const mockapi *m, const mk_request *req, mk_response *resp)
 {
     if (m->has_admin) {
-        const char *a = mk_req_header(req, "Authorization");
-        if (a && strncasecmp(a, "Bearer", 6) == 0 && (a[6] == ' ' || a[6] == '\t')) {
-            a += 7;
-            while (*a == ' ' || *a == '\t')
-                a++;
-            if (admin_token_is(m, a, strlen(a)))
-                return true;
-        }
-        const char *x = mk_req_header(req, "X-Mockapi-Admin-Token");
-        if (x && admin_token_is(m, x, strlen(x)))
-            return true;
-        /* the page's event stream cannot send a header: its cookie (a
-         * browser's cross-site use of it is the guard's to refuse) */
-        char c[1040]; /* a token is at most 1024 bytes */
-        long cl = cookie_value(mk_req_header(req, "Cookie"), "mockapi_admin_token", c, sizeof c);
-        if (cl >= 0 && admin_token_is(m, c, (size_t)cl))
+        if (token_given(m, req))
             return true;
         mk_err_admin_required(req, resp);
         return false;
@@ -1613,14 +1619,12 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         verdict = mk_route_match(req->kind, "GET", "/test/", 6, NULL, &mt);
     }
     bool admin = is_admin_route(req, &mt);
-    bool locked = false; /* the page without the admin token: served bare (page.h) */
-    if (admin && m->has_admin && mt.verdict == MK_MATCH && mt.route->responder == MK_R_PAGE &&
-        !admin_allowed(m, req, resp)) {
-        mk_response_dispose(resp);
-        mk_buf_init(&resp->out, 0);
-        locked = true;
-    }
-    if ((admin && !locked && !admin_allowed(m, req, resp)) || !mk_guard_browser(m, req, admin, resp) ||
+    /* a browser opening the page without the token gets the page with no
+     * data in it (401): its script reads the token from the URL fragment
+     * (#token=T), which a browser never sends (page.h) */
+    bool shell = admin && m->has_admin && mt.verdict == MK_MATCH && mt.route->responder == MK_R_PAGE &&
+                 mk_page_wanted(req) && !token_given(m, req);
+    if ((admin && !shell && !admin_allowed(m, req, resp)) || !mk_guard_browser(m, req, admin, resp) ||
         fault_hook(S, req, resp, &mt, admin, &fdec)) {
         if (verdict == MK_REDIRECT)
             free(mt.location);
@@ -1884,7 +1888,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         respond_fault_clear(S, req, resp);
         break;
     case MK_R_PAGE:
-        mk_respond_page(S, req, locked, resp);
+        mk_respond_page(shell ? NULL : S, S, req, resp);
         break;
     case MK_R_FEED:
         mk_respond_feed(m, S, req, resp);

@@ -98,6 +98,10 @@ static int pull(void *arg, mk_buf *out, mk_sse_more *more)
     }
     if (shown) /* a field's place in an event does not matter: the id, known now, last */
         mk_buf_printf(out, "]\nid: %llu\n\n", (unsigned long long)f->last);
+    else if (used) /* /test/ requests only: an id alone (no event for the page, but
+                    * EventSource keeps it for Last-Event-ID), so that a resume
+                    * does not report them as a gap once they are evicted */
+        mk_buf_printf(out, "id: %llu\n\n", (unsigned long long)f->last);
     /* a backlog goes on at once; a follower waits for the next flush */
     if (used < n || n == MK_FEED_MAX_ENTRIES)
         *more = live ? MK_SSE_MORE_LATER : MK_SSE_MORE_NOW;

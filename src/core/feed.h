@@ -17,6 +17,8 @@
  *                    because the reader was "behind" (below)
  *   id: SEQ / event: requests  [entry,...]       GET /test/requests' objects
  *   event: counters  {name:value}                the counters that moved
+ *   id: SEQ                                       alone: /test/ requests were
+ *                                                 passed over (not a gap later)
  * The id is the last journal seq the frame covers, so Last-Event-ID is a
  * journal position. /test/ requests are left out unless include_test;
  * brief leaves out headers and bodies (mk_jentry_json_brief).

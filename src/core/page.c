@@ -128,7 +128,8 @@ static void render_plain(mk_session *S, mk_buf *out)
         return;
     }
     mk_buf_printf(out, "<p>%zu shown of the journal's %llu requests (%llu evicted); "
-                       "<a href=\"requests\">all as JSON</a>.</p>\n",
+                       "a program gets them all as JSON from <code>GET /test/requests</code> (a browser "
+                       "following a link there would get this page again).</p>\n",
                   sel.n, (unsigned long long)(sel.st.next_seq - 1), (unsigned long long)sel.st.evicted);
     mk_buf_puts(out, "<table class=\"plain-requests\"><tr><th>seq</th><th>time (UTC)</th><th>method</th>"
                      "<th>path</th><th>route</th><th>status</th><th>ms</th></tr>\n");
@@ -142,7 +143,7 @@ static void render_plain(mk_session *S, mk_buf *out)
         put_html_str(out, e->method);
         mk_buf_puts(out, "</td><td>");
         put_html(out, e->path, e->path_len);
-        if (e->query && e->query[0]) { /* the journal keeps "" for none */
+        if (e->query && *e->query) { /* "" when the target had none */
             mk_buf_putc(out, '?');
             put_html_str(out, e->query);
         }
@@ -154,15 +155,26 @@ static void render_plain(mk_session *S, mk_buf *out)
     mk_jselect_release(&sel);
 }
 
-void mk_respond_page(mk_session *S, const mk_request *req, bool locked, mk_response *resp)
+void mk_respond_page(mk_session *S, mk_session *at, const mk_request *req, mk_response *resp)
 {
     if (!(req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0)) {
         /* "/" and "/test": to the page, in the session the path named
-         * (a prefix that was there was stripped: its session is S) */
-        char loc[MK_SESSION_ID_MAX + 16];
-        snprintf(loc, sizeof loc, "%s%s/test/", req->prefix_len ? "/s/" : "", req->prefix_len ? S->id : "");
+         * (a prefix that was there was stripped: its session is S), the
+         * query kept (?session= names the session the page follows) */
+        mk_buf loc;
+        mk_buf_init(&loc, 0);
+        mk_buf_printf(&loc, "%s%s/test/", req->prefix_len ? "/s/" : "", req->prefix_len ? at->id : "");
+        if (req->query && *req->query)
+            mk_buf_printf(&loc, "?%s", req->query);
+        mk_buf_putc(&loc, '\0');
+        if (loc.err) {
+            mk_buf_free(&loc);
+            mk_err_internal(req, resp, "out of memory");
+            return;
+        }
         mk_respond(req, resp, &(mk_reply){.status = 302, .ctype = MK_CT_HTML, .body = "", .len = 0,
-                                          .extra = {{"Location", loc}, {"Cache-Control", "no-store"}}});
+                                          .extra = {{"Location", loc.data}, {"Cache-Control", "no-store"}}});
+        mk_buf_free(&loc);
         return;
     }
     const char *html = mk_page_html;
@@ -172,11 +184,12 @@ void mk_respond_page(mk_session *S, const mk_request *req, bool locked, mk_respo
     mk_buf_init(&b, 0);
     if (ph) {
         mk_buf_append(&b, html, (size_t)(ph - html));
-        if (locked)
-            mk_buf_puts(&b, "<div id=\"plain\"><p>This mock needs its admin token (-admin-token): open "
-                            "this page as /test/#token=TOKEN, with JavaScript on, to see what it holds.</p></div>");
-        else
+        if (S)
             render_plain(S, &b);
+        else
+            mk_buf_puts(&b, "<div id=\"plain\"><p>This mock needs its admin token (-admin-token). Open this page "
+                            "as <code>/test/#token=TOKEN</code>: the page keeps it for this tab. Programs send it "
+                            "as <code>X-Mockapi-Admin-Token: TOKEN</code>.</p></div>");
         size_t after = (size_t)(ph - html) + sizeof MK_PAGE_PLACEHOLDER - 1;
         mk_buf_append(&b, html + after, hl - after);
     } else {
@@ -187,10 +200,11 @@ void mk_respond_page(mk_session *S, const mk_request *req, bool locked, mk_respo
         mk_err_internal(req, resp, "out of memory");
         return;
     }
-    mk_respond(req, resp, &(mk_reply){.status = 200, .ctype = MK_CT_HTML, .body = b.data, .len = b.len,
+    mk_respond(req, resp, &(mk_reply){.status = S ? 200 : 401, .ctype = MK_CT_HTML, .body = b.data, .len = b.len,
                                       .extra = {{"Cache-Control", "no-store"},
                                                 {"Content-Security-Policy", csp},
-                                                {"X-Content-Type-Options", "nosniff"}}});
+                                                {"X-Content-Type-Options", "nosniff"},
+                                                {S ? NULL : "WWW-Authenticate", "Bearer realm=\"mockapi-test\""}}});
     mk_buf_free(&b);
 }
 

@@ -16,11 +16,12 @@
 bool mk_page_wanted(const mk_request *req);
 
 /* The page: "/" and "/test" redirect to /test/ (302, the session prefix
- * kept); any other path gets the page, its no-JavaScript view (counters,
- * the last requests) rendered from S. locked: the request lacks the admin
- * token: the page (which asks for it) with no data of S, so a browser can
- * be given the token at all. */
-void mk_respond_page(mk_session *S, const mk_request *req, bool locked, mk_response *resp);
+ * and the query kept; the session is at's); any other path gets the page,
+ * its no-JavaScript view (counters, the last requests) rendered from S.
+ * S NULL: the admin token was not given: 401 with the page holding none
+ * of the mock's data, only how to give the token (its script takes it
+ * from the URL fragment, #token=T, which never reaches the server). */
+void mk_respond_page(mk_session *S, mk_session *at, const mk_request *req, mk_response *resp);
 
 /* GET /test/ca.pem: the CA that signed the TLS certificate; 404 without a
  * TLS listener. */

@@ -124,7 +124,7 @@ static void put_head(const mk_request *req, mk_response *resp, const mk_reply *r
         mk_buf_puts(out, r->ctype);
         mk_buf_puts(out, "\r\n");
     }
-    for (int i = 0; i < 3 && r->extra[i][0]; i++)
+    for (int i = 0; i < 4 && r->extra[i][0]; i++)
         put_header(out, r->extra[i][0], r->extra[i][1]);
     mk_put_region(req, out);
     mk_put_date(out);

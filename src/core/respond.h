@@ -23,7 +23,7 @@ typedef struct mk_reply {
     const char *body;
     size_t len;
     bool no_length;          /* 204: neither Content-Length nor a body */
-    const char *extra[3][2]; /* extra headers, NULL-terminated; values are
+    const char *extra[4][2]; /* extra headers, NULL-terminated; values are
                               * cleaned of CR/LF (response splitting) */
 } mk_reply;
 

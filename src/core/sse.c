@@ -149,7 +149,7 @@ struct mk_sse_hub {
     int topic_clients[MK_TOPIC_COUNT];
     int pending; /* slots taken by attaches not yet listed */
     atomic_int nfeeds;       /* feed streams listed (read without the lock) */
-    atomic_bool feed_dirty;  /* a change since the hub last looked (mk_sse_feeds_changed) */
+    atomic_bool feed_dirty;  /* a change no pull has taken yet (mk_sse_feeds_changed, pull_feeds) */
     mk_blob *keepalive; /* shared ": keep-alive\n" */
     int epfd, evfd;
     atomic_int stop;
@@ -351,6 +351,21 @@ static void end_fin_locked(client *c)
     }
 }
 
+/* end_fin_locked for a feed: its head, when still queued, goes out first
+ * (a page's request ended just after it attached still gets its answer:
+ * an HTTP client that gets a bare close saw no response at all), as for
+ * a stream attached after its session ended (mk_sse_attach). Under lock. */
+static void end_feed_locked(client *c)
+{
+    if (c->off == 0 && c->first_not_event && c->len > 0) {
+        c->stall_until_ns = 0;
+        c->cut_mid = false;
+        c->cut_left = 0; /* FIN after the frames before the first event: the head */
+        return;
+    }
+    end_fin_locked(c);
+}
+
 /* Puts the retry: frame b before everything c has queued except a frame
  * begun (the head, or one half written). Under lock; room checked. */
 static void insert_ctl(client *c, mk_blob *b)
@@ -474,7 +489,7 @@ int mk_sse_disconnect_feeds(mk_sse_hub *h, mk_sse_space *sp)
         if (!is_feed(c) || c->sp != sp || c->end)
             continue;
         c->quiet_end = true;
-        end_fin_locked(c);
+        end_feed_locked(c);
         n++;
     }
     pthread_mutex_unlock(&h->lock);
@@ -502,7 +517,10 @@ int mk_sse_space_end(mk_sse_hub *h, mk_sse_space *sp)
         if (c->sp != sp || c->end)
             continue; /* another's, or ending already */
         c->quiet_end = true;
-        end_fin_locked(c);
+        if (is_feed(c))
+            end_feed_locked(c);
+        else
+            end_fin_locked(c);
         n++;
     }
     sp->ends++;
@@ -983,7 +1001,8 @@ static void unlink_locked(mk_sse_hub *h, client *c)
  * Under lock. */
 static bool can_pull(const client *c)
 {
-    return is_feed(c) && c->len == 0 && !c->dead && !c->end && !c->blocked;
+    return is_feed(c) && c->len == 0 && !c->dead && !c->end && c->cut_left < 0 /* ending after its head */ &&
+           !c->blocked;
 }
 
 /* Whether feed c has something to pull once its time comes; pending: a

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
         mt_run_fault_api_tests,
         mt_run_session_tests,
         mt_run_session_attack_tests,
+        mt_run_page_tests,
     };
     for (unsigned g = 0; g < sizeof groups / sizeof groups[0]; g++)
         if (g % nshards == shard - 1)

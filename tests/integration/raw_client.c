@@ -456,10 +456,11 @@ void rc_start(mt_server *s, mockapi_config *cfg, bool tls)
 }
 
 int rc_waiters(const mt_server *s) { return atomic_load(&s->m->def->state.waiters); }
+int rc_feeds(const mt_server *s) { return atomic_load(&s->m->def->state.feeds); }
 
-bool rc_waiters_reach(const mt_server *s, int n, int64_t deadline)
+static bool count_reach(int (*count)(const mt_server *), const mt_server *s, int n, int64_t deadline)
 {
-    while (rc_waiters(s) != n) {
+    while (count(s) != n) {
         if (mt_now_ms() >= deadline)
             return false;
         /* the count moves on a loop thread; nothing to poll on from here */
@@ -468,6 +469,9 @@ bool rc_waiters_reach(const mt_server *s, int n, int64_t deadline)
     }
     return true;
 }
+
+bool rc_waiters_reach(const mt_server *s, int n, int64_t deadline) { return count_reach(rc_waiters, s, n, deadline); }
+bool rc_feeds_reach(const mt_server *s, int n, int64_t deadline) { return count_reach(rc_feeds, s, n, deadline); }
 
 char *rc_fmt(const char *f, ...)
 {

@@ -186,6 +186,9 @@ int rc_waiters(const mt_server *s);
  * the count moves on a loop thread, with nothing to poll on): whether it
  * got there. */
 bool rc_waiters_reach(const mt_server *s, int n, int64_t deadline);
+/* The same for the live-page feeds following default (state.h `feeds`). */
+int rc_feeds(const mt_server *s);
+bool rc_feeds_reach(const mt_server *s, int n, int64_t deadline);
 
 /* ---- requests ------------------------------------------------------------ */
 
