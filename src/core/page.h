@@ -18,7 +18,7 @@ bool mk_page_wanted(const mk_request *req);
 /* The page: "/" and "/test" redirect to /test/ (302, the session prefix
  * and the query kept; the session is at's); any other path gets the page,
  * its no-JavaScript view (counters, the last requests) rendered from S.
- * S NULL: the admin token was not given: 401 with the page holding none
+ * S NULL: the admin token was not given: the page (200) holding none
  * of the mock's data, only how to give the token (its script takes it
  * from the URL fragment, #token=T, which never reaches the server). */
 void mk_respond_page(mk_session *S, mk_session *at, const mk_request *req, mk_response *resp);
