@@ -9,7 +9,8 @@
  *    OPTIONS) with a Host that is not an IP literal, localhost or a name
  *    given by -allow-host (the rebinding guard), or
  *  - it changes state from another origin: Origin is not this server's
- *    own (scheme://Host), or Sec-Fetch-Site is not same-origin. */
+ *    own (scheme://Host), or Sec-Fetch-Site is not same-origin. The live
+ *    page's feed counts as a change here: each one holds a stream slot. */
 #ifndef MK_GUARD_H
 #define MK_GUARD_H
 

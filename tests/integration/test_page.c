@@ -1384,6 +1384,10 @@ static void pg_guard(void **st)
     assert_int_equal(counter(&s, "heartbeat_count"), 1);
     const char *h2[] = {"Sec-Fetch-Site: cross-site", NULL};
     assert_int_equal(call(&s, "POST", "/test/reset", h2, ""), 403);
+    /* another site's page opening feeds (each a stream slot): refused; a
+     * GET of the journal from it is only read by nobody (CORS), allowed */
+    assert_int_equal(call(&s, "GET", "/test/events", h2, NULL), 403);
+    assert_int_equal(call(&s, "GET", "/test/events", h1, NULL), 403);
     const char *h3[] = {own, "Sec-Fetch-Site: same-site", NULL};
     assert_int_equal(call(&s, "POST", "/test/reset", h3, ""), 403);
     const char *h4[] = {"Origin: null", NULL};
