@@ -139,7 +139,7 @@ run browser/page            bash tests/browser/run.sh build/release/mockapi buil
 run setup/apt-sources       bash tests/setup_sources.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
-run fuzz/all                bash ci/fuzz.sh 20
+run fuzz/all                bash ci/fuzz.sh 12
 
 echo
 echo "$passed passed, $failed failed"
