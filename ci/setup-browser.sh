@@ -63,7 +63,15 @@ if [ "$have" != "$want" ] || ! cmp -s "$src/package-lock.json" "$dest/package-lo
     mkdir -p "$dest"
     cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$dest/"
     # --ignore-scripts: nothing of the package's runs at install time
-    ( cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null )
+    # npm trusts its own copy of the public roots, not the system's store;
+    # a machine whose store holds more (a proxy's, a company's root) has
+    # them honoured too, unless npm was given a CA file already
+    ca=()
+    cur=$(npm config get cafile 2>/dev/null || true)
+    if { [ -z "$cur" ] || [ "$cur" = null ] || [ "$cur" = undefined ]; } && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+        ca=(--cafile=/etc/ssl/certs/ca-certificates.crt)
+    fi
+    ( cd "$dest" && npm ci "${ca[@]}" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null )
     have=$(node -p 'require(process.argv[1]).version' "$dest/node_modules/playwright-core/package.json")
     [ "$have" = "$want" ] || { echo "setup-browser: npm ci gave playwright-core $have, the lock pins $want" >&2; exit 1; }
 fi
