@@ -218,6 +218,15 @@ check "-allow-host: a browser by another name is refused (403)" $?
 [ "$(code -X POST -H 'Host: evil.test' "http://$addr/test/reset")" = 204 ]
 check "-allow-host: a program is served by any name" $?
 kill "$p"; wait "$p" 2>/dev/null
+refused 2 'mockapi: -allow-host "a,,b": a host name' "an empty name in an -allow-host list" -- -tls-addr off -allow-host 'a,,b'
+# the variable cannot repeat: several names in one value, separated by ','
+MOCKAPI_ALLOW_HOST='mock.test,other.test' "$bin" -addr 127.0.0.1:0 -tls-addr off >"$work/h2" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/h2" MOCKAPI_ADDR=)
+[ "$(code -H 'Host: other.test' -H 'Sec-Fetch-Site: same-origin' "http://$addr/test/assertions")" = 200 ] &&
+    [ "$(code -H 'Host: third.test' -H 'Sec-Fetch-Site: same-origin' "http://$addr/test/assertions")" = 403 ]
+check "MOCKAPI_ALLOW_HOST: a list of names separated by ','" $?
+kill "$p"; wait "$p" 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -382,17 +382,28 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     if (o[O_ALLOWHOST].nvalues > 0) { /* joined for the library; each checked here, naming the flag */
         static char joined[16 * 254]; /* the config borrows it; one parse per process */
         size_t w = 0;
+        int names = 0;
+        /* a value may hold several names separated by ',' (the variable
+         * cannot repeat); at most 16 names in all, as the library takes */
         for (int i = 0; i < o[O_ALLOWHOST].nvalues; i++) {
-            const char *h = hosts[i];
-            size_t l = strlen(h);
-            if (l == 0 || l > 253 ||
-                strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != l) {
-                fprintf(stderr, "mockapi: %s \"%s\": a host name a browser reaches the mock by (letters, "
-                                "digits, '-' and '.'; repeat the flag for more)\n",
-                        cli_flag_label(&o[O_ALLOWHOST], lb, sizeof lb), h);
-                return CLI_EXIT_USAGE;
+            for (const char *h = hosts[i];; h++) {
+                size_t l = strcspn(h, ",");
+                if (l == 0 || l > 253 ||
+                    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") < l) {
+                    fprintf(stderr, "mockapi: %s \"%s\": a host name a browser reaches the mock by (letters, "
+                                    "digits, '-' and '.'; repeat the flag or separate names by ',')\n",
+                            cli_flag_label(&o[O_ALLOWHOST], lb, sizeof lb), hosts[i]);
+                    return CLI_EXIT_USAGE;
+                }
+                if (++names > 16) {
+                    fprintf(stderr, "mockapi: %s: more than 16 names\n", cli_flag_label(&o[O_ALLOWHOST], lb, sizeof lb));
+                    return CLI_EXIT_USAGE;
+                }
+                w += (size_t)snprintf(joined + w, sizeof joined - w, "%s%.*s", w ? "," : "", (int)l, h);
+                h += l;
+                if (*h != ',')
+                    break;
             }
-            w += (size_t)snprintf(joined + w, sizeof joined - w, "%s%s", i ? "," : "", h);
         }
         cfg->allow_hosts = joined;
     }
