@@ -42,6 +42,7 @@ int mt_run_fault_api_tests(void);  /* the fault and region C API used wrongly (f
 int mt_run_session_tests(void);    /* sessions: selectors, isolation, lifecycle, C API (ses_*) */
 int mt_run_session_attack_tests(void); /* sessions attacked: selectors, waits, TTL, cap, storms (sat_*) */
 int mt_run_page_tests(void);       /* the live page: feed, page, guard, admin cookie (pg_*) */
+int mt_run_strict_tests(void);     /* the strict profile: taxonomy, auth order, flows (st_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

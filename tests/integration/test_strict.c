@@ -1,0 +1,1987 @@
+/* test_strict.c: the strict profile (issue 17, /work/notes/i17.md, seed 004),
+ * tests named st_*:
+ *
+ *  - st_taxonomy: one row per Problem.code the mock can give (seed 004's
+ *    taxonomy for heartbeat, endpoint, capabilities, integrity violations,
+ *    key-rotation completion, trigger and preview, reachability, topology,
+ *    events and state, and the mock's own codes): the request, the status,
+ *    `code`, Content-Type application/problem+json, and the six members
+ *    with their types (status = the HTTP status, instance = the path as
+ *    sent, type = urn:mockapi:problem:<code>, title = the reason phrase of
+ *    the status line), WWW-Authenticate on every 401;
+ *  - st_auth_order: requests failing two checks at once get the earlier
+ *    check's answer (authenticate, path id, authorise, cap, decode,
+ *    semantic, skew, existence, conflict);
+ *  - st_flow_reachability, st_flow_rotation, st_flow_deregister: the state
+ *    machines driven by POST /test/clock (no sleeping 90 s);
+ *  - st_www_authenticate: RFC 6750 attributes;
+ *  - st_reference_unchanged, st_session_profile: the reference profile's
+ *    answers, a strict session inside a reference server and back;
+ *  - st_journal_auth: the journal's `auth` member (class, fingerprint,
+ *    node, skipped), the NSK never in the journal;
+ *  - attacks: hostile Authorization headers, the registry's cap, concurrent
+ *    heartbeats, the clock's bounds, gzip bodies over a cap once decoded.
+ *
+ * The 501 *_not_provisioned codes of seed 004 are not reachable: the mock
+ * wires every collaborator (as the seed's kind dev does). Neither are
+ * endpoint_peer_gone (410, a race between two gates of the production
+ * handler), internal (500, a server fault) nor keys_rotate_peer_not_found
+ * (POST /v1/keys/rotate has no path id: a caller the mock cannot resolve
+ * to a live node is 401 before any existence check).
+ *
+ * Every server listens on 127.0.0.1:0; every wait has a deadline; nothing
+ * sleeps. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "harness.h"
+#include "raw_client.h"
+#include "sse_client.h"
+
+enum { WAIT_MS = 15000, MAXB = 65536 };
+
+#define SUM "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define PK1 "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+#define PK2 "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A="
+#define PK3 "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eX2A="
+#define ZEROKEY "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define FP43 "LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE"
+#define UNK "01890000-0000-7000-8000-000000000001" /* well formed, never issued */
+#define BOOT "bt-good-1"
+
+/* ---- strings ----------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const void *p, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap : 256;
+        while (c < b->n + n + 1)
+            c *= 2;
+        char *q = realloc(b->p, c);
+        if (!q)
+            fail_msg("out of memory");
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void sb_fmt(sbuf *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void sb_fmt(sbuf *b, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    if (vasprintf(&s, f, ap) < 0)
+        fail_msg("out of memory");
+    va_end(ap);
+    sb_str(b, s);
+    free(s);
+}
+
+/* RFC 3339 with milliseconds of the wall clock + delta_ms. */
+static void wall_rfc3339(int64_t delta_ms, char out[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + delta_ms;
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* "2026-12-06T20:45:00.123Z" (the mock's form: UTC, milliseconds) to ms
+ * since the epoch; fails the test on anything else. */
+static int64_t parse_ms(const char *s, const char *what)
+{
+    int y, mo, d, h, mi, se, ms, n = 0;
+    if (!s || strlen(s) != 24 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &y, &mo, &d, &h, &mi, &se, &ms, &n) != 7 || n != 24)
+        fail_msg("%s: \"%s\" is not RFC 3339 UTC with milliseconds", what, s ? s : "(null)");
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = se};
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static bool is_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+        } else if (!strchr("0123456789abcdef", s[i]))
+            return false;
+    }
+    return true;
+}
+
+/* "sha256:" + the first 8 hex digits of SHA-256(s). */
+static void fingerprint(const char *s, char out[24])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
+    snprintf(out, 24, "sha256:%02x%02x%02x%02x", h[0], h[1], h[2], h[3]);
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* One request on a fresh connection: hdrs is zero or more complete header
+ * lines ("Name: value\r\n"), body blen bytes (NULL: no Content-Length).
+ * The response in *r (rc_resp_free it); its status returned. Fails the test
+ * when no response comes by WAIT_MS. */
+static int rq_n(const mt_server *s, const char *method, const char *path, const char *hdrs, const void *body,
+                size_t blen, rc_resp *r)
+{
+    rc_conn *c = rc_connect(rc_http_port(s), false);
+    sbuf h = {0};
+    sb_fmt(&h, "%s %s HTTP/1.1\r\nHost: x\r\n%s", method, path, hdrs ? hdrs : "");
+    if (body)
+        sb_fmt(&h, "Content-Length: %zu\r\n", blen);
+    sb_str(&h, "\r\n");
+    if (rc_send_n(c, h.p, h.n) != 0 || (body && blen && rc_send_n(c, body, blen) != 0)) {
+        /* the server may answer (413) and close before the body is all sent */
+    }
+    free(h.p);
+    int st = rc_read(c, mt_now_ms() + WAIT_MS, r);
+    if (st == 0) {
+        char *sh = mt_show(c->buf, c->len);
+        fail_msg("%s %s: no response (got %s)", method, path, sh ? sh : "?");
+    }
+    rc_close(c);
+    return st;
+}
+
+static int rq(const mt_server *s, const char *method, const char *path, const char *hdrs, const char *body,
+              rc_resp *r)
+{
+    return rq_n(s, method, path, hdrs, body, body ? strlen(body) : 0, r);
+}
+
+/* The same, the response dropped. */
+static int call(const mt_server *s, const char *method, const char *path, const char *hdrs, const char *body)
+{
+    rc_resp r;
+    int st = rq(s, method, path, hdrs, body, &r);
+    rc_resp_free(&r);
+    return st;
+}
+
+/* The value of the first header called name in r's head (trimmed) in out;
+ * NULL when absent. *count (when given) receives how many there are. */
+static const char *hdr(const rc_resp *r, const char *name, char *out, size_t n, int *count)
+{
+    size_t nl = strlen(name);
+    const char *found = NULL;
+    int k = 0;
+    for (const char *p = strstr(r->head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2, *end = strstr(line, "\r\n");
+        if (!end || (size_t)(end - line) <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+            continue;
+        k++;
+        if (found)
+            continue;
+        const char *v = line + nl + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t vl = (size_t)(end - v);
+        while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            vl--;
+        if (vl >= n)
+            vl = n - 1;
+        memcpy(out, v, vl);
+        out[vl] = '\0';
+        found = out;
+    }
+    if (count)
+        *count = k;
+    return found;
+}
+
+/* The reason phrase of r's status line. */
+static void reason(const rc_resp *r, char out[64])
+{
+    const char *p = strchr(r->head, ' ');
+    p = p ? strchr(p + 1, ' ') : NULL;
+    const char *e = strstr(r->head, "\r\n");
+    size_t n = p && e > p ? (size_t)(e - p - 1) : 0;
+    if (n > 63)
+        n = 63;
+    memcpy(out, p ? p + 1 : "", n);
+    out[n] = '\0';
+}
+
+static json_t *body_json(const rc_resp *r) { return mt_parse_json(r->body, r->body_len); }
+
+/* r must be the problem+json answer status/code for a request to instance:
+ * Content-Type, one line + "\n", exactly the members type, title, status,
+ * detail, instance, code with their types and values. Returns the parsed
+ * body (json_decref it). */
+static json_t *problem(const rc_resp *r, int status, const char *code, const char *instance, const char *what)
+{
+    char ct[128], rp[64];
+    char *sh = mt_show(r->body, r->body_len);
+    if (r->status != status)
+        fail_msg("%s: status %d, want %d %s; body %s", what, r->status, status, code, sh);
+    if (!hdr(r, "Content-Type", ct, sizeof ct, NULL) || strcmp(ct, "application/problem+json") != 0)
+        fail_msg("%s: Content-Type [%s], want application/problem+json; body %s", what,
+                 hdr(r, "Content-Type", ct, sizeof ct, NULL) ? ct : "(none)", sh);
+    if (r->body_len < 2 || r->body[r->body_len - 1] != '\n' || memchr(r->body, '\n', r->body_len - 1))
+        fail_msg("%s: the body is not one line and a newline: %s", what, sh);
+    json_t *j = body_json(r);
+    if (!json_is_object(j) || json_object_size(j) != 6)
+        fail_msg("%s: not an object of exactly 6 members: %s", what, sh);
+    static const char *const strs[] = {"type", "title", "detail", "instance", "code"};
+    for (size_t i = 0; i < 5; i++)
+        if (!json_is_string(json_object_get(j, strs[i])))
+            fail_msg("%s: member %s missing or not a string: %s", what, strs[i], sh);
+    if (!json_is_integer(json_object_get(j, "status")))
+        fail_msg("%s: member status missing or not an integer: %s", what, sh);
+    if (json_integer_value(json_object_get(j, "status")) != status)
+        fail_msg("%s: \"status\" differs from the HTTP status %d: %s", what, status, sh);
+    if (strcmp(mt_jstr(j, "code"), code) != 0)
+        fail_msg("%s: code %s, want %s: %s", what, mt_jstr(j, "code"), code, sh);
+    char type[128];
+    snprintf(type, sizeof type, "urn:mockapi:problem:%s", code);
+    if (strcmp(mt_jstr(j, "type"), type) != 0)
+        fail_msg("%s: type %s, want %s", what, mt_jstr(j, "type"), type);
+    if (strcmp(mt_jstr(j, "instance"), instance) != 0)
+        fail_msg("%s: instance %s, want %s", what, mt_jstr(j, "instance"), instance);
+    reason(r, rp);
+    if (!*mt_jstr(j, "title") || strcmp(mt_jstr(j, "title"), rp) != 0)
+        fail_msg("%s: title \"%s\", the status line's reason \"%s\"", what, mt_jstr(j, "title"), rp);
+    if (!*mt_jstr(j, "detail"))
+        fail_msg("%s: an empty detail", what);
+    free(sh);
+    return j;
+}
+
+/* The same, the body dropped. */
+static void expect_problem(const mt_server *s, const char *method, const char *path, const char *hdrs,
+                           const char *body, int status, const char *code)
+{
+    rc_resp r;
+    char what[256];
+    snprintf(what, sizeof what, "%s %s", method, path);
+    rq(s, method, path, hdrs, body, &r);
+    json_decref(problem(&r, status, code, path, what));
+    rc_resp_free(&r);
+}
+
+/* ---- servers and nodes ------------------------------------------------- */
+
+typedef struct node {
+    char id[64];
+    char nsk[64];
+    char auth[128]; /* "Authorization: Bearer <nsk>\r\n" */
+} node;
+
+static void strict_start(mt_server *s, mockapi_config *cfg)
+{
+    cfg->profile = MOCKAPI_PROFILE_STRICT;
+    rc_start(s, cfg, false);
+}
+
+static void strict_server(mt_server *s)
+{
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    strict_start(s, &cfg);
+}
+
+/* POST pre/v1/register (pre: "" or a session's "/s/ID"); a UUIDv7 id and a
+ * 32-character NSK. */
+static void reg(const mt_server *s, const char *pre, node *n)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/v1/register", pre);
+    rc_resp r;
+    int st = rq(s, "POST", path,
+                "Content-Type: application/json\r\n",
+                "{\"token\":\"" BOOT "\",\"public_key\":\"" PK1 "\",\"hostname\":\"h1\"}", &r);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("register: %d %s", st, sh);
+    }
+    json_t *j = body_json(&r);
+    snprintf(n->id, sizeof n->id, "%s", mt_jstr(j, "node_id"));
+    snprintf(n->nsk, sizeof n->nsk, "%s", mt_jstr(j, "node_secret_key"));
+    snprintf(n->auth, sizeof n->auth, "Authorization: Bearer %s\r\n", n->nsk);
+    json_decref(j);
+    rc_resp_free(&r);
+    if (!is_uuid(n->id) || n->id[14] != '7')
+        fail_msg("register: node_id %s is not a lower-case UUIDv7", n->id);
+    if (strlen(n->nsk) != 32)
+        fail_msg("register: node_secret_key %s is not 32 characters", n->nsk);
+    for (int i = 0; i < 32; i++)
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n->nsk[i]))
+            fail_msg("register: node_secret_key %s is not [A-Za-z0-9]", n->nsk);
+}
+
+/* A valid heartbeat body (client_now the wall clock). */
+static char *hb_body(void)
+{
+    char now[40];
+    wall_rfc3339(0, now);
+    return rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1.2.3\"}", now);
+}
+
+/* POST pre/v1/nodes/{id}/heartbeat with n's key: the status; *accepted the
+ * accepted_at of a 200 (when given). */
+static int heartbeat(const mt_server *s, const char *pre, const node *n, char *accepted, size_t alen)
+{
+    char path[192];
+    snprintf(path, sizeof path, "%s/v1/nodes/%s/heartbeat", pre, n->id);
+    char *b = hb_body();
+    rc_resp r;
+    int st = rq(s, "POST", path, n->auth, b, &r);
+    free(b);
+    if (st == 200) {
+        json_t *j = body_json(&r);
+        if (accepted)
+            snprintf(accepted, alen, "%s", mt_jstr(j, "accepted_at"));
+        parse_ms(mt_jstr(j, "accepted_at"), "heartbeat accepted_at");
+        if (!json_is_false(json_object_get(j, "reconcile")) || !json_is_false(json_object_get(j, "rotate_keys")))
+            fail_msg("heartbeat: reconcile and rotate_keys not both false");
+        json_decref(j);
+    }
+    rc_resp_free(&r);
+    return st;
+}
+
+/* GET path with headers hdrs: 200 and the JSON body (json_decref it). */
+static json_t *get_json(const mt_server *s, const char *path, const char *hdrs)
+{
+    rc_resp r;
+    int st = rq(s, "GET", path, hdrs, NULL, &r);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("GET %s: %d %s", path, st, sh);
+    }
+    json_t *j = body_json(&r);
+    rc_resp_free(&r);
+    return j;
+}
+
+/* POST /test/clock?advance_ms=ms: 200 and the offset it reports. */
+static int64_t advance(const mt_server *s, const char *ms)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/test/clock?advance_ms=%s", ms);
+    rc_resp r;
+    int st = rq(s, "POST", path, NULL, NULL, &r);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("POST %s: %d %s", path, st, sh);
+    }
+    json_t *j = body_json(&r);
+    parse_ms(mt_jstr(j, "now"), "clock now");
+    int64_t off = mt_jint(j, "offset_ms");
+    json_decref(j);
+    rc_resp_free(&r);
+    return off;
+}
+
+static void domain_of(const mt_server *s, char out[64])
+{
+    json_t *j = get_json(s, "/test/nodes", NULL);
+    snprintf(out, 64, "%s", mt_jstr(j, "domain_id"));
+    json_decref(j);
+    if (!is_uuid(out))
+        fail_msg("/test/nodes: domain_id %s is not a UUID", out);
+}
+
+/* ---- st_taxonomy ------------------------------------------------------- */
+
+typedef enum {
+    A_NONE,      /* no Authorization */
+    A_OWN,       /* the addressed node's NSK */
+    A_SIB,       /* a live sibling's NSK */
+    A_REVOKED,   /* the NSK of a node that deregistered */
+    A_API,       /* an operator's API token, psk_... */
+    A_BAD,       /* a bearer nobody issued */
+    A_MALFORMED, /* not Bearer <token68> */
+} auth_kind;
+
+typedef struct row {
+    const char *code;
+    int status;
+    const char *method, *path; /* {id} own node, {sib}, {unk} never issued, {dom} the domain */
+    auth_kind auth;
+    const char *hdrs;          /* extra header lines or NULL */
+    const char *body;          /* placeholders as in the path, {now} {old} {fut}; NULL: none */
+    size_t pad;                /* > 0: the body is pad bytes of 'x' instead */
+    const char *want_hdr;      /* "Name: text": that header must contain text */
+    const char *detail_has;    /* the detail must contain this */
+} row;
+
+#define HB "/v1/nodes/{id}/heartbeat"
+#define HB_OK "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1.2.3\"}"
+#define EP "/v1/nodes/{id}/endpoint"
+#define EP_OK "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}"
+#define CP "/v1/nodes/{id}/capabilities"
+#define CP_OK "{\"binary_version\":\"1.2.3\",\"binary_checksum\":\"" SUM "\"}"
+#define IV "/v1/nodes/{id}/integrity-violations"
+#define V_OK "{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"plexd\",\"checksum\":\"" SUM "\"}"
+#define IV_OK "{\"violations\":[" V_OK "]}"
+#define KR "/v1/keys/rotate"
+#define KR_OK "{\"new_public_key\":\"" PK2 "\"}"
+#define TR "/v1/nodes/{id}/keys/rotate"
+#define PV "/v1/nodes/{id}/keys/rotate/preview"
+#define RE "/v1/nodes/{id}/reachability"
+#define TP "/v1/domains/{dom}/mesh/topology"
+#define EV "/v1/nodes/{id}/events"
+#define SN "/v1/nodes/{id}/state"
+#define SKIP "X-Mockapi-Fault: skip-auth\r\n"
+
+static const row rows[] = {
+    /* PostNodeHeartbeat */
+    {"invalid_node_id", 400, "POST", "/v1/nodes/not-a-uuid/heartbeat", A_OWN, NULL, HB_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "POST", HB, A_NONE, NULL, HB_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "POST", HB, A_BAD, NULL, HB_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "POST", HB, A_REVOKED, NULL, HB_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "POST", HB, A_MALFORMED, NULL, HB_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "POST", HB, A_API, NULL, HB_OK, 0, NULL, NULL}, /* an operator token is no NSK */
+    {"node_id_mismatch", 403, "POST", "/v1/nodes/{sib}/heartbeat", A_OWN, NULL, HB_OK, 0, NULL, NULL},
+    {"node_id_mismatch", 403, "POST", "/v1/nodes/{unk}/heartbeat", A_OWN, NULL, HB_OK, 0, NULL, NULL},
+    {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL, "{", 0, NULL, NULL},
+    {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL,
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\",\"bogus\":1}", 0, NULL, NULL},
+    {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL, "[]", 0, NULL, NULL},
+    {"binary_checksum_empty", 400, "POST", HB, A_OWN, NULL,
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"\",\"binary_version\":\"1\"}", 0, NULL, NULL},
+    {"binary_checksum_empty", 400, "POST", HB, A_OWN, NULL,
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"abc\",\"binary_version\":\"1\"}", 0, NULL, NULL},
+    {"binary_version_empty", 400, "POST", HB, A_OWN, NULL,
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\" \\t \"}", 0, NULL, NULL},
+    {"clock_skew", 400, "POST", HB, A_OWN, NULL,
+     "{\"client_now\":\"{old}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", 0, NULL, NULL},
+    {"clock_skew", 400, "POST", HB, A_OWN, NULL,
+     "{\"client_now\":\"{fut}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", 0, NULL, NULL},
+    {"node_not_found", 404, "POST", "/v1/nodes/{unk}/heartbeat", A_NONE, SKIP, HB_OK, 0, NULL, NULL},
+    {"body_too_large", 413, "POST", HB, A_OWN, NULL, NULL, MAXB + 1, NULL, NULL},
+    {"method_not_allowed", 405, "GET", HB, A_OWN, NULL, NULL, 0, "Allow: POST", NULL},
+    {"route_not_found", 404, "POST", "/v1/nodes/{id}/heartbeats", A_OWN, NULL, HB_OK, 0, NULL, "did you mean"},
+    /* PutNodeEndpoint */
+    {"invalid_node_id", 400, "PUT", "/v1/nodes/xyz/endpoint", A_OWN, NULL, EP_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "PUT", EP, A_NONE, NULL, EP_OK, 0, NULL, NULL},
+    {"nsk_revoked", 401, "PUT", EP, A_REVOKED, NULL, EP_OK, 0, NULL, NULL},
+    {"node_id_mismatch", 403, "PUT", "/v1/nodes/{sib}/endpoint", A_OWN, NULL, EP_OK, 0, NULL, NULL},
+    {"endpoint_body_too_large", 413, "PUT", EP, A_OWN, NULL, NULL, 4097, NULL, NULL},
+    {"malformed_endpoint_request", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\",\"x\":1}", 0, NULL, NULL},
+    {"malformed_endpoint_request", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\"}", 0, NULL, NULL},
+    {"endpoint_unparseable", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"127.0.0.1:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}", 0, NULL, NULL},
+    {"endpoint_unparseable", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"198.51.100.7:0\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}", 0, NULL, NULL},
+    {"endpoint_unparseable", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"198.51.100.7:65536\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}", 0, NULL, NULL},
+    {"endpoint_unparseable", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"[::1]:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}", 0, NULL, NULL},
+    {"endpoint_unparseable", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"example.com:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}", 0, NULL, NULL},
+    {"endpoint_clock_skew", 400, "PUT", EP, A_OWN, NULL,
+     "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{old}\"}", 0, NULL, NULL},
+    {"endpoint_peer_not_found", 404, "PUT", "/v1/nodes/{unk}/endpoint", A_NONE, SKIP, EP_OK, 0, NULL, NULL},
+    {"method_not_allowed", 405, "POST", EP, A_OWN, NULL, EP_OK, 0, "Allow: PUT", NULL},
+    /* PutNodeCapabilities */
+    {"invalid_node_id", 400, "PUT", "/v1/nodes/0193/capabilities", A_OWN, NULL, CP_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "PUT", CP, A_NONE, NULL, CP_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "PUT", CP, A_BAD, NULL, CP_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "PUT", CP, A_REVOKED, NULL, CP_OK, 0, NULL, NULL},
+    {"forbidden", 403, "PUT", "/v1/nodes/{sib}/capabilities", A_OWN, NULL, CP_OK, 0, NULL, NULL},
+    {"capabilities_body_too_large", 413, "PUT", CP, A_OWN, NULL, NULL, 32769, NULL, NULL},
+    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":5,\"binary_checksum\":\"" SUM "\"}",
+     0, NULL, NULL},
+    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_checksum\":\"" SUM "\"}", 0, NULL, NULL},
+    {"binary_checksum_invalid", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":\"1\",\"binary_checksum\":\"zz\"}", 0,
+     NULL, NULL},
+    {"ssh_host_key_fingerprint_invalid", 400, "PUT", CP, A_OWN, NULL,
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"ssh_host_key_fingerprint\":\"MD5:ab\"}", 0, NULL, NULL},
+    {"declared_hook_invalid", 400, "PUT", CP, A_OWN, NULL,
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[{\"name\":\"\",\"checksum\":\"" SUM "\"}]}",
+     0, NULL, NULL},
+    {"declared_hook_invalid", 400, "PUT", CP, A_OWN, NULL,
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[{\"name\":\"a\",\"checksum\":\"q\"}]}",
+     0, NULL, NULL},
+    {"declared_hook_duplicate", 400, "PUT", CP, A_OWN, NULL,
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[{\"name\":\"a\",\"checksum\":\"" SUM
+     "\"},{\"name\":\"a\",\"checksum\":\"" SUM "\"}]}",
+     0, NULL, NULL},
+    {"declared_hooks_too_many", 400, "PUT", CP, A_OWN, NULL, "{hooks65}", 0, NULL, NULL},
+    {"capabilities_node_not_found", 404, "PUT", "/v1/nodes/{unk}/capabilities", A_NONE, SKIP, CP_OK, 0, NULL, NULL},
+    /* PostNodeIntegrityViolations */
+    {"invalid_node_id", 400, "POST", "/v1/nodes/{id}x/integrity-violations", A_OWN, NULL, IV_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "POST", IV, A_NONE, NULL, IV_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "POST", IV, A_MALFORMED, NULL, IV_OK, 0, NULL, NULL},
+    {"forbidden", 403, "POST", "/v1/nodes/{sib}/integrity-violations", A_OWN, NULL, IV_OK, 0, NULL, NULL},
+    {"integrity_violations_body_too_large", 413, "POST", IV, A_OWN, NULL, NULL, 32769, NULL, NULL},
+    {"malformed_integrity_violations_request", 400, "POST", IV, A_OWN, NULL, "{\"violations\":{}}", 0, NULL, NULL},
+    {"malformed_integrity_violations_request", 400, "POST", IV, A_OWN, NULL, "{}", 0, NULL, NULL},
+    {"integrity_violations_empty", 400, "POST", IV, A_OWN, NULL, "{\"violations\":[]}", 0, NULL, NULL},
+    {"integrity_violations_too_many", 400, "POST", IV, A_OWN, NULL, "{v101}", 0, NULL, NULL},
+    {"integrity_violation_kind_invalid", 400, "POST", IV, A_OWN, NULL,
+     "{\"violations\":[{\"kind\":\"nope\",\"detected_by\":\"watcher\",\"artifact_id\":\"a\",\"checksum\":\"" SUM "\"}]}", 0,
+     NULL, NULL},
+    {"integrity_violation_detected_by_invalid", 400, "POST", IV, A_OWN, NULL,
+     "{\"violations\":[{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"psychic\",\"artifact_id\":\"a\","
+     "\"checksum\":\"" SUM "\"}]}",
+     0, NULL, NULL},
+    {"integrity_violation_artifact_id_empty", 400, "POST", IV, A_OWN, NULL,
+     "{\"violations\":[{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"\","
+     "\"checksum\":\"" SUM "\"}]}",
+     0, NULL, NULL},
+    {"integrity_violation_kind_mismatch", 400, "POST", IV, A_OWN, NULL,
+     "{\"violations\":[{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"a\","
+     "\"host_key_fingerprint\":\"SHA256:" FP43 "\"}]}",
+     0, NULL, NULL},
+    {"integrity_violation_checksum_invalid", 400, "POST", IV, A_OWN, NULL,
+     "{\"violations\":[{\"kind\":\"hook_checksum_mismatch\",\"detected_by\":\"periodic\",\"artifact_id\":\"a\","
+     "\"checksum\":\"xyz\"}]}",
+     0, NULL, NULL},
+    {"integrity_violation_host_key_fingerprint_invalid", 400, "POST", IV, A_OWN, NULL,
+     "{\"violations\":[{\"kind\":\"ssh_host_key_mismatch\",\"detected_by\":\"startup\",\"artifact_id\":\"a\","
+     "\"host_key_fingerprint\":\"SHA256:short\"}]}",
+     0, NULL, NULL},
+    {"integrity_violations_node_not_found", 404, "POST", "/v1/nodes/{unk}/integrity-violations", A_NONE, SKIP, IV_OK, 0,
+     NULL, NULL},
+    /* PostKeysRotate (completion) */
+    {"unauthorized", 401, "POST", KR, A_NONE, NULL, KR_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "POST", KR, A_REVOKED, NULL, KR_OK, 0, NULL, NULL},
+    {"unauthorized", 401, "POST", KR, A_API, NULL, KR_OK, 0, NULL, NULL},
+    {"keys_rotate_body_too_large", 413, "POST", KR, A_OWN, NULL, NULL, 4097, NULL, NULL},
+    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":1}", 0, NULL, NULL},
+    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" PK2 "\"", 0, NULL, NULL},
+    {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" ZEROKEY "\"}", 0, NULL, NULL},
+    {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"c2hvcnQ=\"}", 0, NULL, NULL},
+    {"keys_rotate_no_pending_rotation", 409, "POST", KR, A_OWN, NULL, KR_OK, 0, NULL, NULL},
+    {"method_not_allowed", 405, "GET", KR, A_OWN, NULL, NULL, 0, "Allow: POST", NULL},
+    /* PostNodeKeysRotate (trigger) */
+    {"unauthorized", 401, "POST", TR, A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"unauthorized", 401, "POST", TR, A_BAD, NULL, NULL, 0, NULL, NULL},
+    {"invalid_node_id", 400, "POST", "/v1/nodes/nope/keys/rotate", A_API, NULL, NULL, 0, NULL, NULL},
+    {"insufficient_relation", 403, "POST", TR, A_OWN, NULL, NULL, 0, "WWW-Authenticate: error=\"insufficient_scope\"", NULL},
+    {"node_not_found", 404, "POST", "/v1/nodes/{unk}/keys/rotate", A_API, NULL, NULL, 0, NULL, NULL},
+    /* GetNodeKeysRotatePreview */
+    {"unauthorized", 401, "GET", PV, A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"invalid_node_id", 400, "GET", "/v1/nodes/nope/keys/rotate/preview", A_API, NULL, NULL, 0, NULL, NULL},
+    {"insufficient_relation", 403, "GET", PV, A_SIB, NULL, NULL, 0, "WWW-Authenticate: error=\"insufficient_scope\"", NULL},
+    {"node_not_found", 404, "GET", "/v1/nodes/{unk}/keys/rotate/preview", A_API, NULL, NULL, 0, NULL, NULL},
+    /* GetNodeReachability */
+    {"unauthorized", 401, "GET", RE, A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"unauthorized", 401, "GET", RE, A_REVOKED, NULL, NULL, 0, NULL, NULL},
+    {"invalid_node_id", 400, "GET", "/v1/nodes/nope/reachability", A_API, NULL, NULL, 0, NULL, NULL},
+    {"insufficient_relation", 403, "GET", RE, A_SIB, NULL, NULL, 0, NULL, NULL},
+    {"node_not_found", 404, "GET", "/v1/nodes/{unk}/reachability", A_API, NULL, NULL, 0, NULL, NULL},
+    {"method_not_allowed", 405, "POST", RE, A_OWN, NULL, "{}", 0, "Allow: GET", NULL},
+    {"route_not_found", 404, "GET", "/v1/nodes/{id}/reachabilty", A_API, NULL, NULL, 0, NULL, "did you mean"},
+    /* GetDomainMeshTopology */
+    {"unauthorized", 401, "GET", TP, A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"insufficient_relation", 403, "GET", TP, A_OWN, NULL, NULL, 0, "WWW-Authenticate: error=\"insufficient_scope\"", NULL},
+    {"domain_not_found", 404, "GET", "/v1/domains/{unk}/mesh/topology", A_API, NULL, NULL, 0, NULL, NULL},
+    {"invalid_domain_id", 400, "GET", "/v1/domains/nope/mesh/topology", A_API, NULL, NULL, 0, NULL, NULL},
+    /* GetNodeEvents */
+    {"invalid_last_event_id", 400, "GET", EV, A_OWN, "Last-Event-ID: abc\r\n", NULL, 0, NULL, NULL},
+    {"invalid_last_event_id", 400, "GET", EV, A_OWN, "Last-Event-ID: -1\r\n", NULL, 0, NULL, NULL},
+    {"invalid_last_event_id", 400, "GET", EV, A_API, "Last-Event-ID: 1.5\r\n", NULL, 0, NULL, NULL},
+    {"unauthorized", 401, "GET", EV, A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"insufficient_relation", 403, "GET", EV, A_SIB, NULL, NULL, 0, NULL, NULL},
+    {"node_not_found", 404, "GET", "/v1/nodes/{unk}/events", A_API, NULL, NULL, 0, NULL, NULL},
+    {"invalid_node_id", 400, "GET", "/v1/nodes/n1/events", A_API, NULL, NULL, 0, NULL, NULL},
+    /* GetNodeState */
+    {"unauthorized", 401, "GET", SN, A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"unauthorized", 401, "GET", SN, A_BAD, NULL, NULL, 0, NULL, NULL},
+    {"insufficient_relation", 403, "GET", SN, A_SIB, NULL, NULL, 0, NULL, NULL},
+    {"node_not_found", 404, "GET", "/v1/nodes/{unk}/state", A_API, NULL, NULL, 0, NULL, NULL},
+    {"invalid_node_id", 400, "GET", "/v1/nodes/n1/state", A_API, NULL, NULL, 0, NULL, NULL},
+    /* POST /v1/register (the mock's own codes; -bootstrap-token set) */
+    {"malformed_register_request", 400, "POST", "/v1/register", A_NONE, NULL,
+     "{\"token\":\"\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", 0, NULL, NULL},
+    {"malformed_register_request", 400, "POST", "/v1/register", A_NONE, NULL, "{", 0, NULL, NULL},
+    {"malformed_register_request", 400, "POST", "/v1/register", A_NONE, NULL,
+     "{\"token\":\"" BOOT "\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\",\"nope\":1}", 0, NULL, NULL},
+    {"register_public_key_invalid", 422, "POST", "/v1/register", A_NONE, NULL,
+     "{\"token\":\"" BOOT "\",\"public_key\":\"pk\",\"hostname\":\"h\"}", 0, NULL, NULL},
+    {"bootstrap_token_invalid", 401, "POST", "/v1/register", A_NONE, NULL,
+     "{\"token\":\"bt-wrong\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", 0, NULL, NULL},
+    {"method_not_allowed", 405, "GET", "/v1/register", A_NONE, NULL, NULL, 0, "Allow: POST", NULL},
+    /* the mock's own */
+    {"route_not_found", 404, "GET", "/v1/nope", A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"injected_fault", 503, "GET", "/v1/ping", A_NONE, "X-Mockapi-Fault: status=503\r\n", NULL, 0, NULL, NULL},
+    {"injected_fault", 429, "POST", HB, A_OWN, "X-Mockapi-Fault: status=429\r\n", HB_OK, 0, NULL, NULL},
+    {"malformed_request", 400, "POST", "/v1/nodes/{id}/drift", A_NONE, NULL, "{", 0, NULL, NULL},
+    {"body_too_large", 413, "POST", "/v1/nodes/{id}/drift", A_NONE, NULL, NULL, MAXB + 1, NULL, NULL},
+};
+
+typedef struct tctx {
+    mt_server s;
+    node own, sib, gone;
+    char dom[64];
+} tctx;
+
+/* tmpl with the placeholders replaced; free() it. */
+static char *expand(const tctx *t, const char *tmpl)
+{
+    sbuf b = {0};
+    sb_str(&b, "");
+    for (const char *p = tmpl; *p;) {
+        const char *e = *p == '{' ? strchr(p, '}') : NULL;
+        size_t k = e ? (size_t)(e - p + 1) : 0;
+        char tm[40];
+#define IS(lit) (k == sizeof lit - 1 && memcmp(p, lit, k) == 0)
+        if (IS("{id}"))
+            sb_str(&b, t->own.id);
+        else if (IS("{sib}"))
+            sb_str(&b, t->sib.id);
+        else if (IS("{unk}"))
+            sb_str(&b, UNK);
+        else if (IS("{dom}"))
+            sb_str(&b, t->dom);
+        else if (IS("{now}"))
+            wall_rfc3339(0, tm), sb_str(&b, tm);
+        else if (IS("{old}"))
+            wall_rfc3339(-120000, tm), sb_str(&b, tm);
+        else if (IS("{fut}"))
+            wall_rfc3339(120000, tm), sb_str(&b, tm);
+        else if (IS("{hooks65}")) {
+            sb_str(&b, "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[");
+            for (int i = 0; i < 65; i++)
+                sb_fmt(&b, "%s{\"name\":\"h%d\",\"checksum\":\"" SUM "\"}", i ? "," : "", i);
+            sb_str(&b, "]}");
+        } else if (IS("{v101}")) {
+            sb_str(&b, "{\"violations\":[");
+            for (int i = 0; i < 101; i++)
+                sb_fmt(&b, "%s" V_OK, i ? "," : "");
+            sb_str(&b, "]}");
+        } else {
+            sb_add(&b, p, 1);
+            p++;
+            continue;
+        }
+#undef IS
+        p += k;
+    }
+    return b.p;
+}
+
+static const char *auth_line(const tctx *t, auth_kind a, char buf[160])
+{
+    switch (a) {
+    case A_NONE: return "";
+    case A_OWN: return t->own.auth;
+    case A_SIB: return t->sib.auth;
+    case A_REVOKED: return t->gone.auth;
+    case A_API: return "Authorization: Bearer psk_operator1\r\n";
+    case A_BAD: return "Authorization: Bearer not-a-key-anyone-issued\r\n";
+    case A_MALFORMED: return "Authorization: Basic dXNlcjpwYXNz\r\n";
+    }
+    snprintf(buf, 160, "?");
+    return buf;
+}
+
+/* A strict server with max_body_bytes MAXB and -bootstrap-token BOOT, and
+ * three nodes: own, sib (live) and gone (deregistered: its key revoked). */
+static void tctx_start(tctx *t)
+{
+    memset(t, 0, sizeof *t);
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.max_body_bytes = MAXB;
+    static const char *const boot[] = {BOOT, "bt-other"};
+    cfg.bootstrap_tokens = boot;
+    cfg.nbootstrap_tokens = 2;
+    strict_start(&t->s, &cfg);
+    reg(&t->s, "", &t->own);
+    reg(&t->s, "", &t->sib);
+    reg(&t->s, "", &t->gone);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/nodes/%s/deregister", t->gone.id);
+    int st = call(&t->s, "POST", path, t->gone.auth, "");
+    if (st != 204 && st != 200)
+        fail_msg("deregister with the node's own key: %d", st);
+    domain_of(&t->s, t->dom);
+}
+
+static void st_taxonomy(void **state)
+{
+    (void)state;
+    tctx t;
+    tctx_start(&t);
+    int failures = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const row *w = &rows[i];
+        char ab[160];
+        char *path = expand(&t, w->path);
+        char *body = NULL;
+        size_t blen = 0;
+        if (w->pad) {
+            body = malloc(w->pad);
+            memset(body, 'x', w->pad);
+            blen = w->pad;
+        } else if (w->body) {
+            body = expand(&t, w->body);
+            blen = strlen(body);
+        }
+        char *hdrs = rc_fmt("%s%s%s", auth_line(&t, w->auth, ab), w->hdrs ? w->hdrs : "",
+                            body ? "Content-Type: application/json\r\n" : "");
+        rc_resp r;
+        rq_n(&t.s, w->method, path, hdrs, body, blen, &r);
+        char *sh = mt_show(r.body, r.body_len);
+        char what[512];
+        snprintf(what, sizeof what, "row %zu (%s %d): %s %s [auth %d]", i, w->code, w->status, w->method, w->path,
+                 (int)w->auth);
+        /* every row is checked, the failures listed together */
+        json_t *j = NULL;
+        char ct[128];
+        bool ok = r.status == w->status && hdr(&r, "Content-Type", ct, sizeof ct, NULL) &&
+                  strcmp(ct, "application/problem+json") == 0;
+        if (ok) {
+            j = json_loadb((const char *)r.body, r.body_len, 0, NULL);
+            ok = j && json_is_string(json_object_get(j, "code")) &&
+                 strcmp(json_string_value(json_object_get(j, "code")), w->code) == 0;
+        }
+        if (!ok) {
+            print_message("FAIL %s -> %d [%s] %s\n", what, r.status,
+                          hdr(&r, "Content-Type", ct, sizeof ct, NULL) ? ct : "no Content-Type", sh);
+            failures++;
+        } else {
+            json_decref(problem(&r, w->status, w->code, path, what));
+            char v[512];
+            if (w->status == 401) {
+                int n = 0;
+                if (!hdr(&r, "WWW-Authenticate", v, sizeof v, &n) || n != 1 ||
+                    strncmp(v, "Bearer realm=\"mockapi\"", 22) != 0)
+                    fail_msg("%s: WWW-Authenticate [%s] x%d", what, n ? v : "(none)", n);
+                const char *want = w->auth == A_NONE ? NULL
+                                   : w->auth == A_MALFORMED ? "error=\"invalid_request\""
+                                                            : "error=\"invalid_token\"";
+                if (strcmp(w->code, "bootstrap_token_invalid") == 0)
+                    want = NULL; /* the token was in the body, not a bearer */
+                if (want ? !strstr(v, want) : (w->auth == A_NONE && strstr(v, "error=") != NULL))
+                    fail_msg("%s: WWW-Authenticate [%s], want %s", what, v, want ? want : "no error=");
+            }
+            if (w->want_hdr) {
+                const char *colon = strchr(w->want_hdr, ':');
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)(colon - w->want_hdr), w->want_hdr);
+                if (!hdr(&r, name, v, sizeof v, NULL) || !strstr(v, colon + 2))
+                    fail_msg("%s: header %s [%s], want it to contain [%s]", what, name,
+                             hdr(&r, name, v, sizeof v, NULL) ? v : "(none)", colon + 2);
+            }
+            if (w->detail_has) {
+                json_t *jj = body_json(&r);
+                if (!strstr(mt_jstr(jj, "detail"), w->detail_has))
+                    fail_msg("%s: detail \"%s\" lacks \"%s\"", what, mt_jstr(jj, "detail"), w->detail_has);
+                json_decref(jj);
+            }
+        }
+        json_decref(j);
+        free(sh);
+        rc_resp_free(&r);
+        free(hdrs);
+        free(body);
+        free(path);
+    }
+    if (failures)
+        fail_msg("%d of %zu rows failed (listed above)", failures, sizeof rows / sizeof rows[0]);
+    /* nothing above changed a node: own still heartbeats, no rotation pending */
+    assert_int_equal(heartbeat(&t.s, "", &t.own, NULL, 0), 200);
+    rc_healthy(&t.s, false, "after the taxonomy");
+}
+
+/* 507 store_full: the registry holds MK_NODES_MAX (250) nodes; the 251st
+ * register is refused (nothing evicted), a deregister makes room. */
+static void st_store_full(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node n[251];
+    for (int i = 0; i < 250; i++)
+        reg(&s, "", &n[i]);
+    for (int i = 1; i < 250; i++)
+        if (strcmp(n[i].id, n[i - 1].id) <= 0)
+            fail_msg("node ids not increasing (UUIDv7 in time order): %s then %s", n[i - 1].id, n[i].id);
+    expect_problem(&s, "POST", "/v1/register", "Content-Type: application/json\r\n",
+                   "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", 507, "store_full");
+    /* every node still there and heartbeating: nothing was evicted */
+    assert_int_equal(heartbeat(&s, "", &n[0], NULL, 0), 200);
+    assert_int_equal(heartbeat(&s, "", &n[249], NULL, 0), 200);
+    json_t *l = get_json(&s, "/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(l, "nodes")), 250);
+    json_decref(l);
+    /* the preview of one of 250 nodes lists its 249 edges */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/nodes/%s/keys/rotate/preview", n[7].id);
+    json_t *p = get_json(&s, path, "Authorization: Bearer psk_x\r\n");
+    assert_int_equal(mt_jint(p, "affected_peer_count"), 249);
+    assert_int_equal(json_array_size(json_object_get(p, "affected_edges")), 249);
+    json_decref(p);
+    snprintf(path, sizeof path, "/v1/nodes/%s/deregister", n[3].id);
+    int st = call(&s, "POST", path, n[3].auth, "");
+    assert_true(st == 204 || st == 200);
+    reg(&s, "", &n[250]);
+    /* ten over the cap in a row: each 507, the server well */
+    for (int i = 0; i < 10; i++)
+        expect_problem(&s, "POST", "/v1/register", NULL, "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}",
+                       507, "store_full");
+    rc_healthy(&s, false, "after a full registry");
+}
+
+/* ---- st_auth_order ------------------------------------------------------ */
+
+static void st_auth_order(void **state)
+{
+    (void)state;
+    tctx t;
+    tctx_start(&t);
+    char p[256], dom_unk[128];
+    char *b;
+    char old[40];
+    wall_rfc3339(-120000, old);
+
+    /* authenticate before the path id: no key + a malformed id */
+    expect_problem(&t.s, "POST", "/v1/nodes/not-a-uuid/heartbeat", NULL, "{}", 401, "nsk_revoked");
+    expect_problem(&t.s, "GET", "/v1/nodes/not-a-uuid/reachability", "Authorization: Bearer nobody\r\n", NULL, 401,
+                   "unauthorized");
+    expect_problem(&t.s, "PUT", "/v1/nodes/zz/capabilities", NULL, "{", 401, "unauthorized");
+    /* ... and before the Last-Event-ID */
+    snprintf(p, sizeof p, "/v1/nodes/%s/events", t.own.id);
+    expect_problem(&t.s, "GET", p, "Last-Event-ID: abc\r\n", NULL, 401, "unauthorized");
+    /* the path id before authorisation: a valid (sibling's) key + a malformed id */
+    expect_problem(&t.s, "POST", "/v1/nodes/not-a-uuid/heartbeat", t.sib.auth, "{", 400, "invalid_node_id");
+    /* authorise before the cap: a sibling's key + an oversized body */
+    snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", t.sib.id);
+    {
+        char big[5000];
+        memset(big, '{', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        expect_problem(&t.s, "PUT", p, t.own.auth, big, 403, "node_id_mismatch");
+        /* a good key + an over-cap body that is not JSON either: 413 */
+        snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", t.own.id);
+        expect_problem(&t.s, "PUT", p, t.own.auth, big, 413, "endpoint_body_too_large");
+        expect_problem(&t.s, "POST", "/v1/keys/rotate", t.own.auth, big, 413, "keys_rotate_body_too_large");
+        /* no key + over-cap: 401 */
+        expect_problem(&t.s, "POST", "/v1/keys/rotate", NULL, big, 401, "unauthorized");
+    }
+    {
+        char *big = malloc(40000);
+        memset(big, '[', 39999);
+        big[39999] = '\0';
+        snprintf(p, sizeof p, "/v1/nodes/%s/capabilities", t.sib.id);
+        expect_problem(&t.s, "PUT", p, t.own.auth, big, 403, "forbidden");
+        snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", t.sib.id);
+        expect_problem(&t.s, "POST", p, t.own.auth, big, 403, "forbidden");
+        snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", t.own.id);
+        expect_problem(&t.s, "POST", p, t.own.auth, big, 413, "integrity_violations_body_too_large");
+        free(big);
+    }
+    /* a sibling's key + a body over the server's own cap (no seed cap on
+     * heartbeat): still 403, authorisation comes first */
+    {
+        char *big = malloc(MAXB + 2);
+        memset(big, 'x', MAXB + 1);
+        big[MAXB + 1] = '\0';
+        snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", t.sib.id);
+        expect_problem(&t.s, "POST", p, t.own.auth, big, 403, "node_id_mismatch");
+        snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", t.own.id);
+        expect_problem(&t.s, "POST", p, NULL, big, 401, "nsk_revoked");
+        free(big);
+    }
+    /* authorise before decode */
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", t.sib.id);
+    expect_problem(&t.s, "POST", p, t.own.auth, "{", 403, "node_id_mismatch");
+    /* decode before the clock skew: malformed JSON with an old client_now */
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", t.own.id);
+    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"", old);
+    expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "malformed_heartbeat_request");
+    free(b);
+    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\",\"extra\":true}", old);
+    expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "malformed_heartbeat_request");
+    free(b);
+    /* semantic before the skew */
+    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"\",\"binary_version\":\"1\"}", old);
+    expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "binary_checksum_empty");
+    free(b);
+    snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", t.own.id);
+    b = rc_fmt("{\"endpoint\":\"127.0.0.1:1\",\"nat_type\":\"x\",\"reported_at\":\"%s\"}", old);
+    expect_problem(&t.s, "PUT", p, t.own.auth, b, 400, "endpoint_unparseable");
+    free(b);
+    /* existence after authorisation (no id oracle) */
+    expect_problem(&t.s, "GET", "/v1/nodes/" UNK "/reachability", t.sib.auth, NULL, 403, "insufficient_relation");
+    expect_problem(&t.s, "GET", "/v1/nodes/" UNK "/reachability", "Authorization: Bearer psk_x\r\n", NULL, 404,
+                   "node_not_found");
+    expect_problem(&t.s, "GET", "/v1/nodes/" UNK "/state", t.own.auth, NULL, 403, "insufficient_relation");
+    expect_problem(&t.s, "GET", "/v1/nodes/" UNK "/events", t.own.auth, NULL, 403, "insufficient_relation");
+    expect_problem(&t.s, "POST", "/v1/nodes/" UNK "/keys/rotate", t.own.auth, NULL, 403, "insufficient_relation");
+    expect_problem(&t.s, "GET", "/v1/nodes/" UNK "/keys/rotate/preview", t.own.auth, NULL, 403, "insufficient_relation");
+    snprintf(dom_unk, sizeof dom_unk, "/v1/domains/%s/mesh/topology", UNK);
+    expect_problem(&t.s, "GET", dom_unk, t.own.auth, NULL, 403, "insufficient_relation");
+    expect_problem(&t.s, "GET", dom_unk, "Authorization: Bearer psk_x\r\n", NULL, 404, "domain_not_found");
+    b = hb_body();
+    expect_problem(&t.s, "POST", "/v1/nodes/" UNK "/heartbeat", t.own.auth, b, 403, "node_id_mismatch");
+    /* a revoked key on a read surface of the node it belonged to: 401 */
+    snprintf(p, sizeof p, "/v1/nodes/%s/reachability", t.gone.id);
+    expect_problem(&t.s, "GET", p, t.gone.auth, NULL, 401, "unauthorized");
+    /* skip-auth: the decode still comes before existence */
+    expect_problem(&t.s, "POST", "/v1/nodes/" UNK "/heartbeat", SKIP, "{", 400, "malformed_heartbeat_request");
+    expect_problem(&t.s, "POST", "/v1/nodes/" UNK "/heartbeat", SKIP, b, 404, "node_not_found");
+    free(b);
+    /* semantic (422) before the conflict (409): nothing pending, a bad key */
+    expect_problem(&t.s, "POST", "/v1/keys/rotate", t.own.auth, "{\"new_public_key\":\"" ZEROKEY "\"}", 422,
+                   "keys_rotate_public_key_invalid");
+    rc_healthy(&t.s, false, "after the order checks");
+}
+
+/* ---- flows -------------------------------------------------------------- */
+
+/* GET the node's reachability with its own key. */
+static json_t *reach(const mt_server *s, const char *pre, const node *n)
+{
+    char p[192];
+    snprintf(p, sizeof p, "%s/v1/nodes/%s/reachability", pre, n->id);
+    json_t *j = get_json(s, p, n->auth);
+    const char *st = mt_jstr(j, "state");
+    if (strcmp(st, "healthy") && strcmp(st, "stale") && strcmp(st, "unreachable"))
+        fail_msg("reachability state %s", st);
+    parse_ms(mt_jstr(j, "changed_at"), "changed_at");
+    json_t *l = json_object_get(j, "last_heartbeat_at");
+    if (!l || !(json_is_null(l) || json_is_string(l)) || json_object_size(j) != 3)
+        fail_msg("reachability: want exactly state, last_heartbeat_at (string or null), changed_at");
+    return j;
+}
+
+static void st_flow_reachability(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    /* before any heartbeat: healthy, last_heartbeat_at null */
+    json_t *j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "healthy");
+    assert_true(json_is_null(json_object_get(j, "last_heartbeat_at")));
+    json_decref(j);
+    char acc[64];
+    assert_int_equal(heartbeat(&s, "", &a, acc, sizeof acc), 200);
+    int64_t hb = parse_ms(acc, "accepted_at");
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "healthy");
+    assert_string_equal(mt_jstr(j, "last_heartbeat_at"), acc);
+    json_decref(j);
+    /* an operator token reads it too */
+    char p[192];
+    snprintf(p, sizeof p, "/v1/nodes/%s/reachability", a.id);
+    json_decref(get_json(&s, p, "Authorization: Bearer psk_x\r\n"));
+
+    assert_int_equal(advance(&s, "60000"), 60000);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "healthy");
+    json_decref(j);
+    assert_int_equal(advance(&s, "30000"), 90000);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "stale");
+    assert_string_equal(mt_jstr(j, "last_heartbeat_at"), acc);
+    if (parse_ms(mt_jstr(j, "changed_at"), "changed_at") != hb + 90000)
+        fail_msg("stale: changed_at %s, want accepted_at %s + 90 s", mt_jstr(j, "changed_at"), acc);
+    json_decref(j);
+    assert_int_equal(advance(&s, "210000"), 300000);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "unreachable");
+    if (parse_ms(mt_jstr(j, "changed_at"), "changed_at") != hb + 300000)
+        fail_msg("unreachable: changed_at %s, want accepted_at %s + 300 s", mt_jstr(j, "changed_at"), acc);
+    json_decref(j);
+    /* GET /test/clock says the same offset; the skew check uses the wall
+     * clock, so the agent's heartbeat (client_now = real time) is accepted */
+    j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 300000);
+    int64_t clock_now = parse_ms(mt_jstr(j, "now"), "clock now");
+    json_decref(j);
+    char acc2[64];
+    assert_int_equal(heartbeat(&s, "", &a, acc2, sizeof acc2), 200);
+    int64_t hb2 = parse_ms(acc2, "accepted_at");
+    if (hb2 < clock_now || hb2 < hb + 300000)
+        fail_msg("accepted_at %s is not on the session clock (now %" PRId64 ")", acc2, clock_now);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "healthy");
+    assert_string_equal(mt_jstr(j, "last_heartbeat_at"), acc2);
+    assert_string_equal(mt_jstr(j, "changed_at"), acc2);
+    json_decref(j);
+    /* /test/nodes shows the same reachability */
+    j = get_json(&s, "/test/nodes", NULL);
+    json_t *n0 = json_array_get(json_object_get(j, "nodes"), 0);
+    assert_non_null(n0);
+    assert_string_equal(mt_jstr(n0, "node_id"), a.id);
+    assert_string_equal(mt_jstr(json_object_get(n0, "reachability"), "state"), "healthy");
+    json_decref(j);
+    /* a reset puts the clock back and forgets the nodes */
+    assert_int_equal(call(&s, "POST", "/test/reset", NULL, NULL), 204);
+    j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 0);
+    json_decref(j);
+    assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 401);
+    j = get_json(&s, "/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 0);
+    json_decref(j);
+}
+
+/* The clock's bounds: advance_ms 0..315360000000, anything else a 400 that
+ * leaves the clock where it was; many maximal advances never give a time
+ * that is not RFC 3339. */
+static void st_clock_bounds(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    static const char *const bad[] = {"-1", "abc", "", "1e3", "315360000001", "99999999999999999999999",
+                                      "1.5", "%2D5", "+5", " 5", "0x10", "9223372036854775807"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/test/clock?advance_ms=%s", bad[i]);
+        rc_resp r;
+        int st = rq(&s, "POST", path, NULL, NULL, &r);
+        if (st != 400) {
+            char *sh = mt_show(r.body, r.body_len);
+            fail_msg("POST %s: %d %s, want 400", path, st, sh);
+        }
+        rc_resp_free(&r);
+    }
+    assert_int_equal(call(&s, "POST", "/test/clock", NULL, NULL), 400);
+    assert_int_equal(call(&s, "POST", "/test/clock?advance_ms=1&advance_ms=2", NULL, NULL), 400);
+    assert_int_equal(call(&s, "POST", "/test/clock?advance=5", NULL, NULL), 400);
+    json_t *j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 0);
+    json_decref(j);
+    assert_int_equal(advance(&s, "0"), 0);
+    assert_int_equal(advance(&s, "315360000000"), 315360000000LL);
+    node a;
+    reg(&s, "", &a);
+    assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 200);
+    /* on towards year 9999 and past it: every answer a 200 with an RFC 3339
+     * time, or a 400 once the clock would leave what RFC 3339 can write */
+    int refused = 0;
+    for (int i = 0; i < 800; i++) {
+        rc_resp r;
+        int st = rq(&s, "POST", "/test/clock?advance_ms=315360000000", NULL, NULL, &r);
+        if (st == 200) {
+            json_t *c = body_json(&r);
+            parse_ms(mt_jstr(c, "now"), "clock now");
+            json_decref(c);
+        } else if (st == 400)
+            refused++;
+        else
+            fail_msg("advance %d: %d", i, st);
+        rc_resp_free(&r);
+    }
+    j = get_json(&s, "/test/clock", NULL);
+    parse_ms(mt_jstr(j, "now"), "clock now after 800 advances");
+    json_decref(j);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "unreachable");
+    json_decref(j);
+    char acc[64];
+    assert_int_equal(heartbeat(&s, "", &a, acc, sizeof acc), 200);
+    j = get_json(&s, "/test/nodes", NULL);
+    json_decref(j);
+    print_message("st_clock_bounds: %d of 800 maximal advances refused\n", refused);
+    rc_healthy(&s, false, "after the clock's bounds");
+}
+
+/* Reads frames until one whose event or data names what (1), or the
+ * marker event_id (0), or the deadline (fails). */
+static int until_event(sse_client *c, const char *what, const char *marker)
+{
+    int64_t dl = mt_now_ms() + WAIT_MS;
+    for (;;) {
+        sse_event ev;
+        int r = sse_next(c, &ev, dl);
+        if (r != 1)
+            fail_msg("event stream: no %s event (%s)", what, r == 0 ? "deadline" : "ended");
+        bool hit = (ev.event && strcmp(ev.event, what) == 0) || (ev.data && strstr(ev.data, what));
+        bool mark = marker && ev.data && strstr(ev.data, marker);
+        sse_event_free(&ev);
+        if (hit && !mark)
+            return 1;
+        if (mark)
+            return 0;
+    }
+}
+
+static void st_flow_rotation(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    const char *op = "Authorization: Bearer psk_x\r\n";
+    char tr[192], pv[192];
+    snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
+    snprintf(pv, sizeof pv, "/v1/nodes/%s/keys/rotate/preview", a.id);
+    /* preview: a dry run that changes nothing */
+    json_t *p = get_json(&s, pv, op);
+    assert_string_equal(mt_jstr(p, "node_id"), a.id);
+    assert_string_equal(mt_jstr(p, "peer_id"), a.id);
+    assert_true(json_is_false(json_object_get(p, "already_pending")));
+    assert_int_equal(mt_jint(p, "affected_peer_count"), 1);
+    json_t *e0 = json_array_get(json_object_get(p, "affected_edges"), 0);
+    assert_non_null(e0);
+    assert_string_equal(mt_jstr(e0, "from"), a.id);
+    assert_string_equal(mt_jstr(e0, "to"), b.id);
+    assert_true(json_is_integer(json_object_get(p, "estimated_duration_seconds")));
+    json_decref(p);
+    json_t *l = get_json(&s, "/test/nodes", NULL);
+    json_t *ln;
+    size_t i;
+    json_array_foreach(json_object_get(l, "nodes"), i, ln) assert_true(json_is_null(json_object_get(ln, "rotation")));
+    json_decref(l);
+    /* the node listens on its event stream */
+    sse_client ev;
+    char evp[192], auth[160];
+    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    const char *eh[] = {auth};
+    int st = sse_open(&ev, rc_http_port(&s), evp, eh, 1, mt_now_ms() + WAIT_MS);
+    if (st != 200)
+        fail_msg("GET %s with the node's key: %d [%s]", evp, st, ev.head ? ev.head : "");
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    /* trigger */
+    rc_resp r;
+    st = rq(&s, "POST", tr, op, NULL, &r);
+    if (st != 200 && st != 202) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("trigger: %d %s", st, sh);
+    }
+    json_t *t1 = body_json(&r);
+    rc_resp_free(&r);
+    char rid[64];
+    snprintf(rid, sizeof rid, "%s", mt_jstr(t1, "rotation_id"));
+    assert_true(is_uuid(rid));
+    assert_string_equal(mt_jstr(t1, "peer_id"), a.id);
+    assert_true(json_is_false(json_object_get(t1, "already_pending")));
+    json_decref(t1);
+    /* one rotate_keys event on the node's stream */
+    assert_int_equal(until_event(&ev, "rotate_keys", NULL), 1);
+    /* a second trigger: the same handle, already_pending, no second event */
+    json_t *t2 = NULL;
+    st = rq(&s, "POST", tr, "Authorization: Bearer psk_other\r\n", NULL, &r);
+    assert_true(st == 200 || st == 202);
+    t2 = body_json(&r);
+    rc_resp_free(&r);
+    assert_string_equal(mt_jstr(t2, "rotation_id"), rid);
+    assert_true(json_is_true(json_object_get(t2, "already_pending")));
+    json_decref(t2);
+    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+                          "{\"event_type\":\"marker\",\"event_id\":\"marker-1\",\"nonce\":\"m1\",\"payload\":{}}"),
+                     204);
+    if (until_event(&ev, "rotate_keys", "marker-1") != 0)
+        fail_msg("a second rotate_keys event after the idempotent trigger");
+    sse_close(&ev);
+    /* the preview shows it pending; /test/nodes too */
+    p = get_json(&s, pv, op);
+    assert_true(json_is_true(json_object_get(p, "already_pending")));
+    json_decref(p);
+    l = get_json(&s, "/test/nodes", NULL);
+    json_array_foreach(json_object_get(l, "nodes"), i, ln) if (strcmp(mt_jstr(ln, "node_id"), a.id) == 0)
+    {
+        json_t *rot = json_object_get(ln, "rotation");
+        assert_string_equal(mt_jstr(rot, "id"), rid);
+        assert_string_equal(mt_jstr(rot, "state"), "pending");
+    }
+    json_decref(l);
+    /* another node completing: nothing pending for it */
+    expect_problem(&s, "POST", "/v1/keys/rotate", b.auth, "{\"new_public_key\":\"" PK2 "\"}", 409,
+                   "keys_rotate_no_pending_rotation");
+    /* completion with the NSK */
+    st = rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK2 "\"}", &r);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("completion: %d %s", st, sh);
+    }
+    json_t *c1 = body_json(&r);
+    rc_resp_free(&r);
+    assert_string_equal(mt_jstr(c1, "rotation_id"), rid);
+    assert_true(json_is_string(json_object_get(c1, "kid")));
+    assert_true(json_is_integer(json_object_get(c1, "wrap_key_version")));
+    for (const char *k = "psk"; k; k = NULL)
+        if (json_object_get(c1, k))
+            fail_msg("the receipt carries a PSK");
+    /* the same key again: the prior receipt */
+    st = rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK2 "\"}", &r);
+    assert_int_equal(st, 200);
+    json_t *c2 = body_json(&r);
+    rc_resp_free(&r);
+    assert_true(json_equal(c1, c2));
+    json_decref(c2);
+    /* another key with nothing pending: 409 */
+    expect_problem(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK3 "\"}", 409,
+                   "keys_rotate_no_pending_rotation");
+    l = get_json(&s, "/test/nodes", NULL);
+    json_array_foreach(json_object_get(l, "nodes"), i, ln) if (strcmp(mt_jstr(ln, "node_id"), a.id) == 0)
+        assert_string_equal(mt_jstr(json_object_get(ln, "rotation"), "state"), "completed");
+    json_decref(l);
+    /* the NSK still authenticates after the rotation (the mesh key moved, not the NSK) */
+    assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 200);
+    /* a new trigger after completion: a new rotation, the version goes up */
+    st = rq(&s, "POST", tr, op, NULL, &r);
+    assert_true(st == 200 || st == 202);
+    json_t *t3 = body_json(&r);
+    rc_resp_free(&r);
+    assert_string_not_equal(mt_jstr(t3, "rotation_id"), rid);
+    assert_true(json_is_false(json_object_get(t3, "already_pending")));
+    st = rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK3 "\"}", &r);
+    assert_int_equal(st, 200);
+    json_t *c3 = body_json(&r);
+    rc_resp_free(&r);
+    assert_string_equal(mt_jstr(c3, "rotation_id"), mt_jstr(t3, "rotation_id"));
+    assert_int_equal(mt_jint(c3, "wrap_key_version"), mt_jint(c1, "wrap_key_version") + 1);
+    json_decref(c3);
+    json_decref(t3);
+    json_decref(c1);
+    /* the topology lists both nodes */
+    char dom[64], tp[160];
+    domain_of(&s, dom);
+    snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
+    json_t *topo = get_json(&s, tp, op);
+    assert_string_equal(mt_jstr(topo, "domain_id"), dom);
+    assert_int_equal(json_array_size(json_object_get(topo, "nodes")), 2);
+    parse_ms(mt_jstr(topo, "generated_at"), "generated_at");
+    json_decref(topo);
+}
+
+/* Deregister: the node goes, its key becomes revoked (401 everywhere, the
+ * journal says revoked). */
+static void st_flow_deregister(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    char p[192];
+    snprintf(p, sizeof p, "/v1/nodes/%s/deregister", a.id);
+    expect_problem(&s, "POST", p, NULL, "", 401, "unauthorized");
+    expect_problem(&s, "POST", p, b.auth, "", 403, "forbidden");
+    int st = call(&s, "POST", p, a.auth, "");
+    assert_true(st == 204 || st == 200);
+    expect_problem(&s, "POST", p, a.auth, "", 401, "unauthorized");
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    char *hb = hb_body();
+    expect_problem(&s, "POST", p, a.auth, hb, 401, "nsk_revoked");
+    free(hb);
+    snprintf(p, sizeof p, "/v1/nodes/%s/reachability", a.id);
+    expect_problem(&s, "GET", p, "Authorization: Bearer psk_x\r\n", NULL, 404, "node_not_found");
+    json_t *j = get_json(&s, "/test/requests?route=heartbeat", NULL);
+    json_t *e = json_array_get(json_object_get(j, "entries"), 0);
+    assert_non_null(e);
+    json_t *au = json_object_get(e, "auth");
+    assert_string_equal(mt_jstr(au, "class"), "revoked");
+    assert_string_equal(mt_jstr(au, "node"), a.id);
+    json_decref(j);
+    j = get_json(&s, "/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
+    assert_int_equal(mt_jint(j, "revoked"), 1);
+    json_decref(j);
+    assert_int_equal(heartbeat(&s, "", &b, NULL, 0), 200);
+}
+
+/* ---- WWW-Authenticate --------------------------------------------------- */
+
+static void st_www_authenticate(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char p[192], v[512];
+    int n;
+    rc_resp r;
+    char *hb = hb_body();
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    rq(&s, "POST", p, NULL, hb, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    assert_int_equal(n, 1);
+    if (strncmp(v, "Bearer realm=\"mockapi\"", 22) != 0 || strstr(v, "error="))
+        fail_msg("no token: WWW-Authenticate [%s]", v);
+    rc_resp_free(&r);
+    rq(&s, "POST", p, "Authorization: Bearer wrong\r\n", hb, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    if (strncmp(v, "Bearer realm=\"mockapi\"", 22) != 0 || !strstr(v, "error=\"invalid_token\"") ||
+        !strstr(v, "error_description=\""))
+        fail_msg("a bad token: WWW-Authenticate [%s]", v);
+    /* the description never echoes the token */
+    assert_null(strstr(v, "wrong"));
+    rc_resp_free(&r);
+    rq(&s, "POST", p, "Authorization: Basic Zm9vOmJhcg==\r\n", hb, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    if (!strstr(v, "error=\"invalid_request\""))
+        fail_msg("a malformed header: WWW-Authenticate [%s]", v);
+    rc_resp_free(&r);
+    snprintf(p, sizeof p, "/v1/nodes/%s/keys/rotate", a.id);
+    rq(&s, "POST", p, a.auth, NULL, &r);
+    json_decref(problem(&r, 403, "insufficient_relation", p, "trigger with a node key"));
+    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    if (strncmp(v, "Bearer ", 7) != 0 || !strstr(v, "error=\"insufficient_scope\""))
+        fail_msg("403 insufficient_relation: WWW-Authenticate [%s]", v);
+    rc_resp_free(&r);
+    /* a success has none */
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    rq(&s, "POST", p, a.auth, hb, &r);
+    assert_int_equal(r.status, 200);
+    assert_null(hdr(&r, "WWW-Authenticate", v, sizeof v, NULL));
+    rc_resp_free(&r);
+    free(hb);
+}
+
+/* ---- the reference profile --------------------------------------------- */
+
+static void expect_golden(const mt_server *s, const char *method, const char *path, const char *body, int status,
+                          const char *golden)
+{
+    rc_resp r;
+    rq(s, method, path, NULL, body, &r);
+    unsigned char *g;
+    size_t gn;
+    assert_int_equal(mt_golden(golden, s->key, &g, &gn), 0);
+    if (r.status != status || r.body_len != gn || memcmp(r.body, g, gn) != 0) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("%s %s: %d %s, want %d golden %s", method, path, r.status, sh, status, golden);
+    }
+    free(g);
+    rc_resp_free(&r);
+}
+
+static void st_reference_unchanged(void **state)
+{
+    (void)state;
+    mt_server s;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    rc_start(&s, &cfg, false); /* the default profile is reference */
+    /* the strict-only routes are the reference's 404 */
+    static const char *const strict_only[][2] = {
+        {"GET", "/v1/nodes/" UNK "/reachability"},
+        {"POST", "/v1/nodes/" UNK "/keys/rotate"},
+        {"GET", "/v1/nodes/" UNK "/keys/rotate/preview"},
+        {"GET", "/v1/domains/" UNK "/mesh/topology"},
+        {"POST", "/v1/nodes/" UNK "/integrity-violations"},
+    };
+    for (size_t i = 0; i < sizeof strict_only / sizeof strict_only[0]; i++) {
+        rc_resp r;
+        rq(&s, strict_only[i][0], strict_only[i][1], "Authorization: Bearer psk_x\r\n",
+           strcmp(strict_only[i][0], "POST") == 0 ? "{}" : NULL, &r);
+        char ct[128];
+        if (r.status != 404 || r.body_len != 19 || memcmp(r.body, "404 page not found\n", 19) != 0 ||
+            !hdr(&r, "Content-Type", ct, sizeof ct, NULL) || strncmp(ct, "text/plain", 10) != 0) {
+            char *sh = mt_show(r.body, r.body_len);
+            fail_msg("reference %s %s: %d %s", strict_only[i][0], strict_only[i][1], r.status, sh);
+        }
+        rc_resp_free(&r);
+    }
+    /* the reference's answers, no auth needed */
+    expect_golden(&s, "POST", RC_HB_PATH, RC_HB_BODY, 200, "heartbeat");
+    expect_golden(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
+    expect_golden(&s, "POST", "/v1/register", "{}", 200, "register");
+    expect_golden(&s, "POST", "/v1/register", "{\"token\":5}", 400, "register_badjson");
+    expect_golden(&s, "GET", "/v1/nodes/n1/state", NULL, 200, "state");
+    expect_golden(&s, "POST", "/v1/ping", "{}", 405, "ping_post");
+    expect_golden(&s, "GET", "/v1/nodes/n1/heartbeats", NULL, 404, "unknown");
+    expect_golden(&s, "POST", "/v1/keys/rotate", "{\"new_public_key\":\"" PK2 "\"}", 200, "key_rotate");
+    /* the test-control additions answer in both profiles */
+    json_t *j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 0);
+    json_decref(j);
+    j = get_json(&s, "/test/nodes", NULL);
+    assert_true(is_uuid(mt_jstr(j, "domain_id")));
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 0);
+    json_decref(j);
+    /* the journal has no auth member in a reference session */
+    j = get_json(&s, "/test/requests?route=heartbeat", NULL);
+    json_t *e = json_array_get(json_object_get(j, "entries"), 0);
+    assert_non_null(e);
+    assert_null(json_object_get(e, "auth"));
+    json_decref(j);
+    /* skip-auth is a fault key in both: it changes nothing in reference */
+    rc_resp r;
+    rq(&s, "POST", RC_HB_PATH, SKIP, RC_HB_BODY, &r);
+    assert_int_equal(r.status, 200);
+    rc_resp_free(&r);
+}
+
+/* ---- per-session profile ------------------------------------------------ */
+
+static void st_session_profile(void **state)
+{
+    (void)state;
+    mt_server s;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    rc_start(&s, &cfg, false);
+    rc_resp r;
+    int st = rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"strict1\",\"profile\":\"strict\"}", &r);
+    if (st != 201) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("POST /test/sessions profile strict: %d %s", st, sh);
+    }
+    json_t *j = body_json(&r);
+    assert_string_equal(mt_jstr(j, "profile"), "strict");
+    json_decref(j);
+    rc_resp_free(&r);
+    st = rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"ref1\"}", &r);
+    assert_int_equal(st, 201);
+    j = body_json(&r);
+    assert_string_equal(mt_jstr(j, "profile"), "reference");
+    json_decref(j);
+    rc_resp_free(&r);
+    st = rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"bad1\",\"profile\":\"strcit\"}", &r);
+    if (st != 400 || !strstr((char *)r.body, "strict")) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("profile strcit: %d %s, want 400 naming strict", st, sh);
+    }
+    rc_resp_free(&r);
+    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"bad2\",\"profile\":5}"), 400);
+    j = get_json(&s, "/test/sessions", NULL);
+    json_t *se;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(json_object_get(j, "sessions"), i, se)
+    {
+        const char *id = mt_jstr(se, "id");
+        const char *want = strcmp(id, "strict1") == 0 ? "strict" : "reference";
+        assert_string_equal(mt_jstr(se, "profile"), want);
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+    json_decref(j);
+    /* the strict session: problem+json, its own registry; default: reference */
+    const char *pth = "/s/strict1/v1/nodes/" UNK "/heartbeat";
+    rq(&s, "POST", pth, NULL, "{}", &r);
+    json_decref(problem(&r, 401, "nsk_revoked", pth, "a strict session by prefix"));
+    rc_resp_free(&r);
+    rq(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "X-Mockapi-Session: strict1\r\n", "{}", &r);
+    json_decref(problem(&r, 401, "nsk_revoked", "/v1/nodes/" UNK "/heartbeat", "a strict session by header"));
+    rc_resp_free(&r);
+    expect_golden(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
+    expect_golden(&s, "POST", "/s/ref1/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
+    rq(&s, "GET", "/s/strict1/v1/nodes/" UNK "/reachability", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    rc_resp_free(&r);
+    rq(&s, "GET", "/v1/nodes/" UNK "/reachability", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_memory_equal(r.body, "404 page not found\n", 19);
+    rc_resp_free(&r);
+    /* register -> heartbeat inside the strict session */
+    node a;
+    reg(&s, "/s/strict1", &a);
+    char acc[64];
+    assert_int_equal(heartbeat(&s, "/s/strict1", &a, acc, sizeof acc), 200);
+    /* its key means nothing in another session (reference: any bearer is fine) */
+    j = get_json(&s, "/s/strict1/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
+    json_decref(j);
+    j = get_json(&s, "/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 0);
+    json_decref(j);
+    /* the clock is per session */
+    assert_int_equal(advance(&s, "1000"), 1000);
+    j = get_json(&s, "/s/strict1/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 0);
+    json_decref(j);
+    /* a reference session inside a strict server */
+    mt_server t;
+    strict_server(&t);
+    assert_int_equal(call(&t, "POST", "/test/sessions", NULL, "{\"id\":\"r\",\"profile\":\"reference\"}"), 201);
+    expect_golden(&t, "POST", "/s/r/v1/nodes/n1/heartbeat", "{}", 200, "heartbeat");
+    rq(&t, "POST", "/v1/nodes/n1/heartbeat", NULL, "{}", &r);
+    assert_int_equal(r.status, 401);
+    rc_resp_free(&r);
+    st = rq(&t, "POST", "/test/sessions", NULL, "{\"id\":\"d\"}", &r);
+    assert_int_equal(st, 201);
+    j = body_json(&r);
+    assert_string_equal(mt_jstr(j, "profile"), "strict"); /* the server's */
+    json_decref(j);
+    rc_resp_free(&r);
+}
+
+/* ---- the journal -------------------------------------------------------- */
+
+/* The auth member of the newest journal entry of route (GET /test/requests). */
+static json_t *last_auth(const mt_server *s, const char *route)
+{
+    char p[128];
+    snprintf(p, sizeof p, "/test/requests?route=%s&last=1", route);
+    json_t *j = get_json(s, p, NULL);
+    json_t *e = json_array_get(json_object_get(j, "entries"), 0);
+    if (!e)
+        fail_msg("no %s entry", route);
+    json_t *a = json_object_get(e, "auth");
+    if (!json_is_object(a))
+        fail_msg("the %s entry has no auth object", route);
+    json_incref(a);
+    json_decref(j);
+    return a;
+}
+
+static void expect_auth(const mt_server *s, const char *route, const char *cls, const char *token, const char *nodeid,
+                        bool skipped)
+{
+    json_t *a = last_auth(s, route);
+    char *dump = json_dumps(a, JSON_COMPACT);
+    if (strcmp(mt_jstr(a, "class"), cls) != 0)
+        fail_msg("%s: auth %s, want class %s", route, dump, cls);
+    char fp[24];
+    if (token) {
+        fingerprint(token, fp);
+        if (!json_is_string(json_object_get(a, "token")) || strcmp(mt_jstr(a, "token"), fp) != 0)
+            fail_msg("%s: auth %s, want token %s", route, dump, fp);
+    } else if (!json_is_null(json_object_get(a, "token")))
+        fail_msg("%s: auth %s, want token null", route, dump);
+    if (nodeid ? !json_is_string(json_object_get(a, "node")) || strcmp(mt_jstr(a, "node"), nodeid) != 0
+               : !json_is_null(json_object_get(a, "node")))
+        fail_msg("%s: auth %s, want node %s", route, dump, nodeid ? nodeid : "null");
+    json_t *sk = json_object_get(a, "skipped");
+    if (skipped ? !json_is_true(sk) : sk != NULL && !json_is_false(sk))
+        fail_msg("%s: auth %s, want skipped %s", route, dump, skipped ? "true" : "absent");
+    free(dump);
+    json_decref(a);
+}
+
+static void st_journal_auth(void **state)
+{
+    (void)state;
+    mt_server s;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.admin_token = "adm-secret-1";
+    strict_start(&s, &cfg);
+    const char *adm = "X-Mockapi-Admin-Token: adm-secret-1\r\n";
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    char p[192];
+    snprintf(p, sizeof p, "/test/requests?route=register&last=1");
+    /* /test/ needs the admin token here: read the journal with it */
+#define GETJ(path) get_json(&s, path, adm)
+    json_t *j = GETJ(p);
+    json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    char fp[24];
+    fingerprint(BOOT, fp);
+    assert_string_equal(mt_jstr(au, "class"), "bootstrap");
+    assert_string_equal(mt_jstr(au, "token"), fp);
+    json_decref(j);
+
+    char *hb = hb_body();
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    char *both = rc_fmt("%s%s", a.auth, "");
+    assert_int_equal(call(&s, "POST", p, both, hb), 200);
+    free(both);
+    /* the checks below read with the admin token */
+    json_t *entries;
+    j = GETJ("/test/requests?route=heartbeat&last=1");
+    entries = json_object_get(j, "entries");
+    au = json_object_get(json_array_get(entries, 0), "auth");
+    fingerprint(a.nsk, fp);
+    assert_string_equal(mt_jstr(au, "class"), "node_key");
+    assert_string_equal(mt_jstr(au, "token"), fp);
+    assert_string_equal(mt_jstr(au, "node"), a.id);
+    assert_null(json_object_get(au, "skipped"));
+    json_decref(j);
+
+    struct {
+        const char *hdr, *cls, *token;
+        bool node;
+        int status;
+    } cases[] = {
+        {"", "none", NULL, false, 401},
+        {"Authorization: Bearer psk_abc\r\n", "api_token", "psk_abc", false, 401},
+        {"Authorization: Bearer adm-secret-1\r\n", "admin", "adm-secret-1", false, 401},
+        {"Authorization: Bearer stranger\r\n", "unknown", "stranger", false, 401},
+        {"Authorization: Basic Zm9vOmJhcg==\r\n", "malformed", NULL, false, 401},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(call(&s, "POST", p, cases[i].hdr, hb), cases[i].status);
+        j = GETJ("/test/requests?route=heartbeat&last=1");
+        au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+        char *dump = json_dumps(au, JSON_COMPACT);
+        if (!au || strcmp(mt_jstr(au, "class"), cases[i].cls) != 0)
+            fail_msg("[%s]: auth %s, want class %s", cases[i].hdr, dump ? dump : "(none)", cases[i].cls);
+        if (cases[i].token) {
+            fingerprint(cases[i].token, fp);
+            if (strcmp(mt_jstr(au, "token"), fp) != 0)
+                fail_msg("[%s]: auth %s, want token %s", cases[i].hdr, dump, fp);
+        } else if (strcmp(cases[i].cls, "none") == 0 && !json_is_null(json_object_get(au, "token")))
+            fail_msg("[%s]: auth %s, want token null", cases[i].hdr, dump);
+        if (!json_is_null(json_object_get(au, "node")))
+            fail_msg("[%s]: auth %s, want node null", cases[i].hdr, dump);
+        free(dump);
+        json_decref(j);
+    }
+    /* a sibling's key: node_key naming the sibling */
+    assert_int_equal(call(&s, "POST", p, b.auth, hb), 403);
+    j = GETJ("/test/requests?route=heartbeat&last=1");
+    au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    assert_string_equal(mt_jstr(au, "class"), "node_key");
+    assert_string_equal(mt_jstr(au, "node"), b.id);
+    json_decref(j);
+    /* skip-auth: no key, still 200 for an existing node, skipped true */
+    char *skh = rc_fmt("%s", SKIP);
+    assert_int_equal(call(&s, "POST", p, skh, hb), 200);
+    free(skh);
+    j = GETJ("/test/requests?route=heartbeat&last=1");
+    au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    assert_string_equal(mt_jstr(au, "class"), "none");
+    assert_true(json_is_true(json_object_get(au, "skipped")));
+    json_decref(j);
+    /* skip-auth with a sibling's key on the node's path: authorisation skipped too */
+    char *sk2 = rc_fmt("%s%s", SKIP, b.auth);
+    assert_int_equal(call(&s, "POST", p, sk2, hb), 200);
+    free(sk2);
+    /* the raw NSKs appear nowhere in the journal nor in /test/nodes */
+    rc_resp r;
+    assert_int_equal(rq(&s, "GET", "/test/requests?include_test=1&limit=100000", adm, NULL, &r), 200);
+    if (memmem(r.body, r.body_len, a.nsk, 32) || memmem(r.body, r.body_len, b.nsk, 32) ||
+        memmem(r.body, r.body_len, "adm-secret-1", 12))
+        fail_msg("a raw NSK or the admin token is in GET /test/requests");
+    rc_resp_free(&r);
+    assert_int_equal(rq(&s, "GET", "/test/nodes", adm, NULL, &r), 200);
+    if (memmem(r.body, r.body_len, a.nsk, 32) || memmem(r.body, r.body_len, b.nsk, 32))
+        fail_msg("a raw NSK is in GET /test/nodes");
+    rc_resp_free(&r);
+    free(hb);
+#undef GETJ
+    (void)expect_auth;
+}
+
+/* ---- attacks ------------------------------------------------------------ */
+
+/* One heartbeat for a.id with raw header bytes (may hold NUL and CTLs):
+ * the status (0 when the server closed without an answer). */
+static int raw_hb(const mt_server *s, const node *a, const void *hline, size_t hlen, rc_resp *r)
+{
+    char *hb = hb_body();
+    rc_conn *c = rc_connect(rc_http_port(s), false);
+    char *h1 = rc_fmt("POST /v1/nodes/%s/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n", a->id, strlen(hb));
+    rc_send_n(c, h1, strlen(h1));
+    rc_send_n(c, hline, hlen);
+    rc_send_n(c, "\r\n", 2);
+    rc_send_n(c, hb, strlen(hb));
+    int st = rc_read(c, mt_now_ms() + WAIT_MS, r);
+    rc_close(c);
+    free(h1);
+    free(hb);
+    return st;
+}
+
+static void st_hostile_authorization(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    rc_resp r;
+    char v[512];
+    /* what is refused, and how */
+    struct {
+        const char *what;
+        char *line;
+        size_t len;
+        int want; /* 0: 400 from the framing or 401; otherwise exactly */
+        const char *err; /* the 401's error= when want is 401 */
+    } c[16];
+    int n = 0;
+    char *longtok = malloc(9000);
+    memset(longtok, 'A', 8999);
+    longtok[8999] = '\0';
+#define ADD(w, l, ln, st, e) (c[n].what = (w), c[n].line = (l), c[n].len = (ln), c[n].want = (st), c[n].err = (e), n++)
+    char *s1 = rc_fmt("Authorization: Bearer %s", longtok);
+    ADD("an 8999-byte token", s1, strlen(s1), 401, "error=\"invalid_token\"");
+    char *s2 = rc_fmt("Authorization: Bearer");
+    ADD("Bearer alone", s2, strlen(s2), 401, "error=\"invalid_request\"");
+    char *s3 = rc_fmt("Authorization: Bearer ");
+    ADD("Bearer and a space", s3, strlen(s3), 401, "error=\"invalid_request\"");
+    char *s4 = rc_fmt("Authorization: Bearer  x");
+    ADD("Bearer, two spaces, x", s4, strlen(s4), 401, NULL);
+    char *s5 = rc_fmt("Authorization: Bearer %s,%s", a.nsk, a.nsk);
+    ADD("two keys in one value", s5, strlen(s5), 401, NULL);
+    char *s6 = rc_fmt("Authorization: Bearer %sX", a.nsk);
+    ADD("the key and one more byte", s6, strlen(s6), 401, "error=\"invalid_token\"");
+    char *s7 = rc_fmt("Authorization: Bearer %.31s", a.nsk);
+    ADD("the key less its last byte", s7, strlen(s7), 401, "error=\"invalid_token\"");
+    char *s8 = rc_fmt("Authorization: Bearer %s", a.nsk);
+    size_t l8 = strlen(s8);
+    s8 = realloc(s8, l8 + 6);
+    memcpy(s8 + l8, "\0junk", 5);
+    ADD("the key, NUL, junk", s8, l8 + 5, 0, NULL);
+    char *s9 = rc_fmt("Authorization: Bearer %.16s\x01%s", a.nsk, a.nsk + 16);
+    ADD("a CTL inside the key", s9, strlen(s9), 0, NULL);
+    char *s10 = rc_fmt("Authorization: Bearer %s\r\nAuthorization: Bearer %s", a.nsk, a.nsk);
+    ADD("the same key in two headers", s10, strlen(s10), 0, NULL);
+    char *s11 = rc_fmt("Authorization: Bearer %s\r\nAuthorization: Bearer %s", b.nsk, a.nsk);
+    ADD("a sibling's key then the key, two headers", s11, strlen(s11), 0, NULL);
+    char *s12 = rc_fmt("Authorization: Bearer %s\r\nAuthorization: Bearer %s", a.nsk, b.nsk);
+    ADD("the key then a sibling's key, two headers", s12, strlen(s12), 0, NULL);
+    char *s13 = rc_fmt("Authorization: Bearer \"%s\"", a.nsk);
+    ADD("the key quoted", s13, strlen(s13), 401, NULL);
+    char *s14 = rc_fmt("Authorization: Bearer%s", a.nsk);
+    ADD("no space after Bearer", s14, strlen(s14), 401, "error=\"invalid_request\"");
+#undef ADD
+    for (int i = 0; i < n; i++) {
+        int st = raw_hb(&s, &a, c[i].line, c[i].len, &r);
+        char *sh = st ? mt_show(r.body, r.body_len) : strdup("(no answer)");
+        if (c[i].want ? st != c[i].want : (st != 400 && st != 401))
+            fail_msg("%s: %d %s, want %s", c[i].what, st, sh, c[i].want == 401 ? "401" : "400 or 401");
+        if (st == 401) {
+            char path[128];
+            snprintf(path, sizeof path, "/v1/nodes/%s/heartbeat", a.id);
+            json_decref(problem(&r, 401, "nsk_revoked", path, c[i].what));
+        }
+        if (st == 401 && c[i].err &&
+            (!hdr(&r, "WWW-Authenticate", v, sizeof v, NULL) || !strstr(v, c[i].err)))
+            fail_msg("%s: WWW-Authenticate [%s], want %s", c[i].what, v, c[i].err);
+        free(sh);
+        if (st)
+            rc_resp_free(&r);
+        free(c[i].line);
+        rc_healthy(&s, false, c[i].what);
+    }
+    free(longtok);
+    /* the auth scheme is case-insensitive (RFC 9110 11.1): "bearer <key>" works */
+    char *lc = rc_fmt("authorization: bearer %s", a.nsk);
+    int st = raw_hb(&s, &a, lc, strlen(lc), &r);
+    free(lc);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("lower-case bearer with the right key: %d %s, want 200", st, sh);
+    }
+    rc_resp_free(&r);
+    lc = rc_fmt("Authorization: BEARER %s", a.nsk);
+    st = raw_hb(&s, &a, lc, strlen(lc), &r);
+    free(lc);
+    assert_int_equal(st, 200);
+    rc_resp_free(&r);
+    /* a head over the server's limit: the framing's 431, the server well */
+    char *huge = malloc(20000);
+    memcpy(huge, "Authorization: Bearer ", 22);
+    memset(huge + 22, 'B', 20000 - 23);
+    huge[19999] = '\0';
+    st = raw_hb(&s, &a, huge, strlen(huge), &r);
+    assert_true(st == 431 || st == 400 || st == 0);
+    if (st)
+        rc_resp_free(&r);
+    free(huge);
+    rc_healthy(&s, false, "after hostile headers");
+    /* and the right key still works */
+    assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 200);
+}
+
+/* Several threads heartbeat their own nodes at once (and a sibling's path):
+ * every answer right, the counts in the journal and the counter exact. */
+typedef struct hb_job {
+    const mt_server *s;
+    node self, other;
+    int rounds;
+    atomic_int *ok, *forbidden, *wrong;
+} hb_job;
+
+static void *hb_thread(void *arg)
+{
+    hb_job *j = arg;
+    CURL *h = curl_easy_init();
+    char p1[192], p2[192], auth[160];
+    snprintf(p1, sizeof p1, "/v1/nodes/%s/heartbeat", j->self.id);
+    snprintf(p2, sizeof p2, "/v1/nodes/%s/heartbeat", j->other.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", j->self.nsk);
+    const char *hd[] = {auth, "Content-Type: application/json"};
+    for (int i = 0; i < j->rounds; i++) {
+        char now[40];
+        wall_rfc3339(0, now);
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", now);
+        bool sib = i % 4 == 3;
+        mt_request rq = {.method = "POST", .path = sib ? p2 : p1, .headers = hd, .nheaders = 2, .body = body,
+                         .body_len = strlen(body), .send_body = true, .timeout_ms = WAIT_MS};
+        mt_response r;
+        mt_perform(h, j->s->base, &rq, &r);
+        if (!sib && r.status == 200 && strstr((char *)r.body, "accepted_at"))
+            atomic_fetch_add(j->ok, 1);
+        else if (sib && r.status == 403 && strstr((char *)r.body, "\"node_id_mismatch\""))
+            atomic_fetch_add(j->forbidden, 1);
+        else
+            atomic_fetch_add(j->wrong, 1);
+        mt_response_free(&r);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int64_t journal_count(const mt_server *s, const char *q)
+{
+    json_t *j = get_json(s, q, NULL);
+    int64_t n = (int64_t)json_array_size(json_object_get(j, "entries"));
+    json_decref(j);
+    return n;
+}
+
+static void st_concurrent_heartbeats(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    enum { T = 4 };
+    const char *re = getenv("MOCKAPI_IT_ROUNDS");
+    int rounds = re && atoi(re) > 0 ? atoi(re) * 8 : 100;
+    node n[T];
+    for (int i = 0; i < T; i++)
+        reg(&s, "", &n[i]);
+    atomic_int ok = 0, forbidden = 0, wrong = 0;
+    hb_job jobs[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        jobs[i] = (hb_job){.s = &s, .self = n[i], .other = n[(i + 1) % T], .rounds = rounds, .ok = &ok,
+                           .forbidden = &forbidden, .wrong = &wrong};
+        assert_int_equal(pthread_create(&th[i], NULL, hb_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    int per_sib = rounds / 4;
+    assert_int_equal(atomic_load(&wrong), 0);
+    assert_int_equal(atomic_load(&ok), T * (rounds - per_sib));
+    assert_int_equal(atomic_load(&forbidden), T * per_sib);
+    assert_int_equal(journal_count(&s, "/test/requests?route=heartbeat&status=200&limit=100000"), T * (rounds - per_sib));
+    assert_int_equal(journal_count(&s, "/test/requests?route=heartbeat&status=403&limit=100000"), T * per_sib);
+    /* heartbeat_count counts the accepted heartbeats */
+    rc_resp r;
+    assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
+    int64_t hc = -1;
+    assert_int_equal(mt_assertion_value(r.body, r.body_len, "heartbeat_count", &hc), 0);
+    rc_resp_free(&r);
+    if (hc != T * (rounds - per_sib))
+        fail_msg("heartbeat_count %" PRId64 ", want the %d accepted heartbeats", hc, T * (rounds - per_sib));
+}
+
+/* gzip bodies: the route's cap applies to the decoded body. */
+static void st_gzip_caps(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.max_body_bytes = MAXB;
+    mt_server s;
+    strict_start(&s, &cfg);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    struct {
+        const char *route, *method, *code;
+        size_t decoded;
+        bool sib;
+    } g[] = {
+        {"endpoint", "PUT", "endpoint_body_too_large", 4097, false},
+        {"endpoint", "PUT", "endpoint_body_too_large", 200000, false},
+        {"capabilities", "PUT", "capabilities_body_too_large", 32769, false},
+        {"integrity-violations", "POST", "integrity_violations_body_too_large", 1000000, false},
+        {"heartbeat", "POST", "body_too_large", 9000000, false}, /* over max_decoded_bytes (8 MiB) */
+        {"endpoint", "PUT", "node_id_mismatch", 200000, true},    /* authorisation first */
+    };
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        char *plain = malloc(g[i].decoded);
+        memset(plain, ' ', g[i].decoded);
+        plain[0] = '{';
+        plain[g[i].decoded - 1] = '}';
+        unsigned char *z;
+        size_t zn;
+        assert_int_equal(mt_gzip(plain, g[i].decoded, &z, &zn), 0);
+        assert_true(zn < 4096);
+        char p[192];
+        snprintf(p, sizeof p, "/v1/nodes/%s/%s", g[i].sib ? b.id : a.id, g[i].route);
+        char *h = rc_fmt("%sContent-Encoding: gzip\r\nContent-Type: application/json\r\n", a.auth);
+        rc_resp r;
+        rq_n(&s, g[i].method, p, h, z, zn, &r);
+        char what[256];
+        snprintf(what, sizeof what, "%s %s gzip %zu -> %zu bytes", g[i].method, p, zn, g[i].decoded);
+        json_decref(problem(&r, g[i].sib ? 403 : 413, g[i].code, p, what));
+        rc_resp_free(&r);
+        free(h);
+        free(z);
+        free(plain);
+    }
+    /* a gzip body that decodes under the cap is served */
+    char ep[256];
+    char now[40];
+    wall_rfc3339(0, now);
+    snprintf(ep, sizeof ep, "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"%s\"}", now);
+    unsigned char *z;
+    size_t zn;
+    assert_int_equal(mt_gzip(ep, strlen(ep), &z, &zn), 0);
+    char p[192];
+    snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", a.id);
+    char *h = rc_fmt("%sContent-Encoding: gzip\r\n", a.auth);
+    rc_resp r;
+    assert_int_equal(rq_n(&s, "PUT", p, h, z, zn, &r), 200);
+    json_t *j = body_json(&r);
+    int64_t acc = parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
+    assert_int_equal(parse_ms(mt_jstr(j, "stale_after"), "stale_after"), acc + 600000);
+    json_decref(j);
+    rc_resp_free(&r);
+    free(h);
+    free(z);
+    rc_healthy(&s, false, "after gzip over the caps");
+}
+
+int mt_run_strict_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(st_taxonomy, rc_teardown),
+        cmocka_unit_test_teardown(st_store_full, rc_teardown),
+        cmocka_unit_test_teardown(st_auth_order, rc_teardown),
+        cmocka_unit_test_teardown(st_flow_reachability, rc_teardown),
+        cmocka_unit_test_teardown(st_clock_bounds, rc_teardown),
+        cmocka_unit_test_teardown(st_flow_rotation, rc_teardown),
+        cmocka_unit_test_teardown(st_flow_deregister, rc_teardown),
+        cmocka_unit_test_teardown(st_www_authenticate, rc_teardown),
+        cmocka_unit_test_teardown(st_reference_unchanged, rc_teardown),
+        cmocka_unit_test_teardown(st_session_profile, rc_teardown),
+        cmocka_unit_test_teardown(st_journal_auth, rc_teardown),
+        cmocka_unit_test_teardown(st_hostile_authorization, rc_teardown),
+        cmocka_unit_test_teardown(st_concurrent_heartbeats, rc_teardown),
+        cmocka_unit_test_teardown(st_gzip_caps, rc_teardown),
+    };
+    return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
+}
