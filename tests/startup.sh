@@ -228,5 +228,41 @@ addr=$(wait_line "$work/h2" MOCKAPI_ADDR=)
 check "MOCKAPI_ALLOW_HOST: a list of names separated by ','" $?
 kill "$p"; wait "$p" 2>/dev/null
 
+# 7. -profile and -bootstrap-token (the strict profile, issue 17)
+refused 2 '-profile "strcit": must be reference or strict (did you mean "strict"?)' "a misspelt -profile" -- \
+    -tls-addr off -profile strcit
+MOCKAPI_PROFILE=refrence refused 2 'MOCKAPI_PROFILE (-profile) "refrence": must be reference or strict (did you mean "reference"?)' \
+    "a bad -profile from the environment is named by its variable" -- -tls-addr off
+refused 2 '-profile' "an empty -profile" -- -tls-addr off -profile ''
+refused 2 '-bootstrap-token: empty value' "an empty -bootstrap-token" -- -tls-addr off -bootstrap-token ''
+refused 2 'mockapi: -bootstrap-token: empty value' "an empty -bootstrap-token with =" -- -tls-addr off -bootstrap-token=
+uuid=01890000-0000-7000-8000-000000000001
+"$bin" -addr 127.0.0.1:0 -tls-addr off -profile strict -bootstrap-token bt-1 -bootstrap-token bt-2 >"$work/p1" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/p1" MOCKAPI_ADDR=)
+[ "$(code "http://$addr/v1/nodes/$uuid/reachability")" = 401 ] &&
+    grep -qi '^Content-Type: application/problem+json' "$work/head" && grep -q '"code":"unauthorized"' "$work/body"
+check "-profile strict: a strict route without a token is a problem+json 401" $?
+[ "$(code -X POST "http://$addr/v1/register" -d '{"token":"bt-3","public_key":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=","hostname":"h"}')" = 401 ] &&
+    grep -q '"code":"bootstrap_token_invalid"' "$work/body"
+check "-bootstrap-token: a token it does not name is refused (401 bootstrap_token_invalid)" $?
+[ "$(code -X POST "http://$addr/v1/register" -d '{"token":"bt-2","public_key":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=","hostname":"h"}')" = 200 ] &&
+    grep -q '"node_secret_key"' "$work/body"
+check "-bootstrap-token: each token it names registers" $?
+kill "$p"; wait "$p" 2>/dev/null
+MOCKAPI_PROFILE=strict "$bin" -addr 127.0.0.1:0 -tls-addr off >"$work/p2" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/p2" MOCKAPI_ADDR=)
+[ "$(code "http://$addr/v1/nodes/$uuid/reachability")" = 401 ] &&
+    [ "$(code -X POST "http://$addr/v1/register" -d '{"token":"any","public_key":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=","hostname":"h"}')" = 200 ]
+check "MOCKAPI_PROFILE=strict, no -bootstrap-token: strict, any bootstrap token registers" $?
+kill "$p"; wait "$p" 2>/dev/null
+"$bin" -addr 127.0.0.1:0 -tls-addr off -profile reference >"$work/p3" 2>/dev/null &
+p=$!
+addr=$(wait_line "$work/p3" MOCKAPI_ADDR=)
+[ "$(code "http://$addr/v1/nodes/$uuid/reachability")" = 404 ] && [ "$(cat "$work/body")" = '404 page not found' ]
+check "-profile reference: a strict route is the reference's 404" $?
+kill "$p"; wait "$p" 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
