@@ -1965,6 +1965,219 @@ static void st_gzip_caps(void **state)
     rc_healthy(&s, false, "after gzip over the caps");
 }
 
+
+/* Endpoint, capabilities and integrity reports: their answers, and the
+ * topology mirroring what the nodes reported. */
+static void st_flow_reports(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    const char *op = "Authorization: Bearer psk_x\r\n";
+    char p[192], now[40], dom[64], tp[160];
+    rc_resp r;
+    domain_of(&s, dom);
+    snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
+    /* no endpoints yet: nodes, no edges */
+    json_t *t = get_json(&s, tp, op);
+    assert_int_equal(json_array_size(json_object_get(t, "nodes")), 2);
+    assert_int_equal(json_array_size(json_object_get(t, "edges")), 0);
+    json_t *n0 = json_array_get(json_object_get(t, "nodes"), 0);
+    assert_string_equal(mt_jstr(n0, "node_id"), strcmp(a.id, b.id) < 0 ? a.id : b.id); /* id order */
+    assert_true(json_is_string(json_object_get(n0, "mesh_ip")));
+    json_decref(t);
+    /* a's endpoint: 200 accepted_at, stale_after = + the TTL */
+    wall_rfc3339(0, now);
+    char *ep = rc_fmt("{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"%s\"}", now);
+    snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", a.id);
+    assert_int_equal(rq(&s, "PUT", p, a.auth, ep, &r), 200);
+    json_t *j = body_json(&r);
+    assert_int_equal(json_object_size(j), 2);
+    int64_t acc = parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
+    assert_int_equal(parse_ms(mt_jstr(j, "stale_after"), "stale_after"), acc + 600000);
+    json_decref(j);
+    rc_resp_free(&r);
+    free(ep);
+    /* an IPv6 endpoint is fine too */
+    wall_rfc3339(0, now);
+    ep = rc_fmt("{\"endpoint\":\"[2001:db8::1]:51820\",\"nat_type\":\"symmetric\",\"reported_at\":\"%s\"}", now);
+    snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", b.id);
+    assert_int_equal(call(&s, "PUT", p, b.auth, ep), 200);
+    free(ep);
+    /* the topology: an edge from each node to the other (both reported) */
+    t = get_json(&s, tp, op);
+    json_t *edges = json_object_get(t, "edges");
+    assert_int_equal(json_array_size(edges), 2);
+    json_t *e;
+    size_t i;
+    json_array_foreach(edges, i, e)
+    {
+        assert_string_equal(mt_jstr(e, "mode"), "direct");
+        assert_true(json_is_null(json_object_get(e, "relay_node_id")));
+        assert_string_not_equal(mt_jstr(e, "from"), mt_jstr(e, "to"));
+    }
+    json_decref(t);
+    /* capabilities: the first manifest changes every field it has */
+    snprintf(p, sizeof p, "/v1/nodes/%s/capabilities", a.id);
+    const char *m1 = "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SUM "\",\"ssh_host_key_fingerprint\":\"SHA256:" FP43 "\"}";
+    assert_int_equal(rq(&s, "PUT", p, a.auth, m1, &r), 200);
+    j = body_json(&r);
+    parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
+    assert_int_equal(json_array_size(json_object_get(j, "fields_changed")), 3);
+    json_decref(j);
+    rc_resp_free(&r);
+    /* the same again: nothing changed */
+    assert_int_equal(rq(&s, "PUT", p, a.auth, m1, &r), 200);
+    j = body_json(&r);
+    assert_int_equal(json_array_size(json_object_get(j, "fields_changed")), 0);
+    assert_true(json_is_false(json_object_get(j, "host_key_changed")));
+    json_decref(j);
+    rc_resp_free(&r);
+    /* a new host key: that field alone, host_key_changed */
+    const char *m2 = "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SUM "\",\"ssh_host_key_fingerprint\":\"SHA256:"
+                     "AAAAWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSI\"}";
+    assert_int_equal(rq(&s, "PUT", p, a.auth, m2, &r), 200);
+    j = body_json(&r);
+    json_t *fc = json_object_get(j, "fields_changed");
+    assert_int_equal(json_array_size(fc), 1);
+    assert_string_equal(json_string_value(json_array_get(fc, 0)), "ssh_host_key_fingerprint");
+    assert_true(json_is_true(json_object_get(j, "host_key_changed")));
+    json_decref(j);
+    rc_resp_free(&r);
+    /* integrity violations: 202, the count, the counter */
+    snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", a.id);
+    assert_int_equal(rq(&s, "POST", p, a.auth, "{\"violations\":[" V_OK "," V_OK "]}", &r), 202);
+    j = body_json(&r);
+    assert_int_equal(mt_jint(j, "violation_count"), 2);
+    parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
+    json_decref(j);
+    rc_resp_free(&r);
+    assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
+    int64_t c = -1;
+    assert_int_equal(mt_assertion_value(r.body, r.body_len, "integrity_violation_count", &c), 0);
+    assert_int_equal(c, 1);
+    rc_resp_free(&r);
+}
+
+/* Events in strict: numeric ids, resume from > Last-Event-ID, no backfill
+ * without one. */
+static int collect_until(sse_client *c, const char *marker, char ids[][32], char evs[][32], int max)
+{
+    int n = 0;
+    int64_t dl = mt_now_ms() + WAIT_MS;
+    for (;;) {
+        sse_event ev;
+        int r = sse_next(c, &ev, dl);
+        if (r != 1)
+            fail_msg("event stream: no %s (%s) after %d frames", marker, r == 0 ? "deadline" : "ended", n);
+        bool mark = ev.data && strstr(ev.data, marker);
+        if (n < max) {
+            snprintf(ids[n], 32, "%s", ev.id ? ev.id : "");
+            const char *k = ev.data ? strstr(ev.data, "\"event_id\":\"") : NULL;
+            snprintf(evs[n], 32, "%.*s", k ? (int)strcspn(k + 12, "\"") : 0, k ? k + 12 : "");
+            n++;
+        }
+        sse_event_free(&ev);
+        if (mark)
+            return n;
+    }
+}
+
+static void inject(const mt_server *s, const char *id)
+{
+    char *b = rc_fmt("{\"event_type\":\"node_state_updated\",\"event_id\":\"%s\",\"nonce\":\"n-%s\",\"payload\":{}}", id, id);
+    assert_int_equal(call(s, "POST", "/test/inject-event", NULL, b), 204);
+    free(b);
+}
+
+static void st_events_numeric(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char evp[192], auth[160], lei[64];
+    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    sse_client c;
+    const char *h1[] = {auth};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    inject(&s, "x-1");
+    inject(&s, "x-2");
+    inject(&s, "x-3");
+    char ids[16][32], evs[16][32];
+    int n = collect_until(&c, "x-3", ids, evs, 16);
+    sse_close(&c);
+    uint64_t prev = 0;
+    char id1[32] = "";
+    for (int i = 0; i < n; i++) {
+        if (!ids[i][0])
+            continue;
+        if (strspn(ids[i], "0123456789") != strlen(ids[i]))
+            fail_msg("frame %d (%s): id \"%s\" is not numeric", i, evs[i], ids[i]);
+        uint64_t v = strtoull(ids[i], NULL, 10);
+        if (v <= prev)
+            fail_msg("frame %d: id %s not above the one before (%" PRIu64 ")", i, ids[i], prev);
+        prev = v;
+        if (strcmp(evs[i], "x-1") == 0)
+            snprintf(id1, sizeof id1, "%s", ids[i]);
+    }
+    if (!id1[0])
+        fail_msg("x-1 came without an id");
+    /* resume after x-1: x-2 and x-3, not x-1 */
+    snprintf(lei, sizeof lei, "Last-Event-ID: %s", id1);
+    const char *h2[] = {auth, lei};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h2, 2, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    inject(&s, "m-1");
+    n = collect_until(&c, "m-1", ids, evs, 16);
+    sse_close(&c);
+    bool got2 = false, got3 = false;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(evs[i], "x-1") == 0)
+            fail_msg("resumed after x-1's id %s, x-1 came again", id1);
+        got2 |= strcmp(evs[i], "x-2") == 0;
+        got3 |= strcmp(evs[i], "x-3") == 0;
+    }
+    if (!got2 || !got3)
+        fail_msg("resumed after %s: x-2 %s, x-3 %s", id1, got2 ? "came" : "missing", got3 ? "came" : "missing");
+    /* no Last-Event-ID, or an empty one: the tail, no backfill */
+    static const char *const tails[] = {NULL, "Last-Event-ID: "};
+    for (int k = 0; k < 2; k++) {
+        const char *h3[] = {auth, tails[k]};
+        assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h3, tails[k] ? 2 : 1, mt_now_ms() + WAIT_MS), 200);
+        assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+        char mk[16];
+        snprintf(mk, sizeof mk, "t-%d", k);
+        inject(&s, mk);
+        n = collect_until(&c, mk, ids, evs, 16);
+        sse_close(&c);
+        for (int i = 0; i < n; i++)
+            if (strncmp(evs[i], "x-", 2) == 0 || strncmp(evs[i], "m-", 2) == 0)
+                fail_msg("a stream opened %s replayed %s", k ? "with an empty Last-Event-ID" : "without Last-Event-ID",
+                         evs[i]);
+    }
+    /* hostile cursors: a refusal or the tail, never a 5xx */
+    static const char *const odd[] = {"Last-Event-ID: 184467440737095516160", "Last-Event-ID: 0x10",
+                                      "Last-Event-ID: +1", "Last-Event-ID:  7 7"};
+    for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+        char *hh = rc_fmt("Authorization: Bearer %s\r\n%s\r\n", a.nsk, odd[k]);
+        rc_resp r;
+        int st = rq(&s, "GET", evp, hh, NULL, &r);
+        if (st != 400)
+            fail_msg("[%s]: %d, want 400 invalid_last_event_id", odd[k], st);
+        json_decref(problem(&r, 400, "invalid_last_event_id", evp, odd[k]));
+        rc_resp_free(&r);
+        free(hh);
+    }
+    rc_healthy(&s, false, "after the event cursors");
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1975,6 +2188,8 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_clock_bounds, rc_teardown),
         cmocka_unit_test_teardown(st_flow_rotation, rc_teardown),
         cmocka_unit_test_teardown(st_flow_deregister, rc_teardown),
+        cmocka_unit_test_teardown(st_flow_reports, rc_teardown),
+        cmocka_unit_test_teardown(st_events_numeric, rc_teardown),
         cmocka_unit_test_teardown(st_www_authenticate, rc_teardown),
         cmocka_unit_test_teardown(st_reference_unchanged, rc_teardown),
         cmocka_unit_test_teardown(st_session_profile, rc_teardown),
