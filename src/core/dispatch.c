@@ -311,8 +311,10 @@ static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_
     /* The reference sends the constant evt-mock-001 on every connection; the
      * first stream still gets that, later ones evt-mock-002, ... */
     bool head = strcmp(req->method, "HEAD") == 0; /* a HEAD opens no stream: no number */
-    int idlen = snprintf(id, sizeof id, "evt-mock-%03llu",
-                         head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse, S->sse));
+    int idlen = S->strict /* numeric ids (seed 004): the last event's, to resume after */
+                    ? snprintf(id, sizeof id, "%llu", (unsigned long long)mk_sse_last_seq(S->sse))
+                    : snprintf(id, sizeof id, "evt-mock-%03llu",
+                               head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse, S->sse));
     static const char type[] = "node_state_updated";
     if (payload.err ||
         render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
@@ -516,7 +518,7 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
     /* No hub on an instance that was never started (tests drive dispatch
      * without a transport): nobody to deliver to, nothing to replay. */
     uint64_t seq = mk_sse_next_seq(m->sse, S->sse);
-    if (idlen == 0) {
+    if (idlen == 0 || S->strict) { /* strict: the id line is the number (the envelope keeps event_id) */
         sse_idlen = (size_t)snprintf(gen, sizeof gen, "evt-%llu", (unsigned long long)seq);
         sse_id = gen;
     }

@@ -245,6 +245,7 @@ static mk_session *session_new(mockapi *m, bool is_default, const char *id, mk_b
     clock_gettime(CLOCK_REALTIME, &ts);
     s->created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     s->strict = m->cfg.profile == MOCKAPI_PROFILE_STRICT;
+    mk_sse_space_set_numeric(s->sse, s->strict);
     atomic_init(&s->clock_offset_ms, 0);
     if (!(s->nodes = mk_nodes_new(s->created_ms)))
         goto fail;
@@ -477,8 +478,10 @@ int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, ch
     if (o->name)
         snprintf(s->name, sizeof s->name, "%s", o->name);
     s->ttl_ms = o->ttl_ms;
-    if (o->profile >= 0)
+    if (o->profile >= 0) {
         s->strict = o->profile == MOCKAPI_PROFILE_STRICT;
+        mk_sse_space_set_numeric(s->sse, s->strict);
+    }
     pthread_mutex_lock(&t->lock);
     s->state.notify = t->notify;
     s->state.notify_arg = t->notify_arg;
