@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "crypto.h"
 #include "regions.h"
 #include "gojson.h"
 #include "gotype.h"
@@ -185,14 +186,27 @@ static void respond_fault_clear(mk_session *S, const mk_request *req, mk_respons
     mk_respond_json(req, resp, 200, body, (size_t)n);
 }
 
-static void respond_secret(mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt)
+static void respond_secret(mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt,
+                           const mk_auth *a)
 {
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_buf_puts(&b, "{\"key\":");
     gj_write_string(&b, mt->params[1].s, mt->params[1].len);
-    mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n",
-                  S->secret_ct_b64);
+    const char *ct = S->secret_ct_b64;
+    char mine[sizeof S->secret_ct_b64];
+    const char *h = mk_req_header(req, "Authorization");
+    if (a->known && a->cls == MK_AUTH_NODE_KEY && h && strlen(h) == 7 + MK_NODE_NSK_LEN) {
+        /* strict: sealed with the key of the node that asks (its bearer,
+         * 32 bytes), as the secret a registered node decrypts is */
+        size_t bl = strlen(S->bearer);
+        unsigned char sealed[MK_SESSION_TOKEN_MAX + 16];
+        if (mk_gcm_seal((const unsigned char *)h + 7, S->bearer, bl, sealed) == 0) {
+            mk_b64_encode(sealed, bl + 16, mine);
+            ct = mine;
+        }
+    }
+    mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n", ct);
     respond_buf(req, resp, 200, &b);
 }
 
@@ -1883,7 +1897,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         mk_respond_blob(req, resp, MK_CT_OCTET, m->fx.artifact_body);
         break;
     case MK_R_SECRETS:
-        respond_secret(S, req, resp, &mt);
+        respond_secret(S, req, resp, &mt, &auth);
         break;
     case MK_R_ASSERTIONS:
         respond_assertions(S, req, resp);
