@@ -148,7 +148,7 @@ static void test_register(void **state)
             char c = r[i].nsk[k];
             assert_true((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
         }
-        char ip[16];
+        char ip[24]; /* room for any int, as -Wformat-truncation asks */
         snprintf(ip, sizeof ip, "10.99.0.%d", i + 2);
         assert_string_equal(r[i].ip, ip);
     }
