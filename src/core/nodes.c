@@ -603,11 +603,11 @@ int mk_nodes_rotate_complete(mk_nodes *n, const char *id, size_t len, const char
 
 /* Hooks compare as a set keyed by name (names are unique: strict_body
  * refuses duplicates), so a reordered list is not a change. */
-static bool same_hooks(const hook *h, size_t nh, const mk_caps *c)
+static bool same_hooks(const hook *h, size_t nh, const mk_caps *c, size_t nc)
 {
-    if (nh != c->nhooks)
+    if (nh != nc)
         return false;
-    for (size_t i = 0; i < c->nhooks; i++) {
+    for (size_t i = 0; i < nc; i++) {
         size_t j = 0;
         while (j < nh && strcmp(h[j].name, c->hooks[i].name) != 0)
             j++;
@@ -623,6 +623,8 @@ int mk_nodes_capabilities(mk_nodes *n, const char *id, size_t len, const mk_caps
     /* copy the manifest first, outside the lock, so a failure leaves the
      * node's last manifest as it was */
     bool oom = false;
+    /* the struct has room for MK_NODE_HOOKS_MAX (strict_body refuses more):
+     * never read past it */
     size_t nh = c->nhooks <= MK_NODE_HOOKS_MAX ? c->nhooks : MK_NODE_HOOKS_MAX;
     char *ver = dup_or_null(c->binary_version, &oom), *sum = dup_or_null(c->binary_checksum, &oom);
     char *hk = dup_or_null(c->ssh_host_key_fingerprint, &oom);
@@ -649,7 +651,7 @@ int mk_nodes_capabilities(mk_nodes *n, const char *id, size_t len, const mk_caps
         bool ch_sum = first || !same_str(d->bin_checksum, sum);
         /* on the first manifest an optional field is "changed" when present */
         bool ch_hk = first ? hk != NULL : !same_str(d->host_key, hk);
-        bool ch_hooks = first ? nh > 0 : !same_hooks(d->hooks, d->nhooks, c);
+        bool ch_hooks = first ? nh > 0 : !same_hooks(d->hooks, d->nhooks, c, nh);
         mk_buf_puts(out, "{\"accepted_at\":");
         put_time(out, now_ms);
         mk_buf_puts(out, ",\"fields_changed\":[");
