@@ -9,7 +9,7 @@
 static mk_verdict match(mk_listener_kind k, const char *method, const char *path, const char *query,
                         mk_match *m)
 {
-    return mk_route_match(k, method, path, strlen(path), query, m);
+    return mk_route_match(k, false, method, path, strlen(path), query, m);
 }
 
 static void test_exact_routes(void **st)
