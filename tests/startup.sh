@@ -233,7 +233,7 @@ refused 2 '-profile "strcit": must be reference or strict (did you mean "strict"
     -tls-addr off -profile strcit
 MOCKAPI_PROFILE=refrence refused 2 'MOCKAPI_PROFILE (-profile) "refrence": must be reference or strict (did you mean "reference"?)' \
     "a bad -profile from the environment is named by its variable" -- -tls-addr off
-refused 2 '-profile' "an empty -profile" -- -tls-addr off -profile ''
+refused 2 'mockapi: -profile "": must be reference or strict' "an empty -profile" -- -tls-addr off -profile ''
 refused 2 'mockapi: -bootstrap-token: a token is 1 to 256 visible ASCII characters' "an empty -bootstrap-token" -- \
     -tls-addr off -bootstrap-token ''
 refused 2 'mockapi: -bootstrap-token: a token is 1 to 256 visible ASCII characters' "an empty -bootstrap-token with =" -- \
@@ -242,8 +242,8 @@ refused 2 'mockapi: -bootstrap-token: a token is 1 to 256 visible ASCII characte
     -tls-addr off -bootstrap-token 'a,,b'
 refused 2 'mockapi: -bootstrap-token: a token is 1 to 256 visible ASCII characters' "a -bootstrap-token with a space" -- \
     -tls-addr off -bootstrap-token 'a b'
-MOCKAPI_BOOTSTRAP_TOKEN='' refused 2 'MOCKAPI_BOOTSTRAP_TOKEN' "an empty MOCKAPI_BOOTSTRAP_TOKEN is named by its variable" -- -tls-addr off
-refused 2 '-bootstrap-token' "seventeen bootstrap tokens" -- -tls-addr off -bootstrap-token "$(seq -s, 17)"
+MOCKAPI_BOOTSTRAP_TOKEN='' refused 2 'mockapi: MOCKAPI_BOOTSTRAP_TOKEN (-bootstrap-token): a token is 1 to 256' "an empty MOCKAPI_BOOTSTRAP_TOKEN is named by its variable" -- -tls-addr off
+refused 2 'mockapi: -bootstrap-token: more than 16 tokens' "seventeen bootstrap tokens" -- -tls-addr off -bootstrap-token "$(seq -s, 17)"
 uuid=01890000-0000-7000-8000-000000000001
 "$bin" -addr 127.0.0.1:0 -tls-addr off -profile strict -bootstrap-token bt-1 -bootstrap-token bt-2 >"$work/p1" 2>/dev/null &
 p=$!
