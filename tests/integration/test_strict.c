@@ -515,6 +515,7 @@ static const row rows[] = {
     {"nsk_revoked", 401, "PUT", EP, A_REVOKED, NULL, EP_OK, 0, NULL, NULL},
     {"node_id_mismatch", 403, "PUT", "/v1/nodes/{sib}/endpoint", A_OWN, NULL, EP_OK, 0, NULL, NULL},
     {"endpoint_body_too_large", 413, "PUT", EP, A_OWN, NULL, NULL, 4097, NULL, NULL},
+    {"malformed_endpoint_request", 400, "PUT", EP, A_OWN, NULL, NULL, 4096, NULL, NULL}, /* at the cap: decoded */
     {"malformed_endpoint_request", 400, "PUT", EP, A_OWN, NULL,
      "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\",\"x\":1}", 0, NULL, NULL},
     {"malformed_endpoint_request", 400, "PUT", EP, A_OWN, NULL,
@@ -540,6 +541,7 @@ static const row rows[] = {
     {"unauthorized", 401, "PUT", CP, A_REVOKED, NULL, CP_OK, 0, NULL, NULL},
     {"forbidden", 403, "PUT", "/v1/nodes/{sib}/capabilities", A_OWN, NULL, CP_OK, 0, NULL, NULL},
     {"capabilities_body_too_large", 413, "PUT", CP, A_OWN, NULL, NULL, 32769, NULL, NULL},
+    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, NULL, 32768, NULL, NULL},
     {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":5,\"binary_checksum\":\"" SUM "\"}",
      0, NULL, NULL},
     {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_checksum\":\"" SUM "\"}", 0, NULL, NULL},
@@ -565,6 +567,7 @@ static const row rows[] = {
     {"unauthorized", 401, "POST", IV, A_MALFORMED, NULL, IV_OK, 0, NULL, NULL},
     {"forbidden", 403, "POST", "/v1/nodes/{sib}/integrity-violations", A_OWN, NULL, IV_OK, 0, NULL, NULL},
     {"integrity_violations_body_too_large", 413, "POST", IV, A_OWN, NULL, NULL, 32769, NULL, NULL},
+    {"malformed_integrity_violations_request", 400, "POST", IV, A_OWN, NULL, NULL, 32768, NULL, NULL},
     {"malformed_integrity_violations_request", 400, "POST", IV, A_OWN, NULL, "{\"violations\":{}}", 0, NULL, NULL},
     {"malformed_integrity_violations_request", 400, "POST", IV, A_OWN, NULL, "{}", 0, NULL, NULL},
     {"integrity_violations_empty", 400, "POST", IV, A_OWN, NULL, "{\"violations\":[]}", 0, NULL, NULL},
@@ -599,6 +602,7 @@ static const row rows[] = {
     {"unauthorized", 401, "POST", KR, A_REVOKED, NULL, KR_OK, 0, NULL, NULL},
     {"unauthorized", 401, "POST", KR, A_API, NULL, KR_OK, 0, NULL, NULL},
     {"keys_rotate_body_too_large", 413, "POST", KR, A_OWN, NULL, NULL, 4097, NULL, NULL},
+    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, NULL, 4096, NULL, NULL},
     {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":1}", 0, NULL, NULL},
     {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" PK2 "\"", 0, NULL, NULL},
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" ZEROKEY "\"}", 0, NULL, NULL},
@@ -659,6 +663,8 @@ static const row rows[] = {
     {"injected_fault", 503, "GET", "/v1/ping", A_NONE, "X-Mockapi-Fault: status=503\r\n", NULL, 0, NULL, NULL},
     {"injected_fault", 429, "POST", HB, A_OWN, "X-Mockapi-Fault: status=429\r\n", HB_OK, 0, NULL, NULL},
     {"malformed_request", 400, "POST", "/v1/nodes/{id}/drift", A_NONE, NULL, "{", 0, NULL, NULL},
+    {"invalid_fault", 400, "POST", HB, A_OWN, "X-Mockapi-Fault: bogus=1\r\n", HB_OK, 0, NULL, "bogus"},
+    {"invalid_fault", 400, "POST", HB, A_OWN, "X-Mockapi-Fault: status=503; skip-auth\r\n", HB_OK, 0, NULL, NULL},
     {"body_too_large", 413, "POST", "/v1/nodes/{id}/drift", A_NONE, NULL, NULL, MAXB + 1, NULL, NULL},
 };
 
@@ -2237,6 +2243,282 @@ static int st_teardown(void **state)
     return rc_teardown(state);
 }
 
+
+/* -sse-max-clients streams open: the next is 503 streams_full. */
+static void st_streams_full(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.sse_max_clients = 1;
+    mt_server s;
+    strict_start(&s, &cfg);
+    node a;
+    reg(&s, "", &a);
+    char evp[192], auth[160];
+    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    const char *h[] = {auth};
+    sse_client c;
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + WAIT_MS), 200);
+    expect_problem(&s, "GET", evp, a.auth, NULL, 503, "streams_full");
+    /* auth still first: no key is 401 even when full */
+    expect_problem(&s, "GET", evp, NULL, NULL, 401, "unauthorized");
+    sse_close(&c);
+    rc_healthy(&s, false, "after a full hub");
+}
+
+/* Registers from several threads at once past the cap: exactly 250 nodes,
+ * every other answer 409 node_limit, all ids and keys distinct. */
+typedef struct reg_job {
+    const mt_server *s;
+    int n;
+    atomic_int *ok, *full, *wrong;
+    char (*ids)[40];
+    atomic_int *next;
+} reg_job;
+
+static void *reg_thread(void *arg)
+{
+    reg_job *j = arg;
+    CURL *h = curl_easy_init();
+    const char *body = "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}";
+    for (int i = 0; i < j->n; i++) {
+        mt_request rq = {.method = "POST", .path = "/v1/register", .body = body, .body_len = strlen(body),
+                         .send_body = true, .timeout_ms = WAIT_MS};
+        mt_response r;
+        mt_perform(h, j->s->base, &rq, &r);
+        if (r.status == 200) {
+            json_t *o = json_loadb((const char *)r.body, r.len, 0, NULL);
+            const char *id = o ? json_string_value(json_object_get(o, "node_id")) : NULL;
+            if (id) {
+                int k = atomic_fetch_add(j->next, 1);
+                if (k < 400)
+                    snprintf(j->ids[k], 40, "%s", id);
+                atomic_fetch_add(j->ok, 1);
+            } else
+                atomic_fetch_add(j->wrong, 1);
+            json_decref(o);
+        } else if (r.status == 409 && strstr((char *)r.body, "\"node_limit\""))
+            atomic_fetch_add(j->full, 1);
+        else
+            atomic_fetch_add(j->wrong, 1);
+        mt_response_free(&r);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
+static void st_concurrent_registers(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    enum { T = 6, N = 50 };
+    static char ids[400][40];
+    atomic_int ok = 0, full = 0, wrong = 0, next = 0;
+    reg_job jobs[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        jobs[i] = (reg_job){.s = &s, .n = N, .ok = &ok, .full = &full, .wrong = &wrong, .ids = ids, .next = &next};
+        assert_int_equal(pthread_create(&th[i], NULL, reg_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&wrong), 0);
+    assert_int_equal(atomic_load(&ok), 250);
+    assert_int_equal(atomic_load(&full), T * N - 250);
+    qsort(ids, 250, sizeof ids[0], cmp_id);
+    for (int i = 1; i < 250; i++)
+        if (strcmp(ids[i], ids[i - 1]) == 0)
+            fail_msg("node id %s given twice", ids[i]);
+    json_t *j = get_json(&s, "/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 250);
+    /* mesh IPs distinct too */
+    json_t *n;
+    size_t i;
+    char ips[250][20];
+    json_array_foreach(json_object_get(j, "nodes"), i, n) snprintf(ips[i], 20, "%s", mt_jstr(n, "mesh_ip"));
+    json_decref(j);
+    qsort(ips, 250, sizeof ips[0], cmp_id);
+    for (int k = 1; k < 250; k++)
+        if (strcmp(ips[k], ips[k - 1]) == 0)
+            fail_msg("mesh IP %s given twice", ips[k]);
+    rc_resp r;
+    assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
+    int64_t rc = -1;
+    assert_int_equal(mt_assertion_value(r.body, r.body_len, "registration_count", &rc), 0);
+    assert_int_equal(rc, 250);
+    rc_resp_free(&r);
+}
+
+/* Triggers from several threads at once: one rotation, one event, one
+ * already_pending false. */
+typedef struct trig_job {
+    const mt_server *s;
+    const char *path;
+    atomic_int *fresh, *pending, *wrong;
+    char rid[64];
+} trig_job;
+
+static void *trig_thread(void *arg)
+{
+    trig_job *j = arg;
+    CURL *h = curl_easy_init();
+    const char *hd[] = {"Authorization: Bearer psk_t"};
+    for (int i = 0; i < 10; i++) {
+        mt_request rq = {.method = "POST", .path = j->path, .headers = hd, .nheaders = 1, .timeout_ms = WAIT_MS};
+        mt_response r;
+        mt_perform(h, j->s->base, &rq, &r);
+        json_t *o = r.status == 200 ? json_loadb((const char *)r.body, r.len, 0, NULL) : NULL;
+        const char *rid = o ? json_string_value(json_object_get(o, "rotation_id")) : NULL;
+        if (!rid || (j->rid[0] && strcmp(j->rid, rid) != 0))
+            atomic_fetch_add(j->wrong, 1);
+        else {
+            snprintf(j->rid, sizeof j->rid, "%s", rid);
+            if (json_is_true(json_object_get(o, "already_pending")))
+                atomic_fetch_add(j->pending, 1);
+            else
+                atomic_fetch_add(j->fresh, 1);
+        }
+        json_decref(o);
+        mt_response_free(&r);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void st_concurrent_triggers(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char evp[192], auth[160], tr[192];
+    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    const char *h[] = {auth};
+    sse_client c;
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    enum { T = 4 };
+    atomic_int fresh = 0, pending = 0, wrong = 0;
+    trig_job jobs[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        jobs[i] = (trig_job){.s = &s, .path = tr, .fresh = &fresh, .pending = &pending, .wrong = &wrong};
+        assert_int_equal(pthread_create(&th[i], NULL, trig_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&wrong), 0);
+    assert_int_equal(atomic_load(&fresh), 1);
+    assert_int_equal(atomic_load(&pending), T * 10 - 1);
+    for (int i = 1; i < T; i++)
+        assert_string_equal(jobs[i].rid, jobs[0].rid);
+    /* exactly one rotate_keys frame before a marker */
+    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+                          "{\"event_type\":\"marker\",\"event_id\":\"mk\",\"nonce\":\"m\",\"payload\":{}}"),
+                     204);
+    int64_t dl = mt_now_ms() + WAIT_MS;
+    int rot = 0;
+    for (;;) {
+        sse_event ev;
+        int r = sse_next(&c, &ev, dl);
+        if (r != 1)
+            fail_msg("no marker on the stream (%d rotate_keys frames before)", rot);
+        bool mark = ev.data && strstr(ev.data, "\"mk\"");
+        rot += (ev.event && strcmp(ev.event, "rotate_keys") == 0) || (ev.data && strstr(ev.data, "rotate_keys"));
+        sse_event_free(&ev);
+        if (mark)
+            break;
+    }
+    sse_close(&c);
+    assert_int_equal(rot, 1);
+}
+
+/* Keys are bound to their session: a strict session's NSK means nothing in
+ * another strict session (401 there), and selects no session by itself. */
+static void st_session_keys(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"one\"}"), 201);
+    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"two\"}"), 201);
+    node a, b;
+    reg(&s, "/s/one", &a);
+    reg(&s, "/s/two", &b);
+    assert_int_equal(heartbeat(&s, "/s/one", &a, NULL, 0), 200);
+    assert_int_equal(heartbeat(&s, "/s/two", &b, NULL, 0), 200);
+    /* a's key and id in session two: unknown there */
+    assert_int_equal(heartbeat(&s, "/s/two", &a, NULL, 0), 401);
+    /* and in default (no session named: the key does not select one) */
+    assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 401);
+    /* b's key on a's path in session one: an unknown key there, 401 not 403 */
+    char p[192];
+    snprintf(p, sizeof p, "/s/one/v1/nodes/%s/heartbeat", a.id);
+    char *hb = hb_body();
+    assert_int_equal(call(&s, "POST", p, b.auth, hb), 401);
+    free(hb);
+    /* a reset of session one forgets its nodes only */
+    assert_int_equal(call(&s, "POST", "/s/one/test/reset", NULL, NULL), 204);
+    assert_int_equal(heartbeat(&s, "/s/one", &a, NULL, 0), 401);
+    assert_int_equal(heartbeat(&s, "/s/two", &b, NULL, 0), 200);
+    /* ending session two: its prefix is gone */
+    assert_int_equal(call(&s, "DELETE", "/test/sessions/two", NULL, NULL), 200);
+    assert_int_equal(heartbeat(&s, "/s/two", &b, NULL, 0), 404);
+}
+
+/* skip-auth as a fault rule (POST /test/faults), and the instance of a
+ * request with a query (the path only). */
+static void st_skip_auth_rule(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    node none = a;
+    snprintf(none.auth, sizeof none.auth, "%s", "");
+    assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 401);
+    assert_int_equal(call(&s, "POST", "/test/faults", NULL, "{\"route\":\"heartbeat\",\"spec\":\"skip-auth\"}"), 201);
+    assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 200);
+    /* the rule skips auth, not existence nor the body's checks */
+    char *hb = hb_body();
+    expect_problem(&s, "POST", "/v1/nodes/" UNK "/heartbeat", NULL, hb, 404, "node_not_found");
+    free(hb);
+    char p[192];
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    expect_problem(&s, "POST", p, NULL, "{}", 400, "malformed_heartbeat_request");
+    json_t *j = get_json(&s, "/test/requests?route=heartbeat&status=200&last=1", NULL);
+    json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    assert_true(json_is_true(json_object_get(au, "skipped")));
+    json_decref(j);
+    /* other routes keep their auth */
+    snprintf(p, sizeof p, "/v1/nodes/%s/reachability", a.id);
+    expect_problem(&s, "GET", p, NULL, NULL, 401, "unauthorized");
+    /* a query is not part of the instance */
+    char pq[256];
+    snprintf(pq, sizeof pq, "%s?x=1&y=%%22", p);
+    rc_resp r;
+    rq(&s, "GET", pq, NULL, NULL, &r);
+    json_decref(problem(&r, 401, "unauthorized", p, "a query"));
+    rc_resp_free(&r);
+    /* an upper-case id is the same node (UUIDs compare case-insensitively) */
+    char up[64];
+    snprintf(up, sizeof up, "%s", a.id);
+    for (char *c = up; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+    snprintf(p, sizeof p, "/v1/nodes/%s/reachability", up);
+    json_decref(get_json(&s, p, a.auth));
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2257,6 +2539,11 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_hostile_authorization, st_teardown),
         cmocka_unit_test_teardown(st_concurrent_heartbeats, st_teardown),
         cmocka_unit_test_teardown(st_gzip_caps, st_teardown),
+        cmocka_unit_test_teardown(st_streams_full, st_teardown),
+        cmocka_unit_test_teardown(st_concurrent_registers, st_teardown),
+        cmocka_unit_test_teardown(st_concurrent_triggers, st_teardown),
+        cmocka_unit_test_teardown(st_session_keys, st_teardown),
+        cmocka_unit_test_teardown(st_skip_auth_rule, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
