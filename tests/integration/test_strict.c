@@ -2519,6 +2519,192 @@ static void st_skip_auth_rule(void **state)
     json_decref(get_json(&s, p, a.auth));
 }
 
+
+/* Hostile values: what the mock echoes (problem details, /test/nodes,
+ * the journal) stays valid, one-line JSON, whatever bytes came in. */
+static void st_hostile_values(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char p[192], now[40];
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    /* decode and semantic refusals whose detail names a nasty value */
+    static const char *const nasty[] = {
+        "\"a\\u0000b\\n\\\"c\\\\\"",          /* NUL, newline, quote, backslash */
+        "\"\\ud800\"",                       /* a lone surrogate */
+        "\"\xff\xfe\"",                       /* bytes that are not UTF-8 */
+        "\"\xe2\x80\xa8\"",                   /* U+2028 */
+        "\"\x7f\x01\x1b[31m\"",               /* DEL, CTLs, an escape sequence */
+        "\"0000-00-00T00:00:00Z\"", "\"2026-13-45T25:61:61Z\"", "\"9999999999-01-01T00:00:00Z\"",
+        "1e999", "-0", "[]", "{}", "true", "null",
+    };
+    for (size_t i = 0; i < sizeof nasty / sizeof nasty[0]; i++) {
+        char *b = rc_fmt("{\"client_now\":%s,\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", nasty[i]);
+        rc_resp r;
+        int st = rq(&s, "POST", p, a.auth, b, &r);
+        char what[128];
+        snprintf(what, sizeof what, "client_now %zu", i);
+        if (st != 400)
+            fail_msg("%s: %d, want 400", what, st);
+        json_t *o = json_loadb((const char *)r.body, r.body_len, 0, NULL);
+        const char *code = o && json_is_string(json_object_get(o, "code")) ? json_string_value(json_object_get(o, "code")) : "";
+        if (strcmp(code, "malformed_heartbeat_request") != 0 && strcmp(code, "clock_skew") != 0)
+            fail_msg("%s: code [%s]", what, code);
+        json_decref(problem(&r, 400, code, p, what));
+        json_decref(o);
+        rc_resp_free(&r);
+        free(b);
+        /* binary_version likewise: refused or accepted, never bad JSON after */
+        wall_rfc3339(0, now);
+        b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":%s}", now, nasty[i]);
+        st = rq(&s, "POST", p, a.auth, b, &r);
+        if (st != 200 && st != 400)
+            fail_msg("binary_version %zu: %d", i, st);
+        if (st == 400) {
+            /* U+2028 is white space to Go's strings.TrimSpace: binary_version_empty */
+            json_t *o2 = json_loadb((const char *)r.body, r.body_len, 0, NULL);
+            const char *c = o2 && json_is_string(json_object_get(o2, "code")) ? json_string_value(json_object_get(o2, "code")) : "";
+            if (strcmp(c, "malformed_heartbeat_request") != 0 && strcmp(c, "binary_version_empty") != 0)
+                fail_msg("binary_version %zu: code [%s]", i, c);
+            json_decref(problem(&r, 400, c, p, "binary_version"));
+            json_decref(o2);
+        }
+        rc_resp_free(&r);
+        free(b);
+    }
+    /* register with a nasty hostname, an endpoint and a manifest with nasty
+     * strings: /test/nodes and the topology stay JSON */
+    static const char *const hosts[] = {"h\\\"\\\\\\n\\t\\u0001", "\\u2028\\u2029</script>", "\xc3\xa9t\xc3\xa9"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        char *b = rc_fmt("{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"%s\"}", hosts[i]);
+        rc_resp r;
+        int st = rq(&s, "POST", "/v1/register", NULL, b, &r);
+        if (st != 200 && st != 400)
+            fail_msg("hostname %zu: %d", i, st);
+        rc_resp_free(&r);
+        free(b);
+    }
+    {
+        char *longhost = malloc(70000);
+        memset(longhost, 'h', 69999);
+        longhost[69999] = '\0';
+        char *b = rc_fmt("{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"%s\"}", longhost);
+        rc_resp r;
+        int st = rq(&s, "POST", "/v1/register", NULL, b, &r);
+        if (st != 200 && st != 400)
+            fail_msg("a 70,000-byte hostname: %d", st);
+        rc_resp_free(&r);
+        free(b);
+        free(longhost);
+    }
+    wall_rfc3339(0, now);
+    char *b = rc_fmt("{\"binary_version\":\"v\\\"1\\n\\u0000\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":"
+                     "[{\"name\":\"h\\\"\\\\\\n\",\"checksum\":\"" SUM "\"}]}");
+    char cp[192];
+    snprintf(cp, sizeof cp, "/v1/nodes/%s/capabilities", a.id);
+    int st = call(&s, "PUT", cp, a.auth, b);
+    if (st != 200 && st != 400)
+        fail_msg("a manifest with nasty strings: %d", st);
+    free(b);
+    b = rc_fmt("{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"x\\\"\\n\\u0007\",\"reported_at\":\"%s\"}", now);
+    char ep[192];
+    snprintf(ep, sizeof ep, "/v1/nodes/%s/endpoint", a.id);
+    st = call(&s, "PUT", ep, a.auth, b);
+    if (st != 200 && st != 400)
+        fail_msg("an endpoint with a nasty nat_type: %d", st);
+    free(b);
+    rc_resp r;
+    assert_int_equal(rq(&s, "GET", "/test/nodes", NULL, NULL, &r), 200);
+    json_decref(body_json(&r)); /* fails the test when it is not JSON */
+    if (memchr(r.body, '\n', r.body_len - 1))
+        fail_msg("/test/nodes: a raw newline inside");
+    rc_resp_free(&r);
+    char dom[64], tp[160];
+    domain_of(&s, dom);
+    snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
+    json_decref(get_json(&s, tp, "Authorization: Bearer psk_x\r\n"));
+    assert_int_equal(rq(&s, "GET", "/test/requests?limit=100000", NULL, NULL, &r), 200);
+    json_decref(body_json(&r));
+    rc_resp_free(&r);
+    /* a path id with bytes that need escaping: the instance is JSON */
+    static const char *const paths[] = {"/v1/nodes/%22%5C%0A/heartbeat", "/v1/nodes/%ff%fe/heartbeat",
+                                        "/v1/nodes/\x7f/heartbeat", "/v1/nodes/a%2Fb/heartbeat"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        rq(&s, "POST", paths[i], a.auth, "{}", &r);
+        if (r.status == 400 && strstr((char *)r.body, "invalid_node_id"))
+            json_decref(problem(&r, 400, "invalid_node_id", paths[i], paths[i]));
+        else if (r.status != 400 && r.status != 404) {
+            char *sh = mt_show(r.body, r.body_len);
+            fail_msg("POST %s: %d %s", paths[i], r.status, sh);
+        }
+        rc_resp_free(&r);
+    }
+    rc_healthy(&s, false, "after hostile values");
+}
+
+/* Reachability without heartbeats (from registration), and changed_at
+ * that moves only on a transition. */
+static void st_reachability_edges(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    json_t *j = reach(&s, "", &a);
+    int64_t born = parse_ms(mt_jstr(j, "changed_at"), "changed_at");
+    json_decref(j);
+    assert_int_equal(advance(&s, "90000"), 90000);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "stale");
+    assert_true(json_is_null(json_object_get(j, "last_heartbeat_at")));
+    assert_int_equal(parse_ms(mt_jstr(j, "changed_at"), "changed_at"), born + 90000);
+    json_decref(j);
+    char acc1[64], acc2[64];
+    assert_int_equal(heartbeat(&s, "", &a, acc1, sizeof acc1), 200);
+    assert_int_equal(advance(&s, "30000"), 120000);
+    assert_int_equal(heartbeat(&s, "", &a, acc2, sizeof acc2), 200);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "healthy");
+    assert_string_equal(mt_jstr(j, "last_heartbeat_at"), acc2);
+    assert_string_equal(mt_jstr(j, "changed_at"), acc1); /* healthy since the first */
+    json_decref(j);
+    /* 90 s after the second heartbeat, not the first */
+    assert_int_equal(advance(&s, "80000"), 200000);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "healthy");
+    json_decref(j);
+    assert_int_equal(advance(&s, "10000"), 210000);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "stale");
+    assert_int_equal(parse_ms(mt_jstr(j, "changed_at"), "changed_at"), parse_ms(acc2, "acc2") + 90000);
+    json_decref(j);
+    /* a refused heartbeat (skew) moves nothing */
+    char p[192], old[40];
+    wall_rfc3339(-120000, old);
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    char *b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", old);
+    assert_int_equal(call(&s, "POST", p, a.auth, b), 400);
+    free(b);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "stale");
+    assert_string_equal(mt_jstr(j, "last_heartbeat_at"), acc2);
+    json_decref(j);
+    /* the topology reports the same state */
+    char dom[64], tp[160];
+    domain_of(&s, dom);
+    snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
+    j = get_json(&s, tp, "Authorization: Bearer psk_x\r\n");
+    json_t *n0 = json_array_get(json_object_get(j, "nodes"), 0);
+    json_t *rv = json_object_get(n0, "reachability");
+    const char *rs = json_is_string(rv) ? json_string_value(rv) : mt_jstr(rv, "state");
+    assert_string_equal(rs, "stale");
+    json_decref(j);
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2544,6 +2730,8 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_concurrent_triggers, st_teardown),
         cmocka_unit_test_teardown(st_session_keys, st_teardown),
         cmocka_unit_test_teardown(st_skip_auth_rule, st_teardown),
+        cmocka_unit_test_teardown(st_hostile_values, st_teardown),
+        cmocka_unit_test_teardown(st_reachability_edges, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
