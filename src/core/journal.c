@@ -127,6 +127,14 @@ static const char *error_from_body(const char *b, size_t n, char **w)
         mk_buf_free(&d);
         return r;
     }
+    /* a problem+json answer (problem.h): its code, which its type ends with */
+    static const char plead[] = "{\"type\":\"urn:mockapi:problem:";
+    if (n > sizeof plead - 1 && memcmp(b, plead, sizeof plead - 1) == 0) {
+        size_t s = sizeof plead - 1, e = s;
+        while (e < n && ((b[e] >= 'a' && b[e] <= 'z') || b[e] == '_'))
+            e++;
+        return e > s && e < n && b[e] == '"' ? put(w, b + s, e - s) : NULL;
+    }
     while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' '))
         n--;
     for (size_t i = 0; i < n; i++)

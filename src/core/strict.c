@@ -297,12 +297,15 @@ out:
     mk_sb_free(doc);
 }
 
-/* The heartbeat fixture's hints (/test/configure-heartbeat). */
-static void hints(mk_session *S, bool *reconcile, bool *rotate)
+/* The heartbeat's hints: false, as the seed says they default to, until
+ * the test sets them (/test/configure-heartbeat, or the session's own
+ * heartbeat fixture, or -fixtures); the embedded fixture says reconcile: true. */
+static void hints(const mockapi *m, mk_session *S, bool *reconcile, bool *rotate)
 {
     *reconcile = *rotate = false;
     mk_blob *b = mk_state_get_heartbeat(&S->state);
-    json_t *j = b ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+    bool set = b && (b != m->fx.heartbeat_default || m->cfg.fixtures_dir); /* -fixtures: the user's own */
+    json_t *j = set ? json_loadb(b->data, b->len, 0, NULL) : NULL;
     *reconcile = json_is_true(json_object_get(j, "reconcile"));
     *rotate = json_is_true(json_object_get(j, "rotate_keys"));
     json_decref(j);
@@ -446,7 +449,7 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
         mk_buf_putc(&out, '{');
         if ((r = mk_nodes_heartbeat(S->nodes, node, strlen(node), now, &out)) == 0) {
             bool rec, rot;
-            hints(S, &rec, &rot);
+            hints(m, S, &rec, &rot);
             mk_buf_printf(&out, ",\"reconcile\":%s,\"rotate_keys\":%s}\n", rec ? "true" : "false",
                           rot ? "true" : "false");
         }

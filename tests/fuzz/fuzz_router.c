@@ -15,7 +15,8 @@
  *  - 405 comes with a non-empty Allow list that does not name the method;
  *  - a redirect's location is rooted, keeps the query, and asking for it
  *    does not redirect again (cleaning is idempotent);
- *  - matching is deterministic. */
+ *  - matching is deterministic;
+ *  - a 404's suggestion is NULL or a pattern of the asked table. */
 #include "fuzz_check.h"
 
 #include "router.h"
@@ -141,6 +142,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check(kind, method, rest, plen, query);
+    /* a 404's "did you mean": NULL, or a route pattern of that listener */
+    char *p = fuzz_copy(rest, plen, 0);
+    const char *like = mk_route_suggest(kind, strict, p, plen);
+    free(p);
+    if (like) {
+        size_t count;
+        const mk_route *t = mk_routes(&count);
+        bool found = false;
+        for (size_t i = 0; i < count && !found; i++)
+            found = t[i].pattern == like && t[i].listener == kind && (strict || !t[i].strict_only);
+        CHECK(found);
+    }
     free(query);
     free(method);
     return 0;

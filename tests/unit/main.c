@@ -26,5 +26,6 @@ int main(void)
     failed += run_fault_journal_tests();
     failed += run_sse_tests();
     failed += run_nodes_tests();
+    failed += run_strict_body_tests();
     return failed ? 1 : 0;
 }
