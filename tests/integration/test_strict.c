@@ -1575,11 +1575,11 @@ static void st_session_profile(void **state)
 /* ---- the journal -------------------------------------------------------- */
 
 /* The auth member of the newest journal entry of route (GET /test/requests). */
-static json_t *last_auth(const mt_server *s, const char *route)
+static json_t *last_auth(const mt_server *s, const char *adm, const char *route)
 {
     char p[128];
     snprintf(p, sizeof p, "/test/requests?route=%s&last=1", route);
-    json_t *j = get_json(s, p, NULL);
+    json_t *j = get_json(s, p, adm);
     json_t *e = json_array_get(json_object_get(j, "entries"), 0);
     if (!e)
         fail_msg("no %s entry", route);
@@ -1591,10 +1591,10 @@ static json_t *last_auth(const mt_server *s, const char *route)
     return a;
 }
 
-static void expect_auth(const mt_server *s, const char *route, const char *cls, const char *token, const char *nodeid,
-                        bool skipped)
+static void expect_auth(const mt_server *s, const char *adm, const char *route, const char *cls, const char *token,
+                        const char *nodeid, bool skipped)
 {
-    json_t *a = last_auth(s, route);
+    json_t *a = last_auth(s, adm, route);
     char *dump = json_dumps(a, JSON_COMPACT);
     if (strcmp(mt_jstr(a, "class"), cls) != 0)
         fail_msg("%s: auth %s, want class %s", route, dump, cls);
@@ -1692,6 +1692,17 @@ static void st_journal_auth(void **state)
     assert_string_equal(mt_jstr(au, "class"), "node_key");
     assert_string_equal(mt_jstr(au, "node"), b.id);
     json_decref(j);
+    /* an operator's token and the admin token on a read surface: served, classed */
+    char rp[192];
+    snprintf(rp, sizeof rp, "/v1/nodes/%s/reachability", a.id);
+    assert_int_equal(call(&s, "GET", rp, "Authorization: Bearer adm-secret-1\r\n", NULL), 200);
+    expect_auth(&s, adm, "reachability", "admin", "adm-secret-1", NULL, false);
+    assert_int_equal(call(&s, "GET", rp, "Authorization: Bearer psk_reader\r\n", NULL), 200);
+    expect_auth(&s, adm, "reachability", "api_token", "psk_reader", NULL, false);
+    assert_int_equal(call(&s, "GET", rp, a.auth, NULL), 200);
+    expect_auth(&s, adm, "reachability", "node_key", a.nsk, a.id, false);
+    assert_int_equal(call(&s, "GET", rp, b.auth, NULL), 403);
+    expect_auth(&s, adm, "reachability", "node_key", b.nsk, b.id, false);
     /* skip-auth: no key, still 200 for an existing node, skipped true */
     char *skh = rc_fmt("%s", SKIP);
     assert_int_equal(call(&s, "POST", p, skh, hb), 200);
@@ -1718,7 +1729,6 @@ static void st_journal_auth(void **state)
     rc_resp_free(&r);
     free(hb);
 #undef GETJ
-    (void)expect_auth;
 }
 
 /* ---- attacks ------------------------------------------------------------ */
