@@ -2173,7 +2173,7 @@ static void st_events_numeric(void **state)
         prev = v;
         first = false;
         if (strcmp(evs[i], "x-1") == 0)
-            snprintf(id1, sizeof id1, "%s", ids[i]);
+            snprintf(id1, sizeof id1, "%.31s", ids[i]);
     }
     if (!id1[0])
         fail_msg("x-1 came without an id");
