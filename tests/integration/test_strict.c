@@ -1811,6 +1811,10 @@ static void st_hostile_authorization(void **state)
         char *sh = st ? mt_show(r.body, r.body_len) : strdup("(no answer)");
         if (c[i].want ? st != c[i].want : (st != 400 && st != 401))
             fail_msg("%s: %d %s, want %s", c[i].what, st, sh, c[i].want == 401 ? "401" : "400 or 401");
+        /* no answer echoes the key (or half of it) */
+        if (st && (memmem(r.body, r.body_len, a.nsk, 16) || memmem(r.body, r.body_len, a.nsk + 16, 16) ||
+                   strstr(r.head, a.nsk + 16) || memmem(r.head, strlen(r.head), a.nsk, 16)))
+            fail_msg("%s: the answer echoes the node's key: %s", c[i].what, sh);
         if (st == 401) {
             char path[128];
             snprintf(path, sizeof path, "/v1/nodes/%s/heartbeat", a.id);
