@@ -25,9 +25,9 @@
  * The 501 *_not_provisioned codes of seed 004 are not reachable: the mock
  * wires every collaborator (as the seed's kind dev does). Neither are
  * endpoint_peer_gone (410, a race between two gates of the production
- * handler), internal (500, a server fault) nor keys_rotate_peer_not_found
- * (POST /v1/keys/rotate has no path id: a caller the mock cannot resolve
- * to a live node is 401 before any existence check).
+ * handler) nor internal (500, a server fault). keys_rotate_peer_not_found
+ * is reached only with skip-auth (no key, so no node: POST /v1/keys/rotate
+ * has no path id).
  *
  * Every server listens on 127.0.0.1:0; every wait has a deadline; nothing
  * sleeps. */
@@ -608,6 +608,7 @@ static const row rows[] = {
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" ZEROKEY "\"}", 0, NULL, NULL},
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"c2hvcnQ=\"}", 0, NULL, NULL},
     {"keys_rotate_no_pending_rotation", 409, "POST", KR, A_OWN, NULL, KR_OK, 0, NULL, NULL},
+    {"keys_rotate_peer_not_found", 404, "POST", KR, A_NONE, SKIP, KR_OK, 0, NULL, NULL},
     {"method_not_allowed", 405, "GET", KR, A_OWN, NULL, NULL, 0, "Allow: POST", NULL},
     /* PostNodeKeysRotate (trigger) */
     {"unauthorized", 401, "POST", TR, A_NONE, NULL, NULL, 0, NULL, NULL},
@@ -2214,18 +2215,18 @@ static void st_events_numeric(void **state)
                 fail_msg("a stream opened %s replayed %s", k ? "with an empty Last-Event-ID" : "without Last-Event-ID",
                          evs[i]);
     }
-    /* hostile cursors: a refusal or the tail, never a 5xx */
+    /* hostile cursors: 400 invalid_last_event_id, no stream (an id past
+     * 2^64 is no event's id either: strconv.ParseUint refuses it) */
     static const char *const odd[] = {"Last-Event-ID: 184467440737095516160", "Last-Event-ID: 0x10",
                                       "Last-Event-ID: +1", "Last-Event-ID:  7 7"};
     for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
-        char *hh = rc_fmt("Authorization: Bearer %s\r\n%s\r\n", a.nsk, odd[k]);
-        rc_resp r;
-        int st = rq(&s, "GET", evp, hh, NULL, &r);
-        if (st != 400)
-            fail_msg("[%s]: %d, want 400 invalid_last_event_id", odd[k], st);
-        json_decref(problem(&r, 400, "invalid_last_event_id", evp, odd[k]));
-        rc_resp_free(&r);
-        free(hh);
+        const char *h4[] = {auth, odd[k]};
+        int st = sse_open(&c, rc_http_port(&s), evp, h4, 2, mt_now_ms() + WAIT_MS);
+        const char *ct = sse_header(&c, "Content-Type");
+        bool ok = st == 400 && ct && strcmp(ct, "application/problem+json") == 0;
+        sse_close(&c);
+        if (!ok)
+            fail_msg("[%s]: %d (%s), want 400 invalid_last_event_id and no stream", odd[k], st, ct ? ct : "");
     }
     rc_healthy(&s, false, "after the event cursors");
 }
@@ -2724,6 +2725,91 @@ static void st_reachability_edges(void **state)
     json_decref(j);
 }
 
+
+/* A stream opened with the node's id in upper case (the same node: the
+ * authorisation compares ids case-insensitively, and so does every other
+ * route) gets the node's events like one opened in lower case. */
+static void st_events_uppercase_id(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char up[64], evl[192], evu[192], auth[160], tr[192];
+    snprintf(up, sizeof up, "%s", a.id);
+    for (char *c = up; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+    snprintf(evl, sizeof evl, "/v1/nodes/%s/events", a.id);
+    snprintf(evu, sizeof evu, "/v1/nodes/%s/events", up);
+    snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    const char *h[] = {auth};
+    sse_client lo, hi;
+    assert_int_equal(sse_open(&lo, rc_http_port(&s), evl, h, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(sse_open(&hi, rc_http_port(&s), evu, h, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=2&timeout_ms=10000", NULL, NULL), 200);
+    assert_int_equal(call(&s, "POST", tr, "Authorization: Bearer psk_x\r\n", NULL), 200);
+    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+                          "{\"event_type\":\"marker\",\"event_id\":\"mk\",\"nonce\":\"m\",\"payload\":{}}"),
+                     204);
+    if (until_event(&lo, "rotate_keys", "\"mk\"") != 1)
+        fail_msg("GET %s: no rotate_keys before the marker", evl);
+    int got = until_event(&hi, "rotate_keys", "\"mk\"");
+    sse_close(&lo);
+    sse_close(&hi);
+    if (got != 1)
+        fail_msg("GET %s (the same node, upper case): the marker came, the node's rotate_keys did not", evu);
+}
+
+/* A gzip body that does not decode cannot be decoded as the route's
+ * envelope: the route's malformed_* code (seed 004's taxonomy for each
+ * route), not the mock's generic malformed_request. */
+static void st_gzip_garbage(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    struct {
+        const char *method, *route, *code;
+    } g[] = {
+        {"POST", "heartbeat", "malformed_heartbeat_request"},
+        {"PUT", "endpoint", "malformed_endpoint_request"},
+        {"PUT", "capabilities", "malformed_capabilities_request"},
+        {"POST", "integrity-violations", "malformed_integrity_violations_request"},
+        {"POST", NULL, "malformed_keys_rotate_request"},
+    };
+    char *h = rc_fmt("%sContent-Encoding: gzip\r\n", a.auth);
+    int bad = 0;
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        char p[192];
+        if (g[i].route)
+            snprintf(p, sizeof p, "/v1/nodes/%s/%s", a.id, g[i].route);
+        else
+            snprintf(p, sizeof p, "/v1/keys/rotate");
+        rc_resp r;
+        rq(&s, g[i].method, p, h, "this is not gzip", &r);
+        json_t *j = json_loadb((const char *)r.body, r.body_len, 0, NULL);
+        const char *c = j && json_is_string(json_object_get(j, "code")) ? json_string_value(json_object_get(j, "code")) : "";
+        if (r.status != 400 || strcmp(c, g[i].code) != 0) {
+            char *sh = mt_show(r.body, r.body_len);
+            print_message("FAIL %s %s (Content-Encoding: gzip, not gzip): %d %s, want 400 %s\n", g[i].method, p,
+                          r.status, sh, g[i].code);
+            free(sh);
+            bad++;
+        } else
+            json_decref(problem(&r, 400, g[i].code, p, p));
+        json_decref(j);
+        rc_resp_free(&r);
+    }
+    free(h);
+    if (bad)
+        fail_msg("%d routes answered a body that is not gzip with another code (listed above)", bad);
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2751,6 +2837,8 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_skip_auth_rule, st_teardown),
         cmocka_unit_test_teardown(st_hostile_values, st_teardown),
         cmocka_unit_test_teardown(st_reachability_edges, st_teardown),
+        cmocka_unit_test_teardown(st_events_uppercase_id, st_teardown),
+        cmocka_unit_test_teardown(st_gzip_garbage, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
