@@ -2233,8 +2233,8 @@ static void st_events_cursors(void **state)
     sse_client c;
     /* hostile cursors: 400 invalid_last_event_id, no stream (an id past
      * 2^64 is no event's id either: strconv.ParseUint refuses it) */
-    static const char *const odd[] = {"Last-Event-ID: 184467440737095516160", "Last-Event-ID: 0x10",
-                                      "Last-Event-ID: +1", "Last-Event-ID:  7 7"};
+    static const char *const odd[] = {"Last-Event-ID: 0x10", "Last-Event-ID: +1", "Last-Event-ID:  7 7",
+                                      "Last-Event-ID: 1e3", "Last-Event-ID: 184467440737095516160"};
     for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
         const char *h4[] = {auth, odd[k]};
         int st = sse_open(&c, rc_http_port(&s), evp, h4, 2, mt_now_ms() + WAIT_MS);
