@@ -43,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -2826,6 +2827,60 @@ static void st_gzip_garbage(void **state)
         fail_msg("%d routes answered a body that is not gzip with another code (listed above)", bad);
 }
 
+
+/* The hints the test sets are the hints the agent gets; a -fixtures folder
+ * that has no heartbeat.json sets none (the seed's false stays). */
+static void st_heartbeat_hints_set(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    assert_int_equal(call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"),
+                     204);
+    char p[192];
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
+    char *b = hb_body();
+    rc_resp r;
+    assert_int_equal(rq(&s, "POST", p, a.auth, b, &r), 200);
+    json_t *j = body_json(&r);
+    assert_true(json_is_false(json_object_get(j, "reconcile")));
+    assert_true(json_is_true(json_object_get(j, "rotate_keys")));
+    json_decref(j);
+    rc_resp_free(&r);
+    free(b);
+    /* a fixtures folder with only metadata.json */
+    char dir[] = "/tmp/st_fx_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char f[64];
+    snprintf(f, sizeof f, "%s/metadata.json", dir);
+    FILE *fp = fopen(f, "w");
+    assert_non_null(fp);
+    fputs("{\"node_id\":\"x\"}", fp);
+    fclose(fp);
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.fixtures_dir = dir;
+    mt_server t;
+    strict_start(&t, &cfg);
+    remove(f);
+    rmdir(dir);
+    node n;
+    reg(&t, "", &n);
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", n.id);
+    b = hb_body();
+    assert_int_equal(rq(&t, "POST", p, n.auth, b, &r), 200);
+    free(b);
+    j = body_json(&r);
+    if (!json_is_false(json_object_get(j, "reconcile")) || !json_is_false(json_object_get(j, "rotate_keys"))) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("-fixtures without heartbeat.json: POST %s: %s, want both hints false", p, sh);
+    }
+    json_decref(j);
+    rc_resp_free(&r);
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2833,6 +2888,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_node_limit, st_teardown),
         cmocka_unit_test_teardown(st_auth_order, st_teardown),
         cmocka_unit_test_teardown(st_heartbeat_hints, st_teardown),
+        cmocka_unit_test_teardown(st_heartbeat_hints_set, st_teardown),
         cmocka_unit_test_teardown(st_flow_reachability, st_teardown),
         cmocka_unit_test_teardown(st_clock_bounds, st_teardown),
         cmocka_unit_test_teardown(st_flow_rotation, st_teardown),
