@@ -2881,6 +2881,46 @@ static void st_heartbeat_hints_set(void **state)
     rc_resp_free(&r);
 }
 
+
+/* A node's own mesh IP is no peer's (seed 004 "Reconciliation snapshot
+ * contract": the addressed node is excluded from peers, so plexd never
+ * programs a self-peer): not in register's peers, not in its state's. */
+static void st_no_self_peer(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    for (int k = 0; k < 3; k++) {
+        rc_resp r;
+        assert_int_equal(rq(&s, "POST", "/v1/register", NULL,
+                            "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", &r),
+                         200);
+        json_t *j = body_json(&r);
+        rc_resp_free(&r);
+        const char *ip = mt_jstr(j, "mesh_ip");
+        node n;
+        snprintf(n.id, sizeof n.id, "%s", mt_jstr(j, "node_id"));
+        snprintf(n.auth, sizeof n.auth, "Authorization: Bearer %s\r\n", mt_jstr(j, "node_secret_key"));
+        char p[192];
+        snprintf(p, sizeof p, "/v1/nodes/%s/state", n.id);
+        json_t *st = get_json(&s, p, n.auth);
+        json_t *lists[2] = {json_object_get(j, "peers"), json_object_get(st, "peers")};
+        for (int l = 0; l < 2; l++) {
+            json_t *peer;
+            size_t i;
+            json_array_foreach(lists[l], i, peer)
+            {
+                const char *pip = json_string_value(json_object_get(peer, "mesh_ip"));
+                if (pip && strcmp(pip, ip) == 0)
+                    fail_msg("node %d (%s, mesh IP %s): %s lists peer %s with its own mesh IP", k, n.id, ip,
+                             l ? "GET .../state" : "register", mt_jstr(peer, "id"));
+            }
+        }
+        json_decref(st);
+        json_decref(j);
+    }
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2912,6 +2952,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_reachability_edges, st_teardown),
         cmocka_unit_test_teardown(st_events_uppercase_id, st_teardown),
         cmocka_unit_test_teardown(st_gzip_garbage, st_teardown),
+        cmocka_unit_test_teardown(st_no_self_peer, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
