@@ -633,6 +633,13 @@ static ma_check *simplify(ma_check *g)
 
 /* ---- subjects (subject.h) ---- */
 
+/* {auth: node_key}: a class written where auth's field goes. */
+static int auth_class_as_field(ctx *c, const ma_ynode *val)
+{
+    return fail(c, val, "auth takes a field (class, token, node, skipped), and %s is a class: check it as "
+                        "{auth: class, equals: %s}", val->text, val->text);
+}
+
 /* The subject of a header/query/response/responseHeader key whose value is
  * val, or NULL after an error. */
 static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *val)
@@ -658,14 +665,10 @@ static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *va
     if (kind == MA_SUBJ_AUTH) {
         ma_auth_field f;
         if (ma_auth_field_of(val->text, &f) < 0) {
-            /* {auth: node_key}: the class written where its field goes */
-            for (size_t i = 0; i < MA_AUTH_NCLASSES; i++)
-                if (!strcmp(val->text, ma_auth_classes[i])) {
-                    fail(c, val, "auth takes a field (class, token, node, skipped), and %s is a class: check it "
-                                 "as {auth: class, equals: %s}", val->text, val->text);
-                    return NULL;
-                }
-            fail_unknown(c, val, "auth field", val->text, ma_auth_fields, MA_AUTH_COUNT_);
+            if (in_list(val->text, ma_auth_classes, MA_AUTH_NCLASSES))
+                auth_class_as_field(c, val);
+            else
+                fail_unknown(c, val, "auth field", val->text, ma_auth_fields, MA_AUTH_COUNT_);
             return NULL;
         }
     }
@@ -744,6 +747,13 @@ static ma_check *parse_check_(ctx *c, const ma_ynode *n, int need_path)
         fail(c, fv, "in a check, fault takes a field (source, rule, spec, wire); fault: %s is a filter key "
                     "(requests: {route: ..., fault: %s}), or check {fault: wire, %s: null}",
              fv->text, fv->text, strcmp(fv->text, "true") ? "equals" : "notEquals");
+        return NULL;
+    }
+    const ma_ynode *av = subjkey && !strcmp(subjkey->text, "auth") ? ma_ymap_get(n, "auth") : NULL;
+    if (av && av->type == MA_Y_SCALAR && in_list(av->text, ma_auth_classes, MA_AUTH_NCLASSES)) {
+        /* {auth: node_key}: the class written where its field goes (with
+         * or without an operator: parse_subject says the same) */
+        auth_class_as_field(c, av);
         return NULL;
     }
     const ma_ynode *pathnode = ma_ymap_get(n, "path");
