@@ -98,7 +98,7 @@ sources_of() {
     case "$1" in
         http1) echo src/transport/http1.c src/transport/civet/civetweb_build.c ;;
         gojson) echo src/common/gojson.c src/common/gotype.c src/common/buf.c ;;
-        router) echo src/core/router.c src/common/gotype.c src/common/gojson.c src/common/buf.c ;;
+        router) echo src/core/router.c src/common/gotype.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         glob) echo src/common/glob.c ;;
         fault) echo src/core/fault.c src/common/suggest.c ;;
         fault_body) echo src/core/faults_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;

@@ -52,6 +52,12 @@ const char *mockapi_strerror(int err);
 
 /* ---- configuration ------------------------------------------------------ */
 
+/* How the agent-facing routes answer (README "The strict profile").
+ * REFERENCE: as the reference mock, byte for byte. STRICT: as the
+ * production mesh API: problem+json errors, NSK bearer auth, body caps,
+ * clock skew, key rotation and reachability with state. */
+typedef enum mockapi_profile { MOCKAPI_PROFILE_REFERENCE = 0, MOCKAPI_PROFILE_STRICT = 1 } mockapi_profile;
+
 typedef struct mockapi_config {
     /* Plain-HTTP listener, "host:port", "[v6]:port" or ":port" (all
      * interfaces, dual-stack). Port 0 picks a free port.
@@ -173,6 +179,13 @@ typedef struct mockapi_config {
      * Host gets 403 (the DNS-rebinding guard; README "Browsers"). NULL:
      * none. Programs are never refused for it. */
     const char *allow_hosts;
+    /* The default session's profile, and every new session's unless it
+     * names its own. Default REFERENCE. */
+    mockapi_profile profile;
+    /* In the strict profile, the bootstrap tokens POST /v1/register
+     * accepts, separated by ',' (at most 16, each 1-256 bytes, no control
+     * bytes or white space). NULL: any non-empty token. */
+    const char *bootstrap_tokens;
 } mockapi_config;
 
 typedef enum mockapi_sessions_mode {
@@ -414,6 +427,7 @@ typedef struct mockapi_session_config {
     unsigned ttl_ms;        /* ends after this long without a request; 0: never */
     const char *state_json; /* the initial state fixture (StateResponse), or NULL */
     size_t state_len;
+    const char *profile;    /* "reference" or "strict"; NULL: the server's */
 } mockapi_session_config;
 
 /* Creates a session. cfg NULL: the defaults. Errors: EINVAL (a bad id,

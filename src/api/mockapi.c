@@ -18,6 +18,7 @@
 #include "http.h"
 #include "gotype.h"
 #include "server.h"
+#include "strict.h"
 #include "api.h"
 
 const char *const mockapi_counter_names[MOCKAPI_COUNTER_COUNT] = {
@@ -277,6 +278,9 @@ static void release_config(mockapi *m)
     free(m->fixtures_dir);
     free(m->key_file);
     free(m->allow_hosts);
+    if (m->bootstrap_tokens)
+        sodium_memzero(m->bootstrap_tokens, strlen(m->bootstrap_tokens));
+    free(m->bootstrap_tokens);
     free(m);
 }
 
@@ -353,6 +357,13 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     }
     if (rc == MOCKAPI_OK && cfg.allow_hosts && mk_guard_hosts_check(cfg.allow_hosts, err, sizeof err) != 0)
         rc = MOCKAPI_EINVAL;
+    if (rc == MOCKAPI_OK && cfg.profile != MOCKAPI_PROFILE_REFERENCE && cfg.profile != MOCKAPI_PROFILE_STRICT) {
+        snprintf(err, sizeof err, "profile: %d is neither MOCKAPI_PROFILE_REFERENCE nor MOCKAPI_PROFILE_STRICT",
+                 (int)cfg.profile);
+        rc = MOCKAPI_EINVAL;
+    }
+    if (rc == MOCKAPI_OK && cfg.bootstrap_tokens && mk_strict_tokens_check(cfg.bootstrap_tokens, err, sizeof err) != 0)
+        rc = MOCKAPI_EINVAL;
     if (rc != MOCKAPI_OK)
         goto fail_early;
     if (cfg.admin_token) {
@@ -377,6 +388,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->fixtures_dir = dup_or_null(cfg.fixtures_dir, &oom);
     m->key_file = dup_or_null(cfg.signing_key_file, &oom);
     m->allow_hosts = dup_or_null(cfg.allow_hosts, &oom);
+    m->bootstrap_tokens = dup_or_null(cfg.bootstrap_tokens, &oom);
     if (oom) {
         rc = MOCKAPI_ENOMEM;
         snprintf(err, sizeof err, "out of memory");
@@ -388,6 +400,7 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.fixtures_dir = m->fixtures_dir;
     m->cfg.signing_key_file = m->key_file;
     m->cfg.allow_hosts = m->allow_hosts;
+    m->cfg.bootstrap_tokens = m->bootstrap_tokens;
     m->cfg.region_addrs = (const char *const *)m->region_addrs;
 
     if (m->tls_addr && (rc = mk_tls_job_new(&m->tls_job)) != MOCKAPI_OK) {

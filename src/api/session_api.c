@@ -25,7 +25,15 @@ int mockapi_session_create(mockapi *m, const mockapi_session_config *cfg, mockap
         mk_api_set_err(errbuf, errlen, "out of memory");
         return MOCKAPI_ENOMEM;
     }
-    mk_session_opts o = {0};
+    mk_session_opts o = {.profile = -1};
+    if (cfg && cfg->profile) {
+        if (strcmp(cfg->profile, "strict") != 0 && strcmp(cfg->profile, "reference") != 0) {
+            mk_api_set_err(errbuf, errlen, "profile \"%.40s\": \"reference\" or \"strict\"", cfg->profile);
+            free(h);
+            return MOCKAPI_EINVAL;
+        }
+        o.profile = strcmp(cfg->profile, "strict") == 0 ? MOCKAPI_PROFILE_STRICT : MOCKAPI_PROFILE_REFERENCE;
+    }
     if (cfg) {
         o.id = cfg->id;
         o.name = cfg->name;

@@ -183,6 +183,14 @@ static const char serve_usage_flags[] =
     "  -allow-host NAME       a host name browsers may use for the live page\n"
     "                         and /test/* (besides IP addresses and localhost);\n"
     "                         repeat for more (at most 16)  [MOCKAPI_ALLOW_HOST]\n"
+    "  -profile P             reference: answer as the reference mock; strict:\n"
+    "                         as the production mesh API (problem+json errors,\n"
+    "                         node-key auth, body caps, clock skew, key rotation\n"
+    "                         and reachability; README \"The strict profile\")\n"
+    "                                                    [MOCKAPI_PROFILE] (default reference)\n"
+    "  -bootstrap-token T     strict: a token POST /v1/register accepts; repeat\n"
+    "                         or separate by ',' (at most 16); without it any\n"
+    "                         non-empty token registers [MOCKAPI_BOOTSTRAP_TOKEN]\n"
     "  -check URL             health-check mode: GET URL, exit 0 if the status is below\n"
     "                         400, else 1; starts no server\n"
     "  -check-timeout MS      timeout of -check          [MOCKAPI_CHECK_TIMEOUT_MS] (default 5000)\n"
@@ -244,11 +252,11 @@ void serve_usage(FILE *f)
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
        O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_SMAXBYTES, O_ALLOWHOST,
-       O_COUNT };
+       O_PROFILE, O_BOOTSTRAP, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
-    const char *faults[64], *hosts[16];
+    const char *faults[64], *hosts[16], *boots[16];
     cli_flag o[O_COUNT] = {
         [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
         [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
@@ -277,6 +285,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_SJBYTES] = {"session-journal-bytes", "MOCKAPI_SESSION_JOURNAL_BYTES", NULL},
         [O_SMAXBYTES] = {"sessions-max-bytes", "MOCKAPI_SESSIONS_MAX_BYTES", NULL},
         [O_ALLOWHOST] = {"allow-host", "MOCKAPI_ALLOW_HOST", NULL, .values = hosts, .max_values = 16},
+        [O_PROFILE] = {"profile", "MOCKAPI_PROFILE", NULL},
+        [O_BOOTSTRAP] = {"bootstrap-token", "MOCKAPI_BOOTSTRAP_TOKEN", NULL, .values = boots, .max_values = 16},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -406,6 +416,46 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
             }
         }
         cfg->allow_hosts = joined;
+    }
+    if (o[O_PROFILE].value) {
+        static const char *const profiles[] = {"reference", "strict"};
+        const char *v = o[O_PROFILE].value;
+        if (strcmp(v, "reference") != 0 && strcmp(v, "strict") != 0) {
+            const char *near = mk_suggest(v, profiles, 2);
+            fprintf(stderr, "mockapi: %s \"%s\": must be reference or strict%s%s%s\n",
+                    cli_flag_label(&o[O_PROFILE], lb, sizeof lb), v, near ? " (did you mean \"" : "",
+                    near ? near : "", near ? "\"?)" : "");
+            return CLI_EXIT_USAGE;
+        }
+        cfg->profile = strcmp(v, "strict") == 0 ? MOCKAPI_PROFILE_STRICT : MOCKAPI_PROFILE_REFERENCE;
+    }
+    if (o[O_BOOTSTRAP].nvalues > 0) { /* joined for the library, as -allow-host */
+        static char joined[16 * 258];
+        size_t w = 0;
+        int count = 0;
+        for (int i = 0; i < o[O_BOOTSTRAP].nvalues; i++) {
+            for (const char *t = boots[i];; t++) {
+                size_t l = strcspn(t, ",");
+                bool ok = l > 0 && l <= 256;
+                for (size_t k = 0; ok && k < l; k++)
+                    ok = (unsigned char)t[k] > 0x20 && (unsigned char)t[k] < 0x7f;
+                if (!ok) { /* the token is a secret: not echoed */
+                    fprintf(stderr, "mockapi: %s: a token is 1 to 256 visible ASCII characters, no spaces "
+                                    "(repeat the flag or separate tokens by ',')\n",
+                            cli_flag_label(&o[O_BOOTSTRAP], lb, sizeof lb));
+                    return CLI_EXIT_USAGE;
+                }
+                if (++count > 16) {
+                    fprintf(stderr, "mockapi: %s: more than 16 tokens\n", cli_flag_label(&o[O_BOOTSTRAP], lb, sizeof lb));
+                    return CLI_EXIT_USAGE;
+                }
+                w += (size_t)snprintf(joined + w, sizeof joined - w, "%s%.*s", w ? "," : "", (int)l, t);
+                t += l;
+                if (*t != ',')
+                    break;
+            }
+        }
+        cfg->bootstrap_tokens = joined;
     }
     if (o[O_SESSIONS].value) {
         static const char *const modes[] = {"on", "off", "required"};

@@ -64,7 +64,13 @@
     X(PAGE, "page", NONE)                     \
     X(FEED, "feed", NONE)                     \
     X(CA, "ca", NONE)                         \
-    X(CAPTURES, "captures", NONE)
+    X(CAPTURES, "captures", NONE)             \
+    X(CLOCK, "clock", NONE)                   \
+    X(NODES, "nodes", NONE)                   \
+    X(REACHABILITY, "reachability", NONE)     \
+    X(ROTATE_TRIGGER, "rotate_trigger", NONE) \
+    X(ROTATE_PREVIEW, "rotate_preview", NONE) \
+    X(TOPOLOGY, "topology", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

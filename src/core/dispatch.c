@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "crypto.h"
 #include "regions.h"
 #include "gojson.h"
 #include "gotype.h"
@@ -30,7 +31,9 @@
 #include "gzip.h"
 #include "query.h"
 #include "respond.h"
+#include "nodes.h"
 #include "sse.h"
+#include "strict.h"
 #include "suggest.h"
 
 
@@ -183,14 +186,27 @@ static void respond_fault_clear(mk_session *S, const mk_request *req, mk_respons
     mk_respond_json(req, resp, 200, body, (size_t)n);
 }
 
-static void respond_secret(mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt)
+static void respond_secret(mk_session *S, const mk_request *req, mk_response *resp, const mk_match *mt,
+                           const mk_auth *a)
 {
     mk_buf b;
     mk_buf_init(&b, 0);
     mk_buf_puts(&b, "{\"key\":");
     gj_write_string(&b, mt->params[1].s, mt->params[1].len);
-    mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n",
-                  S->secret_ct_b64);
+    const char *ct = S->secret_ct_b64;
+    char mine[sizeof S->secret_ct_b64];
+    const char *h = mk_req_header(req, "Authorization");
+    if (a->known && a->cls == MK_AUTH_NODE_KEY && h && strlen(h) == 7 + MK_NODE_NSK_LEN) {
+        /* strict: sealed with the key of the node that asks (its bearer,
+         * 32 bytes), as the secret a registered node decrypts is */
+        size_t bl = strlen(S->bearer);
+        unsigned char sealed[MK_SESSION_TOKEN_MAX + 16];
+        if (mk_gcm_seal((const unsigned char *)h + 7, S->bearer, bl, sealed) == 0) {
+            mk_b64_encode(sealed, bl + 16, mine);
+            ct = mine;
+        }
+    }
+    mk_buf_printf(&b, ",\"ciphertext\":\"%s\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"version\":1}\n", ct);
     respond_buf(req, resp, 200, &b);
 }
 
@@ -309,8 +325,10 @@ static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_
     /* The reference sends the constant evt-mock-001 on every connection; the
      * first stream still gets that, later ones evt-mock-002, ... */
     bool head = strcmp(req->method, "HEAD") == 0; /* a HEAD opens no stream: no number */
-    int idlen = snprintf(id, sizeof id, "evt-mock-%03llu",
-                         head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse, S->sse));
+    int idlen = S->strict /* numeric ids (seed 004): the last event's, to resume after */
+                    ? snprintf(id, sizeof id, "%llu", (unsigned long long)mk_sse_last_seq(S->sse))
+                    : snprintf(id, sizeof id, "evt-mock-%03llu",
+                               head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse, S->sse));
     static const char type[] = "node_state_updated";
     if (payload.err ||
         render_event(m, type, sizeof type - 1, id, (size_t)idlen, &now, nonce, (size_t)nlen,
@@ -514,7 +532,7 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
     /* No hub on an instance that was never started (tests drive dispatch
      * without a transport): nobody to deliver to, nothing to replay. */
     uint64_t seq = mk_sse_next_seq(m->sse, S->sse);
-    if (idlen == 0) {
+    if (idlen == 0 || S->strict) { /* strict: the id line is the number (the envelope keeps event_id) */
         sse_idlen = (size_t)snprintf(gen, sizeof gen, "evt-%llu", (unsigned long long)seq);
         sse_id = gen;
     }
@@ -548,6 +566,28 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
     mk_respond_no_content(req, resp);
 }
 
+void mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *type, const char *payload)
+{
+    if (!m->sse)
+        return; /* no hub (dispatch driven without a transport): nobody to tell */
+    gj_time now = gj_time_now();
+    char nonce[48], id[40];
+    int nlen = snprintf(nonce, sizeof nonce, "mock-nonce-%lld%09d", (long long)now.sec, (int)now.nsec);
+    uint64_t seq = mk_sse_next_seq(m->sse, S->sse);
+    int idlen = snprintf(id, sizeof id, "%llu", (unsigned long long)seq);
+    mk_buf data, frame;
+    mk_buf_init(&data, 0);
+    mk_buf_init(&frame, 0);
+    if (render_event(m, type, strlen(type), id, (size_t)idlen, &now, nonce, (size_t)nlen, payload, strlen(payload),
+                     false, &data) == 0) {
+        put_sse_frame(&frame, id, (size_t)idlen, type, strlen(type), &data);
+        if (!frame.err && mk_sse_space_fits(S->sse, frame.len))
+            mk_sse_publish(m->sse, S->sse, MK_TOPIC_NODE, node, id, (size_t)idlen, frame.data, frame.len);
+    }
+    mk_buf_free(&data);
+    mk_buf_free(&frame);
+}
+
 /* Reads an optional integer parameter of a /test route: 0 (absent: def
  * kept, or the value), -1 with the message in err when malformed or out
  * of [min, max]. */
@@ -561,6 +601,46 @@ static int query_int(const char *q, const char *key, long long min, long long ma
     if (r < 0) /* too long to be a number: refused with the other malformed values */
         snprintf(buf, sizeof buf, "(too long)");
     return mk_query_int(key, buf, min, max, what, v, err, errlen);
+}
+
+#define CLOCK_MAX_OFFSET_MS 315360000000LL /* ten years */
+
+/* GET /test/clock; POST /test/clock?advance_ms=N: the session's clock
+ * (session.h mk_session_now_ms), which only moves forward. */
+static void respond_clock(mk_session *S, const mk_request *req, mk_response *resp, bool advance)
+{
+    if (advance) {
+        static const char *const known[] = {"advance_ms"};
+        char err[240];
+        long long v = -1;
+        if (mk_query_check(req->query, known, 1, err, sizeof err) != 0 ||
+            query_int(req->query, "advance_ms", 0, CLOCK_MAX_OFFSET_MS, "a number of milliseconds", &v, err,
+                      sizeof err) != 0) {
+            mk_err_bad_query(req, resp, err);
+            return;
+        }
+        if (v < 0) {
+            mk_err_bad_query(req, resp, "advance_ms is required: POST /test/clock?advance_ms=90000 moves this "
+                                        "session's clock 90 s on");
+            return;
+        }
+        long long cur = atomic_load(&S->clock_offset_ms);
+        do {
+            if (cur + v > CLOCK_MAX_OFFSET_MS) {
+                snprintf(err, sizeof err, "the clock is %lld ms ahead already; with %lld more it would pass %lld "
+                                          "(ten years): POST /test/reset sets it back",
+                         cur, v, (long long)CLOCK_MAX_OFFSET_MS);
+                mk_err_bad_query(req, resp, err);
+                return;
+            }
+        } while (!atomic_compare_exchange_weak(&S->clock_offset_ms, &cur, cur + v));
+    }
+    char at[32];
+    mk_rfc3339_ms(mk_session_now_ms(S), at);
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_printf(&b, "{\"now\":\"%s\",\"offset_ms\":%lld}\n", at, (long long)atomic_load(&S->clock_offset_ms));
+    respond_buf(req, resp, 200, &b);
 }
 
 /* A /test route that takes no parameters refuses any. */
@@ -962,7 +1042,8 @@ static int journal_region(const mockapi *m, const mk_request *req)
  * t0_us (mk_mono_us). */
 static void journal(mockapi *m, mk_session *S, const mk_request *req, const mk_response *resp, const mk_route *rt,
                     const char *body, size_t blen, bool gzipped, const char *rhead, size_t rlen,
-                    int64_t t0_us, const mk_fault_decision *fd, mk_session_via via, const char *sid)
+                    int64_t t0_us, const mk_fault_decision *fd, mk_session_via via, const char *sid,
+                    const mk_auth *auth)
 {
     if (m->cfg.journal_max_entries == 0)
         return;
@@ -1000,6 +1081,12 @@ static void journal(mockapi *m, mk_session *S, const mk_request *req, const mk_r
         .session = sid ? sid : S->id,
         .session_via = via == MK_VIA_DEFAULT ? NULL : mk_session_via_name(via),
     };
+    if (auth && auth->known) {
+        in.auth_class = mk_auth_class_name(auth->cls);
+        in.auth_token = auth->token[0] ? auth->token : NULL;
+        in.auth_node = auth->node[0] ? auth->node : NULL;
+        in.auth_skipped = auth->skipped;
+    }
     char wire[48];
     if (fd && fd->source != MK_FSRC_NONE) {
         mk_fault_wire_text(&fd->fault, wire, sizeof wire);
@@ -1045,7 +1132,7 @@ void mk_journal_refused(mockapi *m, const mk_request *req, int status)
         S = mk_session_ref(m->def);
         via = MK_VIA_DEFAULT;
     }
-    journal(m, S, &rq, &resp, NULL, "", 0, false, r, len, 0, NULL, via, NULL);
+    journal(m, S, &rq, &resp, NULL, "", 0, false, r, len, 0, NULL, via, NULL, NULL);
     mk_session_release(S);
     free(qbuf);
     free(rr);
@@ -1578,7 +1665,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
                * with the id it named (404) */
         /* as sent (its prefix kept): no filter of default's mistakes it for one of its own */
         journal(m, m->def, req_in, resp, NULL, req->body ? req->body : "", req->body_len, false,
-                resp->out.data ? resp->out.data : "", resp->out.len, t0_us, NULL, via, asked[0] ? asked : NULL);
+                resp->out.data ? resp->out.data : "", resp->out.len, t0_us, NULL, via, asked[0] ? asked : NULL, NULL);
         free(qbuf);
         return;
     }
@@ -1595,6 +1682,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
     mk_buf_init(&decoded, 0);
     gt_value *val = NULL;
     mk_fault_decision fdec; /* the request's fault (fault_hook) */
+    mk_auth auth = {0};     /* a strict request's credential (strict.h), for the journal */
     fdec.source = MK_FSRC_NONE;
     inject_opts iopt = {0}; /* inject-event's options */
     const char *jbody = req->body ? req->body : ""; /* what the journal records */
@@ -1610,13 +1698,18 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         mk_respond(req, resp, &(mk_reply){.status = options ? 200 : 400});
         goto out;
     }
-    mk_verdict verdict = mk_route_match(req->kind, req->method, req->path, req->path_len, req->query, &mt);
+    /* a strict session answers its agent-facing routes' errors as problem+json */
+    rq.problem = S->strict && !(req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0) &&
+                 !(req->path_len == 5 && memcmp(req->path, "/test", 5) == 0);
+    if (rq.problem)
+        mk_strict_classify(m, S, req, &auth);
+    mk_verdict verdict = mk_route_match(req->kind, S->strict, req->method, req->path, req->path_len, req->query, &mt);
     if (req->kind == MK_LISTEN_HTTP && mk_page_wanted(req)) {
         /* a browser's navigation: the page, whatever /test/ page it named
          * (the page opens that panel); programs keep their JSON */
         if (verdict == MK_REDIRECT)
             free(mt.location);
-        verdict = mk_route_match(req->kind, "GET", "/test/", 6, NULL, &mt);
+        verdict = mk_route_match(req->kind, S->strict, "GET", "/test/", 6, NULL, &mt);
     }
     bool admin = is_admin_route(req, &mt);
     /* a browser opening the page without the token gets the page with no
@@ -1699,6 +1792,17 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
 
     const mk_route *rt = mt.route;
 
+    bool strict_done = false; /* the strict profile ran the route's checks */
+    if (S->strict && mk_strict_handles(rt)) {
+        bool skip = fdec.source != MK_FSRC_NONE && fdec.fault.skip_auth;
+        if (mk_strict_run(m, S, req, resp, &mt, &auth, skip, &decoded, &jbody, &jlen, &gzipped) ==
+            MK_STRICT_ANSWERED)
+            goto out;
+        strict_done = true;
+    } else if (auth.known && fdec.source != MK_FSRC_NONE && fdec.fault.skip_auth) {
+        auth.skipped = true; /* a route with no credential to check: nothing skipped, but asked */
+    }
+
     if (rt->responder == MK_R_INJECT) { /* a bad option changes nothing: before the capture */
         char why[300];
         if (inject_options(m, S, req->query, &iopt, why, sizeof why) != 0) {
@@ -1708,11 +1812,12 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
     }
 
     /* Body rules: auth, then gunzip + capture, then typed decode. */
-    if (rt->body == MK_BODY_LOCAL && !local_auth_ok(S, req)) {
+    if (strict_done) {
+        /* checked and captured by the strict profile */
+    } else if (rt->body == MK_BODY_LOCAL && !local_auth_ok(S, req)) {
         mk_err_unauthorized(req, resp);
         goto out;
-    }
-    if (rt->body != MK_BODY_NONE) {
+    } else if (rt->body != MK_BODY_NONE) {
         if (req->body_status == MK_BODY_TOO_LARGE) {
             mk_err_body_too_large(req, resp, m->cfg.max_body_bytes, false);
             goto out;
@@ -1792,7 +1897,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         mk_respond_blob(req, resp, MK_CT_OCTET, m->fx.artifact_body);
         break;
     case MK_R_SECRETS:
-        respond_secret(S, req, resp, &mt);
+        respond_secret(S, req, resp, &mt, &auth);
         break;
     case MK_R_ASSERTIONS:
         respond_assertions(S, req, resp);
@@ -1901,6 +2006,27 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         if (no_query(req, resp))
             respond_captures(S, req, resp);
         break;
+    case MK_R_CLOCK_GET:
+        if (no_query(req, resp))
+            respond_clock(S, req, resp, false);
+        break;
+    case MK_R_CLOCK_ADVANCE:
+        respond_clock(S, req, resp, true);
+        break;
+    case MK_R_NODES:
+        if (no_query(req, resp)) {
+            mk_buf nb;
+            mk_buf_init(&nb, 0);
+            mk_nodes_list_json(S->nodes, mk_session_now_ms(S), &nb);
+            respond_buf(req, resp, 200, &nb);
+        }
+        break;
+    case MK_R_REACHABILITY: /* strict-only routes: mk_strict_run answered */
+    case MK_R_ROTATE_TRIGGER:
+    case MK_R_ROTATE_PREVIEW:
+    case MK_R_TOPOLOGY:
+        mk_err_internal(req, resp, "a strict route outside the strict profile");
+        break;
     }
     mk_blob_unref(b);
 out:
@@ -1925,7 +2051,7 @@ out:
             req->wait_started_ms > 0 && req->wait_started_ms * 1000 < t0)
             t0 = req->wait_started_ms * 1000;
         journal(m, S, req, resp, mt.verdict == MK_MATCH ? mt.route : NULL, jbody, jlen, gzipped, rh, rl,
-                t0, &fdec, via, NULL);
+                t0, &fdec, via, NULL, &auth);
     }
     gt_value_free(val);
     inject_opts_free(&iopt);

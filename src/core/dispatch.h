@@ -59,6 +59,9 @@ typedef struct mk_request {
      * checks (see mk_wait_slot); *wait_slot NULL when the wait begins. NULL:
      * nothing is kept, every check parses and reads the whole journal. */
     struct mk_wait_slot **wait_slot;
+    /* Errors are answered as problem+json (problem.h): set by dispatch for
+     * an agent-facing route of a strict session. */
+    bool problem;
 } mk_request;
 
 /* A response body made on demand: the transport calls fill each time the
@@ -179,5 +182,11 @@ void mk_journal_refused(mockapi *m, const mk_request *req, int status);
  * where a session's path prefix will be stripped. */
 void mk_request_target(mk_request *req, char *target);
 
+
+/* Publishes a signed event the server itself raises (the strict profile's
+ * rotate_keys, peer_key_rotated) on session S's stream of node: its id: line
+ * and envelope event_id are the event's sequence number. Dropped when the
+ * session's event budget is full (it is counted there). */
+void mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *type, const char *payload);
 
 #endif

@@ -7,7 +7,10 @@
 
 #include "buf.h"
 #include "gojson.h"
+#include "problem.h"
 #include "respond.h"
+#include "router.h"
+#include "suggest.h"
 
 static const char invalid_body[] = "{\"error\":\"invalid request body\"}\n";
 
@@ -18,12 +21,26 @@ static void json_error(const mk_request *req, mk_response *resp, int status, con
 
 void mk_err_not_found(const mk_request *req, mk_response *resp)
 {
+    if (req->problem) {
+        char why[300], shown[120];
+        const char *like = mk_route_suggest(req->kind, true, req->path, req->path_len);
+        snprintf(why, sizeof why, "no route %s %s%s%s%s", req->method, mk_shown(req->path, req->path_len, shown, sizeof shown),
+                 like ? "; did you mean " : "", like ? like : "", like ? "?" : "");
+        mk_problem(req, resp, 404, "route_not_found", why, NULL);
+        return;
+    }
     mk_respond(req, resp, &(mk_reply){.status = 404, .ctype = MK_CT_TEXT, .body = "404 page not found\n",
                                       .len = 19, .extra = {{"X-Content-Type-Options", "nosniff"}}});
 }
 
 void mk_err_method_not_allowed(const mk_request *req, mk_response *resp, const char *allow)
 {
+    if (req->problem) {
+        char why[160];
+        snprintf(why, sizeof why, "%.16s is not allowed here; allowed: %s", req->method, allow);
+        mk_problem(req, resp, 405, "method_not_allowed", why, (const char *const[][2]){{"Allow", allow}, {NULL, NULL}});
+        return;
+    }
     mk_respond(req, resp,
                &(mk_reply){.status = 405, .ctype = MK_CT_TEXT, .body = "Method Not Allowed\n", .len = 19,
                            .extra = {{"Allow", allow}, {"X-Content-Type-Options", "nosniff"}}});
@@ -43,6 +60,11 @@ void mk_err_bad_request(const mk_request *req, mk_response *resp)
 
 void mk_err_unauthorized(const mk_request *req, mk_response *resp)
 {
+    if (req->problem) {
+        mk_problem(req, resp, 401, "unauthorized", "the local endpoints need the session's bearer token",
+                   (const char *const[][2]){{"WWW-Authenticate", "Bearer realm=\"mockapi\""}, {NULL, NULL}});
+        return;
+    }
     mk_respond(req, resp, &(mk_reply){.status = 401});
 }
 
@@ -67,6 +89,11 @@ void mk_err_body_too_large(const mk_request *req, mk_response *resp, size_t cap,
     char msg[96];
     if (!decoded)
         resp->close = true; /* the rest of the body is never read */
+    if (req->problem) {
+        snprintf(msg, sizeof msg, "the %srequest body is larger than %zu bytes", decoded ? "decoded " : "", cap);
+        mk_problem(req, resp, 413, "body_too_large", msg, NULL);
+        return;
+    }
     snprintf(msg, sizeof msg, "{\"error\":\"%srequest body larger than %zu bytes\"}\n",
              decoded ? "decoded " : "", cap);
     json_error(req, resp, 413, msg);
@@ -74,6 +101,10 @@ void mk_err_body_too_large(const mk_request *req, mk_response *resp, size_t cap,
 
 void mk_err_invalid_body(const mk_request *req, mk_response *resp, const char *why)
 {
+    if (req->problem) {
+        mk_problem(req, resp, 400, "malformed_request", why && *why ? why : "invalid request body", NULL);
+        return;
+    }
     mk_reply r = {.status = 400, .ctype = MK_CT_JSON, .body = invalid_body,
                   .len = sizeof invalid_body - 1};
     if (why && *why) { /* the body stays the reference's; the reason is for people */
@@ -115,7 +146,10 @@ void mk_err_store_full(const mk_request *req, mk_response *resp, size_t max)
     char msg[300];
     snprintf(msg, sizeof msg, "the bodies the sessions keep (captures, fixtures, event history) would pass "
                               "-sessions-max-bytes (%zu bytes): end sessions, reset them, or raise it", max);
-    error_text(req, resp, 507, msg);
+    if (req->problem)
+        mk_problem(req, resp, 507, "store_full", msg, NULL);
+    else
+        error_text(req, resp, 507, msg);
 }
 
 void mk_err_no_capture(const mk_request *req, mk_response *resp)
@@ -126,6 +160,10 @@ void mk_err_no_capture(const mk_request *req, mk_response *resp)
 void mk_err_streams_full(const mk_request *req, mk_response *resp)
 {
     resp->close = true;
+    if (req->problem) {
+        mk_problem(req, resp, 503, "streams_full", "too many event streams are open", NULL);
+        return;
+    }
     json_error(req, resp, 503, MK_STREAMS_FULL_BODY);
 }
 
@@ -133,6 +171,12 @@ void mk_err_output_full(const mk_request *req, mk_response *resp, size_t held, s
                         size_t bound)
 {
     char msg[256];
+    if (req->problem) {
+        snprintf(msg, sizeof msg, "server busy: %zu bytes of responses wait for clients; this one needs %zu more "
+                 "and the bound is %zu; try again later", held, want, bound);
+        mk_problem(req, resp, 503, "output_full", msg, (const char *const[][2]){{"Retry-After", "1"}, {NULL, NULL}});
+        return;
+    }
     snprintf(msg, sizeof msg,
              "{\"error\":\"server busy: %zu bytes of responses are waiting for clients that have "
              "not read them; this response needs %zu more and the bound (max_buffered_bytes) is "
@@ -144,6 +188,10 @@ void mk_err_output_full(const mk_request *req, mk_response *resp, size_t held, s
 
 void mk_err_bad_fault(const mk_request *req, mk_response *resp, const char *why)
 {
+    if (req->problem) {
+        mk_problem(req, resp, 400, "invalid_fault", why, NULL);
+        return;
+    }
     mk_err_bad_query(req, resp, why); /* the same form: 400 {"error":why} */
 }
 
@@ -164,6 +212,13 @@ void mk_err_injected(const mk_request *req, mk_response *resp, const mk_fault *f
         r.extra[1][0] = "Retry-After";
         r.extra[1][1] = ra;
     }
+    if (req->problem) {
+        mk_buf_free(&b);
+        char why[320];
+        snprintf(why, sizeof why, "injected fault: %s", spec);
+        mk_problem(req, resp, f->status, "injected_fault", why, (const char *const(*)[2])r.extra);
+        return;
+    }
     if (b.err)
         mk_err_internal(req, resp, "out of memory");
     else
@@ -180,6 +235,10 @@ void mk_err_no_fault_rule(const mk_request *req, mk_response *resp, const char *
 
 void mk_err_internal(const mk_request *req, mk_response *resp, const char *what)
 {
+    if (req->problem) {
+        mk_problem(req, resp, 500, "internal", what, NULL);
+        return;
+    }
     char msg[128];
     snprintf(msg, sizeof msg, "{\"error\":\"%s\"}\n", what);
     json_error(req, resp, 500, msg);

@@ -25,6 +25,7 @@ static int value_kind(mk_fault_key k)
     case MK_FK_RESET:
     case MK_FK_GARBAGE:
     case MK_FK_CUT_MID:
+    case MK_FK_SKIP_AUTH:
         return V_NONE;
     case MK_FK_HANG:
         return V_OPTIONAL;
@@ -248,6 +249,9 @@ static int contradictions(const mk_fault *f, char *err, size_t errlen)
                         key_names[seen], key_names[wire_keys[i]]);
         seen = wire_keys[i];
     }
+    if (HAS(f, MK_FK_SKIP_AUTH) && HAS(f, MK_FK_STATUS))
+        return fail(err, errlen, "status and skip-auth contradict: status answers without running the route "
+                                 "(and so without any check to skip)");
     if (seen != MK_FK_COUNT && seen != MK_FK_PARTIAL) {
         if (HAS(f, MK_FK_STATUS))
             return fail(err, errlen, "status and %s contradict: %s writes no answer", key_names[seen],
@@ -336,6 +340,7 @@ int mk_fault_parse(const char *spec, size_t len, mk_fault *f, char *err, size_t 
         case MK_FK_PARTIAL: f->wire = MK_WIRE_PARTIAL; break;
         case MK_FK_GARBAGE: f->wire = MK_WIRE_GARBAGE; break;
         case MK_FK_CUT_MID: f->cut_mid = true; break;
+        case MK_FK_SKIP_AUTH: f->skip_auth = true; break;
         default: break;
         }
     }

@@ -18,6 +18,8 @@
  *   first=2 | p=0.3; seed=7        only the first 2 matching requests | a
  *                                  seeded 30% of them
  *   region=0,1                     only on regions 0 and 1
+ *   skip-auth                      the strict profile checks no credential
+ *                                  (the route runs as if the right one came)
  *   cut-after=3 | cut-mid | stall=2000 | retry=500   (the events route:
  *                                  end the stream after 3 events | in the
  *                                  middle of the next event | send nothing,
@@ -65,7 +67,8 @@ typedef enum mk_fault_wire {
     X(CUT_AFTER, "cut-after")                                                \
     X(CUT_MID, "cut-mid")                                                    \
     X(STALL, "stall")                                                        \
-    X(RETRY, "retry")
+    X(RETRY, "retry")                                                        \
+    X(SKIP_AUTH, "skip-auth")
 
 typedef enum mk_fault_key {
 #define MK_FAULT_KEY_ENUM_(id, name) MK_FK_##id,
@@ -109,6 +112,9 @@ typedef struct mk_fault {
     bool cut_mid;
     unsigned stall_ms;     /* with STALL */
     unsigned retry_ms;     /* with RETRY */
+    /* the strict profile: no authentication or authorisation (for tests
+     * that are not about auth); the route runs */
+    bool skip_auth;
 } mk_fault;
 
 /* Parses spec (len bytes; need not be NUL-terminated) into *f. Returns 0,

@@ -127,6 +127,14 @@ static const char *error_from_body(const char *b, size_t n, char **w)
         mk_buf_free(&d);
         return r;
     }
+    /* a problem+json answer (problem.h): its code, which its type ends with */
+    static const char plead[] = "{\"type\":\"urn:mockapi:problem:";
+    if (n > sizeof plead - 1 && memcmp(b, plead, sizeof plead - 1) == 0) {
+        size_t s = sizeof plead - 1, e = s;
+        while (e < n && ((b[e] >= 'a' && b[e] <= 'z') || b[e] == '_'))
+            e++;
+        return e > s && e < n && b[e] == '"' ? put(w, b + s, e - s) : NULL;
+    }
     while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' '))
         n--;
     for (size_t i = 0; i < n; i++)
@@ -151,6 +159,8 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
         need += in->rbody_len + 1; /* room for error_from_body's copy */
     if (in->session_via)
         need += strlen(in->session ? in->session : "") + 1;
+    if (in->auth_class)
+        need += (in->auth_token ? strlen(in->auth_token) + 1 : 0) + (in->auth_node ? strlen(in->auth_node) + 1 : 0);
     if (in->fault_source)
         need += strlen(in->fault_spec ? in->fault_spec : "") + strlen(in->fault_wire ? in->fault_wire : "") + 2;
     for (int i = 0; i < in->nheaders; i++)
@@ -203,6 +213,12 @@ mk_jentry *mk_jentry_new(const mk_jentry_in *in)
         const char *sid = in->session ? in->session : "";
         e->session = put(&w, sid, strlen(sid));
         e->session_via = in->session_via;
+    }
+    if (in->auth_class) {
+        e->auth_class = in->auth_class;
+        e->auth_token = in->auth_token ? put(&w, in->auth_token, strlen(in->auth_token)) : NULL;
+        e->auth_node = in->auth_node ? put(&w, in->auth_node, strlen(in->auth_node)) : NULL;
+        e->auth_skipped = in->auth_skipped;
     }
     if (in->fault_source) {
         const char *spec = in->fault_spec ? in->fault_spec : "", *wire = in->fault_wire ? in->fault_wire : "";
@@ -696,6 +712,23 @@ sizes:
         put_str(out, e->fault_spec);
         PUT_LIT(out, ",\"wire\":");
         put_str(out, e->fault_wire);
+        PUT_LIT(out, "}");
+    }
+    if (e->auth_class) {
+        PUT_LIT(out, ",\"auth\":{\"class\":");
+        put_str(out, e->auth_class);
+        PUT_LIT(out, ",\"token\":");
+        if (e->auth_token)
+            put_str(out, e->auth_token);
+        else
+            PUT_LIT(out, "null");
+        PUT_LIT(out, ",\"node\":");
+        if (e->auth_node)
+            put_str(out, e->auth_node);
+        else
+            PUT_LIT(out, "null");
+        if (e->auth_skipped)
+            PUT_LIT(out, ",\"skipped\":true");
         PUT_LIT(out, "}");
     }
     PUT_LIT(out, "}");

@@ -56,6 +56,13 @@ typedef struct mk_jentry {
     /* the session it reached and how (session.h), when it named one: via
      * NULL for a request that fell to "default" */
     const char *session, *session_via; /* inside the entry; static */
+    /* the credential a strict session's request carried (strict.h), when
+     * auth_class is not NULL: its class, the fingerprint of the token
+     * ("sha256:" and 8 hex digits; NULL when none), the node it belongs to
+     * (NULL: none), and whether the skip-auth fault key skipped the check */
+    const char *auth_class;             /* static */
+    const char *auth_token, *auth_node; /* inside the entry */
+    bool auth_skipped;
     size_t bytes;     /* this entry's allocation, for the byte bound */
     struct mk_jentry *dead_next; /* once out of the journal: the list to release */
 } mk_jentry;
@@ -94,6 +101,8 @@ typedef struct mk_jentry_in {
     bool has_region;
     int region;
     const char *session, *session_via; /* recorded with session_via set */
+    const char *auth_class, *auth_token, *auth_node; /* recorded with auth_class set */
+    bool auth_skipped;
 } mk_jentry_in;
 
 /* Builds an entry (refs = 1, seq 0 until appended); secrets in headers are

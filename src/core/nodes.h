@@ -99,7 +99,8 @@ int mk_nodes_rotate_preview(mk_nodes *n, const char *id, size_t len, mk_buf *out
  * {"rotation_id":..,"kid":"..","wrap_key_version":N}. The node's public key
  * becomes new_key, the rotation is completed, wrap_key_version goes up by
  * one. The same key again after completion returns the prior receipt
- * (*created false). 0; -1 unknown node; -2 no pending rotation (409). */
+ * (*created false). 0; -1 unknown node; -2 no pending rotation (409);
+ * -3 out of memory (the new key is copied, as capabilities and endpoint). */
 int mk_nodes_rotate_complete(mk_nodes *n, const char *id, size_t len, const char *new_key, int64_t now_ms,
                              bool *created, mk_buf *out);
 

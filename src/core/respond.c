@@ -67,6 +67,11 @@ static const char *status_text(int status)
     }
 }
 
+const char *mk_status_text(int status)
+{
+    return status_text(status);
+}
+
 /* "Date: Mon, 02 Jan 2006 15:04:05 GMT", formatted once a second per thread. */
 void mk_put_date(mk_buf *out)
 {

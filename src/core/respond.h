@@ -29,6 +29,9 @@ typedef struct mk_reply {
 
 /* Appends the response to resp->out and sets resp->status. HEAD gets the
  * head only; resp->close adds "Connection: close". */
+/* Go's http.StatusText of status, or NULL when Go has none. */
+const char *mk_status_text(int status);
+
 void mk_respond(const mk_request *req, mk_response *resp, const mk_reply *r);
 void mk_respond_json(const mk_request *req, mk_response *resp, int status, const char *body,
                      size_t len);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "mockapi.h"
+#include "suggest.h"
 
 /* A route's counter and capture key follow from its name (names.h); a row
  * names the route and never repeats them. */
@@ -39,7 +40,12 @@ enum {
 /* R(listener, method, pattern, body rule, type, name, responder) */
 #define R(lis, method, pattern, body, type, name, responder)                                  \
     {MK_LISTEN_##lis, method, pattern, MK_BODY_##body, type, COUNTER_OF_##name,                 \
-     (mk_capture)CAPTURE_OF_##name, responder, MK_ROUTE_##name}
+     (mk_capture)CAPTURE_OF_##name, responder, MK_ROUTE_##name, false}
+
+/* RS(method, pattern, body rule, type, name, responder): a strict-only row */
+#define RS(method, pattern, body, type, name, responder)                                                       \
+    {MK_LISTEN_HTTP, method, pattern, MK_BODY_##body, type, COUNTER_OF_##name, (mk_capture)CAPTURE_OF_##name,    \
+     responder, MK_ROUTE_##name, true}
 
 /* The test-control routes both listeners serve (the reference's
  * configure and inject routes, and mockapi's own), one list for both. */
@@ -73,7 +79,11 @@ enum {
     R(L, "GET", "/test/sessions", NONE, NULL, SESSIONS, MK_R_SESSIONS_LIST),                                    \
     R(L, "DELETE", "/test/sessions/{id}", NONE, NULL, SESSIONS, MK_R_SESSIONS_END),                             \
     R(L, "GET", "/test/ca.pem", NONE, NULL, CA, MK_R_CA),                                                       \
-    R(L, "GET", "/test/captures", NONE, NULL, CAPTURES, MK_R_CAPTURES)
+    R(L, "GET", "/test/captures", NONE, NULL, CAPTURES, MK_R_CAPTURES),                                         \
+    /* the strict profile's clock and node registry (issue 17); in both profiles */                            \
+    R(L, "GET", "/test/clock", NONE, NULL, CLOCK, MK_R_CLOCK_GET),                                              \
+    R(L, "POST", "/test/clock", NONE, NULL, CLOCK, MK_R_CLOCK_ADVANCE),                                         \
+    R(L, "GET", "/test/nodes", NONE, NULL, NODES, MK_R_NODES)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */
@@ -101,12 +111,18 @@ static const mk_route routes[] = {
     R(HTTP, "POST", "/v1/nodes/{id}/tunnels/{sid}/closed", TYPED, &gt_TunnelClosedRequest, TUNNEL_CLOSED, MK_R_NO_CONTENT),
     R(HTTP, "POST", "/v1/nodes/{id}/integrity/violations", TYPED, &gt_IntegrityViolationReport, INTEGRITY_VIOLATION, MK_R_NO_CONTENT),
     R(HTTP, "GET", "/test/last-request/{endpoint}", NONE, NULL, LAST_REQUEST, MK_R_LAST_REQUEST),
+    /* the strict profile's own (seed 004): 404 in the reference profile, as before */
+    RS("GET", "/v1/nodes/{id}/reachability", NONE, NULL, REACHABILITY, MK_R_REACHABILITY),
+    RS("POST", "/v1/nodes/{id}/keys/rotate", NONE, NULL, ROTATE_TRIGGER, MK_R_ROTATE_TRIGGER),
+    RS("GET", "/v1/nodes/{id}/keys/rotate/preview", NONE, NULL, ROTATE_PREVIEW, MK_R_ROTATE_PREVIEW),
+    RS("GET", "/v1/domains/{domainId}/mesh/topology", NONE, NULL, TOPOLOGY, MK_R_TOPOLOGY),
+    RS("POST", "/v1/nodes/{id}/integrity-violations", ANY, NULL, INTEGRITY_VIOLATION, MK_R_NO_CONTENT),
     /* the live page and its feed (an event stream: the plain listener's) */
     R(HTTP, "GET", "/test/", NONE, NULL, PAGE, MK_R_PAGE),
     R(HTTP, "GET", "/test/events", NONE, NULL, FEED, MK_R_FEED),
     TEST_CONTROL(HTTP),
     /* method-less fallbacks: JSON 405 for any other method (docs/contract.md §2.1) */
-#define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE}
+#define FALLBACK(p) {MK_LISTEN_HTTP, NULL, p, MK_BODY_NONE, NULL, -1, MK_CAP_NONE, MK_R_METHOD_NOT_ALLOWED_JSON, MK_ROUTE_NONE, false}
     FALLBACK("/v1/ping"), FALLBACK("/v1/register"), FALLBACK("/v1/nodes/{id}/heartbeat"),
     FALLBACK("/v1/nodes/{id}/deregister"), FALLBACK("/v1/keys/rotate"),
     FALLBACK("/v1/nodes/{id}/capabilities"), FALLBACK("/v1/nodes/{id}/endpoint"),
@@ -134,6 +150,7 @@ static const mk_route routes[] = {
     TEST_CONTROL(TLS),
 };
 #undef TEST_CONTROL
+#undef RS
 #undef R
 
 static const char *const route_names[MK_ROUTE_COUNT] = {
@@ -328,7 +345,7 @@ static void add_allow(char *allow, size_t cap, unsigned *mask, const char *metho
     }
 }
 
-mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char *path,
+mk_verdict mk_route_match(mk_listener_kind kind, bool strict, const char *method, const char *path,
                           size_t path_len, const char *query, mk_match *m)
 {
     m->route = NULL;
@@ -388,7 +405,8 @@ mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char 
     mk_match probe;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const mk_route *r = &routes[i];
-        if (r->listener != kind || !match_pattern(r->pattern, seg, len, nseg, &probe))
+        if (r->listener != kind || (r->strict_only && !strict) || (strict && !r->method) ||
+            !match_pattern(r->pattern, seg, len, nseg, &probe))
             continue;
         if (!r->method) {
             fallback = fallback ? fallback : r;
@@ -410,4 +428,50 @@ mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char 
         return m->verdict = MK_MATCH;
     }
     return m->verdict = mask ? MK_NOT_ALLOWED : MK_NOT_FOUND;
+}
+
+const char *mk_route_suggest(mk_listener_kind kind, bool strict, const char *path, size_t path_len)
+{
+    const char *seg[MK_MAX_SEGMENTS];
+    size_t len[MK_MAX_SEGMENTS];
+    if (path_len == 0 || path[0] != '/')
+        return NULL;
+    int nseg = split(path, path_len, seg, len, MK_MAX_SEGMENTS);
+    if (nseg < 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const mk_route *r = &routes[i];
+        if (r->listener != kind || !r->method || (r->strict_only && !strict))
+            continue;
+        /* the same number of segments, and exactly one literal segment
+         * differs: by a likely typo of it */
+        const char *q = r->pattern + 1, *typo = NULL;
+        int k = 0, wrong = 0;
+        char lit[64], word[64];
+        for (;; k++) {
+            const char *e = strchr(q, '/');
+            size_t pl = e ? (size_t)(e - q) : strlen(q);
+            if (k >= nseg) {
+                wrong = 2;
+                break;
+            }
+            bool param = pl > 1 && q[0] == '{';
+            if (!param && (pl != len[k] || memcmp(q, seg[k], pl) != 0)) {
+                if (++wrong > 1 || pl >= sizeof lit || len[k] >= sizeof word)
+                    break;
+                memcpy(lit, q, pl);
+                lit[pl] = '\0';
+                memcpy(word, seg[k], len[k]);
+                word[len[k]] = '\0';
+                const char *cand[1] = {lit};
+                typo = mk_suggest(word, cand, 1);
+            }
+            if (!e)
+                break;
+            q = e + 1;
+        }
+        if (wrong == 1 && k + 1 == nseg && typo)
+            return r->pattern;
+    }
+    return NULL;
 }

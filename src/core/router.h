@@ -36,6 +36,8 @@ typedef enum mk_responder {
     MK_R_FAULTS_ADD, MK_R_FAULTS_LIST, MK_R_FAULTS_DELETE, MK_R_FAULTS_CLEAR, /* /test/faults */
     MK_R_SESSIONS_ADD, MK_R_SESSIONS_LIST, MK_R_SESSIONS_END, /* README "Sessions" */
     MK_R_PAGE, MK_R_FEED, MK_R_CA, MK_R_CAPTURES, /* README "The live page" */
+    MK_R_CLOCK_GET, MK_R_CLOCK_ADVANCE, MK_R_NODES, /* README "The strict profile" */
+    MK_R_REACHABILITY, MK_R_ROTATE_TRIGGER, MK_R_ROTATE_PREVIEW, MK_R_TOPOLOGY, /* strict only */
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
@@ -70,6 +72,7 @@ typedef struct mk_route {
     mk_capture capture;      /* as names.h lists for `name`: MK_CAP_NONE for plain routes */
     mk_responder responder;
     mk_route_id name;        /* MK_ROUTE_NONE for the method-less fallbacks */
+    bool strict_only;        /* served only in the strict profile (README "The strict profile") */
 } mk_route;
 
 enum { MK_MAX_PARAMS = 4, MK_MAX_SEGMENTS = 16 };
@@ -97,9 +100,17 @@ typedef struct mk_match {
 /* Matches method + raw (still percent-encoded) path and optional raw query
  * against the table for one listener kind. Returns the verdict (also stored
  * in m->verdict). Pure; reentrant. MK_REDIRECT allocates m->location (NULL on
- * out-of-memory, then the verdict is MK_NOT_FOUND). */
-mk_verdict mk_route_match(mk_listener_kind kind, const char *method, const char *path,
+ * out-of-memory, then the verdict is MK_NOT_FOUND).
+ * strict: the strict profile's table: its own routes too, and no
+ * method-less fallbacks (another method is MK_NOT_ALLOWED with Allow, which
+ * the profile answers as problem+json). */
+mk_verdict mk_route_match(mk_listener_kind kind, bool strict, const char *method, const char *path,
                           size_t path_len, const char *query, mk_match *m);
+
+/* For a 404: the pattern of a route whose path differs from this one
+ * (raw) in one literal segment, by what looks like a typo of it
+ * (suggest.h), or NULL. The route's method is not compared. */
+const char *mk_route_suggest(mk_listener_kind kind, bool strict, const char *path, size_t path_len);
 
 /* The journal's name for a route: its capture key, or its own name
  * ("ping", "state", ...); NULL for the JSON 405 fallbacks. */

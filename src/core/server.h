@@ -64,7 +64,7 @@ typedef struct mk_sse_hub mk_sse_hub;
 
 struct mockapi {
     mockapi_config cfg; /* string fields point at the owned copies below */
-    char *addr, *tls_addr, *fixtures_dir, *key_file, *allow_hosts;
+    char *addr, *tls_addr, *fixtures_dir, *key_file, *allow_hosts, *bootstrap_tokens;
     mk_keys keys;
     mk_tls_job *tls_job; /* certificates (made when first needed) when a TLS listener is configured */
     mk_fixtures fx;

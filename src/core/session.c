@@ -7,6 +7,7 @@
  * after creation but for its atomics and its state (which has its own
  * locks). */
 #include "session.h"
+#include "nodes.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -174,6 +175,7 @@ static void session_free(mk_session *s)
     mk_blob_unref(s->register_body);
     mk_blob_unref(s->state_start);
     mk_blob_unref(s->heartbeat_start);
+    mk_nodes_free(s->nodes);
     sodium_memzero(s->nsk, sizeof s->nsk);
     free(s);
 }
@@ -242,6 +244,11 @@ static mk_session *session_new(mockapi *m, bool is_default, const char *id, mk_b
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    s->strict = m->cfg.profile == MOCKAPI_PROFILE_STRICT;
+    mk_sse_space_set_numeric(s->sse, s->strict);
+    atomic_init(&s->clock_offset_ms, 0);
+    if (!(s->nodes = mk_nodes_new(s->created_ms)))
+        goto fail;
     atomic_init(&s->last_used_ms, mk_mono_ms());
     atomic_init(&s->requests, 0);
     atomic_init(&s->ended, false);
@@ -471,6 +478,10 @@ int mk_session_create(mockapi *m, const mk_session_opts *o, mk_session **out, ch
     if (o->name)
         snprintf(s->name, sizeof s->name, "%s", o->name);
     s->ttl_ms = o->ttl_ms;
+    if (o->profile >= 0) {
+        s->strict = o->profile == MOCKAPI_PROFILE_STRICT;
+        mk_sse_space_set_numeric(s->sse, s->strict);
+    }
     pthread_mutex_lock(&t->lock);
     s->state.notify = t->notify;
     s->state.notify_arg = t->notify_arg;
@@ -522,6 +533,16 @@ void mk_session_reset(mockapi *m, mk_session *s)
 {
     mk_state_reset(&s->state, mk_blob_ref(s->state_start), mk_blob_ref(s->heartbeat_start));
     mk_sse_clear_history(m->sse, s->sse);
+    mk_nodes_clear(s->nodes);
+    atomic_store(&s->clock_offset_ms, 0);
+}
+
+int64_t mk_session_now_ms(const mk_session *s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+           atomic_load_explicit(&s->clock_offset_ms, memory_order_relaxed);
 }
 
 void mk_sessions_reset_all(mockapi *m)
@@ -627,9 +648,9 @@ static void session_members(const mk_session *s, int64_t now, mk_buf *b)
     gj_write_string(b, s->name, strlen(s->name));
     mk_buf_puts(b, ",\"created\":");
     put_time_ms(b, s->created_ms);
-    mk_buf_printf(b, ",\"ttl_ms\":%u,\"idle_ms\":%lld,\"requests\":%llu", s->ttl_ms,
+    mk_buf_printf(b, ",\"ttl_ms\":%u,\"idle_ms\":%lld,\"requests\":%llu,\"profile\":\"%s\"", s->ttl_ms,
                   (long long)(now - atomic_load(&s->last_used_ms)),
-                  (unsigned long long)atomic_load(&s->requests));
+                  (unsigned long long)atomic_load(&s->requests), s->strict ? "strict" : "reference");
 }
 
 void mk_session_json(const mk_session *s, mk_buf *b)

@@ -41,6 +41,7 @@
 #include "state.h"
 
 typedef struct mk_sse_space mk_sse_space;
+typedef struct mk_nodes mk_nodes;
 typedef struct mockapi mockapi;
 struct mk_request;
 
@@ -85,6 +86,11 @@ typedef struct mk_session {
     atomic_llong last_used_ms;             /* mk_mono_ms of its last request */
     atomic_ullong requests;                /* requests it served (all routes) */
     atomic_bool ended;
+    /* the strict profile (README "The strict profile"): problem+json, NSK
+     * auth, the node registry; fixed for the session's life */
+    bool strict;
+    mk_nodes *nodes;               /* its registered nodes (nodes.h); never NULL */
+    atomic_llong clock_offset_ms;  /* what the test advanced its clock (POST /test/clock) */
     /* the table's (session.c), under its lock */
     struct mk_session *h_id, *h_nsk, *h_tok; /* hash chains */
     struct mk_session *prev, *next;          /* creation order */
@@ -107,6 +113,7 @@ typedef struct mk_session_opts {
     size_t heartbeat_len;
     const char *faults;    /* a JSON array of POST /test/faults bodies, or NULL */
     size_t faults_len;
+    int profile;           /* MOCKAPI_PROFILE_*, or -1: the server's (mockapi_config.profile) */
 } mk_session_opts;
 
 /* Decodes a POST /test/sessions body into o (pointers into body) and *id
@@ -174,6 +181,10 @@ void mk_session_reset(mockapi *m, mk_session *s);
  * calls it (the request path calls it on every request: one atomic load
  * when nothing is due). */
 void mk_sessions_sweep(mockapi *m, int64_t now_ms);
+/* The session's clock: the wall clock (ms since the epoch) plus what the
+ * test advanced it. Reachability and the strict answers' times use it. */
+int64_t mk_session_now_ms(const mk_session *s);
+
 /* Marks s used now (a request reached it). */
 void mk_session_touch(mk_session *s, int64_t now_ms);
 

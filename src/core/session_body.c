@@ -6,17 +6,19 @@
 #include <string.h>
 
 #include "buf.h"
+#include "mockapi.h"
 #include "gojson.h"
 #include "session.h"
 #include "members.h"
 #include "suggest.h"
 
-static const char *const body_members[] = {"id", "name", "ttl_ms", "state", "heartbeat", "faults"};
+static const char *const body_members[] = {"id", "name", "ttl_ms", "state", "heartbeat", "faults", "profile"};
 
 int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char *idbuf, size_t idcap,
                           char *namebuf, size_t namecap, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
+    o->profile = -1;
     size_t blank = 0;
     while (blank < len && (body[blank] == ' ' || body[blank] == '\n' || body[blank] == '\r' || body[blank] == '\t'))
         blank++;
@@ -24,7 +26,7 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
         return 0; /* no body: every default */
     mk_members mm;
     if (mk_members_open(&mm, body, len, body_members, sizeof body_members / sizeof body_members[0],
-                        "the body must be a JSON object (members id, name, ttl_ms, state, heartbeat, faults; "
+                        "the body must be a JSON object (members id, name, ttl_ms, state, heartbeat, faults, profile; "
                         "all optional)",
                         err, errlen) != 0)
         return -1;
@@ -88,6 +90,19 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
                 o->heartbeat_len = ve - vs;
             }
             break;
+        case 6: {
+            bool strict = false, ok = vk == GJ_STRING && gj_string_decode(body + vs, ve - vs, &val) == 0 && !val.err &&
+                                      val.data &&
+                                      ((strict = strcmp(val.data, "strict") == 0) || strcmp(val.data, "reference") == 0);
+            if (!ok) {
+                char shown[44];
+                snprintf(err, errlen, "\"profile\" must be \"reference\" or \"strict\", not %s",
+                         mk_shown(body + vs, ve - vs, shown, sizeof shown));
+                goto out;
+            }
+            o->profile = strict ? MOCKAPI_PROFILE_STRICT : MOCKAPI_PROFILE_REFERENCE;
+            break;
+        }
         default:
             if (vk != GJ_ARRAY) {
                 snprintf(err, errlen, "\"faults\" must be an array of fault rules (as POST /test/faults takes them)");

@@ -107,6 +107,8 @@ static bool is_feed(const client *c)
     return c->topic == MK_TOPIC_FEED;
 }
 
+static bool numeric_id(const char *s);
+
 typedef struct hist {
     char *id;
     char *node; /* NULL: every stream's; else that node's only */
@@ -124,6 +126,7 @@ typedef struct ring {
 struct mk_sse_space {
     atomic_int refs;
     atomic_ullong seq;     /* event numbering (mk_sse_next_seq) */
+    bool numeric;          /* mk_sse_space_set_numeric: set before any stream */
     atomic_ullong streams; /* initial-event numbering (mk_sse_next_stream) */
     /* the rest: under the running hub's lock */
     ring hist[MK_TOPIC_COUNT];
@@ -655,7 +658,19 @@ void mk_sse_attach(mk_sse_hub *h, mk_sse_space *sp, mk_topic topic, int fd, cons
             if (strcmp(e->id, last_event_id) == 0)
                 from = (int)i;
         }
-        for (unsigned i = (unsigned)(from + 1); from >= 0 && i < r->len; i++) {
+        bool replay = from >= 0;
+        if (!replay && sp->numeric && numeric_id(last_event_id)) {
+            /* no such event kept: every later one (ids rise with the ring) */
+            unsigned long long last = strtoull(last_event_id, NULL, 10);
+            from = (int)r->len - 1;
+            for (unsigned i = r->len; i-- > 0;) {
+                hist *e = &r->slots[(r->head + i) % r->cap];
+                if (numeric_id(e->id) && strtoull(e->id, NULL, 10) > last)
+                    from = (int)i - 1;
+            }
+            replay = true;
+        }
+        for (unsigned i = (unsigned)(from + 1); replay && i < r->len; i++) {
             hist *e = &r->slots[(r->head + i) % r->cap];
             if (e->node && strcmp(e->node, c->node) != 0)
                 continue; /* another node's (inject-event ?node=) */
@@ -704,6 +719,23 @@ uint64_t mk_sse_next_stream(mk_sse_hub *h, mk_sse_space *sp)
 {
     (void)h;
     return sp ? atomic_fetch_add_explicit(&sp->streams, 1, memory_order_relaxed) + 1 : 0;
+}
+
+/* 1 to 20 decimal digits */
+static bool numeric_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return n > 0 && n <= 20 && s[n] == '\0';
+}
+
+void mk_sse_space_set_numeric(mk_sse_space *sp, bool on)
+{
+    sp->numeric = on;
+}
+
+uint64_t mk_sse_last_seq(mk_sse_space *sp)
+{
+    return atomic_load_explicit(&sp->seq, memory_order_relaxed);
 }
 
 uint64_t mk_sse_next_seq(mk_sse_hub *h, mk_sse_space *sp)

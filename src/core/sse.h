@@ -71,6 +71,12 @@ struct mk_budget;
 /* The budget its history's frames draw on (NULL, the default: none); set
  * before it is used. A publish whose frame would pass it is refused. */
 void mk_sse_space_set_budget(mk_sse_space *sp, struct mk_budget *b);
+/* The strict profile's numbering: event ids are sequence numbers, and a
+ * Last-Event-ID that names no event in the history replays every event
+ * whose id is a larger number (seed 004: "replays from > last"). */
+void mk_sse_space_set_numeric(mk_sse_space *sp, bool on);
+/* The last number mk_sse_next_seq gave in sp (0: none yet). */
+uint64_t mk_sse_last_seq(mk_sse_space *sp);
 /* Whether a frame of n bytes fits its budget now (no budget: true). */
 bool mk_sse_space_fits(const mk_sse_space *sp, size_t n);
 mk_sse_space *mk_sse_space_ref(mk_sse_space *sp);

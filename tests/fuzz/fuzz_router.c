@@ -2,7 +2,8 @@
  * (src/core/router.c: Go 1.22 ServeMux rules over the raw path).
  *
  * Input: 1 byte (bit 0: the listener; bits 1..3: a method from the list
- * below, 7 meaning "the text up to the first newline is the method"), then
+ * below, 7 meaning "the text up to the first newline is the method"; bit
+ * 4: the strict profile's table), then
  * the raw path, then optionally '?' and the query, exactly as a request
  * line carries them (the path is handed over without a terminating NUL).
  *
@@ -14,10 +15,15 @@
  *  - 405 comes with a non-empty Allow list that does not name the method;
  *  - a redirect's location is rooted, keeps the query, and asking for it
  *    does not redirect again (cleaning is idempotent);
- *  - matching is deterministic. */
+ *  - matching is deterministic;
+ *  - a 404's suggestion is NULL or a pattern of the asked table. */
 #include "fuzz_check.h"
 
 #include "router.h"
+
+/* bit 4 of the first byte: the strict profile's table (its own routes,
+ * no method-less fallbacks) */
+static bool strict;
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
 
@@ -26,7 +32,7 @@ static mk_verdict match(mk_listener_kind kind, const char *method, const char *p
 {
     char *p = fuzz_copy(path, n, 0); /* exact size: no NUL to lean on */
     memset(m, 0xA5, sizeof *m);      /* nothing may depend on what was there */
-    mk_verdict v = mk_route_match(kind, method, p, n, query, m);
+    mk_verdict v = mk_route_match(kind, strict, method, p, n, query, m);
     free(p);
     return v;
 }
@@ -47,7 +53,8 @@ static void check(mk_listener_kind kind, const char *method, const char *path, s
         const mk_route *r = m.route;
         CHECK(r != NULL && again.route == r);
         CHECK(r->listener == kind);
-        CHECK(r->method == NULL || strcmp(r->method, method) == 0 ||
+        CHECK(!r->strict_only || strict);
+        CHECK((r->method == NULL && !strict) || strcmp(r->method, method) == 0 ||
               (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0));
         CHECK(m.nparams >= 0 && m.nparams <= MK_MAX_PARAMS);
         for (int i = 0; i < m.nparams; i++) {
@@ -104,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     mk_listener_kind kind = (data[0] & 1) ? MK_LISTEN_TLS : MK_LISTEN_HTTP;
+    strict = (data[0] & 0x10) != 0;
     unsigned mi = (data[0] >> 1) & 7;
     const char *rest = (const char *)data + 1;
     size_t n = size - 1;
@@ -134,6 +142,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check(kind, method, rest, plen, query);
+    /* a 404's "did you mean": NULL, or a route pattern of that listener */
+    char *p = fuzz_copy(rest, plen, 0);
+    const char *like = mk_route_suggest(kind, strict, p, plen);
+    free(p);
+    if (like) {
+        size_t count;
+        const mk_route *t = mk_routes(&count);
+        bool found = false;
+        for (size_t i = 0; i < count && !found; i++)
+            found = t[i].pattern == like && t[i].listener == kind && (strict || !t[i].strict_only);
+        CHECK(found);
+    }
     free(query);
     free(method);
     return 0;

@@ -261,7 +261,7 @@ static const char *needs_transport(const case_file *cf, const exch *e)
     const char *q = strchr(e->path, '?');
     size_t plen = q ? (size_t)(q - e->path) : strlen(e->path);
     mk_match mt;
-    mk_verdict v = mk_route_match(MK_LISTEN_HTTP, e->method, e->path, plen, q ? q + 1 : NULL, &mt);
+    mk_verdict v = mk_route_match(MK_LISTEN_HTTP, false, e->method, e->path, plen, q ? q + 1 : NULL, &mt);
     if (v == MK_REDIRECT)
         free(mt.location);
     if (v != MK_MATCH)

@@ -25,5 +25,7 @@ int main(void)
     failed += run_faults_tests();
     failed += run_fault_journal_tests();
     failed += run_sse_tests();
+    failed += run_nodes_tests();
+    failed += run_strict_body_tests();
     return failed ? 1 : 0;
 }

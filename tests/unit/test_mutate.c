@@ -167,7 +167,7 @@ static void test_route_mutations(void **st)
         memcpy(path, buf, n);
         path[n] = '\0';
         mk_match m;
-        mk_verdict v = mk_route_match((mk_listener_kind)(next() % 2), methods[next() % 6], path,
+        mk_verdict v = mk_route_match((mk_listener_kind)(next() % 2), false, methods[next() % 6], path,
                                       strlen(path), (next() % 2) ? "a=1" : NULL, &m);
         assert_int_equal(v, m.verdict);
         if (v == MK_MATCH) {

@@ -1,4 +1,5 @@
 /* test_router.c: Go 1.22 ServeMux behaviour of the route table (docs/contract.md §2.1). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@
 static mk_verdict match(mk_listener_kind k, const char *method, const char *path, const char *query,
                         mk_match *m)
 {
-    return mk_route_match(k, method, path, strlen(path), query, m);
+    return mk_route_match(k, false, method, path, strlen(path), query, m);
 }
 
 static void test_exact_routes(void **st)
@@ -163,6 +164,56 @@ static void test_capture_names(void **st)
             assert_true(r[i].capture != MK_CAP_NONE);
 }
 
+/* The strict profile's table: its own routes, and no method-less
+ * fallbacks (another method is 405 with Allow, answered as problem+json). */
+static void test_strict_table(void **st)
+{
+    (void)st;
+    mk_match m;
+    static const char id[] = "/v1/nodes/0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b";
+    char p[160];
+    struct { const char *method, *suffix; mk_responder r; } own[] = {
+        {"GET", "/reachability", MK_R_REACHABILITY},
+        {"POST", "/keys/rotate", MK_R_ROTATE_TRIGGER},
+        {"GET", "/keys/rotate/preview", MK_R_ROTATE_PREVIEW},
+        {"POST", "/integrity-violations", MK_R_NO_CONTENT},
+    };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", id, own[i].suffix);
+        assert_int_equal(match(MK_LISTEN_HTTP, own[i].method, p, NULL, &m), MK_NOT_FOUND); /* reference */
+        assert_int_equal(mk_route_match(MK_LISTEN_HTTP, true, own[i].method, p, strlen(p), NULL, &m), MK_MATCH);
+        assert_int_equal(m.route->responder, own[i].r);
+        assert_true(m.route->strict_only);
+    }
+    const char *topo = "/v1/domains/d1/mesh/topology";
+    assert_int_equal(mk_route_match(MK_LISTEN_HTTP, true, "GET", topo, strlen(topo), NULL, &m), MK_MATCH);
+    assert_string_equal(mk_route_name(m.route), "topology");
+    /* the reference's JSON 405 fallback: strict answers 405 with Allow instead */
+    const char *hb = "/v1/nodes/n1/heartbeat";
+    assert_int_equal(match(MK_LISTEN_HTTP, "GET", hb, NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_METHOD_NOT_ALLOWED_JSON);
+    assert_int_equal(mk_route_match(MK_LISTEN_HTTP, true, "GET", hb, strlen(hb), NULL, &m), MK_NOT_ALLOWED);
+    assert_string_equal(m.allow, "POST");
+    /* the test routes are the same in both */
+    assert_int_equal(mk_route_match(MK_LISTEN_HTTP, true, "POST", "/test/clock", 11, NULL, &m), MK_MATCH);
+    assert_int_equal(m.route->responder, MK_R_CLOCK_ADVANCE);
+}
+
+static void test_suggest(void **st)
+{
+    (void)st;
+    const char *p = "/v1/nodes/x/heartbeet";
+    assert_string_equal(mk_route_suggest(MK_LISTEN_HTTP, false, p, strlen(p)), "/v1/nodes/{id}/heartbeat");
+    p = "/v1/nodes/x/reachabilty";
+    assert_null(mk_route_suggest(MK_LISTEN_HTTP, false, p, strlen(p))); /* strict only */
+    assert_string_equal(mk_route_suggest(MK_LISTEN_HTTP, true, p, strlen(p)), "/v1/nodes/{id}/reachability");
+    p = "/v1/nodes/x/completely-else";
+    assert_null(mk_route_suggest(MK_LISTEN_HTTP, true, p, strlen(p)));
+    p = "/v2/nodes/x/heartbeet"; /* two segments differ: no guess */
+    assert_null(mk_route_suggest(MK_LISTEN_HTTP, true, p, strlen(p)));
+    assert_null(mk_route_suggest(MK_LISTEN_HTTP, true, "", 0));
+}
+
 int run_router_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +224,8 @@ int run_router_tests(void)
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_capture_names),
+        cmocka_unit_test(test_strict_table),
+        cmocka_unit_test(test_suggest),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }

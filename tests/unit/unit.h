@@ -30,5 +30,7 @@ int run_fault_tests(void); /* the fault grammar (src/core/fault.c) */
 
 int run_faults_tests(void); /* the fault rules and the per-request decision (src/core/faults.c) */
 int run_sse_tests(void); /* the event hub's per-session spaces (src/core/sse.c) */
+int run_nodes_tests(void); /* the strict profile's node registry (src/core/nodes.c) */
+int run_strict_body_tests(void); /* the strict profile's request bodies (src/core/strict_body.c) */
 
 #endif
