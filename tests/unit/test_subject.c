@@ -16,6 +16,7 @@
 #include "names.h"
 #include "number.h"
 #include "spec.h"
+#include "strict.h" /* the server's token classes */
 #include "subject.h"
 
 static json_t *J(const char *text)
@@ -620,6 +621,62 @@ static void test_auth_lint(void **st)
     assert_false(ma_mentions_auth_token("body: {token: abc}"));
 }
 
+/* lint's classes are the server's words, and the server's journal writes
+ * the auth member as the subject reads it (skipped only when true; none
+ * at all outside a strict session). */
+static void test_auth_is_the_journals(void **st)
+{
+    (void)st;
+    assert_int_equal(MK_AUTH_BOOTSTRAP + 1, MA_AUTH_NCLASSES);
+    for (int c = MK_AUTH_NONE; c <= MK_AUTH_BOOTSTRAP; c++) {
+        const char *n = mk_auth_class_name((mk_auth_class)c);
+        size_t i = 0;
+        while (i < MA_AUTH_NCLASSES && strcmp(n, ma_auth_classes[i]))
+            i++;
+        if (i == MA_AUTH_NCLASSES)
+            fail_msg("the server's class \"%s\" is not one lint accepts", n);
+    }
+    ma_error err;
+    for (int k = 0; k < 3; k++) {
+        mk_jentry_in in = {0};
+        in.method = "POST";
+        in.path = "/v1/nodes/0193a0b0-0000-7000-8000-000000000001/heartbeat";
+        in.path_len = strlen(in.path);
+        if (k < 2) { /* a strict session's: with the key, then skipped without one */
+            in.auth_class = mk_auth_class_name(k == 0 ? MK_AUTH_NODE_KEY : MK_AUTH_NONE);
+            in.auth_token = k == 0 ? "sha256:ba7816bf" : NULL;
+            in.auth_node = k == 0 ? "0193a0b0-0000-7000-8000-000000000001" : NULL;
+            in.auth_skipped = k == 1;
+        }
+        mk_jentry *je = mk_jentry_new(&in);
+        assert_non_null(je);
+        mk_buf out = {0};
+        mk_jentry_json(je, &out);
+        json_t *entry = json_loadb(out.data, out.len, 0, NULL);
+        assert_non_null(entry);
+        /* skipped is written only when true */
+        assert_int_equal(strstr(out.data, "\"skipped\"") != NULL, k == 1);
+        static const char *const yaml[] = {
+            "- requests: heartbeat\n  each: [{auth: class, equals: node_key}, {auth: token, equals: abc},\n"
+            "    {auth: node, equals: 0193a0b0-0000-7000-8000-000000000001}, {auth: skipped, equals: false}]\n",
+            "- requests: heartbeat\n  each: [{auth: class, equals: none}, {auth: token, equals: null},\n"
+            "    {auth: node, equals: null}, {auth: skipped, equals: true}]\n",
+            "- requests: heartbeat\n  each: [{auth: class, equals: null}, {auth: token, equals: null},\n"
+            "    {auth: node, equals: null}, {auth: skipped, equals: false}]\n",
+        };
+        ma_spec *s = parse(yaml[k], &err);
+        if (!s)
+            fail_msg("%d:%d: %s", err.mark.line, err.mark.col, err.msg);
+        ma_failures f = {0};
+        if (!ma_check_eval_entry(s->v[0].each, NULL, entry, &f))
+            fail_msg("entry %d (%.*s): %s fails", k, (int)out.len, out.data, f.n ? f.v[0].path : "?");
+        ma_spec_free(s);
+        json_decref(entry);
+        mk_buf_free(&out);
+        mk_jentry_unref(je);
+    }
+}
+
 static char *key_of(const char *yaml_groupby, const char *entry, const char *body)
 {
     ma_error err;
@@ -733,6 +790,7 @@ int run_subject_tests(void)
         cmocka_unit_test(test_auth_operands),
         cmocka_unit_test(test_auth_from_yaml),
         cmocka_unit_test(test_auth_lint),
+        cmocka_unit_test(test_auth_is_the_journals),
         cmocka_unit_test(test_group_keys),
         cmocka_unit_test(test_group_split),
     };
