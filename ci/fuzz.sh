@@ -25,7 +25,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-all_targets=(http1 gojson router glob gunzip assert_yaml jpath json_body fault session_body fault_body)
+all_targets=(http1 gojson router glob gunzip assert_yaml jpath json_body fault session_body fault_body strict_body)
 usage="usage: ci/fuzz.sh [SECONDS | --long SECONDS | --build | --list] [TARGET...]"
 mode=short
 seconds=30
@@ -104,6 +104,7 @@ sources_of() {
         fault_body) echo src/core/faults_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         session_body) echo src/core/session_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
+        strict_body) echo src/core/strict_body.c src/common/suggest.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \
                           assert/number.c assert/subject.c assert/group.c src/common/gojson.c src/common/buf.c \
                           src/common/glob.c src/core/fault.c src/common/suggest.c assert/session_id.c ;;
@@ -119,6 +120,7 @@ libs_of() {
         assert_yaml) pkg-config --libs jansson libfyaml libsodium libcurl ;; # subject.c: fingerprints, unescape
         jpath) pkg-config --libs jansson ;;
         json_body) pkg-config --libs jansson libsodium libcurl ;;
+        strict_body) pkg-config --libs jansson libsodium ;;
     esac
 }
 

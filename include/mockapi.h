@@ -364,8 +364,11 @@ int mockapi_requests(mockapi *m, const char *filter, char **json, size_t *len);
 /* POST /test/reset: counters, captures, journal, state and heartbeat
  * fixtures back to their start values, the event history cleared, the
  * rules of mockapi_fault_add and /test/faults deleted (those of
- * mockapi_config.faults stay, their counts start over). */
+ * mockapi_config.faults stay, their counts start over), and the strict
+ * profile's node registry and clock forgotten. */
 int mockapi_reset(mockapi *m);
+/* The default session's mockapi_session_clock_advance. */
+int mockapi_clock_advance(mockapi *m, int64_t ms);
 
 /* GET /test/wait without HTTP: blocks until the condition holds or
  * timeout_ms pass. condition: "counter=heartbeat_count&op=gte&value=3" or a
@@ -469,6 +472,11 @@ int mockapi_session_fault_clear(mockapi_session *s);
 int mockapi_session_set_state(mockapi_session *s, const char *json, size_t len, char *errbuf, size_t errlen);
 int mockapi_session_get_state(mockapi_session *s, char **json, size_t *len);
 int mockapi_session_set_heartbeat(mockapi_session *s, bool reconcile, bool rotate_keys);
+/* Moves the session's clock ms milliseconds on, as POST /test/clock does
+ * (the strict profile's reachability and times; README "The strict
+ * profile"). EINVAL: ms < 0, or the clock would be more than ten years
+ * ahead (nothing moved). mockapi_reset sets it back. */
+int mockapi_session_clock_advance(mockapi_session *s, int64_t ms);
 
 /* ---- credentials -------------------------------------------------------- */
 

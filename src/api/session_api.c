@@ -291,6 +291,16 @@ int mockapi_requests(mockapi *m, const char *filter, char **json, size_t *len)
     return m ? mockapi_session_requests(MK_API_DEFAULT(m), filter, json, len) : MOCKAPI_EINVAL;
 }
 
+int mockapi_session_clock_advance(mockapi_session *h, int64_t ms)
+{
+    return h && mk_session_clock_advance(h->s, (long long)ms) == 0 ? MOCKAPI_OK : MOCKAPI_EINVAL;
+}
+
+int mockapi_clock_advance(mockapi *m, int64_t ms)
+{
+    return m ? mockapi_session_clock_advance(MK_API_DEFAULT(m), ms) : MOCKAPI_EINVAL;
+}
+
 int mockapi_reset(mockapi *m)
 {
     return m ? mockapi_session_reset(MK_API_DEFAULT(m)) : MOCKAPI_EINVAL;

@@ -603,8 +603,6 @@ static int query_int(const char *q, const char *key, long long min, long long ma
     return mk_query_int(key, buf, min, max, what, v, err, errlen);
 }
 
-#define CLOCK_MAX_OFFSET_MS 315360000000LL /* ten years */
-
 /* GET /test/clock; POST /test/clock?advance_ms=N: the session's clock
  * (session.h mk_session_now_ms), which only moves forward. */
 static void respond_clock(mk_session *S, const mk_request *req, mk_response *resp, bool advance)
@@ -614,7 +612,7 @@ static void respond_clock(mk_session *S, const mk_request *req, mk_response *res
         char err[240];
         long long v = -1;
         if (mk_query_check(req->query, known, 1, err, sizeof err) != 0 ||
-            query_int(req->query, "advance_ms", 0, CLOCK_MAX_OFFSET_MS, "a number of milliseconds", &v, err,
+            query_int(req->query, "advance_ms", 0, MK_CLOCK_MAX_MS, "a number of milliseconds", &v, err,
                       sizeof err) != 0) {
             mk_err_bad_query(req, resp, err);
             return;
@@ -624,16 +622,13 @@ static void respond_clock(mk_session *S, const mk_request *req, mk_response *res
                                         "session's clock 90 s on");
             return;
         }
-        long long cur = atomic_load(&S->clock_offset_ms);
-        do {
-            if (cur + v > CLOCK_MAX_OFFSET_MS) {
-                snprintf(err, sizeof err, "the clock is %lld ms ahead already; with %lld more it would pass %lld "
-                                          "(ten years): POST /test/reset sets it back",
-                         cur, v, (long long)CLOCK_MAX_OFFSET_MS);
-                mk_err_bad_query(req, resp, err);
-                return;
-            }
-        } while (!atomic_compare_exchange_weak(&S->clock_offset_ms, &cur, cur + v));
+        if (mk_session_clock_advance(S, v) != 0) {
+            snprintf(err, sizeof err, "the clock is %lld ms ahead already; with %lld more it would pass %lld "
+                                      "(ten years): POST /test/reset sets it back",
+                     (long long)atomic_load(&S->clock_offset_ms), v, MK_CLOCK_MAX_MS);
+            mk_err_bad_query(req, resp, err);
+            return;
+        }
     }
     char at[32];
     mk_rfc3339_ms(mk_session_now_ms(S), at);

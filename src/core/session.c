@@ -537,6 +537,16 @@ void mk_session_reset(mockapi *m, mk_session *s)
     atomic_store(&s->clock_offset_ms, 0);
 }
 
+int mk_session_clock_advance(mk_session *s, long long ms)
+{
+    long long cur = atomic_load(&s->clock_offset_ms);
+    do {
+        if (ms < 0 || cur + ms > MK_CLOCK_MAX_MS)
+            return -1;
+    } while (!atomic_compare_exchange_weak(&s->clock_offset_ms, &cur, cur + ms));
+    return 0;
+}
+
 int64_t mk_session_now_ms(const mk_session *s)
 {
     struct timespec ts;

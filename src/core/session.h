@@ -185,6 +185,11 @@ void mk_sessions_sweep(mockapi *m, int64_t now_ms);
  * test advanced it. Reachability and the strict answers' times use it. */
 int64_t mk_session_now_ms(const mk_session *s);
 
+/* Moves s's clock ms on (0 .. MK_CLOCK_MAX_MS in all): 0, or -1 when the
+ * offset would pass MK_CLOCK_MAX_MS (nothing moves). */
+#define MK_CLOCK_MAX_MS 315360000000LL /* ten years */
+int mk_session_clock_advance(mk_session *s, long long ms);
+
 /* Marks s used now (a request reached it). */
 void mk_session_touch(mk_session *s, int64_t now_ms);
 

@@ -145,8 +145,21 @@ static int fail(mk_sb_verdict *v, int status, const char *code, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(v->detail, sizeof v->detail, fmt, ap);
+    int n = vsnprintf(v->detail, sizeof v->detail, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof v->detail) {
+        /* cut: never inside a UTF-8 sequence (the details are sized to
+         * fit; this is the guard should one not) */
+        size_t end = sizeof v->detail - 1, lead = end; /* end: the NUL */
+        while (lead > 0 && ((unsigned char)v->detail[lead - 1] & 0xc0) == 0x80)
+            lead--;
+        if (lead > 0) { /* detail[lead - 1] starts the last sequence */
+            unsigned char c = (unsigned char)v->detail[lead - 1];
+            size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+            if (lead - 1 + need > end)
+                v->detail[lead - 1] = '\0';
+        }
+    }
     v->status = status;
     v->code = code;
     return status;
@@ -468,7 +481,10 @@ static int load(const char *body, size_t len, const char *malformed, void **doc,
     char a[SHOWN_CAP], b[SHOWN_CAP * 2];
     *doc = NULL;
     *root = NULL;
-    if (blank(body, len))
+    size_t ws = 0; /* JSON's white space only: other blanks are not JSON */
+    while (ws < len && (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\n' || body[ws] == '\r'))
+        ws++;
+    if (ws == len)
         return fail(v, 400, malformed, "the body is empty; expected a JSON object");
     json_t *j = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!j) {

@@ -744,6 +744,7 @@ static void test_sb_nasty(void **st)
     (void)st;
     NASTY("", "the body is empty");
     NASTY(" \r\n\t", "the body is empty");
+    NASTY("\xc2\xa0", "invalid JSON"); /* a no-break space is not JSON's white space */
     NASTY("null", "the body is null; expected a JSON object");
     NASTY("[]", "the body is an array");
     NASTY("\"{}\"", "the body is a string");
