@@ -24,7 +24,9 @@ ma_groupby *ma_groupby_segment(ma_mark mark, int segment)
 
 ma_groupby *ma_groupby_subject(ma_mark mark, ma_subject *s)
 {
-    ma_groupby *g = new_groupby(mark, s->kind == MA_SUBJ_QUERY ? MA_GROUP_QUERY : MA_GROUP_HEADER);
+    ma_groupby *g = new_groupby(mark, s->kind == MA_SUBJ_QUERY  ? MA_GROUP_QUERY
+                                      : s->kind == MA_SUBJ_AUTH ? MA_GROUP_AUTH
+                                                                : MA_GROUP_HEADER);
     g->subject = s;
     g->text = ma_xstrdup(s->text);
     return g;
@@ -102,6 +104,15 @@ char *ma_group_key(const ma_groupby *g, const json_t *entry, json_t *body)
         /* members in name order: {"a":1,"b":2} and {"b":2,"a":1} are one group */
         char *k = n ? dump(hits[0].value, JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
         ma_hits_free(hits, n);
+        return k;
+    }
+    case MA_GROUP_AUTH: {
+        /* one value per entry: a string or null (no token, no node, a
+         * reference session: missing), or skipped's true/false */
+        ma_hit *hits = NULL;
+        size_t n = ma_subject_select(g->subject, entry, &hits);
+        char *k = n && !json_is_null(hits[0].value) ? dump(hits[0].value, 0) : NULL;
+        ma_subject_hits_free(hits, n);
         return k;
     }
     default: {

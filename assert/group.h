@@ -5,6 +5,8 @@
  *   segment: N      the Nth segment of the path (1-based; -1 is the last)
  *   header: NAME    the request header's value (repeated ones joined ", ")
  *   query: NAME     the query parameter's value (likewise)
+ *   auth: FIELD     the request's auth field (subject.h): class, token
+ *                   (a fingerprint), node, skipped; null is (missing)
  *   path: JSONPATH  a value in the body, by its compact JSON text
  *
  * An entry without the key is not dropped: it falls in the group shown as
@@ -21,12 +23,12 @@
 #include "subject.h"
 #include "util.h"
 
-typedef enum { MA_GROUP_SEGMENT, MA_GROUP_HEADER, MA_GROUP_QUERY, MA_GROUP_PATH } ma_group_kind;
+typedef enum { MA_GROUP_SEGMENT, MA_GROUP_HEADER, MA_GROUP_QUERY, MA_GROUP_AUTH, MA_GROUP_PATH } ma_group_kind;
 
 typedef struct ma_groupby {
     ma_group_kind kind;
     int segment;         /* SEGMENT: 1-based, negative from the end, never 0 */
-    ma_subject *subject; /* HEADER, QUERY (owned) */
+    ma_subject *subject; /* HEADER, QUERY, AUTH (owned) */
     ma_path *path;       /* PATH: selects at most one value (owned) */
     char *text;          /* how output names it: "segment 3", "header X-Node" (owned) */
     ma_mark mark;        /* the groupBy key */

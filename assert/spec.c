@@ -157,7 +157,7 @@ static void remember_source(ma_error *err, const char *text, size_t len)
      * syntax, a duplicate key, a check misplaced under count: or groupBy:)
      * must not show the credential either: a line naming a secret header
      * may hold one (`{header: Authorization, equals: "Bearer ..."}`). */
-    if (ma_mentions_secret_header(err->source)) {
+    if (ma_mentions_secret_header(err->source) || ma_mentions_auth_token(err->source)) {
         err->hide_source = 1;
         err->source[0] = '\0';
     }
@@ -479,8 +479,8 @@ static char *read_session(ctx *c, const ma_ynode *n)
 /* ---- checks ---- */
 
 /* path (the body) and the subject words (subject.h) are a check's subjects */
-static const char *const check_keys_allowed[] = {"path",  "and",      "or",             "not",  "header",
-                                                 "query", "response", "responseHeader", "fault"};
+static const char *const check_keys_allowed[] = {"path",  "and",      "or",             "not",   "header",
+                                                 "query", "response", "responseHeader", "fault", "auth"};
 #define NCHECK_KEYS (sizeof check_keys_allowed / sizeof check_keys_allowed[0])
 
 static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path);
@@ -633,6 +633,13 @@ static ma_check *simplify(ma_check *g)
 
 /* ---- subjects (subject.h) ---- */
 
+/* {auth: node_key}: a class written where auth's field goes. */
+static int auth_class_as_field(ctx *c, const ma_ynode *val)
+{
+    return fail(c, val, "auth takes a field (class, token, node, skipped), and %s is a class: check it as "
+                        "{auth: class, equals: %s}", val->text, val->text);
+}
+
 /* The subject of a header/query/response/responseHeader key whose value is
  * val, or NULL after an error. */
 static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *val)
@@ -652,6 +659,16 @@ static ma_subject *parse_subject(ctx *c, const ma_ynode *key, const ma_ynode *va
         ma_fault_field f;
         if (ma_fault_field_of(val->text, &f) < 0) {
             fail_unknown(c, val, "fault field", val->text, ma_fault_fields, MA_FAULT_COUNT_);
+            return NULL;
+        }
+    }
+    if (kind == MA_SUBJ_AUTH) {
+        ma_auth_field f;
+        if (ma_auth_field_of(val->text, &f) < 0) {
+            if (in_list(val->text, ma_auth_classes, MA_AUTH_NCLASSES))
+                auth_class_as_field(c, val);
+            else
+                fail_unknown(c, val, "auth field", val->text, ma_auth_fields, MA_AUTH_COUNT_);
             return NULL;
         }
     }
@@ -699,7 +716,7 @@ static int find_subject(ctx *c, const ma_ynode *n, const ma_ynode **subj)
                               "(a list, or and: [...])", (*subj)->text, k->text);
         if (!is_path && c->last_key)
             return fail(c, k, "lastRequest holds only the captured body, so %s cannot be checked here: use "
-                              "requests: %s with each: or any: (the journal keeps headers, query, response and fault)",
+                              "requests: %s with each: or any: (the journal keeps headers, query, response, fault and auth)",
                         k->text, c->last_key);
         *subj = k;
     }
@@ -730,6 +747,13 @@ static ma_check *parse_check_(ctx *c, const ma_ynode *n, int need_path)
         fail(c, fv, "in a check, fault takes a field (source, rule, spec, wire); fault: %s is a filter key "
                     "(requests: {route: ..., fault: %s}), or check {fault: wire, %s: null}",
              fv->text, fv->text, strcmp(fv->text, "true") ? "equals" : "notEquals");
+        return NULL;
+    }
+    const ma_ynode *av = subjkey && !strcmp(subjkey->text, "auth") ? ma_ymap_get(n, "auth") : NULL;
+    if (av && av->type == MA_Y_SCALAR && in_list(av->text, ma_auth_classes, MA_AUTH_NCLASSES)) {
+        /* {auth: node_key}: the class written where its field goes (with
+         * or without an operator: parse_subject says the same) */
+        auth_class_as_field(c, av);
         return NULL;
     }
     const ma_ynode *pathnode = ma_ymap_get(n, "path");
@@ -789,13 +813,16 @@ fail:
     return NULL;
 }
 
-/* A check mapping on a secret header holds a credential, on whichever of
- * its lines an error points at: no error about it shows its source. */
+/* A check mapping on a secret header (or on auth token) holds a
+ * credential, on whichever of its lines an error points at: no error about
+ * it shows its source. */
 static ma_check *parse_check(ctx *c, const ma_ynode *n, int need_path)
 {
     ma_check *k = parse_check_(c, n, need_path);
     const ma_ynode *h = n->type == MA_Y_MAP ? ma_ymap_get(n, "header") : NULL;
-    if (!k && h && h->type == MA_Y_SCALAR && ma_is_secret_header(h->text))
+    const ma_ynode *a = n->type == MA_Y_MAP ? ma_ymap_get(n, "auth") : NULL;
+    if (!k && ((h && h->type == MA_Y_SCALAR && ma_is_secret_header(h->text)) ||
+               (a && a->type == MA_Y_SCALAR && !strcmp(a->text, "token"))))
         c->err->hide_source = 1;
     return k;
 }
@@ -1102,14 +1129,14 @@ static const ma_ynode *key_node(const ma_ynode *map, const char *key)
     return NULL;
 }
 
-/* groupBy: {segment: N | header: NAME | query: NAME | path: JSONPATH} */
+/* groupBy: {segment: N | header: NAME | query: NAME | auth: FIELD | path: JSONPATH} */
 static int parse_groupby(ctx *c, const ma_ynode *key, const ma_ynode *n, ma_expectation *e)
 {
-    static const char *const gkeys[] = {"segment", "header", "query", "path"};
-    static const char *const one_of = "segment: N, header: NAME, query: NAME or path: JSONPATH";
+    static const char *const gkeys[] = {"segment", "header", "query", "auth", "path"};
+    static const char *const one_of = "segment: N, header: NAME, query: NAME, auth: FIELD or path: JSONPATH";
     if (n->type != MA_Y_MAP)
         return fail(c, n, "groupBy takes one of %s, e.g. groupBy: {segment: 3}", one_of);
-    if (check_keys(c, n, "groupBy", gkeys, 4, 0) < 0)
+    if (check_keys(c, n, "groupBy", gkeys, 5, 0) < 0)
         return -1;
     if (n->nkids == 0)
         return fail(c, n, "groupBy needs one of %s", one_of);

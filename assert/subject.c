@@ -12,9 +12,12 @@
 #include "names.h"
 #include "number.h"
 
-const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader", "fault"};
+const char *const ma_subject_words[MA_SUBJ_COUNT_] = {"header", "query", "response", "responseHeader", "fault", "auth"};
 const char *const ma_response_fields[MA_RESP_COUNT_] = {"status", "body_size", "duration_us", "error", "region"};
 const char *const ma_fault_fields[MA_FAULT_COUNT_] = {"source", "rule", "spec", "wire"};
+const char *const ma_auth_fields[MA_AUTH_COUNT_] = {"class", "token", "node", "skipped"};
+const char *const ma_auth_classes[MA_AUTH_NCLASSES] = {"none",      "bootstrap", "node_key", "revoked",
+                                                       "api_token", "admin",     "unknown",  "malformed"};
 
 int ma_subject_word(const char *word, ma_subject_kind *kind)
 {
@@ -49,9 +52,27 @@ int ma_fault_field_of(const char *name, ma_fault_field *field)
     return -1;
 }
 
+int ma_auth_field_of(const char *name, ma_auth_field *field)
+{
+    for (int i = 0; i < MA_AUTH_COUNT_; i++) {
+        if (strcmp(name, ma_auth_fields[i]) == 0) {
+            *field = (ma_auth_field)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int ma_subject_kept(const ma_subject *s)
 {
     return s->kind == MA_SUBJ_FAULT || (s->kind == MA_SUBJ_RESPONSE && s->field == MA_RESP_REGION);
+}
+
+int ma_subject_always(const ma_subject *s)
+{
+    /* auth is not kept by the store (it is read from the entry), but like
+     * fault every entry has each field: null (or false) says "none" */
+    return ma_subject_kept(s) || s->kind == MA_SUBJ_AUTH;
 }
 
 int ma_is_secret_header(const char *name)
@@ -76,7 +97,8 @@ int ma_mentions_secret_header(const char *text)
     return 0;
 }
 
-char *ma_fingerprint(const char *value, size_t len)
+/* prefix and the first 8 hex digits of the SHA-256 of the len bytes at value */
+static char *fingerprint_with(const char *prefix, const char *value, size_t len)
 {
     /* the hash itself needs no initialisation, but libsodium asks for it
      * before any use; it is idempotent */
@@ -84,7 +106,34 @@ char *ma_fingerprint(const char *value, size_t len)
         ma_oom();
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, (const unsigned char *)value, len);
-    return ma_xasprintf("redacted sha256:%02x%02x%02x%02x", h[0], h[1], h[2], h[3]);
+    return ma_xasprintf("%s%02x%02x%02x%02x", prefix, h[0], h[1], h[2], h[3]);
+}
+
+char *ma_fingerprint(const char *value, size_t len)
+{
+    return fingerprint_with("redacted sha256:", value, len);
+}
+
+char *ma_token_fingerprint(const char *token, size_t len)
+{
+    /* the journal's auth member says "sha256:" alone: it is never anything
+     * but a fingerprint, where a header's value could be */
+    return fingerprint_with("sha256:", token, len);
+}
+
+int ma_mentions_auth_token(const char *text)
+{
+    for (const char *p = text; (p = strcasestr(p, "auth")) != NULL;) {
+        p += 4;
+        const char *q = p;
+        q += strspn(q, "\"' \t");
+        if (*q++ != ':')
+            continue;
+        q += strspn(q, "\"' \t");
+        if (strncasecmp(q, "token", 5) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* RFC 9110 tchar: what a header field name is made of. */
@@ -145,7 +194,10 @@ ma_subject *ma_subject_new(ma_subject_kind kind, const char *name, char *why, si
         ma_response_field(name, &s->field);
     if (kind == MA_SUBJ_FAULT)
         ma_fault_field_of(name, &s->ffield);
-    s->secret = kind == MA_SUBJ_HEADER && ma_is_secret_header(name);
+    if (kind == MA_SUBJ_AUTH)
+        ma_auth_field_of(name, &s->afield);
+    s->secret = (kind == MA_SUBJ_HEADER && ma_is_secret_header(name)) ||
+                (kind == MA_SUBJ_AUTH && s->afield == MA_AUTH_TOKEN);
     s->text = subject_text(word, name);
     return s;
 }
@@ -167,20 +219,54 @@ static int number_valued(const ma_subject *s)
            (s->kind == MA_SUBJ_FAULT && s->ffield == MA_FAULT_RULE);
 }
 
+static int boolean_valued(const ma_subject *s)
+{
+    return s->kind == MA_SUBJ_AUTH && s->afield == MA_AUTH_SKIPPED;
+}
+
 /* A value that is null when there is nothing to say: response error and
- * region, and every fault field on a request without a fault. */
+ * region, every fault field on a request without a fault, and auth's
+ * strings (no token, no node, no auth member at all in a reference
+ * session). */
 static int nullable(const ma_subject *s)
 {
-    return s->kind == MA_SUBJ_FAULT ||
+    return s->kind == MA_SUBJ_FAULT || (s->kind == MA_SUBJ_AUTH && !boolean_valued(s)) ||
            (s->kind == MA_SUBJ_RESPONSE && (s->field == MA_RESP_ERROR || s->field == MA_RESP_REGION));
 }
 
-static void op_list(char *out, size_t len, const ma_op *ops, size_t n)
+/* ops[0, n) as "a, b or c"; exists and notExists left out when skip_exists */
+static void op_list(char *out, size_t len, const ma_op *ops, size_t n, int skip_exists)
 {
-    size_t at = 0;
+    size_t at = 0, shown = 0, total = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < n && at < len; i++)
-        at += (size_t)snprintf(out + at, len - at, "%s%s", i ? (i + 1 == n ? " or " : ", ") : "", ma_op_name(ops[i]));
+    for (size_t i = 0; i < n; i++)
+        total += !(skip_exists && (ops[i] == MA_OP_EXISTS || ops[i] == MA_OP_NOT_EXISTS));
+    for (size_t i = 0; i < n && at < len; i++) {
+        if (skip_exists && (ops[i] == MA_OP_EXISTS || ops[i] == MA_OP_NOT_EXISTS))
+            continue;
+        at += (size_t)snprintf(out + at, len - at, "%s%s", shown ? (shown + 1 == total ? " or " : ", ") : "",
+                               ma_op_name(ops[i]));
+        shown++;
+    }
+}
+
+/* What an always-there subject holds when there is nothing to say. */
+static const char *always_none(const ma_subject *s)
+{
+    if (s->kind == MA_SUBJ_FAULT)
+        return "null when no fault was applied";
+    if (s->kind == MA_SUBJ_RESPONSE)
+        return "null when the request came to no region";
+    switch (s->afield) {
+    case MA_AUTH_CLASS:
+        return "null only in a reference session, which classifies no credential";
+    case MA_AUTH_TOKEN:
+        return "null when no token was sent (or in a reference session)";
+    case MA_AUTH_NODE:
+        return "null when the token names no node (or in a reference session)";
+    default:
+        return "false when authentication was not skipped";
+    }
 }
 
 int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
@@ -190,19 +276,23 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
     static const ma_op number_ops[] = {MA_OP_EQUALS,   MA_OP_NOT_EQUALS, MA_OP_IN,      MA_OP_NOT_IN,
                                        MA_OP_GREATER_THAN, MA_OP_LESS_THAN, MA_OP_AT_LEAST, MA_OP_AT_MOST,
                                        MA_OP_BETWEEN,  MA_OP_EXISTS,     MA_OP_NOT_EXISTS};
+    static const ma_op boolean_ops[] = {MA_OP_EQUALS, MA_OP_NOT_EQUALS, MA_OP_IN, MA_OP_NOT_IN};
     const ma_op *ok = NULL;
     size_t n = 0;
-    if (ma_subject_kept(s) && (op == MA_OP_EXISTS || op == MA_OP_NOT_EXISTS)) {
-        /* always there: a null says "none", which exists would not see */
-        snprintf(why, whylen,
-                 "%s does not apply to %s: it is always there, null when %s (use equals: null or notEquals: null)",
-                 ma_op_name(op), s->text,
-                 s->kind == MA_SUBJ_FAULT ? "no fault was applied" : "the request came to no region");
+    int always = ma_subject_always(s);
+    if (always && (op == MA_OP_EXISTS || op == MA_OP_NOT_EXISTS)) {
+        /* always there: a null (or false) says "none", which exists would not see */
+        snprintf(why, whylen, "%s does not apply to %s: it is always there, %s (use %s)", ma_op_name(op), s->text,
+                 always_none(s),
+                 boolean_valued(s) ? "equals: true or equals: false" : "equals: null or notEquals: null");
         return -1;
     }
     if (s->secret) {
         ok = secret_ops;
         n = sizeof secret_ops / sizeof secret_ops[0];
+    } else if (boolean_valued(s)) {
+        ok = boolean_ops;
+        n = sizeof boolean_ops / sizeof boolean_ops[0];
     } else if (number_valued(s)) {
         ok = number_ops;
         n = sizeof number_ops / sizeof number_ops[0];
@@ -213,12 +303,15 @@ int ma_subject_op_ok(const ma_subject *s, ma_op op, char *why, size_t whylen)
         if (ok[i] == op)
             return 0;
     char list[256];
-    op_list(list, sizeof list, ok, n - (ma_subject_kept(s) ? 2 : 0)); /* exists, notExists: last, refused above */
+    op_list(list, sizeof list, ok, n, always); /* exists, notExists: refused above */
     if (s->secret)
         snprintf(why, whylen,
-                 "%s cannot check %s: the server keeps only a fingerprint of it (sha256 of the whole value), "
-                 "so only the whole value can be compared: use %s",
-                 ma_op_name(op), s->text, list);
+                 "%s cannot check %s: the server keeps only a fingerprint of it (sha256 of the whole %s), "
+                 "so only the whole %s can be compared: use %s",
+                 ma_op_name(op), s->text, s->kind == MA_SUBJ_AUTH ? "token" : "value",
+                 s->kind == MA_SUBJ_AUTH ? "token" : "value", list);
+    else if (boolean_valued(s))
+        snprintf(why, whylen, "%s does not apply to %s, true or false (use %s)", ma_op_name(op), s->text, list);
     else
         snprintf(why, whylen, "%s does not apply to %s, a number (use %s)", ma_op_name(op), s->text, list);
     return -1;
@@ -231,15 +324,21 @@ static int fits(const ma_subject *s, ma_op op, const json_t *v)
                                   op == MA_OP_NOT_IN || op == MA_OP_SUBSET);
     if (null_ok && json_is_null(v))
         return 1;
+    if (boolean_valued(s))
+        return json_is_boolean(v);
     if (number_valued(s))
         return ma_is_number(v); /* 1e400 and 18446744073709551615 are numbers too (number.h) */
     return json_is_string(v);
 }
 
-/* Replaces the string v (owned) by its fingerprint. */
-static json_t *fingerprinted(json_t *v)
+/* Replaces the string v (owned) by its fingerprint (of s's kind); a null
+ * (auth token: no token) stays. */
+static json_t *fingerprinted(const ma_subject *s, json_t *v)
 {
-    char *fp = ma_fingerprint(json_string_value(v), json_string_length(v));
+    if (!json_is_string(v))
+        return v;
+    char *fp = s->kind == MA_SUBJ_AUTH ? ma_token_fingerprint(json_string_value(v), json_string_length(v))
+                                       : ma_fingerprint(json_string_value(v), json_string_length(v));
     json_t *r = json_string(fp);
     free(fp);
     json_decref(v);
@@ -340,6 +439,54 @@ static const char *fault_value_bad(const ma_subject *s, const char *t, char *why
     return NULL;
 }
 
+/* For an auth class operand that the server never writes, why (with a
+ * did-you-mean); for an auth token operand written as what the journal
+ * shows rather than the token itself, why (without the value: it may be a
+ * credential); NULL when t is fine. */
+static const char *auth_value_bad(const ma_subject *s, const char *t, size_t len, char *why, size_t whylen)
+{
+    if (s->afield == MA_AUTH_TOKEN) {
+        /* the journal hashes the bearer's token, not the header's value;
+         * and a fingerprint copied from a failure would be hashed again */
+        if (len >= 7 && strncasecmp(t, "Bearer ", 7) == 0) {
+            snprintf(why, whylen, "auth token is the token alone, without \"Bearer \" (the journal hashes what "
+                                  "follows it): write the token only");
+            return why;
+        }
+        if (len == 15 && !strncmp(t, "sha256:", 7) && strspn(t + 7, "0123456789abcdef") == 8) {
+            snprintf(why, whylen, "auth token: write the token itself, not its fingerprint: mockassert turns the "
+                                  "token into \"sha256:...\" when it reads the file, and would hash this again");
+            return why;
+        }
+        return NULL;
+    }
+    if (s->afield != MA_AUTH_CLASS)
+        return NULL;
+    for (size_t i = 0; i < MA_AUTH_NCLASSES; i++)
+        if (!strcmp(t, ma_auth_classes[i]))
+            return NULL;
+    /* names the seed and HTTP use for the same things, then case, then spelling */
+    static const char *const aliases[][2] = {{"nsk", "node_key"},      {"node_secret_key", "node_key"},
+                                             {"psk", "api_token"},     {"api_key", "api_token"},
+                                             {"operator", "api_token"}, {"bootstrap_token", "bootstrap"},
+                                             {"missing", "none"},      {"absent", "none"},
+                                             {"invalid", "unknown"},   {"deregistered", "revoked"}};
+    const char *near = NULL;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0] && !near; i++)
+        if (!strcasecmp(t, aliases[i][0]))
+            near = aliases[i][1];
+    for (size_t i = 0; i < MA_AUTH_NCLASSES && !near; i++)
+        if (!strcasecmp(t, ma_auth_classes[i]))
+            near = ma_auth_classes[i];
+    if (!near)
+        near = ma_suggest(t, ma_auth_classes, MA_AUTH_NCLASSES);
+    snprintf(why, whylen,
+             "auth class is none, bootstrap, node_key, revoked, api_token, admin, unknown or malformed (or null), "
+             "not \"%.64s\"%s%s%s",
+             t, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+    return why;
+}
+
 int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why, size_t whylen)
 {
     json_t *v = *value;
@@ -383,7 +530,10 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
         int list = op == MA_OP_IN || op == MA_OP_NOT_IN || op == MA_OP_BETWEEN;
         /* null is an operand where it can be compared (equals, in, ...) */
         const char *or_null = nullable(s) && op != MA_OP_BETWEEN && fits(s, op, json_null()) ? " or null" : "";
-        if (number_valued(s) && nullable(s))
+        if (boolean_valued(s))
+            snprintf(why, whylen, "%s is true or false: %s needs %s", s->text, ma_op_name(op),
+                     list ? "a list of true and false" : "true or false");
+        else if (number_valued(s) && nullable(s))
             snprintf(why, whylen, "%s is a number or null: %s needs %s%s", s->text, ma_op_name(op),
                      list ? "a list of numbers" : "a number", or_null);
         else if (number_valued(s))
@@ -408,13 +558,24 @@ int ma_subject_operand(const ma_subject *s, ma_op op, json_t **value, char *why,
                 return -1;
         }
     }
+    /* auth class takes eight words, as fault source three; auth token
+     * the token, not what the journal shows of it */
+    if (s->kind == MA_SUBJ_AUTH && (op == MA_OP_EQUALS || op == MA_OP_NOT_EQUALS || op == MA_OP_IN ||
+                                    op == MA_OP_NOT_IN || op == MA_OP_SUBSET)) {
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t i = 0; i < n; i++) {
+            const json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+            if (json_is_string(x) && auth_value_bad(s, json_string_value(x), json_string_length(x), why, whylen))
+                return -1;
+        }
+    }
     if (s->secret) {
         if (json_is_string(v)) {
-            *value = fingerprinted(v);
+            *value = fingerprinted(s, v);
         } else if (json_is_array(v)) {
             for (size_t i = 0; i < json_array_size(v); i++) {
                 json_t *x = json_incref(json_array_get(v, i));
-                if (json_array_set_new(v, i, fingerprinted(x)))
+                if (json_array_set_new(v, i, fingerprinted(s, x)))
                     ma_oom();
             }
         }
@@ -516,6 +677,16 @@ size_t ma_subject_select(const ma_subject *s, const json_t *entry, ma_hit **hits
         /* null when no fault was applied, and a header's fault has no rule */
         json_t *v = json_object_get(json_object_get(entry, "fault"), ma_fault_fields[s->ffield]);
         push(&vs, v ? json_incref(v) : json_null());
+        break;
+    }
+    case MA_SUBJ_AUTH: {
+        /* a reference session's entries have no auth member: every field
+         * null, skipped false (it is written only when true) */
+        json_t *v = json_object_get(json_object_get(entry, "auth"), ma_auth_fields[s->afield]);
+        if (s->afield == MA_AUTH_SKIPPED)
+            push(&vs, json_boolean(json_is_true(v)));
+        else
+            push(&vs, json_is_string(v) ? json_incref(v) : json_null());
         break;
     }
     default:

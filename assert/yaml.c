@@ -125,6 +125,8 @@ static int holds_secret_check(const ma_ynode *map)
         const ma_ynode *k = map->kids[i], *v = map->kids[i + 1];
         if (strcmp(k->text, "header") == 0 && v->type == MA_Y_SCALAR && ma_is_secret_header(v->text))
             return 1;
+        if (strcmp(k->text, "auth") == 0 && v->type == MA_Y_SCALAR && strcmp(v->text, "token") == 0)
+            return 1; /* a bearer token, hashed like a secret header */
     }
     return 0;
 }
