@@ -1722,8 +1722,12 @@ static void st_journal_auth(void **state)
     rc_resp r;
     assert_int_equal(rq(&s, "GET", "/test/requests?include_test=1&limit=100000", adm, NULL, &r), 200);
     if (memmem(r.body, r.body_len, a.nsk, 32) || memmem(r.body, r.body_len, b.nsk, 32) ||
-        memmem(r.body, r.body_len, "adm-secret-1", 12))
-        fail_msg("a raw NSK or the admin token is in GET /test/requests");
+        memmem(r.body, r.body_len, "adm-secret-1", 12) || memmem(r.body, r.body_len, BOOT, strlen(BOOT)))
+        fail_msg("a raw NSK, the admin token or the bootstrap token is in GET /test/requests");
+    rc_resp_free(&r);
+    /* the capture keeps register's body as sent */
+    assert_int_equal(rq(&s, "GET", "/test/last-request/register", adm, NULL, &r), 200);
+    assert_non_null(memmem(r.body, r.body_len, BOOT, strlen(BOOT)));
     rc_resp_free(&r);
     assert_int_equal(rq(&s, "GET", "/test/nodes", adm, NULL, &r), 200);
     if (memmem(r.body, r.body_len, a.nsk, 32) || memmem(r.body, r.body_len, b.nsk, 32))
