@@ -662,6 +662,8 @@ static const row rows[] = {
     {"method_not_allowed", 405, "GET", "/v1/register", A_NONE, NULL, NULL, 0, "Allow: POST", NULL},
     /* the mock's own */
     {"route_not_found", 404, "GET", "/v1/nope", A_NONE, NULL, NULL, 0, NULL, NULL},
+    {"method_not_allowed", 405, "POST", "/v1/ping", A_NONE, NULL, "{}", 0, "Allow: GET", NULL}, /* reference: no Allow */
+    {"method_not_allowed", 405, "OPTIONS", HB, A_OWN, NULL, NULL, 0, "Allow: POST", NULL},
     {"injected_fault", 503, "GET", "/v1/ping", A_NONE, "X-Mockapi-Fault: status=503\r\n", NULL, 0, NULL, NULL},
     {"injected_fault", 429, "POST", HB, A_OWN, "X-Mockapi-Fault: status=429\r\n", HB_OK, 0, NULL, NULL},
     {"malformed_request", 400, "POST", "/v1/nodes/{id}/drift", A_NONE, NULL, "{", 0, NULL, NULL},
@@ -1237,7 +1239,6 @@ static void st_flow_rotation(void **state)
                      204);
     if (until_event(&ev, "rotate_keys", "marker-1") != 0)
         fail_msg("a second rotate_keys event after the idempotent trigger");
-    sse_close(&ev);
     /* the preview shows it pending; /test/nodes too */
     p = get_json(&s, pv, op);
     assert_true(json_is_true(json_object_get(p, "already_pending")));
@@ -1274,6 +1275,14 @@ static void st_flow_rotation(void **state)
     rc_resp_free(&r);
     assert_true(json_equal(c1, c2));
     json_decref(c2);
+    /* the completion raised one peer_key_rotated (README), the retry none */
+    assert_int_equal(until_event(&ev, "peer_key_rotated", NULL), 1);
+    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+                          "{\"event_type\":\"marker\",\"event_id\":\"marker-2\",\"nonce\":\"m2\",\"payload\":{}}"),
+                     204);
+    if (until_event(&ev, "peer_key_rotated", "marker-2") != 0)
+        fail_msg("a second peer_key_rotated event after the idempotent completion");
+    sse_close(&ev);
     /* another key with nothing pending: 409 */
     expect_problem(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK3 "\"}", 409,
                    "keys_rotate_no_pending_rotation");
