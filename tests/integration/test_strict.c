@@ -2934,6 +2934,48 @@ static void st_no_self_peer(void **state)
     }
 }
 
+
+/* The TLS listener's /local/ routes in strict: their errors are
+ * problem+json too (README "The strict profile"). */
+static void st_local_tls(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    mt_server s;
+    rc_start(&s, &cfg, true);
+    struct {
+        const char *method, *path, *body, *code;
+        long status;
+    } c[] = {
+        {"POST", "/local/metrics", "{}", "unauthorized", 401},
+        {"GET", "/local/logs", NULL, "method_not_allowed", 405},
+        {"GET", "/local/nope", NULL, "route_not_found", 404},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        mt_request rq = {.method = c[i].method, .path = c[i].path, .body = c[i].body,
+                         .body_len = c[i].body ? strlen(c[i].body) : 0, .send_body = c[i].body != NULL,
+                         .insecure = true, .timeout_ms = WAIT_MS};
+        mt_response r;
+        mt_perform(NULL, s.tls_base, &rq, &r);
+        const char *ct = mt_header_get(&r, "Content-Type");
+        if (r.status != c[i].status || !ct || strcmp(ct, "application/problem+json") != 0 ||
+            !strstr((char *)r.body, c[i].code)) {
+            char *sh = mt_show(r.body, r.len);
+            fail_msg("TLS %s %s: %ld [%s] %s, want %ld %s", c[i].method, c[i].path, r.status, ct ? ct : "", sh,
+                     c[i].status, c[i].code);
+        }
+        json_t *j = mt_parse_json(r.body, r.len);
+        assert_string_equal(mt_jstr(j, "instance"), c[i].path);
+        assert_int_equal(mt_jint(j, "status"), c[i].status);
+        json_decref(j);
+        if (c[i].status == 401)
+            assert_non_null(mt_header_get(&r, "WWW-Authenticate"));
+        mt_response_free(&r);
+    }
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2966,6 +3008,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_events_uppercase_id, st_teardown),
         cmocka_unit_test_teardown(st_gzip_garbage, st_teardown),
         cmocka_unit_test_teardown(st_no_self_peer, st_teardown),
+        cmocka_unit_test_teardown(st_local_tls, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
