@@ -876,6 +876,21 @@ static void st_node_limit(void **state)
     for (int i = 0; i < 10; i++)
         expect_problem(&s, "POST", "/v1/register", NULL, "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}",
                        409, "node_limit");
+    /* 300 deregister + register cycles: the revoked keys stay bounded (the
+     * oldest forgotten: 401 either way), the registry full, the server well */
+    for (int i = 0; i < 300; i++) {
+        node *v = &n[(i * 7) % 250 == 3 ? 250 : (i * 7) % 250];
+        snprintf(path, sizeof path, "/v1/nodes/%s/deregister", v->id);
+        st = call(&s, "POST", path, v->auth, "");
+        if (st != 204)
+            fail_msg("cycle %d: deregister %s: %d", i, v->id, st);
+        reg(&s, "", v);
+    }
+    json_t *l2 = get_json(&s, "/test/nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(l2, "nodes")), 250);
+    if (mt_jint(l2, "revoked") > 250)
+        fail_msg("%" PRId64 " revoked keys kept: the bound is 250", (int64_t)mt_jint(l2, "revoked"));
+    json_decref(l2);
     rc_healthy(&s, false, "after a full registry");
 }
 
@@ -2112,6 +2127,29 @@ static void st_flow_reports(void **state)
     assert_true(json_is_true(json_object_get(j, "host_key_changed")));
     json_decref(j);
     rc_resp_free(&r);
+    /* exactly 64 hooks, exactly 100 violations: accepted */
+    {
+        sbuf hk = {0};
+        sb_str(&hk, "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[");
+        for (int k = 0; k < 64; k++)
+            sb_fmt(&hk, "%s{\"name\":\"h%d\",\"checksum\":\"" SUM "\"}", k ? "," : "", k);
+        sb_str(&hk, "]}");
+        snprintf(p, sizeof p, "/v1/nodes/%s/capabilities", b.id);
+        assert_int_equal(call(&s, "PUT", p, b.auth, hk.p), 200);
+        free(hk.p);
+        sbuf vb = {0};
+        sb_str(&vb, "{\"violations\":[");
+        for (int k = 0; k < 100; k++)
+            sb_fmt(&vb, "%s" V_OK, k ? "," : "");
+        sb_str(&vb, "]}");
+        snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", b.id);
+        assert_int_equal(rq(&s, "POST", p, b.auth, vb.p, &r), 202);
+        free(vb.p);
+        j = body_json(&r);
+        assert_int_equal(mt_jint(j, "violation_count"), 100);
+        json_decref(j);
+        rc_resp_free(&r);
+    }
     /* integrity violations: 202, the count, the counter */
     snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", a.id);
     assert_int_equal(rq(&s, "POST", p, a.auth, "{\"violations\":[" V_OK "," V_OK "]}", &r), 202);
@@ -2123,7 +2161,7 @@ static void st_flow_reports(void **state)
     assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
     int64_t c = -1;
     assert_int_equal(mt_assertion_value(r.body, r.body_len, "integrity_violation_count", &c), 0);
-    assert_int_equal(c, 1);
+    assert_int_equal(c, 2); /* one per accepted request */
     rc_resp_free(&r);
 }
 
