@@ -3014,6 +3014,51 @@ static void st_local_tls(void **state)
     }
 }
 
+
+/* Credentials are per request, not per connection: pipelined requests with
+ * different credentials on one keep-alive connection each get their own
+ * answer, in order. */
+static void st_pipelined_auth(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    char *hb = hb_body();
+    const char *auths[] = {a.auth, "", b.auth, a.auth, "Authorization: Bearer psk_x\r\n", a.auth};
+    const int want[] = {200, 401, 403, 200, 401, 200};
+    sbuf all = {0};
+    for (size_t i = 0; i < 6; i++)
+        sb_fmt(&all, "POST /v1/nodes/%s/heartbeat HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s", a.id,
+               auths[i], strlen(hb), hb);
+    rc_conn *c = rc_connect(rc_http_port(&s), false);
+    rc_send_n(c, all.p, all.n);
+    for (size_t i = 0; i < 6; i++) {
+        rc_resp r;
+        char what[64];
+        snprintf(what, sizeof what, "pipelined request %zu", i);
+        rc_expect_status(c, &r, want[i], what);
+        rc_resp_free(&r);
+    }
+    rc_close(c);
+    free(all.p);
+    free(hb);
+    json_t *j = get_json(&s, "/test/requests?route=heartbeat", NULL);
+    json_t *e;
+    size_t i;
+    static const char *const cls[] = {"node_key", "none", "node_key", "node_key", "api_token", "node_key"};
+    json_array_foreach(json_object_get(j, "entries"), i, e)
+    {
+        if (i >= 6)
+            break;
+        assert_string_equal(mt_jstr(json_object_get(e, "auth"), "class"), cls[i]);
+    }
+    assert_int_equal(json_array_size(json_object_get(j, "entries")), 6);
+    json_decref(j);
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3047,6 +3092,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_gzip_garbage, st_teardown),
         cmocka_unit_test_teardown(st_no_self_peer, st_teardown),
         cmocka_unit_test_teardown(st_local_tls, st_teardown),
+        cmocka_unit_test_teardown(st_pipelined_auth, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
