@@ -3059,6 +3059,41 @@ static void st_pipelined_auth(void **state)
     json_decref(j);
 }
 
+
+/* The C API's clock: mockapi_clock_advance moves what GET /test/clock and
+ * the reachability see; a negative or a too-large advance is EINVAL and
+ * moves nothing; mockapi_reset sets it back. */
+static void st_clock_api(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char acc[64];
+    assert_int_equal(heartbeat(&s, "", &a, acc, sizeof acc), 200);
+    assert_int_equal(mockapi_clock_advance(s.m, 90000), MOCKAPI_OK);
+    json_t *j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 90000);
+    json_decref(j);
+    j = reach(&s, "", &a);
+    assert_string_equal(mt_jstr(j, "state"), "stale");
+    json_decref(j);
+    assert_int_equal(mockapi_clock_advance(s.m, -1), MOCKAPI_EINVAL);
+    assert_int_equal(mockapi_clock_advance(s.m, 315360000000LL), MOCKAPI_EINVAL); /* 90 s + 10 years */
+    assert_int_equal(mockapi_clock_advance(s.m, INT64_MAX), MOCKAPI_EINVAL);
+    j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 90000);
+    json_decref(j);
+    assert_int_equal(mockapi_clock_advance(s.m, 315360000000LL - 90000), MOCKAPI_OK);
+    assert_int_equal(advance(&s, "0"), 315360000000LL);
+    assert_int_equal(mockapi_reset(s.m), MOCKAPI_OK);
+    j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 0);
+    json_decref(j);
+    assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 401); /* the registry went with the reset */
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3093,6 +3128,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_no_self_peer, st_teardown),
         cmocka_unit_test_teardown(st_local_tls, st_teardown),
         cmocka_unit_test_teardown(st_pipelined_auth, st_teardown),
+        cmocka_unit_test_teardown(st_clock_api, st_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }
