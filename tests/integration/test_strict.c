@@ -3094,6 +3094,38 @@ static void st_clock_api(void **state)
     assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 401); /* the registry went with the reset */
 }
 
+
+/* The C API's per-session profile: "strict" makes a strict session in a
+ * reference server, a misspelt one is EINVAL naming it, and the session's
+ * own clock moves alone. */
+static void st_session_api(void **state)
+{
+    (void)state;
+    mt_server s;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    rc_start(&s, &cfg, false);
+    mockapi_session *ses = NULL;
+    char err[256] = "";
+    mockapi_session_config sc = {.id = "capi", .profile = "strcit"};
+    assert_int_equal(mockapi_session_create(s.m, &sc, &ses, err, sizeof err), MOCKAPI_EINVAL);
+    if (!strstr(err, "strcit") || !strstr(err, "strict"))
+        fail_msg("profile strcit: errbuf [%s] names neither the value nor strict", err);
+    sc.profile = "strict";
+    assert_int_equal(mockapi_session_create(s.m, &sc, &ses, err, sizeof err), MOCKAPI_OK);
+    expect_problem(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "X-Mockapi-Session: capi\r\n", "{}", 401, "nsk_revoked");
+    expect_golden(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
+    assert_int_equal(mockapi_session_clock_advance(ses, 5000), MOCKAPI_OK);
+    json_t *j = get_json(&s, "/test/clock", "X-Mockapi-Session: capi\r\n");
+    assert_int_equal(mt_jint(j, "offset_ms"), 5000);
+    json_decref(j);
+    j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(mt_jint(j, "offset_ms"), 0);
+    json_decref(j);
+    assert_int_equal(mockapi_session_end(ses), MOCKAPI_OK);
+    mockapi_session_free(ses);
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3128,6 +3160,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_no_self_peer, st_teardown),
         cmocka_unit_test_teardown(st_local_tls, st_teardown),
         cmocka_unit_test_teardown(st_pipelined_auth, st_teardown),
+        cmocka_unit_test_teardown(st_session_api, st_teardown),
         /* last: until session.c checks the sum without overflowing, UBSan
          * (the debug build) aborts the process in it */
         cmocka_unit_test_teardown(st_clock_api, st_teardown),
