@@ -3126,6 +3126,37 @@ static void st_session_api(void **state)
     mockapi_session_free(ses);
 }
 
+
+/* skip-auth on register (i17.md: authentication and authorisation are
+ * skipped; register's credential is the bootstrap token): a token
+ * -bootstrap-token does not list registers, and the journal's
+ * "skipped":true is then true. */
+static void st_skip_auth_register(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.bootstrap_tokens = BOOT;
+    mt_server s;
+    strict_start(&s, &cfg);
+    const char *body = "{\"token\":\"bt-wrong\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}";
+    expect_problem(&s, "POST", "/v1/register", NULL, body, 401, "bootstrap_token_invalid");
+    rc_resp r;
+    int st = rq(&s, "POST", "/v1/register", SKIP, body, &r);
+    json_t *j = get_json(&s, "/test/requests?route=register&last=1", NULL);
+    json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    bool skipped = json_is_true(json_object_get(au, "skipped"));
+    json_decref(j);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("POST /v1/register with X-Mockapi-Fault: skip-auth and an unlisted token: %d %s (journal: "
+                 "skipped %s), want 200",
+                 st, sh, skipped ? "true" : "false");
+    }
+    assert_true(skipped);
+    rc_resp_free(&r);
+}
+
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3161,6 +3192,7 @@ int mt_run_strict_tests(void)
         cmocka_unit_test_teardown(st_local_tls, st_teardown),
         cmocka_unit_test_teardown(st_pipelined_auth, st_teardown),
         cmocka_unit_test_teardown(st_session_api, st_teardown),
+        cmocka_unit_test_teardown(st_skip_auth_register, st_teardown),
         /* last: until session.c checks the sum without overflowing, UBSan
          * (the debug build) aborts the process in it */
         cmocka_unit_test_teardown(st_clock_api, st_teardown),
