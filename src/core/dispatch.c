@@ -360,6 +360,9 @@ static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_
     mk_buf_puts(o, "\r\n");
     put_sse_frame(o, id, (size_t)idlen, type, sizeof type - 1, &data);
     resp->stream_node = strndup(mt->params[0].s, mt->params[0].len); /* NULL: no label */
+    for (char *p = S->strict ? resp->stream_node : NULL; p && *p; p++) /* strict: as the registry spells it */
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
 out:
     mk_buf_free(&payload);
     mk_buf_free(&data);
@@ -533,7 +536,7 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
      * without a transport): nobody to deliver to, nothing to replay. */
     uint64_t seq = mk_sse_next_seq(m->sse, S->sse);
     if (idlen == 0 || S->strict) { /* strict: the id line is the number (the envelope keeps event_id) */
-        sse_idlen = (size_t)snprintf(gen, sizeof gen, "evt-%llu", (unsigned long long)seq);
+        sse_idlen = (size_t)snprintf(gen, sizeof gen, S->strict ? "%llu" : "evt-%llu", (unsigned long long)seq);
         sse_id = gen;
     }
     mk_buf frame;
@@ -1652,6 +1655,8 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
      * route's session= (select_session) */
     mk_request rq = *req_in;
     const mk_request *req = &rq;
+    rq.sent_path = req_in->path; /* before a session prefix is stripped: problem+json's instance */
+    rq.sent_path_len = req_in->path_len;
     char *qbuf = NULL;
     mk_session_via via;
     char asked[MK_SESSION_ID_MAX + 8] = "";

@@ -62,6 +62,10 @@ typedef struct mk_request {
     /* Errors are answered as problem+json (problem.h): set by dispatch for
      * an agent-facing route of a strict session. */
     bool problem;
+    /* The path as the client sent it (with a session prefix), set by
+     * dispatch; NULL: path. */
+    const char *sent_path;
+    size_t sent_path_len;
 } mk_request;
 
 /* A response body made on demand: the transport calls fill each time the

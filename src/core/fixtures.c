@@ -114,7 +114,7 @@ static int substitute(mk_buf *in, const char *key, mk_buf *out)
 }
 
 static int load_one(const char *dir, const char *name, const char *emb, const char *emb_end,
-                    const gt_type *t, const char *key, mk_blob **out, char *err, size_t errlen)
+                    const gt_type *t, const char *key, mk_blob **out, bool *own, char *err, size_t errlen)
 {
     mk_buf raw, sub;
     mk_buf_init(&raw, 64u << 20);
@@ -123,6 +123,8 @@ static int load_one(const char *dir, const char *name, const char *emb, const ch
     if (rc < 0)
         goto out;
     const char *origin = rc == 1 ? dir : "embedded";
+    if (own)
+        *own = rc == 1;
     if (rc == 0)
         mk_buf_append(&raw, emb, (size_t)(emb_end - emb));
     if (raw.err) {
@@ -210,18 +212,20 @@ int mk_fixtures_load(mk_fixtures *f, const char *dir, const char *key, char *err
         const char *emb, *emb_end;
         const gt_type *type;
         mk_blob **slot;
+        bool *own;
     } all[] = {
-        {"register.json", mk_fix_register, mk_fix_register_end, &gt_RegisterResponse, &f->register_body},
-        {"heartbeat.json", mk_fix_heartbeat, mk_fix_heartbeat_end, &gt_HeartbeatResponse, &f->heartbeat_default},
-        {"state.json", mk_fix_state, mk_fix_state_end, &gt_StateResponse, &f->state_default},
-        {"metadata.json", mk_fix_metadata, mk_fix_metadata_end, &gt_StringMap, &f->metadata_body},
-        {"key_rotate.json", mk_fix_key_rotate, mk_fix_key_rotate_end, &gt_KeyRotateResponse, &f->key_rotate_body},
-        {"endpoint.json", mk_fix_endpoint, mk_fix_endpoint_end, &gt_EndpointResponse, &f->endpoint_body},
-        {"artifact.bin", mk_fix_artifact, mk_fix_artifact_end, NULL, &f->artifact_body},
+        {"register.json", mk_fix_register, mk_fix_register_end, &gt_RegisterResponse, &f->register_body, NULL},
+        {"heartbeat.json", mk_fix_heartbeat, mk_fix_heartbeat_end, &gt_HeartbeatResponse, &f->heartbeat_default,
+         &f->heartbeat_own},
+        {"state.json", mk_fix_state, mk_fix_state_end, &gt_StateResponse, &f->state_default, NULL},
+        {"metadata.json", mk_fix_metadata, mk_fix_metadata_end, &gt_StringMap, &f->metadata_body, NULL},
+        {"key_rotate.json", mk_fix_key_rotate, mk_fix_key_rotate_end, &gt_KeyRotateResponse, &f->key_rotate_body, NULL},
+        {"endpoint.json", mk_fix_endpoint, mk_fix_endpoint_end, &gt_EndpointResponse, &f->endpoint_body, NULL},
+        {"artifact.bin", mk_fix_artifact, mk_fix_artifact_end, NULL, &f->artifact_body, NULL},
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         int rc = load_one(dir, all[i].name, all[i].emb, all[i].emb_end, all[i].type, key,
-                          all[i].slot, err, errlen);
+                          all[i].slot, all[i].own, err, errlen);
         if (rc != MOCKAPI_OK) {
             mk_fixtures_dispose(f);
             return rc;

@@ -8,6 +8,7 @@
 #ifndef MK_FIXTURES_H
 #define MK_FIXTURES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "state.h"
@@ -22,6 +23,7 @@ typedef struct mk_fixtures {
     /* Defaults for the mutable fixtures held by mk_state. */
     mk_blob *state_default;
     mk_blob *heartbeat_default;
+    bool heartbeat_own; /* heartbeat.json came from the fixtures folder */
 } mk_fixtures;
 
 /* Loads every fixture: from dir/<name> when that file exists (dir may be

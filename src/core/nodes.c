@@ -2,7 +2,8 @@
  *
  * One mutex (mk_nodes.lock) guards everything but the domain id, which is
  * written once by mk_nodes_new. The nodes sit in a fixed array of
- * MK_NODES_MAX slots, slot i holding mesh IP 10.99.0.(i + 2): the next
+ * MK_NODES_MAX slots, slot i holding mesh IP 10.99.0.(i + 4) (.2 and .3 are the
+ * fixture's peers, which a node must not be): the next
  * mesh IP is the lowest free slot, so a deregistered node's address is
  * handed out again (a mesh keeps its addresses dense) and the 251st live
  * node has nowhere to go. Every lookup is a scan of at most 250 slots,
@@ -338,7 +339,7 @@ int mk_nodes_register(mk_nodes *n, int64_t now_ms, const char *hostname, const c
         mk_uuid_v7(now_ms, d->id);
         draw_nsk(d->nsk);
     } while (taken(n, d->id, d->nsk));
-    snprintf(d->mesh_ip, sizeof d->mesh_ip, "10.99.0.%zu", i + 2);
+    snprintf(d->mesh_ip, sizeof d->mesh_ip, "10.99.0.%zu", i + 4);
     n->slot[i] = d;
     memcpy(id, d->id, sizeof d->id);
     memcpy(nsk, d->nsk, sizeof d->nsk);

@@ -24,7 +24,7 @@
 #include "buf.h"
 
 enum {
-    MK_NODES_MAX = 250,      /* nodes per session: mesh IPs 10.99.0.2 .. 10.99.0.251 */
+    MK_NODES_MAX = 250,      /* nodes per session: mesh IPs 10.99.0.4 .. 10.99.0.253 */
     MK_NODE_ID_LEN = 36,     /* canonical UUID text, 8-4-4-4-12 lower-case hex */
     MK_NODE_NSK_LEN = 32,    /* ASCII [A-Za-z0-9], as the contract's NSK */
     MK_NODE_STALE_MS = 90000,        /* healthy -> stale without a heartbeat */

@@ -20,7 +20,10 @@ void mk_problem(const mk_request *req, mk_response *resp, int status, const char
     mk_buf_printf(&b, ",\"status\":%d,\"detail\":", status);
     gj_write_string(&b, detail, strlen(detail));
     mk_buf_puts(&b, ",\"instance\":");
-    gj_write_string(&b, req->path, req->path_len);
+    if (req->sent_path)
+        gj_write_string(&b, req->sent_path, req->sent_path_len);
+    else
+        gj_write_string(&b, req->path, req->path_len);
     mk_buf_puts(&b, ",\"code\":\"");
     mk_buf_puts(&b, code);
     mk_buf_puts(&b, "\"}\n");

@@ -541,7 +541,7 @@ int mk_session_clock_advance(mk_session *s, long long ms)
 {
     long long cur = atomic_load(&s->clock_offset_ms);
     do {
-        if (ms < 0 || cur + ms > MK_CLOCK_MAX_MS)
+        if (ms < 0 || ms > MK_CLOCK_MAX_MS - cur)
             return -1;
     } while (!atomic_compare_exchange_weak(&s->clock_offset_ms, &cur, cur + ms));
     return 0;

@@ -146,22 +146,27 @@ typedef enum { AUTH_NSK, AUTH_AGENT, AUTH_OPERATOR, AUTH_BOOTSTRAP } auth_kind;
 typedef struct rule {
     auth_kind auth;
     size_t cap;                                      /* body cap; 0: the server's */
-    const char *c401, *c403, *c404, *c413;           /* the route's codes */
+    const char *c401, *c403, *c404, *c413, *c400; /* the route's codes; c400: a body not even gzip */
 } rule;
 
-static const rule r_register = {AUTH_BOOTSTRAP, 0, "bootstrap_token_invalid", NULL, NULL, "body_too_large"};
-static const rule r_heartbeat = {AUTH_NSK, 0, "nsk_revoked", "node_id_mismatch", "node_not_found", "body_too_large"};
+static const rule r_register = {AUTH_BOOTSTRAP, 0, "bootstrap_token_invalid", NULL, NULL, "body_too_large",
+                                "malformed_register_request"};
+static const rule r_heartbeat = {AUTH_NSK, 0, "nsk_revoked", "node_id_mismatch", "node_not_found", "body_too_large",
+                                 "malformed_heartbeat_request"};
 static const rule r_endpoint = {AUTH_NSK, 4096, "nsk_revoked", "node_id_mismatch", "endpoint_peer_not_found",
-                                "endpoint_body_too_large"};
+                                "endpoint_body_too_large", "malformed_endpoint_request"};
 static const rule r_caps = {AUTH_NSK, 32768, "unauthorized", "forbidden", "capabilities_node_not_found",
-                            "capabilities_body_too_large"};
+                            "capabilities_body_too_large", "malformed_capabilities_request"};
 static const rule r_violations = {AUTH_NSK, 32768, "unauthorized", "forbidden",
-                                  "integrity_violations_node_not_found", "integrity_violations_body_too_large"};
+                                  "integrity_violations_node_not_found", "integrity_violations_body_too_large",
+                                  "malformed_integrity_violations_request"};
 static const rule r_keys = {AUTH_NSK, 4096, "unauthorized", NULL, "keys_rotate_peer_not_found",
-                            "keys_rotate_body_too_large"};
-static const rule r_deregister = {AUTH_NSK, 0, "unauthorized", "forbidden", "node_not_found", "body_too_large"};
-static const rule r_agent = {AUTH_AGENT, 0, "unauthorized", "insufficient_relation", "node_not_found", NULL};
-static const rule r_operator = {AUTH_OPERATOR, 0, "unauthorized", "insufficient_relation", "node_not_found", NULL};
+                            "keys_rotate_body_too_large", "malformed_keys_rotate_request"};
+static const rule r_deregister = {AUTH_NSK, 0, "unauthorized", "forbidden", "node_not_found", "body_too_large",
+                                  "malformed_request"};
+static const rule r_agent = {AUTH_AGENT, 0, "unauthorized", "insufficient_relation", "node_not_found", NULL, NULL};
+static const rule r_operator = {AUTH_OPERATOR, 0, "unauthorized", "insufficient_relation", "node_not_found", NULL,
+                                NULL};
 
 static const rule *rule_of(const mk_route *rt)
 {
@@ -248,7 +253,7 @@ static void answer_json(const mk_request *req, mk_response *resp, int status, mk
 /* POST /v1/register: the reference's answer with this node's id, key and
  * mesh IP in it. */
 static void do_register(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp, const char *body,
-                        size_t blen, mk_auth *a, int64_t now)
+                        size_t blen, mk_auth *a, bool skip_auth, int64_t now)
 {
     mk_sb_register in;
     mk_sb_verdict v;
@@ -259,7 +264,7 @@ static void do_register(mockapi *m, mk_session *S, const mk_request *req, mk_res
     }
     a->cls = MK_AUTH_BOOTSTRAP;
     fingerprint(in.token, strlen(in.token), a->token);
-    if (!bootstrap_ok(m, in.token)) {
+    if (!skip_auth && !bootstrap_ok(m, in.token)) {
         mk_problem(req, resp, 401, "bootstrap_token_invalid", "the bootstrap token is not one -bootstrap-token lists",
                    (const char *const[][2]){{"WWW-Authenticate", "Bearer realm=\"mockapi\", error=\"invalid_token\""},
                                             {NULL, NULL}});
@@ -332,12 +337,13 @@ static int redact_token(const char *body, size_t blen, mk_buf *out)
 
 /* The heartbeat's hints: false, as the seed says they default to, until
  * the test sets them (/test/configure-heartbeat, or the session's own
- * heartbeat fixture, or -fixtures); the embedded fixture says reconcile: true. */
+ * heartbeat fixture, or -fixtures' heartbeat.json); the embedded fixture says
+ * reconcile: true. */
 static void hints(const mockapi *m, mk_session *S, bool *reconcile, bool *rotate)
 {
     *reconcile = *rotate = false;
     mk_blob *b = mk_state_get_heartbeat(&S->state);
-    bool set = b && (b != m->fx.heartbeat_default || m->cfg.fixtures_dir); /* -fixtures: the user's own */
+    bool set = b && (b != m->fx.heartbeat_default || m->fx.heartbeat_own); /* -fixtures' heartbeat.json */
     json_t *j = set ? json_loadb(b->data, b->len, 0, NULL) : NULL;
     *reconcile = json_is_true(json_object_get(j, "reconcile"));
     *rotate = json_is_true(json_object_get(j, "rotate_keys"));
@@ -426,8 +432,12 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
                 mk_problem(req, resp, 413, ru->c413, why, NULL);
                 return MK_STRICT_ANSWERED;
             }
+            if (gz == MK_GZ_BAD) {
+                mk_problem(req, resp, 400, ru->c400, "Content-Encoding says gzip, and the body is not gzip", NULL);
+                return MK_STRICT_ANSWERED;
+            }
             if (gz != MK_GZ_OK) {
-                mk_err_invalid_body(req, resp, gz == MK_GZ_BAD ? "malformed gzip body" : "out of memory");
+                mk_err_internal(req, resp, "out of memory");
                 return MK_STRICT_ANSWERED;
             }
             body = decoded->data ? decoded->data : "";
@@ -469,7 +479,7 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
     int r = 0;
     switch (rt->responder) {
     case MK_R_REGISTER:
-        do_register(m, S, req, resp, body, blen, a, now); /* answers, and counts once it succeeded */
+        do_register(m, S, req, resp, body, blen, a, skip_auth, now); /* answers, and counts once it succeeded */
         r = 1;
         break;
     case MK_R_HEARTBEAT: {
@@ -518,7 +528,10 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
     }
     case MK_R_EVENTS: {
         const char *lei = mk_req_header(req, "Last-Event-ID");
-        if (lei && *lei && strspn(lei, "0123456789") != strlen(lei)) {
+        size_t ll = lei ? strlen(lei) : 0;
+        /* a number an event id can be: 1 to 20 digits, at most 2^64 - 1 */
+        if (ll && (strspn(lei, "0123456789") != ll || ll > 20 ||
+                   (ll == 20 && strcmp(lei, "18446744073709551615") > 0))) {
             char why[120], shown[48];
             snprintf(why, sizeof why, "Last-Event-ID \"%s\" is not a number (an event's id)",
                      mk_shown(lei, strlen(lei), shown, sizeof shown));

@@ -32,7 +32,7 @@ int mt_run_transport2_tests(void); /* its read buffer, idle release, waits (tr2_
 int mt_run_memory_tests(void); /* bounded memory under non-reading clients (mem_*) */
 int mt_run_admin_tests(void); /* the admin token and start-up guards (adm_*) */
 int mt_run_framing_tests(void);    /* strict request framing (fr_*) */
-int mt_run_stats_tests(void);      /* GET /test/stats (st_*) */
+int mt_run_stats_tests(void);      /* GET /test/stats (sp_*) */
 int mt_run_journal_tests(void);    /* hostile journal filters and incremental waits (jr_*) */
 int mt_run_fault_tests(void);      /* faults on the wire, X-Mockapi-Fault (flt_*) */
 int mt_run_ssefault_tests(void);   /* stream faults, adversarial events, disconnect (sf_*) */
@@ -42,7 +42,7 @@ int mt_run_fault_api_tests(void);  /* the fault and region C API used wrongly (f
 int mt_run_session_tests(void);    /* sessions: selectors, isolation, lifecycle, C API (ses_*) */
 int mt_run_session_attack_tests(void); /* sessions attacked: selectors, waits, TTL, cap, storms (sat_*) */
 int mt_run_page_tests(void);       /* the live page: feed, page, guard, admin cookie (pg_*) */
-int mt_run_strict_tests(void);     /* the strict profile: taxonomy, auth order, flows (st_*) */
+int mt_run_strict_tests(void);     /* the strict profile: taxonomy, auth order, flows (sp_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

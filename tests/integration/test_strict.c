@@ -1,7 +1,7 @@
-/* test_strict.c: the strict profile (issue 17, /work/notes/i17.md, seed 004),
- * tests named st_*:
+/* test_strict.c: the strict profile (issue 17; README "The strict profile"),
+ * tests named sp_*:
  *
- *  - st_taxonomy: one row per Problem.code the mock can give (seed 004's
+ *  - sp_taxonomy: one row per Problem.code the mock can give (seed 004's
  *    taxonomy for heartbeat, endpoint, capabilities, integrity violations,
  *    key-rotation completion, trigger and preview, reachability, topology,
  *    events and state, and the mock's own codes): the request, the status,
@@ -9,15 +9,15 @@
  *    with their types (status = the HTTP status, instance = the path as
  *    sent, type = urn:mockapi:problem:<code>, title = the reason phrase of
  *    the status line), WWW-Authenticate on every 401;
- *  - st_auth_order: requests failing two checks at once get the earlier
+ *  - sp_auth_order: requests failing two checks at once get the earlier
  *    check's answer (authenticate, path id, authorise, cap, decode,
  *    semantic, skew, existence, conflict);
- *  - st_flow_reachability, st_flow_rotation, st_flow_deregister: the state
+ *  - sp_flow_reachability, sp_flow_rotation, sp_flow_deregister: the state
  *    machines driven by POST /test/clock (no sleeping 90 s);
- *  - st_www_authenticate: RFC 6750 attributes;
- *  - st_reference_unchanged, st_session_profile: the reference profile's
+ *  - sp_www_authenticate: RFC 6750 attributes;
+ *  - sp_reference_unchanged, sp_session_profile: the reference profile's
  *    answers, a strict session inside a reference server and back;
- *  - st_journal_auth: the journal's `auth` member (class, fingerprint,
+ *  - sp_journal_auth: the journal's `auth` member (class, fingerprint,
  *    node, skipped), the NSK never in the journal;
  *  - attacks: hostile Authorization headers, the registry's cap, concurrent
  *    heartbeats, the clock's bounds, gzip bodies over a cap once decoded.
@@ -439,7 +439,7 @@ static void domain_of(const mt_server *s, char out[64])
         fail_msg("/test/nodes: domain_id %s is not a UUID", out);
 }
 
-/* ---- st_taxonomy ------------------------------------------------------- */
+/* ---- sp_taxonomy ------------------------------------------------------- */
 
 typedef enum {
     A_NONE,      /* no Authorization */
@@ -759,7 +759,7 @@ static void tctx_start(tctx *t)
     domain_of(&t->s, t->dom);
 }
 
-static void st_taxonomy(void **state)
+static void sp_taxonomy(void **state)
 {
     (void)state;
     tctx t;
@@ -842,7 +842,7 @@ static void st_taxonomy(void **state)
 /* 409 node_limit (README "The strict profile"): the registry holds 250
  * nodes; the 251st register is refused (nothing evicted), a deregister
  * makes room. */
-static void st_node_limit(void **state)
+static void sp_node_limit(void **state)
 {
     (void)state;
     mt_server s;
@@ -894,9 +894,9 @@ static void st_node_limit(void **state)
     rc_healthy(&s, false, "after a full registry");
 }
 
-/* ---- st_auth_order ------------------------------------------------------ */
+/* ---- sp_auth_order ------------------------------------------------------ */
 
-static void st_auth_order(void **state)
+static void sp_auth_order(void **state)
 {
     (void)state;
     tctx t;
@@ -1017,7 +1017,7 @@ static json_t *reach(const mt_server *s, const char *pre, const node *n)
     return j;
 }
 
-static void st_flow_reachability(void **state)
+static void sp_flow_reachability(void **state)
 {
     (void)state;
     mt_server s;
@@ -1095,7 +1095,7 @@ static void st_flow_reachability(void **state)
 /* The clock's bounds: advance_ms 0..315360000000, anything else a 400 that
  * leaves the clock where it was; many maximal advances never give a time
  * that is not RFC 3339. */
-static void st_clock_bounds(void **state)
+static void sp_clock_bounds(void **state)
 {
     (void)state;
     mt_server s;
@@ -1184,7 +1184,7 @@ static int until_event(sse_client *c, const char *what, const char *marker)
     }
 }
 
-static void st_flow_rotation(void **state)
+static void sp_flow_rotation(void **state)
 {
     (void)state;
     mt_server s;
@@ -1336,7 +1336,7 @@ static void st_flow_rotation(void **state)
 
 /* Deregister: the node goes, its key becomes revoked (401 everywhere, the
  * journal says revoked). */
-static void st_flow_deregister(void **state)
+static void sp_flow_deregister(void **state)
 {
     (void)state;
     mt_server s;
@@ -1373,7 +1373,7 @@ static void st_flow_deregister(void **state)
 
 /* ---- WWW-Authenticate --------------------------------------------------- */
 
-static void st_www_authenticate(void **state)
+static void sp_www_authenticate(void **state)
 {
     (void)state;
     mt_server s;
@@ -1441,7 +1441,7 @@ static void expect_golden(const mt_server *s, const char *method, const char *pa
     rc_resp_free(&r);
 }
 
-static void st_reference_unchanged(void **state)
+static void sp_reference_unchanged(void **state)
 {
     (void)state;
     mt_server s;
@@ -1500,7 +1500,7 @@ static void st_reference_unchanged(void **state)
 
 /* ---- per-session profile ------------------------------------------------ */
 
-static void st_session_profile(void **state)
+static void sp_session_profile(void **state)
 {
     (void)state;
     mt_server s;
@@ -1641,7 +1641,7 @@ static void expect_auth(const mt_server *s, const char *adm, const char *route, 
     json_decref(a);
 }
 
-static void st_journal_auth(void **state)
+static void sp_journal_auth(void **state)
 {
     (void)state;
     mt_server s;
@@ -1781,7 +1781,7 @@ static int raw_hb(const mt_server *s, const node *a, const void *hline, size_t h
     return st;
 }
 
-static void st_hostile_authorization(void **state)
+static void sp_hostile_authorization(void **state)
 {
     (void)state;
     mt_server s;
@@ -1938,7 +1938,7 @@ static int64_t journal_count(const mt_server *s, const char *q)
     return n;
 }
 
-static void st_concurrent_heartbeats(void **state)
+static void sp_concurrent_heartbeats(void **state)
 {
     (void)state;
     mt_server s;
@@ -1976,7 +1976,7 @@ static void st_concurrent_heartbeats(void **state)
 }
 
 /* gzip bodies: the route's cap applies to the decoded body. */
-static void st_gzip_caps(void **state)
+static void sp_gzip_caps(void **state)
 {
     (void)state;
     mockapi_config cfg;
@@ -2048,7 +2048,7 @@ static void st_gzip_caps(void **state)
 
 /* Endpoint, capabilities and integrity reports: their answers, and the
  * topology mirroring what the nodes reported. */
-static void st_flow_reports(void **state)
+static void sp_flow_reports(void **state)
 {
     (void)state;
     mt_server s;
@@ -2196,7 +2196,7 @@ static void inject(const mt_server *s, const char *id)
     free(b);
 }
 
-static void st_events_numeric(void **state)
+static void sp_events_numeric(void **state)
 {
     (void)state;
     mt_server s;
@@ -2272,7 +2272,7 @@ static void st_events_numeric(void **state)
 
 /* Hostile Last-Event-ID cursors (seed 004: a non-numeric or negative one is
  * 400 invalid_last_event_id and the stream is NOT opened). */
-static void st_events_cursors(void **state)
+static void sp_events_cursors(void **state)
 {
     (void)state;
     mt_server s;
@@ -2302,7 +2302,7 @@ static void st_events_cursors(void **state)
 
 /* The heartbeat's hints default to false (seed 004 "Heartbeat hints": "two
  * reconciliation flags both defaulting to false"). */
-static void st_heartbeat_hints(void **state)
+static void sp_heartbeat_hints(void **state)
 {
     (void)state;
     mt_server s;
@@ -2325,7 +2325,7 @@ static void st_heartbeat_hints(void **state)
 }
 
 /* rc_teardown, and the table's soft mode off (a row that failed hard left it on). */
-static int st_teardown(void **state)
+static int sp_teardown(void **state)
 {
     soft = false;
     return rc_teardown(state);
@@ -2333,7 +2333,7 @@ static int st_teardown(void **state)
 
 
 /* -sse-max-clients streams open: the next is 503 streams_full. */
-static void st_streams_full(void **state)
+static void sp_streams_full(void **state)
 {
     (void)state;
     mockapi_config cfg;
@@ -2399,7 +2399,7 @@ static void *reg_thread(void *arg)
 
 static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
 
-static void st_concurrent_registers(void **state)
+static void sp_concurrent_registers(void **state)
 {
     (void)state;
     mt_server s;
@@ -2478,7 +2478,7 @@ static void *trig_thread(void *arg)
     return NULL;
 }
 
-static void st_concurrent_triggers(void **state)
+static void sp_concurrent_triggers(void **state)
 {
     (void)state;
     mt_server s;
@@ -2531,7 +2531,7 @@ static void st_concurrent_triggers(void **state)
 
 /* Keys are bound to their session: a strict session's NSK means nothing in
  * another strict session (401 there), and selects no session by itself. */
-static void st_session_keys(void **state)
+static void sp_session_keys(void **state)
 {
     (void)state;
     mt_server s;
@@ -2564,7 +2564,7 @@ static void st_session_keys(void **state)
 
 /* skip-auth as a fault rule (POST /test/faults), and the instance of a
  * request with a query (the path only). */
-static void st_skip_auth_rule(void **state)
+static void sp_skip_auth_rule(void **state)
 {
     (void)state;
     mt_server s;
@@ -2610,7 +2610,7 @@ static void st_skip_auth_rule(void **state)
 
 /* Hostile values: what the mock echoes (problem details, /test/nodes,
  * the journal) stays valid, one-line JSON, whatever bytes came in. */
-static void st_hostile_values(void **state)
+static void sp_hostile_values(void **state)
 {
     (void)state;
     mt_server s;
@@ -2735,7 +2735,7 @@ static void st_hostile_values(void **state)
 
 /* Reachability without heartbeats (from registration), and changed_at
  * that moves only on a transition. */
-static void st_reachability_edges(void **state)
+static void sp_reachability_edges(void **state)
 {
     (void)state;
     mt_server s;
@@ -2797,7 +2797,7 @@ static void st_reachability_edges(void **state)
 /* A stream opened with the node's id in upper case (the same node: the
  * authorisation compares ids case-insensitively, and so does every other
  * route) gets the node's events like one opened in lower case. */
-static void st_events_uppercase_id(void **state)
+static void sp_events_uppercase_id(void **state)
 {
     (void)state;
     mt_server s;
@@ -2834,7 +2834,7 @@ static void st_events_uppercase_id(void **state)
 /* A gzip body that does not decode cannot be decoded as the route's
  * envelope: the route's malformed_* code (seed 004's taxonomy for each
  * route), not the mock's generic malformed_request. */
-static void st_gzip_garbage(void **state)
+static void sp_gzip_garbage(void **state)
 {
     (void)state;
     mt_server s;
@@ -2881,7 +2881,7 @@ static void st_gzip_garbage(void **state)
 
 /* The hints the test sets are the hints the agent gets; a -fixtures folder
  * that has no heartbeat.json sets none (the seed's false stays). */
-static void st_heartbeat_hints_set(void **state)
+static void sp_heartbeat_hints_set(void **state)
 {
     (void)state;
     mt_server s;
@@ -2902,7 +2902,7 @@ static void st_heartbeat_hints_set(void **state)
     rc_resp_free(&r);
     free(b);
     /* a fixtures folder with only metadata.json */
-    char dir[] = "/tmp/st_fx_XXXXXX";
+    char dir[] = "/tmp/sp_fx_XXXXXX";
     assert_non_null(mkdtemp(dir));
     char f[64];
     snprintf(f, sizeof f, "%s/metadata.json", dir);
@@ -2936,7 +2936,7 @@ static void st_heartbeat_hints_set(void **state)
 /* A node's own mesh IP is no peer's (seed 004 "Reconciliation snapshot
  * contract": the addressed node is excluded from peers, so plexd never
  * programs a self-peer): not in register's peers, not in its state's. */
-static void st_no_self_peer(void **state)
+static void sp_no_self_peer(void **state)
 {
     (void)state;
     mt_server s;
@@ -2975,7 +2975,7 @@ static void st_no_self_peer(void **state)
 
 /* The TLS listener's /local/ routes in strict: their errors are
  * problem+json too (README "The strict profile"). */
-static void st_local_tls(void **state)
+static void sp_local_tls(void **state)
 {
     (void)state;
     mockapi_config cfg;
@@ -3018,7 +3018,7 @@ static void st_local_tls(void **state)
 /* Credentials are per request, not per connection: pipelined requests with
  * different credentials on one keep-alive connection each get their own
  * answer, in order. */
-static void st_pipelined_auth(void **state)
+static void sp_pipelined_auth(void **state)
 {
     (void)state;
     mt_server s;
@@ -3063,7 +3063,7 @@ static void st_pipelined_auth(void **state)
 /* The C API's clock: mockapi_clock_advance moves what GET /test/clock and
  * the reachability see; a negative or a too-large advance is EINVAL and
  * moves nothing; mockapi_reset sets it back. */
-static void st_clock_api(void **state)
+static void sp_clock_api(void **state)
 {
     (void)state;
     mt_server s;
@@ -3098,7 +3098,7 @@ static void st_clock_api(void **state)
 /* The C API's per-session profile: "strict" makes a strict session in a
  * reference server, a misspelt one is EINVAL naming it, and the session's
  * own clock moves alone. */
-static void st_session_api(void **state)
+static void sp_session_api(void **state)
 {
     (void)state;
     mt_server s;
@@ -3131,7 +3131,7 @@ static void st_session_api(void **state)
  * skipped; register's credential is the bootstrap token): a token
  * -bootstrap-token does not list registers, and the journal's
  * "skipped":true is then true. */
-static void st_skip_auth_register(void **state)
+static void sp_skip_auth_register(void **state)
 {
     (void)state;
     mockapi_config cfg;
@@ -3160,42 +3160,42 @@ static void st_skip_auth_register(void **state)
 int mt_run_strict_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(st_taxonomy, st_teardown),
-        cmocka_unit_test_teardown(st_node_limit, st_teardown),
-        cmocka_unit_test_teardown(st_auth_order, st_teardown),
-        cmocka_unit_test_teardown(st_heartbeat_hints, st_teardown),
-        cmocka_unit_test_teardown(st_heartbeat_hints_set, st_teardown),
-        cmocka_unit_test_teardown(st_flow_reachability, st_teardown),
-        cmocka_unit_test_teardown(st_clock_bounds, st_teardown),
-        cmocka_unit_test_teardown(st_flow_rotation, st_teardown),
-        cmocka_unit_test_teardown(st_flow_deregister, st_teardown),
-        cmocka_unit_test_teardown(st_flow_reports, st_teardown),
-        cmocka_unit_test_teardown(st_events_numeric, st_teardown),
-        cmocka_unit_test_teardown(st_events_cursors, st_teardown),
-        cmocka_unit_test_teardown(st_www_authenticate, st_teardown),
-        cmocka_unit_test_teardown(st_reference_unchanged, st_teardown),
-        cmocka_unit_test_teardown(st_session_profile, st_teardown),
-        cmocka_unit_test_teardown(st_journal_auth, st_teardown),
-        cmocka_unit_test_teardown(st_hostile_authorization, st_teardown),
-        cmocka_unit_test_teardown(st_concurrent_heartbeats, st_teardown),
-        cmocka_unit_test_teardown(st_gzip_caps, st_teardown),
-        cmocka_unit_test_teardown(st_streams_full, st_teardown),
-        cmocka_unit_test_teardown(st_concurrent_registers, st_teardown),
-        cmocka_unit_test_teardown(st_concurrent_triggers, st_teardown),
-        cmocka_unit_test_teardown(st_session_keys, st_teardown),
-        cmocka_unit_test_teardown(st_skip_auth_rule, st_teardown),
-        cmocka_unit_test_teardown(st_hostile_values, st_teardown),
-        cmocka_unit_test_teardown(st_reachability_edges, st_teardown),
-        cmocka_unit_test_teardown(st_events_uppercase_id, st_teardown),
-        cmocka_unit_test_teardown(st_gzip_garbage, st_teardown),
-        cmocka_unit_test_teardown(st_no_self_peer, st_teardown),
-        cmocka_unit_test_teardown(st_local_tls, st_teardown),
-        cmocka_unit_test_teardown(st_pipelined_auth, st_teardown),
-        cmocka_unit_test_teardown(st_session_api, st_teardown),
-        cmocka_unit_test_teardown(st_skip_auth_register, st_teardown),
+        cmocka_unit_test_teardown(sp_taxonomy, sp_teardown),
+        cmocka_unit_test_teardown(sp_node_limit, sp_teardown),
+        cmocka_unit_test_teardown(sp_auth_order, sp_teardown),
+        cmocka_unit_test_teardown(sp_heartbeat_hints, sp_teardown),
+        cmocka_unit_test_teardown(sp_heartbeat_hints_set, sp_teardown),
+        cmocka_unit_test_teardown(sp_flow_reachability, sp_teardown),
+        cmocka_unit_test_teardown(sp_clock_bounds, sp_teardown),
+        cmocka_unit_test_teardown(sp_flow_rotation, sp_teardown),
+        cmocka_unit_test_teardown(sp_flow_deregister, sp_teardown),
+        cmocka_unit_test_teardown(sp_flow_reports, sp_teardown),
+        cmocka_unit_test_teardown(sp_events_numeric, sp_teardown),
+        cmocka_unit_test_teardown(sp_events_cursors, sp_teardown),
+        cmocka_unit_test_teardown(sp_www_authenticate, sp_teardown),
+        cmocka_unit_test_teardown(sp_reference_unchanged, sp_teardown),
+        cmocka_unit_test_teardown(sp_session_profile, sp_teardown),
+        cmocka_unit_test_teardown(sp_journal_auth, sp_teardown),
+        cmocka_unit_test_teardown(sp_hostile_authorization, sp_teardown),
+        cmocka_unit_test_teardown(sp_concurrent_heartbeats, sp_teardown),
+        cmocka_unit_test_teardown(sp_gzip_caps, sp_teardown),
+        cmocka_unit_test_teardown(sp_streams_full, sp_teardown),
+        cmocka_unit_test_teardown(sp_concurrent_registers, sp_teardown),
+        cmocka_unit_test_teardown(sp_concurrent_triggers, sp_teardown),
+        cmocka_unit_test_teardown(sp_session_keys, sp_teardown),
+        cmocka_unit_test_teardown(sp_skip_auth_rule, sp_teardown),
+        cmocka_unit_test_teardown(sp_hostile_values, sp_teardown),
+        cmocka_unit_test_teardown(sp_reachability_edges, sp_teardown),
+        cmocka_unit_test_teardown(sp_events_uppercase_id, sp_teardown),
+        cmocka_unit_test_teardown(sp_gzip_garbage, sp_teardown),
+        cmocka_unit_test_teardown(sp_no_self_peer, sp_teardown),
+        cmocka_unit_test_teardown(sp_local_tls, sp_teardown),
+        cmocka_unit_test_teardown(sp_pipelined_auth, sp_teardown),
+        cmocka_unit_test_teardown(sp_session_api, sp_teardown),
+        cmocka_unit_test_teardown(sp_skip_auth_register, sp_teardown),
         /* last: until session.c checks the sum without overflowing, UBSan
          * (the debug build) aborts the process in it */
-        cmocka_unit_test_teardown(st_clock_api, st_teardown),
+        cmocka_unit_test_teardown(sp_clock_api, sp_teardown),
     };
     return cmocka_run_group_tests_name("strict", tests, NULL, NULL);
 }

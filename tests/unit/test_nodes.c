@@ -149,7 +149,7 @@ static void test_register(void **state)
             assert_true((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
         }
         char ip[24]; /* room for any int, as -Wformat-truncation asks */
-        snprintf(ip, sizeof ip, "10.99.0.%d", i + 2);
+        snprintf(ip, sizeof ip, "10.99.0.%d", i + 4);
         assert_string_equal(r[i].ip, ip);
     }
     for (int i = 0; i < MK_NODES_MAX; i++)
@@ -162,7 +162,7 @@ static void test_register(void **state)
     /* a freed address is the lowest free one, and is handed out again */
     assert_int_equal(mk_nodes_deregister(n, r[7].id, LEN), 0);
     do_register(n, T0, "host", &x);
-    assert_string_equal(x.ip, "10.99.0.9");
+    assert_string_equal(x.ip, "10.99.0.11");
     assert_int_equal(mk_nodes_register(n, T0, NULL, NULL, x.id, x.nsk, x.ip), -2);
     mk_nodes_free(n);
     mk_nodes_free(NULL);
@@ -721,7 +721,7 @@ static void test_list_and_clear(void **state)
     /* addresses start again from the first */
     reg c;
     do_register(n, T0, "c", &c);
-    assert_string_equal(c.ip, "10.99.0.2");
+    assert_string_equal(c.ip, "10.99.0.4");
     mk_buf_free(&out);
     mk_nodes_free(n);
 }
@@ -775,9 +775,9 @@ static void test_threads(void **state)
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < PER_THREAD; k++) {
             int last = atoi(strrchr(w[i].r[k].ip, '.') + 1);
-            assert_true(last >= 2 && last < 2 + 2 * PER_THREAD);
-            assert_false(seen[last - 2]);
-            seen[last - 2] = true;
+            assert_true(last >= 4 && last < 4 + 2 * PER_THREAD);
+            assert_false(seen[last - 4]);
+            seen[last - 4] = true;
         }
     mk_buf out;
     mk_buf_init(&out, 0);
