@@ -1,0 +1,555 @@
+/* test_strict_attack.c: the strict profile attacked where the sp_* tests
+ * (test_strict.c) do not look, tests named spa_*:
+ *
+ *  - spa_local_skip_auth: skip-auth on /local/... (TLS) of a strict session:
+ *    the journal may say "skipped" only when nothing refused the credential;
+ *  - spa_registry_budget: a session's node registry keeps the hostnames it
+ *    is sent; -sessions-max-bytes must bound it as it bounds the captures;
+ *  - spa_sessions_required: -profile strict with -sessions required: the
+ *    428 a sessionless agent request gets is problem+json;
+ *  - spa_rotation_replay: a completion replayed with another node's key;
+ *  - spa_reregister: a deregistered node registers again: the old key stays
+ *    revoked, the new one works;
+ *  - spa_head: HEAD on strict routes: a 401 and a 405 without a body and
+ *    with the GET's headers;
+ *  - spa_race_reset: heartbeats, rotation triggers and completions racing
+ *    POST /test/reset and DELETE /test/sessions/{id} (run under TSan).
+ *
+ * Every server listens on 127.0.0.1:0; every wait has a deadline; nothing
+ * sleeps. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "raw_client.h"
+
+enum { WAIT_MS = 15000 };
+
+#define SUM "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define PK1 "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+#define PK2 "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A="
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* One request on a fresh connection: hdrs zero or more complete header
+ * lines, body blen bytes (NULL: no Content-Length). The status. */
+static int rq_n(const mt_server *s, const char *method, const char *path, const char *hdrs, const void *body,
+                size_t blen, rc_resp *r)
+{
+    rc_conn *c = rc_connect(rc_http_port(s), false);
+    char *h = rc_fmt("%s %s HTTP/1.1\r\nHost: x\r\n%s", method, path, hdrs ? hdrs : "");
+    char *h2 = body ? rc_fmt("%sContent-Length: %zu\r\n\r\n", h, blen) : rc_fmt("%s\r\n", h);
+    free(h);
+    if (rc_send_n(c, h2, strlen(h2)) != 0 || (body && blen && rc_send_n(c, body, blen) != 0)) {
+        /* the server may answer and close before the body is all sent */
+    }
+    free(h2);
+    int st = rc_read(c, mt_now_ms() + WAIT_MS, r);
+    if (st == 0)
+        fail_msg("%s %s: no response", method, path);
+    rc_close(c);
+    return st;
+}
+
+static int rq(const mt_server *s, const char *method, const char *path, const char *hdrs, const char *body,
+              rc_resp *r)
+{
+    return rq_n(s, method, path, hdrs, body, body ? strlen(body) : 0, r);
+}
+
+static int call(const mt_server *s, const char *method, const char *path, const char *hdrs, const char *body)
+{
+    rc_resp r;
+    int st = rq(s, method, path, hdrs, body, &r);
+    rc_resp_free(&r);
+    return st;
+}
+
+/* The first header called name in r's head, trimmed, in out; NULL: none. */
+static const char *hdr(const rc_resp *r, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = strstr(r->head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2, *end = strstr(line, "\r\n");
+        if (!end || (size_t)(end - line) <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+            continue;
+        const char *v = line + nl + 1;
+        while (*v == ' ')
+            v++;
+        size_t vl = (size_t)(end - v);
+        if (vl >= n)
+            vl = n - 1;
+        memcpy(out, v, vl);
+        out[vl] = '\0';
+        return out;
+    }
+    return NULL;
+}
+
+static json_t *get_json(const mt_server *s, const char *path)
+{
+    rc_resp r;
+    int st = rq(s, "GET", path, NULL, NULL, &r);
+    if (st != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("GET %s: %d %s", path, st, sh);
+    }
+    json_t *j = mt_parse_json(r.body, r.body_len);
+    rc_resp_free(&r);
+    return j;
+}
+
+/* status/code of a problem+json answer, or fails. */
+static void expect_code(const rc_resp *r, int status, const char *code, const char *what)
+{
+    char ct[128];
+    char *sh = mt_show(r->body, r->body_len);
+    if (r->status != status || !hdr(r, "Content-Type", ct, sizeof ct) ||
+        strcmp(ct, "application/problem+json") != 0)
+        fail_msg("%s: %d [%s] %s, want %d application/problem+json %s", what, r->status,
+                 hdr(r, "Content-Type", ct, sizeof ct) ? ct : "", sh, status, code);
+    json_t *j = mt_parse_json(r->body, r->body_len);
+    if (strcmp(mt_jstr(j, "code"), code) != 0)
+        fail_msg("%s: code %s, want %s (%s)", what, mt_jstr(j, "code"), code, sh);
+    json_decref(j);
+    free(sh);
+}
+
+static void wall_rfc3339(char out[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02dZ", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+}
+
+static char *hb_body(void)
+{
+    char now[40];
+    wall_rfc3339(now);
+    return rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1.2.3\"}", now);
+}
+
+/* ---- nodes ------------------------------------------------------------------ */
+
+typedef struct node {
+    char id[64];
+    char nsk[64];
+    char auth[128]; /* "Authorization: Bearer <nsk>\r\n" */
+} node;
+
+/* POST pre/v1/register: the status; n filled on 200. */
+static int reg_host(const mt_server *s, const char *pre, const char *host, node *n)
+{
+    char *path = rc_fmt("%s/v1/register", pre);
+    char *body = rc_fmt("{\"token\":\"bt\",\"public_key\":\"" PK1 "\",\"hostname\":\"%s\"}", host);
+    rc_resp r;
+    int st = rq(s, "POST", path, "Content-Type: application/json\r\n", body, &r);
+    free(path);
+    free(body);
+    if (st == 200 && n) {
+        json_t *j = mt_parse_json(r.body, r.body_len);
+        snprintf(n->id, sizeof n->id, "%s", mt_jstr(j, "node_id"));
+        snprintf(n->nsk, sizeof n->nsk, "%s", mt_jstr(j, "node_secret_key"));
+        snprintf(n->auth, sizeof n->auth, "Authorization: Bearer %s\r\n", n->nsk);
+        json_decref(j);
+    }
+    rc_resp_free(&r);
+    return st;
+}
+
+static void reg(const mt_server *s, const char *pre, node *n)
+{
+    int st = reg_host(s, pre, "h1", n);
+    if (st != 200)
+        fail_msg("register: %d", st);
+}
+
+static void strict_server(mt_server *s)
+{
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    rc_start(s, &cfg, false);
+}
+
+/* The newest journal entry of route (a /test/requests filter). */
+static json_t *last_entry(const mt_server *s, const char *route)
+{
+    char *p = rc_fmt("/test/requests?route=%s", route);
+    json_t *j = get_json(s, p);
+    free(p);
+    json_t *es = json_object_get(j, "entries");
+    json_t *e = json_incref(json_array_get(es, json_array_size(es) - 1));
+    json_decref(j);
+    if (!e)
+        fail_msg("no journal entry for route %s", route);
+    return e;
+}
+
+/* ---- the attacks ---------------------------------------------------------------- */
+
+/* A strict session's /local/... with X-Mockapi-Fault: skip-auth and no
+ * bearer: either the credential check is skipped (not a 401) or the journal
+ * does not say it was. Today the answer is 401 unauthorized and the journal
+ * says "skipped":true. */
+static void spa_local_skip_auth(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    mt_server s;
+    rc_start(&s, &cfg, true);
+    const char *hd[] = {"X-Mockapi-Fault: skip-auth", "Content-Type: application/json"};
+    mt_request q = {.method = "POST", .path = "/local/metrics", .headers = hd, .nheaders = 2, .body = "{}",
+                    .body_len = 2, .send_body = true, .insecure = true, .timeout_ms = WAIT_MS};
+    mt_response r;
+    mt_perform(NULL, s.tls_base, &q, &r);
+    long status = r.status;
+    char *sh = mt_show(r.body, r.len);
+    mt_response_free(&r);
+    json_t *e = last_entry(&s, "local_metrics");
+    json_t *au = json_object_get(e, "auth");
+    bool skipped = json_is_true(json_object_get(au, "skipped"));
+    if (status == 401 && skipped)
+        fail_msg("POST /local/metrics with skip-auth: 401 (%s), yet the journal says the credential check was "
+                 "skipped (\"skipped\":true)", sh);
+    free(sh);
+    json_decref(e);
+}
+
+/* A session's node registry is what it keeps of its bodies: 64 nodes with
+ * 64 KiB hostnames (4 MiB) in a session under -sessions-max-bytes 1 MiB must
+ * not all be kept (507 store_full, or the hostname refused). Today every
+ * register succeeds: the registry is outside the budget (250 nodes x 1 MiB
+ * hostnames = 250 MB per session, 256 sessions: 64 GB). */
+static void spa_registry_budget(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    cfg.sessions_max_bytes = 1u << 20;
+    cfg.journal_max_entries = 16;
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    rc_resp r;
+    int cs = rq(&s, "POST", "/test/sessions", NULL, "{\"profile\":\"strict\"}", &r);
+    assert_true(cs == 200 || cs == 201);
+    json_t *j = mt_parse_json(r.body, r.body_len);
+    char pre[64];
+    snprintf(pre, sizeof pre, "/s/%s", mt_jstr(j, "id"));
+    json_decref(j);
+    rc_resp_free(&r);
+    enum { HOST = 64 * 1024, N = 64 };
+    char *host = malloc(HOST + 1);
+    assert_non_null(host);
+    memset(host, 'h', HOST);
+    host[HOST] = '\0';
+    int ok = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        int st = reg_host(&s, pre, host, NULL);
+        if (st == 200)
+            ok++;
+        else
+            refused++;
+    }
+    free(host);
+    if ((size_t)ok * HOST > cfg.sessions_max_bytes)
+        fail_msg("%d registers with a %d-byte hostname kept (%zu bytes) in a session under -sessions-max-bytes "
+                 "%zu; %d refused",
+                 ok, HOST, (size_t)ok * HOST, cfg.sessions_max_bytes, refused);
+}
+
+/* -profile strict -sessions required: an agent's request with no session
+ * is refused 428; a strict server answers its agent-facing errors as
+ * problem+json. Today: {"error":...} application/json. */
+static void spa_sessions_required(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    cfg.sessions = MOCKAPI_SESSIONS_REQUIRED;
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    rc_resp r;
+    rq(&s, "POST", "/v1/nodes/01890000-0000-7000-8000-000000000001/heartbeat", NULL, "{}", &r);
+    char ct[128];
+    if (r.status != 428 || !hdr(&r, "Content-Type", ct, sizeof ct) || strcmp(ct, "application/problem+json") != 0) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("strict, -sessions required, no session: %d [%s] %s; want 428 application/problem+json", r.status,
+                 hdr(&r, "Content-Type", ct, sizeof ct) ? ct : "", sh);
+    }
+    rc_resp_free(&r);
+}
+
+/* A's rotation is pending; B replays A's completion body with B's key:
+ * 409 for B (B has nothing pending), A's rotation untouched; A completes. */
+static void spa_rotation_replay(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, b;
+    reg(&s, "", &a);
+    reg(&s, "", &b);
+    char *p = rc_fmt("/v1/nodes/%s/keys/rotate", a.id);
+    assert_int_equal(call(&s, "POST", p, "Authorization: Bearer psk_op\r\n", ""), 200);
+    free(p);
+    const char *body = "{\"new_public_key\":\"" PK2 "\"}";
+    rc_resp r;
+    rq(&s, "POST", "/v1/keys/rotate", b.auth, body, &r);
+    expect_code(&r, 409, "keys_rotate_no_pending_rotation", "B replays A's completion");
+    rc_resp_free(&r);
+    json_t *e = last_entry(&s, "key_rotate");
+    json_t *au = json_object_get(e, "auth");
+    assert_string_equal(mt_jstr(au, "class"), "node_key");
+    assert_string_equal(mt_jstr(au, "node"), b.id);
+    json_decref(e);
+    rq(&s, "POST", "/v1/keys/rotate", a.auth, body, &r);
+    if (r.status != 200) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("A completes its own rotation after B's replay: %d %s", r.status, sh);
+    }
+    rc_resp_free(&r);
+    /* the same completion again: the same receipt, not a second rotation */
+    assert_int_equal(call(&s, "POST", "/v1/keys/rotate", a.auth, body), 200);
+    rq(&s, "POST", "/v1/keys/rotate", b.auth, body, &r);
+    expect_code(&r, 409, "keys_rotate_no_pending_rotation", "B after A completed");
+    rc_resp_free(&r);
+}
+
+/* A deregisters and registers again: a new id and key; the old key is
+ * revoked everywhere (its new node's path too), the new one works. */
+static void spa_reregister(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a, a2;
+    reg(&s, "", &a);
+    char *p = rc_fmt("/v1/nodes/%s/deregister", a.id);
+    int st = call(&s, "POST", p, a.auth, "");
+    assert_true(st == 204);
+    free(p);
+    reg(&s, "", &a2);
+    assert_string_not_equal(a.id, a2.id);
+    assert_string_not_equal(a.nsk, a2.nsk);
+    char *hb = hb_body();
+    rc_resp r;
+    p = rc_fmt("/v1/nodes/%s/heartbeat", a2.id);
+    rq(&s, "POST", p, a.auth, hb, &r);
+    expect_code(&r, 401, "nsk_revoked", "the old key on the new node");
+    rc_resp_free(&r);
+    json_t *e = last_entry(&s, "heartbeat");
+    assert_string_equal(mt_jstr(json_object_get(e, "auth"), "class"), "revoked");
+    json_decref(e);
+    assert_int_equal(call(&s, "POST", p, a2.auth, hb), 200);
+    free(p);
+    free(hb);
+    json_t *j = get_json(&s, "/test/nodes");
+    assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
+    assert_int_equal(mt_jint(j, "revoked"), 1);
+    /* the freed mesh IP may be reused; the node's is a 10.99.0.x */
+    json_decref(j);
+}
+
+/* HEAD on strict routes: a 401 with WWW-Authenticate and Content-Length,
+ * no body; HEAD on a POST-only route is 405 with Allow. */
+static void spa_head(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char *p = rc_fmt("/v1/nodes/%s/reachability", a.id);
+    mt_request q = {.method = "HEAD", .path = p, .timeout_ms = WAIT_MS};
+    mt_response r;
+    mt_perform(NULL, s.base, &q, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(mt_header_get(&r, "WWW-Authenticate"));
+    assert_string_equal(mt_header_get(&r, "Content-Type"), "application/problem+json");
+    assert_non_null(mt_header_get(&r, "Content-Length"));
+    assert_int_equal(r.len, 0);
+    mt_response_free(&r);
+    free(p);
+    p = rc_fmt("/v1/nodes/%s/heartbeat", a.id);
+    q.path = p;
+    mt_perform(NULL, s.base, &q, &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(mt_header_get(&r, "Allow"));
+    assert_string_equal(mt_header_get(&r, "Content-Type"), "application/problem+json");
+    assert_int_equal(r.len, 0);
+    mt_response_free(&r);
+    free(p);
+}
+
+/* ---- races (TSan) ----------------------------------------------------------- */
+
+typedef struct race {
+    const mt_server *s;
+    char pre[80]; /* "" or a session's prefix */
+    node n;
+    int rounds;
+    atomic_int *bad; /* answers no check explains */
+    atomic_bool *stop;
+} race;
+
+static bool allowed(long st)
+{
+    /* the node may be gone (reset: 401 unknown key / 404), the session
+     * ended (404), rotation nothing pending (409) */
+    return st == 200 || st == 204 || st == 401 || st == 404 || st == 409 || st == 403;
+}
+
+static void *race_agent(void *arg)
+{
+    race *R = arg;
+    CURL *h = curl_easy_init();
+    char *hbp = rc_fmt("%s/v1/nodes/%s/heartbeat", R->pre, R->n.id);
+    char *trg = rc_fmt("%s/v1/nodes/%s/keys/rotate", R->pre, R->n.id);
+    char *cmp = rc_fmt("%s/v1/keys/rotate", R->pre);
+    char *rea = rc_fmt("%s/v1/nodes/%s/reachability", R->pre, R->n.id);
+    char auth[160];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", R->n.nsk);
+    const char *hd[] = {auth, "Content-Type: application/json"};
+    const char *op[] = {"Authorization: Bearer psk_op", "Content-Type: application/json"};
+    for (int i = 0; i < R->rounds; i++) {
+        char *hb = hb_body();
+        const char *body = "{}";
+        mt_request q = {.method = "POST", .headers = hd, .nheaders = 2, .send_body = true, .timeout_ms = WAIT_MS};
+        switch (i % 4) {
+        case 0: q.path = hbp; body = hb; break;
+        case 1: q.path = trg; q.headers = op; break;
+        case 2: q.path = cmp; body = "{\"new_public_key\":\"" PK2 "\"}"; break;
+        default: q.path = rea; q.method = "GET"; q.send_body = false; break;
+        }
+        q.body = body;
+        q.body_len = strlen(body);
+        mt_response r;
+        mt_perform(h, R->s->base, &q, &r);
+        if (!allowed(r.status)) {
+            char *sh = mt_show(r.body, r.len);
+            print_message("race: %s %s: %ld %s\n", q.method, q.path, r.status, sh);
+            free(sh);
+            atomic_fetch_add(R->bad, 1);
+        }
+        mt_response_free(&r);
+        free(hb);
+    }
+    free(hbp);
+    free(trg);
+    free(cmp);
+    free(rea);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+typedef struct chaos {
+    const mt_server *s;
+    char sid[64];
+    atomic_bool *stop;
+    int resets, deletes;
+} chaos;
+
+static void *race_chaos(void *arg)
+{
+    chaos *C = arg;
+    CURL *h = curl_easy_init();
+    char *del = rc_fmt("/test/sessions/%s", C->sid);
+    for (int i = 0; !atomic_load(C->stop); i++) {
+        mt_request q = {.method = "POST", .path = "/test/reset", .timeout_ms = WAIT_MS};
+        if (i == 20) {
+            q.method = "DELETE";
+            q.path = del;
+        }
+        mt_response r;
+        mt_perform(h, C->s->base, &q, &r);
+        if (r.status == 200 || r.status == 204)
+            *(i == 20 ? &C->deletes : &C->resets) += 1;
+        mt_response_free(&r);
+    }
+    free(del);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void spa_race_reset(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    rc_resp r;
+    rq(&s, "POST", "/test/sessions", NULL, "{\"profile\":\"strict\"}", &r);
+    json_t *j = mt_parse_json(r.body, r.body_len);
+    char sid[64];
+    snprintf(sid, sizeof sid, "%s", mt_jstr(j, "id"));
+    json_decref(j);
+    rc_resp_free(&r);
+    const char *re = getenv("MOCKAPI_IT_ROUNDS");
+    int rounds = re && atoi(re) > 0 ? atoi(re) * 8 : 120;
+    atomic_int bad = 0;
+    atomic_bool stop = false;
+    enum { T = 3 };
+    race R[T];
+    pthread_t th[T], ch;
+    for (int i = 0; i < T; i++) {
+        R[i] = (race){.s = &s, .rounds = rounds, .bad = &bad, .stop = &stop};
+        if (i == 2)
+            snprintf(R[i].pre, sizeof R[i].pre, "/s/%s", sid);
+        reg(&s, R[i].pre, &R[i].n);
+    }
+    chaos C = {.s = &s, .stop = &stop};
+    snprintf(C.sid, sizeof C.sid, "%s", sid);
+    assert_int_equal(pthread_create(&ch, NULL, race_chaos, &C), 0);
+    for (int i = 0; i < T; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race_agent, &R[i]), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&stop, true);
+    pthread_join(ch, NULL);
+    assert_int_equal(atomic_load(&bad), 0);
+    assert_true(C.resets > 0);
+    /* healthy afterwards: a fresh node registers and heartbeats */
+    node n;
+    reg(&s, "", &n);
+    char *p = rc_fmt("/v1/nodes/%s/heartbeat", n.id);
+    char *hb = hb_body();
+    assert_int_equal(call(&s, "POST", p, n.auth, hb), 200);
+    free(p);
+    free(hb);
+}
+
+int mt_run_strict_attack_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(spa_rotation_replay, rc_teardown),
+        cmocka_unit_test_teardown(spa_reregister, rc_teardown),
+        cmocka_unit_test_teardown(spa_head, rc_teardown),
+        cmocka_unit_test_teardown(spa_race_reset, rc_teardown),
+        cmocka_unit_test_teardown(spa_local_skip_auth, rc_teardown),
+        cmocka_unit_test_teardown(spa_registry_budget, rc_teardown),
+        cmocka_unit_test_teardown(spa_sessions_required, rc_teardown),
+    };
+    return cmocka_run_group_tests_name("strict_attack", tests, NULL, NULL);
+}
