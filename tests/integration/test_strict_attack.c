@@ -404,6 +404,42 @@ static void spa_head(void **state)
     free(p);
 }
 
+/* A path with a bad percent-escape on a strict agent route: 400, as the
+ * reference (and Go) answer, but as problem+json (every strict error is);
+ * it was the reference's text/plain "400 Bad Request". */
+static void spa_bad_escape(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    const char *paths[] = {"/v1/nodes/%zz/heartbeat", "/v1/nodes/%4/heartbeat", "/v1/register%"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        rc_resp r;
+        rq(&s, "POST", paths[i], a.auth, "{}", &r);
+        expect_code(&r, 400, "malformed_request", paths[i]);
+        json_t *j = mt_parse_json(r.body, r.body_len);
+        assert_string_equal(mt_jstr(j, "instance"), paths[i]);
+        json_decref(j);
+        rc_resp_free(&r);
+    }
+    /* a reference session keeps Go's answer */
+    rc_resp r;
+    rq(&s, "POST", "/test/sessions", NULL, "{\"profile\":\"reference\"}", &r);
+    json_t *j = mt_parse_json(r.body, r.body_len);
+    char *p = rc_fmt("/s/%s/v1/nodes/%%zz/heartbeat", mt_jstr(j, "id"));
+    json_decref(j);
+    rc_resp_free(&r);
+    assert_int_equal(rq(&s, "POST", p, NULL, "{}", &r), 400);
+    char ct[128];
+    assert_non_null(hdr(&r, "Content-Type", ct, sizeof ct));
+    assert_string_equal(ct, "text/plain; charset=utf-8");
+    assert_int_equal(r.body_len, 15);
+    rc_resp_free(&r);
+    free(p);
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -546,6 +582,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_rotation_replay, rc_teardown),
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
+        cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
         cmocka_unit_test_teardown(spa_race_reset, rc_teardown),
         cmocka_unit_test_teardown(spa_local_skip_auth, rc_teardown),
         cmocka_unit_test_teardown(spa_registry_budget, rc_teardown),
