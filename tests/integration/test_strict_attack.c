@@ -234,6 +234,32 @@ static void spa_local_skip_auth(void **state)
                  "skipped (\"skipped\":true)", sh);
     free(sh);
     json_decref(e);
+    /* sessions chosen by header on the TLS listener: a reference one keeps
+     * its 401 (skip-auth changes nothing there), a strict one answers
+     * problem+json */
+    for (int strict = 0; strict < 2; strict++) {
+        rc_resp cr;
+        rq(&s, "POST", "/test/sessions", NULL, strict ? "{\"profile\":\"strict\"}" : "{\"profile\":\"reference\"}",
+           &cr);
+        json_t *sj = mt_parse_json(cr.body, cr.body_len);
+        char *sel = rc_fmt("X-Mockapi-Session: %s", mt_jstr(sj, "id"));
+        json_decref(sj);
+        rc_resp_free(&cr);
+        const char *h3[] = {"X-Mockapi-Fault: skip-auth", "Content-Type: application/json", sel};
+        q.headers = h3;
+        q.nheaders = 3;
+        q.path = strict ? "/local/nope" : "/local/metrics";
+        mt_perform(NULL, s.tls_base, &q, &r);
+        const char *ct = mt_header_get(&r, "Content-Type");
+        if (strict ? r.status != 404 || !ct || strcmp(ct, "application/problem+json") != 0
+                   : r.status != 401 || (ct && strcmp(ct, "application/problem+json") == 0)) {
+            char *b = mt_show(r.body, r.len);
+            fail_msg("%s session by header, TLS POST %s with skip-auth: %ld [%s] %s", strict ? "strict" : "reference",
+                     q.path, r.status, ct ? ct : "", b);
+        }
+        mt_response_free(&r);
+        free(sel);
+    }
 }
 
 /* A session's node registry is what it keeps of its bodies: 64 nodes with
