@@ -37,6 +37,7 @@
 
 #include "harness.h"
 #include "raw_client.h"
+#include "sse_client.h"
 
 enum { WAIT_MS = 15000 };
 
@@ -466,6 +467,120 @@ static void spa_bad_escape(void **state)
     free(p);
 }
 
+/* ---- event ids on a resumed stream --------------------------------------- */
+
+static int collect_until(sse_client *c, const char *marker, char ids[][32], char evs[][32], int max)
+{
+    int n = 0;
+    int64_t dl = mt_now_ms() + WAIT_MS;
+    for (;;) {
+        sse_event ev;
+        int r = sse_next(c, &ev, dl);
+        if (r != 1)
+            fail_msg("event stream: no %s (%s) after %d frames", marker, r == 0 ? "deadline" : "ended", n);
+        bool mark = marker && ev.data && strstr(ev.data, marker);
+        if (n < max) {
+            snprintf(ids[n], 32, "%s", ev.id ? ev.id : "");
+            const char *k = ev.data ? strstr(ev.data, "\"event_id\":\"") : NULL;
+            snprintf(evs[n], 32, "%.*s", k ? (int)strcspn(k + 12, "\"") : 0, k ? k + 12 : "");
+            n++;
+        }
+        sse_event_free(&ev);
+        if (mark || !marker)
+            return n;
+    }
+}
+
+static void inject(const mt_server *s, const char *id)
+{
+    char *b = rc_fmt("{\"event_type\":\"node_state_updated\",\"event_id\":\"%s\",\"nonce\":\"n-%s\",\"payload\":{}}",
+                     id, id);
+    assert_int_equal(call(s, "POST", "/test/inject-event", NULL, b), 204);
+    free(b);
+}
+
+/* A stream resumed with Last-Event-ID: the frames' ids must go up and never
+ * repeat (a client keeps the last id it saw as its cursor). Today the
+ * stream's first frame (node_state_updated) carries the newest event's id,
+ * then the replay follows with lower ids, and the newest id comes twice.
+ * So a client that drops after that first frame and resumes from its id (as
+ * EventSource does) never gets the replayed events: they are lost. */
+static void spa_events_resume_ids(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char evp[192], auth[160], lei[64];
+    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    sse_client c;
+    const char *h1[] = {auth};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    inject(&s, "x-1");
+    inject(&s, "x-2");
+    inject(&s, "x-3");
+    char ids[16][32], evs[16][32];
+    int n = collect_until(&c, "x-3", ids, evs, 16);
+    sse_close(&c);
+    char id1[32] = "";
+    for (int i = 0; i < n; i++)
+        if (strcmp(evs[i], "x-1") == 0)
+            snprintf(id1, sizeof id1, "%.31s", ids[i]);
+    assert_true(id1[0] != '\0');
+
+    /* 1. resumed after x-1: ids strictly up */
+    snprintf(lei, sizeof lei, "Last-Event-ID: %s", id1);
+    const char *h2[] = {auth, lei};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h2, 2, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    inject(&s, "m-1");
+    n = collect_until(&c, "m-1", ids, evs, 16);
+    sse_close(&c);
+    char seen[1200] = "";
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(seen);
+        if (l < 1100)
+            snprintf(seen + l, sizeof seen - l, "%s%.20s(%.20s)", i ? " " : "", ids[i], evs[i]);
+    }
+    uint64_t prev = strtoull(id1, NULL, 10);
+    for (int i = 0; i < n; i++) {
+        if (!ids[i][0])
+            continue;
+        uint64_t v = strtoull(ids[i], NULL, 10);
+        if (v <= prev)
+            fail_msg("resumed after %s: frame %d's id %s is not above the last id before it (%" PRIu64
+                     "); the stream: %s",
+                     id1, i, ids[i], prev, seen);
+        prev = v;
+    }
+
+    /* 2. the client drops after the first frame and resumes from its id:
+     * x-2 and x-3, which it never saw, must still come */
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h2, 2, mt_now_ms() + WAIT_MS), 200);
+    n = collect_until(&c, NULL, ids, evs, 1);
+    sse_close(&c);
+    char cursor[64];
+    snprintf(cursor, sizeof cursor, "Last-Event-ID: %s", ids[0][0] ? ids[0] : id1);
+    const char *h3[] = {auth, cursor};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h3, 2, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    inject(&s, "m-2");
+    n = collect_until(&c, "m-2", ids, evs, 16);
+    sse_close(&c);
+    bool got2 = false, got3 = false;
+    for (int i = 0; i < n; i++) {
+        got2 |= strcmp(evs[i], "x-2") == 0;
+        got3 |= strcmp(evs[i], "x-3") == 0;
+    }
+    if (!got2 || !got3)
+        fail_msg("a client that resumed after %s saw only the first frame (id %s), resumed with [%s]: x-2 %s, "
+                 "x-3 %s",
+                 id1, cursor + 15, cursor, got2 ? "came" : "lost", got3 ? "came" : "lost");
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -609,6 +724,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
         cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
+        cmocka_unit_test_teardown(spa_events_resume_ids, rc_teardown),
         cmocka_unit_test_teardown(spa_race_reset, rc_teardown),
         cmocka_unit_test_teardown(spa_local_skip_auth, rc_teardown),
         cmocka_unit_test_teardown(spa_registry_budget, rc_teardown),
