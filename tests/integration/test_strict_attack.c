@@ -581,6 +581,25 @@ static void spa_events_resume_ids(void **state)
                  id1, cursor + 15, cursor, got2 ? "came" : "lost", got3 ? "came" : "lost");
 }
 
+/* POST /test/sessions {"profile":"strict\u0000junk"}: not a profile (the
+ * name member refuses a NUL; profile compared only up to it). */
+static void spa_profile_nul(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    static const char *const bodies[] = {"{\"profile\":\"strict\\u0000junk\"}", "{\"profile\":\"reference\\u0000\"}"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        rc_resp r;
+        int st = rq(&s, "POST", "/test/sessions", NULL, bodies[i], &r);
+        if (st != 400) {
+            char *sh = mt_show(r.body, r.body_len);
+            fail_msg("POST /test/sessions %s: %d %s, want 400", bodies[i], st, sh);
+        }
+        rc_resp_free(&r);
+    }
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -724,6 +743,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
         cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
+        cmocka_unit_test_teardown(spa_profile_nul, rc_teardown),
         cmocka_unit_test_teardown(spa_events_resume_ids, rc_teardown),
         cmocka_unit_test_teardown(spa_race_reset, rc_teardown),
         cmocka_unit_test_teardown(spa_local_skip_auth, rc_teardown),
