@@ -600,6 +600,35 @@ static void spa_profile_nul(void **state)
     }
 }
 
+/* A status= fault Go has no text for (599, 430): the problem's title is the
+ * status line's reason phrase ("status code 599"), as for every other
+ * status; it was "Error". */
+static void spa_fault_title(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    static const char *const st[] = {"599", "430", "418"};
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        char *f = rc_fmt("X-Mockapi-Fault: status=%s\r\n", st[i]);
+        rc_resp r;
+        rq(&s, "POST", "/v1/nodes/01890000-0000-7000-8000-000000000001/heartbeat", f, "{}", &r);
+        free(f);
+        assert_int_equal(r.status, atoi(st[i]));
+        expect_code(&r, r.status, "injected_fault", st[i]);
+        const char *p = strchr(r.head, ' ');
+        p = p ? strchr(p + 1, ' ') : NULL;
+        const char *e = strstr(r.head, "\r\n");
+        char reason[64];
+        snprintf(reason, sizeof reason, "%.*s", p && e > p ? (int)(e - p - 1) : 0, p ? p + 1 : "");
+        json_t *j = mt_parse_json(r.body, r.body_len);
+        if (strcmp(mt_jstr(j, "title"), reason) != 0)
+            fail_msg("status=%s: title \"%s\", the status line says \"%s\"", st[i], mt_jstr(j, "title"), reason);
+        json_decref(j);
+        rc_resp_free(&r);
+    }
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -743,6 +772,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
         cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
+        cmocka_unit_test_teardown(spa_fault_title, rc_teardown),
         cmocka_unit_test_teardown(spa_profile_nul, rc_teardown),
         cmocka_unit_test_teardown(spa_events_resume_ids, rc_teardown),
         cmocka_unit_test_teardown(spa_race_reset, rc_teardown),
