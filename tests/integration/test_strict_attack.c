@@ -629,6 +629,73 @@ static void spa_fault_title(void **state)
     }
 }
 
+/* A rotation trigger in a session whose -sessions-max-bytes is spent: the
+ * rotate_keys event does not fit in the event history. The trigger must
+ * then not answer 200 "already_pending":false with no event (the agent is
+ * never told; every later trigger says already_pending, still no event):
+ * either 507 store_full or the event on the node's open stream. Today the
+ * event is dropped silently. */
+static void spa_trigger_budget(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    cfg.sessions_max_bytes = 1000;
+    mt_server s;
+    rc_start(&s, &cfg, false);
+    rc_resp r;
+    int cs = rq(&s, "POST", "/test/sessions", NULL, "{}", &r);
+    assert_true(cs == 200 || cs == 201);
+    json_t *j = mt_parse_json(r.body, r.body_len);
+    char pre[64];
+    snprintf(pre, sizeof pre, "/s/%s", mt_jstr(j, "id"));
+    json_decref(j);
+    rc_resp_free(&r);
+    node a;
+    reg(&s, pre, &a);
+    /* a 700-byte capture spends most of the budget */
+    char big[760];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "{\"x\":\"", 6);
+    memcpy(big + sizeof big - 3, "\"}", 3);
+    char *p = rc_fmt("%s/v1/nodes/%s/drift", pre, a.id);
+    assert_int_equal(call(&s, "POST", p, a.auth, big), 204);
+    free(p);
+    char evp[192], auth[160];
+    snprintf(evp, sizeof evp, "%s/v1/nodes/%s/events", pre, a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    sse_client c;
+    const char *h1[] = {auth};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + WAIT_MS), 200);
+    char *w = rc_fmt("%s/test/sse/wait?clients=1&timeout_ms=10000", pre);
+    assert_int_equal(call(&s, "GET", w, NULL, NULL), 200);
+    free(w);
+    p = rc_fmt("%s/v1/nodes/%s/keys/rotate", pre, a.id);
+    int st = call(&s, "POST", p, "Authorization: Bearer psk_op\r\n", "");
+    free(p);
+    if (st == 507) {
+        sse_close(&c);
+        return;
+    }
+    assert_int_equal(st, 200);
+    bool got = false;
+    int64_t dl = mt_now_ms() + WAIT_MS / 3;
+    for (;;) {
+        sse_event ev;
+        if (sse_next(&c, &ev, dl) != 1)
+            break;
+        got = ev.event && strcmp(ev.event, "rotate_keys") == 0;
+        sse_event_free(&ev);
+        if (got)
+            break;
+    }
+    sse_close(&c);
+    if (!got)
+        fail_msg("the trigger answered 200 (a new rotation), and no rotate_keys event came on the node's stream "
+                 "(the session's budget is spent: the event was dropped, nothing said so)");
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -772,6 +839,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
         cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
+        cmocka_unit_test_teardown(spa_trigger_budget, rc_teardown),
         cmocka_unit_test_teardown(spa_fault_title, rc_teardown),
         cmocka_unit_test_teardown(spa_profile_nul, rc_teardown),
         cmocka_unit_test_teardown(spa_events_resume_ids, rc_teardown),
