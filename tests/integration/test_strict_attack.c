@@ -757,6 +757,37 @@ static void *race_agent(void *arg)
     return NULL;
 }
 
+/* register, heartbeat, deregister, over and over (the registry's slots and
+ * the revoked ring churn while the others read them) */
+static void *race_churn(void *arg)
+{
+    race *R = arg;
+    for (int i = 0; i < R->rounds / 4; i++) {
+        node n;
+        int st = reg_host(R->s, "", "churn", &n);
+        if (st != 200) {
+            if (st != 409) /* node_limit cannot happen: 4 nodes at most */
+                atomic_fetch_add(R->bad, 1);
+            continue;
+        }
+        char *p = rc_fmt("/v1/nodes/%s/heartbeat", n.id);
+        char *hb = hb_body();
+        if (!allowed(call(R->s, "POST", p, n.auth, hb)))
+            atomic_fetch_add(R->bad, 1);
+        free(p);
+        free(hb);
+        p = rc_fmt("/v1/nodes/%s/deregister", n.id);
+        if (!allowed(call(R->s, "POST", p, n.auth, "")))
+            atomic_fetch_add(R->bad, 1);
+        free(p);
+        p = rc_fmt("/v1/nodes/%s/reachability", n.id);
+        if (!allowed(call(R->s, "GET", p, n.auth, NULL)))
+            atomic_fetch_add(R->bad, 1);
+        free(p);
+    }
+    return NULL;
+}
+
 typedef struct chaos {
     const mt_server *s;
     char sid[64];
@@ -816,8 +847,12 @@ static void spa_race_reset(void **state)
     assert_int_equal(pthread_create(&ch, NULL, race_chaos, &C), 0);
     for (int i = 0; i < T; i++)
         assert_int_equal(pthread_create(&th[i], NULL, race_agent, &R[i]), 0);
+    pthread_t cth;
+    race CR = {.s = &s, .rounds = rounds, .bad = &bad, .stop = &stop};
+    assert_int_equal(pthread_create(&cth, NULL, race_churn, &CR), 0);
     for (int i = 0; i < T; i++)
         pthread_join(th[i], NULL);
+    pthread_join(cth, NULL);
     atomic_store(&stop, true);
     pthread_join(ch, NULL);
     assert_int_equal(atomic_load(&bad), 0);
