@@ -696,6 +696,36 @@ static void spa_trigger_budget(void **state)
                  "(the session's budget is spent: the event was dropped, nothing said so)");
 }
 
+/* An endpoint on the limited broadcast address (255.255.255.255, also as
+ * ::ffff:255.255.255.255) is no peer's: endpoint_unparseable, as loopback,
+ * multicast and link-local are (Go's IsGlobalUnicast refuses exactly these
+ * and broadcast). It was accepted. */
+static void spa_endpoint_broadcast(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char now[40];
+    wall_rfc3339(now);
+    char *p = rc_fmt("/v1/nodes/%s/endpoint", a.id);
+    static const char *const eps[] = {"255.255.255.255:51820", "[::ffff:255.255.255.255]:51820"};
+    for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
+        char *b = rc_fmt("{\"endpoint\":\"%s\",\"nat_type\":\"full_cone\",\"reported_at\":\"%s\"}", eps[i], now);
+        rc_resp r;
+        rq(&s, "PUT", p, a.auth, b, &r);
+        expect_code(&r, 400, "endpoint_unparseable", eps[i]);
+        rc_resp_free(&r);
+        free(b);
+    }
+    /* a routable one still passes */
+    char *b = rc_fmt("{\"endpoint\":\"203.0.113.5:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"%s\"}", now);
+    assert_int_equal(call(&s, "PUT", p, a.auth, b), 200);
+    free(b);
+    free(p);
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -874,6 +904,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
         cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
+        cmocka_unit_test_teardown(spa_endpoint_broadcast, rc_teardown),
         cmocka_unit_test_teardown(spa_trigger_budget, rc_teardown),
         cmocka_unit_test_teardown(spa_fault_title, rc_teardown),
         cmocka_unit_test_teardown(spa_profile_nul, rc_teardown),
