@@ -726,6 +726,46 @@ static void spa_endpoint_broadcast(void **state)
     free(p);
 }
 
+/* Node ids are case-insensitive (the routes take an upper-case id; the
+ * stream is labelled with the registry's lower-case one): POST
+ * /test/inject-event?node=<the id in upper case> must reach the node's
+ * stream. It answered 204 and nothing came. */
+static void spa_inject_upper(void **state)
+{
+    (void)state;
+    mt_server s;
+    strict_server(&s);
+    node a;
+    reg(&s, "", &a);
+    char evp[192], auth[160], up[64];
+    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
+    snprintf(up, sizeof up, "%s", a.id);
+    for (char *q = up; *q; q++)
+        if (*q >= 'a' && *q <= 'f')
+            *q = (char)(*q - 'a' + 'A');
+    sse_client c;
+    const char *h1[] = {auth};
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    char *p = rc_fmt("/test/inject-event?node=%s", up);
+    assert_int_equal(call(&s, "POST", p, NULL,
+                          "{\"event_type\":\"node_state_updated\",\"event_id\":\"up-1\",\"payload\":{}}"), 204);
+    free(p);
+    /* then one for every stream: the marker that ends the wait */
+    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+                          "{\"event_type\":\"node_state_updated\",\"event_id\":\"all-1\",\"payload\":{}}"), 204);
+    char ids[16][32], evs[16][32];
+    int n = collect_until(&c, "all-1", ids, evs, 16);
+    sse_close(&c);
+    bool got = false;
+    for (int i = 0; i < n; i++)
+        got |= strcmp(evs[i], "up-1") == 0;
+    if (!got)
+        fail_msg("inject-event ?node=%s (the node's id in upper case): answered 204, never reached the node's "
+                 "stream", up);
+}
+
 /* ---- races (TSan) ----------------------------------------------------------- */
 
 typedef struct race {
@@ -904,6 +944,7 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_reregister, rc_teardown),
         cmocka_unit_test_teardown(spa_head, rc_teardown),
         cmocka_unit_test_teardown(spa_bad_escape, rc_teardown),
+        cmocka_unit_test_teardown(spa_inject_upper, rc_teardown),
         cmocka_unit_test_teardown(spa_endpoint_broadcast, rc_teardown),
         cmocka_unit_test_teardown(spa_trigger_budget, rc_teardown),
         cmocka_unit_test_teardown(spa_fault_title, rc_teardown),
