@@ -321,12 +321,15 @@ static void spa_sessions_required(void **state)
     rc_resp r;
     rq(&s, "POST", "/v1/nodes/01890000-0000-7000-8000-000000000001/heartbeat", NULL, "{}", &r);
     char ct[128];
-    if (r.status != 428 || !hdr(&r, "Content-Type", ct, sizeof ct) || strcmp(ct, "application/problem+json") != 0) {
-        char *sh = mt_show(r.body, r.body_len);
-        fail_msg("strict, -sessions required, no session: %d [%s] %s; want 428 application/problem+json", r.status,
-                 hdr(&r, "Content-Type", ct, sizeof ct) ? ct : "", sh);
-    }
+    bool ok = r.status == 428 && hdr(&r, "Content-Type", ct, sizeof ct) && strcmp(ct, "application/problem+json") == 0;
+    char msg[600];
+    char *sh = mt_show(r.body, r.body_len);
+    snprintf(msg, sizeof msg, "strict, -sessions required, no session: %d [%s] %.400s; want 428 application/problem+json",
+             r.status, hdr(&r, "Content-Type", ct, sizeof ct) ? ct : "", sh ? sh : "");
+    free(sh);
     rc_resp_free(&r);
+    if (!ok)
+        fail_msg("%s", msg);
 }
 
 /* A's rotation is pending; B replays A's completion body with B's key:
