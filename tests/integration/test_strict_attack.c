@@ -13,7 +13,15 @@
  *  - spa_head: HEAD on strict routes: a 401 and a 405 without a body and
  *    with the GET's headers;
  *  - spa_race_reset: heartbeats, rotation triggers and completions racing
- *    POST /test/reset and DELETE /test/sessions/{id} (run under TSan).
+ *    POST /test/reset and DELETE /test/sessions/{id}, and a register/
+ *    deregister churn (run under TSan);
+ *  - spa_bad_escape, spa_fault_title: problem+json where the reference
+ *    answer leaked through (a bad %-escape; a status Go has no text for);
+ *  - spa_profile_nul: "profile":"strict\u0000junk" refused;
+ *  - spa_events_resume_ids: ids on a resumed stream go up, never repeat;
+ *  - spa_inject_upper: inject-event ?node= in upper case reaches the stream;
+ *  - spa_endpoint_broadcast: 255.255.255.255 is no peer's endpoint;
+ *  - spa_trigger_budget: a trigger whose event cannot be kept says so.
  *
  * Every server listens on 127.0.0.1:0; every wait has a deadline; nothing
  * sleeps. */
