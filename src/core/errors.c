@@ -54,6 +54,11 @@ void mk_err_method_not_allowed_json(const mk_request *req, mk_response *resp)
 void mk_err_bad_request(const mk_request *req, mk_response *resp)
 {
     resp->close = true; /* as Go: what follows cannot be trusted */
+    if (req->problem) {
+        mk_problem(req, resp, 400, "malformed_request",
+                   "the request path is not a valid path (a bad percent-escape, or no leading '/')", NULL);
+        return;
+    }
     mk_respond(req, resp, &(mk_reply){.status = 400, .ctype = MK_CT_TEXT, .body = "400 Bad Request",
                                       .len = 15});
 }

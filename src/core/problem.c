@@ -1,6 +1,7 @@
 /* problem.c: see problem.h. */
 #include "problem.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -12,11 +13,17 @@ void mk_problem(const mk_request *req, mk_response *resp, int status, const char
 {
     mk_buf b;
     mk_buf_init(&b, 0);
+    /* the status line's reason phrase: Go's "status code N" where it has no text (respond.c) */
+    char other[32];
     const char *title = mk_status_text(status);
+    if (!title) {
+        snprintf(other, sizeof other, "status code %d", status);
+        title = other;
+    }
     mk_buf_puts(&b, "{\"type\":\"urn:mockapi:problem:");
     mk_buf_puts(&b, code); /* codes are [a-z_]: no escaping needed */
     mk_buf_puts(&b, "\",\"title\":");
-    gj_write_string(&b, title ? title : "Error", strlen(title ? title : "Error"));
+    gj_write_string(&b, title, strlen(title));
     mk_buf_printf(&b, ",\"status\":%d,\"detail\":", status);
     gj_write_string(&b, detail, strlen(detail));
     mk_buf_puts(&b, ",\"instance\":");

@@ -92,7 +92,7 @@ int mk_session_parse_body(const char *body, size_t len, mk_session_opts *o, char
             break;
         case 6: {
             bool strict = false, ok = vk == GJ_STRING && gj_string_decode(body + vs, ve - vs, &val) == 0 && !val.err &&
-                                      val.data &&
+                                      val.data && strlen(val.data) == val.len && /* no NUL inside */
                                       ((strict = strcmp(val.data, "strict") == 0) || strcmp(val.data, "reference") == 0);
             if (!ok) {
                 char shown[44];

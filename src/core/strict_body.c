@@ -376,6 +376,8 @@ static const char *v4_refusal(const unsigned char a[4])
         return "the host is a multicast address";
     if (a[0] == 169 && a[1] == 254)
         return "the host is a link-local address";
+    if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255) /* as Go's IsGlobalUnicast */
+        return "the host is the broadcast address";
     return NULL;
 }
 

@@ -43,6 +43,7 @@ int mt_run_session_tests(void);    /* sessions: selectors, isolation, lifecycle,
 int mt_run_session_attack_tests(void); /* sessions attacked: selectors, waits, TTL, cap, storms (sat_*) */
 int mt_run_page_tests(void);       /* the live page: feed, page, guard, admin cookie (pg_*) */
 int mt_run_strict_tests(void);     /* the strict profile: taxonomy, auth order, flows (sp_*) */
+int mt_run_strict_attack_tests(void); /* the strict profile attacked (spa_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 
