@@ -292,13 +292,22 @@ static int render_event(const mockapi *m, const char *type, size_t tlen, const c
 static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char *type, size_t tlen,
                           const mk_buf *data)
 {
-    mk_buf_puts(out, "id: ");
-    mk_buf_append(out, id, idlen);
-    mk_buf_puts(out, "\nevent: ");
+    if (id) { /* NULL: no id line, so the client's last event id stays */
+        mk_buf_puts(out, "id: ");
+        mk_buf_append(out, id, idlen);
+        mk_buf_putc(out, '\n');
+    }
+    mk_buf_puts(out, "event: ");
     mk_buf_append(out, type, tlen);
     mk_buf_puts(out, "\ndata: ");
     mk_buf_append(out, data->data, data->len);
     mk_buf_puts(out, "\n\n");
+}
+
+
+bool mk_path_is_test(const char *path, size_t len)
+{
+    return (len >= 6 && memcmp(path, "/test/", 6) == 0) || (len == 5 && memcmp(path, "/test", 5) == 0);
 }
 
 
@@ -325,7 +334,7 @@ static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_
     /* The reference sends the constant evt-mock-001 on every connection; the
      * first stream still gets that, later ones evt-mock-002, ... */
     bool head = strcmp(req->method, "HEAD") == 0; /* a HEAD opens no stream: no number */
-    int idlen = S->strict /* numeric ids (seed 004): the last event's, to resume after */
+    int idlen = S->strict /* numeric ids (seed 004): the newest event's, to resume after */
                     ? snprintf(id, sizeof id, "%llu", (unsigned long long)mk_sse_last_seq(S->sse))
                     : snprintf(id, sizeof id, "evt-mock-%03llu",
                                head ? 0ULL : (unsigned long long)mk_sse_next_stream(m->sse, S->sse));
@@ -358,7 +367,11 @@ static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_
      * chunked framing; the event bytes are the same). */
     resp->close = true;
     mk_buf_puts(o, "\r\n");
-    put_sse_frame(o, id, (size_t)idlen, type, sizeof type - 1, &data);
+    /* strict, resuming: the first frame has no id line, so the client's
+     * cursor stays where it was until the replay (past it) moves it: the
+     * ids it sees only rise, and a cut right after this frame loses nothing */
+    const char *lei = S->strict ? mk_req_header(req, "Last-Event-ID") : NULL;
+    put_sse_frame(o, lei && *lei ? NULL : id, (size_t)idlen, type, sizeof type - 1, &data);
     resp->stream_node = strndup(mt->params[0].s, mt->params[0].len); /* NULL: no label */
     for (char *p = S->strict ? resp->stream_node : NULL; p && *p; p++) /* strict: as the registry spells it */
         if (*p >= 'A' && *p <= 'Z')
@@ -572,10 +585,10 @@ static void respond_inject(mockapi *m, mk_session *S, const mk_request *req, mk_
     mk_respond_no_content(req, resp);
 }
 
-void mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *type, const char *payload)
+int mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *type, const char *payload)
 {
     if (!m->sse)
-        return; /* no hub (dispatch driven without a transport): nobody to tell */
+        return 0; /* no hub (dispatch driven without a transport): nobody to tell */
     gj_time now = gj_time_now();
     char nonce[48], id[40];
     int nlen = snprintf(nonce, sizeof nonce, "mock-nonce-%lld%09d", (long long)now.sec, (int)now.nsec);
@@ -584,14 +597,17 @@ void mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *t
     mk_buf data, frame;
     mk_buf_init(&data, 0);
     mk_buf_init(&frame, 0);
+    int rc = -1;
     if (render_event(m, type, strlen(type), id, (size_t)idlen, &now, nonce, (size_t)nlen, payload, strlen(payload),
                      false, &data) == 0) {
         put_sse_frame(&frame, id, (size_t)idlen, type, strlen(type), &data);
-        if (!frame.err && mk_sse_space_fits(S->sse, frame.len))
-            mk_sse_publish(m->sse, S->sse, MK_TOPIC_NODE, node, id, (size_t)idlen, frame.data, frame.len);
+        if (!frame.err && mk_sse_space_fits(S->sse, frame.len) &&
+            mk_sse_publish(m->sse, S->sse, MK_TOPIC_NODE, node, id, (size_t)idlen, frame.data, frame.len) >= 0)
+            rc = 0;
     }
     mk_buf_free(&data);
     mk_buf_free(&frame);
+    return rc;
 }
 
 /* Reads an optional integer parameter of a /test route: 0 (absent: def
@@ -1663,6 +1679,9 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
     const mk_request *req = &rq;
     rq.sent_path = req_in->path; /* before a session prefix is stripped: problem+json's instance */
     rq.sent_path_len = req_in->path_len;
+    /* until a session is found, errors take the server's profile (a session
+     * refused: 404, 428) */
+    rq.problem = m->cfg.profile == MOCKAPI_PROFILE_STRICT && !mk_path_is_test(req_in->path, req_in->path_len);
     char *qbuf = NULL;
     mk_session_via via;
     char asked[MK_SESSION_ID_MAX + 8] = "";
@@ -1705,8 +1724,7 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
         goto out;
     }
     /* a strict session answers its agent-facing routes' errors as problem+json */
-    rq.problem = S->strict && !(req->path_len >= 6 && memcmp(req->path, "/test/", 6) == 0) &&
-                 !(req->path_len == 5 && memcmp(req->path, "/test", 5) == 0);
+    rq.problem = S->strict && !mk_path_is_test(req->path, req->path_len);
     if (rq.problem)
         mk_strict_classify(m, S, req, &auth);
     mk_verdict verdict = mk_route_match(req->kind, S->strict, req->method, req->path, req->path_len, req->query, &mt);

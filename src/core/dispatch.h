@@ -189,8 +189,15 @@ void mk_request_target(mk_request *req, char *target);
 
 /* Publishes a signed event the server itself raises (the strict profile's
  * rotate_keys, peer_key_rotated) on session S's stream of node: its id: line
- * and envelope event_id are the event's sequence number. Dropped when the
- * session's event budget is full (it is counted there). */
-void mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *type, const char *payload);
+ * and envelope event_id are the event's sequence number. 0, or -1 when it
+ * could not go out (the session's budget is spent: MK_EVENT_ROOM tells
+ * beforehand whether one fits). */
+int mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *type, const char *payload);
+/* More than a server-raised event's frame takes (a signed envelope with an
+ * empty payload: about 420 bytes). */
+enum { MK_EVENT_ROOM = 1024 };
+
+/* Whether a raw path names the /test/ family ("/test" or "/test/..."). */
+bool mk_path_is_test(const char *path, size_t len);
 
 #endif

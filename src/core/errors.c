@@ -138,6 +138,12 @@ void mk_err_bad_query(const mk_request *req, mk_response *resp, const char *why)
 
 void mk_err_session(const mk_request *req, mk_response *resp, int status, const char *why)
 {
+    if (req->problem) {
+        mk_problem(req, resp, status,
+                   status == 404 ? "session_not_found" : status == 428 ? "session_required" : "session_refused", why,
+                   NULL);
+        return;
+    }
     error_text(req, resp, status, why);
 }
 

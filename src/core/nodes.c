@@ -57,6 +57,7 @@ typedef struct node {
 
     char *endpoint, *nat_type; /* the last observation; NULL before the first */
     int64_t endpoint_stale_after;
+    size_t bytes; /* what it holds (node_size), taken from the budget */
 } node;
 
 typedef struct revoked {
@@ -67,9 +68,10 @@ typedef struct revoked {
 struct mk_nodes {
     char domain[MK_NODE_ID_LEN + 1]; /* immutable after mk_nodes_new */
     pthread_mutex_t lock;            /* guards every field below */
-    node *slot[MK_NODES_MAX];        /* NULL: free; index = mesh IP - 2 */
+    node *slot[MK_NODES_MAX];        /* NULL: free; index = mesh IP - 4 */
     revoked gone[MK_NODES_MAX];      /* a ring: gone_head is the oldest when full */
     size_t ngone, gone_head;
+    mk_budget *budget;               /* NULL: none (mk_nodes_set_budget) */
 };
 
 static const char *const reach_names[] = {"healthy", "stale", "unreachable"};
@@ -189,6 +191,39 @@ static char *dup_or_null(const char *s, bool *oom)
     return c;
 }
 
+static size_t str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static size_t hooks_size(const hook *h, size_t n)
+{
+    size_t b = n * sizeof *h;
+    for (size_t i = 0; h && i < n; i++)
+        b += str_size(h[i].name) + str_size(h[i].checksum);
+    return b;
+}
+
+/* The bytes a node holds: what the budget is charged for it. */
+static size_t node_size(const node *d)
+{
+    return sizeof *d + str_size(d->hostname) + str_size(d->public_key) + str_size(d->bin_version) +
+           str_size(d->bin_checksum) + str_size(d->host_key) + hooks_size(d->hooks, d->nhooks) +
+           str_size(d->endpoint) + str_size(d->nat_type);
+}
+
+/* Moves the budget from `was` to `now` bytes: false (nothing taken) when
+ * the growth does not fit. */
+static bool recharge(mk_nodes *n, size_t was, size_t now)
+{
+    if (!n->budget)
+        return true;
+    if (now > was)
+        return mk_budget_take(n->budget, now - was);
+    mk_budget_give(n->budget, was - now);
+    return true;
+}
+
 static void free_hooks(hook *h, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -231,11 +266,18 @@ mk_nodes *mk_nodes_new(int64_t now_ms)
 static void clear_locked(mk_nodes *n)
 {
     for (size_t i = 0; i < MK_NODES_MAX; i++) {
+        if (n->slot[i])
+            recharge(n, n->slot[i]->bytes, 0);
         node_free(n->slot[i]);
         n->slot[i] = NULL;
     }
     sodium_memzero(n->gone, sizeof n->gone);
     n->ngone = n->gone_head = 0;
+}
+
+void mk_nodes_set_budget(mk_nodes *n, mk_budget *b)
+{
+    n->budget = b;
 }
 
 void mk_nodes_free(mk_nodes *n)
@@ -325,6 +367,11 @@ int mk_nodes_register(mk_nodes *n, int64_t now_ms, const char *hostname, const c
     }
     d->registered_at = d->healthy_at = now_ms;
     d->wrap_key_version = 1;
+    d->bytes = node_size(d);
+    if (!recharge(n, 0, d->bytes)) {
+        node_free(d);
+        return -4;
+    }
 
     pthread_mutex_lock(&n->lock);
     size_t i = 0;
@@ -332,6 +379,7 @@ int mk_nodes_register(mk_nodes *n, int64_t now_ms, const char *hostname, const c
         i++;
     if (i == MK_NODES_MAX) {
         pthread_mutex_unlock(&n->lock);
+        recharge(n, d->bytes, 0);
         node_free(d);
         return -2;
     }
@@ -407,6 +455,7 @@ int mk_nodes_deregister(mk_nodes *n, const char *id, size_t len)
     for (size_t i = 0; i < MK_NODES_MAX; i++)
         if (n->slot[i] == d)
             n->slot[i] = NULL;
+    recharge(n, d->bytes, 0);
     pthread_mutex_unlock(&n->lock);
     node_free(d);
     return 0;
@@ -578,7 +627,11 @@ int mk_nodes_rotate_complete(mk_nodes *n, const char *id, size_t len, const char
     node *d = find(n, id, len);
     if (!d) {
         rc = -1;
+    } else if (d->rot == ROT_PENDING &&
+               !recharge(n, d->bytes, d->bytes - str_size(d->public_key) + str_size(key))) {
+        rc = -4;
     } else if (d->rot == ROT_PENDING) {
+        d->bytes = d->bytes - str_size(d->public_key) + str_size(key);
         char *old = d->public_key;
         d->public_key = key;
         key = old; /* freed after the unlock */
@@ -646,7 +699,13 @@ int mk_nodes_capabilities(mk_nodes *n, const char *id, size_t len, const mk_caps
 
     pthread_mutex_lock(&n->lock);
     node *d = find(n, id, len);
-    if (d) {
+    size_t nb = 0;
+    if (d)
+        nb = d->bytes - str_size(d->bin_version) - str_size(d->bin_checksum) - str_size(d->host_key) -
+             hooks_size(d->hooks, d->nhooks) + str_size(ver) + str_size(sum) + str_size(hk) + hooks_size(hooks, nh);
+    bool full = d && !recharge(n, d->bytes, nb);
+    if (d && !full) {
+        d->bytes = nb;
         bool first = !d->has_caps;
         bool ch_ver = first || !same_str(d->bin_version, ver);
         bool ch_sum = first || !same_str(d->bin_checksum, sum);
@@ -692,7 +751,7 @@ int mk_nodes_capabilities(mk_nodes *n, const char *id, size_t len, const mk_caps
     free(sum);
     free(hk);
     free_hooks(hooks, nh);
-    return d ? 0 : -1;
+    return full ? -4 : d ? 0 : -1;
 }
 
 int mk_nodes_endpoint(mk_nodes *n, const char *id, size_t len, const char *endpoint, const char *nat_type,
@@ -708,7 +767,12 @@ int mk_nodes_endpoint(mk_nodes *n, const char *id, size_t len, const char *endpo
     }
     pthread_mutex_lock(&n->lock);
     node *d = find(n, id, len);
-    if (d) {
+    size_t nb = 0;
+    if (d)
+        nb = d->bytes - str_size(d->endpoint) - str_size(d->nat_type) + str_size(ep) + str_size(nat);
+    bool full = d && !recharge(n, d->bytes, nb);
+    if (d && !full) {
+        d->bytes = nb;
         /* a wake-up when the endpoint moved, or when the last one had
          * already gone stale (the sweeper may have dropped it); the NAT
          * type alone is not the (endpoint, port) tuple the seed keys on */
@@ -726,7 +790,7 @@ int mk_nodes_endpoint(mk_nodes *n, const char *id, size_t len, const char *endpo
     pthread_mutex_unlock(&n->lock);
     free(ep);
     free(nat);
-    return d ? 0 : -1;
+    return full ? -4 : d ? 0 : -1;
 }
 
 /* ---- whole-registry views ------------------------------------------------ */

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "buf.h"
 
 enum {
@@ -41,6 +42,10 @@ typedef struct mk_nodes mk_nodes;
 /* A fresh registry with a fresh domain id (a UUIDv7); NULL out of memory. */
 mk_nodes *mk_nodes_new(int64_t now_ms);
 void mk_nodes_free(mk_nodes *n); /* NULL ok */
+/* Charges what the nodes hold (their strings, manifests, endpoints) to b,
+ * the budget every session but default draws on (budget.h); a call whose
+ * growth does not fit changes nothing and returns -4. NULL: no budget. */
+void mk_nodes_set_budget(mk_nodes *n, mk_budget *b);
 /* Forgets every node and revoked key; a new domain id is not drawn (the
  * domain stays, as a reset keeps the session). */
 void mk_nodes_clear(mk_nodes *n);
@@ -55,7 +60,8 @@ void mk_rfc3339_ms(int64_t ms, char out[32]);
 
 /* Registers a node: draws its id (UUIDv7 at now_ms), its NSK and the next
  * mesh IP ("10.99.0.N"). 0; -1 out of memory; -2 MK_NODES_MAX nodes live.
- * A fresh node is healthy with no heartbeat yet (changed_at = now). */
+ * A fresh node is healthy with no heartbeat yet (changed_at = now).
+ * -4: the budget (mk_nodes_set_budget) is spent. */
 int mk_nodes_register(mk_nodes *n, int64_t now_ms, const char *hostname, const char *public_key,
                       char id[MK_NODE_ID_LEN + 1], char nsk[MK_NODE_NSK_LEN + 1], char mesh_ip[16]);
 
@@ -100,7 +106,8 @@ int mk_nodes_rotate_preview(mk_nodes *n, const char *id, size_t len, mk_buf *out
  * becomes new_key, the rotation is completed, wrap_key_version goes up by
  * one. The same key again after completion returns the prior receipt
  * (*created false). 0; -1 unknown node; -2 no pending rotation (409);
- * -3 out of memory (the new key is copied, as capabilities and endpoint). */
+ * -3 out of memory (the new key is copied, as capabilities and endpoint);
+ * -4 the budget is spent (nothing changed). */
 int mk_nodes_rotate_complete(mk_nodes *n, const char *id, size_t len, const char *new_key, int64_t now_ms,
                              bool *created, mk_buf *out);
 
@@ -113,13 +120,14 @@ typedef struct mk_caps {
 } mk_caps;
 /* Records it: {"accepted_at":..,"fields_changed":[names that differ from
  * the last manifest, all present ones on the first],"host_key_changed":bool}.
- * 0; -1 unknown node; -3 out of memory. */
+ * 0; -1 unknown node; -3 out of memory; -4 the budget is spent. */
 int mk_nodes_capabilities(mk_nodes *n, const char *id, size_t len, const mk_caps *c, int64_t now_ms,
                           mk_buf *out);
 
 /* Records an endpoint observation: {"accepted_at":..,"stale_after":..}.
  * *changed says whether (endpoint) differs from the last one (or the last
- * one is past its stale_after). 0, -1 unknown node, -3 out of memory. */
+ * one is past its stale_after). 0, -1 unknown node, -3 out of memory, -4 the
+ * budget is spent (nothing changed). */
 int mk_nodes_endpoint(mk_nodes *n, const char *id, size_t len, const char *endpoint, const char *nat_type,
                       int64_t now_ms, bool *changed, mk_buf *out);
 

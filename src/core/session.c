@@ -249,6 +249,8 @@ static mk_session *session_new(mockapi *m, bool is_default, const char *id, mk_b
     atomic_init(&s->clock_offset_ms, 0);
     if (!(s->nodes = mk_nodes_new(s->created_ms)))
         goto fail;
+    if (!is_default) /* default's are bounded by their count and the body caps */
+        mk_nodes_set_budget(s->nodes, &m->sessions.budget);
     atomic_init(&s->last_used_ms, mk_mono_ms());
     atomic_init(&s->requests, 0);
     atomic_init(&s->ended, false);

@@ -14,6 +14,7 @@
 #include "respond.h"
 #include "server.h"
 #include "session.h"
+#include "sse.h"
 #include "state.h"
 #include "strict_body.h"
 #include "suggest.h"
@@ -272,6 +273,10 @@ static void do_register(mockapi *m, mk_session *S, const mk_request *req, mk_res
     }
     char id[MK_NODE_ID_LEN + 1], nsk[MK_NODE_NSK_LEN + 1], ip[16];
     int r = mk_nodes_register(S->nodes, now, in.hostname, in.public_key, id, nsk, ip);
+    if (r == -4) {
+        mk_err_store_full(req, resp, m->sessions.budget.max);
+        goto out;
+    }
     if (r == -2) {
         mk_problem(req, resp, 409, "node_limit", "this session has registered its 250 nodes: deregister some, "
                                                  "or reset the session", NULL);
@@ -518,11 +523,17 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
             r = 1; /* answered */
             break;
         }
+        /* the event must fit before anything changes: an agent told 200
+         * whose peers never hear of it would be a silent loss */
+        if (!mk_sse_space_fits(S->sse, MK_EVENT_ROOM)) {
+            r = -4;
+            break;
+        }
         r = mk_nodes_rotate_complete(S->nodes, node, strlen(node), key, now, &created, &out);
         if (r == 0) {
             mk_buf_putc(&out, '\n');
-            if (created)
-                mk_event_publish(m, S, node, "peer_key_rotated", "{}");
+            if (created && mk_event_publish(m, S, node, "peer_key_rotated", "{}") != 0)
+                r = -4; /* another publish took the room meanwhile: said, not hidden */
         }
         break;
     }
@@ -554,10 +565,14 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
         break;
     case MK_R_ROTATE_TRIGGER: {
         bool created;
+        if (!mk_sse_space_fits(S->sse, MK_EVENT_ROOM)) { /* as the completion: before anything changes */
+            r = -4;
+            break;
+        }
         if ((r = mk_nodes_rotate_trigger(S->nodes, node, strlen(node), now, &created, &out)) == 0) {
             mk_buf_putc(&out, '\n');
-            if (created)
-                mk_event_publish(m, S, node, "rotate_keys", "{}");
+            if (created && mk_event_publish(m, S, node, "rotate_keys", "{}") != 0)
+                r = -4;
         }
         break;
     }
@@ -609,6 +624,8 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
             char why[120];
             snprintf(why, sizeof why, "no node %s in this session", node[0] ? node : "holds that key");
             mk_problem(req, resp, 404, ru->c404, why, NULL);
+        } else if (r == -4) {
+            mk_err_store_full(req, resp, m->sessions.budget.max);
         } else if (r == -2) {
             mk_problem(req, resp, 409, "keys_rotate_no_pending_rotation",
                        "no key rotation is pending for this node (POST /v1/nodes/{id}/keys/rotate starts one)", NULL);

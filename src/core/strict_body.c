@@ -976,6 +976,12 @@ int mk_sb_register_check(const char *body, size_t len, mk_sb_register *out, void
         return fail(v, 400, M, "token: empty");
     if (blank(str(vals[HOSTNAME]), slen(vals[HOSTNAME])))
         return fail(v, 400, M, "hostname: empty");
+    /* a host name is at most 253 bytes (RFC 1035); the registry keeps it
+     * for the node's life, so nothing longer gets in */
+    if (slen(vals[HOSTNAME]) > 253)
+        return fail(v, 400, M, "hostname: %zu bytes, more than a host name's 253", slen(vals[HOSTNAME]));
+    if (strlen(str(vals[TOKEN])) > 256)
+        return fail(v, 400, M, "token: more than 256 bytes");
     if (!public_key_valid(str(vals[PUBLIC_KEY]), slen(vals[PUBLIC_KEY]), &why))
         return fail(v, 422, "register_public_key_invalid", "public_key: %s: %s", why,
                     shown(str(vals[PUBLIC_KEY]), slen(vals[PUBLIC_KEY]), a));

@@ -100,7 +100,8 @@ int mk_sb_keys_rotate_check(const char *body, size_t len, const char **new_key, 
 /* POST /v1/register in strict: RegisterRequest {token, public_key, hostname,
  * metadata?, capabilities?} (the mock's own codes: the seed does not list
  * register). malformed_register_request (unknown member, wrong type, token
- * or hostname missing or empty), 422 register_public_key_invalid (as
+ * or hostname missing or empty, a hostname over 253 bytes or a token over
+ * 256), 422 register_public_key_invalid (as
  * new_public_key). The bootstrap token itself is the caller's to judge. */
 typedef struct mk_sb_register {
     const char *token, *public_key, *hostname;
