@@ -373,9 +373,8 @@ static void respond_events(mockapi *m, mk_session *S, const mk_request *req, mk_
     const char *lei = S->strict ? mk_req_header(req, "Last-Event-ID") : NULL;
     put_sse_frame(o, lei && *lei ? NULL : id, (size_t)idlen, type, sizeof type - 1, &data);
     resp->stream_node = strndup(mt->params[0].s, mt->params[0].len); /* NULL: no label */
-    for (char *p = S->strict ? resp->stream_node : NULL; p && *p; p++) /* strict: as the registry spells it */
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
+    if (S->strict)
+        mk_node_id_lower(resp->stream_node); /* as the registry spells it */
 out:
     mk_buf_free(&payload);
     mk_buf_free(&data);
@@ -446,9 +445,8 @@ static int inject_options(mockapi *m, mk_session *S, const char *q, inject_opts 
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        for (char *p = S->strict ? o->node : NULL; p && *p; p++) /* strict: as the registry spells it */
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
+        if (S->strict)
+            mk_node_id_lower(o->node); /* as the registry spells it */
     }
     if ((r = mk_query_get(q, "nonce", v, sizeof v)) != 0) {
         if (r < 0 || strcmp(v, "repeat") != 0) {
@@ -702,9 +700,8 @@ static void respond_sse_disconnect(mockapi *m, mk_session *S, const mk_request *
         return;
     }
     int r = req->query ? mk_query_get(req->query, "node", node, sizeof node) : 0;
-    for (char *p = S->strict && r == 1 ? node : NULL; p && *p; p++) /* strict: as the registry spells it */
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
+    if (S->strict && r == 1)
+        mk_node_id_lower(node); /* as the registry spells it */
     if (r < 0 || (r == 1 && node[0] == '\0')) {
         mk_err_bad_query(req, resp, r < 0 ? "node must be a node id, at most 1023 bytes"
                                           : "node must be a node id, not empty");

@@ -150,6 +150,13 @@ void mk_rfc3339_ms(int64_t ms, char out[32])
              (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
 }
 
+void mk_node_id_lower(char *s)
+{
+    for (; s && *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
 /* ---- JSON pieces --------------------------------------------------------- */
 
 static bool same_str(const char *a, const char *b) /* NULL is absent */

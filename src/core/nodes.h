@@ -54,6 +54,10 @@ const char *mk_nodes_domain(const mk_nodes *n);
 
 /* Text helpers, pure. */
 bool mk_uuid_valid(const char *s, size_t len); /* canonical 8-4-4-4-12 hex, any case */
+/* Lower-cases s (NUL-terminated; NULL ok) in place: node ids are kept as
+ * the registry issues them, so a path or query in upper case names the
+ * same node and the same event stream. */
+void mk_node_id_lower(char *s);
 void mk_uuid_v7(int64_t now_ms, char out[MK_NODE_ID_LEN + 1]); /* RFC 9562 UUIDv7, lower case */
 /* RFC 3339 UTC with milliseconds: "2026-12-06T20:45:00.123Z" (24 bytes + NUL). */
 void mk_rfc3339_ms(int64_t ms, char out[32]);

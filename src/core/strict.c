@@ -471,9 +471,7 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
         snprintf(node, sizeof node, "%.*s", (int)plen, pid);
     else if (rt->responder == MK_R_KEY_ROTATE && a->cls == MK_AUTH_NODE_KEY)
         snprintf(node, sizeof node, "%s", a->node);
-    for (char *p = node; *p; p++) /* ids are kept in lower case */
-        if (*p >= 'A' && *p <= 'F')
-            *p = (char)(*p - 'A' + 'a');
+    mk_node_id_lower(node);
 
     mk_sb_verdict v;
     void *doc = NULL;
