@@ -52,19 +52,16 @@
 #include "harness.h"
 #include "raw_client.h"
 #include "sse_client.h"
+#include "strict_client.h"
 
-enum { WAIT_MS = 15000, MAXB = 65536 };
+enum { MAXB = 65536 };
 
-#define SUM "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define PK1 "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
-#define PK2 "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A="
 #define PK3 "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eX2A="
 #define ZEROKEY "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define FP43 "LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE"
 #define UNK "01890000-0000-7000-8000-000000000001" /* well formed, never issued */
-#define BOOT "bt-good-1"
 
-/* ---- strings ----------------------------------------------------------- */
+/* ---- strings and times ----------------------------------------------------------- */
 
 typedef struct sbuf {
     char *p;
@@ -103,20 +100,6 @@ static void sb_fmt(sbuf *b, const char *f, ...)
     free(s);
 }
 
-/* RFC 3339 with milliseconds of the wall clock + delta_ms. */
-static void wall_rfc3339(int64_t delta_ms, char out[40])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + delta_ms;
-    time_t sec = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    /* the fields bounded for the compiler's truncation check */
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, (int)(ms % 1000));
-}
-
 /* "2026-12-06T20:45:00.123Z" (the mock's form: UTC, milliseconds) to ms
  * since the epoch; fails the test on anything else. */
 static int64_t parse_ms(const char *s, const char *what)
@@ -129,20 +112,6 @@ static int64_t parse_ms(const char *s, const char *what)
     return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
-static bool is_uuid(const char *s)
-{
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!strchr("0123456789abcdef", s[i]))
-            return false;
-    }
-    return true;
-}
-
 /* "sha256:" + the first 8 hex digits of SHA-256(s). */
 static void fingerprint(const char *s, char out[24])
 {
@@ -151,94 +120,7 @@ static void fingerprint(const char *s, char out[24])
     snprintf(out, 24, "sha256:%02x%02x%02x%02x", h[0], h[1], h[2], h[3]);
 }
 
-/* ---- requests ---------------------------------------------------------- */
-
-/* One request on a fresh connection: hdrs is zero or more complete header
- * lines ("Name: value\r\n"), body blen bytes (NULL: no Content-Length).
- * The response in *r (rc_resp_free it); its status returned. Fails the test
- * when no response comes by WAIT_MS. */
-static int rq_n(const mt_server *s, const char *method, const char *path, const char *hdrs, const void *body,
-                size_t blen, rc_resp *r)
-{
-    rc_conn *c = rc_connect(rc_http_port(s), false);
-    sbuf h = {0};
-    sb_fmt(&h, "%s %s HTTP/1.1\r\nHost: x\r\n%s", method, path, hdrs ? hdrs : "");
-    if (body)
-        sb_fmt(&h, "Content-Length: %zu\r\n", blen);
-    sb_str(&h, "\r\n");
-    if (rc_send_n(c, h.p, h.n) != 0 || (body && blen && rc_send_n(c, body, blen) != 0)) {
-        /* the server may answer (413) and close before the body is all sent */
-    }
-    free(h.p);
-    int st = rc_read(c, mt_now_ms() + WAIT_MS, r);
-    if (st == 0) {
-        char *sh = mt_show(c->buf, c->len);
-        fail_msg("%s %s: no response (got %s)", method, path, sh ? sh : "?");
-    }
-    rc_close(c);
-    return st;
-}
-
-static int rq(const mt_server *s, const char *method, const char *path, const char *hdrs, const char *body,
-              rc_resp *r)
-{
-    return rq_n(s, method, path, hdrs, body, body ? strlen(body) : 0, r);
-}
-
-/* The same, the response dropped. */
-static int call(const mt_server *s, const char *method, const char *path, const char *hdrs, const char *body)
-{
-    rc_resp r;
-    int st = rq(s, method, path, hdrs, body, &r);
-    rc_resp_free(&r);
-    return st;
-}
-
-/* The value of the first header called name in r's head (trimmed) in out;
- * NULL when absent. *count (when given) receives how many there are. */
-static const char *hdr(const rc_resp *r, const char *name, char *out, size_t n, int *count)
-{
-    size_t nl = strlen(name);
-    const char *found = NULL;
-    int k = 0;
-    for (const char *p = strstr(r->head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2, *end = strstr(line, "\r\n");
-        if (!end || (size_t)(end - line) <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
-            continue;
-        k++;
-        if (found)
-            continue;
-        const char *v = line + nl + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t vl = (size_t)(end - v);
-        while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-            vl--;
-        if (vl >= n)
-            vl = n - 1;
-        memcpy(out, v, vl);
-        out[vl] = '\0';
-        found = out;
-    }
-    if (count)
-        *count = k;
-    return found;
-}
-
-/* The reason phrase of r's status line. */
-static void reason(const rc_resp *r, char out[64])
-{
-    const char *p = strchr(r->head, ' ');
-    p = p ? strchr(p + 1, ' ') : NULL;
-    const char *e = strstr(r->head, "\r\n");
-    size_t n = p && e > p ? (size_t)(e - p - 1) : 0;
-    if (n > 63)
-        n = 63;
-    memcpy(out, p ? p + 1 : "", n);
-    out[n] = '\0';
-}
-
-static json_t *body_json(const rc_resp *r) { return mt_parse_json(r->body, r->body_len); }
+/* ---- problem+json ------------------------------------------------------- */
 
 /* r must be the problem+json answer status/code for a request to instance:
  * Content-Type, one line + "\n", exactly the members type, title, status,
@@ -268,9 +150,9 @@ static json_t *problem(const rc_resp *r, int status, const char *code, const cha
     json_t *j = NULL;
     if (r->status != status)
         PFAIL("%s: status %d, want %d %s; body %s", what, r->status, status, code, sh);
-    if (!hdr(r, "Content-Type", ct, sizeof ct, NULL) || strcmp(ct, "application/problem+json") != 0)
+    if (!sc_hdr(r, "Content-Type", ct, sizeof ct, NULL) || strcmp(ct, "application/problem+json") != 0)
         PFAIL("%s: Content-Type [%s], want application/problem+json; body %s", what,
-                 hdr(r, "Content-Type", ct, sizeof ct, NULL) ? ct : "(none)", sh);
+                 sc_hdr(r, "Content-Type", ct, sizeof ct, NULL) ? ct : "(none)", sh);
     if (r->body_len < 2 || r->body[r->body_len - 1] != '\n' || memchr(r->body, '\n', r->body_len - 1))
         PFAIL("%s: the body is not one line and a newline: %s", what, sh);
     j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -294,7 +176,7 @@ static json_t *problem(const rc_resp *r, int status, const char *code, const cha
         PFAIL("%s: type %s, want %s", what, mt_jstr(j, "type"), type);
     if (strcmp(mt_jstr(j, "instance"), instance) != 0)
         PFAIL("%s: instance %s, want %s", what, mt_jstr(j, "instance"), instance);
-    reason(r, rp);
+    sc_reason(r, rp);
     if (!*mt_jstr(j, "title") || strcmp(mt_jstr(j, "title"), rp) != 0)
         PFAIL("%s: title \"%s\", the status line's reason \"%s\"", what, mt_jstr(j, "title"), rp);
     if (!*mt_jstr(j, "detail"))
@@ -310,81 +192,25 @@ static void expect_problem(const mt_server *s, const char *method, const char *p
     rc_resp r;
     char what[256];
     snprintf(what, sizeof what, "%s %s", method, path);
-    rq(s, method, path, hdrs, body, &r);
+    sc_rq(s, method, path, hdrs, body, &r);
     json_decref(problem(&r, status, code, path, what));
     rc_resp_free(&r);
 }
 
 /* ---- servers and nodes ------------------------------------------------- */
 
-typedef struct node {
-    char id[64];
-    char nsk[64];
-    char auth[128]; /* "Authorization: Bearer <nsk>\r\n" */
-} node;
-
-static void strict_start(mt_server *s, mockapi_config *cfg)
-{
-    cfg->profile = MOCKAPI_PROFILE_STRICT;
-    rc_start(s, cfg, false);
-}
-
-static void strict_server(mt_server *s)
-{
-    mockapi_config cfg;
-    mt_config_init(&cfg);
-    strict_start(s, &cfg);
-}
-
-/* POST pre/v1/register (pre: "" or a session's "/s/ID"); a UUIDv7 id and a
- * 32-character NSK. */
-static void reg(const mt_server *s, const char *pre, node *n)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/v1/register", pre);
-    rc_resp r;
-    int st = rq(s, "POST", path,
-                "Content-Type: application/json\r\n",
-                "{\"token\":\"" BOOT "\",\"public_key\":\"" PK1 "\",\"hostname\":\"h1\"}", &r);
-    if (st != 200) {
-        char *sh = mt_show(r.body, r.body_len);
-        fail_msg("register: %d %s", st, sh);
-    }
-    json_t *j = body_json(&r);
-    snprintf(n->id, sizeof n->id, "%s", mt_jstr(j, "node_id"));
-    snprintf(n->nsk, sizeof n->nsk, "%s", mt_jstr(j, "node_secret_key"));
-    snprintf(n->auth, sizeof n->auth, "Authorization: Bearer %s\r\n", n->nsk);
-    json_decref(j);
-    rc_resp_free(&r);
-    if (!is_uuid(n->id) || n->id[14] != '7')
-        fail_msg("register: node_id %s is not a lower-case UUIDv7", n->id);
-    if (strlen(n->nsk) != 32)
-        fail_msg("register: node_secret_key %s is not 32 characters", n->nsk);
-    for (int i = 0; i < 32; i++)
-        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n->nsk[i]))
-            fail_msg("register: node_secret_key %s is not [A-Za-z0-9]", n->nsk);
-}
-
-/* A valid heartbeat body (client_now the wall clock). */
-static char *hb_body(void)
-{
-    char now[40];
-    wall_rfc3339(0, now);
-    return rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1.2.3\"}", now);
-}
-
 /* POST pre/v1/nodes/{id}/heartbeat with n's key: the status; *accepted the
  * accepted_at of a 200 (when given). */
-static int heartbeat(const mt_server *s, const char *pre, const node *n, char *accepted, size_t alen)
+static int heartbeat(const mt_server *s, const char *pre, const sc_node *n, char *accepted, size_t alen)
 {
     char path[192];
     snprintf(path, sizeof path, "%s/v1/nodes/%s/heartbeat", pre, n->id);
-    char *b = hb_body();
+    char *b = sc_hb_body();
     rc_resp r;
-    int st = rq(s, "POST", path, n->auth, b, &r);
+    int st = sc_rq(s, "POST", path, n->auth, b, &r);
     free(b);
     if (st == 200) {
-        json_t *j = body_json(&r);
+        json_t *j = sc_body_json(&r);
         if (accepted)
             snprintf(accepted, alen, "%s", mt_jstr(j, "accepted_at"));
         parse_ms(mt_jstr(j, "accepted_at"), "heartbeat accepted_at");
@@ -397,32 +223,18 @@ static int heartbeat(const mt_server *s, const char *pre, const node *n, char *a
     return st;
 }
 
-/* GET path with headers hdrs: 200 and the JSON body (json_decref it). */
-static json_t *get_json(const mt_server *s, const char *path, const char *hdrs)
-{
-    rc_resp r;
-    int st = rq(s, "GET", path, hdrs, NULL, &r);
-    if (st != 200) {
-        char *sh = mt_show(r.body, r.body_len);
-        fail_msg("GET %s: %d %s", path, st, sh);
-    }
-    json_t *j = body_json(&r);
-    rc_resp_free(&r);
-    return j;
-}
-
 /* POST /test/clock?advance_ms=ms: 200 and the offset it reports. */
 static int64_t advance(const mt_server *s, const char *ms)
 {
     char path[128];
     snprintf(path, sizeof path, "/test/clock?advance_ms=%s", ms);
     rc_resp r;
-    int st = rq(s, "POST", path, NULL, NULL, &r);
+    int st = sc_rq(s, "POST", path, NULL, NULL, &r);
     if (st != 200) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("POST %s: %d %s", path, st, sh);
     }
-    json_t *j = body_json(&r);
+    json_t *j = sc_body_json(&r);
     parse_ms(mt_jstr(j, "now"), "clock now");
     int64_t off = mt_jint(j, "offset_ms");
     json_decref(j);
@@ -432,10 +244,10 @@ static int64_t advance(const mt_server *s, const char *ms)
 
 static void domain_of(const mt_server *s, char out[64])
 {
-    json_t *j = get_json(s, "/test/nodes", NULL);
+    json_t *j = sc_get_json(s, "/test/nodes", NULL);
     snprintf(out, 64, "%s", mt_jstr(j, "domain_id"));
     json_decref(j);
-    if (!is_uuid(out))
+    if (!sc_is_uuid(out))
         fail_msg("/test/nodes: domain_id %s is not a UUID", out);
 }
 
@@ -464,16 +276,16 @@ typedef struct row {
 } row;
 
 #define HB "/v1/nodes/{id}/heartbeat"
-#define HB_OK "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1.2.3\"}"
+#define HB_OK "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1.2.3\"}"
 #define EP "/v1/nodes/{id}/endpoint"
 #define EP_OK "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"{now}\"}"
 #define CP "/v1/nodes/{id}/capabilities"
-#define CP_OK "{\"binary_version\":\"1.2.3\",\"binary_checksum\":\"" SUM "\"}"
+#define CP_OK "{\"binary_version\":\"1.2.3\",\"binary_checksum\":\"" SC_SUM "\"}"
 #define IV "/v1/nodes/{id}/integrity-violations"
-#define V_OK "{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"plexd\",\"checksum\":\"" SUM "\"}"
+#define V_OK "{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"plexd\",\"checksum\":\"" SC_SUM "\"}"
 #define IV_OK "{\"violations\":[" V_OK "]}"
 #define KR "/v1/keys/rotate"
-#define KR_OK "{\"new_public_key\":\"" PK2 "\"}"
+#define KR_OK "{\"new_public_key\":\"" SC_PK2 "\"}"
 #define TR "/v1/nodes/{id}/keys/rotate"
 #define PV "/v1/nodes/{id}/keys/rotate/preview"
 #define RE "/v1/nodes/{id}/reachability"
@@ -494,18 +306,18 @@ static const row rows[] = {
     {"node_id_mismatch", 403, "POST", "/v1/nodes/{unk}/heartbeat", A_OWN, NULL, HB_OK, 0, NULL, NULL},
     {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL, "{", 0, NULL, NULL},
     {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL,
-     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\",\"bogus\":1}", 0, NULL, NULL},
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\",\"bogus\":1}", 0, NULL, NULL},
     {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL, "[]", 0, NULL, NULL},
     {"binary_checksum_empty", 400, "POST", HB, A_OWN, NULL,
      "{\"client_now\":\"{now}\",\"binary_checksum\":\"\",\"binary_version\":\"1\"}", 0, NULL, NULL},
     {"binary_checksum_empty", 400, "POST", HB, A_OWN, NULL,
      "{\"client_now\":\"{now}\",\"binary_checksum\":\"abc\",\"binary_version\":\"1\"}", 0, NULL, NULL},
     {"binary_version_empty", 400, "POST", HB, A_OWN, NULL,
-     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\" \\t \"}", 0, NULL, NULL},
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\" \\t \"}", 0, NULL, NULL},
     {"clock_skew", 400, "POST", HB, A_OWN, NULL,
-     "{\"client_now\":\"{old}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", 0, NULL, NULL},
+     "{\"client_now\":\"{old}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"}", 0, NULL, NULL},
     {"clock_skew", 400, "POST", HB, A_OWN, NULL,
-     "{\"client_now\":\"{fut}\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", 0, NULL, NULL},
+     "{\"client_now\":\"{fut}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"}", 0, NULL, NULL},
     {"node_not_found", 404, "POST", "/v1/nodes/{unk}/heartbeat", A_NONE, SKIP, HB_OK, 0, NULL, NULL},
     {"body_too_large", 413, "POST", HB, A_OWN, NULL, NULL, MAXB + 1, NULL, NULL},
     {"method_not_allowed", 405, "GET", HB, A_OWN, NULL, NULL, 0, "Allow: POST", NULL},
@@ -543,22 +355,22 @@ static const row rows[] = {
     {"forbidden", 403, "PUT", "/v1/nodes/{sib}/capabilities", A_OWN, NULL, CP_OK, 0, NULL, NULL},
     {"capabilities_body_too_large", 413, "PUT", CP, A_OWN, NULL, NULL, 32769, NULL, NULL},
     {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, NULL, 32768, NULL, NULL},
-    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":5,\"binary_checksum\":\"" SUM "\"}",
+    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":5,\"binary_checksum\":\"" SC_SUM "\"}",
      0, NULL, NULL},
-    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_checksum\":\"" SUM "\"}", 0, NULL, NULL},
+    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_checksum\":\"" SC_SUM "\"}", 0, NULL, NULL},
     {"binary_checksum_invalid", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":\"1\",\"binary_checksum\":\"zz\"}", 0,
      NULL, NULL},
     {"ssh_host_key_fingerprint_invalid", 400, "PUT", CP, A_OWN, NULL,
-     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"ssh_host_key_fingerprint\":\"MD5:ab\"}", 0, NULL, NULL},
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SC_SUM "\",\"ssh_host_key_fingerprint\":\"MD5:ab\"}", 0, NULL, NULL},
     {"declared_hook_invalid", 400, "PUT", CP, A_OWN, NULL,
-     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[{\"name\":\"\",\"checksum\":\"" SUM "\"}]}",
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SC_SUM "\",\"declared_hooks\":[{\"name\":\"\",\"checksum\":\"" SC_SUM "\"}]}",
      0, NULL, NULL},
     {"declared_hook_invalid", 400, "PUT", CP, A_OWN, NULL,
-     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[{\"name\":\"a\",\"checksum\":\"q\"}]}",
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SC_SUM "\",\"declared_hooks\":[{\"name\":\"a\",\"checksum\":\"q\"}]}",
      0, NULL, NULL},
     {"declared_hook_duplicate", 400, "PUT", CP, A_OWN, NULL,
-     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[{\"name\":\"a\",\"checksum\":\"" SUM
-     "\"},{\"name\":\"a\",\"checksum\":\"" SUM "\"}]}",
+     "{\"binary_version\":\"1\",\"binary_checksum\":\"" SC_SUM "\",\"declared_hooks\":[{\"name\":\"a\",\"checksum\":\"" SC_SUM
+     "\"},{\"name\":\"a\",\"checksum\":\"" SC_SUM "\"}]}",
      0, NULL, NULL},
     {"declared_hooks_too_many", 400, "PUT", CP, A_OWN, NULL, "{hooks65}", 0, NULL, NULL},
     {"capabilities_node_not_found", 404, "PUT", "/v1/nodes/{unk}/capabilities", A_NONE, SKIP, CP_OK, 0, NULL, NULL},
@@ -574,15 +386,15 @@ static const row rows[] = {
     {"integrity_violations_empty", 400, "POST", IV, A_OWN, NULL, "{\"violations\":[]}", 0, NULL, NULL},
     {"integrity_violations_too_many", 400, "POST", IV, A_OWN, NULL, "{v101}", 0, NULL, NULL},
     {"integrity_violation_kind_invalid", 400, "POST", IV, A_OWN, NULL,
-     "{\"violations\":[{\"kind\":\"nope\",\"detected_by\":\"watcher\",\"artifact_id\":\"a\",\"checksum\":\"" SUM "\"}]}", 0,
+     "{\"violations\":[{\"kind\":\"nope\",\"detected_by\":\"watcher\",\"artifact_id\":\"a\",\"checksum\":\"" SC_SUM "\"}]}", 0,
      NULL, NULL},
     {"integrity_violation_detected_by_invalid", 400, "POST", IV, A_OWN, NULL,
      "{\"violations\":[{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"psychic\",\"artifact_id\":\"a\","
-     "\"checksum\":\"" SUM "\"}]}",
+     "\"checksum\":\"" SC_SUM "\"}]}",
      0, NULL, NULL},
     {"integrity_violation_artifact_id_empty", 400, "POST", IV, A_OWN, NULL,
      "{\"violations\":[{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"\","
-     "\"checksum\":\"" SUM "\"}]}",
+     "\"checksum\":\"" SC_SUM "\"}]}",
      0, NULL, NULL},
     {"integrity_violation_kind_mismatch", 400, "POST", IV, A_OWN, NULL,
      "{\"violations\":[{\"kind\":\"binary_checksum_mismatch\",\"detected_by\":\"watcher\",\"artifact_id\":\"a\","
@@ -605,7 +417,7 @@ static const row rows[] = {
     {"keys_rotate_body_too_large", 413, "POST", KR, A_OWN, NULL, NULL, 4097, NULL, NULL},
     {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, NULL, 4096, NULL, NULL},
     {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":1}", 0, NULL, NULL},
-    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" PK2 "\"", 0, NULL, NULL},
+    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" SC_PK2 "\"", 0, NULL, NULL},
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" ZEROKEY "\"}", 0, NULL, NULL},
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"c2hvcnQ=\"}", 0, NULL, NULL},
     {"keys_rotate_no_pending_rotation", 409, "POST", KR, A_OWN, NULL, KR_OK, 0, NULL, NULL},
@@ -651,14 +463,14 @@ static const row rows[] = {
     {"invalid_node_id", 400, "GET", "/v1/nodes/n1/state", A_API, NULL, NULL, 0, NULL, NULL},
     /* POST /v1/register (the mock's own codes; -bootstrap-token set) */
     {"malformed_register_request", 400, "POST", "/v1/register", A_NONE, NULL,
-     "{\"token\":\"\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", 0, NULL, NULL},
+     "{\"token\":\"\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}", 0, NULL, NULL},
     {"malformed_register_request", 400, "POST", "/v1/register", A_NONE, NULL, "{", 0, NULL, NULL},
     {"malformed_register_request", 400, "POST", "/v1/register", A_NONE, NULL,
-     "{\"token\":\"" BOOT "\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\",\"nope\":1}", 0, NULL, NULL},
+     "{\"token\":\"" SC_BOOT "\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\",\"nope\":1}", 0, NULL, NULL},
     {"register_public_key_invalid", 422, "POST", "/v1/register", A_NONE, NULL,
-     "{\"token\":\"" BOOT "\",\"public_key\":\"pk\",\"hostname\":\"h\"}", 0, NULL, NULL},
+     "{\"token\":\"" SC_BOOT "\",\"public_key\":\"pk\",\"hostname\":\"h\"}", 0, NULL, NULL},
     {"bootstrap_token_invalid", 401, "POST", "/v1/register", A_NONE, NULL,
-     "{\"token\":\"bt-wrong\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", 0, NULL, NULL},
+     "{\"token\":\"bt-wrong\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}", 0, NULL, NULL},
     {"method_not_allowed", 405, "GET", "/v1/register", A_NONE, NULL, NULL, 0, "Allow: POST", NULL},
     /* the mock's own */
     {"route_not_found", 404, "GET", "/v1/nope", A_NONE, NULL, NULL, 0, NULL, NULL},
@@ -674,7 +486,7 @@ static const row rows[] = {
 
 typedef struct tctx {
     mt_server s;
-    node own, sib, gone;
+    sc_node own, sib, gone;
     char dom[64];
 } tctx;
 
@@ -697,15 +509,15 @@ static char *expand(const tctx *t, const char *tmpl)
         else if (IS("{dom}"))
             sb_str(&b, t->dom);
         else if (IS("{now}"))
-            wall_rfc3339(0, tm), sb_str(&b, tm);
+            sc_wall_rfc3339(0, tm), sb_str(&b, tm);
         else if (IS("{old}"))
-            wall_rfc3339(-120000, tm), sb_str(&b, tm);
+            sc_wall_rfc3339(-120000, tm), sb_str(&b, tm);
         else if (IS("{fut}"))
-            wall_rfc3339(120000, tm), sb_str(&b, tm);
+            sc_wall_rfc3339(120000, tm), sb_str(&b, tm);
         else if (IS("{hooks65}")) {
-            sb_str(&b, "{\"binary_version\":\"1\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[");
+            sb_str(&b, "{\"binary_version\":\"1\",\"binary_checksum\":\"" SC_SUM "\",\"declared_hooks\":[");
             for (int i = 0; i < 65; i++)
-                sb_fmt(&b, "%s{\"name\":\"h%d\",\"checksum\":\"" SUM "\"}", i ? "," : "", i);
+                sb_fmt(&b, "%s{\"name\":\"h%d\",\"checksum\":\"" SC_SUM "\"}", i ? "," : "", i);
             sb_str(&b, "]}");
         } else if (IS("{v101}")) {
             sb_str(&b, "{\"violations\":[");
@@ -738,7 +550,7 @@ static const char *auth_line(const tctx *t, auth_kind a, char buf[160])
     return buf;
 }
 
-/* A strict server with max_body_bytes MAXB and -bootstrap-token BOOT, and
+/* A strict server with max_body_bytes MAXB and -bootstrap-token SC_BOOT, and
  * three nodes: own, sib (live) and gone (deregistered: its key revoked). */
 static void tctx_start(tctx *t)
 {
@@ -746,14 +558,14 @@ static void tctx_start(tctx *t)
     mockapi_config cfg;
     mt_config_init(&cfg);
     cfg.max_body_bytes = MAXB;
-    cfg.bootstrap_tokens = BOOT ",bt-other";
-    strict_start(&t->s, &cfg);
-    reg(&t->s, "", &t->own);
-    reg(&t->s, "", &t->sib);
-    reg(&t->s, "", &t->gone);
+    cfg.bootstrap_tokens = SC_BOOT ",bt-other";
+    sc_strict_start(&t->s, &cfg);
+    sc_reg(&t->s, "", &t->own);
+    sc_reg(&t->s, "", &t->sib);
+    sc_reg(&t->s, "", &t->gone);
     char path[128];
     snprintf(path, sizeof path, "/v1/nodes/%s/deregister", t->gone.id);
-    int st = call(&t->s, "POST", path, t->gone.auth, "");
+    int st = sc_call(&t->s, "POST", path, t->gone.auth, "");
     if (st != 204 && st != 200)
         fail_msg("deregister with the node's own key: %d", st);
     domain_of(&t->s, t->dom);
@@ -783,7 +595,7 @@ static void sp_taxonomy(void **state)
         char *hdrs = rc_fmt("%s%s%s", auth_line(&t, w->auth, ab), w->hdrs ? w->hdrs : "",
                             body ? "Content-Type: application/json\r\n" : "");
         rc_resp r;
-        rq_n(&t.s, w->method, path, hdrs, body, blen, &r);
+        sc_rq_n(&t.s, w->method, path, hdrs, body, blen, &r);
         char *sh = mt_show(r.body, r.body_len);
         char what[512];
         snprintf(what, sizeof what, "row %zu (%s %d): %s %s [auth %d]", i, w->code, w->status, w->method, w->path,
@@ -793,7 +605,7 @@ static void sp_taxonomy(void **state)
         char v[512];
         if (j && w->status == 401) {
             int n = 0;
-            if (!hdr(&r, "WWW-Authenticate", v, sizeof v, &n) || n != 1 ||
+            if (!sc_hdr(&r, "WWW-Authenticate", v, sizeof v, &n) || n != 1 ||
                 strncmp(v, "Bearer realm=\"mockapi\"", 22) != 0) {
                 print_message("FAIL %s: WWW-Authenticate [%s] x%d\n", what, n ? v : "(none)", n);
                 soft_fails++;
@@ -814,9 +626,9 @@ static void sp_taxonomy(void **state)
             const char *colon = strchr(w->want_hdr, ':');
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(colon - w->want_hdr), w->want_hdr);
-            if (!hdr(&r, name, v, sizeof v, NULL) || !strstr(v, colon + 2)) {
+            if (!sc_hdr(&r, name, v, sizeof v, NULL) || !strstr(v, colon + 2)) {
                 print_message("FAIL %s: header %s [%s], want it to contain [%s]\n", what, name,
-                              hdr(&r, name, v, sizeof v, NULL) ? v : "(none)", colon + 2);
+                              sc_hdr(&r, name, v, sizeof v, NULL) ? v : "(none)", colon + 2);
                 soft_fails++;
             }
         }
@@ -846,47 +658,47 @@ static void sp_node_limit(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node n[251];
+    sc_strict_server(&s);
+    sc_node n[251];
     for (int i = 0; i < 250; i++)
-        reg(&s, "", &n[i]);
+        sc_reg(&s, "", &n[i]);
     for (int i = 1; i < 250; i++) /* distinct ids and keys */
         if (strcmp(n[i].id, n[i - 1].id) == 0 || strcmp(n[i].nsk, n[i - 1].nsk) == 0)
             fail_msg("register %d gave the id or key of the one before", i);
     expect_problem(&s, "POST", "/v1/register", "Content-Type: application/json\r\n",
-                   "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", 409, "node_limit");
+                   "{\"token\":\"t\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}", 409, "node_limit");
     /* every node still there and heartbeating: nothing was evicted */
     assert_int_equal(heartbeat(&s, "", &n[0], NULL, 0), 200);
     assert_int_equal(heartbeat(&s, "", &n[249], NULL, 0), 200);
-    json_t *l = get_json(&s, "/test/nodes", NULL);
+    json_t *l = sc_get_json(&s, "/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(l, "nodes")), 250);
     json_decref(l);
     /* the preview of one of 250 nodes lists its 249 edges */
     char path[160];
     snprintf(path, sizeof path, "/v1/nodes/%s/keys/rotate/preview", n[7].id);
-    json_t *p = get_json(&s, path, "Authorization: Bearer psk_x\r\n");
+    json_t *p = sc_get_json(&s, path, "Authorization: Bearer psk_x\r\n");
     assert_int_equal(mt_jint(p, "affected_peer_count"), 249);
     assert_int_equal(json_array_size(json_object_get(p, "affected_edges")), 249);
     json_decref(p);
     snprintf(path, sizeof path, "/v1/nodes/%s/deregister", n[3].id);
-    int st = call(&s, "POST", path, n[3].auth, "");
+    int st = sc_call(&s, "POST", path, n[3].auth, "");
     assert_true(st == 204 || st == 200);
-    reg(&s, "", &n[250]);
+    sc_reg(&s, "", &n[250]);
     /* ten over the cap in a row: each 507, the server well */
     for (int i = 0; i < 10; i++)
-        expect_problem(&s, "POST", "/v1/register", NULL, "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}",
+        expect_problem(&s, "POST", "/v1/register", NULL, "{\"token\":\"t\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}",
                        409, "node_limit");
     /* 300 deregister + register cycles: the revoked keys stay bounded (the
      * oldest forgotten: 401 either way), the registry full, the server well */
     for (int i = 0; i < 300; i++) {
-        node *v = &n[(i * 7) % 250 == 3 ? 250 : (i * 7) % 250];
+        sc_node *v = &n[(i * 7) % 250 == 3 ? 250 : (i * 7) % 250];
         snprintf(path, sizeof path, "/v1/nodes/%s/deregister", v->id);
-        st = call(&s, "POST", path, v->auth, "");
+        st = sc_call(&s, "POST", path, v->auth, "");
         if (st != 204)
             fail_msg("cycle %d: deregister %s: %d", i, v->id, st);
-        reg(&s, "", v);
+        sc_reg(&s, "", v);
     }
-    json_t *l2 = get_json(&s, "/test/nodes", NULL);
+    json_t *l2 = sc_get_json(&s, "/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(l2, "nodes")), 250);
     if (mt_jint(l2, "revoked") > 250)
         fail_msg("%" PRId64 " revoked keys kept: the bound is 250", (int64_t)mt_jint(l2, "revoked"));
@@ -904,7 +716,7 @@ static void sp_auth_order(void **state)
     char p[256], dom_unk[128];
     char *b;
     char old[40];
-    wall_rfc3339(-120000, old);
+    sc_wall_rfc3339(-120000, old);
 
     /* authenticate before the path id: no key + a malformed id */
     expect_problem(&t.s, "POST", "/v1/nodes/not-a-uuid/heartbeat", NULL, "{}", 401, "nsk_revoked");
@@ -959,10 +771,10 @@ static void sp_auth_order(void **state)
     expect_problem(&t.s, "POST", p, t.own.auth, "{", 403, "node_id_mismatch");
     /* decode before the clock skew: malformed JSON with an old client_now */
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", t.own.id);
-    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"", old);
+    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"", old);
     expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "malformed_heartbeat_request");
     free(b);
-    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\",\"extra\":true}", old);
+    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\",\"extra\":true}", old);
     expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "malformed_heartbeat_request");
     free(b);
     /* semantic before the skew */
@@ -984,7 +796,7 @@ static void sp_auth_order(void **state)
     snprintf(dom_unk, sizeof dom_unk, "/v1/domains/%s/mesh/topology", UNK);
     expect_problem(&t.s, "GET", dom_unk, t.own.auth, NULL, 403, "insufficient_relation");
     expect_problem(&t.s, "GET", dom_unk, "Authorization: Bearer psk_x\r\n", NULL, 404, "domain_not_found");
-    b = hb_body();
+    b = sc_hb_body();
     expect_problem(&t.s, "POST", "/v1/nodes/" UNK "/heartbeat", t.own.auth, b, 403, "node_id_mismatch");
     /* a revoked key on a read surface of the node it belonged to: 401 */
     snprintf(p, sizeof p, "/v1/nodes/%s/reachability", t.gone.id);
@@ -1002,11 +814,11 @@ static void sp_auth_order(void **state)
 /* ---- flows -------------------------------------------------------------- */
 
 /* GET the node's reachability with its own key. */
-static json_t *reach(const mt_server *s, const char *pre, const node *n)
+static json_t *reach(const mt_server *s, const char *pre, const sc_node *n)
 {
     char p[192];
     snprintf(p, sizeof p, "%s/v1/nodes/%s/reachability", pre, n->id);
-    json_t *j = get_json(s, p, n->auth);
+    json_t *j = sc_get_json(s, p, n->auth);
     const char *st = mt_jstr(j, "state");
     if (strcmp(st, "healthy") && strcmp(st, "stale") && strcmp(st, "unreachable"))
         fail_msg("reachability state %s", st);
@@ -1021,9 +833,9 @@ static void sp_flow_reachability(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     /* before any heartbeat: healthy, last_heartbeat_at null */
     json_t *j = reach(&s, "", &a);
     assert_string_equal(mt_jstr(j, "state"), "healthy");
@@ -1039,7 +851,7 @@ static void sp_flow_reachability(void **state)
     /* an operator token reads it too */
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/reachability", a.id);
-    json_decref(get_json(&s, p, "Authorization: Bearer psk_x\r\n"));
+    json_decref(sc_get_json(&s, p, "Authorization: Bearer psk_x\r\n"));
 
     assert_int_equal(advance(&s, "60000"), 60000);
     j = reach(&s, "", &a);
@@ -1060,7 +872,7 @@ static void sp_flow_reachability(void **state)
     json_decref(j);
     /* GET /test/clock says the same offset; the skew check uses the wall
      * clock, so the agent's heartbeat (client_now = real time) is accepted */
-    j = get_json(&s, "/test/clock", NULL);
+    j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 300000);
     int64_t clock_now = parse_ms(mt_jstr(j, "now"), "clock now");
     json_decref(j);
@@ -1075,19 +887,19 @@ static void sp_flow_reachability(void **state)
     assert_string_equal(mt_jstr(j, "changed_at"), acc2);
     json_decref(j);
     /* /test/nodes shows the same reachability */
-    j = get_json(&s, "/test/nodes", NULL);
+    j = sc_get_json(&s, "/test/nodes", NULL);
     json_t *n0 = json_array_get(json_object_get(j, "nodes"), 0);
     assert_non_null(n0);
     assert_string_equal(mt_jstr(n0, "node_id"), a.id);
     assert_string_equal(mt_jstr(json_object_get(n0, "reachability"), "state"), "healthy");
     json_decref(j);
     /* a reset puts the clock back and forgets the nodes */
-    assert_int_equal(call(&s, "POST", "/test/reset", NULL, NULL), 204);
-    j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(sc_call(&s, "POST", "/test/reset", NULL, NULL), 204);
+    j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 0);
     json_decref(j);
     assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 401);
-    j = get_json(&s, "/test/nodes", NULL);
+    j = sc_get_json(&s, "/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 0);
     json_decref(j);
 }
@@ -1099,29 +911,29 @@ static void sp_clock_bounds(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
+    sc_strict_server(&s);
     static const char *const bad[] = {"-1", "abc", "", "1e3", "315360000001", "99999999999999999999999",
                                       "1.5", "%2D5", "+5", " 5", "0x10", "9223372036854775807"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[128];
         snprintf(path, sizeof path, "/test/clock?advance_ms=%s", bad[i]);
         rc_resp r;
-        int st = rq(&s, "POST", path, NULL, NULL, &r);
+        int st = sc_rq(&s, "POST", path, NULL, NULL, &r);
         if (st != 400) {
             char *sh = mt_show(r.body, r.body_len);
             fail_msg("POST %s: %d %s, want 400", path, st, sh);
         }
         rc_resp_free(&r);
     }
-    assert_int_equal(call(&s, "POST", "/test/clock", NULL, NULL), 400);
-    assert_int_equal(call(&s, "POST", "/test/clock?advance_ms=1&advance_ms=2", NULL, NULL), 400);
-    assert_int_equal(call(&s, "POST", "/test/clock?advance=5", NULL, NULL), 400);
-    json_t *j = get_json(&s, "/test/clock", NULL);
+    assert_int_equal(sc_call(&s, "POST", "/test/clock", NULL, NULL), 400);
+    assert_int_equal(sc_call(&s, "POST", "/test/clock?advance_ms=1&advance_ms=2", NULL, NULL), 400);
+    assert_int_equal(sc_call(&s, "POST", "/test/clock?advance=5", NULL, NULL), 400);
+    json_t *j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 0);
     json_decref(j);
     assert_int_equal(advance(&s, "0"), 0);
-    node a;
-    reg(&s, "", &a);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char acc[64];
     assert_int_equal(heartbeat(&s, "", &a, acc, sizeof acc), 200);
     int64_t hb = parse_ms(acc, "accepted_at");
@@ -1141,7 +953,7 @@ static void sp_clock_bounds(void **state)
     int refused = 0;
     for (int i = 0; i < 50; i++) {
         rc_resp r;
-        int st = rq(&s, "POST", i % 2 ? "/test/clock?advance_ms=1" : "/test/clock?advance_ms=315360000000", NULL,
+        int st = sc_rq(&s, "POST", i % 2 ? "/test/clock?advance_ms=1" : "/test/clock?advance_ms=315360000000", NULL,
                     NULL, &r);
         if (st == 400)
             refused++;
@@ -1150,15 +962,15 @@ static void sp_clock_bounds(void **state)
         rc_resp_free(&r);
     }
     assert_int_equal(advance(&s, "0"), 315360000000LL);
-    j = get_json(&s, "/test/clock", NULL);
+    j = sc_get_json(&s, "/test/clock", NULL);
     parse_ms(mt_jstr(j, "now"), "clock now");
     assert_int_equal(mt_jint(j, "offset_ms"), 315360000000LL);
     json_decref(j);
-    j = get_json(&s, "/test/nodes", NULL);
+    j = sc_get_json(&s, "/test/nodes", NULL);
     parse_ms(mt_jstr(j, "now"), "/test/nodes now");
     json_decref(j);
     /* a reset sets it back */
-    assert_int_equal(call(&s, "POST", "/test/reset", NULL, NULL), 204);
+    assert_int_equal(sc_call(&s, "POST", "/test/reset", NULL, NULL), 204);
     assert_int_equal(advance(&s, "1"), 1);
     assert_int_equal(refused, 50);
     rc_healthy(&s, false, "after the clock's bounds");
@@ -1168,7 +980,7 @@ static void sp_clock_bounds(void **state)
  * marker event_id (0), or the deadline (fails). */
 static int until_event(sse_client *c, const char *what, const char *marker)
 {
-    int64_t dl = mt_now_ms() + WAIT_MS;
+    int64_t dl = mt_now_ms() + SC_WAIT_MS;
     for (;;) {
         sse_event ev;
         int r = sse_next(c, &ev, dl);
@@ -1188,16 +1000,16 @@ static void sp_flow_rotation(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
+    sc_strict_server(&s);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
     const char *op = "Authorization: Bearer psk_x\r\n";
     char tr[192], pv[192];
     snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
     snprintf(pv, sizeof pv, "/v1/nodes/%s/keys/rotate/preview", a.id);
     /* preview: a dry run that changes nothing */
-    json_t *p = get_json(&s, pv, op);
+    json_t *p = sc_get_json(&s, pv, op);
     assert_string_equal(mt_jstr(p, "node_id"), a.id);
     assert_string_equal(mt_jstr(p, "peer_id"), a.id);
     assert_true(json_is_false(json_object_get(p, "already_pending")));
@@ -1208,7 +1020,7 @@ static void sp_flow_rotation(void **state)
     assert_string_equal(mt_jstr(e0, "to"), b.id);
     assert_true(json_is_integer(json_object_get(p, "estimated_duration_seconds")));
     json_decref(p);
-    json_t *l = get_json(&s, "/test/nodes", NULL);
+    json_t *l = sc_get_json(&s, "/test/nodes", NULL);
     json_t *ln;
     size_t i;
     json_array_foreach(json_object_get(l, "nodes"), i, ln) assert_true(json_is_null(json_object_get(ln, "rotation")));
@@ -1219,22 +1031,22 @@ static void sp_flow_rotation(void **state)
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
     const char *eh[] = {auth};
-    int st = sse_open(&ev, rc_http_port(&s), evp, eh, 1, mt_now_ms() + WAIT_MS);
+    int st = sse_open(&ev, rc_http_port(&s), evp, eh, 1, mt_now_ms() + SC_WAIT_MS);
     if (st != 200)
         fail_msg("GET %s with the node's key: %d [%s]", evp, st, ev.head ? ev.head : "");
-    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
     /* trigger */
     rc_resp r;
-    st = rq(&s, "POST", tr, op, NULL, &r);
+    st = sc_rq(&s, "POST", tr, op, NULL, &r);
     if (st != 200 && st != 202) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("trigger: %d %s", st, sh);
     }
-    json_t *t1 = body_json(&r);
+    json_t *t1 = sc_body_json(&r);
     rc_resp_free(&r);
     char rid[64];
     snprintf(rid, sizeof rid, "%s", mt_jstr(t1, "rotation_id"));
-    assert_true(is_uuid(rid));
+    assert_true(sc_is_uuid(rid));
     assert_string_equal(mt_jstr(t1, "peer_id"), a.id);
     assert_true(json_is_false(json_object_get(t1, "already_pending")));
     json_decref(t1);
@@ -1242,23 +1054,23 @@ static void sp_flow_rotation(void **state)
     assert_int_equal(until_event(&ev, "rotate_keys", NULL), 1);
     /* a second trigger: the same handle, already_pending, no second event */
     json_t *t2 = NULL;
-    st = rq(&s, "POST", tr, "Authorization: Bearer psk_other\r\n", NULL, &r);
+    st = sc_rq(&s, "POST", tr, "Authorization: Bearer psk_other\r\n", NULL, &r);
     assert_true(st == 200 || st == 202);
-    t2 = body_json(&r);
+    t2 = sc_body_json(&r);
     rc_resp_free(&r);
     assert_string_equal(mt_jstr(t2, "rotation_id"), rid);
     assert_true(json_is_true(json_object_get(t2, "already_pending")));
     json_decref(t2);
-    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+    assert_int_equal(sc_call(&s, "POST", "/test/inject-event", NULL,
                           "{\"event_type\":\"marker\",\"event_id\":\"marker-1\",\"nonce\":\"m1\",\"payload\":{}}"),
                      204);
     if (until_event(&ev, "rotate_keys", "marker-1") != 0)
         fail_msg("a second rotate_keys event after the idempotent trigger");
     /* the preview shows it pending; /test/nodes too */
-    p = get_json(&s, pv, op);
+    p = sc_get_json(&s, pv, op);
     assert_true(json_is_true(json_object_get(p, "already_pending")));
     json_decref(p);
-    l = get_json(&s, "/test/nodes", NULL);
+    l = sc_get_json(&s, "/test/nodes", NULL);
     json_array_foreach(json_object_get(l, "nodes"), i, ln) if (strcmp(mt_jstr(ln, "node_id"), a.id) == 0)
     {
         json_t *rot = json_object_get(ln, "rotation");
@@ -1267,15 +1079,15 @@ static void sp_flow_rotation(void **state)
     }
     json_decref(l);
     /* another node completing: nothing pending for it */
-    expect_problem(&s, "POST", "/v1/keys/rotate", b.auth, "{\"new_public_key\":\"" PK2 "\"}", 409,
+    expect_problem(&s, "POST", "/v1/keys/rotate", b.auth, "{\"new_public_key\":\"" SC_PK2 "\"}", 409,
                    "keys_rotate_no_pending_rotation");
     /* completion with the NSK */
-    st = rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK2 "\"}", &r);
+    st = sc_rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" SC_PK2 "\"}", &r);
     if (st != 200) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("completion: %d %s", st, sh);
     }
-    json_t *c1 = body_json(&r);
+    json_t *c1 = sc_body_json(&r);
     rc_resp_free(&r);
     assert_string_equal(mt_jstr(c1, "rotation_id"), rid);
     assert_true(json_is_string(json_object_get(c1, "kid")));
@@ -1284,15 +1096,15 @@ static void sp_flow_rotation(void **state)
         if (json_object_get(c1, k))
             fail_msg("the receipt carries a PSK");
     /* the same key again: the prior receipt */
-    st = rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK2 "\"}", &r);
+    st = sc_rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" SC_PK2 "\"}", &r);
     assert_int_equal(st, 200);
-    json_t *c2 = body_json(&r);
+    json_t *c2 = sc_body_json(&r);
     rc_resp_free(&r);
     assert_true(json_equal(c1, c2));
     json_decref(c2);
     /* the completion raised one peer_key_rotated (README), the retry none */
     assert_int_equal(until_event(&ev, "peer_key_rotated", NULL), 1);
-    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+    assert_int_equal(sc_call(&s, "POST", "/test/inject-event", NULL,
                           "{\"event_type\":\"marker\",\"event_id\":\"marker-2\",\"nonce\":\"m2\",\"payload\":{}}"),
                      204);
     if (until_event(&ev, "peer_key_rotated", "marker-2") != 0)
@@ -1301,22 +1113,22 @@ static void sp_flow_rotation(void **state)
     /* another key with nothing pending: 409 */
     expect_problem(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK3 "\"}", 409,
                    "keys_rotate_no_pending_rotation");
-    l = get_json(&s, "/test/nodes", NULL);
+    l = sc_get_json(&s, "/test/nodes", NULL);
     json_array_foreach(json_object_get(l, "nodes"), i, ln) if (strcmp(mt_jstr(ln, "node_id"), a.id) == 0)
         assert_string_equal(mt_jstr(json_object_get(ln, "rotation"), "state"), "completed");
     json_decref(l);
     /* the NSK still authenticates after the rotation (the mesh key moved, not the NSK) */
     assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 200);
     /* a new trigger after completion: a new rotation, the version goes up */
-    st = rq(&s, "POST", tr, op, NULL, &r);
+    st = sc_rq(&s, "POST", tr, op, NULL, &r);
     assert_true(st == 200 || st == 202);
-    json_t *t3 = body_json(&r);
+    json_t *t3 = sc_body_json(&r);
     rc_resp_free(&r);
     assert_string_not_equal(mt_jstr(t3, "rotation_id"), rid);
     assert_true(json_is_false(json_object_get(t3, "already_pending")));
-    st = rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK3 "\"}", &r);
+    st = sc_rq(&s, "POST", "/v1/keys/rotate", a.auth, "{\"new_public_key\":\"" PK3 "\"}", &r);
     assert_int_equal(st, 200);
-    json_t *c3 = body_json(&r);
+    json_t *c3 = sc_body_json(&r);
     rc_resp_free(&r);
     assert_string_equal(mt_jstr(c3, "rotation_id"), mt_jstr(t3, "rotation_id"));
     assert_int_equal(mt_jint(c3, "wrap_key_version"), mt_jint(c1, "wrap_key_version") + 1);
@@ -1327,7 +1139,7 @@ static void sp_flow_rotation(void **state)
     char dom[64], tp[160];
     domain_of(&s, dom);
     snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
-    json_t *topo = get_json(&s, tp, op);
+    json_t *topo = sc_get_json(&s, tp, op);
     assert_string_equal(mt_jstr(topo, "domain_id"), dom);
     assert_int_equal(json_array_size(json_object_get(topo, "nodes")), 2);
     parse_ms(mt_jstr(topo, "generated_at"), "generated_at");
@@ -1340,31 +1152,31 @@ static void sp_flow_deregister(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
+    sc_strict_server(&s);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/deregister", a.id);
     expect_problem(&s, "POST", p, NULL, "", 401, "unauthorized");
     expect_problem(&s, "POST", p, b.auth, "", 403, "forbidden");
-    int st = call(&s, "POST", p, a.auth, "");
+    int st = sc_call(&s, "POST", p, a.auth, "");
     assert_true(st == 204 || st == 200);
     expect_problem(&s, "POST", p, a.auth, "", 401, "unauthorized");
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    char *hb = hb_body();
+    char *hb = sc_hb_body();
     expect_problem(&s, "POST", p, a.auth, hb, 401, "nsk_revoked");
     free(hb);
     snprintf(p, sizeof p, "/v1/nodes/%s/reachability", a.id);
     expect_problem(&s, "GET", p, "Authorization: Bearer psk_x\r\n", NULL, 404, "node_not_found");
-    json_t *j = get_json(&s, "/test/requests?route=heartbeat", NULL);
+    json_t *j = sc_get_json(&s, "/test/requests?route=heartbeat", NULL);
     json_t *e = json_array_get(json_object_get(j, "entries"), 0);
     assert_non_null(e);
     json_t *au = json_object_get(e, "auth");
     assert_string_equal(mt_jstr(au, "class"), "revoked");
     assert_string_equal(mt_jstr(au, "node"), a.id);
     json_decref(j);
-    j = get_json(&s, "/test/nodes", NULL);
+    j = sc_get_json(&s, "/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
     assert_int_equal(mt_jint(j, "revoked"), 1);
     json_decref(j);
@@ -1377,48 +1189,48 @@ static void sp_www_authenticate(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char p[192], v[512];
     int n;
     rc_resp r;
-    char *hb = hb_body();
+    char *hb = sc_hb_body();
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    rq(&s, "POST", p, NULL, hb, &r);
+    sc_rq(&s, "POST", p, NULL, hb, &r);
     assert_int_equal(r.status, 401);
-    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    assert_non_null(sc_hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
     assert_int_equal(n, 1);
     if (strncmp(v, "Bearer realm=\"mockapi\"", 22) != 0 || strstr(v, "error="))
         fail_msg("no token: WWW-Authenticate [%s]", v);
     rc_resp_free(&r);
-    rq(&s, "POST", p, "Authorization: Bearer wrong\r\n", hb, &r);
+    sc_rq(&s, "POST", p, "Authorization: Bearer wrong\r\n", hb, &r);
     assert_int_equal(r.status, 401);
-    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    assert_non_null(sc_hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
     if (strncmp(v, "Bearer realm=\"mockapi\"", 22) != 0 || !strstr(v, "error=\"invalid_token\"") ||
         !strstr(v, "error_description=\""))
         fail_msg("a bad token: WWW-Authenticate [%s]", v);
     /* the description never echoes the token */
     assert_null(strstr(v, "wrong"));
     rc_resp_free(&r);
-    rq(&s, "POST", p, "Authorization: Basic Zm9vOmJhcg==\r\n", hb, &r);
+    sc_rq(&s, "POST", p, "Authorization: Basic Zm9vOmJhcg==\r\n", hb, &r);
     assert_int_equal(r.status, 401);
-    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    assert_non_null(sc_hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
     if (!strstr(v, "error=\"invalid_request\""))
         fail_msg("a malformed header: WWW-Authenticate [%s]", v);
     rc_resp_free(&r);
     snprintf(p, sizeof p, "/v1/nodes/%s/keys/rotate", a.id);
-    rq(&s, "POST", p, a.auth, NULL, &r);
+    sc_rq(&s, "POST", p, a.auth, NULL, &r);
     json_decref(problem(&r, 403, "insufficient_relation", p, "trigger with a node key"));
-    assert_non_null(hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
+    assert_non_null(sc_hdr(&r, "WWW-Authenticate", v, sizeof v, &n));
     if (strncmp(v, "Bearer ", 7) != 0 || !strstr(v, "error=\"insufficient_scope\""))
         fail_msg("403 insufficient_relation: WWW-Authenticate [%s]", v);
     rc_resp_free(&r);
     /* a success has none */
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    rq(&s, "POST", p, a.auth, hb, &r);
+    sc_rq(&s, "POST", p, a.auth, hb, &r);
     assert_int_equal(r.status, 200);
-    assert_null(hdr(&r, "WWW-Authenticate", v, sizeof v, NULL));
+    assert_null(sc_hdr(&r, "WWW-Authenticate", v, sizeof v, NULL));
     rc_resp_free(&r);
     free(hb);
 }
@@ -1429,7 +1241,7 @@ static void expect_golden(const mt_server *s, const char *method, const char *pa
                           const char *golden)
 {
     rc_resp r;
-    rq(s, method, path, NULL, body, &r);
+    sc_rq(s, method, path, NULL, body, &r);
     unsigned char *g;
     size_t gn;
     assert_int_equal(mt_golden(golden, s->key, &g, &gn), 0);
@@ -1458,11 +1270,11 @@ static void sp_reference_unchanged(void **state)
     };
     for (size_t i = 0; i < sizeof strict_only / sizeof strict_only[0]; i++) {
         rc_resp r;
-        rq(&s, strict_only[i][0], strict_only[i][1], "Authorization: Bearer psk_x\r\n",
+        sc_rq(&s, strict_only[i][0], strict_only[i][1], "Authorization: Bearer psk_x\r\n",
            strcmp(strict_only[i][0], "POST") == 0 ? "{}" : NULL, &r);
         char ct[128];
         if (r.status != 404 || r.body_len != 19 || memcmp(r.body, "404 page not found\n", 19) != 0 ||
-            !hdr(&r, "Content-Type", ct, sizeof ct, NULL) || strncmp(ct, "text/plain", 10) != 0) {
+            !sc_hdr(&r, "Content-Type", ct, sizeof ct, NULL) || strncmp(ct, "text/plain", 10) != 0) {
             char *sh = mt_show(r.body, r.body_len);
             fail_msg("reference %s %s: %d %s", strict_only[i][0], strict_only[i][1], r.status, sh);
         }
@@ -1476,24 +1288,24 @@ static void sp_reference_unchanged(void **state)
     expect_golden(&s, "GET", "/v1/nodes/n1/state", NULL, 200, "state");
     expect_golden(&s, "POST", "/v1/ping", "{}", 405, "ping_post");
     expect_golden(&s, "GET", "/v1/nodes/n1/heartbeats", NULL, 404, "unknown");
-    expect_golden(&s, "POST", "/v1/keys/rotate", "{\"new_public_key\":\"" PK2 "\"}", 200, "key_rotate");
+    expect_golden(&s, "POST", "/v1/keys/rotate", "{\"new_public_key\":\"" SC_PK2 "\"}", 200, "key_rotate");
     /* the test-control additions answer in both profiles */
-    json_t *j = get_json(&s, "/test/clock", NULL);
+    json_t *j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 0);
     json_decref(j);
-    j = get_json(&s, "/test/nodes", NULL);
-    assert_true(is_uuid(mt_jstr(j, "domain_id")));
+    j = sc_get_json(&s, "/test/nodes", NULL);
+    assert_true(sc_is_uuid(mt_jstr(j, "domain_id")));
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 0);
     json_decref(j);
     /* the journal has no auth member in a reference session */
-    j = get_json(&s, "/test/requests?route=heartbeat", NULL);
+    j = sc_get_json(&s, "/test/requests?route=heartbeat", NULL);
     json_t *e = json_array_get(json_object_get(j, "entries"), 0);
     assert_non_null(e);
     assert_null(json_object_get(e, "auth"));
     json_decref(j);
     /* skip-auth is a fault key in both: it changes nothing in reference */
     rc_resp r;
-    rq(&s, "POST", RC_HB_PATH, SKIP, RC_HB_BODY, &r);
+    sc_rq(&s, "POST", RC_HB_PATH, SKIP, RC_HB_BODY, &r);
     assert_int_equal(r.status, 200);
     rc_resp_free(&r);
 }
@@ -1508,29 +1320,29 @@ static void sp_session_profile(void **state)
     mt_config_init(&cfg);
     rc_start(&s, &cfg, false);
     rc_resp r;
-    int st = rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"strict1\",\"profile\":\"strict\"}", &r);
+    int st = sc_rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"strict1\",\"profile\":\"strict\"}", &r);
     if (st != 201) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("POST /test/sessions profile strict: %d %s", st, sh);
     }
-    json_t *j = body_json(&r);
+    json_t *j = sc_body_json(&r);
     assert_string_equal(mt_jstr(j, "profile"), "strict");
     json_decref(j);
     rc_resp_free(&r);
-    st = rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"ref1\"}", &r);
+    st = sc_rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"ref1\"}", &r);
     assert_int_equal(st, 201);
-    j = body_json(&r);
+    j = sc_body_json(&r);
     assert_string_equal(mt_jstr(j, "profile"), "reference");
     json_decref(j);
     rc_resp_free(&r);
-    st = rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"bad1\",\"profile\":\"strcit\"}", &r);
+    st = sc_rq(&s, "POST", "/test/sessions", NULL, "{\"id\":\"bad1\",\"profile\":\"strcit\"}", &r);
     if (st != 400 || !strstr((char *)r.body, "strict")) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("profile strcit: %d %s, want 400 naming strict", st, sh);
     }
     rc_resp_free(&r);
-    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"bad2\",\"profile\":5}"), 400);
-    j = get_json(&s, "/test/sessions", NULL);
+    assert_int_equal(sc_call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"bad2\",\"profile\":5}"), 400);
+    j = sc_get_json(&s, "/test/sessions", NULL);
     json_t *se;
     size_t i;
     int seen = 0;
@@ -1545,55 +1357,55 @@ static void sp_session_profile(void **state)
     json_decref(j);
     /* the strict session: problem+json, its own registry; default: reference */
     const char *pth = "/s/strict1/v1/nodes/" UNK "/heartbeat";
-    rq(&s, "POST", pth, NULL, "{}", &r);
+    sc_rq(&s, "POST", pth, NULL, "{}", &r);
     assert_int_equal(r.status, 401);
     assert_non_null(strstr((char *)r.body, "\"code\":\"nsk_revoked\""));
     rc_resp_free(&r);
-    rq(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "X-Mockapi-Session: strict1\r\n", "{}", &r);
+    sc_rq(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "X-Mockapi-Session: strict1\r\n", "{}", &r);
     json_decref(problem(&r, 401, "nsk_revoked", "/v1/nodes/" UNK "/heartbeat", "a strict session by header"));
     rc_resp_free(&r);
     expect_golden(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
     expect_golden(&s, "POST", "/s/ref1/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
-    rq(&s, "GET", "/s/strict1/v1/nodes/" UNK "/reachability", NULL, NULL, &r);
+    sc_rq(&s, "GET", "/s/strict1/v1/nodes/" UNK "/reachability", NULL, NULL, &r);
     assert_int_equal(r.status, 401);
     rc_resp_free(&r);
-    rq(&s, "GET", "/v1/nodes/" UNK "/reachability", NULL, NULL, &r);
+    sc_rq(&s, "GET", "/v1/nodes/" UNK "/reachability", NULL, NULL, &r);
     assert_int_equal(r.status, 404);
     assert_memory_equal(r.body, "404 page not found\n", 19);
     rc_resp_free(&r);
     /* register -> heartbeat inside the strict session */
-    node a;
-    reg(&s, "/s/strict1", &a);
+    sc_node a;
+    sc_reg(&s, "/s/strict1", &a);
     char acc[64];
     assert_int_equal(heartbeat(&s, "/s/strict1", &a, acc, sizeof acc), 200);
     /* its key means nothing in another session (reference: any bearer is fine) */
-    j = get_json(&s, "/s/strict1/test/nodes", NULL);
+    j = sc_get_json(&s, "/s/strict1/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
     json_decref(j);
-    j = get_json(&s, "/test/nodes", NULL);
+    j = sc_get_json(&s, "/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 0);
     json_decref(j);
     /* the clock is per session */
     assert_int_equal(advance(&s, "1000"), 1000);
-    j = get_json(&s, "/s/strict1/test/clock", NULL);
+    j = sc_get_json(&s, "/s/strict1/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 0);
     json_decref(j);
     /* a reference session inside a strict server */
     mt_server t;
-    strict_server(&t);
-    assert_int_equal(call(&t, "POST", "/test/sessions", NULL, "{\"id\":\"r\",\"profile\":\"reference\"}"), 201);
+    sc_strict_server(&t);
+    assert_int_equal(sc_call(&t, "POST", "/test/sessions", NULL, "{\"id\":\"r\",\"profile\":\"reference\"}"), 201);
     expect_golden(&t, "POST", "/s/r/v1/nodes/n1/heartbeat", "{}", 200, "heartbeat");
-    rq(&t, "POST", "/v1/nodes/n1/heartbeat", NULL, "{}", &r);
+    sc_rq(&t, "POST", "/v1/nodes/n1/heartbeat", NULL, "{}", &r);
     assert_int_equal(r.status, 401);
     rc_resp_free(&r);
-    st = rq(&t, "POST", "/test/sessions", NULL, "{\"id\":\"d\"}", &r);
+    st = sc_rq(&t, "POST", "/test/sessions", NULL, "{\"id\":\"d\"}", &r);
     assert_int_equal(st, 201);
-    j = body_json(&r);
+    j = sc_body_json(&r);
     assert_string_equal(mt_jstr(j, "profile"), "strict"); /* the server's */
     json_decref(j);
     rc_resp_free(&r);
     /* last: the instance is the path as sent (i17.md), the session prefix included */
-    rq(&s, "POST", pth, NULL, "{}", &r);
+    sc_rq(&s, "POST", pth, NULL, "{}", &r);
     json_decref(problem(&r, 401, "nsk_revoked", pth, "a strict session by prefix"));
     rc_resp_free(&r);
 }
@@ -1603,17 +1415,12 @@ static void sp_session_profile(void **state)
 /* The auth member of the newest journal entry of route (GET /test/requests). */
 static json_t *last_auth(const mt_server *s, const char *adm, const char *route)
 {
-    char p[128];
-    snprintf(p, sizeof p, "/test/requests?route=%s&last=1", route);
-    json_t *j = get_json(s, p, adm);
-    json_t *e = json_array_get(json_object_get(j, "entries"), 0);
-    if (!e)
-        fail_msg("no %s entry", route);
+    json_t *e = sc_last_entry(s, adm, route);
     json_t *a = json_object_get(e, "auth");
     if (!json_is_object(a))
         fail_msg("the %s entry has no auth object", route);
     json_incref(a);
-    json_decref(j);
+    json_decref(e);
     return a;
 }
 
@@ -1648,27 +1455,27 @@ static void sp_journal_auth(void **state)
     mockapi_config cfg;
     mt_config_init(&cfg);
     cfg.admin_token = "adm-secret-1";
-    strict_start(&s, &cfg);
+    sc_strict_start(&s, &cfg);
     const char *adm = "X-Mockapi-Admin-Token: adm-secret-1\r\n";
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
     char p[192];
     snprintf(p, sizeof p, "/test/requests?route=register&last=1");
     /* /test/ needs the admin token here: read the journal with it */
-#define GETJ(path) get_json(&s, path, adm)
+#define GETJ(path) sc_get_json(&s, path, adm)
     json_t *j = GETJ(p);
     json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
     char fp[24];
-    fingerprint(BOOT, fp);
+    fingerprint(SC_BOOT, fp);
     assert_string_equal(mt_jstr(au, "class"), "bootstrap");
     assert_string_equal(mt_jstr(au, "token"), fp);
     json_decref(j);
 
-    char *hb = hb_body();
+    char *hb = sc_hb_body();
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
     char *both = rc_fmt("%s%s", a.auth, "");
-    assert_int_equal(call(&s, "POST", p, both, hb), 200);
+    assert_int_equal(sc_call(&s, "POST", p, both, hb), 200);
     free(both);
     /* the checks below read with the admin token */
     json_t *entries;
@@ -1694,7 +1501,7 @@ static void sp_journal_auth(void **state)
         {"Authorization: Basic Zm9vOmJhcg==\r\n", "malformed", NULL, false, 401},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(call(&s, "POST", p, cases[i].hdr, hb), cases[i].status);
+        assert_int_equal(sc_call(&s, "POST", p, cases[i].hdr, hb), cases[i].status);
         j = GETJ("/test/requests?route=heartbeat&last=1");
         au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
         char *dump = json_dumps(au, JSON_COMPACT);
@@ -1712,7 +1519,7 @@ static void sp_journal_auth(void **state)
         json_decref(j);
     }
     /* a sibling's key: node_key naming the sibling */
-    assert_int_equal(call(&s, "POST", p, b.auth, hb), 403);
+    assert_int_equal(sc_call(&s, "POST", p, b.auth, hb), 403);
     j = GETJ("/test/requests?route=heartbeat&last=1");
     au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
     assert_string_equal(mt_jstr(au, "class"), "node_key");
@@ -1721,17 +1528,17 @@ static void sp_journal_auth(void **state)
     /* an operator's token and the admin token on a read surface: served, classed */
     char rp[192];
     snprintf(rp, sizeof rp, "/v1/nodes/%s/reachability", a.id);
-    assert_int_equal(call(&s, "GET", rp, "Authorization: Bearer adm-secret-1\r\n", NULL), 200);
+    assert_int_equal(sc_call(&s, "GET", rp, "Authorization: Bearer adm-secret-1\r\n", NULL), 200);
     expect_auth(&s, adm, "reachability", "admin", "adm-secret-1", NULL, false);
-    assert_int_equal(call(&s, "GET", rp, "Authorization: Bearer psk_reader\r\n", NULL), 200);
+    assert_int_equal(sc_call(&s, "GET", rp, "Authorization: Bearer psk_reader\r\n", NULL), 200);
     expect_auth(&s, adm, "reachability", "api_token", "psk_reader", NULL, false);
-    assert_int_equal(call(&s, "GET", rp, a.auth, NULL), 200);
+    assert_int_equal(sc_call(&s, "GET", rp, a.auth, NULL), 200);
     expect_auth(&s, adm, "reachability", "node_key", a.nsk, a.id, false);
-    assert_int_equal(call(&s, "GET", rp, b.auth, NULL), 403);
+    assert_int_equal(sc_call(&s, "GET", rp, b.auth, NULL), 403);
     expect_auth(&s, adm, "reachability", "node_key", b.nsk, b.id, false);
     /* skip-auth: no key, still 200 for an existing node, skipped true */
     char *skh = rc_fmt("%s", SKIP);
-    assert_int_equal(call(&s, "POST", p, skh, hb), 200);
+    assert_int_equal(sc_call(&s, "POST", p, skh, hb), 200);
     free(skh);
     j = GETJ("/test/requests?route=heartbeat&last=1");
     au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
@@ -1740,20 +1547,20 @@ static void sp_journal_auth(void **state)
     json_decref(j);
     /* skip-auth with a sibling's key on the node's path: authorisation skipped too */
     char *sk2 = rc_fmt("%s%s", SKIP, b.auth);
-    assert_int_equal(call(&s, "POST", p, sk2, hb), 200);
+    assert_int_equal(sc_call(&s, "POST", p, sk2, hb), 200);
     free(sk2);
     /* the raw NSKs appear nowhere in the journal nor in /test/nodes */
     rc_resp r;
-    assert_int_equal(rq(&s, "GET", "/test/requests?include_test=1&limit=100000", adm, NULL, &r), 200);
+    assert_int_equal(sc_rq(&s, "GET", "/test/requests?include_test=1&limit=100000", adm, NULL, &r), 200);
     if (memmem(r.body, r.body_len, a.nsk, 32) || memmem(r.body, r.body_len, b.nsk, 32) ||
-        memmem(r.body, r.body_len, "adm-secret-1", 12) || memmem(r.body, r.body_len, BOOT, strlen(BOOT)))
+        memmem(r.body, r.body_len, "adm-secret-1", 12) || memmem(r.body, r.body_len, SC_BOOT, strlen(SC_BOOT)))
         fail_msg("a raw NSK, the admin token or the bootstrap token is in GET /test/requests");
     rc_resp_free(&r);
     /* the capture keeps register's body as sent */
-    assert_int_equal(rq(&s, "GET", "/test/last-request/register", adm, NULL, &r), 200);
-    assert_non_null(memmem(r.body, r.body_len, BOOT, strlen(BOOT)));
+    assert_int_equal(sc_rq(&s, "GET", "/test/last-request/register", adm, NULL, &r), 200);
+    assert_non_null(memmem(r.body, r.body_len, SC_BOOT, strlen(SC_BOOT)));
     rc_resp_free(&r);
-    assert_int_equal(rq(&s, "GET", "/test/nodes", adm, NULL, &r), 200);
+    assert_int_equal(sc_rq(&s, "GET", "/test/nodes", adm, NULL, &r), 200);
     if (memmem(r.body, r.body_len, a.nsk, 32) || memmem(r.body, r.body_len, b.nsk, 32))
         fail_msg("a raw NSK is in GET /test/nodes");
     rc_resp_free(&r);
@@ -1765,16 +1572,16 @@ static void sp_journal_auth(void **state)
 
 /* One heartbeat for a.id with raw header bytes (may hold NUL and CTLs):
  * the status (0 when the server closed without an answer). */
-static int raw_hb(const mt_server *s, const node *a, const void *hline, size_t hlen, rc_resp *r)
+static int raw_hb(const mt_server *s, const sc_node *a, const void *hline, size_t hlen, rc_resp *r)
 {
-    char *hb = hb_body();
+    char *hb = sc_hb_body();
     rc_conn *c = rc_connect(rc_http_port(s), false);
     char *h1 = rc_fmt("POST /v1/nodes/%s/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n", a->id, strlen(hb));
     rc_send_n(c, h1, strlen(h1));
     rc_send_n(c, hline, hlen);
     rc_send_n(c, "\r\n\r\n", 4);
     rc_send_n(c, hb, strlen(hb));
-    int st = rc_read(c, mt_now_ms() + WAIT_MS, r);
+    int st = rc_read(c, mt_now_ms() + SC_WAIT_MS, r);
     rc_close(c);
     free(h1);
     free(hb);
@@ -1785,10 +1592,10 @@ static void sp_hostile_authorization(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
+    sc_strict_server(&s);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
     rc_resp r;
     char v[512];
     /* what is refused, and how */
@@ -1851,7 +1658,7 @@ static void sp_hostile_authorization(void **state)
             json_decref(problem(&r, 401, "nsk_revoked", path, c[i].what));
         }
         if (st == 401 && c[i].err &&
-            (!hdr(&r, "WWW-Authenticate", v, sizeof v, NULL) || !strstr(v, c[i].err)))
+            (!sc_hdr(&r, "WWW-Authenticate", v, sizeof v, NULL) || !strstr(v, c[i].err)))
             fail_msg("%s: WWW-Authenticate [%s], want %s", c[i].what, v, c[i].err);
         free(sh);
         if (st)
@@ -1893,7 +1700,7 @@ static void sp_hostile_authorization(void **state)
  * every answer right, the counts in the journal and the counter exact. */
 typedef struct hb_job {
     const mt_server *s;
-    node self, other;
+    sc_node self, other;
     int rounds;
     atomic_int *ok, *forbidden, *wrong;
 } hb_job;
@@ -1909,13 +1716,13 @@ static void *hb_thread(void *arg)
     const char *hd[] = {auth, "Content-Type: application/json"};
     for (int i = 0; i < j->rounds; i++) {
         char now[40];
-        wall_rfc3339(0, now);
+        sc_wall_rfc3339(0, now);
         char body[256];
         snprintf(body, sizeof body,
-                 "{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", now);
+                 "{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"}", now);
         bool sib = i % 4 == 3;
         mt_request rq = {.method = "POST", .path = sib ? p2 : p1, .headers = hd, .nheaders = 2, .body = body,
-                         .body_len = strlen(body), .send_body = true, .timeout_ms = WAIT_MS};
+                         .body_len = strlen(body), .send_body = true, .timeout_ms = SC_WAIT_MS};
         mt_response r;
         mt_perform(h, j->s->base, &rq, &r);
         if (!sib && r.status == 200 && strstr((char *)r.body, "accepted_at"))
@@ -1932,7 +1739,7 @@ static void *hb_thread(void *arg)
 
 static int64_t journal_count(const mt_server *s, const char *q)
 {
-    json_t *j = get_json(s, q, NULL);
+    json_t *j = sc_get_json(s, q, NULL);
     int64_t n = (int64_t)json_array_size(json_object_get(j, "entries"));
     json_decref(j);
     return n;
@@ -1942,13 +1749,13 @@ static void sp_concurrent_heartbeats(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
+    sc_strict_server(&s);
     enum { T = 4 };
     const char *re = getenv("MOCKAPI_IT_ROUNDS");
     int rounds = re && atoi(re) > 0 ? atoi(re) * 8 : 100;
-    node n[T];
+    sc_node n[T];
     for (int i = 0; i < T; i++)
-        reg(&s, "", &n[i]);
+        sc_reg(&s, "", &n[i]);
     atomic_int ok = 0, forbidden = 0, wrong = 0;
     hb_job jobs[T];
     pthread_t th[T];
@@ -1967,7 +1774,7 @@ static void sp_concurrent_heartbeats(void **state)
     assert_int_equal(journal_count(&s, "/test/requests?route=heartbeat&status=403&limit=100000"), T * per_sib);
     /* heartbeat_count counts the accepted heartbeats */
     rc_resp r;
-    assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
+    assert_int_equal(sc_rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
     int64_t hc = -1;
     assert_int_equal(mt_assertion_value(r.body, r.body_len, "heartbeat_count", &hc), 0);
     rc_resp_free(&r);
@@ -1983,10 +1790,10 @@ static void sp_gzip_caps(void **state)
     mt_config_init(&cfg);
     cfg.max_body_bytes = MAXB;
     mt_server s;
-    strict_start(&s, &cfg);
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
+    sc_strict_start(&s, &cfg);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
     struct {
         const char *route, *method, *code;
         size_t decoded;
@@ -2013,7 +1820,7 @@ static void sp_gzip_caps(void **state)
         snprintf(p, sizeof p, "/v1/nodes/%s/%s", g[i].sib ? b.id : a.id, g[i].route);
         char *h = rc_fmt("%sContent-Encoding: gzip\r\nContent-Type: application/json\r\n", a.auth);
         rc_resp r;
-        rq_n(&s, g[i].method, p, h, z, zn, &r);
+        sc_rq_n(&s, g[i].method, p, h, z, zn, &r);
         char what[256];
         snprintf(what, sizeof what, "%s %s gzip %zu -> %zu bytes", g[i].method, p, zn, g[i].decoded);
         json_decref(problem(&r, g[i].sib ? 403 : 413, g[i].code, p, what));
@@ -2025,7 +1832,7 @@ static void sp_gzip_caps(void **state)
     /* a gzip body that decodes under the cap is served */
     char ep[256];
     char now[40];
-    wall_rfc3339(0, now);
+    sc_wall_rfc3339(0, now);
     snprintf(ep, sizeof ep, "{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"%s\"}", now);
     unsigned char *z;
     size_t zn;
@@ -2034,8 +1841,8 @@ static void sp_gzip_caps(void **state)
     snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", a.id);
     char *h = rc_fmt("%sContent-Encoding: gzip\r\n", a.auth);
     rc_resp r;
-    assert_int_equal(rq_n(&s, "PUT", p, h, z, zn, &r), 200);
-    json_t *j = body_json(&r);
+    assert_int_equal(sc_rq_n(&s, "PUT", p, h, z, zn, &r), 200);
+    json_t *j = sc_body_json(&r);
     int64_t acc = parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
     assert_int_equal(parse_ms(mt_jstr(j, "stale_after"), "stale_after"), acc + 600000);
     json_decref(j);
@@ -2052,17 +1859,17 @@ static void sp_flow_reports(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
+    sc_strict_server(&s);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
     const char *op = "Authorization: Bearer psk_x\r\n";
     char p[192], now[40], dom[64], tp[160];
     rc_resp r;
     domain_of(&s, dom);
     snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
     /* no endpoints yet: nodes, no edges */
-    json_t *t = get_json(&s, tp, op);
+    json_t *t = sc_get_json(&s, tp, op);
     assert_int_equal(json_array_size(json_object_get(t, "nodes")), 2);
     assert_int_equal(json_array_size(json_object_get(t, "edges")), 0);
     json_t *n0 = json_array_get(json_object_get(t, "nodes"), 0);
@@ -2070,11 +1877,11 @@ static void sp_flow_reports(void **state)
     assert_true(json_is_string(json_object_get(n0, "mesh_ip")));
     json_decref(t);
     /* a's endpoint: 200 accepted_at, stale_after = + the TTL */
-    wall_rfc3339(0, now);
+    sc_wall_rfc3339(0, now);
     char *ep = rc_fmt("{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"full_cone\",\"reported_at\":\"%s\"}", now);
     snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", a.id);
-    assert_int_equal(rq(&s, "PUT", p, a.auth, ep, &r), 200);
-    json_t *j = body_json(&r);
+    assert_int_equal(sc_rq(&s, "PUT", p, a.auth, ep, &r), 200);
+    json_t *j = sc_body_json(&r);
     assert_int_equal(json_object_size(j), 2);
     int64_t acc = parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
     assert_int_equal(parse_ms(mt_jstr(j, "stale_after"), "stale_after"), acc + 600000);
@@ -2082,13 +1889,13 @@ static void sp_flow_reports(void **state)
     rc_resp_free(&r);
     free(ep);
     /* an IPv6 endpoint is fine too */
-    wall_rfc3339(0, now);
+    sc_wall_rfc3339(0, now);
     ep = rc_fmt("{\"endpoint\":\"[2001:db8::1]:51820\",\"nat_type\":\"symmetric\",\"reported_at\":\"%s\"}", now);
     snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", b.id);
-    assert_int_equal(call(&s, "PUT", p, b.auth, ep), 200);
+    assert_int_equal(sc_call(&s, "PUT", p, b.auth, ep), 200);
     free(ep);
     /* the topology: an edge from each node to the other (both reported) */
-    t = get_json(&s, tp, op);
+    t = sc_get_json(&s, tp, op);
     json_t *edges = json_object_get(t, "edges");
     assert_int_equal(json_array_size(edges), 2);
     json_t *e;
@@ -2102,25 +1909,25 @@ static void sp_flow_reports(void **state)
     json_decref(t);
     /* capabilities: the first manifest changes every field it has */
     snprintf(p, sizeof p, "/v1/nodes/%s/capabilities", a.id);
-    const char *m1 = "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SUM "\",\"ssh_host_key_fingerprint\":\"SHA256:" FP43 "\"}";
-    assert_int_equal(rq(&s, "PUT", p, a.auth, m1, &r), 200);
-    j = body_json(&r);
+    const char *m1 = "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SC_SUM "\",\"ssh_host_key_fingerprint\":\"SHA256:" FP43 "\"}";
+    assert_int_equal(sc_rq(&s, "PUT", p, a.auth, m1, &r), 200);
+    j = sc_body_json(&r);
     parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
     assert_int_equal(json_array_size(json_object_get(j, "fields_changed")), 3);
     json_decref(j);
     rc_resp_free(&r);
     /* the same again: nothing changed */
-    assert_int_equal(rq(&s, "PUT", p, a.auth, m1, &r), 200);
-    j = body_json(&r);
+    assert_int_equal(sc_rq(&s, "PUT", p, a.auth, m1, &r), 200);
+    j = sc_body_json(&r);
     assert_int_equal(json_array_size(json_object_get(j, "fields_changed")), 0);
     assert_true(json_is_false(json_object_get(j, "host_key_changed")));
     json_decref(j);
     rc_resp_free(&r);
     /* a new host key: that field alone, host_key_changed */
-    const char *m2 = "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SUM "\",\"ssh_host_key_fingerprint\":\"SHA256:"
+    const char *m2 = "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SC_SUM "\",\"ssh_host_key_fingerprint\":\"SHA256:"
                      "AAAAWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSI\"}";
-    assert_int_equal(rq(&s, "PUT", p, a.auth, m2, &r), 200);
-    j = body_json(&r);
+    assert_int_equal(sc_rq(&s, "PUT", p, a.auth, m2, &r), 200);
+    j = sc_body_json(&r);
     json_t *fc = json_object_get(j, "fields_changed");
     assert_int_equal(json_array_size(fc), 1);
     assert_string_equal(json_string_value(json_array_get(fc, 0)), "ssh_host_key_fingerprint");
@@ -2130,12 +1937,12 @@ static void sp_flow_reports(void **state)
     /* exactly 64 hooks, exactly 100 violations: accepted */
     {
         sbuf hk = {0};
-        sb_str(&hk, "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":[");
+        sb_str(&hk, "{\"binary_version\":\"1.0.0\",\"binary_checksum\":\"" SC_SUM "\",\"declared_hooks\":[");
         for (int k = 0; k < 64; k++)
-            sb_fmt(&hk, "%s{\"name\":\"h%d\",\"checksum\":\"" SUM "\"}", k ? "," : "", k);
+            sb_fmt(&hk, "%s{\"name\":\"h%d\",\"checksum\":\"" SC_SUM "\"}", k ? "," : "", k);
         sb_str(&hk, "]}");
         snprintf(p, sizeof p, "/v1/nodes/%s/capabilities", b.id);
-        assert_int_equal(call(&s, "PUT", p, b.auth, hk.p), 200);
+        assert_int_equal(sc_call(&s, "PUT", p, b.auth, hk.p), 200);
         free(hk.p);
         sbuf vb = {0};
         sb_str(&vb, "{\"violations\":[");
@@ -2143,22 +1950,22 @@ static void sp_flow_reports(void **state)
             sb_fmt(&vb, "%s" V_OK, k ? "," : "");
         sb_str(&vb, "]}");
         snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", b.id);
-        assert_int_equal(rq(&s, "POST", p, b.auth, vb.p, &r), 202);
+        assert_int_equal(sc_rq(&s, "POST", p, b.auth, vb.p, &r), 202);
         free(vb.p);
-        j = body_json(&r);
+        j = sc_body_json(&r);
         assert_int_equal(mt_jint(j, "violation_count"), 100);
         json_decref(j);
         rc_resp_free(&r);
     }
     /* integrity violations: 202, the count, the counter */
     snprintf(p, sizeof p, "/v1/nodes/%s/integrity-violations", a.id);
-    assert_int_equal(rq(&s, "POST", p, a.auth, "{\"violations\":[" V_OK "," V_OK "]}", &r), 202);
-    j = body_json(&r);
+    assert_int_equal(sc_rq(&s, "POST", p, a.auth, "{\"violations\":[" V_OK "," V_OK "]}", &r), 202);
+    j = sc_body_json(&r);
     assert_int_equal(mt_jint(j, "violation_count"), 2);
     parse_ms(mt_jstr(j, "accepted_at"), "accepted_at");
     json_decref(j);
     rc_resp_free(&r);
-    assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
+    assert_int_equal(sc_rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
     int64_t c = -1;
     assert_int_equal(mt_assertion_value(r.body, r.body_len, "integrity_violation_count", &c), 0);
     assert_int_equal(c, 2); /* one per accepted request */
@@ -2167,54 +1974,25 @@ static void sp_flow_reports(void **state)
 
 /* Events in strict: numeric ids, resume from > Last-Event-ID, no backfill
  * without one. */
-static int collect_until(sse_client *c, const char *marker, char ids[][32], char evs[][32], int max)
-{
-    int n = 0;
-    int64_t dl = mt_now_ms() + WAIT_MS;
-    for (;;) {
-        sse_event ev;
-        int r = sse_next(c, &ev, dl);
-        if (r != 1)
-            fail_msg("event stream: no %s (%s) after %d frames", marker, r == 0 ? "deadline" : "ended", n);
-        bool mark = ev.data && strstr(ev.data, marker);
-        if (n < max) {
-            snprintf(ids[n], 32, "%s", ev.id ? ev.id : "");
-            const char *k = ev.data ? strstr(ev.data, "\"event_id\":\"") : NULL;
-            snprintf(evs[n], 32, "%.*s", k ? (int)strcspn(k + 12, "\"") : 0, k ? k + 12 : "");
-            n++;
-        }
-        sse_event_free(&ev);
-        if (mark)
-            return n;
-    }
-}
-
-static void inject(const mt_server *s, const char *id)
-{
-    char *b = rc_fmt("{\"event_type\":\"node_state_updated\",\"event_id\":\"%s\",\"nonce\":\"n-%s\",\"payload\":{}}", id, id);
-    assert_int_equal(call(s, "POST", "/test/inject-event", NULL, b), 204);
-    free(b);
-}
-
 static void sp_events_numeric(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char evp[192], auth[160], lei[64];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
     sse_client c;
     const char *h1[] = {auth};
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + WAIT_MS), 200);
-    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
-    inject(&s, "x-1");
-    inject(&s, "x-2");
-    inject(&s, "x-3");
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + SC_WAIT_MS), 200);
+    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    sc_inject(&s, "x-1");
+    sc_inject(&s, "x-2");
+    sc_inject(&s, "x-3");
     char ids[16][32], evs[16][32];
-    int n = collect_until(&c, "x-3", ids, evs, 16);
+    int n = sc_collect_until(&c, "x-3", ids, evs, 16);
     sse_close(&c);
     uint64_t prev = 0;
     bool first = true;
@@ -2237,10 +2015,10 @@ static void sp_events_numeric(void **state)
     /* resume after x-1: x-2 and x-3, not x-1 */
     snprintf(lei, sizeof lei, "Last-Event-ID: %s", id1);
     const char *h2[] = {auth, lei};
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h2, 2, mt_now_ms() + WAIT_MS), 200);
-    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
-    inject(&s, "m-1");
-    n = collect_until(&c, "m-1", ids, evs, 16);
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h2, 2, mt_now_ms() + SC_WAIT_MS), 200);
+    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    sc_inject(&s, "m-1");
+    n = sc_collect_until(&c, "m-1", ids, evs, 16);
     sse_close(&c);
     bool got2 = false, got3 = false;
     for (int i = 0; i < n; i++) {
@@ -2255,12 +2033,12 @@ static void sp_events_numeric(void **state)
     static const char *const tails[] = {NULL, "Last-Event-ID: "};
     for (int k = 0; k < 2; k++) {
         const char *h3[] = {auth, tails[k]};
-        assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h3, tails[k] ? 2 : 1, mt_now_ms() + WAIT_MS), 200);
-        assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+        assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h3, tails[k] ? 2 : 1, mt_now_ms() + SC_WAIT_MS), 200);
+        assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
         char mk[16];
         snprintf(mk, sizeof mk, "t-%d", k);
-        inject(&s, mk);
-        n = collect_until(&c, mk, ids, evs, 16);
+        sc_inject(&s, mk);
+        n = sc_collect_until(&c, mk, ids, evs, 16);
         sse_close(&c);
         for (int i = 0; i < n; i++)
             if (strncmp(evs[i], "x-", 2) == 0 || strncmp(evs[i], "m-", 2) == 0)
@@ -2276,9 +2054,9 @@ static void sp_events_cursors(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char evp[192], auth[160];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
@@ -2289,7 +2067,7 @@ static void sp_events_cursors(void **state)
                                       "Last-Event-ID: 1e3", "Last-Event-ID: 184467440737095516160"};
     for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
         const char *h4[] = {auth, odd[k]};
-        int st = sse_open(&c, rc_http_port(&s), evp, h4, 2, mt_now_ms() + WAIT_MS);
+        int st = sse_open(&c, rc_http_port(&s), evp, h4, 2, mt_now_ms() + SC_WAIT_MS);
         char ct[128];
         snprintf(ct, sizeof ct, "%s", sse_header(&c, "Content-Type") ? sse_header(&c, "Content-Type") : "");
         sse_close(&c);
@@ -2306,16 +2084,16 @@ static void sp_heartbeat_hints(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    char *b = hb_body();
+    char *b = sc_hb_body();
     rc_resp r;
-    assert_int_equal(rq(&s, "POST", p, a.auth, b, &r), 200);
+    assert_int_equal(sc_rq(&s, "POST", p, a.auth, b, &r), 200);
     free(b);
-    json_t *j = body_json(&r);
+    json_t *j = sc_body_json(&r);
     if (!json_is_false(json_object_get(j, "reconcile")) || !json_is_false(json_object_get(j, "rotate_keys"))) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("POST %s: %s, want reconcile and rotate_keys false", p, sh);
@@ -2340,15 +2118,15 @@ static void sp_streams_full(void **state)
     mt_config_init(&cfg);
     cfg.sse_max_clients = 1;
     mt_server s;
-    strict_start(&s, &cfg);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_start(&s, &cfg);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char evp[192], auth[160];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
     const char *h[] = {auth};
     sse_client c;
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + WAIT_MS), 200);
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
     expect_problem(&s, "GET", evp, a.auth, NULL, 503, "streams_full");
     /* auth still first: no key is 401 even when full */
     expect_problem(&s, "GET", evp, NULL, NULL, 401, "unauthorized");
@@ -2370,10 +2148,10 @@ static void *reg_thread(void *arg)
 {
     reg_job *j = arg;
     CURL *h = curl_easy_init();
-    const char *body = "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}";
+    const char *body = "{\"token\":\"t\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}";
     for (int i = 0; i < j->n; i++) {
         mt_request rq = {.method = "POST", .path = "/v1/register", .body = body, .body_len = strlen(body),
-                         .send_body = true, .timeout_ms = WAIT_MS};
+                         .send_body = true, .timeout_ms = SC_WAIT_MS};
         mt_response r;
         mt_perform(h, j->s->base, &rq, &r);
         if (r.status == 200) {
@@ -2403,7 +2181,7 @@ static void sp_concurrent_registers(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
+    sc_strict_server(&s);
     enum { T = 6, N = 50 };
     static char ids[400][40];
     atomic_int ok = 0, full = 0, wrong = 0, next = 0;
@@ -2422,7 +2200,7 @@ static void sp_concurrent_registers(void **state)
     for (int i = 1; i < 250; i++)
         if (strcmp(ids[i], ids[i - 1]) == 0)
             fail_msg("node id %s given twice", ids[i]);
-    json_t *j = get_json(&s, "/test/nodes", NULL);
+    json_t *j = sc_get_json(&s, "/test/nodes", NULL);
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 250);
     /* mesh IPs distinct too */
     json_t *n;
@@ -2435,7 +2213,7 @@ static void sp_concurrent_registers(void **state)
         if (strcmp(ips[k], ips[k - 1]) == 0)
             fail_msg("mesh IP %s given twice", ips[k]);
     rc_resp r;
-    assert_int_equal(rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
+    assert_int_equal(sc_rq(&s, "GET", "/test/assertions", NULL, NULL, &r), 200);
     int64_t rc = -1;
     assert_int_equal(mt_assertion_value(r.body, r.body_len, "registration_count", &rc), 0);
     assert_int_equal(rc, 250);
@@ -2457,7 +2235,7 @@ static void *trig_thread(void *arg)
     CURL *h = curl_easy_init();
     const char *hd[] = {"Authorization: Bearer psk_t"};
     for (int i = 0; i < 10; i++) {
-        mt_request rq = {.method = "POST", .path = j->path, .headers = hd, .nheaders = 1, .timeout_ms = WAIT_MS};
+        mt_request rq = {.method = "POST", .path = j->path, .headers = hd, .nheaders = 1, .timeout_ms = SC_WAIT_MS};
         mt_response r;
         mt_perform(h, j->s->base, &rq, &r);
         json_t *o = r.status == 200 ? json_loadb((const char *)r.body, r.len, 0, NULL) : NULL;
@@ -2482,17 +2260,17 @@ static void sp_concurrent_triggers(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char evp[192], auth[160], tr[192];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
     const char *h[] = {auth};
     sse_client c;
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + WAIT_MS), 200);
-    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
+    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
     enum { T = 4 };
     atomic_int fresh = 0, pending = 0, wrong = 0;
     trig_job jobs[T];
@@ -2509,10 +2287,10 @@ static void sp_concurrent_triggers(void **state)
     for (int i = 1; i < T; i++)
         assert_string_equal(jobs[i].rid, jobs[0].rid);
     /* exactly one rotate_keys frame before a marker */
-    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+    assert_int_equal(sc_call(&s, "POST", "/test/inject-event", NULL,
                           "{\"event_type\":\"marker\",\"event_id\":\"mk\",\"nonce\":\"m\",\"payload\":{}}"),
                      204);
-    int64_t dl = mt_now_ms() + WAIT_MS;
+    int64_t dl = mt_now_ms() + SC_WAIT_MS;
     int rot = 0;
     for (;;) {
         sse_event ev;
@@ -2535,12 +2313,12 @@ static void sp_session_keys(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"one\"}"), 201);
-    assert_int_equal(call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"two\"}"), 201);
-    node a, b;
-    reg(&s, "/s/one", &a);
-    reg(&s, "/s/two", &b);
+    sc_strict_server(&s);
+    assert_int_equal(sc_call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"one\"}"), 201);
+    assert_int_equal(sc_call(&s, "POST", "/test/sessions", NULL, "{\"id\":\"two\"}"), 201);
+    sc_node a, b;
+    sc_reg(&s, "/s/one", &a);
+    sc_reg(&s, "/s/two", &b);
     assert_int_equal(heartbeat(&s, "/s/one", &a, NULL, 0), 200);
     assert_int_equal(heartbeat(&s, "/s/two", &b, NULL, 0), 200);
     /* a's key and id in session two: unknown there */
@@ -2550,15 +2328,15 @@ static void sp_session_keys(void **state)
     /* b's key on a's path in session one: an unknown key there, 401 not 403 */
     char p[192];
     snprintf(p, sizeof p, "/s/one/v1/nodes/%s/heartbeat", a.id);
-    char *hb = hb_body();
-    assert_int_equal(call(&s, "POST", p, b.auth, hb), 401);
+    char *hb = sc_hb_body();
+    assert_int_equal(sc_call(&s, "POST", p, b.auth, hb), 401);
     free(hb);
     /* a reset of session one forgets its nodes only */
-    assert_int_equal(call(&s, "POST", "/s/one/test/reset", NULL, NULL), 204);
+    assert_int_equal(sc_call(&s, "POST", "/s/one/test/reset", NULL, NULL), 204);
     assert_int_equal(heartbeat(&s, "/s/one", &a, NULL, 0), 401);
     assert_int_equal(heartbeat(&s, "/s/two", &b, NULL, 0), 200);
     /* ending session two: its prefix is gone */
-    assert_int_equal(call(&s, "DELETE", "/test/sessions/two", NULL, NULL), 200);
+    assert_int_equal(sc_call(&s, "DELETE", "/test/sessions/two", NULL, NULL), 200);
     assert_int_equal(heartbeat(&s, "/s/two", &b, NULL, 0), 404);
 }
 
@@ -2568,22 +2346,22 @@ static void sp_skip_auth_rule(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
-    node none = a;
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
+    sc_node none = a;
     snprintf(none.auth, sizeof none.auth, "%s", "");
     assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 401);
-    assert_int_equal(call(&s, "POST", "/test/faults", NULL, "{\"route\":\"heartbeat\",\"spec\":\"skip-auth\"}"), 201);
+    assert_int_equal(sc_call(&s, "POST", "/test/faults", NULL, "{\"route\":\"heartbeat\",\"spec\":\"skip-auth\"}"), 201);
     assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 200);
     /* the rule skips auth, not existence nor the body's checks */
-    char *hb = hb_body();
+    char *hb = sc_hb_body();
     expect_problem(&s, "POST", "/v1/nodes/" UNK "/heartbeat", NULL, hb, 404, "node_not_found");
     free(hb);
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
     expect_problem(&s, "POST", p, NULL, "{}", 400, "malformed_heartbeat_request");
-    json_t *j = get_json(&s, "/test/requests?route=heartbeat&status=200&last=1", NULL);
+    json_t *j = sc_get_json(&s, "/test/requests?route=heartbeat&status=200&last=1", NULL);
     json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
     assert_true(json_is_true(json_object_get(au, "skipped")));
     json_decref(j);
@@ -2594,7 +2372,7 @@ static void sp_skip_auth_rule(void **state)
     char pq[256];
     snprintf(pq, sizeof pq, "%s?x=1&y=%%22", p);
     rc_resp r;
-    rq(&s, "GET", pq, NULL, NULL, &r);
+    sc_rq(&s, "GET", pq, NULL, NULL, &r);
     json_decref(problem(&r, 401, "unauthorized", p, "a query"));
     rc_resp_free(&r);
     /* an upper-case id is the same node (UUIDs compare case-insensitively) */
@@ -2604,7 +2382,7 @@ static void sp_skip_auth_rule(void **state)
         if (*c >= 'a' && *c <= 'f')
             *c = (char)(*c - 'a' + 'A');
     snprintf(p, sizeof p, "/v1/nodes/%s/reachability", up);
-    json_decref(get_json(&s, p, a.auth));
+    json_decref(sc_get_json(&s, p, a.auth));
 }
 
 
@@ -2614,9 +2392,9 @@ static void sp_hostile_values(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char p[192], now[40];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
     /* decode and semantic refusals whose detail names a nasty value */
@@ -2630,9 +2408,9 @@ static void sp_hostile_values(void **state)
         "1e999", "-0", "[]", "{}", "true", "null",
     };
     for (size_t i = 0; i < sizeof nasty / sizeof nasty[0]; i++) {
-        char *b = rc_fmt("{\"client_now\":%s,\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", nasty[i]);
+        char *b = rc_fmt("{\"client_now\":%s,\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"}", nasty[i]);
         rc_resp r;
-        int st = rq(&s, "POST", p, a.auth, b, &r);
+        int st = sc_rq(&s, "POST", p, a.auth, b, &r);
         char what[128];
         snprintf(what, sizeof what, "client_now %zu", i);
         if (st != 400)
@@ -2646,9 +2424,9 @@ static void sp_hostile_values(void **state)
         rc_resp_free(&r);
         free(b);
         /* binary_version likewise: refused or accepted, never bad JSON after */
-        wall_rfc3339(0, now);
-        b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":%s}", now, nasty[i]);
-        st = rq(&s, "POST", p, a.auth, b, &r);
+        sc_wall_rfc3339(0, now);
+        b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":%s}", now, nasty[i]);
+        st = sc_rq(&s, "POST", p, a.auth, b, &r);
         if (st != 200 && st != 400)
             fail_msg("binary_version %zu: %d", i, st);
         if (st == 400) {
@@ -2667,9 +2445,9 @@ static void sp_hostile_values(void **state)
      * strings: /test/nodes and the topology stay JSON */
     static const char *const hosts[] = {"h\\\"\\\\\\n\\t\\u0001", "\\u2028\\u2029</script>", "\xc3\xa9t\xc3\xa9"};
     for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-        char *b = rc_fmt("{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"%s\"}", hosts[i]);
+        char *b = rc_fmt("{\"token\":\"t\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"%s\"}", hosts[i]);
         rc_resp r;
-        int st = rq(&s, "POST", "/v1/register", NULL, b, &r);
+        int st = sc_rq(&s, "POST", "/v1/register", NULL, b, &r);
         if (st != 200 && st != 400)
             fail_msg("hostname %zu: %d", i, st);
         rc_resp_free(&r);
@@ -2679,49 +2457,49 @@ static void sp_hostile_values(void **state)
         char *longhost = malloc(70000);
         memset(longhost, 'h', 69999);
         longhost[69999] = '\0';
-        char *b = rc_fmt("{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"%s\"}", longhost);
+        char *b = rc_fmt("{\"token\":\"t\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"%s\"}", longhost);
         rc_resp r;
-        int st = rq(&s, "POST", "/v1/register", NULL, b, &r);
+        int st = sc_rq(&s, "POST", "/v1/register", NULL, b, &r);
         if (st != 200 && st != 400)
             fail_msg("a 70,000-byte hostname: %d", st);
         rc_resp_free(&r);
         free(b);
         free(longhost);
     }
-    wall_rfc3339(0, now);
-    char *b = rc_fmt("{\"binary_version\":\"v\\\"1\\n\\u0000\",\"binary_checksum\":\"" SUM "\",\"declared_hooks\":"
-                     "[{\"name\":\"h\\\"\\\\\\n\",\"checksum\":\"" SUM "\"}]}");
+    sc_wall_rfc3339(0, now);
+    char *b = rc_fmt("{\"binary_version\":\"v\\\"1\\n\\u0000\",\"binary_checksum\":\"" SC_SUM "\",\"declared_hooks\":"
+                     "[{\"name\":\"h\\\"\\\\\\n\",\"checksum\":\"" SC_SUM "\"}]}");
     char cp[192];
     snprintf(cp, sizeof cp, "/v1/nodes/%s/capabilities", a.id);
-    int st = call(&s, "PUT", cp, a.auth, b);
+    int st = sc_call(&s, "PUT", cp, a.auth, b);
     if (st != 200 && st != 400)
         fail_msg("a manifest with nasty strings: %d", st);
     free(b);
     b = rc_fmt("{\"endpoint\":\"198.51.100.7:51820\",\"nat_type\":\"x\\\"\\n\\u0007\",\"reported_at\":\"%s\"}", now);
     char ep[192];
     snprintf(ep, sizeof ep, "/v1/nodes/%s/endpoint", a.id);
-    st = call(&s, "PUT", ep, a.auth, b);
+    st = sc_call(&s, "PUT", ep, a.auth, b);
     if (st != 200 && st != 400)
         fail_msg("an endpoint with a nasty nat_type: %d", st);
     free(b);
     rc_resp r;
-    assert_int_equal(rq(&s, "GET", "/test/nodes", NULL, NULL, &r), 200);
-    json_decref(body_json(&r)); /* fails the test when it is not JSON */
+    assert_int_equal(sc_rq(&s, "GET", "/test/nodes", NULL, NULL, &r), 200);
+    json_decref(sc_body_json(&r)); /* fails the test when it is not JSON */
     if (memchr(r.body, '\n', r.body_len - 1))
         fail_msg("/test/nodes: a raw newline inside");
     rc_resp_free(&r);
     char dom[64], tp[160];
     domain_of(&s, dom);
     snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
-    json_decref(get_json(&s, tp, "Authorization: Bearer psk_x\r\n"));
-    assert_int_equal(rq(&s, "GET", "/test/requests?limit=100000", NULL, NULL, &r), 200);
-    json_decref(body_json(&r));
+    json_decref(sc_get_json(&s, tp, "Authorization: Bearer psk_x\r\n"));
+    assert_int_equal(sc_rq(&s, "GET", "/test/requests?limit=100000", NULL, NULL, &r), 200);
+    json_decref(sc_body_json(&r));
     rc_resp_free(&r);
     /* a path id with bytes that need escaping: the instance is JSON */
     static const char *const paths[] = {"/v1/nodes/%22%5C%0A/heartbeat", "/v1/nodes/%ff%fe/heartbeat",
                                         "/v1/nodes/\x7f/heartbeat", "/v1/nodes/a%2Fb/heartbeat"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        rq(&s, "POST", paths[i], a.auth, "{}", &r);
+        sc_rq(&s, "POST", paths[i], a.auth, "{}", &r);
         if (r.status == 400 && strstr((char *)r.body, "invalid_node_id"))
             json_decref(problem(&r, 400, "invalid_node_id", paths[i], paths[i]));
         else if (r.status != 400 && r.status != 404) {
@@ -2739,9 +2517,9 @@ static void sp_reachability_edges(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     json_t *j = reach(&s, "", &a);
     int64_t born = parse_ms(mt_jstr(j, "changed_at"), "changed_at");
     json_decref(j);
@@ -2772,10 +2550,10 @@ static void sp_reachability_edges(void **state)
     json_decref(j);
     /* a refused heartbeat (skew) moves nothing */
     char p[192], old[40];
-    wall_rfc3339(-120000, old);
+    sc_wall_rfc3339(-120000, old);
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    char *b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SUM "\",\"binary_version\":\"1\"}", old);
-    assert_int_equal(call(&s, "POST", p, a.auth, b), 400);
+    char *b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"}", old);
+    assert_int_equal(sc_call(&s, "POST", p, a.auth, b), 400);
     free(b);
     j = reach(&s, "", &a);
     assert_string_equal(mt_jstr(j, "state"), "stale");
@@ -2785,7 +2563,7 @@ static void sp_reachability_edges(void **state)
     char dom[64], tp[160];
     domain_of(&s, dom);
     snprintf(tp, sizeof tp, "/v1/domains/%s/mesh/topology", dom);
-    j = get_json(&s, tp, "Authorization: Bearer psk_x\r\n");
+    j = sc_get_json(&s, tp, "Authorization: Bearer psk_x\r\n");
     json_t *n0 = json_array_get(json_object_get(j, "nodes"), 0);
     json_t *rv = json_object_get(n0, "reachability");
     const char *rs = json_is_string(rv) ? json_string_value(rv) : mt_jstr(rv, "state");
@@ -2801,9 +2579,9 @@ static void sp_events_uppercase_id(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char up[64], evl[192], evu[192], auth[160], tr[192];
     snprintf(up, sizeof up, "%s", a.id);
     for (char *c = up; *c; c++)
@@ -2815,11 +2593,11 @@ static void sp_events_uppercase_id(void **state)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
     const char *h[] = {auth};
     sse_client lo, hi;
-    assert_int_equal(sse_open(&lo, rc_http_port(&s), evl, h, 1, mt_now_ms() + WAIT_MS), 200);
-    assert_int_equal(sse_open(&hi, rc_http_port(&s), evu, h, 1, mt_now_ms() + WAIT_MS), 200);
-    assert_int_equal(call(&s, "GET", "/test/sse/wait?clients=2&timeout_ms=10000", NULL, NULL), 200);
-    assert_int_equal(call(&s, "POST", tr, "Authorization: Bearer psk_x\r\n", NULL), 200);
-    assert_int_equal(call(&s, "POST", "/test/inject-event", NULL,
+    assert_int_equal(sse_open(&lo, rc_http_port(&s), evl, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
+    assert_int_equal(sse_open(&hi, rc_http_port(&s), evu, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
+    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=2&timeout_ms=10000", NULL, NULL), 200);
+    assert_int_equal(sc_call(&s, "POST", tr, "Authorization: Bearer psk_x\r\n", NULL), 200);
+    assert_int_equal(sc_call(&s, "POST", "/test/inject-event", NULL,
                           "{\"event_type\":\"marker\",\"event_id\":\"mk\",\"nonce\":\"m\",\"payload\":{}}"),
                      204);
     if (until_event(&lo, "rotate_keys", "\"mk\"") != 1)
@@ -2838,9 +2616,9 @@ static void sp_gzip_garbage(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     struct {
         const char *method, *route, *code;
     } g[] = {
@@ -2859,7 +2637,7 @@ static void sp_gzip_garbage(void **state)
         else
             snprintf(p, sizeof p, "/v1/keys/rotate");
         rc_resp r;
-        rq(&s, g[i].method, p, h, "this is not gzip", &r);
+        sc_rq(&s, g[i].method, p, h, "this is not gzip", &r);
         json_t *j = json_loadb((const char *)r.body, r.body_len, 0, NULL);
         const char *c = j && json_is_string(json_object_get(j, "code")) ? json_string_value(json_object_get(j, "code")) : "";
         if (r.status != 400 || strcmp(c, g[i].code) != 0) {
@@ -2885,17 +2663,17 @@ static void sp_heartbeat_hints_set(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
-    assert_int_equal(call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"),
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
+    assert_int_equal(sc_call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"),
                      204);
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    char *b = hb_body();
+    char *b = sc_hb_body();
     rc_resp r;
-    assert_int_equal(rq(&s, "POST", p, a.auth, b, &r), 200);
-    json_t *j = body_json(&r);
+    assert_int_equal(sc_rq(&s, "POST", p, a.auth, b, &r), 200);
+    json_t *j = sc_body_json(&r);
     assert_true(json_is_false(json_object_get(j, "reconcile")));
     assert_true(json_is_true(json_object_get(j, "rotate_keys")));
     json_decref(j);
@@ -2914,16 +2692,16 @@ static void sp_heartbeat_hints_set(void **state)
     mt_config_init(&cfg);
     cfg.fixtures_dir = dir;
     mt_server t;
-    strict_start(&t, &cfg);
+    sc_strict_start(&t, &cfg);
     remove(f);
     rmdir(dir);
-    node n;
-    reg(&t, "", &n);
+    sc_node n;
+    sc_reg(&t, "", &n);
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", n.id);
-    b = hb_body();
-    assert_int_equal(rq(&t, "POST", p, n.auth, b, &r), 200);
+    b = sc_hb_body();
+    assert_int_equal(sc_rq(&t, "POST", p, n.auth, b, &r), 200);
     free(b);
-    j = body_json(&r);
+    j = sc_body_json(&r);
     if (!json_is_false(json_object_get(j, "reconcile")) || !json_is_false(json_object_get(j, "rotate_keys"))) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("-fixtures without heartbeat.json: POST %s: %s, want both hints false", p, sh);
@@ -2940,21 +2718,21 @@ static void sp_no_self_peer(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
+    sc_strict_server(&s);
     for (int k = 0; k < 3; k++) {
         rc_resp r;
-        assert_int_equal(rq(&s, "POST", "/v1/register", NULL,
-                            "{\"token\":\"t\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}", &r),
+        assert_int_equal(sc_rq(&s, "POST", "/v1/register", NULL,
+                            "{\"token\":\"t\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}", &r),
                          200);
-        json_t *j = body_json(&r);
+        json_t *j = sc_body_json(&r);
         rc_resp_free(&r);
         const char *ip = mt_jstr(j, "mesh_ip");
-        node n;
+        sc_node n;
         snprintf(n.id, sizeof n.id, "%s", mt_jstr(j, "node_id"));
         snprintf(n.auth, sizeof n.auth, "Authorization: Bearer %s\r\n", mt_jstr(j, "node_secret_key"));
         char p[192];
         snprintf(p, sizeof p, "/v1/nodes/%s/state", n.id);
-        json_t *st = get_json(&s, p, n.auth);
+        json_t *st = sc_get_json(&s, p, n.auth);
         json_t *lists[2] = {json_object_get(j, "peers"), json_object_get(st, "peers")};
         for (int l = 0; l < 2; l++) {
             json_t *peer;
@@ -2994,7 +2772,7 @@ static void sp_local_tls(void **state)
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         mt_request rq = {.method = c[i].method, .path = c[i].path, .body = c[i].body,
                          .body_len = c[i].body ? strlen(c[i].body) : 0, .send_body = c[i].body != NULL,
-                         .insecure = true, .timeout_ms = WAIT_MS};
+                         .insecure = true, .timeout_ms = SC_WAIT_MS};
         mt_response r;
         mt_perform(NULL, s.tls_base, &rq, &r);
         const char *ct = mt_header_get(&r, "Content-Type");
@@ -3022,11 +2800,11 @@ static void sp_pipelined_auth(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a, b;
-    reg(&s, "", &a);
-    reg(&s, "", &b);
-    char *hb = hb_body();
+    sc_strict_server(&s);
+    sc_node a, b;
+    sc_reg(&s, "", &a);
+    sc_reg(&s, "", &b);
+    char *hb = sc_hb_body();
     const char *auths[] = {a.auth, "", b.auth, a.auth, "Authorization: Bearer psk_x\r\n", a.auth};
     const int want[] = {200, 401, 403, 200, 401, 200};
     sbuf all = {0};
@@ -3045,7 +2823,7 @@ static void sp_pipelined_auth(void **state)
     rc_close(c);
     free(all.p);
     free(hb);
-    json_t *j = get_json(&s, "/test/requests?route=heartbeat", NULL);
+    json_t *j = sc_get_json(&s, "/test/requests?route=heartbeat", NULL);
     json_t *e;
     size_t i;
     static const char *const cls[] = {"node_key", "none", "node_key", "node_key", "api_token", "node_key"};
@@ -3067,13 +2845,13 @@ static void sp_clock_api(void **state)
 {
     (void)state;
     mt_server s;
-    strict_server(&s);
-    node a;
-    reg(&s, "", &a);
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
     char acc[64];
     assert_int_equal(heartbeat(&s, "", &a, acc, sizeof acc), 200);
     assert_int_equal(mockapi_clock_advance(s.m, 90000), MOCKAPI_OK);
-    json_t *j = get_json(&s, "/test/clock", NULL);
+    json_t *j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 90000);
     json_decref(j);
     j = reach(&s, "", &a);
@@ -3082,13 +2860,13 @@ static void sp_clock_api(void **state)
     assert_int_equal(mockapi_clock_advance(s.m, -1), MOCKAPI_EINVAL);
     assert_int_equal(mockapi_clock_advance(s.m, 315360000000LL), MOCKAPI_EINVAL); /* 90 s + 10 years */
     assert_int_equal(mockapi_clock_advance(s.m, INT64_MAX), MOCKAPI_EINVAL);
-    j = get_json(&s, "/test/clock", NULL);
+    j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 90000);
     json_decref(j);
     assert_int_equal(mockapi_clock_advance(s.m, 315360000000LL - 90000), MOCKAPI_OK);
     assert_int_equal(advance(&s, "0"), 315360000000LL);
     assert_int_equal(mockapi_reset(s.m), MOCKAPI_OK);
-    j = get_json(&s, "/test/clock", NULL);
+    j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 0);
     json_decref(j);
     assert_int_equal(heartbeat(&s, "", &a, NULL, 0), 401); /* the registry went with the reset */
@@ -3116,10 +2894,10 @@ static void sp_session_api(void **state)
     expect_problem(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "X-Mockapi-Session: capi\r\n", "{}", 401, "nsk_revoked");
     expect_golden(&s, "POST", "/v1/nodes/" UNK "/heartbeat", "{}", 200, "heartbeat");
     assert_int_equal(mockapi_session_clock_advance(ses, 5000), MOCKAPI_OK);
-    json_t *j = get_json(&s, "/test/clock", "X-Mockapi-Session: capi\r\n");
+    json_t *j = sc_get_json(&s, "/test/clock", "X-Mockapi-Session: capi\r\n");
     assert_int_equal(mt_jint(j, "offset_ms"), 5000);
     json_decref(j);
-    j = get_json(&s, "/test/clock", NULL);
+    j = sc_get_json(&s, "/test/clock", NULL);
     assert_int_equal(mt_jint(j, "offset_ms"), 0);
     json_decref(j);
     assert_int_equal(mockapi_session_end(ses), MOCKAPI_OK);
@@ -3136,14 +2914,14 @@ static void sp_skip_auth_register(void **state)
     (void)state;
     mockapi_config cfg;
     mt_config_init(&cfg);
-    cfg.bootstrap_tokens = BOOT;
+    cfg.bootstrap_tokens = SC_BOOT;
     mt_server s;
-    strict_start(&s, &cfg);
-    const char *body = "{\"token\":\"bt-wrong\",\"public_key\":\"" PK1 "\",\"hostname\":\"h\"}";
+    sc_strict_start(&s, &cfg);
+    const char *body = "{\"token\":\"bt-wrong\",\"public_key\":\"" SC_PK1 "\",\"hostname\":\"h\"}";
     expect_problem(&s, "POST", "/v1/register", NULL, body, 401, "bootstrap_token_invalid");
     rc_resp r;
-    int st = rq(&s, "POST", "/v1/register", SKIP, body, &r);
-    json_t *j = get_json(&s, "/test/requests?route=register&last=1", NULL);
+    int st = sc_rq(&s, "POST", "/v1/register", SKIP, body, &r);
+    json_t *j = sc_get_json(&s, "/test/requests?route=register&last=1", NULL);
     json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
     bool skipped = json_is_true(json_object_get(au, "skipped"));
     json_decref(j);
