@@ -152,6 +152,14 @@ void sc_strict_server(mt_server *s)
     sc_strict_start(s, &cfg);
 }
 
+void sc_strict_tls(mt_server *s)
+{
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.profile = MOCKAPI_PROFILE_STRICT;
+    rc_start(s, &cfg, true);
+}
+
 int sc_session(const mt_server *s, const char *body, char id[64])
 {
     rc_resp r;
@@ -231,6 +239,16 @@ void sc_reg(const mt_server *s, const char *pre, sc_node *n)
     for (int i = 0; i < 32; i++)
         if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n->nsk[i]))
             fail_msg("register: node_secret_key %s is not [A-Za-z0-9]", n->nsk);
+}
+
+void sc_strict_nodes(mt_server *s, ...)
+{
+    sc_strict_server(s);
+    va_list ap;
+    va_start(ap, s);
+    for (sc_node *n = va_arg(ap, sc_node *); n; n = va_arg(ap, sc_node *))
+        sc_reg(s, "", n);
+    va_end(ap);
 }
 
 /* ---- event streams ---------------------------------------------------------- */

@@ -89,6 +89,8 @@ json_t *sc_last_entry(const mt_server *s, const char *hdrs, const char *route);
 void sc_strict_start(mt_server *s, mockapi_config *cfg);
 /* A strict server with the default configuration. */
 void sc_strict_server(mt_server *s);
+/* The same with a TLS listener too (rc_start's tls). */
+void sc_strict_tls(mt_server *s);
 
 /* POST /test/sessions with body: its status, and on 200 or 201 the new
  * session's id in id (else id is ""). */
@@ -108,6 +110,9 @@ int sc_register(const mt_server *s, const char *pre, const char *token, const ch
  * unless 200 with a lower-case UUIDv7 id and a 32-character [A-Za-z0-9]
  * key. */
 void sc_reg(const mt_server *s, const char *pre, sc_node *n);
+/* sc_strict_server, then each sc_node * after s, up to a NULL, sc_reg'd
+ * in the default session, in order. */
+void sc_strict_nodes(mt_server *s, ...);
 
 /* ---- event streams ---------------------------------------------------------- */
 

@@ -833,9 +833,8 @@ static void sp_flow_reachability(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     /* before any heartbeat: healthy, last_heartbeat_at null */
     json_t *j = reach(&s, "", &a);
     assert_string_equal(mt_jstr(j, "state"), "healthy");
@@ -1000,10 +999,8 @@ static void sp_flow_rotation(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, b;
-    sc_reg(&s, "", &a);
-    sc_reg(&s, "", &b);
+    sc_strict_nodes(&s, &a, &b, NULL);
     const char *op = "Authorization: Bearer psk_x\r\n";
     char tr[192], pv[192];
     snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
@@ -1027,14 +1024,12 @@ static void sp_flow_rotation(void **state)
     json_decref(l);
     /* the node listens on its event stream */
     sse_client ev;
-    char evp[192], auth[160];
+    char evp[192];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
-    const char *eh[] = {auth};
-    int st = sse_open(&ev, rc_http_port(&s), evp, eh, 1, mt_now_ms() + SC_WAIT_MS);
+    int st = sc_events_open(&ev, &s, evp, &a, NULL);
     if (st != 200)
         fail_msg("GET %s with the node's key: %d [%s]", evp, st, ev.head ? ev.head : "");
-    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    sc_sse_wait(&s, "", 1);
     /* trigger */
     rc_resp r;
     st = sc_rq(&s, "POST", tr, op, NULL, &r);
@@ -1152,10 +1147,8 @@ static void sp_flow_deregister(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, b;
-    sc_reg(&s, "", &a);
-    sc_reg(&s, "", &b);
+    sc_strict_nodes(&s, &a, &b, NULL);
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/deregister", a.id);
     expect_problem(&s, "POST", p, NULL, "", 401, "unauthorized");
@@ -1189,9 +1182,8 @@ static void sp_www_authenticate(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char p[192], v[512];
     int n;
     rc_resp r;
@@ -1592,10 +1584,8 @@ static void sp_hostile_authorization(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, b;
-    sc_reg(&s, "", &a);
-    sc_reg(&s, "", &b);
+    sc_strict_nodes(&s, &a, &b, NULL);
     rc_resp r;
     char v[512];
     /* what is refused, and how */
@@ -1859,10 +1849,8 @@ static void sp_flow_reports(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, b;
-    sc_reg(&s, "", &a);
-    sc_reg(&s, "", &b);
+    sc_strict_nodes(&s, &a, &b, NULL);
     const char *op = "Authorization: Bearer psk_x\r\n";
     char p[192], now[40], dom[64], tp[160];
     rc_resp r;
@@ -1978,22 +1966,13 @@ static void sp_events_numeric(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
-    char evp[192], auth[160], lei[64];
+    sc_strict_nodes(&s, &a, NULL);
+    char evp[192], lei[64];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
-    sse_client c;
-    const char *h1[] = {auth};
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h1, 1, mt_now_ms() + SC_WAIT_MS), 200);
-    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
-    sc_inject(&s, "x-1");
-    sc_inject(&s, "x-2");
-    sc_inject(&s, "x-3");
+    static const char *const x123[] = {"x-1", "x-2", "x-3"}, *const m1[] = {"m-1"};
     char ids[16][32], evs[16][32];
-    int n = sc_collect_until(&c, "x-3", ids, evs, 16);
-    sse_close(&c);
+    int n = sc_stream_injected(&s, evp, &a, NULL, x123, 3, ids, evs, 16);
     uint64_t prev = 0;
     bool first = true;
     char id1[32] = "";
@@ -2014,12 +1993,7 @@ static void sp_events_numeric(void **state)
         fail_msg("x-1 came without an id");
     /* resume after x-1: x-2 and x-3, not x-1 */
     snprintf(lei, sizeof lei, "Last-Event-ID: %s", id1);
-    const char *h2[] = {auth, lei};
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h2, 2, mt_now_ms() + SC_WAIT_MS), 200);
-    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
-    sc_inject(&s, "m-1");
-    n = sc_collect_until(&c, "m-1", ids, evs, 16);
-    sse_close(&c);
+    n = sc_stream_injected(&s, evp, &a, lei, m1, 1, ids, evs, 16);
     bool got2 = false, got3 = false;
     for (int i = 0; i < n; i++) {
         if (strcmp(evs[i], "x-1") == 0)
@@ -2032,14 +2006,10 @@ static void sp_events_numeric(void **state)
     /* no Last-Event-ID, or an empty one: the tail, no backfill */
     static const char *const tails[] = {NULL, "Last-Event-ID: "};
     for (int k = 0; k < 2; k++) {
-        const char *h3[] = {auth, tails[k]};
-        assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h3, tails[k] ? 2 : 1, mt_now_ms() + SC_WAIT_MS), 200);
-        assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
         char mk[16];
         snprintf(mk, sizeof mk, "t-%d", k);
-        sc_inject(&s, mk);
-        n = sc_collect_until(&c, mk, ids, evs, 16);
-        sse_close(&c);
+        const char *const mks[] = {mk};
+        n = sc_stream_injected(&s, evp, &a, tails[k], mks, 1, ids, evs, 16);
         for (int i = 0; i < n; i++)
             if (strncmp(evs[i], "x-", 2) == 0 || strncmp(evs[i], "m-", 2) == 0)
                 fail_msg("a stream opened %s replayed %s", k ? "with an empty Last-Event-ID" : "without Last-Event-ID",
@@ -2054,20 +2024,17 @@ static void sp_events_cursors(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
-    char evp[192], auth[160];
+    sc_strict_nodes(&s, &a, NULL);
+    char evp[192];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
     sse_client c;
     /* hostile cursors: 400 invalid_last_event_id, no stream (an id past
      * 2^64 is no event's id either: strconv.ParseUint refuses it) */
     static const char *const odd[] = {"Last-Event-ID: 0x10", "Last-Event-ID: +1", "Last-Event-ID:  7 7",
                                       "Last-Event-ID: 1e3", "Last-Event-ID: 184467440737095516160"};
     for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
-        const char *h4[] = {auth, odd[k]};
-        int st = sse_open(&c, rc_http_port(&s), evp, h4, 2, mt_now_ms() + SC_WAIT_MS);
+        int st = sc_events_open(&c, &s, evp, &a, odd[k]);
         char ct[128];
         snprintf(ct, sizeof ct, "%s", sse_header(&c, "Content-Type") ? sse_header(&c, "Content-Type") : "");
         sse_close(&c);
@@ -2084,9 +2051,8 @@ static void sp_heartbeat_hints(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
     char *b = sc_hb_body();
@@ -2121,12 +2087,10 @@ static void sp_streams_full(void **state)
     sc_strict_start(&s, &cfg);
     sc_node a;
     sc_reg(&s, "", &a);
-    char evp[192], auth[160];
+    char evp[192];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
-    const char *h[] = {auth};
     sse_client c;
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
+    assert_int_equal(sc_events_open(&c, &s, evp, &a, NULL), 200);
     expect_problem(&s, "GET", evp, a.auth, NULL, 503, "streams_full");
     /* auth still first: no key is 401 even when full */
     expect_problem(&s, "GET", evp, NULL, NULL, 401, "unauthorized");
@@ -2260,17 +2224,14 @@ static void sp_concurrent_triggers(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
-    char evp[192], auth[160], tr[192];
+    sc_strict_nodes(&s, &a, NULL);
+    char evp[192], tr[192];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
-    const char *h[] = {auth};
     sse_client c;
-    assert_int_equal(sse_open(&c, rc_http_port(&s), evp, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
-    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=1&timeout_ms=10000", NULL, NULL), 200);
+    assert_int_equal(sc_events_open(&c, &s, evp, &a, NULL), 200);
+    sc_sse_wait(&s, "", 1);
     enum { T = 4 };
     atomic_int fresh = 0, pending = 0, wrong = 0;
     trig_job jobs[T];
@@ -2346,9 +2307,8 @@ static void sp_skip_auth_rule(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     sc_node none = a;
     snprintf(none.auth, sizeof none.auth, "%s", "");
     assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 401);
@@ -2377,10 +2337,7 @@ static void sp_skip_auth_rule(void **state)
     rc_resp_free(&r);
     /* an upper-case id is the same node (UUIDs compare case-insensitively) */
     char up[64];
-    snprintf(up, sizeof up, "%s", a.id);
-    for (char *c = up; *c; c++)
-        if (*c >= 'a' && *c <= 'f')
-            *c = (char)(*c - 'a' + 'A');
+    sc_upper_id(a.id, up);
     snprintf(p, sizeof p, "/v1/nodes/%s/reachability", up);
     json_decref(sc_get_json(&s, p, a.auth));
 }
@@ -2392,9 +2349,8 @@ static void sp_hostile_values(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char p[192], now[40];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
     /* decode and semantic refusals whose detail names a nasty value */
@@ -2517,9 +2473,8 @@ static void sp_reachability_edges(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     json_t *j = reach(&s, "", &a);
     int64_t born = parse_ms(mt_jstr(j, "changed_at"), "changed_at");
     json_decref(j);
@@ -2579,23 +2534,17 @@ static void sp_events_uppercase_id(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
-    char up[64], evl[192], evu[192], auth[160], tr[192];
-    snprintf(up, sizeof up, "%s", a.id);
-    for (char *c = up; *c; c++)
-        if (*c >= 'a' && *c <= 'f')
-            *c = (char)(*c - 'a' + 'A');
+    sc_strict_nodes(&s, &a, NULL);
+    char up[64], evl[192], evu[192], tr[192];
+    sc_upper_id(a.id, up);
     snprintf(evl, sizeof evl, "/v1/nodes/%s/events", a.id);
     snprintf(evu, sizeof evu, "/v1/nodes/%s/events", up);
     snprintf(tr, sizeof tr, "/v1/nodes/%s/keys/rotate", a.id);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a.nsk);
-    const char *h[] = {auth};
     sse_client lo, hi;
-    assert_int_equal(sse_open(&lo, rc_http_port(&s), evl, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
-    assert_int_equal(sse_open(&hi, rc_http_port(&s), evu, h, 1, mt_now_ms() + SC_WAIT_MS), 200);
-    assert_int_equal(sc_call(&s, "GET", "/test/sse/wait?clients=2&timeout_ms=10000", NULL, NULL), 200);
+    assert_int_equal(sc_events_open(&lo, &s, evl, &a, NULL), 200);
+    assert_int_equal(sc_events_open(&hi, &s, evu, &a, NULL), 200);
+    sc_sse_wait(&s, "", 2);
     assert_int_equal(sc_call(&s, "POST", tr, "Authorization: Bearer psk_x\r\n", NULL), 200);
     assert_int_equal(sc_call(&s, "POST", "/test/inject-event", NULL,
                           "{\"event_type\":\"marker\",\"event_id\":\"mk\",\"nonce\":\"m\",\"payload\":{}}"),
@@ -2616,9 +2565,8 @@ static void sp_gzip_garbage(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     struct {
         const char *method, *route, *code;
     } g[] = {
@@ -2663,9 +2611,8 @@ static void sp_heartbeat_hints_set(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     assert_int_equal(sc_call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"),
                      204);
     char p[192];
@@ -2756,11 +2703,8 @@ static void sp_no_self_peer(void **state)
 static void sp_local_tls(void **state)
 {
     (void)state;
-    mockapi_config cfg;
-    mt_config_init(&cfg);
-    cfg.profile = MOCKAPI_PROFILE_STRICT;
     mt_server s;
-    rc_start(&s, &cfg, true);
+    sc_strict_tls(&s);
     struct {
         const char *method, *path, *body, *code;
         long status;
@@ -2800,10 +2744,8 @@ static void sp_pipelined_auth(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, b;
-    sc_reg(&s, "", &a);
-    sc_reg(&s, "", &b);
+    sc_strict_nodes(&s, &a, &b, NULL);
     char *hb = sc_hb_body();
     const char *auths[] = {a.auth, "", b.auth, a.auth, "Authorization: Bearer psk_x\r\n", a.auth};
     const int want[] = {200, 401, 403, 200, 401, 200};
@@ -2845,9 +2787,8 @@ static void sp_clock_api(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char acc[64];
     assert_int_equal(heartbeat(&s, "", &a, acc, sizeof acc), 200);
     assert_int_equal(mockapi_clock_advance(s.m, 90000), MOCKAPI_OK);

@@ -73,11 +73,8 @@ static void expect_code(const rc_resp *r, int status, const char *code, const ch
 static void spa_local_skip_auth(void **state)
 {
     (void)state;
-    mockapi_config cfg;
-    mt_config_init(&cfg);
-    cfg.profile = MOCKAPI_PROFILE_STRICT;
     mt_server s;
-    rc_start(&s, &cfg, true);
+    sc_strict_tls(&s);
     const char *hd[] = {"X-Mockapi-Fault: skip-auth", "Content-Type: application/json"};
     mt_request q = {.method = "POST", .path = "/local/metrics", .headers = hd, .nheaders = 2, .body = "{}",
                     .body_len = 2, .send_body = true, .insecure = true, .timeout_ms = SC_WAIT_MS};
@@ -128,11 +125,10 @@ static void spa_registry_budget(void **state)
     (void)state;
     mockapi_config cfg;
     mt_config_init(&cfg);
-    cfg.profile = MOCKAPI_PROFILE_STRICT;
     cfg.sessions_max_bytes = 1u << 20;
     cfg.journal_max_entries = 16;
     mt_server s;
-    rc_start(&s, &cfg, false);
+    sc_strict_start(&s, &cfg);
     char sid[64], pre[80];
     int cs = sc_session(&s, "{\"profile\":\"strict\"}", sid);
     assert_true(cs == 200 || cs == 201);
@@ -165,10 +161,9 @@ static void spa_sessions_required(void **state)
     (void)state;
     mockapi_config cfg;
     mt_config_init(&cfg);
-    cfg.profile = MOCKAPI_PROFILE_STRICT;
     cfg.sessions = MOCKAPI_SESSIONS_REQUIRED;
     mt_server s;
-    rc_start(&s, &cfg, false);
+    sc_strict_start(&s, &cfg);
     rc_resp r;
     sc_rq(&s, "POST", "/v1/nodes/01890000-0000-7000-8000-000000000001/heartbeat", NULL, "{}", &r);
     char ct[128];
@@ -189,10 +184,8 @@ static void spa_rotation_replay(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, b;
-    sc_reg(&s, "", &a);
-    sc_reg(&s, "", &b);
+    sc_strict_nodes(&s, &a, &b, NULL);
     char *p = rc_fmt("/v1/nodes/%s/keys/rotate", a.id);
     assert_int_equal(sc_call(&s, "POST", p, "Authorization: Bearer psk_op\r\n", ""), 200);
     free(p);
@@ -225,9 +218,8 @@ static void spa_reregister(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a, a2;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char *p = rc_fmt("/v1/nodes/%s/deregister", a.id);
     int st = sc_call(&s, "POST", p, a.auth, "");
     assert_true(st == 204);
@@ -260,9 +252,8 @@ static void spa_head(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char *p = rc_fmt("/v1/nodes/%s/reachability", a.id);
     mt_request q = {.method = "HEAD", .path = p, .timeout_ms = SC_WAIT_MS};
     mt_response r;
@@ -292,9 +283,8 @@ static void spa_bad_escape(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     const char *paths[] = {"/v1/nodes/%zz/heartbeat", "/v1/nodes/%4/heartbeat", "/v1/register%"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         rc_resp r;
@@ -331,9 +321,8 @@ static void spa_events_resume_ids(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char evp[192], lei[64];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     static const char *const x123[] = {"x-1", "x-2", "x-3"}, *const m1[] = {"m-1"}, *const m2[] = {"m-2"};
@@ -442,10 +431,9 @@ static void spa_trigger_budget(void **state)
     (void)state;
     mockapi_config cfg;
     mt_config_init(&cfg);
-    cfg.profile = MOCKAPI_PROFILE_STRICT;
     cfg.sessions_max_bytes = 1000;
     mt_server s;
-    rc_start(&s, &cfg, false);
+    sc_strict_start(&s, &cfg);
     char sid[64], pre[80];
     int cs = sc_session(&s, "{}", sid);
     assert_true(cs == 200 || cs == 201);
@@ -499,9 +487,8 @@ static void spa_endpoint_broadcast(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char now[40];
     sc_wall_rfc3339(0, now);
     char *p = rc_fmt("/v1/nodes/%s/endpoint", a.id);
@@ -529,9 +516,8 @@ static void spa_inject_upper(void **state)
 {
     (void)state;
     mt_server s;
-    sc_strict_server(&s);
     sc_node a;
-    sc_reg(&s, "", &a);
+    sc_strict_nodes(&s, &a, NULL);
     char evp[192], up[64];
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     sc_upper_id(a.id, up);
