@@ -299,9 +299,11 @@ int sc_collect_until(sse_client *c, const char *marker, char ids[][32], char evs
     }
 }
 
-int sc_stream_injected(const mt_server *s, const char *path, const sc_node *n, const char *extra,
-                       const char *const *evids, int nev, char ids[][32], char evs[][32], int max)
+int sc_stream_injected(const mt_server *s, const sc_node *n, const char *extra, const char *const *evids, int nev,
+                       char ids[][32], char evs[][32], int max)
 {
+    char path[192];
+    snprintf(path, sizeof path, "/v1/nodes/%s/events", n->id);
     sse_client c;
     int st = sc_events_open(&c, s, path, n, extra);
     if (st != 200) {

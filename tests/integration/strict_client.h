@@ -135,11 +135,12 @@ int sc_events_open(sse_client *c, const mt_server *s, const char *path, const sc
  * deadline or when the stream ends first. */
 int sc_collect_until(sse_client *c, const char *marker, char ids[][32], char evs[][32], int max);
 
-/* Opens path with n's key (and extra, as sc_events_open; fails unless 200),
- * waits until the hub counts it (the only stream), injects the events
- * evids[0..nev) in order, and collects frames until the last of them
+/* Opens n's stream in the default session (/v1/nodes/ID/events) with its
+ * key (and extra, as sc_events_open; fails unless 200), waits until the hub
+ * counts it (the only stream), injects the events evids[0..nev) in order
+ * (sc_inject), and collects frames until the last of them
  * (sc_collect_until); closes the stream. The number kept. */
-int sc_stream_injected(const mt_server *s, const char *path, const sc_node *n, const char *extra,
-                       const char *const *evids, int nev, char ids[][32], char evs[][32], int max);
+int sc_stream_injected(const mt_server *s, const sc_node *n, const char *extra, const char *const *evids, int nev,
+                       char ids[][32], char evs[][32], int max);
 
 #endif

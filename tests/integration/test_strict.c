@@ -1968,11 +1968,10 @@ static void sp_events_numeric(void **state)
     mt_server s;
     sc_node a;
     sc_strict_nodes(&s, &a, NULL);
-    char evp[192], lei[64];
-    snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
+    char lei[64];
     static const char *const x123[] = {"x-1", "x-2", "x-3"}, *const m1[] = {"m-1"};
     char ids[16][32], evs[16][32];
-    int n = sc_stream_injected(&s, evp, &a, NULL, x123, 3, ids, evs, 16);
+    int n = sc_stream_injected(&s, &a, NULL, x123, 3, ids, evs, 16);
     uint64_t prev = 0;
     bool first = true;
     char id1[32] = "";
@@ -1993,7 +1992,7 @@ static void sp_events_numeric(void **state)
         fail_msg("x-1 came without an id");
     /* resume after x-1: x-2 and x-3, not x-1 */
     snprintf(lei, sizeof lei, "Last-Event-ID: %s", id1);
-    n = sc_stream_injected(&s, evp, &a, lei, m1, 1, ids, evs, 16);
+    n = sc_stream_injected(&s, &a, lei, m1, 1, ids, evs, 16);
     bool got2 = false, got3 = false;
     for (int i = 0; i < n; i++) {
         if (strcmp(evs[i], "x-1") == 0)
@@ -2009,7 +2008,7 @@ static void sp_events_numeric(void **state)
         char mk[16];
         snprintf(mk, sizeof mk, "t-%d", k);
         const char *const mks[] = {mk};
-        n = sc_stream_injected(&s, evp, &a, tails[k], mks, 1, ids, evs, 16);
+        n = sc_stream_injected(&s, &a, tails[k], mks, 1, ids, evs, 16);
         for (int i = 0; i < n; i++)
             if (strncmp(evs[i], "x-", 2) == 0 || strncmp(evs[i], "m-", 2) == 0)
                 fail_msg("a stream opened %s replayed %s", k ? "with an empty Last-Event-ID" : "without Last-Event-ID",

@@ -327,7 +327,7 @@ static void spa_events_resume_ids(void **state)
     snprintf(evp, sizeof evp, "/v1/nodes/%s/events", a.id);
     static const char *const x123[] = {"x-1", "x-2", "x-3"}, *const m1[] = {"m-1"}, *const m2[] = {"m-2"};
     char ids[16][32], evs[16][32];
-    int n = sc_stream_injected(&s, evp, &a, NULL, x123, 3, ids, evs, 16);
+    int n = sc_stream_injected(&s, &a, NULL, x123, 3, ids, evs, 16);
     char id1[32] = "";
     for (int i = 0; i < n; i++)
         if (strcmp(evs[i], "x-1") == 0)
@@ -336,7 +336,7 @@ static void spa_events_resume_ids(void **state)
 
     /* 1. resumed after x-1: ids strictly up */
     snprintf(lei, sizeof lei, "Last-Event-ID: %s", id1);
-    n = sc_stream_injected(&s, evp, &a, lei, m1, 1, ids, evs, 16);
+    n = sc_stream_injected(&s, &a, lei, m1, 1, ids, evs, 16);
     char seen[1200] = "";
     for (int i = 0; i < n; i++) {
         size_t l = strlen(seen);
@@ -363,7 +363,7 @@ static void spa_events_resume_ids(void **state)
     sse_close(&c);
     char cursor[64];
     snprintf(cursor, sizeof cursor, "Last-Event-ID: %s", ids[0][0] ? ids[0] : id1);
-    n = sc_stream_injected(&s, evp, &a, cursor, m2, 1, ids, evs, 16);
+    n = sc_stream_injected(&s, &a, cursor, m2, 1, ids, evs, 16);
     bool got2 = false, got3 = false;
     for (int i = 0; i < n; i++) {
         got2 |= strcmp(evs[i], "x-2") == 0;
