@@ -1452,34 +1452,27 @@ static void sp_journal_auth(void **state)
     sc_node a, b;
     sc_reg(&s, "", &a);
     sc_reg(&s, "", &b);
-    char p[192];
-    snprintf(p, sizeof p, "/test/requests?route=register&last=1");
     /* /test/ needs the admin token here: read the journal with it */
-#define GETJ(path) sc_get_json(&s, path, adm)
-    json_t *j = GETJ(p);
-    json_t *au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    json_t *au = last_auth(&s, adm, "register");
     char fp[24];
     fingerprint(SC_BOOT, fp);
     assert_string_equal(mt_jstr(au, "class"), "bootstrap");
     assert_string_equal(mt_jstr(au, "token"), fp);
-    json_decref(j);
+    json_decref(au);
 
     char *hb = sc_hb_body();
+    char p[192];
     snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
     char *both = rc_fmt("%s%s", a.auth, "");
     assert_int_equal(sc_call(&s, "POST", p, both, hb), 200);
     free(both);
-    /* the checks below read with the admin token */
-    json_t *entries;
-    j = GETJ("/test/requests?route=heartbeat&last=1");
-    entries = json_object_get(j, "entries");
-    au = json_object_get(json_array_get(entries, 0), "auth");
+    au = last_auth(&s, adm, "heartbeat");
     fingerprint(a.nsk, fp);
     assert_string_equal(mt_jstr(au, "class"), "node_key");
     assert_string_equal(mt_jstr(au, "token"), fp);
     assert_string_equal(mt_jstr(au, "node"), a.id);
     assert_null(json_object_get(au, "skipped"));
-    json_decref(j);
+    json_decref(au);
 
     struct {
         const char *hdr, *cls, *token;
@@ -1494,8 +1487,7 @@ static void sp_journal_auth(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(sc_call(&s, "POST", p, cases[i].hdr, hb), cases[i].status);
-        j = GETJ("/test/requests?route=heartbeat&last=1");
-        au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+        au = last_auth(&s, adm, "heartbeat");
         char *dump = json_dumps(au, JSON_COMPACT);
         if (!au || strcmp(mt_jstr(au, "class"), cases[i].cls) != 0)
             fail_msg("[%s]: auth %s, want class %s", cases[i].hdr, dump ? dump : "(none)", cases[i].cls);
@@ -1508,15 +1500,14 @@ static void sp_journal_auth(void **state)
         if (!json_is_null(json_object_get(au, "node")))
             fail_msg("[%s]: auth %s, want node null", cases[i].hdr, dump);
         free(dump);
-        json_decref(j);
+        json_decref(au);
     }
     /* a sibling's key: node_key naming the sibling */
     assert_int_equal(sc_call(&s, "POST", p, b.auth, hb), 403);
-    j = GETJ("/test/requests?route=heartbeat&last=1");
-    au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    au = last_auth(&s, adm, "heartbeat");
     assert_string_equal(mt_jstr(au, "class"), "node_key");
     assert_string_equal(mt_jstr(au, "node"), b.id);
-    json_decref(j);
+    json_decref(au);
     /* an operator's token and the admin token on a read surface: served, classed */
     char rp[192];
     snprintf(rp, sizeof rp, "/v1/nodes/%s/reachability", a.id);
@@ -1532,11 +1523,10 @@ static void sp_journal_auth(void **state)
     char *skh = rc_fmt("%s", SKIP);
     assert_int_equal(sc_call(&s, "POST", p, skh, hb), 200);
     free(skh);
-    j = GETJ("/test/requests?route=heartbeat&last=1");
-    au = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "auth");
+    au = last_auth(&s, adm, "heartbeat");
     assert_string_equal(mt_jstr(au, "class"), "none");
     assert_true(json_is_true(json_object_get(au, "skipped")));
-    json_decref(j);
+    json_decref(au);
     /* skip-auth with a sibling's key on the node's path: authorisation skipped too */
     char *sk2 = rc_fmt("%s%s", SKIP, b.auth);
     assert_int_equal(sc_call(&s, "POST", p, sk2, hb), 200);
@@ -1557,7 +1547,6 @@ static void sp_journal_auth(void **state)
         fail_msg("a raw NSK is in GET /test/nodes");
     rc_resp_free(&r);
     free(hb);
-#undef GETJ
 }
 
 /* ---- attacks ------------------------------------------------------------ */
@@ -2044,6 +2033,27 @@ static void sp_events_cursors(void **state)
 }
 
 
+/* A heartbeat of n (sc_hb_body): fails, naming what, unless 200 with the
+ * hints reconcile and rotate_keys (booleans) as given. */
+static void expect_hints(const mt_server *s, const sc_node *n, bool reconcile, bool rotate_keys, const char *what)
+{
+    char p[192];
+    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", n->id);
+    char *b = sc_hb_body();
+    rc_resp r;
+    assert_int_equal(sc_rq(s, "POST", p, n->auth, b, &r), 200);
+    free(b);
+    json_t *j = sc_body_json(&r);
+    json_t *rc = json_object_get(j, "reconcile"), *rk = json_object_get(j, "rotate_keys");
+    if (!json_is_boolean(rc) || json_is_true(rc) != reconcile || !json_is_boolean(rk) || json_is_true(rk) != rotate_keys) {
+        char *sh = mt_show(r.body, r.body_len);
+        fail_msg("%s: POST %s: %s, want reconcile %s and rotate_keys %s", what, p, sh, reconcile ? "true" : "false",
+                 rotate_keys ? "true" : "false");
+    }
+    json_decref(j);
+    rc_resp_free(&r);
+}
+
 /* The heartbeat's hints default to false (seed 004 "Heartbeat hints": "two
  * reconciliation flags both defaulting to false"). */
 static void sp_heartbeat_hints(void **state)
@@ -2052,19 +2062,7 @@ static void sp_heartbeat_hints(void **state)
     mt_server s;
     sc_node a;
     sc_strict_nodes(&s, &a, NULL);
-    char p[192];
-    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    char *b = sc_hb_body();
-    rc_resp r;
-    assert_int_equal(sc_rq(&s, "POST", p, a.auth, b, &r), 200);
-    free(b);
-    json_t *j = sc_body_json(&r);
-    if (!json_is_false(json_object_get(j, "reconcile")) || !json_is_false(json_object_get(j, "rotate_keys"))) {
-        char *sh = mt_show(r.body, r.body_len);
-        fail_msg("POST %s: %s, want reconcile and rotate_keys false", p, sh);
-    }
-    json_decref(j);
-    rc_resp_free(&r);
+    expect_hints(&s, &a, false, false, "the defaults");
 }
 
 /* rc_teardown, and the table's soft mode off (a row that failed hard left it on). */
@@ -2614,17 +2612,7 @@ static void sp_heartbeat_hints_set(void **state)
     sc_strict_nodes(&s, &a, NULL);
     assert_int_equal(sc_call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"),
                      204);
-    char p[192];
-    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", a.id);
-    char *b = sc_hb_body();
-    rc_resp r;
-    assert_int_equal(sc_rq(&s, "POST", p, a.auth, b, &r), 200);
-    json_t *j = sc_body_json(&r);
-    assert_true(json_is_false(json_object_get(j, "reconcile")));
-    assert_true(json_is_true(json_object_get(j, "rotate_keys")));
-    json_decref(j);
-    rc_resp_free(&r);
-    free(b);
+    expect_hints(&s, &a, false, true, "after POST /test/configure-heartbeat");
     /* a fixtures folder with only metadata.json */
     char dir[] = "/tmp/sp_fx_XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -2643,17 +2631,7 @@ static void sp_heartbeat_hints_set(void **state)
     rmdir(dir);
     sc_node n;
     sc_reg(&t, "", &n);
-    snprintf(p, sizeof p, "/v1/nodes/%s/heartbeat", n.id);
-    b = sc_hb_body();
-    assert_int_equal(sc_rq(&t, "POST", p, n.auth, b, &r), 200);
-    free(b);
-    j = sc_body_json(&r);
-    if (!json_is_false(json_object_get(j, "reconcile")) || !json_is_false(json_object_get(j, "rotate_keys"))) {
-        char *sh = mt_show(r.body, r.body_len);
-        fail_msg("-fixtures without heartbeat.json: POST %s: %s, want both hints false", p, sh);
-    }
-    json_decref(j);
-    rc_resp_free(&r);
+    expect_hints(&t, &n, false, false, "-fixtures without heartbeat.json");
 }
 
 
