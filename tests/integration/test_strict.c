@@ -306,7 +306,8 @@ static const row rows[] = {
     {"node_id_mismatch", 403, "POST", "/v1/nodes/{unk}/heartbeat", A_OWN, NULL, HB_OK, 0, NULL, NULL},
     {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL, "{", 0, NULL, NULL},
     {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL,
-     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\",\"bogus\":1}", 0, NULL, NULL},
+     "{\"client_now\":\"{now}\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\",\"bogus\":1}", 0, NULL,
+     NULL},
     {"malformed_heartbeat_request", 400, "POST", HB, A_OWN, NULL, "[]", 0, NULL, NULL},
     {"binary_checksum_empty", 400, "POST", HB, A_OWN, NULL,
      "{\"client_now\":\"{now}\",\"binary_checksum\":\"\",\"binary_version\":\"1\"}", 0, NULL, NULL},
@@ -357,7 +358,8 @@ static const row rows[] = {
     {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, NULL, 32768, NULL, NULL},
     {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":5,\"binary_checksum\":\"" SC_SUM "\"}",
      0, NULL, NULL},
-    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_checksum\":\"" SC_SUM "\"}", 0, NULL, NULL},
+    {"malformed_capabilities_request", 400, "PUT", CP, A_OWN, NULL, "{\"binary_checksum\":\"" SC_SUM "\"}", 0, NULL,
+     NULL},
     {"binary_checksum_invalid", 400, "PUT", CP, A_OWN, NULL, "{\"binary_version\":\"1\",\"binary_checksum\":\"zz\"}", 0,
      NULL, NULL},
     {"ssh_host_key_fingerprint_invalid", 400, "PUT", CP, A_OWN, NULL,
@@ -417,7 +419,8 @@ static const row rows[] = {
     {"keys_rotate_body_too_large", 413, "POST", KR, A_OWN, NULL, NULL, 4097, NULL, NULL},
     {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, NULL, 4096, NULL, NULL},
     {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":1}", 0, NULL, NULL},
-    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" SC_PK2 "\"", 0, NULL, NULL},
+    {"malformed_keys_rotate_request", 400, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" SC_PK2 "\"", 0, NULL,
+     NULL},
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"" ZEROKEY "\"}", 0, NULL, NULL},
     {"keys_rotate_public_key_invalid", 422, "POST", KR, A_OWN, NULL, "{\"new_public_key\":\"c2hvcnQ=\"}", 0, NULL, NULL},
     {"keys_rotate_no_pending_rotation", 409, "POST", KR, A_OWN, NULL, KR_OK, 0, NULL, NULL},
@@ -774,7 +777,8 @@ static void sp_auth_order(void **state)
     b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\"", old);
     expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "malformed_heartbeat_request");
     free(b);
-    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\",\"extra\":true}", old);
+    b = rc_fmt("{\"client_now\":\"%s\",\"binary_checksum\":\"" SC_SUM "\",\"binary_version\":\"1\",\"extra\":true}",
+               old);
     expect_problem(&t.s, "POST", p, t.own.auth, b, 400, "malformed_heartbeat_request");
     free(b);
     /* semantic before the skew */
@@ -2045,7 +2049,8 @@ static void expect_hints(const mt_server *s, const sc_node *n, bool reconcile, b
     free(b);
     json_t *j = sc_body_json(&r);
     json_t *rc = json_object_get(j, "reconcile"), *rk = json_object_get(j, "rotate_keys");
-    if (!json_is_boolean(rc) || json_is_true(rc) != reconcile || !json_is_boolean(rk) || json_is_true(rk) != rotate_keys) {
+    if (!json_is_boolean(rc) || json_is_true(rc) != reconcile || !json_is_boolean(rk) ||
+        json_is_true(rk) != rotate_keys) {
         char *sh = mt_show(r.body, r.body_len);
         fail_msg("%s: POST %s: %s, want reconcile %s and rotate_keys %s", what, p, sh, reconcile ? "true" : "false",
                  rotate_keys ? "true" : "false");
@@ -2309,7 +2314,8 @@ static void sp_skip_auth_rule(void **state)
     sc_node none = a;
     snprintf(none.auth, sizeof none.auth, "%s", "");
     assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 401);
-    assert_int_equal(sc_call(&s, "POST", "/test/faults", NULL, "{\"route\":\"heartbeat\",\"spec\":\"skip-auth\"}"), 201);
+    assert_int_equal(sc_call(&s, "POST", "/test/faults", NULL, "{\"route\":\"heartbeat\",\"spec\":\"skip-auth\"}"),
+                     201);
     assert_int_equal(heartbeat(&s, "", &none, NULL, 0), 200);
     /* the rule skips auth, not existence nor the body's checks */
     char *hb = sc_hb_body();
@@ -2610,8 +2616,8 @@ static void sp_heartbeat_hints_set(void **state)
     mt_server s;
     sc_node a;
     sc_strict_nodes(&s, &a, NULL);
-    assert_int_equal(sc_call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"),
-                     204);
+    assert_int_equal(
+        sc_call(&s, "POST", "/test/configure-heartbeat", NULL, "{\"reconcile\":false,\"rotate_keys\":true}"), 204);
     expect_hints(&s, &a, false, true, "after POST /test/configure-heartbeat");
     /* a fixtures folder with only metadata.json */
     char dir[] = "/tmp/sp_fx_XXXXXX";

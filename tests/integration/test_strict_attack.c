@@ -167,7 +167,8 @@ static void spa_sessions_required(void **state)
     rc_resp r;
     sc_rq(&s, "POST", "/v1/nodes/01890000-0000-7000-8000-000000000001/heartbeat", NULL, "{}", &r);
     char ct[128];
-    bool ok = r.status == 428 && sc_hdr(&r, "Content-Type", ct, sizeof ct, NULL) && strcmp(ct, "application/problem+json") == 0;
+    bool ok = r.status == 428 && sc_hdr(&r, "Content-Type", ct, sizeof ct, NULL) &&
+              strcmp(ct, "application/problem+json") == 0;
     char msg[600];
     char *sh = mt_show(r.body, r.body_len);
     snprintf(msg, sizeof msg, "strict, -sessions required, no session: %d [%s] %.400s; want 428 application/problem+json",
