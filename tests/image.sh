@@ -10,7 +10,8 @@
 #      GET /v1/ping answers {}, the TLS listener's POST /local/metrics
 #      answers 204 to a client verifying it with the CA the server wrote
 #      into the root's /tmp (-tls-ca-out: certificates made and a file
-#      written in the empty root), SIGTERM stops it with status 0;
+#      written in the empty root), `/mockapi -check URL` from the root (the
+#      health check the README gives) exits 0, SIGTERM stops it with 0;
 #   2. with the image's own entrypoint and command, read from its config, in
 #      a network namespace of its own (unshare -n: the fixed ports 8080 and
 #      8443 cannot clash with anything on the machine): it binds [::]:8080
@@ -184,6 +185,9 @@ if wait_addrs; then
     same "TLS POST /local/metrics, verified with that CA: 204" \
         "$(curl_ --cacert "$root/tmp/ca.pem" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer e2e-local-bearer-token' \
             --data-binary 'm 1' "https://$tls_addr/local/metrics" 2>&1)" 204
+    rc=0
+    chroot --userspec=65534:65534 "$root" /mockapi -check "http://$addr/v1/ping" >/dev/null 2>"$work/check.err" || rc=$?
+    same "/mockapi -check (the image's health check: no shell, no curl in it) exits 0" "$rc" 0
     stop "run"
 else
     why_not run
