@@ -15,7 +15,7 @@
 #            also the prefix written into mockapi.pc
 #   DESTDIR  a staging root the files are copied under (DESTDIR/PREFIX/...),
 #            for packaging; default none
-#   STRIP=0  keep the binaries' symbols (default: stripped)
+#   STRIP=0  keep the binaries' symbols (STRIP=1, the default: stripped)
 # Exit status: 0 installed; 1 a build or copy failed; 2 usage error (an
 # argument, a relative PREFIX or DESTDIR). Installing into /usr/local needs
 # root; nothing here calls sudo.
@@ -116,8 +116,11 @@ for page in mockapi mockassert; do
 done
 
 root=$destdir${prefix%/}
-strip_flag=(-s)
-[ "${STRIP:-1}" = 0 ] && strip_flag=()
+case "${STRIP:-1}" in
+    1) strip_flag=(-s) ;;
+    0) strip_flag=() ;;
+    *) echo "install.sh: STRIP must be 0 or 1, not \"$STRIP\"" >&2; exit 2 ;;
+esac
 install -d -m 0755 "$root/bin" "$root/lib/pkgconfig" "$root/include" "$root/share/man/man1"
 install -m 0755 "${strip_flag[@]}" "$rel/mockapi" "$rel/mockassert" "$root/bin/"
 install -m 0644 "$tmp/libmockapi.a" "$root/lib/libmockapi.a"
