@@ -190,17 +190,27 @@ for page in mockapi mockassert; do
     grep -q "^\.TH ${page^^} 1 \"[^\"]*\" \"$page $version\"" "$f" && r=0 || r=1
     check "$page.1 names version $version" $r
 done
-# every flag the binaries' help lists is in its page (written \-name in roff)
+# every command, flag and variable the binaries' help lists is in its page
+# (a dash is written \- in roff)
+in_page() { grep -qF -- "$(echo "$2" | sed 's/-/\\-/g')" "docs/man/$1.1"; }
 undocumented=""
-for flag in $(build/release/mockapi -h | grep -oE '^  -[a-z-]+' | sed 's/^ *//'); do
-    grep -qF -- "$(echo "$flag" | sed 's/-/\\-/g')" docs/man/mockapi.1 || undocumented+=" $flag"
+usage=$(build/release/mockapi -h)
+commands=$(sed -n '/^commands/,/^$/s/^  \([a-z]*\) .*/\1/p' <<<"$usage")
+section=$(sed -n '/^\.SH COMMANDS/,/^\.SH OPTIONS/p' docs/man/mockapi.1)
+for cmd in $commands; do
+    grep -qE "^\.B[IR]? \"?$cmd\b" <<<"$section" || undocumented+=" $cmd"
+    case "$cmd" in serve|help) ;; *) usage+=$'\n'$(build/release/mockapi help "$cmd") ;; esac
 done
-[ -z "$undocumented" ] && r=0 || r=1
-check "mockapi.1 documents every flag of mockapi -h" $r "missing:$undocumented"
+for word in $(grep -oE '^  --?[a-z-]+' <<<"$usage" | sed 's/^ *//') $(grep -oE '\[[A-Z_]+\]' <<<"$usage" | tr -d '[]'); do
+    in_page mockapi "$word" || undocumented+=" $word"
+done
+[ -n "$commands" ] && [ -z "$undocumented" ] && r=0 || r=1
+check "mockapi.1 documents every command, flag and variable of mockapi -h (and each command's help)" $r \
+    "missing:$undocumented"
 undocumented=""
 for opt in $(build/release/mockassert --help | grep -oE '^  -[-a-z]+|, --[a-z-]+' | sed 's/^[ ,]*//') \
            $(build/release/mockassert --help | sed -n 's/^usage: mockassert \([a-z]*\).*/\1/p; s/^ *mockassert \([a-z]*\) .*/\1/p'); do
-    grep -qF -- "$(echo "$opt" | sed 's/-/\\-/g')" docs/man/mockassert.1 || undocumented+=" $opt"
+    in_page mockassert "$opt" || undocumented+=" $opt"
 done
 [ -z "$undocumented" ] && r=0 || r=1
 check "mockassert.1 documents every option and command of mockassert --help" $r "missing:$undocumented"
