@@ -192,7 +192,7 @@ for page in mockapi mockassert; do
 done
 # every command, flag and variable the binaries' help lists is in its page
 # (a dash is written \- in roff)
-in_page() { grep -qF -- "$(echo "$2" | sed 's/-/\\-/g')" "docs/man/$1.1"; }
+in_page() { grep -qwF -- "$(echo "$2" | sed 's/-/\\-/g')" "docs/man/$1.1"; }
 undocumented=""
 usage=$(build/release/mockapi -h)
 commands=$(sed -n '/^commands/,/^$/s/^  \([a-z]*\) .*/\1/p' <<<"$usage")
