@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "mockapi.h" /* MOCKAPI_VERSION: one version for both binaries */
 #include "eval.h"
 #include "report.h"
 #include "session_id.h"
@@ -141,7 +142,7 @@ static int parse_args(int argc, char **argv, options *o)
             return EXIT_OK;
         }
         if (!strcmp(a, "--version")) {
-            puts("mockassert 1.0");
+            puts("mockassert " MOCKAPI_VERSION);
             return EXIT_OK;
         }
         /* --name=value or --name value */

@@ -30,6 +30,17 @@
 extern "C" {
 #endif
 
+/* ---- version ------------------------------------------------------------ */
+
+/* The one version string: the binaries' -version/--version, /test/health,
+ * the readiness line, mockapi.pc and the .deb all read it from here
+ * (ci/install.sh and ci/deb.sh with sed, so keep it on one line). */
+#define MOCKAPI_VERSION "0.18.0"
+
+/* MOCKAPI_VERSION as the library was built: a program compiled against
+ * another header can tell. Static, never NULL. */
+const char *mockapi_version(void);
+
 /* ---- errors ------------------------------------------------------------- */
 
 enum {

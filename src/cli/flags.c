@@ -47,6 +47,10 @@ cli_parse_result cli_parse_flags(cli_flag *flags, int n, int argc, char **argv, 
             usage(stdout);
             return CLI_HELP;
         }
+        if (strcmp(a, "-version") == 0 || strcmp(a, "--version") == 0) {
+            puts("mockapi " MOCKAPI_VERSION); /* the header's one version string */
+            return CLI_HELP;
+        }
         if (a[0] != '-') {
             fprintf(stderr, "mockapi: unexpected argument \"%s\" (every flag starts with -)\n", a);
             usage(stderr);
@@ -247,6 +251,7 @@ void serve_usage(FILE *f)
     fputs(serve_usage_head, f);
     cli_print_commands(f);
     fputs(serve_usage_flags, f);
+    fputs("  -version, --version    print \"mockapi " MOCKAPI_VERSION "\" and exit\n", f);
 }
 
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
