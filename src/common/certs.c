@@ -264,7 +264,7 @@ int mk_tls_san_check(const char *s, size_t n, char *why, size_t whylen)
         all_digits = true;
         while (i + l < n && s[i + l] != '.') {
             unsigned char c = (unsigned char)s[i + l];
-            if (!is_alnum(c) && c != '-' && !(c == '*' && label == 0)) {
+            if (!is_alnum(c) && c != '-' && c != '*') {
                 if (c > 0x20 && c < 0x7f)
                     say(why, whylen, "'%c' is not allowed in a DNS name (letters, digits, '-' and '.') "
                                           "and it is not an IP address", c);
@@ -289,7 +289,7 @@ int mk_tls_san_check(const char *s, size_t n, char *why, size_t whylen)
             say(why, whylen, "has a label that starts or ends with '-'");
             return -1;
         }
-        if (memchr(s + i, '*', l) && (l != 1 || i + l >= n)) {
+        if (memchr(s + i, '*', l) && (label != 0 || l != 1 || i + l >= n)) {
             say(why, whylen, "'*' only as the whole leftmost label of a longer name (*.example.test)");
             return -1;
         }
@@ -862,6 +862,10 @@ static int ca_dir_open(mk_tls_job *j, const char *dir, char *err, size_t errlen)
         return MOCKAPI_EINVAL;
     }
     if (stat(dir, &st) != 0) {
+        if (errno == ENOTDIR) {
+            say(err, errlen, "CA folder %s: a part of the path is a file, not a folder", dir);
+            return MOCKAPI_EINVAL;
+        }
         if (errno != ENOENT) {
             say(err, errlen, "CA folder %s: %s", dir, strerror_r(errno, eb, sizeof eb));
             return MOCKAPI_EINVAL;
