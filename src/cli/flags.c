@@ -238,7 +238,7 @@ static const char serve_usage_flags[] =
     "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
     "  -tls-ca-dir DIR        keep the CA in DIR (ca.pem, ca-key.pem; made once,\n"
     "                         0700/0600), so instances sharing DIR and restarts\n"
-    "                         have one trust root          [MOCKAPI_TLS_CA_DIR]\n"
+    "                         have one trust root        [MOCKAPI_TLS_CA_DIR]\n"
     "  -tls-san NAME          one more DNS name or IP address in the TLS\n"
     "                         certificate; repeat or separate by ',' (at most 16)\n"
     "                                                    [MOCKAPI_TLS_SAN]\n"
