@@ -197,6 +197,24 @@ typedef struct mockapi_config {
      * accepts, separated by ',' (at most 16, each 1-256 bytes, no control
      * bytes or white space). NULL: any non-empty token. */
     const char *bootstrap_tokens;
+    /* A folder keeping the TLS listener's CA (README "TLS and the
+     * credential chain"), so instances sharing it and restarts have one
+     * trust root: ca.pem and ca-key.pem (0600) are made there once (valid
+     * ten years; the folder is made 0700 if missing) under an flock on
+     * .lock, so instances created together make one CA, and reused
+     * afterwards; each instance signs its own server certificate with it.
+     * Read (or made) at create, which refuses (EINVAL, errbuf saying which
+     * path and what to do) a path that is not a writable folder, one file
+     * without the other, a key readable by group or others, a certificate
+     * that is not a CA's or is expired, a key that does not match it. Needs
+     * tls_addr. NULL: a throwaway CA on every start (valid 24 hours). */
+    const char *tls_ca_dir;
+    /* More subjectAltNames for the server certificate, separated by ','
+     * (at most 16): DNS names (letters, digits, '-', '.'; "*.x.y" for a
+     * wildcard) or IP literals, besides mock-api, localhost, 127.0.0.1 and
+     * ::1. A malformed one fails create (EINVAL, naming it). Needs
+     * tls_addr. NULL: none. */
+    const char *tls_sans;
 } mockapi_config;
 
 typedef enum mockapi_sessions_mode {

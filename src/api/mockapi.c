@@ -364,6 +364,15 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     }
     if (rc == MOCKAPI_OK && cfg.bootstrap_tokens && mk_strict_tokens_check(cfg.bootstrap_tokens, err, sizeof err) != 0)
         rc = MOCKAPI_EINVAL;
+    if (rc == MOCKAPI_OK && (cfg.tls_ca_dir || cfg.tls_sans) && !(cfg.tls_addr && *cfg.tls_addr)) {
+        snprintf(err, sizeof err, "%s: needs a TLS listener (tls_addr is not set)",
+                 cfg.tls_ca_dir ? "tls_ca_dir" : "tls_sans");
+        rc = MOCKAPI_EINVAL;
+    }
+    if (rc == MOCKAPI_OK && cfg.tls_ca_dir && !*cfg.tls_ca_dir) {
+        snprintf(err, sizeof err, "tls_ca_dir: empty path; give a folder, or NULL for a throwaway CA");
+        rc = MOCKAPI_EINVAL;
+    }
     if (rc != MOCKAPI_OK)
         goto fail_early;
     if (cfg.admin_token) {
@@ -401,11 +410,21 @@ int mockapi_create(const mockapi_config *cfg_in, mockapi **out, char *errbuf, si
     m->cfg.signing_key_file = m->key_file;
     m->cfg.allow_hosts = m->allow_hosts;
     m->cfg.bootstrap_tokens = m->bootstrap_tokens;
+    m->cfg.tls_ca_dir = NULL; /* used below, during create, and not kept */
+    m->cfg.tls_sans = NULL;
     m->cfg.region_addrs = (const char *const *)m->region_addrs;
 
     if (m->tls_addr && (rc = mk_tls_job_new(&m->tls_job)) != MOCKAPI_OK) {
         snprintf(err, sizeof err, "out of memory");
         goto fail_early;
+    }
+    if (m->tls_job) { /* the folder's CA is read (or made) now, so its problems are start-up errors */
+        char warn[600];
+        rc = mk_tls_job_configure(m->tls_job, cfg.tls_ca_dir, cfg.tls_sans, err, sizeof err, warn, sizeof warn);
+        if (rc != MOCKAPI_OK)
+            goto fail_early;
+        if (*warn)
+            mk_log(m, "warning: %s", warn);
     }
     rc = mk_keys_init(&m->keys, m->key_file, err, sizeof err);
     if (rc != MOCKAPI_OK)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certs.h"
 #include "flags.h"
 #include "suggest.h"
 
@@ -239,6 +240,12 @@ static const char serve_usage_flags[] =
     "  -tls-ca-out FILE       write the CA that signed the TLS certificate to FILE\n"
     "                         (PEM) before printing MOCKAPI_TLS_ADDR, so clients\n"
     "                         can verify                 [MOCKAPI_TLS_CA_OUT]\n"
+    "  -tls-ca-dir DIR        keep the CA in DIR (ca.pem, ca-key.pem; made once,\n"
+    "                         0700/0600), so instances sharing DIR and restarts\n"
+    "                         have one trust root        [MOCKAPI_TLS_CA_DIR]\n"
+    "  -tls-san NAME          one more DNS name or IP address in the TLS\n"
+    "                         certificate; repeat or separate by ',' (at most 16)\n"
+    "                                                    [MOCKAPI_TLS_SAN]\n"
     "  -fault 'ROUTE: SPEC'   a fault rule for the server's life, repeatable (at most\n"
     "                         64): ROUTE a route name or a path glob, optionally\n"
     "                         after a method ('POST heartbeat: ...'); SPEC as the\n"
@@ -254,14 +261,57 @@ void serve_usage(FILE *f)
     fputs("  -version, --version    print \"mockapi " MOCKAPI_VERSION "\" and exit\n", f);
 }
 
+/* -tls-ca-dir and -tls-san into cfg (after its tls_addr), each SAN checked
+ * here so the message names the flag or variable; 0, or -1 when refused. */
+static int tls_ca_flags(const cli_flag *o, int dir, int san, mockapi_config *cfg)
+{
+    char lb[96];
+    const int both[] = {dir, san};
+    for (int i = 0; i < 2; i++)
+        if (o[both[i]].value && !cfg->tls_addr) {
+            fprintf(stderr, "mockapi: %s needs a TLS listener (-tls-addr is off)\n",
+                    cli_flag_label(&o[both[i]], lb, sizeof lb));
+            return -1;
+        }
+    cfg->tls_ca_dir = o[dir].value;
+    if (o[san].nvalues == 0)
+        return 0;
+    static char joined[MK_TLS_MAX_SANS * 256]; /* the config borrows it; one parse per process */
+    size_t w = 0;
+    int count = 0;
+    for (int i = 0; i < o[san].nvalues; i++) {
+        for (const char *h = o[san].values[i];; h++) {
+            size_t l = strcspn(h, ",");
+            char why[200];
+            if (mk_tls_san_check(h, l, why, sizeof why) != 0) {
+                fprintf(stderr, "mockapi: %s \"%.*s\": %s\n", cli_flag_label(&o[san], lb, sizeof lb),
+                        (int)(l > 260 ? 260 : l), h, why);
+                return -1;
+            }
+            if (++count > MK_TLS_MAX_SANS) {
+                fprintf(stderr, "mockapi: %s: more than %d names\n", cli_flag_label(&o[san], lb, sizeof lb),
+                        MK_TLS_MAX_SANS);
+                return -1;
+            }
+            w += (size_t)snprintf(joined + w, sizeof joined - w, "%s%.*s", w ? "," : "", (int)l, h);
+            h += l;
+            if (*h != ',')
+                break;
+        }
+    }
+    cfg->tls_sans = joined;
+    return 0;
+}
+
 enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY, O_MAXDEC,
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
        O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_SMAXBYTES, O_ALLOWHOST,
-       O_PROFILE, O_BOOTSTRAP, O_COUNT };
+       O_PROFILE, O_BOOTSTRAP,
+       O_CADIR, O_SAN, O_COUNT };
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
-    const char *faults[64], *hosts[16], *boots[16];
+    const char *faults[64], *hosts[16], *boots[16], *sans[MK_TLS_MAX_SANS];
     cli_flag o[O_COUNT] = {
         [O_ADDR] = {"addr", "MOCKAPI_LISTEN_ADDR", NULL},
         [O_TLS] = {"tls-addr", "MOCKAPI_TLS_LISTEN_ADDR", NULL},
@@ -292,6 +342,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_ALLOWHOST] = {"allow-host", "MOCKAPI_ALLOW_HOST", NULL, .values = hosts, .max_values = 16},
         [O_PROFILE] = {"profile", "MOCKAPI_PROFILE", NULL},
         [O_BOOTSTRAP] = {"bootstrap-token", "MOCKAPI_BOOTSTRAP_TOKEN", NULL, .values = boots, .max_values = 16},
+        [O_CADIR] = {"tls-ca-dir", "MOCKAPI_TLS_CA_DIR", NULL},
+        [O_SAN] = {"tls-san", "MOCKAPI_TLS_SAN", NULL, .values = sans, .max_values = MK_TLS_MAX_SANS},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -326,6 +378,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         {O_FIXTURES, "a folder of fixture files"},
         {O_KEYFILE, "a file name for the signing key"},
         {O_CAOUT, "a file name for the CA (PEM)"},
+        {O_CADIR, "a folder for the CA"},
         {O_ADMIN, "a token (visible ASCII, no spaces)"},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
@@ -381,6 +434,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         fprintf(stderr, "mockapi: %s needs a TLS listener (-tls-addr is off)\n", so->tls_ca_out_label);
         return CLI_EXIT_USAGE;
     }
+    if (tls_ca_flags(o, O_CADIR, O_SAN, cfg) != 0)
+        return CLI_EXIT_USAGE;
     cfg->fixtures_dir = o[O_FIXTURES].value;
     cfg->signing_key_file = o[O_KEYFILE].value;
     for (int i = 0; i < o[O_FAULT].nvalues; i++) { /* checked here, so the message names the flag */

@@ -44,6 +44,7 @@ int mt_run_session_attack_tests(void); /* sessions attacked: selectors, waits, T
 int mt_run_page_tests(void);       /* the live page: feed, page, guard, admin cookie (pg_*) */
 int mt_run_strict_tests(void);     /* the strict profile: taxonomy, auth order, flows (sp_*) */
 int mt_run_strict_attack_tests(void); /* the strict profile attacked (spa_*) */
+int mt_run_ca_dir_tests(void);     /* one CA for many instances: tls_ca_dir, tls_sans (cad_*) */
 
 /* ---- instances ---------------------------------------------------------- */
 

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
         mt_run_stats_tests,
         mt_run_strict_tests, /* index 23, odd: the second valgrind shard (the lighter one) */
         mt_run_strict_attack_tests,
+        mt_run_ca_dir_tests,
     };
     for (unsigned g = 0; g < sizeof groups / sizeof groups[0]; g++)
         if (g % nshards == shard - 1)
