@@ -119,6 +119,7 @@ run integration/tsan-rul    build/tsan/integration_tests 'rul_*'
 run integration/tsan-ses    build/tsan/integration_tests 'ses_*'
 run integration/tsan-sat    build/tsan/integration_tests 'sat_*'
 run integration/tsan-sp     build/tsan/integration_tests 'sp*'
+run integration/tsan-cad    build/tsan/integration_tests 'cad_*'
 run integration/tsan-pg     build/tsan/integration_tests 'pg_*'
 run smoke/binary            bash tests/smoke.sh build/release/mockapi
 run smoke/startup           bash tests/startup.sh build/release/mockapi
