@@ -124,6 +124,7 @@ run smoke/binary            bash tests/smoke.sh build/release/mockapi
 run smoke/startup           bash tests/startup.sh build/release/mockapi
 run smoke/startup-asan      bash tests/startup.sh build/debug/mockapi
 run smoke/regions           bash tests/regions.sh build/release/mockapi
+run smoke/ready             bash tests/ready.sh build/release/mockapi
 run smoke/fd-limit          bash tests/availability.sh build/release/mockapi
 run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert
 run assert/asan             bash tests/assert/run.sh build/release/mockapi build/debug/mockassert
