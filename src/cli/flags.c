@@ -159,7 +159,8 @@ static const char serve_usage_head[] =
     "A mock of the node-agent control plane (the plexd Central API).\n"
     "Prints MOCKAPI_ADDR=<host:port> (then, with regions, MOCKAPI_REGION_<i>=<host:port>\n"
     "per region, and MOCKAPI_TLS_ADDR=<host:port>) on stdout once it is serving;\n"
-    "SIGINT or SIGTERM stop it with exit status 0.\n"
+    "SIGINT or SIGTERM stop it with exit status 0. Once serving, it writes a JSON\n"
+    "line to -ready-file and -ready-fd, and sends READY=1 to $NOTIFY_SOCKET when set.\n"
     "\n"
     "commands (without one, mockapi serves):\n";
 
