@@ -162,7 +162,8 @@ static void ready_discard(ready *r)
 }
 
 /* The CA file a client verifies the TLS listener with, absolute, into buf;
- * NULL when there is none (no -tls-ca-out). */
+ * NULL when there is none (no -tls-ca-out). The one place that knows where
+ * the CA file is: a CA kept in a folder (DIR/ca.pem) belongs here too. */
 static const char *ready_ca_path(const serve_options *o, char *buf)
 {
     if (!o->tls_ca_out)
