@@ -6,6 +6,8 @@
  * every flag takes a value (there are no booleans yet) and no positional
  * argument is accepted. No state outlives a call. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,7 +164,8 @@ static const char serve_usage_head[] =
     "A mock of the node-agent control plane (the plexd Central API).\n"
     "Prints MOCKAPI_ADDR=<host:port> (then, with regions, MOCKAPI_REGION_<i>=<host:port>\n"
     "per region, and MOCKAPI_TLS_ADDR=<host:port>) on stdout once it is serving;\n"
-    "SIGINT or SIGTERM stop it with exit status 0.\n"
+    "SIGINT or SIGTERM stop it with exit status 0. Once serving, it writes a JSON\n"
+    "line to -ready-file and -ready-fd, and sends READY=1 to $NOTIFY_SOCKET when set.\n"
     "\n"
     "commands (without one, mockapi serves):\n";
 
@@ -246,6 +249,12 @@ static const char serve_usage_flags[] =
     "  -tls-san NAME          one more DNS name or IP address in the TLS\n"
     "                         certificate; repeat or separate by ',' (at most 16)\n"
     "                                                    [MOCKAPI_TLS_SAN]\n"
+    "  -ready-file F          once serving, write one JSON line (pid, version, URLs,\n"
+    "                         CA) to F atomically (README \"Readiness\")\n"
+    "                                                    [MOCKAPI_READY_FILE]\n"
+    "  -ready-fd N            once serving, write that line to descriptor N (3 or\n"
+    "                         more, open for writing), then close it\n"
+    "                                                    [MOCKAPI_READY_FD]\n"
     "  -fault 'ROUTE: SPEC'   a fault rule for the server's life, repeatable (at most\n"
     "                         64): ROUTE a route name or a path glob, optionally\n"
     "                         after a method ('POST heartbeat: ...'); SPEC as the\n"
@@ -307,7 +316,38 @@ enum { O_ADDR, O_TLS, O_CHECK, O_CHECK_TIMEOUT, O_FIXTURES, O_KEYFILE, O_MAXBODY
        O_MAXHDR, O_TIMEOUT, O_THREADS, O_KEEPALIVE, O_SSEQ, O_SSEHIST, O_SSEMAX, O_CAOUT, O_JENT, O_JBYTES,
        O_ADMIN, O_MAXBUF, O_REGIONS, O_FAULT, O_SESSIONS, O_MAXSESS, O_SJBYTES, O_SMAXBYTES, O_ALLOWHOST,
        O_PROFILE, O_BOOTSTRAP,
-       O_CADIR, O_SAN, O_COUNT };
+       O_CADIR, O_SAN, O_READYFILE, O_READYFD, /* readiness (README "Readiness") */
+       O_COUNT };
+
+/* -ready-file and -ready-fd into so (labels borrow static buffers: one
+ * parse per process). The descriptor must be open for writing and none of
+ * 0, 1, 2: the line would land in the output or the log, not with whoever
+ * asked. 0, or -1 with the reason printed. */
+static int ready_flags(const cli_flag *file, const cli_flag *fd, serve_options *so)
+{
+    static char file_label[96], fd_label[96];
+    so->ready_file = file->value;
+    so->ready_file_label = cli_flag_label(file, file_label, sizeof file_label);
+    so->ready_fd = -1;
+    so->ready_fd_label = cli_flag_label(fd, fd_label, sizeof fd_label);
+    if (!fd->value)
+        return 0;
+    unsigned long long n;
+    if (cli_parse_number(so->ready_fd_label, fd->value, 0, INT_MAX, &n) != 0)
+        return -1;
+    int fl = n > 2 ? fcntl((int)n, F_GETFL) : 0;
+    if (n <= 2)
+        fprintf(stderr, "mockapi: %s: %llu is standard %s; give a descriptor opened for the line (3 or more)\n",
+                so->ready_fd_label, n, n == 0 ? "input" : n == 1 ? "output" : "error");
+    else if (fl < 0)
+        fprintf(stderr, "mockapi: %s: %llu is not an open file descriptor\n", so->ready_fd_label, n);
+    else if ((fl & O_ACCMODE) == O_RDONLY)
+        fprintf(stderr, "mockapi: %s: descriptor %llu is open for reading only\n", so->ready_fd_label, n);
+    if (n <= 2 || fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+        return -1;
+    so->ready_fd = (int)n;
+    return 0;
+}
 
 int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
 {
@@ -344,6 +384,8 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         [O_BOOTSTRAP] = {"bootstrap-token", "MOCKAPI_BOOTSTRAP_TOKEN", NULL, .values = boots, .max_values = 16},
         [O_CADIR] = {"tls-ca-dir", "MOCKAPI_TLS_CA_DIR", NULL},
         [O_SAN] = {"tls-san", "MOCKAPI_TLS_SAN", NULL, .values = sans, .max_values = MK_TLS_MAX_SANS},
+        [O_READYFILE] = {"ready-file", "MOCKAPI_READY_FILE", NULL},
+        [O_READYFD] = {"ready-fd", "MOCKAPI_READY_FD", NULL},
     };
     /* -addr repeats: one plain listener (region) each; serve_options borrows them */
     static const char *addrs[CLI_MAX_ADDRS];
@@ -356,6 +398,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
     }
 
     memset(so, 0, sizeof *so);
+    so->ready_fd = -1;
     unsigned long long n;
     char lb[96];
     if (o[O_CHECK].value) {
@@ -380,6 +423,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         {O_CAOUT, "a file name for the CA (PEM)"},
         {O_CADIR, "a folder for the CA"},
         {O_ADMIN, "a token (visible ASCII, no spaces)"},
+        {O_READYFILE, "a file name for the readiness line"},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (cli_flag_empty(&o[texts[i].k], texts[i].what))
@@ -434,7 +478,7 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         fprintf(stderr, "mockapi: %s needs a TLS listener (-tls-addr is off)\n", so->tls_ca_out_label);
         return CLI_EXIT_USAGE;
     }
-    if (tls_ca_flags(o, O_CADIR, O_SAN, cfg) != 0)
+    if (tls_ca_flags(o, O_CADIR, O_SAN, cfg) != 0 || ready_flags(&o[O_READYFILE], &o[O_READYFD], so) != 0)
         return CLI_EXIT_USAGE;
     cfg->fixtures_dir = o[O_FIXTURES].value;
     cfg->signing_key_file = o[O_KEYFILE].value;
@@ -563,5 +607,109 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *so)
         case O_SMAXBYTES: cfg->sessions_max_bytes = (size_t)n; break;
         }
     }
+    return -1;
+}
+
+/* ---- the wait command ------------------------------------------------------ */
+
+static const char wait_usage_text[] =
+    "usage: mockapi wait --ready-file F [--timeout DURATION]\n"
+    "\n"
+    "Waits until F exists and names a server whose GET /test/health answers:\n"
+    "the readiness file of `mockapi -ready-file F`, started by someone else.\n"
+    "Watches F's folder (inotify; no polling), so it may start before the\n"
+    "server. Prints the server's URL on stdout. Exit status: 0 ready, 1 timed\n"
+    "out (the message says what it saw last), 2 usage error.\n"
+    "\n"
+    "flags:\n"
+    "  --ready-file F         the file to wait for; its folder must exist\n"
+    "                                                    [MOCKAPI_READY_FILE]\n"
+    "  --timeout DURATION     give up after DURATION: a number and a unit, ms,\n"
+    "                         s, m or h, or several (1m30s)   (default 30s)\n"
+    "  -h, --help             this text\n";
+
+void wait_usage(FILE *f)
+{
+    fputs(wait_usage_text, f);
+}
+
+int cli_parse_duration(const char *flag, const char *s, unsigned long long max_ms, unsigned long long *out_ms)
+{
+    /* Go's time.ParseDuration's forms that make sense for a timeout: whole
+     * numbers with a unit each, summed ("1m30s"); no sign, no fraction, so
+     * every accepted value is a whole number of milliseconds. */
+    static const struct { const char *unit; unsigned long long ms; } units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, /* "ms" before "m" */
+    };
+    const char *why = NULL, *p = s;
+    unsigned long long total = 0;
+    if (!*s)
+        why = "is empty";
+    while (!why && *p) {
+        size_t digits = strspn(p, "0123456789");
+        if (digits == 0) {
+            why = "is not a duration";
+            break;
+        }
+        unsigned long long v = 0;
+        for (size_t i = 0; i < digits && !why; i++)
+            if (v > (ULLONG_MAX - 9) / 10)
+                why = "is too large";
+            else
+                v = v * 10 + (unsigned long long)(p[i] - '0');
+        p += digits;
+        size_t k = 0;
+        while (k < sizeof units / sizeof units[0] && strncmp(p, units[k].unit, strlen(units[k].unit)) != 0)
+            k++;
+        if (why)
+            break;
+        if (k == sizeof units / sizeof units[0]) {
+            why = *p ? "has an unknown unit" : "has a number without a unit";
+            break;
+        }
+        p += strlen(units[k].unit);
+        if (v > max_ms / units[k].ms || total + v * units[k].ms > max_ms)
+            why = "is too large";
+        else
+            total += v * units[k].ms;
+    }
+    if (!why && total == 0)
+        why = "is zero";
+    if (why) {
+        fprintf(stderr, "mockapi: %s: \"%s\" %s; give a number and a unit (ms, s, m, h), e.g. 30s or 1m30s, "
+                        "from 1ms to %llus\n", flag, s, why, max_ms / 1000);
+        return -1;
+    }
+    *out_ms = total;
+    return 0;
+}
+
+int wait_parse_flags(int argc, char **argv, int first, wait_options *w)
+{
+    enum { W_FILE, W_TIMEOUT, W_COUNT };
+    cli_flag o[W_COUNT] = {
+        [W_FILE] = {"ready-file", "MOCKAPI_READY_FILE", NULL},
+        [W_TIMEOUT] = {"timeout", NULL, NULL},
+    };
+    switch (cli_parse_flags(o, W_COUNT, argc, argv, first, wait_usage)) {
+    case CLI_PARSED: break;
+    case CLI_HELP: return CLI_EXIT_OK;
+    case CLI_BAD_USAGE: return CLI_EXIT_USAGE;
+    }
+    memset(w, 0, sizeof *w);
+    if (!o[W_FILE].value) {
+        fprintf(stderr, "mockapi: wait: --ready-file is required\n");
+        wait_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_flag_empty(&o[W_FILE], "the file a server's -ready-file writes"))
+        return CLI_EXIT_USAGE;
+    w->ready_file = o[W_FILE].value;
+    w->timeout_ms = 30000;
+    char lb[96];
+    if (o[W_TIMEOUT].value &&
+        cli_parse_duration(cli_flag_label(&o[W_TIMEOUT], lb, sizeof lb), o[W_TIMEOUT].value, 86400000ULL,
+                           &w->timeout_ms) != 0)
+        return CLI_EXIT_USAGE;
     return -1;
 }

@@ -81,6 +81,10 @@ typedef struct serve_options {
     const char *tls_ca_out; /* -tls-ca-out: where to write the CA (NULL: nowhere) */
     const char *tls_ca_out_label; /* how messages name it (flag or env) */
     const char *faults[64];       /* -fault, repeatable: cfg.faults points here */
+    const char *ready_file;       /* -ready-file: where the readiness line goes (NULL: nowhere) */
+    const char *ready_file_label; /* how messages name it (flag or env) */
+    int ready_fd;                 /* -ready-fd: checked open for writing and >= 3; -1: none */
+    const char *ready_fd_label;
 } serve_options;
 
 /* Parses the serve flags in argv[first..argc) and their environment
@@ -94,6 +98,24 @@ int serve_parse_flags(int argc, char **argv, int first, serve_options *o);
 /* The usage text of the default command: the synopsis, the sub-commands
  * (cli_print_commands) and every serve flag with its environment variable. */
 void serve_usage(FILE *f);
+
+/* Parses s as a duration in Go's notation, whole numbers each with a unit
+ * (ms, s, m, h) summed: "30s", "1m30s", "250ms"; from 1 ms to max_ms.
+ * Into *out_ms and 0, or -1 with `mockapi: FLAG: ...` printed (flag as
+ * cli_flag_label gives it). */
+int cli_parse_duration(const char *flag, const char *s, unsigned long long max_ms, unsigned long long *out_ms);
+
+/* What `mockapi wait` was asked to do (README "Readiness"). */
+typedef struct wait_options {
+    const char *ready_file;        /* --ready-file (or MOCKAPI_READY_FILE); borrowed */
+    unsigned long long timeout_ms; /* --timeout, default 30 s, at most 24 h */
+} wait_options;
+
+/* Parses the wait flags of argv[first..argc) into *w. Returns -1 to go
+ * on, else the exit status to return: CLI_EXIT_OK after -h, CLI_EXIT_USAGE
+ * (reason printed). */
+int wait_parse_flags(int argc, char **argv, int first, wait_options *w);
+void wait_usage(FILE *f);
 
 /* Prints one line per sub-command; defined in main.c next to the dispatch
  * table, so the list cannot drift from what main() accepts. */

@@ -13,6 +13,7 @@
 
 #include "flags.h"
 #include "serve.h"
+#include "wait.h"
 
 static int help_main(int argc, char **argv, int first);
 
@@ -24,6 +25,7 @@ static const struct command {
     cli_usage_fn usage;
 } commands[] = {
     {"serve", "serve [flags]", "run the server, or the -check probe (the default)", serve_main, serve_usage},
+    {"wait", "wait --ready-file F", "wait until F names a server that answers", wait_main, wait_usage},
     {"help", "help [COMMAND]", "this text, or COMMAND's", help_main, serve_usage},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

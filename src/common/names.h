@@ -70,7 +70,8 @@
     X(REACHABILITY, "reachability", NONE)     \
     X(ROTATE_TRIGGER, "rotate_trigger", NONE) \
     X(ROTATE_PREVIEW, "rotate_preview", NONE) \
-    X(TOPOLOGY, "topology", NONE)
+    X(TOPOLOGY, "topology", NONE)             \
+    X(HEALTH, "health", NONE)
 
 /* Every route name: capture routes first, so a route id below
  * MK_CAP_COUNT is also its capture key's id. */

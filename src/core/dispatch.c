@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -1037,6 +1038,31 @@ static void respond_stats(mockapi *m, const mk_request *req, mk_response *resp)
     respond_buf(req, resp, 200, &b);
 }
 
+
+/* GET /test/health (README "Readiness"): answered at all means ready, so
+ * "ready" is always true; the rest is what a launcher logs. uptime counts
+ * from mockapi_create (the default session's birth, wall clock); the
+ * journal is the addressed session's, as /test/requests shows it. */
+static void respond_health(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp)
+{
+    static const char *const modes[] = {[MK_SESSIONS_ON] = "on", [MK_SESSIONS_OFF] = "off",
+                                        [MK_SESSIONS_REQUIRED] = "required"};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long up = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - m->def->created_ms;
+    mk_jstats st;
+    mk_state_journal_next(&S->state, UINT64_MAX, NULL, 0, &st); /* the figures only */
+    mk_buf b;
+    mk_buf_init(&b, 0);
+    mk_buf_printf(&b,
+                  "{\"ready\":true,\"version\":\"%s\",\"pid\":%ld,\"uptime_ms\":%lld,\"profile\":\"%s\","
+                  "\"sessions\":{\"mode\":\"%s\",\"live\":%d},\"journal\":{\"entries\":%llu,\"max_entries\":%zu}}\n",
+                  MOCKAPI_VERSION, (long)getpid(), up > 0 ? up : 0, S->strict ? "strict" : "reference",
+                  modes[m->sessions.mode], atomic_load(&m->sessions.live),
+                  (unsigned long long)(st.next_seq - st.oldest_seq), m->cfg.journal_max_entries);
+    respond_buf(req, resp, 200, &b);
+}
+
 /* Where resp's head ends (past its blank line) in `out`, or out's length
  * when there is none. */
 static size_t head_end(const char *p, size_t n)
@@ -1389,11 +1415,12 @@ void mk_request_target(mk_request *req, char *target)
 
 /* The /test/ routes a request without a session still reaches in
  * required mode: how a test makes, lists and ends sessions, what belongs
- * to the process (stats, regions), and the reset of every session. */
+ * to the process (stats, regions, health), and the reset of every session. */
 static bool session_free_route(const char *p, size_t n, const char *q)
 {
     return (n >= 14 && memcmp(p, "/test/sessions", 14) == 0 && (n == 14 || p[14] == '/')) ||
            (n == 11 && memcmp(p, "/test/stats", 11) == 0) ||
+           (n == 12 && memcmp(p, "/test/health", 12) == 0) || /* a launcher's probe knows no session */
            (n >= 13 && memcmp(p, "/test/regions", 13) == 0 && (n == 13 || p[13] == '/')) ||
            (n == 11 && memcmp(p, "/test/reset", 11) == 0 && q && strstr(q, "scope=all"));
 }
@@ -2042,6 +2069,10 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
             mk_nodes_list_json(S->nodes, mk_session_now_ms(S), &nb);
             respond_buf(req, resp, 200, &nb);
         }
+        break;
+    case MK_R_HEALTH:
+        if (no_query(req, resp))
+            respond_health(m, S, req, resp);
         break;
     case MK_R_REACHABILITY: /* strict-only routes: mk_strict_run answered */
     case MK_R_ROTATE_TRIGGER:

@@ -83,7 +83,9 @@ enum {
     /* the strict profile's clock and node registry (issue 17); in both profiles */                            \
     R(L, "GET", "/test/clock", NONE, NULL, CLOCK, MK_R_CLOCK_GET),                                              \
     R(L, "POST", "/test/clock", NONE, NULL, CLOCK, MK_R_CLOCK_ADVANCE),                                         \
-    R(L, "GET", "/test/nodes", NONE, NULL, NODES, MK_R_NODES)
+    R(L, "GET", "/test/nodes", NONE, NULL, NODES, MK_R_NODES),                                                  \
+    /* readiness (issue 18): what a launcher or `mockapi wait` asks */                                          \
+    R(L, "GET", "/test/health", NONE, NULL, HEALTH, MK_R_HEALTH)
 
 static const mk_route routes[] = {
     /* plain listener (docs/contract.md §3) */

@@ -38,6 +38,7 @@ typedef enum mk_responder {
     MK_R_PAGE, MK_R_FEED, MK_R_CA, MK_R_CAPTURES, /* README "The live page" */
     MK_R_CLOCK_GET, MK_R_CLOCK_ADVANCE, MK_R_NODES, /* README "The strict profile" */
     MK_R_REACHABILITY, MK_R_ROTATE_TRIGGER, MK_R_ROTATE_PREVIEW, MK_R_TOPOLOGY, /* strict only */
+    MK_R_HEALTH,                    /* README "Readiness" */
     MK_R_METHOD_NOT_ALLOWED_JSON,   /* the method-less fallbacks */
 } mk_responder;
 
