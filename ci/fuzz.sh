@@ -104,7 +104,7 @@ sources_of() {
         fault_body) echo src/core/faults_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         session_body) echo src/core/session_body.c src/core/members.c src/common/gojson.c src/common/buf.c src/common/suggest.c ;;
         gunzip) echo src/common/gzip.c src/common/buf.c ;;
-        strict_body) echo src/core/strict_body.c src/common/suggest.c ;;
+        strict_body) echo src/core/strict_body.c src/common/suggest.c src/common/gojson.c src/common/buf.c ;;
         assert_yaml) echo assert/spec.c assert/yaml.c assert/match.c assert/jpath.c assert/util.c \
                           assert/number.c assert/subject.c assert/group.c src/common/gojson.c src/common/buf.c \
                           src/common/glob.c src/core/fault.c src/common/suggest.c assert/session_id.c ;;

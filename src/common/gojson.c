@@ -139,7 +139,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void gj_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -267,7 +267,7 @@ int gj_time_write(mk_buf *b, const gj_time *t)
     }
     int64_t year;
     int month, day;
-    civil_from_days(days, &year, &month, &day);
+    gj_civil_from_days(days, &year, &month, &day);
     int32_t zone = t->offset / 60; /* Go truncates toward zero too */
     int32_t azone = zone < 0 ? -zone : zone;
     if (year < 0 || year > 9999 || azone / 60 >= 24)

@@ -41,6 +41,9 @@ int gj_time_parse(const char *s, size_t n, gj_time *out);
  * trimmed; offset 0 prints "Z". Returns -1 (and appends nothing) for a year
  * outside 0..9999, as Go refuses to marshal those. */
 int gj_time_write(mk_buf *b, const gj_time *t);
+/* The proleptic Gregorian date of day z (days since 1970-01-01, any sign):
+ * no gmtime, so no time_t range or TZ to worry about. */
+void gj_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
 /* Current wall clock in UTC (offset 0), nanosecond resolution. */
 gj_time gj_time_now(void);
 

@@ -120,21 +120,6 @@ void mk_uuid_v7(int64_t now_ms, char out[MK_NODE_ID_LEN + 1])
     out[o] = '\0';
 }
 
-/* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
- * civil_from_days): no gmtime, so no time_t range or TZ to worry about. */
-static void civil(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 void mk_rfc3339_ms(int64_t ms, char out[32])
 {
     /* floor division, so an instant before the epoch still has 0..999 ms */
@@ -145,7 +130,7 @@ void mk_rfc3339_ms(int64_t ms, char out[32])
     }
     int64_t y;
     int m, d;
-    civil(days, &y, &m, &d);
+    gj_civil_from_days(days, &y, &m, &d);
     snprintf(out, 32, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, (int)(rem / 3600000),
              (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
 }

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gojson.h"
 #include "suggest.h"
 
 enum { SHOWN_MAX = 64, SHOWN_CAP = SHOWN_MAX + 3 }; /* 64 bytes between the quotes, + quotes + NUL */
@@ -267,89 +268,19 @@ static bool blank(const char *s, size_t n)
 
 /* ---- RFC 3339 ------------------------------------------------------------- */
 
-static int digits(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-static bool leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil, with floor division by hand). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 /* As mk_sb_time; *sub is set when the fraction has a non-zero digit past
  * the millisecond (the time is then a little after *ms), so that a skew
- * check can refuse 60.0005 s. */
+ * check can refuse 60.0005 s. The text is read as the production API's Go
+ * decoder reads a time.Time (gojson.h gj_time_parse: upper-case T and Z,
+ * no leap second), so the mock refuses what it refuses. */
 static bool parse_time(const char *s, size_t n, int64_t *ms, bool *sub)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    /* YYYY-MM-DDTHH:MM:SS is 19 bytes, then [.frac] and Z or +HH:MM */
-    if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-        s[16] != ':')
+    gj_time t;
+    if (gj_time_parse(s, n, &t) != 0)
         return false;
-    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-    int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
-        return false; /* second 60 (a leap second) is refused, as Go's time package does */
-    int dim = mdays[mo - 1] + (mo == 2 && leap(y));
-    if (d > dim)
-        return false;
-    size_t i = 19;
-    int frac = 0;
-    bool below = false;
-    if (s[i] == '.') {
-        size_t f0 = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (i - f0 < 3)
-                frac = frac * 10 + (s[i] - '0');
-            else if (s[i] != '0')
-                below = true;
-            i++;
-        }
-        if (i == f0)
-            return false; /* "." without a digit */
-        for (size_t k = i - f0; k < 3; k++)
-            frac *= 10;
-    }
-    if (i >= n)
-        return false;
-    int off = 0;
-    if (s[i] == 'Z' || s[i] == 'z') {
-        i++;
-    } else if (s[i] == '+' || s[i] == '-') {
-        if (n - i != 6 || s[i + 3] != ':')
-            return false;
-        int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return false;
-        off = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
-        i += 6;
-    } else {
-        return false;
-    }
-    if (i != n)
-        return false;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - (int64_t)off * 60;
-    *ms = secs * 1000 + frac;
-    *sub = below;
+    *ms = t.sec * 1000 + t.nsec / 1000000;
+    *sub = t.nsec % 1000000 != 0;
     return true;
 }
 
