@@ -42,8 +42,10 @@ void mk_sb_free(void *doc); /* NULL ok */
 
 /* 32-byte SHA-256 as 64 hex digits (any case), optionally after "sha256:". */
 bool mk_sb_sha256_valid(const char *s, size_t len);
-/* RFC 3339 date-time ("2026-12-06T20:45:00Z", fractions and offsets
- * allowed) to ms since the epoch; false when it is not one. */
+/* An RFC 3339 date-time ("2026-12-06T20:45:00Z", fractions and offsets
+ * allowed) to ms since the epoch, read as Go's time.Time decoding reads it
+ * (gojson.h gj_time_parse), as the production API does; false when it is
+ * not one. */
 bool mk_sb_time(const char *s, size_t len, int64_t *ms);
 
 /* POST /v1/nodes/{id}/heartbeat: HeartbeatRequest {client_now, binary_checksum,
