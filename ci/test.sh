@@ -7,12 +7,13 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-# The build's packages first; then the browser test's (chromium, node,
+# The build's packages and the test toolchain first (ci/setup.sh --test: the
+# full set; ci/serve.sh installs only its --serve part); then the browser test's (chromium, node,
 # playwright-core: a download of minutes on a fresh machine) install in the
 # background while the builds compile: apt is free once setup.sh is done,
 # and the browser suite runs set-up again (at once when this finished; with
 # its message when it failed).
-bash ci/setup.sh || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
+bash ci/setup.sh --test || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p build
 bash ci/setup-browser.sh >build/setup-browser.log 2>&1 &
 browser_setup=$!
