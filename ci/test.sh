@@ -145,6 +145,7 @@ wait "$browser_setup" || true # its outcome is the suite's: run.sh runs it again
 run browser/page            bash tests/browser/run.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 run setup/install           bash tests/install.sh
+run setup/ci-example        bash tests/ci_example.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
 run fuzz/all                bash ci/fuzz.sh 12

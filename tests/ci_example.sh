@@ -138,6 +138,7 @@ for d in "$work"/steps/*; do
     us=$((${EPOCHREALTIME/./} - start))
     if [ "$rc" = 0 ]; then
         printf 'ok   step %d: %s (%d.%01d s)\n' "$n" "$name" $((us / 1000000)) $((us / 100000 % 10))
+        sed 's/^/    /' "$work/step.log"
     else
         [ "$rc" = 124 ] && why="timed out after $step_timeout s" || why="exit $rc"
         echo "FAIL step $n: $name: $why; its output:"
