@@ -10,7 +10,8 @@
 #
 # Usage: ci/serve.sh [MOCKAPI_FLAGS...]        (root or sudo for apt; -h is
 #        mockapi's own help, after the build)
-#        MOCKAPI_SERVE_BUILD_ONLY=1 ci/serve.sh   (set up and build, do not serve)
+#        ci/serve.sh -version    (set up and build both, print the version, exit:
+#                                 how a CI job builds without serving)
 # MOCKAPI_SETUP_ARGS (e.g. "--civetweb-src DIR") is passed on to ci/setup.sh.
 # Set-up and build messages go to stderr, so stdout is mockapi's alone
 # (MOCKAPI_ADDR=... first).
@@ -20,5 +21,4 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 MOCKAPI_SETUP_ARGS="--serve ${MOCKAPI_SETUP_ARGS:-}" \
     bash "$top/ci/build.sh" release -- civetweb libmockapi mockapi mockassert >&2
-[ "${MOCKAPI_SERVE_BUILD_ONLY:-0}" = 1 ] && exit 0
 exec "$top/build/release/mockapi" "$@"
