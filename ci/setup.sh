@@ -56,12 +56,12 @@ usage="usage: ci/setup.sh [--serve|--test] [--bench] [--civetweb-src DIR] | --pr
 want_bench=0
 print_sources=0
 print_packages=0
-set_name=test
+set_name="test"
 civet_src=${MOCKAPI_CIVETWEB_SRC:-}
 while [ $# -gt 0 ]; do
     case "$1" in
         --serve) set_name=serve ;;
-        --test) set_name=test ;;
+        --test) set_name="test" ;;
         --bench) want_bench=1 ;;
         --print-sources) print_sources=1 ;;
         --print-packages) print_packages=1 ;;

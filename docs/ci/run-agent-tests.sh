@@ -34,6 +34,7 @@ if [ "${#keys[@]}" -gt 0 ]; then
     mapfile -t keys < <(printf '%s\n' "${keys[@]}" | sort -n)
 elif [ -n "${MOCKAPI_URL:-}" ]; then
     keys=(only)
+    # shellcheck disable=SC2034 # read by url_of, through ${!v}
     MOCKAPI_URL_only=$MOCKAPI_URL
 else
     echo "run-agent-tests: no instance: set MOCKAPI_URL_<k> or MOCKAPI_URL (mockapi run does)" >&2
@@ -51,7 +52,7 @@ req() {
     [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
     curl "${args[@]}" "$2" || true
 }
-node=node-mock-001
+node="node-mock-001"
 register='{"token":"bootstrap-token","public_key":"pk-node-1","hostname":"edge-1","metadata":{},"capabilities":{"builtin_actions":[],"hooks":[]}}'
 heartbeat='{"node_id":"node-mock-001","timestamp":"2026-01-02T03:04:05Z","status":"healthy","binary_checksum":"abc","mesh":{"interface":"wg0","peer_count":2,"listen_port":51820}}'
 
