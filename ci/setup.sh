@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
-# Installs every Debian package mockapi needs and puts civetweb's source into
+# Installs the Debian packages mockapi needs and puts civetweb's source into
 # build/third_party/civetweb: by default from Debian's own `civetweb` source
 # package, or from a tree the user gives (--civetweb-src).
+#
+# Two package sets (--print-packages lists them):
+#   serve (--serve; what ci/serve.sh uses): building and running the release
+#        mockapi and mockassert: the compiler, premake4, pkg-config, dpkg-dev
+#        (apt-get source unpacks civetweb with it), the libraries' -dev
+#        packages (mbedTLS, libsodium, jansson, libfyaml, zlib, libcurl) and
+#        ca-certificates.
+#   test (the default, or --test; what ci/test.sh and ci/build.sh use): the
+#        serve set plus the test toolchain: cmocka (unit and integration
+#        tests), valgrind, curl, python3 and openssl (the shell suites'
+#        clients), clang (ci/fuzz.sh's libFuzzer targets; fuzz.sh adds the
+#        sanitizer runtime package itself) and man-db (tests/install.sh
+#        renders the man pages). The browser test's packages are
+#        ci/setup-browser.sh's, podman is ci/image.sh's: both install their
+#        own, only when their suites run.
 #
 # Why the source and not libcivetweb-dev: the request parser mockapi uses is
 # internal to civetweb.c (static functions), so civetweb.c is compiled into
@@ -18,8 +33,13 @@
 # are supported; src/transport/civet/civet_version.h refuses others at compile
 # time too.
 #
-# Usage: ci/setup.sh [--bench] [--civetweb-src DIR]   (run as root; idempotent)
+# Usage: ci/setup.sh [--serve|--test] [--bench] [--civetweb-src DIR]
+#                                   (run as root or with sudo; idempotent)
 #        ci/setup.sh --print-sources  (print the derived deb-src list; no changes)
+#        ci/setup.sh [--serve|--test] [--bench] --print-packages
+#                                   (print the package set, one a line; no changes)
+#   --serve / --test: the package set (above); the last one given wins.
+#   --bench: also wrk and nginx (bench/run.sh).
 #   --civetweb-src DIR (or MOCKAPI_CIVETWEB_SRC=DIR): copy this civetweb tree
 #        (an unpacked upstream release or Debian source package) instead of
 #        fetching one: for machines whose apt has no source packages.
@@ -27,17 +47,25 @@
 # Test hooks: MOCKAPI_APT_ETC (apt directory to derive deb-src from),
 # MOCKAPI_THIRD_PARTY_DIR (instead of build/third_party), MOCKAPI_SETUP_PACKAGES=0
 # (check and install no packages).
+# Exit status: 0 done, 1 a package or the civetweb source could not be had,
+# 2 a usage error.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-usage="usage: ci/setup.sh [--bench] [--civetweb-src DIR] | --print-sources"
+usage="usage: ci/setup.sh [--serve|--test] [--bench] [--civetweb-src DIR] | --print-sources | [--serve|--test] [--bench] --print-packages"
 want_bench=0
 print_sources=0
+print_packages=0
+set_name="test"
 civet_src=${MOCKAPI_CIVETWEB_SRC:-}
 while [ $# -gt 0 ]; do
     case "$1" in
+        --serve) set_name=serve ;;
+        --test) set_name="test" ;;
         --bench) want_bench=1 ;;
         --print-sources) print_sources=1 ;;
+        --print-packages) print_packages=1 ;;
+        -h|--help) echo "$usage"; exit 0 ;;
         --civetweb-src) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; civet_src=$2; shift ;;
         --civetweb-src=*) civet_src=${1#*=} ;;
         *) echo "$usage" >&2; exit 2 ;;
@@ -45,10 +73,19 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-pkgs=(build-essential pkg-config premake4 dpkg-dev
-      libmbedtls-dev libsodium-dev libjansson-dev libfyaml-dev zlib1g-dev
-      libcmocka-dev libcurl4-openssl-dev curl ca-certificates valgrind python3)
+# serve: build and run the release mockapi and mockassert (ci/serve.sh)
+serve_pkgs=(build-essential pkg-config premake4 dpkg-dev
+            libmbedtls-dev libsodium-dev libjansson-dev libfyaml-dev zlib1g-dev
+            libcurl4-openssl-dev ca-certificates)
+# test: what the suites of ci/test.sh use beyond that
+test_pkgs=(libcmocka-dev valgrind curl python3 openssl clang man-db)
+pkgs=("${serve_pkgs[@]}")
+[ "$set_name" = test ] && pkgs+=("${test_pkgs[@]}")
 [ "$want_bench" = 1 ] && pkgs+=(wrk nginx)
+if [ "$print_packages" = 1 ]; then
+    printf '%s\n' "${pkgs[@]}"
+    exit 0
+fi
 if [ "$print_sources" = 1 ] || [ "${MOCKAPI_SETUP_PACKAGES:-1}" = 0 ]; then pkgs=(); fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -58,7 +95,7 @@ for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-    echo "setup: installing ${missing[*]}" >&2
+    echo "setup: installing (the $set_name set) ${missing[*]}" >&2
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -7,12 +7,13 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-# The build's packages first; then the browser test's (chromium, node,
+# The build's packages and the test toolchain first (ci/setup.sh --test: the
+# full set; ci/serve.sh installs only its --serve part); then the browser test's (chromium, node,
 # playwright-core: a download of minutes on a fresh machine) install in the
 # background while the builds compile: apt is free once setup.sh is done,
 # and the browser suite runs set-up again (at once when this finished; with
 # its message when it failed).
-bash ci/setup.sh || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
+bash ci/setup.sh --test || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p build
 bash ci/setup-browser.sh >build/setup-browser.log 2>&1 &
 browser_setup=$!
@@ -144,6 +145,7 @@ wait "$browser_setup" || true # its outcome is the suite's: run.sh runs it again
 run browser/page            bash tests/browser/run.sh build/release/mockapi build/release/mockassert
 run setup/apt-sources       bash tests/setup_sources.sh
 run setup/install           bash tests/install.sh
+run setup/ci-example        bash tests/ci_example.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
 run fuzz/all                bash ci/fuzz.sh 12
