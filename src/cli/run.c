@@ -424,7 +424,8 @@ static void remove_tree(const char *dir, int depth)
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
+            continue;
         struct stat st;
         if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth < 2)
             remove_tree(p, depth + 1);
@@ -482,7 +483,12 @@ static int start_instance(inst *in, unsigned k, const run_opts *o, const char *s
 {
     int p[2];
     char eb[128];
-    snprintf(in->log, sizeof in->log, "%s/instance-%u.log", tmp, k);
+    char fdnum[16], cadir[PATH_MAX];
+    if (snprintf(in->log, sizeof in->log, "%s/instance-%u.log", tmp, k) >= (int)sizeof in->log ||
+        snprintf(cadir, sizeof cadir, "%s/ca", tmp) >= (int)sizeof cadir) {
+        fprintf(stderr, "mockapi run: the temporary folder's name is too long: %s\n", tmp);
+        return -1;
+    }
     int lfd = open(in->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (lfd < 0 || pipe2(p, O_CLOEXEC) != 0) {
         fprintf(stderr, "mockapi run: instance %u: %s\n", k, strerror_r(errno, eb, sizeof eb));
@@ -490,9 +496,7 @@ static int start_instance(inst *in, unsigned k, const run_opts *o, const char *s
             close(lfd);
         return -1;
     }
-    char fdnum[16], cadir[PATH_MAX];
     snprintf(fdnum, sizeof fdnum, "%d", p[1]);
-    snprintf(cadir, sizeof cadir, "%s/ca", tmp);
     const char **argv = calloc((size_t)o->nserve + 12, sizeof *argv);
     if (!argv) {
         fprintf(stderr, "mockapi run: instance %u: out of memory\n", k);
@@ -798,8 +802,7 @@ static void mockassert_path(char *buf, size_t cap, const char *self)
 {
     const char *slash = strrchr(self, '/');
     if (slash && (size_t)(slash - self) + 12 < cap) {
-        snprintf(buf, cap, "%.*s/mockassert", (int)(slash - self), self);
-        if (access(buf, X_OK) == 0)
+        if (snprintf(buf, cap, "%.*s/mockassert", (int)(slash - self), self) < (int)cap && access(buf, X_OK) == 0)
             return;
     }
     snprintf(buf, cap, "mockassert");
@@ -875,8 +878,9 @@ int run_main(int argc, char **argv, int first)
     } else {
         in = calloc(o.n, sizeof *in);
         const char *td = getenv("TMPDIR");
-        snprintf(tmp, sizeof tmp, "%s/mockapi-run.XXXXXX", td && *td ? td : "/tmp");
-        if (!in || !mkdtemp(tmp)) {
+        errno = ENAMETOOLONG;
+        if (!in || snprintf(tmp, sizeof tmp, "%s/mockapi-run.XXXXXX", td && *td ? td : "/tmp") >= (int)sizeof tmp ||
+            !mkdtemp(tmp)) {
             fprintf(stderr, "mockapi run: cannot make a temporary folder %s: %s\n", tmp,
                     strerror_r(errno, eb, sizeof eb));
             free(in);
@@ -886,8 +890,10 @@ int run_main(int argc, char **argv, int first)
         /* the ready file's temporary name first: a folder we cannot write is
          * a usage error before anything starts */
         if (o.ready_file) {
-            snprintf(rtmp, sizeof rtmp, "%s.%ld.tmp", o.ready_file, (long)getpid());
-            rtmp_fd = open(rtmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+            rtmp_fd = -1;
+            errno = ENAMETOOLONG;
+            if (snprintf(rtmp, sizeof rtmp, "%s.%ld.tmp", o.ready_file, (long)getpid()) < (int)sizeof rtmp)
+                rtmp_fd = open(rtmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
             if (rtmp_fd < 0) {
                 fprintf(stderr, "mockapi run: --ready-file: cannot write %s: %s\n", rtmp,
                         strerror_r(errno, eb, sizeof eb));
