@@ -49,7 +49,7 @@ status() {
     [ "$1" != -- ] && { msg=$1; shift; }
     shift
     timeout 20 "$bin" run "$@" >"$work/s.out" 2>"$work/s.err" || rc=$?
-    if [ "$rc" -eq "$want" ] && { [ -z "$msg" ] || cat "$work/s.err" "$work/s.out" | grep -qF -- "$msg"; }; then
+    if [ "$rc" -eq "$want" ] && { [ -z "$msg" ] || grep -qF -- "$msg" "$work/s.err" "$work/s.out"; }; then
         check "$name (exit $want)" 0
     else
         check "$name (exit $want): got exit $rc, stderr [$(head -n 3 "$work/s.err" | tr '\n' '|')]" 1
