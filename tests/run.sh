@@ -159,6 +159,7 @@ status 2 "usage: an unknown flag, with did-you-mean" "flag provided but not defi
 status 2 "usage: a misspelt serve flag" "(did you mean -tls-addr?)" -- -tls-adr off -- true
 status 2 "usage: -ready-fd is run's" "run gives every instance a -ready-fd of its own" -- -ready-fd 3 -- true
 status 2 "usage: --assert K past -n" "there is only 1 instance" -- --assert "1:$work/hb2.yaml" -- true
+status 2 "usage: a --ready-file folder that does not exist" "--ready-file: cannot write $work/no/such" -- --ready-file "$work/no/such/r.json" -- true
 status 2 "usage: a bad --timeout" '"soon" is not a duration' -- --timeout soon -- true
 
 # ---- reuse ----------------------------------------------------------------------
