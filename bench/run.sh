@@ -96,6 +96,11 @@
 #      (jumps to the bottom and back, 40 wheel steps): the longest task
 #      (PerformanceObserver 'longtask') < 100 ms; request -> row in the
 #      browser (reported).
+#  15. mockapi run (BENCH_SECTIONS=run): `mockapi run -n 4 -- true` from
+#      exec to exit, against `mockapi run -n 1 -- true` and a bare `true`
+#      (the same fork+exec from bash, timed with EPOCHREALTIME), median of
+#      BENCH_RUN_RUNS (20) interleaved runs; a report, no target: the ratios
+#      and the cost of each extra instance.
 #
 # Every address is 127.0.0.1, every port is picked at run time, every load
 # run is bounded in time, every wait has a deadline; a trap stops every
@@ -119,7 +124,8 @@
 #   BENCH_PAGE_ROUNDS=5     its rounds (a ratio per round, median kept)
 #   BENCH_PAGE_LAT_REQUESTS=3000  requests at 1,000/s timed to the feed (14)
 #   BENCH_PAGE_RENDER_RUNS=5  page loads of each kind timed in the browser (14)
-#   BENCH_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions page"  the sections to run (default all)
+#   BENCH_RUN_RUNS=20       runs of each kind timed for mockapi run (15)
+#   BENCH_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions page run"  the sections to run (default all)
 #   BENCH_NO_BUILD=1        use build/release/mockapi as it is
 #   BENCH_WAIT_IDLE=0       seconds to wait for other load to stop before starting
 #   BENCH_KEEP=1            keep the scratch directory (wrk outputs, logs)
@@ -139,7 +145,7 @@ SSE_PINGS=${BENCH_SSE_PINGS:-100}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-5000}
 IDLE_PINGS=${BENCH_IDLE_PINGS:-20}
 IDLE_SIT=${BENCH_IDLE_SIT:-3}
-ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions page"
+ALL_SECTIONS="tput startup mem sse tls journal assert idle slow waits faults sessions page run"
 SECTIONS=" ${BENCH_SECTIONS:-$ALL_SECTIONS} "
 MK=${MOCKAPI_BIN:-$top/build/release/mockapi}
 OUT=$top/build/bench
@@ -148,7 +154,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 on() { case "$SECTIONS" in *" $1 "*) return 0 ;; esac; return 1; } # section $1 selected?
 for s in $SECTIONS; do
-    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits | faults | sessions | page) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
+    case "$s" in tput | startup | mem | sse | tls | journal | assert | idle | slow | waits | faults | sessions | page | run) ;; *) die "unknown section '$s' in BENCH_SECTIONS ($ALL_SECTIONS)" ;; esac
 done
 case "$IDLE_CONNS$IDLE_PINGS" in *[!0-9]*) die "BENCH_IDLE_CONNS and BENCH_IDLE_PINGS must be whole numbers" ;; esac
 
@@ -1636,6 +1642,41 @@ if on page; then
     say ""
 fi
 
+# ---- 15: mockapi run ---------------------------------------------------------------
+# What the harness adds around a command: N servers started (each a process,
+# TLS keys made, readiness pushed over a pipe), then stopped.
+if on run; then
+    RRUNS=${BENCH_RUN_RUNS:-20}
+    case "$RRUNS" in '' | *[!0-9]*) die "BENCH_RUN_RUNS must be a whole number" ;; esac
+    TRUE_BIN=$(type -P true) || die "no true(1) binary in PATH"
+    say "== 15. mockapi run: exec -> exit, median of $RRUNS runs of each (interleaved)"
+    : >"$RUN/run_times.txt"
+    for ((i = 0; i < RRUNS; i++)); do
+        for what in n4 n1 bare; do
+            case $what in
+                n4) cmd=("$MK" run -n 4 -- "$TRUE_BIN") ;;
+                n1) cmd=("$MK" run -n 1 -- "$TRUE_BIN") ;;
+                bare) cmd=("$TRUE_BIN") ;;
+            esac
+            t0=${EPOCHREALTIME/./}
+            "${cmd[@]}" >/dev/null 2>"$RUN/run.err" || die "${cmd[*]} failed: $(tail -n 3 "$RUN/run.err")"
+            echo "$what $((${EPOCHREALTIME/./} - t0))" >>"$RUN/run_times.txt"
+        done
+    done
+    run_med() { awk -v w="$1" '$1 == w {print $2}' "$RUN/run_times.txt" | sort -n | awk '{l[NR] = $1} END {print l[int((NR + 1) / 2)]}'; }
+    run_max() { awk -v w="$1" '$1 == w && $2 > m {m = $2} END {print m + 0}' "$RUN/run_times.txt"; }
+    RUN_N4=$(run_med n4) RUN_N1=$(run_med n1) RUN_BARE=$(run_med bare)
+    R_RUN41=$(ratio "$RUN_N4" "$RUN_N1")
+    R_RUN1B=$(ratio "$RUN_N1" "$RUN_BARE")
+    R_RUN4B=$(ratio "$RUN_N4" "$RUN_BARE")
+    RUN_EXTRA=$(awk -v a="$RUN_N4" -v b="$RUN_N1" 'BEGIN { printf "%.0f", (a - b) / 3 }')
+    say "  mockapi run -n 4 -- true   median $(fmt_ms "$RUN_N4")  (max $(fmt_ms "$(run_max n4)"))"
+    say "  mockapi run -n 1 -- true   median $(fmt_ms "$RUN_N1")  (max $(fmt_ms "$(run_max n1)"))"
+    say "  true                       median $(fmt_ms "$RUN_BARE")  (max $(fmt_ms "$(run_max bare)"))"
+    say "  -n 4 / -n 1: ${R_RUN41}x; -n 1 / true: ${R_RUN1B}x; -n 4 / true: ${R_RUN4B}x; each instance past the first: $(fmt_ms "$RUN_EXTRA")"
+    say ""
+fi
+
 # ---- summary -------------------------------------------------------------------
 say "== summary ($(date -u +%Y-%m-%d), $(nproc) CPUs, loopback, wrk and server sharing the CPUs)"
 say ""
@@ -1765,6 +1806,10 @@ if on page; then
     say "| page: render with $(fmt_int "$PENTRIES") entries, navigation start -> rows shown (median of $PRUNS) | ${PR_FULL} ms | empty journal ${PR_EMPTY} ms | ${PR_RATIO}x | < ${T_PAGE_RENDER_MS} ms | $V_PR |"
     say "| page: longest task while scrolling $(fmt_int "$PENTRIES") rows (median of $PRUNS runs; worst ${PR_TASK} ms) | ${PR_TASK_TXT} | – | – | < ${T_PAGE_TASK_MS} ms | $V_PR_TASK |"
     say "| page: request -> row in the browser at 20/s, p99 (40 requests) | ${PR_ROW99} ms | – | – | (report) | – |"
+fi
+if on run; then
+    say "| mockapi run -n 4 -- true, exec -> exit (median of $RRUNS) | $(fmt_ms "$RUN_N4") | -n 1 $(fmt_ms "$RUN_N1") | ${R_RUN41}x | (report) | – |"
+    say "| mockapi run -n 1 -- true, exec -> exit (median of $RRUNS) | $(fmt_ms "$RUN_N1") | bare true $(fmt_ms "$RUN_BARE") | ${R_RUN1B}x | (report) | – |"
 fi
 say ""
 notes=()

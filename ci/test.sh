@@ -128,6 +128,7 @@ run smoke/startup-asan      bash tests/startup.sh build/debug/mockapi
 run smoke/regions           bash tests/regions.sh build/release/mockapi
 run smoke/ca-dir            bash tests/ca_dir.sh build/debug/mockapi
 run smoke/ready             bash tests/ready.sh build/release/mockapi
+run smoke/run               bash tests/run.sh build/release/mockapi
 run smoke/fd-limit          bash tests/availability.sh build/release/mockapi
 run image/oci               bash tests/image.sh build/release/mockapi
 run assert/release          bash tests/assert/run.sh build/release/mockapi build/release/mockassert

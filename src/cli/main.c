@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "flags.h"
+#include "run.h"
 #include "serve.h"
 #include "wait.h"
 
@@ -25,6 +26,7 @@ static const struct command {
     cli_usage_fn usage;
 } commands[] = {
     {"serve", "serve [flags]", "run the server, or the -check probe (the default)", serve_main, serve_usage},
+    {"run", "run [-n N] -- CMD", "start N servers, run CMD against them, stop them", run_main, run_usage},
     {"wait", "wait --ready-file F", "wait until F names a server that answers", wait_main, wait_usage},
     {"help", "help [COMMAND]", "this text, or COMMAND's", help_main, serve_usage},
 };
