@@ -3,12 +3,17 @@
  *
  * Every listener, plain and TLS, is bound before start returns, so a taken
  * port or a forbidden address is start's error, reported before anything is
- * announced. The plain listeners are handed to the loop at once. The TLS
- * listeners need certificates (two P-256 keys and two signatures, ~2 ms of
- * CPU), so a background start (mockapi_start_async) makes them on a thread
- * of its own at nice 19 after the plain listener is serving, then hands the
- * already bound TLS sockets to the loop (a client that connects meanwhile
- * waits in the backlog); mk_http_wait_tls reports how that went. */
+ * announced. The plain listeners listen and are handed to the loop at once.
+ * The TLS listeners need certificates (two P-256 keys and two signatures,
+ * ~2 ms of CPU), so a background start (mockapi_start_async) makes them on a
+ * thread of its own at nice 19 after the plain listener is serving; only
+ * then does the already bound TLS socket listen, and it goes to the loop at
+ * once. So "the TLS listener accepts" comes last, after its keys, and
+ * readiness can follow it at once (README "Readiness": within 2 ms of the
+ * listeners being bound); meanwhile its port is reserved but not
+ * published, and a connection to it is refused rather than parked for
+ * milliseconds in a backlog nobody announced. mk_http_wait_tls reports how
+ * that went. */
 #include "http.h"
 
 #include <errno.h>
@@ -40,8 +45,25 @@ struct mk_http {
     int port[MK_MAX_LISTENERS];
 };
 
-/* Binds and listens on listener i of m, keeping the socket in h->fd[i].
- * The message names the address, the listener and errno's text. */
+/* err: listener i of m cannot be bound or listen; names the address, the
+ * listener and e's text. */
+static int listen_error(mockapi *m, int i, int e, char *err, size_t errlen)
+{
+    mk_listener *li = &m->listeners[i];
+    char eb[128], which[32];
+    if (m->regions_on && li->region >= 0)
+        snprintf(which, sizeof which, "region %d", li->region);
+    else
+        snprintf(which, sizeof which, "the %s listener", li->kind == MK_LISTEN_TLS ? "TLS" : "plain");
+    snprintf(err, errlen, "cannot listen on %s (%s): %s", li->shown, which, strerror_r(e, eb, sizeof eb));
+    return MOCKAPI_ELISTEN;
+}
+
+/* Binds listener i of m, keeping the socket in h->fd[i]; a plain one also
+ * listens now, a TLS one only in open_kind, once its keys exist. bind
+ * alone already refuses a port another socket listens on (SO_REUSEADDR
+ * lets it share only with sockets that do not listen, such as TIME_WAIT
+ * ones), so a taken port is still start's error. */
 static int bind_listener(mockapi *m, mk_http *h, int i, char *err, size_t errlen)
 {
     mk_listener *li = &m->listeners[i];
@@ -51,17 +73,12 @@ static int bind_listener(mockapi *m, mk_http *h, int i, char *err, size_t errlen
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd >= 0 && li->sa.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, li->dual_stack ? &zero : &one, sizeof one);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&li->sa, li->salen) != 0 || listen(fd, 4096) != 0) {
-        char eb[128], which[32];
-        if (m->regions_on && li->region >= 0)
-            snprintf(which, sizeof which, "region %d", li->region);
-        else
-            snprintf(which, sizeof which, "the %s listener", li->kind == MK_LISTEN_TLS ? "TLS" : "plain");
-        snprintf(err, errlen, "cannot listen on %s (%s): %s", li->shown, which,
-                 strerror_r(errno, eb, sizeof eb));
+    if (fd < 0 || bind(fd, (struct sockaddr *)&li->sa, li->salen) != 0 ||
+        (li->kind != MK_LISTEN_TLS && listen(fd, 4096) != 0)) {
+        int e = errno;
         if (fd >= 0)
             close(fd);
-        return MOCKAPI_ELISTEN;
+        return listen_error(m, i, e, err, errlen);
     }
     struct sockaddr_storage sa;
     socklen_t sl = sizeof sa;
@@ -84,6 +101,11 @@ static int open_kind(mockapi *m, mk_listener_kind kind, mk_tls_server *tls, char
         if (m->listeners[i].kind != kind || h->fd[i] < 0)
             continue;
         int fd = h->fd[i];
+        /* a TLS socket listens only now, its keys made. Rarely this fails
+         * where bind did not: another process bound the same port (with
+         * SO_REUSEADDR, not listening yet either) and listened first. */
+        if (kind == MK_LISTEN_TLS && listen(fd, 4096) != 0)
+            return listen_error(m, i, errno, err, errlen); /* fd closed at stop */
         h->fd[i] = -1; /* mk_loop_listen owns (or closes) it now */
         if (mk_loop_listen(h->loop, i, fd, tls) != 0) {
             snprintf(err, errlen, "cannot listen on %s: the server is stopping", m->listeners[i].shown);
