@@ -34,7 +34,7 @@
 
 struct mk_http {
     mk_loop *loop;
-    mk_tls_server *tls; /* set once the TLS listeners are up */
+    mk_tls_server *tls; /* set once the TLS keys exist (prepare_tls) */
     pthread_t tls_thread;
     bool tls_pending;   /* started, not joined; start/wait/stop only */
     /* Between the starter thread and mk_http_wait_tls, under tls_lock: */
