@@ -250,15 +250,18 @@ int mockapi_start(mockapi *m, char *errbuf, size_t errlen);
 
 /* Like mockapi_start, but returns as soon as the plain listeners accept;
  * every listener, TLS included, is bound before it returns (so a taken
- * port is its ELISTEN), and the TLS listeners start accepting in the
- * background once their keys are made (connections made meanwhile wait in
- * the backlog). Call mockapi_wait_started before using a TLS port. The
+ * port is its ELISTEN), and the TLS listeners start listening in the
+ * background once their keys are made (until then their port reads 0 and
+ * a connection to it is refused). Call mockapi_wait_started before using a
+ * TLS port. The
  * mockapi binary starts this way, so it can print MOCKAPI_ADDR sooner. */
 int mockapi_start_async(mockapi *m, char *errbuf, size_t errlen);
 
 /* Waits until the listeners of mockapi_start_async are all up. Returns
  * MOCKAPI_OK, or the TLS listeners' error (ECRYPTO: the keys could not be
- * made); the plain listeners keep serving then. ESTATE when not started. */
+ * made; rarely ELISTEN: another process bound the same port meanwhile and
+ * listened first); the plain listeners keep serving then. ESTATE when not
+ * started. */
 int mockapi_wait_started(mockapi *m, char *errbuf, size_t errlen);
 
 /* Stops serving: closes listeners and every connection (open SSE streams

@@ -5,7 +5,8 @@
  * Every start-up error is reported on stderr before MOCKAPI_ADDR= is
  * printed: the addresses are bound, the fixtures read, the -tls-ca-out
  * file opened and the -ready-file's temporary file made first; only the
- * TLS keys are made after that line.
+ * TLS keys are made (and then the bound TLS socket set listening) after
+ * that line.
  *
  * Readiness (README "Readiness"): once every listener accepts and the CA
  * file is written, one JSON line goes to -ready-file (a temporary file in
@@ -356,8 +357,8 @@ static int serve(serve_options *o)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     /* Every listener is bound here (a taken port fails now); the plain ones
-     * accept at once, the TLS ones once their keys are made (on another CPU
-     * meanwhile). */
+     * accept at once, the TLS ones listen once their keys are made (on
+     * another CPU meanwhile). */
     rc = mockapi_start_async(m, err, sizeof err);
     if (rc != MOCKAPI_OK) {
         fprintf(stderr, "mockapi: %s\n", err);
@@ -397,16 +398,22 @@ static int serve(serve_options *o)
             printf("MOCKAPI_REGION_%d=%s\n", i, addr);
     fflush(stdout);
     /* Without TLS, ready now: every listener accepts. With TLS, once its
-     * keys are made (~2 ms of CPU on another thread, at nice 19): the line
-     * names the TLS port, which the library publishes only then, and the
-     * -tls-ca-out file, written only then. (Measured by tests/ready.sh:
-     * plain ~0.1 ms after the bind; TLS a few ms, the key generation.) */
+     * keys are made (~2 ms of CPU on another thread, at nice 19): the TLS
+     * socket listens only then, the library publishes its port then, and
+     * the -tls-ca-out file is written just after. So the TLS listener is
+     * the last one bound, and its listen (when mockapi_wait_started
+     * returns) is the bind time readiness is measured from. (Measured by
+     * tests/ready.sh: ~0.1 ms after the last bind, with or without TLS.) */
     bool early = !o->cfg.tls_addr;
     if (early && (rc = ready_signal(&rd, m, o, bound_mono_us, bound_unix_us)) != CLI_EXIT_OK) {
         mockapi_free(m); /* (no CA file without TLS) */
         return rc;
     }
     rc = mockapi_wait_started(m, err, sizeof err);
+    if (!early) { /* the TLS listener has just started listening */
+        bound_mono_us = now_us(CLOCK_MONOTONIC);
+        bound_unix_us = now_us(CLOCK_REALTIME);
+    }
     const char *pem = rc == MOCKAPI_OK && ca ? mockapi_tls_ca_pem(m) : NULL;
     if (rc == MOCKAPI_OK && ca) {
         int bad = !pem || fputs(pem, ca) < 0;
@@ -423,7 +430,8 @@ static int serve(serve_options *o)
             rc = MOCKAPI_EIO;
         }
     }
-    if (rc != MOCKAPI_OK) { /* after the first line: only the keys (or the CA write) can fail here */
+    if (rc != MOCKAPI_OK) { /* after the first line: only the keys, the CA write (or, rarely, the TLS
+                             * listen: a port another process bound meanwhile) can fail here */
         fprintf(stderr, "mockapi: %s\n", err);
         if (ca)
             fclose(ca);
