@@ -338,6 +338,10 @@ async function main() {
             if (r.status !== 200) fail(`ping answered ${r.status}`);
         }
         await inSync(3000, 'before filtering');
+        // the model has the pings; the table draws them on its next frame
+        await page.waitForFunction(() => [...document.querySelectorAll('#journal tbody tr[data-seq]')]
+            .filter((r) => r.textContent.includes('/v1/ping')).length >= 3, null, { timeout: 3000 })
+            .catch(() => fail("the three pings are in the page's model but not drawn as rows within 3000 ms"));
         const all = await rowSeqs();
         const routeOf = () => page.$$eval('#journal tbody tr[data-seq]', (rs) => rs.map((r) => r.textContent));
         const onlyHeartbeats = () => page.waitForFunction(() => {
