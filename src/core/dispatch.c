@@ -306,6 +306,17 @@ static void put_sse_frame(mk_buf *out, const char *id, size_t idlen, const char 
 }
 
 
+bool mk_capture_body(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp, mk_capture key,
+                     const char *body, size_t blen)
+{
+    int cr = mk_state_capture(&S->state, key, body, blen);
+    if (cr == -2)
+        mk_err_store_full(req, resp, m->sessions.budget.max);
+    else if (cr != 0)
+        mk_err_internal(req, resp, "out of memory");
+    return cr == 0;
+}
+
 bool mk_path_is_test(const char *path, size_t len)
 {
     return (len >= 6 && memcmp(path, "/test/", 6) == 0) || (len == 5 && memcmp(path, "/test", 5) == 0);
@@ -1895,14 +1906,8 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
             gzipped = true;
         }
         /* The reference captures before validating (docs/contract.md §2.3). */
-        int cr = mk_state_capture(&S->state, rt->capture, body, blen);
-        if (cr != 0) {
-            if (cr == -2)
-                mk_err_store_full(req, resp, m->sessions.budget.max);
-            else
-                mk_err_internal(req, resp, "out of memory");
+        if (!mk_capture_body(m, S, req, resp, rt->capture, body, blen))
             goto out;
-        }
         if (rt->body == MK_BODY_TYPED) {
             char why[256];
             if (gt_decode(rt->type, body, blen, &val, why, sizeof why) != 0) {
@@ -2067,7 +2072,11 @@ void mk_dispatch(mockapi *m, const mk_request *req_in, mk_response *resp)
             mk_buf nb;
             mk_buf_init(&nb, 0);
             mk_nodes_list_json(S->nodes, mk_session_now_ms(S), &nb);
-            respond_buf(req, resp, 200, &nb);
+            if (nb.err)
+                mk_err_internal(req, resp, "out of memory");
+            else
+                mk_respond_json_admitted(m, req, resp, &nb);
+            mk_buf_free(&nb);
         }
         break;
     case MK_R_HEALTH:

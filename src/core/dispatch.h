@@ -197,6 +197,12 @@ int mk_event_publish(mockapi *m, mk_session *S, const char *node, const char *ty
  * empty payload: about 420 bytes). */
 enum { MK_EVENT_ROOM = 1024 };
 
+/* Captures body under key in S (the reference captures before it validates,
+ * docs/contract.md §2.3): true, or false with the refusal answered (507
+ * past the sessions' byte budget, 500 out of memory). */
+bool mk_capture_body(mockapi *m, mk_session *S, const mk_request *req, mk_response *resp, mk_capture key,
+                     const char *body, size_t blen);
+
 /* Whether a raw path names the /test/ family ("/test" or "/test/..."). */
 bool mk_path_is_test(const char *path, size_t len);
 

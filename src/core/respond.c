@@ -172,6 +172,22 @@ void mk_respond_blob(const mk_request *req, mk_response *resp, const char *ctype
     resp->body = mk_blob_ref(b);
 }
 
+void mk_respond_json_admitted(mockapi *m, const mk_request *req, mk_response *resp, const mk_buf *b)
+{
+    if (b->len < MK_BY_REF_MIN || is_head(req)) {
+        mk_respond_json(req, resp, 200, b->data ? b->data : "", b->len);
+        return;
+    }
+    mk_blob *blob = mk_blob_new(b->data, b->len);
+    if (!blob) {
+        resp->out.err = 1; /* dispatch answers the transport's fixed 500 */
+        return;
+    }
+    if (mk_out_admit(m, req, resp, mk_blob_cost(blob)))
+        mk_respond_blob(req, resp, MK_CT_JSON, blob);
+    mk_blob_unref(blob);
+}
+
 void mk_respond_produced(const mk_request *req, mk_response *resp, int status, const char *ctype,
                          size_t len, mk_producer prod)
 {

@@ -29,6 +29,12 @@ typedef struct mk_reply {
 
 /* Appends the response to resp->out and sets resp->status. HEAD gets the
  * head only; resp->close adds "Connection: close". */
+/* Answers 200 with the JSON in b (built whole: a registry listing, a
+ * topology). A large one goes by reference and is first admitted against
+ * the bound on output held for clients that do not read (mk_out_admit:
+ * 503 past it), as every other large answer is. */
+void mk_respond_json_admitted(mockapi *m, const mk_request *req, mk_response *resp, const mk_buf *b);
+
 /* Go's http.StatusText of status, or NULL when Go has none. */
 const char *mk_status_text(int status);
 

@@ -242,13 +242,14 @@ static void refuse(const mk_request *req, mk_response *resp, const mk_sb_verdict
     mk_problem(req, resp, v->status, v->code, v->detail, NULL);
 }
 
-static void answer_json(const mk_request *req, mk_response *resp, int status, mk_buf *b)
+static void answer_json(mockapi *m, const mk_request *req, mk_response *resp, int status, mk_buf *b)
 {
-    if (b->err) {
+    if (b->err)
         mk_err_internal(req, resp, "out of memory");
-        return;
-    }
-    mk_respond_json(req, resp, status, b->data, b->len);
+    else if (status == 200) /* a topology can be megabytes: bounded as every large answer */
+        mk_respond_json_admitted(m, req, resp, b);
+    else
+        mk_respond_json(req, resp, status, b->data, b->len);
 }
 
 /* POST /v1/register: the reference's answer with this node's id, key and
@@ -302,7 +303,7 @@ static void do_register(mockapi *m, mk_session *S, const mk_request *req, mk_res
     free(text);
     snprintf(a->node, sizeof a->node, "%s", id);
     mk_state_count(&S->state, MOCKAPI_REGISTRATION_COUNT);
-    answer_json(req, resp, 200, &b);
+    answer_json(m, req, resp, 200, &b);
     mk_buf_free(&b);
 out:
     mk_sb_free(doc);
@@ -453,14 +454,8 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
         }
         /* captured as the reference does, before it is judged; never after
          * a refused credential or an over-cap body */
-        int cr = mk_state_capture(&S->state, rt->capture, body, blen);
-        if (cr != 0) {
-            if (cr == -2)
-                mk_err_store_full(req, resp, m->sessions.budget.max);
-            else
-                mk_err_internal(req, resp, "out of memory");
+        if (!mk_capture_body(m, S, req, resp, rt->capture, body, blen))
             return MK_STRICT_ANSWERED;
-        }
     }
 
     int64_t now = mk_session_now_ms(S);
@@ -635,7 +630,7 @@ mk_strict_step mk_strict_run(mockapi *m, mk_session *S, const mk_request *req, m
             if (rt->name == MK_ROUTE_DEREGISTER)
                 mk_respond_no_content(req, resp);
             else
-                answer_json(req, resp, rt->name == MK_ROUTE_INTEGRITY_VIOLATION ? 202 : 200, &out);
+                answer_json(m, req, resp, rt->name == MK_ROUTE_INTEGRITY_VIOLATION ? 202 : 200, &out);
         }
     }
     if (rt->responder == MK_R_REGISTER) {

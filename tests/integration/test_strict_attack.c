@@ -46,6 +46,7 @@
 #include "harness.h"
 #include "raw_client.h"
 #include "sse_client.h"
+#include "nodes.h"
 #include "strict_client.h"
 
 /* status/code of a problem+json answer, or fails. */
@@ -245,6 +246,84 @@ static void spa_reregister(void **state)
     assert_int_equal(mt_jint(j, "revoked"), 1);
     /* the freed mesh IP may be reused; the node's is a 10.99.0.x */
     json_decref(j);
+}
+
+/* A secret asked for with a node's key comes sealed with that key (the
+ * README's promise): the node decrypts it to the session's bearer token;
+ * with no key it is the reference's, sealed with the session's NSK. */
+static void spa_secret_node_key(void **state)
+{
+    (void)state;
+    mt_server s;
+    sc_strict_server(&s);
+    sc_node a;
+    sc_reg(&s, "", &a);
+    char path[192];
+    snprintf(path, sizeof path, "/v1/nodes/%s/secrets/db", a.id);
+    const char *who[2][2] = {{a.auth, a.nsk}, {NULL, mockapi_nsk(s.m)}};
+    for (int i = 0; i < 2; i++) {
+        json_t *j = sc_get_json(&s, path, who[i][0]);
+        char *pt = NULL;
+        size_t n = 0;
+        assert_int_equal(mockapi_decrypt_secret(who[i][1], strlen(who[i][1]), mt_jstr(j, "ciphertext"),
+                                                mt_jstr(j, "nonce"), &pt, &n),
+                         MOCKAPI_OK);
+        assert_true(n == strlen(mockapi_bearer_token(s.m)) && memcmp(pt, mockapi_bearer_token(s.m), n) == 0);
+        mockapi_free_buf(pt);
+        /* and the other key does not open it */
+        const char *other = who[1 - i][1];
+        pt = NULL;
+        assert_int_not_equal(mockapi_decrypt_secret(other, strlen(other), mt_jstr(j, "ciphertext"),
+                                                    mt_jstr(j, "nonce"), &pt, &n),
+                             MOCKAPI_OK);
+        mockapi_free_buf(pt);
+        json_decref(j);
+    }
+}
+
+/* A node's topology listing large enough to go by reference is refused with
+ * 503 while the output held for clients that do not read is past its bound,
+ * as every large answer is. */
+static void spa_topology_bounded(void **state)
+{
+    (void)state;
+    mockapi_config cfg;
+    mt_config_init(&cfg);
+    cfg.max_buffered_bytes = 1;
+    mt_server s;
+    sc_strict_start(&s, &cfg);
+    /* 250 nodes with endpoints: 62,250 edges, about 10 MB, more than the
+     * kernel's buffers take from a reader that does not read */
+    for (int i = 0; i < MK_NODES_MAX; i++) {
+        sc_node n;
+        sc_reg(&s, "", &n);
+        char p[160], body[200], now[40];
+        snprintf(p, sizeof p, "/v1/nodes/%s/endpoint", n.id);
+        sc_wall_rfc3339(0, now);
+        snprintf(body, sizeof body,
+                 "{\"endpoint\":\"198.51.%d.%d:51820\",\"nat_type\":\"x\",\"reported_at\":\"%s\"}", i / 200 + 1,
+                 i % 200 + 1, now);
+        assert_int_equal(sc_call(&s, "PUT", p, n.auth, body), 200);
+    }
+    json_t *nodes = sc_get_json(&s, "/test/nodes", NULL);
+    char p[160];
+    snprintf(p, sizeof p, "/v1/domains/%s/mesh/topology", mt_jstr(nodes, "domain_id"));
+    json_decref(nodes);
+    /* nothing held: the bound does not apply yet */
+    assert_int_equal(sc_call(&s, "GET", p, "Authorization: Bearer psk_op\r\n", NULL), 200);
+    /* a reader that never reads holds one (written by reference, not copied) */
+    rc_conn *c = rc_connect_with(rc_http_port(&s), false, NULL, 4096);
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer psk_op\r\n\r\n", p);
+    rc_send(c, req);
+    rc_resp r;
+    int64_t dl = mt_now_ms() + SC_WAIT_MS;
+    int st = 0;
+    while (mt_now_ms() < dl && (st = sc_rq(&s, "GET", p, "Authorization: Bearer psk_op\r\n", NULL, &r)) == 200)
+        rc_resp_free(&r);
+    assert_int_equal(st, 503);
+    rc_resp_free(&r);
+    rc_close(c);
 }
 
 /* HEAD on strict routes: a 401 with WWW-Authenticate and Content-Length,
@@ -724,6 +803,8 @@ int mt_run_strict_attack_tests(void)
         cmocka_unit_test_teardown(spa_events_resume_ids, rc_teardown),
         cmocka_unit_test_teardown(spa_race_reset, rc_teardown),
         cmocka_unit_test_teardown(spa_local_skip_auth, rc_teardown),
+        cmocka_unit_test_teardown(spa_secret_node_key, rc_teardown),
+        cmocka_unit_test_teardown(spa_topology_bounded, rc_teardown),
         cmocka_unit_test_teardown(spa_registry_budget, rc_teardown),
         cmocka_unit_test_teardown(spa_sessions_required, rc_teardown),
     };
