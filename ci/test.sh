@@ -149,7 +149,7 @@ run setup/install           bash tests/install.sh
 run setup/ci-example        bash tests/ci_example.sh
 run layers/check            bash ci/check_layers.sh
 run layers/self-test        bash tests/check_layers_test.sh
-run fuzz/all                bash ci/fuzz.sh 12
+run fuzz/all                bash ci/fuzz.sh 10
 
 echo
 echo "$passed passed, $failed failed"
